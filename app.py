@@ -1,0 +1,31 @@
+"""The Chalice application: routes, the jobs-queue handler and the timer sweep.
+
+This module only creates the app and registers blueprints, workers and middleware; the work is
+done in ``chalicelib``.
+"""
+from chalice import Chalice, Rate
+
+from chalicelib.api import execution, job, model, notfound, processdefinition, processinstance
+from chalicelib.api import taskinstance
+from chalicelib.api.http import envelope_middleware
+from chalicelib.settings import jobs_queue_name
+from chalicelib.workers import entry
+
+app = Chalice(app_name="workflow")
+app.register_middleware(envelope_middleware, "http")
+
+for family in (execution, job, model, processdefinition, processinstance, taskinstance):
+    app.register_blueprint(family.blueprint)
+app.register_blueprint(notfound.build_blueprint())  # last: catch-alls for unknown paths
+
+
+@app.on_sqs_message(queue=jobs_queue_name(), batch_size=10)
+def on_job_message(event):
+    """Run the jobs named by a batch of jobs-queue messages (partial batch response)."""
+    return entry.on_job_message(event.to_dict())
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def sweep_due_jobs(event):
+    """Enqueue the jobs due soon (timers) and those whose wake-up message was lost."""
+    return entry.sweep_due_jobs()

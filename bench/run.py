@@ -1,0 +1,16 @@
+"""``make bench``: run every benchmark and print its figures."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import import_time  # noqa: E402
+
+BENCHMARKS = [import_time]
+
+if __name__ == "__main__":
+    for benchmark in BENCHMARKS:
+        benchmark.main()
+        print()

@@ -1,0 +1,1 @@
+"""The workflow service: a PingIDM-compatible BPMN workflow REST API on Chalice and DynamoDB."""

@@ -1,0 +1,168 @@
+"""HTTP glue between Chalice and the CREST resources.
+
+``serve(request, resource, ids)`` is what every view calls. In order it: takes a correlation id,
+authenticates the caller, parses the CREST request, authorizes the operation, dispatches to the
+resource and renders the result. Every ``WorkflowError`` becomes a CREST error envelope here, in
+one place; any other exception is logged with its stack trace and answered with a bare 500
+envelope that carries the correlation id, never the trace.
+
+``envelope_middleware`` rewrites the few errors Chalice produces before a view runs (415, 405,
+its own 500) into the same envelope and logs one line per request.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import Any, Mapping
+from urllib.parse import unquote
+
+from ..crest import responses
+from ..crest.request import parse_request
+from ..auth.rules import Gate
+from ..errors import Forbidden, InternalError, WorkflowError, reason_for
+from .resource import RequestContext, Resource, Result
+
+__all__ = ["serve", "envelope_middleware", "ALL_METHODS", "ANY_CONTENT", "correlation_id_of",
+           "MAX_BODY_BYTES"]
+
+log = logging.getLogger("workflow.http")
+
+#: Every method is registered on every route: CREST answers unsupported ones itself.
+ALL_METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH"]
+#: Accept any request content type so that CREST (not Chalice) judges it.
+ANY_CONTENT = ["*/*"]
+#: Request bodies above this size are refused with 413 (API Gateway's own limit is 10 MB).
+MAX_BODY_BYTES = 6 * 1024 * 1024
+
+API_VERSION_HEADER = "Content-API-Version"
+API_VERSION_VALUE = "protocol=2.1,resource=1.0"
+PREFIX = "/openidm/"
+
+
+def correlation_id_of(headers: Mapping[str, str], context: Mapping[str, Any] | None) -> str:
+    """The caller's ``X-Request-Id``, else API Gateway's request id, else a new id."""
+    supplied = (headers.get("x-request-id") or "").strip()
+    if supplied and len(supplied) <= 128 and supplied.isprintable():
+        return supplied
+    request_id = (context or {}).get("requestId")
+    if request_id:
+        return str(request_id)
+    return uuid.uuid4().hex
+
+
+def _resource_path(request: Any) -> str:
+    """The resource path as CREST names it: ``workflow/processinstance/123``."""
+    path = (request.context or {}).get("resourcePath") or request.path
+    actual = request.path or path
+    actual = actual.split("?", 1)[0]
+    if actual.startswith(PREFIX):
+        actual = actual[len(PREFIX):]
+    return unquote(actual.rstrip("/"))
+
+
+def serve(request: Any, resource: Resource, ids: Mapping[str, str] | None = None) -> Any:
+    """Serve one CREST request on ``resource``; always returns a Chalice ``Response``."""
+    from chalice import Response
+
+    from ..bootstrap import get_container
+
+    headers = request.headers or {}
+    correlation = correlation_id_of(headers, request.context)
+    path = _resource_path(request)
+    try:
+        container = get_container()
+        caller = container.authenticator.authenticate(
+            dict(headers.items()), (request.context or {}).get("authorizer"))
+        crest_request = parse_request(
+            method=request.method,
+            query_params=_multi(request.query_params),
+            headers=dict(headers.items()),
+            body=request.raw_body,
+            max_page_size=container.settings.max_page_size,
+            max_body_bytes=MAX_BODY_BYTES,
+        )
+        decoded = {name: unquote(value) for name, value in (ids or {}).items()}
+        ctx = RequestContext(caller=caller, request=crest_request, ids=decoded, path=path,
+                             container=container, correlation_id=correlation,
+                             resource=resource.name)
+        gate = _gate(container.policy, ctx, resource)
+        result = resource.dispatch(ctx)
+        if gate is Gate.CHECK_SUBJECT and not ctx.subject_checked:
+            raise InternalError(f"{type(resource).__name__} answered without checking the "
+                                f"caller against its item (correlation id {correlation})")
+        return _render(result, crest_request.pretty_print, correlation)
+    except WorkflowError as exc:
+        return _error(exc, correlation)
+    except Exception:  # a bug: log it whole, answer without the trace
+        log.exception("unhandled error serving %s %s [%s]", request.method, path, correlation)
+        return _error(InternalError(f"Internal Server Error (correlation id {correlation})"),
+                      correlation)
+
+
+def _gate(policy: Any, ctx: RequestContext, resource: Resource) -> Any:
+    """The first authorization check, before the resource loads anything (403 at once)."""
+    if not resource.authorize:
+        return Gate.ALLOW
+    gate = policy.gate(ctx.caller, resource.name, ctx.request.request_type,
+                       action=ctx.request.action)
+    if gate is Gate.DENY:
+        raise Forbidden()
+    return gate
+
+
+def _multi(query_params: Any) -> dict[str, list[str]]:
+    if not query_params:
+        return {}
+    return {name: list(query_params.getlist(name)) for name in query_params.keys()}
+
+
+def _render(result: Result, pretty: bool, correlation: str) -> Any:
+    from chalice import Response
+
+    headers = {API_VERSION_HEADER: API_VERSION_VALUE, "X-Request-Id": correlation,
+               "Cache-Control": "no-cache"}
+    headers.update(result.headers)
+    if result.raw:
+        return Response(body=result.body, status_code=result.status, headers=headers)
+    headers.setdefault("Content-Type", "application/json;charset=utf-8")
+    if result.status == 204:
+        return Response(body="", status_code=204, headers=headers)
+    body = responses.render_json(result.body, pretty=pretty)
+    return Response(body=body, status_code=result.status, headers=headers)
+
+
+def _error(exc: WorkflowError, correlation: str) -> Any:
+    from chalice import Response
+
+    headers = {"Content-Type": "application/json;charset=utf-8",
+               API_VERSION_HEADER: API_VERSION_VALUE, "X-Request-Id": correlation,
+               "Cache-Control": "no-cache"}
+    if exc.code == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="openidm"'
+    return Response(body=json.dumps(exc.to_envelope()), status_code=exc.code, headers=headers)
+
+
+def envelope_middleware(event: Any, get_response: Any) -> Any:
+    """Log one line per request and rewrite Chalice's own error bodies as CREST envelopes."""
+    from chalice import Response
+
+    started = time.perf_counter()
+    response = get_response(event)
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
+        code = response.status_code
+        message = body.get("Message") or reason_for(code)
+        if code == 500:  # Chalice caught something: never pass its text on
+            message = "Internal Server Error"
+        response = Response(
+            status_code=code,
+            body=json.dumps({"code": code, "reason": reason_for(code), "message": message}),
+            headers={"Content-Type": "application/json;charset=utf-8",
+                     API_VERSION_HEADER: API_VERSION_VALUE})
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    headers = response.headers or {}
+    log.info("%s %s %d %.1fms [%s]", event.method, event.path, response.status_code,
+             elapsed_ms, headers.get("X-Request-Id", "-"))
+    return response

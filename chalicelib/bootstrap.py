@@ -1,0 +1,89 @@
+"""The composition root: builds the real (or fake) adapters once per container.
+
+Handlers ask ``get_container()`` for what they need. Nothing here runs at import time; the
+Lambda entry point may call ``warm()`` during the cold start (INIT is the cheapest place to
+create clients), and tests install their own container with ``set_container``.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .clock import Clock, SystemClock
+from .settings import Settings, get_settings
+
+__all__ = ["Container", "get_container", "set_container", "reset_container", "build_container",
+           "warm"]
+
+
+@dataclass
+class Container:
+    """Everything a handler needs, built once per container."""
+
+    settings: Settings
+    clock: Clock
+    store: Any            # storage.ports.ItemStore
+    publisher: Any        # messaging.ports.Publisher
+    authenticator: Any    # auth.authenticate.Authenticator
+    policy: Any           # auth.rules.Policy
+    process_access: Any   # auth.access.ProcessAccess
+    extras: dict = field(default_factory=dict)
+
+
+_container: Container | None = None
+_lock = threading.Lock()
+
+
+def build_container(settings: Settings | None = None, *, clock: Clock | None = None,
+                    store: Any = None, publisher: Any = None) -> Container:
+    """Build the container from settings; pass ``store``/``publisher`` to use fakes."""
+    from .auth import Authenticator, ProcessAccess, UserStore, default_policy
+
+    settings = settings or get_settings()
+    clock = clock or SystemClock()
+    if store is None:
+        from .aws import moto_lock
+        from .storage.dynamo import DynamoStore
+
+        lock = moto_lock() if settings.backend == "moto" else contextlib.nullcontext()
+        store = DynamoStore(settings, lock=lock)
+    if publisher is None:
+        from .messaging.sqs import SqsPublisher
+
+        publisher = SqsPublisher(settings)
+    users = UserStore.from_settings(settings)
+    access = ProcessAccess.from_settings(settings)
+    authenticator = Authenticator(users, cache_seconds=settings.credential_cache_seconds,
+                                  clock=clock, trust_authorizer=settings.trust_authorizer)
+    return Container(settings=settings, clock=clock, store=store, publisher=publisher,
+                     authenticator=authenticator, policy=default_policy(access),
+                     process_access=access)
+
+
+def get_container() -> Container:
+    """The container of this Lambda container (process), built on first use."""
+    global _container
+    if _container is None:
+        with _lock:
+            if _container is None:
+                _container = build_container()
+    return _container
+
+
+def set_container(container: Container | None) -> None:
+    """Install a container (tests, the local launcher)."""
+    global _container
+    _container = container
+
+
+def reset_container() -> None:
+    set_container(None)
+
+
+def warm(touch: Callable[[Container], None] | None = None) -> None:
+    """Build the container (and its clients) now: call from the cold start, never from import."""
+    container = get_container()
+    if touch is not None:
+        touch(container)

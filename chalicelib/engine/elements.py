@@ -1,0 +1,366 @@
+"""One small frozen dataclass per BPMN element kind (``bpmn-semantics.md`` §1.1-1.3).
+
+The executor will dispatch behaviour through a table keyed on these classes, so the hierarchy
+stays flat: :class:`FlowNode` holds what every node has, :class:`Activity` adds what every
+activity has, and each concrete kind adds its own fields. Attribute values are kept as written
+(expressions are parsed by the validator and, later, by the evaluator's cache).
+
+``line``/``column`` locate the element's start tag in the source (1-based; 0 = unknown).
+``parent_id`` is the enclosing sub-process id, or ``None`` at process level.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+from chalicelib.engine.parts import (
+    CallMapping, FieldExtension, FormProperty, Listener, LoopCharacteristics,
+)
+
+__all__ = [
+    "TimerDefinition", "MessageDefinition", "SignalDefinition", "ErrorDefinition",
+    "EscalationDefinition", "TerminateDefinition", "ConditionalDefinition",
+    "CompensateDefinition", "CancelDefinition", "LinkDefinition", "EventDefinition",
+    "FlowNode", "Activity", "StartEvent", "EndEvent", "IntermediateCatchEvent",
+    "IntermediateThrowEvent", "BoundaryEvent", "UserTask", "ManualTask", "Task", "ScriptTask",
+    "ServiceTask", "ReceiveTask", "SendTask", "BusinessRuleTask", "ExclusiveGateway",
+    "ParallelGateway", "InclusiveGateway", "EventBasedGateway", "ComplexGateway", "SubProcess",
+    "Transaction", "AdHocSubProcess", "CallActivity", "EVENT_CLASSES", "GATEWAY_CLASSES",
+    "SCOPE_CLASSES",
+]
+
+
+# --- event definitions ---------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TimerDefinition:
+    """``timerEventDefinition``: exactly one of date, duration or cycle is expected."""
+
+    time_date: str | None = None
+    time_duration: str | None = None
+    time_cycle: str | None = None
+    end_date: str | None = None  # flowable:endDate on <timeCycle>
+    business_calendar: str | None = None
+    line: int = 0
+    column: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageDefinition:
+    """``messageEventDefinition``; ``message_name`` is the declared name (or the ref itself)."""
+
+    message_ref: str | None = None
+    message_name: str | None = None
+    line: int = 0
+    column: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignalDefinition:
+    """``signalEventDefinition``; ``scope`` is ``global`` or ``processInstance``."""
+
+    signal_ref: str | None = None
+    signal_name: str | None = None
+    scope: str = "global"
+    line: int = 0
+    column: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ErrorDefinition:
+    """``errorEventDefinition``; ``error_code`` from the ``<error>`` (or the ref, as Flowable)."""
+
+    error_ref: str | None = None
+    error_code: str | None = None
+    line: int = 0
+    column: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EscalationDefinition:
+    """``escalationEventDefinition``; ``escalation_code`` resolved like error codes."""
+
+    escalation_ref: str | None = None
+    escalation_code: str | None = None
+    line: int = 0
+    column: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TerminateDefinition:
+    """``terminateEventDefinition`` (``flowable:terminateAll`` kept)."""
+
+    terminate_all: bool = False
+    line: int = 0
+    column: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConditionalDefinition:
+    """``conditionalEventDefinition`` with its ``condition`` text (not executed)."""
+
+    condition: str | None = None
+    line: int = 0
+    column: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CompensateDefinition:
+    """``compensateEventDefinition`` (not executed)."""
+
+    activity_ref: str | None = None
+    wait_for_completion: bool = True
+    line: int = 0
+    column: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelDefinition:
+    """``cancelEventDefinition`` (not executed)."""
+
+    line: int = 0
+    column: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LinkDefinition:
+    """``linkEventDefinition`` (not executed)."""
+
+    name: str | None = None
+    line: int = 0
+    column: int = 0
+
+
+EventDefinition = Union[TimerDefinition, MessageDefinition, SignalDefinition, ErrorDefinition,
+                        EscalationDefinition, TerminateDefinition, ConditionalDefinition,
+                        CompensateDefinition, CancelDefinition, LinkDefinition]
+
+
+# --- common bases --------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FlowNode:
+    """What every flow node has."""
+
+    id: str
+    name: str | None = None
+    documentation: str | None = None
+    parent_id: str | None = None
+    line: int = 0
+    column: int = 0
+    execution_listeners: tuple[Listener, ...] = ()
+    async_before: bool = False
+    async_after: bool = False
+    exclusive: bool = True
+    failed_job_retry_time_cycle: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Activity(FlowNode):
+    """What every activity (task, sub-process, call activity) adds."""
+
+    default_flow: str | None = None
+    loop: LoopCharacteristics | None = None
+    is_for_compensation: bool = False
+    skip_expression: str | None = None
+
+
+# --- events --------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StartEvent(FlowNode):
+    """``startEvent``; no definitions = none start. Event sub-process starts use ``is_interrupting``."""
+
+    event_definitions: tuple[EventDefinition, ...] = ()
+    is_interrupting: bool = True
+    initiator: str | None = None
+    form_key: str | None = None
+    form_properties: tuple[FormProperty, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EndEvent(FlowNode):
+    """``endEvent``: none, error, escalation, terminate, cancel, message, signal."""
+
+    event_definitions: tuple[EventDefinition, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IntermediateCatchEvent(FlowNode):
+    """``intermediateCatchEvent``: timer, message, signal (conditional, link: not executed)."""
+
+    event_definitions: tuple[EventDefinition, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IntermediateThrowEvent(FlowNode):
+    """``intermediateThrowEvent``; no definitions = pass-through."""
+
+    event_definitions: tuple[EventDefinition, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BoundaryEvent(FlowNode):
+    """``boundaryEvent`` on ``attached_to``; interrupting when ``cancel_activity``."""
+
+    attached_to: str | None = None
+    cancel_activity: bool = True
+    event_definitions: tuple[EventDefinition, ...] = ()
+
+
+# --- tasks ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserTask(Activity):
+    """``userTask`` with its Flowable assignment, form and listener attributes."""
+
+    assignee: str | None = None
+    owner: str | None = None
+    candidate_users: tuple[str, ...] = ()
+    candidate_groups: tuple[str, ...] = ()
+    priority: str | None = None
+    due_date: str | None = None
+    business_calendar: str | None = None
+    category: str | None = None
+    form_key: str | None = None
+    form_properties: tuple[FormProperty, ...] = ()
+    task_listeners: tuple[Listener, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ManualTask(Activity):
+    """``manualTask``: passes straight through."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Task(Activity):
+    """Plain ``task``: passes straight through."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScriptTask(Activity):
+    """``scriptTask``; ``script_format`` as written (checked by the validator)."""
+
+    script_format: str | None = None
+    script: str | None = None
+    result_variable: str | None = None
+    auto_store_variables: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceTask(Activity):
+    """``serviceTask``: one of expression, delegate expression, class or type."""
+
+    expression: str | None = None
+    delegate_expression: str | None = None
+    class_name: str | None = None
+    type: str | None = None
+    result_variable: str | None = None
+    use_local_scope_for_result_variable: bool = False
+    triggerable: bool = False
+    fields: tuple[FieldExtension, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReceiveTask(Activity):
+    """``receiveTask``: a wait state released by a trigger (or its message)."""
+
+    message_ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SendTask(Activity):
+    """``sendTask`` (not executed; ``type="mail"`` in Flowable)."""
+
+    type: str | None = None
+    class_name: str | None = None
+    expression: str | None = None
+    delegate_expression: str | None = None
+    message_ref: str | None = None
+    fields: tuple[FieldExtension, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BusinessRuleTask(Activity):
+    """``businessRuleTask`` (not executed)."""
+
+    class_name: str | None = None
+    type: str | None = None
+    result_variable: str | None = None
+
+
+# --- gateways ------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExclusiveGateway(FlowNode):
+    """``exclusiveGateway``: first true condition in document order, else the default."""
+
+    default_flow: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParallelGateway(FlowNode):
+    """``parallelGateway``: conditions ignored; joins wait for every incoming flow."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InclusiveGateway(FlowNode):
+    """``inclusiveGateway``: every true condition, else the default."""
+
+    default_flow: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventBasedGateway(FlowNode):
+    """``eventBasedGateway``: waits for the first of the following catch events."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ComplexGateway(FlowNode):
+    """``complexGateway`` (not executed)."""
+
+    default_flow: str | None = None
+
+
+# --- scopes --------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubProcess(Activity):
+    """Embedded ``subProcess``; an event sub-process when ``triggered_by_event``."""
+
+    triggered_by_event: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Transaction(Activity):
+    """``transaction`` sub-process (not executed)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AdHocSubProcess(Activity):
+    """``adHocSubProcess`` (not executed)."""
+
+    ordering: str | None = None
+    completion_condition: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallActivity(Activity):
+    """``callActivity`` with Flowable's in/out mappings."""
+
+    called_element: str | None = None
+    called_element_type: str | None = None
+    in_mappings: tuple[CallMapping, ...] = ()
+    out_mappings: tuple[CallMapping, ...] = ()
+    inherit_variables: bool = False
+    business_key: str | None = None
+    inherit_business_key: bool = False
+    process_instance_name: str | None = None
+
+
+EVENT_CLASSES = (StartEvent, EndEvent, IntermediateCatchEvent, IntermediateThrowEvent,
+                 BoundaryEvent)
+GATEWAY_CLASSES = (ExclusiveGateway, ParallelGateway, InclusiveGateway, EventBasedGateway,
+                   ComplexGateway)
+#: Elements that contain other flow elements.
+SCOPE_CLASSES = (SubProcess, Transaction, AdHocSubProcess)

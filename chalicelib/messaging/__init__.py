@@ -1,0 +1,1 @@
+"""Messaging: the ``Publisher`` port (``ports``) and its adapters, ``sqs`` and ``memory``."""

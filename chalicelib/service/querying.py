@@ -1,0 +1,103 @@
+"""Running a CREST query over a storage source: query ids, filters, sorting, paging, fields.
+
+A resource describes its collection with a ``QuerySource``: how to read its items page by page
+from storage (already in the resource's JSON shape), which sort keys it accepts, and the
+predicates of its ``filtered-query`` parameters. ``run_query`` does the rest the same way for
+every resource:
+
+* ``_queryId=query-all-ids``: items with ``_id`` only; ``_queryFilter``: any valid filter,
+  evaluated over each item; ``_queryId=filtered-query``: the resource's parameter predicates;
+  another ``_queryId``: 400 ``Unknown query-id``.
+* Without ``_sortKeys``, pages are read lazily: every page but the last is full, and its cookie
+  resumes exactly where it stopped. With ``_sortKeys``, the whole matching set is read, sorted,
+  then paged by offset (the server maximum page size still bounds one response).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+from ..crest import filter as crest_filter
+from ..crest.enums import CountPolicy
+from ..crest.paging import Pager, effective_page_size, page, select_fields, sort_items
+from ..crest.request import CrestRequest
+from ..crest.responses import order_keys, query_envelope
+from ..errors import BadRequest
+
+__all__ = ["QuerySource", "run_query", "QUERY_ALL_IDS", "FILTERED_QUERY"]
+
+QUERY_ALL_IDS = "query-all-ids"
+FILTERED_QUERY = "filtered-query"
+
+Item = dict[str, Any]
+Fetch = Callable[[Any, int], "tuple[Sequence[Item], Any]"]
+
+
+@dataclass
+class QuerySource:
+    """What a resource tells ``run_query`` about its collection."""
+
+    fetch: Fetch
+    #: the sort keys of ``api-reference.md`` plus every top-level field of the item shape
+    sortable: frozenset[str]
+    #: ``filtered-query``: builds the predicate from the request's additional parameters
+    filtered_query: Callable[[CrestRequest], Callable[[Item], bool]] | None = None
+    #: further query ids this resource serves (``unassignedTaskQuery``, say)
+    query_ids: dict[str, Callable[[CrestRequest], Callable[[Item], bool]]] = field(
+        default_factory=dict)
+    #: what the caller may see (authorization filtering); None: everything
+    visible: Callable[[Item], bool] | None = None
+
+
+def _predicate(request: CrestRequest, source: QuerySource) -> Callable[[Item], bool]:
+    if request.query_filter is not None:
+        node = request.query_filter
+        return lambda item: crest_filter.matches(node, item)
+    query_id = request.query_id
+    if query_id == QUERY_ALL_IDS:
+        return lambda item: True
+    if query_id == FILTERED_QUERY and source.filtered_query is not None:
+        return source.filtered_query(request)
+    if query_id in source.query_ids:
+        return source.query_ids[query_id](request)
+    if query_id is None and request.query_expression is not None:
+        raise BadRequest("_queryExpression is not supported; use _queryFilter")
+    raise BadRequest(f"Unknown query-id: {query_id!r}")
+
+
+def _shape(item: Item, request: CrestRequest) -> Item:
+    if request.query_id == QUERY_ALL_IDS and request.query_filter is None:
+        return {"_id": item.get("_id")}
+    if request.fields:
+        return order_keys(select_fields(item, request.fields))
+    return order_keys(item)
+
+
+def run_query(request: CrestRequest, source: QuerySource, *, max_page_size: int) -> dict:
+    """The CREST query envelope for ``request`` over ``source``."""
+    matches = _predicate(request, source)
+    visible = source.visible
+    predicate = matches if visible is None else (lambda item: visible(item) and matches(item))
+    policy = request.total_paged_results_policy or CountPolicy.NONE
+    if request.sort_keys:
+        pager = Pager(source.fetch, predicate)
+        ordered = sort_items(pager.items(), request.sort_keys, allowed=source.sortable)
+        envelope = page(ordered, request.page_size, offset=request.paged_results_offset,
+                        cookie=request.paged_results_cookie, max_page_size=max_page_size,
+                        count_policy=policy)
+        envelope["result"] = [_shape(item, request) for item in envelope["result"]]
+        envelope["resultCount"] = len(envelope["result"])
+        return envelope
+    size = effective_page_size(request.page_size, max_page_size)
+    pager = Pager(source.fetch, predicate)
+    result = pager.page(size, cookie=request.paged_results_cookie,
+                        offset=request.paged_results_offset)
+    total = None
+    if policy in (CountPolicy.EXACT, CountPolicy.ESTIMATE):
+        total = Pager(source.fetch, predicate).count()
+    return query_envelope([_shape(item, request) for item in result.items], result.cookie, total)
+
+
+def shaped(items: Iterable[Item]) -> list[Item]:
+    """Items with ``_id`` and ``_rev`` first (CREST's order)."""
+    return [order_keys(item) for item in items]

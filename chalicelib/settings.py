@@ -1,0 +1,156 @@
+"""Settings, read lazily from the environment (and loud when a required one is missing).
+
+Nothing reads ``os.environ`` at import time. ``get_settings()`` builds one ``Settings`` object per
+container on first use; tests call ``reset_settings()`` after changing the environment.
+Every setting, its default and its meaning is listed in the README.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from .errors import InternalError
+
+__all__ = ["Settings", "SettingsError", "get_settings", "reset_settings", "jobs_queue_name"]
+
+
+class SettingsError(InternalError):
+    """A required setting is missing or malformed: a deployment fault, reported loudly."""
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise SettingsError(f"Setting {name} is required but not set")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"Setting {name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"Setting {name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"Setting {name} must be true or false, got {raw!r}")
+
+
+HISTORY_LEVELS = ("none", "activity", "audit", "full")
+BACKENDS = ("aws", "moto")
+
+
+def _backend(env: Mapping[str, str]) -> str:
+    """``moto`` when DynamoDB and SQS are moto's in-process mocks (local mode, tests), else ``aws``.
+
+    With ``moto`` every DynamoDB call is serialised behind one process-wide lock (moto's
+    in-process transactions are not thread-safe). A moto *server* reached through
+    ``AWS_ENDPOINT_URL`` counts as ``aws``: it is a separate process with its own state.
+    """
+    raw = env.get("WORKFLOW_BACKEND", "aws").strip().lower() or "aws"
+    if raw not in BACKENDS:
+        raise SettingsError(f"Setting WORKFLOW_BACKEND must be one of {', '.join(BACKENDS)}, "
+                            f"got {raw!r}")
+    return raw
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the service. Build with ``Settings.from_env``."""
+
+    stage: str
+    region: str
+    repository_table: str
+    runtime_table: str
+    history_table: str
+    deadletter_table: str
+    jobs_queue: str
+    users_file: str | None = None
+    process_access_file: str | None = None
+    trust_authorizer: bool = False
+    max_page_size: int = 1000
+    credential_cache_seconds: int = 300
+    history_level: str = "audit"
+    history_ttl_days: int = 0
+    log_level: str = "INFO"
+    endpoint_url: str | None = None
+    backend: str = "aws"
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def jobs_dead_letter_queue(self) -> str:
+        """The SQS dead-letter queue that receives undecodable job messages."""
+        return f"{self.jobs_queue}-dlq"
+
+    @property
+    def is_local(self) -> bool:
+        return self.stage == "local"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        level = env.get("WORKFLOW_HISTORY_LEVEL", "audit").strip().lower() or "audit"
+        if level not in HISTORY_LEVELS:
+            raise SettingsError(
+                f"Setting WORKFLOW_HISTORY_LEVEL must be one of {', '.join(HISTORY_LEVELS)}, "
+                f"got {level!r}")
+        return cls(
+            stage=env.get("WORKFLOW_STAGE", "local").strip() or "local",
+            region=(env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1").strip(),
+            repository_table=_required(env, "WORKFLOW_REPOSITORY_TABLE"),
+            runtime_table=_required(env, "WORKFLOW_RUNTIME_TABLE"),
+            history_table=_required(env, "WORKFLOW_HISTORY_TABLE"),
+            deadletter_table=_required(env, "WORKFLOW_DEADLETTER_TABLE"),
+            jobs_queue=_required(env, "WORKFLOW_JOBS_QUEUE"),
+            users_file=env.get("WORKFLOW_USERS_FILE", "").strip() or None,
+            process_access_file=env.get("WORKFLOW_PROCESS_ACCESS_FILE", "").strip() or None,
+            trust_authorizer=_bool(env, "WORKFLOW_TRUST_AUTHORIZER", False),
+            max_page_size=_int(env, "WORKFLOW_MAX_PAGE_SIZE", 1000, minimum=1),
+            credential_cache_seconds=_int(env, "WORKFLOW_CREDENTIAL_CACHE_SECONDS", 300),
+            history_level=level,
+            history_ttl_days=_int(env, "WORKFLOW_HISTORY_TTL_DAYS", 0),
+            log_level=(env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"),
+            endpoint_url=env.get("AWS_ENDPOINT_URL", "").strip() or None,
+            backend=_backend(env),
+        )
+
+
+_settings: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The container's settings, read from the environment on first use."""
+    global _settings
+    if _settings is None:
+        _settings = Settings.from_env()
+    return _settings
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests, and the local launcher after it sets the environment)."""
+    global _settings
+    _settings = None
+
+
+def jobs_queue_name() -> str:
+    """The jobs queue name for ``@app.on_sqs_message``.
+
+    Chalice needs the name when ``app.py`` is imported (it is part of the deployment plan), so this
+    is the one setting read at import time. ``make package``, the local launcher, Lambda and the
+    tests set the stage's environment before importing the app.
+    """
+    return os.environ.get("WORKFLOW_JOBS_QUEUE", "").strip() or "workflow-jobs"

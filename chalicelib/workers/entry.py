@@ -1,0 +1,30 @@
+"""What the event handlers in ``app.py`` call: decode, then hand over to a service."""
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["on_job_message", "sweep_due_jobs"]
+
+
+def on_job_message(event: dict) -> dict:
+    """The jobs-queue handler: run each record's job; report the records that failed."""
+    from ..bootstrap import get_container
+    from ..observability import configure_logging
+    from ..service import jobs
+    from . import jobs as decoding
+
+    container = get_container()
+    configure_logging(container.settings.log_level)
+    return decoding.handle_batch(event.get("Records") or [],
+                                 lambda job_id: jobs.run_job(container, job_id))
+
+
+def sweep_due_jobs() -> dict[str, Any]:
+    """The scheduled sweep: enqueue due and soon-due jobs."""
+    from ..bootstrap import get_container
+    from ..observability import configure_logging
+    from ..service import jobs
+
+    container = get_container()
+    configure_logging(container.settings.log_level)
+    return jobs.sweep(container)

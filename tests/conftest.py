@@ -1,0 +1,93 @@
+"""Shared fixtures.
+
+The environment is set here, before anything imports ``app``: Chalice's test client only
+patches a stage's environment variables while a request runs, and ``app.py`` reads the jobs
+queue name when it is imported.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+TEST_ENV = {
+    "WORKFLOW_STAGE": "local",
+    "WORKFLOW_BACKEND": "moto",
+    "WORKFLOW_REPOSITORY_TABLE": "wf-test-repository",
+    "WORKFLOW_RUNTIME_TABLE": "wf-test-runtime",
+    "WORKFLOW_HISTORY_TABLE": "wf-test-history",
+    "WORKFLOW_DEADLETTER_TABLE": "wf-test-deadletter",
+    "WORKFLOW_JOBS_QUEUE": "wf-test-jobs",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+for _name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "WORKFLOW_USERS_FILE",
+              "WORKFLOW_PROCESS_ACCESS_FILE"):
+    os.environ.pop(_name, None)
+os.environ.update(TEST_ENV)
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO.parent / "shared" / "bpmn-corpus"
+
+
+@pytest.fixture
+def corpus() -> Path:
+    """The shared BPMN corpus; tests that need it skip (with the reason) where it is absent."""
+    if not CORPUS.is_dir():
+        pytest.skip(f"BPMN corpus not found at {CORPUS} (it lives in ../shared beside the repo)")
+    return CORPUS
+
+
+@pytest.fixture
+def settings():
+    from chalicelib.settings import Settings
+
+    return Settings.from_env(TEST_ENV)
+
+
+@pytest.fixture
+def moto_backend(settings):
+    """moto's DynamoDB and SQS with the service's tables and queues, fresh per test."""
+    from moto import mock_aws
+
+    from chalicelib import aws
+    from chalicelib.messaging.sqs import create_queues
+    from chalicelib.storage.dynamo import create_tables
+
+    with mock_aws():
+        aws.reset_clients()
+        create_tables(settings)
+        create_queues(settings)
+        yield settings
+        aws.reset_clients()
+
+
+@pytest.fixture
+def container(moto_backend):
+    """The real container (pynamodb store, SQS publisher) over moto, installed for handlers."""
+    from chalicelib import bootstrap
+    from chalicelib.clock import FixedClock
+
+    built = bootstrap.build_container(moto_backend, clock=FixedClock())
+    bootstrap.set_container(built)
+    yield built
+    bootstrap.reset_container()
+
+
+@pytest.fixture
+def client(container):
+    """Chalice's test client over the real container."""
+    from chalice.test import Client
+
+    import app as application
+
+    with Client(application.app, stage_name="local") as test_client:
+        yield test_client
+
+
+ADMIN = {"X-OpenIDM-Username": "openidm-admin", "X-OpenIDM-Password": "openidm-admin",
+         "Accept-API-Version": "resource=1.0"}
+ANONYMOUS = {"X-OpenIDM-Username": "anonymous", "X-OpenIDM-Password": "anonymous"}

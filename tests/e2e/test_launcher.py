@@ -1,0 +1,139 @@
+"""The real launcher on a free port, checked over HTTP (what ``make run`` serves).
+
+One launcher per module (starting moto and the threads takes a moment); the launcher runs in
+this process so the test can also put a message on its in-process queue and watch the worker
+thread hand it to the app's SQS handler.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ADMIN, ANONYMOUS, REPO
+
+WF = "/openidm/workflow"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def call(url: str, method: str = "GET", headers: dict | None = None,
+         data: bytes | None = None) -> tuple[int, dict, dict]:
+    request = urllib.request.Request(url, method=method, headers=headers or {}, data=data)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), json.loads(error.read() or b"{}")
+
+
+def wait_until(predicate, timeout: float = 15.0, interval: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
+
+
+@pytest.fixture(scope="module")
+def launcher():
+    from chalicelib import aws, bootstrap, settings
+    from chalicelib.local.launcher import Launcher
+
+    saved = dict(os.environ)
+    os.environ["WORKFLOW_LOCAL_TICK_SECONDS"] = "0.2"
+    running = Launcher("127.0.0.1", free_port(), deploy_workflows=False).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+        settings.reset_settings()
+        bootstrap.reset_container()
+        aws.reset_clients()
+
+
+def test_401_without_credentials(launcher):
+    status, _, data = call(f"{launcher.url}{WF}/processdefinition?_queryFilter=true")
+    assert status == 401 and data["message"] == "Access Denied"
+
+
+def test_403_for_anonymous(launcher):
+    status, _, data = call(f"{launcher.url}{WF}/processdefinition?_queryFilter=true",
+                           headers=ANONYMOUS)
+    assert status == 403 and data["reason"] == "Forbidden"
+
+
+def test_crest_404_for_unknown_path(launcher):
+    status, _, data = call(f"{launcher.url}{WF}/nosuch/thing", headers=ADMIN)
+    assert status == 404 and data["code"] == 404 and "not found" in data["message"]
+
+
+def test_seed_query_returns_envelope(launcher):
+    status, headers, data = call(
+        f"{launcher.url}{WF}/processdefinition?_queryId=query-all-ids", headers=ADMIN)
+    assert status == 200
+    assert data["resultCount"] == len(data["result"])
+    assert data["pagedResultsCookie"] is None and data["totalPagedResults"] == -1
+    assert headers["Content-API-Version"] == "protocol=2.1,resource=1.0"
+
+
+def test_message_reaches_sqs_handler(launcher):
+    from chalicelib.bootstrap import get_container
+    from chalicelib.workers.jobs import encode
+
+    container = get_container()
+    before = launcher.stats.delivered
+    container.publisher.send(container.settings.jobs_queue, encode("no-such-job"))
+    assert wait_until(lambda: launcher.stats.delivered > before), "worker never delivered"
+
+
+def test_undecodable_message_is_returned_to_the_queue(launcher):
+    from chalicelib.bootstrap import get_container
+
+    container = get_container()
+    before = launcher.stats.failed
+    container.publisher.send(container.settings.jobs_queue, {"type": "bogus"})
+    assert wait_until(lambda: launcher.stats.failed > before), "failure never reported"
+
+
+def test_scheduled_handler_ticks(launcher):
+    before = launcher.stats.ticks
+    assert wait_until(lambda: launcher.stats.ticks >= before + 2, timeout=10)
+    assert launcher.stats.errors == 0
+
+
+def test_make_run_entry_point_serves_and_logs(tmp_path):
+    """``python -m chalicelib.local`` as ``make run`` starts it: says where, logs requests."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKFLOW_")}
+    env.update(PORT=str(port), HOST="127.0.0.1", PYTHONUNBUFFERED="1")
+    log_path = tmp_path / "run.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "chalicelib.local"], cwd=REPO,
+                                   env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        assert wait_until(lambda: "listening on" in log_path.read_text(), timeout=60), \
+            log_path.read_text()
+        assert f"http://127.0.0.1:{port}" in log_path.read_text()
+        status, _, data = call(f"http://127.0.0.1:{port}{WF}/processdefinition"
+                               "?_queryId=query-all-ids", headers=ADMIN)
+        assert status == 200 and "result" in data
+        assert wait_until(lambda: "/processdefinition" in log_path.read_text(), timeout=5)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -1,0 +1,69 @@
+"""``chalice package`` of the dev stage, offline: the template API Gateway and SAM would get."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def sam(tmp_path_factory) -> dict:
+    from chalicelib.deploy.__main__ import package
+
+    out = tmp_path_factory.mktemp("package")
+    template = package("dev", out, no_deps=True)
+    assert (out / "deployment.zip").is_file()
+    return json.loads(Path(template).read_text())
+
+
+def swagger_paths(sam: dict) -> list[str]:
+    api = sam["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    return list(api["paths"])
+
+
+def test_every_route_of_the_table_is_packaged(sam):
+    paths = set(swagger_paths(sam))
+    for path in ["/openidm/workflow/execution", "/openidm/workflow/job/deadletter/{sub}",
+                 "/openidm/workflow/job/{id}", "/openidm/workflow/model/{id}",
+                 "/openidm/workflow/processdefinition/{id}/taskdefinition/{subid}",
+                 "/openidm/workflow/processinstance/history/{sub}",
+                 "/openidm/workflow/taskinstance/{id}", "/openidm/workflow/{resource}"]:
+        assert path in paths, path
+
+
+def test_one_variable_name_per_level(sam):
+    """API Gateway rejects sibling path variables with different names; SAM does not check."""
+    variables: dict[str, set[str]] = {}
+    for path in swagger_paths(sam):
+        parent, _, last = path.rstrip("/").rpartition("/")
+        if last.startswith("{"):
+            variables.setdefault(parent, set()).add(last)
+    clashes = {parent: names for parent, names in variables.items() if len(names) > 1}
+    assert not clashes
+
+
+def test_jobs_queue_reports_partial_batch_failures(sam):
+    function = sam["Resources"]["OnJobMessage"]
+    event = function["Properties"]["Events"]["OnJobMessageSqsEventSource"]["Properties"]
+    assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert "workflow-dev-jobs" in json.dumps(event["Queue"])
+    queue = sam["Resources"]["JobsQueue"]["Properties"]
+    assert queue["QueueName"] == "workflow-dev-jobs"
+    assert queue["RedrivePolicy"]["maxReceiveCount"] >= 1
+
+
+def test_tables_with_indexes_and_ttl(sam):
+    runtime = sam["Resources"]["RuntimeTable"]["Properties"]
+    assert runtime["TableName"] == "workflow-dev-runtime"
+    assert {i["IndexName"] for i in runtime["GlobalSecondaryIndexes"]} >= {"dueShard-dueAt"}
+    assert runtime["TimeToLiveSpecification"] == {"AttributeName": "expires", "Enabled": True}
+    for name in ("RepositoryTable", "HistoryTable", "DeadletterTable"):
+        assert sam["Resources"][name]["Type"] == "AWS::DynamoDB::Table"
+
+
+def test_schedule_and_unknown_path_response(sam):
+    sweep = sam["Resources"]["SweepDueJobs"]["Properties"]["Events"]
+    assert any("rate(1 minute)" in json.dumps(e) for e in sweep.values())
+    response = sam["Resources"]["UnknownPathIsCrest404"]["Properties"]
+    assert response["StatusCode"] == "404"

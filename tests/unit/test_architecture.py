@@ -1,0 +1,60 @@
+"""The dependency rule of DESIGN.md §1: engine/ and crest/ are pure."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+FORBIDDEN = {"boto3", "botocore", "pynamodb", "chalice", "moto"}
+
+
+def imported_roots(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    roots = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            roots.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+@pytest.mark.parametrize("package", ["engine", "crest", "auth"])
+def test_pure_packages_import_no_aws_or_framework(package):
+    files = sorted((REPO / "chalicelib" / package).rglob("*.py"))
+    assert files, f"no modules found in chalicelib/{package}"
+    for path in files:
+        bad = imported_roots(path) & FORBIDDEN
+        assert not bad, f"{path.relative_to(REPO)} imports {sorted(bad)}"
+
+
+def test_importing_pure_packages_loads_no_aws_module():
+    import subprocess
+    import sys
+
+    code = ("import sys, chalicelib.crest, chalicelib.engine, chalicelib.auth;"
+            "import pkgutil, importlib\n"
+            "for pkg in (chalicelib.crest, chalicelib.engine, chalicelib.auth):\n"
+            "    for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
+            "        importlib.import_module(m.name)\n"
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
+            f"{sorted(FORBIDDEN)!r})\n"
+            "print(','.join(bad))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                            text=True, check=True)
+    assert result.stdout.strip() == ""
+
+
+def test_http_module_import_is_lazy():
+    """Importing the HTTP handler module loads no AWS SDK (clients come on first use)."""
+    import subprocess
+    import sys
+
+    code = ("import os; os.environ.setdefault('WORKFLOW_JOBS_QUEUE', 'q'); import sys, app;"
+            "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('boto3', 'botocore', 'pynamodb', 'moto'))))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                            text=True, check=True)
+    assert result.stdout.strip() == ""
