@@ -53,13 +53,16 @@ def correlation_id_of(headers: Mapping[str, str], context: Mapping[str, Any] | N
 
 
 def _resource_path(request: Any) -> str:
-    """The resource path as CREST names it: ``workflow/processinstance/123``."""
-    path = (request.context or {}).get("resourcePath") or request.path
-    actual = request.path or path
-    actual = actual.split("?", 1)[0]
-    if actual.startswith(PREFIX):
-        actual = actual[len(PREFIX):]
-    return unquote(actual.rstrip("/"))
+    """The resource path as CREST names it: ``workflow/processinstance/123`` (ids decoded).
+
+    Chalice's ``request.path`` is the route template (``.../{id}``); the path variables fill it.
+    """
+    path = request.path or ""
+    for name, value in (request.uri_params or {}).items():
+        path = path.replace("{" + name + "}", value)
+    if path.startswith(PREFIX):
+        path = path[len(PREFIX):]
+    return unquote(path.rstrip("/"))
 
 
 def serve(request: Any, resource: Resource, ids: Mapping[str, str] | None = None) -> Any:
@@ -163,6 +166,7 @@ def envelope_middleware(event: Any, get_response: Any) -> Any:
                      API_VERSION_HEADER: API_VERSION_VALUE})
     elapsed_ms = (time.perf_counter() - started) * 1000
     headers = response.headers or {}
-    log.info("%s %s %d %.1fms [%s]", event.method, event.path, response.status_code,
+    log.info("%s %s%s %d %.1fms [%s]", event.method, PREFIX, _resource_path(event),
+             response.status_code,
              elapsed_ms, headers.get("X-Request-Id", "-"))
     return response

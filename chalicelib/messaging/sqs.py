@@ -96,8 +96,9 @@ class SqsPublisher:
         if failed:
             log.warning("SQS rejected %d of %d messages to %s: %s", len(failed), len(texts),
                         queue_name, failed[:3])
-            raise errors.ServiceUnavailable("The message queue is unavailable; retry later",
-                                            {"failed": len(failed), "sent": len(texts) - len(failed)})
+            raise errors.ServiceUnavailable(
+                "The message queue is unavailable; retry later",
+                {"failed": len(failed), "sent": len(texts) - len(failed)})
         return ids
 
 

@@ -184,7 +184,7 @@ class Put:
 
 @dataclass(frozen=True)
 class Delete:
-    """Delete ``(pk, sk)`` from ``table`` plus its ``chunks`` chunk items (``Item.stored_chunks``)."""
+    """Delete ``(pk, sk)`` and its ``chunks`` chunk items (``Item.stored_chunks`` when read)."""
 
     table: Table
     pk: str

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 import json
+
 from .ports import (
     Index, InvalidPageToken, Item, ItemStore, KeyRange, Page, Table, decode_token, encode_token,
     shard_for, token_after,

@@ -8,7 +8,7 @@ from chalicelib.storage.ports import Table
 
 @pytest.fixture
 def moto_tables(settings):
-    """moto with the four tables (no queues), fresh per test: moto tables are slow, keep them small."""
+    """moto with the four tables (no queues), fresh per test (keep moto tables small)."""
     from moto import mock_aws
 
     from chalicelib import aws

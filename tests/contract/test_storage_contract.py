@@ -97,7 +97,8 @@ def test_sparse_index_queries(store):
     at_most = store.query_index(R, Index.ASSIGNEE_SORT, "bob",
                                 key_range=KeyRange.at_most("2026-01-02"), descending=True)
     assert [i.data["n"] for i in at_most.items] == [2, 1]
-    prefix = store.query_index(R, Index.ASSIGNEE_SORT, "bob", key_range=KeyRange.prefix("2026-01-0"))
+    prefix = store.query_index(R, Index.ASSIGNEE_SORT, "bob",
+                               key_range=KeyRange.prefix("2026-01-0"))
     assert len(prefix.items) == 5
     pages = all_pages(lambda **kw: store.query_index(R, Index.ASSIGNEE_SORT, "bob", **kw), 2)
     assert [i.data["n"] for page in pages for i in page] == [1, 2, 3, 4, 5]

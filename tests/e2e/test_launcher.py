@@ -130,6 +130,8 @@ def test_make_run_entry_point_serves_and_logs(tmp_path):
         assert wait_until(lambda: "listening on" in log_path.read_text(), timeout=60), \
             log_path.read_text()
         assert f"http://127.0.0.1:{port}" in log_path.read_text()
+        # the test environment carries AWS credentials: they alone never switch the backend
+        assert '"backend": "embedded moto"' in log_path.read_text()
         status, _, data = call(f"http://127.0.0.1:{port}{WF}/processdefinition"
                                "?_queryId=query-all-ids", headers=ADMIN)
         assert status == 200 and "result" in data
@@ -137,3 +139,37 @@ def test_make_run_entry_point_serves_and_logs(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_aws_endpoint_url_points_the_launcher_at_a_moto_server(tmp_path):
+    """``AWS_ENDPOINT_URL`` (a moto server here) replaces the embedded backend."""
+    import botocore.session
+    from moto.server import ThreadedMotoServer
+
+    moto_port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{moto_port}"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKFLOW_")}
+    env.update(PORT=str(port), AWS_ENDPOINT_URL=endpoint, PYTHONUNBUFFERED="1")
+    log_path = tmp_path / "run.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "chalicelib.local"], cwd=REPO,
+                                   env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        assert wait_until(lambda: "listening on" in log_path.read_text(), timeout=60), \
+            log_path.read_text()
+        assert f"endpoint {endpoint}" in log_path.read_text()
+        status, _, data = call(f"http://127.0.0.1:{port}{WF}/model?_queryFilter=true",
+                               headers=ADMIN)
+        assert status == 200 and data["result"] == []
+        dynamodb = botocore.session.get_session().create_client(
+            "dynamodb", region_name="us-east-1", endpoint_url=endpoint,
+            aws_access_key_id="testing", aws_secret_access_key="testing")
+        tables = dynamodb.list_tables()["TableNames"]
+        assert "workflow-local-runtime" in tables and "workflow-local-repository" in tables
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        server.stop()

@@ -75,6 +75,11 @@ def test_unknown_paths_are_crest_404(client, path):
     assert data["reason"] == "Not Found"
 
 
+def test_not_found_message_names_the_actual_path(client):
+    data = assert_envelope(client.http.get(f"{WF}/nosuch/a%3Ab", headers=ADMIN), 404)
+    assert data["message"] == "Resource 'workflow/nosuch/a:b' not found"
+
+
 def test_unknown_path_still_needs_credentials(client):
     assert client.http.get(f"{WF}/nosuchresource").status_code == 401
 

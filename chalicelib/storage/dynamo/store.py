@@ -134,7 +134,8 @@ class DynamoItemStore:
         elif write.op is Op.CHECK:
             transaction.condition_check(model, write.pk, write.sk, condition=condition)
         else:
-            transaction.update(model(write.pk, write.sk), actions=[model.version.set(write.version)],
+            transaction.update(model(write.pk, write.sk),
+                               actions=[model.version.set(write.version)],
                                condition=condition, add_version_condition=False)
 
     def batch_put(self, table: Table, items: Iterable[Item]) -> None:

@@ -1,4 +1,4 @@
-"""Create the stage's four tables (local launcher and tests; deploys use the CloudFormation template).
+"""Create the stage's four tables (local launcher and tests; deploys use the merge template).
 
 Each table: hash ``pk``, range ``sk``, its sparse GSIs (projection ALL), PAY_PER_REQUEST billing
 and TTL on ``expires``. Idempotent: existing tables are left as they are.
