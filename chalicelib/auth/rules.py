@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Callable, Iterable, Mapping
 
+from ..crest.enums import RequestType
 from ..errors import Forbidden
 from .access import ProcessAccess
 from .caller import AUTHORIZED_ROLE, REG_ROLE, Caller
 
 __all__ = [
-    "RESOURCES", "UNASSIGNED_TASK_QUERY", "Gate", "Operation", "Predicate", "Rule", "Policy",
+    "RESOURCES", "UNASSIGNED_TASK_QUERY", "Gate", "Operation", "as_operation", "Predicate", "Rule", "Policy",
     "subject", "is_assignee", "is_candidate", "can_update_task", "may_start", "default_policy",
 ]
 
@@ -36,30 +37,20 @@ UNASSIGNED_TASK_QUERY = "unassignedTaskQuery"
 Predicate = Callable[[Caller, Mapping[str, Any]], bool]
 
 
-class Operation(Enum):
-    """The CREST operation of a request."""
+#: The CREST operation of a request: the same enum the CREST request parser produces.
+Operation = RequestType
 
-    READ = "read"
-    QUERY = "query"
-    CREATE = "create"
-    UPDATE = "update"
-    DELETE = "delete"
-    ACTION = "action"
-    PATCH = "patch"
 
-    @classmethod
-    def of(cls, value: Any) -> "Operation":
-        """An ``Operation`` from itself, its value (``"read"``) or a str enum with those values
-        (the CREST parser's ``RequestType``); ``ValueError`` otherwise."""
-        if isinstance(value, cls):
-            return value
-        raw = value.value if isinstance(value, Enum) else value
-        if isinstance(raw, str):
-            try:
-                return cls(raw)
-            except ValueError:
-                pass
-        raise ValueError(f"unknown operation {value!r}")
+def as_operation(value: Any) -> Operation:
+    """An ``Operation`` from itself or its value (``"read"``); ``ValueError`` otherwise."""
+    if isinstance(value, Operation):
+        return value
+    if isinstance(value, str):
+        try:
+            return Operation(value)
+        except ValueError:
+            pass
+    raise ValueError(f"unknown operation {value!r}")
 
 
 class Gate(Enum):
@@ -123,7 +114,7 @@ class Policy:
         Raises ``ValueError`` for a declaration that cannot mean what it says.
         """
         _check_resource(resource)
-        operations = frozenset(Operation.of(op) for op in operations)
+        operations = frozenset(as_operation(op) for op in operations)
         if not operations:
             raise ValueError("operations must be a non-empty set of Operation")
         if actions is not None:
@@ -151,7 +142,7 @@ class Policy:
         call ``authorize`` with the item it loaded (the HTTP layer verifies that it did).
         """
         _check_resource(resource)
-        operation = Operation.of(operation)
+        operation = as_operation(operation)
         if caller.is_admin:
             return Gate.ALLOW
         if not caller.roles - {REG_ROLE}:
@@ -172,7 +163,7 @@ class Policy:
         resource or operation is a programming error (``ValueError``), not a 403.
         """
         _check_resource(resource)
-        operation = Operation.of(operation)
+        operation = as_operation(operation)
         if caller.is_admin:
             return True
         if not caller.roles - {REG_ROLE}:  # anonymous, or no roles at all

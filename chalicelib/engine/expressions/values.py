@@ -245,16 +245,15 @@ def compare(op: str, left: Any, right: Any) -> bool:
 
 def _java_mod_long(left: int, right: int) -> int:
     if right == 0:
-        raise ExpressionError("/ by zero")
+        raise ExpressionError("division by zero")
     remainder = abs(left) % abs(right)
     return -remainder if left < 0 else remainder
 
 
 def _java_divide(left: float, right: float) -> float:
     if right == 0:
-        if left == 0 or math.isnan(left):
-            return math.nan
-        return math.copysign(math.inf, left) * math.copysign(1.0, right)
+        # Java gives Infinity or NaN here, which no JSON variable can hold: refuse instead.
+        raise ExpressionError("division by zero")
     return left / right
 
 
@@ -266,8 +265,9 @@ def _long(value: int) -> int:
 def arithmetic(op: str, left: Any, right: Any) -> int | float:
     """``+ - * / %``: numeric only. Strings are parsed as numbers (``'1' + '2'`` is 3).
 
-    ``/`` always gives a Double; the others give a Long unless an operand is a Double or a
-    string holding ``.``, ``e`` or ``E``. Two nulls give 0.
+    ``/`` always gives a Double; the others give a Long (wrapping at 64 bits like Java) unless
+    an operand is a Double or a string holding ``.``, ``e`` or ``E``. Two nulls give 0.
+    Division or remainder by zero is an error (Java's Infinity/NaN cannot be stored as JSON).
     """
     if left is None and right is None:
         return 0
@@ -276,7 +276,9 @@ def arithmetic(op: str, left: Any, right: Any) -> int | float:
     if _is_double_or_dotted(left) or _is_double_or_dotted(right):
         a, b = to_double(left), to_double(right)
         if op == "%":
-            return math.nan if b == 0 or math.isinf(a) else math.fmod(a, b)
+            if b == 0:
+                raise ExpressionError("division by zero")
+            return math.fmod(a, b)
     else:
         a, b = to_long(left), to_long(right)
         if op == "%":

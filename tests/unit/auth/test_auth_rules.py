@@ -6,6 +6,7 @@ import pytest
 from chalicelib.auth.access import ProcessAccess
 from chalicelib.auth.caller import ADMIN_ROLE, AUTHORIZED_ROLE, REG_ROLE, Caller, CallerSource
 from chalicelib.auth.rules import (
+    as_operation,
     RESOURCES, Operation, Policy, can_update_task, default_policy, is_assignee, is_candidate,
 )
 from chalicelib.errors import Forbidden
@@ -268,12 +269,12 @@ def test_anonymous_gets_nothing(policy):
 def test_operation_of_accepts_values_and_str_enums():
     from chalicelib.crest.enums import RequestType
 
-    assert Operation.of("read") is Operation.READ
-    assert Operation.of(RequestType.ACTION) is Operation.ACTION
-    assert all(Operation.of(kind) is Operation(kind.value) for kind in RequestType)
+    assert as_operation("read") is Operation.READ
+    assert as_operation(RequestType.ACTION) is Operation.ACTION
+    assert all(as_operation(kind) is Operation(kind.value) for kind in RequestType)
     for bad in ("READ", "fetch", None, 3):
         with pytest.raises(ValueError):
-            Operation.of(bad)
+            as_operation(bad)
 
 
 def test_policy_accepts_request_type_operations(policy):
