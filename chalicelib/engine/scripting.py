@@ -28,7 +28,11 @@ is read back as JSON when it ends:
 Early time-outs: QuickJS measures the *process's* CPU time, so busy sibling threads (threaded
 local mode, tests) make the limit fire early. When an interrupt fires after the script's own
 thread used less than :data:`EARLY_INTERRUPT_RATIO` of the limit, the script is run once more
-in a fresh context (it has no side effects until read back, so this is safe).
+in a fresh context (it has no side effects until read back, so this is safe). The retry's
+QuickJS budget is stretched by the contention just seen (own CPU share), at most
+:data:`MAX_RETRY_STRETCH` times the limit, so the script's own thread again gets about the
+limit; if the retry is interrupted too, the script fails with ``script-timeout``. The cost of
+this is bounded: an endless script under contention burns at most (1 + stretch) limits.
 """
 from __future__ import annotations
 
@@ -47,13 +51,15 @@ from chalicelib.errors import ProcessFailure
 
 __all__ = [
     "ScriptResult", "run_script", "DEFAULT_TIME_LIMIT_S", "DEFAULT_MEMORY_LIMIT_BYTES",
-    "EARLY_INTERRUPT_RATIO", "MAX_CONSOLE_LINES", "MAX_CONSOLE_LINE_LENGTH",
+    "EARLY_INTERRUPT_RATIO", "MAX_RETRY_STRETCH", "MAX_CONSOLE_LINES", "MAX_CONSOLE_LINE_LENGTH",
 ]
 
 DEFAULT_TIME_LIMIT_S = 1.0
 DEFAULT_MEMORY_LIMIT_BYTES = 32 * 1024 * 1024
 #: An interrupt after less than this share of the limit in the script's own thread is retried.
 EARLY_INTERRUPT_RATIO = 0.75
+#: The retry's QuickJS budget is at most this many times the limit.
+MAX_RETRY_STRETCH = 4.0
 #: Console output kept per script (lines past it are counted, not kept), and per line.
 MAX_CONSOLE_LINES = 500
 MAX_CONSOLE_LINE_LENGTH = 2_000
@@ -175,6 +181,10 @@ class ScriptResult:
 class _EarlyInterrupt(Exception):
     """The time limit fired before the script's own thread used its share of CPU."""
 
+    def __init__(self, own_cpu: float):
+        self.own_cpu = own_cpu
+        super().__init__(own_cpu)
+
 
 def run_script(source: str, variables: dict[str, Any], *, activity_id: str | None,
                process_instance_id: str | None, execution_id: str | None,
@@ -205,16 +215,20 @@ def run_script(source: str, variables: dict[str, Any], *, activity_id: str | Non
         (message and line), a syntax error, memory exhaustion or a value that is not JSON.
     """
     payload = _payload(variables, activity_id, process_instance_id, execution_id, business_key)
+    budget = time_limit_s  # QuickJS's limit counts the whole process's CPU time
     for attempt in (1, 2):
         try:
-            result = _attempt(source, payload, time_limit_s, memory_limit_bytes, auto_store,
-                              activity_id, logger)
-        except _EarlyInterrupt:
+            result = _attempt(source, payload, budget, time_limit_s, memory_limit_bytes,
+                              auto_store, activity_id, logger)
+        except _EarlyInterrupt as early:
             if attempt == 2:
                 break
+            share = max(early.own_cpu / budget, 1 / MAX_RETRY_STRETCH)
+            budget = time_limit_s / share
             if logger is not None:
-                logger.warning("script %s interrupted early (busy threads?); retrying once",
-                               activity_id)
+                logger.warning("script %s interrupted after %.3f s of its own CPU (busy "
+                               "threads?); retrying once with a %.3f s budget", activity_id,
+                               early.own_cpu, budget)
             continue
         for level, line in result.pop("_log"):
             if logger is not None:
@@ -256,24 +270,25 @@ def _payload(variables: dict[str, Any], activity_id: str | None, process_instanc
                              f"{exc}", activity_id) from None
 
 
-def _attempt(source: str, payload: str, time_limit_s: float, memory_limit_bytes: int,
-             auto_store: bool, activity_id: str | None,
+def _attempt(source: str, payload: str, budget_s: float, time_limit_s: float,
+             memory_limit_bytes: int, auto_store: bool, activity_id: str | None,
              logger: logging.Logger | None) -> dict[str, Any]:
     context = quickjs.Context()
     context.set_memory_limit(memory_limit_bytes)
-    started = time.thread_time()
+    started, in_script = time.thread_time(), False
     try:
         context.set("__wf_input", payload)
         bound = json.loads(context.eval(_PRELUDE))
-        context.set_time_limit(time_limit_s)
-        started = time.thread_time()
+        context.set_time_limit(budget_s)
+        started, in_script = time.thread_time(), True
         value = context.eval(source)
+        in_script = False  # from here on a line number would point into our own code
         now = context.eval(_read_globals(bound)) if auto_store and bound else None
         collected = json.loads(context.get("__wf_collect")(now, value))
     except quickjs.JSException as exc:
         own_cpu = time.thread_time() - started
         raise _failure(exc, context, own_cpu, time_limit_s, memory_limit_bytes, activity_id,
-                       logger) from None
+                       logger, with_line=in_script) from None
     changed = {**collected["autoStored"], **collected["changed"]}
     console = [line for _, line in collected["console"]]
     if collected["dropped"]:
@@ -292,12 +307,12 @@ def _read_globals(bound: list[str]) -> str:
 
 def _failure(exc: quickjs.JSException, context: quickjs.Context, own_cpu: float,
              time_limit_s: float, memory_limit_bytes: int, activity_id: str | None,
-             logger: logging.Logger | None) -> Exception:
+             logger: logging.Logger | None, *, with_line: bool) -> Exception:
     text = str(exc)
     first = text.split("\n", 1)[0].strip()
     if first == "InternalError: interrupted":
         if own_cpu < EARLY_INTERRUPT_RATIO * time_limit_s:
-            return _EarlyInterrupt()
+            return _EarlyInterrupt(own_cpu)
         return ProcessFailure("script-timeout", f"Script exceeded its time limit of "
                               f"{time_limit_s:g} s", activity_id)
     if "out of memory" in text or (first in ("", "null") and _near_limit(context)):
@@ -307,7 +322,7 @@ def _failure(exc: quickjs.JSException, context: quickjs.Context, own_cpu: float,
         return ProcessFailure("script", "Script error: stack overflow (too deep recursion)",
                               activity_id)
     _log_console_of_failed(context, activity_id, logger)
-    line = re.search(r"<input>:(\d+)", text)
+    line = re.search(r"<input>:(\d+)", text) if with_line else None
     where = f" (line {line.group(1)})" if line else ""
     return ProcessFailure("script", f"Script error: {first or 'unknown error'}{where}",
                           activity_id)

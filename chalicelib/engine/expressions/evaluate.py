@@ -104,7 +104,7 @@ class MappingScope:
 # --- parsing, limits and the cache ----------------------------------------------------------
 
 def _children(node: ast.Node) -> tuple[ast.Node, ...]:
-    if isinstance(node, (ast.Property,)):
+    if isinstance(node, ast.Property):
         return (node.target,)
     if isinstance(node, ast.Index):
         return (node.target, node.key)
@@ -348,6 +348,8 @@ def evaluate(template_or_text: str | ast.Template, scope: Scope, *, expected: ty
         Of kind ``expression``, naming the expression, for an undefined name, a malformed or
         oversized template, a disallowed method or function, or a failed coercion.
     """
+    if expected is not None and expected not in _COERCIONS:
+        raise ValueError(f"expected must be None, str, bool, int or float, not {expected!r}")
     text = template_or_text if isinstance(template_or_text, str) else template_or_text.source
     try:
         template = compile_template(text)

@@ -73,7 +73,8 @@ def _compare(op: str) -> Callable[[Lookup, str, Any], bool]:
         if value is None or other is None:
             return False
         if is_number(value) and is_number(other):
-            left, right = (value, to_long(other)) if isinstance(value, int) else (value, float(other))
+            # Flowable compares in the variable's type: an integer variable truncates `other`.
+            left, right = value, to_long(other) if isinstance(value, int) else float(other)
         elif isinstance(value, (list, tuple, dict)) or isinstance(other, (list, tuple, dict)):
             return False  # lists and maps are not Comparable in Java
         elif type(value) is type(other):
