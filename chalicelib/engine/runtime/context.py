@@ -1,0 +1,126 @@
+"""The per-command runtime: an agenda of small operations, the instances touched, the effects.
+
+:class:`Runtime` is created by a :class:`~chalicelib.engine.runtime.session.Session` for one
+command. Behaviours never call each other recursively: they *plan* operations
+(:meth:`Runtime.plan`) and the agenda loop runs them one by one until nothing is left, i.e.
+until every execution sits in a wait state. This keeps the Python stack flat however long the
+process runs (a sequential multi-instance of 500 no-op tasks is 500 loop turns, not 500 frames).
+
+:class:`InstanceContext` bundles one instance's state with its definition model.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Callable
+
+from chalicelib.clock import Clock, format_iso
+from chalicelib.engine.elements import FlowNode
+from chalicelib.engine.model import ProcessDefinitionModel
+from chalicelib.engine.runtime.effects import Effect, HistoryLevel
+from chalicelib.engine.runtime.errors import StepLimitExceeded
+from chalicelib.engine.runtime.records import ExecutionRecord
+from chalicelib.engine.runtime.state import InstanceState
+from chalicelib.ids import child_id, new_id
+
+if TYPE_CHECKING:
+    from chalicelib.engine.runtime.session import Session
+
+__all__ = ["InstanceContext", "Runtime", "DEFAULT_MAX_STEPS"]
+
+#: Agenda operations one command may run before it is refused (an endless loop in a model).
+DEFAULT_MAX_STEPS = 1_000_000
+
+
+@dataclass(slots=True)
+class InstanceContext:
+    """One instance being worked on: its state, its definition model and definition id."""
+
+    state: InstanceState
+    model: ProcessDefinitionModel
+    definition_id: str
+
+    @property
+    def id(self) -> str:
+        """The instance id."""
+        return self.state.id
+
+    def node(self, activity_id: str | None) -> FlowNode:
+        """The flow node with that id (KeyError when the model has none)."""
+        return self.model.elements[activity_id]  # type: ignore[index]
+
+    def execution(self, execution_id: str | None) -> ExecutionRecord | None:
+        """A live execution of this instance, or None."""
+        return self.state.execution(execution_id)
+
+
+class Runtime:
+    """Agenda, clock, id source, effects and instance access for one command."""
+
+    def __init__(self, session: "Session", clock: Clock, history_level: HistoryLevel,
+                 *, max_steps: int = DEFAULT_MAX_STEPS, script_time_limit_s: float | None = None):
+        self.session = session
+        self.clock = clock
+        self.history = history_level
+        self.max_steps = max_steps
+        self.script_time_limit_s = script_time_limit_s
+        self.effects: list[Effect] = []
+        self._queue: deque[tuple[Callable[..., Any], tuple]] = deque()
+        self._now: datetime | None = None
+        self.steps = 0
+        self.transaction_order = 0
+
+    # --- time and ids -----------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The command's time: read once from the clock, the same for every step."""
+        if self._now is None:
+            self._now = self.clock.now()
+        return self._now
+
+    def now_iso(self) -> str:
+        """:meth:`now` as ISO-8601 UTC with milliseconds."""
+        return format_iso(self.now())  # type: ignore[return-value]
+
+    def now_ms(self) -> int:
+        """:meth:`now` as epoch milliseconds (seeds time-ordered ids)."""
+        return int(self.now().timestamp() * 1000)
+
+    def new_id(self) -> str:
+        """A new time-ordered id."""
+        return new_id(self.now_ms())
+
+    def new_child_id(self, instance_id: str) -> str:
+        """A task/job id that names its instance."""
+        return child_id(instance_id, self.now_ms())
+
+    # --- effects and agenda -----------------------------------------------------------------
+
+    def emit(self, effect: Effect) -> None:
+        """Record an effect of the command."""
+        self.effects.append(effect)
+
+    def plan(self, operation: Callable[..., Any], *args: Any) -> None:
+        """Queue ``operation(self, *args)`` to run after what is already planned."""
+        self._queue.append((operation, args))
+
+    def plan_first(self, operation: Callable[..., Any], *args: Any) -> None:
+        """Queue ``operation(self, *args)`` to run next."""
+        self._queue.appendleft((operation, args))
+
+    def run(self) -> None:
+        """Run planned operations until none is left (every execution waits)."""
+        queue = self._queue
+        while queue:
+            self.steps += 1
+            if self.steps > self.max_steps:
+                raise StepLimitExceeded(self.max_steps)
+            operation, args = queue.popleft()
+            operation(self, *args)
+
+    # --- instances --------------------------------------------------------------------------
+
+    def instance(self, instance_id: str) -> InstanceContext:
+        """The context of an instance (loaded into the session when needed)."""
+        return self.session.context_of(instance_id)

@@ -1,0 +1,167 @@
+"""Effects: what a command did besides changing instance state, as plain frozen data.
+
+The service layer carries them out after (or inside) the commit: history items are written in
+the same transaction, jobs become job items, log lines go to the logger. The engine never does
+any of it itself (Chalice's planner/executor split).
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+__all__ = [
+    "HistoryLevel", "HistoryKind", "Effect", "InstanceStarted", "InstanceEnded", "TaskCreated",
+    "TaskCompleted", "TaskDeleted", "HistoryRecord", "JobRequested", "ScriptLog",
+    "EscalationUncaught",
+]
+
+
+class HistoryLevel(int, enum.Enum):
+    """Flowable's history levels, in order (``bpmn-semantics.md`` §1.7); audit is the default."""
+
+    NONE = 0
+    INSTANCE = 1
+    TASK = 2
+    ACTIVITY = 3
+    AUDIT = 4
+    FULL = 5
+
+    @classmethod
+    def parse(cls, value: "str | HistoryLevel | None") -> "HistoryLevel":
+        """``"audit"`` (any case) or a member; None gives the default, AUDIT."""
+        if value is None:
+            return cls.AUDIT
+        if isinstance(value, HistoryLevel):
+            return value
+        return cls[str(value).strip().upper()]
+
+    @property
+    def keeps_instances(self) -> bool:
+        """Historic process instances are written."""
+        return self >= HistoryLevel.INSTANCE
+
+    @property
+    def keeps_tasks(self) -> bool:
+        """Historic task instances: at ``task`` and from ``audit`` on (not at ``activity``)."""
+        return self == HistoryLevel.TASK or self >= HistoryLevel.AUDIT
+
+    @property
+    def keeps_activities(self) -> bool:
+        """Historic activity instances (and sequence flows taken)."""
+        return self >= HistoryLevel.ACTIVITY
+
+    @property
+    def keeps_variables(self) -> bool:
+        """Historic variable instances (latest value)."""
+        return self >= HistoryLevel.ACTIVITY
+
+    @property
+    def keeps_details(self) -> bool:
+        """A detail row per variable update."""
+        return self >= HistoryLevel.FULL
+
+
+class HistoryKind(str, enum.Enum):
+    """Which history item a :class:`HistoryRecord` creates or updates."""
+
+    PROCESS_INSTANCE = "processInstance"
+    ACTIVITY_INSTANCE = "activityInstance"
+    TASK_INSTANCE = "taskInstance"
+    VARIABLE_INSTANCE = "variableInstance"
+    VARIABLE_DETAIL = "variableDetail"
+
+
+def _frozen(data: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(data or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """Base of every effect; ``instance_id`` names the instance it belongs to."""
+
+    instance_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceStarted(Effect):
+    """A process instance was started (also a called one)."""
+
+    definition_id: str
+    business_key: str | None = None
+    super_instance_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceEnded(Effect):
+    """A process instance ended; ``delete_reason`` is set when it was deleted/cancelled."""
+
+    delete_reason: str | None = None
+    end_activity_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskCreated(Effect):
+    """A user task was created; ``task`` is the task record's dict."""
+
+    task_id: str
+    task: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskCompleted(Effect):
+    """A user task was completed (by the complete command)."""
+
+    task_id: str
+    user_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDeleted(Effect):
+    """A user task was removed without completion (boundary event, MI completion, delete)."""
+
+    task_id: str
+    delete_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRecord(Effect):
+    """Create-or-update of one history item: write ``fields`` onto item ``(kind, id)``.
+
+    The first record of an item carries every field; later ones (end, update) only what
+    changed. Which records exist depends on the :class:`HistoryLevel`.
+    """
+
+    kind: HistoryKind
+    id: str
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "fields", _frozen(self.fields))
+
+
+@dataclass(frozen=True, slots=True)
+class JobRequested(Effect):
+    """Asynchronous work to schedule (async continuations, timers: next issue)."""
+
+    kind: str
+    execution_id: str
+    activity_id: str | None = None
+    due: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptLog(Effect):
+    """Console output of a script task."""
+
+    activity_id: str
+    lines: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationUncaught(Effect):
+    """An escalation nobody caught (not an error in BPMN: the process goes on)."""
+
+    activity_id: str
+    escalation_code: str | None = None

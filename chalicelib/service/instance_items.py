@@ -1,0 +1,98 @@
+"""How a process instance's records are stored: one runtime item per record (DESIGN.md §3).
+
+The engine's ``InstanceState`` is made of small records (header, executions, variables per
+scope, tasks, subscriptions) and tracks which changed. This module maps them to items of the
+instance's item collection (partition key = instance id) and back:
+
+| record       | sort key                     | sparse index attributes                         |
+|--------------|------------------------------|-------------------------------------------------|
+| instance     | ``#header`` (holds version)  | ``kind_shard=instance#n``, ``sort=<start>#<id>`` |
+| execution    | ``exec#<id>``                | ``event`` for subscriptions only (below)         |
+| variable     | ``var#<scope id>/<name>``    |                                                 |
+| task         | ``task#<id>``                | ``kind_shard=task#n``, ``assignee``, ``sort``    |
+| subscription | ``sub#<id>``                 | ``event=<type>#<event name>``, ``sort``          |
+
+Each variable is its own item, so a large value (up to DynamoDB's item limit, and past it
+through the storage layer's chunking) never inflates anything else, and no variable is copied
+per task.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from ..engine.runtime.records import RecordKind
+from ..engine.runtime.state import ChangeSet, InstanceState
+from ..storage.aggregate import HEADER_KIND, HEADER_SK, Aggregate
+from ..storage.ports import Item
+from ..storage.sharding import shard_for, shard_key
+
+__all__ = ["LIST_SHARDS", "sort_key_of", "item_of", "state_of", "changed_items"]
+
+#: shards of the instance and task listings (``kindShard-sort`` index)
+LIST_SHARDS = 8
+
+_PREFIX = {
+    RecordKind.EXECUTION.value: "exec#",
+    RecordKind.VARIABLE.value: "var#",
+    RecordKind.TASK.value: "task#",
+    RecordKind.SUBSCRIPTION.value: "sub#",
+}
+
+
+def sort_key_of(kind: str, key: Any) -> str:
+    """The sort key of the record ``(kind, key)`` (a ``storage_key`` of the engine)."""
+    if kind == RecordKind.INSTANCE.value:
+        return HEADER_SK
+    try:
+        return _PREFIX[kind] + str(key)
+    except KeyError:
+        raise ValueError(f"unknown record kind {kind!r}") from None
+
+
+def _record_key(record: dict) -> Any:
+    if record["kind"] == RecordKind.VARIABLE.value:
+        return f"{record['scope_id']}/{record['name']}"
+    return record["id"]
+
+
+def _index_of(record: dict) -> dict[str, str]:
+    kind = record["kind"]
+    if kind == RecordKind.INSTANCE.value:
+        return {"kind_shard": shard_key("instance", shard_for(record["id"], LIST_SHARDS)),
+                "sort": f"{record.get('start_time') or ''}#{record['id']}"}
+    if kind == RecordKind.TASK.value:
+        index = {"kind_shard": shard_key("task", shard_for(record["id"], LIST_SHARDS)),
+                 "sort": f"{record.get('create_time') or ''}#{record['id']}"}
+        if record.get("assignee"):
+            index["assignee"] = record["assignee"]
+        return index
+    if kind == RecordKind.SUBSCRIPTION.value and record.get("event_name"):
+        return {"event": f"{record['type']}#{record['event_name']}",
+                "sort": f"{record.get('created') or ''}#{record['id']}"}
+    return {}
+
+
+def item_of(instance_id: str, record: dict) -> Item:
+    """The runtime item that stores ``record`` (a dict from the engine's ``to_dict``)."""
+    kind = record["kind"]
+    item_kind = HEADER_KIND if kind == RecordKind.INSTANCE.value else kind
+    return Item(pk=instance_id, sk=sort_key_of(kind, _record_key(record)), kind=item_kind,
+                data=dict(record), index=_index_of(record))
+
+
+def state_of(aggregate: Aggregate) -> InstanceState:
+    """The engine state of a loaded aggregate (clean: nothing to write yet)."""
+    return InstanceState.from_records(item.data for item in aggregate.items.values()
+                                      if item.data.get("kind"))
+
+
+def changed_items(changes: ChangeSet) -> tuple[list[Item], list[str]]:
+    """``(puts, deleted sort keys)`` for ``AggregateStore.commit``."""
+    puts = [item_of(changes.instance_id, record) for record in changes.puts]
+    deletes = [sort_key_of(kind, key) for kind, key in changes.deletes]
+    return puts, deletes
+
+
+def records_of(items: Iterable[Item]) -> list[dict]:
+    """The record dicts stored in ``items`` (index reads return whole items)."""
+    return [item.data for item in items if item.data.get("kind")]
