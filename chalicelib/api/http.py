@@ -85,6 +85,7 @@ def serve(request: Any, resource: Resource, ids: Mapping[str, str] | None = None
             body=request.raw_body,
             max_page_size=container.settings.max_page_size,
             max_body_bytes=MAX_BODY_BYTES,
+            content_types=getattr(resource, "content_types", ("application/json",)),
         )
         decoded = {name: unquote(value) for name, value in (ids or {}).items()}
         ctx = RequestContext(caller=caller, request=crest_request, ids=decoded, path=path,

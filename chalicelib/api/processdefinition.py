@@ -1,7 +1,11 @@
-"""Routes 26-31: ``processdefinition`` and ``processdefinition/{id}/taskdefinition``."""
+"""Routes 26-31: ``processdefinition`` and ``processdefinition/{id}/taskdefinition``.
+
+Non-administrators see (query, read) only the definitions the process-access rules let them
+start, and the task definitions of those; deleting is for administrators.
+"""
 from chalice import Blueprint
 
-from ..service import repository
+from ..service import definitions, deployments
 from ..service.querying import QuerySource, run_query
 from .resource import CollectionResource, InstanceResource, RequestContext, Result
 from .routing import route
@@ -10,40 +14,60 @@ __all__ = ["blueprint"]
 
 blueprint = Blueprint(__name__)
 
+TASK_FIELDS = frozenset({
+    "_id", "name", "assignee", "taskCandidateUser", "taskCandidateGroup", "dueDate", "priority",
+    "ownerExpression", "categoryExpression", "descriptionExpression", "formResourceKey",
+    "formProperties"})
 
-#: api-reference.md §8 item fields (any of them may be a sort key, DECISIONS.md)
-ITEM_FIELDS = frozenset({
-    "_id", "_rev", "key", "name", "category", "description", "version", "deploymentId",
-    "resourceName", "processDiagramResourceName", "hasStartFormKey", "graphicalNotationDefined",
-    "suspended", "suspensionState", "tenantId"})
+
+def _page(ctx: RequestContext, source: QuerySource) -> Result:
+    return Result(run_query(ctx.request, source,
+                            max_page_size=ctx.container.settings.max_page_size))
+
+
+def _definition(ctx: RequestContext) -> definitions.DeployedDefinition:
+    """The definition named by the path, after checking the caller may see it."""
+    found = definitions.get_definition(ctx.container, ctx.ids["id"])
+    ctx.authorize(found.record)
+    return found
 
 
 class ProcessDefinitions(CollectionResource):
     name = "processdefinition"
 
     def query(self, ctx: RequestContext) -> Result:
-        """Every deployed definition (all versions) the caller may start."""
-        container = ctx.container
-        source = QuerySource(
-            fetch=repository.listing(container.store, repository.PROCESS_DEFINITION,
-                                     lambda item: dict(item.data)),
-            sortable=ITEM_FIELDS,
-            visible=lambda item: container.policy.permits(ctx.caller, self.name, "read",
-                                                          context=item))
-        return Result(run_query(ctx.request, source,
-                                max_page_size=container.settings.max_page_size))
+        """Every deployed definition (all versions) the caller may start; any filter."""
+        policy = ctx.container.policy
+        return _page(ctx, definitions.query_source(
+            ctx.container, ctx.request,
+            visible=lambda item: policy.permits(ctx.caller, self.name, "read", context=item)))
 
 
 class ProcessDefinition(InstanceResource):
     name = "processdefinition"
 
+    def read(self, ctx: RequestContext) -> Result:
+        return Result(definitions.read_shape(_definition(ctx)))
+
+    def delete(self, ctx: RequestContext) -> Result:
+        """Delete the whole deployment; 200 with the definition as it was."""
+        return Result(deployments.delete_deployment(ctx.container, ctx.ids["id"]))
+
 
 class TaskDefinitions(CollectionResource):
     name = "processdefinition/taskdefinition"
 
+    def query(self, ctx: RequestContext) -> Result:
+        items = definitions.task_definitions(_definition(ctx))
+        return _page(ctx, QuerySource(fetch=lambda token, limit: (items, None),
+                                      sortable=TASK_FIELDS))
+
 
 class TaskDefinition(InstanceResource):
     name = "processdefinition/taskdefinition"
+
+    def read(self, ctx: RequestContext) -> Result:
+        return Result(definitions.task_definition(_definition(ctx), ctx.ids["subid"]))
 
 
 route(blueprint, "/processdefinition", ProcessDefinitions())

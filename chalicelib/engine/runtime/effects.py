@@ -127,10 +127,11 @@ class TaskDeleted(Effect):
 
 @dataclass(frozen=True, slots=True)
 class HistoryRecord(Effect):
-    """Create-or-update of one history item: write ``fields`` onto item ``(kind, id)``.
+    """The whole of one history item ``(kind, id)`` as it now is.
 
-    The first record of an item carries every field; later ones (end, update) only what
-    changed. Which records exist depends on the :class:`HistoryLevel`.
+    Every record carries every field of the item (a later record for the same item replaces
+    the earlier one), so storage writes it with a plain put and never reads history back.
+    Which records exist depends on the :class:`HistoryLevel`.
     """
 
     kind: HistoryKind

@@ -44,32 +44,31 @@ def _emit(rt: "Runtime", ic: "InstanceContext", kind: HistoryKind, record_id: st
     rt.emit(HistoryRecord(ic.id, kind, record_id, fields))
 
 
-def process_started(rt: "Runtime", ic: "InstanceContext") -> None:
-    """The historic process instance is created."""
-    if not rt.history.keeps_instances:
-        return
-    h: InstanceRecord = ic.state.header
-    _emit(rt, ic, HistoryKind.PROCESS_INSTANCE, h.id, {
+def _process_fields(h: InstanceRecord) -> dict[str, Any]:
+    return {
         "id": h.id, "processInstanceId": h.id, "processDefinitionId": h.definition_id,
         "processDefinitionKey": h.definition_key, "businessKey": h.business_key,
-        "name": h.name, "startTime": h.start_time, "endTime": None,
-        "durationInMillis": None, "startUserId": h.start_user_id,
-        "startActivityId": h.start_activity_id, "endActivityId": None, "deleteReason": None,
+        "name": h.name, "startTime": h.start_time, "endTime": h.end_time,
+        "durationInMillis": _duration(h.start_time, h.end_time) if h.end_time else None,
+        "startUserId": h.start_user_id, "startActivityId": h.start_activity_id,
+        "endActivityId": h.end_activity_id, "deleteReason": h.delete_reason,
         "superProcessInstanceId": h.super_instance_id, "tenantId": h.tenant_id,
-        "state": "active",
-    })
+        "state": h.status.value,
+    }
+
+
+def process_started(rt: "Runtime", ic: "InstanceContext") -> None:
+    """The historic process instance is created."""
+    if rt.history.keeps_instances:
+        _emit(rt, ic, HistoryKind.PROCESS_INSTANCE, ic.state.header.id,
+              _process_fields(ic.state.header))
 
 
 def process_ended(rt: "Runtime", ic: "InstanceContext") -> None:
     """The historic process instance is closed (with its ``deleteReason`` if any)."""
-    if not rt.history.keeps_instances:
-        return
-    h = ic.state.header
-    _emit(rt, ic, HistoryKind.PROCESS_INSTANCE, h.id, {
-        "endTime": h.end_time, "durationInMillis": _duration(h.start_time, h.end_time or ""),
-        "endActivityId": h.end_activity_id, "deleteReason": h.delete_reason,
-        "state": h.status.value,
-    })
+    if rt.history.keeps_instances:
+        _emit(rt, ic, HistoryKind.PROCESS_INSTANCE, ic.state.header.id,
+              _process_fields(ic.state.header))
 
 
 def activity_started(rt: "Runtime", ic: "InstanceContext", execution: ExecutionRecord,
@@ -97,7 +96,13 @@ def activity_ended(rt: "Runtime", ic: "InstanceContext", execution: ExecutionRec
         return execution
     if rt.history.keeps_activities:
         now = rt.now_iso()
+        node = ic.model.elements.get(execution.activity_id) if execution.activity_id else None
         _emit(rt, ic, HistoryKind.ACTIVITY_INSTANCE, execution.activity_instance_id, {
+            "id": execution.activity_instance_id, "activityId": execution.activity_id,
+            "activityName": node.name if node is not None else None,
+            "activityType": activity_type(node) if node is not None else None,
+            "executionId": execution.id, "processInstanceId": ic.id,
+            "processDefinitionId": ic.definition_id, "startTime": execution.activity_start,
             "endTime": now, "durationInMillis": _duration(execution.activity_start, now),
             "deleteReason": delete_reason, **extra,
         })
@@ -149,7 +154,9 @@ def task_created(rt: "Runtime", ic: "InstanceContext", task: TaskRecord) -> None
 def task_updated(rt: "Runtime", ic: "InstanceContext", task: TaskRecord) -> None:
     """Task fields changed (assignment by a listener, say)."""
     if rt.history.keeps_tasks:
-        _emit(rt, ic, HistoryKind.TASK_INSTANCE, task.id, _task_fields(task))
+        _emit(rt, ic, HistoryKind.TASK_INSTANCE, task.id, {
+            **_task_fields(task), "endTime": None, "durationInMillis": None,
+            "deleteReason": None, "completedBy": None, "taskLocalVariables": {}})
 
 
 def task_ended(rt: "Runtime", ic: "InstanceContext", task: TaskRecord, *,
@@ -159,11 +166,11 @@ def task_ended(rt: "Runtime", ic: "InstanceContext", task: TaskRecord, *,
     if rt.history.keeps_tasks:
         now = rt.now_iso()
         fields: dict[str, Any] = {
-            "endTime": now, "durationInMillis": _duration(task.create_time, now),
+            **_task_fields(task), "endTime": now,
+            "durationInMillis": _duration(task.create_time, now),
             "deleteReason": delete_reason, "completedBy": completed_by,
+            "taskLocalVariables": dict(local_variables or {}),
         }
-        if local_variables is not None:
-            fields["taskLocalVariables"] = dict(local_variables)
         _emit(rt, ic, HistoryKind.TASK_INSTANCE, task.id, fields)
 
 

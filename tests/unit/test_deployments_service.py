@@ -1,0 +1,137 @@
+"""``service.deployments`` and ``service.definitions``: versions, duplicates, layout, caching."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from chalicelib.errors import BadRequest, NotFound
+from chalicelib.service import definitions, deployments
+from chalicelib.service import repository as repo
+from chalicelib.storage.ports import Table
+from tests.functional.test_model_routes import simple_bpmn
+
+
+def _deploy(container, key="alpha", source="test", text=None, resources=None):
+    return deployments.deploy(container, source=source, name=f"{key}.bpmn20.xml",
+                              bpmn={f"{key}.bpmn20.xml": text or simple_bpmn(key=key)},
+                              resources=resources or {})
+
+
+def test_concurrent_deploys_of_one_key_get_distinct_versions(container):
+    """Eight threads deploy different content for one key at once: versions 1..8, no repeats."""
+    results, failures = [], []
+    barrier = threading.Barrier(8)
+
+    def worker(n: int) -> None:
+        barrier.wait()
+        try:
+            results.append(_deploy(container, source=f"thread:{n}",
+                                   text=simple_bpmn(key="raced", name=f"variant {n}")))
+        except Exception as exc:  # pragma: no cover - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
+    versions = sorted(int(r.definition_ids[0].split(":")[1]) for r in results)
+    assert versions == list(range(1, 9))
+    counter = container.store.get(Table.REPOSITORY, repo.counter_pk("raced"), repo.COUNTER_SK)
+    assert counter.version == 8
+
+
+def test_duplicate_is_per_source_and_compares_resources(container):
+    first = _deploy(container, resources={"form.js": "a"})
+    assert _deploy(container, resources={"form.js": "a"}).duplicate is True
+    other_source = _deploy(container, source="elsewhere", resources={"form.js": "a"})
+    assert other_source.duplicate is False and other_source.definition_ids[0].startswith("alpha:2:")
+    changed = _deploy(container, resources={"form.js": "b"})
+    assert changed.duplicate is False and changed.definition_ids[0].startswith("alpha:3:")
+    back = _deploy(container, resources={"form.js": "a"})
+    assert back.duplicate is False, "only the latest deployment of a source is compared"
+    assert first.deployment_id != back.deployment_id
+
+
+def test_layout_one_collection_per_deployment(container):
+    result = _deploy(container, resources={"form.js": "x", "img.png": b"\x89PNG\x00\xff"})
+    loaded = deployments.load_deployment(container.store, result.deployment_id)
+    assert set(loaded.definitions) == set(result.definition_ids)
+    assert set(loaded.resources) == {"alpha.bpmn20.xml", "form.js", "img.png"}
+    assert loaded.resource_text("img.png") is None and "base64" in loaded.resources["img.png"].data
+    definition_item = loaded.definitions[result.definition_ids[0]]
+    assert definition_item.index["sort"] == f"alpha:{1:010d}:{result.deployment_id}"
+    assert loaded.header.data["source"] == "test"
+
+
+def test_diagram_resource_name_follows_flowable_naming(container):
+    result = _deploy(container, resources={"alpha.alpha.png": b"\x89PNG"})
+    record = definitions.get_definition(container, result.definition_ids[0]).record
+    assert record["processDiagramResourceName"] == "alpha.alpha.png"
+    assert _deploy(container, key="beta").definition_ids  # no image: null
+    beta = definitions.latest_definition(container, "beta").record
+    assert beta["processDiagramResourceName"] is None
+
+
+def test_latest_definition_and_cache(container):
+    _deploy(container, source="a")
+    second = _deploy(container, source="b")
+    latest = definitions.latest_definition(container, "alpha")
+    assert latest.id == second.definition_ids[0] and latest.process.key == "alpha"
+    assert definitions.get_definition(container, latest.id) is latest
+    with pytest.raises(NotFound):
+        definitions.latest_definition(container, "alp")
+
+
+def test_invalid_and_clashing_deployments_are_refused(container):
+    with pytest.raises(deployments.InvalidDeployment) as caught:
+        deployments.deploy(container, source="x", name="x", bpmn={
+            "a.bpmn": simple_bpmn(key="same"), "b.bpmn": simple_bpmn(key="same")})
+    assert caught.value.detail["errors"][0]["problem"] == "duplicate-process-key"
+    with pytest.raises(BadRequest, match="clashes"):
+        deployments.deploy(container, source="x", name="x", bpmn={"a.bpmn": simple_bpmn()},
+                           resources={"a.bpmn": "x"})
+    with pytest.raises(BadRequest, match="at least one BPMN"):
+        deployments.deploy(container, source="x", name="x", bpmn={})
+
+
+@pytest.mark.parametrize("name", ["", "/abs", "a/../b", "x#chunk#1", "a" * 600])
+def test_bad_resource_names(name):
+    with pytest.raises(BadRequest):
+        deployments.check_resource_name(name)
+
+
+def test_content_hash_is_order_independent_and_content_sensitive():
+    one = deployments.content_hash({"a": "x"}, {"f": "1", "g": b"2"})
+    assert one == deployments.content_hash({"a": "x"}, {"g": b"2", "f": "1"})
+    assert one != deployments.content_hash({"a": "x"}, {"f": "1", "g": b"3"})
+    assert deployments.content_hash({"a": "xy"}, {}) != deployments.content_hash({"ax": "y"}, {})
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("k:1:d", ("k", 1, "d")), ("a:b:1:d", ("a:b", 1, "d")), ("k:x:d", None), ("k:1:", None),
+    ("nope", None), (":1:d", None),
+])
+def test_split_definition_id(text, expected):
+    assert repo.split_definition_id(text) == expected
+
+
+@pytest.mark.parametrize("pattern, value, matches", [
+    ("a%", "abc", True), ("%c", "abc", True), ("a_c", "abc", True), ("a_c", "abbc", False),
+    ("a.c", "abc", False), ("%", "", True), ("A%", "abc", False),
+])
+def test_like_pattern(pattern, value, matches):
+    assert (definitions.like_pattern(pattern).fullmatch(value) is not None) is matches
+
+
+def test_batches_respect_the_transaction_limit():
+    from chalicelib.storage.ports import Delete
+
+    first = [Delete(Table.REPOSITORY, "p", f"d{i}") for i in range(3)]
+    rest = [Delete(Table.REPOSITORY, "p", f"r{i}", chunks=4) for i in range(40)]
+    batches = deployments._batches(first, rest)
+    assert batches[0][:3] == first
+    assert all(sum(1 + w.chunks for w in batch) <= 100 for batch in batches)
+    assert sum(len(batch) for batch in batches) == 43
