@@ -18,15 +18,18 @@ per task.
 """
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Iterable
 
+from ..clock import parse_iso
 from ..engine.runtime.records import RecordKind
 from ..engine.runtime.state import ChangeSet, InstanceState
 from ..storage.aggregate import HEADER_KIND, HEADER_SK, Aggregate
 from ..storage.ports import Item
 from ..storage.sharding import shard_for, shard_key
 
-__all__ = ["LIST_SHARDS", "sort_key_of", "item_of", "state_of", "changed_items"]
+__all__ = ["LIST_SHARDS", "ENDED_HEADER_TTL", "sort_key_of", "item_of", "state_of",
+           "changed_items", "records_of"]
 
 #: shards of the instance and task listings (``kindShard-sort`` index)
 LIST_SHARDS = 8
@@ -72,12 +75,21 @@ def _index_of(record: dict) -> dict[str, str]:
     return {}
 
 
+#: how long the header of an ended instance stays in the runtime table (then DynamoDB's TTL
+#: removes it; the history table keeps the instance). Late duplicate commands still meet it.
+ENDED_HEADER_TTL = timedelta(days=7)
+
+
 def item_of(instance_id: str, record: dict) -> Item:
     """The runtime item that stores ``record`` (a dict from the engine's ``to_dict``)."""
     kind = record["kind"]
     item_kind = HEADER_KIND if kind == RecordKind.INSTANCE.value else kind
+    ttl = None
+    if kind == RecordKind.INSTANCE.value and record.get("end_time"):
+        ttl = int((parse_iso(record["end_time"]) + ENDED_HEADER_TTL).timestamp())
+    index = {} if ttl is not None else _index_of(record)  # ended: no longer listed
     return Item(pk=instance_id, sk=sort_key_of(kind, _record_key(record)), kind=item_kind,
-                data=dict(record), index=_index_of(record))
+                data=dict(record), index=index, ttl=ttl)
 
 
 def state_of(aggregate: Aggregate) -> InstanceState:

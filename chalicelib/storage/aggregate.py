@@ -89,6 +89,18 @@ class AggregateStore:
         TransactionTooLarge, DuplicateWrite
             Before any AWS call.
         """
+        writes = self.writes(pk, expected_version, puts, deletes, previous=previous)
+        writes.extend(side_writes)
+        self.store.transact(writes, token=token)
+        return expected_version + 1
+
+    def writes(self, pk: str, expected_version: int, puts: Iterable[Item] = (),
+               deletes: Iterable[str] = (), *, previous: Aggregate | None = None) -> list[Write]:
+        """The writes ``commit`` would send for ``pk`` (header condition first), unsent.
+
+        For units of work that commit several aggregates in one transaction (a process instance
+        and the instance it called, say): concatenate each aggregate's writes and ``transact``.
+        """
         new_version = expected_version + 1
         header_condition: Condition = (MustNotExist() if expected_version == 0
                                        else VersionIs(expected_version))
@@ -119,9 +131,7 @@ class AggregateStore:
             else:
                 writes.insert(0, SetVersion(self.table, pk, HEADER_SK, new_version,
                                             header_condition))
-        writes.extend(side_writes)
-        self.store.transact(writes, token=token)
-        return new_version
+        return writes
 
 
 def retry_on_conflict(fn: Callable[[], T], attempts: int = 3, *, delay: float = 0.0) -> T:

@@ -91,3 +91,16 @@ def test_load_and_commit_cost_one_request_each(moto_tables):
         again.put(VariableRecord(scope_id=state.id, name="x", value=1))
         commit(aggregates, again, loaded.version, previous=loaded)
     assert counter.counts == {"dynamodb": {"Query": 1, "TransactWriteItems": 1}}
+
+
+def test_ended_header_leaves_the_listing_and_expires():
+    from dataclasses import replace
+
+    from chalicelib.engine.runtime.records import InstanceStatus
+
+    state = new_state()
+    ended = replace(state.header, status=InstanceStatus.COMPLETED,
+                    end_time="2026-11-27T11:00:00.000Z")
+    header = item_of(state.id, ended.to_dict())
+    assert header.index == {}
+    assert header.ttl == 1795777200 + 7 * 86400  # 2026-11-27T11:00Z + 7 days

@@ -1,0 +1,190 @@
+"""Process instances: load, run one engine command, commit (DESIGN.md §2-§3).
+
+Every use case has the same shape, implemented once by ``run_command``:
+
+1. load the instance the command is aimed at: one strongly consistent Query of its item
+   collection (the definition comes from the per-container cache);
+2. run the engine: one command, then every automatic step until only wait states remain. The
+   engine may load more instances through the session (a call activity's parent, say);
+3. commit every changed instance and the command's history records in ONE TransactWriteItems,
+   each instance conditioned on the version it was loaded at;
+4. on a lost race (``ConcurrencyError``) start again from 1, a bounded number of times; then 409.
+
+A process failure (an uncaught BPMN error, a script error, ...) raises before anything is
+written. Until long commands are split into jobs, a command that would write more than
+``MAX_WRITES`` items fails with a 400 naming the limit, and nothing is written.
+
+History items (history table, partition = instance id): ``#process`` for the historic process
+instance, ``task#<id>`` for historic tasks, ``act#<id>`` for activities, ``var#<id>`` and
+``vdet#<id>`` for variables. Process and task records are listed through the sharded
+``kindShard-sort`` index (``hpi#n`` and ``htask#n``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Callable, Iterable
+
+from ..engine.runtime import Command, CommandResult, HistoryKind, HistoryRecord, InstanceState
+from ..engine.runtime import Session
+from ..errors import BadRequest, NotFound
+from ..ids import instance_of
+from ..storage.aggregate import Aggregate, AggregateStore, retry_on_conflict
+from ..storage.ports import Item, Put, Table, Write
+from ..storage.sharding import shard_for, shard_key
+from . import definitions
+from .instance_items import changed_items, state_of
+
+__all__ = ["MAX_WRITES", "CONFLICT_ATTEMPTS", "UnitOfWork", "run_command", "load_instance",
+           "history_item", "HISTORY_SK", "TooManyWrites", "TaskRef"]
+
+#: DynamoDB's limit of writes per transaction (chunk items of large values included)
+MAX_WRITES = 100
+#: attempts of a command that loses a race before the API answers 409
+CONFLICT_ATTEMPTS = 4
+#: history sort key per kind (``{}`` is the record id)
+HISTORY_SK = {
+    HistoryKind.PROCESS_INSTANCE: "#process",
+    HistoryKind.TASK_INSTANCE: "task#{}",
+    HistoryKind.ACTIVITY_INSTANCE: "act#{}",
+    HistoryKind.VARIABLE_INSTANCE: "var#{}",
+    HistoryKind.VARIABLE_DETAIL: "vdet#{}",
+}
+_LISTED = {HistoryKind.PROCESS_INSTANCE: ("hpi", "startTime"),
+           HistoryKind.TASK_INSTANCE: ("htask", "createTime")}
+LIST_SHARDS = 8
+
+
+class TooManyWrites(BadRequest):
+    """A command too large for one transaction (until it can be split into jobs)."""
+
+
+class UnitOfWork:
+    """One attempt at one command: the aggregates it loaded and the engine session."""
+
+    def __init__(self, container: Any):
+        self.container = container
+        self.aggregates = AggregateStore(container.store)
+        self.loaded: dict[str, Aggregate] = {}
+        settings = container.settings
+        self.session = Session(
+            clock=container.clock,
+            resolve_key=self._resolve_key,
+            load_definition=self._load_definition,
+            load_instance=self._load_state,
+            history_level=settings.history_level,
+        )
+
+    # -- callbacks the engine uses ------------------------------------------------------------
+
+    def _resolve_key(self, key: str) -> tuple[str, Any]:
+        deployed = definitions.latest_definition(self.container, key)
+        return deployed.id, deployed.process
+
+    def _load_definition(self, definition_id: str) -> Any:
+        return definitions.get_definition(self.container, definition_id).process
+
+    def _load_state(self, instance_id: str) -> InstanceState | None:
+        aggregate = self.aggregates.load(instance_id)
+        if not aggregate.exists:
+            return None
+        self.loaded[instance_id] = aggregate
+        return state_of(aggregate)
+
+    # -- use --------------------------------------------------------------------------------
+
+    def load(self, instance_id: str) -> InstanceState:
+        """Load an instance into the session (404 when it does not exist)."""
+        if instance_id not in self.loaded:
+            state = self._load_state(instance_id)
+            if state is None:
+                raise NotFound(f"Process instance {instance_id} not found")
+            self.session.add(state)
+        return self.session.state(instance_id)
+
+    def execute(self, command: Command) -> CommandResult:
+        """Run ``command`` in the engine and commit what it changed."""
+        result = self.session.execute(command)
+        self.commit(result)
+        return result
+
+    def commit(self, result: CommandResult, extra: Iterable[Write] = ()) -> None:
+        """One transaction: every changed instance (version-conditioned) and its history."""
+        writes: list[Write] = []
+        for instance_id, state in result.instances.items():
+            puts, deletes = changed_items(state.changes())
+            previous = self.loaded.get(instance_id)
+            version = previous.version if previous is not None else 0
+            writes.extend(self.aggregates.writes(instance_id, version, puts, deletes,
+                                                 previous=previous))
+        writes.extend(self._history_writes(result))
+        writes.extend(extra)
+        if len(writes) > MAX_WRITES:
+            raise TooManyWrites(
+                f"This request would write {len(writes)} items; one request may write at most "
+                f"{MAX_WRITES} (DynamoDB's transaction limit) until long commands are split "
+                "into jobs", detail={"limit": MAX_WRITES, "items": len(writes)})
+        self.container.store.transact(writes)
+        for state in result.instances.values():
+            state.mark_clean()
+
+    def _history_writes(self, result: CommandResult) -> list[Write]:
+        latest: dict[tuple[HistoryKind, str], HistoryRecord] = {}
+        for effect in result.effects:
+            if isinstance(effect, HistoryRecord):
+                latest[(effect.kind, effect.id)] = effect  # every record is the whole item
+        return [Put(Table.HISTORY, history_item(self.container, record))
+                for record in latest.values()]
+
+
+def history_item(container: Any, record: HistoryRecord) -> Item:
+    """The history-table item of one history record."""
+    data = dict(record.fields)
+    index: dict[str, str] = {}
+    listed = _LISTED.get(record.kind)
+    if listed is not None:
+        prefix, time_field = listed
+        index = {"kind_shard": shard_key(prefix, shard_for(record.id, LIST_SHARDS)),
+                 "sort": f"{data.get(time_field) or ''}#{record.id}"}
+    ttl = None
+    days = container.settings.history_ttl_days
+    if days:
+        ttl = int((container.clock.now() + timedelta(days=days)).timestamp())
+    return Item(pk=record.instance_id, sk=HISTORY_SK[record.kind].format(record.id),
+                kind=f"history-{record.kind.value}", data=data, index=index, ttl=ttl)
+
+
+def run_command(container: Any, build: Callable[[UnitOfWork], Command], *,
+                attempts: int = CONFLICT_ATTEMPTS) -> tuple[UnitOfWork, CommandResult]:
+    """Load, execute and commit, retrying lost races; ``build`` makes the command.
+
+    ``build`` runs in every attempt with a fresh unit of work, so it can load what it needs
+    (``uow.load(instance_id)``) and check preconditions against fresh state.
+    """
+    def attempt() -> tuple[UnitOfWork, CommandResult]:
+        uow = UnitOfWork(container)
+        command = build(uow)
+        return uow, uow.execute(command)
+
+    return retry_on_conflict(attempt, attempts=attempts, delay=0.02)
+
+
+def load_instance(container: Any, instance_id: str) -> InstanceState | None:
+    """The current state of a running instance (one Query), or None."""
+    aggregate = AggregateStore(container.store).load(instance_id)
+    return state_of(aggregate) if aggregate.exists else None
+
+
+@dataclass(frozen=True)
+class TaskRef:
+    """Where a task lives: its instance id, from the task id alone."""
+
+    task_id: str
+    instance_id: str
+
+    @classmethod
+    def of(cls, task_id: str) -> "TaskRef":
+        instance_id = instance_of(task_id)
+        if instance_id is None:
+            raise NotFound(f"Task {task_id} not found")
+        return cls(task_id, instance_id)
