@@ -263,9 +263,11 @@ class ServiceTask(Activity):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReceiveTask(Activity):
-    """``receiveTask``: a wait state released by a trigger (or its message)."""
+    """``receiveTask``: a wait state released by a trigger, or by its message when it has a
+    ``messageRef`` (``message_name`` is the declared name, else the ref)."""
 
     message_ref: str | None = None
+    message_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -255,7 +255,10 @@ def _service_task(node, ctx):
 
 
 def _receive_task(node, ctx):
-    return {"message_ref": strip_prefix(node.get("messageRef"), ctx.messages)}
+    ref = strip_prefix(node.get("messageRef"), ctx.messages)
+    declared = ctx.messages.get(ref) if ref else None
+    return {"message_ref": ref,
+            "message_name": (declared.name or declared.id) if declared else ref}
 
 
 def _send_task(node, ctx):

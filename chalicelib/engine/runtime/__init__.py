@@ -14,7 +14,8 @@ Pure (standard library and the engine package only). Layout, by concern:
   :mod:`.workloads`: the benchmark workloads.
 """
 from chalicelib.engine.runtime.commands import (
-    Command, CompleteTask, DeleteInstance, SetVariables, StartProcess, Trigger,
+    UPDATABLE_TASK_FIELDS, Command, CompleteTask, DeleteInstance, SetVariables, StartProcess,
+    Trigger, UpdateTask,
 )
 from chalicelib.engine.runtime.effects import (
     Effect, EscalationUncaught, HistoryKind, HistoryLevel, HistoryRecord, InstanceEnded,
@@ -33,6 +34,7 @@ from chalicelib.engine.runtime.state import SCHEMA_VERSION, ChangeSet, InstanceS
 __all__ = [
     "execute", "Session", "CommandResult",
     "Command", "StartProcess", "CompleteTask", "Trigger", "DeleteInstance", "SetVariables",
+    "UpdateTask", "UPDATABLE_TASK_FIELDS",
     "Effect", "InstanceStarted", "InstanceEnded", "TaskCreated", "TaskCompleted", "TaskDeleted",
     "HistoryRecord", "HistoryKind", "HistoryLevel", "JobRequested", "ScriptLog",
     "EscalationUncaught",
@@ -41,4 +43,18 @@ __all__ = [
     "VariableRecord", "TaskRecord", "SubscriptionRecord", "record_from_dict",
     "UnsupportedElement", "StepLimitExceeded", "NotWaiting", "UnknownTarget",
     "DefinitionNotFound",
+]
+
+# Events, timers and async jobs.
+from chalicelib.engine.runtime.commands import (  # noqa: E402
+    DeliverMessage, DeliverSignal, FireTimer, RunAsyncJob, StartByEvent,
+)
+from chalicelib.engine.runtime.effects import (  # noqa: E402
+    EventDelivered, JobCancelled, JobKind, SignalThrown,
+)
+from chalicelib.engine.runtime.events import start_event_subscriptions  # noqa: E402
+
+__all__ += [
+    "FireTimer", "DeliverMessage", "DeliverSignal", "RunAsyncJob", "StartByEvent",
+    "JobKind", "JobCancelled", "SignalThrown", "EventDelivered", "start_event_subscriptions",
 ]

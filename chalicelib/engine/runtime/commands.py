@@ -5,7 +5,12 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 __all__ = ["Command", "StartProcess", "CompleteTask", "Trigger", "DeleteInstance",
-           "SetVariables"]
+           "SetVariables", "UpdateTask", "UPDATABLE_TASK_FIELDS"]
+
+#: the ``TaskRecord`` fields ``UpdateTask`` may change (claim sets ``assignee`` and
+#: ``claim_time``; ``PUT taskinstance`` the others)
+UPDATABLE_TASK_FIELDS = frozenset({"assignee", "owner", "name", "description", "category",
+                                   "due_date", "priority", "claim_time"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +45,19 @@ class CompleteTask(Command):
 
 
 @dataclass(frozen=True, slots=True)
+class UpdateTask(Command):
+    """Change fields of an open user task (``UPDATABLE_TASK_FIELDS`` names, values as stored).
+
+    The task record is replaced with ``revision + 1``; history gets the updated task; an
+    ``assignment`` task listener runs when the assignee changes to someone (as in Flowable).
+    """
+
+    task_id: str
+    changes: Mapping[str, Any] = field(default_factory=dict)
+    user_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Trigger(Command):
     """Release an execution waiting in a receive task or a triggerable service task."""
 
@@ -65,3 +83,63 @@ class SetVariables(Command):
     variables: Mapping[str, Any] = field(default_factory=dict)
     execution_id: str | None = None
     local: bool = False
+
+
+# --- events, timers and jobs ------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class FireTimer(Command):
+    """Run a timer job: ``job_id`` is the timer subscription's id (``JobRequested.job_id``)."""
+
+    job_id: str
+    instance_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverMessage(Command):
+    """Deliver a message within one instance: to its single subscription of that name, or
+    to the one on ``execution_id``. None: 404; several without ``execution_id``: 409."""
+
+    message_name: str
+    instance_id: str | None = None
+    execution_id: str | None = None
+    variables: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverSignal(Command):
+    """Deliver a signal to every subscription of that name in one instance (or the one on
+    ``execution_id``); broadcasting to other instances is the service's job. The count is
+    in the :class:`~.effects.EventDelivered` effect."""
+
+    signal_name: str
+    instance_id: str
+    variables: Mapping[str, Any] = field(default_factory=dict)
+    execution_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunAsyncJob(Command):
+    """Run an async continuation job (``kind`` ``async-continuation`` or ``async-after``)."""
+
+    job_id: str
+    instance_id: str
+    execution_id: str
+    activity_id: str | None = None
+    kind: str = "async-continuation"
+
+
+@dataclass(frozen=True, slots=True)
+class StartByEvent(Command):
+    """Start an instance at a process-level message, signal or timer start event (the
+    service picks it from ``events.start_event_subscriptions``)."""
+
+    definition_id: str
+    activity_id: str
+    variables: Mapping[str, Any] = field(default_factory=dict)
+    business_key: str | None = None
+    initiator: str | None = None
+    instance_id: str | None = None
+
+
+__all__ += ["FireTimer", "DeliverMessage", "DeliverSignal", "RunAsyncJob", "StartByEvent"]

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 __all__ = [
     "HistoryLevel", "HistoryKind", "Effect", "InstanceStarted", "InstanceEnded", "TaskCreated",
     "TaskCompleted", "TaskDeleted", "HistoryRecord", "JobRequested", "ScriptLog",
-    "EscalationUncaught",
+    "EscalationUncaught", "JobKind", "JobCancelled", "SignalThrown", "EventDelivered",
 ]
 
 
@@ -142,14 +142,69 @@ class HistoryRecord(Effect):
         object.__setattr__(self, "fields", _frozen(self.fields))
 
 
+class JobKind(str, enum.Enum):
+    """What a requested job does when it runs (Flowable's handler types)."""
+
+    TIMER = "timer"                              # run FireTimer
+    ASYNC_CONTINUATION = "async-continuation"    # run RunAsyncJob: enter the activity
+    ASYNC_AFTER = "async-after"                  # run RunAsyncJob: take the outgoing flows
+
+
 @dataclass(frozen=True, slots=True)
 class JobRequested(Effect):
-    """Asynchronous work to schedule (async continuations, timers: next issue)."""
+    """Asynchronous work to schedule: a job item written in the commit transaction.
+
+    ``kind`` is a :class:`JobKind` value; ``job_id`` names the job (and its instance, see
+    :func:`chalicelib.ids.instance_of`); ``due`` is the ISO time a timer fires (None: now).
+    ``payload`` is JSON-able: ``exclusive`` (bool), ``handler`` (Flowable's handler type) and,
+    for timers, ``subscription_id`` (= ``job_id``), ``repeat``/``timer`` details.
+    """
 
     kind: str
     execution_id: str
     activity_id: str | None = None
     due: str | None = None
+    job_id: str | None = None
+    payload: dict = field(default_factory=dict)
+
+    def job_item(self) -> dict[str, Any]:
+        """A JSON-able description of the job (what storage writes)."""
+        return {"jobId": self.job_id, "kind": self.kind, "processInstanceId": self.instance_id,
+                "executionId": self.execution_id, "activityId": self.activity_id,
+                "due": self.due, "payload": dict(self.payload)}
+
+
+@dataclass(frozen=True, slots=True)
+class JobCancelled(Effect):
+    """A job requested earlier is void (its timer subscription was removed): delete it."""
+
+    job_id: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SignalThrown(Effect):
+    """A global signal was thrown by ``activity_id``. The engine already delivered it to the
+    subscriptions of this instance; the service delivers it to every *other* instance
+    (``DeliverSignal``) and starts the definitions with that signal start event."""
+
+    signal_name: str
+    activity_id: str | None = None
+    variables: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class EventDelivered(Effect):
+    """A message or signal (``kind``) reached ``execution_ids`` of this instance."""
+
+    kind: str
+    name: str
+    execution_ids: tuple[str, ...] = ()
+
+    @property
+    def count(self) -> int:
+        """How many subscriptions received it."""
+        return len(self.execution_ids)
 
 
 @dataclass(frozen=True, slots=True)

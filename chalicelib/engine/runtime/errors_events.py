@@ -22,7 +22,7 @@ from chalicelib.engine.elements import (
     BoundaryEvent, ErrorDefinition, EscalationDefinition, StartEvent, SubProcess,
 )
 from chalicelib.engine.model import ProcessDefinitionModel
-from chalicelib.engine.runtime import flow, history
+from chalicelib.engine.runtime import flow, history, subscriptions
 from chalicelib.engine.runtime.context import InstanceContext, Runtime
 from chalicelib.engine.runtime.effects import EscalationUncaught
 from chalicelib.engine.runtime.records import ExecutionRecord
@@ -185,7 +185,7 @@ def _interrupt(rt: Runtime, ic: InstanceContext, target: ExecutionRecord,
     for task in state.tasks_of(target.id):
         flow.cancel_task(rt, ic, task, reason)
     for subscription in state.subscriptions_of(target.id):
-        state.remove(subscription)
+        subscriptions.drop(rt, ic, subscription, reason)
     if target.sub_instance_id:
         flow.end_instance(rt, rt.instance(target.sub_instance_id), delete_reason=reason,
                           notify_parent=False)

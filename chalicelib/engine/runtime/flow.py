@@ -18,9 +18,9 @@ from typing import Sequence
 from chalicelib.engine.elements import Activity, FlowNode, SubProcess
 from chalicelib.engine.model import SequenceFlow
 from chalicelib.engine.parts import MultiInstance
-from chalicelib.engine.runtime import behaviours, history, listeners
+from chalicelib.engine.runtime import behaviours, history, listeners, subscriptions
 from chalicelib.engine.runtime.context import InstanceContext, Runtime
-from chalicelib.engine.runtime.effects import InstanceEnded, TaskDeleted
+from chalicelib.engine.runtime.effects import InstanceEnded, JobCancelled, TaskDeleted
 from chalicelib.engine.runtime.records import ExecutionRecord, InstanceStatus, TaskRecord
 from chalicelib.engine.runtime.variables import delete_scope_variables, eval_condition
 from chalicelib.errors import ProcessFailure
@@ -57,8 +57,11 @@ def is_mi_instance(ic: InstanceContext, execution: ExecutionRecord) -> bool:
 
 # --- entering and leaving activities ----------------------------------------------------------
 
-def enter(rt: Runtime, instance_id: str, execution_id: str) -> None:
-    """Agenda operation: run the behaviour of the node the execution has arrived at."""
+def enter(rt: Runtime, instance_id: str, execution_id: str, resumed: bool = False) -> None:
+    """Agenda operation: run the behaviour of the node the execution has arrived at.
+
+    An activity with ``flowable:async`` parks the execution before it (a job, see
+    :mod:`.jobs`) unless ``resumed`` (the job is running now)."""
     ic = rt.instance(instance_id)
     execution = ic.execution(execution_id)
     if execution is None:  # cancelled meanwhile (boundary event, terminate, completion)
@@ -69,7 +72,11 @@ def enter(rt: Runtime, instance_id: str, execution_id: str) -> None:
         from chalicelib.engine.runtime import multi_instance
         multi_instance.start(rt, ic, execution, node)  # type: ignore[arg-type]
         return
-    # TODO(next issue): flowable:async / asyncLeave become jobs; today they run synchronously.
+    if node.async_before and not resumed:
+        from chalicelib.engine.runtime import jobs
+        from chalicelib.engine.runtime.effects import JobKind
+        jobs.park(rt, ic, execution, node, JobKind.ASYNC_CONTINUATION)
+        return
     execution = history.activity_started(rt, ic, execution, node)
     listeners.execution_listeners(rt, ic, execution, node, node.execution_listeners, "start")
     execution = ic.execution(execution_id)  # type: ignore[assignment]
@@ -82,11 +89,14 @@ def enter(rt: Runtime, instance_id: str, execution_id: str) -> None:
 
 def create_boundary_executions(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
                                node: FlowNode) -> None:
-    """One event-scope child per boundary event of ``node`` (Flowable counts them)."""
+    """One event-scope child per boundary event of ``node`` (Flowable counts them); message,
+    signal and timer boundaries subscribe on it."""
+    from chalicelib.engine.runtime import events
     for boundary in ic.model.boundary_events(node.id):
         if boundary.event_definitions:
-            create_execution(rt, ic, parent_id=execution.id, activity_id=boundary.id,
-                             is_event_scope=True, is_active=False)
+            listener = create_execution(rt, ic, parent_id=execution.id, activity_id=boundary.id,
+                                        is_event_scope=True, is_active=False)
+            events.subscribe_boundary(rt, ic, listener, boundary)
 
 
 def remove_event_scope_children(rt: Runtime, ic: InstanceContext,
@@ -115,6 +125,11 @@ def leave(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
     if current.is_scope and current.id != ic.id:
         delete_scope_variables(ic, current.id)
         current = update(ic, current, is_scope=False)
+    if node.async_after:
+        from chalicelib.engine.runtime import jobs
+        from chalicelib.engine.runtime.effects import JobKind
+        jobs.park(rt, ic, current, node, JobKind.ASYNC_AFTER)
+        return
     take_outgoing(rt, ic, current, node)
 
 
@@ -214,7 +229,9 @@ def cancel_execution(rt: Runtime, ic: InstanceContext, execution: ExecutionRecor
     for task in state.tasks_of(execution.id):
         cancel_task(rt, ic, task, reason)
     for subscription in state.subscriptions_of(execution.id):
-        state.remove(subscription)
+        subscriptions.drop(rt, ic, subscription, reason)
+    if execution.job_id:
+        rt.emit(JobCancelled(ic.id, execution.job_id, reason))
     if execution.sub_instance_id:
         called = rt.instance(execution.sub_instance_id)
         end_instance(rt, called, delete_reason=reason or "call activity cancelled",

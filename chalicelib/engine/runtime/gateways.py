@@ -63,7 +63,7 @@ def _join(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
           node: FlowNode) -> ExecutionRecord:
     """Merge every execution waiting at the gateway into ``execution``."""
     for other in ic.state.executions_at(execution.parent_id, node.id):
-        if other.id != execution.id:
+        if other.id != execution.id and other.job_id is None:  # parked (async): not arrived
             history.activity_ended(rt, ic, other)
             ic.state.remove(other)
     concurrent = ic.state.has_children(execution.parent_id) and any(  # type: ignore[arg-type]
@@ -72,13 +72,20 @@ def _join(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
     return flow.update(ic, execution, is_active=True, is_concurrent=concurrent)
 
 
+def _arrived(ic: InstanceContext, parent_id: str | None, node: FlowNode) -> int:
+    """Tokens arrived at a join; with ``flowable:async`` those parked before it do not count."""
+    if not node.async_before:
+        return ic.state.count_at(parent_id, node.id)
+    return sum(1 for e in ic.state.executions_at(parent_id, node.id) if e.job_id is None)
+
+
 def parallel(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
              node: ParallelGateway) -> None:
     """Fork and/or join."""
     incoming = len(ic.model.incoming(node.id))
     if incoming > 1:
         execution = flow.update(ic, execution, is_active=False)
-        if ic.state.count_at(execution.parent_id, node.id) < incoming:
+        if _arrived(ic, execution.parent_id, node) < incoming:
             return
         execution = _join(rt, ic, execution, node)
     _leave(rt, ic, execution, node, ic.model.outgoing(node.id))

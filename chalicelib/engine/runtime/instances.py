@@ -47,6 +47,8 @@ def start_instance(rt: Runtime, ic: InstanceContext, variables: Mapping[str, Any
     if start.initiator:
         set_variable_local(rt, ic, ic.id, start.initiator, initiator)
     history.process_started(rt, ic)
+    from chalicelib.engine.runtime import events
+    events.open_scope(rt, ic, ic.id, None)
     header = ic.state.header
     rt.emit(InstanceStarted(ic.id, ic.definition_id, header.business_key,
                             header.super_instance_id))

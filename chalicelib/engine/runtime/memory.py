@@ -18,7 +18,12 @@ from chalicelib.engine.parser import parse_bpmn
 from chalicelib.engine.runtime.commands import (
     Command, CompleteTask, DeleteInstance, SetVariables, StartProcess, Trigger,
 )
-from chalicelib.engine.runtime.effects import Effect, HistoryKind, HistoryLevel, HistoryRecord
+from chalicelib.engine.runtime.commands import (
+    DeliverMessage, DeliverSignal, FireTimer, RunAsyncJob,
+)
+from chalicelib.engine.runtime.effects import (
+    Effect, HistoryKind, HistoryLevel, HistoryRecord, JobCancelled, JobKind, JobRequested,
+)
 from chalicelib.engine.runtime.records import TaskRecord
 from chalicelib.engine.runtime.session import CommandResult, Session
 from chalicelib.engine.runtime.state import InstanceState
@@ -44,6 +49,7 @@ class InMemoryWorld:
         self.items: dict[str, dict[str, str]] = {}  # instance id -> item key -> JSON text
         self.history: dict[tuple[str, str], dict[str, Any]] = {}
         self.effects: list[Effect] = []
+        self.jobs: dict[str, JobRequested] = {}  # outstanding jobs by id (the job table)
         self._deployments = 0
 
     # --- definitions ------------------------------------------------------------------------
@@ -119,7 +125,43 @@ class InMemoryWorld:
             self._commit(state)
         self._apply_history(result.effects)
         self.effects.extend(result.effects)
+        self._apply_jobs(command, result.effects)
         return result
+
+    def _apply_jobs(self, command: Command, effects: Iterable[Effect]) -> None:
+        if isinstance(command, (FireTimer, RunAsyncJob)):
+            self.jobs.pop(command.job_id, None)  # the job ran: deleted in its commit
+        for effect in effects:
+            if isinstance(effect, JobRequested) and effect.job_id:
+                self.jobs[effect.job_id] = effect
+            elif isinstance(effect, JobCancelled):
+                self.jobs.pop(effect.job_id, None)
+
+    def jobs_of(self, instance_id: str | None = None, kind: str | None = None
+                ) -> list[JobRequested]:
+        """Outstanding jobs (of one instance / of one kind), oldest first."""
+        return [job for key, job in sorted(self.jobs.items())
+                if (instance_id is None or job.instance_id == instance_id)
+                and (kind is None or job.kind == kind)]
+
+    def run_job(self, job_id: str) -> CommandResult:
+        """Run an outstanding job as the job worker would (timer or async continuation)."""
+        job = self.jobs[job_id]
+        if job.kind == JobKind.TIMER.value:
+            return self.run(FireTimer(job_id, job.instance_id))
+        return self.run(RunAsyncJob(job_id, job.instance_id, job.execution_id,
+                                    job.activity_id, job.kind))
+
+    def deliver_message(self, instance_id: str, name: str,
+                        variables: Mapping[str, Any] | None = None,
+                        execution_id: str | None = None) -> CommandResult:
+        """Deliver a message within an instance."""
+        return self.run(DeliverMessage(name, instance_id, execution_id, dict(variables or {})))
+
+    def deliver_signal(self, instance_id: str, name: str,
+                       variables: Mapping[str, Any] | None = None) -> CommandResult:
+        """Deliver a signal within an instance."""
+        return self.run(DeliverSignal(name, instance_id, dict(variables or {})))
 
     def start(self, key: str, variables: Mapping[str, Any] | None = None, *,
               business_key: str | None = None, initiator: str | None = None) -> str:

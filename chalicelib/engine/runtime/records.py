@@ -46,8 +46,8 @@ class InstanceStatus(str, enum.Enum):
 
 
 class SubscriptionType(str, enum.Enum):
-    """What a subscription waits for. Only ``trigger`` is created today; the others are the
-    shapes messages, signals, timers and conditions will use (next issue)."""
+    """What a subscription waits for: a trigger, a message, a signal or a timer (a timer
+    subscription's id is the id of its job). Conditional and compensate are not created yet."""
 
     TRIGGER = "trigger"
     MESSAGE = "message"
@@ -140,6 +140,7 @@ class ExecutionRecord(_Base):
     activity_start: str | None = None
     sub_instance_id: str | None = None
     start_time: str | None = None
+    job_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -185,6 +186,8 @@ class TaskRecord(_Base):
     suspension_state: str = "active"
     tenant_id: str = ""
     activity_instance_id: str | None = None
+    #: the task's revision (its ``_rev``): 1 when created, +1 on every ``UpdateTask``
+    revision: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         data = _Base.to_dict(self)
@@ -196,7 +199,12 @@ class TaskRecord(_Base):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SubscriptionRecord(_Base):
-    """What a waiting execution listens for: ``(type, event_name)`` on ``execution_id``."""
+    """What a waiting execution listens for: ``(type, event_name)`` on ``execution_id``.
+
+    ``activity_id`` is the catching event (the boundary event, the catch event after an
+    event-based gateway, the event sub-process start). ``configuration`` holds the JSON-able
+    details (timers: see :mod:`chalicelib.engine.runtime.timers_rt`).
+    """
 
     KIND = RecordKind.SUBSCRIPTION
 

@@ -19,15 +19,16 @@ fails, every instance is rolled back to exactly what it was and the error propag
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
 from chalicelib.clock import Clock
 from chalicelib.engine.model import ProcessDefinitionModel
-from chalicelib.engine.runtime import behaviours, flow, instances
+from chalicelib.engine.runtime import behaviours, flow, history, instances, listeners
 from chalicelib.engine.runtime.behaviours import user_task
 from chalicelib.engine.runtime.commands import (
-    Command, CompleteTask, DeleteInstance, SetVariables, StartProcess, Trigger,
+    UPDATABLE_TASK_FIELDS, Command, CompleteTask, DeleteInstance, SetVariables, StartProcess,
+    Trigger, UpdateTask,
 )
 from chalicelib.engine.runtime.context import DEFAULT_MAX_STEPS, InstanceContext, Runtime
 from chalicelib.engine.runtime.effects import Effect, HistoryLevel
@@ -183,19 +184,42 @@ def _start(session: Session, rt: Runtime, command: StartProcess) -> str:
     return context.id
 
 
-def _complete(session: Session, rt: Runtime, command: CompleteTask) -> str:
-    instance_id = instance_of(command.task_id)
+def _open_task(session: Session, rt: Runtime, task_id: str) -> tuple[InstanceContext, Any]:
+    """The context and record of an open task (``UnknownTarget`` when there is none)."""
+    instance_id = instance_of(task_id)
     if instance_id is None:
         instance_id = next((i for i, c in session._contexts.items()
-                            if command.task_id in c.state.tasks), None)
+                            if task_id in c.state.tasks), None)
     if instance_id is None:
-        raise UnknownTarget(f"Task {command.task_id} not found")
+        raise UnknownTarget(f"Task {task_id} not found")
     context = rt.instance(instance_id)
-    task = context.state.tasks.get(command.task_id)
+    task = context.state.tasks.get(task_id)
     if task is None:
-        raise UnknownTarget(f"Task {command.task_id} not found")
+        raise UnknownTarget(f"Task {task_id} not found")
+    return context, task
+
+
+def _complete(session: Session, rt: Runtime, command: CompleteTask) -> str:
+    context, task = _open_task(session, rt, command.task_id)
     user_task.complete(rt, context, task, dict(command.variables), command.user_id)
-    return instance_id
+    return context.id
+
+
+def _update_task(session: Session, rt: Runtime, command: UpdateTask) -> str:
+    unknown = set(command.changes) - UPDATABLE_TASK_FIELDS
+    if unknown:
+        raise ValueError(f"UpdateTask cannot change {sorted(unknown)}; "
+                         f"only {sorted(UPDATABLE_TASK_FIELDS)}")
+    context, task = _open_task(session, rt, command.task_id)
+    updated = replace(task, **dict(command.changes), revision=task.revision + 1)
+    context.state.put(updated)
+    history.task_updated(rt, context, updated)
+    if updated.assignee and updated.assignee != task.assignee:
+        node = context.node(task.task_definition_key)
+        listeners.task_listeners(rt, context, task.execution_id, node.id,
+                                 getattr(node, "task_listeners", ()), "assignment",
+                                 user_task.task_view(updated))
+    return context.id
 
 
 def _trigger(session: Session, rt: Runtime, command: Trigger) -> str:
@@ -240,7 +264,7 @@ def _set_variables(session: Session, rt: Runtime, command: SetVariables) -> str:
 
 _HANDLERS: dict[type, Callable[[Session, Runtime, Any], str]] = {
     StartProcess: _start, CompleteTask: _complete, Trigger: _trigger,
-    DeleteInstance: _delete, SetVariables: _set_variables,
+    DeleteInstance: _delete, SetVariables: _set_variables, UpdateTask: _update_task,
 }
 
 
@@ -271,3 +295,9 @@ def execute(definition: ProcessDefinitionModel, state: InstanceState | None, com
         session.add(state, definition)
     result = session.execute(command)
     return result.state, result.effects
+
+
+# Commands of events, timers and async jobs (handlers in event_commands).
+from chalicelib.engine.runtime import event_commands as _event_commands  # noqa: E402
+
+_HANDLERS.update(_event_commands.HANDLERS)

@@ -147,7 +147,9 @@ def test_failed_script_console_is_logged(caplog):
 def test_infinite_loop_times_out():
     started = time.monotonic()
     error = fails("while (true) {}", kind="script-timeout")  # the default limit: 1 s
-    assert time.monotonic() - started < 2.0
+    # bounded: one limit, plus at most one retry stretched to 4 limits when other threads
+    # eat the process's CPU time (see scripting.py); generous for a busy 2-core machine
+    assert time.monotonic() - started < 7.0
     assert "time limit of 1 s" in error.message
 
 

@@ -25,18 +25,20 @@ class Behaviour:
 
 def _table() -> dict[type, Behaviour]:
     from chalicelib.engine.runtime import gateways
-    from chalicelib.engine.runtime.behaviours import events, scopes, tasks, user_task
+    from chalicelib.engine.runtime.behaviours import catch_events, events, scopes, tasks, user_task
 
     return {
         el.StartEvent: Behaviour(events.start_event),
         el.EndEvent: Behaviour(events.end_event),
-        el.IntermediateThrowEvent: Behaviour(events.intermediate_throw_event),
+        el.IntermediateThrowEvent: Behaviour(catch_events.intermediate_throw_event),
+        el.IntermediateCatchEvent: Behaviour(catch_events.intermediate_catch_event),
+        el.EventBasedGateway: Behaviour(catch_events.event_based_gateway),
         el.BoundaryEvent: Behaviour(events.boundary_event),
         el.Task: Behaviour(tasks.pass_through),
         el.ManualTask: Behaviour(tasks.pass_through),
         el.ScriptTask: Behaviour(tasks.script_task),
         el.ServiceTask: Behaviour(tasks.service_task, tasks.trigger_wait_state),
-        el.ReceiveTask: Behaviour(tasks.receive_task, tasks.trigger_wait_state),
+        el.ReceiveTask: Behaviour(catch_events.receive_task, tasks.trigger_wait_state),
         el.UserTask: Behaviour(user_task.execute),
         el.ExclusiveGateway: Behaviour(gateways.exclusive),
         el.ParallelGateway: Behaviour(gateways.parallel),

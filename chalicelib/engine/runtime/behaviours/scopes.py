@@ -26,6 +26,8 @@ def sub_process(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
     if not starts:
         raise UnsupportedElement(node.id, "the sub-process has no none start event")
     scope = flow.update(ic, execution, is_scope=True)
+    from chalicelib.engine.runtime import events
+    events.open_scope(rt, ic, scope.id, node.id)
     token = flow.create_execution(rt, ic, parent_id=scope.id, activity_id=starts[0].id)
     rt.plan(flow.enter, ic.id, token.id)
 

@@ -1,0 +1,94 @@
+"""Async continuations: ``flowable:async`` parks the token before the activity, ``asyncLeave``
+after it; each is a job run by ``RunAsyncJob``. State round-trips through JSON each step."""
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.engine.runtime import JobCancelled, JobKind, RunAsyncJob, UnknownTarget
+from tests.unit.engine_runtime.conftest import bpmn, seq, task_names, variables
+
+
+def test_async_before_parks_then_runs(world):
+    world.deploy(bpmn('<startEvent id="s"/>' + seq("s", "svc") +
+                      '<serviceTask id="svc" flowable:async="true" flowable:expression="${42}" '
+                      'flowable:resultVariable="answer"/>' + seq("svc", "t") +
+                      '<userTask id="t" name="T"/>'))
+    iid = world.start("p")
+    [job] = world.jobs_of(iid)
+    assert job.kind == JobKind.ASYNC_CONTINUATION.value and job.activity_id == "svc"
+    assert job.payload == {"handler": "async-continuation", "exclusive": True}
+    assert "answer" not in variables(world, iid) and world.tasks(iid) == []
+    world.run_job(job.job_id)
+    assert variables(world, iid)["answer"] == 42 and task_names(world, iid) == ["T"]
+    with pytest.raises(UnknownTarget):  # a duplicate job message does nothing
+        world.run(RunAsyncJob(job.job_id, iid, job.execution_id, "svc", job.kind))
+
+
+def test_async_after_parks_before_outgoing_flows(world):
+    world.deploy(bpmn('<startEvent id="s"/>' + seq("s", "svc") +
+                      '<serviceTask id="svc" flowable:asyncLeave="true" flowable:exclusive="false" '
+                      'flowable:expression="${1}" flowable:resultVariable="r"/>' + seq("svc", "e") +
+                      '<endEvent id="e"/>'))
+    iid = world.start("p")
+    [job] = world.jobs_of(iid)
+    assert job.kind == JobKind.ASYNC_AFTER.value and job.payload["exclusive"] is False
+    assert variables(world, iid)["r"] == 1 and not world.is_ended(iid)
+    world.run_job(job.job_id)
+    assert world.is_ended(iid)
+
+
+def test_async_multi_instance_one_job_per_instance(world):
+    world.deploy(bpmn('<startEvent id="s"/>' + seq("s", "u") +
+                      '<userTask id="u" name="U" flowable:async="true"><multiInstanceLoopCharacteristics '
+                      'isSequential="false"><loopCardinality>3</loopCardinality>'
+                      '</multiInstanceLoopCharacteristics></userTask>'))
+    iid = world.start("p")
+    jobs = world.jobs_of(iid)
+    assert len(jobs) == 3
+    for job in jobs:
+        world.run_job(job.job_id)
+    assert task_names(world, iid) == ["U", "U", "U"]
+
+
+def test_deleting_instance_cancels_parked_job(world):
+    world.deploy(bpmn('<startEvent id="s"/>' + seq("s", "t") + '<task id="t" flowable:async="true"/>'))
+    iid = world.start("p")
+    [job] = world.jobs_of(iid)
+    result = world.delete(iid)
+    assert any(isinstance(e, JobCancelled) and e.job_id == job.job_id for e in result.effects)
+    assert world.jobs == {}
+
+
+def test_corpus_exclusive_service(world, flowable_corpus):
+    world.deploy((flowable_corpus / "ExclusiveTaskTest.testExclusiveService.bpmn20.xml").read_bytes())
+    iid = world.start("exclusive")
+    [job] = world.jobs_of(iid)
+    assert job.payload["exclusive"] is True
+    world.run_job(job.job_id)
+    assert world.jobs_of(iid) == [] and world.is_ended(iid)
+
+
+def test_non_exclusive_parallel_jobs_shape(world):
+    """AsyncNonExclusiveJobsTest's shape without its Java class: 5 non-exclusive jobs, then an
+    exclusive async join."""
+    tasks = "".join(f'<task id="t{i}" flowable:async="true" flowable:exclusive="false"/>'
+                    + seq("f", f"t{i}") + seq(f"t{i}", "j") for i in range(5))
+    world.deploy(bpmn('<startEvent id="s"/>' + seq("s", "f") + '<parallelGateway id="f"/>' + tasks +
+                      '<parallelGateway id="j" flowable:async="true"/>' + seq("j", "e") +
+                      '<endEvent id="e"/>'))
+    iid = world.start("p")
+    jobs = world.jobs_of(iid)
+    assert len(jobs) == 5 and all(j.payload["exclusive"] is False for j in jobs)
+    for job in jobs:
+        world.run_job(job.job_id)
+    joins = world.jobs_of(iid)
+    assert len(joins) == 5 and all(j.activity_id == "j" and j.payload["exclusive"] for j in joins)
+    for job in joins:
+        world.run_job(job.job_id)
+    assert world.is_ended(iid) and world.jobs == {}
+
+
+@pytest.mark.skip(reason="AsyncTaskTest.testAsyncServiceNoListeners and AsyncNonExclusiveJobsTest "
+                  "use flowable:class (Java); their shape is covered above")
+def test_corpus_async_java_files():
+    pass
