@@ -102,14 +102,23 @@ class UnitOfWork:
             self.session.add(state)
         return self.session.state(instance_id)
 
-    def execute(self, command: Command) -> CommandResult:
-        """Run ``command`` in the engine and commit what it changed."""
+    def execute(self, command: Command,
+                extra_writes: Callable[[CommandResult], Iterable[Write]] | None = None
+                ) -> CommandResult:
+        """Run ``command`` in the engine and commit what it changed (plus ``extra_writes`` of
+        the result, in the same transaction: an idempotency record, say)."""
         result = self.session.execute(command)
-        self.commit(result)
+        self.commit(result, extra_writes(result) if extra_writes is not None else ())
         return result
 
-    def commit(self, result: CommandResult, extra: Iterable[Write] = ()) -> None:
-        """One transaction: every changed instance (version-conditioned) and its history."""
+    def commit(self, result: CommandResult, extra: Iterable[Write] = (), *,
+               running_job: Item | None = None) -> None:
+        """One transaction: every changed instance (version-conditioned), its history, the
+        jobs the command requested or cancelled, and ``extra``; then wake the workers for the
+        new jobs. ``running_job``: the job this command runs, deleted in the same transaction.
+        """
+        from . import engine_jobs, jobs
+
         writes: list[Write] = []
         for instance_id, state in result.instances.items():
             puts, deletes = changed_items(state.changes())
@@ -118,6 +127,12 @@ class UnitOfWork:
             writes.extend(self.aggregates.writes(instance_id, version, puts, deletes,
                                                  previous=previous))
         writes.extend(self._history_writes(result))
+        job_writes, new_jobs = engine_jobs.effect_writes(
+            self.container, result,
+            running_job=running_job.data["_id"] if running_job is not None else None)
+        writes.extend(job_writes)
+        if running_job is not None:
+            writes.append(jobs.job_done_write(running_job))
         writes.extend(extra)
         if len(writes) > MAX_WRITES:
             raise TooManyWrites(
@@ -127,6 +142,7 @@ class UnitOfWork:
         self.container.store.transact(writes)
         for state in result.instances.values():
             state.mark_clean()
+        jobs.publish(self.container, new_jobs)
 
     def _history_writes(self, result: CommandResult) -> list[Write]:
         latest: dict[tuple[HistoryKind, str], HistoryRecord] = {}
@@ -155,16 +171,19 @@ def history_item(container: Any, record: HistoryRecord) -> Item:
 
 
 def run_command(container: Any, build: Callable[[UnitOfWork], Command], *,
-                attempts: int = CONFLICT_ATTEMPTS) -> tuple[UnitOfWork, CommandResult]:
+                attempts: int = CONFLICT_ATTEMPTS,
+                extra_writes: Callable[[CommandResult], Iterable[Write]] | None = None
+                ) -> tuple[UnitOfWork, CommandResult]:
     """Load, execute and commit, retrying lost races; ``build`` makes the command.
 
     ``build`` runs in every attempt with a fresh unit of work, so it can load what it needs
-    (``uow.load(instance_id)``) and check preconditions against fresh state.
+    (``uow.load(instance_id)``) and check preconditions against fresh state. ``extra_writes``
+    (optional) gives writes to commit in the same transaction, from the command's result.
     """
     def attempt() -> tuple[UnitOfWork, CommandResult]:
         uow = UnitOfWork(container)
         command = build(uow)
-        return uow, uow.execute(command)
+        return uow, uow.execute(command, extra_writes)
 
     return retry_on_conflict(attempt, attempts=attempts, delay=0.02)
 

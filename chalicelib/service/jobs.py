@@ -166,6 +166,8 @@ def execute(container: Any, job_id: str) -> dict[str, Any]:
 
 def _execute(container: Any, item: Item) -> dict[str, Any]:
     job_id = item.data["_id"]
+    from . import engine_jobs  # noqa: F401  (registers the engine's runners on first use)
+
     runner = RUNNERS.get(item.data["jobHandlerType"])
     try:
         if runner is None:

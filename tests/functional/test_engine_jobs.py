@@ -1,0 +1,129 @@
+"""Timers and async continuations as jobs: written with the command, run by the worker."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chalicelib.engine.runtime import StartProcess
+from chalicelib.service import deployments, instances, jobs
+from chalicelib.storage.ports import Table
+from chalicelib.workers import entry
+from chalicelib.workers.jobs import encode
+from tests.conftest import ADMIN
+
+WF = "/openidm/workflow"
+JSON = dict(ADMIN, **{"Content-Type": "application/json"})
+
+TIMER = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:flowable="http://flowable.org/bpmn" targetNamespace="Tests">
+  <process id="escalate" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
+    <userTask id="review" name="Review"/>
+    <boundaryEvent id="late" attachedToRef="review" cancelActivity="true">
+      <timerEventDefinition><timeDuration>PT1H</timeDuration></timerEventDefinition>
+    </boundaryEvent>
+    <sequenceFlow id="f2" sourceRef="review" targetRef="end"/>
+    <sequenceFlow id="f3" sourceRef="late" targetRef="escalated"/>
+    <userTask id="escalated" name="Escalated"/>
+    <sequenceFlow id="f4" sourceRef="escalated" targetRef="end"/>
+    <endEvent id="end"/>
+  </process>
+</definitions>"""
+
+ASYNC = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:flowable="http://flowable.org/bpmn" targetNamespace="Tests">
+  <process id="background" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="work"/>
+    <scriptTask id="work" scriptFormat="javascript" flowable:async="true">
+      <script>execution.setVariable("done", true);</script>
+    </scriptTask>
+    <sequenceFlow id="f2" sourceRef="work" targetRef="wait"/>
+    <userTask id="wait"/>
+    <sequenceFlow id="f3" sourceRef="wait" targetRef="end"/>
+    <endEvent id="end"/>
+  </process>
+</definitions>"""
+
+
+def deploy_and_start(container, xml, key):
+    definition = deployments.deploy(container, source=f"file:{key}", name=key,
+                                    bpmn={f"{key}.bpmn20.xml": xml}).definition_ids[0]
+    _, result = instances.run_command(container, lambda uow: StartProcess(definition))
+    return result.instance_id
+
+
+def the_job(container, instance_id):
+    items = container.store.query(Table.RUNTIME, instance_id, sk_prefix="job#").items
+    assert len(items) == 1, [i.sk for i in items]
+    return items[0]
+
+
+def queued_job_ids(container) -> list[str]:
+    from chalicelib import aws
+
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName=container.settings.jobs_queue)["QueueUrl"]
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(m["Body"])["jobId"] for m in messages]
+
+
+def task_keys(container, instance_id):
+    state = instances.load_instance(container, instance_id)
+    return sorted(t.task_definition_key for t in state.tasks.values()) if state else []
+
+
+def test_boundary_timer_is_a_job_due_in_an_hour(client, container):
+    instance = deploy_and_start(container, TIMER, "escalate")
+    job = the_job(container, instance)
+    assert job.data["jobType"] == "timer" and job.data["jobHandlerType"] == "trigger-timer"
+    assert job.data["dueDate"] == "2026-01-01T01:00:00.000Z"  # FixedClock + PT1H
+    listed = json.loads(client.http.get(f"{WF}/job?_queryId=filtered-query&timersOnly=true",
+                                        headers=ADMIN).body)
+    assert [j["_id"] for j in listed["result"]] == [job.data["_id"]]
+    # not due: the worker puts it back on the queue instead of running it early
+    assert "delayed again" in jobs.run_job(container, job.data["_id"])
+    assert task_keys(container, instance) == ["review"]
+
+
+def test_firing_the_timer_moves_the_process_and_deletes_the_job(client, container):
+    instance = deploy_and_start(container, TIMER, "escalate")
+    job_id = the_job(container, instance).data["_id"]
+    response = client.http.post(f"{WF}/job/{job_id}?_action=execute", headers=JSON)
+    assert json.loads(response.body) == {"_id": job_id, "status": "executed"}
+    assert task_keys(container, instance) == ["escalated"]
+    assert container.store.query(Table.RUNTIME, instance, sk_prefix="job#").items == []
+    # a duplicate wake-up for the same job does nothing
+    assert "absent" in jobs.run_job(container, job_id)
+    assert task_keys(container, instance) == ["escalated"]
+
+
+def test_completing_the_task_cancels_the_timer_job(client, container):
+    from chalicelib.engine.runtime import CompleteTask
+
+    instance = deploy_and_start(container, TIMER, "escalate")
+    task_id = next(iter(instances.load_instance(container, instance).tasks))
+    instances.run_command(container, lambda uow: (uow.load(instance),
+                                                  CompleteTask(task_id, {}, "admin"))[1])
+    assert container.store.query(Table.RUNTIME, instance, sk_prefix="job#").items == []
+
+
+def test_async_continuation_runs_through_the_queue_worker_twice_safely(container):
+    instance = deploy_and_start(container, ASYNC, "background")
+    assert task_keys(container, instance) == []  # stopped before the async script
+    job_id = the_job(container, instance).data["_id"]
+    assert job_id in queued_job_ids(container)  # the wake-up went out after the commit
+    record = {"messageId": "m1", "body": json.dumps(encode(job_id))}
+    assert entry.on_job_message({"Records": [record]}) == {"batchItemFailures": []}
+    assert task_keys(container, instance) == ["wait"]
+    state = instances.load_instance(container, instance)
+    assert state.local_variables(instance)["done"].value is True
+    before = [(i.sk, i.data) for i in container.store.query(Table.RUNTIME, instance).items]
+    assert entry.on_job_message({"Records": [dict(record, messageId="m2")]}) == {
+        "batchItemFailures": []}
+    after = [(i.sk, i.data) for i in container.store.query(Table.RUNTIME, instance).items]
+    assert after == before  # delivered twice: same final state
