@@ -6,6 +6,7 @@ thread hand it to the app's SQS handler.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -46,6 +47,27 @@ def wait_until(predicate, timeout: float = 15.0, interval: float = 0.1) -> bool:
             return True
         time.sleep(interval)
     return False
+
+
+@contextlib.contextmanager
+def launched_process(log_path: Path, **env_overrides: str):
+    """``python -m chalicelib.local`` as ``make run`` starts it, until it says where it listens.
+
+    The stage comes from ``.chalice/config.json``: the test's ``WORKFLOW_*`` settings are
+    removed from the child's environment.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKFLOW_")}
+    env.update(PYTHONUNBUFFERED="1", **env_overrides)
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([sys.executable, "-m", "chalicelib.local"], cwd=REPO,
+                                   env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        assert wait_until(lambda: "listening on" in log_path.read_text(), timeout=60), \
+            log_path.read_text()
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -120,15 +142,8 @@ def test_scheduled_handler_ticks(launcher):
 def test_make_run_entry_point_serves_and_logs(tmp_path):
     """``python -m chalicelib.local`` as ``make run`` starts it: says where, logs requests."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKFLOW_")}
-    env.update(PORT=str(port), HOST="127.0.0.1", PYTHONUNBUFFERED="1")
     log_path = tmp_path / "run.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen([sys.executable, "-m", "chalicelib.local"], cwd=REPO,
-                                   env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        assert wait_until(lambda: "listening on" in log_path.read_text(), timeout=60), \
-            log_path.read_text()
+    with launched_process(log_path, PORT=str(port), HOST="127.0.0.1"):
         assert f"http://127.0.0.1:{port}" in log_path.read_text()
         # the test environment carries AWS credentials: they alone never switch the backend
         assert '"backend": "embedded moto"' in log_path.read_text()
@@ -136,9 +151,6 @@ def test_make_run_entry_point_serves_and_logs(tmp_path):
                                "?_queryId=query-all-ids", headers=ADMIN)
         assert status == 200 and "result" in data
         assert wait_until(lambda: "/processdefinition" in log_path.read_text(), timeout=5)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_aws_endpoint_url_points_the_launcher_at_a_moto_server(tmp_path):
@@ -151,25 +163,17 @@ def test_aws_endpoint_url_points_the_launcher_at_a_moto_server(tmp_path):
     server.start()
     endpoint = f"http://127.0.0.1:{moto_port}"
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKFLOW_")}
-    env.update(PORT=str(port), AWS_ENDPOINT_URL=endpoint, PYTHONUNBUFFERED="1")
     log_path = tmp_path / "run.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen([sys.executable, "-m", "chalicelib.local"], cwd=REPO,
-                                   env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        assert wait_until(lambda: "listening on" in log_path.read_text(), timeout=60), \
-            log_path.read_text()
-        assert f"endpoint {endpoint}" in log_path.read_text()
-        status, _, data = call(f"http://127.0.0.1:{port}{WF}/model?_queryFilter=true",
-                               headers=ADMIN)
-        assert status == 200 and data["result"] == []
-        dynamodb = botocore.session.get_session().create_client(
-            "dynamodb", region_name="us-east-1", endpoint_url=endpoint,
-            aws_access_key_id="testing", aws_secret_access_key="testing")
-        tables = dynamodb.list_tables()["TableNames"]
-        assert "workflow-local-runtime" in tables and "workflow-local-repository" in tables
+        with launched_process(log_path, PORT=str(port), AWS_ENDPOINT_URL=endpoint):
+            assert f"endpoint {endpoint}" in log_path.read_text()
+            status, _, data = call(f"http://127.0.0.1:{port}{WF}/model?_queryFilter=true",
+                                   headers=ADMIN)
+            assert status == 200 and data["result"] == []
+            dynamodb = botocore.session.get_session().create_client(
+                "dynamodb", region_name="us-east-1", endpoint_url=endpoint,
+                aws_access_key_id="testing", aws_secret_access_key="testing")
+            tables = dynamodb.list_tables()["TableNames"]
+            assert "workflow-local-runtime" in tables and "workflow-local-repository" in tables
     finally:
-        process.terminate()
-        process.wait(timeout=10)
         server.stop()
