@@ -90,7 +90,8 @@ def serve(request: Any, resource: Resource, ids: Mapping[str, str] | None = None
         decoded = {name: unquote(value) for name, value in (ids or {}).items()}
         ctx = RequestContext(caller=caller, request=crest_request, ids=decoded, path=path,
                              container=container, correlation_id=correlation,
-                             resource=resource.name)
+                             resource=resource.name,
+                             headers={k.lower(): v for k, v in headers.items()})
         gate = _gate(container.policy, ctx, resource)
         result = resource.dispatch(ctx)
         if gate is Gate.CHECK_SUBJECT and not ctx.subject_checked:

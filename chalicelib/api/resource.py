@@ -44,6 +44,12 @@ class RequestContext:
     resource: str = ""               # the name the authorization rules know the resource by
     #: set once ``authorize`` has checked the caller against the item the request is about
     subject_checked: bool = False
+    #: request headers, names in lower case (``header`` reads one)
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def header(self, name: str) -> str | None:
+        """The value of the request header ``name`` (any case), or None."""
+        return self.headers.get(name.lower())
 
     def authorize(self, subject: Mapping[str, Any]) -> None:
         """Check the caller against the item this request acts on (the task, the definition).

@@ -103,13 +103,29 @@ def content_hash(bpmn: Mapping[str, str], resources: Mapping[str, Any]) -> str:
 
 
 def running_instances(container: Any, definition_id: str) -> int:
-    """How many process instances of ``definition_id`` are running.
+    """How many process instances of ``definition_id`` are running (or suspended).
 
-    Hook for the engine issue: instances do not exist yet, so this is 0 and a definition can
-    always be deleted. ``delete_deployment`` calls it for every definition of the deployment and
-    answers 409 when any has running instances.
+    Reads the whole sharded listing of running instances (the runtime table's
+    ``kindShard-sort`` index, ``instance#0..7``: ended headers are not in it) and counts the
+    headers of this definition: one index Query per shard per 500 running instances of all
+    definitions. A per-definition counter would make this O(1); until there are many running
+    instances the scan is cheaper than keeping one up to date on every start and end.
+    ``delete_deployment`` calls it for every definition of the deployment (409 when any runs).
     """
-    return 0
+    from ..storage.ports import Index
+    from ..storage.sharding import query_shards
+    from .instance_items import LIST_SHARDS
+
+    count, token = 0, None
+    while True:
+        page = query_shards(container.store, Table.RUNTIME, Index.KIND_SHARD_SORT, "instance",
+                            LIST_SHARDS, limit=500, start=token)
+        count += sum(1 for item in page.items
+                     if item.data.get("definition_id") == definition_id
+                     and not item.data.get("end_time"))
+        token = page.next_token
+        if token is None:
+            return count
 
 
 # --- deploy ----------------------------------------------------------------------------------
@@ -271,7 +287,12 @@ def _write(container: Any, source: str, name: str, bpmn: Mapping[str, str],
                                  "processDefinitionIds": definition_ids})))
     for resource_name, text in list(bpmn.items()) + list(resources.items()):
         writes.append(Put(Table.REPOSITORY, _resource_item(deployment_id, resource_name, text)))
-    store.transact(writes)
+    from . import start_events  # the new versions' start events replace the previous ones'
+
+    processes = [process for item in parsed for process in item.processes]
+    starts = start_events.on_deploy(container, zip(processes, definition_ids))
+    store.transact(writes + starts.writes)
+    starts.publish(container)
     return DeployResult(deployment_id, tuple(definition_ids), False)
 
 
@@ -331,8 +352,12 @@ def delete_deployment(container: Any, definition_id: str) -> dict[str, Any]:
     first: list[Write] = [Delete.of(Table.REPOSITORY, header, MustExist()), source_delete]
     first.extend(Delete.of(Table.REPOSITORY, item) for item in deployment.definitions.values())
     rest = [Delete.of(Table.REPOSITORY, item) for item in deployment.resources.values()]
-    for batch in _batches(first, rest):
+    from . import start_events  # the previous remaining versions' start events come back
+
+    starts = start_events.on_undeploy(container, deployment.definitions)
+    for batch in _batches(first + starts.writes, rest):
         container.store.transact(batch)
+    starts.publish(container)
     from .definitions import forget
 
     forget(container, deployment.definitions)

@@ -117,7 +117,7 @@ class UnitOfWork:
         jobs the command requested or cancelled, and ``extra``; then wake the workers for the
         new jobs. ``running_job``: the job this command runs, deleted in the same transaction.
         """
-        from . import engine_jobs, jobs
+        from . import engine_jobs, execution_jobs, history_outbox, jobs
 
         writes: list[Write] = []
         for instance_id, state in result.instances.items():
@@ -126,14 +126,21 @@ class UnitOfWork:
             version = previous.version if previous is not None else 0
             writes.extend(self.aggregates.writes(instance_id, version, puts, deletes,
                                                  previous=previous))
-        writes.extend(self._history_writes(result))
+        history = self._history_writes(result)
         job_writes, new_jobs = engine_jobs.effect_writes(
             self.container, result,
             running_job=running_job.data["_id"] if running_job is not None else None)
         writes.extend(job_writes)
+        signal_writes, signal_jobs = execution_jobs.thrown_signal_jobs(self.container, result)
+        writes.extend(signal_writes)
         if running_job is not None:
             writes.append(jobs.job_done_write(running_job))
         writes.extend(extra)
+        outbox_job = None
+        if history and len(writes) + len(history) > MAX_WRITES:
+            history, outbox_job = history_outbox.pack(self.container, result.instance_id,
+                                                      history)
+        writes.extend(history)
         if len(writes) > MAX_WRITES:
             raise TooManyWrites(
                 f"This request would write {len(writes)} items; one request may write at most "
@@ -142,9 +149,11 @@ class UnitOfWork:
         self.container.store.transact(writes)
         for state in result.instances.values():
             state.mark_clean()
-        jobs.publish(self.container, new_jobs)
+        jobs.publish(self.container, new_jobs + signal_jobs)
+        if outbox_job is not None:
+            history_outbox.expand_now(self.container, outbox_job)
 
-    def _history_writes(self, result: CommandResult) -> list[Write]:
+    def _history_writes(self, result: CommandResult) -> list[Put]:
         latest: dict[tuple[HistoryKind, str], HistoryRecord] = {}
         for effect in result.effects:
             if isinstance(effect, HistoryRecord):

@@ -166,7 +166,9 @@ def execute(container: Any, job_id: str) -> dict[str, Any]:
 
 def _execute(container: Any, item: Item) -> dict[str, Any]:
     job_id = item.data["_id"]
-    from . import engine_jobs  # noqa: F401  (registers the engine's runners on first use)
+    from . import engine_jobs, history_outbox  # noqa: F401  (register their runners)
+    from . import execution_jobs  # noqa: F401  (registers the execution actions' runners)
+    from . import start_events  # noqa: F401  (registers the timer-start runner on first use)
 
     runner = RUNNERS.get(item.data["jobHandlerType"])
     try:

@@ -35,8 +35,9 @@ __all__ = [
 
 def create_execution(rt: Runtime, ic: InstanceContext, *, parent_id: str | None,
                      activity_id: str | None, **flags: object) -> ExecutionRecord:
-    """A new child execution (put into the state)."""
-    record = ExecutionRecord(id=rt.new_id(), instance_id=ic.id, parent_id=parent_id,
+    """A new child execution (put into the state); its id names the instance
+    (``ids.instance_of``), so an execution id alone locates its instance."""
+    record = ExecutionRecord(id=rt.new_child_id(ic.id), instance_id=ic.id, parent_id=parent_id,
                              activity_id=activity_id, start_time=rt.now_iso(),
                              **flags)  # type: ignore[arg-type]
     ic.state.put(record)

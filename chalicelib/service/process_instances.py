@@ -1,0 +1,320 @@
+"""Process instances: start, read, cancel; historic process instances: read, delete.
+
+JSON shapes follow api-reference.md §8. A running instance is read from its runtime item
+collection (one Query gives the header, the variables and the open tasks); a historic one from
+the history table (``#process`` plus the ``var#`` items of the instance scope). The queries of
+both collections live in ``process_instance_queries``.
+
+Start (``POST processinstance``): exactly one of ``_key`` / ``_processDefinitionId``,
+``_businessKey`` optional, every other field a variable, with IDM's date sniffing: a string of
+24 to 29 characters that parses as an ISO-8601 date-time is stored as the normalised UTC text
+``YYYY-MM-DDTHH:MM:SS.mmmZ`` (there is no separate date type). With an ``Idempotency-Key``
+header the response is recorded in the same transaction as the new instance (``idempotency``).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from ..clock import format_iso, parse_iso
+from ..errors import BadRequest, Conflict, NotFound
+from ..storage.ports import Delete, MAX_TRANSACTION_WRITES, Table, Write
+from . import definitions, idempotency
+from .task_shapes import task_shape
+
+__all__ = ["ROUTE_CREATE", "HIDDEN_VARIABLES", "ITEM_FIELDS", "StartRequest", "start_request",
+           "sniff_dates", "start", "read_instance", "delete_instance", "read_history",
+           "delete_history", "instance_item", "history_item", "runtime_variables",
+           "history_variables", "DefinitionNames"]
+
+log = logging.getLogger("workflow.instances")
+
+#: the route an ``Idempotency-Key`` of a start is scoped to
+ROUTE_CREATE = "POST processinstance"
+#: variables never shown (IDM's hidden security context, should a process set it)
+HIDDEN_VARIABLES = frozenset({"openidmcontext"})
+#: api-reference.md §8 process instance item fields (plus Flowable's ``processDefinitionKey``)
+ITEM_FIELDS = frozenset({
+    "_id", "processInstanceId", "processDefinitionId", "processDefinitionKey",
+    "processDefinitionResourceName", "businessKey", "startUserId", "startTime", "endTime",
+    "durationInMillis", "startActivityId", "endActivityId", "deleteReason",
+    "superProcessInstanceId", "tenantId", "processVariables"})
+_RESERVED = ("_key", "_processDefinitionId", "_businessKey")
+#: IDM's sniffer only looks at strings of this length (``DateUtil.parseIfDate``)
+_DATE_LENGTHS = range(24, 30)
+
+
+# --- shapes ------------------------------------------------------------------------------------
+
+class DefinitionNames(dict):
+    """``definition id -> name`` for one request (names come from the definition cache)."""
+
+    def __init__(self, container: Any):
+        super().__init__()
+        self.container = container
+
+    def __missing__(self, definition_id: str) -> str | None:
+        try:
+            name = definitions.get_definition(self.container, definition_id).record.get("name")
+        except NotFound:  # deleted since; the instance (or its history) outlives it
+            name = None
+        self[definition_id] = name
+        return name
+
+
+def _visible(variables: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    return {name: value for name, value in variables if name not in HIDDEN_VARIABLES}
+
+
+def instance_item(header: Mapping[str, Any], names: Mapping[str, str | None],
+                  variables: Mapping[str, Any]) -> dict[str, Any]:
+    """The §8 item of a running instance, from its header record."""
+    return {
+        "_id": header["id"], "processInstanceId": header["id"],
+        "processDefinitionId": header["definition_id"],
+        "processDefinitionKey": header.get("definition_key"),
+        "processDefinitionResourceName": names[header["definition_id"]],
+        "businessKey": header.get("business_key"), "startUserId": header.get("start_user_id"),
+        "startTime": header.get("start_time"), "endTime": header.get("end_time"),
+        "durationInMillis": _duration(header.get("start_time"), header.get("end_time")),
+        "startActivityId": header.get("start_activity_id"),
+        "endActivityId": header.get("end_activity_id"),
+        "deleteReason": header.get("delete_reason"),
+        "superProcessInstanceId": header.get("super_instance_id"),
+        "tenantId": header.get("tenant_id") or "", "processVariables": dict(variables),
+    }
+
+
+def history_item(record: Mapping[str, Any], names: Mapping[str, str | None],
+                 variables: Mapping[str, Any]) -> dict[str, Any]:
+    """The §8 item of a historic process instance, from its ``#process`` record."""
+    return {
+        "_id": record["id"], "processInstanceId": record["id"],
+        "processDefinitionId": record.get("processDefinitionId"),
+        "processDefinitionKey": record.get("processDefinitionKey"),
+        "processDefinitionResourceName": names[record.get("processDefinitionId")],
+        "businessKey": record.get("businessKey"), "startUserId": record.get("startUserId"),
+        "startTime": record.get("startTime"), "endTime": record.get("endTime"),
+        "durationInMillis": record.get("durationInMillis"),
+        "startActivityId": record.get("startActivityId"),
+        "endActivityId": record.get("endActivityId"),
+        "deleteReason": record.get("deleteReason"),
+        "superProcessInstanceId": record.get("superProcessInstanceId"),
+        "tenantId": record.get("tenantId") or "", "processVariables": dict(variables),
+    }
+
+
+def _duration(start: str | None, end: str | None) -> int | None:
+    if not start or not end:
+        return None
+    return int((parse_iso(end) - parse_iso(start)).total_seconds() * 1000)
+
+
+def runtime_variables(container: Any, instance_id: str) -> dict[str, Any]:
+    """Instance-scope variables of a running instance (one Query of its ``var#`` items)."""
+    page = container.store.query(Table.RUNTIME, instance_id, sk_prefix=f"var#{instance_id}/")
+    return _visible((item.data["name"], item.data.get("value")) for item in page.items)
+
+
+def history_variables(container: Any, instance_id: str) -> dict[str, Any]:
+    """Instance-scope variables kept by history (history level ``activity`` and up), else {}."""
+    page = container.store.query(Table.HISTORY, instance_id,
+                                 sk_prefix=f"var#{instance_id}/{instance_id}/")
+    return _visible((item.data["name"], item.data.get("value")) for item in page.items)
+
+
+# --- start -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StartRequest:
+    """A validated start: the definition, the business key, the variables, the raw body."""
+
+    definition: definitions.DeployedDefinition
+    business_key: str | None
+    variables: Mapping[str, Any]
+    body: Mapping[str, Any]
+
+
+def _optional_string(body: Mapping[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise BadRequest(f"The field '{name}' must be a non-empty string")
+    return value
+
+
+def sniff_dates(variables: Mapping[str, Any]) -> dict[str, Any]:
+    """IDM's date sniffing: ISO-8601 date-time strings become normalised UTC date text."""
+    result = {}
+    for name, value in variables.items():
+        if isinstance(value, str) and len(value) in _DATE_LENGTHS and "T" in value:
+            try:
+                value = format_iso(parse_iso(value))
+            except ValueError:
+                pass
+        result[name] = value
+    return result
+
+
+def start_request(container: Any, body: Any) -> StartRequest:
+    """Validate a start body and find its definition (400 for a bad body, 404 unknown)."""
+    if not isinstance(body, dict):
+        raise BadRequest("The request body must be a JSON object")
+    key = _optional_string(body, "_key")
+    definition_id = _optional_string(body, "_processDefinitionId")
+    if (key is None) == (definition_id is None):
+        raise BadRequest("Exactly one of '_key' and '_processDefinitionId' is required")
+    business_key = _optional_string(body, "_businessKey")
+    deployed = (definitions.latest_definition(container, key) if key is not None
+                else definitions.get_definition(container, definition_id))
+    variables = sniff_dates({k: v for k, v in body.items() if k not in _RESERVED})
+    return StartRequest(deployed, business_key, variables, body)
+
+
+def _created(result: Any) -> idempotency.StoredResponse:
+    header = result.state.header
+    return idempotency.StoredResponse(201, {
+        "_id": header.id, "processInstanceId": header.id,
+        "status": "ended" if header.status.is_ended else "suspended",
+        "businessKey": header.business_key, "processDefinitionId": header.definition_id})
+
+
+def start(container: Any, caller_id: str, request: StartRequest,
+          idempotency_key: str | None = None) -> idempotency.StoredResponse:
+    """Start an instance as ``caller_id`` (the initiator); the 201 response to send.
+
+    With ``idempotency_key``: a retry replays the first response (``idempotency.begin``); the
+    new instance and the recorded response commit in one transaction; a failure releases the
+    key. A process failure raises ``ProcessFailure`` (400) and writes nothing.
+    """
+    from ..engine.runtime import StartProcess
+    from .instances import run_command
+
+    def build(uow: Any) -> Any:
+        return StartProcess(request.definition.id, variables=request.variables,
+                            business_key=request.business_key, initiator=caller_id)
+
+    if idempotency_key is None:
+        _, result = run_command(container, build)
+        return _created(result)
+    claim = idempotency.begin(container, caller_id, ROUTE_CREATE, idempotency_key,
+                              request.body)
+    if isinstance(claim, idempotency.StoredResponse):
+        return claim
+    ttl = idempotency.ttl_of(container)
+    try:
+        _, result = run_command(container, build, extra_writes=lambda result: [
+            claim.done_write(_created(result), ttl=ttl)])
+    except BaseException:
+        _release_quietly(container, claim)
+        raise
+    return _created(result)
+
+
+def _release_quietly(container: Any, claim: idempotency.Claim) -> None:
+    try:
+        idempotency.release(container, claim)
+    except Exception:  # the original error matters more; the claim goes stale in 15 minutes
+        log.exception("could not release idempotency claim %s", claim.pk)
+
+
+# --- read and cancel -------------------------------------------------------------------------
+
+def _running(container: Any, instance_id: str) -> Any:
+    from .instances import load_instance
+
+    state = load_instance(container, instance_id)
+    if state is None or state.header.status.is_ended:
+        raise NotFound(f"Process instance {instance_id} not found")
+    return state
+
+
+def _read_shape(container: Any, state: Any) -> dict[str, Any]:
+    header = state.header.to_dict()
+    variables = _visible((name, record.value)
+                         for name, record in state.variables.get(state.id, {}).items())
+    body = instance_item(header, DefinitionNames(container), variables)
+    tasks = sorted(state.tasks.values(), key=lambda task: (task.create_time or "", task.id))
+    body["tasks"] = [task_shape(task, process_variables=variables, local_variables=_visible(
+        (name, record.value) for name, record in state.variables.get(task.id, {}).items()))
+        for task in tasks]
+    return body
+
+
+def read_instance(container: Any, instance_id: str) -> dict[str, Any]:
+    """A running instance with its open ``tasks`` (one Query); 404 when unknown or ended."""
+    return _read_shape(container, _running(container, instance_id))
+
+
+def delete_instance(container: Any, caller_id: str, instance_id: str,
+                    reason: str | None = None) -> dict[str, Any]:
+    """Cancel a running instance; the instance as it was. History keeps the delete reason."""
+    from ..engine.runtime import DeleteInstance
+    from .instances import run_command
+
+    before: dict[str, Any] = {}
+
+    def build(uow: Any) -> Any:
+        state = uow.load(instance_id)
+        if state.header.status.is_ended:
+            raise NotFound(f"Process instance {instance_id} not found")
+        before.clear()
+        before.update(_read_shape(container, state))
+        return DeleteInstance(instance_id, reason or f"Deleted by {caller_id}")
+
+    run_command(container, build)
+    return before
+
+
+# --- history ---------------------------------------------------------------------------------
+
+def _history_record(container: Any, instance_id: str) -> Any:
+    item = container.store.get(Table.HISTORY, instance_id, "#process")
+    if item is None:
+        raise NotFound(f"Historic process instance {instance_id} not found")
+    return item
+
+
+def read_history(container: Any, instance_id: str) -> dict[str, Any]:
+    """A historic process instance with its kept variables (GetItem + Query); 404 unknown."""
+    record = _history_record(container, instance_id).data
+    return history_item(record, DefinitionNames(container),
+                        history_variables(container, instance_id))
+
+
+def delete_history(container: Any, instance_id: str) -> dict[str, Any]:
+    """Delete every history item of an ended instance; the record as it was.
+
+    404 unknown; 409 while the instance runs (Flowable: "still running, cannot delete").
+    """
+    record = _history_record(container, instance_id).data
+    if record.get("endTime") is None:
+        raise Conflict(f"Process instance {instance_id} is still running, cannot delete its "
+                       "history")
+    body = history_item(record, DefinitionNames(container),
+                        history_variables(container, instance_id))
+    token = None
+    while True:
+        page = container.store.query(Table.HISTORY, instance_id, limit=MAX_TRANSACTION_WRITES,
+                                     start=token)
+        for batch in _batches([Delete.of(Table.HISTORY, item) for item in page.items]):
+            container.store.transact(batch)
+        token = page.next_token
+        if token is None:
+            return body
+
+
+def _batches(writes: list[Write]) -> list[list[Write]]:
+    """Transactions of at most 100 writes, chunk items included."""
+    batches: list[list[Write]] = [[]]
+    used = 0
+    for write in writes:
+        cost = 1 + getattr(write, "chunks", 0)
+        if used + cost > MAX_TRANSACTION_WRITES and batches[-1]:
+            batches.append([])
+            used = 0
+        batches[-1].append(write)
+        used += cost
+    return [batch for batch in batches if batch]

@@ -1,0 +1,57 @@
+"""A command whose history does not fit one transaction commits through the history outbox."""
+from __future__ import annotations
+
+from chalicelib.engine.runtime import StartProcess
+from chalicelib.service import deployments, history_outbox, instances, jobs
+from chalicelib.storage.ports import Table
+
+LONG_RUN = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:flowable="http://flowable.org/bpmn" targetNamespace="Tests">
+  <process id="longRun" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="step"/>
+    <task id="step">
+      <multiInstanceLoopCharacteristics isSequential="true">
+        <loopCardinality>150</loopCardinality>
+      </multiInstanceLoopCharacteristics>
+    </task>
+    <sequenceFlow id="f2" sourceRef="step" targetRef="wait"/>
+    <userTask id="wait"/>
+    <sequenceFlow id="f3" sourceRef="wait" targetRef="end"/>
+    <endEvent id="end"/>
+  </process>
+</definitions>"""
+
+
+def start(container):
+    definition = deployments.deploy(container, source="file:longRun", name="longRun",
+                                    bpmn={"longRun.bpmn20.xml": LONG_RUN}).definition_ids[0]
+    _, result = instances.run_command(container, lambda uow: StartProcess(definition))
+    return result
+
+
+def test_long_automatic_run_commits_and_its_history_arrives(container):
+    result = start(container)
+    history = container.store.query(Table.HISTORY, result.instance_id).items
+    activities = [i for i in history if i.sk.startswith("act#")]
+    assert len(activities) > 150  # every iteration of the loop is recorded
+    assert any(i.sk == "#process" for i in history)
+    runtime = container.store.query(Table.RUNTIME, result.instance_id).items
+    assert not [i.sk for i in runtime if i.sk.startswith(("outbox#", "job#"))]
+    state = instances.load_instance(container, result.instance_id)
+    assert [t.task_definition_key for t in state.tasks.values()] == ["wait"]
+
+
+def test_interrupted_expansion_is_finished_by_the_job(container, monkeypatch):
+    monkeypatch.setattr(history_outbox, "expand_now", lambda container, job: None)
+    result = start(container)
+    runtime = container.store.query(Table.RUNTIME, result.instance_id).items
+    [job] = [i for i in runtime if i.sk.startswith("job#")]
+    assert [i for i in runtime if i.sk.startswith("outbox#")]
+    assert container.store.query(Table.HISTORY, result.instance_id).items == []
+    assert jobs.run_job(container, job.data["_id"]) == "executed"
+    assert len(container.store.query(Table.HISTORY, result.instance_id).items) > 150
+    assert "absent" in jobs.run_job(container, job.data["_id"])
+    left = container.store.query(Table.RUNTIME, result.instance_id).items
+    assert not [i.sk for i in left if i.sk.startswith(("outbox#", "job#"))]
