@@ -28,6 +28,10 @@ _WAITS = {
     "sigwait": '<intermediateCatchEvent id="c"><signalEventDefinition signalRef="s1"/>'
                '</intermediateCatchEvent>',
     "recv": '<receiveTask id="c"/>',
+    "sigfail": '<intermediateCatchEvent id="c"><signalEventDefinition signalRef="s1"/>'
+               '</intermediateCatchEvent><sequenceFlow id="f3" sourceRef="c" targetRef="boom"/>'
+               '<scriptTask id="boom" scriptFormat="javascript"><script>throw new Error("no");'
+               '</script></scriptTask>',
     "thrower": '<intermediateThrowEvent id="c"><signalEventDefinition signalRef="s1"/>'
                '</intermediateThrowEvent>',
 }

@@ -165,6 +165,19 @@ def test_sync_broadcast_reaches_every_instance_and_signal_start(client, containe
     assert body == {"status": "delivered", "deliveredTo": 1}  # only the start event is left
 
 
+def test_sync_broadcast_lists_instances_whose_process_fails_and_delivers_the_others(
+        client, container):
+    good = start(container, deploy(container, "sigwait"))
+    bad = start(container, deploy(container, "sigfail"))
+    status, body = post(client, "signal", {"signalName": "alert", "processVariables": {}})
+    assert status == 200 and body["deliveredTo"] == 1
+    assert [f["processInstanceId"] for f in body["failed"]] == [bad]
+    assert tasks(container, good) == ["T"]
+    status, _ = post(client, "signal", {"signalName": "alert", "processVariables": {},
+                                        "executionId": waiting_execution(container, bad)})
+    assert status == 400  # it still waits at the catch: nothing of it was committed
+
+
 def test_a_signal_thrown_by_a_process_reaches_other_instances(client, container):
     waiting = start(container, deploy(container, "sigwait"))
     thrower = start(container, deploy(container, "thrower"))

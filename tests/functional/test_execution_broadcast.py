@@ -72,4 +72,7 @@ def test_a_delivery_whose_subscription_is_gone_is_simply_done(client, container,
                                 if j["processInstanceId"] == waiting[0])})
     drain(container)
     assert listed_jobs(client) == []  # no failed job, nothing dead-lettered
+    dead = json.loads(client.http.get(f"{WF}/job/deadletter?_queryFilter=true",
+                                      headers=JSON).body)
+    assert dead["resultCount"] == 0
     assert tasks(container, waiting[0]) == ["T"]
