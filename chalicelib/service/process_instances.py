@@ -21,7 +21,7 @@ from ..clock import format_iso, parse_iso
 from ..errors import BadRequest, Conflict, NotFound
 from ..storage.ports import Delete, MAX_TRANSACTION_WRITES, Table, Write
 from . import definitions, idempotency
-from .task_shapes import task_shape
+from .task_shapes import history_task_shape
 
 __all__ = ["ROUTE_CREATE", "HIDDEN_VARIABLES", "ITEM_FIELDS", "StartRequest", "start_request",
            "sniff_dates", "start", "read_instance", "delete_instance", "read_history",
@@ -236,16 +236,37 @@ def _read_shape(container: Any, state: Any) -> dict[str, Any]:
     variables = _visible((name, record.value)
                          for name, record in state.variables.get(state.id, {}).items())
     body = instance_item(header, DefinitionNames(container), variables)
-    tasks = sorted(state.tasks.values(), key=lambda task: (task.create_time or "", task.id))
-    body["tasks"] = [task_shape(task, process_variables=variables, local_variables=_visible(
-        (name, record.value) for name, record in state.variables.get(task.id, {}).items()))
-        for task in tasks]
+    body["tasks"] = historic_tasks(container, state.id, variables)
     return body
 
 
+def historic_tasks(container: Any, instance_id: str,
+                   variables: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every task of the instance, finished and open, in the ``taskinstance/history`` shape
+    (api-reference.md §3.3 read), oldest first, each with the instance's variables."""
+    page = container.store.query(Table.HISTORY, instance_id, sk_prefix="task#")
+    tasks = sorted((item.data for item in page.items),
+                   key=lambda data: (data.get("createTime") or "", data.get("id") or ""))
+    shaped = []
+    for data in tasks:
+        item = history_task_shape(data)
+        item["processVariables"] = dict(variables)
+        shaped.append(item)
+    return shaped
+
+
 def read_instance(container: Any, instance_id: str) -> dict[str, Any]:
-    """A running instance with its open ``tasks`` (one Query); 404 when unknown or ended."""
-    return _read_shape(container, _running(container, instance_id))
+    """An instance with all its tasks (``tasks``, historic shape). A running instance is read
+    from the runtime (one Query) plus its historic tasks (one Query); an ended one, as IDM
+    does, from its history (GetItem + Query + Query). 404 when neither knows it."""
+    from .instances import load_instance
+
+    state = load_instance(container, instance_id)
+    if state is not None and not state.header.status.is_ended:
+        return _read_shape(container, state)
+    body = read_history(container, instance_id)
+    body["tasks"] = historic_tasks(container, instance_id, body["processVariables"])
+    return body
 
 
 def delete_instance(container: Any, caller_id: str, instance_id: str,

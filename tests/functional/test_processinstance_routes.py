@@ -88,7 +88,10 @@ def test_start_that_runs_to_the_end_says_ended(client, container):
     deploy(container, "quick", bpmn=QUICK)
     data = expect(start(client, {"_key": "quick"}), 201)
     assert data["status"] == "ended"
-    expect(client.http.get(f"{WF}/processinstance/{data['_id']}", headers=ADMIN), 404)
+    # as IDM: a finished instance is still readable at processinstance/{id} (from history)
+    ended = expect(client.http.get(f"{WF}/processinstance/{data['_id']}", headers=ADMIN), 200)
+    assert ended["endActivityId"] == "e" and ended["endTime"] is not None
+    assert ended["tasks"] == []
     history = expect(client.http.get(f"{WF}/processinstance/history/{data['_id']}",
                                      headers=ADMIN), 200)
     assert history["endActivityId"] == "e" and history["endTime"] is not None
@@ -223,17 +226,17 @@ def test_bad_idempotency_key_is_400(client, onboard, key):
 
 # --- read and delete -------------------------------------------------------------------------
 
-def test_read_has_open_tasks_in_taskinstance_shape(client, onboard):
-    from chalicelib.service.task_shapes import TASK_FIELDS
+def test_read_has_every_task_in_the_historic_task_shape(client, onboard):
+    from chalicelib.service.task_shapes import HISTORY_TASK_FIELDS
 
     data = expect(start(client, {"_key": "onboard", "x": 1}), 201)
     read = expect(client.http.get(f"{WF}/processinstance/{data['_id']}", headers=ADMIN), 200)
     assert read["processDefinitionResourceName"] == "Onboarding"
     assert read["startActivityId"] == "begin" and read["endTime"] is None
     [task] = read["tasks"]
-    assert set(task) == TASK_FIELDS
+    assert set(task) == set(HISTORY_TASK_FIELDS)
     assert task["taskDefinitionKey"] == "approve" and task["name"] == "Approve"
-    assert task["processInstanceId"] == data["_id"] and task["_rev"] == "1"
+    assert task["processInstanceId"] == data["_id"] and task["endTime"] is None
     assert task["processVariables"]["x"] == 1
 
 
@@ -243,7 +246,10 @@ def test_delete_cancels_and_history_keeps_the_reason(client, onboard):
     before = expect(client.http.delete(url, headers=ADMIN), 200)
     assert before["_id"] == data["_id"] and before["endTime"] is None
     assert before["processVariables"]["initiator"] == "openidm-admin"
-    expect(client.http.get(url, headers=ADMIN), 404)
+    cancelled = expect(client.http.get(url, headers=ADMIN), 200)  # read from history now
+    assert cancelled["deleteReason"] == "Deleted by openidm-admin"
+    [task] = cancelled["tasks"]  # the cancelled task, in the historic task shape
+    assert task["endTime"] is not None and task["deleteReason"] is not None
     expect(client.http.delete(url, headers=ADMIN), 404)
     history = expect(client.http.get(f"{WF}/processinstance/history/{data['_id']}",
                                      headers=ADMIN), 200)
