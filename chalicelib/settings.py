@@ -39,6 +39,19 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"Setting {name} must be a number of seconds, got {raw!r}") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise SettingsError(f"Setting {name} must be > 0, got {raw!r}")
+    return value
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name, "").strip().lower()
     if not raw:
@@ -89,6 +102,7 @@ class Settings:
     log_level: str = "INFO"
     endpoint_url: str | None = None
     backend: str = "aws"
+    sweep_period_seconds: float = 60.0
     extra: dict = field(default_factory=dict)
 
     @property
@@ -126,6 +140,7 @@ class Settings:
             log_level=(env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"),
             endpoint_url=env.get("AWS_ENDPOINT_URL", "").strip() or None,
             backend=_backend(env),
+            sweep_period_seconds=_seconds(env, "WORKFLOW_SWEEP_PERIOD_SECONDS", 60.0),
         )
 
 

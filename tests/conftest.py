@@ -33,6 +33,15 @@ REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "bpmn-corpus"
 
 
+@pytest.fixture(autouse=True)
+def _test_environment():
+    """Every test starts with the test environment. Chalice's test client swaps the stage's
+    variables into ``os.environ`` around each request, which is not thread-safe: requests
+    made from several threads at once can leave the stage's values behind."""
+    os.environ.update(TEST_ENV)
+    yield
+
+
 @pytest.fixture
 def corpus() -> Path:
     """The shared BPMN corpus; tests that need it skip (with the reason) where it is absent."""

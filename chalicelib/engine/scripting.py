@@ -1,6 +1,8 @@
 """JavaScript script tasks, run in QuickJS with CPU-time and memory limits and no I/O.
 
-:func:`run_script` gives every script a fresh QuickJS context (nothing leaks between scripts).
+:func:`run_script` gives every script a fresh QuickJS context, or a context shared by the simple
+scripts of one command and cleaned after each (see "Speed" below); nothing leaks between
+scripts either way.
 QuickJS has no ``require``, no ``std``/``os`` modules (only the ``qjs`` shell adds them) and no
 network or file access; ``import`` statements are syntax errors and dynamic ``import()`` never
 settles, because there is no event loop: promise callbacks do not run.
@@ -25,6 +27,25 @@ is read back as JSON when it ends:
   ``Infinity`` become null, BigInts become numbers, a cyclic value is a script error.
 - ``BpmnError`` throwing from scripts is not supported; any thrown value is a script failure.
 
+Speed (a command running many small scripts, e.g. one per multi-instance item):
+
+- Only the variables a script can reach are passed (:func:`referenced_variables`): the
+  identifiers in its text plus the literal names in ``execution.getVariable('name')`` and
+  the other readers. A script that could reach variables by a computed name
+  (``getVariables()``, ``getVariable(name)`` with a non-literal, ``execution`` used other than
+  as ``execution.method``, ``this``, ``globalThis``, ``eval``, ``Function``,
+  ``constructor``, a backslash escape) gets every visible variable, as before.
+- With a :class:`ScriptPool` (one per engine command) a *simple* script (:func:`is_poolable`:
+  no name that reaches or alters the shared built-ins, no assignment to a member, no
+  ``delete``, no promises) runs in a QuickJS context kept for the command, whose prelude is
+  compiled once. Each script runs as global code through an indirect ``eval`` (``let`` and
+  ``const`` stay its own; ``var`` and implicit globals become deletable globals) with a fresh
+  ``execution`` state; afterwards every global it created (and every variable bound as a
+  global) is deleted, and if a pre-existing global was replaced, or anything failed, the
+  context is thrown away. So no script sees anything of an earlier one. The time limit is
+  QuickJS's per call (set before each script), the memory limit is the context's. Every
+  other script (and ``auto_store``) gets a fresh context, as described above.
+
 Early time-outs: QuickJS measures the *process's* CPU time, so busy sibling threads (threaded
 local mode, tests) make the limit fire early. When an interrupt fires after the script's own
 thread used less than :data:`EARLY_INTERRUPT_RATIO` of the limit, the script is run once more
@@ -39,6 +60,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import decimal
+import functools
 import json
 import logging
 import re
@@ -50,7 +72,7 @@ import quickjs
 from chalicelib.errors import ProcessFailure
 
 __all__ = [
-    "ScriptResult", "run_script", "DEFAULT_TIME_LIMIT_S", "DEFAULT_MEMORY_LIMIT_BYTES",
+    "ScriptResult", "run_script", "ScriptPool", "referenced_variables", "is_poolable", "DEFAULT_TIME_LIMIT_S", "DEFAULT_MEMORY_LIMIT_BYTES",
     "EARLY_INTERRUPT_RATIO", "MAX_RETRY_STRETCH", "MAX_CONSOLE_LINES", "MAX_CONSOLE_LINE_LENGTH",
 ]
 
@@ -190,8 +212,9 @@ def run_script(source: str, variables: dict[str, Any], *, activity_id: str | Non
                process_instance_id: str | None, execution_id: str | None,
                business_key: str | None = None, time_limit_s: float = DEFAULT_TIME_LIMIT_S,
                memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_BYTES, auto_store: bool = False,
-               logger: logging.Logger | None = None) -> ScriptResult:
-    """Run a JavaScript script task in a fresh, limited QuickJS context.
+               logger: logging.Logger | None = None,
+               pool: "ScriptPool | None" = None) -> ScriptResult:
+    """Run a JavaScript script task in a fresh (or pooled), limited QuickJS context.
 
     Parameters
     ----------
@@ -207,6 +230,10 @@ def run_script(source: str, variables: dict[str, Any], *, activity_id: str | Non
         Write back changed globals named after existing variables (``autoStoreVariables``).
     logger:
         When given, each console line is logged at its level (``warn`` as WARNING, ...).
+    pool:
+        A :class:`ScriptPool` of the command: simple scripts (:func:`is_poolable`) run in its
+        shared context (never with ``auto_store``, never on the retry after an early
+        interrupt).
 
     Raises
     ------
@@ -214,12 +241,25 @@ def run_script(source: str, variables: dict[str, Any], *, activity_id: str | Non
         ``script-timeout`` when the time limit is reached; ``script`` for a JavaScript error
         (message and line), a syntax error, memory exhaustion or a value that is not JSON.
     """
+    reachable = referenced_variables(source)
+    if reachable is not None:  # only what the script can name (JSON is the cost)
+        passed = {name: value for name, value in variables.items() if name in reachable}
+        if len(passed) < len(variables):  # the others are checked, as if they were passed
+            _check_passable({name: value for name, value in variables.items()
+                             if name not in reachable}, activity_id,
+                            pool._checked if pool is not None else None)
+        variables = passed
     payload = _payload(variables, activity_id, process_instance_id, execution_id, business_key)
     budget = time_limit_s  # QuickJS's limit counts the whole process's CPU time
+    pooled = pool is not None and not auto_store and is_poolable(source)
     for attempt in (1, 2):
         try:
-            result = _attempt(source, payload, budget, time_limit_s, memory_limit_bytes,
-                              auto_store, activity_id, logger)
+            if pooled and attempt == 1:
+                result = pool.attempt(source, payload, budget, time_limit_s,  # type: ignore[union-attr]
+                                      memory_limit_bytes, activity_id, logger)
+            else:
+                result = _attempt(source, payload, budget, time_limit_s, memory_limit_bytes,
+                                  auto_store, activity_id, logger)
         except _EarlyInterrupt as early:
             if attempt == 2:
                 break
@@ -236,6 +276,261 @@ def run_script(source: str, variables: dict[str, Any], *, activity_id: str | Non
         return ScriptResult(**result)
     raise ProcessFailure("script-timeout", f"Script exceeded its time limit of "
                          f"{time_limit_s:g} s", activity_id)
+
+
+# --- variables a script can reach, and scripts that may share a context --------------------
+
+_READERS = re.compile(r"\b(?:getVariable|getVariableLocal|hasVariable|hasVariableLocal)\b"
+                      r"""(\s*\(\s*(['"])([^'"\\\n]*)\2\s*\))?""")
+_DYNAMIC_NAMES = frozenset({"getVariables", "this", "globalThis", "eval", "Function",
+                            "constructor", "Reflect", "Proxy", "with"})
+#: ``execution`` not followed by ``.name`` (aliased, destructured, computed access)
+_EXECUTION_OTHERWISE = re.compile(r"\bexecution\b(?!\s*\.\s*[A-Za-z_$])")
+
+
+@functools.lru_cache(maxsize=1024)
+def referenced_variables(source: str) -> frozenset[str] | None:
+    """Names of the variables a script can reach, or None when it may reach any.
+
+    Over-approximates: every identifier-like word of the text (comments and strings included)
+    plus the literal names given to ``execution.getVariable`` and the other readers. None when
+    the script may compute a name (see the module docs).
+    """
+    if "\\" in source or _EXECUTION_OTHERWISE.search(source):
+        return None
+    words = set(_IDENTIFIER.findall(source))
+    if words & _DYNAMIC_NAMES:
+        return None
+    for match in _READERS.finditer(source):
+        if match.group(1) is None:  # a reader called with a computed name, or passed around
+            return None
+        words.add(match.group(3))
+    return frozenset(words)
+
+
+#: Words that reach or alter shared built-ins (or leave work behind) without assignment syntax.
+_UNPOOLABLE_WORDS = frozenset("""
+    Object Reflect Proxy Symbol Function eval globalThis this prototype __proto__ constructor
+    call apply bind delete async await import then Promise RegExp Error WeakRef
+    FinalizationRegistry Atomics SharedArrayBuffer __date_clock __defineGetter__
+    __defineSetter__ __lookupGetter__ __lookupSetter__ defineProperty defineProperties
+    setPrototypeOf getPrototypeOf assign freeze seal preventExtensions with arguments
+""".split())
+_ASSIGN = r"(?:\*\*|<<|>>>?|&&|\|\||\?\?|[-+*/%&|^])?=(?![=>])"
+#: an assignment (or ++/--, for-in/of target, destructuring) whose target is a member
+_MEMBER_WRITE = re.compile(
+    r"(?:[.\]]\s*[A-Za-z_$]?[\w$]*|\})\s*" + _ASSIGN
+    + r"|[.\]]\s*[\w$]*\s*(?:\+\+|--)"
+    + r"|(?:\+\+|--)\s*[\w$.\s\[\]]*[.\[]"
+    + r"|[.\]]\s*[\w$]*\s+(?:in|of)\b")
+
+
+@functools.lru_cache(maxsize=1024)
+def is_poolable(source: str) -> bool:
+    """True when a script can run in a shared context without altering what the next script
+    sees (conservative: a false answer only costs a fresh context)."""
+    if "\\" in source:
+        return False
+    if set(_IDENTIFIER.findall(source)) & _UNPOOLABLE_WORDS:
+        return False
+    return _MEMBER_WRITE.search(source) is None
+
+
+@functools.lru_cache(maxsize=1024)
+def _words(source: str) -> str:
+    """The identifier-like words of a script, as a JSON list (what ``__wf_end`` checks)."""
+    return json.dumps(sorted(set(_IDENTIFIER.findall(source))))
+
+
+# The shared context's prelude: `execution` and `console` are fixed globals reading the
+# current script's state; __wf_begin/__wf_run/__wf_collect/__wf_end run one script.
+_POOL_PRELUDE = r"""
+(function () {
+  "use strict";
+  const G = globalThis;
+  const own = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
+  const indirectEval = eval;
+  const keysOf = () => Object.getOwnPropertyNames(G);
+  let st = null;
+  const name = (n) => {
+    if (typeof n !== "string") throw new TypeError("variable name must be a string");
+    return n;
+  };
+  const text = (v) => {
+    if (typeof v === "string") return v;
+    try { const j = JSON.stringify(v); return j === undefined ? String(v) : j; }
+    catch (e) { return String(v); }
+  };
+  const logger = (level) => (...args) => {
+    if (st.logs.length >= st.limits.lines) { st.dropped += 1; return; }
+    let line = args.map(text).join(" ");
+    if (line.length > st.limits.lineLength) line = line.slice(0, st.limits.lineLength) + "...";
+    st.logs.push([level, line]);
+  };
+  const get = (n) => { n = name(n); return own(st.vars, n) ? st.vars[n] : null; };
+  const has = (n) => own(st.vars, name(n));
+  const set = (which) => (n, v) => {
+    n = name(n); st.vars[n] = v; st[which][n] = true; delete st.removed[n];
+  };
+  const execution = Object.freeze({
+    getVariable: get, getVariableLocal: get, hasVariable: has, hasVariableLocal: has,
+    getVariables: () => Object.assign({}, st.vars),
+    setVariable: set("changed"), setVariableLocal: set("local"),
+    removeVariable: (n) => {
+      n = name(n); delete st.vars[n]; delete st.changed[n]; delete st.local[n];
+      st.removed[n] = true;
+    },
+    getProcessInstanceId: () => st.meta.processInstanceId,
+    getId: () => st.meta.executionId,
+    getCurrentActivityId: () => st.meta.activityId,
+    getProcessBusinessKey: () => st.meta.businessKey,
+    getProcessInstanceBusinessKey: () => st.meta.businessKey,
+  });
+  const fixed = (key, value) => Object.defineProperty(G, key,
+    {value: value, writable: false, enumerable: false, configurable: false});
+  const json = (what, v) => {
+    try {
+      const j = JSON.stringify(v, (k, x) => (typeof x === "bigint" ? Number(x) : x));
+      return j === undefined ? "null" : j;
+    } catch (e) {
+      throw new TypeError(what + " cannot be converted to JSON: " + e.message);
+    }
+  };
+  const entries = (marks) => "{" + Object.keys(marks).map((n) =>
+    JSON.stringify(n) + ":" + json("variable '" + n + "'", st.vars[n])).join(",") + "}";
+  fixed("execution", execution);
+  fixed("console", Object.freeze(Object.fromEntries(
+    ["log", "info", "debug", "warn", "error"].map((level) => [level, logger(level)]))));
+  fixed("__wf_console", () => JSON.stringify({console: st.logs, dropped: st.dropped}));
+  fixed("__wf_begin", (payload) => {
+    const input = JSON.parse(payload);
+    st = {vars: input.variables, meta: input.meta, limits: input.limits,
+          changed: Object.create(null), local: Object.create(null),
+          removed: Object.create(null), logs: [], dropped: 0, bound: [], result: undefined};
+    for (const n of input.globals) {
+      if (n in G) continue;
+      G[n] = st.vars[n];
+      st.bound.push(n);
+    }
+  });
+  fixed("__wf_run", (source) => { st.result = indirectEval(source); });
+  fixed("__wf_collect", () => "{\"changed\":" + entries(st.changed) + ",\"local\":" +
+    entries(st.local) + ",\"autoStored\":{},\"removed\":" +
+    JSON.stringify(Object.keys(st.removed)) + ",\"console\":" + JSON.stringify(st.logs) +
+    ",\"dropped\":" + st.dropped + ",\"result\":" + json("the script result", st.result) + "}");
+  const baseline = new Map();
+  fixed("__wf_end", (words) => {
+    // forget the script: delete every global it made. Being poolable, it can only have made
+    // or replaced globals it names (`words`); false when it replaced one that was there
+    // before, or when globals remain that were not there before (the context is then
+    // thrown away)
+    const names = JSON.parse(words).concat(st === null ? [] : st.bound);
+    st = null;
+    let clean = true;
+    for (const k of names) {
+      if (baseline.has(k)) {
+        if (!Object.is(G[k], baseline.get(k))) clean = false;
+      } else if (own(G, k) && !delete G[k]) {
+        clean = false;
+      }
+    }
+    return clean && keysOf().length === baseline.size;
+  });
+  for (const k of keysOf()) baseline.set(k, G[k]);
+})()
+"""
+
+
+class ScriptPool:
+    """A QuickJS context shared by the simple scripts of one command (see the module docs).
+
+    Not thread-safe: one per command (the engine's ``Runtime`` holds one).
+    """
+
+    def __init__(self) -> None:
+        self._context: quickjs.Context | None = None
+        self._memory_limit: int | None = None
+        self._functions: tuple[Any, ...] = ()
+        self.created = 0  # contexts made (tests, benchmarks)
+        #: id(value) -> value of the variable values found JSON-able (the value is kept so
+        #: its id is not reused): a command's later scripts do not walk them again
+        self._checked: dict[int, Any] = {}
+
+    def discard(self) -> None:
+        """Drop the shared context (the next script gets a new one)."""
+        self._context, self._functions = None, ()
+
+    def _ready(self, memory_limit_bytes: int) -> tuple[quickjs.Context, tuple[Any, ...]]:
+        if self._context is None or self._memory_limit != memory_limit_bytes:
+            context = quickjs.Context()
+            context.set_memory_limit(memory_limit_bytes)
+            context.eval(_POOL_PRELUDE)
+            self._functions = tuple(context.get(f"__wf_{n}")
+                                    for n in ("begin", "run", "collect", "end"))
+            self._context, self._memory_limit = context, memory_limit_bytes
+            self.created += 1
+        return self._context, self._functions
+
+    def attempt(self, source: str, payload: str, budget_s: float, time_limit_s: float,
+                memory_limit_bytes: int, activity_id: str | None,
+                logger: logging.Logger | None) -> dict[str, Any]:
+        """As :func:`_attempt`, in the shared context."""
+        context, (begin, run, collect, end) = self._ready(memory_limit_bytes)
+        started, in_script, ok = time.thread_time(), False, False
+        try:
+            context.set_time_limit(-1)
+            begin(payload)
+            context.set_time_limit(budget_s)
+            started, in_script = time.thread_time(), True
+            run(source)
+            in_script = False
+            collected = json.loads(collect())
+            ok = True
+        except quickjs.JSException as exc:
+            own_cpu = time.thread_time() - started
+            raise _failure(exc, context, own_cpu, time_limit_s, memory_limit_bytes,
+                           activity_id, logger, with_line=in_script) from None
+        finally:
+            if not ok:
+                self.discard()
+        try:
+            context.set_time_limit(-1)
+            if not end(_words(source)):
+                self.discard()
+        except quickjs.JSException:
+            self.discard()
+        return _outcome(collected)
+
+
+_PLAIN = (str, int, bool, type(None))
+
+
+def _check_passable(variables: dict[str, Any], activity_id: str | None,
+                    checked: dict[int, Any] | None) -> None:
+    """Raise as :func:`_payload` would if these values were passed (without encoding them)."""
+    for name, value in variables.items():
+        if isinstance(value, _PLAIN):
+            continue
+        if checked is not None and checked.get(id(value)) is value:
+            continue
+        if not _passable(value):
+            _payload({name: value}, activity_id, None, None, None)  # raises with the reason
+        if checked is not None and isinstance(value, (list, dict)):
+            checked[id(value)] = value
+
+
+def _passable(value: Any) -> bool:
+    """True when ``value`` is plain JSON (finite floats); False means: ask ``json.dumps``."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if kind is float:
+        return value == value and value not in (float("inf"), float("-inf"))
+    if kind is list or kind is tuple:
+        return all(_passable(item) for item in value)
+    if kind is dict:
+        return all(type(key) is str and _passable(item) for key, item in value.items())
+    return False
 
 
 def _json_default(value: Any) -> Any:
@@ -289,6 +584,10 @@ def _attempt(source: str, payload: str, budget_s: float, time_limit_s: float,
         own_cpu = time.thread_time() - started
         raise _failure(exc, context, own_cpu, time_limit_s, memory_limit_bytes, activity_id,
                        logger, with_line=in_script) from None
+    return _outcome(collected)
+
+
+def _outcome(collected: dict[str, Any]) -> dict[str, Any]:
     changed = {**collected["autoStored"], **collected["changed"]}
     console = [line for _, line in collected["console"]]
     if collected["dropped"]:

@@ -11,7 +11,9 @@ It does what API Gateway, Lambda, SQS event source mappings and EventBridge sche
   handler a Lambda-shaped event, and deletes only the records the handler did not list in
   ``batchItemFailures`` (the others come back after the visibility timeout and, after the
   queue's ``maxReceiveCount``, land in its dead-letter queue). ``DelaySeconds`` is SQS's own;
-* one thread per ``@app.schedule`` handler, invoked every ``WORKFLOW_LOCAL_TICK_SECONDS``.
+* one thread per ``@app.schedule`` handler, invoked every ``WORKFLOW_LOCAL_TICK_SECONDS``
+  (``WORKFLOW_SWEEP_PERIOD_SECONDS`` is set to the same tick, so the job sweep looks ahead
+  1.5 ticks rather than the 90 s of the one-minute AWS schedule).
 
 Everything here is local tooling; Lambda never imports this module.
 """
@@ -36,6 +38,8 @@ __all__ = ["Launcher", "LauncherStats", "main"]
 log = logging.getLogger("workflow.local")
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
+#: how often a worker polls embedded moto's queue when it was empty (see ``_sqs_worker``)
+EMBEDDED_POLL_SECONDS = 0.05
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                      "AWS_SESSION_TOKEN": "testing"}
 
@@ -86,11 +90,13 @@ class Launcher:
         from ..settings import get_settings, reset_settings
         from ..bootstrap import reset_container
 
+        if self.tick_seconds is None:
+            self.tick_seconds = float(os.environ.get("WORKFLOW_LOCAL_TICK_SECONDS", "1") or 1)
+        # the sweep runs every tick here (not every minute): it need only look that far ahead
+        os.environ["WORKFLOW_SWEEP_PERIOD_SECONDS"] = f"{self.tick_seconds:g}"
         reset_settings()
         reset_container()
         settings = get_settings()
-        if self.tick_seconds is None:
-            self.tick_seconds = float(os.environ.get("WORKFLOW_LOCAL_TICK_SECONDS", "1") or 1)
         if self.backend_name != "aws":
             self._create_resources(settings)
         sys.path.insert(0, str(self.project_dir))
@@ -197,10 +203,15 @@ class Launcher:
         sqs = client("sqs")
         queue_url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
         queue_arn = f"arn:aws:sqs:{os.environ['AWS_DEFAULT_REGION']}:123456789012:{queue}"
+        # SQS's long poll returns as soon as a delayed message becomes visible; embedded moto's
+        # notices it only at the end of each 1 s wait slice (up to 1 s late: every timer would
+        # be). With embedded moto, poll without waiting every EMBEDDED_POLL_SECONDS instead.
+        embedded = self._mock is not None
+        wait = 0 if embedded else 1
         while not self._stop.is_set():
             try:
                 received = sqs.receive_message(
-                    QueueUrl=queue_url, MaxNumberOfMessages=batch_size, WaitTimeSeconds=1,
+                    QueueUrl=queue_url, MaxNumberOfMessages=batch_size, WaitTimeSeconds=wait,
                     AttributeNames=["All"], MessageAttributeNames=["All"])
             except Exception:
                 log.exception("receiving from %s failed", queue)
@@ -210,6 +221,8 @@ class Launcher:
             messages = received.get("Messages") or []
             if messages:
                 self._deliver(sqs, queue_url, queue_arn, messages, handler, name)
+            elif embedded:
+                self._stop.wait(EMBEDDED_POLL_SECONDS)
 
     def _deliver(self, sqs: Any, queue_url: str, queue_arn: str, messages: list,
                  handler: Callable, name: str) -> None:

@@ -4,6 +4,8 @@ runners that fire timers and run async continuations.
 * ``effect_writes(container, result)``: the job items to put (and the cancelled ones to
   delete) in the same transaction as the command that asked for them (``UnitOfWork.commit``
   calls it); ``publish`` wakes the workers after that commit.
+* a job's retries and retry wait come from its element's ``failedJobRetryTimeCycle`` when it
+  has one (``jobs.new_job(retry_cycle=...)``), else Flowable's 3 x 10 s;
 * ``run_engine_job(container, item)``: the runner of ``trigger-timer``, ``async-continuation``
   and ``async-after`` jobs: load the instance, run ``FireTimer`` or ``RunAsyncJob``, commit the
   result together with the deletion of the job. A job whose target is gone (its timer was
@@ -12,10 +14,9 @@ runners that fire timers and run async continuations.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..clock import parse_iso
-from ..engine.runtime import CommandResult
 from ..engine.runtime.commands import FireTimer, RunAsyncJob
 from ..engine.runtime.effects import JobCancelled, JobRequested
 from ..engine.runtime.errors import UnknownTarget
@@ -23,6 +24,9 @@ from ..errors import NotFound
 from ..storage.aggregate import retry_on_conflict
 from ..storage.ports import Delete, Item, MustNotExist, Put, Table, Write
 from . import jobs
+
+if TYPE_CHECKING:
+    from ..engine.runtime.session import CommandResult
 
 __all__ = ["effect_writes", "run_engine_job", "ENGINE_HANDLERS"]
 
@@ -43,7 +47,23 @@ def _job_item(container: Any, effect: JobRequested, result: CommandResult) -> It
         instance_id=effect.instance_id, execution_id=effect.execution_id,
         definition_id=definition_id, element_id=effect.activity_id,
         configuration={**effect.payload, "kind": effect.kind},
-        exclusive=bool(effect.payload.get("exclusive", True)), timer=effect.kind == "timer")
+        exclusive=bool(effect.payload.get("exclusive", True)), timer=effect.kind == "timer",
+        retry_cycle=_retry_cycle(container, definition_id, effect.activity_id))
+
+
+def _retry_cycle(container: Any, definition_id: str | None,
+                 activity_id: str | None) -> str | None:
+    """The ``failedJobRetryTimeCycle`` of the job's element (async activity, timer event)."""
+    if definition_id is None or activity_id is None:
+        return None
+    from . import definitions
+
+    try:
+        process = definitions.get_definition(container, definition_id).process
+    except NotFound:
+        return None
+    element = process.elements.get(activity_id)
+    return getattr(element, "failed_job_retry_time_cycle", None)
 
 
 def effect_writes(container: Any, result: CommandResult, *,

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from ..engine.runtime import Command, CommandResult, HistoryKind, HistoryRecord, InstanceState
-from ..engine.runtime import Session
+from ..engine.runtime.commands import Command
+from ..engine.runtime.effects import HistoryKind, HistoryRecord
+from ..engine.runtime.state import InstanceState
 from ..errors import BadRequest, NotFound
 from ..ids import instance_of
 from ..storage.aggregate import Aggregate, AggregateStore, retry_on_conflict
@@ -34,6 +35,9 @@ from ..storage.ports import Item, Put, Table, Write
 from ..storage.sharding import shard_for, shard_key
 from . import definitions
 from .instance_items import changed_items, state_of
+
+if TYPE_CHECKING:  # the executor is imported by the first command, not at cold start
+    from ..engine.runtime.session import CommandResult
 
 __all__ = ["MAX_WRITES", "CONFLICT_ATTEMPTS", "UnitOfWork", "run_command", "load_instance",
            "history_item", "HISTORY_SK", "TooManyWrites", "TaskRef"]
@@ -66,6 +70,8 @@ class UnitOfWork:
         self.container = container
         self.aggregates = AggregateStore(container.store)
         self.loaded: dict[str, Aggregate] = {}
+        from ..engine.runtime.session import Session
+
         settings = container.settings
         self.session = Session(
             clock=container.clock,

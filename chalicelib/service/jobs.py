@@ -14,11 +14,17 @@ deletes the job in the same transaction as its effects, so a duplicate wake-up f
 When a runner fails, its effects are rolled back (nothing was committed), the job's retries go
 down by one with ``exceptionMessage`` and the stack trace kept, and it becomes due again after
 ``RETRY_WAIT``; at zero retries it moves to the dead-letter table in one transaction.
+
+``failedJobRetryTimeCycle`` (Flowable's ``R5/PT7M`` on the job's element: 5 retries, 7 minutes
+apart) replaces both defaults: ``new_job(retry_cycle=...)`` starts the job with the cycle's
+repetitions as its retries and keeps the cycle in ``jobHandlerConfiguration``; a failure waits
+the cycle's period. An expression or an unbounded cycle (``R/PT1M``) keeps the default retries.
 """
 from __future__ import annotations
 
 import logging
 import math
+import time
 import traceback
 from datetime import datetime, timedelta
 from typing import Any, Callable
@@ -35,7 +41,7 @@ __all__ = [
     "RUNNERS", "UnknownJobType", "job_key", "job_done_write", "due_index", "new_job", "run_job",
     "execute", "sweep", "move_to_executable", "dead_letter_key", "DUE_SHARDS", "LIST_SHARDS",
     "SWEEP_LOOKAHEAD", "MAX_DELAY_SECONDS", "DEFAULT_RETRIES", "RETRY_WAIT", "job_shape",
-    "publish",
+    "publish", "retry_policy", "sweep_lookahead", "RETRY_CYCLE_KEY",
 ]
 
 log = logging.getLogger("workflow.service.jobs")
@@ -45,12 +51,23 @@ DUE_SHARDS = 8
 #: shards of the ``job`` and ``job/deadletter`` listings
 LIST_SHARDS = 8
 #: the sweep runs every minute on AWS; it looks a little further ahead so no timer waits for it
+#: (the lookahead is ``SWEEP_LOOKAHEAD_FACTOR`` x the sweep period: see ``sweep_lookahead``)
 SWEEP_LOOKAHEAD = timedelta(seconds=90)
+SWEEP_LOOKAHEAD_FACTOR = 1.5
+DEFAULT_SWEEP_PERIOD_SECONDS = 60.0
+#: an overdue job is sent again at most this often (or once per sweep when it runs less often)
+OVERDUE_RESEND_SECONDS = 60.0
+MIN_SWEEP_LOOKAHEAD = timedelta(seconds=1)
 #: SQS's largest DelaySeconds
 MAX_DELAY_SECONDS = 900
+#: a wake-up this early (delays are whole seconds, rounded down) waits in the worker until
+#: the job is due; an earlier one goes back to the queue. Never run early either way.
+EARLY_WAIT_SECONDS = 1.0
 #: Flowable's defaults: 3 tries, 10 s apart
 DEFAULT_RETRIES = 3
 RETRY_WAIT = timedelta(seconds=10)
+#: where a job keeps its ``failedJobRetryTimeCycle`` (in ``jobHandlerConfiguration``)
+RETRY_CYCLE_KEY = "failedJobRetryTimeCycle"
 #: a stored stack trace is cut to this many characters
 MAX_STACKTRACE = 16_000
 
@@ -73,6 +90,39 @@ def dead_letter_key(job_id: str) -> tuple[str, str]:
     return job_id, "#job"
 
 
+def retry_policy(cycle: str | None) -> tuple[int, Any] | None:
+    """``(retries, wait)`` of a ``failedJobRetryTimeCycle`` (``R5/PT7M`` -> ``(5, 7 min)``).
+
+    None (the defaults apply) when there is no cycle, when it is an expression (not evaluated
+    here) or malformed, or when it has no repetition count (``R/PT7M``: the wait still applies
+    through ``_retry_wait``).
+    """
+    if not cycle or not isinstance(cycle, str) or "${" in cycle or "#{" in cycle:
+        return None
+    from ..engine.timers import RepeatingInterval, parse_time_cycle
+
+    try:
+        parsed = parse_time_cycle(cycle)
+    except ValueError:
+        return None
+    if not isinstance(parsed, RepeatingInterval):
+        return None
+    retries = DEFAULT_RETRIES if parsed.repetitions is None else parsed.repetitions
+    return retries, parsed.period
+
+
+def _retry_wait(item: Item) -> Any:
+    configuration = item.data.get("jobHandlerConfiguration") or {}
+    policy = retry_policy(configuration.get(RETRY_CYCLE_KEY))
+    return policy[1] if policy is not None else RETRY_WAIT
+
+
+def _initial_retries(item: Item) -> int:
+    configuration = item.data.get("jobHandlerConfiguration") or {}
+    policy = retry_policy(configuration.get(RETRY_CYCLE_KEY))
+    return policy[0] if policy is not None else DEFAULT_RETRIES
+
+
 def due_index(job_id: str, due: datetime) -> dict[str, str]:
     """The index attributes that put a job in the due-date index."""
     return {"due_shard": f"due#{shard_for(job_id, DUE_SHARDS)}",
@@ -88,13 +138,23 @@ def new_job(*, job_id: str, handler_type: str, created: datetime, due: datetime 
             instance_id: str | None = None, execution_id: str | None = None,
             definition_id: str | None = None, element_id: str | None = None,
             element_name: str | None = None, configuration: dict | None = None,
-            exclusive: bool = True, retries: int = DEFAULT_RETRIES,
-            timer: bool = False) -> Item:
-    """A new job item (write it in the same transaction as the change that creates it)."""
+            exclusive: bool = True, retries: int | None = None,
+            timer: bool = False, retry_cycle: str | None = None) -> Item:
+    """A new job item (write it in the same transaction as the change that creates it).
+
+    ``retry_cycle``: the element's ``failedJobRetryTimeCycle``; when it parses, the job starts
+    with its repetitions as retries (unless ``retries`` is given) and fails over with its wait.
+    """
     due = due or created
+    configuration = dict(configuration or {})
+    policy = retry_policy(retry_cycle)
+    if policy is not None:
+        configuration[RETRY_CYCLE_KEY] = retry_cycle
+    if retries is None:
+        retries = policy[0] if policy is not None else DEFAULT_RETRIES
     data = {
         "_id": job_id, "jobType": "timer" if timer else "message",
-        "jobHandlerType": handler_type, "jobHandlerConfiguration": configuration or {},
+        "jobHandlerType": handler_type, "jobHandlerConfiguration": configuration,
         "processInstanceId": instance_id, "executionId": execution_id,
         "processDefinitionId": definition_id, "elementId": element_id,
         "elementName": element_name, "dueDate": format_iso(due),
@@ -139,16 +199,19 @@ def publish(container: Any, items: list[Item]) -> None:
 
 def run_job(container: Any, job_id: str) -> str:
     """The queue worker's entry: run the job if it exists and is due; a missing job is a
-    duplicate or late message (acknowledged, no effect); a job not yet due is sent again with
-    the remaining delay (never run early)."""
+    duplicate or late message (acknowledged, no effect); a job due within
+    ``EARLY_WAIT_SECONDS`` is run when due (after a short wait); a job due later is sent again
+    with the remaining delay (never run early)."""
     pk, sk = job_key(job_id)
     item = container.store.get(Table.RUNTIME, pk, sk)
     if item is None:
         return "absent (already run or cancelled): acknowledged"
-    delay = _delay_seconds(container.clock.now(), item.data["dueDate"])
-    if delay > 0:
+    remaining = _seconds_until(container.clock.now(), item.data["dueDate"])
+    if remaining > EARLY_WAIT_SECONDS:
         publish(container, [item])
-        return f"not due for {delay} s: delayed again"
+        return f"not due for {math.ceil(remaining)} s: delayed again"
+    if remaining > 0:  # sent with whole-second delays rounded down: wait the fraction here
+        time.sleep(remaining)
     outcome = _execute(container, item)
     if outcome["status"] == "failed":  # the retry is the job's new due date, not this message
         return f"failed ({outcome['retries']} retries left): {outcome['exceptionMessage']}"
@@ -198,7 +261,7 @@ def _record_failure(container: Any, item: Item, exc: Exception) -> dict[str, Any
         log.warning("job %s moved to the dead-letter table: %s", job_id, message)
         return {"_id": job_id, "status": "deadletter", "exceptionMessage": message,
                 "retries": 0}
-    due = now + RETRY_WAIT
+    due = now + _retry_wait(item)
     data["dueDate"] = format_iso(due)
     index = {**item.index, **due_index(job_id, due)}
     updated = Item(item.pk, item.sk, item.kind, data, index=index,
@@ -211,15 +274,17 @@ def _record_failure(container: Any, item: Item, exc: Exception) -> dict[str, Any
 
 
 def move_to_executable(container: Any, job_id: str, retries: Any = None) -> dict[str, Any]:
-    """``job/deadletter/{id}?_action=execute``: back to the runtime with fresh retries, queued."""
-    if retries is None:
-        retries = DEFAULT_RETRIES
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 1:
+    """``job/deadletter/{id}?_action=execute``: back to the runtime with fresh retries, queued
+    (``retries`` when given, else the job's ``failedJobRetryTimeCycle`` count, else 3)."""
+    if retries is not None and (isinstance(retries, bool) or not isinstance(retries, int)
+                                or retries < 1):
         raise BadRequest("retries must be an integer >= 1")
     dl_pk, dl_sk = dead_letter_key(job_id)
     dead = container.store.get(Table.DEADLETTER, dl_pk, dl_sk)
     if dead is None:
         raise NotFound(f"Dead-letter job {job_id} not found")
+    if retries is None:
+        retries = max(1, _initial_retries(dead))
     now = container.clock.now()
     data = {**dead.data, "retries": retries, "dueDate": format_iso(now)}
     pk, sk = job_key(job_id)
@@ -232,14 +297,44 @@ def move_to_executable(container: Any, job_id: str, retries: Any = None) -> dict
     return {"_id": job_id, "status": "moved"}
 
 
-def sweep(container: Any) -> dict[str, int]:
-    """Send a wake-up for every job due before now + ``SWEEP_LOOKAHEAD``.
+def sweep_lookahead(period_seconds: float | None) -> timedelta:
+    """How far ahead a sweep that runs every ``period_seconds`` looks: 1.5 periods (at least
+    1 s), so a job due before the next tick is queued now (with ``DelaySeconds``) and no job is
+    queued by more than two ticks. None: ``SWEEP_LOOKAHEAD`` (the 60 s schedule's)."""
+    if period_seconds is None:
+        return SWEEP_LOOKAHEAD
+    return max(MIN_SWEEP_LOOKAHEAD, timedelta(seconds=SWEEP_LOOKAHEAD_FACTOR * period_seconds))
 
-    A job due later than now is sent with ``DelaySeconds`` (rounded up: never early). Sending
+
+def _sweep_sends(ahead: float, period: float) -> bool:
+    """Whether a sweep sends a job due ``ahead`` seconds from now (negative: overdue).
+
+    Due within (-period/2, lookahead]: yes, so each job is sent about twice as it comes due
+    (ticks may jitter). Overdue beyond that (its wake-up lost, or still queued behind others):
+    once every ``max(period, OVERDUE_RESEND_SECONDS)``, i.e. every tick for the minute schedule
+    but not every second of a 1 s tick, which would flood the queue with duplicates of a
+    backlog (a large signal broadcast, say).
+    """
+    if ahead > -period / 2:
+        return True
+    interval = max(period, OVERDUE_RESEND_SECONDS)
+    return (-ahead) % interval < period
+
+
+def sweep(container: Any) -> dict[str, int]:
+    """Send a wake-up for jobs due before now + the lookahead (``sweep_lookahead`` of
+    ``settings.sweep_period_seconds``: 90 s for the minute schedule, 1.5 s for a 1 s tick);
+    overdue ones about once a minute at most (``_sweep_sends``).
+
+    A job due later than now is sent with ``DelaySeconds`` (whole seconds rounded down; the
+    worker waits the fraction, so it never runs early). Sending
     a wake-up for a job that is already queued is harmless: the second message finds it gone.
     """
     now = container.clock.now()
-    horizon = format_iso(now + SWEEP_LOOKAHEAD) + "\uffff"
+    period = getattr(container.settings, "sweep_period_seconds", None)
+    if period is None:
+        period = DEFAULT_SWEEP_PERIOD_SECONDS
+    horizon = format_iso(now + sweep_lookahead(period)) + "\uffff"
     queue = container.settings.jobs_queue
     from ..workers.jobs import encode
 
@@ -252,6 +347,8 @@ def sweep(container: Any) -> dict[str, int]:
         for item in page.items:
             job_id = item.sk.split("#", 1)[1]
             due_text = item.index["due_at"].split("#", 1)[0]
+            if not _sweep_sends(_seconds_until(now, due_text), period):
+                continue
             container.publisher.send(queue, encode(job_id),
                                      delay_seconds=_delay_seconds(now, due_text))
             sent += 1
@@ -263,6 +360,12 @@ def sweep(container: Any) -> dict[str, int]:
     return {"sent": sent}
 
 
+def _seconds_until(now: datetime, due_text: str) -> float:
+    return (parse_iso(due_text) - now).total_seconds()
+
+
 def _delay_seconds(now: datetime, due_text: str) -> int:
-    seconds = (parse_iso(due_text) - now).total_seconds()
-    return max(0, math.ceil(seconds))
+    """SQS's whole-second ``DelaySeconds`` for a job due at ``due_text``: rounded DOWN, so the
+    wake-up arrives at most a second early and ``run_job`` waits the rest (rounding up would
+    make every timer up to a second late)."""
+    return max(0, math.floor(_seconds_until(now, due_text)))

@@ -295,7 +295,8 @@ def _timer_job(model: "ProcessDefinitionModel", definition_id: str, activity_id:
         definition_id=definition_id, element_id=activity_id,
         element_name=getattr(model.elements[activity_id], "name", None), timer=True,
         configuration={"definitionId": definition_id, "activityId": activity_id,
-                       "timer": config})
+                       "timer": config},
+        retry_cycle=getattr(model.elements[activity_id], "failed_job_retry_time_cycle", None))
 
 
 def _problem(problem: str, text: str, activity_id: str, definition_id: str,

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ADMIN, ANONYMOUS, REPO
+from tests.conftest import ADMIN, ANONYMOUS, REPO, TEST_ENV
 
 WF = "/openidm/workflow"
 
@@ -76,7 +76,9 @@ def launcher():
     from chalicelib.local.launcher import Launcher
 
     saved = dict(os.environ)
+    os.environ.update(TEST_ENV)  # whatever earlier tests left (see conftest._test_environment)
     os.environ["WORKFLOW_LOCAL_TICK_SECONDS"] = "0.2"
+    aws.reset_clients()  # clients cached by earlier tests belong to their (stopped) moto
     running = Launcher("127.0.0.1", free_port(), deploy_workflows=False).start()
     try:
         yield running

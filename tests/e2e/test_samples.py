@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from tests.conftest import ADMIN
+from tests.conftest import ADMIN, TEST_ENV
 from tests.e2e.test_launcher import call, free_port
 
 WF = "/openidm/workflow"
@@ -25,6 +25,7 @@ def launcher():
     from chalicelib.local.launcher import Launcher
 
     saved = dict(os.environ)
+    os.environ.update(TEST_ENV)  # whatever earlier tests left in the environment
     running = Launcher("127.0.0.1", free_port(), deploy_workflows=True).start()
     try:
         yield running

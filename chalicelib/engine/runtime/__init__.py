@@ -12,49 +12,81 @@ Pure (standard library and the engine package only). Layout, by concern:
   :mod:`.instances`, :mod:`.behaviours` (the element-class -> behaviour table).
 - :mod:`.memory`: an in-memory world storing instances as JSON items (tests, benchmarks);
   :mod:`.workloads`: the benchmark workloads.
+
+Names are loaded on first use (PEP 562): importing a record type does not load the executor,
+so the HTTP handler module stays cheap to import.
 """
-from chalicelib.engine.runtime.commands import (
-    UPDATABLE_TASK_FIELDS, Command, CompleteTask, DeleteInstance, SetVariables, StartProcess,
-    Trigger, UpdateTask,
-)
-from chalicelib.engine.runtime.effects import (
-    Effect, EscalationUncaught, HistoryKind, HistoryLevel, HistoryRecord, InstanceEnded,
-    InstanceStarted, JobRequested, ScriptLog, TaskCompleted, TaskCreated, TaskDeleted,
-)
-from chalicelib.engine.runtime.errors import (
-    DefinitionNotFound, NotWaiting, StepLimitExceeded, UnknownTarget, UnsupportedElement,
-)
-from chalicelib.engine.runtime.records import (
-    ExecutionRecord, InstanceRecord, InstanceStatus, RecordKind, SubscriptionRecord,
-    SubscriptionType, TaskRecord, VariableRecord, record_from_dict,
-)
-from chalicelib.engine.runtime.session import CommandResult, Session, execute
-from chalicelib.engine.runtime.state import SCHEMA_VERSION, ChangeSet, InstanceState, dumps, loads
+from __future__ import annotations
 
-__all__ = [
-    "execute", "Session", "CommandResult",
-    "Command", "StartProcess", "CompleteTask", "Trigger", "DeleteInstance", "SetVariables",
-    "UpdateTask", "UPDATABLE_TASK_FIELDS",
-    "Effect", "InstanceStarted", "InstanceEnded", "TaskCreated", "TaskCompleted", "TaskDeleted",
-    "HistoryRecord", "HistoryKind", "HistoryLevel", "JobRequested", "ScriptLog",
-    "EscalationUncaught",
-    "InstanceState", "ChangeSet", "SCHEMA_VERSION", "dumps", "loads",
-    "RecordKind", "InstanceStatus", "SubscriptionType", "InstanceRecord", "ExecutionRecord",
-    "VariableRecord", "TaskRecord", "SubscriptionRecord", "record_from_dict",
-    "UnsupportedElement", "StepLimitExceeded", "NotWaiting", "UnknownTarget",
-    "DefinitionNotFound",
-]
+import importlib
+from typing import Any
 
-# Events, timers and async jobs.
-from chalicelib.engine.runtime.commands import (  # noqa: E402
-    DeliverMessage, DeliverSignal, FireTimer, RunAsyncJob, StartByEvent,
-)
-from chalicelib.engine.runtime.effects import (  # noqa: E402
-    EventDelivered, JobCancelled, JobKind, SignalThrown,
-)
-from chalicelib.engine.runtime.events import start_event_subscriptions  # noqa: E402
+_MODULE_OF = {
+    "ChangeSet": "state",
+    "Command": "commands",
+    "CommandResult": "session",
+    "CompleteTask": "commands",
+    "DefinitionNotFound": "errors",
+    "DeleteInstance": "commands",
+    "DeliverMessage": "commands",
+    "DeliverSignal": "commands",
+    "Effect": "effects",
+    "EscalationUncaught": "effects",
+    "EventDelivered": "effects",
+    "ExecutionRecord": "records",
+    "FireTimer": "commands",
+    "HistoryKind": "effects",
+    "HistoryLevel": "effects",
+    "HistoryRecord": "effects",
+    "InstanceEnded": "effects",
+    "InstanceRecord": "records",
+    "InstanceStarted": "effects",
+    "InstanceState": "state",
+    "InstanceStatus": "records",
+    "JobCancelled": "effects",
+    "JobKind": "effects",
+    "JobRequested": "effects",
+    "NotWaiting": "errors",
+    "RecordKind": "records",
+    "RunAsyncJob": "commands",
+    "SCHEMA_VERSION": "state",
+    "ScriptLog": "effects",
+    "Session": "session",
+    "SetVariables": "commands",
+    "SignalThrown": "effects",
+    "StartByEvent": "commands",
+    "StartProcess": "commands",
+    "StepLimitExceeded": "errors",
+    "SubscriptionRecord": "records",
+    "SubscriptionType": "records",
+    "TaskCompleted": "effects",
+    "TaskCreated": "effects",
+    "TaskDeleted": "effects",
+    "TaskRecord": "records",
+    "Trigger": "commands",
+    "UPDATABLE_TASK_FIELDS": "commands",
+    "UnknownTarget": "errors",
+    "UnsupportedElement": "errors",
+    "UpdateTask": "commands",
+    "VariableRecord": "records",
+    "dumps": "state",
+    "execute": "session",
+    "loads": "state",
+    "record_from_dict": "records",
+    "start_event_subscriptions": "events",
+}
 
-__all__ += [
-    "FireTimer", "DeliverMessage", "DeliverSignal", "RunAsyncJob", "StartByEvent",
-    "JobKind", "JobCancelled", "SignalThrown", "EventDelivered", "start_event_subscriptions",
-]
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

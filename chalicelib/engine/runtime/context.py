@@ -63,13 +63,22 @@ class Runtime:
         self.session = session
         self.clock = clock
         self.history = history_level
+        # the level's answers, read at every step (``history_level.keeps_...`` is slower)
+        self.keeps_instances = history_level.keeps_instances
+        self.keeps_tasks = history_level.keeps_tasks
+        self.keeps_activities = history_level.keeps_activities
+        self.keeps_variables = history_level.keeps_variables
+        self.keeps_details = history_level.keeps_details
         self.max_steps = max_steps
         self.script_time_limit_s = script_time_limit_s
         self.effects: list[Effect] = []
         self._queue: deque[tuple[Callable[..., Any], tuple]] = deque()
         self._now: datetime | None = None
+        self._now_iso: str | None = None  # the command's time is fixed: formatted once
+        self._now_ms: int | None = None
         self.steps = 0
         self.transaction_order = 0
+        self._script_pool: Any = None
 
     # --- time and ids -----------------------------------------------------------------------
 
@@ -80,12 +89,18 @@ class Runtime:
         return self._now
 
     def now_iso(self) -> str:
-        """:meth:`now` as ISO-8601 UTC with milliseconds."""
-        return format_iso(self.now())  # type: ignore[return-value]
+        """:meth:`now` as ISO-8601 UTC with milliseconds (formatted once per command)."""
+        text = self._now_iso
+        if text is None:
+            text = self._now_iso = format_iso(self.now())
+        return text  # type: ignore[return-value]
 
     def now_ms(self) -> int:
         """:meth:`now` as epoch milliseconds (seeds time-ordered ids)."""
-        return int(self.now().timestamp() * 1000)
+        millis = self._now_ms
+        if millis is None:
+            millis = self._now_ms = int(self.now().timestamp() * 1000)
+        return millis
 
     def new_id(self) -> str:
         """A new time-ordered id."""
@@ -94,6 +109,14 @@ class Runtime:
     def new_child_id(self, instance_id: str) -> str:
         """A task/job id that names its instance."""
         return child_id(instance_id, self.now_ms())
+
+    def script_pool(self) -> Any:
+        """The command's :class:`~chalicelib.engine.scripting.ScriptPool` (made on first use):
+        simple scripts of one command share a QuickJS context, never across commands."""
+        if self._script_pool is None:
+            from chalicelib.engine.scripting import ScriptPool
+            self._script_pool = ScriptPool()
+        return self._script_pool
 
     # --- effects and agenda -----------------------------------------------------------------
 

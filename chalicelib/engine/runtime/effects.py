@@ -141,6 +141,19 @@ class HistoryRecord(Effect):
     def __post_init__(self) -> None:
         object.__setattr__(self, "fields", _frozen(self.fields))
 
+    @classmethod
+    def owned(cls, instance_id: str, kind: HistoryKind, id: str,  # noqa: A002
+              fields: dict[str, Any]) -> "HistoryRecord":
+        """A record over ``fields`` without copying it: the caller hands the dict over and
+        never touches it again (the history module builds a fresh dict per record)."""
+        record = object.__new__(cls)
+        setattr_ = object.__setattr__
+        setattr_(record, "instance_id", instance_id)
+        setattr_(record, "kind", kind)
+        setattr_(record, "id", id)
+        setattr_(record, "fields", MappingProxyType(fields))
+        return record
+
 
 class JobKind(str, enum.Enum):
     """What a requested job does when it runs (Flowable's handler types)."""

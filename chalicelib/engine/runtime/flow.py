@@ -21,7 +21,9 @@ from chalicelib.engine.parts import MultiInstance
 from chalicelib.engine.runtime import behaviours, history, listeners, subscriptions
 from chalicelib.engine.runtime.context import InstanceContext, Runtime
 from chalicelib.engine.runtime.effects import InstanceEnded, JobCancelled, TaskDeleted
-from chalicelib.engine.runtime.records import ExecutionRecord, InstanceStatus, TaskRecord
+from chalicelib.engine.runtime.records import (
+    ExecutionRecord, InstanceStatus, TaskRecord, evolve,
+)
 from chalicelib.engine.runtime.variables import delete_scope_variables, eval_condition
 from chalicelib.errors import ProcessFailure
 
@@ -46,7 +48,7 @@ def create_execution(rt: Runtime, ic: InstanceContext, *, parent_id: str | None,
 
 def update(ic: InstanceContext, execution: ExecutionRecord, **changes: object) -> ExecutionRecord:
     """Replace an execution with some fields changed."""
-    return ic.state.put(replace(execution, **changes))  # type: ignore[return-value]
+    return ic.state.put(evolve(execution, **changes))  # type: ignore[return-value]
 
 
 def is_mi_instance(ic: InstanceContext, execution: ExecutionRecord) -> bool:
@@ -79,10 +81,12 @@ def enter(rt: Runtime, instance_id: str, execution_id: str, resumed: bool = Fals
         jobs.park(rt, ic, execution, node, JobKind.ASYNC_CONTINUATION)
         return
     execution = history.activity_started(rt, ic, execution, node)
-    listeners.execution_listeners(rt, ic, execution, node, node.execution_listeners, "start")
-    execution = ic.execution(execution_id)  # type: ignore[assignment]
-    if execution is None:
-        return
+    if node.execution_listeners:
+        listeners.execution_listeners(rt, ic, execution, node, node.execution_listeners,
+                                      "start")
+        execution = ic.execution(execution_id)  # type: ignore[assignment]
+        if execution is None:
+            return
     if not isinstance(loop, MultiInstance):
         create_boundary_executions(rt, ic, execution, node)
     behaviours.behaviour_for(node).execute(rt, ic, execution, node)
@@ -113,7 +117,8 @@ def leave(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
     """The activity is done: end listeners, history, then the outgoing flows (or the
     multi-instance bookkeeping when this is one instance of a multi-instance activity)."""
     node = node or ic.node(execution.activity_id)
-    listeners.execution_listeners(rt, ic, execution, node, node.execution_listeners, "end")
+    if node.execution_listeners:
+        listeners.execution_listeners(rt, ic, execution, node, node.execution_listeners, "end")
     current = ic.execution(execution.id)
     if current is None:
         return
@@ -168,7 +173,8 @@ def take(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
                                     activity_id=execution.activity_id, is_concurrent=True)
                    for _ in flows[1:]]
     for token, flow in zip(tokens, flows):
-        listeners.execution_listeners(rt, ic, token, flow, flow.execution_listeners, "take")
+        if flow.execution_listeners:
+            listeners.execution_listeners(rt, ic, token, flow, flow.execution_listeners, "take")
         history.flow_taken(rt, ic, token, flow)
         token = ic.execution(token.id)  # type: ignore[assignment]
         if token is None:

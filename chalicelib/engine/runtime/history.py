@@ -7,13 +7,16 @@ later, in another command, without any lookup.
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from datetime import datetime, timezone
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import parse_iso
 from chalicelib.engine.elements import FlowNode, SubProcess
 from chalicelib.engine.runtime.effects import HistoryKind, HistoryRecord
-from chalicelib.engine.runtime.records import ExecutionRecord, InstanceRecord, TaskRecord
+from chalicelib.engine.runtime.records import (
+    ExecutionRecord, InstanceRecord, TaskRecord, evolve,
+)
 
 if TYPE_CHECKING:
     from chalicelib.engine.model import SequenceFlow
@@ -25,23 +28,46 @@ __all__ = [
 ]
 
 
+_TYPE_NAMES: dict[type, str] = {}
+
+
 def activity_type(node: FlowNode) -> str:
     """Flowable's ``activityType``: ``userTask``, ``exclusiveGateway``, ``eventSubProcess``..."""
     if isinstance(node, SubProcess) and node.triggered_by_event:
         return "eventSubProcess"
-    name = type(node).__name__
-    return name[0].lower() + name[1:]
+    kind = type(node)
+    name = _TYPE_NAMES.get(kind)
+    if name is None:
+        name = _TYPE_NAMES[kind] = kind.__name__[0].lower() + kind.__name__[1:]
+    return name
+
+
+@lru_cache(maxsize=512)
+def _instant(text: str) -> datetime:
+    """A stored timestamp as an aware datetime: our own ``format_iso`` text parses with
+    ``fromisoformat``; anything else goes through :func:`parse_iso`. Cached: the same few
+    timestamps (the command's time, the starts of open activities) come back again and again.
+    """
+    try:
+        value = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        return parse_iso(text)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value
 
 
 def _duration(start: str | None, end: str) -> int | None:
     if not start:
         return None
-    return int((parse_iso(end) - parse_iso(start)).total_seconds() * 1000)
+    if start == end:  # started in this command (the command's time is fixed)
+        return 0
+    return int((_instant(end) - _instant(start)).total_seconds() * 1000)
 
 
 def _emit(rt: "Runtime", ic: "InstanceContext", kind: HistoryKind, record_id: str,
           fields: dict[str, Any]) -> None:
-    rt.emit(HistoryRecord(ic.id, kind, record_id, fields))
+    rt.emit(HistoryRecord.owned(ic.id, kind, record_id, fields))
 
 
 def _process_fields(h: InstanceRecord) -> dict[str, Any]:
@@ -59,24 +85,27 @@ def _process_fields(h: InstanceRecord) -> dict[str, Any]:
 
 def process_started(rt: "Runtime", ic: "InstanceContext") -> None:
     """The historic process instance is created."""
-    if rt.history.keeps_instances:
+    if rt.keeps_instances:
         _emit(rt, ic, HistoryKind.PROCESS_INSTANCE, ic.state.header.id,
               _process_fields(ic.state.header))
 
 
 def process_ended(rt: "Runtime", ic: "InstanceContext") -> None:
     """The historic process instance is closed (with its ``deleteReason`` if any)."""
-    if rt.history.keeps_instances:
+    if rt.keeps_instances:
         _emit(rt, ic, HistoryKind.PROCESS_INSTANCE, ic.state.header.id,
               _process_fields(ic.state.header))
 
 
 def activity_started(rt: "Runtime", ic: "InstanceContext", execution: ExecutionRecord,
                      node: FlowNode) -> ExecutionRecord:
-    """Open a historic activity instance; returns the execution carrying its id."""
-    execution = ic.state.put(replace(execution, activity_instance_id=rt.new_id(),
-                                     activity_start=rt.now_iso()))  # type: ignore[assignment]
-    if rt.history.keeps_activities:
+    """Open a historic activity instance; returns the execution carrying its id.
+
+    Below the ``activity`` level nothing is recorded, so the execution is left as it is
+    (no id, no start time: :func:`activity_ended` then has nothing to close)."""
+    if rt.keeps_activities:
+        execution = ic.state.put(evolve(execution, activity_instance_id=rt.new_id(),
+                                        activity_start=rt.now_iso()))  # type: ignore[assignment]
         rt.transaction_order += 1
         _emit(rt, ic, HistoryKind.ACTIVITY_INSTANCE, execution.activity_instance_id, {  # type: ignore[arg-type]
             "id": execution.activity_instance_id, "activityId": node.id,
@@ -94,7 +123,7 @@ def activity_ended(rt: "Runtime", ic: "InstanceContext", execution: ExecutionRec
     """Close the execution's open historic activity instance (if one is open)."""
     if execution.activity_instance_id is None:
         return execution
-    if rt.history.keeps_activities:
+    if rt.keeps_activities:
         now = rt.now_iso()
         node = ic.model.elements.get(execution.activity_id) if execution.activity_id else None
         _emit(rt, ic, HistoryKind.ACTIVITY_INSTANCE, execution.activity_instance_id, {
@@ -108,14 +137,14 @@ def activity_ended(rt: "Runtime", ic: "InstanceContext", execution: ExecutionRec
         })
     if execution.id not in ic.state.executions:
         return execution
-    return ic.state.put(replace(execution, activity_instance_id=None,  # type: ignore[return-value]
+    return ic.state.put(evolve(execution, activity_instance_id=None,  # type: ignore[return-value]
                                 activity_start=None))
 
 
 def flow_taken(rt: "Runtime", ic: "InstanceContext", execution: ExecutionRecord,
                flow: "SequenceFlow") -> None:
     """A sequence flow taken is an activity instance of type ``sequenceFlow`` (as Flowable)."""
-    if not rt.history.keeps_activities:
+    if not rt.keeps_activities:
         return
     now = rt.now_iso()
     rt.transaction_order += 1
@@ -144,7 +173,7 @@ def _task_fields(task: TaskRecord) -> dict[str, Any]:
 
 def task_created(rt: "Runtime", ic: "InstanceContext", task: TaskRecord) -> None:
     """A historic task instance is created."""
-    if rt.history.keeps_tasks:
+    if rt.keeps_tasks:
         _emit(rt, ic, HistoryKind.TASK_INSTANCE, task.id, {
             **_task_fields(task), "endTime": None, "durationInMillis": None,
             "deleteReason": None, "completedBy": None, "taskLocalVariables": {},
@@ -153,7 +182,7 @@ def task_created(rt: "Runtime", ic: "InstanceContext", task: TaskRecord) -> None
 
 def task_updated(rt: "Runtime", ic: "InstanceContext", task: TaskRecord) -> None:
     """Task fields changed (assignment by a listener, say)."""
-    if rt.history.keeps_tasks:
+    if rt.keeps_tasks:
         _emit(rt, ic, HistoryKind.TASK_INSTANCE, task.id, {
             **_task_fields(task), "endTime": None, "durationInMillis": None,
             "deleteReason": None, "completedBy": None, "taskLocalVariables": {}})
@@ -163,7 +192,7 @@ def task_ended(rt: "Runtime", ic: "InstanceContext", task: TaskRecord, *,
                delete_reason: str | None = None, completed_by: str | None = None,
                local_variables: dict[str, Any] | None = None) -> None:
     """A historic task instance is closed (completed, or deleted with a reason)."""
-    if rt.history.keeps_tasks:
+    if rt.keeps_tasks:
         now = rt.now_iso()
         fields: dict[str, Any] = {
             **_task_fields(task), "endTime": now,
@@ -177,7 +206,7 @@ def task_ended(rt: "Runtime", ic: "InstanceContext", task: TaskRecord, *,
 def variable_set(rt: "Runtime", ic: "InstanceContext", scope_id: str, name: str, value: Any,
                  *, task_id: str | None = None) -> None:
     """Latest value of a historic variable (activity+) and a detail row (full)."""
-    if not rt.history.keeps_variables:
+    if not rt.keeps_variables:
         return
     record_id = f"{ic.id}/{scope_id}/{name}"
     now = rt.now_iso()
@@ -185,7 +214,7 @@ def variable_set(rt: "Runtime", ic: "InstanceContext", scope_id: str, name: str,
         "id": record_id, "name": name, "value": value, "processInstanceId": ic.id,
         "executionId": scope_id, "taskId": task_id, "lastUpdatedTime": now,
     })
-    if rt.history.keeps_details:
+    if rt.keeps_details:
         detail_id = rt.new_id()
         _emit(rt, ic, HistoryKind.VARIABLE_DETAIL, detail_id, {
             "id": detail_id, "variableName": name, "value": value, "processInstanceId": ic.id,

@@ -11,12 +11,13 @@ instances are cancelled. With 0 instances the activity is skipped.
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from chalicelib.engine.elements import Activity
 from chalicelib.engine.expressions import has_expression
 from chalicelib.engine.parts import MultiInstance
-from chalicelib.engine.runtime import flow
+from chalicelib.engine.runtime import flow, history
 from chalicelib.engine.runtime.context import InstanceContext, Runtime
 from chalicelib.engine.runtime.records import ExecutionRecord
 from chalicelib.engine.runtime.variables import (
@@ -102,6 +103,19 @@ def _instance_variables(rt: Runtime, ic: InstanceContext, instance: ExecutionRec
         set_variable_local(rt, ic, instance.id, mi.element_index_variable, index)
 
 
+_PLAIN_READ = re.compile(r"\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}")
+
+
+def _collection_is_expression(mi: MultiInstance) -> bool:
+    """True when resolving the collection runs an expression that could see the counters
+    (``${items}``, a plain read of another variable, cannot)."""
+    text = mi.collection or mi.loop_data_input_ref
+    if not text or not has_expression(text):
+        return False
+    plain = _PLAIN_READ.fullmatch(text.strip())
+    return plain is None or plain.group(1) == NR_OF_ACTIVE_INSTANCES
+
+
 def _local(ic: InstanceContext, scope_id: str, name: str) -> Any:
     record = ic.state.local_variables(scope_id).get(name)
     return record.value if record is not None else 0
@@ -115,10 +129,19 @@ def instance_completed(rt: Runtime, ic: InstanceContext, instance: ExecutionReco
     root = ic.execution(instance.parent_id)
     assert root is not None  # an MI instance always has its root
     completed = _local(ic, root.id, NR_OF_COMPLETED_INSTANCES) + 1
-    active = _local(ic, root.id, NR_OF_ACTIVE_INSTANCES) - 1
+    was_active = _local(ic, root.id, NR_OF_ACTIVE_INSTANCES)
+    active = was_active - 1
     total = _local(ic, root.id, NR_OF_INSTANCES)
     set_variable_local(rt, ic, root.id, NR_OF_COMPLETED_INSTANCES, completed)
-    set_variable_local(rt, ic, root.id, NR_OF_ACTIVE_INSTANCES, active)
+    # A sequential loop going on sets nrOfActiveInstances to active (0), then back to 1 for
+    # the next instance. When no user expression runs in between (no completion condition,
+    # no collection expression) and no detail rows are kept, nobody can see the 0: the
+    # record is left alone and only its history is written once (the same final item).
+    unseen = (mi.is_sequential and completed < total and was_active == 1
+              and not mi.completion_condition and not rt.keeps_details
+              and not _collection_is_expression(mi))
+    if not unseen:
+        set_variable_local(rt, ic, root.id, NR_OF_ACTIVE_INSTANCES, active)
     done = bool(mi.completion_condition) and eval_condition(
         rt, ic, instance.id, mi.completion_condition, activity_id=node.id)  # type: ignore[arg-type]
     if mi.is_sequential and not done and completed < total:
@@ -132,7 +155,10 @@ def instance_completed(rt: Runtime, ic: InstanceContext, instance: ExecutionReco
             raise ProcessFailure("expression", f"The multi-instance collection of '{node.id}' "
                                  f"shrank below {index + 1} items", node.id)
         _instance_variables(rt, ic, instance, mi, index, items)
-        set_variable_local(rt, ic, root.id, NR_OF_ACTIVE_INSTANCES, 1)
+        if unseen:
+            history.variable_set(rt, ic, root.id, NR_OF_ACTIVE_INSTANCES, 1)
+        else:
+            set_variable_local(rt, ic, root.id, NR_OF_ACTIVE_INSTANCES, 1)
         rt.plan(flow.enter, ic.id, instance.id)
         return
     flow.cancel_execution(rt, ic, instance, None)

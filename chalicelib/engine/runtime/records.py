@@ -18,6 +18,7 @@ from typing import Any
 __all__ = [
     "RecordKind", "InstanceStatus", "SubscriptionType", "InstanceRecord", "ExecutionRecord",
     "VariableRecord", "TaskRecord", "SubscriptionRecord", "Record", "record_from_dict",
+    "evolve",
 ]
 
 
@@ -82,7 +83,7 @@ class _Base:
     @property
     def storage_key(self) -> tuple[str, Any]:
         """``(kind, key)``: unique within one instance's item collection."""
-        return (self.KIND.value, self.key)
+        return (self._KIND_VALUE, self.key)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -228,6 +229,45 @@ _ENUMS: dict[tuple[type, str], type] = {
 }
 _TUPLES = {(TaskRecord, "candidate_users"), (TaskRecord, "candidate_groups"),
            (TaskRecord, "form_properties")}
+
+
+for _cls in _CLASSES.values():
+    _cls._KIND_VALUE = _cls.KIND.value  # type: ignore[attr-defined]  # enum .value is slow
+
+
+def _make_evolver(cls: type) -> Any:
+    """``(record, changes) -> new record`` for one record class: a new instance whose slots
+    are copied through their member descriptors (what the frozen dataclass ``__init__`` does,
+    minus its keyword parsing; records have no ``__post_init__``), then the changes set."""
+    names = tuple(item.name for item in fields(cls))
+    slots = tuple(cls.__dict__[name] for name in names)
+    by_name = dict(zip(names, slots))
+    new = object.__new__
+
+    def evolver(record: Any, changes: dict[str, Any]) -> Any:
+        made = new(cls)
+        for slot in slots:
+            slot.__set__(made, slot.__get__(record))
+        for name, value in changes.items():
+            slot = by_name.get(name)
+            if slot is None:
+                raise TypeError(f"{cls.__name__} has no field {name!r}")
+            slot.__set__(made, value)
+        return made
+
+    return evolver
+
+
+_EVOLVERS: dict[type, Any] = {cls: _make_evolver(cls) for cls in _CLASSES.values()}
+
+
+def evolve(record: Any, **changes: Any) -> Any:
+    """``dataclasses.replace`` for records (the executor replaces executions several times
+    per step)."""
+    evolver = _EVOLVERS.get(type(record))
+    if evolver is None:
+        evolver = _EVOLVERS[type(record)] = _make_evolver(type(record))
+    return evolver(record, changes)
 
 
 def record_from_dict(data: dict[str, Any]) -> Record:

@@ -59,6 +59,8 @@ class InstanceState:
 
     def __init__(self, header: InstanceRecord):
         self.header = header
+        #: The instance id (= the root execution's id); the header is replaced, never its id.
+        self.id: str = header.id
         self.executions: dict[str, ExecutionRecord] = {}
         self.variables: dict[str, dict[str, VariableRecord]] = {}
         self.tasks: dict[str, TaskRecord] = {}
@@ -71,13 +73,6 @@ class InstanceState:
         self._dirty: dict[StorageKey, Record | None] = {header.storage_key: header}
         self._journal: list[tuple[Record | None, Record | None]] | None = None
         self._dirty_before: dict[StorageKey, Record | None] | None = None
-
-    # --- identity ---------------------------------------------------------------------------
-
-    @property
-    def id(self) -> str:
-        """The instance id (= the root execution's id)."""
-        return self.header.id
 
     # --- reads ------------------------------------------------------------------------------
 
@@ -134,6 +129,43 @@ class InstanceState:
 
     def put(self, record: Record) -> Record:
         """Insert or replace a record (indexes, change set and journal kept)."""
+        kind = record.KIND
+        if kind is _EXECUTION:  # the hot path, inlined (same steps as _apply)
+            record_id = record.id  # type: ignore[union-attr]
+            executions = self.executions
+            old = executions.get(record_id)
+            if old is record:
+                return record
+            if self._journal is not None:
+                self._journal.append((old, record))
+            if old is not None:
+                del executions[record_id]
+                _discard(self._children, old.parent_id, record_id)
+                _discard(self._at, (old.parent_id, old.activity_id), record_id)
+            executions[record_id] = record  # type: ignore[assignment]
+            parent_id = record.parent_id  # type: ignore[union-attr]
+            self._children.setdefault(parent_id, {})[record_id] = None
+            self._at.setdefault((parent_id, record.activity_id), {})[record_id] = None  # type: ignore[union-attr]
+            self._dirty[("execution", record_id)] = record
+            return record
+        if kind is _VARIABLE:
+            scope_id, name = record.scope_id, record.name  # type: ignore[union-attr]
+            scope = self.variables.get(scope_id)
+            old = scope.get(name) if scope is not None else None
+            if old is record:
+                return record
+            if self._journal is not None:
+                self._journal.append((old, record))
+            if old is not None:  # as _unindex + _index: a replaced name moves to the end
+                del scope[name]  # type: ignore[union-attr]
+                if not scope:
+                    del self.variables[scope_id]
+                    scope = None
+            if scope is None:
+                scope = self.variables[scope_id] = {}
+            scope[name] = record  # type: ignore[assignment]
+            self._dirty[("variable", f"{scope_id}/{name}")] = record
+            return record
         old = self._lookup(record)
         self._apply(old, record)
         return record
@@ -289,6 +321,10 @@ class InstanceState:
         """``(number of records, bytes of their JSON)`` - what storage holds for it."""
         records = self.to_records()
         return len(records), len(dumps_records(records))
+
+
+_EXECUTION = RecordKind.EXECUTION
+_VARIABLE = RecordKind.VARIABLE
 
 
 def _discard(index: dict, key: Any, item: str) -> None:
