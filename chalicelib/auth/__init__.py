@@ -8,8 +8,7 @@ without the package having imported that module first.
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from chalicelib.lazy import lazy_exports
 
 _EXPORTS = {
     "passwords": ("ALGORITHM", "DEFAULT_ITERATIONS", "PasswordHash", "hash_password",
@@ -25,17 +24,4 @@ _EXPORTS = {
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 
-__all__ = sorted(_MODULE_OF)
-
-
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__, __all__ = lazy_exports(__name__, globals(), _MODULE_OF)

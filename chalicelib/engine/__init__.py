@@ -10,8 +10,7 @@ type, the expression syntax) does not load the parser, the validator and lark.
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from chalicelib.lazy import lazy_exports
 
 _MODULE_OF = {
     "Definitions": "model", "ProcessDefinitionModel": "model",
@@ -20,17 +19,4 @@ _MODULE_OF = {
     "ValidationReport": "validate", "validate": "validate", "validate_bpmn": "validate",
 }
 
-__all__ = sorted(_MODULE_OF)
-
-
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__, __all__ = lazy_exports(__name__, globals(), _MODULE_OF)

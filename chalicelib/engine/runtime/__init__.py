@@ -18,8 +18,7 @@ so the HTTP handler module stays cheap to import.
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from chalicelib.lazy import lazy_exports
 
 _MODULE_OF = {
     "ChangeSet": "state",
@@ -76,17 +75,4 @@ _MODULE_OF = {
     "start_event_subscriptions": "events",
 }
 
-__all__ = sorted(_MODULE_OF)
-
-
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__, __all__ = lazy_exports(__name__, globals(), _MODULE_OF)
