@@ -16,13 +16,7 @@ from typing import Callable
 
 REPO = Path(__file__).resolve().parents[1]
 ROUNDS = int(os.environ.get("BENCH_DEPLOY_ROUNDS", "20"))
-ENV = {
-    "WORKFLOW_STAGE": "local", "WORKFLOW_BACKEND": "moto",
-    "WORKFLOW_REPOSITORY_TABLE": "bench-repository", "WORKFLOW_RUNTIME_TABLE": "bench-runtime",
-    "WORKFLOW_HISTORY_TABLE": "bench-history", "WORKFLOW_DEADLETTER_TABLE": "bench-deadletter",
-    "WORKFLOW_JOBS_QUEUE": "bench-jobs", "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-}
+from bench.support import ENV  # noqa: E402  (the shared bench environment)
 ADMIN = {"X-OpenIDM-Username": "openidm-admin", "X-OpenIDM-Password": "openidm-admin"}
 
 

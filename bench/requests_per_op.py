@@ -19,18 +19,12 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.support import ADMIN, ENV  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 ROUNDS = int(os.environ.get("BENCH_REQUESTS_ROUNDS", "20"))
 BUDGET = {"start to first user task": 2, "complete task": 2}
-ENV = {
-    "WORKFLOW_STAGE": "local", "WORKFLOW_BACKEND": "moto",
-    "WORKFLOW_REPOSITORY_TABLE": "bench-repository", "WORKFLOW_RUNTIME_TABLE": "bench-runtime",
-    "WORKFLOW_HISTORY_TABLE": "bench-history", "WORKFLOW_DEADLETTER_TABLE": "bench-deadletter",
-    "WORKFLOW_JOBS_QUEUE": "bench-jobs", "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-}
-ADMIN = {"X-OpenIDM-Username": "openidm-admin", "X-OpenIDM-Password": "openidm-admin",
-         "Content-Type": "application/json"}
 
 ONE_TASK = """<?xml version="1.0" encoding="UTF-8"?>
 <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
