@@ -21,7 +21,6 @@ from ..engine.runtime.commands import FireTimer, RunAsyncJob
 from ..engine.runtime.effects import JobCancelled, JobRequested
 from ..engine.runtime.errors import UnknownTarget
 from ..errors import NotFound
-from ..storage.aggregate import retry_on_conflict
 from ..storage.ports import Delete, Item, MustNotExist, Put, Table, Write
 from . import jobs
 
@@ -103,13 +102,10 @@ def run_engine_job(container: Any, item: Item) -> str:
 
     job_id = item.data["_id"]
 
-    def attempt() -> str:
-        current = container.store.get(Table.RUNTIME, item.pk, item.sk)
-        if current is None:
-            return "absent: already run"
+    def attempt(current: Item) -> str:
         uow = UnitOfWork(container)
         try:
-            uow.load(item.data["processInstanceId"])
+            uow.load(current.data["processInstanceId"])
             result = uow.session.execute(_command(current))
         except (UnknownTarget, NotFound) as exc:
             container.store.transact([jobs.job_done_write(current)])
@@ -118,8 +114,7 @@ def run_engine_job(container: Any, item: Item) -> str:
         uow.commit(result, running_job=current)
         return "executed"
 
-    return retry_on_conflict(attempt, attempts=4, delay=0.02)
-
+    return jobs.run_attempts(container, item, attempt)
 
 for _handler in ENGINE_HANDLERS:
     jobs.RUNNERS.setdefault(_handler, run_engine_job)

@@ -36,7 +36,6 @@ from .. import ids
 from ..clock import format_iso
 from ..engine.runtime import SignalThrown
 from ..errors import ConcurrencyError, NotFound
-from ..storage.aggregate import retry_on_conflict
 from ..storage.ports import Item, MustNotExist, Put, Table, VersionIs, Write
 from . import jobs
 from .executions import (
@@ -177,10 +176,7 @@ def run_delivery(container: Any, job: Item, build: Callable[[Any], Any], what: s
     """
     from .instances import UnitOfWork
 
-    def attempt() -> str:
-        current = container.store.get(Table.RUNTIME, job.pk, job.sk)
-        if current is None:
-            return "absent: already run"
+    def attempt(current: Item) -> str:
         uow = UnitOfWork(container)
         try:
             result = uow.session.execute(build(uow))
@@ -193,7 +189,7 @@ def run_delivery(container: Any, job: Item, build: Callable[[Any], Any], what: s
         uow.commit(result, running_job=current)
         return "executed"
 
-    return retry_on_conflict(attempt, attempts=4, delay=0.02)
+    return jobs.run_attempts(container, job, attempt)
 
 
 def _target(configuration: Mapping[str, Any]) -> Target:

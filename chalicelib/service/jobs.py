@@ -38,7 +38,7 @@ from ..storage.ports import (
 from ..storage.sharding import query_shards, shard_for, shard_key
 
 __all__ = [
-    "RUNNERS", "UnknownJobType", "job_key", "job_done_write", "due_index", "new_job", "run_job",
+    "RUNNERS", "UnknownJobType", "job_key", "job_done_write", "run_attempts", "due_index", "new_job", "run_job",
     "execute", "sweep", "move_to_executable", "dead_letter_key", "DUE_SHARDS", "LIST_SHARDS",
     "SWEEP_LOOKAHEAD", "MAX_DELAY_SECONDS", "DEFAULT_RETRIES", "RETRY_WAIT", "job_shape",
     "publish", "retry_policy", "sweep_lookahead", "RETRY_CYCLE_KEY",
@@ -175,6 +175,28 @@ def job_done_write(item: Item) -> Delete:
     """The write that removes a job once its work commits (conditioned on its version)."""
     return Delete(Table.RUNTIME, item.pk, item.sk, VersionIs(item.version or 1),
                   item.stored_chunks)
+
+
+def run_attempts(container: Any, job: Item, attempt: Callable[[Item], str], *,
+                 attempts: int = 4) -> str:
+    """Run a runner's ``attempt(job)`` until it commits, retrying lost races.
+
+    The first attempt uses the job as the worker just read it: every runner commits with
+    ``job_done_write`` (conditioned on the job's version), so a stale copy cannot win, it only
+    loses the race. A retry reads the job again; a job gone meanwhile is already done.
+    """
+    from ..storage.aggregate import retry_on_conflict
+
+    latest: list[Item | None] = [job]
+
+    def once() -> str:
+        current = latest[0] or container.store.get(Table.RUNTIME, job.pk, job.sk)
+        latest[0] = None  # the next attempt reads it again
+        if current is None:
+            return "absent: already run"
+        return attempt(current)
+
+    return retry_on_conflict(once, attempts=attempts, delay=0.02)
 
 
 def publish(container: Any, items: list[Item]) -> None:

@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING, Any, Iterable
 from .. import ids
 from ..clock import parse_iso
 from ..errors import NotFound
-from ..storage.aggregate import retry_on_conflict
 from ..storage.ports import (
     Delete, Index, Item, KeyRange, MustExist, MustNotExist, Put, Table, VersionIs, Write,
 )
@@ -351,12 +350,7 @@ def run_timer_start(container: Any, item: Item) -> str:
     from ..engine.runtime import DefinitionNotFound, StartByEvent
     from .instances import UnitOfWork
 
-    store = container.store
-
-    def attempt() -> str:
-        current = store.get(Table.RUNTIME, item.pk, item.sk)
-        if current is None:
-            return "absent: already run"
+    def attempt(current: Item) -> str:
         config = current.data["jobHandlerConfiguration"]
         definition_id, activity_id = config["definitionId"], config["activityId"]
         pointer = _pointer(container, definition_id, activity_id)
@@ -372,7 +366,7 @@ def run_timer_start(container: Any, item: Item) -> str:
         jobs.publish(container, new_jobs)
         return f"started {result.instance_id}"
 
-    return retry_on_conflict(attempt, attempts=4, delay=0.02)
+    return jobs.run_attempts(container, item, attempt)
 
 
 def _following(container: Any, job: Item, pointer: Item) -> tuple[list[Write], list[Item]]:

@@ -127,3 +127,15 @@ def test_async_continuation_runs_through_the_queue_worker_twice_safely(container
         "batchItemFailures": []}
     after = [(i.sk, i.data) for i in container.store.query(Table.RUNTIME, instance).items]
     assert after == before  # delivered twice: same final state
+
+
+def test_a_job_run_reads_the_job_once(container):
+    """The worker's read of the job is reused by the runner (its commit is conditioned on the
+    job's version): one GetItem, one Query of the instance, one transaction."""
+    from chalicelib import aws
+
+    instance = deploy_and_start(container, ASYNC, "background")
+    job_id = the_job(container, instance).data["_id"]
+    with aws.counting() as counter:
+        assert jobs.run_job(container, job_id) == "executed"
+    assert counter.counts["dynamodb"] == {"GetItem": 1, "Query": 1, "TransactWriteItems": 1}
