@@ -98,6 +98,18 @@ _LEVELS = {"log": logging.INFO, "info": logging.INFO, "debug": logging.DEBUG,
 
 # Runs before the script (no time limit yet). Sets up `execution`, `console`, the variable
 # globals and the read-back function; returns the JSON list of names bound as globals.
+# JavaScript helpers both preludes use: a variable name check and console text of a value.
+_JS_COMMON = r"""
+  const name = (n) => {
+    if (typeof n !== "string") throw new TypeError("variable name must be a string");
+    return n;
+  };
+  const text = (v) => {
+    if (typeof v === "string") return v;
+    try { const j = JSON.stringify(v); return j === undefined ? String(v) : j; }
+    catch (e) { return String(v); }
+  };"""
+
 _PRELUDE = r"""
 (function () {
   "use strict";
@@ -109,15 +121,7 @@ _PRELUDE = r"""
   const removed = Object.create(null), originals = Object.create(null);
   const logs = [];
   let dropped = 0;
-  const name = (n) => {
-    if (typeof n !== "string") throw new TypeError("variable name must be a string");
-    return n;
-  };
-  const text = (v) => {
-    if (typeof v === "string") return v;
-    try { const j = JSON.stringify(v); return j === undefined ? String(v) : j; }
-    catch (e) { return String(v); }
-  };
+__WF_COMMON__
   const logger = (level) => (...args) => {
     if (logs.length >= limits.lines) { dropped += 1; return; }
     let line = args.map(text).join(" ");
@@ -181,7 +185,7 @@ _PRELUDE = r"""
   });
   return JSON.stringify(bound);
 })()
-"""
+""".replace("__WF_COMMON__", _JS_COMMON)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -352,15 +356,7 @@ _POOL_PRELUDE = r"""
   const indirectEval = eval;
   const keysOf = () => Object.getOwnPropertyNames(G);
   let st = null;
-  const name = (n) => {
-    if (typeof n !== "string") throw new TypeError("variable name must be a string");
-    return n;
-  };
-  const text = (v) => {
-    if (typeof v === "string") return v;
-    try { const j = JSON.stringify(v); return j === undefined ? String(v) : j; }
-    catch (e) { return String(v); }
-  };
+__WF_COMMON__
   const logger = (level) => (...args) => {
     if (st.logs.length >= st.limits.lines) { st.dropped += 1; return; }
     let line = args.map(text).join(" ");
@@ -438,7 +434,7 @@ _POOL_PRELUDE = r"""
   });
   for (const k of keysOf()) baseline.set(k, G[k]);
 })()
-"""
+""".replace("__WF_COMMON__", _JS_COMMON)
 
 
 class ScriptPool:
