@@ -7,7 +7,8 @@ attribute          type    meaning
 =================  ======  ===================================================================
 ``pk``, ``sk``     str     the key
 ``kind``           str     the item kind (``#chunk`` for chunk items); hash key of ``kind-sort``
-``body``           bytes   zlib-compressed JSON of ``Item.data`` (or one piece of it)
+``body``           bytes   JSON of ``Item.data``: plain UTF-8 when small, else zlib-compressed
+                           (or one piece of it; see "Bodies" below)
 ``chunks``         int     on a head item: how many chunk items follow (absent when none)
 ``version``        int     optimistic-locking version (absent when None)
 ``schema_version`` int     layout version of the item
@@ -17,6 +18,15 @@ index attributes   str     sparse GSI keys (``sort``, ``kind_shard``, ``due_at``
 
 ``plan(writes)`` turns logical writes into physical ones (chunk items included) and enforces the
 transaction limits before anything is sent.
+
+Bodies: the first byte tells the format. ``Item.data`` is a dict, so its JSON text starts with
+``{`` (0x7B); a zlib stream starts with a CMF byte whose low four bits are 8 (deflate), 0x78
+for the 32 KB window every older body used. A body of at most ``RAW_BODY_BYTES`` bytes of JSON is
+stored as is: with its keys it stays within one 1 KB write unit either way, so compressing it
+would save no write capacity, only bytes, and costs tens of microseconds of zlib set-up per item
+(most of the work of encoding a history record). Larger bodies are zlib-compressed, with a
+window no larger than the text (the decoder reads any window up to 32 KB from the header).
+Both formats decode alike, old bodies included.
 """
 from __future__ import annotations
 
@@ -35,7 +45,7 @@ from .ports import (
 __all__ = [
     "Record", "CHUNK_KIND", "CHUNK_BYTES", "MAX_TRANSACTION_BYTES", "Op", "RawWrite",
     "encode", "chunk_sk", "chunk_prefix", "assemble", "plan", "plan_batch", "record_size",
-    "check_limit", "check_index",
+    "check_limit", "check_index", "body_data", "RAW_BODY_BYTES",
 ]
 
 Record = dict[str, Any]
@@ -46,6 +56,9 @@ CHUNK_BYTES = 350_000
 #: DynamoDB's aggregate size limit of one TransactWriteItems.
 MAX_TRANSACTION_BYTES = 4_000_000
 _COMPRESSION_LEVEL = 6
+#: Largest JSON body (bytes) stored uncompressed; see "Bodies" in the module docs.
+RAW_BODY_BYTES = 512
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 class Op(Enum):
@@ -114,12 +127,14 @@ def encode(table: Table, item: Item) -> list[Record]:
     """The head record and chunk records that store ``item``."""
     _validate(table, item)
     try:
-        text = json.dumps(item.data, separators=(",", ":"), ensure_ascii=False,
-                          allow_nan=False)
+        text = _JSON.encode(item.data)
     except (TypeError, ValueError) as exc:
         raise InvalidItem(f"Item data is not JSON: {exc}") from None
-    body = zlib.compress(text.encode("utf-8"), _COMPRESSION_LEVEL)
-    pieces = [body[i:i + CHUNK_BYTES] for i in range(0, len(body), CHUNK_BYTES)] or [b""]
+    body = _body(text.encode("utf-8"))
+    if len(body) <= CHUNK_BYTES:
+        pieces = [body]
+    else:
+        pieces = [body[i:i + CHUNK_BYTES] for i in range(0, len(body), CHUNK_BYTES)]
     head: Record = {"pk": item.pk, "sk": item.sk, "kind": item.kind, "body": pieces[0],
                     "schema_version": item.schema_version, **item.index}
     if item.version is not None:
@@ -138,9 +153,35 @@ def encode(table: Table, item: Item) -> list[Record]:
     return records
 
 
+def _body(raw: bytes) -> bytes:
+    """The stored body of JSON text ``raw`` (plain only when it is an object's: ``{...}``)."""
+    size = len(raw)
+    if size <= RAW_BODY_BYTES and raw[:1] == b"{":
+        return raw
+    # a window of the text's size (at least 2**9, zlib's smallest) and a hash table to match:
+    # the same stream format, with far less zlib state to set up than the defaults (a 32 KB
+    # window, a 256 KB state) for a text of a few KB; large texts get the defaults
+    window_bits = min(15, max(9, (size - 1).bit_length()))
+    compressor = zlib.compressobj(_COMPRESSION_LEVEL, zlib.DEFLATED, window_bits,
+                                  min(8, window_bits - 6))
+    return compressor.compress(raw) + compressor.flush()
+
+
+_RAW_MARK = ord("{")
+
+
+def body_data(body: bytes) -> dict[str, Any]:
+    """``Item.data`` from a whole stored body (plain JSON, zlib-compressed JSON, or empty)."""
+    if not body:
+        return {}
+    if body[0] == _RAW_MARK:
+        return json.loads(body.decode("utf-8"))
+    return json.loads(zlib.decompress(body).decode("utf-8"))
+
+
 def _decode(head: Record, pieces: Sequence[bytes]) -> Item:
-    body = b"".join([head["body"], *pieces])
-    data = json.loads(zlib.decompress(body).decode("utf-8")) if body else {}
+    body = b"".join([head["body"], *pieces]) if pieces else head["body"]
+    data = body_data(body)
     index = {name: value for name, value in head.items() if name not in _ENVELOPE}
     return Item(pk=head["pk"], sk=head["sk"], kind=head["kind"], data=data, index=index,
                 ttl=head.get("expires"), version=head.get("version"),

@@ -89,3 +89,29 @@ def test_tokens_round_trip_and_reject_garbage():
     for bad in ("", "%%%", encode_token({"pk": "a"}), encode_token({"pk": "a", "sk": ""})):
         with pytest.raises(InvalidPageToken):
             decode_token(bad, ["pk", "sk"])
+
+
+def test_small_bodies_are_plain_json_larger_ones_compressed_and_both_decode():
+    small = Item("p", "s", "var", {"name": "é", "n": 1})
+    (record,) = codec.encode(R, small)
+    assert record["body"] == '{"name":"é","n":1}'.encode()  # under RAW_BODY_BYTES: as is
+    assert codec.assemble([record], lambda p, s: []) == [small]
+    for size in (codec.RAW_BODY_BYTES, 2_000, 100_000):
+        item = Item("p", "s", "var", {"text": noise(size)[:size]})
+        (record,) = codec.encode(R, item)
+        assert record["body"][0] & 0x0F == 8  # a zlib stream (deflate)
+        assert codec.assemble([record], lambda p, s: []) == [item]
+    empty = Item("p", "s", "var")
+    (record,) = codec.encode(R, empty)
+    assert record["body"] == b"{}" and codec.assemble([record], lambda p, s: []) == [empty]
+
+
+def test_bodies_written_before_plain_ones_still_decode():
+    import json
+    import zlib
+
+    data = {"a": [1, 2, "x"], "b": None}
+    old = {"pk": "p", "sk": "s", "kind": "var", "schema_version": 1,
+           "body": zlib.compress(json.dumps(data, separators=(",", ":")).encode(), 6)}
+    assert codec.assemble([old], lambda p, s: []) == [Item("p", "s", "var", data)]
+    assert codec.assemble([dict(old, body=b"")], lambda p, s: []) == [Item("p", "s", "var")]
