@@ -198,7 +198,8 @@ class ProcessDefinitionModel:
 
     def boundary_events(self, activity_id: str) -> tuple[BoundaryEvent, ...]:
         """Boundary events attached to ``activity_id``."""
-        return tuple(self.elements[i] for i in self._boundaries.get(activity_id, ()))
+        ids = self._boundaries.get(activity_id)
+        return tuple(self.elements[i] for i in ids) if ids else ()
 
     def start_events(self, scope_id: str | None = None) -> tuple[StartEvent, ...]:
         """Start events directly inside a scope (``None``: the process level)."""

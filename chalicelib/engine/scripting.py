@@ -415,13 +415,8 @@ __WF_COMMON__
     JSON.stringify(Object.keys(st.removed)) + ",\"console\":" + JSON.stringify(st.logs) +
     ",\"dropped\":" + st.dropped + ",\"result\":" + json("the script result", st.result) + "}");
   const baseline = new Map();
-  fixed("__wf_end", (words) => {
-    // forget the script: delete every global it made. Being poolable, it can only have made
-    // or replaced globals it names (`words`); false when it replaced one that was there
-    // before, or when globals remain that were not there before (the context is then
-    // thrown away)
-    const names = JSON.parse(words).concat(st === null ? [] : st.bound);
-    st = null;
+  const wordLists = new Map();  // words JSON -> its list: the same scripts come back
+  const forget = (names) => {
     let clean = true;
     for (const k of names) {
       if (baseline.has(k)) {
@@ -430,7 +425,22 @@ __WF_COMMON__
         clean = false;
       }
     }
-    return clean && keysOf().length === baseline.size;
+    return clean;
+  };
+  fixed("__wf_end", (words) => {
+    // forget the script: delete every global it made. Being poolable, it can only have made
+    // or replaced globals it names (`words`); false when it replaced one that was there
+    // before, or when globals remain that were not there before (the context is then
+    // thrown away)
+    let names = wordLists.get(words);
+    if (names === undefined) {
+      names = JSON.parse(words);
+      if (wordLists.size < 256) wordLists.set(words, names);
+    }
+    const bound = st === null ? [] : st.bound;
+    st = null;
+    const named = forget(names), boundToo = forget(bound);  // both: every one is deleted
+    return named && boundToo && keysOf().length === baseline.size;
   });
   for (const k of keysOf()) baseline.set(k, G[k]);
 })()
@@ -472,7 +482,8 @@ class ScriptPool:
                 logger: logging.Logger | None) -> dict[str, Any]:
         """As :func:`_attempt`, in the shared context."""
         context, (begin, run, collect, end) = self._ready(memory_limit_bytes)
-        started, in_script, ok = time.thread_time(), False, False
+        # ``started`` only matters for an interrupt, which cannot fire before the time limit
+        started, in_script, ok = 0.0, False, False
         try:
             context.set_time_limit(-1)
             begin(payload)
@@ -544,18 +555,28 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
+@functools.lru_cache(maxsize=4096)
+def _bindable(name: str) -> bool:
+    """True when a variable can also be bound as a global of that name."""
+    return (_IDENTIFIER.fullmatch(name) is not None and name not in _RESERVED
+            and not name.startswith("__wf"))
+
+
+#: ``json.dumps(..., default=_json_default, allow_nan=False)``, made once (not per script)
+_PAYLOAD_JSON = json.JSONEncoder(default=_json_default, allow_nan=False)
+_LIMITS = {"lines": MAX_CONSOLE_LINES, "lineLength": MAX_CONSOLE_LINE_LENGTH}
+
+
 def _payload(variables: dict[str, Any], activity_id: str | None, process_instance_id: str | None,
              execution_id: str | None, business_key: str | None) -> str:
-    names = [name for name in variables
-             if _IDENTIFIER.fullmatch(name) and name not in _RESERVED
-             and not name.startswith("__wf")]
+    names = [name for name in variables if _bindable(name)]
     try:
-        return json.dumps({
+        return _PAYLOAD_JSON.encode({
             "variables": variables, "globals": names,
             "meta": {"activityId": activity_id, "processInstanceId": process_instance_id,
                      "executionId": execution_id, "businessKey": business_key},
-            "limits": {"lines": MAX_CONSOLE_LINES, "lineLength": MAX_CONSOLE_LINE_LENGTH},
-        }, default=_json_default, allow_nan=False)
+            "limits": _LIMITS,
+        })
     except (TypeError, ValueError) as exc:
         raise ProcessFailure("script", f"Process variables cannot be passed to the script: "
                              f"{exc}", activity_id) from None

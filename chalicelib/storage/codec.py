@@ -113,12 +113,13 @@ def _validate(table: Table, item: Item) -> None:
         raise InvalidItem(f"Sort key {item.sk!r} uses the reserved marker {CHUNK_MARK!r}")
     if not item.kind or item.kind == CHUNK_KIND:
         raise InvalidItem(f"Invalid item kind {item.kind!r}")
-    unknown = set(item.index) - INDEX_ATTRIBUTES[table]
-    if unknown:
-        raise InvalidItem(f"Unknown index attributes for {table.value}: {sorted(unknown)}")
-    for name, value in item.index.items():
-        if not isinstance(value, str) or not value:
-            raise InvalidItem(f"Index attribute {name!r} must be a non-empty string")
+    if item.index:
+        unknown = set(item.index) - INDEX_ATTRIBUTES[table]
+        if unknown:
+            raise InvalidItem(f"Unknown index attributes for {table.value}: {sorted(unknown)}")
+        for name, value in item.index.items():
+            if not isinstance(value, str) or not value:
+                raise InvalidItem(f"Index attribute {name!r} must be a non-empty string")
     if item.ttl is not None and (not isinstance(item.ttl, int) or item.ttl < 0):
         raise InvalidItem("ttl must be epoch seconds (a non-negative int)")
 

@@ -146,13 +146,18 @@ class HistoryRecord(Effect):
               fields: dict[str, Any]) -> "HistoryRecord":
         """A record over ``fields`` without copying it: the caller hands the dict over and
         never touches it again (the history module builds a fresh dict per record)."""
-        record = object.__new__(cls)
-        setattr_ = object.__setattr__
-        setattr_(record, "instance_id", instance_id)
-        setattr_(record, "kind", kind)
-        setattr_(record, "id", id)
-        setattr_(record, "fields", MappingProxyType(fields))
+        record = _new(cls)
+        _SET_INSTANCE_ID(record, instance_id)  # the slots' own setters: no attribute lookup
+        _SET_KIND(record, kind)
+        _SET_ID(record, id)
+        _SET_FIELDS(record, MappingProxyType(fields))
         return record
+
+
+_new = object.__new__
+_SET_INSTANCE_ID = Effect.__dict__["instance_id"].__set__
+_SET_KIND, _SET_ID, _SET_FIELDS = (HistoryRecord.__dict__[name].__set__
+                                   for name in ("kind", "id", "fields"))
 
 
 class JobKind(str, enum.Enum):

@@ -96,8 +96,11 @@ def create_boundary_executions(rt: Runtime, ic: InstanceContext, execution: Exec
                                node: FlowNode) -> None:
     """One event-scope child per boundary event of ``node`` (Flowable counts them); message,
     signal and timer boundaries subscribe on it."""
+    boundaries = ic.model.boundary_events(node.id)
+    if not boundaries:  # most activities: no import, no loop
+        return
     from chalicelib.engine.runtime import events
-    for boundary in ic.model.boundary_events(node.id):
+    for boundary in boundaries:
         if boundary.event_definitions:
             listener = create_execution(rt, ic, parent_id=execution.id, activity_id=boundary.id,
                                         is_event_scope=True, is_active=False)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import asdict, dataclass, field, fields
+from operator import attrgetter
 from typing import Any
 
 __all__ = [
@@ -237,22 +238,26 @@ for _cls in _CLASSES.values():
 
 def _make_evolver(cls: type) -> Any:
     """``(record, changes) -> new record`` for one record class: a new instance whose slots
-    are copied through their member descriptors (what the frozen dataclass ``__init__`` does,
-    minus its keyword parsing; records have no ``__post_init__``), then the changes set."""
+    are set through their member descriptors (what the frozen dataclass ``__init__`` does,
+    minus its keyword parsing; records have no ``__post_init__``), then the changes set.
+
+    Every field is read in one ``attrgetter`` call (C) and paired with its slot's setter:
+    about half the time of reading each slot through its descriptor in the loop."""
     names = tuple(item.name for item in fields(cls))
-    slots = tuple(cls.__dict__[name] for name in names)
-    by_name = dict(zip(names, slots))
+    setters = tuple(cls.__dict__[name].__set__ for name in names)
+    by_name = dict(zip(names, setters))
+    read_all = attrgetter(*names)
     new = object.__new__
 
     def evolver(record: Any, changes: dict[str, Any]) -> Any:
         made = new(cls)
-        for slot in slots:
-            slot.__set__(made, slot.__get__(record))
+        for setter, value in zip(setters, read_all(record)):
+            setter(made, value)
         for name, value in changes.items():
-            slot = by_name.get(name)
-            if slot is None:
+            setter = by_name.get(name)
+            if setter is None:
                 raise TypeError(f"{cls.__name__} has no field {name!r}")
-            slot.__set__(made, value)
+            setter(made, value)
         return made
 
     return evolver
