@@ -57,6 +57,10 @@ HISTORY_SK = {
 _LISTED = {HistoryKind.PROCESS_INSTANCE: ("hpi", "startTime"),
            HistoryKind.TASK_INSTANCE: ("htask", "createTime")}
 LIST_SHARDS = 8
+#: per kind, what ``history_item`` needs of it: the sort-key prefix, whether the record id
+#: follows it (``HISTORY_SK``), and the item kind (computed once, not per record)
+_HISTORY_LAYOUT = {kind: (sk.replace("{}", ""), "{}" in sk, f"history-{kind.value}")
+                   for kind, sk in HISTORY_SK.items()}
 
 
 class TooManyWrites(BadRequest):
@@ -170,19 +174,22 @@ class UnitOfWork:
 
 def history_item(container: Any, record: HistoryRecord) -> Item:
     """The history-table item of one history record."""
+    kind = record.kind
+    prefix, with_id, item_kind = _HISTORY_LAYOUT[kind]
     data = dict(record.fields)
-    index: dict[str, str] = {}
-    listed = _LISTED.get(record.kind)
-    if listed is not None:
-        prefix, time_field = listed
-        index = {"kind_shard": shard_key(prefix, shard_for(record.id, LIST_SHARDS)),
+    listed = _LISTED.get(kind)
+    if listed is None:
+        index: dict[str, str] = {}
+    else:
+        shard_prefix, time_field = listed
+        index = {"kind_shard": shard_key(shard_prefix, shard_for(record.id, LIST_SHARDS)),
                  "sort": f"{data.get(time_field) or ''}#{record.id}"}
     ttl = None
     days = container.settings.history_ttl_days
     if days:
         ttl = int((container.clock.now() + timedelta(days=days)).timestamp())
-    return Item(pk=record.instance_id, sk=HISTORY_SK[record.kind].format(record.id),
-                kind=f"history-{record.kind.value}", data=data, index=index, ttl=ttl)
+    return Item(record.instance_id, prefix + record.id if with_id else prefix, item_kind, data,
+                index, ttl)
 
 
 def run_command(container: Any, build: Callable[[UnitOfWork], Command], *,
