@@ -138,14 +138,27 @@ class InstanceState:
                 return record
             if self._journal is not None:
                 self._journal.append((old, record))
+            parent_id = record.parent_id  # type: ignore[union-attr]
+            at = (parent_id, record.activity_id)  # type: ignore[union-attr]
             if old is not None:
                 del executions[record_id]
+                if old.parent_id == parent_id and old.activity_id == at[1]:
+                    # same place in the tree (most replacements): move it to the end of its
+                    # buckets, as removing and adding would
+                    bucket = self._children[parent_id]
+                    del bucket[record_id]
+                    bucket[record_id] = None
+                    bucket = self._at[at]
+                    del bucket[record_id]
+                    bucket[record_id] = None
+                    executions[record_id] = record  # type: ignore[assignment]
+                    self._dirty[("execution", record_id)] = record
+                    return record
                 _discard(self._children, old.parent_id, record_id)
                 _discard(self._at, (old.parent_id, old.activity_id), record_id)
             executions[record_id] = record  # type: ignore[assignment]
-            parent_id = record.parent_id  # type: ignore[union-attr]
             self._children.setdefault(parent_id, {})[record_id] = None
-            self._at.setdefault((parent_id, record.activity_id), {})[record_id] = None  # type: ignore[union-attr]
+            self._at.setdefault(at, {})[record_id] = None
             self._dirty[("execution", record_id)] = record
             return record
         if kind is _VARIABLE:
