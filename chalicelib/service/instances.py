@@ -11,8 +11,8 @@ Every use case has the same shape, implemented once by ``run_command``:
 4. on a lost race (``ConcurrencyError``) start again from 1, a bounded number of times; then 409.
 
 A process failure (an uncaught BPMN error, a script error, ...) raises before anything is
-written. Until long commands are split into jobs, a command that would write more than
-``MAX_WRITES`` items fails with a 400 naming the limit, and nothing is written.
+written. A command that writes more than ``MAX_WRITES`` items (DynamoDB's transaction limit)
+commits through a commit intent (``commit_intents``, ``storage.intent``): still atomic.
 
 History items (history table, partition = instance id): ``#process`` for the historic process
 instance, ``task#<id>`` for historic tasks, ``act#<id>`` for activities, ``var#<id>`` and
@@ -21,6 +21,7 @@ instance, ``task#<id>`` for historic tasks, ``act#<id>`` for activities, ``var#<
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Callable, Iterable
@@ -28,19 +29,19 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 from ..engine.runtime.commands import Command
 from ..engine.runtime.effects import HistoryKind, HistoryRecord
 from ..engine.runtime.state import InstanceState
-from ..errors import BadRequest, NotFound
+from ..errors import NotFound
 from ..ids import instance_of
 from ..storage.aggregate import Aggregate, AggregateStore, retry_on_conflict
-from ..storage.ports import Item, Put, Table, Write
+from ..storage.ports import Item, Put, Table, TransactionTooLarge, Write
 from ..storage.sharding import shard_for, shard_key
-from . import definitions
+from . import commit_intents, definitions
 from .instance_items import changed_items, state_of
 
 if TYPE_CHECKING:  # the executor is imported by the first command, not at cold start
     from ..engine.runtime.session import CommandResult
 
 __all__ = ["MAX_WRITES", "CONFLICT_ATTEMPTS", "UnitOfWork", "run_command", "load_instance",
-           "history_item", "HISTORY_SK", "TooManyWrites", "TaskRef"]
+           "history_item", "HISTORY_SK", "TaskRef"]
 
 #: DynamoDB's limit of writes per transaction (chunk items of large values included)
 MAX_WRITES = 100
@@ -61,10 +62,6 @@ LIST_SHARDS = 8
 #: follows it (``HISTORY_SK``), and the item kind (computed once, not per record)
 _HISTORY_LAYOUT = {kind: (sk.replace("{}", ""), "{}" in sk, f"history-{kind.value}")
                    for kind, sk in HISTORY_SK.items()}
-
-
-class TooManyWrites(BadRequest):
-    """A command too large for one transaction (until it can be split into jobs)."""
 
 
 class UnitOfWork:
@@ -127,7 +124,7 @@ class UnitOfWork:
         jobs the command requested or cancelled, and ``extra``; then wake the workers for the
         new jobs. ``running_job``: the job this command runs, deleted in the same transaction.
         """
-        from . import engine_jobs, execution_jobs, history_outbox, jobs
+        from . import engine_jobs, execution_jobs, jobs
 
         writes: list[Write] = []
         for instance_id, state in result.instances.items():
@@ -136,7 +133,6 @@ class UnitOfWork:
             version = previous.version if previous is not None else 0
             writes.extend(self.aggregates.writes(instance_id, version, puts, deletes,
                                                  previous=previous))
-        history = self._history_writes(result)
         job_writes, new_jobs = engine_jobs.effect_writes(
             self.container, result,
             running_job=running_job.data["_id"] if running_job is not None else None)
@@ -146,22 +142,31 @@ class UnitOfWork:
         if running_job is not None:
             writes.append(jobs.job_done_write(running_job))
         writes.extend(extra)
-        outbox_job = None
-        if history and len(writes) + len(history) > MAX_WRITES:
-            history, outbox_job = history_outbox.pack(self.container, result.instance_id,
-                                                      history)
-        writes.extend(history)
-        if len(writes) > MAX_WRITES:
-            raise TooManyWrites(
-                f"This request would write {len(writes)} items; one request may write at most "
-                f"{MAX_WRITES} (DynamoDB's transaction limit) until long commands are split "
-                "into jobs", detail={"limit": MAX_WRITES, "items": len(writes)})
-        self.container.store.transact(writes)
+        writes.extend(self._history_writes(result))
+        decision = self._decide(result, writes) if len(writes) > MAX_WRITES else None
+        try:
+            self.container.store.transact(decision.writes if decision else writes)
+        except TransactionTooLarge:  # large items: more physical writes than logical ones
+            if decision is not None:
+                raise
+            decision = self._decide(result, writes)
+            self.container.store.transact(decision.writes)
         for state in result.instances.values():
             state.mark_clean()
+        if decision is not None:
+            commit_intents.apply_now(self.container, decision)
         jobs.publish(self.container, new_jobs + signal_jobs)
-        if outbox_job is not None:
-            history_outbox.expand_now(self.container, outbox_job)
+
+    def _decide(self, result: CommandResult,
+                writes: list[Write]) -> commit_intents.Decision:
+        """The writes of a commit too large for one transaction: see ``commit_intents``. The
+        intent goes to the instance with the most writes (a 500-way fan-out's own instance)."""
+        counts = Counter(write.item.pk if isinstance(write, Put) else write.pk
+                         for write in writes if write.table is Table.RUNTIME)
+        pk = max(result.instances, key=lambda instance_id: counts[instance_id])
+        previous = self.loaded.get(pk)
+        version = (previous.version if previous is not None else 0) + 1
+        return commit_intents.decide(self.container, pk, version, writes)
 
     def _history_writes(self, result: CommandResult) -> list[Put]:
         latest: dict[tuple[HistoryKind, str], HistoryRecord] = {}

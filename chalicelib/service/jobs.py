@@ -251,7 +251,7 @@ def execute(container: Any, job_id: str) -> dict[str, Any]:
 
 def _execute(container: Any, item: Item) -> dict[str, Any]:
     job_id = item.data["_id"]
-    from . import engine_jobs, history_outbox  # noqa: F401  (register their runners)
+    from . import commit_intents, engine_jobs  # noqa: F401  (register their runners)
     from . import execution_jobs  # noqa: F401  (registers the execution actions' runners)
     from . import start_events  # noqa: F401  (registers the timer-start runner on first use)
 

@@ -55,9 +55,19 @@ class AggregateStore:
         self.table = table
 
     def load(self, pk: str) -> Aggregate:
-        """The aggregate ``pk``: one strongly consistent Query of its item collection."""
+        """The aggregate ``pk``: one strongly consistent Query of its item collection.
+
+        A commit still being applied (its ``#intent`` is in the collection: see
+        ``storage.intent``) is rolled forward first, then the collection is read again.
+        """
+        from . import intent
+
         page = self.store.query(self.table, pk)
         items = {item.sk: item for item in page.items}
+        pending = items.get(intent.INTENT_SK)
+        if pending is not None:
+            intent.apply(self.store, pending, pending.stored_chunks)
+            return self.load(pk)
         header = items.get(HEADER_SK)
         version = int(header.version or 0) if header is not None else 0
         return Aggregate(pk, version, items)

@@ -1,8 +1,9 @@
-"""A command whose history does not fit one transaction commits through the history outbox."""
+"""Commands larger than one transaction commit through a commit intent (``commit_intents``)."""
 from __future__ import annotations
 
 from chalicelib.engine.runtime import StartProcess
-from chalicelib.service import deployments, history_outbox, instances, jobs
+from chalicelib.service import commit_intents, deployments, instances, jobs
+from chalicelib.storage import intent
 from chalicelib.storage.ports import Table
 
 LONG_RUN = """<?xml version="1.0" encoding="UTF-8"?>
@@ -38,20 +39,41 @@ def test_long_automatic_run_commits_and_its_history_arrives(container):
     assert len(activities) > 150  # every iteration of the loop is recorded
     assert any(i.sk == "#process" for i in history)
     runtime = container.store.query(Table.RUNTIME, result.instance_id).items
-    assert not [i.sk for i in runtime if i.sk.startswith(("outbox#", "job#"))]
+    assert not [i.sk for i in runtime if i.sk.startswith(("#intent", "job#"))]
     state = instances.load_instance(container, result.instance_id)
     assert [t.task_definition_key for t in state.tasks.values()] == ["wait"]
 
 
-def test_interrupted_expansion_is_finished_by_the_job(container, monkeypatch):
-    monkeypatch.setattr(history_outbox, "expand_now", lambda container, job: None)
-    result = start(container)
+def interrupt_apply(monkeypatch):
+    """The committer dies between the decide transaction and the apply."""
+    def fail(store, pending, stored_chunks=None):
+        raise RuntimeError("Lambda timed out")
+
+    monkeypatch.setattr(commit_intents.intents, "apply", fail)
+
+
+def test_interrupted_apply_is_finished_by_the_job(container, monkeypatch):
+    with monkeypatch.context() as patch:
+        interrupt_apply(patch)
+        result = start(container)
     runtime = container.store.query(Table.RUNTIME, result.instance_id).items
     [job] = [i for i in runtime if i.sk.startswith("job#")]
-    assert [i for i in runtime if i.sk.startswith("outbox#")]
+    assert job.data["jobHandlerType"] == commit_intents.HANDLER
+    assert [i for i in runtime if i.sk == intent.INTENT_SK]
     assert container.store.query(Table.HISTORY, result.instance_id).items == []
     assert jobs.run_job(container, job.data["_id"]) == "executed"
     assert len(container.store.query(Table.HISTORY, result.instance_id).items) > 150
     assert "absent" in jobs.run_job(container, job.data["_id"])
     left = container.store.query(Table.RUNTIME, result.instance_id).items
-    assert not [i.sk for i in left if i.sk.startswith(("outbox#", "job#"))]
+    assert not [i.sk for i in left if i.sk.startswith(("#intent", "job#"))]
+
+
+def test_the_next_command_rolls_an_interrupted_commit_forward(container, monkeypatch):
+    with monkeypatch.context() as patch:
+        interrupt_apply(patch)
+        result = start(container)
+    state = instances.load_instance(container, result.instance_id)  # rolls it forward
+    assert [t.task_definition_key for t in state.tasks.values()] == ["wait"]
+    assert len(container.store.query(Table.HISTORY, result.instance_id).items) > 150
+    left = container.store.query(Table.RUNTIME, result.instance_id).items
+    assert not [i.sk for i in left if i.sk.startswith(("#intent", "job#"))]  # job removed too

@@ -1,0 +1,172 @@
+"""Commits larger than one transaction, behind a commit intent (DESIGN.md §3).
+
+DynamoDB takes at most 100 writes (and 4 MB) per TransactWriteItems. A command that starts a
+500-way parallel multi-instance writes thousands of items; one that records the history of a
+long automatic run writes hundreds. Such a commit is made in two phases:
+
+1. **Decide** (one transaction): every write that carries a condition (the aggregate's
+   version-conditioned header, other instances, idempotency records, the job being run, ...)
+   plus ONE intent item, ``#intent`` in the aggregate's own item collection, which holds the
+   rest of the writes (compressed, and chunked by the codec when large). From this moment the
+   commit has happened: it cannot be lost and it cannot be half-seen through the aggregate.
+2. **Apply** (``apply``): the deferred writes, in transactions of at most the limit, each with
+   a ``ConditionCheck`` that the intent is still there *at its version*; the last one deletes
+   the intent (and the writes named in ``cleanup``: the recovery job, say).
+
+Only writes that nobody else may touch meanwhile are deferred: the aggregate's own items other
+than its header (the header's new version guards them; new job items there have fresh ids, so
+their ``MustNotExist`` is dropped) and unconditional history puts. Everything else stays in the
+decide transaction, which must fit; if it does not, ``TooLarge`` says so before anything is sent.
+
+Who applies: the committer, right after deciding. If it dies meanwhile, the next loader of the
+aggregate (``AggregateStore.load``) rolls the intent forward before it reads, and the recovery
+job the service writes beside the intent finishes it otherwise. Applying is idempotent (puts of
+final values, deletes); a stale applier fails its intent check and stops, so it can never
+overwrite a later commit.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterable, Iterator, Sequence
+
+from ..errors import ConcurrencyError
+from . import codec
+from .ports import (
+    MAX_TRANSACTION_WRITES, ConditionCheck, Delete, Item, ItemStore, MustNotExist, Put,
+    StorageError, Table, VersionIs, Write,
+)
+
+__all__ = ["INTENT_SK", "INTENT_KIND", "TooLarge", "physical_writes", "split", "apply",
+           "intent_version"]
+
+log = logging.getLogger("workflow.storage.intent")
+
+INTENT_SK = "#intent"
+INTENT_KIND = "commit-intent"
+_HEADER_SK = "#header"
+#: bytes kept free in each apply transaction (DynamoDB counts a little more than the records)
+_BYTES_MARGIN = 200_000
+
+
+class TooLarge(StorageError):
+    """Even the writes that must commit together exceed one transaction."""
+
+
+def physical_writes(writes: Sequence[Write]) -> int:
+    """How many writes DynamoDB would count for ``writes`` (chunk items included)."""
+    return sum(len(codec.plan([write])) for write in writes)
+
+
+def _deferrable(write: Write, pk: str) -> bool:
+    if not isinstance(write, (Put, Delete)):
+        return False
+    if write.table is Table.HISTORY:
+        return write.condition is None
+    if write.table is not Table.RUNTIME:
+        return False
+    key_pk, key_sk = (write.item.pk, write.item.sk) if isinstance(write, Put) else (write.pk, write.sk)
+    if key_pk != pk or key_sk in (_HEADER_SK, INTENT_SK):
+        return False
+    # a new item of the aggregate (a job, say): its id is fresh and the header's version
+    # condition already guards the whole collection
+    return write.condition is None or (isinstance(write, Put)
+                                       and isinstance(write.condition, MustNotExist))
+
+
+def split(pk: str, version: int, writes: Sequence[Write], *, keep: Iterable[Write] = (),
+          cleanup: Iterable[Write] = ()) -> tuple[list[Write], Item]:
+    """The decide transaction for ``writes`` and the intent item it puts.
+
+    ``pk``: the aggregate whose items are deferred, committed at ``version`` (its new version:
+    the intent carries it). ``keep``: more writes for the decide transaction (never deferred).
+    ``cleanup``: writes for the final apply transaction (unconditional deletes of what the
+    caller added beside the intent: its recovery job, say).
+    """
+    first: list[Write] = []
+    deferred: list[Write] = []
+    for write in writes:
+        (deferred if _deferrable(write, pk) else first).append(write)
+    intent = Item(pk=pk, sk=INTENT_SK, kind=INTENT_KIND, version=version, data={
+        "writes": [_encode(write) for write in deferred],
+        "cleanup": [_encode(write) for write in cleanup],
+    })
+    first.extend(keep)
+    first.append(Put(Table.RUNTIME, intent, MustNotExist()))
+    count = physical_writes(first)
+    if count > MAX_TRANSACTION_WRITES:
+        raise TooLarge(
+            f"This request would write {count} items that must commit together; one "
+            f"transaction takes at most {MAX_TRANSACTION_WRITES}",
+            {"limit": MAX_TRANSACTION_WRITES, "items": count})
+    return first, intent
+
+
+def intent_version(item: Item) -> int:
+    return int(item.version or 0)
+
+
+def apply(store: ItemStore, intent: Item, stored_chunks: int | None = None) -> bool:
+    """Roll ``intent`` forward; False when it was already applied (by someone else).
+
+    ``stored_chunks``: chunk items of the intent (``Item.stored_chunks`` when it was read;
+    computed when the committer applies what it just wrote).
+    """
+    if stored_chunks is None:
+        stored_chunks = len(codec.plan([Put(Table.RUNTIME, intent)])) - 1
+    still_there = ConditionCheck(Table.RUNTIME, intent.pk, INTENT_SK,
+                                 VersionIs(intent_version(intent)))
+    writes = [_decode(raw) for raw in intent.data["writes"]]
+    done = Delete(Table.RUNTIME, intent.pk, INTENT_SK, VersionIs(intent_version(intent)),
+                  stored_chunks)
+    cleanup = [_decode(raw) for raw in intent.data.get("cleanup", ())]
+    try:
+        for batch in _batches(writes, reserve=1):
+            store.transact([still_there, *batch])
+        store.transact([done, *cleanup])
+    except ConcurrencyError:
+        current = store.get(Table.RUNTIME, intent.pk, INTENT_SK)
+        if current is None or intent_version(current) != intent_version(intent):
+            return False  # someone else finished it (and maybe committed since)
+        raise
+    return True
+
+
+def _batches(writes: Sequence[Write], *, reserve: int) -> Iterator[list[Write]]:
+    """``writes`` in groups that fit one transaction beside ``reserve`` other writes."""
+    budget = MAX_TRANSACTION_WRITES - reserve
+    batch: list[Write] = []
+    used = size = 0
+    for write in writes:
+        raw = codec.plan([write])
+        count = len(raw)
+        weight = sum(codec.record_size(r.record) if r.record else 100 for r in raw)
+        if batch and (used + count > budget
+                      or size + weight > codec.MAX_TRANSACTION_BYTES - _BYTES_MARGIN):
+            yield batch
+            batch, used, size = [], 0, 0
+        batch.append(write)
+        used += count
+        size += weight
+    if batch:
+        yield batch
+
+
+# --- the intent's own encoding of writes -------------------------------------------------------
+
+def _encode(write: Write) -> dict[str, Any]:
+    if isinstance(write, Put):
+        item = write.item
+        return {"put": write.table.value, "replaces": write.replaces_chunks,
+                "item": {"pk": item.pk, "sk": item.sk, "kind": item.kind, "data": item.data,
+                         "index": item.index, "ttl": item.ttl, "version": item.version,
+                         "schema_version": item.schema_version}}
+    if isinstance(write, Delete):
+        return {"delete": write.table.value, "pk": write.pk, "sk": write.sk,
+                "chunks": write.chunks}
+    raise TypeError(f"not a deferrable write: {write!r}")
+
+
+def _decode(raw: dict[str, Any]) -> Write:
+    if "put" in raw:
+        return Put(Table(raw["put"]), Item(**raw["item"]), replaces_chunks=raw["replaces"])
+    return Delete(Table(raw["delete"]), raw["pk"], raw["sk"], chunks=raw["chunks"])

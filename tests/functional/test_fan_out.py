@@ -1,0 +1,129 @@
+"""A 500-way parallel multi-instance, end to end through the REST API.
+
+Starting it writes about 1,500 runtime items and completing it removes as many: far more than
+one DynamoDB transaction takes (100). Both commands commit through a commit intent
+(``service.commit_intents``): every transaction stays within the limits, and what clients read
+is the whole fan-out, never a part of it.
+
+The 500-way run uses the in-memory store (it passes the same contract suite and enforces the
+same transaction limits); over moto the same test runs 110 wide, because moto copies every
+table for each transaction it runs and 500 would take minutes.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chalicelib.storage import intent
+from chalicelib.storage.ports import Table
+from tests.conftest import ADMIN
+from tests.functional.test_model_routes import WF, expect
+
+JSON_ADMIN = dict(ADMIN, **{"Content-Type": "application/json"})
+ENOUGH = 3
+
+FAN_OUT = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:flowable="http://flowable.org/bpmn" targetNamespace="Tests">
+  <process id="fanOut" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
+    <userTask id="review" name="Review" flowable:assignee="reviewer${loopCounter}">
+      <multiInstanceLoopCharacteristics isSequential="false">
+        <loopCardinality>${width}</loopCardinality>
+        <completionCondition>${nrOfCompletedInstances >= 3}</completionCondition>
+      </multiInstanceLoopCharacteristics>
+    </userTask>
+    <sequenceFlow id="f2" sourceRef="review" targetRef="decide"/>
+    <userTask id="decide" name="Decide"/>
+    <sequenceFlow id="f3" sourceRef="decide" targetRef="end"/>
+    <endEvent id="end"/>
+  </process>
+</definitions>"""
+
+
+def call(client, method: str, path: str, payload=None):
+    body = None if payload is None else json.dumps(payload).encode()
+    return client.http.request(method, f"{WF}/{path}", headers=JSON_ADMIN, body=body)
+
+
+def open_tasks(client, instance_id: str) -> list[dict]:
+    data = expect(call(client, "GET", "taskinstance?_queryId=filtered-query&_pageSize=1000&"
+                                      f"processInstanceId={instance_id}"), 200)
+    return data["result"]
+
+
+@pytest.fixture(params=[("memory", 500), ("moto", 110)], ids=["memory-500", "moto-110"])
+def fan_out(request, settings):
+    """(test client, container, width) over the in-memory store or moto."""
+    from chalice.test import Client
+
+    import app as application
+    from chalicelib import bootstrap
+    from chalicelib.clock import FixedClock
+
+    backend, width = request.param
+    if backend == "memory":
+        from chalicelib.messaging.memory import MemoryPublisher
+        from chalicelib.storage.memory import MemoryItemStore
+
+        built = bootstrap.build_container(settings, clock=FixedClock(), store=MemoryItemStore(),
+                                          publisher=MemoryPublisher())
+    else:
+        built = bootstrap.build_container(request.getfixturevalue("moto_backend"),
+                                          clock=FixedClock())
+    bootstrap.set_container(built)
+    try:
+        with Client(application.app, stage_name="local") as client:
+            yield client, built, width
+    finally:
+        bootstrap.reset_container()
+
+
+def test_a_500_way_parallel_multi_instance_runs_end_to_end(fan_out):
+    client, container, width = fan_out
+    model = expect(call(client, "POST", "model", {"name": "fanOut", "bpmnXML": FAN_OUT}), 201)
+    expect(call(client, "POST", f"model/{model['_id']}?_action=deploy"), 200)
+
+    sent = []
+    transact = container.store.transact
+    container.store.transact = lambda writes, **kw: (sent.append(len(writes)),
+                                                     transact(writes, **kw))[1]
+    try:
+        started = expect(call(client, "POST", "processinstance",
+                              {"_key": "fanOut", "width": width}), 201)
+    finally:
+        container.store.transact = transact
+    instance_id = started["_id"]
+    # an execution, a task and loop variables per branch, in transactions of at most 100
+    assert sum(sent) > 3 * width and max(sent) <= 100, sent
+
+    tasks = open_tasks(client, instance_id)
+    assert len(tasks) == width
+    assert {t["assignee"] for t in tasks} == {f"reviewer{n}" for n in range(width)}
+    runtime = container.store.query(Table.RUNTIME, instance_id).items
+    assert not [i for i in runtime if i.sk == intent.INTENT_SK or i.sk.startswith("job#")]
+    read = expect(call(client, "GET", f"processinstance/{instance_id}"), 200)
+    assert len(read["tasks"]) == width
+
+    by_assignee = {t["assignee"]: t["_id"] for t in tasks}
+    for n in range(ENOUGH):  # the completion condition holds after the third
+        expect(call(client, "POST", f"taskinstance/{by_assignee[f'reviewer{n}']}"
+                                    "?_action=complete", {"verdict": n}), 200)
+
+    left = open_tasks(client, instance_id)
+    assert [t["taskDefinitionKey"] for t in left] == ["decide"]
+    runtime = container.store.query(Table.RUNTIME, instance_id).items
+    assert not [i for i in runtime if i.sk.startswith(("task#", "#intent", "job#"))
+                and i.data.get("task_definition_key") != "decide"]
+    history = expect(call(client, "GET", "taskinstance/history?_queryId=filtered-query&"
+                                         f"_pageSize=1000&processInstanceId={instance_id}"), 200)
+    reviews = [t for t in history["result"] if t["taskDefinitionKey"] == "review"]
+    assert len(reviews) == width
+    assert sum(1 for t in reviews if t["deleteReason"] is None) == ENOUGH
+    assert all(t["endTime"] for t in reviews)
+
+    expect(call(client, "POST", f"taskinstance/{left[0]['_id']}?_action=complete", {}), 200)
+    record = expect(call(client, "GET", f"processinstance/history/{instance_id}"), 200)
+    assert record["endActivityId"] == "end"
