@@ -41,10 +41,27 @@ Speed (a command running many small scripts, e.g. one per multi-instance item):
   compiled once. Each script runs as global code through an indirect ``eval`` (``let`` and
   ``const`` stay its own; ``var`` and implicit globals become deletable globals) with a fresh
   ``execution`` state; afterwards every global it created (and every variable bound as a
-  global) is deleted, and if a pre-existing global was replaced, or anything failed, the
-  context is thrown away. So no script sees anything of an earlier one. The time limit is
-  QuickJS's per call (set before each script), the memory limit is the context's. Every
-  other script (and ``auto_store``) gets a fresh context, as described above.
+  global) is deleted, and if a pre-existing global was replaced, enumerable globals remain
+  that were not there before, or anything failed, the context is thrown away. So no script
+  sees anything of an earlier one. The time limit is QuickJS's per call (set before each
+  script, and kept while it is cleaned up), the memory limit is the context's. Every other
+  script (and ``auto_store``) gets a fresh context, as described above.
+- The shared context is locked down before its first script: the function constructors
+  (``Function`` reached as ``[]["constr" + "uctor"]["constr" + "uctor"]``, generator and
+  async ones alike) throw instead of compiling code, and every object reachable from the
+  global object (built-in constructors, prototypes, ``JSON``, ``Math``, ``execution``, ...;
+  not the global object itself) is frozen. A script that escapes :func:`is_poolable`'s text
+  checks by computed names can thus neither change a built-in a later script (or the
+  prelude) uses, nor reach the global object other than by naming a global in its text. The
+  prelude keeps its own references to what it uses.
+- When the script's value is not used (``need_result=False``: no ``resultVariable``), a
+  pooled script that already ran to its end as global code in the command (so its text is a
+  valid script, which cannot close a wrapper around it) is compiled once per context as
+  ``function (<bound variable names>) { <script> }`` and then called with the bindings as
+  arguments: no parsing, no globals bound and deleted per run. Its ``var``, functions and
+  classes are the call's own; an implicit global is deleted afterwards as above; the
+  function object is unreachable from the script, so no state survives a call. A script
+  that cannot be compiled so (``let item`` with ``item`` bound) runs as global code.
 
 Early time-outs: QuickJS measures the *process's* CPU time, so busy sibling threads (threaded
 local mode, tests) make the limit fire early. When an interrupt fires after the script's own
@@ -217,7 +234,7 @@ def run_script(source: str, variables: dict[str, Any], *, activity_id: str | Non
                business_key: str | None = None, time_limit_s: float = DEFAULT_TIME_LIMIT_S,
                memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_BYTES, auto_store: bool = False,
                logger: logging.Logger | None = None,
-               pool: "ScriptPool | None" = None) -> ScriptResult:
+               pool: "ScriptPool | None" = None, need_result: bool = True) -> ScriptResult:
     """Run a JavaScript script task in a fresh (or pooled), limited QuickJS context.
 
     Parameters
@@ -238,6 +255,9 @@ def run_script(source: str, variables: dict[str, Any], *, activity_id: str | Non
         A :class:`ScriptPool` of the command: simple scripts (:func:`is_poolable`) run in its
         shared context (never with ``auto_store``, never on the retry after an early
         interrupt).
+    need_result:
+        False when the script's value is not used (no ``resultVariable``): ``result`` is then
+        None, and a pooled script seen before in the command runs compiled once as a function.
 
     Raises
     ------
@@ -253,17 +273,21 @@ def run_script(source: str, variables: dict[str, Any], *, activity_id: str | Non
                              if name not in reachable}, activity_id,
                             pool._checked if pool is not None else None)
         variables = passed
-    payload = _payload(variables, activity_id, process_instance_id, execution_id, business_key)
+    encoded = _encode(variables, activity_id)
+    names = ",".join(name for name in variables if _bindable(name))
+    meta = (activity_id, process_instance_id, execution_id, business_key)
     budget = time_limit_s  # QuickJS's limit counts the whole process's CPU time
     pooled = pool is not None and not auto_store and is_poolable(source)
     for attempt in (1, 2):
         try:
             if pooled and attempt == 1:
-                result = pool.attempt(source, payload, budget, time_limit_s,  # type: ignore[union-attr]
-                                      memory_limit_bytes, activity_id, logger)
+                result = pool.attempt(source, encoded, names, meta,  # type: ignore[union-attr]
+                                      budget, time_limit_s, memory_limit_bytes, activity_id,
+                                      logger, need_result)
             else:
-                result = _attempt(source, payload, budget, time_limit_s, memory_limit_bytes,
-                                  auto_store, activity_id, logger)
+                result = _attempt(source, _envelope(encoded, names, meta), budget,
+                                  time_limit_s, memory_limit_bytes, auto_store, activity_id,
+                                  logger, need_result=need_result)
         except _EarlyInterrupt as early:
             if attempt == 2:
                 break
@@ -346,21 +370,29 @@ def _words(source: str) -> str:
     return json.dumps(sorted(set(_IDENTIFIER.findall(source))))
 
 
-# The shared context's prelude: `execution` and `console` are fixed globals reading the
-# current script's state; __wf_begin/__wf_run/__wf_collect/__wf_end run one script.
+# The shared context's prelude, a function of the console limits. `execution` and `console`
+# are fixed globals reading the current script's state; __wf_begin, then __wf_run (global
+# code) or a runner from __wf_compile (the script compiled once as a function), then
+# __wf_collect and __wf_end run one script. Before any script runs, every built-in object
+# reachable from the global object is frozen and the function constructors are disabled
+# (see "Speed" in the module docs), and the prelude keeps its own references to what it uses.
 _POOL_PRELUDE = r"""
-(function () {
+(function (maxLines, maxLineLength) {
   "use strict";
   const G = globalThis;
-  const own = (o, k) => Object.prototype.hasOwnProperty.call(o, k);
+  const O = Object, R = Reflect;
+  const parse = JSON.parse, stringify = JSON.stringify, keys = O.keys, create = O.create;
+  const is = O.is, freeze = O.freeze, getProto = O.getPrototypeOf, apply = R.apply;
+  const describe = O.getOwnPropertyDescriptor, ownKeys = R.ownKeys;
+  const hasOwn = O.prototype.hasOwnProperty, sourceOf = Function.prototype.toString;
+  const own = (o, k) => apply(hasOwn, o, [k]);
   const indirectEval = eval;
-  const keysOf = () => Object.getOwnPropertyNames(G);
   let st = null;
 __WF_COMMON__
   const logger = (level) => (...args) => {
-    if (st.logs.length >= st.limits.lines) { st.dropped += 1; return; }
+    if (st.logs.length >= maxLines) { st.dropped += 1; return; }
     let line = args.map(text).join(" ");
-    if (line.length > st.limits.lineLength) line = line.slice(0, st.limits.lineLength) + "...";
+    if (line.length > maxLineLength) line = line.slice(0, maxLineLength) + "...";
     st.logs.push([level, line]);
   };
   const get = (n) => { n = name(n); return own(st.vars, n) ? st.vars[n] : null; };
@@ -368,9 +400,9 @@ __WF_COMMON__
   const set = (which) => (n, v) => {
     n = name(n); st.vars[n] = v; st[which][n] = true; delete st.removed[n];
   };
-  const execution = Object.freeze({
+  const execution = freeze({
     getVariable: get, getVariableLocal: get, hasVariable: has, hasVariableLocal: has,
-    getVariables: () => Object.assign({}, st.vars),
+    getVariables: () => O.assign({}, st.vars),
     setVariable: set("changed"), setVariableLocal: set("local"),
     removeVariable: (n) => {
       n = name(n); delete st.vars[n]; delete st.changed[n]; delete st.local[n];
@@ -382,46 +414,94 @@ __WF_COMMON__
     getProcessBusinessKey: () => st.meta.businessKey,
     getProcessInstanceBusinessKey: () => st.meta.businessKey,
   });
-  const fixed = (key, value) => Object.defineProperty(G, key,
+  const fixed = (key, value) => O.defineProperty(G, key,
     {value: value, writable: false, enumerable: false, configurable: false});
   const json = (what, v) => {
     try {
-      const j = JSON.stringify(v, (k, x) => (typeof x === "bigint" ? Number(x) : x));
+      const j = stringify(v, (k, x) => (typeof x === "bigint" ? Number(x) : x));
       return j === undefined ? "null" : j;
     } catch (e) {
       throw new TypeError(what + " cannot be converted to JSON: " + e.message);
     }
   };
-  const entries = (marks) => "{" + Object.keys(marks).map((n) =>
-    JSON.stringify(n) + ":" + json("variable '" + n + "'", st.vars[n])).join(",") + "}";
   fixed("execution", execution);
-  fixed("console", Object.freeze(Object.fromEntries(
+  fixed("console", freeze(O.fromEntries(
     ["log", "info", "debug", "warn", "error"].map((level) => [level, logger(level)]))));
-  fixed("__wf_console", () => JSON.stringify({console: st.logs, dropped: st.dropped}));
-  fixed("__wf_begin", (payload) => {
-    const input = JSON.parse(payload);
-    st = {vars: input.variables, meta: input.meta, limits: input.limits,
-          changed: Object.create(null), local: Object.create(null),
-          removed: Object.create(null), logs: [], dropped: 0, bound: [], result: undefined};
-    for (const n of input.globals) {
-      if (n in G) continue;
-      G[n] = st.vars[n];
-      st.bound.push(n);
+  fixed("__wf_console", () => stringify({console: st.logs, dropped: st.dropped}));
+  fixed("__wf_begin", (vars, names, activityId, processInstanceId, executionId, businessKey,
+                       bind) => {
+    st = {vars: parse(vars), meta: {activityId, processInstanceId, executionId, businessKey},
+          changed: create(null), local: create(null), removed: create(null), logs: [],
+          dropped: 0, bound: [], result: undefined};
+    if (bind && names !== "") {
+      for (const n of names.split(",")) {
+        if (n in G) continue;
+        G[n] = st.vars[n];
+        st.bound.push(n);
+      }
     }
   });
   fixed("__wf_run", (source) => { st.result = indirectEval(source); });
-  fixed("__wf_collect", () => "{\"changed\":" + entries(st.changed) + ",\"local\":" +
-    entries(st.local) + ",\"autoStored\":{},\"removed\":" +
-    JSON.stringify(Object.keys(st.removed)) + ",\"console\":" + JSON.stringify(st.logs) +
-    ",\"dropped\":" + st.dropped + ",\"result\":" + json("the script result", st.result) + "}");
+  // A runner calling the script compiled as a function of the bindings (null when it cannot
+  // be: the caller then runs it as global code). The function's own source text must be
+  // exactly the wrapper, i.e. the script's text is its whole body.
+  fixed("__wf_compile", (source, names) => {
+    const params = names === "" ? [] : names.split(",").filter((n) => !(n in G));
+    const code = "(function (" + params.join(",") + ") {" + source + "\n})";
+    let fn;
+    try {
+      fn = indirectEval(code);
+    } catch (e) {
+      return null;  // e.g. `let item` in a script binding `item`
+    }
+    if (typeof fn !== "function" || apply(sourceOf, fn, []) !== code.slice(1, -1)) return null;
+    return () => { st.result = apply(fn, undefined, params.map((n) => st.vars[n])); };
+  });
+  // [changed name, value, ...], [local name, value, ...], removed, console, dropped, result
+  // (as JSON; JSON.stringify costs about a microsecond an array, so plain values are written
+  // here, each as `json` would: undefined, functions and symbols as null)
+  const quick = (v) => {
+    switch (typeof v) {
+      case "number": return v - v === 0 ? "" + v : "null";  // NaN and Infinity: null
+      case "boolean": return v ? "true" : "false";
+      case "undefined": case "function": case "symbol": return "null";
+      case "string": return stringify(v);
+      default: {  // objects (toJSON), null; a BigInt throws: `json` converts it
+        const j = stringify(v);
+        return j === undefined ? "null" : j;
+      }
+    }
+  };
+  const pairs = (marks, exact) => {
+    let out = "";
+    for (const n in marks) {
+      out += (out === "" ? "[" : ",") + stringify(n) + "," +
+        (exact ? json("variable '" + n + "'", st.vars[n]) : quick(st.vars[n]));
+    }
+    return out === "" ? "[]" : out + "]";
+  };
+  const list = (a) => (a.length === 0 ? "[]" : stringify(a));
+  const collect = (withResult, exact) =>
+    "[" + pairs(st.changed, exact) + "," + pairs(st.local, exact) + "," +
+    list(keys(st.removed)) + "," + list(st.logs) + "," + st.dropped + "," +
+    (!withResult ? "null" : exact ? json("the script result", st.result) : quick(st.result)) +
+    "]";
+  fixed("__wf_collect", (withResult) => {
+    try {
+      return collect(withResult, false);
+    } catch (e) {  // a BigInt, or not JSON: the exact conversion, or its error
+      return collect(withResult, true);
+    }
+  });
+  fixed("__wf_list", (words) => parse(words));
   const baseline = new Map();
-  const wordLists = new Map();  // words JSON -> its list: the same scripts come back
+  let enumerable = 0;
   const forget = (names) => {
     let clean = true;
     for (const k of names) {
       if (baseline.has(k)) {
-        if (!Object.is(G[k], baseline.get(k))) clean = false;
-      } else if (own(G, k) && !delete G[k]) {
+        if (!is(G[k], baseline.get(k))) clean = false;
+      } else if (k in G && !delete G[k]) {  // deleting an inherited name is a no-op
         clean = false;
       }
     }
@@ -429,22 +509,50 @@ __WF_COMMON__
   };
   fixed("__wf_end", (words) => {
     // forget the script: delete every global it made. Being poolable, it can only have made
-    // or replaced globals it names (`words`); false when it replaced one that was there
-    // before, or when globals remain that were not there before (the context is then
-    // thrown away)
-    let names = wordLists.get(words);
-    if (names === undefined) {
-      names = JSON.parse(words);
-      if (wordLists.size < 256) wordLists.set(words, names);
-    }
+    // or replaced globals it names (`words`, a list); false when it replaced one that was
+    // there before, or when enumerable globals remain that were not there before (only an
+    // assignment or a declaration makes one; the context is then thrown away)
     const bound = st === null ? [] : st.bound;
     st = null;
-    const named = forget(names), boundToo = forget(bound);  // both: every one is deleted
-    return named && boundToo && keysOf().length === baseline.size;
+    const named = forget(words), boundToo = forget(bound);  // both: every one is deleted
+    let count = 0;
+    for (const k in G) count += 1;
+    return named && boundToo && count === enumerable;
   });
-  for (const k of keysOf()) baseline.set(k, G[k]);
-})()
+  // Lock the built-ins down: no constructor compiles code from a string (the only way to
+  // code that could reach the global object by a computed name), and every object reachable
+  // from the global object (but the global object itself) is frozen, so that no script can
+  // change what a later one (or this prelude) finds in them.
+  const refuse = function () { throw new TypeError("code from strings is not allowed"); };
+  for (const f of [function () {}, function* () {}, async function () {},
+                   async function* () {}]) {
+    O.defineProperty(getProto(f), "constructor",
+                     {value: refuse, writable: false, enumerable: false, configurable: false});
+  }
+  const done = new Set();
+  const todo = [getProto(G)];
+  for (const k of ownKeys(G)) {
+    const d = describe(G, k);
+    todo.push(d.value, d.get, d.set);
+  }
+  while (todo.length > 0) {
+    const o = todo.pop();
+    if (o === null || o === G || (typeof o !== "object" && typeof o !== "function") ||
+        done.has(o)) continue;
+    done.add(o);
+    freeze(o);
+    todo.push(getProto(o));
+    for (const k of ownKeys(o)) {
+      const d = describe(o, k);
+      if (d !== undefined) todo.push(d.value, d.get, d.set);
+    }
+  }
+  for (const k of O.getOwnPropertyNames(G)) baseline.set(k, G[k]);
+  for (const k in G) enumerable += 1;
+})
 """.replace("__WF_COMMON__", _JS_COMMON)
+
+_MISSING = object()
 
 
 class ScriptPool:
@@ -453,45 +561,76 @@ class ScriptPool:
     Not thread-safe: one per command (the engine's ``Runtime`` holds one).
     """
 
+    #: compiled scripts (and word lists) kept per context; past it they are not kept
+    MAX_COMPILED = 256
+
     def __init__(self) -> None:
         self._context: quickjs.Context | None = None
         self._memory_limit: int | None = None
         self._functions: tuple[Any, ...] = ()
         self.created = 0  # contexts made (tests, benchmarks)
+        self.compiled = 0  # scripts compiled as functions (tests, benchmarks)
         #: id(value) -> value of the variable values found JSON-able (the value is kept so
         #: its id is not reused): a command's later scripts do not walk them again
         self._checked: dict[int, Any] = {}
+        #: (source, binding names) -> the runner of the script compiled as a function of its
+        #: bindings in this context, or None when it cannot be compiled so
+        self._compiled: dict[tuple[str, str], Any] = {}
+        #: source -> its words as a list in this context (what ``__wf_end`` checks)
+        self._word_lists: dict[str, Any] = {}
+        #: scripts that ran to their end as global code: valid scripts, so their text cannot
+        #: close the function wrapper it is compiled in (valid in any context)
+        self._valid: set[str] = set()
 
     def discard(self) -> None:
         """Drop the shared context (the next script gets a new one)."""
         self._context, self._functions = None, ()
+        self._compiled.clear()
+        self._word_lists.clear()
 
     def _ready(self, memory_limit_bytes: int) -> tuple[quickjs.Context, tuple[Any, ...]]:
         if self._context is None or self._memory_limit != memory_limit_bytes:
+            self.discard()
             context = quickjs.Context()
             context.set_memory_limit(memory_limit_bytes)
-            context.eval(_POOL_PRELUDE)
-            self._functions = tuple(context.get(f"__wf_{n}")
-                                    for n in ("begin", "run", "collect", "end"))
+            context.eval(_POOL_PRELUDE)(MAX_CONSOLE_LINES, MAX_CONSOLE_LINE_LENGTH)
+            self._functions = tuple(context.get(f"__wf_{n}") for n in (
+                "begin", "run", "compile", "collect", "end", "list"))
             self._context, self._memory_limit = context, memory_limit_bytes
             self.created += 1
         return self._context, self._functions
 
-    def attempt(self, source: str, payload: str, budget_s: float, time_limit_s: float,
-                memory_limit_bytes: int, activity_id: str | None,
-                logger: logging.Logger | None) -> dict[str, Any]:
-        """As :func:`_attempt`, in the shared context."""
-        context, (begin, run, collect, end) = self._ready(memory_limit_bytes)
+    def attempt(self, source: str, variables: str, names: str, meta: tuple[str | None, ...],
+                budget_s: float, time_limit_s: float, memory_limit_bytes: int,
+                activity_id: str | None, logger: logging.Logger | None,
+                need_result: bool = True) -> dict[str, Any]:
+        """As :func:`_attempt`, in the shared context (``variables`` their JSON, ``names``
+        those bound as globals, comma separated, ``meta`` what ``execution``'s getters
+        return)."""
+        context, (begin, run, compile_, collect, end, list_) = self._ready(memory_limit_bytes)
         # ``started`` only matters for an interrupt, which cannot fire before the time limit
         started, in_script, ok = 0.0, False, False
         try:
+            runner = None
+            if not need_result and source in self._valid:
+                key = (source, names)
+                runner = self._compiled.get(key, _MISSING)
+                if runner is _MISSING:  # parsing the script counts against its limit
+                    context.set_time_limit(budget_s)
+                    runner = compile_(source, names)
+                    self.compiled += runner is not None
+                    if len(self._compiled) < self.MAX_COMPILED:
+                        self._compiled[key] = runner
             context.set_time_limit(-1)
-            begin(payload)
+            begin(variables, names, *meta, runner is None)
             context.set_time_limit(budget_s)
             started, in_script = time.thread_time(), True
-            run(source)
+            if runner is None:
+                run(source)
+            else:
+                runner()
             in_script = False
-            collected = json.loads(collect())
+            collected = json.loads(collect(need_result))
             ok = True
         except quickjs.JSException as exc:
             own_cpu = time.thread_time() - started
@@ -500,13 +639,24 @@ class ScriptPool:
         finally:
             if not ok:
                 self.discard()
+        if runner is None and len(self._valid) < self.MAX_COMPILED:
+            self._valid.add(source)
         try:
-            context.set_time_limit(-1)
-            if not end(_words(source)):
+            # still under the time limit: nothing of the script can run here, but if it did
+            words = self._word_lists.get(source)
+            if words is None:
+                words = list_(_words(source))
+                if len(self._word_lists) < self.MAX_COMPILED:
+                    self._word_lists[source] = words
+            if not end(words):
                 self.discard()
         except quickjs.JSException:
             self.discard()
-        return _outcome(collected)
+        changed, local, removed, console, dropped, result = collected
+        return _outcome({"changed": dict(zip(changed[::2], changed[1::2])),
+                         "local": dict(zip(local[::2], local[1::2])), "removed": removed,
+                         "console": console, "dropped": dropped, "result": result,
+                         "autoStored": {}})
 
 
 _PLAIN = (str, int, bool, type(None))
@@ -567,24 +717,36 @@ _PAYLOAD_JSON = json.JSONEncoder(default=_json_default, allow_nan=False)
 _LIMITS = {"lines": MAX_CONSOLE_LINES, "lineLength": MAX_CONSOLE_LINE_LENGTH}
 
 
-def _payload(variables: dict[str, Any], activity_id: str | None, process_instance_id: str | None,
-             execution_id: str | None, business_key: str | None) -> str:
-    names = [name for name in variables if _bindable(name)]
+def _encode(variables: dict[str, Any], activity_id: str | None) -> str:
+    """The variables as JSON (ProcessFailure when they cannot be passed)."""
     try:
-        return _PAYLOAD_JSON.encode({
-            "variables": variables, "globals": names,
-            "meta": {"activityId": activity_id, "processInstanceId": process_instance_id,
-                     "executionId": execution_id, "businessKey": business_key},
-            "limits": _LIMITS,
-        })
+        return _PAYLOAD_JSON.encode(variables)
     except (TypeError, ValueError) as exc:
         raise ProcessFailure("script", f"Process variables cannot be passed to the script: "
                              f"{exc}", activity_id) from None
 
 
+def _envelope(encoded: str, names: str, meta: tuple[str | None, ...]) -> str:
+    """What a fresh context's prelude reads: variables (JSON), names bound, meta, limits."""
+    activity_id, process_instance_id, execution_id, business_key = meta
+    rest = json.dumps({"globals": names.split(",") if names else [],
+                       "meta": {"activityId": activity_id,
+                                "processInstanceId": process_instance_id,
+                                "executionId": execution_id, "businessKey": business_key},
+                       "limits": _LIMITS})
+    return '{"variables":' + encoded + "," + rest[1:]
+
+
+def _payload(variables: dict[str, Any], activity_id: str | None, process_instance_id: str | None,
+             execution_id: str | None, business_key: str | None) -> str:
+    names = ",".join(name for name in variables if _bindable(name))
+    return _envelope(_encode(variables, activity_id), names,
+                     (activity_id, process_instance_id, execution_id, business_key))
+
+
 def _attempt(source: str, payload: str, budget_s: float, time_limit_s: float,
              memory_limit_bytes: int, auto_store: bool, activity_id: str | None,
-             logger: logging.Logger | None) -> dict[str, Any]:
+             logger: logging.Logger | None, *, need_result: bool = True) -> dict[str, Any]:
     context = quickjs.Context()
     context.set_memory_limit(memory_limit_bytes)
     started, in_script = time.thread_time(), False
@@ -596,7 +758,7 @@ def _attempt(source: str, payload: str, budget_s: float, time_limit_s: float,
         value = context.eval(source)
         in_script = False  # from here on a line number would point into our own code
         now = context.eval(_read_globals(bound)) if auto_store and bound else None
-        collected = json.loads(context.get("__wf_collect")(now, value))
+        collected = json.loads(context.get("__wf_collect")(now, value if need_result else None))
     except quickjs.JSException as exc:
         own_cpu = time.thread_time() - started
         raise _failure(exc, context, own_cpu, time_limit_s, memory_limit_bytes, activity_id,

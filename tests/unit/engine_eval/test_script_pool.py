@@ -81,3 +81,98 @@ def test_only_referenced_variables_are_passed_but_all_are_checked():
     with pytest.raises(ProcessFailure) as info:
         run(pool, "1", {"x": [object()]})
     assert "cannot be passed" in info.value.message
+
+
+# --- scripts compiled once per shared context (need_result=False) ------------------------
+
+def test_a_script_seen_before_runs_compiled_and_keeps_no_state_between_runs():
+    pool = ScriptPool()
+    source = ("var mine = typeof mine === 'undefined' ? 1 : mine + 1; "
+              "implicit = typeof implicit === 'undefined' ? 1 : implicit + 1; "
+              "function f() { return item + '!'; } "
+              "execution.setVariable('out', [mine, implicit, f(), count + item.length]);")
+    outs = [run(pool, source, {"item": item, "count": n}, need_result=False).changed["out"]
+            for n, item in enumerate(["a", "bb", "ccc", "dddd"])]
+    assert outs == [[1, 1, "a!", 1], [1, 1, "bb!", 3], [1, 1, "ccc!", 5], [1, 1, "dddd!", 7]]
+    assert pool.compiled == 1 and pool.created == 1
+    assert run(pool, "[typeof implicit, typeof mine, typeof f, typeof item]").result == [
+        "undefined"] * 4
+
+
+def test_compiled_scripts_keep_global_code_semantics_for_bindings():
+    pool = ScriptPool()
+    for source in ("var item = item + '!'; execution.setVariable('out', item)",
+                   "let item = 'shadow'; execution.setVariable('out', item)",
+                   "execution.setVariable('out', typeof JSON.parse)"):
+        first = run(pool, source, {"item": "x", "JSON": 1}, need_result=False).changed
+        again = run(pool, source, {"item": "x", "JSON": 1}, need_result=False).changed
+        assert first == again, source
+    assert pool.compiled == 2  # `let item` cannot be a function of `item`: run as before
+
+
+def test_need_result_false_gives_no_result_and_true_keeps_it():
+    pool = ScriptPool()
+    assert run(pool, "1 + 1", need_result=False).result is None
+    assert run(pool, "1 + 1", need_result=False).result is None  # compiled
+    assert run(pool, "1 + 1").result == 2
+    assert run_script("1 + 1", {}, **IDS, need_result=False).result is None  # fresh context
+
+
+def test_compiled_scripts_report_lines_time_out_and_then_start_afresh():
+    pool = ScriptPool()
+    source = "if (item === 'b') {\n  missing.x();\n}\nif (item === 'loop') { while (true) {} }"
+    run(pool, source, {"item": "a"}, need_result=False)
+    run(pool, source, {"item": "a"}, need_result=False)
+    assert pool.compiled == 1
+    with pytest.raises(ProcessFailure) as info:
+        run(pool, source, {"item": "b"}, need_result=False)
+    assert info.value.message == "Script error: ReferenceError: 'missing' is not defined (line 2)"
+    run(pool, source, {"item": "a"}, need_result=False)  # a new context, validated text
+    with pytest.raises(ProcessFailure) as info:
+        run(pool, source, {"item": "loop"}, need_result=False, time_limit_s=0.2)
+    assert info.value.kind == "script-timeout"
+
+
+def test_a_text_that_would_close_the_function_wrapper_is_never_compiled():
+    pool = ScriptPool()
+    for _ in range(3):
+        with pytest.raises(ProcessFailure) as info:
+            run(pool, "}); leak = 1; (function () {", need_result=False)
+        assert "SyntaxError" in info.value.message
+    assert pool.compiled == 0
+    assert run(pool, "typeof leak").result == "undefined"
+
+
+# --- the shared context's built-ins are locked down ---------------------------------------
+
+_CONSTRUCTOR = 'var C = "constr" + "uctor"; '
+
+
+@pytest.mark.parametrize("body", [
+    # code from a string, reaching the global object
+    'var F = [][C][C]; F("return 1")()',
+    'var G = (function* () {})[C]; G("yield 1")',
+    # changing a built-in through a computed name, without assignment syntax
+    'var O = ({})[C]; O["ass" + "ign"](JSON, {parse: 1}); typeof JSON.parse',
+    'var O = ({})[C]; O["define" + "Property"]([][C]["proto" + "type"], "x", {value: 1}); 1',
+])
+def test_builtins_cannot_be_changed_through_computed_names(body):
+    pool = ScriptPool()
+    source = _CONSTRUCTOR + body
+    assert is_poolable(source)
+    try:
+        run(pool, source)
+    except ProcessFailure as failure:
+        assert "TypeError" in failure.message
+    after = run(pool, "[typeof JSON.parse, typeof [].x, typeof Object.prototype.x]",
+                {"v": 1})
+    assert after.result == ["function", "undefined", "undefined"]
+
+
+def test_a_hijacked_parse_cannot_alter_the_next_script_inputs():
+    pool = ScriptPool()
+    evil = (_CONSTRUCTOR + 'var F = [][C][C]; var P = "JS" + "ON.pa" + "rse"; '
+            'F(P + " " + "= function () { return {x: 666}; }")();')
+    with pytest.raises(ProcessFailure):
+        run(pool, evil)
+    assert run(pool, "execution.setVariable('y', x)", {"x": 1}).changed == {"y": 1}

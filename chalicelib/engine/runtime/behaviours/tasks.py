@@ -58,7 +58,8 @@ def _run_javascript(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord
         process_instance_id=ic.id, execution_id=execution.id,
         business_key=ic.state.header.business_key,
         time_limit_s=rt.script_time_limit_s or DEFAULT_TIME_LIMIT_S,
-        auto_store=node.auto_store_variables, pool=rt.script_pool())
+        auto_store=node.auto_store_variables, pool=rt.script_pool(),
+        need_result=bool(node.result_variable))
     for name in outcome.removed:
         remove_variable(rt, ic, execution.id, name)
     for name, value in outcome.changed.items():
