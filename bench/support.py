@@ -1,7 +1,11 @@
 """What the benchmarks share: the environment of a moto-backed bench run and the admin headers."""
 from __future__ import annotations
 
+from chalicelib.local import moto_fixes
+
 __all__ = ["ENV", "ADMIN"]
+
+moto_fixes.install()  # moto copies a table once per transaction, not once per write
 
 #: settings of a bench run: embedded moto, bench table and queue names, dummy credentials
 ENV = {

@@ -29,6 +29,10 @@ for _name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "WORKFLOW_USERS_FILE",
     os.environ.pop(_name, None)
 os.environ.update(TEST_ENV)
 
+from chalicelib.local import moto_fixes  # noqa: E402  (after the environment is set)
+
+moto_fixes.install()
+
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "bpmn-corpus"
 

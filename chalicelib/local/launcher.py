@@ -136,6 +136,9 @@ class Launcher:
         os.environ["WORKFLOW_BACKEND"] = "moto"
         from moto import mock_aws
 
+        from .moto_fixes import install
+
+        install()
         self._mock = mock_aws()
         self._mock.start()
         self.backend_name = "embedded moto"

@@ -1,19 +1,13 @@
-"""A 500-way parallel multi-instance, end to end through the REST API.
+"""A 500-way parallel multi-instance, end to end through the REST API over moto.
 
 Starting it writes about 1,500 runtime items and completing it removes as many: far more than
 one DynamoDB transaction takes (100). Both commands commit through a commit intent
 (``service.commit_intents``): every transaction stays within the limits, and what clients read
 is the whole fan-out, never a part of it.
-
-The 500-way run uses the in-memory store (it passes the same contract suite and enforces the
-same transaction limits); over moto the same test runs 110 wide, because moto copies every
-table for each transaction it runs and 500 would take minutes.
 """
 from __future__ import annotations
 
 import json
-
-import pytest
 
 from chalicelib.storage import intent
 from chalicelib.storage.ports import Table
@@ -54,35 +48,8 @@ def open_tasks(client, instance_id: str) -> list[dict]:
     return data["result"]
 
 
-@pytest.fixture(params=[("memory", 500), ("moto", 110)], ids=["memory-500", "moto-110"])
-def fan_out(request, settings):
-    """(test client, container, width) over the in-memory store or moto."""
-    from chalice.test import Client
-
-    import app as application
-    from chalicelib import bootstrap
-    from chalicelib.clock import FixedClock
-
-    backend, width = request.param
-    if backend == "memory":
-        from chalicelib.messaging.memory import MemoryPublisher
-        from chalicelib.storage.memory import MemoryItemStore
-
-        built = bootstrap.build_container(settings, clock=FixedClock(), store=MemoryItemStore(),
-                                          publisher=MemoryPublisher())
-    else:
-        built = bootstrap.build_container(request.getfixturevalue("moto_backend"),
-                                          clock=FixedClock())
-    bootstrap.set_container(built)
-    try:
-        with Client(application.app, stage_name="local") as client:
-            yield client, built, width
-    finally:
-        bootstrap.reset_container()
-
-
-def test_a_500_way_parallel_multi_instance_runs_end_to_end(fan_out):
-    client, container, width = fan_out
+def test_a_500_way_parallel_multi_instance_runs_end_to_end(client, container):
+    width = 500
     model = expect(call(client, "POST", "model", {"name": "fanOut", "bpmnXML": FAN_OUT}), 201)
     expect(call(client, "POST", f"model/{model['_id']}?_action=deploy"), 200)
 
