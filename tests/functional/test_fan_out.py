@@ -7,6 +7,7 @@ is the whole fan-out, never a part of it.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 
 from chalicelib.storage import intent
@@ -48,20 +49,31 @@ def open_tasks(client, instance_id: str) -> list[dict]:
     return data["result"]
 
 
+@contextlib.contextmanager
+def transactions(container):
+    """The number of writes of each transaction the store runs meanwhile."""
+    sent: list[int] = []
+    transact = container.store.transact
+
+    def spy(writes, **kwargs):
+        sent.append(len(writes))
+        return transact(writes, **kwargs)
+
+    container.store.transact = spy
+    try:
+        yield sent
+    finally:
+        container.store.transact = transact
+
+
 def test_a_500_way_parallel_multi_instance_runs_end_to_end(client, container):
     width = 500
     model = expect(call(client, "POST", "model", {"name": "fanOut", "bpmnXML": FAN_OUT}), 201)
     expect(call(client, "POST", f"model/{model['_id']}?_action=deploy"), 200)
 
-    sent = []
-    transact = container.store.transact
-    container.store.transact = lambda writes, **kw: (sent.append(len(writes)),
-                                                     transact(writes, **kw))[1]
-    try:
+    with transactions(container) as sent:
         started = expect(call(client, "POST", "processinstance",
                               {"_key": "fanOut", "width": width}), 201)
-    finally:
-        container.store.transact = transact
     instance_id = started["_id"]
     # an execution, a task and loop variables per branch, in transactions of at most 100
     assert sum(sent) > 3 * width and max(sent) <= 100, sent
@@ -94,3 +106,49 @@ def test_a_500_way_parallel_multi_instance_runs_end_to_end(client, container):
     expect(call(client, "POST", f"taskinstance/{left[0]['_id']}?_action=complete", {}), 200)
     record = expect(call(client, "GET", f"processinstance/history/{instance_id}"), 200)
     assert record["endActivityId"] == "end"
+
+
+ASYNC_FAN_OUT = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:flowable="http://flowable.org/bpmn" targetNamespace="Tests">
+  <process id="asyncFanOut" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="work"/>
+    <scriptTask id="work" scriptFormat="javascript" flowable:async="true">
+      <multiInstanceLoopCharacteristics isSequential="false">
+        <loopCardinality>${width}</loopCardinality>
+      </multiInstanceLoopCharacteristics>
+      <script>execution.setVariable("ran", loopCounter);</script>
+    </scriptTask>
+    <sequenceFlow id="f2" sourceRef="work" targetRef="after"/>
+    <userTask id="after" name="After"/>
+    <sequenceFlow id="f3" sourceRef="after" targetRef="end"/>
+    <endEvent id="end"/>
+  </process>
+</definitions>"""
+
+
+def test_a_wide_fan_out_of_async_tasks_queues_one_job_each_and_joins_once(client, container):
+    from chalicelib.service import jobs
+
+    width = 40  # about 200 writes to start: beyond one transaction
+    model = expect(call(client, "POST", "model", {"name": "asyncFanOut",
+                                                  "bpmnXML": ASYNC_FAN_OUT}), 201)
+    expect(call(client, "POST", f"model/{model['_id']}?_action=deploy"), 200)
+    with transactions(container) as sent:
+        started = expect(call(client, "POST", "processinstance",
+                              {"_key": "asyncFanOut", "width": width}), 201)
+    assert sum(sent) > 100 and max(sent) <= 100, sent
+    instance_id = started["_id"]
+    queued = container.store.query(Table.RUNTIME, instance_id, sk_prefix="job#").items
+    assert len(queued) == width  # deferred under the intent, every one of them written
+    assert {j.data["jobHandlerType"] for j in queued} == {"async-continuation"}
+    assert open_tasks(client, instance_id) == []
+    for job in reversed(queued):  # any order: the last one to finish moves the process on
+        assert jobs.run_job(container, job.data["_id"]) == "executed"
+    assert [t["taskDefinitionKey"] for t in open_tasks(client, instance_id)] == ["after"]
+    left = container.store.query(Table.RUNTIME, instance_id).items
+    assert not [i.sk for i in left if i.sk.startswith(("job#", "#intent"))]
+    history = container.store.query(Table.HISTORY, instance_id, sk_prefix="act#").items
+    assert sum(1 for i in history if i.data.get("activityId") == "work"
+               and i.data.get("activityType") == "scriptTask") == width
