@@ -32,8 +32,8 @@ from typing import Any, Iterable, Iterator, Sequence
 from ..errors import ConcurrencyError
 from . import codec
 from .ports import (
-    MAX_TRANSACTION_WRITES, ConditionCheck, Delete, Item, ItemStore, MustNotExist, Put,
-    StorageError, Table, VersionIs, Write,
+    MAX_TRANSACTION_WRITES, ConditionCheck, Delete, DuplicateWrite, Item, ItemStore,
+    MustNotExist, Put, StorageError, Table, VersionIs, Write,
 )
 
 __all__ = ["INTENT_SK", "INTENT_KIND", "TooLarge", "physical_writes", "split", "apply",
@@ -82,6 +82,7 @@ def split(pk: str, version: int, writes: Sequence[Write], *, keep: Iterable[Writ
     ``cleanup``: writes for the final apply transaction (unconditional deletes of what the
     caller added beside the intent: its recovery job, say).
     """
+    _check_unique([*writes, *keep])
     first: list[Write] = []
     deferred: list[Write] = []
     for write in writes:
@@ -99,6 +100,19 @@ def split(pk: str, version: int, writes: Sequence[Write], *, keep: Iterable[Writ
             f"transaction takes at most {MAX_TRANSACTION_WRITES}",
             {"limit": MAX_TRANSACTION_WRITES, "items": count})
     return first, intent
+
+
+def _check_unique(writes: Sequence[Write]) -> None:
+    """One write per item, as in one transaction (applied in batches, a second write of an
+    item would silently win; refused before anything is sent instead)."""
+    seen: set[tuple[Table, str, str]] = set()
+    for write in writes:
+        key = ((write.table, write.item.pk, write.item.sk) if isinstance(write, Put)
+               else (write.table, write.pk, write.sk))
+        if key in seen:
+            raise DuplicateWrite(f"Two writes on one item in a commit: {key[0].value} "
+                                 f"{key[1]!r} {key[2]!r}")
+        seen.add(key)
 
 
 def intent_version(item: Item) -> int:

@@ -7,7 +7,7 @@ from chalicelib.errors import ConcurrencyError
 from chalicelib.storage import intent
 from chalicelib.storage.aggregate import HEADER_SK, AggregateStore
 from chalicelib.storage.ports import (
-    ConditionCheck, Delete, Item, MustNotExist, Put, Table, VersionIs,
+    ConditionCheck, Delete, DuplicateWrite, Item, MustNotExist, Put, Table, VersionIs,
 )
 
 
@@ -109,3 +109,36 @@ def test_apply_uses_several_transactions_within_the_limits(store):
         store.transact = original
     assert max(sent) <= 100
     assert sum(sent) - len(sent) + 1 >= 600  # every write once, plus one check per batch
+
+
+def test_two_writes_on_one_item_are_refused_before_anything_is_sent():
+    writes = [Put(Table.HISTORY, item("i8", f"act#{n}")) for n in range(150)]
+    writes.append(Delete(Table.HISTORY, "i8", "act#7"))
+    with pytest.raises(DuplicateWrite):
+        intent.split("i8", 1, writes)
+
+
+def test_an_apply_interrupted_halfway_is_finished_by_the_next_loader(store):
+    aggregates = AggregateStore(store)
+    first, pending = big_commit(aggregates, "i9", 0, 250, "v")
+    store.transact(first)
+    original = store.transact
+    calls = []
+
+    def dies_at_the_third(writes, **kwargs):
+        calls.append(len(writes))
+        if len(calls) == 3:
+            raise RuntimeError("Lambda timed out")
+        return original(writes, **kwargs)
+
+    store.transact = dies_at_the_third
+    try:
+        with pytest.raises(RuntimeError):
+            intent.apply(store, pending)
+    finally:
+        store.transact = original
+    assert store.get(Table.RUNTIME, "i9", intent.INTENT_SK) is not None  # still pending
+    loaded = aggregates.load("i9")
+    assert len([sk for sk in loaded.items if sk.startswith("thing#")]) == 250
+    assert len(store.query(Table.HISTORY, "i9").items) == 250
+    assert store.get(Table.RUNTIME, "i9", intent.INTENT_SK) is None
