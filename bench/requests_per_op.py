@@ -88,6 +88,50 @@ def _service_rounds(container: Any, definition_id: str) -> dict:
             "complete": _report("complete task", completes, BUDGET["complete task"])}
 
 
+FAN_OUT_WIDTH = int(os.environ.get("BENCH_FAN_OUT", "500"))
+
+FAN_OUT = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:flowable="http://flowable.org/bpmn" targetNamespace="bench">
+  <process id="benchFanOut" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
+    <userTask id="review" name="Review">
+      <multiInstanceLoopCharacteristics isSequential="false">
+        <loopCardinality>${width}</loopCardinality>
+        <completionCondition>${nrOfCompletedInstances >= 1}</completionCondition>
+      </multiInstanceLoopCharacteristics>
+    </userTask>
+    <sequenceFlow id="f2" sourceRef="review" targetRef="end"/>
+    <endEvent id="end"/>
+  </process>
+</definitions>"""
+
+
+def _fan_out(container: Any) -> dict:
+    """A parallel multi-instance of ``FAN_OUT_WIDTH`` user tasks: its start, and the complete
+    that meets the completion condition and cancels every other branch (commit intents)."""
+    from chalicelib.engine.runtime import CompleteTask, StartProcess
+    from chalicelib.service import deployments, instances
+
+    definition_id = deployments.deploy(
+        container, source="bench:fan-out", name="benchFanOut.bpmn20.xml",
+        bpmn={"benchFanOut.bpmn20.xml": FAN_OUT}).definition_ids[0]
+    result, start_ms, start_ops = _counted(lambda: instances.run_command(
+        container, lambda uow: StartProcess(definition_id, {"width": FAN_OUT_WIDTH}, None,
+                                            "openidm-admin"))[1])
+    task_id = next(iter(result.state.tasks))
+    _, done_ms, done_ops = _counted(lambda: instances.run_command(container, lambda uow: (
+        uow.load(result.instance_id), CompleteTask(task_id, {}, "openidm-admin"))[1]))
+    figures = {}
+    for label, ms, ops in (("start", start_ms, start_ops), ("complete", done_ms, done_ops)):
+        operations = ", ".join(f"{name} {count}" for name, count in sorted(ops.items()))
+        print(f"  {FAN_OUT_WIDTH}-way fan-out {label:<18} {ms:8.0f} ms   {sum(ops.values()):4d} "
+              f"DynamoDB requests ({operations})")
+        figures[label] = {"ms": ms, "operations": ops}
+    return figures
+
+
 def _http_rounds(container: Any, definition_id: str) -> dict | None:
     """The same two operations through the HTTP handler, if its routes answer yet."""
     from chalice.test import Client
@@ -171,6 +215,8 @@ def main() -> dict:
                 figures["http"] = _http_rounds(container, definition_id)
             except Exception as exc:  # the API is work in progress: report, never fail
                 print(f"  HTTP: not measured ({type(exc).__name__}: {exc})")
+            print("== A command larger than one transaction (commit intent) ==")
+            figures["fan_out"] = _fan_out(container)
         finally:
             bootstrap.reset_container()
             aws.reset_clients()
