@@ -717,3 +717,60 @@ def test_event_file_needing_java_or_groovy_is_refused(client, corpus, name, elem
     listed = expect(_call(client, "POST", f"model/{model['_id']}?_action=list_deployments"), 200)
     assert listed["processDefinitionIds"] == []
     assert job_list(client) == []
+
+
+# --- event-based gateway (no Flowable corpus file has one: the shape of MIWG B.2.0) -----------
+
+EVENT_GATEWAY = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:flowable="http://flowable.org/bpmn" targetNamespace="Tests">
+  <message id="paid" name="invoicePaid"/>
+  <process id="awaitPayment" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="gateway"/>
+    <eventBasedGateway id="gateway"/>
+    <sequenceFlow id="f2" sourceRef="gateway" targetRef="payment"/>
+    <sequenceFlow id="f3" sourceRef="gateway" targetRef="deadline"/>
+    <intermediateCatchEvent id="payment">
+      <messageEventDefinition messageRef="paid"/>
+    </intermediateCatchEvent>
+    <intermediateCatchEvent id="deadline">
+      <timerEventDefinition><timeDuration>P7D</timeDuration></timerEventDefinition>
+    </intermediateCatchEvent>
+    <sequenceFlow id="f4" sourceRef="payment" targetRef="ship"/>
+    <sequenceFlow id="f5" sourceRef="deadline" targetRef="remind"/>
+    <userTask id="ship" name="Ship"/>
+    <userTask id="remind" name="Remind"/>
+    <sequenceFlow id="f6" sourceRef="ship" targetRef="end"/>
+    <sequenceFlow id="f7" sourceRef="remind" targetRef="end"/>
+    <endEvent id="end"/>
+  </process>
+</definitions>"""
+
+
+@pytest.mark.parametrize("winner", ["message", "timer"])
+def test_event_based_gateway_first_event_wins(client, container, winner):
+    """The execution waits at the gateway (as in Flowable) with both events armed: one
+    subscription, one timer job due in 7 days; the first to happen takes its path and the
+    other is removed."""
+    deploy_text(client, "awaitPayment", EVENT_GATEWAY)
+    iid = start(client, "awaitPayment")["_id"]
+    assert active_activity_ids(client, iid) == ["gateway"]
+    [waiting] = subscribed(client, "message", "invoicePaid")
+    assert waiting["processInstanceId"] == iid
+    [timer] = instance_jobs(client, iid, timersOnly="true")
+    assert due(timer) == container.clock.now() + timedelta(days=7)
+    if winner == "message":
+        act(client, "message", {"messageName": "invoicePaid", "executionId": waiting["_id"],
+                                "processVariables": {}})
+        expected = "Ship"
+    else:
+        container.clock.advance(days=7, seconds=1)
+        execute(client, timer["_id"])
+        expected = "Remind"
+    assert names(client, iid) == [expected]
+    assert subscribed(client, "message", "invoicePaid") == []
+    assert instance_jobs(client, iid) == []
+    [task] = open_tasks(client, iid)
+    complete(client, task["_id"])
+    assert_ended(client, iid, "end")
