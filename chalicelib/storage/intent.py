@@ -11,7 +11,8 @@ long automatic run writes hundreds. Such a commit is made in two phases:
    commit has happened: it cannot be lost and it cannot be half-seen through the aggregate.
 2. **Apply** (``apply``): the deferred writes, in transactions of at most the limit, each with
    a ``ConditionCheck`` that the intent is still there *at its version*; the last one deletes
-   the intent (and the writes named in ``cleanup``: the recovery job, say).
+   the intent instead (same condition), with the writes named in ``cleanup`` (the recovery
+   job, say).
 
 Only writes that nobody else may touch meanwhile are deferred: the aggregate's own items other
 than its header (the header's new version guards them; new job items there have fresh ids, so
@@ -133,10 +134,13 @@ def apply(store: ItemStore, intent: Item, stored_chunks: int | None = None) -> b
     done = Delete(Table.RUNTIME, intent.pk, INTENT_SK, VersionIs(intent_version(intent)),
                   stored_chunks)
     cleanup = [_decode(raw) for raw in intent.data.get("cleanup", ())]
+    # the last transaction deletes the intent (its own condition) and does the cleanup
+    batches = list(_batches(writes, reserve=1 + stored_chunks + physical_writes(cleanup)))
+    last = batches.pop() if batches else []
     try:
-        for batch in _batches(writes, reserve=1):
+        for batch in batches:
             store.transact([still_there, *batch])
-        store.transact([done, *cleanup])
+        store.transact([*last, *cleanup, done])
     except ConcurrencyError:
         current = store.get(Table.RUNTIME, intent.pk, INTENT_SK)
         if current is None or intent_version(current) != intent_version(intent):
