@@ -1,13 +1,13 @@
 """Routes 32-42: ``processinstance`` and ``processinstance/history``.
 
-Start (create), query, read and cancel (delete) process instances; query, read and delete
-historic process instances. Non-administrators may only start the definitions the
-process-access rules grant them (checked against the definition record); everything else here
-is for administrators (the default policy has no other rule).
+Start (create), query, read, cancel (delete) and migrate (``validateMigration``, ``migrate``)
+process instances; query, read and delete historic process instances. Non-administrators may
+only start the definitions the process-access rules grant them (checked against the definition
+record); everything else here is for administrators (the default policy has no other rule).
 """
 from chalice import Blueprint
 
-from ..service import idempotency, process_instances as instances
+from ..service import idempotency, migrations, process_instances as instances
 from ..service.process_instance_queries import query_history, query_running
 from .resource import CollectionResource, InstanceResource, RequestContext, Result
 from .routing import WORKFLOW, route
@@ -43,6 +43,14 @@ class ProcessInstance(InstanceResource):
         """Cancel the instance (``deleteReason`` parameter, else "Deleted by <user>")."""
         return Result(instances.delete_instance(ctx.container, ctx.caller.user_id, ctx.ids["id"],
                                                 ctx.request.param("deleteReason")))
+
+    def action_validateMigration(self, ctx: RequestContext) -> Result:  # noqa: N802 (CREST name)
+        """``{"migrationValid", "validationMessages"}`` for the body's migration."""
+        return Result(migrations.validate(ctx.container, ctx.ids["id"], ctx.request.content))
+
+    def action_migrate(self, ctx: RequestContext) -> Result:
+        """Migrate; 200 with the instance as ``read`` shows it, 400 when not valid."""
+        return Result(migrations.migrate(ctx.container, ctx.ids["id"], ctx.request.content))
 
 
 class ProcessInstanceHistories(CollectionResource):

@@ -22,6 +22,7 @@ from chalicelib.lazy import lazy_exports
 
 _MODULE_OF = {
     "ChangeSet": "state",
+    "ActivityMigration": "commands",
     "Command": "commands",
     "CommandResult": "session",
     "CompleteTask": "commands",
@@ -45,6 +46,8 @@ _MODULE_OF = {
     "JobCancelled": "effects",
     "JobKind": "effects",
     "JobRequested": "effects",
+    "MigrateInstance": "commands",
+    "MigrationInvalid": "migration",
     "NotWaiting": "errors",
     "RecordKind": "records",
     "RunAsyncJob": "commands",
@@ -71,8 +74,10 @@ _MODULE_OF = {
     "dumps": "state",
     "execute": "session",
     "loads": "state",
+    "plan_migration": "migration",
     "record_from_dict": "records",
     "start_event_subscriptions": "events",
+    "validate_migration": "migration",
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, globals(), _MODULE_OF)

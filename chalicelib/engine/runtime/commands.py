@@ -143,3 +143,29 @@ class StartByEvent(Command):
 
 
 __all__ += ["FireTimer", "DeliverMessage", "DeliverSignal", "RunAsyncJob", "StartByEvent"]
+
+
+# --- migration --------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ActivityMigration:
+    """One ``fromActivityIdMap`` entry: where the executions of an activity go, and the
+    variables set on each of them there (``localVariables``)."""
+
+    to_activity_id: str
+    local_variables: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class MigrateInstance(Command):
+    """Move a running instance to the definition ``definition_id`` (see :mod:`.migration`):
+    ``variables`` become instance variables, ``mappings`` is ``{from activity id:
+    ActivityMigration}``. An invalid migration raises ``MigrationInvalid`` (nothing changes)."""
+
+    instance_id: str
+    definition_id: str
+    variables: Mapping[str, Any] = field(default_factory=dict)
+    mappings: Mapping[str, ActivityMigration] = field(default_factory=dict)
+
+
+__all__ += ["ActivityMigration", "MigrateInstance"]

@@ -301,3 +301,8 @@ def execute(definition: ProcessDefinitionModel, state: InstanceState | None, com
 from chalicelib.engine.runtime import event_commands as _event_commands  # noqa: E402
 
 _HANDLERS.update(_event_commands.HANDLERS)
+
+# Process instance migration (handler in migration).
+from chalicelib.engine.runtime import migration as _migration  # noqa: E402
+
+_HANDLERS.update(_migration.HANDLERS)
