@@ -67,8 +67,6 @@ def _resource_path(request: Any) -> str:
 
 def serve(request: Any, resource: Resource, ids: Mapping[str, str] | None = None) -> Any:
     """Serve one CREST request on ``resource``; always returns a Chalice ``Response``."""
-    from chalice import Response
-
     from ..bootstrap import get_container
 
     headers = request.headers or {}

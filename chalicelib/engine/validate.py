@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.engine import elements as el
-from chalicelib.engine.model import Definitions, ProcessDefinitionModel
+from chalicelib.engine.model import Definitions
 from chalicelib.engine.parser import parse_bpmn
 from chalicelib.engine.problems import BpmnSyntaxError, Problem, ProblemCode as P
 from chalicelib.engine.validate_elements import check_element, check_listeners

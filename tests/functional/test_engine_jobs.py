@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from chalicelib.engine.runtime import StartProcess
 from chalicelib.service import deployments, instances, jobs
 from chalicelib.storage.ports import Table

@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import ADMIN, ANONYMOUS
 from tests.functional.test_model_routes import (
-    WF, body, create_model, deploy_model, expect, post, simple_bpmn,
+    WF, create_model, expect, post, simple_bpmn,
 )
 
 TASKS_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
@@ -405,7 +405,7 @@ def test_authorized_user_sees_only_startable_definitions(user_client):
     shown, secret = visible.definition_ids[0], hidden.definition_ids[0]
     expect(client.http.get(f"{WF}/processdefinition/{shown}", headers=ALICE), 200)
     expect(client.http.get(f"{WF}/processdefinition/{secret}", headers=ALICE), 403)
-    tasks = f"taskdefinition?_queryFilter=true"
+    tasks = "taskdefinition?_queryFilter=true"
     assert ids(expect(client.http.get(f"{WF}/processdefinition/{shown}/{tasks}", headers=ALICE),
                       200)) == ["evaluate", "second"]
     expect(client.http.get(f"{WF}/processdefinition/{secret}/{tasks}", headers=ALICE), 403)

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from tests.conftest import ADMIN, ANONYMOUS
-from tests.functional.test_model_routes import WF, expect
+from tests.functional.test_model_routes import expect
 from tests.functional.test_taskinstance_routes import call, deploy_onboard, ids, start
 
 PASSWORDS = {"bob": "bob-pw", "carol": "carol-pw", "hank": "hank-pw", "dave": "dave-pw"}
