@@ -19,7 +19,8 @@ from typing import Any, Mapping
 from urllib.parse import unquote
 
 from ..crest import responses
-from ..crest.request import parse_request
+from ..crest.enums import RequestType
+from ..crest.request import CrestRequest, parse_request
 from ..auth.rules import Gate
 from ..errors import Forbidden, InternalError, WorkflowError, reason_for
 from .resource import RequestContext, Resource, Result
@@ -95,7 +96,8 @@ def serve(request: Any, resource: Resource, ids: Mapping[str, str] | None = None
         if gate is Gate.CHECK_SUBJECT and not ctx.subject_checked:
             raise InternalError(f"{type(resource).__name__} answered without checking the "
                                 f"caller against its item (correlation id {correlation})")
-        return _render(result, crest_request.pretty_print, correlation)
+        return _render(_read_result(result, crest_request), crest_request.pretty_print,
+                       correlation)
     except WorkflowError as exc:
         return _error(exc, correlation)
     except Exception:  # a bug: log it whole, answer without the trace
@@ -119,6 +121,19 @@ def _multi(query_params: Any) -> dict[str, list[str]]:
     if not query_params:
         return {}
     return {name: list(query_params.getlist(name)) for name in query_params.keys()}
+
+
+def _read_result(result: Result, request: CrestRequest) -> Result:
+    """A READ answer as ``_fields`` shapes it: only those fields, or with ``_mimeType`` the one
+    field's decoded value as the whole body, with that content type (the diagram download)."""
+    if request.request_type is not RequestType.READ or result.raw or not request.fields:
+        return result
+    if request.mime_type:
+        body = responses.field_download(result.body, request.fields[0], request.mime_type)
+        headers = {**result.headers, "Content-Type": request.mime_type}
+        return Result(body, status=result.status, headers=headers, raw=True)
+    return Result(responses.read_fields(result.body, request.fields), status=result.status,
+                  headers=result.headers)
 
 
 def _render(result: Result, pretty: bool, correlation: str) -> Any:

@@ -47,7 +47,14 @@ class ProcessDefinition(InstanceResource):
     name = "processdefinition"
 
     def read(self, ctx: RequestContext) -> Result:
-        return Result(definitions.read_shape(_definition(ctx)))
+        """The definition; ``diagram`` (base64 PNG) only when ``_fields`` names it."""
+        definition = _definition(ctx)
+        body = definitions.read_shape(definition)
+        if ctx.requested("diagram"):
+            png = definitions.diagram(ctx.container, definition)
+            if png is not None:
+                body["diagram"] = png
+        return Result(body)
 
     def delete(self, ctx: RequestContext) -> Result:
         """Delete the whole deployment; 200 with the definition as it was."""

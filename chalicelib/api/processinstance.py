@@ -37,7 +37,8 @@ class ProcessInstance(InstanceResource):
     name = "processinstance"
 
     def read(self, ctx: RequestContext) -> Result:
-        return Result(instances.read_instance(ctx.container, ctx.ids["id"]))
+        return Result(instances.read_instance(ctx.container, ctx.ids["id"],
+                                              diagram=ctx.requested("diagram")))
 
     def delete(self, ctx: RequestContext) -> Result:
         """Cancel the instance (``deleteReason`` parameter, else "Deleted by <user>")."""
@@ -64,7 +65,8 @@ class ProcessInstanceHistory(InstanceResource):
     name = "processinstance/history"
 
     def read(self, ctx: RequestContext) -> Result:
-        return Result(instances.read_history(ctx.container, ctx.ids["sub"]))
+        return Result(instances.read_history(ctx.container, ctx.ids["sub"],
+                                             diagram=ctx.requested("diagram")))
 
     def delete(self, ctx: RequestContext) -> Result:
         return Result(instances.delete_history(ctx.container, ctx.ids["sub"]))

@@ -51,6 +51,11 @@ class RequestContext:
         """The value of the request header ``name`` (any case), or None."""
         return self.headers.get(name.lower())
 
+    def requested(self, name: str) -> bool:
+        """True when ``_fields`` names the top-level field ``name`` (``name`` or ``/name``):
+        fields that cost work to compute (``diagram``) are only computed then."""
+        return any(tuple(field) == (name,) for field in self.request.fields)
+
     def authorize(self, subject: Mapping[str, Any]) -> None:
         """Check the caller against the item this request acts on (the task, the definition).
 

@@ -4,17 +4,20 @@ Pure functions over dicts; the HTTP layer turns them into framework responses.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
 from ..errors import BadRequest, InternalError, NotFound, NotSupported, WorkflowError
 from .enums import RequestType
+from .pointer import MISSING, resolve
 
 __all__ = [
     "CONTENT_API_VERSION", "query_envelope", "order_keys", "error_envelope",
     "not_supported_on_instance", "not_supported_on_collection", "resource_not_found",
-    "render_json",
+    "render_json", "read_fields", "field_download",
 ]
 
 #: Value of the ``Content-API-Version`` response header (DECISIONS.md).
@@ -102,3 +105,34 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def read_fields(body: Any, fields: Iterable[tuple[str, ...]]) -> Any:
+    """A READ body filtered to ``_fields`` (plus ``_id``, ``_rev``), as CREST's
+    ``Resources.filterResource``; an empty pointer (``_fields=,x``) keeps everything."""
+    from .paging import select_fields  # paging imports this module
+
+    fields = list(fields)
+    if not fields or not isinstance(body, Mapping) or any(not f for f in fields):
+        return body
+    return select_fields(body, fields)
+
+
+def field_download(body: Any, field: tuple[str, ...], mime_type: str) -> bytes | str:
+    """The ``_mimeType`` body: the field's base64-decoded bytes (either alphabet, padding
+    optional, as CREST's decoder); for a ``text/*`` type a string field is sent as it is.
+    404 when the field is absent, 400 when it is not base64 text."""
+    value = resolve(body, field) if isinstance(body, Mapping) else MISSING
+    name = "/".join(field)
+    if value is MISSING or value is None:
+        raise NotFound(f"The field '{name}' is not available")
+    if not isinstance(value, str):
+        raise BadRequest(f"The field '{name}' is not a string and cannot be sent as {mime_type}")
+    if mime_type.lower().startswith("text/"):
+        return value
+    text = "".join(value.split()).replace("-", "+").replace("_", "/").rstrip("=")
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequest(f"The field '{name}' is not base64 and cannot be sent as "
+                         f"{mime_type}") from None

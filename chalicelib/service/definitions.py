@@ -8,6 +8,7 @@ container may keep serving a deleted definition from its cache until it is recyc
 """
 from __future__ import annotations
 
+import base64
 import re
 import threading
 from collections import OrderedDict
@@ -28,7 +29,7 @@ if TYPE_CHECKING:  # the engine is imported on the first cache miss (cold-start 
 
 __all__ = [
     "DeployedDefinition", "get_definition", "latest_definition", "forget", "query_source",
-    "read_shape", "task_definitions", "task_definition", "ITEM_FIELDS", "CACHE_SIZE",
+    "read_shape", "diagram", "task_definitions", "task_definition", "ITEM_FIELDS", "CACHE_SIZE",
 ]
 
 #: api-reference.md §8 item fields (any of them may be a sort key, DECISIONS.md)
@@ -162,6 +163,27 @@ def read_shape(definition: DeployedDefinition) -> dict[str, Any]:
         body["formGenerationTemplate"] = definition.forms.get(key)
     body["formProperties"] = [_form_property(p) for p in definition.process.start_form_properties]
     return body
+
+
+def diagram(container: Any, definition: DeployedDefinition,
+            active: Iterable[str] | None = None) -> str | None:
+    """The ``diagram`` field: a base64 PNG, or None when there is nothing to show.
+
+    Without ``active`` (the definition's own diagram) the deployment's diagram resource
+    (``processDiagramResourceName``) is sent as it is, as IDM does (one Query). Otherwise, or
+    without such a resource, the PNG is rendered from the BPMN diagram interchange with the
+    ``active`` activities highlighted; no diagram interchange gives None (DECISIONS.md).
+    """
+    from ..engine.diagram import render_definition
+
+    name = definition.record.get("processDiagramResourceName")
+    if active is None and name:
+        deployment = load_deployment(container.store, definition.deployment_id)
+        data = deployment.resource_bytes(name) if deployment is not None else None
+        if data:
+            return base64.b64encode(data).decode("ascii")
+    png = render_definition(definition.definitions, definition.process.key, active or ())
+    return base64.b64encode(png).decode("ascii") if png is not None else None
 
 
 def task_definitions(definition: DeployedDefinition) -> list[dict[str, Any]]:

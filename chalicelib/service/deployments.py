@@ -78,6 +78,16 @@ class Deployment:
         item = self.resources.get(name or "")
         return item.data.get("text") if item is not None else None
 
+    def resource_bytes(self, name: str | None) -> bytes | None:
+        """A resource's bytes (text resources UTF-8 encoded), or None when there is none."""
+        item = self.resources.get(name or "")
+        if item is None:
+            return None
+        if "base64" in item.data:
+            return base64.b64decode(item.data["base64"])
+        text = item.data.get("text")
+        return text.encode("utf-8") if isinstance(text, str) else None
+
 
 def check_resource_name(name: Any, where: str = "resourceMap") -> str:
     """A resource name: a non-empty relative path without ``..`` (else 400 naming ``where``)."""

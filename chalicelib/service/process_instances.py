@@ -25,8 +25,8 @@ from .task_shapes import history_task_shape
 
 __all__ = ["ROUTE_CREATE", "HIDDEN_VARIABLES", "ITEM_FIELDS", "StartRequest", "start_request",
            "sniff_dates", "start", "read_instance", "delete_instance", "read_history",
-           "delete_history", "instance_item", "history_item", "runtime_variables",
-           "history_variables", "DefinitionNames"]
+           "delete_history", "instance_diagram", "instance_item", "history_item",
+           "runtime_variables", "history_variables", "DefinitionNames"]
 
 log = logging.getLogger("workflow.instances")
 
@@ -255,18 +255,40 @@ def historic_tasks(container: Any, instance_id: str,
     return shaped
 
 
-def read_instance(container: Any, instance_id: str) -> dict[str, Any]:
+def read_instance(container: Any, instance_id: str, *, diagram: bool = False) -> dict[str, Any]:
     """An instance with all its tasks (``tasks``, historic shape). A running instance is read
     from the runtime (one Query) plus its historic tasks (one Query); an ended one, as IDM
-    does, from its history (GetItem + Query + Query). 404 when neither knows it."""
+    does, from its history (GetItem + Query + Query). 404 when neither knows it.
+
+    ``diagram``: add the ``diagram`` field (``instance_diagram``) when there is one."""
     from .instances import load_instance
 
     state = load_instance(container, instance_id)
     if state is not None and not state.header.status.is_ended:
-        return _read_shape(container, state)
-    body = read_history(container, instance_id)
+        body = _read_shape(container, state)
+        if diagram:
+            _add_diagram(body, instance_diagram(container, body["processDefinitionId"],
+                                                state.active_activity_ids()))
+        return body
+    body = read_history(container, instance_id, diagram=diagram)
     body["tasks"] = historic_tasks(container, instance_id, body["processVariables"])
     return body
+
+
+def instance_diagram(container: Any, definition_id: str, active: Iterable[str]) -> str | None:
+    """The ``diagram`` of an instance: its definition's BPMN diagram interchange rendered as a
+    base64 PNG with the ``active`` activities highlighted (none: a finished instance). None
+    when the definition has no diagram interchange or is no longer deployed."""
+    try:
+        definition = definitions.get_definition(container, definition_id or "")
+    except NotFound:
+        return None
+    return definitions.diagram(container, definition, list(active))
+
+
+def _add_diagram(body: dict[str, Any], diagram: str | None) -> None:
+    if diagram is not None:
+        body["diagram"] = diagram
 
 
 def delete_instance(container: Any, caller_id: str, instance_id: str,
@@ -298,11 +320,24 @@ def _history_record(container: Any, instance_id: str) -> Any:
     return item
 
 
-def read_history(container: Any, instance_id: str) -> dict[str, Any]:
-    """A historic process instance with its kept variables (GetItem + Query); 404 unknown."""
+def read_history(container: Any, instance_id: str, *, diagram: bool = False) -> dict[str, Any]:
+    """A historic process instance with its kept variables (GetItem + Query); 404 unknown.
+
+    ``diagram``: add the ``diagram`` field, with the active activities highlighted while the
+    instance runs (one more Query) and none once it has ended (api-reference.md §3.3)."""
+    from .instances import load_instance
+
     record = _history_record(container, instance_id).data
-    return history_item(record, DefinitionNames(container),
+    body = history_item(record, DefinitionNames(container),
                         history_variables(container, instance_id))
+    if diagram:
+        active: list[str] = []
+        if record.get("endTime") is None:
+            state = load_instance(container, instance_id)
+            if state is not None and not state.header.status.is_ended:
+                active = state.active_activity_ids()
+        _add_diagram(body, instance_diagram(container, body["processDefinitionId"], active))
+    return body
 
 
 def delete_history(container: Any, instance_id: str) -> dict[str, Any]:

@@ -1,0 +1,260 @@
+"""Render a process diagram as PNG from its BPMN diagram interchange (no AWS, no I/O).
+
+What Flowable's ``ProcessDiagramGenerator`` draws, in a small pure-Python form: a white canvas
+the size of the DI bounds plus a margin; tasks and sub-processes as rectangles, events as
+circles (end events thicker, intermediate and boundary events doubled), gateways as diamonds
+with their marker, sequence flows as polylines ending in an arrow head, and the ``active``
+activities outlined in thick red. Labels are not drawn.
+
+The canvas is a list of palette-index rows (``bytearray``); every primitive fills horizontal
+spans, clipped to the canvas. The image is scaled down to fit ``MAX_SIZE`` so that hostile DI
+(huge or far-apart bounds) cannot make it large; non-finite coordinates are ignored. PNG
+encoding uses ``pypng``, imported on first use.
+"""
+from __future__ import annotations
+
+import io
+import math
+from typing import Iterable, Mapping, Sequence
+
+from .elements import (Activity, BoundaryEvent, ComplexGateway, EndEvent, EventBasedGateway,
+                       ExclusiveGateway, InclusiveGateway, IntermediateCatchEvent,
+                       IntermediateThrowEvent, ParallelGateway, StartEvent)
+from .model import Bounds, Definitions, Diagram
+
+__all__ = ["render_definition", "render", "element_kinds", "MAX_SIZE", "MARGIN", "PALETTE"]
+
+#: largest width and height of an image, in pixels
+MAX_SIZE = 4000
+#: blank border around the DI bounds, in pixels
+MARGIN = 10
+WHITE, BLACK, RED = 0, 1, 2
+PALETTE = ((255, 255, 255), (0, 0, 0), (255, 0, 0))
+HIGHLIGHT_WIDTH = 3
+_ARROW_LENGTH, _ARROW_HALF_WIDTH = 10.0, 4.0
+
+
+def element_kinds(definitions: Definitions) -> dict[str, str]:
+    """``element id -> kind`` for every flow node of every process of the document."""
+    kinds: dict[str, str] = {}
+    for process in definitions.processes.values():
+        for node in process.elements.values():
+            kinds[node.id] = _kind(node)
+    return kinds
+
+
+def _kind(node: object) -> str:
+    if isinstance(node, StartEvent):
+        return "start"
+    if isinstance(node, EndEvent):
+        return "end"
+    if isinstance(node, (IntermediateCatchEvent, IntermediateThrowEvent, BoundaryEvent)):
+        return "intermediate"
+    for kind, types in (("exclusive", ExclusiveGateway), ("parallel", ParallelGateway),
+                        ("inclusive", InclusiveGateway), ("event-gateway", EventBasedGateway),
+                        ("complex", ComplexGateway)):
+        if isinstance(node, types):
+            return kind
+    return "task" if isinstance(node, Activity) else "box"
+
+
+def render_definition(definitions: Definitions, process_key: str | None = None,
+                      active: Iterable[str] = ()) -> bytes | None:
+    """The PNG of ``process_key``'s diagram (shapes of other processes left out), with the
+    ``active`` activity ids highlighted; None when the document has no diagram interchange."""
+    diagram = definitions.diagram
+    if diagram.is_empty:
+        return None
+    foreign: set[str] = set()
+    if process_key is not None:
+        for key, process in definitions.processes.items():
+            if key != process_key:
+                foreign.update(process.elements)
+                foreign.update(process.flows)
+    return render(diagram, element_kinds(definitions), active, exclude=foreign)
+
+
+def render(diagram: Diagram, kinds: Mapping[str, str], active: Iterable[str] = (),
+           exclude: Iterable[str] = ()) -> bytes | None:
+    """The PNG of ``diagram`` (``kinds`` as ``element_kinds`` gives them); None without any
+    drawable shape or edge."""
+    skip = set(exclude)
+    shapes = [(element, shape.bounds) for element, shape in diagram.shapes.items()
+              if element not in skip and shape.bounds is not None and _finite_bounds(shape.bounds)]
+    edges = [[p for p in edge.waypoints if _finite(*p)] for element, edge in diagram.edges.items()
+             if element not in skip]
+    edges = [points for points in edges if len(points) >= 2]
+    xs = [v for _, b in shapes for v in (b.x, b.x + b.width)] + [x for e in edges for x, _ in e]
+    ys = [v for _, b in shapes for v in (b.y, b.y + b.height)] + [y for e in edges for _, y in e]
+    if not xs:
+        return None
+    min_x, min_y = min(xs), min(ys)
+    span_x, span_y = max(xs) - min_x, max(ys) - min_y
+    room = MAX_SIZE - 2 * MARGIN
+    scale = min(1.0, room / span_x if span_x > 0 else 1.0, room / span_y if span_y > 0 else 1.0)
+    canvas = _Canvas(min(MAX_SIZE, math.ceil(span_x * scale) + 2 * MARGIN),
+                     min(MAX_SIZE, math.ceil(span_y * scale) + 2 * MARGIN))
+
+    def at(x: float, y: float) -> tuple[float, float]:
+        return (x - min_x) * scale + MARGIN, (y - min_y) * scale + MARGIN
+
+    def box(b: Bounds) -> tuple[float, float, float, float]:
+        x0, y0 = at(b.x, b.y)
+        return x0, y0, x0 + b.width * scale, y0 + b.height * scale
+
+    # containers (pools, lanes, expanded sub-processes) first, so their contents draw on top
+    shapes.sort(key=lambda item: -(item[1].width * item[1].height))
+    for element, bounds in shapes:
+        _draw_shape(canvas, kinds.get(element, "box"), box(bounds), scale)
+    for points in edges:
+        canvas.polyline([at(x, y) for x, y in points], BLACK, 1)
+        _arrow_head(canvas, at(*points[-2]), at(*points[-1]), scale)
+    by_id = dict(shapes)
+    for element in dict.fromkeys(active):
+        if element in by_id:
+            x0, y0, x1, y1 = box(by_id[element])
+            canvas.rectangle(x0, y0, x1, y1, RED, HIGHLIGHT_WIDTH)
+    return canvas.png()
+
+
+def _finite(*values: float) -> bool:
+    return all(math.isfinite(v) for v in values)
+
+
+def _finite_bounds(b: Bounds) -> bool:
+    return _finite(b.x, b.y, b.width, b.height) and b.width >= 0 and b.height >= 0
+
+
+def _draw_shape(canvas: "_Canvas", kind: str, box: tuple[float, float, float, float],
+                scale: float) -> None:
+    x0, y0, x1, y1 = box
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    if kind in ("start", "end", "intermediate"):
+        radius = min(x1 - x0, y1 - y0) / 2
+        canvas.ring(cx, cy, radius, BLACK, 3 if kind == "end" else 1)
+        if kind == "intermediate" and radius > 4:
+            canvas.ring(cx, cy, radius - 3, BLACK, 1)
+        return
+    if kind in ("exclusive", "parallel", "inclusive", "event-gateway", "complex"):
+        diamond = [(cx, y0), (x1, cy), (cx, y1), (x0, cy), (cx, y0)]
+        canvas.polyline(diamond, BLACK, 1)
+        quarter_w, quarter_h = (x1 - x0) / 4, (y1 - y0) / 4
+        if kind in ("parallel", "complex"):
+            canvas.line(cx, cy - quarter_h, cx, cy + quarter_h, BLACK, 3)
+            canvas.line(cx - quarter_w, cy, cx + quarter_w, cy, BLACK, 3)
+        if kind in ("exclusive", "complex"):
+            dx, dy = quarter_w * 0.7, quarter_h * 0.7
+            canvas.line(cx - dx, cy - dy, cx + dx, cy + dy, BLACK, 3)
+            canvas.line(cx - dx, cy + dy, cx + dx, cy - dy, BLACK, 3)
+        if kind in ("inclusive", "event-gateway"):
+            canvas.ring(cx, cy, min(quarter_w, quarter_h), BLACK, 3 if kind == "inclusive" else 1)
+        return
+    canvas.rectangle(x0, y0, x1, y1, BLACK, 2 if kind == "task" and scale >= 0.5 else 1)
+
+
+def _arrow_head(canvas: "_Canvas", before: tuple[float, float], tip: tuple[float, float],
+                scale: float) -> None:
+    dx, dy = tip[0] - before[0], tip[1] - before[1]
+    length = math.hypot(dx, dy)
+    if length == 0:
+        return
+    ux, uy = dx / length, dy / length
+    back, half = _ARROW_LENGTH * max(scale, 0.3), _ARROW_HALF_WIDTH * max(scale, 0.3)
+    bx, by = tip[0] - ux * back, tip[1] - uy * back
+    canvas.fill_polygon([tip, (bx - uy * half, by + ux * half), (bx + uy * half, by - ux * half)],
+                        BLACK)
+
+
+class _Canvas:
+    """Rows of palette indexes; primitives fill clipped horizontal spans."""
+
+    def __init__(self, width: int, height: int):
+        self.width, self.height = max(1, width), max(1, height)
+        self.rows = [bytearray(self.width) for _ in range(self.height)]
+
+    def span(self, y: int, x0: int, x1: int, color: int) -> None:
+        """Fill row ``y`` from ``x0`` to ``x1`` inclusive."""
+        if 0 <= y < self.height:
+            x0, x1 = max(0, x0), min(self.width - 1, x1)
+            if x0 <= x1:
+                self.rows[y][x0:x1 + 1] = bytes((color,)) * (x1 - x0 + 1)
+
+    def fill_rect(self, x0: int, y0: int, x1: int, y1: int, color: int) -> None:
+        for y in range(max(0, y0), min(self.height - 1, y1) + 1):
+            self.span(y, x0, x1, color)
+
+    def rectangle(self, x0: float, y0: float, x1: float, y1: float, color: int,
+                  width: int) -> None:
+        """An outline ``width`` pixels thick, inside ``(x0, y0)-(x1, y1)``."""
+        left, top, right, bottom = round(x0), round(y0), round(x1), round(y1)
+        inner = width - 1
+        self.fill_rect(left, top, right, top + inner, color)
+        self.fill_rect(left, bottom - inner, right, bottom, color)
+        self.fill_rect(left, top, left + inner, bottom, color)
+        self.fill_rect(right - inner, top, right, bottom, color)
+
+    def line(self, x0: float, y0: float, x1: float, y1: float, color: int, width: int) -> None:
+        """A straight line ``width`` pixels thick (a square brush along Bresenham's path)."""
+        ax, ay, bx, by = round(x0), round(y0), round(x1), round(y1)
+        low, high = -((width - 1) // 2), width // 2
+        if ax == bx or ay == by:  # the usual orthogonal flow segment: one rectangle
+            self.fill_rect(min(ax, bx) + low, min(ay, by) + low, max(ax, bx) + high,
+                           max(ay, by) + high, color)
+            return
+        dx, dy = abs(bx - ax), -abs(by - ay)
+        sx, sy = (1 if ax < bx else -1), (1 if ay < by else -1)
+        error = dx + dy
+        for _ in range(dx - dy + 1):  # at most one step per pixel of the longer axis, twice
+            self.fill_rect(ax + low, ay + low, ax + high, ay + high, color)
+            if ax == bx and ay == by:
+                return
+            doubled = 2 * error
+            if doubled >= dy:
+                error += dy
+                ax += sx
+            if doubled <= dx:
+                error += dx
+                ay += sy
+
+    def polyline(self, points: Sequence[tuple[float, float]], color: int, width: int) -> None:
+        for (x0, y0), (x1, y1) in zip(points, points[1:]):
+            self.line(x0, y0, x1, y1, color, width)
+
+    def ring(self, cx: float, cy: float, radius: float, color: int, width: int) -> None:
+        """A circle outline ``width`` pixels thick, inside ``radius``."""
+        inner = radius - width
+        for y in range(math.floor(cy - radius), math.ceil(cy + radius) + 1):
+            dy = y - cy
+            if abs(dy) > radius:
+                continue
+            outer_x = math.sqrt(radius * radius - dy * dy)
+            if inner > 0 and abs(dy) < inner:
+                inner_x = math.sqrt(inner * inner - dy * dy)
+                self.span(y, round(cx - outer_x), round(cx - inner_x), color)
+                self.span(y, round(cx + inner_x), round(cx + outer_x), color)
+            else:
+                self.span(y, round(cx - outer_x), round(cx + outer_x), color)
+
+    def fill_polygon(self, points: Sequence[tuple[float, float]], color: int) -> None:
+        """Fill a convex polygon, one span per row."""
+        top = math.floor(min(y for _, y in points))
+        bottom = math.ceil(max(y for _, y in points))
+        closed = list(zip(points, list(points[1:]) + [points[0]]))
+        for y in range(max(0, top), min(self.height - 1, bottom) + 1):
+            crossings = []
+            for (x0, y0), (x1, y1) in closed:
+                if y0 == y1:
+                    if abs(y - y0) < 0.5:
+                        crossings += [x0, x1]
+                elif min(y0, y1) - 0.5 <= y <= max(y0, y1) + 0.5:
+                    t = min(1.0, max(0.0, (y - y0) / (y1 - y0)))
+                    crossings.append(x0 + t * (x1 - x0))
+            if crossings:
+                self.span(y, round(min(crossings)), round(max(crossings)), color)
+
+    def png(self) -> bytes:
+        import png  # pypng: loaded only when a diagram is drawn
+
+        out = io.BytesIO()
+        png.Writer(self.width, self.height, palette=PALETTE, bitdepth=8).write(out, self.rows)
+        return out.getvalue()
