@@ -4,7 +4,11 @@ What Flowable's ``ProcessDiagramGenerator`` draws, in a small pure-Python form: 
 the size of the DI bounds plus a margin; tasks and sub-processes as rectangles, events as
 circles (end events thicker, intermediate and boundary events doubled), gateways as diamonds
 with their marker, sequence flows as polylines ending in an arrow head, and the ``active``
-activities outlined in thick red. Labels are not drawn.
+activities outlined in thick red. Element names are drawn as labels in a 5x7 bitmap font
+(``diagram_font``): task and collapsed sub-process names word-wrapped and centred inside their
+box (lines that do not fit cut, the last one ending in an ellipsis), expanded sub-process names
+at the top of the box, event and gateway names in their DI label bounds or else centred below
+the shape, and sequence flow names in their DI label bounds (none without them).
 
 The canvas is a list of palette-index rows (``bytearray``); every primitive fills horizontal
 spans, clipped to the canvas. The image is scaled down to fit ``MAX_SIZE`` so that hostile DI
@@ -20,9 +24,11 @@ from typing import Iterable, Mapping, Sequence
 from .elements import (Activity, BoundaryEvent, ComplexGateway, EndEvent, EventBasedGateway,
                        ExclusiveGateway, InclusiveGateway, IntermediateCatchEvent,
                        IntermediateThrowEvent, ParallelGateway, StartEvent)
+from .diagram_font import ADVANCE, ELLIPSIS, GLYPH_HEIGHT, LINE_HEIGHT, spans, text_width
 from .model import Bounds, Definitions, Diagram
 
-__all__ = ["render_definition", "render", "element_kinds", "MAX_SIZE", "MARGIN", "PALETTE"]
+__all__ = ["render_definition", "render", "element_kinds", "element_names", "MAX_SIZE",
+           "MARGIN", "PALETTE", "TEXT_PADDING"]
 
 #: largest width and height of an image, in pixels
 MAX_SIZE = 4000
@@ -32,6 +38,16 @@ WHITE, BLACK, RED = 0, 1, 2
 PALETTE = ((255, 255, 255), (0, 0, 0), (255, 0, 0))
 HIGHLIGHT_WIDTH = 3
 _ARROW_LENGTH, _ARROW_HALF_WIDTH = 10.0, 4.0
+#: blank pixels between a box's outer edge and the text inside it
+TEXT_PADDING = 4
+#: width (pixels) external labels (events, gateways, flows) wrap to, and their most lines
+_LABEL_WRAP, _LABEL_LINES = 100, 4
+#: gap between an event or gateway and the label drawn below it
+_LABEL_GAP = 3
+#: longest name considered (longer names never fit anyway)
+_MAX_NAME = 2000
+_OUTSIDE_LABEL_KINDS = frozenset(("start", "end", "intermediate", "exclusive", "parallel",
+                                  "inclusive", "event-gateway", "complex"))
 
 
 def element_kinds(definitions: Definitions) -> dict[str, str]:
@@ -41,6 +57,17 @@ def element_kinds(definitions: Definitions) -> dict[str, str]:
         for node in process.elements.values():
             kinds[node.id] = _kind(node)
     return kinds
+
+
+def element_names(definitions: Definitions) -> dict[str, str]:
+    """``element id -> name`` for every named flow node and sequence flow of the document."""
+    names: dict[str, str] = {}
+    for process in definitions.processes.values():
+        for item in (*process.elements.values(), *process.flows.values()):
+            name = getattr(item, "name", None)
+            if isinstance(name, str) and name.strip():
+                names[item.id] = name
+    return names
 
 
 def _kind(node: object) -> str:
@@ -71,23 +98,33 @@ def render_definition(definitions: Definitions, process_key: str | None = None,
             if key != process_key:
                 foreign.update(process.elements)
                 foreign.update(process.flows)
-    return render(diagram, element_kinds(definitions), active, exclude=foreign)
+    return render(diagram, element_kinds(definitions), active, exclude=foreign,
+                  names=element_names(definitions))
 
 
 def render(diagram: Diagram, kinds: Mapping[str, str], active: Iterable[str] = (),
-           exclude: Iterable[str] = ()) -> bytes | None:
-    """The PNG of ``diagram`` (``kinds`` as ``element_kinds`` gives them); None without any
-    drawable shape or edge."""
+           exclude: Iterable[str] = (), names: Mapping[str, str] | None = None) -> bytes | None:
+    """The PNG of ``diagram`` (``kinds`` as ``element_kinds`` gives them, element ``names`` as
+    ``element_names`` gives them); None without any drawable shape or edge."""
     skip = set(exclude)
+    names = names or {}
     shapes = [(element, shape.bounds) for element, shape in diagram.shapes.items()
               if element not in skip and shape.bounds is not None and _finite_bounds(shape.bounds)]
-    edges = [[p for p in edge.waypoints if _finite(*p)] for element, edge in diagram.edges.items()
-             if element not in skip]
-    edges = [points for points in edges if len(points) >= 2]
+    edge_items = [(element, [p for p in edge.waypoints if _finite(*p)])
+                  for element, edge in diagram.edges.items() if element not in skip]
+    edge_items = [(element, points) for element, points in edge_items if len(points) >= 2]
+    edges = [points for _, points in edge_items]
     xs = [v for _, b in shapes for v in (b.x, b.x + b.width)] + [x for e in edges for x, _ in e]
     ys = [v for _, b in shapes for v in (b.y, b.y + b.height)] + [y for e in edges for _, y in e]
     if not xs:
         return None
+    labels = _plan_labels(diagram, kinds, names, shapes, edge_items)
+    for label in labels:
+        if label[0] == "outside":  # the label's area at scale 1 counts in the image's extent
+            _, lines, cx, top = label
+            half = max(text_width(line) for line in lines) / 2
+            xs += [cx - half, cx + half]
+            ys += [top, top + len(lines) * LINE_HEIGHT]
     min_x, min_y = min(xs), min(ys)
     span_x, span_y = max(xs) - min_x, max(ys) - min_y
     room = MAX_SIZE - 2 * MARGIN
@@ -109,12 +146,115 @@ def render(diagram: Diagram, kinds: Mapping[str, str], active: Iterable[str] = (
     for points in edges:
         canvas.polyline([at(x, y) for x, y in points], BLACK, 1)
         _arrow_head(canvas, at(*points[-2]), at(*points[-1]), scale)
+    for label in labels:
+        if label[0] == "outside":
+            _, lines, cx, top = label
+            x, y = at(cx, top)
+            _draw_lines(canvas, lines, x, round(y))
+        else:
+            _, name, bounds, expanded = label
+            _draw_inside(canvas, name, box(bounds), expanded)
     by_id = dict(shapes)
     for element in dict.fromkeys(active):
         if element in by_id:
             x0, y0, x1, y1 = box(by_id[element])
             canvas.rectangle(x0, y0, x1, y1, RED, HIGHLIGHT_WIDTH)
     return canvas.png()
+
+
+def _plan_labels(diagram: Diagram, kinds: Mapping[str, str], names: Mapping[str, str],
+                 shapes: list, edge_items: list) -> list[tuple]:
+    """``("inside", name, bounds, expanded)`` for boxes, ``("outside", lines, centre x, top)``
+    (DI coordinates) for events, gateways and flows; external labels are wrapped here, at the
+    font's own size."""
+    labels: list[tuple] = []
+    for element, bounds in shapes:
+        name = _clean(names.get(element))
+        if not name:
+            continue
+        shape = diagram.shapes[element]
+        if kinds.get(element, "box") not in _OUTSIDE_LABEL_KINDS:
+            labels.append(("inside", name, bounds, shape.is_expanded is True))
+            continue
+        lines = _fit(name, _LABEL_WRAP, _LABEL_LINES)
+        if not lines:
+            continue
+        spot = shape.label_bounds
+        if spot is not None and _finite_bounds(spot):
+            labels.append(("outside", lines, spot.x + spot.width / 2, spot.y))
+        else:
+            labels.append(("outside", lines, bounds.x + bounds.width / 2,
+                           bounds.y + bounds.height + _LABEL_GAP))
+    for element, _ in edge_items:
+        name = _clean(names.get(element))
+        spot = diagram.edges[element].label_bounds
+        if name and spot is not None and _finite_bounds(spot):
+            lines = _fit(name, _LABEL_WRAP, _LABEL_LINES)
+            if lines:
+                labels.append(("outside", lines, spot.x + spot.width / 2, spot.y))
+    return labels
+
+
+def _clean(name: object) -> str:
+    return name[:_MAX_NAME].strip() if isinstance(name, str) else ""
+
+
+def _wrap(text: str, max_chars: int, max_lines: int) -> list[str]:
+    """Greedy word wrap to ``max_chars`` per line (over-long words broken); stops once more
+    than ``max_lines`` lines are known."""
+    lines: list[str] = []
+    for paragraph in text.splitlines():
+        line = ""
+        for word in paragraph.split():
+            if len(lines) > max_lines:
+                return lines
+            if line and len(line) + 1 + len(word) <= max_chars:
+                line += " " + word
+                continue
+            if line:
+                lines.append(line)
+            while len(word) > max_chars and len(lines) <= max_lines:
+                lines.append(word[:max_chars])
+                word = word[max_chars:]
+            line = word
+        if line:
+            lines.append(line)
+    return lines
+
+
+def _fit(text: str, width: int, max_lines: int) -> list[str]:
+    """``text`` wrapped into ``width`` pixels; beyond ``max_lines`` the rest is dropped and the
+    last kept line ends in an ellipsis."""
+    max_chars = (width + 1) // ADVANCE
+    if max_chars <= 0 or max_lines <= 0:
+        return []
+    lines = _wrap(text, max_chars, max_lines)
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] = lines[-1][:max_chars - 1].rstrip() + ELLIPSIS
+    return lines
+
+
+def _draw_inside(canvas: "_Canvas", name: str, box: tuple[float, float, float, float],
+                 expanded: bool) -> None:
+    """``name`` inside the box, ``TEXT_PADDING`` from its edges: centred, or at the top for an
+    expanded sub-process."""
+    left, top = round(box[0]) + TEXT_PADDING, round(box[1]) + TEXT_PADDING
+    right, bottom = round(box[2]) - TEXT_PADDING, round(box[3]) - TEXT_PADDING
+    width, height = right - left + 1, bottom - top + 1
+    fitting = (height + LINE_HEIGHT - GLYPH_HEIGHT) // LINE_HEIGHT
+    lines = _fit(name, width, min(2, fitting) if expanded else fitting)
+    if not lines:
+        return
+    if not expanded:
+        top += (height - (len(lines) * LINE_HEIGHT - (LINE_HEIGHT - GLYPH_HEIGHT))) // 2
+    _draw_lines(canvas, lines, left + width / 2, top)
+
+
+def _draw_lines(canvas: "_Canvas", lines: Sequence[str], cx: float, top: int) -> None:
+    for line in lines:
+        canvas.text(math.floor(cx - text_width(line) / 2 + 0.5), top, line, BLACK)
+        top += LINE_HEIGHT
 
 
 def _finite(*values: float) -> bool:
@@ -182,6 +322,24 @@ class _Canvas:
     def fill_rect(self, x0: int, y0: int, x1: int, y1: int, color: int) -> None:
         for y in range(max(0, y0), min(self.height - 1, y1) + 1):
             self.span(y, x0, x1, color)
+
+    def text(self, left: int, top: int, line: str, color: int) -> None:
+        """``line`` in the bitmap font, its first glyph's top-left pixel at ``(left, top)``."""
+        last_x = self.width - 1
+        for char in line:
+            if left > last_x:
+                return
+            if char != " ":
+                y = top
+                for runs in spans(char):
+                    if 0 <= y < self.height:
+                        row = self.rows[y]
+                        for first, last in runs:
+                            x0, x1 = max(0, left + first), min(last_x, left + last)
+                            if x0 <= x1:
+                                row[x0:x1 + 1] = bytes((color,)) * (x1 - x0 + 1)
+                    y += 1
+            left += ADVANCE
 
     def rectangle(self, x0: float, y0: float, x1: float, y1: float, color: int,
                   width: int) -> None:
