@@ -16,8 +16,8 @@ migration does, is the engine's (``engine.runtime.migration``).
   with the instance in the read shape; invalid: 400 with ``detail.validationMessages``. The same
   transaction also gives the target definition id to what the engine does not hold: the stored
   job items of the timers and async continuations the instance keeps, and its finished historic
-  tasks and activity instances (as Flowable's ``updateProcessDefinitionIdInHistory``). Jobs
-  already in the dead-letter table keep the old id.
+  tasks and activity instances (as Flowable's ``updateProcessDefinitionIdInHistory``), jobs in
+  the dead-letter table included.
 """
 from __future__ import annotations
 
@@ -133,11 +133,12 @@ def migrate(container: Any, instance_id: str, body: Any) -> dict[str, Any]:
 
 def _reference_writes(container: Any, instance_id: str, definition_id: str,
                       result: Any) -> list[Write]:
-    """Kept job items and finished history items of the instance, with the new definition id."""
+    """Kept job items (runtime or dead-letter) and finished history items of the instance, with
+    the new definition id."""
     from ..engine.runtime.effects import HistoryRecord, JobRequested
     from ..engine.runtime.records import SubscriptionType
     from .instances import HISTORY_SK
-    from .jobs import job_key
+    from .jobs import dead_letter_key, job_key
 
     state = result.instances[instance_id]
     requested = {e.job_id for e in result.effects if isinstance(e, JobRequested)}
@@ -145,12 +146,15 @@ def _reference_writes(container: Any, instance_id: str, definition_id: str,
     kept_jobs |= {e.job_id for e in state.executions.values() if e.job_id}
     writes: list[Write] = []
     for job_id in sorted(kept_jobs - requested):
-        item = container.store.get(Table.RUNTIME, *job_key(job_id))
+        table, item = Table.RUNTIME, container.store.get(Table.RUNTIME, *job_key(job_id))
+        if item is None:  # a job that ran out of retries waits in the dead-letter table
+            table, item = Table.DEADLETTER, container.store.get(Table.DEADLETTER,
+                                                                *dead_letter_key(job_id))
         if item is None or item.data.get("processDefinitionId") == definition_id:
             continue
         updated = replace(item, data={**item.data, "processDefinitionId": definition_id},
                           version=(item.version or 1) + 1)
-        writes.append(Put(Table.RUNTIME, updated, VersionIs(item.version or 1),
+        writes.append(Put(table, updated, VersionIs(item.version or 1),
                           replaces_chunks=item.stored_chunks))
     written = {HISTORY_SK[e.kind].format(e.id) for e in result.effects
                if isinstance(e, HistoryRecord)}

@@ -185,3 +185,41 @@ def test_non_administrators_are_refused(user_client):
         expect(action(client, instance_id, name, {"processDefinitionId": v2}, alice), 403)
     read = expect(_call(client, "GET", f"processinstance/{instance_id}"), 200)
     assert read["processDefinitionId"] != v2
+
+
+BROKEN = ('<?xml version="1.0" encoding="UTF-8"?><definitions '
+          'xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+          'xmlns:flowable="http://flowable.org/bpmn" targetNamespace="Tests">'
+          '<process id="nightly" isExecutable="true"><startEvent id="s"/>'
+          '<sequenceFlow id="f0" sourceRef="s" targetRef="work"/>'
+          '<scriptTask id="work" scriptFormat="javascript" flowable:async="true">'
+          '<script>{script}</script></scriptTask>'
+          '<sequenceFlow id="f1" sourceRef="work" targetRef="done"/>'
+          '<userTask id="done"/><sequenceFlow id="f2" sourceRef="done" targetRef="end"/>'
+          '<endEvent id="end"/></process></definitions>')
+
+
+def test_a_dead_letter_job_follows_the_migration_and_runs_the_fixed_definition(client,
+                                                                               container):
+    """A broken async script exhausts its retries; migrating to a fixed version re-points the
+    dead-letter job, and moving it back runs the new definition's script."""
+    broken = deploy(client, "nightly-v1", BROKEN.format(script='throw new Error("boom");'))
+    instance_id = expect(_call(client, "POST", "processinstance", {"_key": "nightly"}), 201)["_id"]
+    [job] = expect(_call(client, "GET", "job?_queryFilter=true"), 200)["result"]
+    outcomes = [expect(_call(client, "POST", f"job/{job['_id']}?_action=execute"), 200)["status"]
+                for _ in range(3)]
+    assert outcomes == ["failed", "failed", "deadletter"]
+    fixed = deploy(client, "nightly-v2",
+                   BROKEN.format(script='execution.setVariable("fixed", true);'))
+    assert broken != fixed
+    migrated = expect(action(client, instance_id, "migrate", {}), 200)
+    assert migrated["processDefinitionId"] == fixed
+    dead = expect(_call(client, "GET", f"job/deadletter/{job['_id']}"), 200)
+    assert dead["processDefinitionId"] == fixed
+    moved = expect(_call(client, "POST", f"job/deadletter/{job['_id']}?_action=execute"), 200)
+    assert moved["status"] == "moved"
+    assert expect(_call(client, "POST", f"job/{job['_id']}?_action=execute"),
+                  200)["status"] == "executed"
+    read = expect(_call(client, "GET", f"processinstance/{instance_id}"), 200)
+    assert read["processVariables"]["fixed"] is True
+    assert [t["taskDefinitionKey"] for t in open_tasks(client, instance_id)] == ["done"]
