@@ -11,6 +11,14 @@ instance's item collection (partition key = instance id) and back:
 | variable     | ``var#<scope id>/<name>``    |                                                 |
 | task         | ``task#<id>``                | ``kind_shard=task#n``, ``assignee``, ``sort``    |
 | subscription | ``sub#<id>``                 | ``event=<type>#<event name>``, ``sort``          |
+| candidate    | ``cand#<task>#u#<user>`` or  | ``candidate=u#<user>`` or ``g#<group>``, ``sort`` |
+|              | ``cand#<task>#g#<group>``    | (``<create time>#<task id>``, as the task's)     |
+
+Candidate items list the open, unassigned tasks by candidate (the ``candidate-sort`` index): one
+per candidate user and group of each such task, written in the task's commit, deleted when the
+task is assigned, loses that candidate or ends. Each holds the task record *without* its
+``kind`` (``candidate_task`` restores it), so an index page has all a task read needs while
+``state_of`` and ``records_of``, which take only data with a ``kind``, never see them as records.
 
 Each variable is its own item, so a large value (up to DynamoDB's item limit, and past it
 through the storage layer's chunking) never inflates anything else, and no variable is copied
@@ -28,11 +36,16 @@ from ..storage.aggregate import HEADER_KIND, HEADER_SK, Aggregate
 from ..storage.ports import Item
 from ..storage.sharding import shard_for, shard_key
 
-__all__ = ["LIST_SHARDS", "ENDED_HEADER_TTL", "sort_key_of", "item_of", "state_of",
-           "changed_items", "records_of"]
+__all__ = ["LIST_SHARDS", "ENDED_HEADER_TTL", "CANDIDATE_KIND", "sort_key_of", "item_of",
+           "state_of", "changed_items", "records_of", "candidate_items", "candidate_key",
+           "candidate_task"]
 
 #: shards of the instance and task listings (``kindShard-sort`` index)
 LIST_SHARDS = 8
+
+#: ``Item.kind`` of candidate items (not a record kind: their data has no ``kind``)
+CANDIDATE_KIND = "candidate"
+_CANDIDATE_PREFIX = "cand#"
 
 _PREFIX = {
     RecordKind.EXECUTION.value: "exec#",
@@ -98,10 +111,57 @@ def state_of(aggregate: Aggregate) -> InstanceState:
                                       if item.data.get("kind"))
 
 
-def changed_items(changes: ChangeSet) -> tuple[list[Item], list[str]]:
-    """``(puts, deleted sort keys)`` for ``AggregateStore.commit``."""
-    puts = [item_of(changes.instance_id, record) for record in changes.puts]
+def candidate_key(user: str | None = None, group: str | None = None) -> str:
+    """The ``candidate-sort`` hash value of a candidate user (``u#..``) or group (``g#..``)."""
+    return f"u#{user}" if user is not None else f"g#{group}"
+
+
+def _candidate_prefix(task_id: str) -> str:
+    return f"{_CANDIDATE_PREFIX}{task_id}#"
+
+
+def candidate_items(instance_id: str, task: dict) -> list[Item]:
+    """The candidate items a task record should have: none unless open and unassigned."""
+    if task.get("assignee"):
+        return []
+    keys = ([candidate_key(user=u) for u in task.get("candidate_users") or ()]
+            + [candidate_key(group=g) for g in task.get("candidate_groups") or ()])
+    data = {name: value for name, value in task.items() if name != "kind"}
+    sort = f"{task.get('create_time') or ''}#{task['id']}"
+    items = {}
+    for key in keys:
+        sk = _candidate_prefix(task["id"]) + key
+        items[sk] = Item(pk=instance_id, sk=sk, kind=CANDIDATE_KIND, data=data,
+                         index={"candidate": key, "sort": sort})
+    return list(items.values())
+
+
+def candidate_task(item: Item) -> dict:
+    """The task record a candidate item holds (with its ``kind`` back)."""
+    return {**item.data, "kind": RecordKind.TASK.value}
+
+
+def changed_items(changes: ChangeSet,
+                  previous: Aggregate | None = None) -> tuple[list[Item], list[str]]:
+    """``(puts, deleted sort keys)`` for ``AggregateStore.commit``.
+
+    ``previous``: the aggregate as loaded, whose candidate items of a changed task that are not
+    wanted any more are deleted (None: a new instance, which has none).
+    """
+    instance_id = changes.instance_id
+    stored = previous.items if previous is not None else {}
+    puts = [item_of(instance_id, record) for record in changes.puts]
     deletes = [sort_key_of(kind, key) for kind, key in changes.deletes]
+    for record in changes.puts:
+        if record["kind"] == RecordKind.TASK.value:
+            wanted = candidate_items(instance_id, record)
+            puts.extend(wanted)
+            keep = {item.sk for item in wanted}
+            deletes.extend(sk for sk in stored if sk.startswith(_candidate_prefix(record["id"]))
+                           and sk not in keep)
+    for kind, key in changes.deletes:
+        if kind == RecordKind.TASK.value:
+            deletes.extend(sk for sk in stored if sk.startswith(_candidate_prefix(str(key))))
     return puts, deletes
 
 

@@ -128,7 +128,7 @@ class UnitOfWork:
 
         writes: list[Write] = []
         for instance_id, state in result.instances.items():
-            puts, deletes = changed_items(state.changes())
+            puts, deletes = changed_items(state.changes(), self.loaded.get(instance_id))
             previous = self.loaded.get(instance_id)
             version = previous.version if previous is not None else 0
             writes.extend(self.aggregates.writes(instance_id, version, puts, deletes,

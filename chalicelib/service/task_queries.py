@@ -4,8 +4,11 @@ Each query is planned to the cheapest read that holds every match, then filtered
 
 * open tasks: ``_id``/``taskId`` equality → the task's own item (one Query of its instance,
   ``task#<id>`` prefix); ``processInstanceId`` → that instance's ``task#`` items (one Query);
-  ``assignee`` → the ``assignee-sort`` index; otherwise the sharded ``kindShard-sort`` listing
-  (``task#0..7``: one index Query per shard per page).
+  ``assignee`` → the ``assignee-sort`` index; ``unassignedTaskQuery``, or ``taskCandidateUser`` /
+  ``taskCandidateGroup`` → the ``candidate-sort`` partitions of the user and their groups (or of
+  the groups), merged (one index Query per partition per page; a task met in several is kept
+  from the first of them only); otherwise the sharded ``kindShard-sort`` listing (``task#0..7``:
+  one index Query per shard per page).
 * historic tasks: ``_id``/``taskId`` → one GetItem; ``processInstanceId`` → one Query of the
   instance's history (``task#`` prefix); otherwise the ``htask#0..7`` listing.
 
@@ -28,9 +31,9 @@ from ..crest.request import CrestRequest
 from ..errors import BadRequest
 from ..ids import instance_of
 from ..storage.ports import Index, Page, Table
-from ..storage.sharding import query_shards
+from ..storage.sharding import query_partitions, query_shards
 from .definitions import like_pattern
-from .instance_items import LIST_SHARDS, records_of
+from .instance_items import LIST_SHARDS, candidate_key, candidate_task, records_of
 from .querying import FILTERED_QUERY, QuerySource
 from .task_shapes import (
     HIDDEN_VARIABLES, HISTORY_TASK_FIELDS, TASK_FIELDS, as_text, history_task_shape, task_shape,
@@ -90,7 +93,7 @@ class _Records:
 
 
 class _PerInstance:
-    """A value per process instance, read at most once per request."""
+    """A value per process instance (or other key), read at most once per request."""
 
     def __init__(self, read: Callable[[str], Any]):
         self._read = read
@@ -240,7 +243,49 @@ def _task_items(page: Page, records: _Records) -> list[Item]:
     return items
 
 
-def _runtime_fetch(store: Any, request: CrestRequest, records: _Records) -> Callable:
+def _candidate_partitions(request: CrestRequest, caller: Any,
+                          groups_of: Callable[[str], frozenset[str]]) -> list[str] | None:
+    """The ``candidate-sort`` partitions holding every match, or None (not a candidate query).
+
+    Follows ``querying``'s precedence: a ``_queryFilter`` wins over any ``_queryId``.
+    """
+    if request.query_filter is not None:
+        return None
+    if request.query_id == UNASSIGNED_TASK_QUERY:
+        user, groups = caller.user_id, caller.authz_strings
+    elif request.query_id == FILTERED_QUERY and request.param("taskCandidateUser") is not None:
+        user = request.param("taskCandidateUser")
+        groups = groups_of(user)
+    elif request.query_id == FILTERED_QUERY and request.param("taskCandidateGroup") is not None:
+        user, groups = None, _groups(request.param("taskCandidateGroup") or "")
+    else:
+        return None
+    users = [candidate_key(user=user)] if user is not None else []
+    return users + [candidate_key(group=group) for group in sorted(groups)]
+
+
+def _first_partition(record: Mapping[str, Any], partitions: list[str]) -> str | None:
+    """The first of ``partitions`` that lists the task ``record``."""
+    held = {candidate_key(user=u) for u in record.get("candidate_users") or ()}
+    held.update(candidate_key(group=g) for g in record.get("candidate_groups") or ())
+    return next((partition for partition in partitions if partition in held), None)
+
+
+def _candidate_items(page: Page, partitions: list[str], records: _Records) -> list[Item]:
+    """Task items of a merged candidate page, each task once (from its first partition)."""
+    items = []
+    for stored in page.items:
+        record = candidate_task(stored)
+        if stored.index.get("candidate") != _first_partition(record, partitions):
+            continue  # the same task from an earlier partition of the list
+        item = task_shape(record)
+        records.keep(item["_id"], record)
+        items.append(item)
+    return items
+
+
+def _runtime_fetch(store: Any, request: CrestRequest, records: _Records,
+                   partitions: list[str] | None) -> Callable:
     terms = _plan_terms(request, _RUNTIME_EQUAL)
     task_id, instance_id, assignee = (terms.get("_id"), terms.get("processInstanceId"),
                                       terms.get("assignee"))
@@ -256,6 +301,12 @@ def _runtime_fetch(store: Any, request: CrestRequest, records: _Records) -> Call
         def read(token: Any, limit: int) -> Page:
             return store.query_index(Table.RUNTIME, Index.ASSIGNEE_SORT, assignee,
                                      limit=limit, start=token)
+    elif partitions is not None:
+        def fetch_candidates(token: Any, limit: int) -> tuple[list[Item], Any]:
+            page = query_partitions(store, Table.RUNTIME, Index.CANDIDATE_SORT, partitions,
+                                    limit=max(1, limit), start=token)
+            return _candidate_items(page, partitions, records), page.next_token
+        return fetch_candidates
     else:
         def read(token: Any, limit: int) -> Page:
             return query_shards(store, Table.RUNTIME, Index.KIND_SHARD_SORT, "task",
@@ -285,16 +336,18 @@ def open_task_source(container: Any, request: CrestRequest, caller: Any) -> Quer
     records = _Records()
     variables = _PerInstance(lambda instance_id: _instance_variables(store, instance_id))
 
-    def groups_of(user: str) -> frozenset[str]:
+    def read_groups(user: str) -> frozenset[str]:
         known = container.authenticator.user_store.get(user)
         return frozenset() if known is None else known.roles | known.groups
+    groups_of = _PerInstance(read_groups)  # read once per request (planning and filtering)
 
     def unassigned(_: CrestRequest) -> Predicate:
         return lambda item: item.get("assignee") is None and _is_candidate(
             records(item), caller.user_id, caller.authz_strings)
 
+    partitions = _candidate_partitions(request, caller, groups_of)
     return QuerySource(
-        fetch=_runtime_fetch(store, request, records), sortable=RUNTIME_SORT_KEYS,
+        fetch=_runtime_fetch(store, request, records, partitions), sortable=RUNTIME_SORT_KEYS,
         filtered_query=lambda req: _runtime_filtered(req, records, variables, groups_of),
         query_ids={UNASSIGNED_TASK_QUERY: unassigned})
 

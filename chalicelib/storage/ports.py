@@ -85,6 +85,8 @@ class Index(Enum):
     ASSIGNEE_SORT = IndexSpec("assignee-sort", "assignee", "sort")
     DUE_SHARD_DUE_AT = IndexSpec("dueShard-dueAt", "due_shard", "due_at")
     EVENT_SORT = IndexSpec("event-sort", "event", "sort")
+    #: open unassigned tasks by candidate (``u#<user>`` / ``g#<group>``): ``instance_items``
+    CANDIDATE_SORT = IndexSpec("candidate-sort", "candidate", "sort")
 
     @property
     def spec(self) -> IndexSpec:
@@ -95,7 +97,7 @@ class Index(Enum):
 INDEXES: dict[Table, tuple[Index, ...]] = {
     Table.REPOSITORY: (Index.KIND_SORT,),
     Table.RUNTIME: (Index.KIND_SHARD_SORT, Index.ASSIGNEE_SORT, Index.DUE_SHARD_DUE_AT,
-                    Index.EVENT_SORT),
+                    Index.EVENT_SORT, Index.CANDIDATE_SORT),
     Table.HISTORY: (Index.KIND_SHARD_SORT,),
     Table.DEADLETTER: (Index.KIND_SHARD_SORT,),
 }

@@ -29,7 +29,7 @@ def new_state() -> InstanceState:
 
 
 def commit(aggregates: AggregateStore, state: InstanceState, version: int, previous=None) -> int:
-    puts, deletes = changed_items(state.changes())
+    puts, deletes = changed_items(state.changes(), previous)
     new_version = aggregates.commit(state.id, version, puts, deletes, previous=previous)
     state.mark_clean()
     return new_version
@@ -104,3 +104,65 @@ def test_ended_header_leaves_the_listing_and_expires():
     header = item_of(state.id, ended.to_dict())
     assert header.index == {}
     assert header.ttl == 1795777200 + 7 * 86400  # 2026-11-27T11:00Z + 7 days
+
+
+def _candidates(store, key: str) -> list[str]:
+    page = store.query_index(Table.RUNTIME, Index.CANDIDATE_SORT, key)
+    return [item.sk for item in page.items]
+
+
+def test_candidate_items_follow_the_task(store):
+    """One ``candidate-sort`` item per candidate of an open unassigned task, kept in step."""
+    from dataclasses import replace
+
+    from chalicelib.service.instance_items import candidate_task
+
+    aggregates = AggregateStore(store)
+    state = new_state()
+    task = next(iter(state.tasks.values()))
+    state.put(replace(task, assignee=None, candidate_users=("ann", "bob")))
+    version = commit(aggregates, state, 0)
+    prefix = f"cand#{task.id}#"
+    assert _candidates(store, "u#bob") == [prefix + "u#bob"]
+    assert _candidates(store, "g#managers") == [prefix + "g#managers"]
+    [item] = store.query_index(Table.RUNTIME, Index.CANDIDATE_SORT, "u#ann").items
+    assert "kind" not in item.data and item.kind == "candidate"
+    assert item.index["sort"] == f"2026-11-27T10:00:01.000Z#{task.id}"
+    assert candidate_task(item) == state.tasks[task.id].to_dict()
+    # candidate items never become engine records
+    loaded = aggregates.load(state.id)
+    again = state_of(loaded)
+    assert sorted(map(repr, again.to_records())) == sorted(map(repr, state.to_records()))
+    # candidates change: stale items go, new ones come
+    again.put(replace(again.tasks[task.id], candidate_users=("ann",),
+                      candidate_groups=("staff",)))
+    version = commit(aggregates, again, version, previous=loaded)
+    assert _candidates(store, "u#bob") == [] and _candidates(store, "g#managers") == []
+    assert _candidates(store, "u#ann") == [prefix + "u#ann"]
+    assert _candidates(store, "g#staff") == [prefix + "g#staff"]
+    # claimed: none; unclaimed: back
+    loaded = aggregates.load(state.id)
+    again = state_of(loaded)
+    again.put(replace(again.tasks[task.id], assignee="ann"))
+    version = commit(aggregates, again, version, previous=loaded)
+    assert _candidates(store, "u#ann") == [] and _candidates(store, "g#staff") == []
+    loaded = aggregates.load(state.id)
+    again = state_of(loaded)
+    again.put(replace(again.tasks[task.id], assignee=None))
+    version = commit(aggregates, again, version, previous=loaded)
+    assert _candidates(store, "u#ann") == [prefix + "u#ann"]
+    # task gone (completed or deleted): all its candidate items go with it
+    loaded = aggregates.load(state.id)
+    again = state_of(loaded)
+    again.remove(again.tasks[task.id])
+    commit(aggregates, again, version, previous=loaded)
+    assert _candidates(store, "u#ann") == [] and _candidates(store, "g#staff") == []
+    assert not [sk for sk in aggregates.load(state.id).items if sk.startswith("cand#")]
+
+
+def test_assigned_task_has_no_candidate_items():
+    from chalicelib.service.instance_items import candidate_items
+
+    state = new_state()
+    task = next(iter(state.tasks.values()))
+    assert task.assignee == "bob" and candidate_items(state.id, task.to_dict()) == []

@@ -11,9 +11,9 @@ from chalicelib import errors
 from chalicelib.storage.aggregate import HEADER_SK, AggregateStore, retry_on_conflict
 from chalicelib.storage.ports import (
     ConditionCheck, Delete, DuplicateWrite, Index, InvalidItem, InvalidPageToken, Item, KeyRange,
-    MustExist, MustNotExist, Put, SetVersion, Table, TransactionTooLarge, VersionIs, shard_for,
+    MustExist, MustNotExist, Page, Put, SetVersion, Table, TransactionTooLarge, VersionIs, shard_for,
 )
-from chalicelib.storage.sharding import query_shards, shard_key
+from chalicelib.storage.sharding import query_partitions, query_shards, shard_key
 
 R, H = Table.RUNTIME, Table.HISTORY
 
@@ -135,6 +135,23 @@ def test_sharded_index_merge(store):
     due = query_shards(store, R, Index.KIND_SHARD_SORT, "task", shards,
                        key_range=KeyRange.at_most("004"), limit=100)
     assert [i.data["n"] for i in due.items] == [0, 1, 2, 3, 4] and due.next_token is None
+
+
+def test_candidate_index_and_partition_merge(store):
+    """``candidate-sort`` partitions read as one listing in range-key order, paged exactly."""
+    items = [Item(f"i{n}", f"cand#t{n}#{key}", "candidate", {"n": n},
+                  {"candidate": key, "sort": f"2026-01-{n:02d}#t{n}"})
+             for n, key in enumerate(["u#bob", "g#a", "g#b", "u#bob", "g#a", "g#c", "g#b"], 1)]
+    store.batch_put(R, items + [Item("i9", "task#9", "task", {}, {"sort": "2026"})])
+    assert [i.data["n"] for i in store.query_index(R, Index.CANDIDATE_SORT, "g#a").items] == [
+        2, 5]
+    for descending in (False, True):
+        pages = all_pages(lambda **kw: query_partitions(
+            store, R, Index.CANDIDATE_SORT, ["u#bob", "g#a", "g#b"], descending=descending,
+            **kw), limit=2)
+        order = [i.data["n"] for page in pages for i in page]
+        assert order == ([7, 5, 4, 3, 2, 1] if descending else [1, 2, 3, 4, 5, 7])
+    assert query_partitions(store, R, Index.CANDIDATE_SORT, []) == Page([], None)
 
 
 def test_shard_for_is_stable():
@@ -302,3 +319,14 @@ def test_concurrent_commits_lose_no_update(store):
     assert len(acknowledged) > 0
     assert final.version == 1 + len(acknowledged)
     assert final.header.data["count"] == len(acknowledged)
+
+
+def test_partition_token_is_bound_to_its_partitions(store):
+    store.batch_put(R, [Item(f"i{n}", f"cand#t{n}#{key}", "candidate", {"n": n},
+                             {"candidate": key, "sort": f"{n:02d}"})
+                        for n, key in enumerate(["u#a", "u#b", "u#a", "u#b"])])
+    first = query_partitions(store, R, Index.CANDIDATE_SORT, ["u#a", "u#b"], limit=1)
+    assert first.next_token is not None
+    with pytest.raises(InvalidPageToken):
+        query_partitions(store, R, Index.CANDIDATE_SORT, ["u#b", "u#a"], limit=1,
+                         start=first.next_token)

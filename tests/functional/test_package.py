@@ -62,6 +62,14 @@ def test_tables_with_indexes_and_ttl(sam):
         assert sam["Resources"][name]["Type"] == "AWS::DynamoDB::Table"
 
 
+def test_runtime_table_has_the_candidate_index(sam):
+    runtime = sam["Resources"]["RuntimeTable"]["Properties"]
+    [index] = [i for i in runtime["GlobalSecondaryIndexes"] if i["IndexName"] == "candidate-sort"]
+    assert index["KeySchema"] == [{"AttributeName": "candidate", "KeyType": "HASH"},
+                                  {"AttributeName": "sort", "KeyType": "RANGE"}]
+    assert {"AttributeName": "candidate", "AttributeType": "S"} in runtime["AttributeDefinitions"]
+
+
 def test_schedule_and_unknown_path_response(sam):
     sweep = sam["Resources"]["SweepDueJobs"]["Properties"]["Events"]
     assert any("rate(1 minute)" in json.dumps(e) for e in sweep.values())
