@@ -39,7 +39,7 @@ from ..storage.sharding import query_shards
 from . import definitions
 from .executions import instance_of_execution
 from .instance_items import LIST_SHARDS
-from .querying import FILTERED_QUERY, QuerySource, run_query
+from .querying import FILTERED_QUERY, QuerySource, date_param, run_query
 
 __all__ = ["query_executions", "execution_source", "ITEM_FIELDS", "OPERATORS", "VALUE_TYPES",
            "Comparison", "comparison", "filtered_predicate", "Row"]
@@ -178,17 +178,6 @@ def comparison(request: CrestRequest, prefix: str) -> Comparison | None:
 
 # --- filtered-query --------------------------------------------------------------------------
 
-def _date(request: CrestRequest, name: str) -> str | None:
-    value = request.param(name)
-    if value is None:
-        return None
-    try:
-        return format_iso(parse_iso(value))
-    except ValueError:
-        raise BadRequest(f"The value '{value}' for parameter '{name}' is not an ISO-8601 "
-                         "date-time") from None
-
-
 def _version(request: CrestRequest) -> int | None:
     value = request.param("processDefinitionVersion")
     if value is None:
@@ -211,7 +200,8 @@ def filtered_predicate(request: CrestRequest) -> Callable[[Row], bool]:
     terms = {field: value for param, field in EQUAL_PARAMS.items()
              if (value := request.param(param)) is not None}
     version = _version(request)
-    after, before = _date(request, "startedAfter"), _date(request, "startedBefore")
+    after = format_iso(date_param(request, "startedAfter"))
+    before = format_iso(date_param(request, "startedBefore"))
     events = _events(request)
     process_var = comparison(request, "processVariable")
     local_var = comparison(request, "variable")

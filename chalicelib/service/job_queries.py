@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ..clock import parse_iso
+from ..clock import format_iso
 from ..crest import filter as crest_filter
 from ..crest.request import CrestRequest
 from ..errors import BadRequest, NotFound
@@ -16,7 +16,7 @@ from ..ids import instance_of
 from ..storage.ports import Index, Table
 from ..storage.sharding import query_shards
 from .jobs import LIST_SHARDS, dead_letter_key, job_key, job_shape
-from .querying import FILTERED_QUERY, QuerySource
+from .querying import FILTERED_QUERY, QuerySource, date_param, flag_param
 
 __all__ = ["ITEM_FIELDS", "job_source", "read_job", "delete_job", "stacktrace"]
 
@@ -29,29 +29,15 @@ _EQUAL = {"jobId": "_id", "processDefinitionId": "processDefinitionId",
           "exceptionMessage": "exceptionMessage"}
 
 
-def _flag(request: CrestRequest, name: str) -> bool:
-    return (request.param(name) or "").strip().lower() == "true"
-
-
-def _date(request: CrestRequest, name: str) -> str | None:
-    raw = request.param(name)
-    if raw is None:
-        return None
-    try:
-        return parse_iso(raw).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-    except ValueError:
-        raise BadRequest(f"The value '{raw}' for parameter '{name}' is not an ISO-8601 "
-                         "date-time") from None
-
-
 def _filtered(request: CrestRequest) -> Callable[[dict], bool]:
-    timers, messages = _flag(request, "timersOnly"), _flag(request, "messagesOnly")
+    timers, messages = flag_param(request, "timersOnly"), flag_param(request, "messagesOnly")
     if timers and messages:
         raise BadRequest("Cannot combine onlyTimers() with onlyMessages() in the same query")
     terms = {field: request.param(param) for param, field in _EQUAL.items()
              if request.param(param) is not None}
-    with_exception = _flag(request, "withException")
-    due_before, due_after = _date(request, "dueBefore"), _date(request, "dueAfter")
+    with_exception = flag_param(request, "withException")
+    due_before = format_iso(date_param(request, "dueBefore"))
+    due_after = format_iso(date_param(request, "dueAfter"))
 
     def predicate(job: dict) -> bool:
         if any(job.get(field) != value for field, value in terms.items()):

@@ -19,17 +19,18 @@ import dataclasses
 import json
 from typing import Any, Callable, Mapping
 
-from ..clock import format_iso, parse_iso
+from ..clock import format_iso
 from ..crest import filter as crest_filter
 from ..crest.request import CrestRequest
-from ..errors import BadRequest
 from ..storage.ports import Index, Table
 from ..storage.sharding import query_shards
 from .process_instances import (
     ITEM_FIELDS, DefinitionNames, history_item, history_variables, instance_item,
     runtime_variables,
 )
-from .querying import FILTERED_QUERY, QUERY_ALL_IDS, QuerySource, run_query
+from .querying import (
+    FILTERED_QUERY, QUERY_ALL_IDS, QuerySource, date_param, flag_param, run_query,
+)
 
 __all__ = ["query_running", "query_history", "SORT_KEYS", "EQUAL_PARAMS", "DATE_PARAMS",
            "running_source", "history_source", "filtered_predicate", "sort_aliases"]
@@ -50,11 +51,6 @@ SHARDS = 8
 Item = dict[str, Any]
 
 
-def _is_true(value: str | None) -> bool:
-    """``Boolean.parseBoolean``: only ``true`` (any case) is true."""
-    return value is not None and value.strip().lower() == "true"
-
-
 def _as_text(value: Any) -> str | None:
     """A variable's value as IDM compares it with a ``var-`` parameter (a string)."""
     if value is None or isinstance(value, (dict, list)):
@@ -66,27 +62,15 @@ def _as_text(value: Any) -> str | None:
     return str(value)
 
 
-def _date_bound(request: CrestRequest, name: str) -> str | None:
-    value = request.param(name)
-    if value is None:
-        return None
-    try:
-        return format_iso(parse_iso(value))
-    except ValueError:
-        raise BadRequest(f"The value '{value}' for parameter '{name}' is not an ISO-8601 "
-                         "date-time") from None
-
-
 def filtered_predicate(request: CrestRequest) -> Callable[[Item], bool]:
     """The ``filtered-query`` predicate (unknown parameters are ignored, as in IDM)."""
     terms = {field: request.param(param) for param, field in EQUAL_PARAMS.items()
              if request.param(param) is not None}
     bounds = [(field, lower, bound) for param, (field, lower) in DATE_PARAMS.items()
-              if (bound := _date_bound(request, param)) is not None]
+              if (bound := format_iso(date_param(request, param))) is not None]
     variables = {name[len(VAR_PREFIX):]: request.param(name)
                  for name in request.additional_parameter_lists if name.startswith(VAR_PREFIX)}
-    finished, unfinished = _is_true(request.param("finished")), _is_true(
-        request.param("unfinished"))
+    finished, unfinished = flag_param(request, "finished"), flag_param(request, "unfinished")
     involved = request.param("involvedUserId")
 
     def predicate(item: Item) -> bool:

@@ -15,6 +15,7 @@ every resource:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Callable, Iterable, Sequence
 
 from ..crest import filter as crest_filter
@@ -24,10 +25,31 @@ from ..crest.request import CrestRequest
 from ..crest.responses import order_keys, query_envelope
 from ..errors import BadRequest
 
-__all__ = ["QuerySource", "run_query", "QUERY_ALL_IDS", "FILTERED_QUERY"]
+__all__ = ["QuerySource", "run_query", "QUERY_ALL_IDS", "FILTERED_QUERY", "flag_param",
+           "date_param"]
 
 QUERY_ALL_IDS = "query-all-ids"
 FILTERED_QUERY = "filtered-query"
+
+
+def flag_param(request: CrestRequest, name: str) -> bool:
+    """A ``filtered-query`` flag as IDM's ``Boolean.parseBoolean``: only ``true`` (any case)."""
+    return (request.param(name) or "").strip().lower() == "true"
+
+
+def date_param(request: CrestRequest, name: str) -> datetime | None:
+    """A ``filtered-query`` date-time parameter (UTC), None when absent; 400 naming it when it
+    is not ISO-8601."""
+    from ..clock import parse_iso
+
+    value = request.param(name)
+    if value is None:
+        return None
+    try:
+        return parse_iso(value)
+    except ValueError:
+        raise BadRequest(f"The value '{value}' for parameter '{name}' is not an ISO-8601 "
+                         "date-time") from None
 
 Item = dict[str, Any]
 Fetch = Callable[[Any, int], "tuple[Sequence[Item], Any]"]

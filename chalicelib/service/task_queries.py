@@ -34,7 +34,7 @@ from ..storage.ports import Index, Page, Table
 from ..storage.sharding import query_partitions, query_shards
 from .definitions import like_pattern
 from .instance_items import LIST_SHARDS, candidate_key, candidate_task, records_of
-from .querying import FILTERED_QUERY, QuerySource
+from .querying import FILTERED_QUERY, QuerySource, date_param, flag_param
 from .task_shapes import (
     HIDDEN_VARIABLES, HISTORY_TASK_FIELDS, TASK_FIELDS, as_text, history_task_shape, task_shape,
 )
@@ -107,11 +107,6 @@ class _PerInstance:
 
 # --- parameters --------------------------------------------------------------------------------
 
-def _flag(request: CrestRequest, name: str) -> bool:
-    """IDM's ``Boolean.parseBoolean``: only ``true`` (any case) turns a flag on."""
-    return (request.param(name) or "").strip().lower() == "true"
-
-
 def _priority(request: CrestRequest) -> int | None:
     value = request.param("priority")
     if value is None:
@@ -119,14 +114,6 @@ def _priority(request: CrestRequest) -> int | None:
     if not re.fullmatch(r"\s*-?[0-9]{1,9}\s*", value):
         raise BadRequest(f"The value '{value}' for parameter 'priority' is not an integer")
     return int(value)
-
-
-def _date(name: str, value: str) -> datetime:
-    try:
-        return parse_iso(value)
-    except ValueError:
-        raise BadRequest(f"The value '{value}' for parameter '{name}' is not an ISO-8601 "
-                         "date-time") from None
 
 
 def _equal_terms(request: CrestRequest, table: Mapping[str, str]) -> dict[str, Any]:
@@ -171,8 +158,8 @@ def _common_predicates(request: CrestRequest, equal: Mapping[str, str],
     if priority is not None:
         checks.append(lambda item: item.get("priority") == priority)
     for param, (field, bound) in dates.items():
-        if request.param(param) is not None:
-            limit = _date(param, request.param(param))
+        limit = date_param(request, param)
+        if limit is not None:
             checks.append(lambda item, f=field, b=bound, l=limit: _date_matches(item.get(f), b, l))
     wanted = {name[len(_VAR_PREFIX):]: value
               for name, value in request.additional_parameters.items()
@@ -212,7 +199,7 @@ def _runtime_filtered(request: CrestRequest, records: _Records,
                       groups_of: Callable[[str], frozenset[str]]) -> Predicate:
     checks = _common_predicates(request, _RUNTIME_EQUAL, _RUNTIME_LIKE, _RUNTIME_DATES,
                                 variables)
-    if _flag(request, "unassigned"):
+    if flag_param(request, "unassigned"):
         checks.append(lambda item: item.get("assignee") is None)
     user = request.param("taskCandidateUser")
     if user is not None:  # Flowable: unassigned tasks, the user or one of their groups
@@ -359,13 +346,13 @@ def _history_filtered(request: CrestRequest, records: _Records,
                       process_ended: Callable[[str], bool]) -> Predicate:
     checks = _common_predicates(request, _HISTORY_EQUAL, _HISTORY_LIKE, _HISTORY_DATES,
                                 variables)
-    if _flag(request, "finished"):
+    if flag_param(request, "finished"):
         checks.append(lambda item: item.get("endTime") is not None)
-    if _flag(request, "unfinished"):
+    if flag_param(request, "unfinished"):
         checks.append(lambda item: item.get("endTime") is None)
-    if _flag(request, "processFinished"):
+    if flag_param(request, "processFinished"):
         checks.append(lambda item: process_ended(item.get("processInstanceId") or ""))
-    if _flag(request, "processUnfinished"):
+    if flag_param(request, "processUnfinished"):
         checks.append(lambda item: not process_ended(item.get("processInstanceId") or ""))
     user = request.param("taskCandidateUser")
     if user is not None:
