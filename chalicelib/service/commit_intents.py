@@ -66,7 +66,7 @@ def run(container: Any, job: Item) -> str:
     if current is None or intents.intent_version(current) != wanted:
         store.transact([jobs.job_done_write(job)])
         return "already applied"
-    applied = intents.apply(store, current, current.stored_chunks)
+    applied = intents.apply(store, current)
     return "applied" if applied else "already applied"
 
 

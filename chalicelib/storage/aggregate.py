@@ -66,7 +66,7 @@ class AggregateStore:
         items = {item.sk: item for item in page.items}
         pending = items.get(intent.INTENT_SK)
         if pending is not None:
-            intent.apply(self.store, pending, pending.stored_chunks)
+            intent.apply(self.store, pending)
             return self.load(pk)
         header = items.get(HEADER_SK)
         version = int(header.version or 0) if header is not None else 0

@@ -93,8 +93,10 @@ def split(pk: str, version: int, writes: Sequence[Write], *, keep: Iterable[Writ
         "cleanup": [_encode(write) for write in cleanup],
     })
     first.extend(keep)
+    # the intent is encoded once here (its chunks count, and ``apply`` deletes them)
+    intent.stored_chunks = physical_writes([Put(Table.RUNTIME, intent)]) - 1
+    count = physical_writes(first) + 1 + intent.stored_chunks
     first.append(Put(Table.RUNTIME, intent, MustNotExist()))
-    count = physical_writes(first)
     if count > MAX_TRANSACTION_WRITES:
         raise TooLarge(
             f"This request would write {count} items that must commit together; one "
@@ -120,14 +122,12 @@ def intent_version(item: Item) -> int:
     return int(item.version or 0)
 
 
-def apply(store: ItemStore, intent: Item, stored_chunks: int | None = None) -> bool:
+def apply(store: ItemStore, intent: Item) -> bool:
     """Roll ``intent`` forward; False when it was already applied (by someone else).
 
-    ``stored_chunks``: chunk items of the intent (``Item.stored_chunks`` when it was read;
-    computed when the committer applies what it just wrote).
+    ``intent`` as read (``stored_chunks`` set by the store) or as ``split`` made it.
     """
-    if stored_chunks is None:
-        stored_chunks = len(codec.plan([Put(Table.RUNTIME, intent)])) - 1
+    stored_chunks = intent.stored_chunks
     still_there = ConditionCheck(Table.RUNTIME, intent.pk, INTENT_SK,
                                  VersionIs(intent_version(intent)))
     writes = [_decode(raw) for raw in intent.data["writes"]]

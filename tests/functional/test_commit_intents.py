@@ -46,7 +46,7 @@ def test_long_automatic_run_commits_and_its_history_arrives(container):
 
 def interrupt_apply(monkeypatch):
     """The committer dies between the decide transaction and the apply."""
-    def fail(store, pending, stored_chunks=None):
+    def fail(store, pending):
         raise RuntimeError("Lambda timed out")
 
     monkeypatch.setattr(commit_intents.intents, "apply", fail)
