@@ -6,89 +6,18 @@ thread hand it to the app's SQS handler.
 """
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from pathlib import Path
-
 import pytest
 
-from tests.conftest import ADMIN, ANONYMOUS, REPO, TEST_ENV
-
-WF = "/openidm/workflow"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def call(url: str, method: str = "GET", headers: dict | None = None,
-         data: bytes | None = None) -> tuple[int, dict, dict]:
-    request = urllib.request.Request(url, method=method, headers=headers or {}, data=data)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, dict(response.headers), json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), json.loads(error.read() or b"{}")
-
-
-def wait_until(predicate, timeout: float = 15.0, interval: float = 0.1) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return False
-
-
-@contextlib.contextmanager
-def launched_process(log_path: Path, **env_overrides: str):
-    """``python -m chalicelib.local`` as ``make run`` starts it, until it says where it listens.
-
-    The stage comes from ``.chalice/config.json``: the test's ``WORKFLOW_*`` settings are
-    removed from the child's environment.
-    """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKFLOW_")}
-    env.update(PYTHONUNBUFFERED="1", **env_overrides)
-    with open(log_path, "w") as log:
-        process = subprocess.Popen([sys.executable, "-m", "chalicelib.local"], cwd=REPO,
-                                   env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        assert wait_until(lambda: "listening on" in log_path.read_text(), timeout=60), \
-            log_path.read_text()
-        yield process
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+from tests.conftest import ADMIN, ANONYMOUS
+from tests.e2e.launch import WF, call, free_port, launched_process, moto_server, \
+    running_launcher, wait_until
 
 
 @pytest.fixture(scope="module")
 def launcher():
-    from chalicelib import aws, bootstrap, settings
-    from chalicelib.local.launcher import Launcher
-
-    saved = dict(os.environ)
-    os.environ.update(TEST_ENV)  # whatever earlier tests left (see conftest._test_environment)
-    os.environ["WORKFLOW_LOCAL_TICK_SECONDS"] = "0.2"
-    aws.reset_clients()  # clients cached by earlier tests belong to their (stopped) moto
-    running = Launcher("127.0.0.1", free_port(), deploy_workflows=False).start()
-    try:
+    """The launcher without ``workflow/`` deployed, ticking every 0.2 s."""
+    with running_launcher(deploy_workflows=False, WORKFLOW_LOCAL_TICK_SECONDS="0.2") as running:
         yield running
-    finally:
-        running.stop()
-        os.environ.clear()
-        os.environ.update(saved)
-        settings.reset_settings()
-        bootstrap.reset_container()
-        aws.reset_clients()
 
 
 def test_401_without_credentials(launcher):
@@ -158,15 +87,10 @@ def test_make_run_entry_point_serves_and_logs(tmp_path):
 def test_aws_endpoint_url_points_the_launcher_at_a_moto_server(tmp_path):
     """``AWS_ENDPOINT_URL`` (a moto server here) replaces the embedded backend."""
     import botocore.session
-    from moto.server import ThreadedMotoServer
 
-    moto_port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{moto_port}"
-    port = free_port()
     log_path = tmp_path / "run.log"
-    try:
+    with moto_server() as endpoint:
+        port = free_port()  # picked while moto listens: never moto's port
         with launched_process(log_path, PORT=str(port), AWS_ENDPOINT_URL=endpoint):
             assert f"endpoint {endpoint}" in log_path.read_text()
             status, _, data = call(f"http://127.0.0.1:{port}{WF}/model?_queryFilter=true",
@@ -177,5 +101,3 @@ def test_aws_endpoint_url_points_the_launcher_at_a_moto_server(tmp_path):
                 aws_access_key_id="testing", aws_secret_access_key="testing")
             tables = dynamodb.list_tables()["TableNames"]
             assert "workflow-local-runtime" in tables and "workflow-local-repository" in tables
-    finally:
-        server.stop()

@@ -5,15 +5,10 @@ Tasks are completed through the service in this process until the ``taskinstance
 """
 from __future__ import annotations
 
-import json
-import os
-
 import pytest
 
-from tests.conftest import ADMIN, TEST_ENV
-from tests.e2e.test_launcher import call, free_port
+from tests.e2e.launch import WF, get_json, post_json, running_launcher
 
-WF = "/openidm/workflow"
 #: the seed's second curl example, headers as written
 SEED_HEADERS = {"Content-Type": "application/json", "X-OpenIDM-Username": "openidm-admin",
                 "X-OpenIDM-Password": "openidm-admin", "Accept-API-Version": "resource=1.0"}
@@ -21,34 +16,23 @@ SEED_HEADERS = {"Content-Type": "application/json", "X-OpenIDM-Username": "openi
 
 @pytest.fixture(scope="module")
 def launcher():
-    from chalicelib import aws, bootstrap, settings
-    from chalicelib.local.launcher import Launcher
-
-    saved = dict(os.environ)
-    os.environ.update(TEST_ENV)  # whatever earlier tests left in the environment
-    running = Launcher("127.0.0.1", free_port(), deploy_workflows=True).start()
-    try:
+    """The launcher with ``workflow/`` deployed (the samples)."""
+    with running_launcher(deploy_workflows=True) as running:
         yield running
-    finally:
-        running.stop()
-        os.environ.clear()
-        os.environ.update(saved)
-        settings.reset_settings()
-        bootstrap.reset_container()
-        aws.reset_clients()
 
 
 def post(launcher, path: str, payload: dict) -> tuple[int, dict, dict]:
-    return call(f"{launcher.url}{WF}/{path}", "POST", SEED_HEADERS, json.dumps(payload).encode())
+    """POST ``payload`` to the workflow route ``path`` with the seed's headers."""
+    return post_json(f"{launcher.url}{WF}/{path}", payload, SEED_HEADERS)
 
 
 def get(launcher, path: str) -> dict:
-    status, _, data = call(f"{launcher.url}{WF}/{path}", headers=ADMIN)
-    assert status == 200, data
-    return data
+    """GET the workflow route ``path`` as the admin; asserts 200, returns the body."""
+    return get_json(f"{launcher.url}{WF}/{path}")
 
 
 def complete(task_id: str, **variables) -> None:
+    """Complete a task through the service in this process (as the admin)."""
     from chalicelib.bootstrap import get_container
     from chalicelib.engine.runtime import CompleteTask
     from chalicelib.ids import instance_of

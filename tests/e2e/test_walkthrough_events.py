@@ -2,55 +2,36 @@
 the real launcher (what ``make run`` serves, ``workflow/`` deployed at start)."""
 from __future__ import annotations
 
-import json
-import os
 import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.conftest import ADMIN, REPO, TEST_ENV
-from tests.e2e.test_launcher import call, free_port, wait_until
+from tests.conftest import ADMIN, REPO
+from tests.e2e.launch import WF, get_json, post_json, running_launcher, wait_until
 
-WF = "/openidm/workflow"
 JSON = dict(ADMIN, **{"Content-Type": "application/json"})
 SAMPLE = REPO / "workflow" / "reminder.bpmn20.xml"
 
 
 @pytest.fixture(scope="module")
 def service():
-    from chalicelib import aws, bootstrap, settings
-    from chalicelib.local.launcher import Launcher
-
-    saved = dict(os.environ)
-    os.environ.update(TEST_ENV)  # whatever earlier tests left in the environment
-    os.environ["WORKFLOW_LOCAL_TICK_SECONDS"] = "0.2"
-    running = Launcher("127.0.0.1", free_port()).start()  # deploys workflow/, as make run
-    try:
+    """The workflow routes' base URL of a launcher that deployed ``workflow/`` at start (as
+    ``make run``), ticking every 0.2 s."""
+    with running_launcher(deploy_workflows=True, WORKFLOW_LOCAL_TICK_SECONDS="0.2") as running:
         yield running.url + WF
-    finally:
-        running.stop()
-        os.environ.clear()
-        os.environ.update(saved)
-        settings.reset_settings()
-        bootstrap.reset_container()
-        aws.reset_clients()
-
-
-def get(url: str) -> dict:
-    status, _, body = call(url, headers=ADMIN)
-    assert status == 200, body
-    return body
 
 
 def post(url: str, body: dict | None = None, expected: int = 200) -> dict:
-    status, _, answer = call(url, "POST", JSON, json.dumps(body or {}).encode())
+    """POST ``body`` (default ``{}``) as the admin; asserts the ``expected`` status, returns
+    the body."""
+    status, _, answer = post_json(url, body or {}, JSON)
     assert status == expected, answer
     return answer
 
 
 def test_the_sample_is_deployed_at_start(service):
-    found = get(f'{service}/processdefinition?_queryFilter=key%20eq%20%22reminder%22')
+    found = get_json(f'{service}/processdefinition?_queryFilter=key%20eq%20%22reminder%22')
     assert [d["key"] for d in found["result"]] == ["reminder"]
 
 
@@ -61,7 +42,7 @@ def test_walkthrough_timer_and_message(service):
     deployed = post(f"{service}/model/{model['_id']}?_action=deploy")
     assert deployed["duplicate"] is False
     assert deployed["processDefinitionIds"][0].startswith("reminder:2:")
-    versions = get(f'{service}/processdefinition?_queryFilter=key%20eq%20%22reminder%22')
+    versions = get_json(f'{service}/processdefinition?_queryFilter=key%20eq%20%22reminder%22')
     assert sorted(d["version"] for d in versions["result"]) == [1, 2]
 
     # 2. start it with a business key
@@ -72,8 +53,8 @@ def test_walkthrough_timer_and_message(service):
     assert started["processDefinitionId"].startswith("reminder:2:")
 
     # 3. its timer, due in an hour
-    timers = get(f"{service}/job?_queryId=filtered-query&timersOnly=true"
-                 f"&processInstanceId={instance}")
+    timers = get_json(f"{service}/job?_queryId=filtered-query&timersOnly=true"
+                      f"&processInstanceId={instance}")
     [timer] = timers["result"]
     assert timer["jobType"] == "timer" and timer["elementId"] == "reminderDue"
     due = datetime.fromisoformat(timer["dueDate"].replace("Z", "+00:00"))
@@ -82,9 +63,9 @@ def test_walkthrough_timer_and_message(service):
     # 4. fire it now instead of waiting: the reminder is sent, the instance still waits
     fired = post(f"{service}/job/{timer['_id']}?_action=execute")
     assert fired == {"_id": timer["_id"], "status": "executed"}
-    assert get(f"{service}/job?_queryId=filtered-query&timersOnly=true"
-               f"&processInstanceId={instance}")["result"] == []
-    running = get(f"{service}/processinstance/{instance}")
+    assert get_json(f"{service}/job?_queryId=filtered-query&timersOnly=true"
+                    f"&processInstanceId={instance}")["result"] == []
+    running = get_json(f"{service}/processinstance/{instance}")
     assert running["processVariables"]["remindersSent"] == 1
 
     # 5. the payment arrives: a message by business key ends the wait
@@ -95,13 +76,13 @@ def test_walkthrough_timer_and_message(service):
     assert delivered["processInstanceId"] == instance
 
     # 6. the instance has ended at "paid"
-    finished = get(f"{service}/processinstance/history/{instance}")
+    finished = get_json(f"{service}/processinstance/history/{instance}")
     assert finished["endTime"] is not None and finished["endActivityId"] == "paid"
     assert finished["processVariables"] == {
         "amount": 120, "paid": True, "paidAmount": 120, "remindersSent": 1,
         "startUserId": "openidm-admin"}
-    assert get(f"{service}/job?_queryId=filtered-query&processInstanceId={instance}"
-               )["result"] == []
+    assert get_json(f"{service}/job?_queryId=filtered-query&processInstanceId={instance}"
+                    )["result"] == []
 
 
 def test_a_due_timer_fires_by_itself(service):
@@ -112,7 +93,7 @@ def test_a_due_timer_fires_by_itself(service):
     instance = post(f"{service}/processinstance?_action=create", {"_key": "quick"},
                     expected=201)["_id"]
     began = time.monotonic()
-    assert wait_until(lambda: get(f"{service}/processinstance/{instance}")[
+    assert wait_until(lambda: get_json(f"{service}/processinstance/{instance}")[
         "processVariables"].get("remindersSent") == 1, timeout=15), "the timer never fired"
     assert time.monotonic() - began < 10
 

@@ -2,9 +2,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import sys
 import zipfile
 
 import pytest
@@ -13,11 +10,9 @@ from chalicelib.service import definitions
 from chalicelib.service.workflow_dir import (
     MAX_ENTRY_BYTES, ArchiveError, Status, deploy_directory, read_archive,
 )
-from tests.conftest import ADMIN, REPO
-from tests.e2e.test_launcher import call, free_port, wait_until
+from tests.conftest import ADMIN
+from tests.e2e.launch import WF, call, free_port, launched_process, moto_server
 from tests.functional.test_model_routes import simple_bpmn
-
-WF = "/openidm/workflow"
 
 
 def _bar(path, entries: dict[str, bytes]) -> None:
@@ -112,41 +107,19 @@ def test_archive_reads_entries_by_name(tmp_path):
 
 # --- the launcher, started twice on one persistent backend -------------------------------------
 
-def _start(port: int, endpoint: str, log_path) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKFLOW_")}
-    env.update(PORT=str(port), AWS_ENDPOINT_URL=endpoint, PYTHONUNBUFFERED="1")
-    with open(log_path, "w") as log:
-        return subprocess.Popen([sys.executable, "-m", "chalicelib.local"], cwd=REPO, env=env,
-                                stdout=log, stderr=subprocess.STDOUT)
-
-
 def test_launcher_deploys_workflow_dir_once_across_restarts(tmp_path):
     """``make run`` deploys ``workflow/``: the seed's curl lists the sample; a restart on the
     same backend with the same files adds no version."""
-    from moto.server import ThreadedMotoServer
-
-    moto_port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{moto_port}"
     seen = []
-    try:
+    with moto_server() as endpoint:
         for run in range(2):
             port = free_port()
             log_path = tmp_path / f"run{run}.log"
-            process = _start(port, endpoint, log_path)
-            try:
-                assert wait_until(lambda: "listening on" in log_path.read_text(), timeout=60), \
-                    log_path.read_text()
+            with launched_process(log_path, PORT=str(port), AWS_ENDPOINT_URL=endpoint):
                 status, _, data = call(f"http://127.0.0.1:{port}{WF}/processdefinition"
                                        "?_queryId=query-all-ids", headers=ADMIN)
                 assert status == 200, data
                 seen.append([item["_id"] for item in data["result"]])
-            finally:
-                process.terminate()
-                process.wait(timeout=10)
-    finally:
-        server.stop()
     first, second = seen
     sample = [i for i in first if i.startswith("accessRequest:")]
     assert len(sample) == 1 and sample[0].startswith("accessRequest:1:")
