@@ -153,6 +153,9 @@ class FlowNode:
     async_after: bool = False
     exclusive: bool = True
     failed_job_retry_time_cycle: str | None = None
+    #: ``<flowable:includeInHistory>true</...>``: its historic activity instances are kept
+    #: even below the ``activity`` history level (not at ``none``)
+    include_in_history: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -37,6 +37,11 @@ def frozen_map(items: Mapping | None = None) -> Mapping:
     return MappingProxyType(dict(items or {}))
 
 
+#: Flowable's history levels in order (``<flowable:historyLevel>`` values; the engine's
+#: ``HistoryLevel`` has one member per name)
+HISTORY_LEVELS = ("none", "instance", "task", "activity", "audit", "full")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SequenceFlow:
     """``sequenceFlow``; ``condition`` is the ``conditionExpression`` text, if any."""
@@ -52,6 +57,8 @@ class SequenceFlow:
     execution_listeners: tuple = ()
     line: int = 0
     column: int = 0
+    #: ``<flowable:includeInHistory>true</...>`` (as on flow nodes)
+    include_in_history: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -152,6 +159,9 @@ class ProcessDefinitionModel:
     is_executable: bool = True
     candidate_starter_users: tuple[str, ...] = ()
     candidate_starter_groups: tuple[str, ...] = ()
+    #: ``<flowable:historyLevel>`` of the process (``none`` ... ``full``, lower case), or None:
+    #: the service's level then applies
+    history_level: str | None = None
     elements: Mapping[str, FlowNode] = field(default_factory=_empty)
     flows: Mapping[str, SequenceFlow] = field(default_factory=_empty)
     line: int = 0

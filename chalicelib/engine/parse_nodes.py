@@ -14,7 +14,7 @@ from lxml import etree
 from chalicelib.engine import elements as el
 from chalicelib.engine.parse_support import (
     BPMN_NS, ParseContext, bool_attr, bpmn_children, child_text, ext_attr, ext_bool,
-    ext_children, local_name, split_list,
+    ext_children, ext_text, include_in_history, local_name, split_list,
 )
 from chalicelib.engine.parts import (
     CallMapping, FieldExtension, FormProperty, FormValue, Listener, MultiInstance, StandardLoop,
@@ -344,7 +344,6 @@ def build_node(node: etree._Element, node_id: str, parent_id: str | None,
     """Build the model object for one flow-node element (its tag is in NODE_BUILDERS)."""
     cls, builder = NODE_BUILDERS[local_name(node)]
     line, column = ctx.where(node)
-    retry = ext_children(node, "failedJobRetryTimeCycle")
     kwargs: dict[str, Any] = {
         "id": node_id, "name": node.get("name"), "parent_id": parent_id,
         "documentation": child_text(node, "documentation"), "line": line, "column": column,
@@ -352,8 +351,9 @@ def build_node(node: etree._Element, node_id: str, parent_id: str | None,
         "async_before": ext_bool(node, "async", False, "asyncBefore"),
         "async_after": ext_bool(node, "asyncAfter", False, "asyncLeave"),
         "exclusive": ext_bool(node, "exclusive", True),
-        "failed_job_retry_time_cycle": ("".join(retry[0].itertext()).strip() or None)
-        if retry else ext_attr(node, "failedJobRetryTimeCycle"),
+        "failed_job_retry_time_cycle": (ext_text(node, "failedJobRetryTimeCycle")
+                                        or ext_attr(node, "failedJobRetryTimeCycle")),
+        "include_in_history": include_in_history(node),
     }
     if issubclass(cls, el.Activity):
         kwargs.update(default_flow=(node.get("default") or "").strip() or None,

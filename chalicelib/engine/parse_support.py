@@ -20,8 +20,8 @@ from chalicelib.engine.problems import Problem, ProblemCode
 
 __all__ = [
     "BPMN_NS", "BPMNDI_NS", "DC_NS", "DI_NS", "EXTENSION_NAMESPACES", "local_name",
-    "namespace", "bpmn", "ext_attr", "ext_bool", "bool_attr", "ext_children", "bpmn_children",
-    "child_text", "split_list", "Locator", "ParseContext",
+    "namespace", "bpmn", "ext_attr", "ext_bool", "bool_attr", "ext_children", "ext_text",
+    "include_in_history", "bpmn_children", "child_text", "split_list", "Locator", "ParseContext",
 ]
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -93,6 +93,20 @@ def ext_children(element: etree._Element, name: str) -> list[etree._Element]:
             if local_name(child) == name and namespace(child) in EXTENSION_NAMESPACES:
                 found.append(child)
     return found
+
+
+def ext_text(element: etree._Element, name: str) -> str | None:
+    """Stripped text of the first extension child ``<flowable:name>`` (None when absent or
+    blank)."""
+    for child in ext_children(element, name):
+        return "".join(child.itertext()).strip() or None
+    return None
+
+
+def include_in_history(element: etree._Element) -> bool:
+    """``<flowable:includeInHistory>true</...>`` of a flow node or sequence flow (Flowable
+    reads it with ``Boolean.valueOf``: "true" in any case)."""
+    return (ext_text(element, "includeInHistory") or "").lower() == "true"
 
 
 def child_text(element: etree._Element, name: str) -> str | None:

@@ -16,13 +16,13 @@ from collections import deque
 from lxml import etree
 
 from chalicelib.engine.model import (
-    Bounds, Definitions, Diagram, Edge, ErrorDeclaration, Escalation, Message,
+    HISTORY_LEVELS, Bounds, Definitions, Diagram, Edge, ErrorDeclaration, Escalation, Message,
     ProcessDefinitionModel, SequenceFlow, Shape, Signal, frozen_map,
 )
 from chalicelib.engine.parse_nodes import NODE_BUILDERS, build_node, parse_listeners
 from chalicelib.engine.parse_support import (
     BPMN_NS, BPMNDI_NS, DC_NS, DI_NS, Locator, ParseContext, bpmn, bpmn_children, child_text,
-    ext_attr, local_name, namespace, split_list,
+    ext_attr, ext_children, ext_text, include_in_history, local_name, namespace, split_list,
 )
 from chalicelib.engine.problems import ProblemCode
 from chalicelib.engine.xmlsafe import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, parse_xml, to_bytes
@@ -145,7 +145,23 @@ def _process(node: etree._Element, ctx: ParseContext) -> ProcessDefinitionModel 
         is_executable=executable,
         candidate_starter_users=split_list(ext_attr(node, "candidateStarterUsers")),
         candidate_starter_groups=split_list(ext_attr(node, "candidateStarterGroups")),
+        history_level=_history_level(node, ctx),
         elements=frozen_map(elements), flows=frozen_map(flows), line=line, column=column)
+
+
+def _history_level(node: etree._Element, ctx: ParseContext) -> str | None:
+    """The process's ``<flowable:historyLevel>``. An unknown value is reported as a warning and
+    ignored: the service's level applies, as Flowable falls back to its engine's level."""
+    text = ext_text(node, "historyLevel")
+    if text is None:
+        return None
+    if text.lower() in HISTORY_LEVELS:
+        return text.lower()
+    ctx.report(ProblemCode.INVALID_VALUE,
+               f"historyLevel '{text}' is not one of {', '.join(HISTORY_LEVELS)}; the "
+               f"service's history level applies", ext_children(node, "historyLevel")[0],
+               warning=True)
+    return None
 
 
 def _flow(node: etree._Element, parent_id: str | None,
@@ -164,7 +180,8 @@ def _flow(node: etree._Element, parent_id: str | None,
         target_ref=(node.get("targetRef") or "").strip() or None, name=node.get("name"),
         condition=condition, condition_language=language,
         skip_expression=ext_attr(node, "skipExpression"), parent_id=parent_id,
-        execution_listeners=parse_listeners(node, ctx), line=line, column=column)
+        execution_listeners=parse_listeners(node, ctx), line=line, column=column,
+        include_in_history=include_in_history(node))
 
 
 def _number(value: str | None) -> float | None:

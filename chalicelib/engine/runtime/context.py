@@ -11,7 +11,7 @@ process runs (a sequential multi-instance of 500 no-op tasks is 500 loop turns, 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -35,11 +35,50 @@ DEFAULT_MAX_STEPS = 1_000_000
 
 @dataclass(slots=True)
 class InstanceContext:
-    """One instance being worked on: its state, its definition model and definition id."""
+    """One instance being worked on: its state, its definition model and definition id, and
+    what of it history keeps.
+
+    ``history`` is the definition's own ``historyLevel`` when it has one, else
+    ``default_level`` (the service's); the ``keeps_*`` flags are its answers, read at every
+    step. A node or flow with ``includeInHistory`` gets activity history below the
+    ``activity`` level too (:meth:`keeps_activity`), as Flowable's
+    ``isHistoryEnabledForActivity``.
+    """
 
     state: InstanceState
     model: ProcessDefinitionModel
     definition_id: str
+    default_level: InitVar[HistoryLevel] = HistoryLevel.AUDIT
+    history: HistoryLevel = field(init=False)
+    keeps_instances: bool = field(init=False)
+    keeps_tasks: bool = field(init=False)
+    keeps_activities: bool = field(init=False)
+    keeps_variables: bool = field(init=False)
+    keeps_details: bool = field(init=False)
+
+    def __post_init__(self, default_level: HistoryLevel) -> None:
+        self._set_level(default_level)
+
+    def switch_definition(self, model: ProcessDefinitionModel, definition_id: str,
+                          default_level: HistoryLevel) -> None:
+        """Run the instance on another definition from now on (migration): its model, id and
+        history level."""
+        self.model, self.definition_id = model, definition_id
+        self._set_level(default_level)
+
+    def _set_level(self, default_level: HistoryLevel) -> None:
+        own = self.model.history_level
+        level = self.history = HistoryLevel.parse(own) if own else default_level
+        self.keeps_instances = level.keeps_instances
+        self.keeps_tasks = level.keeps_tasks
+        self.keeps_activities = level.keeps_activities
+        self.keeps_variables = level.keeps_variables
+        self.keeps_details = level.keeps_details
+
+    def keeps_activity(self, element: Any) -> bool:
+        """Whether a historic activity instance is kept for this flow node or sequence flow."""
+        return self.keeps_activities or (element.include_in_history
+                                         and self.history is not HistoryLevel.NONE)
 
     @property
     def id(self) -> str:
@@ -62,13 +101,7 @@ class Runtime:
                  *, max_steps: int = DEFAULT_MAX_STEPS, script_time_limit_s: float | None = None):
         self.session = session
         self.clock = clock
-        self.history = history_level
-        # the level's answers, read at every step (``history_level.keeps_...`` is slower)
-        self.keeps_instances = history_level.keeps_instances
-        self.keeps_tasks = history_level.keeps_tasks
-        self.keeps_activities = history_level.keeps_activities
-        self.keeps_variables = history_level.keeps_variables
-        self.keeps_details = history_level.keeps_details
+        self.history = history_level  # instances of a definition without its own level
         self.max_steps = max_steps
         self.script_time_limit_s = script_time_limit_s
         self.effects: list[Effect] = []

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import parse_iso
 from chalicelib.engine.elements import FlowNode, SubProcess
-from chalicelib.engine.runtime.effects import HistoryKind, HistoryRecord
+from chalicelib.engine.runtime.effects import HistoryKind, HistoryLevel, HistoryRecord
 from chalicelib.engine.runtime.records import (
     ExecutionRecord, InstanceRecord, TaskRecord, evolve,
 )
@@ -85,14 +85,14 @@ def _process_fields(h: InstanceRecord) -> dict[str, Any]:
 
 def process_started(rt: "Runtime", ic: "InstanceContext") -> None:
     """The historic process instance is created."""
-    if rt.keeps_instances:
+    if ic.keeps_instances:
         _emit(rt, ic, HistoryKind.PROCESS_INSTANCE, ic.state.header.id,
               _process_fields(ic.state.header))
 
 
 def process_ended(rt: "Runtime", ic: "InstanceContext") -> None:
     """The historic process instance is closed (with its ``deleteReason`` if any)."""
-    if rt.keeps_instances:
+    if ic.keeps_instances:
         _emit(rt, ic, HistoryKind.PROCESS_INSTANCE, ic.state.header.id,
               _process_fields(ic.state.header))
 
@@ -101,9 +101,10 @@ def activity_started(rt: "Runtime", ic: "InstanceContext", execution: ExecutionR
                      node: FlowNode) -> ExecutionRecord:
     """Open a historic activity instance; returns the execution carrying its id.
 
-    Below the ``activity`` level nothing is recorded, so the execution is left as it is
-    (no id, no start time: :func:`activity_ended` then has nothing to close)."""
-    if rt.keeps_activities:
+    Below the ``activity`` level, and without ``includeInHistory`` on the node, nothing is
+    recorded and the execution is left as it is (no id, no start time: :func:`activity_ended`
+    then has nothing to close)."""
+    if ic.keeps_activities or ic.keeps_activity(node):  # the flag first: no call, mostly
         execution = ic.state.put(evolve(execution, activity_instance_id=rt.new_id(),
                                         activity_start=rt.now_iso()))  # type: ignore[assignment]
         rt.transaction_order += 1
@@ -120,10 +121,11 @@ def activity_started(rt: "Runtime", ic: "InstanceContext", execution: ExecutionR
 
 def activity_ended(rt: "Runtime", ic: "InstanceContext", execution: ExecutionRecord,
                    delete_reason: str | None = None, **extra: Any) -> ExecutionRecord:
-    """Close the execution's open historic activity instance (if one is open)."""
+    """Close the execution's open historic activity instance (if one is open: only then was
+    its start recorded)."""
     if execution.activity_instance_id is None:
         return execution
-    if rt.keeps_activities:
+    if ic.history is not HistoryLevel.NONE:
         now = rt.now_iso()
         node = ic.model.elements.get(execution.activity_id) if execution.activity_id else None
         _emit(rt, ic, HistoryKind.ACTIVITY_INSTANCE, execution.activity_instance_id, {
@@ -144,7 +146,7 @@ def activity_ended(rt: "Runtime", ic: "InstanceContext", execution: ExecutionRec
 def flow_taken(rt: "Runtime", ic: "InstanceContext", execution: ExecutionRecord,
                flow: "SequenceFlow") -> None:
     """A sequence flow taken is an activity instance of type ``sequenceFlow`` (as Flowable)."""
-    if not rt.keeps_activities:
+    if not (ic.keeps_activities or ic.keeps_activity(flow)):
         return
     now = rt.now_iso()
     rt.transaction_order += 1
@@ -173,7 +175,7 @@ def _task_fields(task: TaskRecord) -> dict[str, Any]:
 
 def task_created(rt: "Runtime", ic: "InstanceContext", task: TaskRecord) -> None:
     """A historic task instance is created."""
-    if rt.keeps_tasks:
+    if ic.keeps_tasks:
         _emit(rt, ic, HistoryKind.TASK_INSTANCE, task.id, {
             **_task_fields(task), "endTime": None, "durationInMillis": None,
             "deleteReason": None, "completedBy": None, "taskLocalVariables": {},
@@ -182,7 +184,7 @@ def task_created(rt: "Runtime", ic: "InstanceContext", task: TaskRecord) -> None
 
 def task_updated(rt: "Runtime", ic: "InstanceContext", task: TaskRecord) -> None:
     """Task fields changed (assignment by a listener, say)."""
-    if rt.keeps_tasks:
+    if ic.keeps_tasks:
         _emit(rt, ic, HistoryKind.TASK_INSTANCE, task.id, {
             **_task_fields(task), "endTime": None, "durationInMillis": None,
             "deleteReason": None, "completedBy": None, "taskLocalVariables": {}})
@@ -192,7 +194,7 @@ def task_ended(rt: "Runtime", ic: "InstanceContext", task: TaskRecord, *,
                delete_reason: str | None = None, completed_by: str | None = None,
                local_variables: dict[str, Any] | None = None) -> None:
     """A historic task instance is closed (completed, or deleted with a reason)."""
-    if rt.keeps_tasks:
+    if ic.keeps_tasks:
         now = rt.now_iso()
         fields: dict[str, Any] = {
             **_task_fields(task), "endTime": now,
@@ -206,7 +208,7 @@ def task_ended(rt: "Runtime", ic: "InstanceContext", task: TaskRecord, *,
 def variable_set(rt: "Runtime", ic: "InstanceContext", scope_id: str, name: str, value: Any,
                  *, task_id: str | None = None) -> None:
     """Latest value of a historic variable (activity+) and a detail row (full)."""
-    if not rt.keeps_variables:
+    if not ic.keeps_variables:
         return
     record_id = f"{ic.id}/{scope_id}/{name}"
     now = rt.now_iso()
@@ -214,7 +216,7 @@ def variable_set(rt: "Runtime", ic: "InstanceContext", scope_id: str, name: str,
         "id": record_id, "name": name, "value": value, "processInstanceId": ic.id,
         "executionId": scope_id, "taskId": task_id, "lastUpdatedTime": now,
     })
-    if rt.keeps_details:
+    if ic.keeps_details:
         detail_id = rt.new_id()
         _emit(rt, ic, HistoryKind.VARIABLE_DETAIL, detail_id, {
             "id": detail_id, "variableName": name, "value": value, "processInstanceId": ic.id,

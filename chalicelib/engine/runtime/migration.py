@@ -299,7 +299,7 @@ def _migrate(session: Any, rt: Runtime, command: MigrateInstance) -> str:
             subscriptions.drop(rt, ic, subscription, reason)
 
     # 2. switch the definition (the context is this command's: a failure discards it)
-    ic.model, ic.definition_id = target, command.definition_id
+    ic.switch_definition(target, command.definition_id, rt.history)
     state.put(replace(state.header, definition_id=command.definition_id,
                       definition_key=target.key))
     history.process_started(rt, ic)  # the whole historic process record, new definition id

@@ -138,7 +138,7 @@ def instance_completed(rt: Runtime, ic: InstanceContext, instance: ExecutionReco
     # no collection expression) and no detail rows are kept, nobody can see the 0: the
     # record is left alone and only its history is written once (the same final item).
     unseen = (mi.is_sequential and completed < total and was_active == 1
-              and not mi.completion_condition and not rt.keeps_details
+              and not mi.completion_condition and not ic.keeps_details
               and not _collection_is_expression(mi))
     if not unseen:
         set_variable_local(rt, ic, root.id, NR_OF_ACTIVE_INSTANCES, active)

@@ -85,12 +85,13 @@ class Session:
     def add(self, state: InstanceState, model: ProcessDefinitionModel | None = None) -> None:
         """Put an already loaded instance into the session."""
         model = model or self._definition(state.header.definition_id)
-        self._contexts[state.id] = InstanceContext(state, model, state.header.definition_id)
+        self._contexts[state.id] = InstanceContext(state, model, state.header.definition_id,
+                                                   self.history_level)
 
     def register(self, state: InstanceState, model: ProcessDefinitionModel, definition_id: str,
                  *, created: bool = False) -> InstanceContext:
         """Used by the engine for an instance it creates during a command."""
-        context = InstanceContext(state, model, definition_id)
+        context = InstanceContext(state, model, definition_id, self.history_level)
         self._contexts[state.id] = context
         if self._touched is not None:
             self._touched[state.id] = context
