@@ -9,8 +9,8 @@ For each workload and N the start command runs to completion in a fresh engine `
 (no store: the definition is parsed once beforehand, as the container's cache would hold it).
 "persist" is what the service's unit of work does before its one TransactWriteItems: runtime
 items of the changed records (``instance_items.changed_items``), history items of the history
-effects (latest per item, ``instances.history_item``), each encoded as stored
-(``storage.codec.encode``: JSON body, zlib-compressed when larger than
+effects (latest per item, activity records as one segment: ``instances.history_items``), each
+encoded as stored (``storage.codec.encode``: JSON body, zlib-compressed when larger than
 ``codec.RAW_BODY_BYTES``). Figures: run and persist time, time per item (must stay flat as N
 grows: linear cost), items and stored body bytes.
 
@@ -86,7 +86,7 @@ class Ours:
 
         self._parse = parse_bpmn
         self.clock = FixedClock()
-        # what history_item needs of a container: the TTL setting and the clock
+        # what history_items needs of a container: the TTL setting and the clock
         self.container = SimpleNamespace(settings=SimpleNamespace(history_ttl_days=0),
                                          clock=self.clock)
 
@@ -100,7 +100,7 @@ class Ours:
             history_level: str = HISTORY_LEVEL) -> dict:
         from chalicelib.engine.runtime import HistoryRecord, Session, StartProcess
         from chalicelib.service.instance_items import changed_items
-        from chalicelib.service.instances import history_item
+        from chalicelib.service.instances import history_items
         from chalicelib.storage.codec import encode, record_size
         from chalicelib.storage.ports import Table
 
@@ -115,17 +115,14 @@ class Ours:
         for state in result.instances.values():
             puts, _deletes = changed_items(state.changes())
             runtime_items.extend(puts)
-        latest: dict[tuple, Any] = {}
-        for effect in result.effects:
-            if isinstance(effect, HistoryRecord):
-                latest[(effect.kind, effect.id)] = effect
-        history_items = [history_item(self.container, record) for record in latest.values()]
+        history = history_items(self.container, result.effects)
         runtime_records = [r for item in runtime_items for r in encode(Table.RUNTIME, item)]
-        history_records = [r for item in history_items for r in encode(Table.HISTORY, item)]
+        history_records = [r for item in history for r in encode(Table.HISTORY, item)]
         persisted = time.perf_counter()
         if check is not None:
             check({record.fields.get("name"): record.fields.get("value")
-                   for (kind, _), record in latest.items() if kind.value == "variableInstance"})
+                   for record in result.effects if isinstance(record, HistoryRecord)
+                   and record.kind.value == "variableInstance"})
         return {
             "run": ran - began, "persist": persisted - ran,
             "runtime_items": len(runtime_records),

@@ -176,7 +176,7 @@ def requests_per_job() -> dict:
 
 def timer_lateness(container: Any) -> dict:
     from chalicelib.clock import parse_iso
-    from chalicelib.storage.ports import Table
+    from chalicelib.service import activity_history
 
     print(f"== Timer lateness, local launcher (tick {container.settings.sweep_period_seconds:g}"
           f" s), {TIMERS} timers due in 2-20 s ==")
@@ -192,9 +192,8 @@ def timer_lateness(container: Any) -> dict:
     while len(fired) < len(due) and time.monotonic() < deadline:
         time.sleep(0.5)
         for instance_id in [i for i in due if i not in fired]:
-            acts = container.store.query(Table.HISTORY, instance_id, sk_prefix="act#").items
-            ends = [a.data.get("endTime") for a in acts
-                    if a.data.get("activityId") == "sleep" and a.data.get("endTime")]
+            acts = activity_history.read(container.store, instance_id)
+            ends = [a["endTime"] for a in acts if a["activityId"] == "sleep" and a["endTime"]]
             if ends:
                 fired[instance_id] = parse_iso(ends[0])
     lateness = [(fired[i] - due[i]).total_seconds() for i in fired]

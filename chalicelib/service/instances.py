@@ -15,15 +15,14 @@ written. A command that writes more than ``MAX_WRITES`` items (DynamoDB's transa
 commits through a commit intent (``commit_intents``, ``storage.intent``): still atomic.
 
 History items (history table, partition = instance id): ``#process`` for the historic process
-instance, ``task#<id>`` for historic tasks, ``act#<id>`` for activities, ``var#<id>`` and
-``vdet#<id>`` for variables. Process and task records are listed through the sharded
+instance, ``task#<id>`` for historic tasks, ``var#<id>`` and ``vdet#<id>`` for variables, and
+one ``acts#<segment id>`` per command holding its activity records (``activity_history``). Process and task records are listed through the sharded
 ``kindShard-sort`` index (``hpi#n`` and ``htask#n``).
 """
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from ..engine.runtime.commands import Command
@@ -34,24 +33,23 @@ from ..ids import instance_of
 from ..storage.aggregate import Aggregate, AggregateStore, retry_on_conflict
 from ..storage.ports import Item, Put, Table, TransactionTooLarge, Write
 from ..storage.sharding import shard_for, shard_key
-from . import commit_intents, definitions
+from . import activity_history, commit_intents, definitions
 from .instance_items import changed_items, state_of
 
 if TYPE_CHECKING:  # the executor is imported by the first command, not at cold start
     from ..engine.runtime.session import CommandResult
 
 __all__ = ["MAX_WRITES", "CONFLICT_ATTEMPTS", "UnitOfWork", "run_command", "load_instance",
-           "history_item", "HISTORY_SK", "TaskRef"]
+           "history_item", "history_items", "HISTORY_SK", "TaskRef"]
 
 #: DynamoDB's limit of writes per transaction (chunk items of large values included)
 MAX_WRITES = 100
 #: attempts of a command that loses a race before the API answers 409
 CONFLICT_ATTEMPTS = 4
-#: history sort key per kind (``{}`` is the record id)
+#: history sort key per kind (``{}`` is the record id); activity records go into segments
 HISTORY_SK = {
     HistoryKind.PROCESS_INSTANCE: "#process",
     HistoryKind.TASK_INSTANCE: "task#{}",
-    HistoryKind.ACTIVITY_INSTANCE: "act#{}",
     HistoryKind.VARIABLE_INSTANCE: "var#{}",
     HistoryKind.VARIABLE_DETAIL: "vdet#{}",
 }
@@ -169,16 +167,32 @@ class UnitOfWork:
         return commit_intents.decide(self.container, pk, version, writes)
 
     def _history_writes(self, result: CommandResult) -> list[Put]:
-        latest: dict[tuple[HistoryKind, str], HistoryRecord] = {}
-        for effect in result.effects:
-            if isinstance(effect, HistoryRecord):
-                latest[(effect.kind, effect.id)] = effect  # every record is the whole item
-        return [Put(Table.HISTORY, history_item(self.container, record))
-                for record in latest.values()]
+        return [Put(Table.HISTORY, item) for item in history_items(self.container,
+                                                                   result.effects)]
+
+
+def history_items(container: Any, effects: Iterable[Any]) -> list[Item]:
+    """The history-table items of a command's history records: the latest record of each
+    history item (every record is the whole item), activity records as one segment per
+    instance (``activity_history``)."""
+    latest: dict[tuple[HistoryKind, str], HistoryRecord] = {}
+    for effect in effects:
+        if isinstance(effect, HistoryRecord):
+            latest[(effect.kind, effect.id)] = effect
+    items, activities = [], {}
+    for record in latest.values():
+        if record.kind is HistoryKind.ACTIVITY_INSTANCE:
+            activities.setdefault(record.instance_id, []).append(record.fields)
+        else:
+            items.append(history_item(container, record))
+    items.extend(activity_history.segment_item(container, instance_id, records)
+                 for instance_id, records in activities.items())
+    return items
 
 
 def history_item(container: Any, record: HistoryRecord) -> Item:
-    """The history-table item of one history record."""
+    """The history-table item of one history record (not an activity: see
+    :func:`history_items`)."""
     kind = record.kind
     prefix, with_id, item_kind = _HISTORY_LAYOUT[kind]
     data = dict(record.fields)
@@ -189,12 +203,8 @@ def history_item(container: Any, record: HistoryRecord) -> Item:
         shard_prefix, time_field = listed
         index = {"kind_shard": shard_key(shard_prefix, shard_for(record.id, LIST_SHARDS)),
                  "sort": f"{data.get(time_field) or ''}#{record.id}"}
-    ttl = None
-    days = container.settings.history_ttl_days
-    if days:
-        ttl = int((container.clock.now() + timedelta(days=days)).timestamp())
     return Item(record.instance_id, prefix + record.id if with_id else prefix, item_kind, data,
-                index, ttl)
+                index, activity_history.history_ttl(container))
 
 
 def run_command(container: Any, build: Callable[[UnitOfWork], Command], *,

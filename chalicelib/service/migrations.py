@@ -26,7 +26,7 @@ from typing import Any, Mapping
 
 from ..errors import BadRequest, NotFound
 from ..storage.ports import Put, Table, VersionIs, Write
-from . import definitions
+from . import activity_history, definitions
 
 __all__ = ["MigrationRequest", "migration_request", "validate", "migrate"]
 
@@ -157,12 +157,11 @@ def _reference_writes(container: Any, instance_id: str, definition_id: str,
         writes.append(Put(table, updated, VersionIs(item.version or 1),
                           replaces_chunks=item.stored_chunks))
     written = {HISTORY_SK[e.kind].format(e.id) for e in result.effects
-               if isinstance(e, HistoryRecord)}
-    for prefix in ("task#", "act#"):
-        page = container.store.query(Table.HISTORY, instance_id, sk_prefix=prefix)
-        for item in page.items:
-            if item.sk in written or item.data.get("processDefinitionId") == definition_id:
-                continue
-            updated = replace(item, data={**item.data, "processDefinitionId": definition_id})
-            writes.append(Put(Table.HISTORY, updated, replaces_chunks=item.stored_chunks))
+               if isinstance(e, HistoryRecord) and e.kind in HISTORY_SK}
+    for item in container.store.query(Table.HISTORY, instance_id, sk_prefix="task#").items:
+        if item.sk in written or item.data.get("processDefinitionId") == definition_id:
+            continue
+        updated = replace(item, data={**item.data, "processDefinitionId": definition_id})
+        writes.append(Put(Table.HISTORY, updated, replaces_chunks=item.stored_chunks))
+    writes.extend(activity_history.repointed(container.store, instance_id, definition_id))
     return writes

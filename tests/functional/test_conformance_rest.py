@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.storage.ports import Table
+from chalicelib.service import activity_history
 from tests.conftest import ADMIN
 from tests.functional.test_model_routes import WF, expect
 
@@ -609,6 +609,5 @@ def test_parallel_branches_completed_concurrently_join_once(client, container, c
                                             f"processInstanceId={iid}"), 200)["result"]
         assert len(ended) == 1 and ended[0]["endActivityId"] == "theEnd"
         # the historic activities (no REST route lists them): one Archive Order, one end
-        recorded = [i.data.get("activityId") for i in
-                    container.store.query(Table.HISTORY, iid).items if i.sk.startswith("act#")]
+        recorded = [a["activityId"] for a in activity_history.read(container.store, iid)]
         assert recorded.count("archiveOrder") == 1 and recorded.count("theEnd") == 1, recorded

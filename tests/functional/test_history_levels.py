@@ -76,4 +76,4 @@ def test_the_service_level_or_audit_keeps_activities_tasks_and_variables(client,
     deploy(container, key=key, bpmn=bpmn)
     instance_id = _run_to_the_end(client, key)
     kinds = {sk.split("#")[0] for sk in _history_items(instance_id)}
-    assert kinds == {"", "act", "task", "var"}  # "#process" splits to ""
+    assert kinds == {"", "acts", "task", "var"}  # "#process" splits to ""

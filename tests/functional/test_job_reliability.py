@@ -20,7 +20,7 @@ from chalicelib import aws
 from chalicelib.clock import format_iso, parse_iso
 from chalicelib.engine.runtime import SetVariables, StartProcess
 from chalicelib.errors import ServiceUnavailable
-from chalicelib.service import deployments, instances, jobs
+from chalicelib.service import activity_history, deployments, instances, jobs
 from chalicelib.storage.ports import Table
 from chalicelib.workers import entry
 from chalicelib.workers.jobs import encode
@@ -147,8 +147,8 @@ def snapshot(container, instance_id: str):
 
 def shape(container, instance_id: str):
     """What the run did, without its ids and times: to compare two instances' runs."""
-    acts = sorted((d.get("activityId"), d.get("endTime") is not None)
-                  for sk, d in history(container, instance_id) if sk.startswith("act#"))
+    acts = sorted((d["activityId"], d["endTime"] is not None)
+                  for d in activity_history.read(container.store, instance_id))
     kinds = sorted(sk.split("#", 1)[0] for sk, _ in runtime(container, instance_id))
     state = instances.load_instance(container, instance_id)
     variables = ({n: v.value for n, v in state.local_variables(instance_id).items()}
@@ -438,8 +438,8 @@ def test_parallel_async_branches_run_at_once_join_exactly_once(container, round_
     assert task_keys(container, instance) == ["wait"]
     state = instances.load_instance(container, instance)
     assert {n: v.value for n, v in state.local_variables(instance).items()} == {"a": 1, "b": 2}
-    waits = [d for sk, d in history(container, instance)
-             if sk.startswith("act#") and d.get("activityId") == "wait"]
+    waits = [d for d in activity_history.read(container.store, instance)
+             if d["activityId"] == "wait"]
     assert len(waits) == 1
     executions = [e for e in state.executions.values() if e.activity_id == "wait"]
     assert len(executions) == 1

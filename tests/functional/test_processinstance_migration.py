@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from chalicelib.service import activity_history
 from chalicelib.service.jobs import job_key
 from chalicelib.storage.ports import Table
 from tests.conftest import ADMIN
@@ -120,8 +121,8 @@ def test_migrate_auto_maps_the_task_and_updates_every_reference(client, containe
     # the identical boundary timer keeps its job; the stored job names the new definition
     stored = container.store.get(Table.RUNTIME, *job_key(job["_id"]))
     assert stored.data["processDefinitionId"] == v2 and stored.data["dueDate"] == job["dueDate"]
-    activities = container.store.query(Table.HISTORY, instance_id, sk_prefix="act#").items
-    assert activities and {a.data["processDefinitionId"] for a in activities} == {v2}
+    activities = activity_history.read(container.store, instance_id)
+    assert activities and {a["processDefinitionId"] for a in activities} == {v2}
     expect(_call(client, "POST", f"taskinstance/{task['_id']}?_action=complete", {}), 200)
     assert [t["name"] for t in open_tasks(client, instance_id)] == ["Approve"]
 
