@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
 from ..ids import new_id
 from ..storage.ports import Item, Put, Table
@@ -38,12 +38,14 @@ def history_ttl(container: Any) -> int | None:
     return int((container.clock.now() + timedelta(days=days)).timestamp())
 
 
-def segment_item(container: Any, instance_id: str,
-                 records: Iterable[Mapping[str, Any]]) -> Item:
-    """The segment of one command's activity records for one instance."""
+def segment_item(container: Any, instance_id: str, records: Iterable[Any]) -> Item:
+    """The segment of one command's activity records for one instance (each a dict, or a
+    history record's read-only view of one)."""
     now_ms = int(container.clock.now().timestamp() * 1000)
+    # ``copy()``: a record's fields are a read-only mapping over a dict; copying that dict is
+    # several times faster than building one from the mapping
     return Item(instance_id, SEGMENT_PREFIX + new_id(now_ms), SEGMENT_KIND,
-                {"records": [dict(record) for record in records]}, {}, history_ttl(container))
+                {"records": [record.copy() for record in records]}, {}, history_ttl(container))
 
 
 def read(store: Any, instance_id: str) -> list[dict[str, Any]]:

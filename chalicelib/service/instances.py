@@ -195,7 +195,7 @@ def history_item(container: Any, record: HistoryRecord) -> Item:
     :func:`history_items`)."""
     kind = record.kind
     prefix, with_id, item_kind = _HISTORY_LAYOUT[kind]
-    data = dict(record.fields)
+    data = record.fields.copy()  # a read-only view of a dict: copy() is the fast copy
     listed = _LISTED.get(kind)
     if listed is None:
         index: dict[str, str] = {}
