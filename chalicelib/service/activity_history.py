@@ -7,7 +7,8 @@ them one by one (they are audit data), so instead of one history item each they 
 activity instance, in the order they started) go into one item ``acts#<segment id>`` of the
 instance's history partition. The codec compresses it (and splits it past its chunk size), so
 a command costs one history write for its activities, not one per activity: workload P of
-``bench/engine.py`` (500 scripted loop turns) writes 2 history items instead of 3,015.
+``bench/engine.py`` (500 scripted loop turns) writes 9 history items (its process, variables
+and one segment) instead of 3,014.
 
 An activity opened in one command (a user task) and closed in a later one has its start record
 in the first segment and its end record in the second: :func:`read` folds them, a record with

@@ -16,8 +16,9 @@ commits through a commit intent (``commit_intents``, ``storage.intent``): still 
 
 History items (history table, partition = instance id): ``#process`` for the historic process
 instance, ``task#<id>`` for historic tasks, ``var#<id>`` and ``vdet#<id>`` for variables, and
-one ``acts#<segment id>`` per command holding its activity records (``activity_history``). Process and task records are listed through the sharded
-``kindShard-sort`` index (``hpi#n`` and ``htask#n``).
+one ``acts#<segment id>`` per command holding its activity records (``activity_history``).
+Process and task records are listed through the sharded ``kindShard-sort`` index (``hpi#n``
+and ``htask#n``).
 """
 from __future__ import annotations
 
