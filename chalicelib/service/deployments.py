@@ -17,7 +17,7 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
 
 from ..clock import format_iso
 from ..errors import BadRequest, Conflict, NotFound
@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # the engine is imported when a deploy needs it (cold-start i
 
 __all__ = [
     "DeployResult", "Deployment", "InvalidDeployment", "deploy", "load_deployment",
-    "list_deployments", "delete_deployment", "running_instances", "content_hash",
+    "list_deployments", "delete_deployment", "running_instances", "any_running", "content_hash",
     "check_resource_name", "BPMN_SUFFIXES", "MAX_RESOURCE_NAME",
 ]
 
@@ -112,30 +112,46 @@ def content_hash(bpmn: Mapping[str, str], resources: Mapping[str, Any]) -> str:
     return digest.hexdigest()
 
 
-def running_instances(container: Any, definition_id: str) -> int:
-    """How many process instances of ``definition_id`` are running (or suspended).
+#: running headers read per page of the sharded listing (``_running_headers``)
+RUNNING_PAGE = 500
 
-    Reads the whole sharded listing of running instances (the runtime table's
-    ``kindShard-sort`` index, ``instance#0..7``: ended headers are not in it) and counts the
-    headers of this definition: one index Query per shard per 500 running instances of all
-    definitions. A per-definition counter would make this O(1); until there are many running
-    instances the scan is cheaper than keeping one up to date on every start and end.
-    ``delete_deployment`` calls it for every definition of the deployment (409 when any runs).
+
+def _running_headers(container: Any) -> Iterator[Mapping[str, Any]]:
+    """The headers of running (or suspended) instances of every definition, page by page.
+
+    The runtime table's sharded ``kindShard-sort`` index (``instance#0..7``: ended headers
+    leave it): one index Query per shard per ``RUNNING_PAGE`` headers. A per-definition
+    counter would make the checks below O(1); until there are many running instances the scan
+    is cheaper than keeping one up to date on every start and end.
     """
     from ..storage.ports import Index
     from ..storage.sharding import query_shards
     from .instance_items import LIST_SHARDS
 
-    count, token = 0, None
+    token = None
     while True:
         page = query_shards(container.store, Table.RUNTIME, Index.KIND_SHARD_SORT, "instance",
-                            LIST_SHARDS, limit=500, start=token)
-        count += sum(1 for item in page.items
-                     if item.data.get("definition_id") == definition_id
-                     and not item.data.get("end_time"))
+                            LIST_SHARDS, limit=RUNNING_PAGE, start=token)
+        for item in page.items:
+            if not item.data.get("end_time"):
+                yield item.data
         token = page.next_token
         if token is None:
-            return count
+            return
+
+
+def running_instances(container: Any, definition_id: str) -> int:
+    """How many process instances of ``definition_id`` are running (or suspended): the whole
+    listing is read."""
+    return sum(1 for header in _running_headers(container)
+               if header.get("definition_id") == definition_id)
+
+
+def any_running(container: Any, definition_ids: Iterable[str]) -> bool:
+    """Whether an instance of any of ``definition_ids`` runs: one walk of the listing for all
+    of them, stopping at the first page that shows one (``delete_deployment``'s 409)."""
+    wanted = set(definition_ids)
+    return any(header.get("definition_id") in wanted for header in _running_headers(container))
 
 
 # --- deploy ----------------------------------------------------------------------------------
@@ -346,15 +362,14 @@ def delete_deployment(container: Any, definition_id: str) -> dict[str, Any]:
     """Delete the deployment holding ``definition_id`` (all its definitions and resources).
 
     Returns the definition record as it was. 404 for an unknown definition; 409 when one of
-    the deployment's definitions has running instances (``running_instances``).
+    the deployment's definitions has running instances (``any_running``).
     """
     parts = repo.split_definition_id(definition_id)
     deployment = load_deployment(container.store, parts[2]) if parts else None
     if deployment is None or definition_id not in deployment.definitions:
         raise NotFound(f"No deployed process definition found with id '{definition_id}'")
-    for other in deployment.definitions:
-        if running_instances(container, other) > 0:
-            raise Conflict("The process definition has running instances, can not be deleted")
+    if any_running(container, deployment.definitions):
+        raise Conflict("The process definition has running instances, can not be deleted")
     record = dict(deployment.definitions[definition_id].data)
     header = deployment.header
     source_delete = Delete(Table.REPOSITORY, repo.source_pk(header.data["source"]),

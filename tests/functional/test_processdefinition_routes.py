@@ -209,7 +209,7 @@ def test_delete_with_running_instances_is_409(client, container, monkeypatch):
     from chalicelib.service import deployments
 
     deployed = deploy(container, "alpha")
-    monkeypatch.setattr(deployments, "running_instances", lambda c, definition_id: 1)
+    monkeypatch.setattr(deployments, "any_running", lambda c, definition_ids: True)
     expect(client.http.delete(f"{WF}/processdefinition/{deployed.definition_ids[0]}",
                               headers=ADMIN), 409, "running instances")
     expect(client.http.get(f"{WF}/processdefinition/{deployed.definition_ids[0]}",

@@ -179,6 +179,29 @@ def test_running_instances_counts_per_definition(client, container, world):
     assert deployments.running_instances(container, alpha) == 1
 
 
+def test_any_running_stops_at_the_first_page_that_shows_one(client, container, world,
+                                                           monkeypatch):
+    """With one header per page, a1 (alpha, started first) is on the first page: the check
+    stops there, where counting reads every page."""
+    monkeypatch.setattr(deployments, "RUNNING_PAGE", 1)
+    alpha = world["alphaDefinition"]
+    beta = expect(client.http.get(f"{WF}/processinstance/{world['b1']}", headers=ADMIN),
+                  200)["processDefinitionId"]
+
+    def requests(check) -> tuple[object, int]:
+        with aws.counting() as counter:
+            answer = check()
+        return answer, counter.total()
+
+    counted, whole = requests(lambda: deployments.running_instances(container, alpha))
+    found, early = requests(lambda: deployments.any_running(container, {alpha}))
+    assert counted == 2 and found is True and early < whole
+    # nothing of these runs: the whole listing, read once for both
+    assert requests(lambda: deployments.any_running(container, {"nobody:1:x", "none:1:y"})) \
+        == (False, whole)
+    assert deployments.any_running(container, {"nobody:1:x", beta}) is True
+
+
 def test_definition_delete_is_409_while_instances_run(client, container, world):
     url = f"{WF}/processdefinition/{world['alphaDefinition']}"
     expect(client.http.delete(url, headers=ADMIN), 409, "running instances")
