@@ -18,35 +18,27 @@ an ``endTime`` winning over one without. Segments are never updated except by mi
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
 from typing import Any, Iterable
 
 from ..ids import new_id
 from ..storage.ports import Item, Put, Table
 
-__all__ = ["SEGMENT_PREFIX", "SEGMENT_KIND", "history_ttl", "segment_item", "read", "repointed"]
+__all__ = ["SEGMENT_PREFIX", "SEGMENT_KIND", "segment_item", "read", "repointed"]
 
 #: sort-key prefix of the segments in an instance's history partition
 SEGMENT_PREFIX = "acts#"
 SEGMENT_KIND = "history-activities"
 
 
-def history_ttl(container: Any) -> int | None:
-    """The epoch-seconds TTL of a history item written now (None: kept)."""
-    days = container.settings.history_ttl_days
-    if not days:
-        return None
-    return int((container.clock.now() + timedelta(days=days)).timestamp())
-
-
-def segment_item(container: Any, instance_id: str, records: Iterable[Any]) -> Item:
+def segment_item(instance_id: str, records: Iterable[Any], *, now_ms: int,
+                 ttl: int | None) -> Item:
     """The segment of one command's activity records for one instance (each a dict, or a
-    history record's read-only view of one)."""
-    now_ms = int(container.clock.now().timestamp() * 1000)
+    history record's read-only view of one); ``now_ms`` orders it among the instance's
+    segments, ``ttl`` is the history TTL (``instances.history_ttl``)."""
     # ``copy()``: a record's fields are a read-only mapping over a dict; copying that dict is
     # several times faster than building one from the mapping
     return Item(instance_id, SEGMENT_PREFIX + new_id(now_ms), SEGMENT_KIND,
-                {"records": [record.copy() for record in records]}, {}, history_ttl(container))
+                {"records": [record.copy() for record in records]}, {}, ttl)
 
 
 def read(store: Any, instance_id: str) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from ..engine.runtime.commands import Command
@@ -41,7 +42,7 @@ if TYPE_CHECKING:  # the executor is imported by the first command, not at cold 
     from ..engine.runtime.session import CommandResult
 
 __all__ = ["MAX_WRITES", "CONFLICT_ATTEMPTS", "UnitOfWork", "run_command", "load_instance",
-           "history_item", "history_items", "HISTORY_SK", "TaskRef"]
+           "history_item", "history_items", "history_ttl", "HISTORY_SK", "TaskRef"]
 
 #: DynamoDB's limit of writes per transaction (chunk items of large values included)
 MAX_WRITES = 100
@@ -180,20 +181,31 @@ def history_items(container: Any, effects: Iterable[Any]) -> list[Item]:
     for effect in effects:
         if isinstance(effect, HistoryRecord):
             latest[(effect.kind, effect.id)] = effect
+    ttl = history_ttl(container)  # the command's time is one: computed once for all items
     items, activities = [], {}
     for record in latest.values():
         if record.kind is HistoryKind.ACTIVITY_INSTANCE:
             activities.setdefault(record.instance_id, []).append(record.fields)
         else:
-            items.append(history_item(container, record))
-    items.extend(activity_history.segment_item(container, instance_id, records)
-                 for instance_id, records in activities.items())
+            items.append(history_item(record, ttl))
+    if activities:
+        now_ms = int(container.clock.now().timestamp() * 1000)
+        items.extend(activity_history.segment_item(instance_id, records, now_ms=now_ms, ttl=ttl)
+                     for instance_id, records in activities.items())
     return items
 
 
-def history_item(container: Any, record: HistoryRecord) -> Item:
+def history_ttl(container: Any) -> int | None:
+    """The epoch-seconds TTL of a history item written now (None: kept)."""
+    days = container.settings.history_ttl_days
+    if not days:
+        return None
+    return int((container.clock.now() + timedelta(days=days)).timestamp())
+
+
+def history_item(record: HistoryRecord, ttl: int | None) -> Item:
     """The history-table item of one history record (not an activity: see
-    :func:`history_items`)."""
+    :func:`history_items`), expiring at ``ttl`` (:func:`history_ttl`)."""
     kind = record.kind
     prefix, with_id, item_kind = _HISTORY_LAYOUT[kind]
     data = record.fields.copy()  # a read-only view of a dict: copy() is the fast copy
@@ -205,7 +217,7 @@ def history_item(container: Any, record: HistoryRecord) -> Item:
         index = {"kind_shard": shard_key(shard_prefix, shard_for(record.id, LIST_SHARDS)),
                  "sort": f"{data.get(time_field) or ''}#{record.id}"}
     return Item(record.instance_id, prefix + record.id if with_id else prefix, item_kind, data,
-                index, activity_history.history_ttl(container))
+                index, ttl)
 
 
 def run_command(container: Any, build: Callable[[UnitOfWork], Command], *,

@@ -5,7 +5,8 @@ import random
 from types import SimpleNamespace
 
 from chalicelib.clock import FixedClock
-from chalicelib.service import activity_history
+from chalicelib.engine.runtime import HistoryKind, HistoryRecord
+from chalicelib.service import activity_history, instances
 from chalicelib.storage.ports import Put, Table
 
 
@@ -20,8 +21,9 @@ def record(record_id: str, activity_id: str, end: str | None = None,
 
 
 def write(store, owner, instance_id: str, records: list[dict]) -> None:
-    store.transact([Put(Table.HISTORY, activity_history.segment_item(owner, instance_id,
-                                                                     records))])
+    now_ms = int(owner.clock.now().timestamp() * 1000)
+    store.transact([Put(Table.HISTORY, activity_history.segment_item(
+        instance_id, records, now_ms=now_ms, ttl=instances.history_ttl(owner)))])
 
 
 def test_segments_fold_to_the_latest_record_of_each_activity_in_start_order(store):
@@ -76,6 +78,8 @@ def test_repointing_rewrites_only_segments_naming_another_definition(store):
 
 def test_segments_carry_the_history_ttl():
     clock = FixedClock()
-    item = activity_history.segment_item(container(clock, ttl_days=2), "i5", [record("a", "s")])
+    effects = [HistoryRecord.owned("i5", HistoryKind.ACTIVITY_INSTANCE, "a", record("a", "s"))]
+    [item] = instances.history_items(container(clock, ttl_days=2), effects)
+    assert item.kind == activity_history.SEGMENT_KIND
     assert item.ttl == int(clock.now().timestamp()) + 2 * 86400
-    assert activity_history.segment_item(container(clock), "i5", []).ttl is None
+    assert instances.history_items(container(clock), effects)[0].ttl is None
