@@ -1,33 +1,48 @@
-# The two commands first: `make run` serves the API locally, `make test` runs every test.
+# The two commands first: `make run` serves the API locally, `make test` runs every check.
+# `make help` lists every target.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test bench package install clean
+.PHONY: help run test lint format bench package install clean
 
-run: $(STAMP)
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+run: $(STAMP) ## Serve the API on http://127.0.0.1:8080 (embedded moto, workers, schedule)
 	$(PY) -m chalicelib.local
 
-test: $(STAMP)
-	$(PY) -m pytest
+# The wall time of the whole target is printed at the end of pytest's summary.
+test: $(STAMP) ## Lint and run every test in parallel (CI runs this)
+	@echo "test started" && export WORKFLOW_TEST_STARTED=$$(date +%s) && \
+	$(MAKE) --no-print-directory lint && \
+	$(PY) -m pytest -n auto
+
+lint: $(STAMP) ## ruff (lint and format check)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP) ## Reformat the tree and apply ruff's safe fixes
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
 
 # Benchmark-only extras (bench/requirements.txt, e.g. SpiffWorkflow for the engine ratios) go
 # into the venv first; if they cannot be installed the benchmarks still run and say so.
 BENCH_STAMP := $(VENV)/.bench-$(shell cat bench/requirements.txt | cksum | cut -d' ' -f1)
 
-bench: $(STAMP)
+bench: $(STAMP) ## Run the benchmarks under bench/ and print their figures
 	@test -f $(BENCH_STAMP) || { $(PY) -m pip install --quiet -r bench/requirements.txt \
 		&& touch $(BENCH_STAMP) || echo "bench/requirements.txt not installed: ratios skipped"; }
 	$(PY) bench/run.py
 
 # SAM template + deployment zip for the dev stage, in build/package (needs the package index
 # to fetch Lambda wheels; the tests package with an empty requirements file instead).
-package: $(STAMP)
+package: $(STAMP) ## Build the SAM template and deployment zip in build/package
 	rm -rf build/package
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(PY) -m chalicelib.deploy package dev build/package
 
-install: $(STAMP)
+install: $(STAMP) ## Create .venv and install the pinned dependencies
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,5 +50,5 @@ $(STAMP): requirements.txt requirements-dev.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-clean:
-	rm -rf $(VENV) build .pytest_cache
+clean: ## Remove .venv, build/ and the test caches
+	rm -rf $(VENV) build .pytest_cache .ruff_cache .mypy_cache

@@ -3,10 +3,18 @@
 This module only creates the app and registers blueprints, workers and middleware; the work is
 done in ``chalicelib``.
 """
+
 from chalice import Chalice, Rate
 
-from chalicelib.api import execution, job, model, notfound, processdefinition, processinstance
-from chalicelib.api import taskinstance
+from chalicelib.api import (
+    execution,
+    job,
+    model,
+    notfound,
+    processdefinition,
+    processinstance,
+    taskinstance,
+)
 from chalicelib.api.http import envelope_middleware
 from chalicelib.settings import jobs_queue_name
 from chalicelib.workers import entry

@@ -4,6 +4,7 @@ Figures: deploy (a new version; a duplicate), definition read through the HTTP h
 (first load: one Query of the deployment, parse) and cached, and definition queries (all, and
 ``key eq`` served by the index range). Run with ``make bench``.
 """
+
 from __future__ import annotations
 
 import json
@@ -11,12 +12,13 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 REPO = Path(__file__).resolve().parents[1]
 ROUNDS = int(os.environ.get("BENCH_DEPLOY_ROUNDS", "20"))
 from bench.support import ENV  # noqa: E402  (the shared bench environment)
+
 ADMIN = {"X-OpenIDM-Username": "openidm-admin", "X-OpenIDM-Password": "openidm-admin"}
 
 
@@ -61,20 +63,28 @@ def main() -> dict:
 
         def deploy(n: int, source: str = "bench") -> deployments.DeployResult:
             text = sample.replace("Access request process", f"Access request {n}")
-            return deployments.deploy(container, source=source, name="accessRequest.bpmn20.xml",
-                                      bpmn={"accessRequest.bpmn20.xml": text},
-                                      resources={"accessRequestForm.js": form})
+            return deployments.deploy(
+                container,
+                source=source,
+                name="accessRequest.bpmn20.xml",
+                bpmn={"accessRequest.bpmn20.xml": text},
+                resources={"accessRequestForm.js": form},
+            )
 
         print(f"== deploy and definitions under moto, median of {ROUNDS} ==")
         ids: list[str] = []
-        figures["deploy"] = _measure("deploy (new version)",
-                                     lambda n: ids.extend(deploy(n).definition_ids))
-        figures["duplicate"] = _measure("deploy (duplicate of the latest)",
-                                        lambda n: deploy(ROUNDS - 1))
+        figures["deploy"] = _measure(
+            "deploy (new version)", lambda n: ids.extend(deploy(n).definition_ids)
+        )
+        figures["duplicate"] = _measure(
+            "deploy (duplicate of the latest)", lambda n: deploy(ROUNDS - 1)
+        )
         with Client(application.app, stage_name="local") as client:
+
             def read(definition_id: str) -> None:
-                response = client.http.get(f"/openidm/workflow/processdefinition/{definition_id}",
-                                           headers=ADMIN)
+                response = client.http.get(
+                    f"/openidm/workflow/processdefinition/{definition_id}", headers=ADMIN
+                )
                 assert response.status_code == 200, response.body
 
             def cold(n: int) -> None:
@@ -82,21 +92,26 @@ def main() -> dict:
                 read(ids[n])
 
             figures["read_cold"] = _measure("definition read over HTTP (cold)", cold)
-            figures["read_cached"] = _measure("definition read over HTTP (cached)",
-                                              lambda n: read(ids[n]))
+            figures["read_cached"] = _measure(
+                "definition read over HTTP (cached)", lambda n: read(ids[n])
+            )
 
             def query(params: str) -> Callable[[int], None]:
                 def run(n: int) -> None:
-                    response = client.http.get(f"/openidm/workflow/processdefinition?{params}",
-                                               headers=ADMIN)
+                    response = client.http.get(
+                        f"/openidm/workflow/processdefinition?{params}", headers=ADMIN
+                    )
                     assert json.loads(response.body)["resultCount"] >= 1
+
                 return run
 
-            figures["query_all"] = _measure(f"query all ({ROUNDS} definitions)",
-                                            query("_queryFilter=true"))
-            figures["query_key"] = _measure("query key eq (index range)",
-                                            query('_queryFilter=key+eq+"accessRequest"'
-                                                  "+and+version+eq+3"))
+            figures["query_all"] = _measure(
+                f"query all ({ROUNDS} definitions)", query("_queryFilter=true")
+            )
+            figures["query_key"] = _measure(
+                "query key eq (index range)",
+                query('_queryFilter=key+eq+"accessRequest"+and+version+eq+3'),
+            )
         bootstrap.reset_container()
         aws.reset_clients()
     return figures

@@ -22,6 +22,7 @@ automatic, its cheapest no-op), P rewritten in its dialect (Python scripts,
 document is far above ``RAW_BODY_BYTES``: our codec would compress it too). Ratios are
 SpiffWorkflow's time over ours, measured alternately in one run. Run with ``make bench``.
 """
+
 from __future__ import annotations
 
 import gc
@@ -30,9 +31,10 @@ import statistics
 import sys
 import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 #: N per workload (P's headline is 500; 100 shows whether its cost per item stays flat)
@@ -77,6 +79,7 @@ def _median(samples: list[dict], key: str) -> float:
 
 # --- our engine --------------------------------------------------------------------------------
 
+
 class Ours:
     """Our engine: one StartProcess in a fresh Session, then the unit of work's item mapping."""
 
@@ -87,8 +90,9 @@ class Ours:
         self._parse = parse_bpmn
         self.clock = FixedClock()
         # what history_items needs of a container: the TTL setting and the clock
-        self.container = SimpleNamespace(settings=SimpleNamespace(history_ttl_days=0),
-                                         clock=self.clock)
+        self.container = SimpleNamespace(
+            settings=SimpleNamespace(history_ttl_days=0), clock=self.clock
+        )
 
     def prepare(self, workload: str, n: int) -> tuple[str, Any]:
         from chalicelib.engine.runtime.workloads import build_xml
@@ -96,8 +100,12 @@ class Ours:
         [model] = self._parse(build_xml(workload, n)).executable_processes
         return f"{model.key}:1:bench", model
 
-    def run(self, prepared: tuple[str, Any], check: Callable[[dict], None] | None,
-            history_level: str = HISTORY_LEVEL) -> dict:
+    def run(
+        self,
+        prepared: tuple[str, Any],
+        check: Callable[[dict], None] | None,
+        history_level: str = HISTORY_LEVEL,
+    ) -> dict:
         from chalicelib.engine.runtime import HistoryRecord, Session, StartProcess
         from chalicelib.service.instance_items import changed_items
         from chalicelib.service.instances import history_items
@@ -105,9 +113,13 @@ class Ours:
         from chalicelib.storage.ports import Table
 
         definition_id, model = prepared
-        session = Session(clock=self.clock, resolve_key=lambda key: (definition_id, model),
-                          load_definition=lambda _id: model, load_instance=lambda _id: None,
-                          history_level=history_level)
+        session = Session(
+            clock=self.clock,
+            resolve_key=lambda key: (definition_id, model),
+            load_definition=lambda _id: model,
+            load_instance=lambda _id: None,
+            history_level=history_level,
+        )
         began = time.perf_counter()
         result = session.execute(StartProcess(definition_id, {}, None, None))
         ran = time.perf_counter()
@@ -120,11 +132,16 @@ class Ours:
         history_records = [r for item in history for r in encode(Table.HISTORY, item)]
         persisted = time.perf_counter()
         if check is not None:
-            check({record.fields.get("name"): record.fields.get("value")
-                   for record in result.effects if isinstance(record, HistoryRecord)
-                   and record.kind.value == "variableInstance"})
+            check(
+                {
+                    record.fields.get("name"): record.fields.get("value")
+                    for record in result.effects
+                    if isinstance(record, HistoryRecord) and record.kind.value == "variableInstance"
+                }
+            )
         return {
-            "run": ran - began, "persist": persisted - ran,
+            "run": ran - began,
+            "persist": persisted - ran,
             "runtime_items": len(runtime_records),
             "runtime_bytes": sum(len(r["body"]) for r in runtime_records),
             "history_items": len(history_records),
@@ -135,8 +152,10 @@ class Ours:
 
 # --- SpiffWorkflow -----------------------------------------------------------------------------
 
-_SPIFF_HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n<definitions xmlns="http://www.omg.org/'
-               'spec/BPMN/20100524/MODEL" targetNamespace="bench">\n')
+_SPIFF_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<definitions xmlns="http://www.omg.org/'
+    'spec/BPMN/20100524/MODEL" targetNamespace="bench">\n'
+)
 
 
 def _spiff_script_mi(n: int) -> str:
@@ -145,20 +164,22 @@ def _spiff_script_mi(n: int) -> str:
     Without an output item Spiff merges each child's data back into the multi-instance task,
     so the script deletes ``item`` (else the next child finds it "already exists").
     """
-    return (_SPIFF_HEAD + '<process id="benchP" isExecutable="true">'
-            '<startEvent id="start"/><sequenceFlow id="f1" sourceRef="start" targetRef="make"/>'
-            f'<scriptTask id="make"><script>items = ["item" + str(i) for i in range({n})]\n'
-            'count = 0</script></scriptTask>'
-            '<sequenceFlow id="f2" sourceRef="make" targetRef="each"/>'
-            '<subProcess id="each"><multiInstanceLoopCharacteristics isSequential="true">'
-            '<loopDataInputRef>items</loopDataInputRef><inputDataItem id="item" name="item"/>'
-            '</multiInstanceLoopCharacteristics>'
-            '<startEvent id="s"/><sequenceFlow id="g1" sourceRef="s" targetRef="work"/>'
-            '<scriptTask id="work"><script>count = count + len(item)\ndel item</script>'
-            '</scriptTask><sequenceFlow id="g2" sourceRef="work" targetRef="e"/>'
-            '<endEvent id="e"/></subProcess>'
-            '<sequenceFlow id="f3" sourceRef="each" targetRef="end"/><endEvent id="end"/>'
-            '</process></definitions>')
+    return (
+        _SPIFF_HEAD + '<process id="benchP" isExecutable="true">'
+        '<startEvent id="start"/><sequenceFlow id="f1" sourceRef="start" targetRef="make"/>'
+        f'<scriptTask id="make"><script>items = ["item" + str(i) for i in range({n})]\n'
+        "count = 0</script></scriptTask>"
+        '<sequenceFlow id="f2" sourceRef="make" targetRef="each"/>'
+        '<subProcess id="each"><multiInstanceLoopCharacteristics isSequential="true">'
+        '<loopDataInputRef>items</loopDataInputRef><inputDataItem id="item" name="item"/>'
+        "</multiInstanceLoopCharacteristics>"
+        '<startEvent id="s"/><sequenceFlow id="g1" sourceRef="s" targetRef="work"/>'
+        '<scriptTask id="work"><script>count = count + len(item)\ndel item</script>'
+        '</scriptTask><sequenceFlow id="g2" sourceRef="work" targetRef="e"/>'
+        '<endEvent id="e"/></subProcess>'
+        '<sequenceFlow id="f3" sourceRef="each" targetRef="end"/><endEvent id="end"/>'
+        "</process></definitions>"
+    )
 
 
 class Spiff:
@@ -201,14 +222,19 @@ class Spiff:
             raise AssertionError("SpiffWorkflow did not run the workload to completion")
         if check is not None:
             check(dict(workflow.data))
-        return {"run": ran - began, "persist": persisted - ran, "json_bytes": len(text),
-                "bytes": len(body)}
+        return {
+            "run": ran - began,
+            "persist": persisted - ran,
+            "json_bytes": len(text),
+            "bytes": len(body),
+        }
 
 
 def _spiff_or_none() -> tuple[Spiff | None, str]:
     try:
-        import SpiffWorkflow  # noqa: F401
         from importlib.metadata import version
+
+        import SpiffWorkflow  # noqa: F401
     except ImportError:
         return None, ""
     try:
@@ -224,8 +250,10 @@ def _count_check(n: int) -> Callable[[dict], None]:
 
     def check(variables: dict) -> None:
         if variables.get("count") != expected:
-            raise AssertionError(f"P computed count={variables.get('count')!r}, "
-                                 f"expected {expected}")
+            raise AssertionError(
+                f"P computed count={variables.get('count')!r}, expected {expected}"
+            )
+
     return check
 
 
@@ -249,8 +277,13 @@ def _measure(ours: Ours, spiff: Spiff | None, workload: str, n: int, largest: bo
             figure["spiff_error"] = f"{type(exc).__name__}: {exc}"
     for name, samples in _rounds(participants, warm).items():
         run_s, persist_s = _median(samples, "run"), _median(samples, "persist")
-        figure[name] = {**samples[-1], "run": run_s, "persist": persist_s,
-                        "total": run_s + persist_s, "samples": len(samples)}
+        figure[name] = {
+            **samples[-1],
+            "run": run_s,
+            "persist": persist_s,
+            "total": run_s + persist_s,
+            "samples": len(samples),
+        }
     return figure
 
 
@@ -260,57 +293,75 @@ def main() -> dict:
 
     ours = Ours()
     spiff, spiff_version = _spiff_or_none()
-    print(f"== engine alone (no storage), history level {HISTORY_LEVEL!r}, median of >= "
-          f"{MIN_REPEATS} runs" + (f", alternating with SpiffWorkflow {spiff_version}"
-                                   if spiff else "") + " ==")
+    print(
+        f"== engine alone (no storage), history level {HISTORY_LEVEL!r}, median of >= "
+        f"{MIN_REPEATS} runs"
+        + (f", alternating with SpiffWorkflow {spiff_version}" if spiff else "")
+        + " =="
+    )
     figures: dict[tuple[str, int], dict] = {}
     for workload, sizes in SIZES.items():
         for n in sizes:
             figures[(workload, n)] = _measure(ours, spiff, workload, n, n == sizes[-1])
 
-    print("  run = start command to completion; persist = runtime + history items encoded as "
-          "stored (JSON, zlib above "
-          "the codec's RAW_BODY_BYTES)")
-    print(f"  {'load':<6}{'N':>5}  {'run ms':>9} {'persist ms':>10} {'us/item':>9}  "
-          f"{'runtime items/B':>16} {'history items/B':>17}  {'writes':>6}")
+    print(
+        "  run = start command to completion; persist = runtime + history items encoded as "
+        "stored (JSON, zlib above "
+        "the codec's RAW_BODY_BYTES)"
+    )
+    print(
+        f"  {'load':<6}{'N':>5}  {'run ms':>9} {'persist ms':>10} {'us/item':>9}  "
+        f"{'runtime items/B':>16} {'history items/B':>17}  {'writes':>6}"
+    )
     for workload, sizes in SIZES.items():
         for n in sizes:
             mine = figures[(workload, n)]["ours"]
             writes = mine["runtime_items"] + mine["history_items"]
-            print(f"  {workload:<6}{n:>5}  {mine['run'] * 1000:9.2f} "
-                  f"{mine['persist'] * 1000:10.2f} {mine['total'] / n * 1e6:9.1f}  "
-                  f"{mine['runtime_items']:>5} /{mine['runtime_bytes']:>8}  "
-                  f"{mine['history_items']:>5} /{mine['history_bytes']:>9}  {writes:>6}"
-                  + (f"  (> {MAX_WRITES}: more than one transaction)"
-                     if writes > MAX_WRITES else ""))
+            print(
+                f"  {workload:<6}{n:>5}  {mine['run'] * 1000:9.2f} "
+                f"{mine['persist'] * 1000:10.2f} {mine['total'] / n * 1e6:9.1f}  "
+                f"{mine['runtime_items']:>5} /{mine['runtime_bytes']:>8}  "
+                f"{mine['history_items']:>5} /{mine['history_bytes']:>9}  {writes:>6}"
+                + (f"  (> {MAX_WRITES}: more than one transaction)" if writes > MAX_WRITES else "")
+            )
         if len(sizes) > 1:
-            first, last = (figures[(workload, n)]["ours"]["total"] / n for n in (sizes[0],
-                                                                                   sizes[-1]))
+            first, last = (
+                figures[(workload, n)]["ours"]["total"] / n for n in (sizes[0], sizes[-1])
+            )
             growth = last / first
             verdict = "flat (linear)" if growth < 1.5 else "GROWS (worse than linear)"
-            print(f"  {workload}: us/item at N={sizes[-1]} over N={sizes[0]}: {growth:.2f}x "
-                  f"-> {verdict}")
-    print("  the largest N at history levels 'instance' (a process's own historyLevel can ask "
-          "for it) and 'none' (what history costs):")
+            print(
+                f"  {workload}: us/item at N={sizes[-1]} over N={sizes[0]}: {growth:.2f}x "
+                f"-> {verdict}"
+            )
+    print(
+        "  the largest N at history levels 'instance' (a process's own historyLevel can ask "
+        "for it) and 'none' (what history costs):"
+    )
     for workload, sizes in SIZES.items():
         n = sizes[-1]
         figure = figures[(workload, n)]
         mine = figure["ours"]["total"]
         for name, level in (("brief", "instance"), ("bare", "none")):
             light = figure[name]["total"]
-            print(f"  {workload:<6}{n:>5}  {level:<9}{light * 1000:9.2f} ms run + persist "
-                  f"{light / n * 1e6:9.1f} us/item  ({1 - light / mine:.0%} less than "
-                  f"{HISTORY_LEVEL!r})")
+            print(
+                f"  {workload:<6}{n:>5}  {level:<9}{light * 1000:9.2f} ms run + persist "
+                f"{light / n * 1e6:9.1f} us/item  ({1 - light / mine:.0%} less than "
+                f"{HISTORY_LEVEL!r})"
+            )
     if spiff is None:
-        print("  SpiffWorkflow not installed: ratios skipped "
-              "(pip install -r bench/requirements.txt)")
+        print(
+            "  SpiffWorkflow not installed: ratios skipped (pip install -r bench/requirements.txt)"
+        )
         return figures
 
     print()
     print(f"== SpiffWorkflow {spiff_version} on the same workloads, same run ==")
     print("  run = BpmnWorkflow + do_engine_steps(); persist = serialize_json + zlib")
-    print(f"  {'load':<6}{'N':>5}  {'run ms':>9} {'persist ms':>10} {'us/item':>9}  "
-          f"{'JSON B':>9} {'zlib B':>8}   {'time ratio':>10} {'size ratio':>10}")
+    print(
+        f"  {'load':<6}{'N':>5}  {'run ms':>9} {'persist ms':>10} {'us/item':>9}  "
+        f"{'JSON B':>9} {'zlib B':>8}   {'time ratio':>10} {'size ratio':>10}"
+    )
     for workload, sizes in SIZES.items():
         per_item = []
         for n in sizes:
@@ -322,13 +373,17 @@ def main() -> dict:
             per_item.append(theirs["total"] / n * 1e6)
             figure["ratio"] = theirs["total"] / mine["total"]
             size_ratio = theirs["bytes"] / max(mine["runtime_bytes"] + mine["history_bytes"], 1)
-            print(f"  {workload:<6}{n:>5}  {theirs['run'] * 1000:9.2f} "
-                  f"{theirs['persist'] * 1000:10.2f} {theirs['total'] / n * 1e6:9.1f}  "
-                  f"{theirs['json_bytes']:>9} {theirs['bytes']:>8}   {figure['ratio']:9.1f}x "
-                  f"{size_ratio:9.1f}x")
+            print(
+                f"  {workload:<6}{n:>5}  {theirs['run'] * 1000:9.2f} "
+                f"{theirs['persist'] * 1000:10.2f} {theirs['total'] / n * 1e6:9.1f}  "
+                f"{theirs['json_bytes']:>9} {theirs['bytes']:>8}   {figure['ratio']:9.1f}x "
+                f"{size_ratio:9.1f}x"
+            )
         if len(per_item) > 1:
-            print(f"  {workload}: SpiffWorkflow us/item at N={sizes[-1]} over N={sizes[0]}: "
-                  f"{per_item[-1] / per_item[0]:.2f}x")
+            print(
+                f"  {workload}: SpiffWorkflow us/item at N={sizes[-1]} over N={sizes[0]}: "
+                f"{per_item[-1] / per_item[0]:.2f}x"
+            )
     print("  size ratio = SpiffWorkflow zlib bytes / our runtime + history body bytes")
     print("  goals (SpiffWorkflow time / ours, run plus persist, at the largest N):")
     for workload, goal in GOALS.items():
@@ -337,11 +392,14 @@ def main() -> dict:
             print(f"    {workload}: no ratio (SpiffWorkflow run failed)")
             continue
         verdict = "met" if figure["ratio"] >= goal else "BELOW GOAL"
-        brief, bare = (figure["spiff"]["total"] / figure[name]["total"]
-                       for name in ("brief", "bare"))
-        print(f"    {workload} N={SIZES[workload][-1]}: {figure['ratio']:6.1f}x  "
-              f"(goal >= {goal:g}x) {verdict}   [at our history level 'instance' {brief:.1f}x, "
-              f"'none' {bare:.1f}x]")
+        brief, bare = (
+            figure["spiff"]["total"] / figure[name]["total"] for name in ("brief", "bare")
+        )
+        print(
+            f"    {workload} N={SIZES[workload][-1]}: {figure['ratio']:6.1f}x  "
+            f"(goal >= {goal:g}x) {verdict}   [at our history level 'instance' {brief:.1f}x, "
+            f"'none' {bare:.1f}x]"
+        )
     return figures
 
 

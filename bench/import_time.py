@@ -3,6 +3,7 @@
 Both are measured in the same run, alternating, so the machine's noise hits them alike; the
 figure that matters is the ratio. Run with ``make bench``.
 """
+
 from __future__ import annotations
 
 import os
@@ -42,7 +43,8 @@ def main() -> dict[str, float]:
         print(f"  {name:<36} {value:8.1f} ms")
     base = medians["python (baseline)"]
     ratio = (medians["import app (HTTP handler module)"] - base) / max(
-        medians["import boto3"] - base, 1e-6)
+        medians["import boto3"] - base, 1e-6
+    )
     print(f"  app import cost / boto3 import cost (baseline removed): {ratio:.2f}")
     return medians
 

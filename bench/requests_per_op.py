@@ -9,6 +9,7 @@ no ``Idempotency-Key``); a miss prints "OVER BUDGET" and never fails the build.
 Measured at the service's unit of work (``instances.run_command``, what the HTTP handlers
 call) and, when the HTTP routes answer, through the handler as well. Run with ``make bench``.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,9 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.support import ADMIN, ENV  # noqa: E402
@@ -46,10 +48,17 @@ def _report(label: str, samples: list[tuple[float, dict[str, int]]], budget: int
     requests = statistics.median(totals)
     verdict = "within budget" if max(totals) <= budget else "OVER BUDGET"
     operations = ", ".join(f"{name} {count}" for name, count in sorted(worst.items())) or "none"
-    print(f"  {label:<34} {statistics.median(times):8.2f} ms   {requests:4.1f} DynamoDB requests "
-          f"(max {max(totals)}: {operations})   budget <= {budget}: {verdict}")
-    return {"ms": statistics.median(times), "requests": requests, "max": max(totals),
-            "operations": worst, "over_budget": max(totals) > budget}
+    print(
+        f"  {label:<34} {statistics.median(times):8.2f} ms   {requests:4.1f} DynamoDB requests "
+        f"(max {max(totals)}: {operations})   budget <= {budget}: {verdict}"
+    )
+    return {
+        "ms": statistics.median(times),
+        "requests": requests,
+        "max": max(totals),
+        "operations": worst,
+        "over_budget": max(totals) > budget,
+    }
 
 
 def _counted(action: Callable[[], Any]) -> tuple[Any, float, dict[str, int]]:
@@ -67,12 +76,18 @@ def _service_rounds(container: Any, definition_id: str) -> dict:
     from chalicelib.service import instances
 
     def start() -> Any:
-        return instances.run_command(container, lambda uow: StartProcess(
-            definition_id, {}, None, "openidm-admin"))[1]
+        return instances.run_command(
+            container, lambda uow: StartProcess(definition_id, {}, None, "openidm-admin")
+        )[1]
 
     def complete(instance_id: str, task_id: str) -> None:
-        instances.run_command(container, lambda uow: (
-            uow.load(instance_id), CompleteTask(task_id, {"approved": True}, "openidm-admin"))[1])
+        instances.run_command(
+            container,
+            lambda uow: (
+                uow.load(instance_id),
+                CompleteTask(task_id, {"approved": True}, "openidm-admin"),
+            )[1],
+        )
 
     first = start()  # warm: clients, definition cache
     complete(first.instance_id, next(iter(first.state.tasks)))
@@ -83,9 +98,10 @@ def _service_rounds(container: Any, definition_id: str) -> dict:
         starts.append((ms, ops))
         _, ms, ops = _counted(lambda: complete(result.instance_id, task_id))
         completes.append((ms, ops))
-    return {"start": _report("start to first user task", starts,
-                             BUDGET["start to first user task"]),
-            "complete": _report("complete task", completes, BUDGET["complete task"])}
+    return {
+        "start": _report("start to first user task", starts, BUDGET["start to first user task"]),
+        "complete": _report("complete task", completes, BUDGET["complete task"]),
+    }
 
 
 FAN_OUT_WIDTH = int(os.environ.get("BENCH_FAN_OUT", "500"))
@@ -115,19 +131,35 @@ def _fan_out(container: Any) -> dict:
     from chalicelib.service import deployments, instances
 
     definition_id = deployments.deploy(
-        container, source="bench:fan-out", name="benchFanOut.bpmn20.xml",
-        bpmn={"benchFanOut.bpmn20.xml": FAN_OUT}).definition_ids[0]
-    result, start_ms, start_ops = _counted(lambda: instances.run_command(
-        container, lambda uow: StartProcess(definition_id, {"width": FAN_OUT_WIDTH}, None,
-                                            "openidm-admin"))[1])
+        container,
+        source="bench:fan-out",
+        name="benchFanOut.bpmn20.xml",
+        bpmn={"benchFanOut.bpmn20.xml": FAN_OUT},
+    ).definition_ids[0]
+    result, start_ms, start_ops = _counted(
+        lambda: instances.run_command(
+            container,
+            lambda uow: StartProcess(
+                definition_id, {"width": FAN_OUT_WIDTH}, None, "openidm-admin"
+            ),
+        )[1]
+    )
     task_id = next(iter(result.state.tasks))
-    _, done_ms, done_ops = _counted(lambda: instances.run_command(container, lambda uow: (
-        uow.load(result.instance_id), CompleteTask(task_id, {}, "openidm-admin"))[1]))
+    _, done_ms, done_ops = _counted(
+        lambda: instances.run_command(
+            container,
+            lambda uow: (uow.load(result.instance_id), CompleteTask(task_id, {}, "openidm-admin"))[
+                1
+            ],
+        )
+    )
     figures = {}
     for label, ms, ops in (("start", start_ms, start_ops), ("complete", done_ms, done_ops)):
         operations = ", ".join(f"{name} {count}" for name, count in sorted(ops.items()))
-        print(f"  {FAN_OUT_WIDTH}-way fan-out {label:<18} {ms:8.0f} ms   {sum(ops.values()):4d} "
-              f"DynamoDB requests ({operations})")
+        print(
+            f"  {FAN_OUT_WIDTH}-way fan-out {label:<18} {ms:8.0f} ms   {sum(ops.values()):4d} "
+            f"DynamoDB requests ({operations})"
+        )
         figures[label] = {"ms": ms, "operations": ops}
     return figures
 
@@ -136,19 +168,24 @@ def _http_rounds(container: Any, definition_id: str) -> dict | None:
     """The same two operations through the HTTP handler, if its routes answer yet."""
     from chalice.test import Client
 
+    import app as application
     from chalicelib.service import instances
 
-    import app as application
-
     with Client(application.app, stage_name="local") as client:
+
         def start() -> Any:
-            return client.http.post("/openidm/workflow/processinstance?_action=create",
-                                    headers=ADMIN,
-                                    body=json.dumps({"_processDefinitionId": definition_id}))
+            return client.http.post(
+                "/openidm/workflow/processinstance?_action=create",
+                headers=ADMIN,
+                body=json.dumps({"_processDefinitionId": definition_id}),
+            )
 
         def complete(task_id: str) -> Any:
-            return client.http.post(f"/openidm/workflow/taskinstance/{task_id}?_action=complete",
-                                    headers=ADMIN, body=json.dumps({"approved": True}))
+            return client.http.post(
+                f"/openidm/workflow/taskinstance/{task_id}?_action=complete",
+                headers=ADMIN,
+                body=json.dumps({"approved": True}),
+            )
 
         def started_task(response: Any) -> tuple[str, str] | None:
             if not 200 <= response.status_code < 300:
@@ -162,8 +199,7 @@ def _http_rounds(container: Any, definition_id: str) -> dict | None:
 
         warm = started_task(start())
         if warm is None or not 200 <= complete(warm[1]).status_code < 300:
-            print("  HTTP: processinstance create / taskinstance complete not served yet: "
-                  "skipped")
+            print("  HTTP: processinstance create / taskinstance complete not served yet: skipped")
             return None
         starts, completes = [], []
         for _ in range(ROUNDS):
@@ -178,9 +214,12 @@ def _http_rounds(container: Any, definition_id: str) -> dict | None:
                 print(f"  HTTP complete answered {response.status_code}: skipped")
                 return None
             completes.append((ms, ops))
-        return {"start": _report("HTTP start to first user task", starts,
-                                 BUDGET["start to first user task"]),
-                "complete": _report("HTTP complete task", completes, BUDGET["complete task"])}
+        return {
+            "start": _report(
+                "HTTP start to first user task", starts, BUDGET["start to first user task"]
+            ),
+            "complete": _report("HTTP complete task", completes, BUDGET["complete task"]),
+        }
 
 
 def main() -> dict:
@@ -206,10 +245,15 @@ def main() -> dict:
         bootstrap.set_container(container)
         try:
             definition_id = deployments.deploy(
-                container, source="bench:one-task", name="benchOneTask.bpmn20.xml",
-                bpmn={"benchOneTask.bpmn20.xml": ONE_TASK}).definition_ids[0]
-            print(f"== DynamoDB requests per operation under moto (warm, definition cached), "
-                  f"median of {ROUNDS} ==")
+                container,
+                source="bench:one-task",
+                name="benchOneTask.bpmn20.xml",
+                bpmn={"benchOneTask.bpmn20.xml": ONE_TASK},
+            ).definition_ids[0]
+            print(
+                f"== DynamoDB requests per operation under moto (warm, definition cached), "
+                f"median of {ROUNDS} =="
+            )
             figures["service"] = _service_rounds(container, definition_id)
             try:
                 figures["http"] = _http_rounds(container, definition_id)

@@ -1,4 +1,5 @@
 """``make bench``: run every benchmark and print its figures."""
+
 from __future__ import annotations
 
 import sys

@@ -18,6 +18,7 @@ costs time in proportion to the table's size: starting and signalling hundreds o
 gets slower as they accumulate. The request counts are the figures that carry over to AWS.
 Run with ``make bench`` or ``python -m bench.timers``.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,7 +44,9 @@ _HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
              xmlns:flowable="http://flowable.org/bpmn" targetNamespace="bench">
   <signal id="sig" name="benchAlert"/>"""
-TIMER = _HEAD + """
+TIMER = (
+    _HEAD
+    + """
   <process id="benchTimer" isExecutable="true">
     <startEvent id="start"/>
     <sequenceFlow id="f1" sourceRef="start" targetRef="sleep"/>
@@ -54,7 +57,10 @@ TIMER = _HEAD + """
     <endEvent id="end"/>
   </process>
 </definitions>"""
-ASYNC = _HEAD + """
+)
+ASYNC = (
+    _HEAD
+    + """
   <process id="benchAsync" isExecutable="true">
     <startEvent id="start"/>
     <sequenceFlow id="f1" sourceRef="start" targetRef="work"/>
@@ -67,7 +73,10 @@ ASYNC = _HEAD + """
     <endEvent id="end"/>
   </process>
 </definitions>"""
-SIGNAL = _HEAD + """
+)
+SIGNAL = (
+    _HEAD
+    + """
   <process id="benchSignal" isExecutable="true">
     <startEvent id="start"/>
     <sequenceFlow id="f1" sourceRef="start" targetRef="hold"/>
@@ -77,23 +86,27 @@ SIGNAL = _HEAD + """
     <endEvent id="end"/>
   </process>
 </definitions>"""
+)
 
 
 # --- helpers ---------------------------------------------------------------------------------
 
+
 def _deploy(container: Any, key: str, xml: str) -> str:
     from chalicelib.service import deployments
 
-    return deployments.deploy(container, source=f"bench:{key}", name=f"{key}.bpmn20.xml",
-                              bpmn={f"{key}.bpmn20.xml": xml}).definition_ids[0]
+    return deployments.deploy(
+        container, source=f"bench:{key}", name=f"{key}.bpmn20.xml", bpmn={f"{key}.bpmn20.xml": xml}
+    ).definition_ids[0]
 
 
 def _start(container: Any, definition_id: str, variables: dict | None = None) -> str:
     from chalicelib.engine.runtime import StartProcess
     from chalicelib.service import instances
 
-    _, result = instances.run_command(container, lambda uow: StartProcess(
-        definition_id, variables=variables or {}))
+    _, result = instances.run_command(
+        container, lambda uow: StartProcess(definition_id, variables=variables or {})
+    )
     return result.instance_id
 
 
@@ -111,8 +124,14 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 
 def _ops(counts: dict[str, dict[str, int]]) -> str:
-    return ", ".join(f"{service} {op} {n}" for service, ops in sorted(counts.items())
-                     for op, n in sorted(ops.items())) or "none"
+    return (
+        ", ".join(
+            f"{service} {op} {n}"
+            for service, ops in sorted(counts.items())
+            for op, n in sorted(ops.items())
+        )
+        or "none"
+    )
 
 
 def _free_port() -> int:
@@ -122,6 +141,7 @@ def _free_port() -> int:
 
 
 # --- 1. requests per job ---------------------------------------------------------------------
+
 
 def requests_per_job() -> dict:
     from moto import mock_aws
@@ -143,14 +163,17 @@ def requests_per_job() -> dict:
         container = bootstrap.build_container(settings)
         bootstrap.set_container(container)
         try:
-            cases = {"async continuation -> user task": (ASYNC, "benchAsync", {}),
-                     "timer fires -> instance ends": (TIMER, "benchTimer", {"wait": "PT0S"})}
+            cases = {
+                "async continuation -> user task": (ASYNC, "benchAsync", {}),
+                "timer fires -> instance ends": (TIMER, "benchTimer", {"wait": "PT0S"}),
+            }
             for label, (xml, key, variables) in cases.items():
                 definition_id = _deploy(container, key, xml)
                 samples = []
                 for round_ in range(4):  # the first run warms the worker's path
-                    job_id = _job(container, _start(container, definition_id, variables)
-                                  ).data["_id"]
+                    job_id = _job(container, _start(container, definition_id, variables)).data[
+                        "_id"
+                    ]
                     record = {"messageId": "bench", "body": json.dumps(encode(job_id))}
                     with aws.counting(current_thread_only=True) as counter:
                         began = time.perf_counter()
@@ -163,8 +186,10 @@ def requests_per_job() -> dict:
                 counts = samples[-1][1]
                 dynamo = sum(counts.get("dynamodb", {}).values())
                 sqs = sum(counts.get("sqs", {}).values())
-                print(f"  {label:<36} {dynamo} DynamoDB + {sqs} SQS requests   "
-                      f"{ms:7.1f} ms   ({_ops(counts)})")
+                print(
+                    f"  {label:<36} {dynamo} DynamoDB + {sqs} SQS requests   "
+                    f"{ms:7.1f} ms   ({_ops(counts)})"
+                )
                 figures[label] = {"dynamodb": dynamo, "sqs": sqs, "ms": ms}
         finally:
             bootstrap.reset_container()
@@ -174,12 +199,15 @@ def requests_per_job() -> dict:
 
 # --- 2. and 3. through the launcher ----------------------------------------------------------
 
+
 def timer_lateness(container: Any) -> dict:
     from chalicelib.clock import parse_iso
     from chalicelib.service import activity_history
 
-    print(f"== Timer lateness, local launcher (tick {container.settings.sweep_period_seconds:g}"
-          f" s), {TIMERS} timers due in 2-20 s ==")
+    print(
+        f"== Timer lateness, local launcher (tick {container.settings.sweep_period_seconds:g}"
+        f" s), {TIMERS} timers due in 2-20 s =="
+    )
     definition_id = _deploy(container, "benchTimer", TIMER)
     rng = random.Random(7)
     due: dict[str, Any] = {}
@@ -203,12 +231,19 @@ def timer_lateness(container: Any) -> dict:
         return {"fired": 0, "missing": missing}
     p50, p99 = _percentile(lateness, 0.5), _percentile(lateness, 0.99)
     verdict = "meets the goal" if p99 <= GOAL_P99_SECONDS and not missing else "MISSES THE GOAL"
-    print(f"  fired {len(fired)}/{len(due)}   lateness p50 {p50 * 1000:6.0f} ms   "
-          f"p99 {p99 * 1000:6.0f} ms   max {max(lateness) * 1000:6.0f} ms   "
-          f"min {min(lateness) * 1000:6.0f} ms")
+    print(
+        f"  fired {len(fired)}/{len(due)}   lateness p50 {p50 * 1000:6.0f} ms   "
+        f"p99 {p99 * 1000:6.0f} ms   max {max(lateness) * 1000:6.0f} ms   "
+        f"min {min(lateness) * 1000:6.0f} ms"
+    )
     print(f"  goal p99 <= {GOAL_P99_SECONDS:g} s: {verdict}")
-    return {"fired": len(fired), "missing": missing, "p50": p50, "p99": p99,
-            "early": sum(1 for x in lateness if x < 0)}
+    return {
+        "fired": len(fired),
+        "missing": missing,
+        "p50": p50,
+        "p99": p99,
+        "early": sum(1 for x in lateness if x < 0),
+    }
 
 
 def broadcast(container: Any, url: str) -> dict:
@@ -221,8 +256,11 @@ def broadcast(container: Any, url: str) -> dict:
     waiting = [_start(container, definition_id) for _ in range(BROADCAST)]
     print(f"  {BROADCAST} instances started in {time.perf_counter() - began:5.1f} s")
     request = urllib.request.Request(
-        f"{url}/openidm/workflow/execution?_action=signal", method="POST", headers=ADMIN,
-        data=json.dumps({"signalName": "benchAlert"}).encode())
+        f"{url}/openidm/workflow/execution?_action=signal",
+        method="POST",
+        headers=ADMIN,
+        data=json.dumps({"signalName": "benchAlert"}).encode(),
+    )
     with aws.counting() as everything, aws.counting(current_thread_only=True) as own:
         began = time.perf_counter()
         with urllib.request.urlopen(request, timeout=30) as response:
@@ -233,22 +271,34 @@ def broadcast(container: Any, url: str) -> dict:
         deadline = time.monotonic() + BROADCAST_DEADLINE
         while pending and time.monotonic() < deadline:
             time.sleep(1)
-            pending = [i for i in pending
-                       if container.store.query(Table.RUNTIME, i, sk_prefix="sub#").items]
+            pending = [
+                i
+                for i in pending
+                if container.store.query(Table.RUNTIME, i, sk_prefix="sub#").items
+            ]
         elapsed = time.perf_counter() - began
     moved = BROADCAST - len(pending)
     total, mine = everything.counts, own.counts
-    spent = {service: {op: n - mine.get(service, {}).get(op, 0) for op, n in ops.items()}
-             for service, ops in total.items()}
+    spent = {
+        service: {op: n - mine.get(service, {}).get(op, 0) for op, n in ops.items()}
+        for service, ops in total.items()
+    }
     spent = {s: {o: n for o, n in ops.items() if n} for s, ops in spent.items()}
     dynamo = sum(spent.get("dynamodb", {}).values())
     sqs = sum(spent.get("sqs", {}).values())
-    done = "every instance moved on" if moved == BROADCAST else \
-        f"ONLY {moved}/{BROADCAST} moved on (deadline {BROADCAST_DEADLINE} s)"
-    print(f"  answer {answer.get('status')!r} in {accepted * 1000:.0f} ms; {done} after "
-          f"{elapsed:5.1f} s ({moved / elapsed:.1f} instances/s)")
-    print(f"  requests: {dynamo} DynamoDB + {sqs} SQS ({dynamo / BROADCAST:.1f} + "
-          f"{sqs / BROADCAST:.1f} per instance; includes the worker's receive/delete)")
+    done = (
+        "every instance moved on"
+        if moved == BROADCAST
+        else f"ONLY {moved}/{BROADCAST} moved on (deadline {BROADCAST_DEADLINE} s)"
+    )
+    print(
+        f"  answer {answer.get('status')!r} in {accepted * 1000:.0f} ms; {done} after "
+        f"{elapsed:5.1f} s ({moved / elapsed:.1f} instances/s)"
+    )
+    print(
+        f"  requests: {dynamo} DynamoDB + {sqs} SQS ({dynamo / BROADCAST:.1f} + "
+        f"{sqs / BROADCAST:.1f} per instance; includes the worker's receive/delete)"
+    )
     print(f"  by operation: {_ops(spent)}")
     return {"seconds": elapsed, "moved": moved, "dynamodb": dynamo, "sqs": sqs}
 

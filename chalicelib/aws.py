@@ -16,17 +16,24 @@
 
 Nothing here reads the environment or builds a client at import time.
 """
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 import botocore.session
 from botocore.client import BaseClient, Config
 
 __all__ = [
-    "client", "session", "reset_clients", "moto_lock", "RequestCounter", "counting",
+    "client",
+    "session",
+    "reset_clients",
+    "moto_lock",
+    "RequestCounter",
+    "counting",
     "instrument",
 ]
 
@@ -34,11 +41,16 @@ __all__ = [
 #: the request shapes are ours), standard retries with a few attempts, short timeouts so a
 #: Lambda answers 503 well inside API Gateway's 29 s. SQS: read timeout above the 20 s long poll.
 _CONFIGS: dict[str, Config] = {
-    "dynamodb": Config(parameter_validation=False, connect_timeout=2, read_timeout=10,
-                       retries={"mode": "standard", "total_max_attempts": 4},
-                       max_pool_connections=20),
-    "sqs": Config(connect_timeout=2, read_timeout=30,
-                  retries={"mode": "standard", "total_max_attempts": 4}),
+    "dynamodb": Config(
+        parameter_validation=False,
+        connect_timeout=2,
+        read_timeout=10,
+        retries={"mode": "standard", "total_max_attempts": 4},
+        max_pool_connections=20,
+    ),
+    "sqs": Config(
+        connect_timeout=2, read_timeout=30, retries={"mode": "standard", "total_max_attempts": 4}
+    ),
 }
 
 _lock = threading.Lock()
@@ -56,8 +68,7 @@ def session() -> botocore.session.Session:
         return _session
 
 
-def client(service: str, region: str | None = None,
-           endpoint_url: str | None = None) -> BaseClient:
+def client(service: str, region: str | None = None, endpoint_url: str | None = None) -> BaseClient:
     """The container's botocore client for ``service`` in ``region`` (optionally at an endpoint).
 
     Without ``region``, region and endpoint come from ``settings.get_settings()`` (read when
@@ -78,8 +89,9 @@ def client(service: str, region: str | None = None,
     with _lock:
         found = _clients.get(key)
         if found is None:
-            found = sess.create_client(service, region_name=region, endpoint_url=endpoint_url,
-                                       config=_CONFIGS.get(service))
+            found = sess.create_client(
+                service, region_name=region, endpoint_url=endpoint_url, config=_CONFIGS.get(service)
+            )
             instrument(found)
             _clients[key] = found
         return found
@@ -99,6 +111,7 @@ def moto_lock() -> threading.RLock:
 
 
 # --- request counting ------------------------------------------------------------------------
+
 
 class RequestCounter:
     """API calls per service and operation, counted while a ``counting()`` block is open."""
@@ -150,8 +163,9 @@ def _on_before_call(model: Any = None, **_: Any) -> None:
 def instrument(botocore_client: BaseClient) -> BaseClient:
     """Attach the counting hook to a client built elsewhere (idempotent); returns the client."""
     if not getattr(botocore_client, "_workflow_counted", False):
-        botocore_client.meta.events.register("before-call", _on_before_call,
-                                             unique_id="workflow-request-counter")
+        botocore_client.meta.events.register(
+            "before-call", _on_before_call, unique_id="workflow-request-counter"
+        )
         botocore_client._workflow_counted = True  # type: ignore[attr-defined]
     return botocore_client
 

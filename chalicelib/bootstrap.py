@@ -4,18 +4,26 @@ Handlers ask ``get_container()`` for what they need. Nothing here runs at import
 Lambda entry point may call ``warm()`` during the cold start (INIT is the cheapest place to
 create clients), and tests install their own container with ``set_container``.
 """
+
 from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .clock import Clock, SystemClock
 from .settings import Settings, get_settings
 
-__all__ = ["Container", "get_container", "set_container", "reset_container", "build_container",
-           "warm"]
+__all__ = [
+    "Container",
+    "get_container",
+    "set_container",
+    "reset_container",
+    "build_container",
+    "warm",
+]
 
 
 @dataclass
@@ -24,11 +32,11 @@ class Container:
 
     settings: Settings
     clock: Clock
-    store: Any            # storage.ports.ItemStore
-    publisher: Any        # messaging.ports.Publisher
-    authenticator: Any    # auth.authenticate.Authenticator
-    policy: Any           # auth.rules.Policy
-    process_access: Any   # auth.access.ProcessAccess
+    store: Any  # storage.ports.ItemStore
+    publisher: Any  # messaging.ports.Publisher
+    authenticator: Any  # auth.authenticate.Authenticator
+    policy: Any  # auth.rules.Policy
+    process_access: Any  # auth.access.ProcessAccess
     extras: dict = field(default_factory=dict)
 
 
@@ -36,8 +44,13 @@ _container: Container | None = None
 _lock = threading.Lock()
 
 
-def build_container(settings: Settings | None = None, *, clock: Clock | None = None,
-                    store: Any = None, publisher: Any = None) -> Container:
+def build_container(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    store: Any = None,
+    publisher: Any = None,
+) -> Container:
     """Build the container from settings; pass ``store``/``publisher`` to use fakes."""
     from .auth import Authenticator, ProcessAccess, UserStore, default_policy
 
@@ -55,11 +68,21 @@ def build_container(settings: Settings | None = None, *, clock: Clock | None = N
         publisher = SqsPublisher(settings)
     users = UserStore.from_settings(settings)
     access = ProcessAccess.from_settings(settings)
-    authenticator = Authenticator(users, cache_seconds=settings.credential_cache_seconds,
-                                  clock=clock, trust_authorizer=settings.trust_authorizer)
-    return Container(settings=settings, clock=clock, store=store, publisher=publisher,
-                     authenticator=authenticator, policy=default_policy(access),
-                     process_access=access)
+    authenticator = Authenticator(
+        users,
+        cache_seconds=settings.credential_cache_seconds,
+        clock=clock,
+        trust_authorizer=settings.trust_authorizer,
+    )
+    return Container(
+        settings=settings,
+        clock=clock,
+        store=store,
+        publisher=publisher,
+        authenticator=authenticator,
+        policy=default_policy(access),
+        process_access=access,
+    )
 
 
 def get_container() -> Container:

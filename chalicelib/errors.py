@@ -4,27 +4,56 @@ Every layer raises these; ``chalicelib.api.http`` maps them to the CREST error e
 place. They import nothing from AWS or the web framework, so ``engine/`` and ``crest/`` may use
 them freely.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 __all__ = [
-    "WorkflowError", "BadRequest", "Unauthorized", "Forbidden", "NotFound", "Conflict",
-    "PreconditionFailed", "PayloadTooLarge", "UnsupportedMediaType", "NotSupported",
-    "ServiceUnavailable", "InternalError", "ConcurrencyError", "ProcessFailure",
-    "REASONS", "reason_for",
+    "WorkflowError",
+    "BadRequest",
+    "Unauthorized",
+    "Forbidden",
+    "NotFound",
+    "Conflict",
+    "PreconditionFailed",
+    "PayloadTooLarge",
+    "UnsupportedMediaType",
+    "NotSupported",
+    "ServiceUnavailable",
+    "InternalError",
+    "ConcurrencyError",
+    "ProcessFailure",
+    "REASONS",
+    "reason_for",
 ]
 
 #: CREST's code -> reason phrase table (``ResourceException``); other codes: "Resource Exception".
 REASONS: dict[int, str] = {
-    400: "Bad Request", 401: "Unauthorized", 402: "Payment Required", 403: "Forbidden",
-    404: "Not Found", 405: "Method Not Allowed", 406: "Not Acceptable",
-    407: "Proxy Authentication Required", 408: "Request Time-out", 409: "Conflict", 410: "Gone",
-    411: "Length Required", 412: "Precondition Failed", 413: "Request Entity Too Large",
-    414: "Request-URI Too Large", 415: "Unsupported Media Type",
-    416: "Requested range not satisfiable", 417: "Expectation Failed",
-    428: "Precondition Required", 500: "Internal Server Error", 501: "Not Implemented",
-    502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Time-out",
+    400: "Bad Request",
+    401: "Unauthorized",
+    402: "Payment Required",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    406: "Not Acceptable",
+    407: "Proxy Authentication Required",
+    408: "Request Time-out",
+    409: "Conflict",
+    410: "Gone",
+    411: "Length Required",
+    412: "Precondition Failed",
+    413: "Request Entity Too Large",
+    414: "Request-URI Too Large",
+    415: "Unsupported Media Type",
+    416: "Requested range not satisfiable",
+    417: "Expectation Failed",
+    428: "Precondition Required",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Time-out",
     505: "HTTP Version not supported",
 }
 
@@ -46,8 +75,11 @@ class WorkflowError(Exception):
 
     def to_envelope(self) -> dict[str, Any]:
         """The CREST error body: ``{code, reason, message[, detail]}``."""
-        body: dict[str, Any] = {"code": self.code, "reason": reason_for(self.code),
-                                "message": self.message}
+        body: dict[str, Any] = {
+            "code": self.code,
+            "reason": reason_for(self.code),
+            "message": self.message,
+        }
         if self.detail is not None:
             body["detail"] = self.detail
         return body
@@ -82,8 +114,11 @@ class Conflict(WorkflowError):
 class ConcurrencyError(Conflict):
     """A version-conditioned commit lost a race: reload and retry, or answer 409."""
 
-    def __init__(self, message: str = "The resource was modified concurrently; retry the request",
-                 detail: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        message: str = "The resource was modified concurrently; retry the request",
+        detail: dict[str, Any] | None = None,
+    ):
         super().__init__(message, detail)
 
 
@@ -120,8 +155,9 @@ class ProcessFailure(BadRequest):
 
     KINDS = ("bpmn-error", "no-outgoing-flow", "expression", "script", "script-timeout")
 
-    def __init__(self, kind: str, message: str, activity_id: str | None = None,
-                 error_code: str | None = None):
+    def __init__(
+        self, kind: str, message: str, activity_id: str | None = None, error_code: str | None = None
+    ):
         if kind not in self.KINDS:
             raise ValueError(f"unknown process failure kind {kind!r}")
         detail: dict[str, Any] = {"type": kind, "activityId": activity_id}

@@ -7,6 +7,7 @@
   instance id before a ``.``, so the service finds the instance without a second lookup
   (``instance_of(child_id)``).
 """
+
 from __future__ import annotations
 
 import os
@@ -55,10 +56,16 @@ def _encode(number: int, length: int) -> str:
 def _encode80(number: int) -> str:
     """16 base32 characters of an 80-bit number (as ``_encode(number, 16)``)."""
     pairs = _PAIRS
-    return (pairs[(number >> 70) & 1023] + pairs[(number >> 60) & 1023]
-            + pairs[(number >> 50) & 1023] + pairs[(number >> 40) & 1023]
-            + pairs[(number >> 30) & 1023] + pairs[(number >> 20) & 1023]
-            + pairs[(number >> 10) & 1023] + pairs[number & 1023])
+    return (
+        pairs[(number >> 70) & 1023]
+        + pairs[(number >> 60) & 1023]
+        + pairs[(number >> 50) & 1023]
+        + pairs[(number >> 40) & 1023]
+        + pairs[(number >> 30) & 1023]
+        + pairs[(number >> 20) & 1023]
+        + pairs[(number >> 10) & 1023]
+        + pairs[number & 1023]
+    )
 
 
 def new_id(now_ms: int | None = None) -> str:
@@ -84,8 +91,13 @@ def new_id(now_ms: int | None = None) -> str:
             prefix = _encode(millis, 10) + _encode80(rand)[:8]
             _prefix = (high, prefix)
     pairs = _PAIRS
-    return (prefix + pairs[(rand >> 30) & 1023] + pairs[(rand >> 20) & 1023]
-            + pairs[(rand >> 10) & 1023] + pairs[rand & 1023])
+    return (
+        prefix
+        + pairs[(rand >> 30) & 1023]
+        + pairs[(rand >> 20) & 1023]
+        + pairs[(rand >> 10) & 1023]
+        + pairs[rand & 1023]
+    )
 
 
 def child_id(instance_id: str, now_ms: int | None = None) -> str:

@@ -6,16 +6,19 @@ Use in a package's ``__init__``::
 
     __getattr__, __dir__, __all__ = lazy_exports(__name__, globals(), {"Name": "module", ...})
 """
+
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 __all__ = ["lazy_exports"]
 
 
-def lazy_exports(package: str, namespace: dict[str, Any], module_of: Mapping[str, str]
-                 ) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
+def lazy_exports(
+    package: str, namespace: dict[str, Any], module_of: Mapping[str, str]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
     """``(__getattr__, __dir__, __all__)`` for ``package`` exporting ``module_of``'s names."""
     exported = sorted(module_of)
 

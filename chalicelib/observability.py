@@ -1,9 +1,10 @@
 """Logging: one JSON object per line, with the request's correlation id where there is one."""
+
 from __future__ import annotations
 
 import json
-import sys
 import logging
+import sys
 import time
 
 __all__ = ["configure_logging", "JsonFormatter"]

@@ -4,11 +4,12 @@ Nothing reads ``os.environ`` at import time. ``get_settings()`` builds one ``Set
 container on first use; tests call ``reset_settings()`` after changing the environment.
 Every setting, its default and its meaning is listed in the README.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from .errors import InternalError
 
@@ -76,8 +77,9 @@ def _backend(env: Mapping[str, str]) -> str:
     """
     raw = env.get("WORKFLOW_BACKEND", "aws").strip().lower() or "aws"
     if raw not in BACKENDS:
-        raise SettingsError(f"Setting WORKFLOW_BACKEND must be one of {', '.join(BACKENDS)}, "
-                            f"got {raw!r}")
+        raise SettingsError(
+            f"Setting WORKFLOW_BACKEND must be one of {', '.join(BACKENDS)}, got {raw!r}"
+        )
     return raw
 
 
@@ -115,13 +117,14 @@ class Settings:
         return self.stage == "local"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         level = env.get("WORKFLOW_HISTORY_LEVEL", "audit").strip().lower() or "audit"
         if level not in HISTORY_LEVELS:
             raise SettingsError(
                 f"Setting WORKFLOW_HISTORY_LEVEL must be one of {', '.join(HISTORY_LEVELS)}, "
-                f"got {level!r}")
+                f"got {level!r}"
+            )
         return cls(
             stage=env.get("WORKFLOW_STAGE", "local").strip() or "local",
             region=(env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1").strip(),

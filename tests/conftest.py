@@ -4,6 +4,7 @@ The environment is set here, before anything imports ``app``: Chalice's test cli
 patches a stage's environment variables while a request runs, and ``app.py`` reads the jobs
 queue name when it is imported.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,12 @@ TEST_ENV = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
 }
-for _name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "WORKFLOW_USERS_FILE",
-              "WORKFLOW_PROCESS_ACCESS_FILE"):
+for _name in (
+    "AWS_ENDPOINT_URL",
+    "AWS_PROFILE",
+    "WORKFLOW_USERS_FILE",
+    "WORKFLOW_PROCESS_ACCESS_FILE",
+):
     os.environ.pop(_name, None)
 os.environ.update(TEST_ENV)
 
@@ -101,6 +106,19 @@ def client(container):
         yield test_client
 
 
-ADMIN = {"X-OpenIDM-Username": "openidm-admin", "X-OpenIDM-Password": "openidm-admin",
-         "Accept-API-Version": "resource=1.0"}
+ADMIN = {
+    "X-OpenIDM-Username": "openidm-admin",
+    "X-OpenIDM-Password": "openidm-admin",
+    "Accept-API-Version": "resource=1.0",
+}
 ANONYMOUS = {"X-OpenIDM-Username": "anonymous", "X-OpenIDM-Password": "anonymous"}
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print the wall time of ``make test`` (lint and tests) just above pytest's closing line."""
+    started = os.environ.get("WORKFLOW_TEST_STARTED")
+    if started and started.isdigit():
+        import time
+
+        elapsed = int(time.time()) - int(started)
+        terminalreporter.write_line(f"make test wall time: {elapsed // 60} min {elapsed % 60} s")

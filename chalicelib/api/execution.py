@@ -5,6 +5,7 @@ synchronous when its trigger field is non-null and otherwise queues a job; all t
 ``Idempotency-Key`` header (``service/executions.py``). Queries read the executions of running
 instances (``service/execution_queries.py``).
 """
+
 from chalice import Blueprint
 
 from ..service import executions, idempotency
@@ -18,8 +19,11 @@ blueprint = Blueprint(__name__)
 
 
 def _act(ctx: RequestContext, action) -> Result:
-    return Result(action(ctx.container, ctx.caller.user_id, ctx.request.content,
-                         ctx.header(idempotency.HEADER)))
+    return Result(
+        action(
+            ctx.container, ctx.caller.user_id, ctx.request.content, ctx.header(idempotency.HEADER)
+        )
+    )
 
 
 class Executions(CollectionResource):

@@ -9,24 +9,32 @@ envelope that carries the correlation id, never the trace.
 ``envelope_middleware`` rewrites the few errors Chalice produces before a view runs (415, 405,
 its own 500) into the same envelope and logs one line per request.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import time
 import uuid
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import unquote
 
+from ..auth.rules import Gate
 from ..crest import responses
 from ..crest.enums import RequestType
 from ..crest.request import CrestRequest, parse_request
-from ..auth.rules import Gate
 from ..errors import Forbidden, InternalError, WorkflowError, reason_for
 from .resource import RequestContext, Resource, Result
 
-__all__ = ["serve", "envelope_middleware", "ALL_METHODS", "ANY_CONTENT", "correlation_id_of",
-           "MAX_BODY_BYTES"]
+__all__ = [
+    "serve",
+    "envelope_middleware",
+    "ALL_METHODS",
+    "ANY_CONTENT",
+    "correlation_id_of",
+    "MAX_BODY_BYTES",
+]
 
 log = logging.getLogger("workflow.http")
 
@@ -62,7 +70,7 @@ def _resource_path(request: Any) -> str:
     for name, value in (request.uri_params or {}).items():
         path = path.replace("{" + name + "}", value)
     if path.startswith(PREFIX):
-        path = path[len(PREFIX):]
+        path = path[len(PREFIX) :]
     return unquote(path.rstrip("/"))
 
 
@@ -76,7 +84,8 @@ def serve(request: Any, resource: Resource, ids: Mapping[str, str] | None = None
     try:
         container = get_container()
         caller = container.authenticator.authenticate(
-            dict(headers.items()), (request.context or {}).get("authorizer"))
+            dict(headers.items()), (request.context or {}).get("authorizer")
+        )
         crest_request = parse_request(
             method=request.method,
             query_params=_multi(request.query_params),
@@ -87,31 +96,40 @@ def serve(request: Any, resource: Resource, ids: Mapping[str, str] | None = None
             content_types=getattr(resource, "content_types", ("application/json",)),
         )
         decoded = {name: unquote(value) for name, value in (ids or {}).items()}
-        ctx = RequestContext(caller=caller, request=crest_request, ids=decoded, path=path,
-                             container=container, correlation_id=correlation,
-                             resource=resource.name,
-                             headers={k.lower(): v for k, v in headers.items()})
+        ctx = RequestContext(
+            caller=caller,
+            request=crest_request,
+            ids=decoded,
+            path=path,
+            container=container,
+            correlation_id=correlation,
+            resource=resource.name,
+            headers={k.lower(): v for k, v in headers.items()},
+        )
         gate = _gate(container.policy, ctx, resource)
         result = resource.dispatch(ctx)
         if gate is Gate.CHECK_SUBJECT and not ctx.subject_checked:
-            raise InternalError(f"{type(resource).__name__} answered without checking the "
-                                f"caller against its item (correlation id {correlation})")
-        return _render(_read_result(result, crest_request), crest_request.pretty_print,
-                       correlation)
+            raise InternalError(
+                f"{type(resource).__name__} answered without checking the "
+                f"caller against its item (correlation id {correlation})"
+            )
+        return _render(_read_result(result, crest_request), crest_request.pretty_print, correlation)
     except WorkflowError as exc:
         return _error(exc, correlation)
     except Exception:  # a bug: log it whole, answer without the trace
         log.exception("unhandled error serving %s %s [%s]", request.method, path, correlation)
-        return _error(InternalError(f"Internal Server Error (correlation id {correlation})"),
-                      correlation)
+        return _error(
+            InternalError(f"Internal Server Error (correlation id {correlation})"), correlation
+        )
 
 
 def _gate(policy: Any, ctx: RequestContext, resource: Resource) -> Any:
     """The first authorization check, before the resource loads anything (403 at once)."""
     if not resource.authorize:
         return Gate.ALLOW
-    gate = policy.gate(ctx.caller, resource.name, ctx.request.request_type,
-                       action=ctx.request.action)
+    gate = policy.gate(
+        ctx.caller, resource.name, ctx.request.request_type, action=ctx.request.action
+    )
     if gate is Gate.DENY:
         raise Forbidden()
     return gate
@@ -132,15 +150,21 @@ def _read_result(result: Result, request: CrestRequest) -> Result:
         body = responses.field_download(result.body, request.fields[0], request.mime_type)
         headers = {**result.headers, "Content-Type": request.mime_type}
         return Result(body, status=result.status, headers=headers, raw=True)
-    return Result(responses.read_fields(result.body, request.fields), status=result.status,
-                  headers=result.headers)
+    return Result(
+        responses.read_fields(result.body, request.fields),
+        status=result.status,
+        headers=result.headers,
+    )
 
 
 def _render(result: Result, pretty: bool, correlation: str) -> Any:
     from chalice import Response
 
-    headers = {API_VERSION_HEADER: API_VERSION_VALUE, "X-Request-Id": correlation,
-               "Cache-Control": "no-cache"}
+    headers = {
+        API_VERSION_HEADER: API_VERSION_VALUE,
+        "X-Request-Id": correlation,
+        "Cache-Control": "no-cache",
+    }
     headers.update(result.headers)
     if result.raw:
         return Response(body=result.body, status_code=result.status, headers=headers)
@@ -154,9 +178,12 @@ def _render(result: Result, pretty: bool, correlation: str) -> Any:
 def _error(exc: WorkflowError, correlation: str) -> Any:
     from chalice import Response
 
-    headers = {"Content-Type": "application/json;charset=utf-8",
-               API_VERSION_HEADER: API_VERSION_VALUE, "X-Request-Id": correlation,
-               "Cache-Control": "no-cache"}
+    headers = {
+        "Content-Type": "application/json;charset=utf-8",
+        API_VERSION_HEADER: API_VERSION_VALUE,
+        "X-Request-Id": correlation,
+        "Cache-Control": "no-cache",
+    }
     if exc.code == 401:
         headers["WWW-Authenticate"] = 'Basic realm="openidm"'
     return Response(body=json.dumps(exc.to_envelope()), status_code=exc.code, headers=headers)
@@ -177,11 +204,20 @@ def envelope_middleware(event: Any, get_response: Any) -> Any:
         response = Response(
             status_code=code,
             body=json.dumps({"code": code, "reason": reason_for(code), "message": message}),
-            headers={"Content-Type": "application/json;charset=utf-8",
-                     API_VERSION_HEADER: API_VERSION_VALUE})
+            headers={
+                "Content-Type": "application/json;charset=utf-8",
+                API_VERSION_HEADER: API_VERSION_VALUE,
+            },
+        )
     elapsed_ms = (time.perf_counter() - started) * 1000
     headers = response.headers or {}
-    log.info("%s %s%s %d %.1fms [%s]", event.method, PREFIX, _resource_path(event),
-             response.status_code,
-             elapsed_ms, headers.get("X-Request-Id", "-"))
+    log.info(
+        "%s %s%s %d %.1fms [%s]",
+        event.method,
+        PREFIX,
+        _resource_path(event),
+        response.status_code,
+        elapsed_ms,
+        headers.get("X-Request-Id", "-"),
+    )
     return response

@@ -3,6 +3,7 @@
 ``job`` lists every job of the runtime (async continuations, queued deliveries, timers whether
 due or not); dead-letter jobs are only under ``job/deadletter`` (DECISIONS.md).
 """
+
 from chalice import Blueprint
 
 from ..service import job_queries, jobs
@@ -17,8 +18,9 @@ blueprint = Blueprint(__name__)
 
 def _query(ctx: RequestContext, dead: bool) -> Result:
     source = job_queries.job_source(ctx.container, ctx.request, dead=dead)
-    return Result(run_query(ctx.request, source,
-                            max_page_size=ctx.container.settings.max_page_size))
+    return Result(
+        run_query(ctx.request, source, max_page_size=ctx.container.settings.max_page_size)
+    )
 
 
 class Jobs(CollectionResource):
@@ -63,8 +65,9 @@ class DeadLetterJob(InstanceResource):
 
     def action_execute(self, ctx: RequestContext) -> Result:
         """Back to the runtime with fresh retries (body ``{"retries": n}``, default 3)."""
-        return Result(jobs.move_to_executable(ctx.container, ctx.ids["sub"],
-                                              ctx.body.get("retries")))
+        return Result(
+            jobs.move_to_executable(ctx.container, ctx.ids["sub"], ctx.body.get("retries"))
+        )
 
     def action_stacktrace(self, ctx: RequestContext) -> Result:
         return Result(job_queries.stacktrace(ctx.container, ctx.ids["sub"], dead=True))

@@ -2,6 +2,7 @@
 
 Administrators only (the default policy has no model rule for anyone else).
 """
+
 from chalice import Blueprint
 
 from ..crest.request import CrestRequest
@@ -33,8 +34,10 @@ def bpmn_of(request: CrestRequest) -> str:
         return request.raw_content
     text = (request.content or {}).get("bpmnXML")
     if not isinstance(text, str):
-        raise BadRequest("The field 'bpmnXML' is required and must be a string (or send the "
-                         "XML itself with Content-Type: application/xml)")
+        raise BadRequest(
+            "The field 'bpmnXML' is required and must be a string (or send the "
+            "XML itself with Content-Type: application/xml)"
+        )
     return text
 
 
@@ -52,10 +55,10 @@ class Models(CollectionResource):
         """Stored models; any ``_queryFilter``; sortable by ``createTime`` and other fields."""
         requested = {"/".join(field) for field in ctx.request.fields}
         heavy = {name for name in models.HEAVY_FIELDS if name in requested}
-        source = QuerySource(fetch=models.model_listing(ctx.container, heavy),
-                             sortable=ITEM_FIELDS)
-        return Result(run_query(ctx.request, source,
-                                max_page_size=ctx.container.settings.max_page_size))
+        source = QuerySource(fetch=models.model_listing(ctx.container, heavy), sortable=ITEM_FIELDS)
+        return Result(
+            run_query(ctx.request, source, max_page_size=ctx.container.settings.max_page_size)
+        )
 
     def create(self, ctx: RequestContext) -> Result:
         return _saved(models.create_model(ctx.container, _json_body(ctx)), 201)
@@ -78,13 +81,18 @@ class Model(InstanceResource):
 
     def update(self, ctx: RequestContext) -> Result:
         model, created = models.update_model(
-            ctx.container, ctx.ids["id"], _json_body(ctx), if_match=ctx.request.if_match,
-            create_if_missing=ctx.request.upsert)
+            ctx.container,
+            ctx.ids["id"],
+            _json_body(ctx),
+            if_match=ctx.request.if_match,
+            create_if_missing=ctx.request.upsert,
+        )
         return _saved(model, 201 if created else 200)
 
     def delete(self, ctx: RequestContext) -> Result:
-        return _saved(models.delete_model(ctx.container, ctx.ids["id"],
-                                          if_match=ctx.request.if_match))
+        return _saved(
+            models.delete_model(ctx.container, ctx.ids["id"], if_match=ctx.request.if_match)
+        )
 
     def action_deploy(self, ctx: RequestContext) -> Result:
         return Result(models.deploy_model(ctx.container, ctx.ids["id"]).to_json())

@@ -4,6 +4,7 @@ Chalice (and API Gateway) would otherwise answer 403 "Missing Authentication Tok
 application runs. Registered last, after every real route, from the table the other blueprints
 filled (static segments win over variables, so these never shadow a real route).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -34,6 +35,7 @@ def build_blueprint() -> Blueprint:
     blueprint = Blueprint(__name__)
     resource = Unknown()
     for path in catch_all_paths(REGISTERED):
+
         def view(**ids: Any) -> Any:
             return serve(blueprint.current_request, resource, ids)
 

@@ -3,6 +3,7 @@
 Non-administrators see (query, read) only the definitions the process-access rules let them
 start, and the task definitions of those; deleting is for administrators.
 """
+
 from chalice import Blueprint
 
 from ..service import definitions, deployments
@@ -14,15 +15,28 @@ __all__ = ["blueprint"]
 
 blueprint = Blueprint(__name__)
 
-TASK_FIELDS = frozenset({
-    "_id", "name", "assignee", "taskCandidateUser", "taskCandidateGroup", "dueDate", "priority",
-    "ownerExpression", "categoryExpression", "descriptionExpression", "formResourceKey",
-    "formProperties"})
+TASK_FIELDS = frozenset(
+    {
+        "_id",
+        "name",
+        "assignee",
+        "taskCandidateUser",
+        "taskCandidateGroup",
+        "dueDate",
+        "priority",
+        "ownerExpression",
+        "categoryExpression",
+        "descriptionExpression",
+        "formResourceKey",
+        "formProperties",
+    }
+)
 
 
 def _page(ctx: RequestContext, source: QuerySource) -> Result:
-    return Result(run_query(ctx.request, source,
-                            max_page_size=ctx.container.settings.max_page_size))
+    return Result(
+        run_query(ctx.request, source, max_page_size=ctx.container.settings.max_page_size)
+    )
 
 
 def _definition(ctx: RequestContext) -> definitions.DeployedDefinition:
@@ -38,9 +52,14 @@ class ProcessDefinitions(CollectionResource):
     def query(self, ctx: RequestContext) -> Result:
         """Every deployed definition (all versions) the caller may start; any filter."""
         policy = ctx.container.policy
-        return _page(ctx, definitions.query_source(
-            ctx.container, ctx.request,
-            visible=lambda item: policy.permits(ctx.caller, self.name, "read", context=item)))
+        return _page(
+            ctx,
+            definitions.query_source(
+                ctx.container,
+                ctx.request,
+                visible=lambda item: policy.permits(ctx.caller, self.name, "read", context=item),
+            ),
+        )
 
 
 class ProcessDefinition(InstanceResource):
@@ -66,8 +85,9 @@ class TaskDefinitions(CollectionResource):
 
     def query(self, ctx: RequestContext) -> Result:
         items = definitions.task_definitions(_definition(ctx))
-        return _page(ctx, QuerySource(fetch=lambda token, limit: (items, None),
-                                      sortable=TASK_FIELDS))
+        return _page(
+            ctx, QuerySource(fetch=lambda token, limit: (items, None), sortable=TASK_FIELDS)
+        )
 
 
 class TaskDefinition(InstanceResource):

@@ -5,9 +5,11 @@ process instances; query, read and delete historic process instances. Non-admini
 only start the definitions the process-access rules grant them (checked against the definition
 record); everything else here is for administrators (the default policy has no other rule).
 """
+
 from chalice import Blueprint
 
-from ..service import idempotency, migrations, process_instances as instances
+from ..service import idempotency, migrations
+from ..service import process_instances as instances
 from ..service.process_instance_queries import query_history, query_running
 from .resource import CollectionResource, InstanceResource, RequestContext, Result
 from .routing import WORKFLOW, route
@@ -24,8 +26,9 @@ class ProcessInstances(CollectionResource):
         """Start an instance: 201 ``{_id, processInstanceId, status, businessKey, ...}``."""
         start = instances.start_request(ctx.container, ctx.request.content)
         ctx.authorize(start.definition.record)
-        response = instances.start(ctx.container, ctx.caller.user_id, start,
-                                   ctx.header(idempotency.HEADER))
+        response = instances.start(
+            ctx.container, ctx.caller.user_id, start, ctx.header(idempotency.HEADER)
+        )
         headers = {"Location": f"{WORKFLOW}/processinstance/{response.body['_id']}"}
         return Result(response.body, status=response.status, headers=headers)
 
@@ -37,13 +40,17 @@ class ProcessInstance(InstanceResource):
     name = "processinstance"
 
     def read(self, ctx: RequestContext) -> Result:
-        return Result(instances.read_instance(ctx.container, ctx.ids["id"],
-                                              diagram=ctx.requested("diagram")))
+        return Result(
+            instances.read_instance(ctx.container, ctx.ids["id"], diagram=ctx.requested("diagram"))
+        )
 
     def delete(self, ctx: RequestContext) -> Result:
         """Cancel the instance (``deleteReason`` parameter, else "Deleted by <user>")."""
-        return Result(instances.delete_instance(ctx.container, ctx.caller.user_id, ctx.ids["id"],
-                                                ctx.request.param("deleteReason")))
+        return Result(
+            instances.delete_instance(
+                ctx.container, ctx.caller.user_id, ctx.ids["id"], ctx.request.param("deleteReason")
+            )
+        )
 
     def action_validateMigration(self, ctx: RequestContext) -> Result:  # noqa: N802 (CREST name)
         """``{"migrationValid", "validationMessages"}`` for the body's migration."""
@@ -65,8 +72,9 @@ class ProcessInstanceHistory(InstanceResource):
     name = "processinstance/history"
 
     def read(self, ctx: RequestContext) -> Result:
-        return Result(instances.read_history(ctx.container, ctx.ids["sub"],
-                                             diagram=ctx.requested("diagram")))
+        return Result(
+            instances.read_history(ctx.container, ctx.ids["sub"], diagram=ctx.requested("diagram"))
+        )
 
     def delete(self, ctx: RequestContext) -> Result:
         return Result(instances.delete_history(ctx.container, ctx.ids["sub"]))

@@ -8,10 +8,12 @@ read, update, delete or patch on a collection URL is 400 ``The resource collecti
 be <op>``; any other unsupported operation is 501 ``The <OP> operations are not supported``;
 an unknown ``_action`` is 400 ``Unknown action``.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from ..crest import responses
 from ..crest.enums import RequestType
@@ -35,13 +37,13 @@ class Result:
 class RequestContext:
     """One authenticated CREST request, as resources see it."""
 
-    caller: Any                      # auth.Caller
+    caller: Any  # auth.Caller
     request: CrestRequest
-    ids: Mapping[str, str]           # decoded path variables
-    path: str                        # resource path without the ``/openidm/`` prefix
-    container: Any                   # bootstrap.Container
+    ids: Mapping[str, str]  # decoded path variables
+    path: str  # resource path without the ``/openidm/`` prefix
+    container: Any  # bootstrap.Container
     correlation_id: str
-    resource: str = ""               # the name the authorization rules know the resource by
+    resource: str = ""  # the name the authorization rules know the resource by
     #: set once ``authorize`` has checked the caller against the item the request is about
     subject_checked: bool = False
     #: request headers, names in lower case (``header`` reads one)
@@ -62,8 +64,9 @@ class RequestContext:
         Raises ``Forbidden``. Resources call it after loading the item, before acting.
         """
         request = self.request
-        self.container.policy.authorize(self.caller, self.resource, request.request_type,
-                                        action=request.action, context=subject)
+        self.container.policy.authorize(
+            self.caller, self.resource, request.request_type, action=request.action, context=subject
+        )
         self.subject_checked = True
 
     @property
@@ -71,8 +74,12 @@ class RequestContext:
         return self.request.content or {}
 
 
-_COLLECTION_ONLY_INVALID = {RequestType.READ, RequestType.UPDATE, RequestType.DELETE,
-                            RequestType.PATCH}
+_COLLECTION_ONLY_INVALID = {
+    RequestType.READ,
+    RequestType.UPDATE,
+    RequestType.DELETE,
+    RequestType.PATCH,
+}
 
 
 class Resource:
@@ -102,8 +109,7 @@ class Resource:
             raise responses.not_supported_on_instance("ACTION")
         handler = actions.get(action or "")
         if handler is None:
-            raise BadRequest(f"Unknown action: {action!r}; supported: "
-                             f"{', '.join(sorted(actions))}")
+            raise BadRequest(f"Unknown action: {action!r}; supported: {', '.join(sorted(actions))}")
         return handler
 
     def actions(self) -> dict[str, Callable[[RequestContext], Result]]:
@@ -111,7 +117,7 @@ class Resource:
         found = {}
         for attr in dir(type(self)):
             if attr.startswith("action_"):
-                found[attr[len("action_"):]] = getattr(self, attr)
+                found[attr[len("action_") :]] = getattr(self, attr)
         return found
 
     def _unsupported(self, kind: RequestType, path: str) -> Exception:

@@ -4,9 +4,11 @@ Path variables use one name per level (API Gateway rejects sibling variables wit
 names): level 4 ``{id}``, level 5 ``{sub}``, level 6 ``{subid}``, level 7 ``{tail}``, counting
 ``openidm`` as level 1. The seed's ``{procdefid}`` is therefore ``{id}`` here.
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .http import ALL_METHODS, ANY_CONTENT, serve
 from .resource import Resource
@@ -47,8 +49,9 @@ def catch_all_paths(real_paths: Iterable[str]) -> list[str]:
         parts = [p for p in path.split("/") if p]
         for depth in range(1, len(parts) + 1):
             nodes.add("/" + "/".join(parts[:depth]))
-    has_variable_child = {node.rsplit("/", 1)[0] for node in nodes
-                          if node and node.rsplit("/", 1)[1].startswith("{")}
+    has_variable_child = {
+        node.rsplit("/", 1)[0] for node in nodes if node and node.rsplit("/", 1)[1].startswith("{")
+    }
     result: set[str] = set() if "" in real else {""}
     frontier = list(nodes)
     while frontier:

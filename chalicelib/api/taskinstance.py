@@ -5,6 +5,7 @@ the assignee or a candidate, complete it only as its assignee, and query only
 ``_queryId=unassignedTaskQuery``; claim, delete and history are for administrators
 (``auth.rules.default_policy``). The services check the caller against the task they load.
 """
+
 from chalice import Blueprint
 
 from ..crest.request import CrestRequest
@@ -54,21 +55,37 @@ class TaskInstance(InstanceResource):
 
     def update(self, ctx: RequestContext) -> Result:
         task_id = ctx.ids["id"]
-        rev = tasks.update_task(ctx.container, task_id, ctx.body, if_match=ctx.request.if_match,
-                                authorize=ctx.authorize, user_id=ctx.caller.user_id)
+        rev = tasks.update_task(
+            ctx.container,
+            task_id,
+            ctx.body,
+            if_match=ctx.request.if_match,
+            authorize=ctx.authorize,
+            user_id=ctx.caller.user_id,
+        )
         return Result({"_id": task_id, "Task updated": task_id}, headers=_etag(rev))
 
     def delete(self, ctx: RequestContext) -> Result:
         tasks.delete_task(ctx.container, ctx.ids["id"], ctx.authorize)
 
     def action_claim(self, ctx: RequestContext) -> Result:
-        tasks.claim_task(ctx.container, ctx.ids["id"], ctx.body, authorize=ctx.authorize,
-                         user_id=ctx.caller.user_id)
+        tasks.claim_task(
+            ctx.container,
+            ctx.ids["id"],
+            ctx.body,
+            authorize=ctx.authorize,
+            user_id=ctx.caller.user_id,
+        )
         return _performed(TaskAction.CLAIM)
 
     def action_complete(self, ctx: RequestContext) -> Result:
-        tasks.complete_task(ctx.container, ctx.ids["id"], ctx.body, authorize=ctx.authorize,
-                            user_id=ctx.caller.user_id)
+        tasks.complete_task(
+            ctx.container,
+            ctx.ids["id"],
+            ctx.body,
+            authorize=ctx.authorize,
+            user_id=ctx.caller.user_id,
+        )
         return _performed(TaskAction.COMPLETE)
 
 

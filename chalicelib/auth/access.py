@@ -13,13 +13,15 @@ match, so ``re.fullmatch``). A missing or null property matches nothing; boolean
 ``true``/``false`` as in the JSON. Regexes are Python ``re`` syntax. Admins may start anything.
 Without a file every definition is granted to ``internal/role/openidm-authorized``.
 """
+
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..settings import SettingsError
 from .caller import AUTHORIZED_ROLE, Caller
@@ -69,17 +71,20 @@ def _rule_from_entry(entry: Any, index: int, source: str) -> AccessRule:
         if not isinstance(value, str) or (field != "matches" and not value.strip()):
             raise ProcessAccessError(
                 f"{where}.propertiesCheck field '{field}' is missing or not a "
-                f"{'string' if field == 'matches' else 'non-empty string'}")
+                f"{'string' if field == 'matches' else 'non-empty string'}"
+            )
     unknown = sorted(set(check) - set(_FIELDS))
     if unknown:
-        raise ProcessAccessError(f"{where}.propertiesCheck has unknown field(s) "
-                                 f"{', '.join(repr(u) for u in unknown)}")
+        raise ProcessAccessError(
+            f"{where}.propertiesCheck has unknown field(s) {', '.join(repr(u) for u in unknown)}"
+        )
     try:
         pattern = re.compile(check["matches"])
     except re.error as exc:
         raise ProcessAccessError(
             f"{where}.propertiesCheck field 'matches' is not a valid regex "
-            f"{check['matches']!r}: {exc}") from None
+            f"{check['matches']!r}: {exc}"
+        ) from None
     return AccessRule(check["property"], pattern, check["requiresRole"])
 
 
@@ -91,38 +96,44 @@ class ProcessAccess:
         self.source = source
 
     @classmethod
-    def default(cls) -> "ProcessAccess":
+    def default(cls) -> ProcessAccess:
         """Every definition granted to ``internal/role/openidm-authorized``."""
-        return cls([AccessRule("_id", re.compile(".*", re.DOTALL), AUTHORIZED_ROLE)],
-                   source="<default>")
+        return cls(
+            [AccessRule("_id", re.compile(".*", re.DOTALL), AUTHORIZED_ROLE)], source="<default>"
+        )
 
     @classmethod
-    def from_dict(cls, data: Any, *, source: str = "<memory>") -> "ProcessAccess":
+    def from_dict(cls, data: Any, *, source: str = "<memory>") -> ProcessAccess:
         """Build from the parsed JSON document; ``ProcessAccessError`` when invalid."""
         if not isinstance(data, dict) or not isinstance(data.get("workflowAccess"), list):
             raise ProcessAccessError(
-                f'Process access file {source}: expected {{"workflowAccess": [...]}}')
-        return cls([_rule_from_entry(entry, i, source)
-                    for i, entry in enumerate(data["workflowAccess"])], source=source)
+                f'Process access file {source}: expected {{"workflowAccess": [...]}}'
+            )
+        return cls(
+            [_rule_from_entry(entry, i, source) for i, entry in enumerate(data["workflowAccess"])],
+            source=source,
+        )
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "ProcessAccess":
+    def from_file(cls, path: str | Path) -> ProcessAccess:
         """Load and validate a process-access file."""
         source = str(path)
         try:
             text = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise ProcessAccessError(f"Process access file {source} cannot be read: {exc}") \
-                from None
+            raise ProcessAccessError(
+                f"Process access file {source} cannot be read: {exc}"
+            ) from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ProcessAccessError(f"Process access file {source} is not valid JSON: {exc}") \
-                from None
+            raise ProcessAccessError(
+                f"Process access file {source} is not valid JSON: {exc}"
+            ) from None
         return cls.from_dict(data, source=source)
 
     @classmethod
-    def from_settings(cls, settings: Any) -> "ProcessAccess":
+    def from_settings(cls, settings: Any) -> ProcessAccess:
         """Same as ``load_process_access(settings)``."""
         return load_process_access(settings)
 

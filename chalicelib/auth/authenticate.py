@@ -16,6 +16,7 @@ Verified credentials are cached per container (``CredentialCache``) for ``cache_
 by an HMAC of user and password under a per-process random secret, so a password hash is not
 recomputed on every request and no plain password is kept. Failures are never cached.
 """
+
 from __future__ import annotations
 
 import base64
@@ -27,9 +28,10 @@ import re
 import secrets
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from ..clock import Clock
@@ -38,9 +40,18 @@ from .caller import Caller, CallerSource
 from .users import UserStore
 
 __all__ = [
-    "USERNAME_HEADER", "PASSWORD_HEADER", "AUTHORIZATION_HEADER", "DEFAULT_CACHE_SIZE",
-    "USER_ID_CLAIMS", "ROLE_CLAIMS", "GROUP_CLAIMS",
-    "CredentialCache", "Authenticator", "decode_rfc5987", "parse_basic", "caller_from_authorizer",
+    "USERNAME_HEADER",
+    "PASSWORD_HEADER",
+    "AUTHORIZATION_HEADER",
+    "DEFAULT_CACHE_SIZE",
+    "USER_ID_CLAIMS",
+    "ROLE_CLAIMS",
+    "GROUP_CLAIMS",
+    "CredentialCache",
+    "Authenticator",
+    "decode_rfc5987",
+    "parse_basic",
+    "caller_from_authorizer",
 ]
 
 USERNAME_HEADER = "x-openidm-username"
@@ -58,8 +69,11 @@ ROLE_CLAIMS = ("roles", "custom:roles")
 GROUP_CLAIMS = ("cognito:groups", "groups")
 
 # RFC 5987 ext-value: charset "'" [ language ] "'" value-chars
-_RFC5987 = re.compile(r"^(?P<charset>[A-Za-z0-9!#$%&+^_`{}~-]+)'(?P<lang>[A-Za-z0-9-]*)'"
-                      r"(?P<value>.*)$", re.DOTALL)
+_RFC5987 = re.compile(
+    r"^(?P<charset>[A-Za-z0-9!#$%&+^_`{}~-]+)'(?P<lang>[A-Za-z0-9-]*)'"
+    r"(?P<value>.*)$",
+    re.DOTALL,
+)
 _RFC5987_CHARSETS = {"utf-8": "utf-8", "iso-8859-1": "latin-1"}
 _PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _LIST_SPLIT = re.compile(r"[,\s]+")
@@ -125,8 +139,9 @@ def _claim_values(value: Any) -> list[str]:
     return [item for item in _LIST_SPLIT.split(text) if item]
 
 
-def caller_from_authorizer(authorizer: Mapping[str, Any],
-                           default_roles: frozenset[str] = frozenset()) -> Caller | None:
+def caller_from_authorizer(
+    authorizer: Mapping[str, Any], default_roles: frozenset[str] = frozenset()
+) -> Caller | None:
     """Map an API Gateway authorizer context to a caller; None when it names no user.
 
     Claims are read from ``claims`` (Cognito user pool authorizer), ``jwt.claims`` (HTTP API JWT
@@ -153,8 +168,9 @@ def caller_from_authorizer(authorizer: Mapping[str, Any],
         return None
     roles = {role for name in ROLE_CLAIMS for role in _claim_values(claims.get(name))}
     groups = {group for name in GROUP_CLAIMS for group in _claim_values(claims.get(name))}
-    return Caller(user_id, frozenset(roles) | default_roles, frozenset(groups),
-                  CallerSource.AUTHORIZER)
+    return Caller(
+        user_id, frozenset(roles) | default_roles, frozenset(groups), CallerSource.AUTHORIZER
+    )
 
 
 class CredentialCache:
@@ -234,17 +250,24 @@ def _normalise(headers: Mapping[str, Any] | None) -> dict[str, Any]:
 class Authenticator:
     """Turns a request's headers (and authorizer context) into a ``Caller``, or 401."""
 
-    def __init__(self, user_store: UserStore, *, cache_seconds: float, clock: Clock,
-                 trust_authorizer: bool, cache_size: int = DEFAULT_CACHE_SIZE,
-                 authorizer_default_roles: frozenset[str] = frozenset()):
+    def __init__(
+        self,
+        user_store: UserStore,
+        *,
+        cache_seconds: float,
+        clock: Clock,
+        trust_authorizer: bool,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+        authorizer_default_roles: frozenset[str] = frozenset(),
+    ):
         self.user_store = user_store
         self.trust_authorizer = trust_authorizer
         self.authorizer_default_roles = frozenset(authorizer_default_roles)
-        self.cache = CredentialCache(ttl_seconds=cache_seconds, clock=clock,
-                                     max_entries=cache_size)
+        self.cache = CredentialCache(ttl_seconds=cache_seconds, clock=clock, max_entries=cache_size)
 
-    def authenticate(self, headers: Mapping[str, Any] | None,
-                     authorizer: Mapping[str, Any] | None = None) -> Caller:
+    def authenticate(
+        self, headers: Mapping[str, Any] | None, authorizer: Mapping[str, Any] | None = None
+    ) -> Caller:
         """The caller of a request; ``Unauthorized`` when it proves no identity."""
         if self.trust_authorizer and authorizer:
             caller = caller_from_authorizer(authorizer, self.authorizer_default_roles)

@@ -1,4 +1,5 @@
 """The authenticated caller: one object whichever way the credentials arrived."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,8 +18,8 @@ REG_ROLE = "internal/role/openidm-reg"
 class CallerSource(Enum):
     """How the caller proved who they are."""
 
-    HEADERS = "headers"        # X-OpenIDM-Username / X-OpenIDM-Password
-    BASIC = "basic"            # Authorization: Basic
+    HEADERS = "headers"  # X-OpenIDM-Username / X-OpenIDM-Password
+    BASIC = "basic"  # Authorization: Basic
     AUTHORIZER = "authorizer"  # API Gateway authorizer context (Cognito / JWT claims)
 
 

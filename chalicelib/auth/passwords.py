@@ -17,6 +17,7 @@ Provision a user (the password is read from the terminal, or from stdin when pip
     python -m chalicelib.auth.passwords
     printf '%s' "$PASSWORD" | python -m chalicelib.auth.passwords --iterations 600000
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,16 @@ import sys
 from dataclasses import dataclass
 
 __all__ = [
-    "ALGORITHM", "DEFAULT_ITERATIONS", "MAX_ITERATIONS", "DIGEST_SIZE", "PasswordHash",
-    "hash_password", "verify_password", "parse_password_hash", "looks_like_password_hash", "main",
+    "ALGORITHM",
+    "DEFAULT_ITERATIONS",
+    "MAX_ITERATIONS",
+    "DIGEST_SIZE",
+    "PasswordHash",
+    "hash_password",
+    "verify_password",
+    "parse_password_hash",
+    "looks_like_password_hash",
+    "main",
 ]
 
 ALGORITHM = "pbkdf2_sha256"
@@ -56,8 +65,10 @@ class PasswordHash:
 
     def encode(self) -> str:
         """Back to the ``pbkdf2_sha256$<iterations>$<salt>$<base64 hash>`` text."""
-        return (f"{ALGORITHM}${self.iterations}${self.salt}$"
-                f"{base64.b64encode(self.digest).decode('ascii')}")
+        return (
+            f"{ALGORITHM}${self.iterations}${self.salt}$"
+            f"{base64.b64encode(self.digest).decode('ascii')}"
+        )
 
     def matches(self, password: str) -> bool:
         """Whether ``password`` hashes to this digest (constant-time comparison)."""
@@ -69,8 +80,9 @@ class PasswordHash:
 
 
 def _derive(password: str, salt: str, iterations: int) -> bytes:
-    return hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt.encode("utf-8"),
-                               iterations, DIGEST_SIZE)
+    return hashlib.pbkdf2_hmac(
+        "sha256", password.encode("utf-8"), salt.encode("utf-8"), iterations, DIGEST_SIZE
+    )
 
 
 def _check_salt(salt: str) -> None:
@@ -78,8 +90,9 @@ def _check_salt(salt: str) -> None:
         raise ValueError("salt must be non-empty printable ASCII without spaces or '$'")
 
 
-def hash_password(password: str, *, iterations: int = DEFAULT_ITERATIONS,
-                  salt: str | None = None) -> str:
+def hash_password(
+    password: str, *, iterations: int = DEFAULT_ITERATIONS, salt: str | None = None
+) -> str:
     """Hash ``password`` into ``pbkdf2_sha256$<iterations>$<salt>$<base64 hash>``.
 
     ``salt`` defaults to 16 random bytes as URL-safe base64. Raises ``ValueError`` for an empty
@@ -87,8 +100,11 @@ def hash_password(password: str, *, iterations: int = DEFAULT_ITERATIONS,
     """
     if not isinstance(password, str) or not password:
         raise ValueError("password must be a non-empty string")
-    if isinstance(iterations, bool) or not isinstance(iterations, int) \
-            or not 1 <= iterations <= MAX_ITERATIONS:
+    if (
+        isinstance(iterations, bool)
+        or not isinstance(iterations, int)
+        or not 1 <= iterations <= MAX_ITERATIONS
+    ):
         raise ValueError(f"iterations must be an integer in 1..{MAX_ITERATIONS}")
     if salt is None:
         salt = secrets.token_urlsafe(16)
@@ -102,8 +118,9 @@ def parse_password_hash(encoded: str) -> PasswordHash:
         raise ValueError("a password hash must be a string")
     parts = encoded.split("$")
     if len(parts) != 4 or parts[0] != ALGORITHM:
-        raise ValueError(f"a password hash must look like "
-                         f"{ALGORITHM}$<iterations>$<salt>$<base64 hash>")
+        raise ValueError(
+            f"a password hash must look like {ALGORITHM}$<iterations>$<salt>$<base64 hash>"
+        )
     _, iterations_text, salt, digest_text = parts
     if not _ITERATIONS.match(iterations_text) or int(iterations_text) > MAX_ITERATIONS:
         raise ValueError(f"the iteration count must be an integer in 1..{MAX_ITERATIONS}")
@@ -146,7 +163,7 @@ def _read_password(stream) -> str:
     line = stream.readline()
     for ending in ("\r\n", "\n"):  # strip the line ending only; keep other whitespace as typed
         if line.endswith(ending):
-            return line[:-len(ending)]
+            return line[: -len(ending)]
     return line
 
 
@@ -154,9 +171,14 @@ def main(argv: list[str] | None = None, stdin=None, stdout=None) -> int:
     """CLI: print the hash of a password read from the terminal (or stdin when piped)."""
     parser = argparse.ArgumentParser(
         prog="python -m chalicelib.auth.passwords",
-        description="Print a pbkdf2_sha256 hash for the users file (WORKFLOW_USERS_FILE).")
-    parser.add_argument("--iterations", type=int, default=DEFAULT_ITERATIONS,
-                        help=f"PBKDF2 iterations (default {DEFAULT_ITERATIONS})")
+        description="Print a pbkdf2_sha256 hash for the users file (WORKFLOW_USERS_FILE).",
+    )
+    parser.add_argument(
+        "--iterations",
+        type=int,
+        default=DEFAULT_ITERATIONS,
+        help=f"PBKDF2 iterations (default {DEFAULT_ITERATIONS})",
+    )
     parser.add_argument("--salt", default=None, help="salt text (default: random)")
     args = parser.parse_args(argv)
     stdin = sys.stdin if stdin is None else stdin

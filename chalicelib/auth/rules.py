@@ -10,11 +10,13 @@ Otherwise ``Forbidden()`` (403 ``Access denied``). A caller with no role beyond
 Resource names are the route families of ``RESOURCES``. ``context`` is whatever the rule's
 predicate needs; ``default_policy`` documents what each of its rules expects.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from ..crest.enums import RequestType
 from ..errors import Forbidden
@@ -22,16 +24,37 @@ from .access import ProcessAccess
 from .caller import AUTHORIZED_ROLE, REG_ROLE, Caller
 
 __all__ = [
-    "RESOURCES", "UNASSIGNED_TASK_QUERY", "Gate", "Operation", "as_operation", "Predicate", "Rule", "Policy",
-    "subject", "is_assignee", "is_candidate", "can_update_task", "may_start", "default_policy",
+    "RESOURCES",
+    "UNASSIGNED_TASK_QUERY",
+    "Gate",
+    "Operation",
+    "as_operation",
+    "Predicate",
+    "Rule",
+    "Policy",
+    "subject",
+    "is_assignee",
+    "is_candidate",
+    "can_update_task",
+    "may_start",
+    "default_policy",
 ]
 
 #: The route families rules may name.
-RESOURCES = frozenset({
-    "processdefinition", "processdefinition/taskdefinition", "processinstance",
-    "processinstance/history", "taskinstance", "taskinstance/history", "execution", "job",
-    "job/deadletter", "model",
-})
+RESOURCES = frozenset(
+    {
+        "processdefinition",
+        "processdefinition/taskdefinition",
+        "processinstance",
+        "processinstance/history",
+        "taskinstance",
+        "taskinstance/history",
+        "execution",
+        "job",
+        "job/deadletter",
+        "model",
+    }
+)
 UNASSIGNED_TASK_QUERY = "unassignedTaskQuery"
 
 Predicate = Callable[[Caller, Mapping[str, Any]], bool]
@@ -71,18 +94,28 @@ class Rule:
     roles: frozenset[str]
     when: Predicate | None = None
 
-    def applies(self, caller: Caller, resource: str, operation: Operation,
-                action: str | None) -> bool:
+    def applies(
+        self, caller: Caller, resource: str, operation: Operation, action: str | None
+    ) -> bool:
         """Whether this rule speaks to the request (its predicate aside)."""
         if resource != self.resource or operation not in self.operations:
             return False
-        if operation is Operation.ACTION and self.actions is not None \
-                and action not in self.actions:
+        if (
+            operation is Operation.ACTION
+            and self.actions is not None
+            and action not in self.actions
+        ):
             return False
         return bool(self.roles & caller.roles)
 
-    def permits(self, caller: Caller, resource: str, operation: Operation, action: str | None,
-                context: Mapping[str, Any]) -> bool:
+    def permits(
+        self,
+        caller: Caller,
+        resource: str,
+        operation: Operation,
+        action: str | None,
+        context: Mapping[str, Any],
+    ) -> bool:
         """Whether this rule allows the request."""
         if not self.applies(caller, resource, operation, action):
             return False
@@ -105,9 +138,15 @@ class Policy:
         """The rules declared so far, in order."""
         return tuple(self._rules)
 
-    def allow(self, resource: str, operations: Iterable[Operation], *,
-              actions: Iterable[str] | None = None, when: Predicate | None = None,
-              roles: Iterable[str] = frozenset({AUTHORIZED_ROLE})) -> Rule:
+    def allow(
+        self,
+        resource: str,
+        operations: Iterable[Operation],
+        *,
+        actions: Iterable[str] | None = None,
+        when: Predicate | None = None,
+        roles: Iterable[str] = frozenset({AUTHORIZED_ROLE}),
+    ) -> Rule:
         """Declare that holders of ``roles`` may do ``operations`` on ``resource`` (when ...).
 
         ``actions`` narrows ``Operation.ACTION`` to those action names (None: any action).
@@ -132,8 +171,14 @@ class Policy:
         self._rules.append(rule)
         return rule
 
-    def gate(self, caller: Caller, resource: str, operation: Operation | str, *,
-             action: str | None = None) -> "Gate":
+    def gate(
+        self,
+        caller: Caller,
+        resource: str,
+        operation: Operation | str,
+        *,
+        action: str | None = None,
+    ) -> Gate:
         """The first of two checks, made before the resource loads anything.
 
         ``Gate.DENY``: no rule could allow the request whatever the item (403 at once).
@@ -147,16 +192,24 @@ class Policy:
             return Gate.ALLOW
         if not caller.roles - {REG_ROLE}:
             return Gate.DENY
-        applicable = [rule for rule in self._rules
-                      if rule.applies(caller, resource, operation, action)]
+        applicable = [
+            rule for rule in self._rules if rule.applies(caller, resource, operation, action)
+        ]
         if not applicable:
             return Gate.DENY
         if any(rule.when is None for rule in applicable):
             return Gate.ALLOW
         return Gate.CHECK_SUBJECT
 
-    def permits(self, caller: Caller, resource: str, operation: Operation | str, *,
-                action: str | None = None, context: Mapping[str, Any] | None = None) -> bool:
+    def permits(
+        self,
+        caller: Caller,
+        resource: str,
+        operation: Operation | str,
+        *,
+        action: str | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> bool:
         """Whether ``caller`` may do ``operation`` (``action``) on ``resource`` in ``context``.
 
         ``operation`` may also be its string value or a str enum of those values. An unknown
@@ -169,26 +222,35 @@ class Policy:
         if not caller.roles - {REG_ROLE}:  # anonymous, or no roles at all
             return False
         context = {} if context is None else context
-        return any(rule.permits(caller, resource, operation, action, context)
-                   for rule in self._rules)
+        return any(
+            rule.permits(caller, resource, operation, action, context) for rule in self._rules
+        )
 
-    def authorize(self, caller: Caller, resource: str, operation: Operation | str, *,
-                  action: str | None = None, context: Mapping[str, Any] | None = None) -> None:
+    def authorize(
+        self,
+        caller: Caller,
+        resource: str,
+        operation: Operation | str,
+        *,
+        action: str | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> None:
         """Return when allowed; raise ``Forbidden()`` (403 ``Access denied``) otherwise."""
         if not self.permits(caller, resource, operation, action=action, context=context):
             raise Forbidden()
 
-    def readable(self, caller: Caller, resource: str,
-                 items: Iterable[Mapping[str, Any]]) -> list:
+    def readable(self, caller: Caller, resource: str, items: Iterable[Mapping[str, Any]]) -> list:
         """The items ``caller`` may READ (each item is the READ rule's context): query filtering."""
-        return [item for item in items
-                if self.permits(caller, resource, Operation.READ, context=item)]
+        return [
+            item for item in items if self.permits(caller, resource, Operation.READ, context=item)
+        ]
 
 
 # --- predicates ----------------------------------------------------------------------------------
 #
 # A predicate's subject (the task, the definition) is ``context[key]`` when the context carries it
 # under that key (``{"task": {...}, ...}``), else the context itself is the subject.
+
 
 def subject(context: Any, key: str) -> Mapping[str, Any]:
     """The item a rule is about: ``context[key]`` if it is a mapping, else ``context``."""
@@ -232,8 +294,10 @@ def _is_unassigned_task_query(caller: Caller, context: Mapping[str, Any]) -> boo
 
 def may_start(process_access: ProcessAccess) -> Predicate:
     """A predicate: ``process_access.can_start`` on the definition (or ``context["definition"]``)."""
+
     def predicate(caller: Caller, context: Mapping[str, Any]) -> bool:
         return process_access.can_start(caller, subject(context, "definition"))
+
     return predicate
 
 
@@ -267,6 +331,7 @@ def default_policy(process_access: ProcessAccess) -> Policy:
     policy.allow("processinstance", {Operation.CREATE}, when=startable)
     policy.allow("processdefinition", {Operation.READ}, when=startable)
     policy.allow("processdefinition", {Operation.QUERY})
-    policy.allow("processdefinition/taskdefinition", {Operation.READ, Operation.QUERY},
-                 when=startable)
+    policy.allow(
+        "processdefinition/taskdefinition", {Operation.READ, Operation.QUERY}, when=startable
+    )
     return policy

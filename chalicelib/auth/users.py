@@ -17,12 +17,14 @@ hashes with ``python -m chalicelib.auth.passwords``. Every problem raises ``User
 ``openidm-admin``/``openidm-admin`` and ``anonymous``/``anonymous``, hashed with 100,000
 iterations (fewer than ``DEFAULT_ITERATIONS`` so the first request of a local run is quick).
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from ..settings import SettingsError
 from .caller import Caller, CallerSource
@@ -52,8 +54,10 @@ class User:
     groups: frozenset[str]
 
     def __repr__(self) -> str:  # keep hashes out of logs and tracebacks
-        return (f"User(username={self.username!r}, roles={sorted(self.roles)!r}, "
-                f"groups={sorted(self.groups)!r})")
+        return (
+            f"User(username={self.username!r}, roles={sorted(self.roles)!r}, "
+            f"groups={sorted(self.groups)!r})"
+        )
 
     def caller(self, source: CallerSource) -> Caller:
         """This user as the caller of a request that arrived via ``source``."""
@@ -73,9 +77,10 @@ def _user_from_entry(entry: Any, index: int, source: str) -> User:
     if not isinstance(username, str) or not username.strip():
         raise UsersFileError(
             f"Users file {source}: users[{index}] field 'username' is missing or not a "
-            f"non-empty string")
+            f"non-empty string"
+        )
     where = f"Users file {source}: user '{username}'"
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7f for ch in username):
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in username):
         raise UsersFileError(f"{where}: field 'username' must not contain control characters")
     for field in _REQUIRED:
         if field not in entry:
@@ -89,33 +94,41 @@ def _user_from_entry(entry: Any, index: int, source: str) -> User:
     except ValueError as exc:
         raise UsersFileError(
             f"{where}: field 'password' must be a pbkdf2_sha256 hash, never plain text "
-            f"({exc}; generate one with `python -m chalicelib.auth.passwords`)") from None
-    return User(username, password, _strings(entry["roles"], where, "roles"),
-                _strings(entry.get("groups", []), where, "groups"))
+            f"({exc}; generate one with `python -m chalicelib.auth.passwords`)"
+        ) from None
+    return User(
+        username,
+        password,
+        _strings(entry["roles"], where, "roles"),
+        _strings(entry.get("groups", []), where, "groups"),
+    )
 
 
 class UserStore:
     """Users by name, and the one place a password is checked against its hash."""
 
-    def __init__(self, users: Iterable[User], *, verify: Verifier = verify_password,
-                 source: str = "<memory>"):
+    def __init__(
+        self, users: Iterable[User], *, verify: Verifier = verify_password, source: str = "<memory>"
+    ):
         self._users: dict[str, User] = {}
         for user in users:
             if user.username in self._users:
-                raise UsersFileError(f"Users file {source}: duplicate username "
-                                     f"'{user.username}'")
+                raise UsersFileError(f"Users file {source}: duplicate username '{user.username}'")
             self._users[user.username] = user
         self._verify = verify
         self.source = source
         # Unknown users are checked against a hash of the same cost, so the response time does
         # not tell which usernames exist.
-        iterations = max((parse_password_hash(u.password_hash).iterations
-                          for u in self._users.values()), default=DEFAULT_ITERATIONS)
+        iterations = max(
+            (parse_password_hash(u.password_hash).iterations for u in self._users.values()),
+            default=DEFAULT_ITERATIONS,
+        )
         self._decoy = f"pbkdf2_sha256${iterations}$decoy${'A' * 43}="
 
     @classmethod
-    def from_dict(cls, data: Any, *, source: str = "<memory>",
-                  verify: Verifier = verify_password) -> "UserStore":
+    def from_dict(
+        cls, data: Any, *, source: str = "<memory>", verify: Verifier = verify_password
+    ) -> UserStore:
         """Build from the parsed JSON document; ``UsersFileError`` when invalid."""
         if not isinstance(data, dict) or not isinstance(data.get("users"), list):
             raise UsersFileError(f'Users file {source}: expected {{"users": [...]}}')
@@ -123,12 +136,13 @@ class UserStore:
         if unknown:
             raise UsersFileError(
                 f"Users file {source}: unknown top-level field(s) "
-                f"{', '.join(repr(u) for u in unknown)}")
+                f"{', '.join(repr(u) for u in unknown)}"
+            )
         users = [_user_from_entry(entry, i, source) for i, entry in enumerate(data["users"])]
         return cls(users, verify=verify, source=source)
 
     @classmethod
-    def from_file(cls, path: str | Path, *, verify: Verifier = verify_password) -> "UserStore":
+    def from_file(cls, path: str | Path, *, verify: Verifier = verify_password) -> UserStore:
         """Load and validate a users file; ``UsersFileError`` when unreadable or invalid."""
         source = str(path)
         try:
@@ -142,7 +156,7 @@ class UserStore:
         return cls.from_dict(data, source=source, verify=verify)
 
     @classmethod
-    def from_settings(cls, settings: Any, *, verify: Verifier = verify_password) -> "UserStore":
+    def from_settings(cls, settings: Any, *, verify: Verifier = verify_password) -> UserStore:
         """Same as ``load_user_store(settings)``."""
         return load_user_store(settings, verify=verify)
 
@@ -177,4 +191,5 @@ def load_user_store(settings: Any, *, verify: Verifier = verify_password) -> Use
         return UserStore.from_file(BUILTIN_USERS_FILE, verify=verify)
     raise UsersFileError(
         f"Setting WORKFLOW_USERS_FILE is required on stage '{settings.stage}': a deployed stage "
-        f"never has a default password (the built-in users are for the local stage only)")
+        f"never has a default password (the built-in users are for the local stage only)"
+    )

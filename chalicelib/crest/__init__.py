@@ -5,21 +5,58 @@ Modules: ``filter`` (``_queryFilter`` grammar, evaluator, renderer), ``request``
 (envelopes, standard errors, JSON text), ``pointer`` (JSON pointers), ``enums``.
 Standard library only, plus ``chalicelib.errors``.
 """
+
 from .enums import CountPolicy, RequestType
 from .filter import QueryFilterError, equality_terms, matches, render
 from .filter import parse as parse_filter
-from .paging import (Pager, PageResult, SortKey, decode_cookie, encode_cookie, page,
-                     select_fields, sort_items)
+from .paging import (
+    Pager,
+    PageResult,
+    SortKey,
+    decode_cookie,
+    encode_cookie,
+    page,
+    select_fields,
+    sort_items,
+)
 from .request import ApiVersion, CrestRequest, decode_path_id, parse_request
-from .responses import (CONTENT_API_VERSION, error_envelope, not_supported_on_collection,
-                        not_supported_on_instance, order_keys, query_envelope, render_json,
-                        resource_not_found)
+from .responses import (
+    CONTENT_API_VERSION,
+    error_envelope,
+    not_supported_on_collection,
+    not_supported_on_instance,
+    order_keys,
+    query_envelope,
+    render_json,
+    resource_not_found,
+)
 
 __all__ = [
-    "CountPolicy", "RequestType", "QueryFilterError", "parse_filter", "render", "matches",
-    "equality_terms", "Pager", "PageResult", "SortKey", "decode_cookie", "encode_cookie", "page",
-    "select_fields", "sort_items", "ApiVersion", "CrestRequest", "decode_path_id",
-    "parse_request", "CONTENT_API_VERSION", "error_envelope", "not_supported_on_collection",
-    "not_supported_on_instance", "order_keys", "query_envelope", "render_json",
+    "CountPolicy",
+    "RequestType",
+    "QueryFilterError",
+    "parse_filter",
+    "render",
+    "matches",
+    "equality_terms",
+    "Pager",
+    "PageResult",
+    "SortKey",
+    "decode_cookie",
+    "encode_cookie",
+    "page",
+    "select_fields",
+    "sort_items",
+    "ApiVersion",
+    "CrestRequest",
+    "decode_path_id",
+    "parse_request",
+    "CONTENT_API_VERSION",
+    "error_envelope",
+    "not_supported_on_collection",
+    "not_supported_on_instance",
+    "order_keys",
+    "query_envelope",
+    "render_json",
     "resource_not_found",
 ]

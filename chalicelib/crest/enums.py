@@ -1,4 +1,5 @@
 """Enumerations shared by the CREST modules."""
+
 from __future__ import annotations
 
 from enum import Enum

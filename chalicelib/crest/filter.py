@@ -25,25 +25,39 @@ Choices made where CREST is silent or loose (all tested):
   operator name is a 400 naming it. An accepted extended operator evaluates to false in
   :func:`matches` (the in-memory evaluator does not know its meaning).
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Collection, Union
+from typing import Any
 
 from ..errors import BadRequest
 from .pointer import MISSING, PointerError, Segments, format_pointer, parse_pointer, resolve
 
 __all__ = [
-    "QueryFilterError", "Node", "Constant", "Comparison", "Presence", "Not", "And", "Or",
-    "STANDARD_OPS", "MAX_DEPTH", "parse", "render", "matches", "equality_terms",
+    "QueryFilterError",
+    "Node",
+    "Constant",
+    "Comparison",
+    "Presence",
+    "Not",
+    "And",
+    "Or",
+    "STANDARD_OPS",
+    "MAX_DEPTH",
+    "parse",
+    "render",
+    "matches",
+    "equality_terms",
 ]
 
 STANDARD_OPS = frozenset({"eq", "co", "sw", "lt", "le", "gt", "ge"})
 MAX_DEPTH = 256
 
-Value = Union[str, int, float, bool]
+Value = str | int | float | bool
 
 
 class QueryFilterError(BadRequest):
@@ -53,8 +67,10 @@ class QueryFilterError(BadRequest):
         self.text = text
         self.what = what
         self.position = position
-        super().__init__(f"The value '{text}' for parameter '_queryFilter' could not be parsed "
-                         f"as a valid query filter: {what} at position {position}")
+        super().__init__(
+            f"The value '{text}' for parameter '_queryFilter' could not be parsed "
+            f"as a valid query filter: {what} at position {position}"
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -64,6 +80,7 @@ class QueryFilterError(BadRequest):
 @dataclass(frozen=True)
 class Constant:
     """``true`` or ``false``."""
+
     value: bool
 
 
@@ -71,6 +88,7 @@ class Constant:
 class Comparison:
     """``field op value``; ``op`` is lower case. ``value_type`` makes ``1``, ``1.0`` and ``true``
     unequal as AST values (Python alone says ``1 == 1.0 == True``)."""
+
     field: Segments
     op: str
     value: Value
@@ -83,25 +101,26 @@ class Comparison:
 @dataclass(frozen=True)
 class Presence:
     """``field pr``: present and not null."""
+
     field: Segments
 
 
 @dataclass(frozen=True)
 class Not:
-    operand: "Node"
+    operand: Node
 
 
 @dataclass(frozen=True)
 class And:
-    operands: tuple["Node", ...]
+    operands: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Or:
-    operands: tuple["Node", ...]
+    operands: tuple[Node, ...]
 
 
-Node = Union[Constant, Comparison, Presence, Not, And, Or]
+Node = Constant | Comparison | Presence | Not | And | Or
 
 # --------------------------------------------------------------------------------------------
 # Tokenizer: lazy, so the leftmost fault is the one reported.
@@ -116,7 +135,7 @@ _DELIMITERS = "()\"'"
 @dataclass(frozen=True)
 class _Token:
     kind: str
-    text: str          # raw text for words; decoded text for strings
+    text: str  # raw text for words; decoded text for strings
     position: int
 
 
@@ -445,7 +464,6 @@ def equality_terms(node: Node) -> dict[str, Value]:
         current = pending.pop(0)
         if isinstance(current, And):
             pending[0:0] = list(current.operands)
-        elif (isinstance(current, Comparison) and current.op == "eq"
-              and len(current.field) == 1):
+        elif isinstance(current, Comparison) and current.op == "eq" and len(current.field) == 1:
             terms.setdefault(current.field[0], current.value)
     return terms

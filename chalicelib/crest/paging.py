@@ -9,15 +9,17 @@ Two ways to page:
 
 Cookies are opaque to clients: URL-safe base64 of compact JSON, without padding.
 """
+
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import islice
-from typing import Any, Callable, Generic, Iterable, Iterator, Mapping, Sequence, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ..errors import BadRequest
 from .enums import CountPolicy
@@ -25,9 +27,18 @@ from .pointer import MISSING, PointerError, Segments, format_pointer, parse_poin
 from .responses import query_envelope
 
 __all__ = [
-    "DEFAULT_MAX_PAGE_SIZE", "SortKey", "parse_sort_keys", "parse_fields", "sort_items",
-    "select_fields", "encode_cookie", "decode_cookie", "effective_page_size", "page",
-    "PageResult", "Pager",
+    "DEFAULT_MAX_PAGE_SIZE",
+    "SortKey",
+    "parse_sort_keys",
+    "parse_fields",
+    "sort_items",
+    "select_fields",
+    "encode_cookie",
+    "decode_cookie",
+    "effective_page_size",
+    "page",
+    "PageResult",
+    "Pager",
 ]
 
 #: The server maximum page size when the caller does not pass one (the settings default).
@@ -69,8 +80,10 @@ def parse_sort_keys(values: Iterable[str]) -> tuple[SortKey, ...]:
             try:
                 keys.append(SortKey(parse_pointer(text), ascending))
             except PointerError:
-                raise BadRequest(f"The value '{value}' for parameter '_sortKeys' could not be "
-                                 "parsed as a comma separated list of sort keys") from None
+                raise BadRequest(
+                    f"The value '{value}' for parameter '_sortKeys' could not be "
+                    "parsed as a comma separated list of sort keys"
+                ) from None
     return tuple(keys)
 
 
@@ -84,8 +97,10 @@ def parse_fields(values: Iterable[str]) -> tuple[Segments, ...]:
             try:
                 fields.append(parse_pointer(raw.strip()))
             except PointerError as exc:
-                raise BadRequest(f"The value '{value}' for parameter '_fields' could not be "
-                                 f"parsed as a list of JSON pointers: {exc}") from None
+                raise BadRequest(
+                    f"The value '{value}' for parameter '_fields' could not be "
+                    f"parsed as a list of JSON pointers: {exc}"
+                ) from None
     return tuple(fields)
 
 
@@ -102,8 +117,11 @@ def _sort_value(value: Any) -> tuple:
     return (4, json.dumps(value, sort_keys=True, default=str))
 
 
-def sort_items(items: Iterable[Mapping[str, Any]], sort_keys: Iterable[SortKey],
-               allowed: Iterable[str] | None = None) -> list[Mapping[str, Any]]:
+def sort_items(
+    items: Iterable[Mapping[str, Any]],
+    sort_keys: Iterable[SortKey],
+    allowed: Iterable[str] | None = None,
+) -> list[Mapping[str, Any]]:
     """Stable multi-key sort of JSON objects.
 
     Null and missing values are the smallest (first ascending, last descending); values of
@@ -120,8 +138,9 @@ def sort_items(items: Iterable[Mapping[str, Any]], sort_keys: Iterable[SortKey],
                 raise BadRequest(f"Sort key: {key.name} is not valid")
     result = list(items)
     for key in reversed(keys):  # least significant first; list.sort is stable, even reversed
-        result.sort(key=lambda item, k=key: _sort_value(resolve(item, k.field)),
-                    reverse=not key.ascending)
+        result.sort(
+            key=lambda item, k=key: _sort_value(resolve(item, k.field)), reverse=not key.ascending
+        )
     return result
 
 
@@ -167,8 +186,10 @@ def decode_cookie(cookie: str) -> dict[str, Any]:
 
 
 def _bad_cookie(cookie: str) -> BadRequest:
-    return BadRequest(f"The value '{cookie}' for parameter '_pagedResultsCookie' is not a valid "
-                      "paged results cookie")
+    return BadRequest(
+        f"The value '{cookie}' for parameter '_pagedResultsCookie' is not a valid "
+        "paged results cookie"
+    )
 
 
 def _cookie_int(cookie: str, state: Mapping[str, Any], key: str) -> int:
@@ -182,8 +203,9 @@ def _check_exclusive(offset: int, cookie: str | None) -> None:
     if offset < 0:
         raise ValueError("offset must be >= 0")
     if offset > 0 and cookie:
-        raise BadRequest("The parameters _pagedResultsOffset and _pagedResultsCookie are "
-                         "mutually exclusive")
+        raise BadRequest(
+            "The parameters _pagedResultsOffset and _pagedResultsCookie are mutually exclusive"
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -197,9 +219,15 @@ def effective_page_size(page_size: int | None, max_page_size: int = DEFAULT_MAX_
     return min(page_size, max_page_size) if page_size and page_size > 0 else max_page_size
 
 
-def page(items: Iterable[Mapping[str, Any]], page_size: int | None = 0, *, offset: int = 0,
-         cookie: str | None = None, max_page_size: int = DEFAULT_MAX_PAGE_SIZE,
-         count_policy: CountPolicy = CountPolicy.NONE) -> dict[str, Any]:
+def page(
+    items: Iterable[Mapping[str, Any]],
+    page_size: int | None = 0,
+    *,
+    offset: int = 0,
+    cookie: str | None = None,
+    max_page_size: int = DEFAULT_MAX_PAGE_SIZE,
+    count_policy: CountPolicy = CountPolicy.NONE,
+) -> dict[str, Any]:
     """One page of ``items`` as the CREST query envelope.
 
     ``items`` may be a list or a lazy iterable (it is read only as far as needed, unless an

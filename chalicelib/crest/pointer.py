@@ -5,6 +5,7 @@ A pointer is kept as a tuple of decoded segments: ``"/a/b~1c"`` and ``"a/b~1c"``
 (``"/"``, ``"a//b"``) are rejected: no workflow field has an empty name, and accepting them would
 only hide typos.
 """
+
 from __future__ import annotations
 
 from typing import Any

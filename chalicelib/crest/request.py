@@ -17,13 +17,15 @@ Choices made where the sources are silent (all tested):
 * The wrong content type is a 400 whose message lists the types this call accepts (CREST's text
   also names multipart/form-data, which we do not accept).
 """
+
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Collection, Mapping, Sequence
+from typing import Any
 from urllib.parse import unquote
 
 from ..errors import BadRequest, Conflict, NotSupported, PayloadTooLarge, PreconditionFailed
@@ -33,16 +35,36 @@ from .filter import parse as parse_filter
 from .paging import DEFAULT_MAX_PAGE_SIZE, SortKey, parse_fields, parse_sort_keys
 from .pointer import Segments
 
-__all__ = ["ApiVersion", "CrestRequest", "parse_request", "parse_api_version", "decode_path_id",
-           "MAX_INT"]
+__all__ = [
+    "ApiVersion",
+    "CrestRequest",
+    "parse_request",
+    "parse_api_version",
+    "decode_path_id",
+    "MAX_INT",
+]
 
 MAX_INT = 2**31 - 1
 JSON = "application/json"
 
-_RESERVED = {name.lower(): name for name in (
-    "_action", "_queryId", "_queryFilter", "_queryExpression", "_pageSize", "_pagedResultsOffset",
-    "_pagedResultsCookie", "_totalPagedResultsPolicy", "_sortKeys", "_fields", "_prettyPrint",
-    "_mimeType", "_crestapi")}
+_RESERVED = {
+    name.lower(): name
+    for name in (
+        "_action",
+        "_queryId",
+        "_queryFilter",
+        "_queryExpression",
+        "_pageSize",
+        "_pagedResultsOffset",
+        "_pagedResultsCookie",
+        "_totalPagedResultsPolicy",
+        "_sortKeys",
+        "_fields",
+        "_prettyPrint",
+        "_mimeType",
+        "_crestapi",
+    )
+}
 _REPEATABLE = {"_fields", "_sortKeys"}
 _QUERY_PARAMS = ("_queryId", "_queryExpression", "_queryFilter")
 _VERSION_PART = re.compile(r"\s*(resource|protocol)=(\d+)(?:\.(\d+))?\s*", re.IGNORECASE)
@@ -87,7 +109,8 @@ class CrestRequest:
     content_type: str | None = None
     #: Non-reserved parameters, every value in order (filtered-query parameters arrive here).
     additional_parameter_lists: Mapping[str, tuple[str, ...]] = field(
-        default_factory=lambda: MappingProxyType({}))
+        default_factory=lambda: MappingProxyType({})
+    )
 
     @property
     def additional_parameters(self) -> dict[str, str]:
@@ -104,11 +127,17 @@ class CrestRequest:
         return self.additional_parameter_lists.get(name, ())
 
 
-def parse_request(method: str, query_params: Mapping[str, str | Sequence[str]] | None = None,
-                  headers: Mapping[str, str] | None = None, body: bytes | str | None = None, *,
-                  max_page_size: int = DEFAULT_MAX_PAGE_SIZE, max_body_bytes: int | None = None,
-                  content_types: Collection[str] = (JSON,),
-                  require_object: bool = True) -> CrestRequest:
+def parse_request(
+    method: str,
+    query_params: Mapping[str, str | Sequence[str]] | None = None,
+    headers: Mapping[str, str] | None = None,
+    body: bytes | str | None = None,
+    *,
+    max_page_size: int = DEFAULT_MAX_PAGE_SIZE,
+    max_body_bytes: int | None = None,
+    content_types: Collection[str] = (JSON,),
+    require_object: bool = True,
+) -> CrestRequest:
     """Parse one HTTP request into a :class:`CrestRequest`.
 
     Parameters
@@ -150,20 +179,30 @@ def parse_request(method: str, query_params: Mapping[str, str | Sequence[str]] |
     request_type, upsert = _request_type(method, reserved, if_match, if_none_match, version)
     _check_preconditions(request_type, method, if_match, if_none_match)
     if options["mime_type"] and (request_type != RequestType.READ or len(options["fields"]) != 1):
-        raise BadRequest("The parameter _mimeType requires a read request with exactly one "
-                         "_fields value")
+        raise BadRequest(
+            "The parameter _mimeType requires a read request with exactly one _fields value"
+        )
 
     content, raw_content, content_type = None, None, header.get("content-type")
     if method != "GET":
-        content, raw_content = _parse_body(body, content_type, request_type, max_body_bytes,
-                                           content_types, require_object)
+        content, raw_content = _parse_body(
+            body, content_type, request_type, max_body_bytes, content_types, require_object
+        )
     action = options.pop("action")
     return CrestRequest(
-        method=method, request_type=request_type,
+        method=method,
+        request_type=request_type,
         action=action if request_type == RequestType.ACTION else None,
-        version=version, if_match=if_match, if_none_match=if_none_match, upsert=upsert,
-        content=content, raw_content=raw_content, content_type=content_type,
-        additional_parameter_lists=MappingProxyType(additional), **options)
+        version=version,
+        if_match=if_match,
+        if_none_match=if_none_match,
+        upsert=upsert,
+        content=content,
+        raw_content=raw_content,
+        content_type=content_type,
+        additional_parameter_lists=MappingProxyType(additional),
+        **options,
+    )
 
 
 def parse_api_version(value: str | None) -> ApiVersion:
@@ -184,8 +223,10 @@ def parse_api_version(value: str | None) -> ApiVersion:
     resource = found.get("resource", (1, 0))
     protocol = found.get("protocol", (2, 1))
     if resource[0] != 1:
-        raise BadRequest(f"Unsupported resource version {resource[0]}.{resource[1]}: the "
-                         "supported version is resource=1.0")
+        raise BadRequest(
+            f"Unsupported resource version {resource[0]}.{resource[1]}: the "
+            "supported version is resource=1.0"
+        )
     if protocol[0] not in (1, 2):
         raise BadRequest(f"Unsupported major version: {protocol[0]}.{protocol[1]}")
     if protocol[0] == 2 and protocol[1] > 1:
@@ -198,8 +239,9 @@ def decode_path_id(segment: str) -> str:
     try:
         return unquote(segment, errors="strict")
     except UnicodeDecodeError:
-        raise BadRequest(f"The resource id '{segment}' is not valid percent-encoded UTF-8") \
-            from None
+        raise BadRequest(
+            f"The resource id '{segment}' is not valid percent-encoded UTF-8"
+        ) from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -218,8 +260,9 @@ def _split_params(query_params) -> tuple[dict[str, list[str]], dict[str, tuple[s
             reserved.setdefault(canonical, []).extend(values)
     for name, values in reserved.items():
         if name not in _REPEATABLE and len(values) > 1:
-            raise BadRequest(f"The parameter {name} is single-valued but {len(values)} values "
-                             "were provided")
+            raise BadRequest(
+                f"The parameter {name} is single-valued but {len(values)} values were provided"
+            )
     return reserved, additional
 
 
@@ -235,8 +278,9 @@ def _parse_reserved(reserved: dict[str, list[str]], max_page_size: int) -> dict[
     offset = _int_param("_pagedResultsOffset", one("_pagedResultsOffset"))
     cookie = one("_pagedResultsCookie") or None
     if offset > 0 and cookie:
-        raise BadRequest("The parameters _pagedResultsOffset and _pagedResultsCookie are "
-                         "mutually exclusive")
+        raise BadRequest(
+            "The parameters _pagedResultsOffset and _pagedResultsCookie are mutually exclusive"
+        )
     if "_crestapi" in reserved:
         raise NotSupported("API descriptors (_crestapi) are not supported")
     return {
@@ -260,8 +304,9 @@ def _int_param(name: str, value: str | None) -> int:
         return 0
     text = value.strip()
     if not _DIGITS.fullmatch(text) or int(text) > MAX_INT:
-        raise BadRequest(f"The value '{value}' for parameter '{name}' is not an integer between "
-                         f"0 and {MAX_INT}")
+        raise BadRequest(
+            f"The value '{value}' for parameter '{name}' is not an integer between 0 and {MAX_INT}"
+        )
     return int(text)
 
 
@@ -271,16 +316,19 @@ def _count_policy(value: str | None) -> CountPolicy:
     try:
         return CountPolicy(value.strip().upper())
     except ValueError:
-        raise BadRequest(f"The value '{value}' for parameter '_totalPagedResultsPolicy' could "
-                         "not be parsed as a valid count policy") from None
+        raise BadRequest(
+            f"The value '{value}' for parameter '_totalPagedResultsPolicy' could "
+            "not be parsed as a valid count policy"
+        ) from None
 
 
 def _bool_param(name: str, value: str | None) -> bool:
     if value is None:
         return False
     if value.strip().lower() not in ("true", "false"):
-        raise BadRequest(f"The value '{value}' for parameter '{name}' could not be parsed as a "
-                         "boolean")
+        raise BadRequest(
+            f"The value '{value}' for parameter '{name}' could not be parsed as a boolean"
+        )
     return value.strip().lower() == "true"
 
 
@@ -292,8 +340,13 @@ def _etag(value: str | None) -> str | None:
     return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
 
 
-def _request_type(method: str, reserved: Mapping[str, list[str]], if_match: str | None,
-                  if_none_match: str | None, version: ApiVersion) -> tuple[RequestType, bool]:
+def _request_type(
+    method: str,
+    reserved: Mapping[str, list[str]],
+    if_match: str | None,
+    if_none_match: str | None,
+    version: ApiVersion,
+) -> tuple[RequestType, bool]:
     """CREST ``HttpUtils.determineRequestType``; the flag is the PUT create-or-update case."""
     if method == "GET":
         is_query = any(name in reserved for name in _QUERY_PARAMS)
@@ -308,8 +361,9 @@ def _request_type(method: str, reserved: Mapping[str, list[str]], if_match: str 
     if method == "PUT":
         if if_none_match is not None:
             if if_none_match != "*":
-                raise BadRequest(f'"{if_none_match}" is not a supported value for If-None-Match '
-                                 "on PUT")
+                raise BadRequest(
+                    f'"{if_none_match}" is not a supported value for If-None-Match on PUT'
+                )
             return RequestType.CREATE, False
         if if_match is not None or version.protocol < (2, 0):
             return RequestType.UPDATE, False
@@ -319,8 +373,9 @@ def _request_type(method: str, reserved: Mapping[str, list[str]], if_match: str 
     return RequestType.PATCH, False
 
 
-def _check_preconditions(request_type: RequestType, method: str, if_match: str | None,
-                         if_none_match: str | None) -> None:
+def _check_preconditions(
+    request_type: RequestType, method: str, if_match: str | None, if_none_match: str | None
+) -> None:
     if request_type == RequestType.QUERY:
         if if_match is not None:
             raise PreconditionFailed("If-Match not supported for GET requests")
@@ -333,14 +388,20 @@ def _check_preconditions(request_type: RequestType, method: str, if_match: str |
             raise PreconditionFailed("If-None-Match: * not supported for read requests")
 
 
-def _parse_body(body: bytes | str | None, content_type: str | None, request_type: RequestType,
-                max_body_bytes: int | None, content_types: Collection[str],
-                require_object: bool) -> tuple[Any, str | None]:
+def _parse_body(
+    body: bytes | str | None,
+    content_type: str | None,
+    request_type: RequestType,
+    max_body_bytes: int | None,
+    content_types: Collection[str],
+    require_object: bool,
+) -> tuple[Any, str | None]:
     """The parsed JSON content and, for allowed non-JSON types, the raw text."""
     data = body.encode("utf-8") if isinstance(body, str) else (body or b"")
     if max_body_bytes is not None and len(data) > max_body_bytes:
-        raise PayloadTooLarge(f"The request body is larger than the maximum of {max_body_bytes} "
-                              "bytes")
+        raise PayloadTooLarge(
+            f"The request body is larger than the maximum of {max_body_bytes} bytes"
+        )
     if not data.strip():
         return ({} if request_type != RequestType.PATCH else []), None
     media_type = (content_type or JSON).split(";")[0].strip().lower()
@@ -348,21 +409,25 @@ def _parse_body(body: bytes | str | None, content_type: str | None, request_type
     if media_type not in allowed:
         listed = " and ".join(f"'{t}'" for t in allowed)
         noun, verb = ("content-type", "is") if len(allowed) == 1 else ("content-types", "are")
-        raise BadRequest(f"The request could not be processed because it specified the "
-                         f"content-type '{content_type}' when only the {noun} {listed} {verb} "
-                         "supported")
+        raise BadRequest(
+            f"The request could not be processed because it specified the "
+            f"content-type '{content_type}' when only the {noun} {listed} {verb} "
+            "supported"
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise BadRequest(f"The request body is not valid UTF-8: invalid byte at position "
-                         f"{exc.start}") from None
+        raise BadRequest(
+            f"The request body is not valid UTF-8: invalid byte at position {exc.start}"
+        ) from None
     if media_type != JSON and not media_type.endswith("+json"):
         return None, text
     content = _loads(text)
     needs_object = request_type in (RequestType.CREATE, RequestType.UPDATE, RequestType.ACTION)
     if require_object and needs_object and not isinstance(content, dict):
-        raise BadRequest("The request could not be processed because the provided content is "
-                         "not a JSON object")
+        raise BadRequest(
+            "The request could not be processed because the provided content is not a JSON object"
+        )
     return content, None
 
 
@@ -387,7 +452,7 @@ def _loads(text: str) -> Any:
         match = next(m for m in _STRING_OR_CONSTANT.finditer(text) if m.group(1))
         what, where = f"{exc} is not a valid JSON value", match.start(1)
     except RecursionError:
-        raise BadRequest("The request content could not be parsed as JSON: nested too deeply") \
-            from None
-    raise BadRequest(f"The request content could not be parsed as JSON: {what} at position "
-                     f"{where}")
+        raise BadRequest(
+            "The request content could not be parsed as JSON: nested too deeply"
+        ) from None
+    raise BadRequest(f"The request content could not be parsed as JSON: {what} at position {where}")

@@ -2,33 +2,44 @@
 
 Pure functions over dicts; the HTTP layer turns them into framework responses.
 """
+
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..errors import BadRequest, InternalError, NotFound, NotSupported, WorkflowError
 from .enums import RequestType
 from .pointer import MISSING, resolve
 
 __all__ = [
-    "CONTENT_API_VERSION", "query_envelope", "order_keys", "error_envelope",
-    "not_supported_on_instance", "not_supported_on_collection", "resource_not_found",
-    "render_json", "read_fields", "field_download",
+    "CONTENT_API_VERSION",
+    "query_envelope",
+    "order_keys",
+    "error_envelope",
+    "not_supported_on_instance",
+    "not_supported_on_collection",
+    "resource_not_found",
+    "render_json",
+    "read_fields",
+    "field_download",
 ]
 
 #: Value of the ``Content-API-Version`` response header (DECISIONS.md).
 CONTENT_API_VERSION = "protocol=2.1,resource=1.0"
 
-_COLLECTION_VERBS = {"read": "read", "update": "updated", "delete": "deleted",
-                     "patch": "patched"}
+_COLLECTION_VERBS = {"read": "read", "update": "updated", "delete": "deleted", "patch": "patched"}
 
 
-def query_envelope(result: Iterable[Mapping[str, Any]], paged_results_cookie: str | None = None,
-                   total_paged_results: int | None = None) -> dict[str, Any]:
+def query_envelope(
+    result: Iterable[Mapping[str, Any]],
+    paged_results_cookie: str | None = None,
+    total_paged_results: int | None = None,
+) -> dict[str, Any]:
     """The CREST query response body.
 
     ``total_paged_results`` is the exact count when the client asked for one (policy
@@ -134,5 +145,6 @@ def field_download(body: Any, field: tuple[str, ...], mime_type: str) -> bytes |
     try:
         return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError):
-        raise BadRequest(f"The field '{name}' is not base64 and cannot be sent as "
-                         f"{mime_type}") from None
+        raise BadRequest(
+            f"The field '{name}' is not base64 and cannot be sent as {mime_type}"
+        ) from None

@@ -5,6 +5,7 @@ template, and runs ``chalice package --merge-template``. ``--no-deps`` packages 
 project with an empty requirements file: no wheel downloads, so it runs offline (the tests use
 it to catch route shapes that API Gateway would reject).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,20 +32,40 @@ def package(stage: str, outdir: Path, *, no_deps: bool = False) -> Path:
             project = Path(scratch) / "project"
             project.mkdir()
             shutil.copy(PROJECT / "app.py", project / "app.py")
-            shutil.copytree(PROJECT / "chalicelib", project / "chalicelib",
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-            shutil.copytree(PROJECT / ".chalice", project / ".chalice",
-                            ignore=shutil.ignore_patterns("deployments", "venv"))
+            shutil.copytree(
+                PROJECT / "chalicelib",
+                project / "chalicelib",
+                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+            )
+            shutil.copytree(
+                PROJECT / ".chalice",
+                project / ".chalice",
+                ignore=shutil.ignore_patterns("deployments", "venv"),
+            )
             (project / "requirements.txt").write_text("")
         merge = Path(scratch) / "merge.json"
         merge.write_text(json.dumps(merge_template(environment), indent=2))
         env = dict(os.environ, **environment)
         env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
         outdir = outdir.resolve()
-        subprocess.run([sys.executable, "-c", "from chalice.cli import main; main()",
-                        "--project-dir", str(project), "package", "--stage", stage,
-                        "--merge-template", str(merge), str(outdir)],
-                       check=True, env=env, cwd=project)
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from chalice.cli import main; main()",
+                "--project-dir",
+                str(project),
+                "package",
+                "--stage",
+                stage,
+                "--merge-template",
+                str(merge),
+                str(outdir),
+            ],
+            check=True,
+            env=env,
+            cwd=project,
+        )
     return outdir / "sam.json"
 
 
@@ -54,8 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     pkg = commands.add_parser("package", help="build the SAM template and deployment zip")
     pkg.add_argument("stage")
     pkg.add_argument("outdir", type=Path)
-    pkg.add_argument("--no-deps", action="store_true",
-                     help="package without requirements (offline; for checks)")
+    pkg.add_argument(
+        "--no-deps", action="store_true", help="package without requirements (offline; for checks)"
+    )
     args = parser.parse_args(argv)
     template = package(args.stage, args.outdir, no_deps=args.no_deps)
     print(f"SAM template: {template}")

@@ -12,9 +12,11 @@ declarations the storage layer uses (``storage.ports.INDEXES``):
 * a gateway response that turns API Gateway's "Missing Authentication Token" (its answer for an
   unknown path) into a CREST 404 envelope.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..storage.ports import INDEXES, Table
 
@@ -43,22 +45,29 @@ def _table(table: Table, name: str) -> dict[str, Any]:
     for index in INDEXES[table]:
         spec = index.spec
         attributes.update((spec.hash_attr, spec.range_attr))
-        indexes.append({
-            "IndexName": spec.name,
-            "KeySchema": [{"AttributeName": spec.hash_attr, "KeyType": "HASH"},
-                          {"AttributeName": spec.range_attr, "KeyType": "RANGE"}],
-            "Projection": {"ProjectionType": "ALL"},
-        })
+        indexes.append(
+            {
+                "IndexName": spec.name,
+                "KeySchema": [
+                    {"AttributeName": spec.hash_attr, "KeyType": "HASH"},
+                    {"AttributeName": spec.range_attr, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        )
     return {
         "Type": "AWS::DynamoDB::Table",
         "DeletionPolicy": "Retain",
         "Properties": {
             "TableName": name,
             "BillingMode": "PAY_PER_REQUEST",
-            "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"}
-                                     for a in sorted(attributes)],
-            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
-                          {"AttributeName": "sk", "KeyType": "RANGE"}],
+            "AttributeDefinitions": [
+                {"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)
+            ],
+            "KeySchema": [
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
             "GlobalSecondaryIndexes": indexes,
             "TimeToLiveSpecification": {"AttributeName": "expires", "Enabled": True},
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
@@ -84,13 +93,20 @@ def merge_template(environment: Mapping[str, str]) -> dict[str, Any]:
             "QueueName": queue,
             # AWS's guidance: at least six times the consuming function's timeout
             "VisibilityTimeout": 6 * JOB_LAMBDA_TIMEOUT,
-            "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]},
-                              "maxReceiveCount": MAX_RECEIVE_COUNT},
+            "RedrivePolicy": {
+                "deadLetterTargetArn": {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]},
+                "maxReceiveCount": MAX_RECEIVE_COUNT,
+            },
         },
     }
     resources[function] = {
-        "Properties": {"Events": {f"{function}SqsEventSource": {
-            "Properties": {"FunctionResponseTypes": ["ReportBatchItemFailures"]}}}},
+        "Properties": {
+            "Events": {
+                f"{function}SqsEventSource": {
+                    "Properties": {"FunctionResponseTypes": ["ReportBatchItemFailures"]}
+                }
+            }
+        },
     }
     resources["UnknownPathIsCrest404"] = {
         "Type": "AWS::ApiGateway::GatewayResponse",
@@ -98,9 +114,12 @@ def merge_template(environment: Mapping[str, str]) -> dict[str, Any]:
             "RestApiId": {"Ref": "RestAPI"},
             "ResponseType": "MISSING_AUTHENTICATION_TOKEN",
             "StatusCode": "404",
-            "ResponseTemplates": {"application/json": (
-                '{"code": 404, "reason": "Not Found", '
-                '"message": "Resource \'$context.path\' not found"}')},
+            "ResponseTemplates": {
+                "application/json": (
+                    '{"code": 404, "reason": "Not Found", '
+                    '"message": "Resource \'$context.path\' not found"}'
+                )
+            },
         },
     }
     return {"Resources": resources}

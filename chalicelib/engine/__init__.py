@@ -8,15 +8,21 @@ Public entry points::
 Names are loaded on first use (PEP 562), so importing a small part of the engine (a record
 type, the expression syntax) does not load the parser, the validator and lark.
 """
+
 from __future__ import annotations
 
 from chalicelib.lazy import lazy_exports
 
 _MODULE_OF = {
-    "Definitions": "model", "ProcessDefinitionModel": "model",
+    "Definitions": "model",
+    "ProcessDefinitionModel": "model",
     "parse_bpmn": "parser",
-    "BpmnSyntaxError": "problems", "Problem": "problems", "ProblemCode": "problems",
-    "ValidationReport": "validate", "validate": "validate", "validate_bpmn": "validate",
+    "BpmnSyntaxError": "problems",
+    "Problem": "problems",
+    "ProblemCode": "problems",
+    "ValidationReport": "validate",
+    "validate": "validate",
+    "validate_bpmn": "validate",
 }
 
 __getattr__, __dir__, __all__ = lazy_exports(__name__, globals(), _MODULE_OF)

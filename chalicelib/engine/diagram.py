@@ -15,20 +15,39 @@ spans, clipped to the canvas. The image is scaled down to fit ``MAX_SIZE`` so th
 (huge or far-apart bounds) cannot make it large; non-finite coordinates are ignored. PNG
 encoding uses ``pypng``, imported on first use.
 """
+
 from __future__ import annotations
 
 import io
 import math
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
-from .elements import (Activity, BoundaryEvent, ComplexGateway, EndEvent, EventBasedGateway,
-                       ExclusiveGateway, InclusiveGateway, IntermediateCatchEvent,
-                       IntermediateThrowEvent, ParallelGateway, StartEvent)
 from .diagram_font import ADVANCE, ELLIPSIS, GLYPH_HEIGHT, LINE_HEIGHT, spans, text_width
+from .elements import (
+    Activity,
+    BoundaryEvent,
+    ComplexGateway,
+    EndEvent,
+    EventBasedGateway,
+    ExclusiveGateway,
+    InclusiveGateway,
+    IntermediateCatchEvent,
+    IntermediateThrowEvent,
+    ParallelGateway,
+    StartEvent,
+)
 from .model import Bounds, Definitions, Diagram
 
-__all__ = ["render_definition", "render", "element_kinds", "element_names", "MAX_SIZE",
-           "MARGIN", "PALETTE", "TEXT_PADDING"]
+__all__ = [
+    "render_definition",
+    "render",
+    "element_kinds",
+    "element_names",
+    "MAX_SIZE",
+    "MARGIN",
+    "PALETTE",
+    "TEXT_PADDING",
+]
 
 #: largest width and height of an image, in pixels
 MAX_SIZE = 4000
@@ -46,8 +65,18 @@ _LABEL_WRAP, _LABEL_LINES = 100, 4
 _LABEL_GAP = 3
 #: longest name considered (longer names never fit anyway)
 _MAX_NAME = 2000
-_OUTSIDE_LABEL_KINDS = frozenset(("start", "end", "intermediate", "exclusive", "parallel",
-                                  "inclusive", "event-gateway", "complex"))
+_OUTSIDE_LABEL_KINDS = frozenset(
+    (
+        "start",
+        "end",
+        "intermediate",
+        "exclusive",
+        "parallel",
+        "inclusive",
+        "event-gateway",
+        "complex",
+    )
+)
 
 
 def element_kinds(definitions: Definitions) -> dict[str, str]:
@@ -77,16 +106,21 @@ def _kind(node: object) -> str:
         return "end"
     if isinstance(node, (IntermediateCatchEvent, IntermediateThrowEvent, BoundaryEvent)):
         return "intermediate"
-    for kind, types in (("exclusive", ExclusiveGateway), ("parallel", ParallelGateway),
-                        ("inclusive", InclusiveGateway), ("event-gateway", EventBasedGateway),
-                        ("complex", ComplexGateway)):
+    for kind, types in (
+        ("exclusive", ExclusiveGateway),
+        ("parallel", ParallelGateway),
+        ("inclusive", InclusiveGateway),
+        ("event-gateway", EventBasedGateway),
+        ("complex", ComplexGateway),
+    ):
         if isinstance(node, types):
             return kind
     return "task" if isinstance(node, Activity) else "box"
 
 
-def render_definition(definitions: Definitions, process_key: str | None = None,
-                      active: Iterable[str] = ()) -> bytes | None:
+def render_definition(
+    definitions: Definitions, process_key: str | None = None, active: Iterable[str] = ()
+) -> bytes | None:
     """The PNG of ``process_key``'s diagram (shapes of other processes left out), with the
     ``active`` activity ids highlighted; None when the document has no diagram interchange."""
     diagram = definitions.diagram
@@ -98,20 +132,36 @@ def render_definition(definitions: Definitions, process_key: str | None = None,
             if key != process_key:
                 foreign.update(process.elements)
                 foreign.update(process.flows)
-    return render(diagram, element_kinds(definitions), active, exclude=foreign,
-                  names=element_names(definitions))
+    return render(
+        diagram,
+        element_kinds(definitions),
+        active,
+        exclude=foreign,
+        names=element_names(definitions),
+    )
 
 
-def render(diagram: Diagram, kinds: Mapping[str, str], active: Iterable[str] = (),
-           exclude: Iterable[str] = (), names: Mapping[str, str] | None = None) -> bytes | None:
+def render(
+    diagram: Diagram,
+    kinds: Mapping[str, str],
+    active: Iterable[str] = (),
+    exclude: Iterable[str] = (),
+    names: Mapping[str, str] | None = None,
+) -> bytes | None:
     """The PNG of ``diagram`` (``kinds`` as ``element_kinds`` gives them, element ``names`` as
     ``element_names`` gives them); None without any drawable shape or edge."""
     skip = set(exclude)
     names = names or {}
-    shapes = [(element, shape.bounds) for element, shape in diagram.shapes.items()
-              if element not in skip and shape.bounds is not None and _finite_bounds(shape.bounds)]
-    edge_items = [(element, [p for p in edge.waypoints if _finite(*p)])
-                  for element, edge in diagram.edges.items() if element not in skip]
+    shapes = [
+        (element, shape.bounds)
+        for element, shape in diagram.shapes.items()
+        if element not in skip and shape.bounds is not None and _finite_bounds(shape.bounds)
+    ]
+    edge_items = [
+        (element, [p for p in edge.waypoints if _finite(*p)])
+        for element, edge in diagram.edges.items()
+        if element not in skip
+    ]
     edge_items = [(element, points) for element, points in edge_items if len(points) >= 2]
     edges = [points for _, points in edge_items]
     xs = [v for _, b in shapes for v in (b.x, b.x + b.width)] + [x for e in edges for x, _ in e]
@@ -129,8 +179,10 @@ def render(diagram: Diagram, kinds: Mapping[str, str], active: Iterable[str] = (
     span_x, span_y = max(xs) - min_x, max(ys) - min_y
     room = MAX_SIZE - 2 * MARGIN
     scale = min(1.0, room / span_x if span_x > 0 else 1.0, room / span_y if span_y > 0 else 1.0)
-    canvas = _Canvas(min(MAX_SIZE, math.ceil(span_x * scale) + 2 * MARGIN),
-                     min(MAX_SIZE, math.ceil(span_y * scale) + 2 * MARGIN))
+    canvas = _Canvas(
+        min(MAX_SIZE, math.ceil(span_x * scale) + 2 * MARGIN),
+        min(MAX_SIZE, math.ceil(span_y * scale) + 2 * MARGIN),
+    )
 
     def at(x: float, y: float) -> tuple[float, float]:
         return (x - min_x) * scale + MARGIN, (y - min_y) * scale + MARGIN
@@ -162,8 +214,13 @@ def render(diagram: Diagram, kinds: Mapping[str, str], active: Iterable[str] = (
     return canvas.png()
 
 
-def _plan_labels(diagram: Diagram, kinds: Mapping[str, str], names: Mapping[str, str],
-                 shapes: list, edge_items: list) -> list[tuple]:
+def _plan_labels(
+    diagram: Diagram,
+    kinds: Mapping[str, str],
+    names: Mapping[str, str],
+    shapes: list,
+    edge_items: list,
+) -> list[tuple]:
     """``("inside", name, bounds, expanded)`` for boxes, ``("outside", lines, centre x, top)``
     (DI coordinates) for events, gateways and flows; external labels are wrapped here, at the
     font's own size."""
@@ -183,8 +240,14 @@ def _plan_labels(diagram: Diagram, kinds: Mapping[str, str], names: Mapping[str,
         if spot is not None and _finite_bounds(spot):
             labels.append(("outside", lines, spot.x + spot.width / 2, spot.y))
         else:
-            labels.append(("outside", lines, bounds.x + bounds.width / 2,
-                           bounds.y + bounds.height + _LABEL_GAP))
+            labels.append(
+                (
+                    "outside",
+                    lines,
+                    bounds.x + bounds.width / 2,
+                    bounds.y + bounds.height + _LABEL_GAP,
+                )
+            )
     for element, _ in edge_items:
         name = _clean(names.get(element))
         spot = diagram.edges[element].label_bounds
@@ -231,12 +294,13 @@ def _fit(text: str, width: int, max_lines: int) -> list[str]:
     lines = _wrap(text, max_chars, max_lines)
     if len(lines) > max_lines:
         lines = lines[:max_lines]
-        lines[-1] = lines[-1][:max_chars - 1].rstrip() + ELLIPSIS
+        lines[-1] = lines[-1][: max_chars - 1].rstrip() + ELLIPSIS
     return lines
 
 
-def _draw_inside(canvas: "_Canvas", name: str, box: tuple[float, float, float, float],
-                 expanded: bool) -> None:
+def _draw_inside(
+    canvas: _Canvas, name: str, box: tuple[float, float, float, float], expanded: bool
+) -> None:
     """``name`` inside the box, ``TEXT_PADDING`` from its edges: centred, or at the top for an
     expanded sub-process."""
     left, top = round(box[0]) + TEXT_PADDING, round(box[1]) + TEXT_PADDING
@@ -251,7 +315,7 @@ def _draw_inside(canvas: "_Canvas", name: str, box: tuple[float, float, float, f
     _draw_lines(canvas, lines, left + width / 2, top)
 
 
-def _draw_lines(canvas: "_Canvas", lines: Sequence[str], cx: float, top: int) -> None:
+def _draw_lines(canvas: _Canvas, lines: Sequence[str], cx: float, top: int) -> None:
     for line in lines:
         canvas.text(math.floor(cx - text_width(line) / 2 + 0.5), top, line, BLACK)
         top += LINE_HEIGHT
@@ -265,8 +329,9 @@ def _finite_bounds(b: Bounds) -> bool:
     return _finite(b.x, b.y, b.width, b.height) and b.width >= 0 and b.height >= 0
 
 
-def _draw_shape(canvas: "_Canvas", kind: str, box: tuple[float, float, float, float],
-                scale: float) -> None:
+def _draw_shape(
+    canvas: _Canvas, kind: str, box: tuple[float, float, float, float], scale: float
+) -> None:
     x0, y0, x1, y1 = box
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     if kind in ("start", "end", "intermediate"):
@@ -292,8 +357,9 @@ def _draw_shape(canvas: "_Canvas", kind: str, box: tuple[float, float, float, fl
     canvas.rectangle(x0, y0, x1, y1, BLACK, 2 if kind == "task" and scale >= 0.5 else 1)
 
 
-def _arrow_head(canvas: "_Canvas", before: tuple[float, float], tip: tuple[float, float],
-                scale: float) -> None:
+def _arrow_head(
+    canvas: _Canvas, before: tuple[float, float], tip: tuple[float, float], scale: float
+) -> None:
     dx, dy = tip[0] - before[0], tip[1] - before[1]
     length = math.hypot(dx, dy)
     if length == 0:
@@ -301,8 +367,9 @@ def _arrow_head(canvas: "_Canvas", before: tuple[float, float], tip: tuple[float
     ux, uy = dx / length, dy / length
     back, half = _ARROW_LENGTH * max(scale, 0.3), _ARROW_HALF_WIDTH * max(scale, 0.3)
     bx, by = tip[0] - ux * back, tip[1] - uy * back
-    canvas.fill_polygon([tip, (bx - uy * half, by + ux * half), (bx + uy * half, by - ux * half)],
-                        BLACK)
+    canvas.fill_polygon(
+        [tip, (bx - uy * half, by + ux * half), (bx + uy * half, by - ux * half)], BLACK
+    )
 
 
 class _Canvas:
@@ -317,7 +384,7 @@ class _Canvas:
         if 0 <= y < self.height:
             x0, x1 = max(0, x0), min(self.width - 1, x1)
             if x0 <= x1:
-                self.rows[y][x0:x1 + 1] = bytes((color,)) * (x1 - x0 + 1)
+                self.rows[y][x0 : x1 + 1] = bytes((color,)) * (x1 - x0 + 1)
 
     def fill_rect(self, x0: int, y0: int, x1: int, y1: int, color: int) -> None:
         for y in range(max(0, y0), min(self.height - 1, y1) + 1):
@@ -337,12 +404,11 @@ class _Canvas:
                         for first, last in runs:
                             x0, x1 = max(0, left + first), min(last_x, left + last)
                             if x0 <= x1:
-                                row[x0:x1 + 1] = bytes((color,)) * (x1 - x0 + 1)
+                                row[x0 : x1 + 1] = bytes((color,)) * (x1 - x0 + 1)
                     y += 1
             left += ADVANCE
 
-    def rectangle(self, x0: float, y0: float, x1: float, y1: float, color: int,
-                  width: int) -> None:
+    def rectangle(self, x0: float, y0: float, x1: float, y1: float, color: int, width: int) -> None:
         """An outline ``width`` pixels thick, inside ``(x0, y0)-(x1, y1)``."""
         left, top, right, bottom = round(x0), round(y0), round(x1), round(y1)
         inner = width - 1
@@ -356,8 +422,9 @@ class _Canvas:
         ax, ay, bx, by = round(x0), round(y0), round(x1), round(y1)
         low, high = -((width - 1) // 2), width // 2
         if ax == bx or ay == by:  # the usual orthogonal flow segment: one rectangle
-            self.fill_rect(min(ax, bx) + low, min(ay, by) + low, max(ax, bx) + high,
-                           max(ay, by) + high, color)
+            self.fill_rect(
+                min(ax, bx) + low, min(ay, by) + low, max(ax, bx) + high, max(ay, by) + high, color
+            )
             return
         dx, dy = abs(bx - ax), -abs(by - ay)
         sx, sy = (1 if ax < bx else -1), (1 if ay < by else -1)

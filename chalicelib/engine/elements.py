@@ -8,29 +8,63 @@ activity has, and each concrete kind adds its own fields. Attribute values are k
 ``line``/``column`` locate the element's start tag in the source (1-based; 0 = unknown).
 ``parent_id`` is the enclosing sub-process id, or ``None`` at process level.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 from chalicelib.engine.parts import (
-    CallMapping, FieldExtension, FormProperty, Listener, LoopCharacteristics,
+    CallMapping,
+    FieldExtension,
+    FormProperty,
+    Listener,
+    LoopCharacteristics,
 )
 
 __all__ = [
-    "TimerDefinition", "MessageDefinition", "SignalDefinition", "ErrorDefinition",
-    "EscalationDefinition", "TerminateDefinition", "ConditionalDefinition",
-    "CompensateDefinition", "CancelDefinition", "LinkDefinition", "EventDefinition",
-    "FlowNode", "Activity", "StartEvent", "EndEvent", "IntermediateCatchEvent",
-    "IntermediateThrowEvent", "BoundaryEvent", "UserTask", "ManualTask", "Task", "ScriptTask",
-    "ServiceTask", "ReceiveTask", "SendTask", "BusinessRuleTask", "ExclusiveGateway",
-    "ParallelGateway", "InclusiveGateway", "EventBasedGateway", "ComplexGateway", "SubProcess",
-    "Transaction", "AdHocSubProcess", "CallActivity", "EVENT_CLASSES", "GATEWAY_CLASSES",
+    "TimerDefinition",
+    "MessageDefinition",
+    "SignalDefinition",
+    "ErrorDefinition",
+    "EscalationDefinition",
+    "TerminateDefinition",
+    "ConditionalDefinition",
+    "CompensateDefinition",
+    "CancelDefinition",
+    "LinkDefinition",
+    "EventDefinition",
+    "FlowNode",
+    "Activity",
+    "StartEvent",
+    "EndEvent",
+    "IntermediateCatchEvent",
+    "IntermediateThrowEvent",
+    "BoundaryEvent",
+    "UserTask",
+    "ManualTask",
+    "Task",
+    "ScriptTask",
+    "ServiceTask",
+    "ReceiveTask",
+    "SendTask",
+    "BusinessRuleTask",
+    "ExclusiveGateway",
+    "ParallelGateway",
+    "InclusiveGateway",
+    "EventBasedGateway",
+    "ComplexGateway",
+    "SubProcess",
+    "Transaction",
+    "AdHocSubProcess",
+    "CallActivity",
+    "EVENT_CLASSES",
+    "GATEWAY_CLASSES",
     "SCOPE_CLASSES",
 ]
 
 
 # --- event definitions ---------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TimerDefinition:
@@ -131,12 +165,22 @@ class LinkDefinition:
     column: int = 0
 
 
-EventDefinition = Union[TimerDefinition, MessageDefinition, SignalDefinition, ErrorDefinition,
-                        EscalationDefinition, TerminateDefinition, ConditionalDefinition,
-                        CompensateDefinition, CancelDefinition, LinkDefinition]
+EventDefinition = (
+    TimerDefinition
+    | MessageDefinition
+    | SignalDefinition
+    | ErrorDefinition
+    | EscalationDefinition
+    | TerminateDefinition
+    | ConditionalDefinition
+    | CompensateDefinition
+    | CancelDefinition
+    | LinkDefinition
+)
 
 
 # --- common bases --------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FlowNode:
@@ -169,6 +213,7 @@ class Activity(FlowNode):
 
 
 # --- events --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StartEvent(FlowNode):
@@ -212,6 +257,7 @@ class BoundaryEvent(FlowNode):
 
 
 # --- tasks ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UserTask(Activity):
@@ -296,6 +342,7 @@ class BusinessRuleTask(Activity):
 
 # --- gateways ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExclusiveGateway(FlowNode):
     """``exclusiveGateway``: first true condition in document order, else the default."""
@@ -328,6 +375,7 @@ class ComplexGateway(FlowNode):
 
 
 # --- scopes --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SubProcess(Activity):
@@ -363,9 +411,19 @@ class CallActivity(Activity):
     process_instance_name: str | None = None
 
 
-EVENT_CLASSES = (StartEvent, EndEvent, IntermediateCatchEvent, IntermediateThrowEvent,
-                 BoundaryEvent)
-GATEWAY_CLASSES = (ExclusiveGateway, ParallelGateway, InclusiveGateway, EventBasedGateway,
-                   ComplexGateway)
+EVENT_CLASSES = (
+    StartEvent,
+    EndEvent,
+    IntermediateCatchEvent,
+    IntermediateThrowEvent,
+    BoundaryEvent,
+)
+GATEWAY_CLASSES = (
+    ExclusiveGateway,
+    ParallelGateway,
+    InclusiveGateway,
+    EventBasedGateway,
+    ComplexGateway,
+)
 #: Elements that contain other flow elements.
 SCOPE_CLASSES = (SubProcess, Transaction, AdHocSubProcess)

@@ -8,21 +8,36 @@ incoming flows, children of a scope, boundary events of an activity).
 
 Mappings are read-only views (``MappingProxyType``); every element is a frozen dataclass.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Iterator, Mapping
 
 from chalicelib.engine.elements import (
-    BoundaryEvent, FlowNode, StartEvent, SubProcess, UserTask,
+    BoundaryEvent,
+    FlowNode,
+    StartEvent,
+    SubProcess,
+    UserTask,
 )
 from chalicelib.engine.parts import FormProperty
 from chalicelib.engine.problems import Problem
 
 __all__ = [
-    "SequenceFlow", "Message", "Signal", "ErrorDeclaration", "Escalation", "Bounds", "Shape",
-    "Edge", "Diagram", "ProcessDefinitionModel", "Definitions", "frozen_map",
+    "SequenceFlow",
+    "Message",
+    "Signal",
+    "ErrorDeclaration",
+    "Escalation",
+    "Bounds",
+    "Shape",
+    "Edge",
+    "Diagram",
+    "ProcessDefinitionModel",
+    "Definitions",
+    "frozen_map",
 ]
 
 _EMPTY: Mapping = MappingProxyType({})
@@ -166,14 +181,18 @@ class ProcessDefinitionModel:
     flows: Mapping[str, SequenceFlow] = field(default_factory=_empty)
     line: int = 0
     column: int = 0
-    _outgoing: Mapping[str, tuple[SequenceFlow, ...]] = field(default_factory=_empty, init=False,
-                                                             repr=False, compare=False)
-    _incoming: Mapping[str, tuple[SequenceFlow, ...]] = field(default_factory=_empty, init=False,
-                                                             repr=False, compare=False)
-    _children: Mapping[str | None, tuple[str, ...]] = field(default_factory=_empty, init=False,
-                                                           repr=False, compare=False)
-    _boundaries: Mapping[str, tuple[str, ...]] = field(default_factory=_empty, init=False,
-                                                      repr=False, compare=False)
+    _outgoing: Mapping[str, tuple[SequenceFlow, ...]] = field(
+        default_factory=_empty, init=False, repr=False, compare=False
+    )
+    _incoming: Mapping[str, tuple[SequenceFlow, ...]] = field(
+        default_factory=_empty, init=False, repr=False, compare=False
+    )
+    _children: Mapping[str | None, tuple[str, ...]] = field(
+        default_factory=_empty, init=False, repr=False, compare=False
+    )
+    _boundaries: Mapping[str, tuple[str, ...]] = field(
+        default_factory=_empty, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         outgoing: dict[str, list[SequenceFlow]] = {}
@@ -189,10 +208,15 @@ class ProcessDefinitionModel:
             children.setdefault(node.parent_id, []).append(node.id)
             if isinstance(node, BoundaryEvent) and node.attached_to:
                 boundaries.setdefault(node.attached_to, []).append(node.id)
-        for name, value in (("_outgoing", outgoing), ("_incoming", incoming),
-                            ("_children", children), ("_boundaries", boundaries)):
-            object.__setattr__(self, name, MappingProxyType(
-                {key: tuple(items) for key, items in value.items()}))
+        for name, value in (
+            ("_outgoing", outgoing),
+            ("_incoming", incoming),
+            ("_children", children),
+            ("_boundaries", boundaries),
+        ):
+            object.__setattr__(
+                self, name, MappingProxyType({key: tuple(items) for key, items in value.items()})
+            )
 
     def outgoing(self, node_id: str) -> tuple[SequenceFlow, ...]:
         """Flows leaving ``node_id``, in document order."""

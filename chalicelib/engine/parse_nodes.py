@@ -5,19 +5,37 @@ returns the keyword arguments specific to that class; :func:`build_node` adds th
 flow node and every activity share. Unknown shapes never raise: they become problems on the
 :class:`~chalicelib.engine.parse_support.ParseContext`.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from lxml import etree
 
 from chalicelib.engine import elements as el
 from chalicelib.engine.parse_support import (
-    BPMN_NS, ParseContext, bool_attr, bpmn_children, child_text, ext_attr, ext_bool,
-    ext_children, ext_text, include_in_history, local_name, split_list,
+    BPMN_NS,
+    ParseContext,
+    bool_attr,
+    bpmn_children,
+    child_text,
+    ext_attr,
+    ext_bool,
+    ext_children,
+    ext_text,
+    include_in_history,
+    local_name,
+    split_list,
 )
 from chalicelib.engine.parts import (
-    CallMapping, FieldExtension, FormProperty, FormValue, Listener, MultiInstance, StandardLoop,
+    CallMapping,
+    FieldExtension,
+    FormProperty,
+    FormValue,
+    Listener,
+    MultiInstance,
+    StandardLoop,
 )
 from chalicelib.engine.problems import ProblemCode
 
@@ -38,6 +56,7 @@ def strip_prefix(ref: str | None, declared) -> str | None:
 
 # --- shared parts --------------------------------------------------------------------------
 
+
 def _fields(element: etree._Element, ctx: ParseContext) -> tuple[FieldExtension, ...]:
     found = []
     for node in ext_children(element, "field"):
@@ -50,49 +69,88 @@ def _fields(element: etree._Element, ctx: ParseContext) -> tuple[FieldExtension,
             elif local_name(child) == "expression":
                 expression = text
         line, column = ctx.where(node)
-        found.append(FieldExtension(name=node.get("name") or "", string_value=string_value,
-                                    expression=expression, line=line, column=column))
+        found.append(
+            FieldExtension(
+                name=node.get("name") or "",
+                string_value=string_value,
+                expression=expression,
+                line=line,
+                column=column,
+            )
+        )
     return tuple(found)
 
 
-def parse_listeners(element: etree._Element, ctx: ParseContext,
-                    tag: str = "executionListener") -> tuple[Listener, ...]:
+def parse_listeners(
+    element: etree._Element, ctx: ParseContext, tag: str = "executionListener"
+) -> tuple[Listener, ...]:
     """``<flowable:executionListener>`` (or ``taskListener``) children of the element."""
     found = []
     for node in ext_children(element, tag):
         line, column = ctx.where(node)
-        found.append(Listener(event=node.get("event"), class_name=node.get("class"),
-                              expression=node.get("expression"),
-                              delegate_expression=node.get("delegateExpression"),
-                              type=node.get("type"), fields=_fields(node, ctx), line=line,
-                              column=column))
+        found.append(
+            Listener(
+                event=node.get("event"),
+                class_name=node.get("class"),
+                expression=node.get("expression"),
+                delegate_expression=node.get("delegateExpression"),
+                type=node.get("type"),
+                fields=_fields(node, ctx),
+                line=line,
+                column=column,
+            )
+        )
     return tuple(found)
 
 
 def _form_properties(element: etree._Element, ctx: ParseContext) -> tuple[FormProperty, ...]:
     found = []
     for node in ext_children(element, "formProperty"):
-        values = tuple(FormValue(id=v.get("id") or "", name=v.get("name"))
-                       for v in node if local_name(v) == "value")
+        values = tuple(
+            FormValue(id=v.get("id") or "", name=v.get("name"))
+            for v in node
+            if local_name(v) == "value"
+        )
         line, column = ctx.where(node)
-        found.append(FormProperty(
-            id=node.get("id") or "", name=node.get("name"), type=node.get("type"),
-            expression=node.get("expression"), variable=node.get("variable"),
-            default=node.get("default"), date_pattern=node.get("datePattern"),
-            readable=bool_attr(node, "readable", True), writable=bool_attr(node, "writable", True),
-            required=bool_attr(node, "required", False), values=values, line=line,
-            column=column))
+        found.append(
+            FormProperty(
+                id=node.get("id") or "",
+                name=node.get("name"),
+                type=node.get("type"),
+                expression=node.get("expression"),
+                variable=node.get("variable"),
+                default=node.get("default"),
+                date_pattern=node.get("datePattern"),
+                readable=bool_attr(node, "readable", True),
+                writable=bool_attr(node, "writable", True),
+                required=bool_attr(node, "required", False),
+                values=values,
+                line=line,
+                column=column,
+            )
+        )
     for form_data in ext_children(element, "formData"):  # Camunda's form fields
         for node in form_data:
             if local_name(node) != "formField":
                 continue
-            values = tuple(FormValue(id=v.get("id") or "", name=v.get("name"))
-                           for v in node if local_name(v) == "value")
+            values = tuple(
+                FormValue(id=v.get("id") or "", name=v.get("name"))
+                for v in node
+                if local_name(v) == "value"
+            )
             line, column = ctx.where(node)
-            found.append(FormProperty(id=node.get("id") or "", name=node.get("label"),
-                                      type=node.get("type"), default=node.get("defaultValue"),
-                                      date_pattern=node.get("datePattern"), values=values,
-                                      line=line, column=column))
+            found.append(
+                FormProperty(
+                    id=node.get("id") or "",
+                    name=node.get("label"),
+                    type=node.get("type"),
+                    default=node.get("defaultValue"),
+                    date_pattern=node.get("datePattern"),
+                    values=values,
+                    line=line,
+                    column=column,
+                )
+            )
     return tuple(found)
 
 
@@ -109,17 +167,24 @@ def _loop(element: etree._Element, ctx: ParseContext):
             element_index_variable=ext_attr(node, "elementIndexVariable"),
             completion_condition=child_text(node, "completionCondition"),
             loop_data_input_ref=child_text(node, "loopDataInputRef"),
-            input_data_item=item_name, line=line, column=column)
+            input_data_item=item_name,
+            line=line,
+            column=column,
+        )
     for node in bpmn_children(element, "standardLoopCharacteristics"):
         line, column = ctx.where(node)
-        return StandardLoop(loop_condition=child_text(node, "loopCondition"),
-                            loop_maximum=node.get("loopMaximum"),
-                            test_before=bool_attr(node, "testBefore", False), line=line,
-                            column=column)
+        return StandardLoop(
+            loop_condition=child_text(node, "loopCondition"),
+            loop_maximum=node.get("loopMaximum"),
+            test_before=bool_attr(node, "testBefore", False),
+            line=line,
+            column=column,
+        )
     return None
 
 
 # --- event definitions ---------------------------------------------------------------------
+
 
 def _event_definitions(element: etree._Element, ctx: ParseContext) -> tuple:
     found = []
@@ -131,24 +196,37 @@ def _event_definitions(element: etree._Element, ctx: ParseContext) -> tuple:
         where = {"line": line, "column": column}
         if name == "timerEventDefinition":
             cycle = bpmn_children(node, "timeCycle")
-            found.append(el.TimerDefinition(
-                time_date=child_text(node, "timeDate"),
-                time_duration=child_text(node, "timeDuration"),
-                time_cycle=child_text(node, "timeCycle"),
-                end_date=ext_attr(cycle[0], "endDate") if cycle else None,
-                business_calendar=ext_attr(node, "businessCalendarName"), **where))
+            found.append(
+                el.TimerDefinition(
+                    time_date=child_text(node, "timeDate"),
+                    time_duration=child_text(node, "timeDuration"),
+                    time_cycle=child_text(node, "timeCycle"),
+                    end_date=ext_attr(cycle[0], "endDate") if cycle else None,
+                    business_calendar=ext_attr(node, "businessCalendarName"),
+                    **where,
+                )
+            )
         elif name == "messageEventDefinition":
             ref = strip_prefix(node.get("messageRef"), ctx.messages)
             declared = ctx.messages.get(ref)
-            found.append(el.MessageDefinition(
-                message_ref=ref, message_name=(declared.name or declared.id) if declared else ref,
-                **where))
+            found.append(
+                el.MessageDefinition(
+                    message_ref=ref,
+                    message_name=(declared.name or declared.id) if declared else ref,
+                    **where,
+                )
+            )
         elif name == "signalEventDefinition":
             ref = strip_prefix(node.get("signalRef"), ctx.signals)
             declared = ctx.signals.get(ref)
-            found.append(el.SignalDefinition(
-                signal_ref=ref, signal_name=(declared.name or declared.id) if declared else ref,
-                scope=declared.scope if declared else "global", **where))
+            found.append(
+                el.SignalDefinition(
+                    signal_ref=ref,
+                    signal_name=(declared.name or declared.id) if declared else ref,
+                    scope=declared.scope if declared else "global",
+                    **where,
+                )
+            )
         elif name == "errorEventDefinition":
             ref = strip_prefix(node.get("errorRef"), ctx.errors)
             declared = ctx.errors.get(ref)
@@ -158,35 +236,47 @@ def _event_definitions(element: etree._Element, ctx: ParseContext) -> tuple:
             ref = strip_prefix(node.get("escalationRef"), ctx.escalations)
             declared = ctx.escalations.get(ref)
             code = (declared.escalation_code or declared.id) if declared else ref
-            found.append(el.EscalationDefinition(escalation_ref=ref, escalation_code=code,
-                                                 **where))
+            found.append(el.EscalationDefinition(escalation_ref=ref, escalation_code=code, **where))
         elif name == "terminateEventDefinition":
-            found.append(el.TerminateDefinition(terminate_all=ext_bool(node, "terminateAll"),
-                                                **where))
+            found.append(
+                el.TerminateDefinition(terminate_all=ext_bool(node, "terminateAll"), **where)
+            )
         elif name == "conditionalEventDefinition":
-            found.append(el.ConditionalDefinition(condition=child_text(node, "condition"),
-                                                  **where))
+            found.append(el.ConditionalDefinition(condition=child_text(node, "condition"), **where))
         elif name == "compensateEventDefinition":
-            found.append(el.CompensateDefinition(
-                activity_ref=node.get("activityRef"),
-                wait_for_completion=bool_attr(node, "waitForCompletion", True), **where))
+            found.append(
+                el.CompensateDefinition(
+                    activity_ref=node.get("activityRef"),
+                    wait_for_completion=bool_attr(node, "waitForCompletion", True),
+                    **where,
+                )
+            )
         elif name == "cancelEventDefinition":
             found.append(el.CancelDefinition(**where))
         elif name == "linkEventDefinition":
             found.append(el.LinkDefinition(name=node.get("name"), **where))
         else:
-            ctx.report(ProblemCode.UNKNOWN_ELEMENT, f"<{name}> is not a BPMN event definition we know; "
-                       "it is ignored", node, warning=True, activity_id=element.get("id"))
+            ctx.report(
+                ProblemCode.UNKNOWN_ELEMENT,
+                f"<{name}> is not a BPMN event definition we know; it is ignored",
+                node,
+                warning=True,
+                activity_id=element.get("id"),
+            )
     return tuple(found)
 
 
 # --- per-kind builders ---------------------------------------------------------------------
 
+
 def _start(node, ctx):
-    return {"event_definitions": _event_definitions(node, ctx),
-            "is_interrupting": bool_attr(node, "isInterrupting", True),
-            "initiator": ext_attr(node, "initiator"), "form_key": ext_attr(node, "formKey"),
-            "form_properties": _form_properties(node, ctx)}
+    return {
+        "event_definitions": _event_definitions(node, ctx),
+        "is_interrupting": bool_attr(node, "isInterrupting", True),
+        "initiator": ext_attr(node, "initiator"),
+        "form_key": ext_attr(node, "formKey"),
+        "form_properties": _form_properties(node, ctx),
+    }
 
 
 def _events_only(node, ctx):
@@ -194,9 +284,11 @@ def _events_only(node, ctx):
 
 
 def _boundary(node, ctx):
-    return {"event_definitions": _event_definitions(node, ctx),
-            "attached_to": (node.get("attachedToRef") or "").strip() or None,
-            "cancel_activity": bool_attr(node, "cancelActivity", True)}
+    return {
+        "event_definitions": _event_definitions(node, ctx),
+        "attached_to": (node.get("attachedToRef") or "").strip() or None,
+        "cancel_activity": bool_attr(node, "cancelActivity", True),
+    }
 
 
 def _performers(node) -> tuple[list[str], list[str], str | None]:
@@ -220,15 +312,19 @@ def _performers(node) -> tuple[list[str], list[str], str | None]:
 
 def _user_task(node, ctx):
     users, groups, performer = _performers(node)
-    return {"assignee": ext_attr(node, "assignee") or performer,
-            "owner": ext_attr(node, "owner"),
-            "candidate_users": split_list(ext_attr(node, "candidateUsers")) + tuple(users),
-            "candidate_groups": split_list(ext_attr(node, "candidateGroups")) + tuple(groups),
-            "priority": ext_attr(node, "priority"), "due_date": ext_attr(node, "dueDate"),
-            "business_calendar": ext_attr(node, "businessCalendarName"),
-            "category": ext_attr(node, "category"), "form_key": ext_attr(node, "formKey"),
-            "form_properties": _form_properties(node, ctx),
-            "task_listeners": parse_listeners(node, ctx, "taskListener")}
+    return {
+        "assignee": ext_attr(node, "assignee") or performer,
+        "owner": ext_attr(node, "owner"),
+        "candidate_users": split_list(ext_attr(node, "candidateUsers")) + tuple(users),
+        "candidate_groups": split_list(ext_attr(node, "candidateGroups")) + tuple(groups),
+        "priority": ext_attr(node, "priority"),
+        "due_date": ext_attr(node, "dueDate"),
+        "business_calendar": ext_attr(node, "businessCalendarName"),
+        "category": ext_attr(node, "category"),
+        "form_key": ext_attr(node, "formKey"),
+        "form_properties": _form_properties(node, ctx),
+        "task_listeners": parse_listeners(node, ctx, "taskListener"),
+    }
 
 
 def _nothing(node, ctx):
@@ -238,40 +334,50 @@ def _nothing(node, ctx):
 def _script_task(node, ctx):
     scripts = bpmn_children(node, "script")
     script = "".join(scripts[0].itertext()) if scripts else None
-    return {"script_format": (node.get("scriptFormat") or "").strip() or None,
-            "script": script if script and script.strip() else None,
-            "result_variable": ext_attr(node, "resultVariable", "resultVariableName"),
-            "auto_store_variables": ext_bool(node, "autoStoreVariables")}
+    return {
+        "script_format": (node.get("scriptFormat") or "").strip() or None,
+        "script": script if script and script.strip() else None,
+        "result_variable": ext_attr(node, "resultVariable", "resultVariableName"),
+        "auto_store_variables": ext_bool(node, "autoStoreVariables"),
+    }
 
 
 def _service_task(node, ctx):
-    return {"expression": ext_attr(node, "expression"),
-            "delegate_expression": ext_attr(node, "delegateExpression"),
-            "class_name": ext_attr(node, "class"), "type": ext_attr(node, "type"),
-            "result_variable": ext_attr(node, "resultVariable", "resultVariableName"),
-            "use_local_scope_for_result_variable": ext_bool(node,
-                                                            "useLocalScopeForResultVariable"),
-            "triggerable": ext_bool(node, "triggerable"), "fields": _fields(node, ctx)}
+    return {
+        "expression": ext_attr(node, "expression"),
+        "delegate_expression": ext_attr(node, "delegateExpression"),
+        "class_name": ext_attr(node, "class"),
+        "type": ext_attr(node, "type"),
+        "result_variable": ext_attr(node, "resultVariable", "resultVariableName"),
+        "use_local_scope_for_result_variable": ext_bool(node, "useLocalScopeForResultVariable"),
+        "triggerable": ext_bool(node, "triggerable"),
+        "fields": _fields(node, ctx),
+    }
 
 
 def _receive_task(node, ctx):
     ref = strip_prefix(node.get("messageRef"), ctx.messages)
     declared = ctx.messages.get(ref) if ref else None
-    return {"message_ref": ref,
-            "message_name": (declared.name or declared.id) if declared else ref}
+    return {"message_ref": ref, "message_name": (declared.name or declared.id) if declared else ref}
 
 
 def _send_task(node, ctx):
-    return {"type": ext_attr(node, "type"), "class_name": ext_attr(node, "class"),
-            "expression": ext_attr(node, "expression"),
-            "delegate_expression": ext_attr(node, "delegateExpression"),
-            "message_ref": strip_prefix(node.get("messageRef"), ctx.messages),
-            "fields": _fields(node, ctx)}
+    return {
+        "type": ext_attr(node, "type"),
+        "class_name": ext_attr(node, "class"),
+        "expression": ext_attr(node, "expression"),
+        "delegate_expression": ext_attr(node, "delegateExpression"),
+        "message_ref": strip_prefix(node.get("messageRef"), ctx.messages),
+        "fields": _fields(node, ctx),
+    }
 
 
 def _rule_task(node, ctx):
-    return {"class_name": ext_attr(node, "class"), "type": ext_attr(node, "type"),
-            "result_variable": ext_attr(node, "resultVariable", "resultVariableName")}
+    return {
+        "class_name": ext_attr(node, "class"),
+        "type": ext_attr(node, "type"),
+        "result_variable": ext_attr(node, "resultVariable", "resultVariableName"),
+    }
 
 
 def _default_only(node, ctx):
@@ -283,31 +389,40 @@ def _sub_process(node, ctx):
 
 
 def _ad_hoc(node, ctx):
-    return {"ordering": node.get("ordering"),
-            "completion_condition": child_text(node, "completionCondition")}
+    return {
+        "ordering": node.get("ordering"),
+        "completion_condition": child_text(node, "completionCondition"),
+    }
 
 
 def _mappings(node, ctx, tag) -> tuple[CallMapping, ...]:
     found = []
     for item in ext_children(node, tag):
         line, column = ctx.where(item)
-        found.append(CallMapping(source=item.get("source"),
-                                 source_expression=item.get("sourceExpression"),
-                                 target=item.get("target"),
-                                 target_expression=item.get("targetExpression"), line=line,
-                                 column=column))
+        found.append(
+            CallMapping(
+                source=item.get("source"),
+                source_expression=item.get("sourceExpression"),
+                target=item.get("target"),
+                target_expression=item.get("targetExpression"),
+                line=line,
+                column=column,
+            )
+        )
     return tuple(found)
 
 
 def _call_activity(node, ctx):
-    return {"called_element": (node.get("calledElement") or "").strip() or None,
-            "called_element_type": ext_attr(node, "calledElementType"),
-            "in_mappings": _mappings(node, ctx, "in"),
-            "out_mappings": _mappings(node, ctx, "out"),
-            "inherit_variables": ext_bool(node, "inheritVariables"),
-            "business_key": ext_attr(node, "businessKey"),
-            "inherit_business_key": ext_bool(node, "inheritBusinessKey"),
-            "process_instance_name": ext_attr(node, "processInstanceName")}
+    return {
+        "called_element": (node.get("calledElement") or "").strip() or None,
+        "called_element_type": ext_attr(node, "calledElementType"),
+        "in_mappings": _mappings(node, ctx, "in"),
+        "out_mappings": _mappings(node, ctx, "out"),
+        "inherit_variables": ext_bool(node, "inheritVariables"),
+        "business_key": ext_attr(node, "businessKey"),
+        "inherit_business_key": ext_bool(node, "inheritBusinessKey"),
+        "process_instance_name": ext_attr(node, "processInstanceName"),
+    }
 
 
 Builder = Callable[[etree._Element, ParseContext], dict[str, Any]]
@@ -339,26 +454,34 @@ NODE_BUILDERS: dict[str, tuple[type, Builder]] = {
 }
 
 
-def build_node(node: etree._Element, node_id: str, parent_id: str | None,
-               ctx: ParseContext) -> el.FlowNode:
+def build_node(
+    node: etree._Element, node_id: str, parent_id: str | None, ctx: ParseContext
+) -> el.FlowNode:
     """Build the model object for one flow-node element (its tag is in NODE_BUILDERS)."""
     cls, builder = NODE_BUILDERS[local_name(node)]
     line, column = ctx.where(node)
     kwargs: dict[str, Any] = {
-        "id": node_id, "name": node.get("name"), "parent_id": parent_id,
-        "documentation": child_text(node, "documentation"), "line": line, "column": column,
+        "id": node_id,
+        "name": node.get("name"),
+        "parent_id": parent_id,
+        "documentation": child_text(node, "documentation"),
+        "line": line,
+        "column": column,
         "execution_listeners": parse_listeners(node, ctx),
         "async_before": ext_bool(node, "async", False, "asyncBefore"),
         "async_after": ext_bool(node, "asyncAfter", False, "asyncLeave"),
         "exclusive": ext_bool(node, "exclusive", True),
-        "failed_job_retry_time_cycle": (ext_text(node, "failedJobRetryTimeCycle")
-                                        or ext_attr(node, "failedJobRetryTimeCycle")),
+        "failed_job_retry_time_cycle": (
+            ext_text(node, "failedJobRetryTimeCycle") or ext_attr(node, "failedJobRetryTimeCycle")
+        ),
         "include_in_history": include_in_history(node),
     }
     if issubclass(cls, el.Activity):
-        kwargs.update(default_flow=(node.get("default") or "").strip() or None,
-                      loop=_loop(node, ctx),
-                      is_for_compensation=bool_attr(node, "isForCompensation", False),
-                      skip_expression=ext_attr(node, "skipExpression"))
+        kwargs.update(
+            default_flow=(node.get("default") or "").strip() or None,
+            loop=_loop(node, ctx),
+            is_for_compensation=bool_attr(node, "isForCompensation", False),
+            skip_expression=ext_attr(node, "skipExpression"),
+        )
     kwargs.update(builder(node, ctx))
     return cls(**kwargs)

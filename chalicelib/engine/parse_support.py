@@ -9,6 +9,7 @@ line to the line holding ``<prefix:tagName``, preferring the occurrence whose ta
 element's ``id="..."``, and reports that line and the 1-based column of the ``<``. When the tag
 cannot be found (30 lines back at most) it keeps lxml's line and reports column 0 (unknown).
 """
+
 from __future__ import annotations
 
 import re
@@ -19,17 +20,36 @@ from lxml import etree
 from chalicelib.engine.problems import Problem, ProblemCode
 
 __all__ = [
-    "BPMN_NS", "BPMNDI_NS", "DC_NS", "DI_NS", "EXTENSION_NAMESPACES", "local_name",
-    "namespace", "bpmn", "ext_attr", "ext_bool", "bool_attr", "ext_children", "ext_text",
-    "include_in_history", "bpmn_children", "child_text", "split_list", "Locator", "ParseContext",
+    "BPMN_NS",
+    "BPMNDI_NS",
+    "DC_NS",
+    "DI_NS",
+    "EXTENSION_NAMESPACES",
+    "local_name",
+    "namespace",
+    "bpmn",
+    "ext_attr",
+    "ext_bool",
+    "bool_attr",
+    "ext_children",
+    "ext_text",
+    "include_in_history",
+    "bpmn_children",
+    "child_text",
+    "split_list",
+    "Locator",
+    "ParseContext",
 ]
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
 DC_NS = "http://www.omg.org/spec/DD/20100524/DC"
 DI_NS = "http://www.omg.org/spec/DD/20100524/DI"
-EXTENSION_NAMESPACES = ("http://flowable.org/bpmn", "http://activiti.org/bpmn",
-                        "http://camunda.org/schema/1.0/bpmn")
+EXTENSION_NAMESPACES = (
+    "http://flowable.org/bpmn",
+    "http://activiti.org/bpmn",
+    "http://camunda.org/schema/1.0/bpmn",
+)
 
 
 def local_name(element: etree._Element) -> str:
@@ -45,7 +65,7 @@ def namespace(element: etree._Element) -> str:
     tag = element.tag
     if not isinstance(tag, str) or not tag.startswith("{"):
         return ""
-    return tag[1:tag.index("}")]
+    return tag[1 : tag.index("}")]
 
 
 def bpmn(name: str) -> str:
@@ -162,7 +182,7 @@ class Locator:
             for match in tag.finditer(text):
                 if ident is None:
                     return number, match.start() + 1
-                rest = text[match.end():]
+                rest = text[match.end() :]
                 closing = rest.find(">")
                 head = rest if closing < 0 else rest[:closing]
                 if re.search(r'\bid\s*=\s*["\']' + re.escape(ident) + r'["\']', head):
@@ -193,18 +213,27 @@ class ParseContext:
         """Line and column of the element's start tag."""
         return self.locator.locate(element)
 
-    def report(self, code: ProblemCode, description: str, element: etree._Element | None = None,
-               *, warning: bool = False, activity_id: str | None = None) -> None:
+    def report(
+        self,
+        code: ProblemCode,
+        description: str,
+        element: etree._Element | None = None,
+        *,
+        warning: bool = False,
+        activity_id: str | None = None,
+    ) -> None:
         """Record a problem found while parsing, located at ``element``."""
         line, column = self.where(element) if element is not None else (0, 0)
         if activity_id is None and element is not None:
             activity_id = element.get("id")
         name = element.get("name") if element is not None else None
-        self.problems.append(Problem(code, description, activity_id, name, self.process_key,
-                                     line, column, warning))
+        self.problems.append(
+            Problem(code, description, activity_id, name, self.process_key, line, column, warning)
+        )
 
-    def claim_id(self, element: etree._Element, *, generate: bool = False,
-                 quiet: bool = False) -> str | None:
+    def claim_id(
+        self, element: etree._Element, *, generate: bool = False, quiet: bool = False
+    ) -> str | None:
         """The element's id, or ``None`` (with a problem) when missing or already used.
 
         With ``generate``, a missing id is replaced by ``_<tag>_<line>`` (Flowable's own test
@@ -218,17 +247,26 @@ class ParseContext:
             while ident in self.seen_ids:
                 ident += "_"
             if not quiet:
-                self.report(ProblemCode.MALFORMED_ELEMENT,
-                            f"<{tag}> has no id attribute; it is called '{ident}'", element,
-                            warning=True, activity_id=ident)
+                self.report(
+                    ProblemCode.MALFORMED_ELEMENT,
+                    f"<{tag}> has no id attribute; it is called '{ident}'",
+                    element,
+                    warning=True,
+                    activity_id=ident,
+                )
         elif not ident:
-            self.report(ProblemCode.MALFORMED_ELEMENT,
-                        f"<{tag}> has no id attribute; the element is ignored", element)
+            self.report(
+                ProblemCode.MALFORMED_ELEMENT,
+                f"<{tag}> has no id attribute; the element is ignored",
+                element,
+            )
             return None
         elif ident in self.seen_ids:
-            self.report(ProblemCode.DUPLICATE_ID,
-                        f"the id '{ident}' is used more than once; this <{tag}> is ignored",
-                        element)
+            self.report(
+                ProblemCode.DUPLICATE_ID,
+                f"the id '{ident}' is used more than once; this <{tag}> is ignored",
+                element,
+            )
             return None
         self.seen_ids.add(ident)
         return ident

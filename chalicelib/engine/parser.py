@@ -9,6 +9,7 @@ with its own findings.
 
 ``isExecutable`` absent means executable, as in Flowable.
 """
+
 from __future__ import annotations
 
 from collections import deque
@@ -16,13 +17,38 @@ from collections import deque
 from lxml import etree
 
 from chalicelib.engine.model import (
-    HISTORY_LEVELS, Bounds, Definitions, Diagram, Edge, ErrorDeclaration, Escalation, Message,
-    ProcessDefinitionModel, SequenceFlow, Shape, Signal, frozen_map,
+    HISTORY_LEVELS,
+    Bounds,
+    Definitions,
+    Diagram,
+    Edge,
+    ErrorDeclaration,
+    Escalation,
+    Message,
+    ProcessDefinitionModel,
+    SequenceFlow,
+    Shape,
+    Signal,
+    frozen_map,
 )
 from chalicelib.engine.parse_nodes import NODE_BUILDERS, build_node, parse_listeners
 from chalicelib.engine.parse_support import (
-    BPMN_NS, BPMNDI_NS, DC_NS, DI_NS, Locator, ParseContext, bpmn, bpmn_children, child_text,
-    ext_attr, ext_children, ext_text, include_in_history, local_name, namespace, split_list,
+    BPMN_NS,
+    BPMNDI_NS,
+    DC_NS,
+    DI_NS,
+    Locator,
+    ParseContext,
+    bpmn,
+    bpmn_children,
+    child_text,
+    ext_attr,
+    ext_children,
+    ext_text,
+    include_in_history,
+    local_name,
+    namespace,
+    split_list,
 )
 from chalicelib.engine.problems import ProblemCode
 from chalicelib.engine.xmlsafe import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, parse_xml, to_bytes
@@ -30,20 +56,45 @@ from chalicelib.engine.xmlsafe import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, pars
 __all__ = ["parse_bpmn"]
 
 #: BPMN elements that may appear in a process or sub-process and carry no behaviour for us.
-_IGNORED = frozenset({
-    "documentation", "extensionElements", "laneSet", "lane", "dataObject",
-    "dataObjectReference", "dataStoreReference", "textAnnotation", "association", "group",
-    "ioSpecification", "property", "dataInputAssociation", "dataOutputAssociation", "incoming",
-    "outgoing", "auditing", "monitoring", "multiInstanceLoopCharacteristics",
-    "standardLoopCharacteristics", "correlationSubscription", "resourceRole", "performer",
-    "potentialOwner", "humanPerformer",
-})
+_IGNORED = frozenset(
+    {
+        "documentation",
+        "extensionElements",
+        "laneSet",
+        "lane",
+        "dataObject",
+        "dataObjectReference",
+        "dataStoreReference",
+        "textAnnotation",
+        "association",
+        "group",
+        "ioSpecification",
+        "property",
+        "dataInputAssociation",
+        "dataOutputAssociation",
+        "incoming",
+        "outgoing",
+        "auditing",
+        "monitoring",
+        "multiInstanceLoopCharacteristics",
+        "standardLoopCharacteristics",
+        "correlationSubscription",
+        "resourceRole",
+        "performer",
+        "potentialOwner",
+        "humanPerformer",
+    }
+)
 _SCOPES = frozenset({"subProcess", "transaction", "adHocSubProcess"})
 
 
-def parse_bpmn(xml: bytes | str, *, resource_name: str | None = None,
-               max_bytes: int = DEFAULT_MAX_BYTES,
-               max_depth: int = DEFAULT_MAX_DEPTH) -> Definitions:
+def parse_bpmn(
+    xml: bytes | str,
+    *,
+    resource_name: str | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+) -> Definitions:
     """Parse a BPMN 2.0 document (flowable:/activiti:/camunda: dialects).
 
     Raises :class:`~chalicelib.engine.problems.BpmnSyntaxError` only for malformed or refused
@@ -58,9 +109,12 @@ def parse_bpmn(xml: bytes | str, *, resource_name: str | None = None,
         source = data.decode("utf-8", errors="replace")
     ctx = ParseContext(Locator(source))
     if root.tag != bpmn("definitions"):
-        ctx.report(ProblemCode.NOT_BPMN,
-                   f"the root element is <{local_name(root)}> in namespace "
-                   f"'{namespace(root)}', not a BPMN 2.0 <definitions> ({BPMN_NS})", root)
+        ctx.report(
+            ProblemCode.NOT_BPMN,
+            f"the root element is <{local_name(root)}> in namespace "
+            f"'{namespace(root)}', not a BPMN 2.0 <definitions> ({BPMN_NS})",
+            root,
+        )
         return Definitions(resource_name=resource_name, problems=tuple(ctx.problems))
 
     _declarations(root, ctx)
@@ -71,19 +125,24 @@ def parse_bpmn(xml: bytes | str, *, resource_name: str | None = None,
             processes[process.key] = process
     ctx.process_key = None
     return Definitions(
-        id=root.get("id"), target_namespace=root.get("targetNamespace"),
-        resource_name=resource_name, processes=frozen_map(processes),
-        messages=frozen_map(ctx.messages), signals=frozen_map(ctx.signals),
-        errors=frozen_map(ctx.errors), escalations=frozen_map(ctx.escalations),
-        diagram=_diagram(root), problems=tuple(ctx.problems))
+        id=root.get("id"),
+        target_namespace=root.get("targetNamespace"),
+        resource_name=resource_name,
+        processes=frozen_map(processes),
+        messages=frozen_map(ctx.messages),
+        signals=frozen_map(ctx.signals),
+        errors=frozen_map(ctx.errors),
+        escalations=frozen_map(ctx.escalations),
+        diagram=_diagram(root),
+        problems=tuple(ctx.problems),
+    )
 
 
 def _declarations(root: etree._Element, ctx: ParseContext) -> None:
     """Messages, signals, errors and escalations declared at the definitions level."""
     for node in root:
         name = local_name(node)
-        if namespace(node) != BPMN_NS or name not in ("message", "signal", "error",
-                                                       "escalation"):
+        if namespace(node) != BPMN_NS or name not in ("message", "signal", "error", "escalation"):
             continue
         ident = ctx.claim_id(node)
         if ident is None:
@@ -96,12 +155,13 @@ def _declarations(root: etree._Element, ctx: ParseContext) -> None:
             scope = ext_attr(node, "scope") or "global"
             ctx.signals[ident] = Signal(id=ident, name=node.get("name"), scope=scope, **where)
         elif name == "error":
-            ctx.errors[ident] = ErrorDeclaration(id=ident, name=node.get("name"),
-                                                 error_code=node.get("errorCode"), **where)
+            ctx.errors[ident] = ErrorDeclaration(
+                id=ident, name=node.get("name"), error_code=node.get("errorCode"), **where
+            )
         else:
-            ctx.escalations[ident] = Escalation(id=ident, name=node.get("name"),
-                                                escalation_code=node.get("escalationCode"),
-                                                **where)
+            ctx.escalations[ident] = Escalation(
+                id=ident, name=node.get("name"), escalation_code=node.get("escalationCode"), **where
+            )
 
 
 def _process(node: etree._Element, ctx: ParseContext) -> ProcessDefinitionModel | None:
@@ -128,9 +188,12 @@ def _process(node: etree._Element, ctx: ParseContext) -> ProcessDefinitionModel 
                     flows[flow.id] = flow
                 continue
             if name not in NODE_BUILDERS:
-                ctx.report(ProblemCode.UNKNOWN_ELEMENT,
-                           f"<{name}> is not an element this engine knows; it is ignored",
-                           child, warning=True)
+                ctx.report(
+                    ProblemCode.UNKNOWN_ELEMENT,
+                    f"<{name}> is not an element this engine knows; it is ignored",
+                    child,
+                    warning=True,
+                )
                 continue
             ident = ctx.claim_id(child, generate=True)
             if ident is None:
@@ -141,12 +204,18 @@ def _process(node: etree._Element, ctx: ParseContext) -> ProcessDefinitionModel 
     line, column = ctx.where(node)
     executable = (node.get("isExecutable") or "true").strip().lower() != "false"
     return ProcessDefinitionModel(
-        key=key, name=node.get("name"), documentation=child_text(node, "documentation"),
+        key=key,
+        name=node.get("name"),
+        documentation=child_text(node, "documentation"),
         is_executable=executable,
         candidate_starter_users=split_list(ext_attr(node, "candidateStarterUsers")),
         candidate_starter_groups=split_list(ext_attr(node, "candidateStarterGroups")),
         history_level=_history_level(node, ctx),
-        elements=frozen_map(elements), flows=frozen_map(flows), line=line, column=column)
+        elements=frozen_map(elements),
+        flows=frozen_map(flows),
+        line=line,
+        column=column,
+    )
 
 
 def _history_level(node: etree._Element, ctx: ParseContext) -> str | None:
@@ -157,15 +226,17 @@ def _history_level(node: etree._Element, ctx: ParseContext) -> str | None:
         return None
     if text.lower() in HISTORY_LEVELS:
         return text.lower()
-    ctx.report(ProblemCode.INVALID_VALUE,
-               f"historyLevel '{text}' is not one of {', '.join(HISTORY_LEVELS)}; the "
-               f"service's history level applies", ext_children(node, "historyLevel")[0],
-               warning=True)
+    ctx.report(
+        ProblemCode.INVALID_VALUE,
+        f"historyLevel '{text}' is not one of {', '.join(HISTORY_LEVELS)}; the "
+        f"service's history level applies",
+        ext_children(node, "historyLevel")[0],
+        warning=True,
+    )
     return None
 
 
-def _flow(node: etree._Element, parent_id: str | None,
-          ctx: ParseContext) -> SequenceFlow | None:
+def _flow(node: etree._Element, parent_id: str | None, ctx: ParseContext) -> SequenceFlow | None:
     ident = ctx.claim_id(node, generate=True, quiet=True)
     if ident is None:
         return None
@@ -176,12 +247,19 @@ def _flow(node: etree._Element, parent_id: str | None,
         break
     line, column = ctx.where(node)
     return SequenceFlow(
-        id=ident, source_ref=(node.get("sourceRef") or "").strip() or None,
-        target_ref=(node.get("targetRef") or "").strip() or None, name=node.get("name"),
-        condition=condition, condition_language=language,
-        skip_expression=ext_attr(node, "skipExpression"), parent_id=parent_id,
-        execution_listeners=parse_listeners(node, ctx), line=line, column=column,
-        include_in_history=include_in_history(node))
+        id=ident,
+        source_ref=(node.get("sourceRef") or "").strip() or None,
+        target_ref=(node.get("targetRef") or "").strip() or None,
+        name=node.get("name"),
+        condition=condition,
+        condition_language=language,
+        skip_expression=ext_attr(node, "skipExpression"),
+        parent_id=parent_id,
+        execution_listeners=parse_listeners(node, ctx),
+        line=line,
+        column=column,
+        include_in_history=include_in_history(node),
+    )
 
 
 def _number(value: str | None) -> float | None:
@@ -216,17 +294,23 @@ def _diagram(root: etree._Element) -> Diagram:
         if local_name(node) == "BPMNShape":
             if element not in shapes:
                 shapes[element] = Shape(
-                    id=node.get("id"), bpmn_element=element,
+                    id=node.get("id"),
+                    bpmn_element=element,
                     bounds=_bounds(node.find(f"{{{DC_NS}}}Bounds")),
                     is_expanded=_optional_bool(node.get("isExpanded")),
                     is_horizontal=_optional_bool(node.get("isHorizontal")),
-                    label_bounds=_bounds(label))
+                    label_bounds=_bounds(label),
+                )
         elif element not in edges:
             points = []
             for point in node.iterfind(f"{{{DI_NS}}}waypoint"):
                 x, y = _number(point.get("x")), _number(point.get("y"))
                 if x is not None and y is not None:
                     points.append((x, y))
-            edges[element] = Edge(id=node.get("id"), bpmn_element=element,
-                                  waypoints=tuple(points), label_bounds=_bounds(label))
+            edges[element] = Edge(
+                id=node.get("id"),
+                bpmn_element=element,
+                waypoints=tuple(points),
+                label_bounds=_bounds(label),
+            )
     return Diagram(shapes=frozen_map(shapes), edges=frozen_map(edges))

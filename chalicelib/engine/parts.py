@@ -1,12 +1,18 @@
 """Small value objects shared by several element kinds: listeners, fields, forms, loops."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 __all__ = [
-    "FieldExtension", "Listener", "FormValue", "FormProperty", "CallMapping",
-    "MultiInstance", "StandardLoop", "LoopCharacteristics",
+    "FieldExtension",
+    "Listener",
+    "FormValue",
+    "FormProperty",
+    "CallMapping",
+    "MultiInstance",
+    "StandardLoop",
+    "LoopCharacteristics",
 ]
 
 
@@ -102,4 +108,4 @@ class StandardLoop:
     column: int = 0
 
 
-LoopCharacteristics = Union[MultiInstance, StandardLoop]
+LoopCharacteristics = MultiInstance | StandardLoop

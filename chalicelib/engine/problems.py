@@ -6,6 +6,7 @@ processDefinitionId, xmlLineNumber, xmlColumnNumber, isWarning}``. Problem codes
 Flowable's ``Problems`` constants where Flowable has one (``flowable-...``), and the same
 style otherwise. Line and column are 1-based; 0 means "unknown".
 """
+
 from __future__ import annotations
 
 import enum
@@ -93,10 +94,18 @@ class Problem:
     column: int = 0
     is_warning: bool = False
 
-    def as_warning(self) -> "Problem":
+    def as_warning(self) -> Problem:
         """The same finding, downgraded to a warning."""
-        return Problem(self.code, self.description, self.activity_id, self.activity_name,
-                       self.process_key, self.line, self.column, True)
+        return Problem(
+            self.code,
+            self.description,
+            self.activity_id,
+            self.activity_name,
+            self.process_key,
+            self.line,
+            self.column,
+            True,
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The ``validate_bpmn`` item shape (``DECISIONS.md``)."""
@@ -115,14 +124,21 @@ class Problem:
 class BpmnSyntaxError(BadRequest):
     """The document is not well-formed XML, or is XML we refuse (DOCTYPE, too big, too deep)."""
 
-    def __init__(self, message: str, line: int = 0, column: int = 0,
-                 code: ProblemCode = ProblemCode.XML_SYNTAX):
+    def __init__(
+        self,
+        message: str,
+        line: int = 0,
+        column: int = 0,
+        code: ProblemCode = ProblemCode.XML_SYNTAX,
+    ):
         self.line = line
         self.column = column
         self.problem_code = code
         where = f" (line {line}, column {column})" if line else ""
-        super().__init__(f"Invalid BPMN XML{where}: {message}",
-                         {"problem": code.value, "xmlLineNumber": line, "xmlColumnNumber": column})
+        super().__init__(
+            f"Invalid BPMN XML{where}: {message}",
+            {"problem": code.value, "xmlLineNumber": line, "xmlColumnNumber": column},
+        )
         self.reason_text = message
 
     def to_problem(self) -> Problem:

@@ -72,6 +72,7 @@ QuickJS budget is stretched by the contention just seen (own CPU share), at most
 limit; if the retry is interrupted too, the script fails with ``script-timeout``. The cost of
 this is bounded: an endless script under contention burns at most (1 + stretch) limits.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -89,8 +90,17 @@ import quickjs
 from chalicelib.errors import ProcessFailure
 
 __all__ = [
-    "ScriptResult", "run_script", "ScriptPool", "referenced_variables", "is_poolable", "DEFAULT_TIME_LIMIT_S", "DEFAULT_MEMORY_LIMIT_BYTES",
-    "EARLY_INTERRUPT_RATIO", "MAX_RETRY_STRETCH", "MAX_CONSOLE_LINES", "MAX_CONSOLE_LINE_LENGTH",
+    "ScriptResult",
+    "run_script",
+    "ScriptPool",
+    "referenced_variables",
+    "is_poolable",
+    "DEFAULT_TIME_LIMIT_S",
+    "DEFAULT_MEMORY_LIMIT_BYTES",
+    "EARLY_INTERRUPT_RATIO",
+    "MAX_RETRY_STRETCH",
+    "MAX_CONSOLE_LINES",
+    "MAX_CONSOLE_LINE_LENGTH",
 ]
 
 DEFAULT_TIME_LIMIT_S = 1.0
@@ -104,14 +114,21 @@ MAX_CONSOLE_LINES = 500
 MAX_CONSOLE_LINE_LENGTH = 2_000
 
 _IDENTIFIER = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
-_RESERVED = frozenset("""
+_RESERVED = frozenset(
+    """
     arguments await break case catch class const continue debugger default delete do else enum
     eval export extends false finally for function if implements import in instanceof interface
     let new null package private protected public return static super switch this throw true
     try typeof undefined var void while with yield NaN Infinity
-""".split())
-_LEVELS = {"log": logging.INFO, "info": logging.INFO, "debug": logging.DEBUG,
-           "warn": logging.WARNING, "error": logging.ERROR}
+""".split()
+)
+_LEVELS = {
+    "log": logging.INFO,
+    "info": logging.INFO,
+    "debug": logging.DEBUG,
+    "warn": logging.WARNING,
+    "error": logging.ERROR,
+}
 
 # Runs before the script (no time limit yet). Sets up `execution`, `console`, the variable
 # globals and the read-back function; returns the JSON list of names bound as globals.
@@ -229,12 +246,21 @@ class _EarlyInterrupt(Exception):
         super().__init__(own_cpu)
 
 
-def run_script(source: str, variables: dict[str, Any], *, activity_id: str | None,
-               process_instance_id: str | None, execution_id: str | None,
-               business_key: str | None = None, time_limit_s: float = DEFAULT_TIME_LIMIT_S,
-               memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_BYTES, auto_store: bool = False,
-               logger: logging.Logger | None = None,
-               pool: "ScriptPool | None" = None, need_result: bool = True) -> ScriptResult:
+def run_script(
+    source: str,
+    variables: dict[str, Any],
+    *,
+    activity_id: str | None,
+    process_instance_id: str | None,
+    execution_id: str | None,
+    business_key: str | None = None,
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_BYTES,
+    auto_store: bool = False,
+    logger: logging.Logger | None = None,
+    pool: ScriptPool | None = None,
+    need_result: bool = True,
+) -> ScriptResult:
     """Run a JavaScript script task in a fresh (or pooled), limited QuickJS context.
 
     Parameters
@@ -269,9 +295,11 @@ def run_script(source: str, variables: dict[str, Any], *, activity_id: str | Non
     if reachable is not None:  # only what the script can name (JSON is the cost)
         passed = {name: value for name, value in variables.items() if name in reachable}
         if len(passed) < len(variables):  # the others are checked, as if they were passed
-            _check_passable({name: value for name, value in variables.items()
-                             if name not in reachable}, activity_id,
-                            pool._checked if pool is not None else None)
+            _check_passable(
+                {name: value for name, value in variables.items() if name not in reachable},
+                activity_id,
+                pool._checked if pool is not None else None,
+            )
         variables = passed
     encoded = _encode(variables, activity_id)
     names = ",".join(name for name in variables if _bindable(name))
@@ -281,37 +309,72 @@ def run_script(source: str, variables: dict[str, Any], *, activity_id: str | Non
     for attempt in (1, 2):
         try:
             if pooled and attempt == 1:
-                result = pool.attempt(source, encoded, names, meta,  # type: ignore[union-attr]
-                                      budget, time_limit_s, memory_limit_bytes, activity_id,
-                                      logger, need_result)
+                result = pool.attempt(
+                    source,
+                    encoded,
+                    names,
+                    meta,  # type: ignore[union-attr]
+                    budget,
+                    time_limit_s,
+                    memory_limit_bytes,
+                    activity_id,
+                    logger,
+                    need_result,
+                )
             else:
-                result = _attempt(source, _envelope(encoded, names, meta), budget,
-                                  time_limit_s, memory_limit_bytes, auto_store, activity_id,
-                                  logger, need_result=need_result)
+                result = _attempt(
+                    source,
+                    _envelope(encoded, names, meta),
+                    budget,
+                    time_limit_s,
+                    memory_limit_bytes,
+                    auto_store,
+                    activity_id,
+                    logger,
+                    need_result=need_result,
+                )
         except _EarlyInterrupt as early:
             if attempt == 2:
                 break
             share = max(early.own_cpu / budget, 1 / MAX_RETRY_STRETCH)
             budget = time_limit_s / share
             if logger is not None:
-                logger.warning("script %s interrupted after %.3f s of its own CPU (busy "
-                               "threads?); retrying once with a %.3f s budget", activity_id,
-                               early.own_cpu, budget)
+                logger.warning(
+                    "script %s interrupted after %.3f s of its own CPU (busy "
+                    "threads?); retrying once with a %.3f s budget",
+                    activity_id,
+                    early.own_cpu,
+                    budget,
+                )
             continue
         for level, line in result.pop("_log"):
             if logger is not None:
                 logger.log(_LEVELS.get(level, logging.INFO), "script %s: %s", activity_id, line)
         return ScriptResult(**result)
-    raise ProcessFailure("script-timeout", f"Script exceeded its time limit of "
-                         f"{time_limit_s:g} s", activity_id)
+    raise ProcessFailure(
+        "script-timeout", f"Script exceeded its time limit of {time_limit_s:g} s", activity_id
+    )
 
 
 # --- variables a script can reach, and scripts that may share a context --------------------
 
-_READERS = re.compile(r"\b(?:getVariable|getVariableLocal|hasVariable|hasVariableLocal)\b"
-                      r"""(\s*\(\s*(['"])([^'"\\\n]*)\2\s*\))?""")
-_DYNAMIC_NAMES = frozenset({"getVariables", "this", "globalThis", "eval", "Function",
-                            "constructor", "Reflect", "Proxy", "with"})
+_READERS = re.compile(
+    r"\b(?:getVariable|getVariableLocal|hasVariable|hasVariableLocal)\b"
+    r"""(\s*\(\s*(['"])([^'"\\\n]*)\2\s*\))?"""
+)
+_DYNAMIC_NAMES = frozenset(
+    {
+        "getVariables",
+        "this",
+        "globalThis",
+        "eval",
+        "Function",
+        "constructor",
+        "Reflect",
+        "Proxy",
+        "with",
+    }
+)
 #: ``execution`` not followed by ``.name`` (aliased, destructured, computed access)
 _EXECUTION_OTHERWISE = re.compile(r"\bexecution\b(?!\s*\.\s*[A-Za-z_$])")
 
@@ -337,20 +400,24 @@ def referenced_variables(source: str) -> frozenset[str] | None:
 
 
 #: Words that reach or alter shared built-ins (or leave work behind) without assignment syntax.
-_UNPOOLABLE_WORDS = frozenset("""
+_UNPOOLABLE_WORDS = frozenset(
+    """
     Object Reflect Proxy Symbol Function eval globalThis this prototype __proto__ constructor
     call apply bind delete async await import then Promise RegExp Error WeakRef
     FinalizationRegistry Atomics SharedArrayBuffer __date_clock __defineGetter__
     __defineSetter__ __lookupGetter__ __lookupSetter__ defineProperty defineProperties
     setPrototypeOf getPrototypeOf assign freeze seal preventExtensions with arguments
-""".split())
+""".split()
+)
 _ASSIGN = r"(?:\*\*|<<|>>>?|&&|\|\||\?\?|[-+*/%&|^])?=(?![=>])"
 #: an assignment (or ++/--, for-in/of target, destructuring) whose target is a member
 _MEMBER_WRITE = re.compile(
-    r"(?:[.\]]\s*[A-Za-z_$]?[\w$]*|\})\s*" + _ASSIGN
+    r"(?:[.\]]\s*[A-Za-z_$]?[\w$]*|\})\s*"
+    + _ASSIGN
     + r"|[.\]]\s*[\w$]*\s*(?:\+\+|--)"
     + r"|(?:\+\+|--)\s*[\w$.\s\[\]]*[.\[]"
-    + r"|[.\]]\s*[\w$]*\s+(?:in|of)\b")
+    + r"|[.\]]\s*[\w$]*\s+(?:in|of)\b"
+)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -594,16 +661,27 @@ class ScriptPool:
             context = quickjs.Context()
             context.set_memory_limit(memory_limit_bytes)
             context.eval(_POOL_PRELUDE)(MAX_CONSOLE_LINES, MAX_CONSOLE_LINE_LENGTH)
-            self._functions = tuple(context.get(f"__wf_{n}") for n in (
-                "begin", "run", "compile", "collect", "end", "list"))
+            self._functions = tuple(
+                context.get(f"__wf_{n}")
+                for n in ("begin", "run", "compile", "collect", "end", "list")
+            )
             self._context, self._memory_limit = context, memory_limit_bytes
             self.created += 1
         return self._context, self._functions
 
-    def attempt(self, source: str, variables: str, names: str, meta: tuple[str | None, ...],
-                budget_s: float, time_limit_s: float, memory_limit_bytes: int,
-                activity_id: str | None, logger: logging.Logger | None,
-                need_result: bool = True) -> dict[str, Any]:
+    def attempt(
+        self,
+        source: str,
+        variables: str,
+        names: str,
+        meta: tuple[str | None, ...],
+        budget_s: float,
+        time_limit_s: float,
+        memory_limit_bytes: int,
+        activity_id: str | None,
+        logger: logging.Logger | None,
+        need_result: bool = True,
+    ) -> dict[str, Any]:
         """As :func:`_attempt`, in the shared context (``variables`` their JSON, ``names``
         those bound as globals, comma separated, ``meta`` what ``execution``'s getters
         return)."""
@@ -634,8 +712,16 @@ class ScriptPool:
             ok = True
         except quickjs.JSException as exc:
             own_cpu = time.thread_time() - started
-            raise _failure(exc, context, own_cpu, time_limit_s, memory_limit_bytes,
-                           activity_id, logger, with_line=in_script) from None
+            raise _failure(
+                exc,
+                context,
+                own_cpu,
+                time_limit_s,
+                memory_limit_bytes,
+                activity_id,
+                logger,
+                with_line=in_script,
+            ) from None
         finally:
             if not ok:
                 self.discard()
@@ -653,17 +739,25 @@ class ScriptPool:
         except quickjs.JSException:
             self.discard()
         changed, local, removed, console, dropped, result = collected
-        return _outcome({"changed": dict(zip(changed[::2], changed[1::2])),
-                         "local": dict(zip(local[::2], local[1::2])), "removed": removed,
-                         "console": console, "dropped": dropped, "result": result,
-                         "autoStored": {}})
+        return _outcome(
+            {
+                "changed": dict(zip(changed[::2], changed[1::2])),
+                "local": dict(zip(local[::2], local[1::2])),
+                "removed": removed,
+                "console": console,
+                "dropped": dropped,
+                "result": result,
+                "autoStored": {},
+            }
+        )
 
 
 _PLAIN = (str, int, bool, type(None))
 
 
-def _check_passable(variables: dict[str, Any], activity_id: str | None,
-                    checked: dict[int, Any] | None) -> None:
+def _check_passable(
+    variables: dict[str, Any], activity_id: str | None, checked: dict[int, Any] | None
+) -> None:
     """Raise as :func:`_payload` would if these values were passed (without encoding them)."""
     for name, value in variables.items():
         if isinstance(value, _PLAIN):
@@ -693,7 +787,7 @@ def _passable(value: Any) -> bool:
 def _json_default(value: Any) -> Any:
     if isinstance(value, _dt.datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(_dt.UTC).replace(tzinfo=None)
             return value.isoformat(timespec="milliseconds") + "Z"
         return value.isoformat()
     if isinstance(value, _dt.date):
@@ -708,8 +802,11 @@ def _json_default(value: Any) -> Any:
 @functools.lru_cache(maxsize=4096)
 def _bindable(name: str) -> bool:
     """True when a variable can also be bound as a global of that name."""
-    return (_IDENTIFIER.fullmatch(name) is not None and name not in _RESERVED
-            and not name.startswith("__wf"))
+    return (
+        _IDENTIFIER.fullmatch(name) is not None
+        and name not in _RESERVED
+        and not name.startswith("__wf")
+    )
 
 
 #: ``json.dumps(..., default=_json_default, allow_nan=False)``, made once (not per script)
@@ -722,31 +819,56 @@ def _encode(variables: dict[str, Any], activity_id: str | None) -> str:
     try:
         return _PAYLOAD_JSON.encode(variables)
     except (TypeError, ValueError) as exc:
-        raise ProcessFailure("script", f"Process variables cannot be passed to the script: "
-                             f"{exc}", activity_id) from None
+        raise ProcessFailure(
+            "script", f"Process variables cannot be passed to the script: {exc}", activity_id
+        ) from None
 
 
 def _envelope(encoded: str, names: str, meta: tuple[str | None, ...]) -> str:
     """What a fresh context's prelude reads: variables (JSON), names bound, meta, limits."""
     activity_id, process_instance_id, execution_id, business_key = meta
-    rest = json.dumps({"globals": names.split(",") if names else [],
-                       "meta": {"activityId": activity_id,
-                                "processInstanceId": process_instance_id,
-                                "executionId": execution_id, "businessKey": business_key},
-                       "limits": _LIMITS})
+    rest = json.dumps(
+        {
+            "globals": names.split(",") if names else [],
+            "meta": {
+                "activityId": activity_id,
+                "processInstanceId": process_instance_id,
+                "executionId": execution_id,
+                "businessKey": business_key,
+            },
+            "limits": _LIMITS,
+        }
+    )
     return '{"variables":' + encoded + "," + rest[1:]
 
 
-def _payload(variables: dict[str, Any], activity_id: str | None, process_instance_id: str | None,
-             execution_id: str | None, business_key: str | None) -> str:
+def _payload(
+    variables: dict[str, Any],
+    activity_id: str | None,
+    process_instance_id: str | None,
+    execution_id: str | None,
+    business_key: str | None,
+) -> str:
     names = ",".join(name for name in variables if _bindable(name))
-    return _envelope(_encode(variables, activity_id), names,
-                     (activity_id, process_instance_id, execution_id, business_key))
+    return _envelope(
+        _encode(variables, activity_id),
+        names,
+        (activity_id, process_instance_id, execution_id, business_key),
+    )
 
 
-def _attempt(source: str, payload: str, budget_s: float, time_limit_s: float,
-             memory_limit_bytes: int, auto_store: bool, activity_id: str | None,
-             logger: logging.Logger | None, *, need_result: bool = True) -> dict[str, Any]:
+def _attempt(
+    source: str,
+    payload: str,
+    budget_s: float,
+    time_limit_s: float,
+    memory_limit_bytes: int,
+    auto_store: bool,
+    activity_id: str | None,
+    logger: logging.Logger | None,
+    *,
+    need_result: bool = True,
+) -> dict[str, Any]:
     context = quickjs.Context()
     context.set_memory_limit(memory_limit_bytes)
     started, in_script = time.thread_time(), False
@@ -761,8 +883,16 @@ def _attempt(source: str, payload: str, budget_s: float, time_limit_s: float,
         collected = json.loads(context.get("__wf_collect")(now, value if need_result else None))
     except quickjs.JSException as exc:
         own_cpu = time.thread_time() - started
-        raise _failure(exc, context, own_cpu, time_limit_s, memory_limit_bytes, activity_id,
-                       logger, with_line=in_script) from None
+        raise _failure(
+            exc,
+            context,
+            own_cpu,
+            time_limit_s,
+            memory_limit_bytes,
+            activity_id,
+            logger,
+            with_line=in_script,
+        ) from None
     return _outcome(collected)
 
 
@@ -771,39 +901,57 @@ def _outcome(collected: dict[str, Any]) -> dict[str, Any]:
     console = [line for _, line in collected["console"]]
     if collected["dropped"]:
         console.append(f"... {collected['dropped']} more console line(s) dropped")
-    return {"changed": changed, "console": console, "result": collected["result"],
-            "changed_local": collected["local"], "removed": tuple(collected["removed"]),
-            "_log": collected["console"]}
+    return {
+        "changed": changed,
+        "console": console,
+        "result": collected["result"],
+        "changed_local": collected["local"],
+        "removed": tuple(collected["removed"]),
+        "_log": collected["console"],
+    }
 
 
 def _read_globals(bound: list[str]) -> str:
     """A script reading each bound global (``let`` in the script may have shadowed it)."""
-    reads = ",".join(f'"{name}":(typeof {name}==="undefined"?undefined:{name})'
-                     for name in bound)  # names are checked identifiers (see _payload)
+    reads = ",".join(
+        f'"{name}":(typeof {name}==="undefined"?undefined:{name})' for name in bound
+    )  # names are checked identifiers (see _payload)
     return "({" + reads + "})"
 
 
-def _failure(exc: quickjs.JSException, context: quickjs.Context, own_cpu: float,
-             time_limit_s: float, memory_limit_bytes: int, activity_id: str | None,
-             logger: logging.Logger | None, *, with_line: bool) -> Exception:
+def _failure(
+    exc: quickjs.JSException,
+    context: quickjs.Context,
+    own_cpu: float,
+    time_limit_s: float,
+    memory_limit_bytes: int,
+    activity_id: str | None,
+    logger: logging.Logger | None,
+    *,
+    with_line: bool,
+) -> Exception:
     text = str(exc)
     first = text.split("\n", 1)[0].strip()
     if first == "InternalError: interrupted":
         if own_cpu < EARLY_INTERRUPT_RATIO * time_limit_s:
             return _EarlyInterrupt(own_cpu)
-        return ProcessFailure("script-timeout", f"Script exceeded its time limit of "
-                              f"{time_limit_s:g} s", activity_id)
+        return ProcessFailure(
+            "script-timeout", f"Script exceeded its time limit of {time_limit_s:g} s", activity_id
+        )
     if "out of memory" in text or (first in ("", "null") and _near_limit(context)):
-        return ProcessFailure("script", f"Script ran out of memory (limit "
-                              f"{memory_limit_bytes / (1024 * 1024):g} MiB)", activity_id)
+        return ProcessFailure(
+            "script",
+            f"Script ran out of memory (limit {memory_limit_bytes / (1024 * 1024):g} MiB)",
+            activity_id,
+        )
     if isinstance(exc, quickjs.StackOverflow):
-        return ProcessFailure("script", "Script error: stack overflow (too deep recursion)",
-                              activity_id)
+        return ProcessFailure(
+            "script", "Script error: stack overflow (too deep recursion)", activity_id
+        )
     _log_console_of_failed(context, activity_id, logger)
     line = re.search(r"<input>:(\d+)", text) if with_line else None
     where = f" (line {line.group(1)})" if line else ""
-    return ProcessFailure("script", f"Script error: {first or 'unknown error'}{where}",
-                          activity_id)
+    return ProcessFailure("script", f"Script error: {first or 'unknown error'}{where}", activity_id)
 
 
 def _near_limit(context: quickjs.Context) -> bool:
@@ -815,8 +963,9 @@ def _near_limit(context: quickjs.Context) -> bool:
         return True
 
 
-def _log_console_of_failed(context: quickjs.Context, activity_id: str | None,
-                           logger: logging.Logger | None) -> None:
+def _log_console_of_failed(
+    context: quickjs.Context, activity_id: str | None, logger: logging.Logger | None
+) -> None:
     """Send a failed script's console output to the logger: it is what explains the error."""
     if logger is None:
         return

@@ -7,6 +7,7 @@ intervals, and Quartz-style cron. Parsing only; computing due dates comes with t
   any value not starting with ``R`` is a cron expression with a seconds field (6 or 7 fields,
   ``?`` allowed: ``0 0/5 * * * ?``).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,8 +16,14 @@ from dataclasses import dataclass
 import isodate
 from croniter import croniter
 
-__all__ = ["RepeatingInterval", "parse_time_date", "parse_time_duration", "parse_time_cycle",
-           "check_cron", "is_cron"]
+__all__ = [
+    "RepeatingInterval",
+    "parse_time_date",
+    "parse_time_duration",
+    "parse_time_cycle",
+    "check_cron",
+    "is_cron",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +68,9 @@ def check_cron(text: str) -> None:
     """Check a Quartz-style cron expression (seconds first, 6 or 7 fields). Raises ``ValueError``."""
     fields = text.split()
     if len(fields) not in (6, 7):
-        raise ValueError(f"cron '{text}' must have 6 or 7 fields (seconds first), "
-                         f"not {len(fields)}")
+        raise ValueError(
+            f"cron '{text}' must have 6 or 7 fields (seconds first), not {len(fields)}"
+        )
     try:
         valid = croniter.is_valid(text, second_at_beginning=True)
     except Exception:  # croniter raises assorted errors on odd input
@@ -89,7 +97,9 @@ def parse_time_cycle(text: str) -> RepeatingInterval | str:
     if len(parts) == 2:
         return RepeatingInterval(repetitions, parse_time_duration(parts[1]))
     if parts[1].startswith("P"):
-        return RepeatingInterval(repetitions, parse_time_duration(parts[1]),
-                                 end=parse_time_date(parts[2]))
-    return RepeatingInterval(repetitions, parse_time_duration(parts[2]),
-                             start=parse_time_date(parts[1]))
+        return RepeatingInterval(
+            repetitions, parse_time_duration(parts[1]), end=parse_time_date(parts[2])
+        )
+    return RepeatingInterval(
+        repetitions, parse_time_duration(parts[2]), start=parse_time_date(parts[1])
+    )

@@ -7,15 +7,19 @@ sub-processes; business rule and send tasks; typed service tasks (mail, http, ca
 ``flowable:class`` anywhere; script languages other than JavaScript and JUEL; standard loops
 (Flowable ignores them silently, which would run the activity once: we refuse instead).
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from chalicelib.engine import elements as el
 from chalicelib.engine.parts import Listener, MultiInstance, StandardLoop
 from chalicelib.engine.problems import ProblemCode as P
 from chalicelib.engine.timers import (
-    RepeatingInterval, parse_time_cycle, parse_time_date, parse_time_duration,
+    RepeatingInterval,
+    parse_time_cycle,
+    parse_time_date,
+    parse_time_duration,
 )
 from chalicelib.engine.validate_support import ProcessChecker
 
@@ -25,29 +29,46 @@ __all__ = ["ELEMENT_CHECKS", "check_element", "check_listeners", "SCRIPT_LANGUAG
 SCRIPT_LANGUAGES = frozenset({"javascript", "js", "ecmascript", "juel"})
 
 _UNSUPPORTED_EVENTS = {
-    el.LinkDefinition: "link", el.ConditionalDefinition: "conditional",
-    el.CompensateDefinition: "compensation", el.CancelDefinition: "cancel",
+    el.LinkDefinition: "link",
+    el.ConditionalDefinition: "conditional",
+    el.CompensateDefinition: "compensation",
+    el.CancelDefinition: "cancel",
 }
 _NONE = type(None)
 _WHERE_ALLOWED = {
     "process start": (_NONE, el.TimerDefinition, el.MessageDefinition, el.SignalDefinition),
-    "event sub-process start": (el.TimerDefinition, el.MessageDefinition, el.SignalDefinition,
-                                el.ErrorDefinition, el.EscalationDefinition),
+    "event sub-process start": (
+        el.TimerDefinition,
+        el.MessageDefinition,
+        el.SignalDefinition,
+        el.ErrorDefinition,
+        el.EscalationDefinition,
+    ),
     "sub-process start": (_NONE,),
     "intermediate catch": (el.TimerDefinition, el.MessageDefinition, el.SignalDefinition),
-    "boundary": (el.TimerDefinition, el.MessageDefinition, el.SignalDefinition,
-                 el.ErrorDefinition, el.EscalationDefinition),
+    "boundary": (
+        el.TimerDefinition,
+        el.MessageDefinition,
+        el.SignalDefinition,
+        el.ErrorDefinition,
+        el.EscalationDefinition,
+    ),
     "intermediate throw": (_NONE, el.SignalDefinition, el.EscalationDefinition),
     "end": (_NONE, el.ErrorDefinition, el.EscalationDefinition, el.TerminateDefinition),
 }
 _KIND = {
-    el.TimerDefinition: "timer", el.MessageDefinition: "message", el.SignalDefinition: "signal",
-    el.ErrorDefinition: "error", el.EscalationDefinition: "escalation",
-    el.TerminateDefinition: "terminate", _NONE: "none",
+    el.TimerDefinition: "timer",
+    el.MessageDefinition: "message",
+    el.SignalDefinition: "signal",
+    el.ErrorDefinition: "error",
+    el.EscalationDefinition: "escalation",
+    el.TerminateDefinition: "terminate",
+    _NONE: "none",
 }
 
 
 # --- events --------------------------------------------------------------------------------
+
 
 def _location(c: ProcessChecker, node: el.FlowNode) -> str:
     if isinstance(node, el.StartEvent):
@@ -57,40 +78,64 @@ def _location(c: ProcessChecker, node: el.FlowNode) -> str:
         if isinstance(scope, el.SubProcess) and scope.triggered_by_event:
             return "event sub-process start"
         return "sub-process start"
-    return {el.EndEvent: "end", el.IntermediateCatchEvent: "intermediate catch",
-            el.IntermediateThrowEvent: "intermediate throw",
-            el.BoundaryEvent: "boundary"}[type(node)]
+    return {
+        el.EndEvent: "end",
+        el.IntermediateCatchEvent: "intermediate catch",
+        el.IntermediateThrowEvent: "intermediate throw",
+        el.BoundaryEvent: "boundary",
+    }[type(node)]
 
 
 def _check_event(c: ProcessChecker, node) -> None:
     where = _location(c, node)
     definitions = node.event_definitions
     if len(definitions) > 1:
-        c.add(P.MULTIPLE_EVENT_DEFINITIONS, f"an event ({where}) with {len(definitions)} event "
-              "definitions (BPMN 'multiple') is not supported", node)
+        c.add(
+            P.MULTIPLE_EVENT_DEFINITIONS,
+            f"an event ({where}) with {len(definitions)} event "
+            "definitions (BPMN 'multiple') is not supported",
+            node,
+        )
         return
     definition = definitions[0] if definitions else None
     if definition is None:
         if where == "boundary":
             c.add(P.BOUNDARY_NO_DEFINITION, "a boundary event needs an event definition", node)
         elif where == "intermediate catch":
-            c.add(P.CATCH_NO_DEFINITION, "an intermediate catch event needs an event "
-                  "definition", node)
+            c.add(
+                P.CATCH_NO_DEFINITION, "an intermediate catch event needs an event definition", node
+            )
         elif where == "event sub-process start":
-            c.add(P.EVENT_SUBPROCESS_START, "the start event of an event sub-process needs "
-                  "an event definition (timer, message, signal, error or escalation)", node)
+            c.add(
+                P.EVENT_SUBPROCESS_START,
+                "the start event of an event sub-process needs "
+                "an event definition (timer, message, signal, error or escalation)",
+                node,
+            )
         return
     kind = _UNSUPPORTED_EVENTS.get(type(definition))
     if kind:
-        c.add(P.UNSUPPORTED_EVENT, f"{kind} events are not supported by this engine",
-              node, at=definition)
+        c.add(
+            P.UNSUPPORTED_EVENT,
+            f"{kind} events are not supported by this engine",
+            node,
+            at=definition,
+        )
         return
     if not isinstance(definition, _WHERE_ALLOWED[where]):
-        code = P.SUBPROCESS_START_NOT_NONE if where == "sub-process start" else \
-            P.EVENT_DEFINITION_NOT_HERE
+        code = (
+            P.SUBPROCESS_START_NOT_NONE
+            if where == "sub-process start"
+            else P.EVENT_DEFINITION_NOT_HERE
+        )
         article = "an" if where[0] in "aeiou" else "a"
-        c.add(code, f"a {_KIND[type(definition)]} event definition is not supported on "
-              f"{article} {where} event", node, at=definition)
+        c.add(
+            code,
+            f"a {_KIND[type(definition)]} event definition is not supported on "
+            f"{article} {where} event",
+            node,
+            at=definition,
+        )
         return
     _check_definition(c, node, definition, where)
 
@@ -101,44 +146,83 @@ def _check_definition(c: ProcessChecker, node, definition, where: str) -> None:
         _check_timer(c, node, definition)
     elif isinstance(definition, el.MessageDefinition):
         if not definition.message_ref:
-            c.add(P.MESSAGE_REF_MISSING, "attribute 'messageRef' is required", node,
-                  at=definition)
+            c.add(P.MESSAGE_REF_MISSING, "attribute 'messageRef' is required", node, at=definition)
         elif definition.message_ref not in d.messages:
-            c.add(P.MESSAGE_REF_INVALID, f"invalid messageRef '{definition.message_ref}': no "
-                  "<message> with that id is declared", node, at=definition)
+            c.add(
+                P.MESSAGE_REF_INVALID,
+                f"invalid messageRef '{definition.message_ref}': no "
+                "<message> with that id is declared",
+                node,
+                at=definition,
+            )
     elif isinstance(definition, el.SignalDefinition):
         if not definition.signal_ref:
-            c.add(P.SIGNAL_REF_MISSING, "attribute 'signalRef' is required", node,
-                  at=definition)
+            c.add(P.SIGNAL_REF_MISSING, "attribute 'signalRef' is required", node, at=definition)
         elif definition.signal_ref not in d.signals:
-            c.add(P.SIGNAL_REF_INVALID, f"invalid signalRef '{definition.signal_ref}': no "
-                  "<signal> with that id is declared", node, at=definition)
+            c.add(
+                P.SIGNAL_REF_INVALID,
+                f"invalid signalRef '{definition.signal_ref}': no "
+                "<signal> with that id is declared",
+                node,
+                at=definition,
+            )
     elif isinstance(definition, el.ErrorDefinition):
         if where == "end" and not definition.error_code:
-            c.add(P.ERROR_CODE_MISSING, "an error end event needs an errorRef (the error "
-                  "code it throws)", node, at=definition)
+            c.add(
+                P.ERROR_CODE_MISSING,
+                "an error end event needs an errorRef (the error code it throws)",
+                node,
+                at=definition,
+            )
         if where == "boundary" and not node.cancel_activity:
-            c.add(P.INVALID_VALUE, "an error boundary event is always interrupting; "
-                  "cancelActivity='false' is ignored", node, at=definition, warning=True)
+            c.add(
+                P.INVALID_VALUE,
+                "an error boundary event is always interrupting; cancelActivity='false' is ignored",
+                node,
+                at=definition,
+                warning=True,
+            )
     elif isinstance(definition, el.EscalationDefinition):
         if where in ("end", "intermediate throw") and not definition.escalation_code:
-            c.add(P.ERROR_CODE_MISSING, "an escalation throw needs an escalationRef", node,
-                  at=definition)
+            c.add(
+                P.ERROR_CODE_MISSING,
+                "an escalation throw needs an escalationRef",
+                node,
+                at=definition,
+            )
 
 
 def _check_timer(c: ProcessChecker, node, timer: el.TimerDefinition) -> None:
-    values = [(name, value) for name, value in (("timeDate", timer.time_date),
-                                                ("timeDuration", timer.time_duration),
-                                                ("timeCycle", timer.time_cycle)) if value]
+    values = [
+        (name, value)
+        for name, value in (
+            ("timeDate", timer.time_date),
+            ("timeDuration", timer.time_duration),
+            ("timeCycle", timer.time_cycle),
+        )
+        if value
+    ]
     if not values:
-        c.add(P.TIMER_MISSING, "a timer needs one of timeDate, timeDuration or timeCycle",
-              node, at=timer)
+        c.add(
+            P.TIMER_MISSING,
+            "a timer needs one of timeDate, timeDuration or timeCycle",
+            node,
+            at=timer,
+        )
         return
     if len(values) > 1:
-        c.add(P.INVALID_VALUE, f"a timer with {' and '.join(n for n, _ in values)}: only "
-              f"{values[0][0]} is used", node, at=timer, warning=True)
-    parsers = {"timeDate": parse_time_date, "timeDuration": parse_time_duration,
-               "timeCycle": parse_time_cycle}
+        c.add(
+            P.INVALID_VALUE,
+            f"a timer with {' and '.join(n for n, _ in values)}: only {values[0][0]} is used",
+            node,
+            at=timer,
+            warning=True,
+        )
+    parsers = {
+        "timeDate": parse_time_date,
+        "timeDuration": parse_time_duration,
+        "timeCycle": parse_time_cycle,
+    }
     for name, value in values + ([("endDate", timer.end_date)] if timer.end_date else []):
         if c.is_expression(value):
             c.expression(value, node, f"timer {name}", at=timer)
@@ -151,22 +235,40 @@ def _check_timer(c: ProcessChecker, node, timer: el.TimerDefinition) -> None:
 
 # --- activities ----------------------------------------------------------------------------
 
-def check_listeners(c: ProcessChecker, owner, listeners: tuple[Listener, ...],
-                    kind: str) -> None:
+
+def check_listeners(c: ProcessChecker, owner, listeners: tuple[Listener, ...], kind: str) -> None:
     """Execution or task listeners: expression and delegate expression only."""
     for listener in listeners:
         if listener.class_name:
-            c.add(P.UNSUPPORTED_JAVA_CLASS, f"{kind} listener class '{listener.class_name}': "
-                  "Java classes are not supported (use an expression)", owner, at=listener)
+            c.add(
+                P.UNSUPPORTED_JAVA_CLASS,
+                f"{kind} listener class '{listener.class_name}': "
+                "Java classes are not supported (use an expression)",
+                owner,
+                at=listener,
+            )
         elif listener.type:
-            c.add(P.UNSUPPORTED_TASK_TYPE, f"{kind} listener of type '{listener.type}' is not "
-                  "supported", owner, at=listener)
+            c.add(
+                P.UNSUPPORTED_TASK_TYPE,
+                f"{kind} listener of type '{listener.type}' is not supported",
+                owner,
+                at=listener,
+            )
         elif not (listener.expression or listener.delegate_expression):
-            c.add(P.LISTENER_IMPLEMENTATION_MISSING, f"a {kind} listener needs an expression "
-                  "or a delegateExpression", owner, at=listener)
-        c.expressions(owner, [(f"{kind} listener expression", listener.expression),
-                              (f"{kind} listener delegateExpression",
-                               listener.delegate_expression)], at=listener)
+            c.add(
+                P.LISTENER_IMPLEMENTATION_MISSING,
+                f"a {kind} listener needs an expression or a delegateExpression",
+                owner,
+                at=listener,
+            )
+        c.expressions(
+            owner,
+            [
+                (f"{kind} listener expression", listener.expression),
+                (f"{kind} listener delegateExpression", listener.delegate_expression),
+            ],
+            at=listener,
+        )
         for item in listener.fields:
             c.expression(item.expression, owner, f"field '{item.name}'", at=item)
 
@@ -175,24 +277,49 @@ def _check_activity(c: ProcessChecker, node: el.Activity) -> None:
     loop = node.loop
     if isinstance(loop, MultiInstance):
         if not (loop.loop_cardinality or loop.collection or loop.loop_data_input_ref):
-            c.add(P.MULTI_INSTANCE_MISSING, "a multi-instance activity needs a "
-                  "loopCardinality or a collection", node, at=loop)
-        c.expressions(node, [("loopCardinality", loop.loop_cardinality),
-                             ("collection", loop.collection),
-                             ("completionCondition", loop.completion_condition)], at=loop)
+            c.add(
+                P.MULTI_INSTANCE_MISSING,
+                "a multi-instance activity needs a loopCardinality or a collection",
+                node,
+                at=loop,
+            )
+        c.expressions(
+            node,
+            [
+                ("loopCardinality", loop.loop_cardinality),
+                ("collection", loop.collection),
+                ("completionCondition", loop.completion_condition),
+            ],
+            at=loop,
+        )
     elif isinstance(loop, StandardLoop):
-        c.add(P.UNSUPPORTED_ELEMENT, "standard loops (standardLoopCharacteristics) are not "
-              "supported; use multi-instance", node, at=loop)
+        c.add(
+            P.UNSUPPORTED_ELEMENT,
+            "standard loops (standardLoopCharacteristics) are not supported; use multi-instance",
+            node,
+            at=loop,
+        )
     if node.is_for_compensation:
-        c.add(P.UNSUPPORTED_ELEMENT, "compensation handlers (isForCompensation) are not "
-              "supported", node)
+        c.add(
+            P.UNSUPPORTED_ELEMENT,
+            "compensation handlers (isForCompensation) are not supported",
+            node,
+        )
     c.expression(node.skip_expression, node, "skipExpression")
 
 
 def _check_user_task(c: ProcessChecker, node: el.UserTask) -> None:
-    c.expressions(node, [("assignee", node.assignee), ("owner", node.owner),
-                         ("priority", node.priority), ("dueDate", node.due_date),
-                         ("category", node.category), ("formKey", node.form_key)])
+    c.expressions(
+        node,
+        [
+            ("assignee", node.assignee),
+            ("owner", node.owner),
+            ("priority", node.priority),
+            ("dueDate", node.due_date),
+            ("category", node.category),
+            ("formKey", node.form_key),
+        ],
+    )
     for user in node.candidate_users:
         c.expression(user, node, "candidateUsers")
     for group in node.candidate_groups:
@@ -209,8 +336,11 @@ def _check_user_task(c: ProcessChecker, node: el.UserTask) -> None:
             try:
                 parse_time_duration(node.due_date)
             except ValueError:
-                c.add(P.INVALID_VALUE, f"dueDate '{node.due_date}' is neither an ISO-8601 "
-                      "date-time nor a duration", node)
+                c.add(
+                    P.INVALID_VALUE,
+                    f"dueDate '{node.due_date}' is neither an ISO-8601 date-time nor a duration",
+                    node,
+                )
     check_listeners(c, node, node.task_listeners, "task")
     check_form(c, node, node.form_properties)
 
@@ -218,24 +348,41 @@ def _check_user_task(c: ProcessChecker, node: el.UserTask) -> None:
 def check_form(c: ProcessChecker, node, properties) -> None:
     """Form property expressions and enum values."""
     for prop in properties:
-        c.expressions(node, [(f"form property '{prop.id}' expression", prop.expression),
-                             (f"form property '{prop.id}' default", prop.default)], at=prop)
+        c.expressions(
+            node,
+            [
+                (f"form property '{prop.id}' expression", prop.expression),
+                (f"form property '{prop.id}' default", prop.default),
+            ],
+            at=prop,
+        )
         if not prop.id:
             c.add(P.INVALID_VALUE, "a form property needs an id", node, at=prop)
         if prop.type == "enum" and not prop.values:
-            c.add(P.INVALID_VALUE, f"enum form property '{prop.id}' has no values", node,
-                  at=prop, warning=True)
+            c.add(
+                P.INVALID_VALUE,
+                f"enum form property '{prop.id}' has no values",
+                node,
+                at=prop,
+                warning=True,
+            )
 
 
 def _check_script_task(c: ProcessChecker, node: el.ScriptTask) -> None:
     language = (node.script_format or "").lower()
     if not language:
-        c.add(P.SCRIPT_LANGUAGE_MISSING, "a script task needs a scriptFormat (javascript or "
-              "juel)", node)
+        c.add(
+            P.SCRIPT_LANGUAGE_MISSING,
+            "a script task needs a scriptFormat (javascript or juel)",
+            node,
+        )
     elif language not in SCRIPT_LANGUAGES:
-        c.add(P.UNSUPPORTED_SCRIPT_LANGUAGE, f"scriptFormat '{node.script_format}' is not "
-              "supported: scripts must be JavaScript (javascript, js, ecmascript) or juel",
-              node)
+        c.add(
+            P.UNSUPPORTED_SCRIPT_LANGUAGE,
+            f"scriptFormat '{node.script_format}' is not "
+            "supported: scripts must be JavaScript (javascript, js, ecmascript) or juel",
+            node,
+        )
     if node.script is None:
         c.add(P.SCRIPT_MISSING, "a script task needs a <script>", node)
     elif language == "juel":
@@ -244,16 +391,25 @@ def _check_script_task(c: ProcessChecker, node: el.ScriptTask) -> None:
 
 def _check_service_task(c: ProcessChecker, node: el.ServiceTask) -> None:
     if node.class_name:
-        c.add(P.UNSUPPORTED_JAVA_CLASS, f"class '{node.class_name}': Java classes are not "
-              "supported (use an expression or a delegateExpression)", node)
+        c.add(
+            P.UNSUPPORTED_JAVA_CLASS,
+            f"class '{node.class_name}': Java classes are not "
+            "supported (use an expression or a delegateExpression)",
+            node,
+        )
     elif node.type:
-        c.add(P.UNSUPPORTED_TASK_TYPE, f"service tasks of type '{node.type}' are not "
-              "supported", node)
+        c.add(
+            P.UNSUPPORTED_TASK_TYPE, f"service tasks of type '{node.type}' are not supported", node
+        )
     elif not (node.expression or node.delegate_expression):
-        c.add(P.SERVICE_IMPLEMENTATION_MISSING, "a service task needs an expression or a "
-              "delegateExpression", node)
-    c.expressions(node, [("expression", node.expression),
-                         ("delegateExpression", node.delegate_expression)])
+        c.add(
+            P.SERVICE_IMPLEMENTATION_MISSING,
+            "a service task needs an expression or a delegateExpression",
+            node,
+        )
+    c.expressions(
+        node, [("expression", node.expression), ("delegateExpression", node.delegate_expression)]
+    )
     for item in node.fields:
         c.expression(item.expression, node, f"field '{item.name}'", at=item)
 
@@ -261,6 +417,7 @@ def _check_service_task(c: ProcessChecker, node: el.ServiceTask) -> None:
 def _unsupported(what: str) -> Callable[[ProcessChecker, el.FlowNode], None]:
     def check(c: ProcessChecker, node: el.FlowNode) -> None:
         c.add(P.UNSUPPORTED_ELEMENT, f"{what} are not supported by this engine", node)
+
     return check
 
 
@@ -272,14 +429,25 @@ def _check_send_task(c: ProcessChecker, node: el.SendTask) -> None:
 def _check_call_activity(c: ProcessChecker, node: el.CallActivity) -> None:
     if not node.called_element:
         c.add(P.CALLED_ELEMENT_MISSING, "a call activity needs a calledElement", node)
-    c.expressions(node, [("calledElement", node.called_element),
-                         ("businessKey", node.business_key),
-                         ("processInstanceName", node.process_instance_name)])
+    c.expressions(
+        node,
+        [
+            ("calledElement", node.called_element),
+            ("businessKey", node.business_key),
+            ("processInstanceName", node.process_instance_name),
+        ],
+    )
     for mapping in node.in_mappings + node.out_mappings:
         if not (mapping.target or mapping.target_expression):
             c.add(P.INVALID_VALUE, "an in/out mapping needs a target", node, at=mapping)
-        c.expressions(node, [("sourceExpression", mapping.source_expression),
-                             ("targetExpression", mapping.target_expression)], at=mapping)
+        c.expressions(
+            node,
+            [
+                ("sourceExpression", mapping.source_expression),
+                ("targetExpression", mapping.target_expression),
+            ],
+            at=mapping,
+        )
 
 
 def _check_sub_process(c: ProcessChecker, node: el.SubProcess) -> None:
@@ -288,8 +456,11 @@ def _check_sub_process(c: ProcessChecker, node: el.SubProcess) -> None:
         if c.process.incoming(node.id) or c.process.outgoing(node.id):
             c.add(P.INVALID_VALUE, "an event sub-process cannot have sequence flows", node)
         if len(starts) != 1:
-            c.add(P.EVENT_SUBPROCESS_START, "an event sub-process needs exactly one start "
-                  f"event, not {len(starts)}", node)
+            c.add(
+                P.EVENT_SUBPROCESS_START,
+                f"an event sub-process needs exactly one start event, not {len(starts)}",
+                node,
+            )
     elif not starts:
         c.add(P.NO_START_EVENT, "a sub-process needs a start event", node)
     elif len(starts) > 1:
@@ -302,15 +473,23 @@ def _nothing(c: ProcessChecker, node: el.FlowNode) -> None:
 
 #: Element class -> its specific check (the activity and listener checks run for all).
 ELEMENT_CHECKS: dict[type, Callable] = {
-    el.StartEvent: _check_event, el.EndEvent: _check_event,
-    el.IntermediateCatchEvent: _check_event, el.IntermediateThrowEvent: _check_event,
+    el.StartEvent: _check_event,
+    el.EndEvent: _check_event,
+    el.IntermediateCatchEvent: _check_event,
+    el.IntermediateThrowEvent: _check_event,
     el.BoundaryEvent: _check_event,
-    el.UserTask: _check_user_task, el.ScriptTask: _check_script_task,
-    el.ServiceTask: _check_service_task, el.SendTask: _check_send_task,
+    el.UserTask: _check_user_task,
+    el.ScriptTask: _check_script_task,
+    el.ServiceTask: _check_service_task,
+    el.SendTask: _check_send_task,
     el.BusinessRuleTask: _unsupported("business rule tasks"),
-    el.ManualTask: _nothing, el.Task: _nothing, el.ReceiveTask: _nothing,
-    el.ExclusiveGateway: _nothing, el.ParallelGateway: _nothing,
-    el.InclusiveGateway: _nothing, el.EventBasedGateway: _nothing,
+    el.ManualTask: _nothing,
+    el.Task: _nothing,
+    el.ReceiveTask: _nothing,
+    el.ExclusiveGateway: _nothing,
+    el.ParallelGateway: _nothing,
+    el.InclusiveGateway: _nothing,
+    el.EventBasedGateway: _nothing,
     el.ComplexGateway: _unsupported("complex gateways"),
     el.SubProcess: _check_sub_process,
     el.Transaction: _unsupported("transaction sub-processes"),

@@ -1,4 +1,5 @@
 """The per-process problem collector used by the validator, and its expression checks."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,11 +12,25 @@ from chalicelib.engine.problems import Problem, ProblemCode
 __all__ = ["ProcessChecker", "JAVA_METHODS", "JAVA_ROOTS"]
 
 #: Method names that only make sense on Java objects: reflection, class loading, engine internals.
-JAVA_METHODS = frozenset({
-    "getClass", "forName", "newInstance", "getRuntime", "getDeclaredMethod", "getMethod",
-    "getDeclaredField", "invoke", "loadClass", "getClassLoader", "getProcessEngineConfiguration",
-    "getEngineServices", "getProcessEngineServices", "getApplicationContext", "getBean",
-})
+JAVA_METHODS = frozenset(
+    {
+        "getClass",
+        "forName",
+        "newInstance",
+        "getRuntime",
+        "getDeclaredMethod",
+        "getMethod",
+        "getDeclaredField",
+        "invoke",
+        "loadClass",
+        "getClassLoader",
+        "getProcessEngineConfiguration",
+        "getEngineServices",
+        "getProcessEngineServices",
+        "getApplicationContext",
+        "getBean",
+    }
+)
 #: Root names of fully qualified Java classes (``${java.lang.System...}``).
 JAVA_ROOTS = frozenset({"java", "javax", "jdk", "sun"})
 
@@ -28,15 +43,29 @@ class ProcessChecker:
         self.process = process
         self.problems: list[Problem] = []
 
-    def add(self, code: ProblemCode, description: str, node: Any = None, *, at: Any = None,
-            warning: bool = False) -> None:
+    def add(
+        self,
+        code: ProblemCode,
+        description: str,
+        node: Any = None,
+        *,
+        at: Any = None,
+        warning: bool = False,
+    ) -> None:
         """Record a problem about ``node`` (an element or flow), located at ``at`` or the node."""
         place = at if at is not None else node
-        self.problems.append(Problem(
-            code, description,
-            getattr(node, "id", None), getattr(node, "name", None),
-            self.process.key if self.process else None,
-            getattr(place, "line", 0) or 0, getattr(place, "column", 0) or 0, warning))
+        self.problems.append(
+            Problem(
+                code,
+                description,
+                getattr(node, "id", None),
+                getattr(node, "name", None),
+                self.process.key if self.process else None,
+                getattr(place, "line", 0) or 0,
+                getattr(place, "column", 0) or 0,
+                warning,
+            )
+        )
 
     def expression(self, text: str | None, node: Any, what: str, *, at: Any = None) -> bool:
         """Check that ``text`` (literal text and ``${...}`` parts) parses; False if it does not.
@@ -49,29 +78,41 @@ class ProcessChecker:
         try:
             template = parse_template(text)
         except JuelSyntaxError as exc:
-            self.add(ProblemCode.EXPRESSION_SYNTAX,
-                     f"invalid expression in {what} '{_short(text)}': {exc.reason} "
-                     f"(character {exc.position + 1})", node, at=at)
+            self.add(
+                ProblemCode.EXPRESSION_SYNTAX,
+                f"invalid expression in {what} '{_short(text)}': {exc.reason} "
+                f"(character {exc.position + 1})",
+                node,
+                at=at,
+            )
             return False
         for expression in template.expressions:
             for item in walk(expression):
                 java = None
                 if isinstance(item, MethodCall) and item.name in JAVA_METHODS:
                     java = f"the Java method {item.name}()"
-                elif (isinstance(item, Property) and isinstance(item.target, Identifier)
-                      and item.target.name in JAVA_ROOTS):
+                elif (
+                    isinstance(item, Property)
+                    and isinstance(item.target, Identifier)
+                    and item.target.name in JAVA_ROOTS
+                ):
                     java = f"the Java package {item.target.name}.{item.name}"
                 elif isinstance(item, FunctionCall) and item.prefix in JAVA_ROOTS:
                     java = f"the Java function {item.prefix}:{item.name}"
                 if java:
-                    self.add(ProblemCode.UNSUPPORTED_JAVA_EXPRESSION,
-                             f"{what} '{_short(text)}' uses {java}: Java objects are not "
-                             "available in this engine", node, at=at)
+                    self.add(
+                        ProblemCode.UNSUPPORTED_JAVA_EXPRESSION,
+                        f"{what} '{_short(text)}' uses {java}: Java objects are not "
+                        "available in this engine",
+                        node,
+                        at=at,
+                    )
                     return False
         return True
 
-    def expressions(self, node: Any, pairs: list[tuple[str, str | None]], *,
-                    at: Any = None) -> None:
+    def expressions(
+        self, node: Any, pairs: list[tuple[str, str | None]], *, at: Any = None
+    ) -> None:
         """Check several ``(what, text)`` expression values of one node."""
         for what, text in pairs:
             self.expression(text, node, what, at=at)
@@ -84,4 +125,4 @@ class ProcessChecker:
 
 def _short(text: str, limit: int = 80) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."

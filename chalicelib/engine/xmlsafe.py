@@ -14,6 +14,7 @@ Rules (``DESIGN.md`` §2, ``DECISIONS.md`` "BPMN scope"):
 
 Every refusal is a :class:`BpmnSyntaxError` with a line and column where one is known.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -52,8 +53,9 @@ def to_bytes(xml: bytes | str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     return data
 
 
-def parse_xml(xml: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES,
-              max_depth: int = DEFAULT_MAX_DEPTH) -> etree._Element:
+def parse_xml(
+    xml: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int = DEFAULT_MAX_DEPTH
+) -> etree._Element:
     """Parse untrusted XML safely and return the root element.
 
     Raises :class:`BpmnSyntaxError` for malformed XML, a DOCTYPE, a document larger than
@@ -64,9 +66,18 @@ def parse_xml(xml: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES,
     depth = 0
     root = None
     events = etree.iterparse(
-        io.BytesIO(data), events=("start", "end"), resolve_entities=False, no_network=True,
-        load_dtd=False, dtd_validation=False, huge_tree=False, remove_comments=True,
-        remove_pis=True, remove_blank_text=False, recover=False)
+        io.BytesIO(data),
+        events=("start", "end"),
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+        remove_blank_text=False,
+        recover=False,
+    )
     try:
         for event, element in events:
             if event == "start":
@@ -76,7 +87,10 @@ def parse_xml(xml: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES,
                 if depth > max_depth:
                     raise BpmnSyntaxError(
                         f"elements are nested deeper than {max_depth} levels",
-                        element.sourceline or 0, 0, ProblemCode.XML_FORBIDDEN)
+                        element.sourceline or 0,
+                        0,
+                        ProblemCode.XML_FORBIDDEN,
+                    )
             else:
                 depth -= 1
     except etree.XMLSyntaxError as exc:
@@ -84,8 +98,10 @@ def parse_xml(xml: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES,
         message = exc.msg or str(exc)
         code = ProblemCode.XML_SYNTAX
         if "Excessive depth" in message:
-            message, code = f"elements are nested deeper than {max_depth} levels", \
-                ProblemCode.XML_FORBIDDEN
+            message, code = (
+                f"elements are nested deeper than {max_depth} levels",
+                ProblemCode.XML_FORBIDDEN,
+            )
         raise BpmnSyntaxError(message, line or 0, column or 0, code) from None
     if root is None:  # pragma: no cover - libxml2 reports an empty document itself
         raise BpmnSyntaxError("the document has no root element", 1, 1)
@@ -96,18 +112,23 @@ def parse_xml(xml: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES,
 
 
 def _too_large(max_bytes: int) -> BpmnSyntaxError:
-    return BpmnSyntaxError(f"the document is larger than {max_bytes} bytes", 0, 0,
-                           ProblemCode.XML_FORBIDDEN)
+    return BpmnSyntaxError(
+        f"the document is larger than {max_bytes} bytes", 0, 0, ProblemCode.XML_FORBIDDEN
+    )
 
 
 def _prolog_text(data: bytes) -> str:
     """Decode the start of the document, enough to read its prolog (BOM-aware)."""
     head = data[:8192]
-    for bom, name in ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
-                      (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"),
-                      (codecs.BOM_UTF8, "utf-8")):
+    for bom, name in (
+        (codecs.BOM_UTF32_LE, "utf-32-le"),
+        (codecs.BOM_UTF32_BE, "utf-32-be"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+        (codecs.BOM_UTF8, "utf-8"),
+    ):
         if head.startswith(bom):
-            return head[len(bom):].decode(name, errors="ignore")
+            return head[len(bom) :].decode(name, errors="ignore")
     if head[:2] == b"<\x00":
         return head.decode("utf-16-le", errors="ignore")
     if head[:2] == b"\x00<":
@@ -133,10 +154,11 @@ def _refuse_doctype_in_prolog(data: bytes) -> None:
         elif text.startswith("<!--", pos):
             end, closer = text.find("-->", pos), "-->"
         elif text.startswith("<!", pos):
-            if text[pos + 2:pos + 9].upper() == "DOCTYPE":
+            if text[pos + 2 : pos + 9].upper() == "DOCTYPE":
                 column = pos - text.rfind("\n", 0, pos)
-                raise BpmnSyntaxError("a DOCTYPE is not allowed", line, column,
-                                      ProblemCode.XML_FORBIDDEN)
+                raise BpmnSyntaxError(
+                    "a DOCTYPE is not allowed", line, column, ProblemCode.XML_FORBIDDEN
+                )
             return  # anything else (CDATA before root, ...) is left to libxml2 to refuse
         else:
             return  # the root element (or junk libxml2 will report)

@@ -1,4 +1,5 @@
 """``python -m chalicelib.local``: run the whole service locally (what ``make run`` does)."""
+
 import sys
 
 from .launcher import main

@@ -17,6 +17,7 @@ It does what API Gateway, Lambda, SQS event source mappings and EventBridge sche
 
 Everything here is local tooling; Lambda never imports this module.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -27,9 +28,10 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..workers.lambda_context import LocalContext
 
@@ -40,8 +42,11 @@ log = logging.getLogger("workflow.local")
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 #: how often a worker polls embedded moto's queue when it was empty (see ``_sqs_worker``)
 EMBEDDED_POLL_SECONDS = 0.05
-DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                     "AWS_SESSION_TOKEN": "testing"}
+DUMMY_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
 
 
 @dataclass
@@ -64,9 +69,16 @@ class LauncherStats:
 class Launcher:
     """Start the backend, the HTTP server and the event threads; ``stop()`` ends them all."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 8080, *, stage: str = "local",
-                 tick_seconds: float | None = None, project_dir: Path = PROJECT_DIR,
-                 deploy_workflows: bool = True):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        *,
+        stage: str = "local",
+        tick_seconds: float | None = None,
+        project_dir: Path = PROJECT_DIR,
+        deploy_workflows: bool = True,
+    ):
         self.host = host
         self.port = port
         self.stage = stage
@@ -83,12 +95,12 @@ class Launcher:
 
     # -- start -------------------------------------------------------------------------------
 
-    def start(self) -> "Launcher":
+    def start(self) -> Launcher:
         """Bring everything up; returns once the HTTP server accepts connections."""
         config = self._load_stage_environment()
         self._start_backend()
-        from ..settings import get_settings, reset_settings
         from ..bootstrap import reset_container
+        from ..settings import get_settings, reset_settings
 
         if self.tick_seconds is None:
             self.tick_seconds = float(os.environ.get("WORKFLOW_LOCAL_TICK_SECONDS", "1") or 1)
@@ -172,8 +184,9 @@ class Launcher:
                 args = (handler, source.name)
             else:
                 continue
-            thread = threading.Thread(target=target, args=args, daemon=True,
-                                      name=f"local-{source.name}")
+            thread = threading.Thread(
+                target=target, args=args, daemon=True, name=f"local-{source.name}"
+            )
             thread.start()
             self._threads.append(thread)
 
@@ -186,11 +199,13 @@ class Launcher:
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 return
 
-        self._server = LocalDevServer(self.app_module.app, config, self.host, self.port,
-                                      handler_cls=QuietHandler)
+        self._server = LocalDevServer(
+            self.app_module.app, config, self.host, self.port, handler_cls=QuietHandler
+        )
         self.port = self._server.server.server_address[1]
-        thread = threading.Thread(target=self._server.server.serve_forever, daemon=True,
-                                  name="local-http")
+        thread = threading.Thread(
+            target=self._server.server.serve_forever, daemon=True, name="local-http"
+        )
         thread.start()
         self._threads.append(thread)
 
@@ -214,8 +229,12 @@ class Launcher:
         while not self._stop.is_set():
             try:
                 received = sqs.receive_message(
-                    QueueUrl=queue_url, MaxNumberOfMessages=batch_size, WaitTimeSeconds=wait,
-                    AttributeNames=["All"], MessageAttributeNames=["All"])
+                    QueueUrl=queue_url,
+                    MaxNumberOfMessages=batch_size,
+                    WaitTimeSeconds=wait,
+                    AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                )
             except Exception:
                 log.exception("receiving from %s failed", queue)
                 self.stats.add(errors=1)
@@ -227,8 +246,9 @@ class Launcher:
             elif embedded:
                 self._stop.wait(EMBEDDED_POLL_SECONDS)
 
-    def _deliver(self, sqs: Any, queue_url: str, queue_arn: str, messages: list,
-                 handler: Callable, name: str) -> None:
+    def _deliver(
+        self, sqs: Any, queue_url: str, queue_arn: str, messages: list, handler: Callable, name: str
+    ) -> None:
         event = {"Records": [_sqs_record(m, queue_arn) for m in messages]}
         try:
             response = handler(event, LocalContext(name)) or {}
@@ -238,21 +258,35 @@ class Launcher:
             failed = {m["MessageId"] for m in messages}
         done = [m for m in messages if m["MessageId"] not in failed]
         for start in range(0, len(done), 10):
-            chunk = done[start:start + 10]
-            sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)])
+            chunk = done[start : start + 10]
+            sqs.delete_message_batch(
+                QueueUrl=queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)
+                ],
+            )
         self.stats.add(batches=1, delivered=len(done), failed=len(failed))
-        log.info("%s: batch of %d, %d done, %d returned to the queue", name, len(messages),
-                 len(done), len(failed))
+        log.info(
+            "%s: batch of %d, %d done, %d returned to the queue",
+            name,
+            len(messages),
+            len(done),
+            len(failed),
+        )
 
     def _ticker(self, handler: Callable, name: str) -> None:
         while not self._stop.wait(self.tick_seconds):
-            event = {"version": "0", "id": str(time.time_ns()), "detail-type": "Scheduled Event",
-                     "source": "aws.events", "account": "123456789012",
-                     "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                     "region": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-                     "resources": [f"arn:aws:events:local:123456789012:rule/{name}"],
-                     "detail": {}}
+            event = {
+                "version": "0",
+                "id": str(time.time_ns()),
+                "detail-type": "Scheduled Event",
+                "source": "aws.events",
+                "account": "123456789012",
+                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "region": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+                "resources": [f"arn:aws:events:local:123456789012:rule/{name}"],
+                "detail": {},
+            }
             try:
                 handler(event, LocalContext(name))
                 self.stats.add(ticks=1)
@@ -308,7 +342,15 @@ def main(argv: list[str] | None = None) -> int:
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "8080"))
     launcher = Launcher(host, port).start()
-    print(json.dumps({"message": f"Workflow service listening on {launcher.url}/openidm/workflow",
-                      "backend": launcher.backend_name, "stage": launcher.stage}), flush=True)
+    print(
+        json.dumps(
+            {
+                "message": f"Workflow service listening on {launcher.url}/openidm/workflow",
+                "backend": launcher.backend_name,
+                "stage": launcher.stage,
+            }
+        ),
+        flush=True,
+    )
     launcher.serve_forever()
     return 0

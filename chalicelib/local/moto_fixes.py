@@ -9,6 +9,7 @@ table: a transaction of 100 writes deep-copies its table 100 times, and a 500-wa
 for the same table object). What the transaction does, and its rollback, are unchanged. Never
 imported by the Lambda handlers: moto is a development dependency.
 """
+
 from __future__ import annotations
 
 import copy

@@ -1,11 +1,13 @@
 """In-memory ``Publisher``: records what was sent, for tests (``drain`` takes it out)."""
+
 from __future__ import annotations
 
 import json
 import threading
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from .ports import clamp_delay, encode_body
 
@@ -33,12 +35,15 @@ class MemoryPublisher:
         """Record one message; returns its id."""
         return self.send_batch(queue_name, [body], delay_seconds=delay_seconds)[0]
 
-    def send_batch(self, queue_name: str, bodies: Sequence[dict[str, Any]], *,
-                   delay_seconds: float = 0) -> list[str]:
+    def send_batch(
+        self, queue_name: str, bodies: Sequence[dict[str, Any]], *, delay_seconds: float = 0
+    ) -> list[str]:
         """Record many messages; returns their ids in order."""
         delay = clamp_delay(delay_seconds)
-        sent = [SentMessage(queue_name, json.loads(encode_body(body)), delay, str(uuid.uuid4()))
-                for body in bodies]
+        sent = [
+            SentMessage(queue_name, json.loads(encode_body(body)), delay, str(uuid.uuid4()))
+            for body in bodies
+        ]
         with self._lock:
             self._queues.setdefault(queue_name, []).extend(sent)
         return [message.message_id for message in sent]

@@ -7,16 +7,24 @@ Delays are whole seconds from 0 to 900 (SQS's ``DelaySeconds`` range). A fractio
 rounded **up** (a message must never arrive before its job is due); longer delays are clamped to
 900 s, and the handler delays such a message again when it arrives early.
 """
+
 from __future__ import annotations
 
 import json
 import math
-from typing import Any, Protocol, Sequence, runtime_checkable
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
 
 from .. import errors
 
-__all__ = ["Publisher", "MAX_DELAY_SECONDS", "MAX_MESSAGE_BYTES", "MessageTooLarge",
-           "clamp_delay", "encode_body"]
+__all__ = [
+    "Publisher",
+    "MAX_DELAY_SECONDS",
+    "MAX_MESSAGE_BYTES",
+    "MessageTooLarge",
+    "clamp_delay",
+    "encode_body",
+]
 
 MAX_DELAY_SECONDS = 900
 #: SQS's message size limit (256 KiB).
@@ -34,8 +42,9 @@ class Publisher(Protocol):
     def send(self, queue_name: str, body: dict[str, Any], *, delay_seconds: float = 0) -> str:
         """Send one message; returns its message id."""
 
-    def send_batch(self, queue_name: str, bodies: Sequence[dict[str, Any]], *,
-                   delay_seconds: float = 0) -> list[str]:
+    def send_batch(
+        self, queue_name: str, bodies: Sequence[dict[str, Any]], *, delay_seconds: float = 0
+    ) -> list[str]:
         """Send many messages (in requests of 10); returns their ids in order."""
 
 

@@ -7,12 +7,14 @@ other entries were sent (the due-job sweep re-sends what was lost, DESIGN §4).
 ``create_queues`` makes the jobs queue and its dead-letter queue (local mode and tests; deploys
 use the CloudFormation template with the same settings).
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import threading
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError, ClientError
@@ -21,8 +23,13 @@ from .. import aws, errors
 from ..settings import Settings
 from .ports import clamp_delay, encode_body
 
-__all__ = ["SqsPublisher", "create_queues", "MAX_RECEIVE_COUNT", "VISIBILITY_TIMEOUT_SECONDS",
-           "BATCH_SIZE"]
+__all__ = [
+    "SqsPublisher",
+    "create_queues",
+    "MAX_RECEIVE_COUNT",
+    "VISIBILITY_TIMEOUT_SECONDS",
+    "BATCH_SIZE",
+]
 
 log = logging.getLogger(__name__)
 
@@ -67,14 +74,16 @@ class SqsPublisher:
         text = encode_body(body)
         url = self.queue_url(queue_name)
         try:
-            response = self._sqs().send_message(QueueUrl=url, MessageBody=text,
-                                                DelaySeconds=clamp_delay(delay_seconds))
+            response = self._sqs().send_message(
+                QueueUrl=url, MessageBody=text, DelaySeconds=clamp_delay(delay_seconds)
+            )
         except (BotoCoreError, ClientError) as exc:
             raise _unavailable(exc, queue_name) from None
         return response["MessageId"]
 
-    def send_batch(self, queue_name: str, bodies: Sequence[dict[str, Any]], *,
-                   delay_seconds: float = 0) -> list[str]:
+    def send_batch(
+        self, queue_name: str, bodies: Sequence[dict[str, Any]], *, delay_seconds: float = 0
+    ) -> list[str]:
         """Send many messages in SendMessageBatch requests of 10; returns ids in order."""
         texts = [encode_body(body) for body in bodies]
         if not texts:
@@ -84,8 +93,10 @@ class SqsPublisher:
         ids: list[str] = []
         failed: list[dict[str, Any]] = []
         for offset in range(0, len(texts), BATCH_SIZE):
-            entries = [{"Id": str(n), "MessageBody": text, "DelaySeconds": delay}
-                       for n, text in enumerate(texts[offset:offset + BATCH_SIZE])]
+            entries = [
+                {"Id": str(n), "MessageBody": text, "DelaySeconds": delay}
+                for n, text in enumerate(texts[offset : offset + BATCH_SIZE])
+            ]
             try:
                 response = self._sqs().send_message_batch(QueueUrl=url, Entries=entries)
             except (BotoCoreError, ClientError) as exc:
@@ -94,11 +105,17 @@ class SqsPublisher:
             ids.extend(by_id.get(entry["Id"], "") for entry in entries)
             failed.extend(response.get("Failed", []))
         if failed:
-            log.warning("SQS rejected %d of %d messages to %s: %s", len(failed), len(texts),
-                        queue_name, failed[:3])
+            log.warning(
+                "SQS rejected %d of %d messages to %s: %s",
+                len(failed),
+                len(texts),
+                queue_name,
+                failed[:3],
+            )
             raise errors.ServiceUnavailable(
                 "The message queue is unavailable; retry later",
-                {"failed": len(failed), "sent": len(texts) - len(failed)})
+                {"failed": len(failed), "sent": len(texts) - len(failed)},
+            )
         return ids
 
 
@@ -115,12 +132,17 @@ def create_queues(settings: Settings, *, client: BaseClient | None = None) -> di
     """
     sqs = client or aws.client("sqs", settings.region, settings.endpoint_url)
     dlq_name = settings.jobs_dead_letter_queue
-    dlq_url = sqs.create_queue(QueueName=dlq_name, Attributes={
-        "MessageRetentionPeriod": str(_DLQ_RETENTION_SECONDS)})["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
-        "Attributes"]["QueueArn"]
-    redrive = json.dumps({"deadLetterTargetArn": dlq_arn,
-                          "maxReceiveCount": str(MAX_RECEIVE_COUNT)})
-    jobs_url = sqs.create_queue(QueueName=settings.jobs_queue, Attributes={
-        "VisibilityTimeout": str(VISIBILITY_TIMEOUT_SECONDS), "RedrivePolicy": redrive})["QueueUrl"]
+    dlq_url = sqs.create_queue(
+        QueueName=dlq_name, Attributes={"MessageRetentionPeriod": str(_DLQ_RETENTION_SECONDS)}
+    )["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    redrive = json.dumps(
+        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
+    )
+    jobs_url = sqs.create_queue(
+        QueueName=settings.jobs_queue,
+        Attributes={"VisibilityTimeout": str(VISIBILITY_TIMEOUT_SECONDS), "RedrivePolicy": redrive},
+    )["QueueUrl"]
     return {settings.jobs_queue: jobs_url, dlq_name: dlq_url}

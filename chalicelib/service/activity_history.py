@@ -15,10 +15,12 @@ in the first segment and its end record in the second: :func:`read` folds them, 
 an ``endTime`` winning over one without. Segments are never updated except by migration
 (:func:`repointed`), and deleted with the rest of the instance's history.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import Any, Iterable
+from typing import Any
 
 from ..ids import new_id
 from ..storage.ports import Item, Put, Table
@@ -30,15 +32,20 @@ SEGMENT_PREFIX = "acts#"
 SEGMENT_KIND = "history-activities"
 
 
-def segment_item(instance_id: str, records: Iterable[Any], *, now_ms: int,
-                 ttl: int | None) -> Item:
+def segment_item(instance_id: str, records: Iterable[Any], *, now_ms: int, ttl: int | None) -> Item:
     """The segment of one command's activity records for one instance (each a dict, or a
     history record's read-only view of one); ``now_ms`` orders it among the instance's
     segments, ``ttl`` is the history TTL (``instances.history_ttl``)."""
     # ``copy()``: a record's fields are a read-only mapping over a dict; copying that dict is
     # several times faster than building one from the mapping
-    return Item(instance_id, SEGMENT_PREFIX + new_id(now_ms), SEGMENT_KIND,
-                {"records": [record.copy() for record in records]}, {}, ttl)
+    return Item(
+        instance_id,
+        SEGMENT_PREFIX + new_id(now_ms),
+        SEGMENT_KIND,
+        {"records": [record.copy() for record in records]},
+        {},
+        ttl,
+    )
 
 
 def read(store: Any, instance_id: str) -> list[dict[str, Any]]:
@@ -61,8 +68,11 @@ def repointed(store: Any, instance_id: str, definition_id: str) -> list[Put]:
         records = item.data.get("records", ())
         if all(record.get("processDefinitionId") == definition_id for record in records):
             continue
-        data = {**item.data, "records": [{**record, "processDefinitionId": definition_id}
-                                         for record in records]}
-        writes.append(Put(Table.HISTORY, replace(item, data=data),
-                          replaces_chunks=item.stored_chunks))
+        data = {
+            **item.data,
+            "records": [{**record, "processDefinitionId": definition_id} for record in records],
+        }
+        writes.append(
+            Put(Table.HISTORY, replace(item, data=data), replaces_chunks=item.stored_chunks)
+        )
     return writes

@@ -9,11 +9,13 @@ due at once) finishes the apply. The next command on the instance would roll it 
 anyway (``AggregateStore.load``); the job covers what only indexes show (task listings, due
 jobs), which must not wait for someone to touch the instance.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from .. import ids
 from ..storage import intent as intents
@@ -39,12 +41,20 @@ class Decision:
 def decide(container: Any, pk: str, version: int, writes: Sequence[Write]) -> Decision:
     """The decide transaction of a commit of aggregate ``pk`` at its new ``version`` whose
     ``writes`` do not fit one transaction."""
-    job = jobs.new_job(job_id=ids.child_id(pk), handler_type=HANDLER,
-                       created=container.clock.now(), instance_id=pk,
-                       configuration={"intentVersion": version})
+    job = jobs.new_job(
+        job_id=ids.child_id(pk),
+        handler_type=HANDLER,
+        created=container.clock.now(),
+        instance_id=pk,
+        configuration={"intentVersion": version},
+    )
     first, intent = intents.split(
-        pk, version, writes, keep=[Put(Table.RUNTIME, job, MustNotExist())],
-        cleanup=[Delete(Table.RUNTIME, job.pk, job.sk, chunks=0)])
+        pk,
+        version,
+        writes,
+        keep=[Put(Table.RUNTIME, job, MustNotExist())],
+        cleanup=[Delete(Table.RUNTIME, job.pk, job.sk, chunks=0)],
+    )
     return Decision(first, intent, job)
 
 
@@ -53,8 +63,9 @@ def apply_now(container: Any, decision: Decision) -> None:
     try:
         intents.apply(container.store, decision.intent)
     except Exception:
-        log.warning("commit intent of %s not applied now; its job will", decision.intent.pk,
-                    exc_info=True)
+        log.warning(
+            "commit intent of %s not applied now; its job will", decision.intent.pk, exc_info=True
+        )
         jobs.publish(container, [decision.job])
 
 

@@ -6,14 +6,16 @@ the texts of its forms. The engine uses ``get_definition`` and ``latest_definiti
 Deleting a deployment evicts its definitions from this container's cache; another warm
 container may keep serving a deleted definition from its cache until it is recycled.
 """
+
 from __future__ import annotations
 
 import base64
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from ..crest import filter as crest_filter
 from ..crest.request import CrestRequest
@@ -28,15 +30,39 @@ if TYPE_CHECKING:  # the engine is imported on the first cache miss (cold-start 
     from ..engine.parts import FormProperty
 
 __all__ = [
-    "DeployedDefinition", "get_definition", "latest_definition", "forget", "query_source",
-    "read_shape", "diagram", "task_definitions", "task_definition", "ITEM_FIELDS", "CACHE_SIZE",
+    "DeployedDefinition",
+    "get_definition",
+    "latest_definition",
+    "forget",
+    "query_source",
+    "read_shape",
+    "diagram",
+    "task_definitions",
+    "task_definition",
+    "ITEM_FIELDS",
+    "CACHE_SIZE",
 ]
 
 #: api-reference.md §8 item fields (any of them may be a sort key, DECISIONS.md)
-ITEM_FIELDS = frozenset({
-    "_id", "_rev", "key", "name", "category", "description", "version", "deploymentId",
-    "resourceName", "processDiagramResourceName", "hasStartFormKey", "graphicalNotationDefined",
-    "suspended", "suspensionState", "tenantId"})
+ITEM_FIELDS = frozenset(
+    {
+        "_id",
+        "_rev",
+        "key",
+        "name",
+        "category",
+        "description",
+        "version",
+        "deploymentId",
+        "resourceName",
+        "processDiagramResourceName",
+        "hasStartFormKey",
+        "graphicalNotationDefined",
+        "suspended",
+        "suspensionState",
+        "tenantId",
+    }
+)
 CACHE_SIZE = 256
 _CACHE_KEY = "definition-cache"
 
@@ -47,8 +73,8 @@ class DeployedDefinition:
 
     id: str
     record: Mapping[str, Any]
-    process: "ProcessDefinitionModel"
-    definitions: "Definitions"
+    process: ProcessDefinitionModel
+    definitions: Definitions
     forms: Mapping[str, str]
 
     @property
@@ -111,8 +137,11 @@ def get_definition(container: Any, definition_id: str) -> DeployedDefinition:
     text = deployment.resource_text(record["resourceName"])
     definitions = parse_bpmn(text or "", resource_name=record["resourceName"])
     process = definitions.processes[record["key"]]
-    forms = {key: deployment.resource_text(key) for key in process.form_keys()
-             if deployment.resource_text(key) is not None}
+    forms = {
+        key: deployment.resource_text(key)
+        for key in process.form_keys()
+        if deployment.resource_text(key) is not None
+    }
     loaded = DeployedDefinition(definition_id, record, process, definitions, forms)
     cache.put(loaded)
     return loaded
@@ -120,9 +149,14 @@ def get_definition(container: Any, definition_id: str) -> DeployedDefinition:
 
 def latest_definition(container: Any, key: str) -> DeployedDefinition:
     """The highest version of ``key`` (one index Query, then ``get_definition``); 404 if none."""
-    page = container.store.query_index(Table.REPOSITORY, Index.KIND_SORT, repo.PROCESS_DEFINITION,
-                                       key_range=repo.key_range_of_key(key), limit=1,
-                                       descending=True)
+    page = container.store.query_index(
+        Table.REPOSITORY,
+        Index.KIND_SORT,
+        repo.PROCESS_DEFINITION,
+        key_range=repo.key_range_of_key(key),
+        limit=1,
+        descending=True,
+    )
     if not page.items:
         raise NotFound(f"No deployed process definition found with key '{key}'")
     return get_definition(container, page.items[0].data["_id"])
@@ -135,22 +169,31 @@ def forget(container: Any, definition_ids: Iterable[str]) -> None:
 
 # --- shapes ----------------------------------------------------------------------------------
 
+
 def _expression(text: str | None) -> dict[str, str] | None:
     return {"expressionText": text} if text is not None else None
 
 
-def _form_type(prop: "FormProperty") -> dict[str, Any]:
-    return {"name": prop.type,
-            "values": {v.id: v.name for v in prop.values} if prop.type == "enum" else None,
-            "datePattern": prop.date_pattern if prop.type == "date" else None}
+def _form_type(prop: FormProperty) -> dict[str, Any]:
+    return {
+        "name": prop.type,
+        "values": {v.id: v.name for v in prop.values} if prop.type == "enum" else None,
+        "datePattern": prop.date_pattern if prop.type == "date" else None,
+    }
 
 
-def _form_property(prop: "FormProperty", *, untyped_is_null: bool = False) -> dict[str, Any]:
-    return {"_id": prop.id, "name": prop.name,
-            "type": None if untyped_is_null and prop.type is None else _form_type(prop),
-            "readable": prop.readable, "writable": prop.writable, "required": prop.required,
-            "variableName": prop.variable, "variableExpression": _expression(prop.expression),
-            "defaultExpression": _expression(prop.default)}
+def _form_property(prop: FormProperty, *, untyped_is_null: bool = False) -> dict[str, Any]:
+    return {
+        "_id": prop.id,
+        "name": prop.name,
+        "type": None if untyped_is_null and prop.type is None else _form_type(prop),
+        "readable": prop.readable,
+        "writable": prop.writable,
+        "required": prop.required,
+        "variableName": prop.variable,
+        "variableExpression": _expression(prop.expression),
+        "defaultExpression": _expression(prop.default),
+    }
 
 
 def read_shape(definition: DeployedDefinition) -> dict[str, Any]:
@@ -165,8 +208,9 @@ def read_shape(definition: DeployedDefinition) -> dict[str, Any]:
     return body
 
 
-def diagram(container: Any, definition: DeployedDefinition,
-            active: Iterable[str] | None = None) -> str | None:
+def diagram(
+    container: Any, definition: DeployedDefinition, active: Iterable[str] | None = None
+) -> str | None:
     """The ``diagram`` field: a base64 PNG, or None when there is nothing to show.
 
     Without ``active`` (the definition's own diagram) the deployment's diagram resource
@@ -203,29 +247,45 @@ def task_definition(definition: DeployedDefinition, task_id: str) -> dict[str, A
 
 def _task_shape(definition: DeployedDefinition, task: Any) -> dict[str, Any]:
     return {
-        "_id": task.id, "name": _expression(task.name), "assignee": _expression(task.assignee),
+        "_id": task.id,
+        "name": _expression(task.name),
+        "assignee": _expression(task.assignee),
         "taskCandidateUser": list(task.candidate_users),
         "taskCandidateGroup": list(task.candidate_groups),
-        "dueDate": _expression(task.due_date), "priority": _expression(task.priority),
+        "dueDate": _expression(task.due_date),
+        "priority": _expression(task.priority),
         "ownerExpression": _expression(task.owner),
         "categoryExpression": _expression(task.category),
         "descriptionExpression": _expression(task.documentation),
         "formResourceKey": task.form_key,
         "formProperties": {
-            "deploymentId": definition.deployment_id, "formKey": _expression(task.form_key),
-            "formPropertyHandlers": [_form_property(p, untyped_is_null=True)
-                                     for p in task.form_properties]},
+            "deploymentId": definition.deployment_id,
+            "formKey": _expression(task.form_key),
+            "formPropertyHandlers": [
+                _form_property(p, untyped_is_null=True) for p in task.form_properties
+            ],
+        },
     }
 
 
 # --- queries ---------------------------------------------------------------------------------
 
 #: filtered-query parameters compared for equality, and the record field each one reads
-EQUAL_PARAMS = {"_id": "_id", "deploymentId": "deploymentId", "category": "category",
-                "key": "key", "name": "name", "processDefinitionResourceName": "resourceName"}
+EQUAL_PARAMS = {
+    "_id": "_id",
+    "deploymentId": "deploymentId",
+    "category": "category",
+    "key": "key",
+    "name": "name",
+    "processDefinitionResourceName": "resourceName",
+}
 #: SQL LIKE parameters (``%`` any run, ``_`` one character), case-sensitive
-LIKE_PARAMS = {"categoryLike": "category", "keyLike": "key", "nameLike": "name",
-               "processDefinitionResourceNameLike": "resourceName"}
+LIKE_PARAMS = {
+    "categoryLike": "category",
+    "keyLike": "key",
+    "nameLike": "name",
+    "processDefinitionResourceNameLike": "resourceName",
+}
 
 
 def like_pattern(pattern: str) -> re.Pattern:
@@ -251,14 +311,19 @@ def _filtered_terms(request: CrestRequest) -> dict[str, Any]:
 
 def _filtered_predicate(request: CrestRequest) -> Callable[[dict], bool]:
     terms = _filtered_terms(request)
-    likes = {field: like_pattern(request.param(param))
-             for param, field in LIKE_PARAMS.items() if request.param(param) is not None}
+    likes = {
+        field: like_pattern(request.param(param))
+        for param, field in LIKE_PARAMS.items()
+        if request.param(param) is not None
+    }
 
     def predicate(item: dict) -> bool:
         if any(item.get(field) != value for field, value in terms.items()):
             return False
-        return all(isinstance(item.get(field), str) and regex.fullmatch(item[field]) is not None
-                   for field, regex in likes.items())
+        return all(
+            isinstance(item.get(field), str) and regex.fullmatch(item[field]) is not None
+            for field, regex in likes.items()
+        )
 
     return predicate
 
@@ -283,21 +348,29 @@ def plan_fetch(store: Any, request: CrestRequest) -> Callable:
     definition = terms.get("_id")
     if isinstance(definition, str) and repo.split_definition_id(definition):
         deployment_id = repo.split_definition_id(definition)[2]
-        return repo.partition(store, repo.deployment_pk(deployment_id),
-                              repo.definition_sk(definition), _record)
+        return repo.partition(
+            store, repo.deployment_pk(deployment_id), repo.definition_sk(definition), _record
+        )
     deployment_id = terms.get("deploymentId")
     if isinstance(deployment_id, str) and deployment_id:
-        return repo.partition(store, repo.deployment_pk(deployment_id), repo.definition_sk(""),
-                              _record)
+        return repo.partition(
+            store, repo.deployment_pk(deployment_id), repo.definition_sk(""), _record
+        )
     key = terms.get("key")
     if isinstance(key, str) and key:
-        return repo.listing(store, repo.PROCESS_DEFINITION, _record,
-                            key_range=repo.key_range_of_key(key))
+        return repo.listing(
+            store, repo.PROCESS_DEFINITION, _record, key_range=repo.key_range_of_key(key)
+        )
     return repo.listing(store, repo.PROCESS_DEFINITION, _record)
 
 
-def query_source(container: Any, request: CrestRequest,
-                 visible: Callable[[dict], bool] | None) -> QuerySource:
+def query_source(
+    container: Any, request: CrestRequest, visible: Callable[[dict], bool] | None
+) -> QuerySource:
     """The ``QuerySource`` of ``processdefinition`` queries, planned for this request."""
-    return QuerySource(fetch=plan_fetch(container.store, request), sortable=ITEM_FIELDS,
-                       filtered_query=_filtered_predicate, visible=visible)
+    return QuerySource(
+        fetch=plan_fetch(container.store, request),
+        sortable=ITEM_FIELDS,
+        filtered_query=_filtered_predicate,
+        visible=visible,
+    )

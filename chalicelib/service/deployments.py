@@ -11,20 +11,30 @@ its BPMN and resources; deploying the same content again from the same source (a
 file of ``workflow/``) as its latest deployment returns that deployment's ids with
 ``duplicate=True`` and writes nothing.
 """
+
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from ..clock import format_iso
 from ..errors import BadRequest, Conflict, NotFound
 from ..ids import new_id
 from ..storage.aggregate import retry_on_conflict
 from ..storage.ports import (
-    MAX_TRANSACTION_WRITES, Delete, Item, MustExist, MustNotExist, Put, Table, VersionIs, Write,
+    MAX_TRANSACTION_WRITES,
+    Delete,
+    Item,
+    MustExist,
+    MustNotExist,
+    Put,
+    Table,
+    VersionIs,
+    Write,
 )
 from . import repository as repo
 
@@ -32,9 +42,19 @@ if TYPE_CHECKING:  # the engine is imported when a deploy needs it (cold-start i
     from ..engine import Definitions, ProcessDefinitionModel
 
 __all__ = [
-    "DeployResult", "Deployment", "InvalidDeployment", "deploy", "load_deployment",
-    "list_deployments", "delete_deployment", "running_instances", "any_running", "content_hash",
-    "check_resource_name", "BPMN_SUFFIXES", "MAX_RESOURCE_NAME",
+    "DeployResult",
+    "Deployment",
+    "InvalidDeployment",
+    "deploy",
+    "load_deployment",
+    "list_deployments",
+    "delete_deployment",
+    "running_instances",
+    "any_running",
+    "content_hash",
+    "check_resource_name",
+    "BPMN_SUFFIXES",
+    "MAX_RESOURCE_NAME",
 ]
 
 #: File names deployed as BPMN (everything else is a plain resource: forms, scripts, images).
@@ -60,8 +80,11 @@ class DeployResult:
     duplicate: bool
 
     def to_json(self) -> dict[str, Any]:
-        return {"deploymentId": self.deployment_id,
-                "processDefinitionIds": list(self.definition_ids), "duplicate": self.duplicate}
+        return {
+            "deploymentId": self.deployment_id,
+            "processDefinitionIds": list(self.definition_ids),
+            "duplicate": self.duplicate,
+        }
 
 
 @dataclass
@@ -70,8 +93,8 @@ class Deployment:
 
     deployment_id: str
     header: Item
-    definitions: dict[str, Item] = field(default_factory=dict)   # by definition id
-    resources: dict[str, Item] = field(default_factory=dict)     # by resource name
+    definitions: dict[str, Item] = field(default_factory=dict)  # by definition id
+    resources: dict[str, Item] = field(default_factory=dict)  # by resource name
 
     def resource_text(self, name: str | None) -> str | None:
         """A resource as text (binary resources: None)."""
@@ -92,8 +115,10 @@ class Deployment:
 def check_resource_name(name: Any, where: str = "resourceMap") -> str:
     """A resource name: a non-empty relative path without ``..`` (else 400 naming ``where``)."""
     if not isinstance(name, str) or not name.strip() or len(name) > MAX_RESOURCE_NAME:
-        raise BadRequest(f"{where}: resource names must be non-empty strings of at most "
-                         f"{MAX_RESOURCE_NAME} characters")
+        raise BadRequest(
+            f"{where}: resource names must be non-empty strings of at most "
+            f"{MAX_RESOURCE_NAME} characters"
+        )
     parts = name.replace("\\", "/").split("/")
     if name.startswith("/") or ".." in parts or "#chunk#" in name:
         raise BadRequest(f"{where}: resource name '{name}' is not a valid relative name")
@@ -130,8 +155,15 @@ def _running_headers(container: Any) -> Iterator[Mapping[str, Any]]:
 
     token = None
     while True:
-        page = query_shards(container.store, Table.RUNTIME, Index.KIND_SHARD_SORT, "instance",
-                            LIST_SHARDS, limit=RUNNING_PAGE, start=token)
+        page = query_shards(
+            container.store,
+            Table.RUNTIME,
+            Index.KIND_SHARD_SORT,
+            "instance",
+            LIST_SHARDS,
+            limit=RUNNING_PAGE,
+            start=token,
+        )
         for item in page.items:
             if not item.data.get("end_time"):
                 yield item.data
@@ -143,8 +175,9 @@ def _running_headers(container: Any) -> Iterator[Mapping[str, Any]]:
 def running_instances(container: Any, definition_id: str) -> int:
     """How many process instances of ``definition_id`` are running (or suspended): the whole
     listing is read."""
-    return sum(1 for header in _running_headers(container)
-               if header.get("definition_id") == definition_id)
+    return sum(
+        1 for header in _running_headers(container) if header.get("definition_id") == definition_id
+    )
 
 
 def any_running(container: Any, definition_ids: Iterable[str]) -> bool:
@@ -156,11 +189,12 @@ def any_running(container: Any, definition_ids: Iterable[str]) -> bool:
 
 # --- deploy ----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _Parsed:
     resource_name: str
-    definitions: "Definitions"
-    processes: "tuple[ProcessDefinitionModel, ...]"
+    definitions: Definitions
+    processes: tuple[ProcessDefinitionModel, ...]
 
 
 def _parse_all(bpmn: Mapping[str, str]) -> list[_Parsed]:
@@ -178,26 +212,34 @@ def _parse_all(bpmn: Mapping[str, str]) -> list[_Parsed]:
         errors.extend({**p.to_json(), **label} for p in report.errors)
         warnings.extend({**p.to_json(), **label} for p in report.warnings)
         if report.valid and report.definitions is not None:
-            parsed.append(_Parsed(name, report.definitions,
-                                  report.definitions.executable_processes))
+            parsed.append(
+                _Parsed(name, report.definitions, report.definitions.executable_processes)
+            )
     seen: dict[str, str] = {}
     for item in parsed:
         for process in item.processes:
             if process.key in seen:
-                errors.append({"problem": "duplicate-process-key", "defaultDescription":
-                               f"process key '{process.key}' is defined in both "
-                               f"{seen[process.key]} and {item.resource_name}",
-                               "activityId": process.key, "activityName": process.name,
-                               "processDefinitionId": process.key,
-                               "xmlLineNumber": process.line, "xmlColumnNumber": process.column,
-                               "isWarning": False})
+                errors.append(
+                    {
+                        "problem": "duplicate-process-key",
+                        "defaultDescription": f"process key '{process.key}' is defined in both "
+                        f"{seen[process.key]} and {item.resource_name}",
+                        "activityId": process.key,
+                        "activityName": process.name,
+                        "processDefinitionId": process.key,
+                        "xmlLineNumber": process.line,
+                        "xmlColumnNumber": process.column,
+                        "isWarning": False,
+                    }
+                )
             seen[process.key] = item.resource_name
     if errors:
         first = errors[0]
         raise InvalidDeployment(
             f"The BPMN is not valid ({len(errors)} error(s)); first: line "
             f"{first.get('xmlLineNumber')}: {first.get('defaultDescription')}",
-            {"errors": errors, "warnings": warnings})
+            {"errors": errors, "warnings": warnings},
+        )
     return parsed
 
 
@@ -208,27 +250,41 @@ def _diagram_resource(resource_name: str, key: str, names: Iterable[str]) -> str
             base = base[: -len(suffix)]
             break
     available = set(names)
-    for candidate in [f"{base}.{key}.{ext}" for ext in _DIAGRAM_SUFFIXES] + \
-                     [f"{base}.{ext}" for ext in _DIAGRAM_SUFFIXES]:
+    for candidate in [f"{base}.{key}.{ext}" for ext in _DIAGRAM_SUFFIXES] + [
+        f"{base}.{ext}" for ext in _DIAGRAM_SUFFIXES
+    ]:
         if candidate in available:
             return candidate
     return None
 
 
-def definition_record(process: "ProcessDefinitionModel", parsed: _Parsed, version: int,
-                      deployment_id: str, resource_names: Iterable[str]) -> dict[str, Any]:
+def definition_record(
+    process: ProcessDefinitionModel,
+    parsed: _Parsed,
+    version: int,
+    deployment_id: str,
+    resource_names: Iterable[str],
+) -> dict[str, Any]:
     """The process definition item of api-reference.md §8 (query shape)."""
     shapes = parsed.definitions.diagram.shapes
     return {
-        "_id": repo.definition_id(process.key, version, deployment_id), "_rev": "1",
-        "key": process.key, "name": process.name, "category": parsed.definitions.category,
-        "description": process.documentation, "version": version,
-        "deploymentId": deployment_id, "resourceName": parsed.resource_name,
-        "processDiagramResourceName": _diagram_resource(parsed.resource_name, process.key,
-                                                        resource_names),
+        "_id": repo.definition_id(process.key, version, deployment_id),
+        "_rev": "1",
+        "key": process.key,
+        "name": process.name,
+        "category": parsed.definitions.category,
+        "description": process.documentation,
+        "version": version,
+        "deploymentId": deployment_id,
+        "resourceName": parsed.resource_name,
+        "processDiagramResourceName": _diagram_resource(
+            parsed.resource_name, process.key, resource_names
+        ),
         "hasStartFormKey": bool(process.start_form_key),
         "graphicalNotationDefined": any(node_id in shapes for node_id in process.elements),
-        "suspended": False, "suspensionState": 1, "tenantId": "",
+        "suspended": False,
+        "suspensionState": 1,
+        "tenantId": "",
     }
 
 
@@ -248,8 +304,14 @@ def _latest_of_source(store: Any, source: str) -> Item | None:
     return page.items[0] if page.items else None
 
 
-def deploy(container: Any, *, source: str, name: str, bpmn: Mapping[str, str],
-           resources: Mapping[str, Any] | None = None) -> DeployResult:
+def deploy(
+    container: Any,
+    *,
+    source: str,
+    name: str,
+    bpmn: Mapping[str, str],
+    resources: Mapping[str, Any] | None = None,
+) -> DeployResult:
     """Validate and deploy ``bpmn`` (resource name -> XML) with ``resources`` as one deployment.
 
     ``source`` identifies where it comes from (``model:<id>``, ``file:<name>``) for duplicate
@@ -269,15 +331,23 @@ def deploy(container: Any, *, source: str, name: str, bpmn: Mapping[str, str],
     def attempt() -> DeployResult:
         latest = _latest_of_source(store, source)
         if latest is not None and latest.data.get("contentHash") == digest:
-            return DeployResult(latest.data["deploymentId"],
-                                tuple(latest.data["processDefinitionIds"]), True)
+            return DeployResult(
+                latest.data["deploymentId"], tuple(latest.data["processDefinitionIds"]), True
+            )
         return _write(container, source, name, bpmn, resources, parsed, digest)
 
     return retry_on_conflict(attempt, attempts=DEPLOY_ATTEMPTS, delay=0.02)
 
 
-def _write(container: Any, source: str, name: str, bpmn: Mapping[str, str],
-           resources: Mapping[str, Any], parsed: list[_Parsed], digest: str) -> DeployResult:
+def _write(
+    container: Any,
+    source: str,
+    name: str,
+    bpmn: Mapping[str, str],
+    resources: Mapping[str, Any],
+    parsed: list[_Parsed],
+    digest: str,
+) -> DeployResult:
     store = container.store
     deployment_id = new_id()
     deploy_time = format_iso(container.clock.now())
@@ -292,25 +362,71 @@ def _write(container: Any, source: str, name: str, bpmn: Mapping[str, str],
             version = current + 1
             record = definition_record(process, item, version, deployment_id, names)
             definition_ids.append(record["_id"])
-            writes.append(Put(Table.REPOSITORY, Item(
-                pk, repo.definition_sk(record["_id"]), repo.PROCESS_DEFINITION, record,
-                index={"sort": repo.definition_sort(process.key, version, deployment_id)}),
-                MustNotExist()))
-            writes.append(Put(Table.REPOSITORY, Item(
-                repo.counter_pk(process.key), repo.COUNTER_SK, repo.COUNTER,
-                {"key": process.key, "lastDefinitionId": record["_id"]}, version=version),
-                VersionIs(current) if counter is not None else MustNotExist()))
-    header = {"deploymentId": deployment_id, "name": name, "source": source,
-              "contentHash": digest, "deployTime": deploy_time,
-              "processDefinitionIds": definition_ids, "resourceNames": names}
-    writes.insert(0, Put(Table.REPOSITORY, Item(
-        pk, repo.DEPLOYMENT_SK, repo.DEPLOYMENT, header,
-        index={"sort": f"{deploy_time}#{deployment_id}"}), MustNotExist()))
-    writes.append(Put(Table.REPOSITORY, Item(
-        repo.source_pk(source), repo.source_sk(deploy_time, deployment_id),
-        repo.DEPLOYMENT_SOURCE, {"deploymentId": deployment_id, "contentHash": digest,
-                                 "deployTime": deploy_time,
-                                 "processDefinitionIds": definition_ids})))
+            writes.append(
+                Put(
+                    Table.REPOSITORY,
+                    Item(
+                        pk,
+                        repo.definition_sk(record["_id"]),
+                        repo.PROCESS_DEFINITION,
+                        record,
+                        index={"sort": repo.definition_sort(process.key, version, deployment_id)},
+                    ),
+                    MustNotExist(),
+                )
+            )
+            writes.append(
+                Put(
+                    Table.REPOSITORY,
+                    Item(
+                        repo.counter_pk(process.key),
+                        repo.COUNTER_SK,
+                        repo.COUNTER,
+                        {"key": process.key, "lastDefinitionId": record["_id"]},
+                        version=version,
+                    ),
+                    VersionIs(current) if counter is not None else MustNotExist(),
+                )
+            )
+    header = {
+        "deploymentId": deployment_id,
+        "name": name,
+        "source": source,
+        "contentHash": digest,
+        "deployTime": deploy_time,
+        "processDefinitionIds": definition_ids,
+        "resourceNames": names,
+    }
+    writes.insert(
+        0,
+        Put(
+            Table.REPOSITORY,
+            Item(
+                pk,
+                repo.DEPLOYMENT_SK,
+                repo.DEPLOYMENT,
+                header,
+                index={"sort": f"{deploy_time}#{deployment_id}"},
+            ),
+            MustNotExist(),
+        ),
+    )
+    writes.append(
+        Put(
+            Table.REPOSITORY,
+            Item(
+                repo.source_pk(source),
+                repo.source_sk(deploy_time, deployment_id),
+                repo.DEPLOYMENT_SOURCE,
+                {
+                    "deploymentId": deployment_id,
+                    "contentHash": digest,
+                    "deployTime": deploy_time,
+                    "processDefinitionIds": definition_ids,
+                },
+            ),
+        )
+    )
     for resource_name, text in list(bpmn.items()) + list(resources.items()):
         writes.append(Put(Table.REPOSITORY, _resource_item(deployment_id, resource_name, text)))
     from . import start_events  # the new versions' start events replace the previous ones'
@@ -323,6 +439,7 @@ def _write(container: Any, source: str, name: str, bpmn: Mapping[str, str],
 
 
 # --- read, list, delete ----------------------------------------------------------------------
+
 
 def load_deployment(store: Any, deployment_id: str) -> Deployment | None:
     """The whole deployment (one strongly consistent Query), or None when it does not exist."""
@@ -348,11 +465,17 @@ def list_deployments(container: Any, source: str) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     token = None
     while True:
-        page = container.store.query(Table.REPOSITORY, repo.source_pk(source), limit=500,
-                                     start=token)
-        found.extend({"deploymentId": item.data["deploymentId"],
-                      "processDefinitionIds": list(item.data["processDefinitionIds"]),
-                      "deployTime": item.data["deployTime"]} for item in page.items)
+        page = container.store.query(
+            Table.REPOSITORY, repo.source_pk(source), limit=500, start=token
+        )
+        found.extend(
+            {
+                "deploymentId": item.data["deploymentId"],
+                "processDefinitionIds": list(item.data["processDefinitionIds"]),
+                "deployTime": item.data["deployTime"],
+            }
+            for item in page.items
+        )
         if page.next_token is None:
             return found
         token = page.next_token
@@ -372,8 +495,11 @@ def delete_deployment(container: Any, definition_id: str) -> dict[str, Any]:
         raise Conflict("The process definition has running instances, can not be deleted")
     record = dict(deployment.definitions[definition_id].data)
     header = deployment.header
-    source_delete = Delete(Table.REPOSITORY, repo.source_pk(header.data["source"]),
-                           repo.source_sk(header.data["deployTime"], deployment.deployment_id))
+    source_delete = Delete(
+        Table.REPOSITORY,
+        repo.source_pk(header.data["source"]),
+        repo.source_sk(header.data["deployTime"], deployment.deployment_id),
+    )
     first: list[Write] = [Delete.of(Table.REPOSITORY, header, MustExist()), source_delete]
     first.extend(Delete.of(Table.REPOSITORY, item) for item in deployment.definitions.values())
     rest = [Delete.of(Table.REPOSITORY, item) for item in deployment.resources.values()]

@@ -11,6 +11,7 @@ runners that fire timers and run async continuations.
   result together with the deletion of the job. A job whose target is gone (its timer was
   cancelled, its instance deleted) is stale: it is deleted and counts as done.
 """
+
 from __future__ import annotations
 
 import logging
@@ -42,16 +43,22 @@ def _job_item(container: Any, effect: JobRequested, result: CommandResult) -> It
     now = container.clock.now()
     due = parse_iso(effect.due) if effect.due else now
     return jobs.new_job(
-        job_id=effect.job_id, handler_type=handler, created=now, due=due,
-        instance_id=effect.instance_id, execution_id=effect.execution_id,
-        definition_id=definition_id, element_id=effect.activity_id,
+        job_id=effect.job_id,
+        handler_type=handler,
+        created=now,
+        due=due,
+        instance_id=effect.instance_id,
+        execution_id=effect.execution_id,
+        definition_id=definition_id,
+        element_id=effect.activity_id,
         configuration={**effect.payload, "kind": effect.kind},
-        exclusive=bool(effect.payload.get("exclusive", True)), timer=effect.kind == "timer",
-        retry_cycle=_retry_cycle(container, definition_id, effect.activity_id))
+        exclusive=bool(effect.payload.get("exclusive", True)),
+        timer=effect.kind == "timer",
+        retry_cycle=_retry_cycle(container, definition_id, effect.activity_id),
+    )
 
 
-def _retry_cycle(container: Any, definition_id: str | None,
-                 activity_id: str | None) -> str | None:
+def _retry_cycle(container: Any, definition_id: str | None, activity_id: str | None) -> str | None:
     """The ``failedJobRetryTimeCycle`` of the job's element (async activity, timer event)."""
     if definition_id is None or activity_id is None:
         return None
@@ -65,8 +72,9 @@ def _retry_cycle(container: Any, definition_id: str | None,
     return getattr(element, "failed_job_retry_time_cycle", None)
 
 
-def effect_writes(container: Any, result: CommandResult, *,
-                  running_job: str | None = None) -> tuple[list[Write], list[Item]]:
+def effect_writes(
+    container: Any, result: CommandResult, *, running_job: str | None = None
+) -> tuple[list[Write], list[Item]]:
     """``(writes, new job items)`` for the jobs a command requested or cancelled.
 
     A job requested and cancelled by the same command is never written. ``running_job`` (the
@@ -92,8 +100,13 @@ def _command(item: Item) -> Any:
     kind = data["jobHandlerConfiguration"].get("kind")
     if kind == "timer":
         return FireTimer(data["_id"], data["processInstanceId"])
-    return RunAsyncJob(data["_id"], data["processInstanceId"], data["executionId"],
-                       data.get("elementId"), kind or "async-continuation")
+    return RunAsyncJob(
+        data["_id"],
+        data["processInstanceId"],
+        data["executionId"],
+        data.get("elementId"),
+        kind or "async-continuation",
+    )
 
 
 def run_engine_job(container: Any, item: Item) -> str:
@@ -115,6 +128,7 @@ def run_engine_job(container: Any, item: Item) -> str:
         return "executed"
 
     return jobs.run_attempts(container, item, attempt)
+
 
 for _handler in ENGINE_HANDLERS:
     jobs.RUNNERS.setdefault(_handler, run_engine_job)

@@ -27,10 +27,12 @@ worker's chunk fails its version condition (nothing duplicated). A run does at m
 already delivered within that instance) becomes a ``signal-broadcast`` job that skips the
 throwing instance, written in the commit of the command that threw it.
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from .. import ids
 from ..clock import format_iso
@@ -39,11 +41,24 @@ from ..errors import ConcurrencyError, NotFound
 from ..storage.ports import Item, MustNotExist, Put, Table, VersionIs, Write
 from . import jobs
 from .executions import (
-    Target, find_start_events, message_command, signal_command, subscribers, trigger_command,
+    Target,
+    find_start_events,
+    message_command,
+    signal_command,
+    subscribers,
+    trigger_command,
 )
 
-__all__ = ["HANDLERS", "CHUNK", "STEPS_PER_RUN", "broadcast_job", "broadcast_step",
-           "thrown_signal_jobs", "run_delivery", "run_broadcast"]
+__all__ = [
+    "HANDLERS",
+    "CHUNK",
+    "STEPS_PER_RUN",
+    "broadcast_job",
+    "broadcast_step",
+    "thrown_signal_jobs",
+    "run_delivery",
+    "run_broadcast",
+]
 
 log = logging.getLogger("workflow.execution_jobs")
 
@@ -56,25 +71,50 @@ STEPS_PER_RUN = 20
 
 # --- jobs ------------------------------------------------------------------------------------
 
-def broadcast_job(container: Any, name: str, variables: Mapping[str, Any], *,
-                  initiator: str | None = None, exclude_instance: str | None = None,
-                  source: Target | None = None) -> Item:
+
+def broadcast_job(
+    container: Any,
+    name: str,
+    variables: Mapping[str, Any],
+    *,
+    initiator: str | None = None,
+    exclude_instance: str | None = None,
+    source: Target | None = None,
+) -> Item:
     """A new ``signal-broadcast`` job (an item of its own: no instance owns it)."""
     now = container.clock.now()
-    configuration = {"signalName": name, "variables": dict(variables), "initiator": initiator,
-                     "excludeInstance": exclude_instance, "bound": format_iso(now),
-                     "cursor": None, "startsQueued": False}
-    return jobs.new_job(job_id=ids.new_id(), handler_type="signal-broadcast", created=now,
-                        element_id=source.activity_id if source else None,
-                        configuration=configuration, exclusive=False)
+    configuration = {
+        "signalName": name,
+        "variables": dict(variables),
+        "initiator": initiator,
+        "excludeInstance": exclude_instance,
+        "bound": format_iso(now),
+        "cursor": None,
+        "startsQueued": False,
+    }
+    return jobs.new_job(
+        job_id=ids.new_id(),
+        handler_type="signal-broadcast",
+        created=now,
+        element_id=source.activity_id if source else None,
+        configuration=configuration,
+        exclusive=False,
+    )
 
 
 def thrown_signal_jobs(container: Any, result: Any) -> tuple[list[Write], list[Item]]:
     """``(writes, job items)``: one broadcast job per ``SignalThrown`` effect of ``result``."""
-    items = [broadcast_job(container, effect.signal_name, effect.variables,
-                           exclude_instance=effect.instance_id,
-                           source=Target(effect.instance_id, activity_id=effect.activity_id))
-             for effect in result.effects if isinstance(effect, SignalThrown)]
+    items = [
+        broadcast_job(
+            container,
+            effect.signal_name,
+            effect.variables,
+            exclude_instance=effect.instance_id,
+            source=Target(effect.instance_id, activity_id=effect.activity_id),
+        )
+        for effect in result.effects
+        if isinstance(effect, SignalThrown)
+    ]
     return [Put(Table.RUNTIME, item, MustNotExist()) for item in items], items
 
 
@@ -82,29 +122,43 @@ def _delivery_job(container: Any, broadcast: Item, subscription: Mapping[str, An
     configuration = broadcast.data["jobHandlerConfiguration"]
     instance_id = subscription["instance_id"]
     return jobs.new_job(
-        job_id=ids.child_id(instance_id), handler_type="deliver-signal",
-        created=container.clock.now(), instance_id=instance_id,
-        execution_id=subscription["execution_id"], element_id=subscription.get("activity_id"),
-        configuration={"signalName": configuration["signalName"],
-                       "executionId": subscription["execution_id"],
-                       "subscriptionId": subscription["id"],
-                       "variables": configuration["variables"],
-                       "broadcastId": broadcast.data["_id"]})
+        job_id=ids.child_id(instance_id),
+        handler_type="deliver-signal",
+        created=container.clock.now(),
+        instance_id=instance_id,
+        execution_id=subscription["execution_id"],
+        element_id=subscription.get("activity_id"),
+        configuration={
+            "signalName": configuration["signalName"],
+            "executionId": subscription["execution_id"],
+            "subscriptionId": subscription["id"],
+            "variables": configuration["variables"],
+            "broadcastId": broadcast.data["_id"],
+        },
+    )
 
 
 def _start_job(container: Any, broadcast: Item, definition_id: str, activity_id: str) -> Item:
     configuration = broadcast.data["jobHandlerConfiguration"]
     target = Target(definition_id=definition_id, activity_id=activity_id)
     return jobs.new_job(
-        job_id=ids.new_id(), handler_type="deliver-signal", created=container.clock.now(),
-        definition_id=definition_id, element_id=activity_id,
-        configuration={"signalName": configuration["signalName"], "target": target.to_json(),
-                       "variables": configuration["variables"],
-                       "initiator": configuration.get("initiator"),
-                       "broadcastId": broadcast.data["_id"]})
+        job_id=ids.new_id(),
+        handler_type="deliver-signal",
+        created=container.clock.now(),
+        definition_id=definition_id,
+        element_id=activity_id,
+        configuration={
+            "signalName": configuration["signalName"],
+            "target": target.to_json(),
+            "variables": configuration["variables"],
+            "initiator": configuration.get("initiator"),
+            "broadcastId": broadcast.data["_id"],
+        },
+    )
 
 
 # --- fan-out ---------------------------------------------------------------------------------
+
 
 def broadcast_step(container: Any, job: Item) -> Item | None:
     """Fan out one chunk of the broadcast ``job`` (as read: its version conditions the
@@ -113,17 +167,26 @@ def broadcast_step(container: Any, job: Item) -> Item | None:
     name = configuration["signalName"]
     new_jobs: list[Item] = []
     if not configuration.get("startsQueued"):
-        new_jobs = [_start_job(container, job, definition_id, activity_id)
-                    for definition_id, activity_id in find_start_events(container, "signal",
-                                                                        name)]
+        new_jobs = [
+            _start_job(container, job, definition_id, activity_id)
+            for definition_id, activity_id in find_start_events(container, "signal", name)
+        ]
     cursor = configuration.get("cursor")
-    page = subscribers(container, "signal", name, bound=configuration["bound"],
-                       limit=max(1, CHUNK - len(new_jobs)), start=cursor)
+    page = subscribers(
+        container,
+        "signal",
+        name,
+        bound=configuration["bound"],
+        limit=max(1, CHUNK - len(new_jobs)),
+        start=cursor,
+    )
     seen: set[str] = set()
     for item in page.items:
         subscription = item.data
-        if subscription.get("instance_id") == configuration.get("excludeInstance") or \
-                subscription["id"] in seen:
+        if (
+            subscription.get("instance_id") == configuration.get("excludeInstance")
+            or subscription["id"] in seen
+        ):
             continue
         seen.add(subscription["id"])
         new_jobs.append(_delivery_job(container, job, subscription))
@@ -132,12 +195,21 @@ def broadcast_step(container: Any, job: Item) -> Item | None:
     if page.next_token is None:
         writes.append(jobs.job_done_write(job))
     else:
-        data = dict(job.data, jobHandlerConfiguration=dict(
-            configuration, cursor=page.next_token, startsQueued=True))
-        updated = Item(job.pk, job.sk, job.kind, data, index=dict(job.index),
-                       version=(job.version or 1) + 1)
-        writes.append(Put(Table.RUNTIME, updated, VersionIs(job.version or 1),
-                          replaces_chunks=job.stored_chunks))
+        data = dict(
+            job.data,
+            jobHandlerConfiguration=dict(configuration, cursor=page.next_token, startsQueued=True),
+        )
+        updated = Item(
+            job.pk, job.sk, job.kind, data, index=dict(job.index), version=(job.version or 1) + 1
+        )
+        writes.append(
+            Put(
+                Table.RUNTIME,
+                updated,
+                VersionIs(job.version or 1),
+                replaces_chunks=job.stored_chunks,
+            )
+        )
     container.store.transact(writes)
     jobs.publish(container, new_jobs)
     return updated
@@ -157,8 +229,9 @@ def run_broadcast(container: Any, job: Item) -> str:
         try:
             current = broadcast_step(container, current)
         except Exception:  # the cursor is stored: the next wake-up (or the sweep) resumes
-            log.warning("broadcast %s stopped after %d chunks", job.data["_id"], steps,
-                        exc_info=True)
+            log.warning(
+                "broadcast %s stopped after %d chunks", job.data["_id"], steps, exc_info=True
+            )
             jobs.publish(container, [current])
             return f"{steps} chunks fanned out; continues later"
         steps += 1
@@ -167,8 +240,15 @@ def run_broadcast(container: Any, job: Item) -> str:
 
 # --- deliveries ------------------------------------------------------------------------------
 
-def run_delivery(container: Any, job: Item, build: Callable[[Any], Any], what: str, *,
-                 stale_is_done: bool = False) -> str:
+
+def run_delivery(
+    container: Any,
+    job: Item,
+    build: Callable[[Any], Any],
+    what: str,
+    *,
+    stale_is_done: bool = False,
+) -> str:
     """Run the command ``build`` makes and delete ``job`` in the same transaction.
 
     A target that is gone (404) fails the job with a message naming ``what`` (retried, then
@@ -194,8 +274,12 @@ def run_delivery(container: Any, job: Item, build: Callable[[Any], Any], what: s
 
 def _target(configuration: Mapping[str, Any]) -> Target:
     raw = configuration.get("target") or {}
-    return Target(raw.get("processInstanceId"), raw.get("executionId"),
-                  raw.get("processDefinitionId"), raw.get("activityId"))
+    return Target(
+        raw.get("processInstanceId"),
+        raw.get("executionId"),
+        raw.get("processDefinitionId"),
+        raw.get("activityId"),
+    )
 
 
 def run_message(container: Any, job: Item) -> str:
@@ -207,8 +291,9 @@ def run_message(container: Any, job: Item) -> str:
     def build(uow: Any) -> Any:
         if not target.starts:
             uow.load(target.instance_id)
-        return message_command(name, target, {}, configuration.get("businessKey"),
-                               configuration.get("initiator"))
+        return message_command(
+            name, target, {}, configuration.get("businessKey"), configuration.get("initiator")
+        )
 
     return run_delivery(container, job, build, f"Message '{name}'")
 
@@ -220,26 +305,48 @@ def run_signal(container: Any, job: Item) -> str:
     variables = configuration.get("variables") or {}
     target = _target(configuration)
     if target.starts:
-        build = lambda uow: message_command(name, target, variables, None,  # noqa: E731
-                                            configuration.get("initiator"))
+        build = lambda uow: message_command(
+            name,
+            target,
+            variables,
+            None,  # noqa: E731
+            configuration.get("initiator"),
+        )
     else:
-        build = lambda uow: signal_command(uow, name, configuration["executionId"],  # noqa: E731
-                                           variables, configuration.get("subscriptionId"))
-    return run_delivery(container, job, build, f"Signal '{name}'",
-                        stale_is_done=bool(configuration.get("broadcastId")))
+        build = lambda uow: signal_command(
+            uow,
+            name,
+            configuration["executionId"],  # noqa: E731
+            variables,
+            configuration.get("subscriptionId"),
+        )
+    return run_delivery(
+        container,
+        job,
+        build,
+        f"Signal '{name}'",
+        stale_is_done=bool(configuration.get("broadcastId")),
+    )
 
 
 def run_trigger(container: Any, job: Item) -> str:
     """The ``trigger-execution`` runner."""
     configuration = job.data["jobHandlerConfiguration"]
     execution_id = configuration["executionId"]
-    return run_delivery(container, job, lambda uow: trigger_command(
-        uow, execution_id, configuration.get("variables") or {}),
-        f"Trigger of execution {execution_id}")
+    return run_delivery(
+        container,
+        job,
+        lambda uow: trigger_command(uow, execution_id, configuration.get("variables") or {}),
+        f"Trigger of execution {execution_id}",
+    )
 
 
-HANDLERS = {"deliver-message": run_message, "deliver-signal": run_signal,
-            "trigger-execution": run_trigger, "signal-broadcast": run_broadcast}
+HANDLERS = {
+    "deliver-message": run_message,
+    "deliver-signal": run_signal,
+    "trigger-execution": run_trigger,
+    "signal-broadcast": run_broadcast,
+}
 
 for _handler, _runner in HANDLERS.items():
     jobs.RUNNERS.setdefault(_handler, _runner)

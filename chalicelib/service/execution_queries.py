@@ -24,11 +24,13 @@ default, ``notEquals``, ``greaterThan``, ``greaterThanOrEqual``, ``lessThan``,
 absent, or whose stored type does not fit the requested one, matches nothing (Flowable's typed
 comparison). Bad operator, type or value: 400 naming the parameter.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from ..clock import format_iso, parse_iso
 from ..crest import filter as crest_filter
@@ -41,27 +43,73 @@ from .executions import instance_of_execution
 from .instance_items import LIST_SHARDS
 from .querying import FILTERED_QUERY, QuerySource, date_param, run_query
 
-__all__ = ["query_executions", "execution_source", "ITEM_FIELDS", "OPERATORS", "VALUE_TYPES",
-           "Comparison", "comparison", "filtered_predicate", "Row"]
+__all__ = [
+    "query_executions",
+    "execution_source",
+    "ITEM_FIELDS",
+    "OPERATORS",
+    "VALUE_TYPES",
+    "Comparison",
+    "comparison",
+    "filtered_predicate",
+    "Row",
+]
 
-ITEM_FIELDS = frozenset({
-    "_id", "activityId", "processInstanceId", "parentId", "superExecutionId",
-    "rootProcessInstanceId", "suspended", "ended", "tenantId", "name", "description",
-    "referenceId", "referenceType", "propagatedStageInstanceId", "processDefinitionId",
-    "processDefinitionKey", "processDefinitionName", "processDefinitionVersion",
-    "processDefinitionCategory", "businessKey", "startTime", "startUserId", "isActive",
-    "isScope", "isConcurrent", "isEventScope"})
-OPERATORS = ("equals", "notEquals", "greaterThan", "greaterThanOrEqual", "lessThan",
-             "lessThanOrEqual", "like", "equalsIgnoreCase", "likeIgnoreCase")
+ITEM_FIELDS = frozenset(
+    {
+        "_id",
+        "activityId",
+        "processInstanceId",
+        "parentId",
+        "superExecutionId",
+        "rootProcessInstanceId",
+        "suspended",
+        "ended",
+        "tenantId",
+        "name",
+        "description",
+        "referenceId",
+        "referenceType",
+        "propagatedStageInstanceId",
+        "processDefinitionId",
+        "processDefinitionKey",
+        "processDefinitionName",
+        "processDefinitionVersion",
+        "processDefinitionCategory",
+        "businessKey",
+        "startTime",
+        "startUserId",
+        "isActive",
+        "isScope",
+        "isConcurrent",
+        "isEventScope",
+    }
+)
+OPERATORS = (
+    "equals",
+    "notEquals",
+    "greaterThan",
+    "greaterThanOrEqual",
+    "lessThan",
+    "lessThanOrEqual",
+    "like",
+    "equalsIgnoreCase",
+    "likeIgnoreCase",
+)
 VALUE_TYPES = ("string", "long", "integer", "double", "boolean", "date")
 #: filtered-query parameters compared for equality, and the item field each reads
 EQUAL_PARAMS = {
-    "executionId": "_id", "executionParentId": "parentId",
+    "executionId": "_id",
+    "executionParentId": "parentId",
     "processDefinitionCategory": "processDefinitionCategory",
-    "processDefinitionId": "processDefinitionId", "processDefinitionKey": "processDefinitionKey",
+    "processDefinitionId": "processDefinitionId",
+    "processDefinitionKey": "processDefinitionKey",
     "processDefinitionName": "processDefinitionName",
-    "processInstanceBusinessKey": "businessKey", "processInstanceId": "processInstanceId",
-    "activityId": "activityId", "startedBy": "startUserId"}
+    "processInstanceBusinessKey": "businessKey",
+    "processInstanceId": "processInstanceId",
+    "activityId": "activityId",
+    "startedBy": "startUserId",
+}
 #: instances read per page of the listing (each one Query)
 INSTANCES_PER_PAGE = 50
 _MISSING = object()
@@ -77,6 +125,7 @@ class Row(dict):
 
 # --- typed variable comparisons --------------------------------------------------------------
 
+
 def _like(pattern: str, flags: int = 0) -> re.Pattern:
     parts = [".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern]
     return re.compile("".join(parts), re.DOTALL | flags)
@@ -88,19 +137,26 @@ class Comparison:
     def __init__(self, prefix: str, name: str, value: str, value_type: str, operator: str):
         self.name, self.operator, self.type = name, operator, value_type
         if operator not in OPERATORS:
-            raise BadRequest(f"The value '{operator}' for parameter '{prefix}Operator' is not "
-                             f"one of {', '.join(OPERATORS)}")
+            raise BadRequest(
+                f"The value '{operator}' for parameter '{prefix}Operator' is not "
+                f"one of {', '.join(OPERATORS)}"
+            )
         if value_type not in VALUE_TYPES:
-            raise BadRequest(f"The value '{value_type}' for parameter '{prefix}ValueType' is "
-                             f"not one of {', '.join(VALUE_TYPES)}")
+            raise BadRequest(
+                f"The value '{value_type}' for parameter '{prefix}ValueType' is "
+                f"not one of {', '.join(VALUE_TYPES)}"
+            )
         text_only = operator in ("like", "equalsIgnoreCase", "likeIgnoreCase")
         if text_only and value_type != "string":
-            raise BadRequest(f"The operator '{operator}' of parameter '{prefix}Operator' needs "
-                             f"{prefix}ValueType string")
+            raise BadRequest(
+                f"The operator '{operator}' of parameter '{prefix}Operator' needs "
+                f"{prefix}ValueType string"
+            )
         ordered = operator not in ("equals", "notEquals") and not text_only
         if ordered and value_type == "boolean":
-            raise BadRequest(f"The operator '{operator}' of parameter '{prefix}Operator' cannot "
-                             "compare booleans")
+            raise BadRequest(
+                f"The operator '{operator}' of parameter '{prefix}Operator' cannot compare booleans"
+            )
         self.expected = _parse(prefix, value, value_type)
         if operator in ("like", "likeIgnoreCase"):
             self.pattern = _like(value, re.IGNORECASE if operator == "likeIgnoreCase" else 0)
@@ -118,8 +174,12 @@ class Comparison:
             return actual.casefold() == expected.casefold()
         if op in ("like", "likeIgnoreCase"):
             return bool(self.pattern.fullmatch(actual))
-        return {"greaterThan": actual > expected, "greaterThanOrEqual": actual >= expected,
-                "lessThan": actual < expected, "lessThanOrEqual": actual <= expected}[op]
+        return {
+            "greaterThan": actual > expected,
+            "greaterThanOrEqual": actual >= expected,
+            "lessThan": actual < expected,
+            "lessThanOrEqual": actual <= expected,
+        }[op]
 
 
 def _parse(prefix: str, value: str, value_type: str) -> Any:
@@ -135,8 +195,9 @@ def _parse(prefix: str, value: str, value_type: str) -> Any:
         if value_type == "date":
             return parse_iso(value)
     except (ValueError, TypeError):
-        raise BadRequest(f"The value '{value}' for parameter '{prefix}Value' is not a "
-                         f"{value_type}") from None
+        raise BadRequest(
+            f"The value '{value}' for parameter '{prefix}Value' is not a {value_type}"
+        ) from None
     return value
 
 
@@ -151,8 +212,11 @@ def _typed(value: Any, value_type: str) -> Any:
     if isinstance(value, bool):
         return _MISSING
     if value_type in ("long", "integer"):
-        return value if isinstance(value, int) or (
-            isinstance(value, float) and value.is_integer()) else _MISSING
+        return (
+            value
+            if isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+            else _MISSING
+        )
     if value_type == "double":
         return value if isinstance(value, (int, float)) else _MISSING
     if isinstance(value, str):  # date: stored as ISO text
@@ -172,11 +236,17 @@ def comparison(request: CrestRequest, prefix: str) -> Comparison | None:
         raise BadRequest(f"The parameter '{prefix}Name' is required with '{prefix}Value'")
     if value is None:
         raise BadRequest(f"The parameter '{prefix}Value' is required with '{prefix}Name'")
-    return Comparison(prefix, name, value, request.param(f"{prefix}ValueType") or "string",
-                      request.param(f"{prefix}Operator") or "equals")
+    return Comparison(
+        prefix,
+        name,
+        value,
+        request.param(f"{prefix}ValueType") or "string",
+        request.param(f"{prefix}Operator") or "equals",
+    )
 
 
 # --- filtered-query --------------------------------------------------------------------------
+
 
 def _version(request: CrestRequest) -> int | None:
     value = request.param("processDefinitionVersion")
@@ -185,20 +255,26 @@ def _version(request: CrestRequest) -> int | None:
     try:
         return int(value)
     except ValueError:
-        raise BadRequest(f"The value '{value}' for parameter 'processDefinitionVersion' is "
-                         "not an integer") from None
+        raise BadRequest(
+            f"The value '{value}' for parameter 'processDefinitionVersion' is not an integer"
+        ) from None
 
 
 def _events(request: CrestRequest) -> list[tuple[str, str]]:
-    return [(kind, value) for kind, param in (("signal", "signalName"),
-                                              ("message", "messageName"))
-            if (value := request.param(param)) is not None]
+    return [
+        (kind, value)
+        for kind, param in (("signal", "signalName"), ("message", "messageName"))
+        if (value := request.param(param)) is not None
+    ]
 
 
 def filtered_predicate(request: CrestRequest) -> Callable[[Row], bool]:
     """The ``filtered-query`` predicate (unknown parameters are ignored, as in IDM)."""
-    terms = {field: value for param, field in EQUAL_PARAMS.items()
-             if (value := request.param(param)) is not None}
+    terms = {
+        field: value
+        for param, field in EQUAL_PARAMS.items()
+        if (value := request.param(param)) is not None
+    }
     version = _version(request)
     after = format_iso(date_param(request, "startedAfter"))
     before = format_iso(date_param(request, "startedBefore"))
@@ -224,6 +300,7 @@ def filtered_predicate(request: CrestRequest) -> Callable[[Row], bool]:
 
 
 # --- reading ---------------------------------------------------------------------------------
+
 
 class _Definitions(dict):
     def __init__(self, container: Any):
@@ -252,12 +329,12 @@ def _rows(items: Iterable[Any], known: _Definitions) -> list[Row]:
             variables.setdefault(record["scope_id"], {})[record["name"]] = record.get("value")
         elif record["kind"] == "subscription" and record.get("event_name"):
             events.setdefault(record["execution_id"], set()).add(
-                (record["type"], record["event_name"]))
+                (record["type"], record["event_name"])
+            )
     definition = known[header["definition_id"]]
     instance_vars = variables.get(header["id"], {})
     rows = []
-    for record in sorted((r for r in records if r["kind"] == "execution"),
-                         key=lambda r: r["id"]):
+    for record in sorted((r for r in records if r["kind"] == "execution"), key=lambda r: r["id"]):
         row = Row(_item(record, header, definition))
         row.process_variables = instance_vars
         row.local_variables = variables.get(record["id"], {})
@@ -266,18 +343,25 @@ def _rows(items: Iterable[Any], known: _Definitions) -> list[Row]:
     return rows
 
 
-def _item(record: Mapping[str, Any], header: Mapping[str, Any],
-          definition: Mapping[str, Any]) -> dict[str, Any]:
+def _item(
+    record: Mapping[str, Any], header: Mapping[str, Any], definition: Mapping[str, Any]
+) -> dict[str, Any]:
     is_root = record["id"] == header["id"]
     return {
-        "_id": record["id"], "activityId": record.get("activity_id"),
-        "processInstanceId": header["id"], "parentId": record.get("parent_id"),
+        "_id": record["id"],
+        "activityId": record.get("activity_id"),
+        "processInstanceId": header["id"],
+        "parentId": record.get("parent_id"),
         "superExecutionId": header.get("super_execution_id") if is_root else None,
         "rootProcessInstanceId": header.get("root_instance_id") or header["id"],
-        "suspended": header.get("status") == "suspended", "ended": False,
+        "suspended": header.get("status") == "suspended",
+        "ended": False,
         "tenantId": header.get("tenant_id") or "",
-        "name": header.get("name") if is_root else None, "description": None,
-        "referenceId": None, "referenceType": None, "propagatedStageInstanceId": None,
+        "name": header.get("name") if is_root else None,
+        "description": None,
+        "referenceId": None,
+        "referenceType": None,
+        "propagatedStageInstanceId": None,
         "processDefinitionId": header["definition_id"],
         "processDefinitionKey": header.get("definition_key"),
         "processDefinitionName": definition.get("name"),
@@ -286,7 +370,8 @@ def _item(record: Mapping[str, Any], header: Mapping[str, Any],
         "businessKey": header.get("business_key"),
         "startTime": record.get("start_time") or header.get("start_time"),
         "startUserId": header.get("start_user_id"),
-        "isActive": bool(record.get("is_active")), "isScope": bool(record.get("is_scope")),
+        "isActive": bool(record.get("is_active")),
+        "isScope": bool(record.get("is_scope")),
         "isConcurrent": bool(record.get("is_concurrent")),
         "isEventScope": bool(record.get("is_event_scope")),
     }
@@ -314,35 +399,49 @@ def _wanted_instance(request: CrestRequest) -> str | None:
 def _fetch_one(container: Any, instance_id: str, known: _Definitions) -> Callable:
     def fetch(token: Any, limit: int) -> tuple[list[Row], Any]:
         return _load(container, instance_id, known), None
+
     return fetch
 
 
 def _fetch_listing(container: Any, known: _Definitions) -> Callable:
     def fetch(token: Any, limit: int) -> tuple[list[Row], Any]:
-        page = query_shards(container.store, Table.RUNTIME, Index.KIND_SHARD_SORT, "instance",
-                            LIST_SHARDS, limit=max(1, min(limit, INSTANCES_PER_PAGE)),
-                            start=token)
+        page = query_shards(
+            container.store,
+            Table.RUNTIME,
+            Index.KIND_SHARD_SORT,
+            "instance",
+            LIST_SHARDS,
+            limit=max(1, min(limit, INSTANCES_PER_PAGE)),
+            start=token,
+        )
         rows = [row for item in page.items for row in _load(container, item.pk, known)]
         return rows, page.next_token
+
     return fetch
 
 
 def _fetch_subscribed(container: Any, kind: str, name: str, known: _Definitions) -> Callable:
     def fetch(token: Any, limit: int) -> tuple[list[Row], Any]:
-        page = container.store.query_index(Table.RUNTIME, Index.EVENT_SORT, f"{kind}#{name}",
-                                           limit=max(1, min(limit, INSTANCES_PER_PAGE)),
-                                           start=token)
+        page = container.store.query_index(
+            Table.RUNTIME,
+            Index.EVENT_SORT,
+            f"{kind}#{name}",
+            limit=max(1, min(limit, INSTANCES_PER_PAGE)),
+            start=token,
+        )
         wanted = {item.data["execution_id"]: item.pk for item in page.items}
         loaded: dict[str, dict[str, Row]] = {}
         rows: list[Row] = []
         for execution_id, instance_id in wanted.items():
             if instance_id not in loaded:
-                loaded[instance_id] = {row["_id"]: row
-                                       for row in _load(container, instance_id, known)}
+                loaded[instance_id] = {
+                    row["_id"]: row for row in _load(container, instance_id, known)
+                }
             row = loaded[instance_id].get(execution_id)
             if row is not None:
                 rows.append(row)
         return rows, page.next_token
+
     return fetch
 
 
@@ -362,5 +461,8 @@ def execution_source(container: Any, request: CrestRequest) -> QuerySource:
 
 def query_executions(container: Any, request: CrestRequest) -> dict:
     """The CREST query envelope of ``execution``."""
-    return run_query(request, execution_source(container, request),
-                     max_page_size=container.settings.max_page_size)
+    return run_query(
+        request,
+        execution_source(container, request),
+        max_page_size=container.settings.max_page_size,
+    )

@@ -21,21 +21,36 @@ The 24-hour window is checked against the stored time (DynamoDB's TTL deletion c
 days). A ``running`` claim older than ``STALE_CLAIM`` (longer than any Lambda may run) belongs
 to a request that died without releasing it and may be taken over.
 """
+
 from __future__ import annotations
 
 import enum
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Mapping
+from typing import Any
 
 from ..clock import format_iso, parse_iso
 from ..errors import BadRequest, ConcurrencyError, Conflict
 from ..storage.ports import Delete, Item, MustNotExist, Put, Table, VersionIs, Write
 
-__all__ = ["HEADER", "WINDOW", "RETENTION", "STALE_CLAIM", "MAX_KEY_LENGTH", "ClaimState",
-           "StoredResponse", "Claim", "begin", "finish", "release", "scoped_pk", "body_hash"]
+__all__ = [
+    "HEADER",
+    "WINDOW",
+    "RETENTION",
+    "STALE_CLAIM",
+    "MAX_KEY_LENGTH",
+    "ClaimState",
+    "StoredResponse",
+    "Claim",
+    "begin",
+    "finish",
+    "release",
+    "scoped_pk",
+    "body_hash",
+]
 
 #: the request header that carries the key
 HEADER = "Idempotency-Key"
@@ -80,10 +95,17 @@ class Claim:
 
     def done_write(self, response: StoredResponse, *, ttl: int) -> Write:
         """The write that records ``response`` (conditioned on still holding the claim)."""
-        data = {"bodyHash": self.body_hash, "state": ClaimState.DONE.value,
-                "created": self.created, "response": response.to_json()}
-        return Put(Table.RUNTIME, Item(self.pk, SK, KIND, data=data, ttl=ttl,
-                                       version=self.version + 1), VersionIs(self.version))
+        data = {
+            "bodyHash": self.body_hash,
+            "state": ClaimState.DONE.value,
+            "created": self.created,
+            "response": response.to_json(),
+        }
+        return Put(
+            Table.RUNTIME,
+            Item(self.pk, SK, KIND, data=data, ttl=ttl, version=self.version + 1),
+            VersionIs(self.version),
+        )
 
 
 def scoped_pk(caller_id: str, route: str, key: str) -> str:
@@ -101,8 +123,7 @@ def body_hash(body: Any) -> str:
 def check_key(key: str) -> str:
     """The key, or 400 naming the header when it is empty, too long or not printable."""
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-        raise BadRequest(f"The header {HEADER} must be 1 to {MAX_KEY_LENGTH} printable "
-                         "characters")
+        raise BadRequest(f"The header {HEADER} must be 1 to {MAX_KEY_LENGTH} printable characters")
     return key
 
 
@@ -111,8 +132,9 @@ def ttl_of(container: Any) -> int:
     return int((container.clock.now() + RETENTION).timestamp())
 
 
-def begin(container: Any, caller_id: str, route: str, key: str,
-          body: Any) -> "Claim | StoredResponse":
+def begin(
+    container: Any, caller_id: str, route: str, key: str, body: Any
+) -> Claim | StoredResponse:
     """Claim ``key`` for this request, or return the response of the first one.
 
     Costs one GetItem, plus one TransactWriteItems for a new claim. Raises ``Conflict`` (409)
@@ -129,25 +151,36 @@ def begin(container: Any, caller_id: str, route: str, key: str,
         created = parse_iso(data["created"])
         if now - created < WINDOW:
             if data.get("bodyHash") != digest:
-                raise Conflict(f"The {HEADER} '{key}' was already used with another request "
-                               "body", detail={"header": HEADER})
+                raise Conflict(
+                    f"The {HEADER} '{key}' was already used with another request body",
+                    detail={"header": HEADER},
+                )
             if data.get("state") == ClaimState.DONE.value:
                 response = data["response"]
-                return StoredResponse(int(response["status"]), response["body"],
-                                      response.get("headers") or {})
+                return StoredResponse(
+                    int(response["status"]), response["body"], response.get("headers") or {}
+                )
             if now - created < STALE_CLAIM:
-                raise Conflict(f"A request with the {HEADER} '{key}' is still running",
-                               detail={"header": HEADER})
+                raise Conflict(
+                    f"A request with the {HEADER} '{key}' is still running",
+                    detail={"header": HEADER},
+                )
         condition, version = VersionIs(int(found.version or 0)), int(found.version or 0) + 1
     created_at = format_iso(now)
-    claim = Item(pk, SK, KIND, data={"bodyHash": digest, "state": ClaimState.RUNNING.value,
-                                     "created": created_at},
-                 ttl=ttl_of(container), version=version)
+    claim = Item(
+        pk,
+        SK,
+        KIND,
+        data={"bodyHash": digest, "state": ClaimState.RUNNING.value, "created": created_at},
+        ttl=ttl_of(container),
+        version=version,
+    )
     try:
         container.store.transact([Put(Table.RUNTIME, claim, condition)])
     except ConcurrencyError:
-        raise Conflict(f"A request with the {HEADER} '{key}' is still running",
-                       detail={"header": HEADER}) from None
+        raise Conflict(
+            f"A request with the {HEADER} '{key}' is still running", detail={"header": HEADER}
+        ) from None
     return Claim(pk, version, digest, created_at)
 
 

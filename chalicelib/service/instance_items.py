@@ -24,10 +24,12 @@ Each variable is its own item, so a large value (up to DynamoDB's item limit, an
 through the storage layer's chunking) never inflates anything else, and no variable is copied
 per task.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from ..clock import parse_iso
 from ..engine.runtime.records import RecordKind
@@ -36,9 +38,19 @@ from ..storage.aggregate import HEADER_KIND, HEADER_SK, Aggregate
 from ..storage.ports import Item
 from ..storage.sharding import shard_for, shard_key
 
-__all__ = ["LIST_SHARDS", "ENDED_HEADER_TTL", "CANDIDATE_KIND", "sort_key_of", "item_of",
-           "state_of", "changed_items", "records_of", "candidate_items", "candidate_key",
-           "candidate_task"]
+__all__ = [
+    "LIST_SHARDS",
+    "ENDED_HEADER_TTL",
+    "CANDIDATE_KIND",
+    "sort_key_of",
+    "item_of",
+    "state_of",
+    "changed_items",
+    "records_of",
+    "candidate_items",
+    "candidate_key",
+    "candidate_task",
+]
 
 #: shards of the instance and task listings (``kindShard-sort`` index)
 LIST_SHARDS = 8
@@ -74,17 +86,23 @@ def _record_key(record: dict) -> Any:
 def _index_of(record: dict) -> dict[str, str]:
     kind = record["kind"]
     if kind == RecordKind.INSTANCE.value:
-        return {"kind_shard": shard_key("instance", shard_for(record["id"], LIST_SHARDS)),
-                "sort": f"{record.get('start_time') or ''}#{record['id']}"}
+        return {
+            "kind_shard": shard_key("instance", shard_for(record["id"], LIST_SHARDS)),
+            "sort": f"{record.get('start_time') or ''}#{record['id']}",
+        }
     if kind == RecordKind.TASK.value:
-        index = {"kind_shard": shard_key("task", shard_for(record["id"], LIST_SHARDS)),
-                 "sort": f"{record.get('create_time') or ''}#{record['id']}"}
+        index = {
+            "kind_shard": shard_key("task", shard_for(record["id"], LIST_SHARDS)),
+            "sort": f"{record.get('create_time') or ''}#{record['id']}",
+        }
         if record.get("assignee"):
             index["assignee"] = record["assignee"]
         return index
     if kind == RecordKind.SUBSCRIPTION.value and record.get("event_name"):
-        return {"event": f"{record['type']}#{record['event_name']}",
-                "sort": f"{record.get('created') or ''}#{record['id']}"}
+        return {
+            "event": f"{record['type']}#{record['event_name']}",
+            "sort": f"{record.get('created') or ''}#{record['id']}",
+        }
     return {}
 
 
@@ -101,14 +119,21 @@ def item_of(instance_id: str, record: dict) -> Item:
     if kind == RecordKind.INSTANCE.value and record.get("end_time"):
         ttl = int((parse_iso(record["end_time"]) + ENDED_HEADER_TTL).timestamp())
     index = {} if ttl is not None else _index_of(record)  # ended: no longer listed
-    return Item(pk=instance_id, sk=sort_key_of(kind, _record_key(record)), kind=item_kind,
-                data=dict(record), index=index, ttl=ttl)
+    return Item(
+        pk=instance_id,
+        sk=sort_key_of(kind, _record_key(record)),
+        kind=item_kind,
+        data=dict(record),
+        index=index,
+        ttl=ttl,
+    )
 
 
 def state_of(aggregate: Aggregate) -> InstanceState:
     """The engine state of a loaded aggregate (clean: nothing to write yet)."""
-    return InstanceState.from_records(item.data for item in aggregate.items.values()
-                                      if item.data.get("kind"))
+    return InstanceState.from_records(
+        item.data for item in aggregate.items.values() if item.data.get("kind")
+    )
 
 
 def candidate_key(user: str | None = None, group: str | None = None) -> str:
@@ -124,15 +149,21 @@ def candidate_items(instance_id: str, task: dict) -> list[Item]:
     """The candidate items a task record should have: none unless open and unassigned."""
     if task.get("assignee"):
         return []
-    keys = ([candidate_key(user=u) for u in task.get("candidate_users") or ()]
-            + [candidate_key(group=g) for g in task.get("candidate_groups") or ()])
+    keys = [candidate_key(user=u) for u in task.get("candidate_users") or ()] + [
+        candidate_key(group=g) for g in task.get("candidate_groups") or ()
+    ]
     data = {name: value for name, value in task.items() if name != "kind"}
     sort = f"{task.get('create_time') or ''}#{task['id']}"
     items = {}
     for key in keys:
         sk = _candidate_prefix(task["id"]) + key
-        items[sk] = Item(pk=instance_id, sk=sk, kind=CANDIDATE_KIND, data=data,
-                         index={"candidate": key, "sort": sort})
+        items[sk] = Item(
+            pk=instance_id,
+            sk=sk,
+            kind=CANDIDATE_KIND,
+            data=data,
+            index={"candidate": key, "sort": sort},
+        )
     return list(items.values())
 
 
@@ -141,8 +172,9 @@ def candidate_task(item: Item) -> dict:
     return {**item.data, "kind": RecordKind.TASK.value}
 
 
-def changed_items(changes: ChangeSet,
-                  previous: Aggregate | None = None) -> tuple[list[Item], list[str]]:
+def changed_items(
+    changes: ChangeSet, previous: Aggregate | None = None
+) -> tuple[list[Item], list[str]]:
     """``(puts, deleted sort keys)`` for ``AggregateStore.commit``.
 
     ``previous``: the aggregate as loaded, whose candidate items of a changed task that are not
@@ -157,8 +189,11 @@ def changed_items(changes: ChangeSet,
             wanted = candidate_items(instance_id, record)
             puts.extend(wanted)
             keep = {item.sk for item in wanted}
-            deletes.extend(sk for sk in stored if sk.startswith(_candidate_prefix(record["id"]))
-                           and sk not in keep)
+            deletes.extend(
+                sk
+                for sk in stored
+                if sk.startswith(_candidate_prefix(record["id"])) and sk not in keep
+            )
     for kind, key in changes.deletes:
         if kind == RecordKind.TASK.value:
             deletes.extend(sk for sk in stored if sk.startswith(_candidate_prefix(str(key))))

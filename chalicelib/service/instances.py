@@ -20,12 +20,14 @@ one ``acts#<segment id>`` per command holding its activity records (``activity_h
 Process and task records are listed through the sharded ``kindShard-sort`` index (``hpi#n``
 and ``htask#n``).
 """
+
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from ..engine.runtime.commands import Command
 from ..engine.runtime.effects import HistoryKind, HistoryRecord
@@ -41,8 +43,18 @@ from .instance_items import changed_items, state_of
 if TYPE_CHECKING:  # the executor is imported by the first command, not at cold start
     from ..engine.runtime.session import CommandResult
 
-__all__ = ["MAX_WRITES", "CONFLICT_ATTEMPTS", "UnitOfWork", "run_command", "load_instance",
-           "history_item", "history_items", "history_ttl", "HISTORY_SK", "TaskRef"]
+__all__ = [
+    "MAX_WRITES",
+    "CONFLICT_ATTEMPTS",
+    "UnitOfWork",
+    "run_command",
+    "load_instance",
+    "history_item",
+    "history_items",
+    "history_ttl",
+    "HISTORY_SK",
+    "TaskRef",
+]
 
 #: DynamoDB's limit of writes per transaction (chunk items of large values included)
 MAX_WRITES = 100
@@ -55,13 +67,17 @@ HISTORY_SK = {
     HistoryKind.VARIABLE_INSTANCE: "var#{}",
     HistoryKind.VARIABLE_DETAIL: "vdet#{}",
 }
-_LISTED = {HistoryKind.PROCESS_INSTANCE: ("hpi", "startTime"),
-           HistoryKind.TASK_INSTANCE: ("htask", "createTime")}
+_LISTED = {
+    HistoryKind.PROCESS_INSTANCE: ("hpi", "startTime"),
+    HistoryKind.TASK_INSTANCE: ("htask", "createTime"),
+}
 LIST_SHARDS = 8
 #: per kind, what ``history_item`` needs of it: the sort-key prefix, whether the record id
 #: follows it (``HISTORY_SK``), and the item kind (computed once, not per record)
-_HISTORY_LAYOUT = {kind: (sk.replace("{}", ""), "{}" in sk, f"history-{kind.value}")
-                   for kind, sk in HISTORY_SK.items()}
+_HISTORY_LAYOUT = {
+    kind: (sk.replace("{}", ""), "{}" in sk, f"history-{kind.value}")
+    for kind, sk in HISTORY_SK.items()
+}
 
 
 class UnitOfWork:
@@ -109,17 +125,20 @@ class UnitOfWork:
             self.session.add(state)
         return self.session.state(instance_id)
 
-    def execute(self, command: Command,
-                extra_writes: Callable[[CommandResult], Iterable[Write]] | None = None
-                ) -> CommandResult:
+    def execute(
+        self,
+        command: Command,
+        extra_writes: Callable[[CommandResult], Iterable[Write]] | None = None,
+    ) -> CommandResult:
         """Run ``command`` in the engine and commit what it changed (plus ``extra_writes`` of
         the result, in the same transaction: an idempotency record, say)."""
         result = self.session.execute(command)
         self.commit(result, extra_writes(result) if extra_writes is not None else ())
         return result
 
-    def commit(self, result: CommandResult, extra: Iterable[Write] = (), *,
-               running_job: Item | None = None) -> None:
+    def commit(
+        self, result: CommandResult, extra: Iterable[Write] = (), *, running_job: Item | None = None
+    ) -> None:
         """One transaction: every changed instance (version-conditioned), its history, the
         jobs the command requested or cancelled, and ``extra``; then wake the workers for the
         new jobs. ``running_job``: the job this command runs, deleted in the same transaction.
@@ -131,11 +150,14 @@ class UnitOfWork:
             puts, deletes = changed_items(state.changes(), self.loaded.get(instance_id))
             previous = self.loaded.get(instance_id)
             version = previous.version if previous is not None else 0
-            writes.extend(self.aggregates.writes(instance_id, version, puts, deletes,
-                                                 previous=previous))
+            writes.extend(
+                self.aggregates.writes(instance_id, version, puts, deletes, previous=previous)
+            )
         job_writes, new_jobs = engine_jobs.effect_writes(
-            self.container, result,
-            running_job=running_job.data["_id"] if running_job is not None else None)
+            self.container,
+            result,
+            running_job=running_job.data["_id"] if running_job is not None else None,
+        )
         writes.extend(job_writes)
         signal_writes, signal_jobs = execution_jobs.thrown_signal_jobs(self.container, result)
         writes.extend(signal_writes)
@@ -157,20 +179,21 @@ class UnitOfWork:
             commit_intents.apply_now(self.container, decision)
         jobs.publish(self.container, new_jobs + signal_jobs)
 
-    def _decide(self, result: CommandResult,
-                writes: list[Write]) -> commit_intents.Decision:
+    def _decide(self, result: CommandResult, writes: list[Write]) -> commit_intents.Decision:
         """The writes of a commit too large for one transaction: see ``commit_intents``. The
         intent goes to the instance with the most writes (a 500-way fan-out's own instance)."""
-        counts = Counter(write.item.pk if isinstance(write, Put) else write.pk
-                         for write in writes if write.table is Table.RUNTIME)
+        counts = Counter(
+            write.item.pk if isinstance(write, Put) else write.pk
+            for write in writes
+            if write.table is Table.RUNTIME
+        )
         pk = max(result.instances, key=lambda instance_id: counts[instance_id])
         previous = self.loaded.get(pk)
         version = (previous.version if previous is not None else 0) + 1
         return commit_intents.decide(self.container, pk, version, writes)
 
     def _history_writes(self, result: CommandResult) -> list[Put]:
-        return [Put(Table.HISTORY, item) for item in history_items(self.container,
-                                                                   result.effects)]
+        return [Put(Table.HISTORY, item) for item in history_items(self.container, result.effects)]
 
 
 def history_items(container: Any, effects: Iterable[Any]) -> list[Item]:
@@ -190,8 +213,10 @@ def history_items(container: Any, effects: Iterable[Any]) -> list[Item]:
             items.append(history_item(record, ttl))
     if activities:
         now_ms = int(container.clock.now().timestamp() * 1000)
-        items.extend(activity_history.segment_item(instance_id, records, now_ms=now_ms, ttl=ttl)
-                     for instance_id, records in activities.items())
+        items.extend(
+            activity_history.segment_item(instance_id, records, now_ms=now_ms, ttl=ttl)
+            for instance_id, records in activities.items()
+        )
     return items
 
 
@@ -214,22 +239,29 @@ def history_item(record: HistoryRecord, ttl: int | None) -> Item:
         index: dict[str, str] = {}
     else:
         shard_prefix, time_field = listed
-        index = {"kind_shard": shard_key(shard_prefix, shard_for(record.id, LIST_SHARDS)),
-                 "sort": f"{data.get(time_field) or ''}#{record.id}"}
-    return Item(record.instance_id, prefix + record.id if with_id else prefix, item_kind, data,
-                index, ttl)
+        index = {
+            "kind_shard": shard_key(shard_prefix, shard_for(record.id, LIST_SHARDS)),
+            "sort": f"{data.get(time_field) or ''}#{record.id}",
+        }
+    return Item(
+        record.instance_id, prefix + record.id if with_id else prefix, item_kind, data, index, ttl
+    )
 
 
-def run_command(container: Any, build: Callable[[UnitOfWork], Command], *,
-                attempts: int = CONFLICT_ATTEMPTS,
-                extra_writes: Callable[[CommandResult], Iterable[Write]] | None = None
-                ) -> tuple[UnitOfWork, CommandResult]:
+def run_command(
+    container: Any,
+    build: Callable[[UnitOfWork], Command],
+    *,
+    attempts: int = CONFLICT_ATTEMPTS,
+    extra_writes: Callable[[CommandResult], Iterable[Write]] | None = None,
+) -> tuple[UnitOfWork, CommandResult]:
     """Load, execute and commit, retrying lost races; ``build`` makes the command.
 
     ``build`` runs in every attempt with a fresh unit of work, so it can load what it needs
     (``uow.load(instance_id)``) and check preconditions against fresh state. ``extra_writes``
     (optional) gives writes to commit in the same transaction, from the command's result.
     """
+
     def attempt() -> tuple[UnitOfWork, CommandResult]:
         uow = UnitOfWork(container)
         command = build(uow)
@@ -252,7 +284,7 @@ class TaskRef:
     instance_id: str
 
     @classmethod
-    def of(cls, task_id: str) -> "TaskRef":
+    def of(cls, task_id: str) -> TaskRef:
         instance_id = instance_of(task_id)
         if instance_id is None:
             raise NotFound(f"Task {task_id} not found")

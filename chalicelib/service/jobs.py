@@ -20,28 +20,57 @@ apart) replaces both defaults: ``new_job(retry_cycle=...)`` starts the job with 
 repetitions as its retries and keeps the cycle in ``jobHandlerConfiguration``; a failure waits
 the cycle's period. An expression or an unbounded cycle (``R/PT1M``) keeps the default retries.
 """
+
 from __future__ import annotations
 
 import logging
 import math
 import time
 import traceback
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from .. import ids
 from ..clock import format_iso, parse_iso
 from ..errors import BadRequest, NotFound
 from ..storage.ports import (
-    Delete, Index, Item, KeyRange, MustExist, MustNotExist, Put, Table, VersionIs,
+    Delete,
+    Index,
+    Item,
+    KeyRange,
+    MustExist,
+    MustNotExist,
+    Put,
+    Table,
+    VersionIs,
 )
 from ..storage.sharding import query_shards, shard_for, shard_key
 
 __all__ = [
-    "RUNNERS", "UnknownJobType", "job_key", "job_done_write", "run_attempts", "due_index", "new_job", "run_job",
-    "execute", "sweep", "move_to_executable", "dead_letter_key", "DUE_SHARDS", "LIST_SHARDS",
-    "SWEEP_LOOKAHEAD", "MAX_DELAY_SECONDS", "DEFAULT_RETRIES", "RETRY_WAIT", "job_shape",
-    "publish", "retry_policy", "sweep_lookahead", "RETRY_CYCLE_KEY",
+    "RUNNERS",
+    "UnknownJobType",
+    "job_key",
+    "job_done_write",
+    "run_attempts",
+    "due_index",
+    "new_job",
+    "run_job",
+    "execute",
+    "sweep",
+    "move_to_executable",
+    "dead_letter_key",
+    "DUE_SHARDS",
+    "LIST_SHARDS",
+    "SWEEP_LOOKAHEAD",
+    "MAX_DELAY_SECONDS",
+    "DEFAULT_RETRIES",
+    "RETRY_WAIT",
+    "job_shape",
+    "publish",
+    "retry_policy",
+    "sweep_lookahead",
+    "RETRY_CYCLE_KEY",
 ]
 
 log = logging.getLogger("workflow.service.jobs")
@@ -125,21 +154,36 @@ def _initial_retries(item: Item) -> int:
 
 def due_index(job_id: str, due: datetime) -> dict[str, str]:
     """The index attributes that put a job in the due-date index."""
-    return {"due_shard": f"due#{shard_for(job_id, DUE_SHARDS)}",
-            "due_at": f"{format_iso(due)}#{job_id}"}
+    return {
+        "due_shard": f"due#{shard_for(job_id, DUE_SHARDS)}",
+        "due_at": f"{format_iso(due)}#{job_id}",
+    }
 
 
 def _listing(prefix: str, job_id: str, created: str) -> dict[str, str]:
-    return {"kind_shard": shard_key(prefix, shard_for(job_id, LIST_SHARDS)),
-            "sort": f"{created}#{job_id}"}
+    return {
+        "kind_shard": shard_key(prefix, shard_for(job_id, LIST_SHARDS)),
+        "sort": f"{created}#{job_id}",
+    }
 
 
-def new_job(*, job_id: str, handler_type: str, created: datetime, due: datetime | None = None,
-            instance_id: str | None = None, execution_id: str | None = None,
-            definition_id: str | None = None, element_id: str | None = None,
-            element_name: str | None = None, configuration: dict | None = None,
-            exclusive: bool = True, retries: int | None = None,
-            timer: bool = False, retry_cycle: str | None = None) -> Item:
+def new_job(
+    *,
+    job_id: str,
+    handler_type: str,
+    created: datetime,
+    due: datetime | None = None,
+    instance_id: str | None = None,
+    execution_id: str | None = None,
+    definition_id: str | None = None,
+    element_id: str | None = None,
+    element_name: str | None = None,
+    configuration: dict | None = None,
+    exclusive: bool = True,
+    retries: int | None = None,
+    timer: bool = False,
+    retry_cycle: str | None = None,
+) -> Item:
     """A new job item (write it in the same transaction as the change that creates it).
 
     ``retry_cycle``: the element's ``failedJobRetryTimeCycle``; when it parses, the job starts
@@ -153,13 +197,22 @@ def new_job(*, job_id: str, handler_type: str, created: datetime, due: datetime 
     if retries is None:
         retries = policy[0] if policy is not None else DEFAULT_RETRIES
     data = {
-        "_id": job_id, "jobType": "timer" if timer else "message",
-        "jobHandlerType": handler_type, "jobHandlerConfiguration": configuration,
-        "processInstanceId": instance_id, "executionId": execution_id,
-        "processDefinitionId": definition_id, "elementId": element_id,
-        "elementName": element_name, "dueDate": format_iso(due),
-        "createTime": format_iso(created), "retries": retries, "exceptionMessage": None,
-        "exclusive": exclusive, "tenantId": "", "stacktrace": None,
+        "_id": job_id,
+        "jobType": "timer" if timer else "message",
+        "jobHandlerType": handler_type,
+        "jobHandlerConfiguration": configuration,
+        "processInstanceId": instance_id,
+        "executionId": execution_id,
+        "processDefinitionId": definition_id,
+        "elementId": element_id,
+        "elementName": element_name,
+        "dueDate": format_iso(due),
+        "createTime": format_iso(created),
+        "retries": retries,
+        "exceptionMessage": None,
+        "exclusive": exclusive,
+        "tenantId": "",
+        "stacktrace": None,
     }
     index = {**_listing("job", job_id, data["createTime"]), **due_index(job_id, due)}
     pk, sk = job_key(job_id)
@@ -173,12 +226,12 @@ def job_shape(item: Item) -> dict[str, Any]:
 
 def job_done_write(item: Item) -> Delete:
     """The write that removes a job once its work commits (conditioned on its version)."""
-    return Delete(Table.RUNTIME, item.pk, item.sk, VersionIs(item.version or 1),
-                  item.stored_chunks)
+    return Delete(Table.RUNTIME, item.pk, item.sk, VersionIs(item.version or 1), item.stored_chunks)
 
 
-def run_attempts(container: Any, job: Item, attempt: Callable[[Item], str], *,
-                 attempts: int = 4) -> str:
+def run_attempts(
+    container: Any, job: Item, attempt: Callable[[Item], str], *, attempts: int = 4
+) -> str:
     """Run a runner's ``attempt(job)`` until it commits, retrying lost races.
 
     The first attempt uses the job as the worker just read it: every runner commits with
@@ -212,11 +265,13 @@ def publish(container: Any, items: list[Item]) -> None:
         delay = _delay_seconds(now, item.data["dueDate"])
         if delay <= MAX_DELAY_SECONDS:
             try:
-                container.publisher.send(container.settings.jobs_queue,
-                                         encode(item.data["_id"]), delay_seconds=delay)
+                container.publisher.send(
+                    container.settings.jobs_queue, encode(item.data["_id"]), delay_seconds=delay
+                )
             except Exception:  # the sweep will find it
-                log.warning("wake-up for job %s not sent; the sweep will", item.data["_id"],
-                            exc_info=True)
+                log.warning(
+                    "wake-up for job %s not sent; the sweep will", item.data["_id"], exc_info=True
+                )
 
 
 def run_job(container: Any, job_id: str) -> str:
@@ -251,9 +306,12 @@ def execute(container: Any, job_id: str) -> dict[str, Any]:
 
 def _execute(container: Any, item: Item) -> dict[str, Any]:
     job_id = item.data["_id"]
-    from . import commit_intents, engine_jobs  # noqa: F401  (register their runners)
-    from . import execution_jobs  # noqa: F401  (registers the execution actions' runners)
-    from . import start_events  # noqa: F401  (registers the timer-start runner on first use)
+    from . import (  # noqa: F401  (register their runners)
+        commit_intents,
+        engine_jobs,
+        execution_jobs,  # noqa: F401  (registers the execution actions' runners)
+        start_events,  # noqa: F401  (registers the timer-start runner on first use)
+    )
 
     runner = RUNNERS.get(item.data["jobHandlerType"])
     try:
@@ -275,21 +333,29 @@ def _record_failure(container: Any, item: Item, exc: Exception) -> dict[str, Any
     condition = VersionIs(item.version or 1)
     if retries == 0:
         dl_pk, dl_sk = dead_letter_key(job_id)
-        dead = Item(dl_pk, dl_sk, "deadletter", data,
-                    index=_listing("dlq", job_id, data["createTime"]), version=1)
-        container.store.transact([
-            Delete(Table.RUNTIME, item.pk, item.sk, condition, item.stored_chunks),
-            Put(Table.DEADLETTER, dead, MustNotExist())])
+        dead = Item(
+            dl_pk,
+            dl_sk,
+            "deadletter",
+            data,
+            index=_listing("dlq", job_id, data["createTime"]),
+            version=1,
+        )
+        container.store.transact(
+            [
+                Delete(Table.RUNTIME, item.pk, item.sk, condition, item.stored_chunks),
+                Put(Table.DEADLETTER, dead, MustNotExist()),
+            ]
+        )
         log.warning("job %s moved to the dead-letter table: %s", job_id, message)
-        return {"_id": job_id, "status": "deadletter", "exceptionMessage": message,
-                "retries": 0}
+        return {"_id": job_id, "status": "deadletter", "exceptionMessage": message, "retries": 0}
     due = now + _retry_wait(item)
     data["dueDate"] = format_iso(due)
     index = {**item.index, **due_index(job_id, due)}
-    updated = Item(item.pk, item.sk, item.kind, data, index=index,
-                   version=(item.version or 1) + 1)
-    container.store.transact([Put(Table.RUNTIME, updated, condition,
-                                  replaces_chunks=item.stored_chunks)])
+    updated = Item(item.pk, item.sk, item.kind, data, index=index, version=(item.version or 1) + 1)
+    container.store.transact(
+        [Put(Table.RUNTIME, updated, condition, replaces_chunks=item.stored_chunks)]
+    )
     log.warning("job %s failed (%d retries left): %s", job_id, retries, message)
     publish(container, [updated])
     return {"_id": job_id, "status": "failed", "exceptionMessage": message, "retries": retries}
@@ -298,8 +364,9 @@ def _record_failure(container: Any, item: Item, exc: Exception) -> dict[str, Any
 def move_to_executable(container: Any, job_id: str, retries: Any = None) -> dict[str, Any]:
     """``job/deadletter/{id}?_action=execute``: back to the runtime with fresh retries, queued
     (``retries`` when given, else the job's ``failedJobRetryTimeCycle`` count, else 3)."""
-    if retries is not None and (isinstance(retries, bool) or not isinstance(retries, int)
-                                or retries < 1):
+    if retries is not None and (
+        isinstance(retries, bool) or not isinstance(retries, int) or retries < 1
+    ):
         raise BadRequest("retries must be an integer >= 1")
     dl_pk, dl_sk = dead_letter_key(job_id)
     dead = container.store.get(Table.DEADLETTER, dl_pk, dl_sk)
@@ -312,9 +379,12 @@ def move_to_executable(container: Any, job_id: str, retries: Any = None) -> dict
     pk, sk = job_key(job_id)
     index = {**_listing("job", job_id, data["createTime"]), **due_index(job_id, now)}
     revived = Item(pk, sk, "job", data, index=index, version=1)
-    container.store.transact([
-        Delete(Table.DEADLETTER, dl_pk, dl_sk, MustExist(), dead.stored_chunks),
-        Put(Table.RUNTIME, revived, MustNotExist())])
+    container.store.transact(
+        [
+            Delete(Table.DEADLETTER, dl_pk, dl_sk, MustExist(), dead.stored_chunks),
+            Put(Table.RUNTIME, revived, MustNotExist()),
+        ]
+    )
     publish(container, [revived])
     return {"_id": job_id, "status": "moved"}
 
@@ -363,16 +433,24 @@ def sweep(container: Any) -> dict[str, int]:
     sent = 0
     token = None
     while True:
-        page = query_shards(container.store, Table.RUNTIME, Index.DUE_SHARD_DUE_AT, "due",
-                            DUE_SHARDS, key_range=KeyRange.at_most(horizon), limit=100,
-                            start=token)
+        page = query_shards(
+            container.store,
+            Table.RUNTIME,
+            Index.DUE_SHARD_DUE_AT,
+            "due",
+            DUE_SHARDS,
+            key_range=KeyRange.at_most(horizon),
+            limit=100,
+            start=token,
+        )
         for item in page.items:
             job_id = item.sk.split("#", 1)[1]
             due_text = item.index["due_at"].split("#", 1)[0]
             if not _sweep_sends(_seconds_until(now, due_text), period):
                 continue
-            container.publisher.send(queue, encode(job_id),
-                                     delay_seconds=_delay_seconds(now, due_text))
+            container.publisher.send(
+                queue, encode(job_id), delay_seconds=_delay_seconds(now, due_text)
+            )
             sent += 1
         token = page.next_token
         if token is None:

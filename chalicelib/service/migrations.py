@@ -19,10 +19,12 @@ migration does, is the engine's (``engine.runtime.migration``).
   tasks and activity instances (as Flowable's ``updateProcessDefinitionIdInHistory``), jobs in
   the dead-letter table included.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import BadRequest, NotFound
 from ..storage.ports import Put, Table, VersionIs, Write
@@ -93,8 +95,10 @@ def _target(container: Any, state: Any, request: MigrationRequest) -> Any:
     try:
         return definitions.get_definition(container, request.definition_id)
     except NotFound:
-        raise BadRequest(f"The field 'processDefinitionId' names no deployed process "
-                         f"definition: '{request.definition_id}'") from None
+        raise BadRequest(
+            f"The field 'processDefinitionId' names no deployed process "
+            f"definition: '{request.definition_id}'"
+        ) from None
 
 
 def validate(container: Any, instance_id: str, body: Any) -> dict[str, Any]:
@@ -125,14 +129,17 @@ def migrate(container: Any, instance_id: str, body: Any) -> dict[str, Any]:
         chosen["id"] = _target(container, state, request).id
         return MigrateInstance(instance_id, chosen["id"], request.variables, request.mappings)
 
-    run_command(container, build,
-                extra_writes=lambda result: _reference_writes(container, instance_id,
-                                                              chosen["id"], result))
+    run_command(
+        container,
+        build,
+        extra_writes=lambda result: _reference_writes(container, instance_id, chosen["id"], result),
+    )
     return read_instance(container, instance_id)
 
 
-def _reference_writes(container: Any, instance_id: str, definition_id: str,
-                      result: Any) -> list[Write]:
+def _reference_writes(
+    container: Any, instance_id: str, definition_id: str, result: Any
+) -> list[Write]:
     """Kept job items (runtime or dead-letter) and finished history items of the instance, with
     the new definition id."""
     from ..engine.runtime.effects import HistoryRecord, JobRequested
@@ -148,16 +155,25 @@ def _reference_writes(container: Any, instance_id: str, definition_id: str,
     for job_id in sorted(kept_jobs - requested):
         table, item = Table.RUNTIME, container.store.get(Table.RUNTIME, *job_key(job_id))
         if item is None:  # a job that ran out of retries waits in the dead-letter table
-            table, item = Table.DEADLETTER, container.store.get(Table.DEADLETTER,
-                                                                *dead_letter_key(job_id))
+            table, item = (
+                Table.DEADLETTER,
+                container.store.get(Table.DEADLETTER, *dead_letter_key(job_id)),
+            )
         if item is None or item.data.get("processDefinitionId") == definition_id:
             continue
-        updated = replace(item, data={**item.data, "processDefinitionId": definition_id},
-                          version=(item.version or 1) + 1)
-        writes.append(Put(table, updated, VersionIs(item.version or 1),
-                          replaces_chunks=item.stored_chunks))
-    written = {HISTORY_SK[e.kind].format(e.id) for e in result.effects
-               if isinstance(e, HistoryRecord) and e.kind in HISTORY_SK}
+        updated = replace(
+            item,
+            data={**item.data, "processDefinitionId": definition_id},
+            version=(item.version or 1) + 1,
+        )
+        writes.append(
+            Put(table, updated, VersionIs(item.version or 1), replaces_chunks=item.stored_chunks)
+        )
+    written = {
+        HISTORY_SK[e.kind].format(e.id)
+        for e in result.effects
+        if isinstance(e, HistoryRecord) and e.kind in HISTORY_SK
+    }
     for item in container.store.query(Table.HISTORY, instance_id, sk_prefix="task#").items:
         if item.sk in written or item.data.get("processDefinitionId") == definition_id:
             continue

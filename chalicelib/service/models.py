@@ -5,12 +5,14 @@ fields, listed through the ``kind-sort`` index, ``version`` = the revision) and 
 (``bpmnXML`` and ``resourceMap``, compressed and chunked by the storage layer when large). Both
 change in one transaction conditioned on the header's version, so ``_rev`` is a real revision.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
 from html import escape
+from typing import Any
 
 from ..clock import format_iso
 from ..errors import BadRequest, ConcurrencyError, NotFound, PreconditionFailed
@@ -21,9 +23,19 @@ from . import deployments
 from . import repository as repo
 
 __all__ = [
-    "StoredModel", "EDITABLE_FIELDS", "READ_ONLY_FIELDS", "HEAVY_FIELDS", "create_model",
-    "read_model", "update_model", "delete_model", "deploy_model", "model_deployments",
-    "model_listing", "template_bpmn", "check_model_id",
+    "StoredModel",
+    "EDITABLE_FIELDS",
+    "READ_ONLY_FIELDS",
+    "HEAVY_FIELDS",
+    "create_model",
+    "read_model",
+    "update_model",
+    "delete_model",
+    "deploy_model",
+    "model_deployments",
+    "model_listing",
+    "template_bpmn",
+    "check_model_id",
 ]
 
 EDITABLE_FIELDS = ("name", "description", "bpmnXML", "resourceMap")
@@ -49,20 +61,25 @@ class StoredModel:
 def check_model_id(model_id: str) -> str:
     """A client-chosen model id (PUT with ``If-None-Match: *``): 400 unless URL-safe."""
     if not _ID.fullmatch(model_id or ""):
-        raise BadRequest(f"The model id '{model_id}' is not valid: use letters, digits, '.', "
-                         "'_', '~' and '-' (at most 128)")
+        raise BadRequest(
+            f"The model id '{model_id}' is not valid: use letters, digits, '.', "
+            "'_', '~' and '-' (at most 128)"
+        )
     return model_id
 
 
 def _validated(body: Any, *, creating: bool) -> dict[str, Any]:
     """The editable fields of a request body; 400 naming any field at fault."""
     if not isinstance(body, dict):
-        raise BadRequest("The request could not be processed because the provided content is "
-                         "not a JSON object")
+        raise BadRequest(
+            "The request could not be processed because the provided content is not a JSON object"
+        )
     unknown = sorted(set(body) - set(EDITABLE_FIELDS) - set(READ_ONLY_FIELDS))
     if unknown:
-        raise BadRequest(f"Unknown model field(s): {', '.join(unknown)}; a model accepts "
-                         f"{', '.join(EDITABLE_FIELDS)}")
+        raise BadRequest(
+            f"Unknown model field(s): {', '.join(unknown)}; a model accepts "
+            f"{', '.join(EDITABLE_FIELDS)}"
+        )
     fields = {name: body[name] for name in EDITABLE_FIELDS if name in body}
     if creating and "name" not in fields:
         raise BadRequest("The field 'name' is required")
@@ -80,8 +97,7 @@ def _validated(body: Any, *, creating: bool) -> dict[str, Any]:
             if not isinstance(value, str):
                 raise BadRequest(f"resourceMap: the value of '{key}' must be a string")
     if not creating and not fields:
-        raise BadRequest(f"No model field to update; a model accepts "
-                         f"{', '.join(EDITABLE_FIELDS)}")
+        raise BadRequest(f"No model field to update; a model accepts {', '.join(EDITABLE_FIELDS)}")
     return fields
 
 
@@ -124,10 +140,17 @@ def template_bpmn(name: str) -> str:
 """
 
 
-def _items(model_id: str, light: dict[str, Any], heavy: dict[str, Any],
-           version: int) -> tuple[Item, Item]:
-    header = Item(repo.model_pk(model_id), repo.MODEL_SK, repo.MODEL, light,
-                  index={"sort": f"{light['createTime']}#{model_id}"}, version=version)
+def _items(
+    model_id: str, light: dict[str, Any], heavy: dict[str, Any], version: int
+) -> tuple[Item, Item]:
+    header = Item(
+        repo.model_pk(model_id),
+        repo.MODEL_SK,
+        repo.MODEL,
+        light,
+        index={"sort": f"{light['createTime']}#{model_id}"},
+        version=version,
+    )
     content = Item(repo.model_pk(model_id), repo.CONTENT_SK, repo.MODEL_CONTENT, heavy)
     return header, content
 
@@ -145,14 +168,22 @@ def create_model(container: Any, body: Any, model_id: str | None = None) -> dict
     fields = _validated(body, creating=True)
     model_id = check_model_id(model_id) if model_id is not None else new_id()
     now = format_iso(container.clock.now())
-    light = {"_id": model_id, "name": fields["name"], "description": fields.get("description"),
-             "createTime": now, "lastModified": now}
-    heavy = {"bpmnXML": fields.get("bpmnXML") or template_bpmn(fields["name"]),
-             "resourceMap": fields.get("resourceMap") or {}}
+    light = {
+        "_id": model_id,
+        "name": fields["name"],
+        "description": fields.get("description"),
+        "createTime": now,
+        "lastModified": now,
+    }
+    heavy = {
+        "bpmnXML": fields.get("bpmnXML") or template_bpmn(fields["name"]),
+        "resourceMap": fields.get("resourceMap") or {},
+    }
     header, content = _items(model_id, light, heavy, 1)
     try:
-        container.store.transact([Put(Table.REPOSITORY, header, MustNotExist()),
-                                  Put(Table.REPOSITORY, content)])
+        container.store.transact(
+            [Put(Table.REPOSITORY, header, MustNotExist()), Put(Table.REPOSITORY, content)]
+        )
     except ConcurrencyError:
         raise PreconditionFailed(f"The model '{model_id}' already exists") from None
     return _body(header, content)
@@ -174,8 +205,14 @@ def _check_rev(model: StoredModel, if_match: str | None) -> None:
         raise PreconditionFailed(f"The model revision is {model.rev}, not {if_match}")
 
 
-def update_model(container: Any, model_id: str, body: Any, *, if_match: str | None = None,
-                 create_if_missing: bool = False) -> tuple[dict[str, Any], bool]:
+def update_model(
+    container: Any,
+    model_id: str,
+    body: Any,
+    *,
+    if_match: str | None = None,
+    create_if_missing: bool = False,
+) -> tuple[dict[str, Any], bool]:
     """Replace the fields given in ``body``; the others keep their values.
 
     Returns ``(model, created)``. ``if_match`` (a revision, or ``*``) that does not match: 412.
@@ -203,17 +240,21 @@ def update_model(container: Any, model_id: str, body: Any, *, if_match: str | No
         version = int(model.header.version or 1)
         header, content = _items(model_id, light, heavy, version + 1)
         old_chunks = model.content.stored_chunks if model.content is not None else 0
-        container.store.transact([
-            Put(Table.REPOSITORY, header, VersionIs(version), model.header.stored_chunks),
-            Put(Table.REPOSITORY, content, replaces_chunks=old_chunks)])
+        container.store.transact(
+            [
+                Put(Table.REPOSITORY, header, VersionIs(version), model.header.stored_chunks),
+                Put(Table.REPOSITORY, content, replaces_chunks=old_chunks),
+            ]
+        )
         return _body(header, content), False
 
     if if_match not in (None, "*"):
         try:
             return attempt()
         except ConcurrencyError:
-            raise PreconditionFailed("The model was modified concurrently; its revision is no "
-                                     f"longer {if_match}") from None
+            raise PreconditionFailed(
+                f"The model was modified concurrently; its revision is no longer {if_match}"
+            ) from None
     return retry_on_conflict(attempt, attempts=3)
 
 
@@ -221,8 +262,7 @@ def delete_model(container: Any, model_id: str, *, if_match: str | None = None) 
     """Delete the model (its deployments stay); returns it as it was."""
     model = read_model(container, model_id)
     _check_rev(model, if_match)
-    writes = [Delete.of(Table.REPOSITORY, model.header,
-                        VersionIs(int(model.header.version or 1)))]
+    writes = [Delete.of(Table.REPOSITORY, model.header, VersionIs(int(model.header.version or 1)))]
     if model.content is not None:
         writes.append(Delete.of(Table.REPOSITORY, model.content))
     try:
@@ -241,9 +281,13 @@ def deploy_model(container: Any, model_id: str) -> deployments.DeployResult:
     """Deploy the model's BPMN and resourceMap (duplicate filtering per model)."""
     model = read_model(container, model_id).body
     bpmn = model.get("bpmnXML") or template_bpmn(model["name"])
-    return deployments.deploy(container, source=f"model:{model_id}", name=model["name"],
-                              bpmn={_resource_name(model): bpmn},
-                              resources=model.get("resourceMap") or {})
+    return deployments.deploy(
+        container,
+        source=f"model:{model_id}",
+        name=model["name"],
+        bpmn={_resource_name(model): bpmn},
+        resources=model.get("resourceMap") or {},
+    )
 
 
 def model_deployments(container: Any, model_id: str) -> dict[str, Any]:

@@ -11,22 +11,39 @@ Start (``POST processinstance``): exactly one of ``_key`` / ``_processDefinition
 ``YYYY-MM-DDTHH:MM:SS.mmmZ`` (there is no separate date type). With an ``Idempotency-Key``
 header the response is recorded in the same transaction as the new instance (``idempotency``).
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..clock import format_iso, parse_iso
 from ..errors import BadRequest, Conflict, NotFound
-from ..storage.ports import Delete, MAX_TRANSACTION_WRITES, Table, Write
+from ..storage.ports import MAX_TRANSACTION_WRITES, Delete, Table, Write
 from . import definitions, idempotency
 from .task_shapes import history_task_shape
 
-__all__ = ["ROUTE_CREATE", "HIDDEN_VARIABLES", "ITEM_FIELDS", "StartRequest", "start_request",
-           "sniff_dates", "start", "read_instance", "delete_instance", "read_history",
-           "delete_history", "instance_diagram", "instance_item", "history_item",
-           "runtime_variables", "history_variables", "DefinitionNames"]
+__all__ = [
+    "ROUTE_CREATE",
+    "HIDDEN_VARIABLES",
+    "ITEM_FIELDS",
+    "StartRequest",
+    "start_request",
+    "sniff_dates",
+    "start",
+    "read_instance",
+    "delete_instance",
+    "read_history",
+    "delete_history",
+    "instance_diagram",
+    "instance_item",
+    "history_item",
+    "runtime_variables",
+    "history_variables",
+    "DefinitionNames",
+]
 
 log = logging.getLogger("workflow.instances")
 
@@ -35,17 +52,33 @@ ROUTE_CREATE = "POST processinstance"
 #: variables never shown (IDM's hidden security context, should a process set it)
 HIDDEN_VARIABLES = frozenset({"openidmcontext"})
 #: api-reference.md §8 process instance item fields (plus Flowable's ``processDefinitionKey``)
-ITEM_FIELDS = frozenset({
-    "_id", "processInstanceId", "processDefinitionId", "processDefinitionKey",
-    "processDefinitionResourceName", "businessKey", "startUserId", "startTime", "endTime",
-    "durationInMillis", "startActivityId", "endActivityId", "deleteReason",
-    "superProcessInstanceId", "tenantId", "processVariables"})
+ITEM_FIELDS = frozenset(
+    {
+        "_id",
+        "processInstanceId",
+        "processDefinitionId",
+        "processDefinitionKey",
+        "processDefinitionResourceName",
+        "businessKey",
+        "startUserId",
+        "startTime",
+        "endTime",
+        "durationInMillis",
+        "startActivityId",
+        "endActivityId",
+        "deleteReason",
+        "superProcessInstanceId",
+        "tenantId",
+        "processVariables",
+    }
+)
 _RESERVED = ("_key", "_processDefinitionId", "_businessKey")
 #: IDM's sniffer only looks at strings of this length (``DateUtil.parseIfDate``)
 _DATE_LENGTHS = range(24, 30)
 
 
 # --- shapes ------------------------------------------------------------------------------------
+
 
 class DefinitionNames(dict):
     """``definition id -> name`` for one request (names come from the definition cache)."""
@@ -67,41 +100,51 @@ def _visible(variables: Iterable[tuple[str, Any]]) -> dict[str, Any]:
     return {name: value for name, value in variables if name not in HIDDEN_VARIABLES}
 
 
-def instance_item(header: Mapping[str, Any], names: Mapping[str, str | None],
-                  variables: Mapping[str, Any]) -> dict[str, Any]:
+def instance_item(
+    header: Mapping[str, Any], names: Mapping[str, str | None], variables: Mapping[str, Any]
+) -> dict[str, Any]:
     """The §8 item of a running instance, from its header record."""
     return {
-        "_id": header["id"], "processInstanceId": header["id"],
+        "_id": header["id"],
+        "processInstanceId": header["id"],
         "processDefinitionId": header["definition_id"],
         "processDefinitionKey": header.get("definition_key"),
         "processDefinitionResourceName": names[header["definition_id"]],
-        "businessKey": header.get("business_key"), "startUserId": header.get("start_user_id"),
-        "startTime": header.get("start_time"), "endTime": header.get("end_time"),
+        "businessKey": header.get("business_key"),
+        "startUserId": header.get("start_user_id"),
+        "startTime": header.get("start_time"),
+        "endTime": header.get("end_time"),
         "durationInMillis": _duration(header.get("start_time"), header.get("end_time")),
         "startActivityId": header.get("start_activity_id"),
         "endActivityId": header.get("end_activity_id"),
         "deleteReason": header.get("delete_reason"),
         "superProcessInstanceId": header.get("super_instance_id"),
-        "tenantId": header.get("tenant_id") or "", "processVariables": dict(variables),
+        "tenantId": header.get("tenant_id") or "",
+        "processVariables": dict(variables),
     }
 
 
-def history_item(record: Mapping[str, Any], names: Mapping[str, str | None],
-                 variables: Mapping[str, Any]) -> dict[str, Any]:
+def history_item(
+    record: Mapping[str, Any], names: Mapping[str, str | None], variables: Mapping[str, Any]
+) -> dict[str, Any]:
     """The §8 item of a historic process instance, from its ``#process`` record."""
     return {
-        "_id": record["id"], "processInstanceId": record["id"],
+        "_id": record["id"],
+        "processInstanceId": record["id"],
         "processDefinitionId": record.get("processDefinitionId"),
         "processDefinitionKey": record.get("processDefinitionKey"),
         "processDefinitionResourceName": names[record.get("processDefinitionId")],
-        "businessKey": record.get("businessKey"), "startUserId": record.get("startUserId"),
-        "startTime": record.get("startTime"), "endTime": record.get("endTime"),
+        "businessKey": record.get("businessKey"),
+        "startUserId": record.get("startUserId"),
+        "startTime": record.get("startTime"),
+        "endTime": record.get("endTime"),
         "durationInMillis": record.get("durationInMillis"),
         "startActivityId": record.get("startActivityId"),
         "endActivityId": record.get("endActivityId"),
         "deleteReason": record.get("deleteReason"),
         "superProcessInstanceId": record.get("superProcessInstanceId"),
-        "tenantId": record.get("tenantId") or "", "processVariables": dict(variables),
+        "tenantId": record.get("tenantId") or "",
+        "processVariables": dict(variables),
     }
 
 
@@ -119,12 +162,14 @@ def runtime_variables(container: Any, instance_id: str) -> dict[str, Any]:
 
 def history_variables(container: Any, instance_id: str) -> dict[str, Any]:
     """Instance-scope variables kept by history (history level ``activity`` and up), else {}."""
-    page = container.store.query(Table.HISTORY, instance_id,
-                                 sk_prefix=f"var#{instance_id}/{instance_id}/")
+    page = container.store.query(
+        Table.HISTORY, instance_id, sk_prefix=f"var#{instance_id}/{instance_id}/"
+    )
     return _visible((item.data["name"], item.data.get("value")) for item in page.items)
 
 
 # --- start -----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class StartRequest:
@@ -167,22 +212,32 @@ def start_request(container: Any, body: Any) -> StartRequest:
     if (key is None) == (definition_id is None):
         raise BadRequest("Exactly one of '_key' and '_processDefinitionId' is required")
     business_key = _optional_string(body, "_businessKey")
-    deployed = (definitions.latest_definition(container, key) if key is not None
-                else definitions.get_definition(container, definition_id))
+    deployed = (
+        definitions.latest_definition(container, key)
+        if key is not None
+        else definitions.get_definition(container, definition_id)
+    )
     variables = sniff_dates({k: v for k, v in body.items() if k not in _RESERVED})
     return StartRequest(deployed, business_key, variables, body)
 
 
 def _created(result: Any) -> idempotency.StoredResponse:
     header = result.state.header
-    return idempotency.StoredResponse(201, {
-        "_id": header.id, "processInstanceId": header.id,
-        "status": "ended" if header.status.is_ended else "suspended",
-        "businessKey": header.business_key, "processDefinitionId": header.definition_id})
+    return idempotency.StoredResponse(
+        201,
+        {
+            "_id": header.id,
+            "processInstanceId": header.id,
+            "status": "ended" if header.status.is_ended else "suspended",
+            "businessKey": header.business_key,
+            "processDefinitionId": header.definition_id,
+        },
+    )
 
 
-def start(container: Any, caller_id: str, request: StartRequest,
-          idempotency_key: str | None = None) -> idempotency.StoredResponse:
+def start(
+    container: Any, caller_id: str, request: StartRequest, idempotency_key: str | None = None
+) -> idempotency.StoredResponse:
     """Start an instance as ``caller_id`` (the initiator); the 201 response to send.
 
     With ``idempotency_key``: a retry replays the first response (``idempotency.begin``); the
@@ -193,20 +248,26 @@ def start(container: Any, caller_id: str, request: StartRequest,
     from .instances import run_command
 
     def build(uow: Any) -> Any:
-        return StartProcess(request.definition.id, variables=request.variables,
-                            business_key=request.business_key, initiator=caller_id)
+        return StartProcess(
+            request.definition.id,
+            variables=request.variables,
+            business_key=request.business_key,
+            initiator=caller_id,
+        )
 
     if idempotency_key is None:
         _, result = run_command(container, build)
         return _created(result)
-    claim = idempotency.begin(container, caller_id, ROUTE_CREATE, idempotency_key,
-                              request.body)
+    claim = idempotency.begin(container, caller_id, ROUTE_CREATE, idempotency_key, request.body)
     if isinstance(claim, idempotency.StoredResponse):
         return claim
     ttl = idempotency.ttl_of(container)
     try:
-        _, result = run_command(container, build, extra_writes=lambda result: [
-            claim.done_write(_created(result), ttl=ttl)])
+        _, result = run_command(
+            container,
+            build,
+            extra_writes=lambda result: [claim.done_write(_created(result), ttl=ttl)],
+        )
     except BaseException:
         _release_quietly(container, claim)
         raise
@@ -222,6 +283,7 @@ def _release_quietly(container: Any, claim: idempotency.Claim) -> None:
 
 # --- read and cancel -------------------------------------------------------------------------
 
+
 def _running(container: Any, instance_id: str) -> Any:
     from .instances import load_instance
 
@@ -233,20 +295,24 @@ def _running(container: Any, instance_id: str) -> Any:
 
 def _read_shape(container: Any, state: Any) -> dict[str, Any]:
     header = state.header.to_dict()
-    variables = _visible((name, record.value)
-                         for name, record in state.variables.get(state.id, {}).items())
+    variables = _visible(
+        (name, record.value) for name, record in state.variables.get(state.id, {}).items()
+    )
     body = instance_item(header, DefinitionNames(container), variables)
     body["tasks"] = historic_tasks(container, state.id, variables)
     return body
 
 
-def historic_tasks(container: Any, instance_id: str,
-                   variables: Mapping[str, Any]) -> list[dict[str, Any]]:
+def historic_tasks(
+    container: Any, instance_id: str, variables: Mapping[str, Any]
+) -> list[dict[str, Any]]:
     """Every task of the instance, finished and open, in the ``taskinstance/history`` shape
     (api-reference.md §3.3 read), oldest first, each with the instance's variables."""
     page = container.store.query(Table.HISTORY, instance_id, sk_prefix="task#")
-    tasks = sorted((item.data for item in page.items),
-                   key=lambda data: (data.get("createTime") or "", data.get("id") or ""))
+    tasks = sorted(
+        (item.data for item in page.items),
+        key=lambda data: (data.get("createTime") or "", data.get("id") or ""),
+    )
     shaped = []
     for data in tasks:
         item = history_task_shape(data)
@@ -267,8 +333,12 @@ def read_instance(container: Any, instance_id: str, *, diagram: bool = False) ->
     if state is not None and not state.header.status.is_ended:
         body = _read_shape(container, state)
         if diagram:
-            _add_diagram(body, instance_diagram(container, body["processDefinitionId"],
-                                                state.active_activity_ids()))
+            _add_diagram(
+                body,
+                instance_diagram(
+                    container, body["processDefinitionId"], state.active_activity_ids()
+                ),
+            )
         return body
     body = read_history(container, instance_id, diagram=diagram)
     body["tasks"] = historic_tasks(container, instance_id, body["processVariables"])
@@ -291,8 +361,9 @@ def _add_diagram(body: dict[str, Any], diagram: str | None) -> None:
         body["diagram"] = diagram
 
 
-def delete_instance(container: Any, caller_id: str, instance_id: str,
-                    reason: str | None = None) -> dict[str, Any]:
+def delete_instance(
+    container: Any, caller_id: str, instance_id: str, reason: str | None = None
+) -> dict[str, Any]:
     """Cancel a running instance; the instance as it was. History keeps the delete reason."""
     from ..engine.runtime import DeleteInstance
     from .instances import run_command
@@ -313,6 +384,7 @@ def delete_instance(container: Any, caller_id: str, instance_id: str,
 
 # --- history ---------------------------------------------------------------------------------
 
+
 def _history_record(container: Any, instance_id: str) -> Any:
     item = container.store.get(Table.HISTORY, instance_id, "#process")
     if item is None:
@@ -328,8 +400,9 @@ def read_history(container: Any, instance_id: str, *, diagram: bool = False) -> 
     from .instances import load_instance
 
     record = _history_record(container, instance_id).data
-    body = history_item(record, DefinitionNames(container),
-                        history_variables(container, instance_id))
+    body = history_item(
+        record, DefinitionNames(container), history_variables(container, instance_id)
+    )
     if diagram:
         active: list[str] = []
         if record.get("endTime") is None:
@@ -347,14 +420,17 @@ def delete_history(container: Any, instance_id: str) -> dict[str, Any]:
     """
     record = _history_record(container, instance_id).data
     if record.get("endTime") is None:
-        raise Conflict(f"Process instance {instance_id} is still running, cannot delete its "
-                       "history")
-    body = history_item(record, DefinitionNames(container),
-                        history_variables(container, instance_id))
+        raise Conflict(
+            f"Process instance {instance_id} is still running, cannot delete its history"
+        )
+    body = history_item(
+        record, DefinitionNames(container), history_variables(container, instance_id)
+    )
     token = None
     while True:
-        page = container.store.query(Table.HISTORY, instance_id, limit=MAX_TRANSACTION_WRITES,
-                                     start=token)
+        page = container.store.query(
+            Table.HISTORY, instance_id, limit=MAX_TRANSACTION_WRITES, start=token
+        )
         for batch in _batches([Delete.of(Table.HISTORY, item) for item in page.items]):
             container.store.transact(batch)
         token = page.next_token

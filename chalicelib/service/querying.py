@@ -12,11 +12,13 @@ every resource:
   resumes exactly where it stopped. With ``_sortKeys``, the whole matching set is read, sorted,
   then paged by offset (the server maximum page size still bounds one response).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from ..crest import filter as crest_filter
 from ..crest.enums import CountPolicy
@@ -25,8 +27,14 @@ from ..crest.request import CrestRequest
 from ..crest.responses import order_keys, query_envelope
 from ..errors import BadRequest
 
-__all__ = ["QuerySource", "run_query", "QUERY_ALL_IDS", "FILTERED_QUERY", "flag_param",
-           "date_param"]
+__all__ = [
+    "QuerySource",
+    "run_query",
+    "QUERY_ALL_IDS",
+    "FILTERED_QUERY",
+    "flag_param",
+    "date_param",
+]
 
 QUERY_ALL_IDS = "query-all-ids"
 FILTERED_QUERY = "filtered-query"
@@ -48,8 +56,10 @@ def date_param(request: CrestRequest, name: str) -> datetime | None:
     try:
         return parse_iso(value)
     except ValueError:
-        raise BadRequest(f"The value '{value}' for parameter '{name}' is not an ISO-8601 "
-                         "date-time") from None
+        raise BadRequest(
+            f"The value '{value}' for parameter '{name}' is not an ISO-8601 date-time"
+        ) from None
+
 
 Item = dict[str, Any]
 Fetch = Callable[[Any, int], "tuple[Sequence[Item], Any]"]
@@ -66,7 +76,8 @@ class QuerySource:
     filtered_query: Callable[[CrestRequest], Callable[[Item], bool]] | None = None
     #: further query ids this resource serves (``unassignedTaskQuery``, say)
     query_ids: dict[str, Callable[[CrestRequest], Callable[[Item], bool]]] = field(
-        default_factory=dict)
+        default_factory=dict
+    )
     #: what the caller may see (authorization filtering); None: everything
     visible: Callable[[Item], bool] | None = None
 
@@ -104,16 +115,22 @@ def run_query(request: CrestRequest, source: QuerySource, *, max_page_size: int)
     if request.sort_keys:
         pager = Pager(source.fetch, predicate)
         ordered = sort_items(pager.items(), request.sort_keys, allowed=source.sortable)
-        envelope = page(ordered, request.page_size, offset=request.paged_results_offset,
-                        cookie=request.paged_results_cookie, max_page_size=max_page_size,
-                        count_policy=policy)
+        envelope = page(
+            ordered,
+            request.page_size,
+            offset=request.paged_results_offset,
+            cookie=request.paged_results_cookie,
+            max_page_size=max_page_size,
+            count_policy=policy,
+        )
         envelope["result"] = [_shape(item, request) for item in envelope["result"]]
         envelope["resultCount"] = len(envelope["result"])
         return envelope
     size = effective_page_size(request.page_size, max_page_size)
     pager = Pager(source.fetch, predicate)
-    result = pager.page(size, cookie=request.paged_results_cookie,
-                        offset=request.paged_results_offset)
+    result = pager.page(
+        size, cookie=request.paged_results_cookie, offset=request.paged_results_offset
+    )
     total = None
     if policy in (CountPolicy.EXACT, CountPolicy.ESTIMATE):
         total = Pager(source.fetch, predicate).count()

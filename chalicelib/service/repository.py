@@ -26,17 +26,39 @@ partition (``pk``)            sort key (``sk``)                     ``kind``    
 * The counter item's ``version`` is the last version number handed out for a key; deploy writes
   it in the same transaction as the definitions, conditioned on the value it read.
 """
+
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..storage.ports import Index, Item, ItemStore, KeyRange, Table
 
 __all__ = [
-    "Kind", "listing", "partition", "MODEL", "MODEL_CONTENT", "PROCESS_DEFINITION", "DEPLOYMENT",
-    "RESOURCE", "DEPLOYMENT_SOURCE", "COUNTER", "MODEL_SK", "CONTENT_SK", "DEPLOYMENT_SK",
-    "COUNTER_SK", "model_pk", "deployment_pk", "definition_sk", "resource_sk", "source_pk",
-    "source_sk", "counter_pk", "definition_sort", "key_range_of_key", "split_definition_id",
+    "Kind",
+    "listing",
+    "partition",
+    "MODEL",
+    "MODEL_CONTENT",
+    "PROCESS_DEFINITION",
+    "DEPLOYMENT",
+    "RESOURCE",
+    "DEPLOYMENT_SOURCE",
+    "COUNTER",
+    "MODEL_SK",
+    "CONTENT_SK",
+    "DEPLOYMENT_SK",
+    "COUNTER_SK",
+    "model_pk",
+    "deployment_pk",
+    "definition_sk",
+    "resource_sk",
+    "source_pk",
+    "source_sk",
+    "counter_pk",
+    "definition_sort",
+    "key_range_of_key",
+    "split_definition_id",
     "definition_id",
 ]
 
@@ -112,26 +134,41 @@ def split_definition_id(text: str) -> tuple[str, int, str] | None:
 Fetch = Callable[[Any, int], "tuple[Sequence[dict], Any]"]
 
 
-def listing(store: ItemStore, kind: Kind, shape: Callable[[Item], dict[str, Any]], *,
-            key_range: KeyRange | None = None, descending: bool = False) -> Fetch:
+def listing(
+    store: ItemStore,
+    kind: Kind,
+    shape: Callable[[Item], dict[str, Any]],
+    *,
+    key_range: KeyRange | None = None,
+    descending: bool = False,
+) -> Fetch:
     """A ``QuerySource.fetch`` over the repository items of ``kind`` (in range-key order),
     narrowed to ``key_range`` when given."""
 
-    def fetch(token: Any, limit: int) -> "tuple[list[dict], Any]":
-        page = store.query_index(Table.REPOSITORY, Index.KIND_SORT, kind, key_range=key_range,
-                                 limit=max(limit, 1), start=token, descending=descending)
+    def fetch(token: Any, limit: int) -> tuple[list[dict], Any]:
+        page = store.query_index(
+            Table.REPOSITORY,
+            Index.KIND_SORT,
+            kind,
+            key_range=key_range,
+            limit=max(limit, 1),
+            start=token,
+            descending=descending,
+        )
         return [shape(item) for item in page.items], page.next_token
 
     return fetch
 
 
-def partition(store: ItemStore, pk: str, sk_prefix: str,
-              shape: Callable[[Item], dict[str, Any]]) -> Fetch:
+def partition(
+    store: ItemStore, pk: str, sk_prefix: str, shape: Callable[[Item], dict[str, Any]]
+) -> Fetch:
     """A ``QuerySource.fetch`` over one item collection's items whose sort key has a prefix."""
 
-    def fetch(token: Any, limit: int) -> "tuple[list[dict], Any]":
-        page = store.query(Table.REPOSITORY, pk, sk_prefix=sk_prefix, limit=max(limit, 1),
-                           start=token)
+    def fetch(token: Any, limit: int) -> tuple[list[dict], Any]:
+        page = store.query(
+            Table.REPOSITORY, pk, sk_prefix=sk_prefix, limit=max(limit, 1), start=token
+        )
         return [shape(item) for item in page.items], page.next_token
 
     return fetch

@@ -26,17 +26,28 @@ partition (``pk``)        sort key (``sk``)       ``kind``       index ``sort``
 (``StartEventChanges``) and, after that commit, ``publish`` wakes the workers for new jobs.
 Restoring after a delete reads the key's versions through the (eventually consistent) index.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 from .. import ids
 from ..clock import parse_iso
 from ..errors import NotFound
 from ..storage.ports import (
-    Delete, Index, Item, KeyRange, MustExist, MustNotExist, Put, Table, VersionIs, Write,
+    Delete,
+    Index,
+    Item,
+    KeyRange,
+    MustExist,
+    MustNotExist,
+    Put,
+    Table,
+    VersionIs,
+    Write,
 )
 from . import jobs
 from . import repository as repo
@@ -45,8 +56,16 @@ if TYPE_CHECKING:
     from ..engine import ProcessDefinitionModel
 
 __all__ = [
-    "TIMER_START", "StartEventChanges", "find_start_events", "on_deploy", "on_undeploy",
-    "run_timer_start", "registry_pk", "claim_pk", "CLAIM_SK", "KINDS",
+    "TIMER_START",
+    "StartEventChanges",
+    "find_start_events",
+    "on_deploy",
+    "on_undeploy",
+    "run_timer_start",
+    "registry_pk",
+    "claim_pk",
+    "CLAIM_SK",
+    "KINDS",
 ]
 
 log = logging.getLogger("workflow.service.start_events")
@@ -76,7 +95,7 @@ class StartEventChanges:
     writes: list[Write] = field(default_factory=list)
     new_jobs: list[Item] = field(default_factory=list)
 
-    def add(self, other: "StartEventChanges") -> None:
+    def add(self, other: StartEventChanges) -> None:
         self.writes.extend(other.writes)
         self.new_jobs.extend(other.new_jobs)
 
@@ -87,6 +106,7 @@ class StartEventChanges:
 
 # --- reading ---------------------------------------------------------------------------------
 
+
 def find_start_events(container: Any, type: str, name: str) -> list[tuple[str, str]]:
     """``[(definitionId, activityId)]`` of the latest definitions that start on the message
     or signal ``name`` (``type`` is ``"message"`` or ``"signal"``): one index Query."""
@@ -96,10 +116,18 @@ def find_start_events(container: Any, type: str, name: str) -> list[tuple[str, s
     token = None
     while True:
         page = container.store.query_index(
-            Table.REPOSITORY, Index.KIND_SORT, KINDS[type], key_range=KeyRange.prefix(f"{name}#"),
-            limit=500, start=token)
-        found.extend((item.data["definitionId"], item.data["activityId"])
-                     for item in page.items if item.data.get("eventName") == name)
+            Table.REPOSITORY,
+            Index.KIND_SORT,
+            KINDS[type],
+            key_range=KeyRange.prefix(f"{name}#"),
+            limit=500,
+            start=token,
+        )
+        found.extend(
+            (item.data["definitionId"], item.data["activityId"])
+            for item in page.items
+            if item.data.get("eventName") == name
+        )
         token = page.next_token
         if token is None:
             return found
@@ -107,8 +135,10 @@ def find_start_events(container: Any, type: str, name: str) -> list[tuple[str, s
 
 # --- deploy and delete -----------------------------------------------------------------------
 
-def on_deploy(container: Any, latest: Iterable[tuple["ProcessDefinitionModel", str]]
-              ) -> StartEventChanges:
+
+def on_deploy(
+    container: Any, latest: Iterable[tuple[ProcessDefinitionModel, str]]
+) -> StartEventChanges:
     """The registry changes of a deployment: ``latest`` are its (process, definition id)
     pairs, each the new latest version of its key. Raises ``InvalidDeployment`` (400) for a
     timer start with an expression or a bad value, and for a message start name that another
@@ -117,8 +147,11 @@ def on_deploy(container: Any, latest: Iterable[tuple["ProcessDefinitionModel", s
 
     latest = list(latest)
     now = container.clock.now()
-    problems = [problem for model, definition_id in latest
-                for problem in _timer_problems(model, definition_id, now)]
+    problems = [
+        problem
+        for model, definition_id in latest
+        for problem in _timer_problems(model, definition_id, now)
+    ]
     owners: dict[str, str] = {}
     for model, definition_id in latest:
         for sub in _subscriptions(model, "message"):
@@ -127,8 +160,9 @@ def on_deploy(container: Any, latest: Iterable[tuple["ProcessDefinitionModel", s
                 problems.append(_message_problem(model, definition_id, sub, other))
     if problems:
         first = problems[0]["defaultDescription"]
-        raise InvalidDeployment(f"The BPMN cannot be deployed: {first}",
-                                {"errors": problems, "warnings": []})
+        raise InvalidDeployment(
+            f"The BPMN cannot be deployed: {first}", {"errors": problems, "warnings": []}
+        )
     changes = StartEventChanges()
     for model, definition_id in latest:
         changes.add(_replace(container, model.key, (model, definition_id), strict=True))
@@ -160,21 +194,28 @@ def _newest_versions(container: Any, key: str) -> list[str]:
     """The ids of the two highest versions of ``key``, newest first (the ``kind-sort``
     index; the deployment being deleted is still in it)."""
     page = container.store.query_index(
-        Table.REPOSITORY, Index.KIND_SORT, repo.PROCESS_DEFINITION,
-        key_range=repo.key_range_of_key(key), limit=2, descending=True)
+        Table.REPOSITORY,
+        Index.KIND_SORT,
+        repo.PROCESS_DEFINITION,
+        key_range=repo.key_range_of_key(key),
+        limit=2,
+        descending=True,
+    )
     return [item.data["_id"] for item in page.items]
 
 
-def _replace(container: Any, key: str, target: "tuple[ProcessDefinitionModel, str] | None",
-             *, strict: bool) -> StartEventChanges:
+def _replace(
+    container: Any, key: str, target: tuple[ProcessDefinitionModel, str] | None, *, strict: bool
+) -> StartEventChanges:
     """Writes that make ``target`` (or nothing) the registered start events of ``key``.
 
     Items kept under the same sort key are replaced conditioned on the version read; the
     others are deleted (a timer item with its job) or created; message claims follow the
     names. ``strict``: a message name another key holds is a 400, else it is left out.
     """
-    current = {item.sk: item
-               for item in container.store.query(Table.REPOSITORY, registry_pk(key)).items}
+    current = {
+        item.sk: item for item in container.store.query(Table.REPOSITORY, registry_pk(key)).items
+    }
     changes = StartEventChanges()
     wanted: dict[str, Item] = {}
     if target is not None:
@@ -187,8 +228,9 @@ def _replace(container: Any, key: str, target: "tuple[ProcessDefinitionModel, st
     new_names = _message_names(wanted.values())
     definition_id = target[1] if target is not None else None
     for name in sorted(new_names & old_names):  # the claim stays ours; it names the new id
-        changes.writes.append(Put(Table.REPOSITORY, _claim_item(name, key, definition_id),
-                                  MustExist()))
+        changes.writes.append(
+            Put(Table.REPOSITORY, _claim_item(name, key, definition_id), MustExist())
+        )
     for name in sorted(old_names - new_names):
         changes.writes.append(Delete(Table.REPOSITORY, claim_pk(name), CLAIM_SK))
     for sk, item in current.items():
@@ -200,8 +242,11 @@ def _replace(container: Any, key: str, target: "tuple[ProcessDefinitionModel, st
             changes.writes.append(Put(Table.REPOSITORY, wanted[sk], condition))
         else:
             changes.writes.append(Delete.of(Table.REPOSITORY, item, condition))
-    changes.writes.extend(Put(Table.REPOSITORY, item, MustNotExist())
-                          for sk, item in wanted.items() if sk not in current)
+    changes.writes.extend(
+        Put(Table.REPOSITORY, item, MustNotExist())
+        for sk, item in wanted.items()
+        if sk not in current
+    )
     changes.writes.extend(Put(Table.RUNTIME, job, MustNotExist()) for job in changes.new_jobs)
     return changes
 
@@ -211,12 +256,15 @@ def _message_names(items: Iterable[Item]) -> set[str]:
 
 
 def _claim_item(name: str, key: str, definition_id: str | None) -> Item:
-    return Item(claim_pk(name), CLAIM_SK, CLAIM_KIND,
-                {"messageName": name, "key": key, "definitionId": definition_id})
+    return Item(
+        claim_pk(name),
+        CLAIM_SK,
+        CLAIM_KIND,
+        {"messageName": name, "key": key, "definitionId": definition_id},
+    )
 
 
-def _claim(container: Any, key: str, item: Item, strict: bool,
-           changes: StartEventChanges) -> bool:
+def _claim(container: Any, key: str, item: Item, strict: bool, changes: StartEventChanges) -> bool:
     """Claim a message name for ``key`` (adding the write); False when another key holds it
     and ``strict`` is off (on: ``InvalidDeployment`` naming the message and the holder)."""
     from .deployments import InvalidDeployment
@@ -225,35 +273,53 @@ def _claim(container: Any, key: str, item: Item, strict: bool,
     claim = container.store.get(Table.REPOSITORY, claim_pk(name), CLAIM_SK)
     if claim is not None and claim.data.get("key") != key:
         other = claim.data.get("definitionId")
-        message = (f"process '{key}': message start event '{item.data['activityId']}' waits "
-                   f"for message '{name}', which already starts process definition '{other}'")
+        message = (
+            f"process '{key}': message start event '{item.data['activityId']}' waits "
+            f"for message '{name}', which already starts process definition '{other}'"
+        )
         if strict:
-            raise InvalidDeployment(f"The BPMN cannot be deployed: {message}", {
-                "errors": [_problem("duplicate-message-start-name", message,
-                                    item.data["activityId"], item.data["definitionId"])],
-                "warnings": []})
+            raise InvalidDeployment(
+                f"The BPMN cannot be deployed: {message}",
+                {
+                    "errors": [
+                        _problem(
+                            "duplicate-message-start-name",
+                            message,
+                            item.data["activityId"],
+                            item.data["definitionId"],
+                        )
+                    ],
+                    "warnings": [],
+                },
+            )
         log.warning("start event not restored: %s", message)
         return False
-    changes.writes.append(Put(Table.REPOSITORY,
-                              _claim_item(name, key, item.data["definitionId"]),
-                              MustExist() if claim is not None else MustNotExist()))
+    changes.writes.append(
+        Put(
+            Table.REPOSITORY,
+            _claim_item(name, key, item.data["definitionId"]),
+            MustExist() if claim is not None else MustNotExist(),
+        )
+    )
     return True
 
 
 # --- what a definition registers ---------------------------------------------------------------
 
-def _subscriptions(model: "ProcessDefinitionModel", type: str) -> list[dict[str, Any]]:
+
+def _subscriptions(model: ProcessDefinitionModel, type: str) -> list[dict[str, Any]]:
     from ..engine.runtime import start_event_subscriptions
 
     return [sub for sub in start_event_subscriptions(model) if sub["type"] == type]
 
 
-def _timer_definition(model: "ProcessDefinitionModel", activity_id: str) -> Any:
+def _timer_definition(model: ProcessDefinitionModel, activity_id: str) -> Any:
     return model.elements[activity_id].event_definitions[0]
 
 
-def _registrations(container: Any, key: str, model: "ProcessDefinitionModel",
-                   definition_id: str, *, strict: bool) -> tuple[dict[str, Item], list[Item]]:
+def _registrations(
+    container: Any, key: str, model: ProcessDefinitionModel, definition_id: str, *, strict: bool
+) -> tuple[dict[str, Item], list[Item]]:
     """The registry items (by sort key) and timer jobs of one definition."""
     from ..engine.runtime import start_event_subscriptions
     from ..engine.runtime.timers_rt import first_configuration
@@ -263,13 +329,18 @@ def _registrations(container: Any, key: str, model: "ProcessDefinitionModel",
     new_jobs: list[Item] = []
     for sub in start_event_subscriptions(model):
         activity_id, type_ = sub["activity_id"], sub["type"]
-        data = {"key": key, "definitionId": definition_id, "activityId": activity_id,
-                "type": type_}
+        data = {"key": key, "definitionId": definition_id, "activityId": activity_id, "type": type_}
         sk = f"{type_}#{activity_id}"
         if type_ != "timer":
             name = sub["event_name"] or ""
-            items[sk] = Item(registry_pk(key), sk, KINDS[type_], {**data, "eventName": name},
-                             index={"sort": f"{name}#{definition_id}"}, version=1)
+            items[sk] = Item(
+                registry_pk(key),
+                sk,
+                KINDS[type_],
+                {**data, "eventName": name},
+                index={"sort": f"{name}#{definition_id}"},
+                version=1,
+            )
             continue
         try:
             config = first_configuration(_timer_definition(model, activity_id), now)
@@ -282,31 +353,53 @@ def _registrations(container: Any, key: str, model: "ProcessDefinitionModel",
             continue
         job = _timer_job(model, definition_id, activity_id, config, now)
         new_jobs.append(job)
-        items[sk] = Item(registry_pk(key), sk, KINDS["timer"],
-                         {**data, "jobId": job.data["_id"]}, version=1)
+        items[sk] = Item(
+            registry_pk(key), sk, KINDS["timer"], {**data, "jobId": job.data["_id"]}, version=1
+        )
     return items, new_jobs
 
 
-def _timer_job(model: "ProcessDefinitionModel", definition_id: str, activity_id: str,
-               config: dict[str, Any], now: Any) -> Item:
+def _timer_job(
+    model: ProcessDefinitionModel,
+    definition_id: str,
+    activity_id: str,
+    config: dict[str, Any],
+    now: Any,
+) -> Item:
     return jobs.new_job(
-        job_id=ids.new_id(), handler_type=TIMER_START, created=now, due=parse_iso(config["due"]),
-        definition_id=definition_id, element_id=activity_id,
-        element_name=getattr(model.elements[activity_id], "name", None), timer=True,
-        configuration={"definitionId": definition_id, "activityId": activity_id,
-                       "timer": config},
-        retry_cycle=getattr(model.elements[activity_id], "failed_job_retry_time_cycle", None))
+        job_id=ids.new_id(),
+        handler_type=TIMER_START,
+        created=now,
+        due=parse_iso(config["due"]),
+        definition_id=definition_id,
+        element_id=activity_id,
+        element_name=getattr(model.elements[activity_id], "name", None),
+        timer=True,
+        configuration={"definitionId": definition_id, "activityId": activity_id, "timer": config},
+        retry_cycle=getattr(model.elements[activity_id], "failed_job_retry_time_cycle", None),
+    )
 
 
-def _problem(problem: str, text: str, activity_id: str, definition_id: str,
-             line: int | None = None, column: int | None = None) -> dict[str, Any]:
-    return {"problem": problem, "defaultDescription": text, "activityId": activity_id,
-            "processDefinitionId": definition_id, "xmlLineNumber": line,
-            "xmlColumnNumber": column, "isWarning": False}
+def _problem(
+    problem: str,
+    text: str,
+    activity_id: str,
+    definition_id: str,
+    line: int | None = None,
+    column: int | None = None,
+) -> dict[str, Any]:
+    return {
+        "problem": problem,
+        "defaultDescription": text,
+        "activityId": activity_id,
+        "processDefinitionId": definition_id,
+        "xmlLineNumber": line,
+        "xmlColumnNumber": column,
+        "isWarning": False,
+    }
 
 
-def _timer_problems(model: "ProcessDefinitionModel", definition_id: str,
-                    now: Any) -> list[dict]:
+def _timer_problems(model: ProcessDefinitionModel, definition_id: str, now: Any) -> list[dict]:
     """Timer start events the engine cannot schedule at deploy: expressions (no execution to
     evaluate them in) and values that do not parse."""
     from ..engine.runtime.timers_rt import first_configuration
@@ -315,32 +408,57 @@ def _timer_problems(model: "ProcessDefinitionModel", definition_id: str,
     for sub in _subscriptions(model, "timer"):
         activity_id = sub["activity_id"]
         definition = _timer_definition(model, activity_id)
-        texts = [definition.time_date, definition.time_duration, definition.time_cycle,
-                 definition.end_date]
+        texts = [
+            definition.time_date,
+            definition.time_duration,
+            definition.time_cycle,
+            definition.end_date,
+        ]
         where = f"timer start event '{activity_id}' of process '{model.key}'"
         if any(text and ("${" in text or "#{" in text) for text in texts):
-            problems.append(_problem(
-                "timer-start-expression", f"{where}: expressions in the timer value of a "
-                "start event are not supported (there is no execution to evaluate them in)",
-                activity_id, definition_id, definition.line, definition.column))
+            problems.append(
+                _problem(
+                    "timer-start-expression",
+                    f"{where}: expressions in the timer value of a "
+                    "start event are not supported (there is no execution to evaluate them in)",
+                    activity_id,
+                    definition_id,
+                    definition.line,
+                    definition.column,
+                )
+            )
             continue
         try:
             first_configuration(definition, now)
         except ValueError as exc:
-            problems.append(_problem("invalid-timer-start", f"{where}: {exc}", activity_id,
-                                     definition_id, definition.line, definition.column))
+            problems.append(
+                _problem(
+                    "invalid-timer-start",
+                    f"{where}: {exc}",
+                    activity_id,
+                    definition_id,
+                    definition.line,
+                    definition.column,
+                )
+            )
     return problems
 
 
-def _message_problem(model: "ProcessDefinitionModel", definition_id: str,
-                     sub: dict[str, Any], other: str) -> dict[str, Any]:
-    return _problem("duplicate-message-start-name",
-                    f"process '{model.key}': message start event '{sub['activity_id']}' waits "
-                    f"for message '{sub['event_name']}', which also starts process definition "
-                    f"'{other}' of this deployment", sub["activity_id"], definition_id)
+def _message_problem(
+    model: ProcessDefinitionModel, definition_id: str, sub: dict[str, Any], other: str
+) -> dict[str, Any]:
+    return _problem(
+        "duplicate-message-start-name",
+        f"process '{model.key}': message start event '{sub['activity_id']}' waits "
+        f"for message '{sub['event_name']}', which also starts process definition "
+        f"'{other}' of this deployment",
+        sub["activity_id"],
+        definition_id,
+    )
 
 
 # --- the timer-start runner --------------------------------------------------------------------
+
 
 def run_timer_start(container: Any, item: Item) -> str:
     """Runner of ``timer-start`` jobs: start an instance at the timer start event and, in the
@@ -383,11 +501,16 @@ def _following(container: Any, job: Item, pointer: Item) -> tuple[list[Write], l
         return [Delete.of(Table.REPOSITORY, pointer, condition)], []
     model = get_definition(container, definition_id).process
     new_job = _timer_job(model, definition_id, activity_id, following, container.clock.now())
-    moved = Item(pointer.pk, pointer.sk, pointer.kind,
-                 {**pointer.data, "jobId": new_job.data["_id"]},
-                 version=(pointer.version or 1) + 1)
-    return [Put(Table.RUNTIME, new_job, MustNotExist()),
-            Put(Table.REPOSITORY, moved, condition)], [new_job]
+    moved = Item(
+        pointer.pk,
+        pointer.sk,
+        pointer.kind,
+        {**pointer.data, "jobId": new_job.data["_id"]},
+        version=(pointer.version or 1) + 1,
+    )
+    return [Put(Table.RUNTIME, new_job, MustNotExist()), Put(Table.REPOSITORY, moved, condition)], [
+        new_job
+    ]
 
 
 def _pointer(container: Any, definition_id: str, activity_id: str) -> Item | None:

@@ -17,12 +17,14 @@ Equality terms come from ``filtered-query`` parameters or from the top-level ``e
 Query per instance, once per request); ``processFinished``/``processUnfinished`` read each
 instance's historic process item (one GetItem per instance, once per request).
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from ..clock import parse_iso
 from ..crest import filter as crest_filter
@@ -36,43 +38,85 @@ from .definitions import like_pattern
 from .instance_items import LIST_SHARDS, candidate_key, candidate_task, records_of
 from .querying import FILTERED_QUERY, QuerySource, date_param, flag_param
 from .task_shapes import (
-    HIDDEN_VARIABLES, HISTORY_TASK_FIELDS, TASK_FIELDS, as_text, history_task_shape, task_shape,
+    HIDDEN_VARIABLES,
+    HISTORY_TASK_FIELDS,
+    TASK_FIELDS,
+    as_text,
+    history_task_shape,
+    task_shape,
 )
 
-__all__ = ["UNASSIGNED_TASK_QUERY", "RUNTIME_SORT_KEYS", "HISTORY_SORT_KEYS",
-           "open_task_source", "history_task_source", "history_sort_keys"]
+__all__ = [
+    "UNASSIGNED_TASK_QUERY",
+    "RUNTIME_SORT_KEYS",
+    "HISTORY_SORT_KEYS",
+    "open_task_source",
+    "history_task_source",
+    "history_sort_keys",
+]
 
 UNASSIGNED_TASK_QUERY = "unassignedTaskQuery"
 #: api-reference.md §3.4 sort keys (all are item fields); any other item field is accepted too
-RUNTIME_SORT_KEYS = frozenset({"_id", "name", "description", "priority", "assignee",
-                               "createTime", "processInstanceId", "executionId", "dueDate",
-                               "tenantId"}) | TASK_FIELDS
+RUNTIME_SORT_KEYS = (
+    frozenset(
+        {
+            "_id",
+            "name",
+            "description",
+            "priority",
+            "assignee",
+            "createTime",
+            "processInstanceId",
+            "executionId",
+            "dueDate",
+            "tenantId",
+        }
+    )
+    | TASK_FIELDS
+)
 #: history sort keys; ``taskId`` and ``taskName`` sort by ``_id`` and ``name``
 HISTORY_SORT_KEYS = HISTORY_TASK_FIELDS | {"taskId", "taskName"}
 _HISTORY_SORT_ALIASES = {"taskId": "_id", "taskName": "name"}
 
 #: filtered-query equality parameters -> item field
-_RUNTIME_EQUAL = {"_id": "_id", "taskId": "_id", "executionId": "executionId",
-                  "processDefinitionId": "processDefinitionId",
-                  "processInstanceId": "processInstanceId", "assignee": "assignee",
-                  "owner": "owner", "name": "name", "description": "description",
-                  "taskDefinitionKey": "taskDefinitionKey", "tenantId": "tenantId",
-                  "category": "category"}
-_HISTORY_EQUAL = {**{k: v for k, v in _RUNTIME_EQUAL.items() if k != "name"},
-                  "taskName": "name", "deleteReason": "deleteReason",
-                  "taskDeleteReason": "deleteReason"}
+_RUNTIME_EQUAL = {
+    "_id": "_id",
+    "taskId": "_id",
+    "executionId": "executionId",
+    "processDefinitionId": "processDefinitionId",
+    "processInstanceId": "processInstanceId",
+    "assignee": "assignee",
+    "owner": "owner",
+    "name": "name",
+    "description": "description",
+    "taskDefinitionKey": "taskDefinitionKey",
+    "tenantId": "tenantId",
+    "category": "category",
+}
+_HISTORY_EQUAL = {
+    **{k: v for k, v in _RUNTIME_EQUAL.items() if k != "name"},
+    "taskName": "name",
+    "deleteReason": "deleteReason",
+    "taskDeleteReason": "deleteReason",
+}
 _RUNTIME_LIKE = {"nameLike": "name", "descriptionLike": "description"}
 _HISTORY_LIKE = {"taskNameLike": "name", "descriptionLike": "description"}
 #: date parameters -> (item field, bound): the item's date must be before/after the value
-_RUNTIME_DATES = {"dueBefore": ("dueDate", "before"), "dueAfter": ("dueDate", "after"),
-                  "createdBefore": ("createTime", "before"),
-                  "createdAfter": ("createTime", "after"),
-                  "taskCreatedBefore": ("createTime", "before"),
-                  "taskCreatedAfter": ("createTime", "after")}
-_HISTORY_DATES = {**_RUNTIME_DATES, "finishedBefore": ("endTime", "before"),
-                  "finishedAfter": ("endTime", "after"),
-                  "taskCompletedBefore": ("endTime", "before"),
-                  "taskCompletedAfter": ("endTime", "after")}
+_RUNTIME_DATES = {
+    "dueBefore": ("dueDate", "before"),
+    "dueAfter": ("dueDate", "after"),
+    "createdBefore": ("createTime", "before"),
+    "createdAfter": ("createTime", "after"),
+    "taskCreatedBefore": ("createTime", "before"),
+    "taskCreatedAfter": ("createTime", "after"),
+}
+_HISTORY_DATES = {
+    **_RUNTIME_DATES,
+    "finishedBefore": ("endTime", "before"),
+    "finishedAfter": ("endTime", "after"),
+    "taskCompletedBefore": ("endTime", "before"),
+    "taskCompletedAfter": ("endTime", "after"),
+}
 _VAR_PREFIX = "var-"
 
 Item = dict[str, Any]
@@ -107,6 +151,7 @@ class _PerInstance:
 
 # --- parameters --------------------------------------------------------------------------------
 
+
 def _priority(request: CrestRequest) -> int | None:
     value = request.param("priority")
     if value is None:
@@ -138,9 +183,13 @@ def _groups(values: str) -> set[str]:
     return {group.strip() for group in values.split(",") if group.strip()}
 
 
-def _common_predicates(request: CrestRequest, equal: Mapping[str, str],
-                       like: Mapping[str, str], dates: Mapping[str, tuple[str, str]],
-                       variables: Callable[[str], Mapping[str, Any]]) -> list[Predicate]:
+def _common_predicates(
+    request: CrestRequest,
+    equal: Mapping[str, str],
+    like: Mapping[str, str],
+    dates: Mapping[str, tuple[str, str]],
+    variables: Callable[[str], Mapping[str, Any]],
+) -> list[Predicate]:
     """Predicates shared by both collections (each parameter validated before any read)."""
     checks: list[Predicate] = []
     for field, value in _equal_terms(request, equal).items():
@@ -148,27 +197,36 @@ def _common_predicates(request: CrestRequest, equal: Mapping[str, str],
     for param, field in like.items():
         if request.param(param) is not None:
             regex = like_pattern(request.param(param))
-            checks.append(lambda item, f=field, r=regex: isinstance(item.get(f), str)
-                          and r.fullmatch(item[f]) is not None)
+            checks.append(
+                lambda item, f=field, r=regex: (
+                    isinstance(item.get(f), str) and r.fullmatch(item[f]) is not None
+                )
+            )
     key = request.param("processDefinitionKey")
     if key is not None:
-        checks.append(lambda item: str(item.get("processDefinitionId") or "")
-                      .split(":")[0] == key)
+        checks.append(lambda item: str(item.get("processDefinitionId") or "").split(":")[0] == key)
     priority = _priority(request)
     if priority is not None:
         checks.append(lambda item: item.get("priority") == priority)
     for param, (field, bound) in dates.items():
         limit = date_param(request, param)
         if limit is not None:
-            checks.append(lambda item, f=field, b=bound, l=limit: _date_matches(item.get(f), b, l))
-    wanted = {name[len(_VAR_PREFIX):]: value
-              for name, value in request.additional_parameters.items()
-              if name.startswith(_VAR_PREFIX) and len(name) > len(_VAR_PREFIX)}
+            checks.append(
+                lambda item, f=field, b=bound, lim=limit: _date_matches(item.get(f), b, lim)
+            )
+    wanted = {
+        name[len(_VAR_PREFIX) :]: value
+        for name, value in request.additional_parameters.items()
+        if name.startswith(_VAR_PREFIX) and len(name) > len(_VAR_PREFIX)
+    }
     if wanted:
+
         def variables_match(item: Item) -> bool:
             values = variables(item.get("processInstanceId") or "")
-            return all(name in values and as_text(values[name]) == value
-                       for name, value in wanted.items())
+            return all(
+                name in values and as_text(values[name]) == value for name, value in wanted.items()
+            )
+
         checks.append(variables_match)
     return checks
 
@@ -186,36 +244,48 @@ def _all(checks: list[Predicate]) -> Predicate:
 
 # --- open tasks ----------------------------------------------------------------------------------
 
-def _is_candidate(record: Mapping[str, Any], user: str | None,
-                  groups: Iterable[str]) -> bool:
+
+def _is_candidate(record: Mapping[str, Any], user: str | None, groups: Iterable[str]) -> bool:
     if user is not None and user in (record.get("candidate_users") or ()):
         return True
     held = set(groups)
     return any(group in held for group in record.get("candidate_groups") or ())
 
 
-def _runtime_filtered(request: CrestRequest, records: _Records,
-                      variables: Callable[[str], Mapping[str, Any]],
-                      groups_of: Callable[[str], frozenset[str]]) -> Predicate:
-    checks = _common_predicates(request, _RUNTIME_EQUAL, _RUNTIME_LIKE, _RUNTIME_DATES,
-                                variables)
+def _runtime_filtered(
+    request: CrestRequest,
+    records: _Records,
+    variables: Callable[[str], Mapping[str, Any]],
+    groups_of: Callable[[str], frozenset[str]],
+) -> Predicate:
+    checks = _common_predicates(request, _RUNTIME_EQUAL, _RUNTIME_LIKE, _RUNTIME_DATES, variables)
     if flag_param(request, "unassigned"):
         checks.append(lambda item: item.get("assignee") is None)
     user = request.param("taskCandidateUser")
     if user is not None:  # Flowable: unassigned tasks, the user or one of their groups
         groups = groups_of(user)
-        checks.append(lambda item: item.get("assignee") is None
-                      and _is_candidate(records(item), user, groups))
+        checks.append(
+            lambda item: item.get("assignee") is None and _is_candidate(records(item), user, groups)
+        )
     wanted_groups = _groups(request.param("taskCandidateGroup") or "")
     if request.param("taskCandidateGroup") is not None:
-        checks.append(lambda item: item.get("assignee") is None
-                      and _is_candidate(records(item), None, wanted_groups))
+        checks.append(
+            lambda item: (
+                item.get("assignee") is None and _is_candidate(records(item), None, wanted_groups)
+            )
+        )
     either = request.param("taskCandidateOrAssigned")
     if either is not None:
         groups_either = groups_of(either)
-        checks.append(lambda item: item.get("assignee") == either or (
-            item.get("assignee") is None and _is_candidate(records(item), either,
-                                                           groups_either)))
+        checks.append(
+            lambda item: (
+                item.get("assignee") == either
+                or (
+                    item.get("assignee") is None
+                    and _is_candidate(records(item), either, groups_either)
+                )
+            )
+        )
     return _all(checks)
 
 
@@ -230,8 +300,9 @@ def _task_items(page: Page, records: _Records) -> list[Item]:
     return items
 
 
-def _candidate_partitions(request: CrestRequest, caller: Any,
-                          groups_of: Callable[[str], frozenset[str]]) -> list[str] | None:
+def _candidate_partitions(
+    request: CrestRequest, caller: Any, groups_of: Callable[[str], frozenset[str]]
+) -> list[str] | None:
     """The ``candidate-sort`` partitions holding every match, or None (not a candidate query).
 
     Follows ``querying``'s precedence: a ``_queryFilter`` wins over any ``_queryId``.
@@ -271,37 +342,68 @@ def _candidate_items(page: Page, partitions: list[str], records: _Records) -> li
     return items
 
 
-def _runtime_fetch(store: Any, request: CrestRequest, records: _Records,
-                   partitions: list[str] | None) -> Callable:
+def _runtime_fetch(
+    store: Any, request: CrestRequest, records: _Records, partitions: list[str] | None
+) -> Callable:
     terms = _plan_terms(request, _RUNTIME_EQUAL)
-    task_id, instance_id, assignee = (terms.get("_id"), terms.get("processInstanceId"),
-                                      terms.get("assignee"))
+    task_id, instance_id, assignee = (
+        terms.get("_id"),
+        terms.get("processInstanceId"),
+        terms.get("assignee"),
+    )
     if isinstance(task_id, str) and instance_of(task_id):
+
         def read(token: Any, limit: int) -> Page:
-            return store.query(Table.RUNTIME, instance_of(task_id), sk_prefix=f"task#{task_id}",
-                               limit=limit, start=token)
+            return store.query(
+                Table.RUNTIME,
+                instance_of(task_id),
+                sk_prefix=f"task#{task_id}",
+                limit=limit,
+                start=token,
+            )
     elif isinstance(instance_id, str) and instance_id:
+
         def read(token: Any, limit: int) -> Page:
-            return store.query(Table.RUNTIME, instance_id, sk_prefix="task#", limit=limit,
-                               start=token)
+            return store.query(
+                Table.RUNTIME, instance_id, sk_prefix="task#", limit=limit, start=token
+            )
     elif isinstance(assignee, str) and assignee:
+
         def read(token: Any, limit: int) -> Page:
-            return store.query_index(Table.RUNTIME, Index.ASSIGNEE_SORT, assignee,
-                                     limit=limit, start=token)
+            return store.query_index(
+                Table.RUNTIME, Index.ASSIGNEE_SORT, assignee, limit=limit, start=token
+            )
     elif partitions is not None:
+
         def fetch_candidates(token: Any, limit: int) -> tuple[list[Item], Any]:
-            page = query_partitions(store, Table.RUNTIME, Index.CANDIDATE_SORT, partitions,
-                                    limit=max(1, limit), start=token)
+            page = query_partitions(
+                store,
+                Table.RUNTIME,
+                Index.CANDIDATE_SORT,
+                partitions,
+                limit=max(1, limit),
+                start=token,
+            )
             return _candidate_items(page, partitions, records), page.next_token
+
         return fetch_candidates
     else:
+
         def read(token: Any, limit: int) -> Page:
-            return query_shards(store, Table.RUNTIME, Index.KIND_SHARD_SORT, "task",
-                                LIST_SHARDS, limit=limit, start=token)
+            return query_shards(
+                store,
+                Table.RUNTIME,
+                Index.KIND_SHARD_SORT,
+                "task",
+                LIST_SHARDS,
+                limit=limit,
+                start=token,
+            )
 
     def fetch(token: Any, limit: int) -> tuple[list[Item], Any]:
         page = read(token, max(1, limit))
         return _task_items(page, records), page.next_token
+
     return fetch
 
 
@@ -309,8 +411,11 @@ def _instance_variables(store: Any, instance_id: str) -> dict[str, Any]:
     if not instance_id:
         return {}
     page = store.query(Table.RUNTIME, instance_id, sk_prefix=f"var#{instance_id}/")
-    return {record["name"]: record.get("value") for record in records_of(page.items)
-            if record.get("name") not in HIDDEN_VARIABLES}
+    return {
+        record["name"]: record.get("value")
+        for record in records_of(page.items)
+        if record.get("name") not in HIDDEN_VARIABLES
+    }
 
 
 def open_task_source(container: Any, request: CrestRequest, caller: Any) -> QuerySource:
@@ -326,26 +431,34 @@ def open_task_source(container: Any, request: CrestRequest, caller: Any) -> Quer
     def read_groups(user: str) -> frozenset[str]:
         known = container.authenticator.user_store.get(user)
         return frozenset() if known is None else known.roles | known.groups
+
     groups_of = _PerInstance(read_groups)  # read once per request (planning and filtering)
 
     def unassigned(_: CrestRequest) -> Predicate:
-        return lambda item: item.get("assignee") is None and _is_candidate(
-            records(item), caller.user_id, caller.authz_strings)
+        return lambda item: (
+            item.get("assignee") is None
+            and _is_candidate(records(item), caller.user_id, caller.authz_strings)
+        )
 
     partitions = _candidate_partitions(request, caller, groups_of)
     return QuerySource(
-        fetch=_runtime_fetch(store, request, records, partitions), sortable=RUNTIME_SORT_KEYS,
+        fetch=_runtime_fetch(store, request, records, partitions),
+        sortable=RUNTIME_SORT_KEYS,
         filtered_query=lambda req: _runtime_filtered(req, records, variables, groups_of),
-        query_ids={UNASSIGNED_TASK_QUERY: unassigned})
+        query_ids={UNASSIGNED_TASK_QUERY: unassigned},
+    )
 
 
 # --- historic tasks ------------------------------------------------------------------------------
 
-def _history_filtered(request: CrestRequest, records: _Records,
-                      variables: Callable[[str], Mapping[str, Any]],
-                      process_ended: Callable[[str], bool]) -> Predicate:
-    checks = _common_predicates(request, _HISTORY_EQUAL, _HISTORY_LIKE, _HISTORY_DATES,
-                                variables)
+
+def _history_filtered(
+    request: CrestRequest,
+    records: _Records,
+    variables: Callable[[str], Mapping[str, Any]],
+    process_ended: Callable[[str], bool],
+) -> Predicate:
+    checks = _common_predicates(request, _HISTORY_EQUAL, _HISTORY_LIKE, _HISTORY_DATES, variables)
     if flag_param(request, "finished"):
         checks.append(lambda item: item.get("endTime") is not None)
     if flag_param(request, "unfinished"):
@@ -359,8 +472,7 @@ def _history_filtered(request: CrestRequest, records: _Records,
         checks.append(lambda item: user in (records(item).get("candidateUsers") or ()))
     if request.param("taskCandidateGroup") is not None:
         groups = _groups(request.param("taskCandidateGroup") or "")
-        checks.append(lambda item: bool(groups & set(records(item).get("candidateGroups")
-                                                     or ())))
+        checks.append(lambda item: bool(groups & set(records(item).get("candidateGroups") or ())))
     return _all(checks)
 
 
@@ -379,22 +491,35 @@ def _history_fetch(store: Any, request: CrestRequest, records: _Records) -> Call
         return out
 
     if isinstance(task_id, str) and instance_of(task_id):
+
         def fetch(token: Any, limit: int) -> tuple[list[Item], Any]:
             found = store.get(Table.HISTORY, instance_of(task_id), f"task#{task_id}")
             return shaped([found] if found is not None else []), None
+
         return fetch
     if isinstance(instance_id, str) and instance_id:
+
         def read(token: Any, limit: int) -> Page:
-            return store.query(Table.HISTORY, instance_id, sk_prefix="task#", limit=limit,
-                               start=token)
+            return store.query(
+                Table.HISTORY, instance_id, sk_prefix="task#", limit=limit, start=token
+            )
     else:
+
         def read(token: Any, limit: int) -> Page:
-            return query_shards(store, Table.HISTORY, Index.KIND_SHARD_SORT, "htask",
-                                LIST_SHARDS, limit=limit, start=token)
+            return query_shards(
+                store,
+                Table.HISTORY,
+                Index.KIND_SHARD_SORT,
+                "htask",
+                LIST_SHARDS,
+                limit=limit,
+                start=token,
+            )
 
     def fetch(token: Any, limit: int) -> tuple[list[Item], Any]:
         page = read(token, max(1, limit))
         return shaped(page.items), page.next_token
+
     return fetch
 
 
@@ -403,9 +528,12 @@ def _historic_variables(store: Any, instance_id: str) -> dict[str, Any]:
     if not instance_id:
         return {}
     page = store.query(Table.HISTORY, instance_id, sk_prefix="var#")
-    return {item.data.get("name"): item.data.get("value") for item in page.items
-            if item.data.get("executionId") == instance_id
-            and item.data.get("name") not in HIDDEN_VARIABLES}
+    return {
+        item.data.get("name"): item.data.get("value")
+        for item in page.items
+        if item.data.get("executionId") == instance_id
+        and item.data.get("name") not in HIDDEN_VARIABLES
+    }
 
 
 def _process_ended(store: Any, instance_id: str) -> bool:
@@ -417,8 +545,12 @@ def history_sort_keys(request: CrestRequest) -> CrestRequest:
     """The request with ``taskId``/``taskName`` sort keys read as ``_id``/``name``."""
     if not any(key.name in _HISTORY_SORT_ALIASES for key in request.sort_keys):
         return request
-    keys = tuple(SortKey((_HISTORY_SORT_ALIASES[key.name],), key.ascending)
-                 if key.name in _HISTORY_SORT_ALIASES else key for key in request.sort_keys)
+    keys = tuple(
+        SortKey((_HISTORY_SORT_ALIASES[key.name],), key.ascending)
+        if key.name in _HISTORY_SORT_ALIASES
+        else key
+        for key in request.sort_keys
+    )
     return replace(request, sort_keys=keys)
 
 
@@ -429,5 +561,7 @@ def history_task_source(container: Any, request: CrestRequest) -> QuerySource:
     variables = _PerInstance(lambda instance_id: _historic_variables(store, instance_id))
     ended = _PerInstance(lambda instance_id: _process_ended(store, instance_id))
     return QuerySource(
-        fetch=_history_fetch(store, request, records), sortable=HISTORY_SORT_KEYS,
-        filtered_query=lambda req: _history_filtered(req, records, variables, ended))
+        fetch=_history_fetch(store, request, records),
+        sortable=HISTORY_SORT_KEYS,
+        filtered_query=lambda req: _history_filtered(req, records, variables, ended),
+    )

@@ -4,21 +4,53 @@ Shared by ``processinstance/{id}`` (its ``tasks``) and the ``taskinstance`` rout
 answer with the same fields. ``task_shape`` takes the engine's ``TaskRecord`` (or its stored
 dict) and, optionally, the deployed definition it belongs to and the variables to show.
 """
+
 from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-__all__ = ["TASK_FIELDS", "task_shape", "task_rev", "HISTORY_TASK_FIELDS", "history_task_shape",
-           "form_values", "candidates_of", "as_text", "HIDDEN_VARIABLES"]
+__all__ = [
+    "TASK_FIELDS",
+    "task_shape",
+    "task_rev",
+    "HISTORY_TASK_FIELDS",
+    "history_task_shape",
+    "form_values",
+    "candidates_of",
+    "as_text",
+    "HIDDEN_VARIABLES",
+]
 
 #: api-reference.md §8 taskinstance item fields (every one may be a sort key)
-TASK_FIELDS = frozenset({
-    "_id", "_rev", "name", "description", "assignee", "delegate", "owner", "priority",
-    "category", "createTime", "dueDate", "claimTime", "executionId", "processInstanceId",
-    "processDefinitionId", "taskDefinitionKey", "parentTaskId", "formKey", "tenantId",
-    "suspended", "processVariables", "taskLocalVariables"})
+TASK_FIELDS = frozenset(
+    {
+        "_id",
+        "_rev",
+        "name",
+        "description",
+        "assignee",
+        "delegate",
+        "owner",
+        "priority",
+        "category",
+        "createTime",
+        "dueDate",
+        "claimTime",
+        "executionId",
+        "processInstanceId",
+        "processDefinitionId",
+        "taskDefinitionKey",
+        "parentTaskId",
+        "formKey",
+        "tenantId",
+        "suspended",
+        "processVariables",
+        "taskLocalVariables",
+    }
+)
 
 
 def _as_dict(task: Any) -> dict[str, Any]:
@@ -32,9 +64,13 @@ def task_rev(record: Mapping[str, Any]) -> str:
     return str(record.get("revision") or 1)
 
 
-def task_shape(task: Any, definition: Any = None, *,
-               process_variables: Mapping[str, Any] | None = None,
-               local_variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def task_shape(
+    task: Any,
+    definition: Any = None,
+    *,
+    process_variables: Mapping[str, Any] | None = None,
+    local_variables: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """The §8 taskinstance item of ``task`` (a ``TaskRecord`` or its ``to_dict()``).
 
     ``definition`` (a ``DeployedDefinition``) is accepted for fields that come from the
@@ -69,11 +105,32 @@ def task_shape(task: Any, definition: Any = None, *,
 
 
 #: api-reference.md §8 task history item fields (plus ``formKey``, ``tenantId``)
-HISTORY_TASK_FIELDS = frozenset({
-    "_id", "name", "description", "owner", "assignee", "taskDefinitionKey", "priority",
-    "category", "createTime", "startTime", "claimTime", "endTime", "durationInMillis", "dueDate",
-    "deleteReason", "executionId", "processInstanceId", "processDefinitionId", "formKey",
-    "tenantId", "processVariables", "taskLocalVariables"})
+HISTORY_TASK_FIELDS = frozenset(
+    {
+        "_id",
+        "name",
+        "description",
+        "owner",
+        "assignee",
+        "taskDefinitionKey",
+        "priority",
+        "category",
+        "createTime",
+        "startTime",
+        "claimTime",
+        "endTime",
+        "durationInMillis",
+        "dueDate",
+        "deleteReason",
+        "executionId",
+        "processInstanceId",
+        "processDefinitionId",
+        "formKey",
+        "tenantId",
+        "processVariables",
+        "taskLocalVariables",
+    }
+)
 
 #: variables never shown (IDM's trimmed security context)
 HIDDEN_VARIABLES = frozenset({"openidmcontext"})
@@ -87,8 +144,11 @@ def history_task_shape(data: Mapping[str, Any]) -> dict[str, Any]:
     ``processVariables`` is ``{}`` (as IDM's query answers); ``taskLocalVariables`` holds the
     variables the task was completed with.
     """
-    item = {name: data.get(name) for name in HISTORY_TASK_FIELDS
-            if name not in ("_id", "processVariables", "taskLocalVariables")}
+    item = {
+        name: data.get(name)
+        for name in HISTORY_TASK_FIELDS
+        if name not in ("_id", "processVariables", "taskLocalVariables")
+    }
     item["_id"] = data.get("id")
     item["priority"] = int(data.get("priority") or 0)
     item["tenantId"] = data.get("tenantId") or ""
@@ -108,8 +168,9 @@ def as_text(value: Any) -> str | None:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-def form_values(properties: Iterable[Mapping[str, Any]],
-                variables: Mapping[str, Any]) -> list[dict[str, str | None]]:
+def form_values(
+    properties: Iterable[Mapping[str, Any]], variables: Mapping[str, Any]
+) -> list[dict[str, str | None]]:
     """Task read ``formProperties``: ``[{"<property id>": "<current value>" | null}, ...]``.
 
     The value is the variable the property names (``variable``, else its ``id``), else the
@@ -124,13 +185,18 @@ def form_values(properties: Iterable[Mapping[str, Any]],
             if value is not None or not isinstance(text, str):
                 continue
             plain = _PLAIN_EXPRESSION.match(text.strip())
-            value = variables.get(plain.group(1)) if plain else (
-                text if "${" not in text and "#{" not in text else None)
+            value = (
+                variables.get(plain.group(1))
+                if plain
+                else (text if "${" not in text and "#{" not in text else None)
+            )
         out.append({prop_id: as_text(value)})
     return out
 
 
 def candidates_of(record: Mapping[str, Any]) -> dict[str, list[str]]:
     """Task read ``candidates``: ``{"candidateUsers": [...], "candidateGroups": [...]}``."""
-    return {"candidateUsers": list(record.get("candidate_users") or ()),
-            "candidateGroups": list(record.get("candidate_groups") or ())}
+    return {
+        "candidateUsers": list(record.get("candidate_users") or ()),
+        "candidateGroups": list(record.get("candidate_groups") or ()),
+    }

@@ -9,11 +9,13 @@ gets the task's assignee and candidates), so the check and the write see the sam
 A task's ``_rev`` is its ``revision`` counter (1 when created, +1 per update or claim); the
 task id carries its instance id (``TaskRef``), so a task is found without any index.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from enum import Enum
-from typing import Any, Callable, Mapping, NoReturn
+from typing import Any, NoReturn
 
 from ..clock import format_iso, parse_iso
 from ..crest.responses import not_supported_on_instance
@@ -22,12 +24,28 @@ from ..errors import BadRequest, Conflict, NotFound, PreconditionFailed
 from ..storage.ports import Table
 from .instances import TaskRef, UnitOfWork, load_instance, run_command
 from .task_shapes import (
-    HIDDEN_VARIABLES, candidates_of, form_values, history_task_shape, task_rev, task_shape,
+    HIDDEN_VARIABLES,
+    candidates_of,
+    form_values,
+    history_task_shape,
+    task_rev,
+    task_shape,
 )
 
-__all__ = ["TaskAction", "UPDATABLE_FIELDS", "Authorize", "subject_of", "read_task",
-           "parse_update", "update_task", "refuse_create", "claim_task", "complete_task", "delete_task",
-           "read_history_task"]
+__all__ = [
+    "TaskAction",
+    "UPDATABLE_FIELDS",
+    "Authorize",
+    "subject_of",
+    "read_task",
+    "parse_update",
+    "update_task",
+    "refuse_create",
+    "claim_task",
+    "complete_task",
+    "delete_task",
+    "read_history_task",
+]
 
 Authorize = Callable[[Mapping[str, Any]], None]
 
@@ -40,9 +58,15 @@ class TaskAction(str, Enum):
 
 
 #: PUT body field -> ``TaskRecord`` field (api-reference.md §3.4, DECISIONS.md)
-UPDATABLE_FIELDS = {"assignee": "assignee", "description": "description", "name": "name",
-                    "owner": "owner", "category": "category", "dueDate": "due_date",
-                    "priority": "priority"}
+UPDATABLE_FIELDS = {
+    "assignee": "assignee",
+    "description": "description",
+    "name": "name",
+    "owner": "owner",
+    "category": "category",
+    "dueDate": "due_date",
+    "priority": "priority",
+}
 #: fields a client may send back unchanged from a read; ignored
 _ECHOED = frozenset({"_id", "_rev"})
 _TEXT_FIELDS = ("description", "name", "owner", "category")
@@ -54,9 +78,12 @@ def _not_found(task_id: str) -> NotFound:
 
 def subject_of(task: TaskRecord) -> dict[str, Any]:
     """What the authorization rules look at: the assignee and the candidates."""
-    return {"_id": task.id, "assignee": task.assignee,
-            "candidateUsers": list(task.candidate_users),
-            "candidateGroups": list(task.candidate_groups)}
+    return {
+        "_id": task.id,
+        "assignee": task.assignee,
+        "candidateUsers": list(task.candidate_users),
+        "candidateGroups": list(task.candidate_groups),
+    }
 
 
 def _task_of(state: InstanceState | None, ref: TaskRef) -> TaskRecord:
@@ -104,9 +131,11 @@ def read_task(container: Any, task_id: str, authorize: Authorize) -> dict[str, A
     """
     state, task = _current(container, task_id)
     authorize(subject_of(task))
-    instance_variables = {name: record.value
-                          for name, record in state.local_variables(state.id).items()
-                          if name not in HIDDEN_VARIABLES}
+    instance_variables = {
+        name: record.value
+        for name, record in state.local_variables(state.id).items()
+        if name not in HIDDEN_VARIABLES
+    }
     visible = _visible_variables(state, task.execution_id)
     item = task_shape(task, process_variables=instance_variables)
     item["formProperties"] = form_values(task.form_properties, visible)
@@ -117,6 +146,7 @@ def read_task(container: Any, task_id: str, authorize: Authorize) -> dict[str, A
 
 # --- update ------------------------------------------------------------------------------------
 
+
 def _text(name: str, value: Any) -> str:
     if not isinstance(value, str):
         raise BadRequest(f"The field '{name}' must be a string")
@@ -125,8 +155,9 @@ def _text(name: str, value: Any) -> str:
 
 def _priority(value: Any) -> int:
     if isinstance(value, bool) or not (
-            isinstance(value, int) or (isinstance(value, str)
-                                       and re.fullmatch(r"-?[0-9]{1,9}", value.strip()))):
+        isinstance(value, int)
+        or (isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,9}", value.strip()))
+    ):
         raise BadRequest(f"The field 'priority' must be an integer, not {value!r}")
     return int(value)
 
@@ -135,8 +166,9 @@ def _due_date(value: Any) -> str:
     try:
         return format_iso(parse_iso(value))  # type: ignore[return-value]
     except ValueError:
-        raise BadRequest(f"The field 'dueDate' must be an ISO-8601 date-time, not {value!r}") \
-            from None
+        raise BadRequest(
+            f"The field 'dueDate' must be an ISO-8601 date-time, not {value!r}"
+        ) from None
 
 
 def parse_update(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -146,8 +178,11 @@ def parse_update(body: Mapping[str, Any]) -> dict[str, Any]:
     """
     unknown = sorted(set(body) - set(UPDATABLE_FIELDS) - _ECHOED)
     if unknown:
-        raise BadRequest(f"The field '{unknown[0]}' cannot be updated; a task update accepts "
-                         f"{', '.join(UPDATABLE_FIELDS)}", detail={"fields": unknown})
+        raise BadRequest(
+            f"The field '{unknown[0]}' cannot be updated; a task update accepts "
+            f"{', '.join(UPDATABLE_FIELDS)}",
+            detail={"fields": unknown},
+        )
     if not set(body) & set(UPDATABLE_FIELDS):
         raise BadRequest(f"A task update needs at least one of {', '.join(UPDATABLE_FIELDS)}")
     changes: dict[str, Any] = {}
@@ -166,12 +201,20 @@ def parse_update(body: Mapping[str, Any]) -> dict[str, Any]:
 
 def _check_revision(task: TaskRecord, if_match: str | None) -> None:
     if if_match not in (None, "*") and if_match != task_rev(task.to_dict()):
-        raise PreconditionFailed(f"Task {task.id} is at revision {task_rev(task.to_dict())}, "
-                                 f"not {if_match}")
+        raise PreconditionFailed(
+            f"Task {task.id} is at revision {task_rev(task.to_dict())}, not {if_match}"
+        )
 
 
-def update_task(container: Any, task_id: str, body: Mapping[str, Any], *,
-                if_match: str | None, authorize: Authorize, user_id: str) -> str:
+def update_task(
+    container: Any,
+    task_id: str,
+    body: Mapping[str, Any],
+    *,
+    if_match: str | None,
+    authorize: Authorize,
+    user_id: str,
+) -> str:
     """Apply a PUT; returns the task's new ``_rev``. 404, 403, 412 (stale ``If-Match``)."""
     changes = parse_update(body)
     ref = TaskRef.of(task_id)
@@ -201,8 +244,9 @@ def refuse_create(container: Any, task_id: str) -> NoReturn:
     raise PreconditionFailed(f"Task {task_id} already exists (If-None-Match: *)")
 
 
-def claim_task(container: Any, task_id: str, body: Mapping[str, Any], *,
-               authorize: Authorize, user_id: str) -> None:
+def claim_task(
+    container: Any, task_id: str, body: Mapping[str, Any], *, authorize: Authorize, user_id: str
+) -> None:
     """Assign the task to ``body["userId"]`` and stamp ``claimTime``; 409 when someone else
     holds it (claiming for the current assignee claims again, as Flowable does)."""
     claimant = body.get("userId")
@@ -221,8 +265,14 @@ def claim_task(container: Any, task_id: str, body: Mapping[str, Any], *,
     run_command(container, build)
 
 
-def complete_task(container: Any, task_id: str, variables: Mapping[str, Any], *,
-                  authorize: Authorize, user_id: str) -> None:
+def complete_task(
+    container: Any,
+    task_id: str,
+    variables: Mapping[str, Any],
+    *,
+    authorize: Authorize,
+    user_id: str,
+) -> None:
     """Complete the task with ``variables`` (set in the instance scope) and run the process
     on; a process failure is a 400 and nothing is written."""
     if not isinstance(variables, Mapping):
@@ -241,8 +291,7 @@ def delete_task(container: Any, task_id: str, authorize: Authorize) -> NoReturn:
     """Only standalone tasks may be deleted, and every task here belongs to a process."""
     _, task = _current(container, task_id)
     authorize(subject_of(task))
-    raise Conflict(f"Task {task_id} belongs to a running process instance and cannot be "
-                   "deleted")
+    raise Conflict(f"Task {task_id} belongs to a running process instance and cannot be deleted")
 
 
 def read_history_task(container: Any, task_id: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@
 * A file that cannot be deployed is logged with its problems and skipped; the rest still
   deploy and the service still starts.
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,8 +26,17 @@ from ..engine import BpmnSyntaxError, parse_bpmn
 from ..errors import WorkflowError
 from .deployments import BPMN_SUFFIXES, InvalidDeployment, deploy
 
-__all__ = ["Status", "Outcome", "ArchiveError", "deploy_directory", "read_archive",
-           "MAX_ENTRIES", "MAX_ENTRY_BYTES", "MAX_TOTAL_BYTES", "MAX_RATIO"]
+__all__ = [
+    "Status",
+    "Outcome",
+    "ArchiveError",
+    "deploy_directory",
+    "read_archive",
+    "MAX_ENTRIES",
+    "MAX_ENTRY_BYTES",
+    "MAX_TOTAL_BYTES",
+    "MAX_RATIO",
+]
 
 log = logging.getLogger("workflow.deploy")
 
@@ -92,8 +102,9 @@ def read_archive(path: Path) -> dict[str, bytes]:
                     raise ArchiveError(f"entry '{name}' appears twice")
                 if info.file_size > MAX_ENTRY_BYTES:
                     raise ArchiveError(f"entry '{name}' is larger than {MAX_ENTRY_BYTES} bytes")
-                if info.file_size > _RATIO_FLOOR and \
-                        info.file_size > MAX_RATIO * max(info.compress_size, 1):
+                if info.file_size > _RATIO_FLOOR and info.file_size > MAX_RATIO * max(
+                    info.compress_size, 1
+                ):
                     raise ArchiveError(f"entry '{name}' expands more than {MAX_RATIO} times")
                 with archive.open(info) as stream:
                     data = stream.read(MAX_ENTRY_BYTES + 1)
@@ -123,8 +134,11 @@ def _beside(root: Path, bpmn_file: Path, name: str) -> bytes | None:
         resolved.relative_to(root.resolve())
     except (OSError, ValueError):
         return None
-    if candidate.is_symlink() or not candidate.is_file() or \
-            candidate.stat().st_size > MAX_ENTRY_BYTES:
+    if (
+        candidate.is_symlink()
+        or not candidate.is_file()
+        or candidate.stat().st_size > MAX_ENTRY_BYTES
+    ):
         return None
     return candidate.read_bytes()
 
@@ -165,11 +179,15 @@ def _deploy_file(container: Any, root: Path, file: Path) -> Outcome:
             bpmn, resources = _archive_contents(file)
         else:
             bpmn, resources = _file_contents(root, file)
-        result = deploy(container, source=f"file:{name}", name=file.name, bpmn=bpmn,
-                        resources=resources)
+        result = deploy(
+            container, source=f"file:{name}", name=file.name, bpmn=bpmn, resources=resources
+        )
     except InvalidDeployment as exc:
-        problems = [f"line {e.get('xmlLineNumber')}, column {e.get('xmlColumnNumber')}: "
-                    f"{e.get('defaultDescription')}" for e in (exc.detail or {}).get("errors", [])]
+        problems = [
+            f"line {e.get('xmlLineNumber')}, column {e.get('xmlColumnNumber')}: "
+            f"{e.get('defaultDescription')}"
+            for e in (exc.detail or {}).get("errors", [])
+        ]
         return Outcome(name, Status.INVALID, problems=problems)
     except (ArchiveError, WorkflowError, OSError) as exc:
         return Outcome(name, Status.INVALID, problems=[str(exc)])
@@ -199,9 +217,16 @@ def deploy_directory(path: str | Path, container: Any = None) -> list[Outcome]:
         outcome = _deploy_file(container, root, file)
         outcomes.append(outcome)
         if outcome.status is Status.INVALID:
-            log.warning("workflow/%s not deployed: %s", outcome.name,
-                        "; ".join(outcome.problems) or "invalid")
+            log.warning(
+                "workflow/%s not deployed: %s",
+                outcome.name,
+                "; ".join(outcome.problems) or "invalid",
+            )
         else:
-            log.info("workflow/%s %s: %s", outcome.name, outcome.status.value,
-                     ", ".join(outcome.definition_ids))
+            log.info(
+                "workflow/%s %s: %s",
+                outcome.name,
+                outcome.status.value,
+                ", ".join(outcome.definition_ids),
+            )
     return outcomes

@@ -8,17 +8,28 @@ A lost race raises ``errors.ConcurrencyError``; ``retry_on_conflict`` reloads an
 
 Works over any ``ItemStore``, so the memory and DynamoDB stores share it.
 """
+
 from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterable, Sequence, TypeVar
+from typing import TypeVar
 
 from ..errors import ConcurrencyError
 from .ports import (
-    Condition, Delete, InvalidItem, Item, ItemStore, MustNotExist, Put, SetVersion, Table,
-    VersionIs, Write,
+    Condition,
+    Delete,
+    InvalidItem,
+    Item,
+    ItemStore,
+    MustNotExist,
+    Put,
+    SetVersion,
+    Table,
+    VersionIs,
+    Write,
 )
 
 __all__ = ["HEADER_SK", "HEADER_KIND", "Aggregate", "AggregateStore", "retry_on_conflict"]
@@ -72,9 +83,17 @@ class AggregateStore:
         version = int(header.version or 0) if header is not None else 0
         return Aggregate(pk, version, items)
 
-    def commit(self, pk: str, expected_version: int, puts: Iterable[Item] = (),
-               deletes: Iterable[str] = (), side_writes: Sequence[Write] = (), *,
-               previous: Aggregate | None = None, token: str | None = None) -> int:
+    def commit(
+        self,
+        pk: str,
+        expected_version: int,
+        puts: Iterable[Item] = (),
+        deletes: Iterable[str] = (),
+        side_writes: Sequence[Write] = (),
+        *,
+        previous: Aggregate | None = None,
+        token: str | None = None,
+    ) -> int:
         """Write the changed items of ``pk`` in one transaction; returns the new version.
 
         Parameters
@@ -104,16 +123,24 @@ class AggregateStore:
         self.store.transact(writes, token=token)
         return expected_version + 1
 
-    def writes(self, pk: str, expected_version: int, puts: Iterable[Item] = (),
-               deletes: Iterable[str] = (), *, previous: Aggregate | None = None) -> list[Write]:
+    def writes(
+        self,
+        pk: str,
+        expected_version: int,
+        puts: Iterable[Item] = (),
+        deletes: Iterable[str] = (),
+        *,
+        previous: Aggregate | None = None,
+    ) -> list[Write]:
         """The writes ``commit`` would send for ``pk`` (header condition first), unsent.
 
         For units of work that commit several aggregates in one transaction (a process instance
         and the instance it called, say): concatenate each aggregate's writes and ``transact``.
         """
         new_version = expected_version + 1
-        header_condition: Condition = (MustNotExist() if expected_version == 0
-                                       else VersionIs(expected_version))
+        header_condition: Condition = (
+            MustNotExist() if expected_version == 0 else VersionIs(expected_version)
+        )
         old = previous.items if previous is not None else {}
         writes: list[Write] = []
         header_written = False
@@ -139,8 +166,9 @@ class AggregateStore:
                 header = Item(pk, HEADER_SK, HEADER_KIND, version=new_version)
                 writes.insert(0, Put(self.table, header, header_condition))
             else:
-                writes.insert(0, SetVersion(self.table, pk, HEADER_SK, new_version,
-                                            header_condition))
+                writes.insert(
+                    0, SetVersion(self.table, pk, HEADER_SK, new_version, header_condition)
+                )
         return writes
 
 

@@ -28,24 +28,54 @@ would save no write capacity, only bytes, and costs tens of microseconds of zlib
 window no larger than the text (the decoder reads any window up to 32 KB from the header).
 Both formats decode alike, old bodies included.
 """
+
 from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from .ports import (
-    INDEX_ATTRIBUTES, INDEXES, MAX_TRANSACTION_WRITES, Condition, ConditionCheck, Delete,
-    DuplicateWrite, Index, InvalidItem, Item, MustExist, Put, SetVersion, Table,
-    TransactionTooLarge, VersionIs, Write,
+    INDEX_ATTRIBUTES,
+    INDEXES,
+    MAX_TRANSACTION_WRITES,
+    Condition,
+    ConditionCheck,
+    Delete,
+    DuplicateWrite,
+    Index,
+    InvalidItem,
+    Item,
+    MustExist,
+    Put,
+    SetVersion,
+    Table,
+    TransactionTooLarge,
+    VersionIs,
+    Write,
 )
 
 __all__ = [
-    "Record", "CHUNK_KIND", "CHUNK_BYTES", "MAX_TRANSACTION_BYTES", "Op", "RawWrite",
-    "encode", "chunk_sk", "chunk_prefix", "assemble", "plan", "plan_batch", "record_size",
-    "check_limit", "check_index", "body_data", "RAW_BODY_BYTES",
+    "Record",
+    "CHUNK_KIND",
+    "CHUNK_BYTES",
+    "MAX_TRANSACTION_BYTES",
+    "Op",
+    "RawWrite",
+    "encode",
+    "chunk_sk",
+    "chunk_prefix",
+    "assemble",
+    "plan",
+    "plan_batch",
+    "record_size",
+    "check_limit",
+    "check_index",
+    "body_data",
+    "RAW_BODY_BYTES",
 ]
 
 Record = dict[str, Any]
@@ -135,9 +165,15 @@ def encode(table: Table, item: Item) -> list[Record]:
     if len(body) <= CHUNK_BYTES:
         pieces = [body]
     else:
-        pieces = [body[i:i + CHUNK_BYTES] for i in range(0, len(body), CHUNK_BYTES)]
-    head: Record = {"pk": item.pk, "sk": item.sk, "kind": item.kind, "body": pieces[0],
-                    "schema_version": item.schema_version, **item.index}
+        pieces = [body[i : i + CHUNK_BYTES] for i in range(0, len(body), CHUNK_BYTES)]
+    head: Record = {
+        "pk": item.pk,
+        "sk": item.sk,
+        "kind": item.kind,
+        "body": pieces[0],
+        "schema_version": item.schema_version,
+        **item.index,
+    }
     if item.version is not None:
         head["version"] = int(item.version)
     if item.ttl is not None:
@@ -146,8 +182,13 @@ def encode(table: Table, item: Item) -> list[Record]:
         head["chunks"] = len(pieces) - 1
     records = [head]
     for number, piece in enumerate(pieces[1:], start=1):
-        chunk: Record = {"pk": item.pk, "sk": chunk_sk(item.sk, number), "kind": CHUNK_KIND,
-                         "body": piece, "schema_version": item.schema_version}
+        chunk: Record = {
+            "pk": item.pk,
+            "sk": chunk_sk(item.sk, number),
+            "kind": CHUNK_KIND,
+            "body": piece,
+            "schema_version": item.schema_version,
+        }
         if item.ttl is not None:
             chunk["expires"] = int(item.ttl)
         records.append(chunk)
@@ -163,8 +204,9 @@ def _body(raw: bytes) -> bytes:
     # the same stream format, with far less zlib state to set up than the defaults (a 32 KB
     # window, a 256 KB state) for a text of a few KB; large texts get the defaults
     window_bits = min(15, max(9, (size - 1).bit_length()))
-    compressor = zlib.compressobj(_COMPRESSION_LEVEL, zlib.DEFLATED, window_bits,
-                                  min(8, window_bits - 6))
+    compressor = zlib.compressobj(
+        _COMPRESSION_LEVEL, zlib.DEFLATED, window_bits, min(8, window_bits - 6)
+    )
     return compressor.compress(raw) + compressor.flush()
 
 
@@ -184,18 +226,27 @@ def _decode(head: Record, pieces: Sequence[bytes]) -> Item:
     body = b"".join([head["body"], *pieces]) if pieces else head["body"]
     data = body_data(body)
     index = {name: value for name, value in head.items() if name not in _ENVELOPE}
-    return Item(pk=head["pk"], sk=head["sk"], kind=head["kind"], data=data, index=index,
-                ttl=head.get("expires"), version=head.get("version"),
-                schema_version=int(head.get("schema_version", 1)),
-                stored_chunks=int(head.get("chunks", 0)))
+    return Item(
+        pk=head["pk"],
+        sk=head["sk"],
+        kind=head["kind"],
+        data=data,
+        index=index,
+        ttl=head.get("expires"),
+        version=head.get("version"),
+        schema_version=int(head.get("schema_version", 1)),
+        stored_chunks=int(head.get("chunks", 0)),
+    )
 
 
-_ENVELOPE = frozenset({"pk", "sk", "kind", "body", "chunks", "version", "schema_version",
-                       "expires"})
+_ENVELOPE = frozenset(
+    {"pk", "sk", "kind", "body", "chunks", "version", "schema_version", "expires"}
+)
 
 
-def assemble(records: Iterable[Record],
-             fetch_chunks: Callable[[str, str], list[Record]]) -> list[Item]:
+def assemble(
+    records: Iterable[Record], fetch_chunks: Callable[[str, str], list[Record]]
+) -> list[Item]:
     """Items from a run of records, in order; chunk records are folded into their heads.
 
     A head whose chunks are not all among ``records`` (a page boundary cut them off) gets them
@@ -215,8 +266,10 @@ def assemble(records: Iterable[Record],
         count = int(record.get("chunks", 0))
         found = pieces.get((record["pk"], record["sk"]), {})
         if any(n not in found for n in range(1, count + 1)):
-            found = {int(r["sk"].rpartition(CHUNK_MARK)[2]): r["body"]
-                     for r in fetch_chunks(record["pk"], record["sk"])}
+            found = {
+                int(r["sk"].rpartition(CHUNK_MARK)[2]): r["body"]
+                for r in fetch_chunks(record["pk"], record["sk"])
+            }
         missing = [n for n in range(1, count + 1) if n not in found]
         if missing:
             raise LookupError(f"Item {record['pk']}/{record['sk']} lost chunks {missing}")
@@ -248,26 +301,56 @@ def plan(writes: Sequence[Write]) -> list[RawWrite]:
     for position, write in enumerate(writes):
         if isinstance(write, Put):
             records = encode(write.table, write.item)
-            raw.append(RawWrite(Op.PUT, write.table, write.item.pk, write.item.sk, position,
-                                records[0], write.condition))
-            raw.extend(RawWrite(Op.PUT, write.table, r["pk"], r["sk"], position, r)
-                       for r in records[1:])
-            raw.extend(RawWrite(Op.DELETE, write.table, write.item.pk, chunk_sk(write.item.sk, n),
-                                position)
-                       for n in range(len(records), write.replaces_chunks + 1))
+            raw.append(
+                RawWrite(
+                    Op.PUT,
+                    write.table,
+                    write.item.pk,
+                    write.item.sk,
+                    position,
+                    records[0],
+                    write.condition,
+                )
+            )
+            raw.extend(
+                RawWrite(Op.PUT, write.table, r["pk"], r["sk"], position, r) for r in records[1:]
+            )
+            raw.extend(
+                RawWrite(
+                    Op.DELETE, write.table, write.item.pk, chunk_sk(write.item.sk, n), position
+                )
+                for n in range(len(records), write.replaces_chunks + 1)
+            )
         elif isinstance(write, Delete):
-            raw.append(RawWrite(Op.DELETE, write.table, write.pk, write.sk, position,
-                                condition=write.condition))
-            raw.extend(RawWrite(Op.DELETE, write.table, write.pk, chunk_sk(write.sk, n), position)
-                       for n in range(1, write.chunks + 1))
+            raw.append(
+                RawWrite(
+                    Op.DELETE, write.table, write.pk, write.sk, position, condition=write.condition
+                )
+            )
+            raw.extend(
+                RawWrite(Op.DELETE, write.table, write.pk, chunk_sk(write.sk, n), position)
+                for n in range(1, write.chunks + 1)
+            )
         elif isinstance(write, ConditionCheck):
-            raw.append(RawWrite(Op.CHECK, write.table, write.pk, write.sk, position,
-                                condition=write.condition))
+            raw.append(
+                RawWrite(
+                    Op.CHECK, write.table, write.pk, write.sk, position, condition=write.condition
+                )
+            )
         elif isinstance(write, SetVersion):
             if not isinstance(write.condition, (VersionIs, MustExist)):
                 raise InvalidItem("SetVersion needs a VersionIs or MustExist condition")
-            raw.append(RawWrite(Op.SET_VERSION, write.table, write.pk, write.sk, position,
-                                condition=write.condition, version=int(write.version)))
+            raw.append(
+                RawWrite(
+                    Op.SET_VERSION,
+                    write.table,
+                    write.pk,
+                    write.sk,
+                    position,
+                    condition=write.condition,
+                    version=int(write.version),
+                )
+            )
         else:
             raise TypeError(f"not a storage write: {write!r}")
     if not raw:
@@ -276,18 +359,23 @@ def plan(writes: Sequence[Write]) -> list[RawWrite]:
         raise TransactionTooLarge(
             f"A transaction holds at most {MAX_TRANSACTION_WRITES} writes, got {len(raw)} "
             f"(large items count one write per chunk)",
-            {"writes": len(raw), "limit": MAX_TRANSACTION_WRITES})
+            {"writes": len(raw), "limit": MAX_TRANSACTION_WRITES},
+        )
     seen: set[tuple[Table, str, str]] = set()
     for write in raw:
         key = (write.table, write.pk, write.sk)
         if key in seen:
-            raise DuplicateWrite(f"Two writes on one item in a transaction: "
-                                 f"{write.table.value} {write.pk!r} {write.sk!r}")
+            raise DuplicateWrite(
+                f"Two writes on one item in a transaction: "
+                f"{write.table.value} {write.pk!r} {write.sk!r}"
+            )
         seen.add(key)
     size = sum(record_size(w.record) if w.record else 100 for w in raw)
     if size > MAX_TRANSACTION_BYTES:
-        raise TransactionTooLarge(f"A transaction holds at most 4 MB, got about {size} bytes",
-                                  {"bytes": size, "limit": MAX_TRANSACTION_BYTES})
+        raise TransactionTooLarge(
+            f"A transaction holds at most 4 MB, got about {size} bytes",
+            {"bytes": size, "limit": MAX_TRANSACTION_BYTES},
+        )
     return raw
 
 

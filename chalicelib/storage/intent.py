@@ -25,20 +25,39 @@ job the service writes beside the intent finishes it otherwise. Applying is idem
 final values, deletes); a stale applier fails its intent check and stops, so it can never
 overwrite a later commit.
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 from ..errors import ConcurrencyError
 from . import codec
 from .ports import (
-    MAX_TRANSACTION_WRITES, ConditionCheck, Delete, DuplicateWrite, Item, ItemStore,
-    MustNotExist, Put, StorageError, Table, VersionIs, Write,
+    MAX_TRANSACTION_WRITES,
+    ConditionCheck,
+    Delete,
+    DuplicateWrite,
+    Item,
+    ItemStore,
+    MustNotExist,
+    Put,
+    StorageError,
+    Table,
+    VersionIs,
+    Write,
 )
 
-__all__ = ["INTENT_SK", "INTENT_KIND", "TooLarge", "physical_writes", "split", "apply",
-           "intent_version"]
+__all__ = [
+    "INTENT_SK",
+    "INTENT_KIND",
+    "TooLarge",
+    "physical_writes",
+    "split",
+    "apply",
+    "intent_version",
+]
 
 log = logging.getLogger("workflow.storage.intent")
 
@@ -65,17 +84,26 @@ def _deferrable(write: Write, pk: str) -> bool:
         return write.condition is None
     if write.table is not Table.RUNTIME:
         return False
-    key_pk, key_sk = (write.item.pk, write.item.sk) if isinstance(write, Put) else (write.pk, write.sk)
+    key_pk, key_sk = (
+        (write.item.pk, write.item.sk) if isinstance(write, Put) else (write.pk, write.sk)
+    )
     if key_pk != pk or key_sk in (_HEADER_SK, INTENT_SK):
         return False
     # a new item of the aggregate (a job, say): its id is fresh and the header's version
     # condition already guards the whole collection
-    return write.condition is None or (isinstance(write, Put)
-                                       and isinstance(write.condition, MustNotExist))
+    return write.condition is None or (
+        isinstance(write, Put) and isinstance(write.condition, MustNotExist)
+    )
 
 
-def split(pk: str, version: int, writes: Sequence[Write], *, keep: Iterable[Write] = (),
-          cleanup: Iterable[Write] = ()) -> tuple[list[Write], Item]:
+def split(
+    pk: str,
+    version: int,
+    writes: Sequence[Write],
+    *,
+    keep: Iterable[Write] = (),
+    cleanup: Iterable[Write] = (),
+) -> tuple[list[Write], Item]:
     """The decide transaction for ``writes`` and the intent item it puts.
 
     ``pk``: the aggregate whose items are deferred, committed at ``version`` (its new version:
@@ -88,10 +116,16 @@ def split(pk: str, version: int, writes: Sequence[Write], *, keep: Iterable[Writ
     deferred: list[Write] = []
     for write in writes:
         (deferred if _deferrable(write, pk) else first).append(write)
-    intent = Item(pk=pk, sk=INTENT_SK, kind=INTENT_KIND, version=version, data={
-        "writes": [_encode(write) for write in deferred],
-        "cleanup": [_encode(write) for write in cleanup],
-    })
+    intent = Item(
+        pk=pk,
+        sk=INTENT_SK,
+        kind=INTENT_KIND,
+        version=version,
+        data={
+            "writes": [_encode(write) for write in deferred],
+            "cleanup": [_encode(write) for write in cleanup],
+        },
+    )
     first.extend(keep)
     # the intent is encoded once here (its chunks count, and ``apply`` deletes them)
     intent.stored_chunks = physical_writes([Put(Table.RUNTIME, intent)]) - 1
@@ -101,7 +135,8 @@ def split(pk: str, version: int, writes: Sequence[Write], *, keep: Iterable[Writ
         raise TooLarge(
             f"This request would write {count} items that must commit together; one "
             f"transaction takes at most {MAX_TRANSACTION_WRITES}",
-            {"limit": MAX_TRANSACTION_WRITES, "items": count})
+            {"limit": MAX_TRANSACTION_WRITES, "items": count},
+        )
     return first, intent
 
 
@@ -110,11 +145,15 @@ def _check_unique(writes: Sequence[Write]) -> None:
     item would silently win; refused before anything is sent instead)."""
     seen: set[tuple[Table, str, str]] = set()
     for write in writes:
-        key = ((write.table, write.item.pk, write.item.sk) if isinstance(write, Put)
-               else (write.table, write.pk, write.sk))
+        key = (
+            (write.table, write.item.pk, write.item.sk)
+            if isinstance(write, Put)
+            else (write.table, write.pk, write.sk)
+        )
         if key in seen:
-            raise DuplicateWrite(f"Two writes on one item in a commit: {key[0].value} "
-                                 f"{key[1]!r} {key[2]!r}")
+            raise DuplicateWrite(
+                f"Two writes on one item in a commit: {key[0].value} {key[1]!r} {key[2]!r}"
+            )
         seen.add(key)
 
 
@@ -128,11 +167,13 @@ def apply(store: ItemStore, intent: Item) -> bool:
     ``intent`` as read (``stored_chunks`` set by the store) or as ``split`` made it.
     """
     stored_chunks = intent.stored_chunks
-    still_there = ConditionCheck(Table.RUNTIME, intent.pk, INTENT_SK,
-                                 VersionIs(intent_version(intent)))
+    still_there = ConditionCheck(
+        Table.RUNTIME, intent.pk, INTENT_SK, VersionIs(intent_version(intent))
+    )
     writes = [_decode(raw) for raw in intent.data["writes"]]
-    done = Delete(Table.RUNTIME, intent.pk, INTENT_SK, VersionIs(intent_version(intent)),
-                  stored_chunks)
+    done = Delete(
+        Table.RUNTIME, intent.pk, INTENT_SK, VersionIs(intent_version(intent)), stored_chunks
+    )
     cleanup = [_decode(raw) for raw in intent.data.get("cleanup", ())]
     # the last transaction deletes the intent (its own condition) and does the cleanup
     batches = list(_batches(writes, reserve=1 + stored_chunks + physical_writes(cleanup)))
@@ -158,8 +199,9 @@ def _batches(writes: Sequence[Write], *, reserve: int) -> Iterator[list[Write]]:
         raw = codec.plan([write])
         count = len(raw)
         weight = sum(codec.record_size(r.record) if r.record else 100 for r in raw)
-        if batch and (used + count > budget
-                      or size + weight > codec.MAX_TRANSACTION_BYTES - _BYTES_MARGIN):
+        if batch and (
+            used + count > budget or size + weight > codec.MAX_TRANSACTION_BYTES - _BYTES_MARGIN
+        ):
             yield batch
             batch, used, size = [], 0, 0
         batch.append(write)
@@ -171,16 +213,26 @@ def _batches(writes: Sequence[Write], *, reserve: int) -> Iterator[list[Write]]:
 
 # --- the intent's own encoding of writes -------------------------------------------------------
 
+
 def _encode(write: Write) -> dict[str, Any]:
     if isinstance(write, Put):
         item = write.item
-        return {"put": write.table.value, "replaces": write.replaces_chunks,
-                "item": {"pk": item.pk, "sk": item.sk, "kind": item.kind, "data": item.data,
-                         "index": item.index, "ttl": item.ttl, "version": item.version,
-                         "schema_version": item.schema_version}}
+        return {
+            "put": write.table.value,
+            "replaces": write.replaces_chunks,
+            "item": {
+                "pk": item.pk,
+                "sk": item.sk,
+                "kind": item.kind,
+                "data": item.data,
+                "index": item.index,
+                "ttl": item.ttl,
+                "version": item.version,
+                "schema_version": item.schema_version,
+            },
+        }
     if isinstance(write, Delete):
-        return {"delete": write.table.value, "pk": write.pk, "sk": write.sk,
-                "chunks": write.chunks}
+        return {"delete": write.table.value, "pk": write.pk, "sk": write.sk, "chunks": write.chunks}
     raise TypeError(f"not a deferrable write: {write!r}")
 
 

@@ -6,19 +6,30 @@ checks the same transaction limits and raises the same errors. One lock makes ev
 atomic, so transactions are all-or-nothing under threads. Index reads are instantly consistent
 (DynamoDB's are not: see ``ports``).
 """
+
 from __future__ import annotations
 
 import copy
 import threading
 from bisect import bisect_left, bisect_right
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from ..errors import ConcurrencyError
 from . import codec
 from .codec import Op, RawWrite, Record
 from .ports import (
-    Condition, Index, Item, KeyRange, MustExist, MustNotExist, Page, Table,
-    VersionIs, Write, decode_token, encode_token,
+    Condition,
+    Index,
+    Item,
+    KeyRange,
+    MustExist,
+    MustNotExist,
+    Page,
+    Table,
+    VersionIs,
+    Write,
+    decode_token,
+    encode_token,
 )
 
 __all__ = ["MemoryItemStore"]
@@ -41,13 +52,19 @@ class MemoryItemStore:
             record = self._tables[table].get(pk, {}).get(sk)
             if record is None or record["kind"] == codec.CHUNK_KIND:
                 return None
-            items = codec.assemble([copy.deepcopy(record)],
-                                   lambda p, s: self._chunks(table, p, s))
+            items = codec.assemble([copy.deepcopy(record)], lambda p, s: self._chunks(table, p, s))
         return items[0]
 
-    def query(self, table: Table, pk: str, *, sk_prefix: str | None = None,
-              limit: int | None = None, start: str | None = None,
-              descending: bool = False) -> Page:
+    def query(
+        self,
+        table: Table,
+        pk: str,
+        *,
+        sk_prefix: str | None = None,
+        limit: int | None = None,
+        start: str | None = None,
+        descending: bool = False,
+    ) -> Page:
         """Items of collection ``pk`` in sort-key order; ``limit`` counts stored records."""
         codec.check_limit(limit)
         after = decode_token(start, ["pk", "sk"]) if start else None
@@ -65,22 +82,33 @@ class MemoryItemStore:
         token = encode_token({"pk": pk, "sk": page_keys[-1]}) if more else None
         return Page(items, token)
 
-    def query_index(self, table: Table, index: Index, hash_value: str, *,
-                    key_range: KeyRange | None = None, limit: int | None = None,
-                    start: str | None = None, descending: bool = False) -> Page:
+    def query_index(
+        self,
+        table: Table,
+        index: Index,
+        hash_value: str,
+        *,
+        key_range: KeyRange | None = None,
+        limit: int | None = None,
+        start: str | None = None,
+        descending: bool = False,
+    ) -> Page:
         """Items of one index partition in (range key, pk, sk) order."""
         codec.check_limit(limit)
         codec.check_index(table, index)
         spec = index.spec
-        after = (decode_token(start, ["pk", "sk", spec.hash_attr, spec.range_attr])
-                 if start else None)
+        after = (
+            decode_token(start, ["pk", "sk", spec.hash_attr, spec.range_attr]) if start else None
+        )
         with self._lock:
             entries = sorted(
                 ((record[spec.range_attr], record["pk"], record["sk"]), record)
                 for collection in self._tables[table].values()
                 for record in collection.values()
-                if record.get(spec.hash_attr) == hash_value and spec.range_attr in record
-                and (key_range is None or key_range.matches(record[spec.range_attr])))
+                if record.get(spec.hash_attr) == hash_value
+                and spec.range_attr in record
+                and (key_range is None or key_range.matches(record[spec.range_attr]))
+            )
             keys = [key for key, _ in entries]
             if descending:
                 entries.reverse()
@@ -88,22 +116,29 @@ class MemoryItemStore:
             if after is not None:
                 position = (after[spec.range_attr], after["pk"], after["sk"])
                 keys = _after(keys, position, descending)
-                entries = entries[len(entries) - len(keys):]
+                entries = entries[len(entries) - len(keys) :]
             page = entries if limit is None else entries[:limit]
             records = [copy.deepcopy(record) for _, record in page]
             items = codec.assemble(records, lambda p, s: self._chunks(table, p, s))
         if len(page) == len(entries) or not page:
             return Page(items, None)
         last = page[-1][1]
-        return Page(items, encode_token({"pk": last["pk"], "sk": last["sk"],
-                                         spec.hash_attr: last[spec.hash_attr],
-                                         spec.range_attr: last[spec.range_attr]}))
+        return Page(
+            items,
+            encode_token(
+                {
+                    "pk": last["pk"],
+                    "sk": last["sk"],
+                    spec.hash_attr: last[spec.hash_attr],
+                    spec.range_attr: last[spec.range_attr],
+                }
+            ),
+        )
 
     def _chunks(self, table: Table, pk: str, sk: str) -> list[Record]:
         prefix = codec.chunk_prefix(sk)
         collection = self._tables[table].get(pk, {})
-        return [copy.deepcopy(r) for key, r in sorted(collection.items())
-                if key.startswith(prefix)]
+        return [copy.deepcopy(r) for key, r in sorted(collection.items()) if key.startswith(prefix)]
 
     # --- writes -------------------------------------------------------------------------------
 
@@ -116,8 +151,9 @@ class MemoryItemStore:
             for write in raw:
                 current = self._tables[write.table].get(write.pk, {}).get(write.sk)
                 if write.condition is not None and not _holds(write.condition, current):
-                    raise ConcurrencyError(detail={"write": write.source,
-                                                   "reason": "ConditionalCheckFailed"})
+                    raise ConcurrencyError(
+                        detail={"write": write.source, "reason": "ConditionalCheckFailed"}
+                    )
             for write in raw:
                 self._apply(write)
             if token is not None:
@@ -164,5 +200,5 @@ def _after(keys: list, position, descending: bool) -> list:
     """The keys strictly after ``position`` in a sorted (or reverse-sorted) list."""
     if descending:
         ascending = keys[::-1]
-        return ascending[:bisect_left(ascending, position)][::-1]
-    return keys[bisect_right(keys, position):]
+        return ascending[: bisect_left(ascending, position)][::-1]
+    return keys[bisect_right(keys, position) :]

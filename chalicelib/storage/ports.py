@@ -32,25 +32,49 @@ Paging
 lead to an empty page (DynamoDB cannot always tell that the last page was the last). Resuming with
 the token neither skips nor repeats items. A malformed token raises ``InvalidPageToken``.
 """
+
 from __future__ import annotations
 
 import base64
 import json
 import zlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Iterable, Protocol, Sequence, Union, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from .. import errors
 
 __all__ = [
-    "Table", "Index", "IndexSpec", "INDEXES", "INDEX_ATTRIBUTES", "SCHEMA_VERSION",
-    "Item", "Page", "KeyRange",
-    "MustNotExist", "MustExist", "VersionIs", "Condition",
-    "Put", "Delete", "ConditionCheck", "SetVersion", "Write",
-    "ItemStore", "StorageError", "TransactionTooLarge", "DuplicateWrite", "InvalidItem",
-    "InvalidPageToken", "MAX_TRANSACTION_WRITES", "encode_token", "decode_token",
-    "token_after", "shard_for",
+    "Table",
+    "Index",
+    "IndexSpec",
+    "INDEXES",
+    "INDEX_ATTRIBUTES",
+    "SCHEMA_VERSION",
+    "Item",
+    "Page",
+    "KeyRange",
+    "MustNotExist",
+    "MustExist",
+    "VersionIs",
+    "Condition",
+    "Put",
+    "Delete",
+    "ConditionCheck",
+    "SetVersion",
+    "Write",
+    "ItemStore",
+    "StorageError",
+    "TransactionTooLarge",
+    "DuplicateWrite",
+    "InvalidItem",
+    "InvalidPageToken",
+    "MAX_TRANSACTION_WRITES",
+    "encode_token",
+    "decode_token",
+    "token_after",
+    "shard_for",
 ]
 
 #: Stored layout version of the item envelope (the engine versions its own ``data``).
@@ -96,21 +120,31 @@ class Index(Enum):
 #: Which indexes each table has.
 INDEXES: dict[Table, tuple[Index, ...]] = {
     Table.REPOSITORY: (Index.KIND_SORT,),
-    Table.RUNTIME: (Index.KIND_SHARD_SORT, Index.ASSIGNEE_SORT, Index.DUE_SHARD_DUE_AT,
-                    Index.EVENT_SORT, Index.CANDIDATE_SORT),
+    Table.RUNTIME: (
+        Index.KIND_SHARD_SORT,
+        Index.ASSIGNEE_SORT,
+        Index.DUE_SHARD_DUE_AT,
+        Index.EVENT_SORT,
+        Index.CANDIDATE_SORT,
+    ),
     Table.HISTORY: (Index.KIND_SHARD_SORT,),
     Table.DEADLETTER: (Index.KIND_SHARD_SORT,),
 }
 
 #: The index key attributes an ``Item.index`` may carry, per table (``kind`` is ``Item.kind``).
 INDEX_ATTRIBUTES: dict[Table, frozenset[str]] = {
-    table: frozenset(attr for index in indexes
-                     for attr in (index.spec.hash_attr, index.spec.range_attr) if attr != "kind")
+    table: frozenset(
+        attr
+        for index in indexes
+        for attr in (index.spec.hash_attr, index.spec.range_attr)
+        if attr != "kind"
+    )
     for table, indexes in INDEXES.items()
 }
 
 
 # --- errors ----------------------------------------------------------------------------------
+
 
 class StorageError(errors.BadRequest, ValueError):
     """A storage request that can never succeed as written (checked before any AWS call)."""
@@ -133,6 +167,7 @@ class InvalidPageToken(StorageError):
 
 
 # --- items, conditions, writes ---------------------------------------------------------------
+
 
 @dataclass
 class Item:
@@ -167,7 +202,7 @@ class VersionIs:
     version: int
 
 
-Condition = Union[MustNotExist, MustExist, VersionIs]
+Condition = MustNotExist | MustExist | VersionIs
 
 
 @dataclass(frozen=True)
@@ -195,7 +230,7 @@ class Delete:
     chunks: int = 0
 
     @classmethod
-    def of(cls, table: Table, item: Item, condition: Condition | None = None) -> "Delete":
+    def of(cls, table: Table, item: Item, condition: Condition | None = None) -> Delete:
         """Delete an item that was read, chunks included."""
         return cls(table, item.pk, item.sk, condition, item.stored_chunks)
 
@@ -221,10 +256,10 @@ class SetVersion:
     pk: str
     sk: str
     version: int
-    condition: Union[VersionIs, MustExist]
+    condition: VersionIs | MustExist
 
 
-Write = Union[Put, Delete, ConditionCheck, SetVersion]
+Write = Put | Delete | ConditionCheck | SetVersion
 
 
 @dataclass(frozen=True)
@@ -244,22 +279,22 @@ class KeyRange:
     high: str | None = None
 
     @classmethod
-    def prefix(cls, value: str) -> "KeyRange":
+    def prefix(cls, value: str) -> KeyRange:
         """Range keys starting with ``value``."""
         return cls("prefix", low=value)
 
     @classmethod
-    def between(cls, low: str, high: str) -> "KeyRange":
+    def between(cls, low: str, high: str) -> KeyRange:
         """``low <= key <= high``."""
         return cls("between", low=low, high=high)
 
     @classmethod
-    def at_most(cls, high: str) -> "KeyRange":
+    def at_most(cls, high: str) -> KeyRange:
         """``key <= high`` (due jobs: ``due_at <= now``)."""
         return cls("at_most", high=high)
 
     @classmethod
-    def at_least(cls, low: str) -> "KeyRange":
+    def at_least(cls, low: str) -> KeyRange:
         """``key >= low``."""
         return cls("at_least", low=low)
 
@@ -278,6 +313,7 @@ class KeyRange:
 
 # --- the port --------------------------------------------------------------------------------
 
+
 @runtime_checkable
 class ItemStore(Protocol):
     """Items in four tables, read strongly consistent, written in all-or-nothing transactions."""
@@ -285,14 +321,29 @@ class ItemStore(Protocol):
     def get(self, table: Table, pk: str, sk: str) -> Item | None:
         """The item at ``(pk, sk)``, or None (strongly consistent)."""
 
-    def query(self, table: Table, pk: str, *, sk_prefix: str | None = None,
-              limit: int | None = None, start: str | None = None,
-              descending: bool = False) -> Page:
+    def query(
+        self,
+        table: Table,
+        pk: str,
+        *,
+        sk_prefix: str | None = None,
+        limit: int | None = None,
+        start: str | None = None,
+        descending: bool = False,
+    ) -> Page:
         """Items of one collection in sort-key order (strongly consistent); all when no limit."""
 
-    def query_index(self, table: Table, index: Index, hash_value: str, *,
-                    key_range: KeyRange | None = None, limit: int | None = None,
-                    start: str | None = None, descending: bool = False) -> Page:
+    def query_index(
+        self,
+        table: Table,
+        index: Index,
+        hash_value: str,
+        *,
+        key_range: KeyRange | None = None,
+        limit: int | None = None,
+        start: str | None = None,
+        descending: bool = False,
+    ) -> Page:
         """Items of one index partition in range-key order (eventually consistent on AWS)."""
 
     def transact(self, writes: Sequence[Write], *, token: str | None = None) -> None:
@@ -309,6 +360,7 @@ class ItemStore(Protocol):
 
 # --- tokens and shards -----------------------------------------------------------------------
 
+
 def encode_token(key: dict[str, str]) -> str:
     """An opaque paging token for a key (``{'pk': .., 'sk': .., index attrs}``)."""
     raw = json.dumps(key, sort_keys=True, separators=(",", ":")).encode()
@@ -322,8 +374,11 @@ def decode_token(token: str, required: Iterable[str]) -> dict[str, str]:
         key = json.loads(raw)
     except (ValueError, TypeError):
         raise InvalidPageToken("Invalid paging token") from None
-    if (not isinstance(key, dict) or set(key) != set(required)
-            or not all(isinstance(v, str) and v for v in key.values())):
+    if (
+        not isinstance(key, dict)
+        or set(key) != set(required)
+        or not all(isinstance(v, str) and v for v in key.values())
+    ):
         raise InvalidPageToken("Invalid paging token")
     return key
 

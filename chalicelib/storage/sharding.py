@@ -8,15 +8,25 @@ N is part of the stored data: changing it needs a migration, so pick it once per
 ``query_partitions`` is the general merge: any list of partitions of one index (the shards of a
 kind, or the ``candidate-sort`` partitions of a user and their groups) read as one sorted listing.
 """
+
 from __future__ import annotations
 
 import heapq
 import json
-from typing import Sequence
+from collections.abc import Sequence
 
 from .ports import (
-    Index, InvalidPageToken, Item, ItemStore, KeyRange, Page, Table, decode_token, encode_token,
-    shard_for, token_after,
+    Index,
+    InvalidPageToken,
+    Item,
+    ItemStore,
+    KeyRange,
+    Page,
+    Table,
+    decode_token,
+    encode_token,
+    shard_for,
+    token_after,
 )
 
 __all__ = ["shard_key", "shard_for", "query_shards", "query_partitions"]
@@ -34,22 +44,45 @@ def _sort_key(index: Index, item: Item) -> tuple[str, str, str]:
     return (attrs[index.spec.range_attr], item.pk, item.sk)
 
 
-def query_shards(store: ItemStore, table: Table, index: Index, base: str, shards: int, *,
-                 key_range: KeyRange | None = None, limit: int = 100, start: str | None = None,
-                 descending: bool = False) -> Page:
+def query_shards(
+    store: ItemStore,
+    table: Table,
+    index: Index,
+    base: str,
+    shards: int,
+    *,
+    key_range: KeyRange | None = None,
+    limit: int = 100,
+    start: str | None = None,
+    descending: bool = False,
+) -> Page:
     """One page of all shards ``base#0 .. base#N-1`` of ``index``, merged in range-key order.
 
     Costs one index query per unfinished shard per page (see ``query_partitions``).
     """
-    return query_partitions(store, table, index, [shard_key(base, n) for n in range(shards)],
-                            key_range=key_range, limit=limit, start=start,
-                            descending=descending)
+    return query_partitions(
+        store,
+        table,
+        index,
+        [shard_key(base, n) for n in range(shards)],
+        key_range=key_range,
+        limit=limit,
+        start=start,
+        descending=descending,
+    )
 
 
-def query_partitions(store: ItemStore, table: Table, index: Index,
-                     hash_values: Sequence[str], *, key_range: KeyRange | None = None,
-                     limit: int = 100, start: str | None = None,
-                     descending: bool = False) -> Page:
+def query_partitions(
+    store: ItemStore,
+    table: Table,
+    index: Index,
+    hash_values: Sequence[str],
+    *,
+    key_range: KeyRange | None = None,
+    limit: int = 100,
+    start: str | None = None,
+    descending: bool = False,
+) -> Page:
     """One page of the partitions ``hash_values`` of ``index``, merged in range-key order.
 
     Costs one index query per unfinished partition per page. The token records where each
@@ -66,14 +99,24 @@ def query_partitions(store: ItemStore, table: Table, index: Index,
         resume = state.get(position)
         if resume == _DONE:
             continue
-        if resume is not None and decode_token(resume, _index_key(index)).get(
-                index.spec.hash_attr) != hash_value:
+        if (
+            resume is not None
+            and decode_token(resume, _index_key(index)).get(index.spec.hash_attr) != hash_value
+        ):
             raise InvalidPageToken("Invalid paging token")  # not this list of partitions
-        fetched[position] = store.query_index(table, index, hash_value, key_range=key_range,
-                                              limit=limit, start=resume,
-                                              descending=descending)
-    streams = [[(_sort_key(index, item), position, item) for item in page.items]
-               for position, page in fetched.items()]
+        fetched[position] = store.query_index(
+            table,
+            index,
+            hash_value,
+            key_range=key_range,
+            limit=limit,
+            start=resume,
+            descending=descending,
+        )
+    streams = [
+        [(_sort_key(index, item), position, item) for item in page.items]
+        for position, page in fetched.items()
+    ]
     merged = heapq.merge(*streams, reverse=descending)
     taken = [entry for _, entry in zip(range(limit), merged)]
     new_state = dict(state)
@@ -101,7 +144,9 @@ def _decode_state(token: str | None, shards: int) -> dict[int, str]:
         state = {int(shard): position for shard, position in json.loads(raw).items()}
     except (ValueError, AttributeError):
         raise InvalidPageToken("Invalid paging token") from None
-    if any(not 0 <= shard < shards or not isinstance(position, str)
-           for shard, position in state.items()):
+    if any(
+        not 0 <= shard < shards or not isinstance(position, str)
+        for shard, position in state.items()
+    ):
         raise InvalidPageToken("Invalid paging token")
     return state

@@ -1,4 +1,5 @@
 """What the event handlers in ``app.py`` call: decode, then hand over to a service."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -15,8 +16,9 @@ def on_job_message(event: dict) -> dict:
 
     container = get_container()
     configure_logging(container.settings.log_level)
-    return decoding.handle_batch(event.get("Records") or [],
-                                 lambda job_id: jobs.run_job(container, job_id))
+    return decoding.handle_batch(
+        event.get("Records") or [], lambda job_id: jobs.run_job(container, job_id)
+    )
 
 
 def sweep_due_jobs() -> dict[str, Any]:

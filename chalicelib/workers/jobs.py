@@ -6,12 +6,14 @@ and is acknowledged without effect. A record that cannot be decoded, or whose jo
 reported in ``batchItemFailures`` so that SQS delivers it again (after the visibility timeout)
 and finally moves it to the queue's dead-letter queue.
 """
+
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 __all__ = ["JobMessage", "decode", "encode", "handle_batch", "MessageError"]
 
@@ -55,8 +57,7 @@ def decode(body: str) -> JobMessage:
     return JobMessage(job_id)
 
 
-def handle_batch(records: Iterable[Mapping[str, Any]],
-                 run_job: Callable[[str], str]) -> dict:
+def handle_batch(records: Iterable[Mapping[str, Any]], run_job: Callable[[str], str]) -> dict:
     """Run the job of every record; return Lambda's partial batch response.
 
     ``run_job(job_id)`` returns a short outcome for the log (``executed``, ``absent``, ...) and

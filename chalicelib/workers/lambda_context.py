@@ -1,4 +1,5 @@
 """A stand-in for Lambda's context object, for the local launcher and tests."""
+
 from __future__ import annotations
 
 import time
@@ -16,7 +17,8 @@ class LocalContext:
         self.memory_limit_in_mb = 512
         self.aws_request_id = str(uuid.uuid4())
         self.invoked_function_arn = (
-            f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}")
+            f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+        )
         self.log_group_name = f"/aws/lambda/{function_name}"
         self.log_stream_name = "local"
         self._deadline = time.monotonic() + timeout_seconds

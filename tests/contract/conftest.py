@@ -1,4 +1,5 @@
 """Fixtures of the storage contract suite: every test runs against both ``ItemStore``s."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Activity-history segments (``service.activity_history``), on both stores."""
+
 from __future__ import annotations
 
 import random
@@ -14,28 +15,51 @@ def container(clock: FixedClock, ttl_days: int = 0):
     return SimpleNamespace(clock=clock, settings=SimpleNamespace(history_ttl_days=ttl_days))
 
 
-def record(record_id: str, activity_id: str, end: str | None = None,
-           definition: str = "p:1:d", **extra) -> dict:
-    return {"id": record_id, "activityId": activity_id, "startTime": "2026-01-01T00:00:00.000Z",
-            "endTime": end, "processDefinitionId": definition, **extra}
+def record(
+    record_id: str, activity_id: str, end: str | None = None, definition: str = "p:1:d", **extra
+) -> dict:
+    return {
+        "id": record_id,
+        "activityId": activity_id,
+        "startTime": "2026-01-01T00:00:00.000Z",
+        "endTime": end,
+        "processDefinitionId": definition,
+        **extra,
+    }
 
 
 def write(store, owner, instance_id: str, records: list[dict]) -> None:
     now_ms = int(owner.clock.now().timestamp() * 1000)
-    store.transact([Put(Table.HISTORY, activity_history.segment_item(
-        instance_id, records, now_ms=now_ms, ttl=instances.history_ttl(owner)))])
+    store.transact(
+        [
+            Put(
+                Table.HISTORY,
+                activity_history.segment_item(
+                    instance_id, records, now_ms=now_ms, ttl=instances.history_ttl(owner)
+                ),
+            )
+        ]
+    )
 
 
 def test_segments_fold_to_the_latest_record_of_each_activity_in_start_order(store):
     owner = container(FixedClock())
-    write(store, owner, "i1", [record("a1", "start", end="t0"), record("a2", "flow", end="t0"),
-                               record("a3", "task")])
+    write(
+        store,
+        owner,
+        "i1",
+        [record("a1", "start", end="t0"), record("a2", "flow", end="t0"), record("a3", "task")],
+    )
     owner.clock.advance(seconds=5)
     write(store, owner, "i1", [record("a3", "task", end="t5"), record("a4", "end", end="t5")])
     write(store, owner, "other", [record("x", "elsewhere")])
     folded = activity_history.read(store, "i1")
     assert [(r["id"], r["endTime"]) for r in folded] == [
-        ("a1", "t0"), ("a2", "t0"), ("a3", "t5"), ("a4", "t5")]
+        ("a1", "t0"),
+        ("a2", "t0"),
+        ("a3", "t5"),
+        ("a4", "t5"),
+    ]
     items = store.query(Table.HISTORY, "i1").items
     assert [i.kind for i in items] == [activity_history.SEGMENT_KIND] * 2  # one per command
 
@@ -55,8 +79,10 @@ def test_an_ended_record_is_never_replaced_by_an_open_one(store):
 def test_a_segment_larger_than_an_item_is_chunked_and_read_whole(store):
     owner = container(FixedClock())
     noise = random.Random(7)
-    records = [record(f"r{n:05}", f"step{n}", end="t", payload=noise.randbytes(100).hex())
-               for n in range(5000)]  # hardly compressible: about 500 KB compressed
+    records = [
+        record(f"r{n:05}", f"step{n}", end="t", payload=noise.randbytes(100).hex())
+        for n in range(5000)
+    ]  # hardly compressible: about 500 KB compressed
     write(store, owner, "i3", records)
     [item] = store.query(Table.HISTORY, "i3").items
     assert item.stored_chunks >= 1  # past CHUNK_BYTES: stored as more than one record

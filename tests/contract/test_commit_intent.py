@@ -1,4 +1,5 @@
 """Commits larger than one transaction (``storage.intent``), on both stores."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,7 +8,14 @@ from chalicelib.errors import ConcurrencyError
 from chalicelib.storage import intent
 from chalicelib.storage.aggregate import HEADER_SK, AggregateStore
 from chalicelib.storage.ports import (
-    ConditionCheck, Delete, DuplicateWrite, Item, MustNotExist, Put, Table, VersionIs,
+    ConditionCheck,
+    Delete,
+    DuplicateWrite,
+    Item,
+    MustNotExist,
+    Put,
+    Table,
+    VersionIs,
 )
 
 
@@ -18,8 +26,12 @@ def item(pk: str, sk: str, **data) -> Item:
 def big_commit(aggregates: AggregateStore, pk: str, version: int, count: int, value: str):
     """A commit of ``count`` items of ``pk`` (plus history), far beyond one transaction."""
     previous = aggregates.load(pk) if version else None
-    writes = aggregates.writes(pk, version, [item(pk, f"thing#{n:04}", value=value)
-                                             for n in range(count)], previous=previous)
+    writes = aggregates.writes(
+        pk,
+        version,
+        [item(pk, f"thing#{n:04}", value=value) for n in range(count)],
+        previous=previous,
+    )
     writes += [Put(Table.HISTORY, item(pk, f"act#{n:04}", value=value)) for n in range(count)]
     return intent.split(pk, version + 1, writes)
 
@@ -85,8 +97,10 @@ def test_conditioned_writes_are_never_deferred_and_must_fit():
         intent.split("i6", 1, writes)
     assert too_large.value.code == 400
     assert too_large.value.detail == {"limit": 100, "items": 101}
-    kept = [ConditionCheck(Table.RUNTIME, "other", HEADER_SK, VersionIs(3)),
-            Delete(Table.HISTORY, "h", "gone", MustNotExist())]
+    kept = [
+        ConditionCheck(Table.RUNTIME, "other", HEADER_SK, VersionIs(3)),
+        Delete(Table.HISTORY, "h", "gone", MustNotExist()),
+    ]
     first, _ = intent.split("i6", 1, kept)
     assert first[:2] == kept
 

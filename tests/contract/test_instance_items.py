@@ -1,11 +1,15 @@
 """A process instance's records stored as runtime items, on both stores."""
+
 from __future__ import annotations
 
 import os
 
 from chalicelib import aws, ids
 from chalicelib.engine.runtime.records import (
-    ExecutionRecord, InstanceRecord, TaskRecord, VariableRecord,
+    ExecutionRecord,
+    InstanceRecord,
+    TaskRecord,
+    VariableRecord,
 )
 from chalicelib.engine.runtime.state import InstanceState
 from chalicelib.service.instance_items import changed_items, item_of, state_of
@@ -15,16 +19,32 @@ from chalicelib.storage.ports import Index, Table
 
 def new_state() -> InstanceState:
     instance = ids.new_id()
-    state = InstanceState(InstanceRecord(id=instance, definition_id="p:1:d", definition_key="p",
-                                         start_time="2026-11-27T10:00:00.000Z"))
+    state = InstanceState(
+        InstanceRecord(
+            id=instance,
+            definition_id="p:1:d",
+            definition_key="p",
+            start_time="2026-11-27T10:00:00.000Z",
+        )
+    )
     state.put(ExecutionRecord(id=instance, instance_id=instance))
     child = ids.child_id(instance)
-    state.put(ExecutionRecord(id=child, instance_id=instance, parent_id=instance,
-                              activity_id="review"))
+    state.put(
+        ExecutionRecord(id=child, instance_id=instance, parent_id=instance, activity_id="review")
+    )
     state.put(VariableRecord(scope_id=instance, name="amount", value=42))
-    state.put(TaskRecord(id=ids.child_id(instance), instance_id=instance, execution_id=child,
-                         definition_id="p:1:d", task_definition_key="review", assignee="bob",
-                         candidate_groups=("managers",), create_time="2026-11-27T10:00:01.000Z"))
+    state.put(
+        TaskRecord(
+            id=ids.child_id(instance),
+            instance_id=instance,
+            execution_id=child,
+            definition_id="p:1:d",
+            task_definition_key="review",
+            assignee="bob",
+            candidate_groups=("managers",),
+            create_time="2026-11-27T10:00:01.000Z",
+        )
+    )
     return state
 
 
@@ -99,8 +119,9 @@ def test_ended_header_leaves_the_listing_and_expires():
     from chalicelib.engine.runtime.records import InstanceStatus
 
     state = new_state()
-    ended = replace(state.header, status=InstanceStatus.COMPLETED,
-                    end_time="2026-11-27T11:00:00.000Z")
+    ended = replace(
+        state.header, status=InstanceStatus.COMPLETED, end_time="2026-11-27T11:00:00.000Z"
+    )
     header = item_of(state.id, ended.to_dict())
     assert header.index == {}
     assert header.ttl == 1795777200 + 7 * 86400  # 2026-11-27T11:00Z + 7 days
@@ -134,8 +155,7 @@ def test_candidate_items_follow_the_task(store):
     again = state_of(loaded)
     assert sorted(map(repr, again.to_records())) == sorted(map(repr, state.to_records()))
     # candidates change: stale items go, new ones come
-    again.put(replace(again.tasks[task.id], candidate_users=("ann",),
-                      candidate_groups=("staff",)))
+    again.put(replace(again.tasks[task.id], candidate_users=("ann",), candidate_groups=("staff",)))
     version = commit(aggregates, again, version, previous=loaded)
     assert _candidates(store, "u#bob") == [] and _candidates(store, "g#managers") == []
     assert _candidates(store, "u#ann") == [prefix + "u#ann"]

@@ -1,4 +1,5 @@
 """The botocore request counter sees pynamodb's calls and our own clients' calls."""
+
 from __future__ import annotations
 
 import threading
@@ -13,13 +14,19 @@ from chalicelib.storage.ports import Item, Put, Table
 def test_load_and_commit_is_one_query_and_one_transaction(moto_backend):
     settings = moto_backend
     aggregates = AggregateStore(DynamoItemStore(settings, lock=aws.moto_lock()))
-    aggregates.commit("inst", 0, [Item("inst", HEADER_SK, "header", {"n": 0}),
-                                  Item("inst", "task#1", "task")])
+    aggregates.commit(
+        "inst", 0, [Item("inst", HEADER_SK, "header", {"n": 0}), Item("inst", "task#1", "task")]
+    )
     with aws.counting() as counter:
         loaded = aggregates.load("inst")
-        aggregates.commit("inst", loaded.version, [Item("inst", "var#a", "var")],
-                          deletes=["task#1"], previous=loaded,
-                          side_writes=[Put(Table.HISTORY, Item("inst", "act#1", "activity"))])
+        aggregates.commit(
+            "inst",
+            loaded.version,
+            [Item("inst", "var#a", "var")],
+            deletes=["task#1"],
+            previous=loaded,
+            side_writes=[Put(Table.HISTORY, Item("inst", "act#1", "activity"))],
+        )
     assert counter.counts == {"dynamodb": {"Query": 1, "TransactWriteItems": 1}}
     assert counter.total() == 2 and counter.total("sqs") == 0
 
@@ -33,8 +40,10 @@ def test_counts_sqs_and_can_count_one_thread_only(moto_backend):
         worker = threading.Thread(target=lambda: store.get(Table.RUNTIME, "p", "s"))
         worker.start()
         worker.join()
-    assert everything.counts == {"sqs": {"GetQueueUrl": 1, "SendMessage": 1},
-                                 "dynamodb": {"GetItem": 1}}
+    assert everything.counts == {
+        "sqs": {"GetQueueUrl": 1, "SendMessage": 1},
+        "dynamodb": {"GetItem": 1},
+    }
     assert mine.counts == {"sqs": {"GetQueueUrl": 1, "SendMessage": 1}}
     with aws.counting() as after:
         pass

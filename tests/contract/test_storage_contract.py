@@ -1,4 +1,5 @@
 """One contract for both ItemStores: memory and DynamoDB (pynamodb under moto)."""
+
 from __future__ import annotations
 
 import base64
@@ -10,8 +11,23 @@ import pytest
 from chalicelib import errors
 from chalicelib.storage.aggregate import HEADER_SK, AggregateStore, retry_on_conflict
 from chalicelib.storage.ports import (
-    ConditionCheck, Delete, DuplicateWrite, Index, InvalidItem, InvalidPageToken, Item, KeyRange,
-    MustExist, MustNotExist, Page, Put, SetVersion, Table, TransactionTooLarge, VersionIs, shard_for,
+    ConditionCheck,
+    Delete,
+    DuplicateWrite,
+    Index,
+    InvalidItem,
+    InvalidPageToken,
+    Item,
+    KeyRange,
+    MustExist,
+    MustNotExist,
+    Page,
+    Put,
+    SetVersion,
+    Table,
+    TransactionTooLarge,
+    VersionIs,
+    shard_for,
 )
 from chalicelib.storage.sharding import query_partitions, query_shards, shard_key
 
@@ -41,6 +57,7 @@ def big_body(size: int = 1_000_000) -> dict:
 
 # --- items ------------------------------------------------------------------------------------
 
+
 def test_put_get_delete(store):
     stored = Item("p", "a", "var", {"x": [1, "é", None]}, ttl=None, version=3, schema_version=2)
     store.transact([Put(R, stored)])
@@ -51,8 +68,11 @@ def test_put_get_delete(store):
 
 
 def test_query_prefix_order_and_descending(store):
-    store.batch_put(R, [item("p", sk) for sk in ("task#2", "task#1", "var#1", "#header")]
-                    + [item("other", "task#0")])
+    store.batch_put(
+        R,
+        [item("p", sk) for sk in ("task#2", "task#1", "var#1", "#header")]
+        + [item("other", "task#0")],
+    )
     assert [i.sk for i in store.query(R, "p").items] == ["#header", "task#1", "task#2", "var#1"]
     assert [i.sk for i in store.query(R, "p", sk_prefix="task#").items] == ["task#1", "task#2"]
     page = store.query(R, "p", sk_prefix="task#", descending=True)
@@ -63,8 +83,9 @@ def test_query_prefix_order_and_descending(store):
 @pytest.mark.parametrize("descending", [False, True])
 def test_paging_has_no_skips_or_duplicates(store, descending):
     store.batch_put(R, [item("p", f"task#{n:02d}") for n in range(23)] + [item("p", "var#x")])
-    pages = all_pages(lambda **kw: store.query(R, "p", sk_prefix="task#",
-                                               descending=descending, **kw), limit=5)
+    pages = all_pages(
+        lambda **kw: store.query(R, "p", sk_prefix="task#", descending=descending, **kw), limit=5
+    )
     seen = [i.sk for page in pages for i in page]
     expected = [f"task#{n:02d}" for n in range(23)]
     assert seen == (expected[::-1] if descending else expected)
@@ -82,38 +103,55 @@ def test_bad_tokens_and_limits_are_rejected(store):
 
 # --- indexes ----------------------------------------------------------------------------------
 
+
 def test_sparse_index_queries(store):
-    assigned = [Item(f"i{n}", f"task#{n}", "task", {"n": n},
-                     {"assignee": "bob", "sort": f"2026-01-0{n}"}) for n in range(1, 6)]
+    assigned = [
+        Item(f"i{n}", f"task#{n}", "task", {"n": n}, {"assignee": "bob", "sort": f"2026-01-0{n}"})
+        for n in range(1, 6)
+    ]
     unassigned = Item("i9", "task#9", "task", {}, {"sort": "2026-01-09"})
-    store.batch_put(R, assigned + [unassigned, Item("i1", "task#x", "task", {},
-                                                    {"assignee": "alice", "sort": "2026"})])
+    store.batch_put(
+        R,
+        assigned
+        + [unassigned, Item("i1", "task#x", "task", {}, {"assignee": "alice", "sort": "2026"})],
+    )
     got = store.query_index(R, Index.ASSIGNEE_SORT, "bob").items
     assert [i.sk for i in got] == [f"task#{n}" for n in range(1, 6)]
     assert got[0] == assigned[0]
-    between = store.query_index(R, Index.ASSIGNEE_SORT, "bob",
-                                key_range=KeyRange.between("2026-01-02", "2026-01-04"))
+    between = store.query_index(
+        R, Index.ASSIGNEE_SORT, "bob", key_range=KeyRange.between("2026-01-02", "2026-01-04")
+    )
     assert [i.data["n"] for i in between.items] == [2, 3, 4]
-    at_most = store.query_index(R, Index.ASSIGNEE_SORT, "bob",
-                                key_range=KeyRange.at_most("2026-01-02"), descending=True)
+    at_most = store.query_index(
+        R, Index.ASSIGNEE_SORT, "bob", key_range=KeyRange.at_most("2026-01-02"), descending=True
+    )
     assert [i.data["n"] for i in at_most.items] == [2, 1]
-    prefix = store.query_index(R, Index.ASSIGNEE_SORT, "bob",
-                               key_range=KeyRange.prefix("2026-01-0"))
+    prefix = store.query_index(
+        R, Index.ASSIGNEE_SORT, "bob", key_range=KeyRange.prefix("2026-01-0")
+    )
     assert len(prefix.items) == 5
     pages = all_pages(lambda **kw: store.query_index(R, Index.ASSIGNEE_SORT, "bob", **kw), 2)
     assert [i.data["n"] for page in pages for i in page] == [1, 2, 3, 4, 5]
     # Removing the attribute removes the item from the index (sparse).
     store.transact([Put(R, Item("i1", "task#1", "task", {"n": 1}, {"sort": "2026-01-01"}))])
     assert [i.data["n"] for i in store.query_index(R, Index.ASSIGNEE_SORT, "bob").items] == [
-        2, 3, 4, 5]
+        2,
+        3,
+        4,
+        5,
+    ]
 
 
 def test_repository_kind_index_uses_item_kind(store):
-    store.batch_put(Table.REPOSITORY, [
-        Item("def#a", "#def", "definition", {}, {"sort": "a"}),
-        Item("def#b", "#def", "definition", {}, {"sort": "b"}),
-        Item("dep#1", "#dep", "deployment", {}, {"sort": "1"}),
-        Item("res#1", "#res", "definition", {})])  # no sort: not indexed
+    store.batch_put(
+        Table.REPOSITORY,
+        [
+            Item("def#a", "#def", "definition", {}, {"sort": "a"}),
+            Item("def#b", "#def", "definition", {}, {"sort": "b"}),
+            Item("dep#1", "#dep", "deployment", {}, {"sort": "1"}),
+            Item("res#1", "#res", "definition", {}),
+        ],
+    )  # no sort: not indexed
     got = store.query_index(Table.REPOSITORY, Index.KIND_SORT, "definition")
     assert [i.pk for i in got.items] == ["def#a", "def#b"]
 
@@ -128,27 +166,47 @@ def test_sharded_index_merge(store):
     store.batch_put(R, items)
     assert len({i.index["kind_shard"] for i in items}) > 1
     for descending in (False, True):
-        pages = all_pages(lambda **kw: query_shards(store, R, Index.KIND_SHARD_SORT, "task", shards,
-                                                    descending=descending, **kw), limit=5)
+        pages = all_pages(
+            lambda **kw: query_shards(
+                store, R, Index.KIND_SHARD_SORT, "task", shards, descending=descending, **kw
+            ),
+            limit=5,
+        )
         order = [i.data["n"] for page in pages for i in page]
         assert order == (list(range(17))[::-1] if descending else list(range(17)))
-    due = query_shards(store, R, Index.KIND_SHARD_SORT, "task", shards,
-                       key_range=KeyRange.at_most("004"), limit=100)
+    due = query_shards(
+        store,
+        R,
+        Index.KIND_SHARD_SORT,
+        "task",
+        shards,
+        key_range=KeyRange.at_most("004"),
+        limit=100,
+    )
     assert [i.data["n"] for i in due.items] == [0, 1, 2, 3, 4] and due.next_token is None
 
 
 def test_candidate_index_and_partition_merge(store):
     """``candidate-sort`` partitions read as one listing in range-key order, paged exactly."""
-    items = [Item(f"i{n}", f"cand#t{n}#{key}", "candidate", {"n": n},
-                  {"candidate": key, "sort": f"2026-01-{n:02d}#t{n}"})
-             for n, key in enumerate(["u#bob", "g#a", "g#b", "u#bob", "g#a", "g#c", "g#b"], 1)]
+    items = [
+        Item(
+            f"i{n}",
+            f"cand#t{n}#{key}",
+            "candidate",
+            {"n": n},
+            {"candidate": key, "sort": f"2026-01-{n:02d}#t{n}"},
+        )
+        for n, key in enumerate(["u#bob", "g#a", "g#b", "u#bob", "g#a", "g#c", "g#b"], 1)
+    ]
     store.batch_put(R, items + [Item("i9", "task#9", "task", {}, {"sort": "2026"})])
-    assert [i.data["n"] for i in store.query_index(R, Index.CANDIDATE_SORT, "g#a").items] == [
-        2, 5]
+    assert [i.data["n"] for i in store.query_index(R, Index.CANDIDATE_SORT, "g#a").items] == [2, 5]
     for descending in (False, True):
-        pages = all_pages(lambda **kw: query_partitions(
-            store, R, Index.CANDIDATE_SORT, ["u#bob", "g#a", "g#b"], descending=descending,
-            **kw), limit=2)
+        pages = all_pages(
+            lambda **kw: query_partitions(
+                store, R, Index.CANDIDATE_SORT, ["u#bob", "g#a", "g#b"], descending=descending, **kw
+            ),
+            limit=2,
+        )
         order = [i.data["n"] for page in pages for i in page]
         assert order == ([7, 5, 4, 3, 2, 1] if descending else [1, 2, 3, 4, 5, 7])
     assert query_partitions(store, R, Index.CANDIDATE_SORT, []) == Page([], None)
@@ -161,11 +219,17 @@ def test_shard_for_is_stable():
 
 # --- transactions -----------------------------------------------------------------------------
 
+
 def test_transaction_is_all_or_nothing(store):
     store.transact([Put(R, item("p", "existing"))])
     with pytest.raises(errors.ConcurrencyError) as failure:
-        store.transact([Put(R, item("p", "new")), Put(H, item("h", "1")),
-                        Put(R, item("p", "existing", x=2), MustNotExist())])
+        store.transact(
+            [
+                Put(R, item("p", "new")),
+                Put(H, item("h", "1")),
+                Put(R, item("p", "existing", x=2), MustNotExist()),
+            ]
+        )
     assert failure.value.detail["write"] == 2
     assert store.get(R, "p", "new") is None and store.get(H, "h", "1") is None
     assert store.get(R, "p", "existing").data == {}
@@ -173,10 +237,12 @@ def test_transaction_is_all_or_nothing(store):
 
 def test_conditions(store):
     store.transact([Put(R, Item("p", "v", "var", {}, version=1), MustNotExist())])
-    for failing in ([Put(R, item("p", "w"), MustExist())],
-                    [Delete(R, "p", "v", VersionIs(2))],
-                    [ConditionCheck(R, "p", "v", MustNotExist()), Put(R, item("p", "w"))],
-                    [SetVersion(R, "p", "nothing", 5, MustExist())]):
+    for failing in (
+        [Put(R, item("p", "w"), MustExist())],
+        [Delete(R, "p", "v", VersionIs(2))],
+        [ConditionCheck(R, "p", "v", MustNotExist()), Put(R, item("p", "w"))],
+        [SetVersion(R, "p", "nothing", 5, MustExist())],
+    ):
         with pytest.raises(errors.ConcurrencyError):
             store.transact(failing)
     assert store.get(R, "p", "w") is None and store.get(R, "p", "nothing") is None
@@ -233,8 +299,9 @@ def test_large_body_round_trip_and_cleanup(store, raw):
 
 
 def test_ttl_and_schema_version_are_stored(store):
-    store.transact([Put(H, Item("h", "1", "activity", {"a": 1}, ttl=1_900_000_000,
-                                schema_version=3))])
+    store.transact(
+        [Put(H, Item("h", "1", "activity", {"a": 1}, ttl=1_900_000_000, schema_version=3))]
+    )
     got = store.get(H, "h", "1")
     assert got.ttl == 1_900_000_000 and got.schema_version == 3
 
@@ -250,31 +317,48 @@ def test_dynamo_ttl_attribute_is_enabled(moto_tables):
 
 # --- the aggregate ----------------------------------------------------------------------------
 
+
 def test_aggregate_load_and_commit_with_side_writes(store):
     aggregates = AggregateStore(store)
     fresh = aggregates.load("inst")
     assert fresh.version == 0 and fresh.items == {} and not fresh.exists
     version = aggregates.commit(
-        "inst", 0, [Item("inst", HEADER_SK, "header", {"state": "active"}),
-                    Item("inst", "task#1", "task", {"name": "review"})],
-        side_writes=[Put(H, Item("inst", "act#1", "activity", {"id": "start"}))])
+        "inst",
+        0,
+        [
+            Item("inst", HEADER_SK, "header", {"state": "active"}),
+            Item("inst", "task#1", "task", {"name": "review"}),
+        ],
+        side_writes=[Put(H, Item("inst", "act#1", "activity", {"id": "start"}))],
+    )
     assert version == 1
     loaded = aggregates.load("inst")
     assert loaded.version == 1 and loaded.header.data == {"state": "active"}
     assert set(loaded.items) == {HEADER_SK, "task#1"}
     assert store.get(H, "inst", "act#1").data == {"id": "start"}
     # Change one item, delete one, keep the header body: only the version moves.
-    version = aggregates.commit("inst", 1, [Item("inst", "var#x", "var", {"v": 1})],
-                                deletes=["task#1"], previous=loaded,
-                                side_writes=[Put(H, Item("inst", "act#2", "activity"))])
+    version = aggregates.commit(
+        "inst",
+        1,
+        [Item("inst", "var#x", "var", {"v": 1})],
+        deletes=["task#1"],
+        previous=loaded,
+        side_writes=[Put(H, Item("inst", "act#2", "activity"))],
+    )
     reloaded = aggregates.load("inst")
     assert version == 2 == reloaded.version
     assert reloaded.header.data == {"state": "active"} and set(reloaded.items) == {
-        HEADER_SK, "var#x"}
+        HEADER_SK,
+        "var#x",
+    }
     # A stale commit writes nothing, side writes included.
     with pytest.raises(errors.ConcurrencyError):
-        aggregates.commit("inst", 1, [Item("inst", "var#y", "var")],
-                          side_writes=[Put(H, Item("inst", "act#3", "activity"))])
+        aggregates.commit(
+            "inst",
+            1,
+            [Item("inst", "var#y", "var")],
+            side_writes=[Put(H, Item("inst", "act#3", "activity"))],
+        )
     assert store.get(H, "inst", "act#3") is None and store.get(R, "inst", "var#y") is None
     with pytest.raises(errors.ConcurrencyError):  # creating an existing aggregate
         aggregates.commit("inst", 0, [])
@@ -322,11 +406,22 @@ def test_concurrent_commits_lose_no_update(store):
 
 
 def test_partition_token_is_bound_to_its_partitions(store):
-    store.batch_put(R, [Item(f"i{n}", f"cand#t{n}#{key}", "candidate", {"n": n},
-                             {"candidate": key, "sort": f"{n:02d}"})
-                        for n, key in enumerate(["u#a", "u#b", "u#a", "u#b"])])
+    store.batch_put(
+        R,
+        [
+            Item(
+                f"i{n}",
+                f"cand#t{n}#{key}",
+                "candidate",
+                {"n": n},
+                {"candidate": key, "sort": f"{n:02d}"},
+            )
+            for n, key in enumerate(["u#a", "u#b", "u#a", "u#b"])
+        ],
+    )
     first = query_partitions(store, R, Index.CANDIDATE_SORT, ["u#a", "u#b"], limit=1)
     assert first.next_token is not None
     with pytest.raises(InvalidPageToken):
-        query_partitions(store, R, Index.CANDIDATE_SORT, ["u#b", "u#a"], limit=1,
-                         start=first.next_token)
+        query_partitions(
+            store, R, Index.CANDIDATE_SORT, ["u#b", "u#a"], limit=1, start=first.next_token
+        )

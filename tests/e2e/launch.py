@@ -11,6 +11,7 @@ Two ways to launch it:
 Plus the small things every e2e test uses: a free port, ``wait_until``, a moto server, and
 JSON-over-HTTP helpers (``call``, ``get_json``, ``post_json``).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -22,8 +23,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from tests.conftest import ADMIN, REPO, TEST_ENV
 
@@ -32,6 +33,7 @@ WF = "/openidm/workflow"
 
 
 # --- waiting and ports ---------------------------------------------------------------------
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
@@ -52,8 +54,10 @@ def wait_until(predicate, timeout: float = 15.0, interval: float = 0.1) -> bool:
 
 # --- HTTP ----------------------------------------------------------------------------------
 
-def call(url: str, method: str = "GET", headers: dict | None = None,
-         data: bytes | None = None) -> tuple[int, dict, dict]:
+
+def call(
+    url: str, method: str = "GET", headers: dict | None = None, data: bytes | None = None
+) -> tuple[int, dict, dict]:
     """One HTTP request: ``(status, response headers, JSON body)``, error statuses included
     (an empty body reads as ``{}``)."""
     request = urllib.request.Request(url, method=method, headers=headers or {}, data=data)
@@ -77,6 +81,7 @@ def post_json(url: str, body: dict, headers: dict) -> tuple[int, dict, dict]:
 
 
 # --- launching -----------------------------------------------------------------------------
+
 
 @contextlib.contextmanager
 def running_launcher(*, deploy_workflows: bool = True, **env_overrides: str) -> Iterator:
@@ -118,11 +123,17 @@ def launched_process(log_path: Path, **env_overrides: str) -> Iterator[subproces
     env = {k: v for k, v in os.environ.items() if not k.startswith("WORKFLOW_")}
     env.update(PYTHONUNBUFFERED="1", **env_overrides)
     with open(log_path, "w") as log:
-        process = subprocess.Popen([sys.executable, "-m", "chalicelib.local"], cwd=REPO,
-                                   env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "chalicelib.local"],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        assert wait_until(lambda: "listening on" in log_path.read_text(), timeout=60), \
+        assert wait_until(lambda: "listening on" in log_path.read_text(), timeout=60), (
             log_path.read_text()
+        )
         yield process
     finally:
         process.terminate()

@@ -4,13 +4,21 @@ One launcher per module (starting moto and the threads takes a moment); the laun
 this process so the test can also put a message on its in-process queue and watch the worker
 thread hand it to the app's SQS handler.
 """
+
 from __future__ import annotations
 
 import pytest
 
 from tests.conftest import ADMIN, ANONYMOUS
-from tests.e2e.launch import WF, call, free_port, launched_process, moto_server, \
-    running_launcher, wait_until
+from tests.e2e.launch import (
+    WF,
+    call,
+    free_port,
+    launched_process,
+    moto_server,
+    running_launcher,
+    wait_until,
+)
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +34,9 @@ def test_401_without_credentials(launcher):
 
 
 def test_403_for_anonymous(launcher):
-    status, _, data = call(f"{launcher.url}{WF}/processdefinition?_queryFilter=true",
-                           headers=ANONYMOUS)
+    status, _, data = call(
+        f"{launcher.url}{WF}/processdefinition?_queryFilter=true", headers=ANONYMOUS
+    )
     assert status == 403 and data["reason"] == "Forbidden"
 
 
@@ -38,7 +47,8 @@ def test_crest_404_for_unknown_path(launcher):
 
 def test_seed_query_returns_envelope(launcher):
     status, headers, data = call(
-        f"{launcher.url}{WF}/processdefinition?_queryId=query-all-ids", headers=ADMIN)
+        f"{launcher.url}{WF}/processdefinition?_queryId=query-all-ids", headers=ADMIN
+    )
     assert status == 200
     assert data["resultCount"] == len(data["result"])
     assert data["pagedResultsCookie"] is None and data["totalPagedResults"] == -1
@@ -78,8 +88,9 @@ def test_make_run_entry_point_serves_and_logs(tmp_path):
         assert f"http://127.0.0.1:{port}" in log_path.read_text()
         # the test environment carries AWS credentials: they alone never switch the backend
         assert '"backend": "embedded moto"' in log_path.read_text()
-        status, _, data = call(f"http://127.0.0.1:{port}{WF}/processdefinition"
-                               "?_queryId=query-all-ids", headers=ADMIN)
+        status, _, data = call(
+            f"http://127.0.0.1:{port}{WF}/processdefinition?_queryId=query-all-ids", headers=ADMIN
+        )
         assert status == 200 and "result" in data
         assert wait_until(lambda: "/processdefinition" in log_path.read_text(), timeout=5)
 
@@ -93,11 +104,16 @@ def test_aws_endpoint_url_points_the_launcher_at_a_moto_server(tmp_path):
         port = free_port()  # picked while moto listens: never moto's port
         with launched_process(log_path, PORT=str(port), AWS_ENDPOINT_URL=endpoint):
             assert f"endpoint {endpoint}" in log_path.read_text()
-            status, _, data = call(f"http://127.0.0.1:{port}{WF}/model?_queryFilter=true",
-                                   headers=ADMIN)
+            status, _, data = call(
+                f"http://127.0.0.1:{port}{WF}/model?_queryFilter=true", headers=ADMIN
+            )
             assert status == 200 and data["result"] == []
             dynamodb = botocore.session.get_session().create_client(
-                "dynamodb", region_name="us-east-1", endpoint_url=endpoint,
-                aws_access_key_id="testing", aws_secret_access_key="testing")
+                "dynamodb",
+                region_name="us-east-1",
+                endpoint_url=endpoint,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+            )
             tables = dynamodb.list_tables()["TableNames"]
             assert "workflow-local-runtime" in tables and "workflow-local-repository" in tables

@@ -3,6 +3,7 @@
 Tasks are completed through the service in this process until the ``taskinstance`` routes land
 (the launcher runs here, so its container is ``get_container()``).
 """
+
 from __future__ import annotations
 
 import pytest
@@ -10,8 +11,12 @@ import pytest
 from tests.e2e.launch import WF, get_json, post_json, running_launcher
 
 #: the seed's second curl example, headers as written
-SEED_HEADERS = {"Content-Type": "application/json", "X-OpenIDM-Username": "openidm-admin",
-                "X-OpenIDM-Password": "openidm-admin", "Accept-API-Version": "resource=1.0"}
+SEED_HEADERS = {
+    "Content-Type": "application/json",
+    "X-OpenIDM-Username": "openidm-admin",
+    "X-OpenIDM-Password": "openidm-admin",
+    "Accept-API-Version": "resource=1.0",
+}
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +51,9 @@ def complete(task_id: str, **variables) -> None:
 
 
 def test_seed_start_example_waits_for_a_manager(launcher):
-    status, headers, data = post(launcher, "processinstance?_action=create",
-                                 {"_key": "contractorOnboarding", "foo": "bar"})
+    status, headers, data = post(
+        launcher, "processinstance?_action=create", {"_key": "contractorOnboarding", "foo": "bar"}
+    )
     assert status == 201, data
     assert data["status"] == "suspended" and data["businessKey"] is None
     assert data["processDefinitionId"].startswith("contractorOnboarding:1:")
@@ -57,19 +63,32 @@ def test_seed_start_example_waits_for_a_manager(launcher):
     assert read["processVariables"]["foo"] == "bar"
     assert read["processVariables"]["startUserId"] == "openidm-admin"
     [task] = read["tasks"]
-    assert task["taskDefinitionKey"] == "approveContractor" and task["formKey"] == \
-        "contractorForm.js"
+    assert (
+        task["taskDefinitionKey"] == "approveContractor" and task["formKey"] == "contractorForm.js"
+    )
     assert task["description"] == "Approve or reject (no user name) requested by openidm-admin"
-    listed = get(launcher, "processinstance?_queryId=filtered-query"
-                           "&processDefinitionKey=contractorOnboarding&var-foo=bar")
+    listed = get(
+        launcher,
+        "processinstance?_queryId=filtered-query"
+        "&processDefinitionKey=contractorOnboarding&var-foo=bar",
+    )
     assert data["_id"] in [item["_id"] for item in listed["result"]]
 
 
 def test_contractor_accepted_ends_with_the_user_provisioned(launcher):
-    status, _, data = post(launcher, "processinstance", {
-        "_key": "contractorOnboarding", "_businessKey": "contractor-42", "userName": "jdoe",
-        "givenName": "Jane", "sn": "Doe", "mail": "jdoe@example.com",
-        "startDate": "2026-12-01T09:00:00.000Z"})
+    status, _, data = post(
+        launcher,
+        "processinstance",
+        {
+            "_key": "contractorOnboarding",
+            "_businessKey": "contractor-42",
+            "userName": "jdoe",
+            "givenName": "Jane",
+            "sn": "Doe",
+            "mail": "jdoe@example.com",
+            "startDate": "2026-12-01T09:00:00.000Z",
+        },
+    )
     assert status == 201, data
     [task] = get(launcher, f"processinstance/{data['_id']}")["tasks"]
     complete(task["_id"], decision="accept")
@@ -81,14 +100,20 @@ def test_contractor_accepted_ends_with_the_user_provisioned(launcher):
     assert history["businessKey"] == "contractor-42" and history["endActivityId"] == "end"
     assert history["processVariables"]["outcome"] == "accepted"
     assert history["processVariables"]["provisionedUser"]["mail"] == "jdoe@example.com"
-    finished = get(launcher, "processinstance/history?_queryId=filtered-query&finished=true"
-                             "&processInstanceBusinessKey=contractor-42")
+    finished = get(
+        launcher,
+        "processinstance/history?_queryId=filtered-query&finished=true"
+        "&processInstanceBusinessKey=contractor-42",
+    )
     assert [item["_id"] for item in finished["result"]] == [data["_id"]]
 
 
 def test_role_request_two_levels_with_a_called_security_review(launcher):
-    status, _, data = post(launcher, "processinstance?_action=create", {
-        "_key": "roleRequest", "role": "payroll-admin", "sensitivity": "high"})
+    status, _, data = post(
+        launcher,
+        "processinstance?_action=create",
+        {"_key": "roleRequest", "role": "payroll-admin", "sensitivity": "high"},
+    )
     assert status == 201, data
     [manager_task] = get(launcher, f"processinstance/{data['_id']}")["tasks"]
     assert manager_task["taskDefinitionKey"] == "managerApproval"
@@ -96,15 +121,18 @@ def test_role_request_two_levels_with_a_called_security_review(launcher):
     parent = get(launcher, f"processinstance/{data['_id']}")
     # waiting in the call activity: the only task is the finished approval
     assert [(t["taskDefinitionKey"], t["endTime"] is not None) for t in parent["tasks"]] == [
-        ("managerApproval", True)]
-    called = get(launcher, "processinstance?_queryId=filtered-query"
-                           f"&superProcessInstanceId={data['_id']}")
+        ("managerApproval", True)
+    ]
+    called = get(
+        launcher, f"processinstance?_queryId=filtered-query&superProcessInstanceId={data['_id']}"
+    )
     [review] = called["result"]
     assert review["processDefinitionKey"] == "securityReview"
     assert review["processVariables"] == {"role": "payroll-admin", "requester": "openidm-admin"}
     [security_task] = get(launcher, f"processinstance/{review['_id']}")["tasks"]
-    assert security_task["description"] == \
-        "openidm-admin asks for the sensitive role payroll-admin."
+    assert (
+        security_task["description"] == "openidm-admin asks for the sensitive role payroll-admin."
+    )
     complete(security_task["_id"], securityDecision="approve")
     history = get(launcher, f"processinstance/history/{data['_id']}")
     assert history["endActivityId"] == "granted"
@@ -114,14 +142,18 @@ def test_role_request_two_levels_with_a_called_security_review(launcher):
 
 
 def test_role_request_normal_role_skips_security_and_rejection_ends(launcher):
-    status, _, normal = post(launcher, "processinstance", {
-        "_key": "roleRequest", "role": "wiki-editor", "sensitivity": "normal"})
+    status, _, normal = post(
+        launcher,
+        "processinstance",
+        {"_key": "roleRequest", "role": "wiki-editor", "sensitivity": "normal"},
+    )
     assert status == 201
     [task] = get(launcher, f"processinstance/{normal['_id']}")["tasks"]
     complete(task["_id"], managerDecision="approve")
     assert get(launcher, f"processinstance/history/{normal['_id']}")["endActivityId"] == "granted"
-    status, _, refused = post(launcher, "processinstance", {
-        "_key": "roleRequest", "role": "root", "sensitivity": "high"})
+    status, _, refused = post(
+        launcher, "processinstance", {"_key": "roleRequest", "role": "root", "sensitivity": "high"}
+    )
     [task] = get(launcher, f"processinstance/{refused['_id']}")["tasks"]
     complete(task["_id"], managerDecision="reject")
     history = get(launcher, f"processinstance/history/{refused['_id']}")

@@ -1,9 +1,10 @@
 """README "Walkthrough: a timer and a message with curl", command by command, over HTTP against
 the real launcher (what ``make run`` serves, ``workflow/`` deployed at start)."""
+
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -31,47 +32,60 @@ def post(url: str, body: dict | None = None, expected: int = 200) -> dict:
 
 
 def test_the_sample_is_deployed_at_start(service):
-    found = get_json(f'{service}/processdefinition?_queryFilter=key%20eq%20%22reminder%22')
+    found = get_json(f"{service}/processdefinition?_queryFilter=key%20eq%20%22reminder%22")
     assert [d["key"] for d in found["result"]] == ["reminder"]
 
 
 def test_walkthrough_timer_and_message(service):
     # 1. deploy (again) through a model: POST model with the file as bpmnXML, then deploy
-    model = post(f"{service}/model", {"name": "reminder", "bpmnXML": SAMPLE.read_text()},
-                 expected=201)
+    model = post(
+        f"{service}/model", {"name": "reminder", "bpmnXML": SAMPLE.read_text()}, expected=201
+    )
     deployed = post(f"{service}/model/{model['_id']}?_action=deploy")
     assert deployed["duplicate"] is False
     assert deployed["processDefinitionIds"][0].startswith("reminder:2:")
-    versions = get_json(f'{service}/processdefinition?_queryFilter=key%20eq%20%22reminder%22')
+    versions = get_json(f"{service}/processdefinition?_queryFilter=key%20eq%20%22reminder%22")
     assert sorted(d["version"] for d in versions["result"]) == [1, 2]
 
     # 2. start it with a business key
-    started = post(f"{service}/processinstance?_action=create",
-                   {"_key": "reminder", "_businessKey": "invoice-42", "amount": 120},
-                   expected=201)
+    started = post(
+        f"{service}/processinstance?_action=create",
+        {"_key": "reminder", "_businessKey": "invoice-42", "amount": 120},
+        expected=201,
+    )
     instance = started["_id"]
     assert started["processDefinitionId"].startswith("reminder:2:")
 
     # 3. its timer, due in an hour
-    timers = get_json(f"{service}/job?_queryId=filtered-query&timersOnly=true"
-                      f"&processInstanceId={instance}")
+    timers = get_json(
+        f"{service}/job?_queryId=filtered-query&timersOnly=true&processInstanceId={instance}"
+    )
     [timer] = timers["result"]
     assert timer["jobType"] == "timer" and timer["elementId"] == "reminderDue"
     due = datetime.fromisoformat(timer["dueDate"].replace("Z", "+00:00"))
-    assert timedelta(minutes=59) < due - datetime.now(timezone.utc) <= timedelta(hours=1)
+    assert timedelta(minutes=59) < due - datetime.now(UTC) <= timedelta(hours=1)
 
     # 4. fire it now instead of waiting: the reminder is sent, the instance still waits
     fired = post(f"{service}/job/{timer['_id']}?_action=execute")
     assert fired == {"_id": timer["_id"], "status": "executed"}
-    assert get_json(f"{service}/job?_queryId=filtered-query&timersOnly=true"
-                    f"&processInstanceId={instance}")["result"] == []
+    assert (
+        get_json(
+            f"{service}/job?_queryId=filtered-query&timersOnly=true&processInstanceId={instance}"
+        )["result"]
+        == []
+    )
     running = get_json(f"{service}/processinstance/{instance}")
     assert running["processVariables"]["remindersSent"] == 1
 
     # 5. the payment arrives: a message by business key ends the wait
-    delivered = post(f"{service}/execution?_action=message",
-                     {"messageName": "paymentReceived", "businessKey": "invoice-42",
-                      "processVariables": {"paidAmount": 120}})
+    delivered = post(
+        f"{service}/execution?_action=message",
+        {
+            "messageName": "paymentReceived",
+            "businessKey": "invoice-42",
+            "processVariables": {"paidAmount": 120},
+        },
+    )
     assert delivered["status"] == "delivered"
     assert delivered["processInstanceId"] == instance
 
@@ -79,10 +93,16 @@ def test_walkthrough_timer_and_message(service):
     finished = get_json(f"{service}/processinstance/history/{instance}")
     assert finished["endTime"] is not None and finished["endActivityId"] == "paid"
     assert finished["processVariables"] == {
-        "amount": 120, "paid": True, "paidAmount": 120, "remindersSent": 1,
-        "startUserId": "openidm-admin"}
-    assert get_json(f"{service}/job?_queryId=filtered-query&processInstanceId={instance}"
-                    )["result"] == []
+        "amount": 120,
+        "paid": True,
+        "paidAmount": 120,
+        "remindersSent": 1,
+        "startUserId": "openidm-admin",
+    }
+    assert (
+        get_json(f"{service}/job?_queryId=filtered-query&processInstanceId={instance}")["result"]
+        == []
+    )
 
 
 def test_a_due_timer_fires_by_itself(service):
@@ -90,10 +110,17 @@ def test_a_due_timer_fires_by_itself(service):
     bpmn = SAMPLE.read_text().replace("PT1H", "PT1S").replace('id="reminder"', 'id="quick"')
     model = post(f"{service}/model", {"name": "quick", "bpmnXML": bpmn}, expected=201)
     post(f"{service}/model/{model['_id']}?_action=deploy")
-    instance = post(f"{service}/processinstance?_action=create", {"_key": "quick"},
-                    expected=201)["_id"]
+    instance = post(f"{service}/processinstance?_action=create", {"_key": "quick"}, expected=201)[
+        "_id"
+    ]
     began = time.monotonic()
-    assert wait_until(lambda: get_json(f"{service}/processinstance/{instance}")[
-        "processVariables"].get("remindersSent") == 1, timeout=15), "the timer never fired"
+    assert wait_until(
+        lambda: (
+            get_json(f"{service}/processinstance/{instance}")["processVariables"].get(
+                "remindersSent"
+            )
+            == 1
+        ),
+        timeout=15,
+    ), "the timer never fired"
     assert time.monotonic() - began < 10
-

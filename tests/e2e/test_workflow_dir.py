@@ -1,4 +1,5 @@
 """``workflow/`` deployed at start: the directory service in-process, then the real launcher."""
+
 from __future__ import annotations
 
 import logging
@@ -8,7 +9,11 @@ import pytest
 
 from chalicelib.service import definitions
 from chalicelib.service.workflow_dir import (
-    MAX_ENTRY_BYTES, ArchiveError, Status, deploy_directory, read_archive,
+    MAX_ENTRY_BYTES,
+    ArchiveError,
+    Status,
+    deploy_directory,
+    read_archive,
 )
 from tests.conftest import ADMIN
 from tests.e2e.launch import WF, call, free_port, launched_process, moto_server
@@ -24,12 +29,18 @@ def _bar(path, entries: dict[str, bytes]) -> None:
 def test_directory_with_forms_archives_and_a_bad_file(container, tmp_path, caplog):
     (tmp_path / "alpha.bpmn20.xml").write_text(simple_bpmn(key="alpha"))
     (tmp_path / "form.js").write_text("{ name: 'alpha form' }")
-    (tmp_path / "broken.bpmn").write_text(simple_bpmn(key="broken").replace(
-        'targetRef="end"', 'targetRef="missing"'))
+    (tmp_path / "broken.bpmn").write_text(
+        simple_bpmn(key="broken").replace('targetRef="end"', 'targetRef="missing"')
+    )
     nested = tmp_path / "more"
     nested.mkdir()
-    _bar(nested / "pack.bar", {"beta.bpmn20.xml": simple_bpmn(key="beta", form="forms/b.js").encode(),
-                               "forms/b.js": b"{ name: 'beta form' }"})
+    _bar(
+        nested / "pack.bar",
+        {
+            "beta.bpmn20.xml": simple_bpmn(key="beta", form="forms/b.js").encode(),
+            "forms/b.js": b"{ name: 'beta form' }",
+        },
+    )
     (tmp_path / "notes.txt").write_text("ignored")
     with caplog.at_level(logging.INFO, logger="workflow.deploy"):
         outcomes = {o.name: o for o in deploy_directory(tmp_path, container)}
@@ -62,7 +73,7 @@ def test_form_outside_the_directory_is_not_read(container, tmp_path):
     root.mkdir()
     (tmp_path / "secret.js").write_text("secret")
     (root / "alpha.bpmn20.xml").write_text(simple_bpmn(key="alpha", form="../secret.js"))
-    outcome, = deploy_directory(root, container)
+    (outcome,) = deploy_directory(root, container)
     assert outcome.status is Status.DEPLOYED
     assert definitions.get_definition(container, outcome.definition_ids[0]).forms == {}
 
@@ -107,6 +118,7 @@ def test_archive_reads_entries_by_name(tmp_path):
 
 # --- the launcher, started twice on one persistent backend -------------------------------------
 
+
 def test_launcher_deploys_workflow_dir_once_across_restarts(tmp_path):
     """``make run`` deploys ``workflow/``: the seed's curl lists the sample; a restart on the
     same backend with the same files adds no version."""
@@ -116,8 +128,10 @@ def test_launcher_deploys_workflow_dir_once_across_restarts(tmp_path):
             port = free_port()
             log_path = tmp_path / f"run{run}.log"
             with launched_process(log_path, PORT=str(port), AWS_ENDPOINT_URL=endpoint):
-                status, _, data = call(f"http://127.0.0.1:{port}{WF}/processdefinition"
-                                       "?_queryId=query-all-ids", headers=ADMIN)
+                status, _, data = call(
+                    f"http://127.0.0.1:{port}{WF}/processdefinition?_queryId=query-all-ids",
+                    headers=ADMIN,
+                )
                 assert status == 200, data
                 seen.append([item["_id"] for item in data["result"]])
     first, second = seen

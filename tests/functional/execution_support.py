@@ -1,4 +1,5 @@
 """Shared processes and helpers of the ``test_execution_*`` tests."""
+
 from __future__ import annotations
 
 import json
@@ -24,16 +25,16 @@ _TAIL = """
 #: start -> the waiting element ``c`` -> user task T -> end
 _WAITS = {
     "msgwait": '<intermediateCatchEvent id="c"><messageEventDefinition messageRef="m1"/>'
-               '</intermediateCatchEvent>',
+    "</intermediateCatchEvent>",
     "sigwait": '<intermediateCatchEvent id="c"><signalEventDefinition signalRef="s1"/>'
-               '</intermediateCatchEvent>',
+    "</intermediateCatchEvent>",
     "recv": '<receiveTask id="c"/>',
     "sigfail": '<intermediateCatchEvent id="c"><signalEventDefinition signalRef="s1"/>'
-               '</intermediateCatchEvent><sequenceFlow id="f3" sourceRef="c" targetRef="boom"/>'
-               '<scriptTask id="boom" scriptFormat="javascript"><script>throw new Error("no");'
-               '</script></scriptTask>',
+    '</intermediateCatchEvent><sequenceFlow id="f3" sourceRef="c" targetRef="boom"/>'
+    '<scriptTask id="boom" scriptFormat="javascript"><script>throw new Error("no");'
+    "</script></scriptTask>",
     "thrower": '<intermediateThrowEvent id="c"><signalEventDefinition signalRef="s1"/>'
-               '</intermediateThrowEvent>',
+    "</intermediateThrowEvent>",
 }
 _STARTS = {
     "msgstart": '<startEvent id="start"><messageEventDefinition messageRef="m2"/></startEvent>',
@@ -44,21 +45,31 @@ _STARTS = {
 def bpmn(key: str) -> str:
     head = _HEAD.format(key=key, name=key.title())
     if key in _STARTS:
-        return head + _STARTS[key] + '<sequenceFlow id="f1" sourceRef="start" targetRef="T"/>' \
-            + _TAIL
-    return (head + '<startEvent id="start"/><sequenceFlow id="f1" sourceRef="start" '
-            'targetRef="c"/>' + _WAITS[key] + '<sequenceFlow id="f2" sourceRef="c" targetRef="T"/>'
-            + _TAIL)
+        return (
+            head + _STARTS[key] + '<sequenceFlow id="f1" sourceRef="start" targetRef="T"/>' + _TAIL
+        )
+    return (
+        head + '<startEvent id="start"/><sequenceFlow id="f1" sourceRef="start" '
+        'targetRef="c"/>'
+        + _WAITS[key]
+        + '<sequenceFlow id="f2" sourceRef="c" targetRef="T"/>'
+        + _TAIL
+    )
 
 
 def deploy(container, key: str) -> str:
-    return deployments.deploy(container, source=f"file:{key}", name=key,
-                              bpmn={f"{key}.bpmn20.xml": bpmn(key)}).definition_ids[0]
+    return deployments.deploy(
+        container, source=f"file:{key}", name=key, bpmn={f"{key}.bpmn20.xml": bpmn(key)}
+    ).definition_ids[0]
 
 
 def start(container, definition_id: str, variables=None, business_key=None) -> str:
-    _, result = instances.run_command(container, lambda uow: StartProcess(
-        definition_id, variables=variables or {}, business_key=business_key))
+    _, result = instances.run_command(
+        container,
+        lambda uow: StartProcess(
+            definition_id, variables=variables or {}, business_key=business_key
+        ),
+    )
     return result.instance_id
 
 
@@ -84,8 +95,9 @@ def job_items(container, instance_id: str) -> list:
 
 
 def post(client, action: str, body, headers=None):
-    response = client.http.post(f"{WF}/execution?_action={action}", headers=headers or JSON,
-                                body=json.dumps(body))
+    response = client.http.post(
+        f"{WF}/execution?_action={action}", headers=headers or JSON, body=json.dumps(body)
+    )
     return response.status_code, json.loads(response.body)
 
 

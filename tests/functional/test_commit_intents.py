@@ -1,4 +1,5 @@
 """Commands larger than one transaction commit through a commit intent (``commit_intents``)."""
+
 from __future__ import annotations
 
 from chalicelib.engine.runtime import StartProcess
@@ -29,8 +30,9 @@ LONG_RUN = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def start(container):
-    definition = deployments.deploy(container, source="file:longRun", name="longRun",
-                                    bpmn={"longRun.bpmn20.xml": LONG_RUN}).definition_ids[0]
+    definition = deployments.deploy(
+        container, source="file:longRun", name="longRun", bpmn={"longRun.bpmn20.xml": LONG_RUN}
+    ).definition_ids[0]
     _, result = instances.run_command(container, lambda uow: StartProcess(definition))
     return result
 
@@ -50,6 +52,7 @@ def test_long_automatic_run_commits_and_its_history_arrives(container):
 
 def interrupt_apply(monkeypatch):
     """The committer dies between the decide transaction and the apply."""
+
     def fail(store, pending):
         raise RuntimeError("Lambda timed out")
 

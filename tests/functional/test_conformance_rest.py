@@ -7,6 +7,7 @@ model and deployed (``model`` + ``?_action=deploy``), started with ``POST proces
 completed with the task actions, and the outcome read back from ``processinstance/{id}``,
 ``processinstance/history/{id}`` and ``taskinstance/history``.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,6 +25,7 @@ JSON_ADMIN = dict(ADMIN, **{"Content-Type": "application/json"})
 
 # --- helpers: the REST calls a client makes ---------------------------------------------------
 
+
 def _call(client, method: str, path: str, payload=None, headers=None):
     body = None if payload is None else json.dumps(payload).encode()
     return client.http.request(method, f"{WF}/{path}", headers=headers or JSON_ADMIN, body=body)
@@ -32,8 +34,15 @@ def _call(client, method: str, path: str, payload=None, headers=None):
 def deploy(client, corpus: Path, name: str, resources: dict | None = None) -> list[str]:
     """Store ``flowable/<name>`` as a model, deploy it; the new process definition ids."""
     text = (corpus / "flowable" / name).read_text(encoding="utf-8")
-    model = expect(_call(client, "POST", "model", {"name": name.split(".")[0], "bpmnXML": text,
-                                                   "resourceMap": resources or {}}), 201)
+    model = expect(
+        _call(
+            client,
+            "POST",
+            "model",
+            {"name": name.split(".")[0], "bpmnXML": text, "resourceMap": resources or {}},
+        ),
+        201,
+    )
     deployed = expect(_call(client, "POST", f"model/{model['_id']}?_action=deploy"), 200)
     assert deployed["duplicate"] is False and deployed["processDefinitionIds"]
     return deployed["processDefinitionIds"]
@@ -46,8 +55,12 @@ def start(client, key: str, **variables) -> dict:
 
 def open_tasks(client, instance_id: str) -> list[dict]:
     """The instance's open tasks (``filtered-query``), sorted by name."""
-    data = expect(_call(client, "GET", "taskinstance?_queryId=filtered-query&"
-                                       f"processInstanceId={instance_id}"), 200)
+    data = expect(
+        _call(
+            client, "GET", f"taskinstance?_queryId=filtered-query&processInstanceId={instance_id}"
+        ),
+        200,
+    )
     return sorted(data["result"], key=lambda t: (t["name"] or "", t["taskDefinitionKey"]))
 
 
@@ -56,13 +69,15 @@ def names(client, instance_id: str) -> list[str]:
 
 
 def complete(client, task_id: str, variables: dict | None = None) -> dict:
-    return expect(_call(client, "POST", f"taskinstance/{task_id}?_action=complete",
-                        variables or {}), 200)
+    return expect(
+        _call(client, "POST", f"taskinstance/{task_id}?_action=complete", variables or {}), 200
+    )
 
 
 def claim(client, task_id: str, user: str) -> dict:
-    return expect(_call(client, "POST", f"taskinstance/{task_id}?_action=claim",
-                        {"userId": user}), 200)
+    return expect(
+        _call(client, "POST", f"taskinstance/{task_id}?_action=claim", {"userId": user}), 200
+    )
 
 
 def instance(client, instance_id: str) -> dict:
@@ -74,14 +89,26 @@ def history(client, instance_id: str) -> dict:
 
 
 def task_history(client, instance_id: str) -> list[dict]:
-    data = expect(_call(client, "GET", "taskinstance/history?_queryId=filtered-query&"
-                                       f"processInstanceId={instance_id}"), 200)
+    data = expect(
+        _call(
+            client,
+            "GET",
+            f"taskinstance/history?_queryId=filtered-query&processInstanceId={instance_id}",
+        ),
+        200,
+    )
     return data["result"]
 
 
 def is_running(client, instance_id: str) -> bool:
-    data = expect(_call(client, "GET", "processinstance?_queryId=filtered-query&"
-                                       f"processInstanceId={instance_id}"), 200)
+    data = expect(
+        _call(
+            client,
+            "GET",
+            f"processinstance?_queryId=filtered-query&processInstanceId={instance_id}",
+        ),
+        200,
+    )
     return [i["_id"] for i in data["result"]] == [instance_id]
 
 
@@ -98,8 +125,10 @@ def assert_ended(client, instance_id: str, end_activity: str) -> dict:
 
 
 def executions(client, instance_id: str) -> list[dict]:
-    data = expect(_call(client, "GET", "execution?_queryId=filtered-query&"
-                                       f"processInstanceId={instance_id}"), 200)
+    data = expect(
+        _call(client, "GET", f"execution?_queryId=filtered-query&processInstanceId={instance_id}"),
+        200,
+    )
     return data["result"]
 
 
@@ -109,12 +138,19 @@ def active_activity_ids(client, instance_id: str) -> list[str]:
 
 
 def children(client, parent_id: str) -> list[str]:
-    data = expect(_call(client, "GET", "processinstance?_queryId=filtered-query&"
-                                       f"superProcessInstanceId={parent_id}"), 200)
+    data = expect(
+        _call(
+            client,
+            "GET",
+            f"processinstance?_queryId=filtered-query&superProcessInstanceId={parent_id}",
+        ),
+        200,
+    )
     return [i["_id"] for i in data["result"]]
 
 
 # --- plain flows ------------------------------------------------------------------------------
+
 
 def test_start_to_end(client, corpus):
     """StartToEndTest: the instance ends during the start request; nothing stays running."""
@@ -148,7 +184,9 @@ def test_one_and_two_task_simple_processes(client, corpus):
     read = instance(client, second["_id"])
     assert read["processVariables"] == {"step": 1}
     assert {t["taskDefinitionKey"]: t["endTime"] is not None for t in read["tasks"]} == {
-        "userTask1Id": True, "userTask2Id": False}
+        "userTask1Id": True,
+        "userTask2Id": False,
+    }
     complete(client, task2["_id"])
     assert_ended(client, second["_id"], "endEvent1")
     finished = task_history(client, second["_id"])
@@ -160,6 +198,7 @@ def test_one_and_two_task_simple_processes(client, corpus):
 
 
 # --- gateways ---------------------------------------------------------------------------------
+
 
 def test_parallel_fork_join(client, corpus):
     """fork -> Receive Payment + Ship Order; both done -> join -> single Archive Order."""
@@ -175,7 +214,10 @@ def test_parallel_fork_join(client, corpus):
     complete(client, archive["_id"])
     assert_ended(client, iid, "theEnd")
     assert sorted(t["name"] for t in task_history(client, iid)) == [
-        "Archive Order", "Receive Payment", "Ship Order"]
+        "Archive Order",
+        "Receive Payment",
+        "Ship Order",
+    ]
 
 
 def test_parallel_unstructured_concurrency_two_forks(client, corpus):
@@ -189,8 +231,11 @@ def test_parallel_unstructured_concurrency_two_forks(client, corpus):
 def test_inclusive_gateway_diverging(client, corpus):
     """${input <= 1/2/3}: input=1 -> 3 tasks, 2 -> Task 2 + Task 3, 3 -> Task 3."""
     deploy(client, corpus, "InclusiveGatewayTest.testDivergingInclusiveGateway.bpmn20.xml")
-    for value, expected in [(1, ["Task 1", "Task 2", "Task 3"]), (2, ["Task 2", "Task 3"]),
-                            (3, ["Task 3"])]:
+    for value, expected in [
+        (1, ["Task 1", "Task 2", "Task 3"]),
+        (2, ["Task 2", "Task 3"]),
+        (3, ["Task 3"]),
+    ]:
         iid = start(client, "inclusiveGwDiverging", input=value)["_id"]
         assert names(client, iid) == expected, value
         assert instance(client, iid)["processVariables"] == {"input": value}
@@ -227,8 +272,9 @@ def test_conditional_sequence_flow_uel_expression(client, corpus):
 
 # --- sub-processes, multi-instance ------------------------------------------------------------
 
+
 def test_simple_sub_process(client, corpus):
-    """"Task in subprocess" active; completing it ends the whole process."""
+    """ "Task in subprocess" active; completing it ends the whole process."""
     deploy(client, corpus, "SubProcessTest.testSimpleSubProcess.bpmn20.xml")
     iid = start(client, "simpleSubProcess")["_id"]
     [task] = open_tasks(client, iid)
@@ -247,7 +293,10 @@ def test_multi_instance_parallel_user_tasks(client, corpus):
     iid = start(client, "miParallelUserTasks")["_id"]
     tasks = open_tasks(client, iid)
     assert [(t["name"], t["assignee"]) for t in tasks] == [
-        ("My Task 0", "kermit_0"), ("My Task 1", "kermit_1"), ("My Task 2", "kermit_2")]
+        ("My Task 0", "kermit_0"),
+        ("My Task 1", "kermit_1"),
+        ("My Task 2", "kermit_2"),
+    ]
     for task in tasks[:2]:
         complete(client, task["_id"])
         assert is_running(client, iid)
@@ -258,8 +307,7 @@ def test_multi_instance_parallel_user_tasks(client, corpus):
 
 def test_multi_instance_parallel_completion_condition(client, corpus):
     """5 parallel tasks, completion >= 0.5: the 3rd completion cancels the other 2 and ends."""
-    deploy(client, corpus, "MultiInstanceTest.testParallelUserTasksCompletionCondition"
-                           ".bpmn20.xml")
+    deploy(client, corpus, "MultiInstanceTest.testParallelUserTasksCompletionCondition.bpmn20.xml")
     iid = start(client, "miParallelUserTasksCompletionCondition")["_id"]
     tasks = open_tasks(client, iid)
     assert [t["name"] for t in tasks] == [f"My Task {i}" for i in range(5)]
@@ -282,7 +330,10 @@ def test_multi_instance_sequential_sub_process(client, corpus):
         tasks = open_tasks(client, iid)
         assert [t["name"] for t in tasks] == ["task one", "task two"]
         assert active_activity_ids(client, iid) == [
-            "miSubProcess", "subProcessTask1", "subProcessTask2"]
+            "miSubProcess",
+            "subProcessTask1",
+            "subProcessTask2",
+        ]
         for task in tasks:
             complete(client, task["_id"])
     assert_ended(client, iid, "theEnd")
@@ -290,6 +341,7 @@ def test_multi_instance_sequential_sub_process(client, corpus):
 
 
 # --- end events, event sub-processes ----------------------------------------------------------
+
 
 def test_terminate_end_event_in_sub_process(client, corpus):
     """Terminate inside the embedded sub-process ends only that scope; the parent continues."""
@@ -304,8 +356,7 @@ def test_terminate_end_event_in_sub_process(client, corpus):
 
 def test_error_event_sub_process_in_embedded_sub_process(client, corpus):
     """Error end in the sub-process, caught by its error event sub-process -> Escalated Task."""
-    deploy(client, corpus, "ErrorEventSubProcessTest.testCatchErrorInEmbeddedSubProcess"
-                           ".bpmn20.xml")
+    deploy(client, corpus, "ErrorEventSubProcessTest.testCatchErrorInEmbeddedSubProcess.bpmn20.xml")
     iid = start(client, "CatchErrorInEmbeddedSubProcess")["_id"]
     [task] = open_tasks(client, iid)
     assert task["name"] == "Escalated Task"
@@ -320,8 +371,11 @@ def test_error_event_sub_process_in_embedded_sub_process(client, corpus):
 
 def test_escalation_event_sub_process_in_embedded_sub_process(client, corpus):
     """Escalation end caught by an escalation event sub-process -> Escalated Task; -> end."""
-    deploy(client, corpus, "EscalationEventSubProcessTest.testCatchEscalationInEmbeddedSub"
-                           "Process.bpmn20.xml")
+    deploy(
+        client,
+        corpus,
+        "EscalationEventSubProcessTest.testCatchEscalationInEmbeddedSubProcess.bpmn20.xml",
+    )
     iid = start(client, "catchEscalationInEmbeddedSubProcess")["_id"]
     [task] = open_tasks(client, iid)
     assert task["name"] == "Escalated Task"
@@ -334,8 +388,11 @@ def test_escalation_from_called_process_caught_in_parent_event_sub_process(clien
     """Child throws after taskBefore: child goes on to taskAfter, parent gets Escalated Task
     (non-interrupting); the parent ends only when both are done."""
     deploy(client, corpus, "throwEscalationEventSubProcess.bpmn20.xml")
-    deploy(client, corpus, "EscalationEventSubProcessTest.testCatchChildProcessThrowEventIn"
-                           "EventSubProcess.bpmn20.xml")
+    deploy(
+        client,
+        corpus,
+        "EscalationEventSubProcessTest.testCatchChildProcessThrowEventInEventSubProcess.bpmn20.xml",
+    )
     parent = start(client, "catchEscalationInEventSubProcess")
     assert parent["status"] == "suspended"
     pid = parent["_id"]
@@ -360,16 +417,19 @@ def test_uncaught_error_from_called_process_fails_the_complete(client, corpus):
     """NEGATIVE: the child's task leads to error end myError, caught neither in the child nor
     the parent: the complete is a 400 with Flowable's message, and nothing is written."""
     deploy(client, corpus, "BoundaryErrorEventTest.subprocess.bpmn20.xml")
-    deploy(client, corpus, "BoundaryErrorEventTest.testUncaughtErrorOnCallActivity-parent"
-                           ".bpmn20.xml")
+    deploy(
+        client, corpus, "BoundaryErrorEventTest.testUncaughtErrorOnCallActivity-parent.bpmn20.xml"
+    )
     pid = start(client, "uncaughtErrorOnCallActivity")["_id"]
     [child] = children(client, pid)
     [task] = open_tasks(client, child)
     assert task["name"] == "Task in subprocess"
-    data = expect(_call(client, "POST", f"taskinstance/{task['_id']}?_action=complete",
-                        {"tried": True}), 400,
-                  "No catching boundary event found for error with errorCode 'myError', "
-                  "neither in same process nor in parent process")
+    data = expect(
+        _call(client, "POST", f"taskinstance/{task['_id']}?_action=complete", {"tried": True}),
+        400,
+        "No catching boundary event found for error with errorCode 'myError', "
+        "neither in same process nor in parent process",
+    )
     assert data["detail"]["type"] == "bpmn-error" and data["detail"]["errorCode"] == "myError"
     assert [t["_id"] for t in open_tasks(client, child)] == [task["_id"]]
     assert is_running(client, child) and is_running(client, pid)
@@ -381,16 +441,30 @@ def test_juel_script_result_variable_parent_navigation_is_refused(client, corpus
     ``execution.parent.id``, which the expression whitelist does not offer (the same
     decision as test_rt_corpus), so the start is a 400 naming that task; nothing is kept."""
     deploy(client, corpus, "ScriptTaskTest.testSetScriptResultToProcessVariable.bpmn20.xml")
-    data = expect(_call(client, "POST", "processinstance", {
-        "_key": "setScriptResultToProcessVariable", "echo": "hello",
-        "existingProcessVariableName": "one"}), 400, "execution.parent.id")
-    assert data["detail"] == {"type": "expression",
-                              "activityId": "theScriptTaskWithNewProcessVariableName"}
+    data = expect(
+        _call(
+            client,
+            "POST",
+            "processinstance",
+            {
+                "_key": "setScriptResultToProcessVariable",
+                "echo": "hello",
+                "existingProcessVariableName": "one",
+            },
+        ),
+        400,
+        "execution.parent.id",
+    )
+    assert data["detail"] == {
+        "type": "expression",
+        "activityId": "theScriptTaskWithNewProcessVariableName",
+    }
     listed = expect(_call(client, "GET", "processinstance?_queryFilter=true"), 200)
     assert listed["result"] == []
 
 
 # --- user task attributes ---------------------------------------------------------------------
+
 
 def test_task_assignee(client, corpus):
     """humanPerformer kermit: "Schedule meeting" assigned to kermit, with its description."""
@@ -399,8 +473,9 @@ def test_task_assignee(client, corpus):
     [task] = open_tasks(client, iid)
     assert task["name"] == "Schedule meeting" and task["assignee"] == "kermit"
     assert "Schedule an engineering meeting" in task["description"]
-    found = expect(_call(client, "GET", "taskinstance?_queryId=filtered-query&assignee=kermit"),
-                   200)
+    found = expect(
+        _call(client, "GET", "taskinstance?_queryId=filtered-query&assignee=kermit"), 200
+    )
     assert [t["_id"] for t in found["result"]] == [task["_id"]]
     complete(client, task["_id"])
     record = assert_ended(client, iid, "theEnd")
@@ -416,26 +491,35 @@ def test_task_priority_extension(client, corpus, priority):
     iid = start(client, "taskPriorityExtension", taskPriority=priority)["_id"]
     [task] = open_tasks(client, iid)
     assert task["priority"] == priority
-    found = expect(_call(client, "GET", "taskinstance?_queryId=filtered-query&"
-                                        f"priority={priority}"), 200)
+    found = expect(
+        _call(client, "GET", f"taskinstance?_queryId=filtered-query&priority={priority}"), 200
+    )
     assert [t["_id"] for t in found["result"]] == [task["_id"]]
 
 
 def test_task_due_date_extension(client, corpus):
     """flowable:dueDate="${var}": each task's dueDate is its variable (a date: start of day)."""
     deploy(client, corpus, "TaskDueDateExtensionsTest.testDueDateExtension.bpmn20.xml")
-    iid = start(client, "dueDateExtension", dateVariable="2026-03-01T10:00:00.000Z",
-                localDateVariable="2026-03-02", instantVariable="2026-03-03T11:12:13.456Z",
-                localDateTimeVariable="2026-03-04T08:00:00")["_id"]
+    iid = start(
+        client,
+        "dueDateExtension",
+        dateVariable="2026-03-01T10:00:00.000Z",
+        localDateVariable="2026-03-02",
+        instantVariable="2026-03-03T11:12:13.456Z",
+        localDateTimeVariable="2026-03-04T08:00:00",
+    )["_id"]
     due = {t["taskDefinitionKey"]: t["dueDate"] for t in open_tasks(client, iid)}
-    assert due == {"dateTask": "2026-03-01T10:00:00.000Z",
-                   "localDateTask": "2026-03-02T00:00:00.000Z",
-                   "instantTask": "2026-03-03T11:12:13.456Z",
-                   "localDateTimeTask": "2026-03-04T08:00:00.000Z"}
-    found = expect(_call(client, "GET", "taskinstance?_queryId=filtered-query&"
-                                        "dueBefore=2026-03-02T12:00:00Z"), 200)
-    assert sorted(t["taskDefinitionKey"] for t in found["result"]) == ["dateTask",
-                                                                       "localDateTask"]
+    assert due == {
+        "dateTask": "2026-03-01T10:00:00.000Z",
+        "localDateTask": "2026-03-02T00:00:00.000Z",
+        "instantTask": "2026-03-03T11:12:13.456Z",
+        "localDateTimeTask": "2026-03-04T08:00:00.000Z",
+    }
+    found = expect(
+        _call(client, "GET", "taskinstance?_queryId=filtered-query&dueBefore=2026-03-02T12:00:00Z"),
+        200,
+    )
+    assert sorted(t["taskDefinitionKey"] for t in found["result"]) == ["dateTask", "localDateTask"]
 
 
 # --- candidates (users file: kermit; gonzo in group sales; fozzie unrelated) ------------------
@@ -445,8 +529,11 @@ AUTHORIZED = "internal/role/openidm-authorized"
 
 
 def as_user(name: str) -> dict:
-    return {"X-OpenIDM-Username": name, "X-OpenIDM-Password": USERS[name],
-            "Content-Type": "application/json"}
+    return {
+        "X-OpenIDM-Username": name,
+        "X-OpenIDM-Password": USERS[name],
+        "Content-Type": "application/json",
+    }
 
 
 @pytest.fixture
@@ -461,14 +548,21 @@ def muppets_client(moto_backend, tmp_path):
     from tests.conftest import TEST_ENV
 
     def user(name, password, roles, groups=()):
-        return {"username": name, "password": hash_password(password, iterations=1000),
-                "roles": list(roles), "groups": list(groups)}
+        return {
+            "username": name,
+            "password": hash_password(password, iterations=1000),
+            "roles": list(roles),
+            "groups": list(groups),
+        }
 
-    users = {"users": [
-        user("openidm-admin", "openidm-admin", ["internal/role/openidm-admin", AUTHORIZED]),
-        user("kermit", USERS["kermit"], [AUTHORIZED]),
-        user("gonzo", USERS["gonzo"], [AUTHORIZED], ["sales"]),
-        user("fozzie", USERS["fozzie"], [AUTHORIZED], ["management"])]}
+    users = {
+        "users": [
+            user("openidm-admin", "openidm-admin", ["internal/role/openidm-admin", AUTHORIZED]),
+            user("kermit", USERS["kermit"], [AUTHORIZED]),
+            user("gonzo", USERS["gonzo"], [AUTHORIZED], ["sales"]),
+            user("fozzie", USERS["fozzie"], [AUTHORIZED], ["management"]),
+        ]
+    }
     (tmp_path / "users.json").write_text(json.dumps(users))
     settings = Settings.from_env(dict(TEST_ENV, WORKFLOW_USERS_FILE=str(tmp_path / "users.json")))
     container = bootstrap.build_container(settings, clock=FixedClock())
@@ -502,8 +596,12 @@ def test_task_candidates_mixed_user_and_group(muppets_client, corpus):
     assert candidate_query("taskCandidateGroup=management") == []
 
     def unassigned(name: str) -> list[str]:
-        data = expect(_call(client, "GET", "taskinstance?_queryId=unassignedTaskQuery",
-                            headers=as_user(name)), 200)
+        data = expect(
+            _call(
+                client, "GET", "taskinstance?_queryId=unassignedTaskQuery", headers=as_user(name)
+            ),
+            200,
+        )
         return [t["_id"] for t in data["result"]]
 
     assert unassigned("kermit") == [task["_id"]]
@@ -513,8 +611,16 @@ def test_task_candidates_mixed_user_and_group(muppets_client, corpus):
     claim(client, task["_id"], "gonzo")
     assert unassigned("kermit") == [] and unassigned("gonzo") == []
     assert candidate_query("taskCandidateUser=kermit") == []  # candidates: unassigned only
-    expect(_call(client, "POST", f"taskinstance/{task['_id']}?_action=complete",
-                 {"report": "written"}, headers=as_user("gonzo")), 200)
+    expect(
+        _call(
+            client,
+            "POST",
+            f"taskinstance/{task['_id']}?_action=complete",
+            {"report": "written"},
+            headers=as_user("gonzo"),
+        ),
+        200,
+    )
     assert_ended(client, iid, "theEnd")
     [done] = task_history(client, iid)
     assert done["assignee"] == "gonzo" and done["taskLocalVariables"] == {"report": "written"}
@@ -525,10 +631,15 @@ def test_task_candidates_mixed_user_and_group(muppets_client, corpus):
 
 # --- definitions: start form key, form properties, invalid files ------------------------------
 
+
 def test_start_form_key(client, corpus):
     """startEvent activiti:formKey="test": hasStartFormKey; the instance runs to its end."""
-    [definition] = deploy(client, corpus, "BpmnDeploymentTest.testStartFormKey.bpmn20.xml",
-                          {"test": "<form>start</form>"})
+    [definition] = deploy(
+        client,
+        corpus,
+        "BpmnDeploymentTest.testStartFormKey.bpmn20.xml",
+        {"test": "<form>start</form>"},
+    )
     read = expect(_call(client, "GET", f"processdefinition/{definition}"), 200)
     assert read["hasStartFormKey"] is True and read["formResourceKey"] == "test"
     assert read["formGenerationTemplate"] == "<form>start</form>"
@@ -544,23 +655,33 @@ def test_form_property_details(client, corpus):
     read = expect(_call(client, "GET", f"processdefinition/{definition}"), 200)
     speaker, begin, direction = read["formProperties"]
     assert (speaker["_id"], speaker["name"], speaker["variableName"]) == (
-        "speaker", "Speaker", "SpeakerName")
+        "speaker",
+        "Speaker",
+        "SpeakerName",
+    )
     assert speaker["type"] == {"name": "string", "values": None, "datePattern": None}
     assert begin["_id"] == "start"
     assert begin["type"] == {"name": "date", "values": None, "datePattern": "dd-MMM-yyyy"}
     assert direction["_id"] == "direction" and direction["type"]["name"] == "enum"
-    assert direction["type"]["values"] == {"left": "Go Left", "right": "Go Right",
-                                           "up": "Go Up", "down": "Go Down"}
+    assert direction["type"]["values"] == {
+        "left": "Go Left",
+        "right": "Go Right",
+        "up": "Go Up",
+        "down": "Go Down",
+    }
     for prop in (speaker, begin, direction):
         assert prop["readable"] is True and prop["writable"] is True
         assert prop["required"] is False
     assert read["hasStartFormKey"] is False
 
 
-@pytest.mark.parametrize("name, element", [
-    ("BoundaryErrorEventTest.testUncaughtErrorOnScriptTask.bpmn20.xml", "theScript"),
-    ("JavaServiceTaskTest.testJavaServiceDelegation.bpmn20.xml", "javaService"),
-])
+@pytest.mark.parametrize(
+    "name, element",
+    [
+        ("BoundaryErrorEventTest.testUncaughtErrorOnScriptTask.bpmn20.xml", "theScript"),
+        ("JavaServiceTaskTest.testJavaServiceDelegation.bpmn20.xml", "javaService"),
+    ],
+)
 def test_unsupported_file_is_refused_naming_the_element(client, corpus, name, element):
     """A Groovy script task / a Java class service task: the deploy is a 400 whose
     ``detail.errors`` name the element (with its line); nothing is deployed."""
@@ -575,6 +696,7 @@ def test_unsupported_file_is_refused_naming_the_element(client, corpus, name, el
 
 
 # --- concurrency: two branches completed at once join exactly once ----------------------------
+
 
 def test_parallel_branches_completed_concurrently_join_once(client, container, corpus):
     """Both branch tasks of testForkJoin completed by two threads at the same moment: both
@@ -604,9 +726,18 @@ def test_parallel_branches_completed_concurrently_join_once(client, container, c
         assert_ended(client, iid, "theEnd")
         tasks = task_history(client, iid)
         assert sorted(t["taskDefinitionKey"] for t in tasks) == [
-            "archiveOrder", "receivePayment", "shipOrder"]
-        ended = expect(_call(client, "GET", "processinstance/history?_queryId=filtered-query&"
-                                            f"processInstanceId={iid}"), 200)["result"]
+            "archiveOrder",
+            "receivePayment",
+            "shipOrder",
+        ]
+        ended = expect(
+            _call(
+                client,
+                "GET",
+                f"processinstance/history?_queryId=filtered-query&processInstanceId={iid}",
+            ),
+            200,
+        )["result"]
         assert len(ended) == 1 and ended[0]["endActivityId"] == "theEnd"
         # the historic activities (no REST route lists them): one Archive Order, one end
         recorded = [a["activityId"] for a in activity_history.read(container.store, iid)]

@@ -22,22 +22,34 @@ signal thrown inside a process reaches other instances through a ``signal-broadc
 (Flowable broadcasts in the same transaction), and a failed job keeps its type and waits for
 its retry in ``job`` (Flowable moves it to the timer jobs).
 """
+
 from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.functional.test_conformance_rest import (
-    _call, active_activity_ids, assert_ended, complete, deploy, executions, history, instance,
-    is_running, names, open_tasks, start, task_history,
+    _call,
+    active_activity_ids,
+    assert_ended,
+    complete,
+    deploy,
+    executions,
+    history,
+    instance,
+    is_running,
+    names,
+    open_tasks,
+    start,
+    task_history,
 )
 from tests.functional.test_model_routes import expect
 
-
 # --- helpers: the REST calls a client makes ---------------------------------------------------
+
 
 def deploy_text(client, name: str, text: str) -> list[str]:
     """Store ``text`` as a model named ``name`` and deploy it; the new definition ids."""
@@ -98,8 +110,14 @@ def act(client, action: str, payload: dict, code: int = 200) -> dict:
 
 def subscribed(client, kind: str, name: str) -> list[dict]:
     """The executions subscribed to the message / signal ``name`` (``execution`` query)."""
-    data = expect(_call(client, "GET", f"execution?_queryId=filtered-query&{kind}Name="
-                                       f"{name.replace(' ', '%20')}"), 200)
+    data = expect(
+        _call(
+            client,
+            "GET",
+            f"execution?_queryId=filtered-query&{kind}Name={name.replace(' ', '%20')}",
+        ),
+        200,
+    )
     return data["result"]
 
 
@@ -119,6 +137,7 @@ def iso(when: datetime) -> str:
 
 
 # --- async ------------------------------------------------------------------------------------
+
 
 def test_exclusive_async_service(client, corpus):
     """ExclusiveTaskTest: the async service task parks the token in one exclusive job; the
@@ -140,13 +159,15 @@ def test_exclusive_async_service(client, corpus):
 
 # --- messages ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("delivery", ["now", "queued"])
 def test_single_intermediate_message_event(client, corpus, delivery):
     """MessageIntermediateEventTest: the instance waits at messageCatch, its execution
     subscribed to newInvoiceMessage; the message (to that execution) -> one user task "Task";
     completing it ends the process. ``queued``: the message is a job run by ``execute``."""
-    deploy(client, corpus, "MessageIntermediateEventTest.testSingleIntermediateMessageEvent"
-                           ".bpmn20.xml")
+    deploy(
+        client, corpus, "MessageIntermediateEventTest.testSingleIntermediateMessageEvent.bpmn20.xml"
+    )
     iid = start(client, "process")["_id"]
     assert active_activity_ids(client, iid) == ["messageCatch"]
     assert open_tasks(client, iid) == []
@@ -156,8 +177,11 @@ def test_single_intermediate_message_event(client, corpus, delivery):
     payload = {"messageName": "newInvoiceMessage", "executionId": waiting["_id"]}
     if delivery == "now":
         answer = act(client, "message", dict(payload, processVariables={"invoice": 7}))
-        assert answer == {"status": "delivered", "executionId": waiting["_id"],
-                          "processInstanceId": iid}
+        assert answer == {
+            "status": "delivered",
+            "executionId": waiting["_id"],
+            "processInstanceId": iid,
+        }
     else:
         answer = act(client, "message", payload)
         assert answer["status"] == "queued"
@@ -184,8 +208,15 @@ def test_single_message_start_event(client, corpus):
     [v1] = deploy(client, corpus, name)
     assert running_of(client, processDefinitionKey="singleMessageStartEvent") == []
     assert subscribed(client, "message", "newInvoiceMessage") == []  # no instance subscribes
-    answer = act(client, "message", {"messageName": "newInvoiceMessage", "businessKey": "inv-1",
-                                     "processVariables": {"amount": 3}})
+    answer = act(
+        client,
+        "message",
+        {
+            "messageName": "newInvoiceMessage",
+            "businessKey": "inv-1",
+            "processVariables": {"amount": 3},
+        },
+    )
     assert answer["status"] == "delivered"
     first = answer["processInstanceId"]
     read = instance(client, first)
@@ -193,8 +224,11 @@ def test_single_message_start_event(client, corpus):
     assert read["startActivityId"] == "theStart" and read["processVariables"] == {"amount": 3}
     assert names(client, first) == ["Task"]
 
-    [v2] = deploy_text(client, "singleMessageStartEvent-v2",
-                       corpus_text(corpus, name, ('name="Task"', 'name="Task v2"')))
+    [v2] = deploy_text(
+        client,
+        "singleMessageStartEvent-v2",
+        corpus_text(corpus, name, ('name="Task"', 'name="Task v2"')),
+    )
     assert v1.startswith("singleMessageStartEvent:1:")
     assert v2.startswith("singleMessageStartEvent:2:")
     queued = act(client, "message", {"messageName": "newInvoiceMessage"})
@@ -208,8 +242,7 @@ def test_single_message_start_event(client, corpus):
 
     other = corpus_text(corpus, name, ('id="singleMessageStartEvent"', 'id="otherProcess"'))
     model = expect(_call(client, "POST", "model", {"name": "other", "bpmnXML": other}), 201)
-    expect(_call(client, "POST", f"model/{model['_id']}?_action=deploy"), 400,
-           "newInvoiceMessage")
+    expect(_call(client, "POST", f"model/{model['_id']}?_action=deploy"), 400, "newInvoiceMessage")
     assert running_of(client, processDefinitionKey="otherProcess") == []
     [task] = open_tasks(client, first)
     complete(client, task["_id"])
@@ -218,12 +251,16 @@ def test_single_message_start_event(client, corpus):
 
 # --- signals ----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("path", ["task-completed", "signal"])
 def test_signal_event_sub_process_interrupting(client, corpus, path):
     """SignalEventSubprocessTest: 1 subscription to newSignal, 3 executions; completing "task"
     ends the process; the signal instead cancels "task", runs eventSubProcessTask, then ends."""
-    deploy(client, corpus, "SignalEventSubprocessTest.testInterruptingUnderProcessDefinition"
-                           ".bpmn20.xml")
+    deploy(
+        client,
+        corpus,
+        "SignalEventSubprocessTest.testInterruptingUnderProcessDefinition.bpmn20.xml",
+    )
     iid = start(client, "process")["_id"]
     [task] = open_tasks(client, iid)
     assert task["taskDefinitionKey"] == "task"
@@ -262,8 +299,15 @@ def test_non_interrupting_signal_boundary(client, corpus):
     [first] = open_tasks(client, iid)
     assert first["name"] == "My User Task"
     [boundary] = subscribed(client, "signal", "alert")
-    answer = act(client, "signal", {"signalName": "alert", "executionId": boundary["_id"],
-                                    "processVariables": {"alerted": True}})
+    answer = act(
+        client,
+        "signal",
+        {
+            "signalName": "alert",
+            "executionId": boundary["_id"],
+            "processVariables": {"alerted": True},
+        },
+    )
     assert answer == {"status": "delivered", "deliveredTo": 1}
     assert names(client, iid) == ["My Second User Task", "My User Task"]
     assert [e["_id"] for e in subscribed(client, "signal", "alert")] == [boundary["_id"]]
@@ -319,8 +363,9 @@ def test_catch_and_throw_alert_signal(client, corpus, delivery):
     deploy(client, corpus, "SignalEventTests.catchAlertSignal.bpmn20.xml")
     deploy(client, corpus, "SignalEventTests.throwAlertSignal.bpmn20.xml")
     catchers = [start(client, "catchSignal")["_id"] for _ in range(2)]
-    assert sorted(e["processInstanceId"] for e in subscribed(client, "signal", "alert")) == \
-        sorted(catchers)
+    assert sorted(e["processInstanceId"] for e in subscribed(client, "signal", "alert")) == sorted(
+        catchers
+    )
     assert all(active_activity_ids(client, c) == ["signalEvent"] for c in catchers)
     if delivery == "thrown":
         thrown = start(client, "throwSignal")
@@ -341,6 +386,7 @@ def test_catch_and_throw_alert_signal(client, corpus, delivery):
 
 # --- timers: boundary -------------------------------------------------------------------------
 
+
 def test_sub_process_with_timer_fires(client, container, corpus):
     """SubProcessTest.testSimpleSubProcessWithTimer: a 2h boundary timer on the sub-process;
     clock +2h1s and the timer job runs: the sub-process is left, "Fix escalated problem" is
@@ -355,7 +401,8 @@ def test_sub_process_with_timer_fires(client, container, corpus):
     assert job_list(client, dueBefore=iso(container.clock.now() + timedelta(hours=1))) == []
     container.clock.advance(hours=2, seconds=1)
     assert [j["_id"] for j in job_list(client, dueBefore=iso(container.clock.now()))] == [
-        job["_id"]]
+        job["_id"]
+    ]
     execute(client, job["_id"])
     [escalation] = open_tasks(client, iid)
     assert escalation["name"] == "Fix escalated problem"
@@ -410,13 +457,18 @@ def test_boundary_repeat_timer_duration(client, container, corpus):
     assert instance_jobs(client, iid) == []
     tasks = open_tasks(client, iid)
     assert sorted(t["taskDefinitionKey"] for t in tasks) == [
-        "atask", "atask", "atask", "innerUserTask"]
+        "atask",
+        "atask",
+        "atask",
+        "innerUserTask",
+    ]
     for task in tasks:
         complete(client, task["_id"])
     assert_ended(client, iid, "outerEndEvent")
 
 
 # --- timers: start events ---------------------------------------------------------------------
+
 
 def receive_and_end(client, instance_id: str) -> None:
     """The started instance waits at its receive task; a trigger ends it."""
@@ -429,8 +481,9 @@ def test_fixed_date_start_timer(client, container, corpus):
     """StartTimerEventTest.testFixedDateStartTimerEvent: one timer job after deploy, due at the
     file's timeDate (2036-11-14T11:12:22; MANIFEST quotes an older copy); the clock moved
     there, it starts 1 instance and no timer is left."""
-    [definition] = deploy(client, corpus, "StartTimerEventTest.testFixedDateStartTimerEvent"
-                                          ".bpmn20.xml")
+    [definition] = deploy(
+        client, corpus, "StartTimerEventTest.testFixedDateStartTimerEvent.bpmn20.xml"
+    )
     [job] = timer_start_jobs(client, definition)
     assert job["dueDate"] == "2036-11-14T11:12:22.000Z" and job["processInstanceId"] is None
     assert job["elementId"] == "theStart"
@@ -448,8 +501,9 @@ def test_fixed_date_start_timer(client, container, corpus):
 def test_duration_start_timer(client, container, corpus):
     """StartTimerEventTest.testDurationStartTimerEvent: one timer job after deploy, due after
     the file's timeDuration (PT5M; MANIFEST quotes PT1H); clock +2h -> 1 instance, no timer."""
-    [definition] = deploy(client, corpus, "StartTimerEventTest.testDurationStartTimerEvent"
-                                          ".bpmn20.xml")
+    [definition] = deploy(
+        client, corpus, "StartTimerEventTest.testDurationStartTimerEvent.bpmn20.xml"
+    )
     [job] = timer_start_jobs(client, definition)
     assert due(job) == container.clock.now() + timedelta(minutes=5)
     container.clock.advance(hours=2)
@@ -462,8 +516,9 @@ def test_duration_start_timer(client, container, corpus):
 def test_cycle_date_start_timer(client, container, corpus):
     """StartTimerEventTest.testCycleDateStartTimerEvent (cron 0 0/5 * * * ?): always exactly 1
     timer job; each +6 min firing starts one more instance (1, then 2), 5 minutes apart."""
-    [definition] = deploy(client, corpus, "StartTimerEventTest.testCycleDateStartTimerEvent"
-                                          ".bpmn20.xml")
+    [definition] = deploy(
+        client, corpus, "StartTimerEventTest.testCycleDateStartTimerEvent.bpmn20.xml"
+    )
     previous = None
     for count in (1, 2):
         [job] = timer_start_jobs(client, definition)
@@ -480,8 +535,9 @@ def test_cycle_date_start_timer(client, container, corpus):
 def test_cycle_with_limit_start_timer(client, container, corpus):
     """StartTimerEventTest.testCycleWithLimitStartTimerEvent (R2/PT5M): 1 timer job on deploy;
     +6 min fire -> the next timer; +6 min fire -> no timer left; 2 instances in all."""
-    [definition] = deploy(client, corpus, "StartTimerEventTest.testCycleWithLimitStartTimer"
-                                          "Event.bpmn20.xml")
+    [definition] = deploy(
+        client, corpus, "StartTimerEventTest.testCycleWithLimitStartTimerEvent.bpmn20.xml"
+    )
     [first] = timer_start_jobs(client, definition)
     container.clock.advance(minutes=6)
     execute(client, first["_id"])
@@ -508,10 +564,18 @@ def test_async_service_runs_only_in_its_job(client, corpus):
     """AsyncTaskTest.testAsyncServiceNoListeners (AsyncService -> an expression that sets
     ``invoked``): the start creates 1 job and does not invoke the service; running the job
     invokes it and the process ends; 0 jobs."""
-    deploy_text(client, "asyncService", corpus_text(
-        corpus, "AsyncTaskTest.testAsyncServiceNoListeners.bpmn20.xml",
-        ('activiti:class="org.flowable.engine.test.bpmn.async.AsyncService"',
-         '''activiti:expression="${execution.setVariable('invoked', true)}"''')))
+    deploy_text(
+        client,
+        "asyncService",
+        corpus_text(
+            corpus,
+            "AsyncTaskTest.testAsyncServiceNoListeners.bpmn20.xml",
+            (
+                'activiti:class="org.flowable.engine.test.bpmn.async.AsyncService"',
+                '''activiti:expression="${execution.setVariable('invoked', true)}"''',
+            ),
+        ),
+    )
     iid = start(client, "asyncService")["_id"]
     [job] = instance_jobs(client, iid)
     assert job["elementId"] == "service" and job["jobHandlerType"] == "async-continuation"
@@ -526,10 +590,18 @@ def test_failing_async_service_with_boundary_timer(client, corpus):
     expression): the job fails, the execution stays at the service task, and the boundary
     timer its run created is rolled back with it: the instance keeps exactly one job, the
     failed one, with no timer, however often it fails."""
-    deploy_text(client, "asyncServiceTimer", corpus_text(
-        corpus, "AsyncTaskTest.testFailingAsyncServiceTimer.bpmn20.xml",
-        ('activiti:class="org.flowable.engine.test.bpmn.async.FailingAsyncService"',
-         f'activiti:expression="{FAILING}"')))
+    deploy_text(
+        client,
+        "asyncServiceTimer",
+        corpus_text(
+            corpus,
+            "AsyncTaskTest.testFailingAsyncServiceTimer.bpmn20.xml",
+            (
+                'activiti:class="org.flowable.engine.test.bpmn.async.FailingAsyncService"',
+                f'activiti:expression="{FAILING}"',
+            ),
+        ),
+    )
     iid = start(client, "asyncService")["_id"]
     [job] = instance_jobs(client, iid)
     for left in (2, 1):
@@ -551,14 +623,21 @@ def test_five_non_exclusive_parallel_jobs(client, corpus):
     """AsyncNonExclusiveJobsTest (SleepServiceTask -> ${true}): 5 non-exclusive jobs, run at
     the same time by 5 requests; then the exclusive async join; the process ends and no
     timer or dead-letter job remains."""
-    deploy_text(client, "testNonExclusiveJobs", corpus_text(
-        corpus, "AsyncNonExclusiveJobsTest.testFiveNonExclusiveParallelJobs.bpmn20.xml",
-        ('flowable:class="org.flowable.engine.test.bpmn.async.SleepServiceTask"',
-         'flowable:expression="${true}"')))
+    deploy_text(
+        client,
+        "testNonExclusiveJobs",
+        corpus_text(
+            corpus,
+            "AsyncNonExclusiveJobsTest.testFiveNonExclusiveParallelJobs.bpmn20.xml",
+            (
+                'flowable:class="org.flowable.engine.test.bpmn.async.SleepServiceTask"',
+                'flowable:expression="${true}"',
+            ),
+        ),
+    )
     iid = start(client, "testNonExclusiveJobs")["_id"]
     parallel = instance_jobs(client, iid)
-    assert sorted(j["elementId"] for j in parallel) == [
-        f"serviceTaskSleep{i}" for i in range(1, 6)]
+    assert sorted(j["elementId"] for j in parallel) == [f"serviceTaskSleep{i}" for i in range(1, 6)]
     assert all(j["exclusive"] is False for j in parallel)
     barrier = threading.Barrier(len(parallel))
     outcomes: dict[str, dict] = {}
@@ -575,8 +654,9 @@ def test_five_non_exclusive_parallel_jobs(client, corpus):
         thread.join()
     assert sorted(o["status"] for o in outcomes.values()) == ["executed"] * 5, outcomes
     joins = instance_jobs(client, iid)
-    assert joins and all(j["elementId"] == "parallelGateway2" and j["exclusive"] is True
-                         for j in joins)
+    assert joins and all(
+        j["elementId"] == "parallelGateway2" and j["exclusive"] is True for j in joins
+    )
     for job in joins:
         execute(client, job["_id"])
     assert_ended(client, iid, "endevent1")
@@ -588,10 +668,18 @@ def test_failed_job_retry_time_cycle(client, container, corpus):
     """FailedJobRetryCmdTest (FailingDelegate -> a failing expression), R5/PT5M: each failure
     leaves 4, 3, 2, 1 retries on the same job, due 5 minutes later, the execution still on
     failingServiceTask; the fifth moves it to the dead-letter jobs."""
-    deploy_text(client, "failedServiceTask", corpus_text(
-        corpus, "FailedJobRetryCmdTest.testFailedServiceTask.bpmn20.xml",
-        ('activiti:class="org.flowable.engine.test.cmd.FailingDelegate"',
-         f'activiti:expression="{FAILING}"')))
+    deploy_text(
+        client,
+        "failedServiceTask",
+        corpus_text(
+            corpus,
+            "FailedJobRetryCmdTest.testFailedServiceTask.bpmn20.xml",
+            (
+                'activiti:class="org.flowable.engine.test.cmd.FailingDelegate"',
+                f'activiti:expression="{FAILING}"',
+            ),
+        ),
+    )
     iid = start(client, "failedServiceTask")["_id"]
     [job] = instance_jobs(client, iid)
     assert job["jobHandlerConfiguration"]["failedJobRetryTimeCycle"] == "R5/PT5M"
@@ -616,10 +704,18 @@ def test_job_executor_fail_retry(client, container, corpus, fail):
     """JobExecutorFailRetryTest (RetryFailingDelegate -> an expression failing when ``fail``),
     R2/PT6S: after a failure the second attempt is due 6 s later (MANIFEST: 6-12 s); the
     success path runs the job once and ends."""
-    deploy_text(client, "failedJobRetry", corpus_text(
-        corpus, "JobExecutorFailRetryTest.testFailedServiceTask.bpmn20.xml",
-        ('activiti:class="org.flowable.engine.test.jobexecutor.RetryFailingDelegate"',
-         'activiti:expression="${fail ? missingBean.run() : true}"')))
+    deploy_text(
+        client,
+        "failedJobRetry",
+        corpus_text(
+            corpus,
+            "JobExecutorFailRetryTest.testFailedServiceTask.bpmn20.xml",
+            (
+                'activiti:class="org.flowable.engine.test.jobexecutor.RetryFailingDelegate"',
+                'activiti:expression="${fail ? missingBean.run() : true}"',
+            ),
+        ),
+    )
     iid = start(client, "failedJobRetry", fail=fail)["_id"]
     [job] = instance_jobs(client, iid)
     assert job["elementId"] == "failingServiceTask"
@@ -642,13 +738,21 @@ def test_boundary_timer_repeat_with_duration(client, container, corpus):
     """BoundaryTimerEventRepeatWithDurationTest (the Groovy printlns -> JavaScript that counts):
     no timer until "Task A" is completed; then the non-interrupting R3/PT10S timer on "Task B"
     fires 3 times, 10 s apart, and no timer is left; completing Task B ends the process."""
-    deploy_text(client, "repeatWithDuration", corpus_text(
-        corpus, "BoundaryTimerEventRepeatWithDurationTest.testRepeatWithDuration.bpmn20.xml",
-        ('scriptFormat="groovy"', 'scriptFormat="javascript"'),
-        ('System.out.println("Process started");', 'execution.setVariable("started", true);'),
-        ('System.out.println("Boundary Event");',
-         'execution.setVariable("fired", (execution.getVariable("fired") || 0) + 1);'),
-        ('System.out.println("Process ended");', 'execution.setVariable("ended", true);')))
+    deploy_text(
+        client,
+        "repeatWithDuration",
+        corpus_text(
+            corpus,
+            "BoundaryTimerEventRepeatWithDurationTest.testRepeatWithDuration.bpmn20.xml",
+            ('scriptFormat="groovy"', 'scriptFormat="javascript"'),
+            ('System.out.println("Process started");', 'execution.setVariable("started", true);'),
+            (
+                'System.out.println("Boundary Event");',
+                'execution.setVariable("fired", (execution.getVariable("fired") || 0) + 1);',
+            ),
+            ('System.out.println("Process ended");', 'execution.setVariable("ended", true);'),
+        ),
+    )
     iid = start(client, "repeatWithDuration")["_id"]
     [task_a] = open_tasks(client, iid)
     assert task_a["name"] == "Task A" and instance_jobs(client, iid) == []
@@ -677,10 +781,16 @@ def test_cycle_with_repeat_start_time_period_and_end(client, container, corpus):
     """StartTimerEventTest.testCycleWithRepeatStartTimePeriodAndEnd (its Groovy line ->
     JavaScript): R2/2021-07-01T19:22:00Z/P1D ending 2021-07-02T19:22:00Z, deployed at 19:50 on
     the start day: the first due date is the start + 1 day; after it fires no timer remains."""
-    container.clock.set(datetime(2021, 7, 1, 19, 50, tzinfo=timezone.utc))
-    [definition] = deploy_text(client, "cycleWithEnd", corpus_text(
-        corpus, "StartTimerEventTest.testCycleWithRepeatStartTimePeriodAndEnd.bpmn20.xml",
-        ('scriptFormat="groovy"', 'scriptFormat="javascript"')))
+    container.clock.set(datetime(2021, 7, 1, 19, 50, tzinfo=UTC))
+    [definition] = deploy_text(
+        client,
+        "cycleWithEnd",
+        corpus_text(
+            corpus,
+            "StartTimerEventTest.testCycleWithRepeatStartTimePeriodAndEnd.bpmn20.xml",
+            ('scriptFormat="groovy"', 'scriptFormat="javascript"'),
+        ),
+    )
     [job] = timer_start_jobs(client, definition)
     assert job["dueDate"] == "2021-07-02T19:22:00.000Z"
     container.clock.set(due(job))
@@ -693,18 +803,28 @@ def test_cycle_with_repeat_start_time_period_and_end(client, container, corpus):
 
 # --- files that cannot run here ---------------------------------------------------------------
 
-@pytest.mark.parametrize("name, elements", [
-    ("AsyncNonExclusiveJobsTest.testFiveNonExclusiveParallelJobs.bpmn20.xml",
-     [f"serviceTaskSleep{i}" for i in range(1, 6)]),
-    ("AsyncTaskTest.testAsyncServiceNoListeners.bpmn20.xml", ["service"]),
-    ("AsyncTaskTest.testFailingAsyncServiceTimer.bpmn20.xml", ["service"]),
-    ("BoundaryTimerEventRepeatWithDurationTest.testRepeatWithDuration.bpmn20.xml",
-     ["processStartedScript", "task2Completed", "timerFiredTask"]),
-    ("FailedJobRetryCmdTest.testFailedServiceTask.bpmn20.xml", ["failingServiceTask"]),
-    ("JobExecutorFailRetryTest.testFailedServiceTask.bpmn20.xml", ["failingServiceTask"]),
-    ("StartTimerEventTest.testCycleWithRepeatStartTimePeriodAndEnd.bpmn20.xml",
-     ["scriptExecutor"]),
-])
+
+@pytest.mark.parametrize(
+    "name, elements",
+    [
+        (
+            "AsyncNonExclusiveJobsTest.testFiveNonExclusiveParallelJobs.bpmn20.xml",
+            [f"serviceTaskSleep{i}" for i in range(1, 6)],
+        ),
+        ("AsyncTaskTest.testAsyncServiceNoListeners.bpmn20.xml", ["service"]),
+        ("AsyncTaskTest.testFailingAsyncServiceTimer.bpmn20.xml", ["service"]),
+        (
+            "BoundaryTimerEventRepeatWithDurationTest.testRepeatWithDuration.bpmn20.xml",
+            ["processStartedScript", "task2Completed", "timerFiredTask"],
+        ),
+        ("FailedJobRetryCmdTest.testFailedServiceTask.bpmn20.xml", ["failingServiceTask"]),
+        ("JobExecutorFailRetryTest.testFailedServiceTask.bpmn20.xml", ["failingServiceTask"]),
+        (
+            "StartTimerEventTest.testCycleWithRepeatStartTimePeriodAndEnd.bpmn20.xml",
+            ["scriptExecutor"],
+        ),
+    ],
+)
 def test_event_file_needing_java_or_groovy_is_refused(client, corpus, name, elements):
     """The event/async files with a Java class or a Groovy script: the deploy is a 400 whose
     ``detail.errors`` name each such element; nothing is deployed, no job is written."""
@@ -761,8 +881,11 @@ def test_event_based_gateway_first_event_wins(client, container, winner):
     [timer] = instance_jobs(client, iid, timersOnly="true")
     assert due(timer) == container.clock.now() + timedelta(days=7)
     if winner == "message":
-        act(client, "message", {"messageName": "invoicePaid", "executionId": waiting["_id"],
-                                "processVariables": {}})
+        act(
+            client,
+            "message",
+            {"messageName": "invoicePaid", "executionId": waiting["_id"], "processVariables": {}},
+        )
         expected = "Ship"
     else:
         container.clock.advance(days=7, seconds=1)

@@ -1,4 +1,5 @@
 """``diagram`` on processdefinition and processinstance reads, JSON and ``_mimeType`` (moto)."""
+
 from __future__ import annotations
 
 import base64
@@ -33,8 +34,9 @@ def test_definition_diagram_is_rendered_only_when_requested(client):
     for fields in ("diagram", "/diagram"):
         data = expect(get(client, f"processdefinition/{definition}?_fields={fields}"), 200)
         assert set(data) == {"_id", "_rev", "diagram"} and data["diagram"].startswith("iVBORw")
-    data = expect(get(client, f"processdefinition/{definition}?_fields=key,diagram,"
-                              "formProperties"), 200)
+    data = expect(
+        get(client, f"processdefinition/{definition}?_fields=key,diagram,formProperties"), 200
+    )
     assert set(data) == {"_id", "_rev", "key", "diagram", "formProperties"}
 
 
@@ -42,8 +44,11 @@ def test_mime_type_download_sends_the_png_bytes(client):
     definition = deploy_model(client, {"name": "Drawn", "bpmnXML": di_bpmn("drawnDef")})
     encoded = expect(get(client, f"processdefinition/{definition}?_fields=diagram"), 200)
     for accept in ("image/png", "image/avif,image/webp,*/*"):
-        response = get(client, f"processdefinition/{definition}?_fields=/diagram"
-                               "&_mimeType=image/png", dict(ADMIN, Accept=accept))
+        response = get(
+            client,
+            f"processdefinition/{definition}?_fields=/diagram&_mimeType=image/png",
+            dict(ADMIN, Accept=accept),
+        )
         assert response.status_code == 200
         assert response.headers["Content-Type"] == "image/png"
         assert response.body == base64.b64decode(encoded["diagram"])
@@ -54,8 +59,11 @@ def test_without_diagram_interchange_diagram_is_omitted(client):
     definition = deploy_model(client, {"name": "Bare", "bpmnXML": simple_bpmn(key="bare")})
     data = expect(get(client, f"processdefinition/{definition}?_fields=diagram"), 200)
     assert data == {"_id": definition, "_rev": "1"}
-    response = get(client, f"processdefinition/{definition}?_fields=diagram&_mimeType=image/png",
-                   dict(ADMIN, Accept="image/png"))
+    response = get(
+        client,
+        f"processdefinition/{definition}?_fields=diagram&_mimeType=image/png",
+        dict(ADMIN, Accept="image/png"),
+    )
     assert response.status_code == 404
 
 
@@ -63,16 +71,25 @@ def test_shipped_diagram_resource_is_returned_as_it_is(client, container):
     from chalicelib.service.deployments import deploy
 
     shipped = b"\x89PNG\r\n\x1a\n not really a picture"
-    result = deploy(container, source="test:shipped", name="shipped",
-                    bpmn={"shipped.bpmn20.xml": di_bpmn("shipped")},
-                    resources={"shipped.shipped.png": shipped})
+    result = deploy(
+        container,
+        source="test:shipped",
+        name="shipped",
+        bpmn={"shipped.bpmn20.xml": di_bpmn("shipped")},
+        resources={"shipped.shipped.png": shipped},
+    )
     definition = result.definition_ids[0]
-    data = expect(get(client, f"processdefinition/{definition}?_fields=diagram,"
-                              "processDiagramResourceName"), 200)
+    data = expect(
+        get(client, f"processdefinition/{definition}?_fields=diagram,processDiagramResourceName"),
+        200,
+    )
     assert data["processDiagramResourceName"] == "shipped.shipped.png"
     assert base64.b64decode(data["diagram"]) == shipped
-    response = get(client, f"processdefinition/{definition}?_fields=diagram&_mimeType=image/png",
-                   dict(ADMIN, Accept="image/png"))
+    response = get(
+        client,
+        f"processdefinition/{definition}?_fields=diagram&_mimeType=image/png",
+        dict(ADMIN, Accept="image/png"),
+    )
     assert response.body == shipped and response.headers["Content-Type"] == "image/png"
 
 
@@ -88,13 +105,17 @@ def test_instance_diagram_highlights_the_waiting_user_task(client):
         assert set(data) == {"_id", "diagram"}
         width, height, pixels = decode(base64.b64decode(data["diagram"]))
         assert (width, height) == (WIDTH, HEIGHT) and pixels[y][x] == RED
-    response = get(client, f"processinstance/{instance}?_fields=diagram&_mimeType=image/png",
-                   dict(ADMIN, Accept="image/png"))
+    response = get(
+        client,
+        f"processinstance/{instance}?_fields=diagram&_mimeType=image/png",
+        dict(ADMIN, Accept="image/png"),
+    )
     assert response.status_code == 200 and response.headers["Content-Type"] == "image/png"
     assert decode(response.body)[2][y][x] == RED
 
-    tasks = expect(get(client, f"taskinstance?_queryFilter=processInstanceId%20eq%20%22"
-                               f"{instance}%22"), 200)["result"]
+    tasks = expect(
+        get(client, f"taskinstance?_queryFilter=processInstanceId%20eq%20%22{instance}%22"), 200
+    )["result"]
     expect(call(client, "POST", f"taskinstance/{tasks[0]['_id']}?_action=complete", {}), 200)
     data = expect(get(client, f"processinstance/history/{instance}?_fields=diagram"), 200)
     pixels = decode(base64.b64decode(data["diagram"]))[2]

@@ -1,4 +1,5 @@
 """Timers and async continuations as jobs: written with the command, run by the worker."""
+
 from __future__ import annotations
 
 import json
@@ -49,8 +50,9 @@ ASYNC = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def deploy_and_start(container, xml, key):
-    definition = deployments.deploy(container, source=f"file:{key}", name=key,
-                                    bpmn={f"{key}.bpmn20.xml": xml}).definition_ids[0]
+    definition = deployments.deploy(
+        container, source=f"file:{key}", name=key, bpmn={f"{key}.bpmn20.xml": xml}
+    ).definition_ids[0]
     _, result = instances.run_command(container, lambda uow: StartProcess(definition))
     return result.instance_id
 
@@ -80,8 +82,9 @@ def test_boundary_timer_is_a_job_due_in_an_hour(client, container):
     job = the_job(container, instance)
     assert job.data["jobType"] == "timer" and job.data["jobHandlerType"] == "trigger-timer"
     assert job.data["dueDate"] == "2026-01-01T01:00:00.000Z"  # FixedClock + PT1H
-    listed = json.loads(client.http.get(f"{WF}/job?_queryId=filtered-query&timersOnly=true",
-                                        headers=ADMIN).body)
+    listed = json.loads(
+        client.http.get(f"{WF}/job?_queryId=filtered-query&timersOnly=true", headers=ADMIN).body
+    )
     assert [j["_id"] for j in listed["result"]] == [job.data["_id"]]
     # not due: the worker puts it back on the queue instead of running it early
     assert "delayed again" in jobs.run_job(container, job.data["_id"])
@@ -105,8 +108,9 @@ def test_completing_the_task_cancels_the_timer_job(client, container):
 
     instance = deploy_and_start(container, TIMER, "escalate")
     task_id = next(iter(instances.load_instance(container, instance).tasks))
-    instances.run_command(container, lambda uow: (uow.load(instance),
-                                                  CompleteTask(task_id, {}, "admin"))[1])
+    instances.run_command(
+        container, lambda uow: (uow.load(instance), CompleteTask(task_id, {}, "admin"))[1]
+    )
     assert container.store.query(Table.RUNTIME, instance, sk_prefix="job#").items == []
 
 
@@ -122,7 +126,8 @@ def test_async_continuation_runs_through_the_queue_worker_twice_safely(container
     assert state.local_variables(instance)["done"].value is True
     before = [(i.sk, i.data) for i in container.store.query(Table.RUNTIME, instance).items]
     assert entry.on_job_message({"Records": [dict(record, messageId="m2")]}) == {
-        "batchItemFailures": []}
+        "batchItemFailures": []
+    }
     after = [(i.sk, i.data) for i in container.store.query(Table.RUNTIME, instance).items]
     assert after == before  # delivered twice: same final state
 

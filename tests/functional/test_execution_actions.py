@@ -1,4 +1,5 @@
 """``execution?_action=message|signal|trigger``: sync and queued deliveries, errors, keys."""
+
 from __future__ import annotations
 
 import json
@@ -8,7 +9,16 @@ import pytest
 from chalicelib.service import jobs
 from tests.conftest import ANONYMOUS
 from tests.functional.execution_support import (
-    JSON, WF, deploy, drain, job_items, post, start, tasks, variables, waiting_execution,
+    JSON,
+    WF,
+    deploy,
+    drain,
+    job_items,
+    post,
+    start,
+    tasks,
+    variables,
+    waiting_execution,
 )
 
 
@@ -19,28 +29,35 @@ def msgwait(container):
 
 # --- message ---------------------------------------------------------------------------------
 
+
 def test_message_reaches_the_only_subscription_across_instances(client, container, msgwait):
     instance = start(container, msgwait)
     status, body = post(client, "message", {"messageName": "go", "processVariables": {"x": 1}})
     assert status == 200
-    assert body == {"status": "delivered", "executionId": body["executionId"],
-                    "processInstanceId": instance}
+    assert body == {
+        "status": "delivered",
+        "executionId": body["executionId"],
+        "processInstanceId": instance,
+    }
     assert body["executionId"] != instance  # the child execution that waited at the catch
     assert tasks(container, instance) == ["T"] and variables(container, instance)["x"] == 1
 
 
 def test_two_candidates_are_409_until_an_instance_or_business_key_selects_one(
-        client, container, msgwait):
+    client, container, msgwait
+):
     first = start(container, msgwait, business_key="b-1")
     second = start(container, msgwait, business_key="b-2")
     status, body = post(client, "message", {"messageName": "go", "processVariables": {}})
     assert status == 409 and "2 executions" in body["message"]
     assert body["detail"] == {"count": 2}
-    status, body = post(client, "message", {"messageName": "go", "processVariables": {},
-                                            "businessKey": "b-2"})
+    status, body = post(
+        client, "message", {"messageName": "go", "processVariables": {}, "businessKey": "b-2"}
+    )
     assert (status, body["processInstanceId"]) == (200, second)
-    status, body = post(client, "message", {"messageName": "go", "processVariables": {},
-                                            "processInstanceId": first})
+    status, body = post(
+        client, "message", {"messageName": "go", "processVariables": {}, "processInstanceId": first}
+    )
     assert (status, body["processInstanceId"]) == (200, first)
     assert tasks(container, first) == tasks(container, second) == ["T"]
 
@@ -48,19 +65,25 @@ def test_two_candidates_are_409_until_an_instance_or_business_key_selects_one(
 def test_message_to_a_named_execution(client, container, msgwait):
     instance = start(container, msgwait)
     execution = waiting_execution(container, instance)
-    status, body = post(client, "message", {"messageName": "go", "executionId": execution,
-                                            "processVariables": {}})
+    status, body = post(
+        client, "message", {"messageName": "go", "executionId": execution, "processVariables": {}}
+    )
     assert (status, body["executionId"]) == (200, execution)
-    status, body = post(client, "message", {"messageName": "go", "executionId": execution,
-                                            "processVariables": {}})
+    status, body = post(
+        client, "message", {"messageName": "go", "executionId": execution, "processVariables": {}}
+    )
     assert status == 404 and "has not subscribed" in body["message"]  # it moved on to T
 
 
-@pytest.mark.parametrize("body, field", [
-    ({}, "messageName"), ({"messageName": ""}, "messageName"),
-    ({"messageName": "go", "processVariables": [1]}, "processVariables"),
-    ({"messageName": "go", "executionId": 7}, "executionId"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({}, "messageName"),
+        ({"messageName": ""}, "messageName"),
+        ({"messageName": "go", "processVariables": [1]}, "processVariables"),
+        ({"messageName": "go", "executionId": 7}, "executionId"),
+    ],
+)
 def test_bad_message_bodies_are_400_naming_the_field(client, container, body, field):
     status, answer = post(client, "message", body)
     assert status == 400 and field in answer["message"]
@@ -77,8 +100,11 @@ def test_message_nobody_waits_for_is_404_and_queues_nothing(client, container, m
 
 def test_message_start_event_starts_an_instance(client, container):
     definition = deploy(container, "msgstart")
-    status, body = post(client, "message", {"messageName": "begin", "businessKey": "order-7",
-                                            "processVariables": {"amount": 3}})
+    status, body = post(
+        client,
+        "message",
+        {"messageName": "begin", "businessKey": "order-7", "processVariables": {"amount": 3}},
+    )
     assert status == 200 and body["status"] == "delivered"
     instance = body["processInstanceId"]
     assert body["executionId"] == instance
@@ -115,23 +141,37 @@ def test_queued_message_start_runs_as_a_standalone_job(client, container):
     status, body = post(client, "message", {"messageName": "begin", "businessKey": "k"})
     assert status == 200 and body["status"] == "queued"
     assert jobs.execute(container, body["jobId"]) == {"_id": body["jobId"], "status": "executed"}
-    listed = json.loads(client.http.get(
-        f"{WF}/processinstance?_queryId=filtered-query&processInstanceBusinessKey=k",
-        headers=JSON).body)
+    listed = json.loads(
+        client.http.get(
+            f"{WF}/processinstance?_queryId=filtered-query&processInstanceBusinessKey=k",
+            headers=JSON,
+        ).body
+    )
     assert listed["resultCount"] == 1
 
 
 # --- signal ----------------------------------------------------------------------------------
 
+
 def test_signal_to_one_execution_now_and_queued(client, container):
     definition = deploy(container, "sigwait")
     first, second = start(container, definition), start(container, definition)
-    status, body = post(client, "signal", {"signalName": "alert", "processVariables": {"v": 1},
-                                           "executionId": waiting_execution(container, first)})
+    status, body = post(
+        client,
+        "signal",
+        {
+            "signalName": "alert",
+            "processVariables": {"v": 1},
+            "executionId": waiting_execution(container, first),
+        },
+    )
     assert (status, body) == (200, {"status": "delivered", "deliveredTo": 1})
     assert tasks(container, first) == ["T"] and tasks(container, second) == []
-    status, body = post(client, "signal", {"signalName": "alert",
-                                           "executionId": waiting_execution(container, second)})
+    status, body = post(
+        client,
+        "signal",
+        {"signalName": "alert", "executionId": waiting_execution(container, second)},
+    )
     assert status == 200 and body["status"] == "queued"
     drain(container)
     assert tasks(container, second) == ["T"]
@@ -140,9 +180,11 @@ def test_signal_to_one_execution_now_and_queued(client, container):
 def test_signal_to_an_execution_that_does_not_wait_for_it_is_404(client, container):
     definition = deploy(container, "sigwait")
     instance = start(container, definition)
-    for body in ({"signalName": "other", "executionId": waiting_execution(container, instance)},
-                 {"signalName": "alert", "executionId": instance, "processVariables": {}},
-                 {"signalName": "alert", "executionId": "nope", "processVariables": {}}):
+    for body in (
+        {"signalName": "other", "executionId": waiting_execution(container, instance)},
+        {"signalName": "alert", "executionId": instance, "processVariables": {}},
+        {"signalName": "alert", "executionId": "nope", "processVariables": {}},
+    ):
         status, answer = post(client, "signal", body)
         assert status == 404, answer
     status, answer = post(client, "signal", {"executionId": instance})
@@ -155,35 +197,49 @@ def test_sync_broadcast_reaches_every_instance_and_signal_start(client, containe
     started = [start(container, waiting) for _ in range(3)]
     status, body = post(client, "signal", {"signalName": "alert", "processVariables": {"s": 1}})
     assert (status, body) == (200, {"status": "delivered", "deliveredTo": 4})
-    assert all(tasks(container, i) == ["T"] and variables(container, i)["s"] == 1
-               for i in started)
-    listed = json.loads(client.http.get(
-        f"{WF}/processinstance?_queryId=filtered-query&processDefinitionId={starting}",
-        headers=JSON).body)
+    assert all(tasks(container, i) == ["T"] and variables(container, i)["s"] == 1 for i in started)
+    listed = json.loads(
+        client.http.get(
+            f"{WF}/processinstance?_queryId=filtered-query&processDefinitionId={starting}",
+            headers=JSON,
+        ).body
+    )
     assert listed["resultCount"] == 1
     status, body = post(client, "signal", {"signalName": "alert", "processVariables": {}})
     assert body == {"status": "delivered", "deliveredTo": 1}  # only the start event is left
 
 
 def test_sync_broadcast_lists_instances_whose_process_fails_and_delivers_the_others(
-        client, container):
+    client, container
+):
     good = start(container, deploy(container, "sigwait"))
     bad = start(container, deploy(container, "sigfail"))
     status, body = post(client, "signal", {"signalName": "alert", "processVariables": {}})
     assert status == 200 and body["deliveredTo"] == 1
     assert [f["processInstanceId"] for f in body["failed"]] == [bad]
     assert tasks(container, good) == ["T"]
-    status, _ = post(client, "signal", {"signalName": "alert", "processVariables": {},
-                                        "executionId": waiting_execution(container, bad)})
+    status, _ = post(
+        client,
+        "signal",
+        {
+            "signalName": "alert",
+            "processVariables": {},
+            "executionId": waiting_execution(container, bad),
+        },
+    )
     assert status == 400  # it still waits at the catch: nothing of it was committed
 
 
 def test_a_signal_thrown_by_a_process_reaches_other_instances(client, container):
     waiting = start(container, deploy(container, "sigwait"))
     thrower = start(container, deploy(container, "thrower"))
-    broadcasts = [j for j in json.loads(client.http.get(
-        f"{WF}/job?_queryFilter=true", headers=JSON).body)["result"]
-        if j["jobHandlerType"] == "signal-broadcast"]
+    broadcasts = [
+        j
+        for j in json.loads(client.http.get(f"{WF}/job?_queryFilter=true", headers=JSON).body)[
+            "result"
+        ]
+        if j["jobHandlerType"] == "signal-broadcast"
+    ]
     assert len(broadcasts) == 1 and broadcasts[0]["elementId"] == "c"
     drain(container)
     assert tasks(container, waiting) == ["T"] and tasks(container, thrower) == ["T"]
@@ -191,14 +247,19 @@ def test_a_signal_thrown_by_a_process_reaches_other_instances(client, container)
 
 # --- trigger ---------------------------------------------------------------------------------
 
+
 def test_trigger_now_sets_process_variables_but_not_transient_ones(client, container):
     instance = start(container, deploy(container, "recv"))
     execution = waiting_execution(container, instance)
-    status, body = post(client, "trigger", {"executionId": execution,
-                                            "processVariables": {"p": 2},
-                                            "transientVariables": {"t": 1}})
-    assert (status, body) == (200, {"status": "delivered", "executionId": execution,
-                                    "processInstanceId": instance})
+    status, body = post(
+        client,
+        "trigger",
+        {"executionId": execution, "processVariables": {"p": 2}, "transientVariables": {"t": 1}},
+    )
+    assert (status, body) == (
+        200,
+        {"status": "delivered", "executionId": execution, "processInstanceId": instance},
+    )
     assert tasks(container, instance) == ["T"]
     assert variables(container, instance) == {"p": 2}
 
@@ -206,8 +267,7 @@ def test_trigger_now_sets_process_variables_but_not_transient_ones(client, conta
 def test_queued_trigger_carries_its_variables(client, container):
     instance = start(container, deploy(container, "recv"))
     execution = waiting_execution(container, instance)
-    status, body = post(client, "trigger", {"executionId": execution,
-                                            "processVariables": {"p": 5}})
+    status, body = post(client, "trigger", {"executionId": execution, "processVariables": {"p": 5}})
     assert status == 200 and body["status"] == "queued"
     [job] = job_items(container, instance)
     assert job.data["jobHandlerType"] == "trigger-execution"
@@ -218,21 +278,21 @@ def test_queued_trigger_carries_its_variables(client, container):
 def test_trigger_errors(client, container):
     instance = start(container, deploy(container, "msgwait"))
     execution = waiting_execution(container, instance)
-    for body in ({"executionId": execution}, {"executionId": execution,
-                                              "transientVariables": {}}):
+    for body in ({"executionId": execution}, {"executionId": execution, "transientVariables": {}}):
         status, answer = post(client, "trigger", body)
         assert status == 409 and "not waiting" in answer["message"]
-    status, answer = post(client, "trigger", {"executionId": f"{instance}.x",
-                                              "transientVariables": {}})
+    status, answer = post(
+        client, "trigger", {"executionId": f"{instance}.x", "transientVariables": {}}
+    )
     assert status == 404 and "Execution" in answer["message"]
     status, answer = post(client, "trigger", {"processVariables": {}})
     assert status == 400 and "executionId" in answer["message"]
-    status, answer = post(client, "trigger", {"executionId": execution,
-                                              "transientVariables": "x"})
+    status, answer = post(client, "trigger", {"executionId": execution, "transientVariables": "x"})
     assert status == 400 and "transientVariables" in answer["message"]
 
 
 # --- idempotency and access ------------------------------------------------------------------
+
 
 def test_idempotency_key_replays_the_first_response(client, container, msgwait):
     instance = start(container, msgwait)

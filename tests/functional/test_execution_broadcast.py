@@ -1,5 +1,6 @@
 """A queued signal broadcast fans out in chunks, each one transaction, exactly once per
 subscription, through the queue worker."""
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,13 @@ from chalicelib.errors import ConcurrencyError
 from chalicelib.service import execution_jobs, jobs
 from chalicelib.storage.ports import Table
 from tests.functional.execution_support import (
-    JSON, WF, deploy, drain, post, start, tasks,
+    JSON,
+    WF,
+    deploy,
+    drain,
+    post,
+    start,
+    tasks,
 )
 
 INSTANCES = 30
@@ -35,15 +42,19 @@ def test_queued_broadcast_reaches_every_instance_through_the_worker(client, cont
     assert [j["jobHandlerType"] for j in listed_jobs(client)] == ["signal-broadcast"]
     drain(container)
     assert all(tasks(container, instance) == ["T"] for instance in waiting)
-    started = json.loads(client.http.get(
-        f"{WF}/processinstance?_queryId=filtered-query&processDefinitionId={starting}",
-        headers=JSON).body)
+    started = json.loads(
+        client.http.get(
+            f"{WF}/processinstance?_queryId=filtered-query&processDefinitionId={starting}",
+            headers=JSON,
+        ).body
+    )
     assert started["resultCount"] == 1
     assert listed_jobs(client) == []  # the broadcast and every delivery deleted themselves
 
 
 def test_a_rerun_after_a_crash_between_chunks_delivers_once_per_execution(
-        client, container, waiting):
+    client, container, waiting
+):
     _, body = post(client, "signal", {"signalName": "alert"})
     pk, sk = jobs.job_key(body["jobId"])
     before = container.store.get(Table.RUNTIME, pk, sk)
@@ -66,13 +77,21 @@ def test_a_delivery_whose_subscription_is_gone_is_simply_done(client, container,
     _, body = post(client, "signal", {"signalName": "alert"})
     jobs.execute(container, body["jobId"])
     # the first instance receives the signal directly before its queued delivery runs
-    post(client, "signal", {"signalName": "alert", "processVariables": {},
-                            "executionId": next(
-                                j["executionId"] for j in listed_jobs(client)
-                                if j["processInstanceId"] == waiting[0])})
+    post(
+        client,
+        "signal",
+        {
+            "signalName": "alert",
+            "processVariables": {},
+            "executionId": next(
+                j["executionId"]
+                for j in listed_jobs(client)
+                if j["processInstanceId"] == waiting[0]
+            ),
+        },
+    )
     drain(container)
     assert listed_jobs(client) == []  # no failed job, nothing dead-lettered
-    dead = json.loads(client.http.get(f"{WF}/job/deadletter?_queryFilter=true",
-                                      headers=JSON).body)
+    dead = json.loads(client.http.get(f"{WF}/job/deadletter?_queryFilter=true", headers=JSON).body)
     assert dead["resultCount"] == 0
     assert tasks(container, waiting[0]) == ["T"]

@@ -1,4 +1,5 @@
 """``GET execution``: listings, filtered-query parameters, typed variable comparisons."""
+
 from __future__ import annotations
 
 import json
@@ -15,16 +16,35 @@ from tests.functional.execution_support import WF, deploy, start, waiting_execut
 @pytest.fixture
 def world(container):
     msg, sig = deploy(container, "msgwait"), deploy(container, "sigwait")
-    small = start(container, msg, {"amount": 5, "who": "Alice", "ok": True,
-                                   "when": "2026-03-01T00:00:00.000Z", "ratio": 0.5}, "bk-1")
-    large = start(container, msg, {"amount": 10, "who": "bob", "ok": False,
-                                   "when": "2026-06-01T00:00:00.000Z", "ratio": 2.5}, "bk-2")
+    small = start(
+        container,
+        msg,
+        {"amount": 5, "who": "Alice", "ok": True, "when": "2026-03-01T00:00:00.000Z", "ratio": 0.5},
+        "bk-1",
+    )
+    large = start(
+        container,
+        msg,
+        {"amount": 10, "who": "bob", "ok": False, "when": "2026-06-01T00:00:00.000Z", "ratio": 2.5},
+        "bk-2",
+    )
     signalled = start(container, sig)
     child = waiting_execution(container, small)
-    instances.run_command(container, lambda uow: (uow.load(small), SetVariables(
-        small, {"local": 7}, execution_id=child, local=True))[1])
-    return {"msg": msg, "sig": sig, "small": small, "large": large, "signalled": signalled,
-            "child": child}
+    instances.run_command(
+        container,
+        lambda uow: (
+            uow.load(small),
+            SetVariables(small, {"local": 7}, execution_id=child, local=True),
+        )[1],
+    )
+    return {
+        "msg": msg,
+        "sig": sig,
+        "small": small,
+        "large": large,
+        "signalled": signalled,
+        "child": child,
+    }
 
 
 def query(client, params: str) -> tuple[int, dict]:
@@ -47,16 +67,33 @@ def test_listing_every_execution_of_running_instances(client, world):
     assert status == 200 and body["resultCount"] == 6  # a root and a waiting child each
     child = next(i for i in body["result"] if i["_id"] == world["child"])
     assert child == {
-        "_id": world["child"], "activityId": "c", "processInstanceId": world["small"],
-        "parentId": world["small"], "superExecutionId": None,
-        "rootProcessInstanceId": world["small"], "suspended": False, "ended": False,
-        "tenantId": "", "name": None, "description": None, "referenceId": None,
-        "referenceType": None, "propagatedStageInstanceId": None,
-        "processDefinitionId": world["msg"], "processDefinitionKey": "msgwait",
-        "processDefinitionName": "Msgwait", "processDefinitionVersion": 1,
+        "_id": world["child"],
+        "activityId": "c",
+        "processInstanceId": world["small"],
+        "parentId": world["small"],
+        "superExecutionId": None,
+        "rootProcessInstanceId": world["small"],
+        "suspended": False,
+        "ended": False,
+        "tenantId": "",
+        "name": None,
+        "description": None,
+        "referenceId": None,
+        "referenceType": None,
+        "propagatedStageInstanceId": None,
+        "processDefinitionId": world["msg"],
+        "processDefinitionKey": "msgwait",
+        "processDefinitionName": "Msgwait",
+        "processDefinitionVersion": 1,
         "processDefinitionCategory": child["processDefinitionCategory"],
-        "businessKey": "bk-1", "startTime": "2026-01-01T00:00:00.000Z", "startUserId": None,
-        "isActive": True, "isScope": False, "isConcurrent": False, "isEventScope": False}
+        "businessKey": "bk-1",
+        "startTime": "2026-01-01T00:00:00.000Z",
+        "startUserId": None,
+        "isActive": True,
+        "isScope": False,
+        "isConcurrent": False,
+        "isEventScope": False,
+    }
     _, all_ids = query(client, "_queryId=query-all-ids")
     assert all(set(item) == {"_id"} for item in all_ids["result"])
     assert {i["_id"] for i in all_ids["result"]} == {i["_id"] for i in body["result"]}
@@ -65,19 +102,23 @@ def test_listing_every_execution_of_running_instances(client, world):
 def test_paging_over_the_listing_is_exact(client, world):
     status, first = query(client, "_queryFilter=true&_pageSize=4")
     assert status == 200 and first["resultCount"] == 4 and first["pagedResultsCookie"]
-    _, rest = query(client, "_queryFilter=true&_pageSize=4&_pagedResultsCookie="
-                    + first["pagedResultsCookie"])
+    _, rest = query(
+        client, "_queryFilter=true&_pageSize=4&_pagedResultsCookie=" + first["pagedResultsCookie"]
+    )
     seen = [i["_id"] for i in first["result"] + rest["result"]]
     assert len(seen) == len(set(seen)) == 6 and rest["pagedResultsCookie"] is None
 
 
 def test_query_filter_expressions(client, world):
     assert ids(client, "_queryFilter=" + quote('activityId eq "c"')) == {
-        world["child"], waiting_execution_of(client, world["large"]),
-        waiting_execution_of(client, world["signalled"])}
+        world["child"],
+        waiting_execution_of(client, world["large"]),
+        waiting_execution_of(client, world["signalled"]),
+    }
     assert ids(client, "_queryFilter=" + quote(f'_id eq "{world["child"]}"')) == {world["child"]}
     assert ids(client, "_queryFilter=" + quote('parentId pr and businessKey eq "bk-2"')) == {
-        waiting_execution_of(client, world["large"])}
+        waiting_execution_of(client, world["large"])
+    }
 
 
 def waiting_execution_of(client, instance: str) -> str:
@@ -103,34 +144,59 @@ def test_equality_parameters(client, world):
 
 def test_event_subscription_names(client, world):
     assert filtered(client, "messageName=go") == {
-        world["child"], waiting_execution_of(client, world["large"])}
+        world["child"],
+        waiting_execution_of(client, world["large"]),
+    }
     assert filtered(client, "signalName=alert") == {
-        waiting_execution_of(client, world["signalled"])}
+        waiting_execution_of(client, world["signalled"])
+    }
     assert filtered(client, f"messageName=go&processInstanceId={world['small']}") == {
-        world["child"]}
+        world["child"]
+    }
     assert filtered(client, "signalName=nothing") == set()
 
 
-@pytest.mark.parametrize("comparison, instance", [
-    ("Name=amount&processVariableValue=5&processVariableValueType=long", "small"),
-    ("Name=amount&processVariableValue=7&processVariableValueType=integer"
-     "&processVariableOperator=greaterThan", "large"),
-    ("Name=amount&processVariableValue=5&processVariableValueType=long"
-     "&processVariableOperator=notEquals", "large"),
-    ("Name=amount&processVariableValue=10&processVariableValueType=long"
-     "&processVariableOperator=lessThan", "small"),
-    ("Name=ratio&processVariableValue=2.5&processVariableValueType=double"
-     "&processVariableOperator=greaterThanOrEqual", "large"),
-    ("Name=who&processVariableValue=Alice", "small"),
-    ("Name=who&processVariableValue=BOB&processVariableOperator=equalsIgnoreCase", "large"),
-    ("Name=who&processVariableValue=Al%25&processVariableOperator=like", "small"),
-    ("Name=who&processVariableValue=B_B&processVariableOperator=likeIgnoreCase", "large"),
-    ("Name=ok&processVariableValue=true&processVariableValueType=boolean", "small"),
-    ("Name=when&processVariableValue=2026-04-01T00:00:00Z&processVariableValueType=date"
-     "&processVariableOperator=greaterThan", "large"),
-    ("Name=when&processVariableValue=2026-03-01T00:00:00Z&processVariableValueType=date"
-     "&processVariableOperator=lessThanOrEqual", "small"),
-])
+@pytest.mark.parametrize(
+    "comparison, instance",
+    [
+        ("Name=amount&processVariableValue=5&processVariableValueType=long", "small"),
+        (
+            "Name=amount&processVariableValue=7&processVariableValueType=integer"
+            "&processVariableOperator=greaterThan",
+            "large",
+        ),
+        (
+            "Name=amount&processVariableValue=5&processVariableValueType=long"
+            "&processVariableOperator=notEquals",
+            "large",
+        ),
+        (
+            "Name=amount&processVariableValue=10&processVariableValueType=long"
+            "&processVariableOperator=lessThan",
+            "small",
+        ),
+        (
+            "Name=ratio&processVariableValue=2.5&processVariableValueType=double"
+            "&processVariableOperator=greaterThanOrEqual",
+            "large",
+        ),
+        ("Name=who&processVariableValue=Alice", "small"),
+        ("Name=who&processVariableValue=BOB&processVariableOperator=equalsIgnoreCase", "large"),
+        ("Name=who&processVariableValue=Al%25&processVariableOperator=like", "small"),
+        ("Name=who&processVariableValue=B_B&processVariableOperator=likeIgnoreCase", "large"),
+        ("Name=ok&processVariableValue=true&processVariableValueType=boolean", "small"),
+        (
+            "Name=when&processVariableValue=2026-04-01T00:00:00Z&processVariableValueType=date"
+            "&processVariableOperator=greaterThan",
+            "large",
+        ),
+        (
+            "Name=when&processVariableValue=2026-03-01T00:00:00Z&processVariableValueType=date"
+            "&processVariableOperator=lessThanOrEqual",
+            "small",
+        ),
+    ],
+)
 def test_typed_process_variable_comparisons(client, world, comparison, instance):
     found = filtered(client, f"processVariable{comparison}")
     assert {world[instance]} == {ids_instance(client, e) for e in found} and len(found) == 2
@@ -147,29 +213,44 @@ def test_a_string_comparison_does_not_match_a_number(client, world):
 
 def test_local_variable_comparisons(client, world):
     assert filtered(client, "variableName=local&variableValue=7&variableValueType=long") == {
-        world["child"]}
+        world["child"]
+    }
     # the root execution's local variables are the instance's: the child does not match
     assert filtered(client, "variableName=amount&variableValue=5&variableValueType=long") == {
-        world["small"]}
+        world["small"]
+    }
 
 
-@pytest.mark.parametrize("params, named", [
-    ("processVariableName=a&processVariableValue=1&processVariableOperator=bigger",
-     "processVariableOperator"),
-    ("processVariableName=a&processVariableValue=1&processVariableValueType=float",
-     "processVariableValueType"),
-    ("processVariableName=a&processVariableValue=x&processVariableValueType=long",
-     "processVariableValue"),
-    ("variableName=a&variableValue=maybe&variableValueType=boolean", "variableValue"),
-    ("variableName=a&variableValue=1&variableValueType=long&variableOperator=like",
-     "variableOperator"),
-    ("processVariableValue=1", "processVariableName"),
-    ("variableName=a", "variableValue"),
-    ("processVariableName=a&processVariableValue=x&processVariableValueType=date",
-     "processVariableValue"),
-    ("startedBefore=yesterday", "startedBefore"),
-    ("processDefinitionVersion=one", "processDefinitionVersion"),
-])
+@pytest.mark.parametrize(
+    "params, named",
+    [
+        (
+            "processVariableName=a&processVariableValue=1&processVariableOperator=bigger",
+            "processVariableOperator",
+        ),
+        (
+            "processVariableName=a&processVariableValue=1&processVariableValueType=float",
+            "processVariableValueType",
+        ),
+        (
+            "processVariableName=a&processVariableValue=x&processVariableValueType=long",
+            "processVariableValue",
+        ),
+        ("variableName=a&variableValue=maybe&variableValueType=boolean", "variableValue"),
+        (
+            "variableName=a&variableValue=1&variableValueType=long&variableOperator=like",
+            "variableOperator",
+        ),
+        ("processVariableValue=1", "processVariableName"),
+        ("variableName=a", "variableValue"),
+        (
+            "processVariableName=a&processVariableValue=x&processVariableValueType=date",
+            "processVariableValue",
+        ),
+        ("startedBefore=yesterday", "startedBefore"),
+        ("processDefinitionVersion=one", "processDefinitionVersion"),
+    ],
+)
 def test_bad_parameters_are_400_naming_them(client, world, params, named):
     status, body = query(client, f"_queryId=filtered-query&{params}")
     assert status == 400 and named in body["message"]

@@ -5,6 +5,7 @@ one DynamoDB transaction takes (100). Both commands commit through a commit inte
 (``service.commit_intents``): every transaction stays within the limits, and what clients read
 is the whole fan-out, never a part of it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -45,8 +46,14 @@ def call(client, method: str, path: str, payload=None):
 
 
 def open_tasks(client, instance_id: str) -> list[dict]:
-    data = expect(call(client, "GET", "taskinstance?_queryId=filtered-query&_pageSize=1000&"
-                                      f"processInstanceId={instance_id}"), 200)
+    data = expect(
+        call(
+            client,
+            "GET",
+            f"taskinstance?_queryId=filtered-query&_pageSize=1000&processInstanceId={instance_id}",
+        ),
+        200,
+    )
     return data["result"]
 
 
@@ -73,8 +80,9 @@ def test_a_500_way_parallel_multi_instance_runs_end_to_end(client, container):
     expect(call(client, "POST", f"model/{model['_id']}?_action=deploy"), 200)
 
     with transactions(container) as sent:
-        started = expect(call(client, "POST", "processinstance",
-                              {"_key": "fanOut", "width": width}), 201)
+        started = expect(
+            call(client, "POST", "processinstance", {"_key": "fanOut", "width": width}), 201
+        )
     instance_id = started["_id"]
     # an execution, a task and loop variables per branch, in transactions of at most 100
     assert sum(sent) > 3 * width and max(sent) <= 100, sent
@@ -89,16 +97,34 @@ def test_a_500_way_parallel_multi_instance_runs_end_to_end(client, container):
 
     by_assignee = {t["assignee"]: t["_id"] for t in tasks}
     for n in range(ENOUGH):  # the completion condition holds after the third
-        expect(call(client, "POST", f"taskinstance/{by_assignee[f'reviewer{n}']}"
-                                    "?_action=complete", {"verdict": n}), 200)
+        expect(
+            call(
+                client,
+                "POST",
+                f"taskinstance/{by_assignee[f'reviewer{n}']}?_action=complete",
+                {"verdict": n},
+            ),
+            200,
+        )
 
     left = open_tasks(client, instance_id)
     assert [t["taskDefinitionKey"] for t in left] == ["decide"]
     runtime = container.store.query(Table.RUNTIME, instance_id).items
-    assert not [i for i in runtime if i.sk.startswith(("task#", "#intent", "job#"))
-                and i.data.get("task_definition_key") != "decide"]
-    history = expect(call(client, "GET", "taskinstance/history?_queryId=filtered-query&"
-                                         f"_pageSize=1000&processInstanceId={instance_id}"), 200)
+    assert not [
+        i
+        for i in runtime
+        if i.sk.startswith(("task#", "#intent", "job#"))
+        and i.data.get("task_definition_key") != "decide"
+    ]
+    history = expect(
+        call(
+            client,
+            "GET",
+            "taskinstance/history?_queryId=filtered-query&"
+            f"_pageSize=1000&processInstanceId={instance_id}",
+        ),
+        200,
+    )
     reviews = [t for t in history["result"] if t["taskDefinitionKey"] == "review"]
     assert len(reviews) == width
     assert sum(1 for t in reviews if t["deleteReason"] is None) == ENOUGH
@@ -133,12 +159,14 @@ def test_a_wide_fan_out_of_async_tasks_queues_one_job_each_and_joins_once(client
     from chalicelib.service import jobs
 
     width = 40  # about 200 writes to start: beyond one transaction
-    model = expect(call(client, "POST", "model", {"name": "asyncFanOut",
-                                                  "bpmnXML": ASYNC_FAN_OUT}), 201)
+    model = expect(
+        call(client, "POST", "model", {"name": "asyncFanOut", "bpmnXML": ASYNC_FAN_OUT}), 201
+    )
     expect(call(client, "POST", f"model/{model['_id']}?_action=deploy"), 200)
     with transactions(container) as sent:
-        started = expect(call(client, "POST", "processinstance",
-                              {"_key": "asyncFanOut", "width": width}), 201)
+        started = expect(
+            call(client, "POST", "processinstance", {"_key": "asyncFanOut", "width": width}), 201
+        )
     assert sum(sent) > 100 and max(sent) <= 100, sent
     instance_id = started["_id"]
     queued = container.store.query(Table.RUNTIME, instance_id, sk_prefix="job#").items
@@ -151,5 +179,11 @@ def test_a_wide_fan_out_of_async_tasks_queues_one_job_each_and_joins_once(client
     left = container.store.query(Table.RUNTIME, instance_id).items
     assert not [i.sk for i in left if i.sk.startswith(("job#", "#intent"))]
     history = activity_history.read(container.store, instance_id)
-    assert sum(1 for a in history if a["activityId"] == "work"
-               and a["activityType"] == "scriptTask" and a["endTime"]) == width
+    assert (
+        sum(
+            1
+            for a in history
+            if a["activityId"] == "work" and a["activityType"] == "scriptTask" and a["endTime"]
+        )
+        == width
+    )

@@ -4,6 +4,7 @@ The service keeps ``audit`` history; a process that says ``none`` keeps nothing 
 table (and still runs, reads and completes as any other), one that says ``instance`` keeps only
 its historic process instance (no task history).
 """
+
 from __future__ import annotations
 
 import pytest
@@ -21,8 +22,11 @@ def _with_level(key: str, level: str) -> str:
     text = WAITING.format(key=key, name=key)
     opening = f'<process id="{key}" name="{key}" isExecutable="true">'
     assert opening in text
-    return text.replace(opening, opening + '<extensionElements><flowable:historyLevel>'
-                        f'{level}</flowable:historyLevel></extensionElements>')
+    return text.replace(
+        opening,
+        opening + "<extensionElements><flowable:historyLevel>"
+        f"{level}</flowable:historyLevel></extensionElements>",
+    )
 
 
 def _run_to_the_end(client, key: str) -> str:
@@ -32,11 +36,21 @@ def _run_to_the_end(client, key: str) -> str:
     instance_id = expect(started, 201)["_id"]
     running = expect(client.http.get(f"{WF}/processinstance/{instance_id}", headers=ADMIN), 200)
     assert running["processVariables"]["prepared"].startswith("yes ")
-    [task_id] = ids(expect(call(client, "GET", f"taskinstance?_queryId=filtered-query&"
-                                               f"processInstanceId={instance_id}",
-                                headers=ADMIN), 200))
-    expect(call(client, "POST", f"taskinstance/{task_id}?_action=claim",
-                {"userId": "openidm-admin"}), 200)
+    [task_id] = ids(
+        expect(
+            call(
+                client,
+                "GET",
+                f"taskinstance?_queryId=filtered-query&processInstanceId={instance_id}",
+                headers=ADMIN,
+            ),
+            200,
+        )
+    )
+    expect(
+        call(client, "POST", f"taskinstance/{task_id}?_action=claim", {"userId": "openidm-admin"}),
+        200,
+    )
     expect(call(client, "POST", f"taskinstance/{task_id}?_action=complete", {"ok": True}), 200)
     return instance_id
 
@@ -51,8 +65,9 @@ def test_level_none_runs_and_keeps_no_history(client, container):
     instance_id = _run_to_the_end(client, "quiet")
     assert _history_items(instance_id) == []
     expect(client.http.get(f"{WF}/processinstance/history/{instance_id}", headers=ADMIN), 404)
-    listed = expect(client.http.get(f"{WF}/processinstance/history?_queryFilter=true",
-                                    headers=ADMIN), 200)
+    listed = expect(
+        client.http.get(f"{WF}/processinstance/history?_queryFilter=true", headers=ADMIN), 200
+    )
     assert instance_id not in ids(listed)
 
 
@@ -60,17 +75,22 @@ def test_level_instance_keeps_the_process_instance_only(client, container):
     deploy(container, key="brief", bpmn=_with_level("brief", "instance"))
     instance_id = _run_to_the_end(client, "brief")
     assert _history_items(instance_id) == ["#process"]
-    ended = expect(client.http.get(f"{WF}/processinstance/history/{instance_id}",
-                                   headers=ADMIN), 200)
+    ended = expect(
+        client.http.get(f"{WF}/processinstance/history/{instance_id}", headers=ADMIN), 200
+    )
     assert ended["endTime"] is not None and ended["endActivityId"] == "finish"
-    tasks = expect(client.http.get(f"{WF}/taskinstance/history?_queryId=filtered-query&"
-                                   f"processInstanceId={instance_id}", headers=ADMIN), 200)
+    tasks = expect(
+        client.http.get(
+            f"{WF}/taskinstance/history?_queryId=filtered-query&processInstanceId={instance_id}",
+            headers=ADMIN,
+        ),
+        200,
+    )
     assert ids(tasks) == []
 
 
 @pytest.mark.parametrize("level", ["", "audit"])
-def test_the_service_level_or_audit_keeps_activities_tasks_and_variables(client, container,
-                                                                         level):
+def test_the_service_level_or_audit_keeps_activities_tasks_and_variables(client, container, level):
     key = f"full{level}"
     bpmn = _with_level(key, level) if level else WAITING.format(key=key, name=key)
     deploy(container, key=key, bpmn=bpmn)

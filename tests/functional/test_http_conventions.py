@@ -1,4 +1,5 @@
 """Wire conventions every route shares, through Chalice's test client over moto."""
+
 from __future__ import annotations
 
 import base64
@@ -33,43 +34,60 @@ def test_no_credentials_is_401_access_denied(client):
 
 def test_wrong_password_is_401(client):
     headers = dict(ADMIN, **{"X-OpenIDM-Password": "nope"})
-    assert_envelope(client.http.get(f"{WF}/processdefinition?_queryFilter=true",
-                                    headers=headers), 401, "Access Denied")
+    assert_envelope(
+        client.http.get(f"{WF}/processdefinition?_queryFilter=true", headers=headers),
+        401,
+        "Access Denied",
+    )
 
 
 def test_basic_auth_works(client):
     token = base64.b64encode(b"openidm-admin:openidm-admin").decode()
-    response = client.http.get(f"{WF}/processdefinition?_queryFilter=true",
-                               headers={"Authorization": f"Basic {token}"})
+    response = client.http.get(
+        f"{WF}/processdefinition?_queryFilter=true", headers={"Authorization": f"Basic {token}"}
+    )
     assert response.status_code == 200, response.body
 
 
 def test_anonymous_is_forbidden(client):
-    data = assert_envelope(client.http.get(f"{WF}/processdefinition?_queryFilter=true",
-                                           headers=ANONYMOUS), 403)
+    data = assert_envelope(
+        client.http.get(f"{WF}/processdefinition?_queryFilter=true", headers=ANONYMOUS), 403
+    )
     assert data["message"] == "Access denied"
 
 
 def test_empty_collection_query_has_crest_envelope(client):
     response = client.http.get(f"{WF}/processdefinition?_queryId=query-all-ids", headers=ADMIN)
     assert response.status_code == 200, response.body
-    assert body(response) == {"result": [], "resultCount": 0, "pagedResultsCookie": None,
-                              "totalPagedResultsPolicy": "NONE", "totalPagedResults": -1,
-                              "remainingPagedResults": -1}
+    assert body(response) == {
+        "result": [],
+        "resultCount": 0,
+        "pagedResultsCookie": None,
+        "totalPagedResultsPolicy": "NONE",
+        "totalPagedResults": -1,
+        "remainingPagedResults": -1,
+    }
     assert response.headers["Content-API-Version"] == "protocol=2.1,resource=1.0"
 
 
 def test_exact_count_policy(client):
     response = client.http.get(
-        f"{WF}/model?_queryFilter=true&_totalPagedResultsPolicy=EXACT", headers=ADMIN)
+        f"{WF}/model?_queryFilter=true&_totalPagedResultsPolicy=EXACT", headers=ADMIN
+    )
     data = body(response)
     assert data["totalPagedResultsPolicy"] == "EXACT" and data["totalPagedResults"] == 0
 
 
-@pytest.mark.parametrize("path", [
-    "/nosuchresource", "/processinstance/abc/extra", "/job/deadletter/x/y/z", "",
-    "/processdefinition/a:1:b/taskdefinition/t/more",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/nosuchresource",
+        "/processinstance/abc/extra",
+        "/job/deadletter/x/y/z",
+        "",
+        "/processdefinition/a:1:b/taskdefinition/t/more",
+    ],
+)
 def test_unknown_paths_are_crest_404(client, path):
     data = assert_envelope(client.http.get(f"{WF}{path}", headers=ADMIN), 404, "not found")
     assert data["reason"] == "Not Found"
@@ -85,17 +103,20 @@ def test_unknown_path_still_needs_credentials(client):
 
 
 def test_unsupported_operation_on_instance_is_501(client):
-    response = client.http.request("PATCH", f"{WF}/processdefinition/x:1:y", headers=ADMIN,
-                                   body=b"[]")
+    response = client.http.request(
+        "PATCH", f"{WF}/processdefinition/x:1:y", headers=ADMIN, body=b"[]"
+    )
     assert_envelope(response, 501, "The PATCH operations are not supported")
 
 
-@pytest.mark.parametrize("method, verb", [("GET", "read"), ("PUT", "updated"),
-                                          ("DELETE", "deleted")])
+@pytest.mark.parametrize(
+    "method, verb", [("GET", "read"), ("PUT", "updated"), ("DELETE", "deleted")]
+)
 def test_unsupported_operation_on_collection_is_400(client, method, verb):
     headers = dict(ADMIN, **{"Content-Type": "application/json"})
-    response = client.http.request(method, f"{WF}/model", headers=headers,
-                                   body=b"{}" if method == "PUT" else b"")
+    response = client.http.request(
+        method, f"{WF}/model", headers=headers, body=b"{}" if method == "PUT" else b""
+    )
     assert_envelope(response, 400, f"The resource collection workflow/model cannot be {verb}")
 
 
@@ -128,19 +149,20 @@ def test_bad_version_header_is_400(client):
 
 def test_unsupported_resource_version_is_400_naming_supported(client):
     headers = dict(ADMIN, **{"Accept-API-Version": "resource=2.0"})
-    assert_envelope(client.http.get(f"{WF}/model?_queryFilter=true", headers=headers), 400,
-                    "1.0")
+    assert_envelope(client.http.get(f"{WF}/model?_queryFilter=true", headers=headers), 400, "1.0")
 
 
 def test_huge_page_size_is_400(client):
-    response = client.http.get(f"{WF}/model?_queryFilter=true&_pageSize=99999999999999",
-                               headers=ADMIN)
+    response = client.http.get(
+        f"{WF}/model?_queryFilter=true&_pageSize=99999999999999", headers=ADMIN
+    )
     assert_envelope(response, 400, "_pageSize")
 
 
 def test_mutually_exclusive_query_params(client):
-    response = client.http.get(f"{WF}/model?_queryFilter=true&_queryId=query-all-ids",
-                               headers=ADMIN)
+    response = client.http.get(
+        f"{WF}/model?_queryFilter=true&_queryId=query-all-ids", headers=ADMIN
+    )
     assert_envelope(response, 400, "mutually exclusive")
 
 
@@ -150,11 +172,13 @@ def test_if_match_on_query_is_412(client):
 
 
 def test_pretty_print(client):
-    response = client.http.get(f"{WF}/model?_queryFilter=true&_prettyPrint=true",
-                               headers=ADMIN)
+    response = client.http.get(f"{WF}/model?_queryFilter=true&_prettyPrint=true", headers=ADMIN)
     assert b"\n" in response.body
-    assert_envelope(client.http.get(f"{WF}/model?_queryFilter=true&_prettyPrint=maybe",
-                                    headers=ADMIN), 400, "_prettyPrint")
+    assert_envelope(
+        client.http.get(f"{WF}/model?_queryFilter=true&_prettyPrint=maybe", headers=ADMIN),
+        400,
+        "_prettyPrint",
+    )
 
 
 def test_correlation_id_is_echoed(client):

@@ -1,4 +1,5 @@
 """The instance unit of work over moto: load, run the engine, commit with history."""
+
 from __future__ import annotations
 
 import threading
@@ -29,19 +30,22 @@ TWO_TASKS = """<?xml version="1.0" encoding="UTF-8"?>
 </definitions>"""
 
 FAILING = TWO_TASKS.replace('id="review"', 'id="failing"').replace(
-    'execution.getVariable("words") > 100', 'undefinedFunction()')
+    'execution.getVariable("words") > 100', "undefinedFunction()"
+)
 
 
 @pytest.fixture
 def definition_id(container):
-    result = deployments.deploy(container, source="file:review", name="review",
-                                bpmn={"review.bpmn20.xml": TWO_TASKS})
+    result = deployments.deploy(
+        container, source="file:review", name="review", bpmn={"review.bpmn20.xml": TWO_TASKS}
+    )
     return result.definition_ids[0]
 
 
 def start(container, definition_id, **variables):
-    _, result = instances.run_command(container, lambda uow: StartProcess(
-        definition_id, variables=variables, initiator="alice"))
+    _, result = instances.run_command(
+        container, lambda uow: StartProcess(definition_id, variables=variables, initiator="alice")
+    )
     return result
 
 
@@ -58,8 +62,10 @@ def test_start_commits_instance_and_history(container, definition_id):
 def test_complete_runs_to_the_end_and_closes_history(container, definition_id):
     started = start(container, definition_id, words=500)
     task_id = next(iter(started.state.tasks))
-    instances.run_command(container, lambda uow: (uow.load(started.instance_id),
-                                                  CompleteTask(task_id, {"x": 1}, "alice"))[1])
+    instances.run_command(
+        container,
+        lambda uow: (uow.load(started.instance_id), CompleteTask(task_id, {"x": 1}, "alice"))[1],
+    )
     state = instances.load_instance(container, started.instance_id)
     assert state is None or state.header.status.is_ended
     process = container.store.get(Table.HISTORY, started.instance_id, "#process")
@@ -75,20 +81,28 @@ def test_start_costs_one_write_and_complete_two_requests(container, definition_i
         start(container, definition_id)
     assert counter.total("dynamodb") <= 2, counter.counts
     with aws.counting() as counter:
-        instances.run_command(container, lambda uow: (uow.load(definitions_warm.instance_id),
-                                                      CompleteTask(task_id, {}, "alice"))[1])
+        instances.run_command(
+            container,
+            lambda uow: (
+                uow.load(definitions_warm.instance_id),
+                CompleteTask(task_id, {}, "alice"),
+            )[1],
+        )
     assert counter.counts["dynamodb"] == {"Query": 1, "TransactWriteItems": 1}
 
 
 def test_process_failure_writes_nothing(container):
-    failing = deployments.deploy(container, source="file:failing", name="failing",
-                                 bpmn={"failing.bpmn20.xml": FAILING}).definition_ids[0]
+    failing = deployments.deploy(
+        container, source="file:failing", name="failing", bpmn={"failing.bpmn20.xml": FAILING}
+    ).definition_ids[0]
     started = start(container, failing)
     task_id = next(iter(started.state.tasks))
     before = container.store.query(Table.RUNTIME, started.instance_id).items
     with pytest.raises(ProcessFailure) as caught:
-        instances.run_command(container, lambda uow: (uow.load(started.instance_id),
-                                                      CompleteTask(task_id, {}, "alice"))[1])
+        instances.run_command(
+            container,
+            lambda uow: (uow.load(started.instance_id), CompleteTask(task_id, {}, "alice"))[1],
+        )
     assert caught.value.kind == "script" and caught.value.activity_id == "check"
     after = container.store.query(Table.RUNTIME, started.instance_id).items
     assert [(i.sk, i.data) for i in after] == [(i.sk, i.data) for i in before]
@@ -107,9 +121,11 @@ def test_concurrent_completes_succeed_once(container, definition_id):
 
     def complete() -> None:
         try:
-            instances.run_command(container, lambda uow: (
-                uow.load(started.instance_id), CompleteTask(task_id, {}, "alice"))[1],
-                attempts=1)
+            instances.run_command(
+                container,
+                lambda uow: (uow.load(started.instance_id), CompleteTask(task_id, {}, "alice"))[1],
+                attempts=1,
+            )
             outcome = "ok"
         except ConcurrencyError:
             outcome = "conflict"

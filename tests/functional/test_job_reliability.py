@@ -8,6 +8,7 @@
   or the element's ``failedJobRetryTimeCycle``);
 * two jobs of one instance run at the same moment (parallel branches before a join) join once.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,7 +34,9 @@ _HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
              xmlns:flowable="http://flowable.org/bpmn" targetNamespace="Tests">"""
 
-FLAKY = _HEAD + """
+FLAKY = (
+    _HEAD
+    + """
   <process id="flaky" isExecutable="true">
     <startEvent id="start"/>
     <sequenceFlow id="f1" sourceRef="start" targetRef="work"/>
@@ -47,8 +50,11 @@ FLAKY = _HEAD + """
     <endEvent id="end"/>
   </process>
 </definitions>"""
+)
 
-RETRY_TIMER = _HEAD + """
+RETRY_TIMER = (
+    _HEAD
+    + """
   <process id="retryTimer" isExecutable="true">
     <startEvent id="start"/>
     <sequenceFlow id="f1" sourceRef="start" targetRef="sleep"/>
@@ -62,8 +68,11 @@ RETRY_TIMER = _HEAD + """
     <endEvent id="end"/>
   </process>
 </definitions>"""
+)
 
-PARALLEL = _HEAD + """
+PARALLEL = (
+    _HEAD
+    + """
   <process id="fork" isExecutable="true">
     <startEvent id="start"/>
     <sequenceFlow id="f1" sourceRef="start" targetRef="split"/>
@@ -85,9 +94,11 @@ PARALLEL = _HEAD + """
     <endEvent id="end"/>
   </process>
 </definitions>"""
+)
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
 
 def _queue(container):
     sqs = aws.client("sqs")
@@ -129,8 +140,9 @@ def drain(container, times: int = 1, rounds: int = 20) -> int:
 
 def wake(job_id: str) -> str:
     """One message for ``job_id`` through the SQS handler."""
-    return entry.on_job_message({"Records": [{"messageId": "m", "body": json.dumps(
-        encode(job_id))}]})
+    return entry.on_job_message(
+        {"Records": [{"messageId": "m", "body": json.dumps(encode(job_id))}]}
+    )
 
 
 def runtime(container, instance_id: str) -> list[tuple[str, dict]]:
@@ -147,18 +159,23 @@ def snapshot(container, instance_id: str):
 
 def shape(container, instance_id: str):
     """What the run did, without its ids and times: to compare two instances' runs."""
-    acts = sorted((d["activityId"], d["endTime"] is not None)
-                  for d in activity_history.read(container.store, instance_id))
+    acts = sorted(
+        (d["activityId"], d["endTime"] is not None)
+        for d in activity_history.read(container.store, instance_id)
+    )
     kinds = sorted(sk.split("#", 1)[0] for sk, _ in runtime(container, instance_id))
     state = instances.load_instance(container, instance_id)
-    variables = ({n: v.value for n, v in state.local_variables(instance_id).items()}
-                 if state else None)
+    variables = (
+        {n: v.value for n, v in state.local_variables(instance_id).items()} if state else None
+    )
     return acts, kinds, task_keys(container, instance_id), variables
 
 
 def job_ids(container, instance_id: str) -> list[str]:
-    return [i.data["_id"] for i in
-            container.store.query(Table.RUNTIME, instance_id, sk_prefix="job#").items]
+    return [
+        i.data["_id"]
+        for i in container.store.query(Table.RUNTIME, instance_id, sk_prefix="job#").items
+    ]
 
 
 def the_job_id(container, instance_id: str) -> str:
@@ -167,11 +184,12 @@ def the_job_id(container, instance_id: str) -> str:
 
 
 def dead_letters(container) -> list:
-    from chalicelib.storage.sharding import query_shards
     from chalicelib.storage.ports import Index
+    from chalicelib.storage.sharding import query_shards
 
-    return query_shards(container.store, Table.DEADLETTER, Index.KIND_SHARD_SORT, "dlq",
-                        jobs.LIST_SHARDS, limit=100).items
+    return query_shards(
+        container.store, Table.DEADLETTER, Index.KIND_SHARD_SORT, "dlq", jobs.LIST_SHARDS, limit=100
+    ).items
 
 
 def fire_timer(container, instance_id: str) -> None:
@@ -182,6 +200,7 @@ def fire_timer(container, instance_id: str) -> None:
 
 
 # --- (a) duplicate delivery ------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("xml, key", [(ASYNC, "background"), (TIMER, "escalate")])
 def test_every_message_delivered_twice_gives_the_state_and_history_of_once(container, xml, key):
@@ -198,8 +217,7 @@ def test_every_message_delivered_twice_gives_the_state_and_history_of_once(conta
     assert task_keys(container, once) == expected
     # and once more: a late duplicate of the same job changes nothing at all
     before = snapshot(container, twice)
-    deliver([{"MessageId": "late", "Body": json.dumps(encode(job))}
-             for job in [f"{twice}.gone"]])
+    deliver([{"MessageId": "late", "Body": json.dumps(encode(job))} for job in [f"{twice}.gone"]])
     assert snapshot(container, twice) == before
 
 
@@ -227,6 +245,7 @@ def test_the_same_message_delivered_twice_at_once_runs_the_job_once(container):
 
 
 # --- (b) a lost wake-up ----------------------------------------------------------------------
+
 
 def test_a_wake_up_lost_after_the_commit_is_sent_again_by_the_sweep(container):
     instance = deploy_and_start(container, ASYNC, "background")
@@ -256,6 +275,7 @@ def test_a_timer_whose_wake_up_never_went_out_fires_through_the_sweep(container,
 
 # --- (c) DynamoDB failures inside a job run --------------------------------------------------
 
+
 class FailNth:
     """Wrap the store's calls; the ``n``-th call (counting all of them) raises."""
 
@@ -273,6 +293,7 @@ class FailNth:
             if len(self.calls) == self.n:
                 raise ServiceUnavailable("The data store is unavailable; retry later")
             return method(*args, **kwargs)
+
         return call
 
 
@@ -286,9 +307,11 @@ def _calls_of_a_clean_run(container, monkeypatch, instance_id: str) -> list[str]
 
 @pytest.mark.parametrize("xml, key", [(ASYNC, "background"), (TIMER, "escalate")])
 def test_a_store_failure_at_any_call_of_a_job_run_leaves_no_partial_state(
-        container, monkeypatch, xml, key):
-    definition_id = deployments.deploy(container, source=f"file:{key}", name=key,
-                                       bpmn={f"{key}.bpmn20.xml": xml}).definition_ids[0]
+    container, monkeypatch, xml, key
+):
+    definition_id = deployments.deploy(
+        container, source=f"file:{key}", name=key, bpmn={f"{key}.bpmn20.xml": xml}
+    ).definition_ids[0]
 
     def started() -> str:
         _, result = instances.run_command(container, lambda uow: StartProcess(definition_id))
@@ -306,16 +329,18 @@ def test_a_store_failure_at_any_call_of_a_job_run_leaves_no_partial_state(
     for n in range(1, len(calls) + 1):
         instance = started()
         job_id = the_job_id(container, instance)
-        runtime_before = [(sk, d) for sk, d in runtime(container, instance)
-                          if not sk.startswith("job#")]
+        runtime_before = [
+            (sk, d) for sk, d in runtime(container, instance) if not sk.startswith("job#")
+        ]
         history_before = history(container, instance)
         injected = FailNth(container.store, monkeypatch, n)
         response = wake(job_id)
         monkeypatch.undo()
         assert injected.calls[:n] == calls[:n]  # the failure hit the n-th call of a clean run
         # nothing of the run is visible: same instance items, same history, the job still there
-        assert [(sk, d) for sk, d in runtime(container, instance)
-                if not sk.startswith("job#")] == runtime_before, calls[n - 1]
+        assert [
+            (sk, d) for sk, d in runtime(container, instance) if not sk.startswith("job#")
+        ] == runtime_before, calls[n - 1]
         assert history(container, instance) == history_before, calls[n - 1]
         assert job_ids(container, instance) == [job_id], calls[n - 1]
         job = container.store.get(Table.RUNTIME, *jobs.job_key(job_id))
@@ -333,6 +358,7 @@ def test_a_store_failure_at_any_call_of_a_job_run_leaves_no_partial_state(
 
 
 # --- (d) retries, the dead-letter table, and back --------------------------------------------
+
 
 def test_a_failing_job_walks_three_two_one_to_the_dead_letter_table_and_back(client, container):
     instance = deploy_and_start(container, FLAKY.format(retry=""), "flaky")
@@ -355,15 +381,18 @@ def test_a_failing_job_walks_three_two_one_to_the_dead_letter_table_and_back(cli
     assert stored() is None
     [dead] = dead_letters(container)
     assert dead.data["_id"] == job_id and dead.data["retries"] == 0
-    listed = json.loads(client.http.get(f"{WF}/job/deadletter?_queryFilter=true",
-                                        headers=ADMIN).body)
+    listed = json.loads(
+        client.http.get(f"{WF}/job/deadletter?_queryFilter=true", headers=ADMIN).body
+    )
     assert [j["_id"] for j in listed["result"]] == [job_id]
     assert task_keys(container, instance) == []
     # fix the cause, move it back: fresh retries, queued, and it runs
-    instances.run_command(container, lambda uow: (uow.load(instance), SetVariables(
-        instance, {"ok": True}))[1])
-    response = client.http.post(f"{WF}/job/deadletter/{job_id}?_action=execute", headers=JSON,
-                                body="{}")
+    instances.run_command(
+        container, lambda uow: (uow.load(instance), SetVariables(instance, {"ok": True}))[1]
+    )
+    response = client.http.post(
+        f"{WF}/job/deadletter/{job_id}?_action=execute", headers=JSON, body="{}"
+    )
     assert response.status_code == 200, response.body
     assert stored().data["retries"] == 3 and dead_letters(container) == []
     assert drain(container) >= 1
@@ -382,7 +411,8 @@ def _pending(container) -> list[dict]:
 
 def test_failed_job_retry_time_cycle_of_an_async_activity(container):
     instance = deploy_and_start(
-        container, FLAKY.format(retry='flowable:failedJobRetryTimeCycle="R5/PT7M"'), "flaky")
+        container, FLAKY.format(retry='flowable:failedJobRetryTimeCycle="R5/PT7M"'), "flaky"
+    )
     job_id = the_job_id(container, instance)
     receive_all(container)
     job = container.store.get(Table.RUNTIME, *jobs.job_key(job_id))
@@ -408,6 +438,7 @@ def test_failed_job_retry_time_cycle_of_a_timer_event(container):
 
 
 # --- (e) concurrent jobs of one instance -----------------------------------------------------
+
 
 @pytest.mark.parametrize("round_", range(5))
 def test_parallel_async_branches_run_at_once_join_exactly_once(container, round_):
@@ -438,8 +469,9 @@ def test_parallel_async_branches_run_at_once_join_exactly_once(container, round_
     assert task_keys(container, instance) == ["wait"]
     state = instances.load_instance(container, instance)
     assert {n: v.value for n, v in state.local_variables(instance).items()} == {"a": 1, "b": 2}
-    waits = [d for d in activity_history.read(container.store, instance)
-             if d["activityId"] == "wait"]
+    waits = [
+        d for d in activity_history.read(container.store, instance) if d["activityId"] == "wait"
+    ]
     assert len(waits) == 1
     executions = [e for e in state.executions.values() if e.activity_id == "wait"]
     assert len(executions) == 1

@@ -1,4 +1,5 @@
 """Routes 6-17: ``job`` and ``job/deadletter`` through the test client over moto."""
+
 from __future__ import annotations
 
 import json
@@ -36,9 +37,16 @@ def add_job(container, handler="noop", *, timer=False, due_in=0, instance=None):
     instance = instance or ids.new_id()
     job_id = ids.child_id(instance)
     now = container.clock.now()
-    item = jobs.new_job(job_id=job_id, handler_type=handler, created=now,
-                        due=now + timedelta(seconds=due_in), instance_id=instance,
-                        definition_id="p:1:d", execution_id=instance, timer=timer)
+    item = jobs.new_job(
+        job_id=job_id,
+        handler_type=handler,
+        created=now,
+        due=now + timedelta(seconds=due_in),
+        instance_id=instance,
+        definition_id="p:1:d",
+        execution_id=instance,
+        timer=timer,
+    )
     container.store.transact([Put(Table.RUNTIME, item)])
     return job_id
 
@@ -49,30 +57,39 @@ def test_query_read_and_filters(client, container, runners):
     everything = body(client.http.get(f"{WF}/job?_queryFilter=true", headers=ADMIN))
     assert {j["_id"] for j in everything["result"]} == {timer, message}
     assert all("stacktrace" not in j for j in everything["result"])
-    timers = body(client.http.get(f"{WF}/job?_queryId=filtered-query&timersOnly=true",
-                                  headers=ADMIN))
+    timers = body(
+        client.http.get(f"{WF}/job?_queryId=filtered-query&timersOnly=true", headers=ADMIN)
+    )
     assert [j["_id"] for j in timers["result"]] == [timer]
-    due = body(client.http.get(
-        f"{WF}/job?_queryId=filtered-query&dueBefore=2026-01-01T00:30:00Z", headers=ADMIN))
+    due = body(
+        client.http.get(
+            f"{WF}/job?_queryId=filtered-query&dueBefore=2026-01-01T00:30:00Z", headers=ADMIN
+        )
+    )
     assert [j["_id"] for j in due["result"]] == [message]
-    by_instance = body(client.http.get(
-        f'{WF}/job?_queryFilter=processInstanceId%20eq%20%22{ids.instance_of(timer)}%22',
-        headers=ADMIN))
+    by_instance = body(
+        client.http.get(
+            f"{WF}/job?_queryFilter=processInstanceId%20eq%20%22{ids.instance_of(timer)}%22",
+            headers=ADMIN,
+        )
+    )
     assert [j["_id"] for j in by_instance["result"]] == [timer]
     read = body(client.http.get(f"{WF}/job/{timer}", headers=ADMIN))
     assert read["_id"] == timer and read["jobType"] == "timer" and read["retries"] == 3
 
 
 def test_timers_only_with_messages_only_is_400(client, container):
-    response = client.http.get(f"{WF}/job?_queryId=filtered-query&timersOnly=true"
-                               "&messagesOnly=true", headers=ADMIN)
+    response = client.http.get(
+        f"{WF}/job?_queryId=filtered-query&timersOnly=true&messagesOnly=true", headers=ADMIN
+    )
     assert response.status_code == 400
     assert "Cannot combine onlyTimers() with onlyMessages()" in body(response)["message"]
 
 
 def test_bad_due_date_is_400_naming_it(client, container):
-    response = client.http.get(f"{WF}/job?_queryId=filtered-query&dueBefore=tomorrow",
-                               headers=ADMIN)
+    response = client.http.get(
+        f"{WF}/job?_queryId=filtered-query&dueBefore=tomorrow", headers=ADMIN
+    )
     assert response.status_code == 400 and "dueBefore" in body(response)["message"]
 
 
@@ -87,8 +104,12 @@ def test_failing_job_to_dead_letter_and_back(client, container, runners):
     job_id = add_job(container, "boom")
     for left in (2, 1):
         outcome = body(client.http.post(f"{WF}/job/{job_id}?_action=execute", headers=JSON))
-        assert outcome == {"_id": job_id, "status": "failed", "retries": left,
-                           "exceptionMessage": "no such variable: amount"}
+        assert outcome == {
+            "_id": job_id,
+            "status": "failed",
+            "retries": left,
+            "exceptionMessage": "no such variable: amount",
+        }
     trace = body(client.http.post(f"{WF}/job/{job_id}?_action=stacktrace", headers=JSON))
     assert "ValueError: no such variable: amount" in trace["stacktrace"]
     last = body(client.http.post(f"{WF}/job/{job_id}?_action=execute", headers=JSON))
@@ -96,18 +117,27 @@ def test_failing_job_to_dead_letter_and_back(client, container, runners):
     dead = body(client.http.get(f"{WF}/job/deadletter?_queryFilter=true", headers=ADMIN))
     assert [j["_id"] for j in dead["result"]] == [job_id]
     assert body(client.http.get(f"{WF}/job?_queryFilter=true", headers=ADMIN))["result"] == []
-    dead_trace = body(client.http.post(f"{WF}/job/deadletter/{job_id}?_action=stacktrace",
-                                       headers=JSON))
+    dead_trace = body(
+        client.http.post(f"{WF}/job/deadletter/{job_id}?_action=stacktrace", headers=JSON)
+    )
     assert "ValueError" in dead_trace["stacktrace"]
-    bad = client.http.post(f"{WF}/job/deadletter/{job_id}?_action=execute", headers=JSON,
-                           body=json.dumps({"retries": 0}))
+    bad = client.http.post(
+        f"{WF}/job/deadletter/{job_id}?_action=execute",
+        headers=JSON,
+        body=json.dumps({"retries": 0}),
+    )
     assert bad.status_code == 400 and "retries" in body(bad)["message"]
-    moved = client.http.post(f"{WF}/job/deadletter/{job_id}?_action=execute", headers=JSON,
-                             body=json.dumps({"retries": 2}))
+    moved = client.http.post(
+        f"{WF}/job/deadletter/{job_id}?_action=execute",
+        headers=JSON,
+        body=json.dumps({"retries": 2}),
+    )
     assert body(moved) == {"_id": job_id, "status": "moved"}
     assert body(client.http.get(f"{WF}/job/{job_id}", headers=ADMIN))["retries"] == 2
-    assert body(client.http.get(f"{WF}/job/deadletter?_queryFilter=true",
-                                headers=ADMIN))["result"] == []
+    assert (
+        body(client.http.get(f"{WF}/job/deadletter?_queryFilter=true", headers=ADMIN))["result"]
+        == []
+    )
 
 
 def test_delete_returns_the_job_as_it_was(client, container):

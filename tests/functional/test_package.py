@@ -1,4 +1,5 @@
 """``chalice package`` of the dev stage, offline: the template API Gateway and SAM would get."""
+
 from __future__ import annotations
 
 import json
@@ -24,11 +25,16 @@ def swagger_paths(sam: dict) -> list[str]:
 
 def test_every_route_of_the_table_is_packaged(sam):
     paths = set(swagger_paths(sam))
-    for path in ["/openidm/workflow/execution", "/openidm/workflow/job/deadletter/{sub}",
-                 "/openidm/workflow/job/{id}", "/openidm/workflow/model/{id}",
-                 "/openidm/workflow/processdefinition/{id}/taskdefinition/{subid}",
-                 "/openidm/workflow/processinstance/history/{sub}",
-                 "/openidm/workflow/taskinstance/{id}", "/openidm/workflow/{resource}"]:
+    for path in [
+        "/openidm/workflow/execution",
+        "/openidm/workflow/job/deadletter/{sub}",
+        "/openidm/workflow/job/{id}",
+        "/openidm/workflow/model/{id}",
+        "/openidm/workflow/processdefinition/{id}/taskdefinition/{subid}",
+        "/openidm/workflow/processinstance/history/{sub}",
+        "/openidm/workflow/taskinstance/{id}",
+        "/openidm/workflow/{resource}",
+    ]:
         assert path in paths, path
 
 
@@ -65,8 +71,10 @@ def test_tables_with_indexes_and_ttl(sam):
 def test_runtime_table_has_the_candidate_index(sam):
     runtime = sam["Resources"]["RuntimeTable"]["Properties"]
     [index] = [i for i in runtime["GlobalSecondaryIndexes"] if i["IndexName"] == "candidate-sort"]
-    assert index["KeySchema"] == [{"AttributeName": "candidate", "KeyType": "HASH"},
-                                  {"AttributeName": "sort", "KeyType": "RANGE"}]
+    assert index["KeySchema"] == [
+        {"AttributeName": "candidate", "KeyType": "HASH"},
+        {"AttributeName": "sort", "KeyType": "RANGE"},
+    ]
     assert {"AttributeName": "candidate", "AttributeType": "S"} in runtime["AttributeDefinitions"]
 
 

@@ -1,4 +1,5 @@
 """``processinstance`` and ``processinstance/history`` queries, and ``running_instances``."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,10 +10,24 @@ from tests.conftest import ADMIN
 from tests.functional.test_model_routes import WF, expect
 from tests.functional.test_processinstance_routes import QUICK, deploy, start
 
-ITEM_KEYS = {"_id", "processInstanceId", "processDefinitionId", "processDefinitionKey",
-             "processDefinitionResourceName", "businessKey", "startUserId", "startTime",
-             "endTime", "durationInMillis", "startActivityId", "endActivityId", "deleteReason",
-             "superProcessInstanceId", "tenantId", "processVariables"}
+ITEM_KEYS = {
+    "_id",
+    "processInstanceId",
+    "processDefinitionId",
+    "processDefinitionKey",
+    "processDefinitionResourceName",
+    "businessKey",
+    "startUserId",
+    "startTime",
+    "endTime",
+    "durationInMillis",
+    "startActivityId",
+    "endActivityId",
+    "deleteReason",
+    "superProcessInstanceId",
+    "tenantId",
+    "processVariables",
+}
 
 
 def query(client, params: str, history: bool = False, code: int = 200) -> dict:
@@ -31,11 +46,12 @@ def world(client, container):
     deploy(container, "beta", name="Beta")
     deploy(container, "quick", bpmn=QUICK)
     made = {}
-    for name, payload in [("a1", {"_key": "alpha", "_businessKey": "b-1", "color": "red",
-                                  "n": 5, "ok": True}),
-                          ("a2", {"_key": "alpha", "color": "blue"}),
-                          ("b1", {"_key": "beta", "_businessKey": "b-3", "color": "red"}),
-                          ("q", {"_key": "quick"})]:
+    for name, payload in [
+        ("a1", {"_key": "alpha", "_businessKey": "b-1", "color": "red", "n": 5, "ok": True}),
+        ("a2", {"_key": "alpha", "color": "blue"}),
+        ("b1", {"_key": "beta", "_businessKey": "b-3", "color": "red"}),
+        ("q", {"_key": "quick"}),
+    ]:
         made[name] = expect(start(client, payload), 201)["_id"]
         container.clock.advance(minutes=1)
     made["alphaDefinition"] = first
@@ -51,44 +67,54 @@ def test_query_filter_true_lists_running_items_in_start_order(client, world):
     assert item["startUserId"] == "openidm-admin" and item["startTime"].endswith("Z")
     assert item["processVariables"]["color"] == "red" and item["tenantId"] == ""
     assert query(client, "_queryId=query-all-ids")["result"] == [
-        {"_id": world[name]} for name in ("a1", "a2", "b1")]
+        {"_id": world[name]} for name in ("a1", "a2", "b1")
+    ]
 
 
 def test_any_query_filter(client, world):
     assert ids(query(client, '_queryFilter=processVariables/color eq "red"')) == [
-        world["a1"], world["b1"]]
-    assert ids(query(client, '_queryFilter=businessKey sw "b-" and '
-                             'processDefinitionResourceName eq "Beta"')) == [world["b1"]]
+        world["a1"],
+        world["b1"],
+    ]
+    assert ids(
+        query(
+            client, '_queryFilter=businessKey sw "b-" and processDefinitionResourceName eq "Beta"'
+        )
+    ) == [world["b1"]]
     assert ids(query(client, f'_queryFilter=_id eq "{world["a2"]}"')) == [world["a2"]]
     query(client, "_queryFilter=bogus((", code=400)
 
 
-@pytest.mark.parametrize("params, expected", [
-    ("processDefinitionKey=alpha", ["a1", "a2"]),
-    ("processDefinitionId={alphaDefinition}", ["a1", "a2"]),
-    ("processInstanceBusinessKey=b-3", ["b1"]),
-    ("processInstanceId={a2}", ["a2"]),
-    ("startUserId=openidm-admin", ["a1", "a2", "b1"]),
-    ("startUserId=bob", []),
-    ("involvedUserId=openidm-admin", ["a1", "a2", "b1"]),
-    ("superProcessInstanceId=nosuch", []),
-    ("unfinished=true", ["a1", "a2", "b1"]),
-    ("finished=true", []),
-    ("var-color=red", ["a1", "b1"]),
-    ("var-n=5&var-ok=true", ["a1"]),
-    ("var-n=6", []),
-    ("startedAfter=2026-01-01T00:01:00Z", ["a2", "b1"]),
-    ("startedBefore=2026-01-01T00:01:00.000%2B00:00", ["a1", "a2"]),
-    ("startedAfter=2026-01-01&startedBefore=2026-01-01T00:00:30Z", ["a1"]),
-    ("unknownParameter=1", ["a1", "a2", "b1"]),
-])
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        ("processDefinitionKey=alpha", ["a1", "a2"]),
+        ("processDefinitionId={alphaDefinition}", ["a1", "a2"]),
+        ("processInstanceBusinessKey=b-3", ["b1"]),
+        ("processInstanceId={a2}", ["a2"]),
+        ("startUserId=openidm-admin", ["a1", "a2", "b1"]),
+        ("startUserId=bob", []),
+        ("involvedUserId=openidm-admin", ["a1", "a2", "b1"]),
+        ("superProcessInstanceId=nosuch", []),
+        ("unfinished=true", ["a1", "a2", "b1"]),
+        ("finished=true", []),
+        ("var-color=red", ["a1", "b1"]),
+        ("var-n=5&var-ok=true", ["a1"]),
+        ("var-n=6", []),
+        ("startedAfter=2026-01-01T00:01:00Z", ["a2", "b1"]),
+        ("startedBefore=2026-01-01T00:01:00.000%2B00:00", ["a1", "a2"]),
+        ("startedAfter=2026-01-01&startedBefore=2026-01-01T00:00:30Z", ["a1"]),
+        ("unknownParameter=1", ["a1", "a2", "b1"]),
+    ],
+)
 def test_filtered_query_parameters(client, world, params, expected):
     data = query(client, "_queryId=filtered-query&" + params.format(**world))
     assert ids(data) == [world[name] for name in expected]
 
 
-@pytest.mark.parametrize("name", ["startedAfter", "startedBefore", "finishedAfter",
-                                  "finishedBefore"])
+@pytest.mark.parametrize(
+    "name", ["startedAfter", "startedBefore", "finishedAfter", "finishedBefore"]
+)
 def test_unparseable_date_is_400_naming_it(client, world, name):
     data = query(client, f"_queryId=filtered-query&{name}=yesterday", code=400)
     assert name in data["message"]
@@ -108,8 +134,9 @@ def test_sort_keys_paging_and_bad_key(client, world):
     query(client, "_queryFilter=true&_sortKeys=nosuch", code=400)
     first = query(client, "_queryFilter=true&_pageSize=2")
     assert ids(first) == [world["a1"], world["a2"]] and first["pagedResultsCookie"]
-    second = query(client, f"_queryFilter=true&_pageSize=2&_pagedResultsCookie="
-                           f"{first['pagedResultsCookie']}")
+    second = query(
+        client, f"_queryFilter=true&_pageSize=2&_pagedResultsCookie={first['pagedResultsCookie']}"
+    )
     assert ids(second) == [world["b1"]] and second["pagedResultsCookie"] is None
     counted = query(client, "_queryFilter=true&_pageSize=1&_totalPagedResultsPolicy=EXACT")
     assert counted["totalPagedResults"] == 3
@@ -143,6 +170,7 @@ def test_deleted_instance_leaves_the_running_listing(client, world):
 
 # --- history ---------------------------------------------------------------------------------
 
+
 def test_history_lists_finished_and_running(client, world):
     data = query(client, "_queryFilter=true", history=True)
     assert ids(data) == [world[n] for n in ("a1", "a2", "b1", "q")]
@@ -154,13 +182,15 @@ def test_history_lists_finished_and_running(client, world):
     unfinished = query(client, "_queryId=filtered-query&unfinished=true", history=True)
     assert ids(unfinished) == [world[n] for n in ("a1", "a2", "b1")]
     assert ids(query(client, "_queryId=filtered-query&var-color=blue", history=True)) == [
-        world["a2"]]
-    assert ids(query(client, "_queryId=filtered-query&finishedAfter=2026-01-01",
-                     history=True)) == [world["q"]]
-    assert ids(query(client, "_queryFilter=true&_sortKeys=-startTime&_pageSize=1",
-                     history=True)) == [world["q"]]
-    assert query(client, "_queryId=query-all-ids", history=True)["result"][3] == {
-        "_id": world["q"]}
+        world["a2"]
+    ]
+    assert ids(query(client, "_queryId=filtered-query&finishedAfter=2026-01-01", history=True)) == [
+        world["q"]
+    ]
+    assert ids(
+        query(client, "_queryFilter=true&_sortKeys=-startTime&_pageSize=1", history=True)
+    ) == [world["q"]]
+    assert query(client, "_queryId=query-all-ids", history=True)["result"][3] == {"_id": world["q"]}
 
 
 def test_history_of_a_deleted_instance_is_finished(client, world):
@@ -172,6 +202,7 @@ def test_history_of_a_deleted_instance_is_finished(client, world):
 
 # --- running instances and definition delete -------------------------------------------------
 
+
 def test_running_instances_counts_per_definition(client, container, world):
     alpha = world["alphaDefinition"]
     assert deployments.running_instances(container, alpha) == 2
@@ -179,14 +210,14 @@ def test_running_instances_counts_per_definition(client, container, world):
     assert deployments.running_instances(container, alpha) == 1
 
 
-def test_any_running_stops_at_the_first_page_that_shows_one(client, container, world,
-                                                           monkeypatch):
+def test_any_running_stops_at_the_first_page_that_shows_one(client, container, world, monkeypatch):
     """With one header per page, a1 (alpha, started first) is on the first page: the check
     stops there, where counting reads every page."""
     monkeypatch.setattr(deployments, "RUNNING_PAGE", 1)
     alpha = world["alphaDefinition"]
-    beta = expect(client.http.get(f"{WF}/processinstance/{world['b1']}", headers=ADMIN),
-                  200)["processDefinitionId"]
+    beta = expect(client.http.get(f"{WF}/processinstance/{world['b1']}", headers=ADMIN), 200)[
+        "processDefinitionId"
+    ]
 
     def requests(check) -> tuple[object, int]:
         with aws.counting() as counter:
@@ -197,8 +228,10 @@ def test_any_running_stops_at_the_first_page_that_shows_one(client, container, w
     found, early = requests(lambda: deployments.any_running(container, {alpha}))
     assert counted == 2 and found is True and early < whole
     # nothing of these runs: the whole listing, read once for both
-    assert requests(lambda: deployments.any_running(container, {"nobody:1:x", "none:1:y"})) \
-        == (False, whole)
+    assert requests(lambda: deployments.any_running(container, {"nobody:1:x", "none:1:y"})) == (
+        False,
+        whole,
+    )
     assert deployments.any_running(container, {"nobody:1:x", beta}) is True
 
 

@@ -1,4 +1,5 @@
 """``processinstance`` start, read and cancel; ``processinstance/history`` read and delete."""
+
 from __future__ import annotations
 
 import json
@@ -45,8 +46,9 @@ def deploy(container, key="onboard", name="Onboarding", bpmn=None) -> str:
     from chalicelib.service.deployments import deploy as deploy_bpmn
 
     text = bpmn or WAITING.format(key=key, name=name)
-    return deploy_bpmn(container, source=f"test:{key}:{hash(text)}", name=key,
-                       bpmn={f"{key}.bpmn20.xml": text}).definition_ids[0]
+    return deploy_bpmn(
+        container, source=f"test:{key}:{hash(text)}", name=key, bpmn={f"{key}.bpmn20.xml": text}
+    ).definition_ids[0]
 
 
 def start(client, payload, headers=JSON, action=True):
@@ -61,18 +63,21 @@ def onboard(container) -> str:
 
 # --- start -----------------------------------------------------------------------------------
 
+
 def test_start_by_key_waits_and_returns_201_with_location(client, container, onboard):
     response = start(client, {"_key": "onboard", "_businessKey": "bk-1", "foo": "bar"})
     data = expect(response, 201)
-    assert set(data) == {"_id", "processInstanceId", "status", "businessKey",
-                         "processDefinitionId"}
+    assert set(data) == {"_id", "processInstanceId", "status", "businessKey", "processDefinitionId"}
     assert data["status"] == "suspended" and data["businessKey"] == "bk-1"
     assert data["processDefinitionId"] == onboard and data["_id"] == data["processInstanceId"]
     assert response.headers["Location"] == f"{WF}/processinstance/{data['_id']}"
     read = expect(client.http.get(f"{WF}/processinstance/{data['_id']}", headers=ADMIN), 200)
     assert read["startUserId"] == "openidm-admin"
-    assert read["processVariables"] == {"foo": "bar", "initiator": "openidm-admin",
-                                        "prepared": "yes openidm-admin"}
+    assert read["processVariables"] == {
+        "foo": "bar",
+        "initiator": "openidm-admin",
+        "prepared": "yes openidm-admin",
+    }
 
 
 def test_start_by_definition_id_picks_that_version(client, container, onboard):
@@ -92,25 +97,30 @@ def test_start_that_runs_to_the_end_says_ended(client, container):
     ended = expect(client.http.get(f"{WF}/processinstance/{data['_id']}", headers=ADMIN), 200)
     assert ended["endActivityId"] == "e" and ended["endTime"] is not None
     assert ended["tasks"] == []
-    history = expect(client.http.get(f"{WF}/processinstance/history/{data['_id']}",
-                                     headers=ADMIN), 200)
+    history = expect(
+        client.http.get(f"{WF}/processinstance/history/{data['_id']}", headers=ADMIN), 200
+    )
     assert history["endActivityId"] == "e" and history["endTime"] is not None
 
 
-@pytest.mark.parametrize("payload, fragment", [
-    ({"foo": 1}, "_key' and '_processDefinitionId"),
-    ({"_key": "onboard", "_processDefinitionId": "x:1:y"}, "_key' and '_processDefinitionId"),
-    ({"_key": 5}, "'_key'"),
-    ({"_key": ""}, "'_key'"),
-    ({"_key": "onboard", "_businessKey": ["x"]}, "'_businessKey'"),
-])
+@pytest.mark.parametrize(
+    "payload, fragment",
+    [
+        ({"foo": 1}, "_key' and '_processDefinitionId"),
+        ({"_key": "onboard", "_processDefinitionId": "x:1:y"}, "_key' and '_processDefinitionId"),
+        ({"_key": 5}, "'_key'"),
+        ({"_key": ""}, "'_key'"),
+        ({"_key": "onboard", "_businessKey": ["x"]}, "'_businessKey'"),
+    ],
+)
 def test_bad_start_bodies_are_400_naming_the_field(client, onboard, payload, fragment):
     expect(start(client, payload), 400, fragment)
 
 
 def test_non_object_body_is_400(client, onboard):
-    response = client.http.post(f"{WF}/processinstance?_action=create", headers=JSON,
-                                body=b'["_key"]')
+    response = client.http.post(
+        f"{WF}/processinstance?_action=create", headers=JSON, body=b'["_key"]'
+    )
     expect(response, 400, "JSON object")
 
 
@@ -123,17 +133,27 @@ def test_process_failure_is_400_with_detail_and_writes_nothing(client, container
     deploy(container, "failing", bpmn=FAILING.format(key="failing", name="Failing"))
     data = expect(start(client, {"_key": "failing"}), 400)
     assert data["detail"]["type"] == "script" and data["detail"]["activityId"] == "prepare"
-    listed = expect(client.http.get(f"{WF}/processinstance?_queryFilter=true", headers=ADMIN),
-                    200)
+    listed = expect(client.http.get(f"{WF}/processinstance?_queryFilter=true", headers=ADMIN), 200)
     assert listed["result"] == []
 
 
 def test_date_strings_are_normalised_other_strings_kept(client, onboard):
-    data = expect(start(client, {"_key": "onboard", "when": "2015-07-28T14:36:08.087+02:00",
-                                 "utc": "2026-11-27T20:17:13.123Z", "day": "2026-11-27",
-                                 "text": "not a date but twenty-six!"}), 201)
-    variables = expect(client.http.get(f"{WF}/processinstance/{data['_id']}", headers=ADMIN),
-                       200)["processVariables"]
+    data = expect(
+        start(
+            client,
+            {
+                "_key": "onboard",
+                "when": "2015-07-28T14:36:08.087+02:00",
+                "utc": "2026-11-27T20:17:13.123Z",
+                "day": "2026-11-27",
+                "text": "not a date but twenty-six!",
+            },
+        ),
+        201,
+    )
+    variables = expect(client.http.get(f"{WF}/processinstance/{data['_id']}", headers=ADMIN), 200)[
+        "processVariables"
+    ]
     assert variables["when"] == "2015-07-28T12:36:08.087Z"
     assert variables["utc"] == "2026-11-27T20:17:13.123Z"
     assert variables["day"] == "2026-11-27" and variables["text"] == "not a date but twenty-six!"
@@ -141,13 +161,15 @@ def test_date_strings_are_normalised_other_strings_kept(client, onboard):
 
 # --- idempotency -----------------------------------------------------------------------------
 
+
 def _with_key(key: str) -> dict:
     return {**JSON, "Idempotency-Key": key}
 
 
 def _running_ids(client) -> list[str]:
-    data = expect(client.http.get(f"{WF}/processinstance?_queryId=query-all-ids",
-                                  headers=ADMIN), 200)
+    data = expect(
+        client.http.get(f"{WF}/processinstance?_queryId=query-all-ids", headers=ADMIN), 200
+    )
     return [item["_id"] for item in data["result"]]
 
 
@@ -163,16 +185,21 @@ def test_same_key_and_body_replays_the_first_response(client, onboard):
 
 def test_same_key_with_another_body_is_409(client, onboard):
     expect(start(client, {"_key": "onboard", "a": 1}, headers=_with_key("k")), 201)
-    expect(start(client, {"_key": "onboard", "a": 2}, headers=_with_key("k")), 409,
-           "another request body")
+    expect(
+        start(client, {"_key": "onboard", "a": 2}, headers=_with_key("k")),
+        409,
+        "another request body",
+    )
     assert len(_running_ids(client)) == 1
 
 
 def test_key_is_scoped_to_the_caller(user_client):
     client, container = user_client
     deploy(container, "openThing")
-    mine = expect(start(client, {"_key": "openThing"}, headers={**ALICE, **_json(),
-                                                                 "Idempotency-Key": "k"}), 201)
+    mine = expect(
+        start(client, {"_key": "openThing"}, headers={**ALICE, **_json(), "Idempotency-Key": "k"}),
+        201,
+    )
     admins = expect(start(client, {"_key": "openThing"}, headers=_with_key("k")), 201)
     assert mine["_id"] != admins["_id"]
 
@@ -188,8 +215,9 @@ def test_key_while_first_request_runs_is_409(client, container, onboard):
     from chalicelib.service import idempotency, process_instances
 
     body = {"_key": "onboard"}
-    claim = idempotency.begin(container, "openidm-admin", process_instances.ROUTE_CREATE,
-                              "busy", body)
+    claim = idempotency.begin(
+        container, "openidm-admin", process_instances.ROUTE_CREATE, "busy", body
+    )
     assert isinstance(claim, idempotency.Claim)
     expect(start(client, body, headers=_with_key("busy")), 409, "still running")
     container.clock.advance(minutes=16)  # an abandoned claim may be taken over
@@ -226,6 +254,7 @@ def test_bad_idempotency_key_is_400(client, onboard, key):
 
 # --- read and delete -------------------------------------------------------------------------
 
+
 def test_read_has_every_task_in_the_historic_task_shape(client, onboard):
     from chalicelib.service.task_shapes import HISTORY_TASK_FIELDS
 
@@ -251,18 +280,24 @@ def test_delete_cancels_and_history_keeps_the_reason(client, onboard):
     [task] = cancelled["tasks"]  # the cancelled task, in the historic task shape
     assert task["endTime"] is not None and task["deleteReason"] is not None
     expect(client.http.delete(url, headers=ADMIN), 404)
-    history = expect(client.http.get(f"{WF}/processinstance/history/{data['_id']}",
-                                     headers=ADMIN), 200)
+    history = expect(
+        client.http.get(f"{WF}/processinstance/history/{data['_id']}", headers=ADMIN), 200
+    )
     assert history["deleteReason"] == "Deleted by openidm-admin"
     assert history["endTime"] is not None and history["durationInMillis"] is not None
 
 
 def test_delete_with_a_reason_parameter(client, onboard):
     data = expect(start(client, {"_key": "onboard"}), 201)
-    expect(client.http.delete(f"{WF}/processinstance/{data['_id']}?deleteReason=Obsolete",
-                              headers=ADMIN), 200)
-    history = expect(client.http.get(f"{WF}/processinstance/history/{data['_id']}",
-                                     headers=ADMIN), 200)
+    expect(
+        client.http.delete(
+            f"{WF}/processinstance/{data['_id']}?deleteReason=Obsolete", headers=ADMIN
+        ),
+        200,
+    )
+    history = expect(
+        client.http.get(f"{WF}/processinstance/history/{data['_id']}", headers=ADMIN), 200
+    )
     assert history["deleteReason"] == "Obsolete"
 
 
@@ -273,13 +308,13 @@ def test_unknown_instance_is_404(client, onboard):
 
 def test_unsupported_operations(client, onboard):
     data = expect(start(client, {"_key": "onboard"}), 201)
-    expect(client.http.put(f"{WF}/processinstance/{data['_id']}", headers=JSON, body=b"{}"),
-           501)
+    expect(client.http.put(f"{WF}/processinstance/{data['_id']}", headers=JSON, body=b"{}"), 501)
     expect(client.http.get(f"{WF}/processinstance", headers=ADMIN), 400, "cannot be read")
     expect(client.http.delete(f"{WF}/processinstance", headers=ADMIN), 400, "cannot be deleted")
 
 
 # --- history read and delete -----------------------------------------------------------------
+
 
 def test_history_read_and_delete(client, container, onboard):
     data = expect(start(client, {"_key": "onboard", "color": "blue"}), 201)
@@ -308,8 +343,9 @@ def test_anonymous_is_403_everywhere(client, onboard):
     headers = {**ANONYMOUS, **_json()}
     expect(start(client, {"_key": "onboard"}, headers=headers), 403)
     expect(client.http.get(f"{WF}/processinstance?_queryFilter=true", headers=ANONYMOUS), 403)
-    expect(client.http.get(f"{WF}/processinstance/history?_queryFilter=true",
-                           headers=ANONYMOUS), 403)
+    expect(
+        client.http.get(f"{WF}/processinstance/history?_queryFilter=true", headers=ANONYMOUS), 403
+    )
     expect(client.http.get(f"{WF}/processinstance/x", headers=ANONYMOUS), 403)
 
 
@@ -326,7 +362,6 @@ def test_authorized_user_starts_only_granted_definitions(user_client):
     expect(client.http.get(url, headers=ALICE), 403)
     expect(client.http.delete(url, headers=ALICE), 403)
     expect(client.http.get(f"{WF}/processinstance?_queryFilter=true", headers=ALICE), 403)
-    expect(client.http.get(f"{WF}/processinstance/history?_queryFilter=true", headers=ALICE),
-           403)
+    expect(client.http.get(f"{WF}/processinstance/history?_queryFilter=true", headers=ALICE), 403)
     expect(client.http.get(f"{WF}/processinstance/history/{data['_id']}", headers=ALICE), 403)
     expect(client.http.delete(f"{WF}/processinstance/history/{data['_id']}", headers=ALICE), 403)

@@ -1,10 +1,11 @@
 """Definition-level start events over moto: the message/signal registry and timer-start jobs
 (created at deploy, replaced by a new version, restored when it is deleted, fired by the
 worker)."""
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -33,16 +34,25 @@ def corpus_text(corpus, name: str, *replacements: tuple[str, str]) -> str:
 
 
 def deploy(container, xml: str, source: str = "file:test") -> list[str]:
-    return list(deployments.deploy(container, source=source, name=source,
-                                   bpmn={"test.bpmn20.xml": xml}).definition_ids)
+    return list(
+        deployments.deploy(
+            container, source=source, name=source, bpmn={"test.bpmn20.xml": xml}
+        ).definition_ids
+    )
 
 
 def timer_jobs(container) -> list:
     """Every ``timer-start`` job (the sharded ``job`` listing)."""
     found, token = [], None
     while True:
-        page = query_shards(container.store, Table.RUNTIME, Index.KIND_SHARD_SORT, "job",
-                            jobs.LIST_SHARDS, start=token)
+        page = query_shards(
+            container.store,
+            Table.RUNTIME,
+            Index.KIND_SHARD_SORT,
+            "job",
+            jobs.LIST_SHARDS,
+            start=token,
+        )
         found += [i for i in page.items if i.data["jobHandlerType"] == start_events.TIMER_START]
         token = page.next_token
         if token is None:
@@ -71,12 +81,16 @@ def wake(job_id: str, message_id: str = "m1") -> dict:
 
 # --- timer jobs at deploy --------------------------------------------------------------------
 
-@pytest.mark.parametrize("name, due", [
-    (FIXED_DATE, "2036-11-14T11:12:22.000Z"),
-    (DURATION, "2026-01-01T00:05:00.000Z"),       # FixedClock + PT5M
-    (CRON, "2026-01-01T00:05:00.000Z"),           # next 0 0/5 * * * ? after midnight
-    (LIMITED, "2026-01-01T00:05:00.000Z"),        # R2/PT5M: first after one period
-])
+
+@pytest.mark.parametrize(
+    "name, due",
+    [
+        (FIXED_DATE, "2036-11-14T11:12:22.000Z"),
+        (DURATION, "2026-01-01T00:05:00.000Z"),  # FixedClock + PT5M
+        (CRON, "2026-01-01T00:05:00.000Z"),  # next 0 0/5 * * * ? after midnight
+        (LIMITED, "2026-01-01T00:05:00.000Z"),  # R2/PT5M: first after one period
+    ],
+)
 def test_deploy_creates_one_timer_job_due_at_the_first_fire(container, corpus, name, due):
     [definition_id] = deploy(container, corpus_text(corpus, name))
     job = the_timer_job(container)
@@ -97,7 +111,7 @@ def test_a_cycle_whose_end_date_has_passed_creates_no_job(container, corpus):
 
 
 def test_a_cycle_with_an_end_date_fires_until_the_end(container, corpus):
-    container.clock.set(datetime(2021, 7, 1, tzinfo=timezone.utc))
+    container.clock.set(datetime(2021, 7, 1, tzinfo=UTC))
     xml = corpus_text(corpus, WITH_END, ('scriptFormat="groovy"', 'scriptFormat="javascript"'))
     [definition_id] = deploy(container, xml)
     first = the_timer_job(container)
@@ -122,6 +136,7 @@ def test_timer_start_expressions_are_refused_naming_the_element(container, corpu
 
 # --- running timer-start jobs ----------------------------------------------------------------
 
+
 def test_r2_cycle_starts_exactly_two_instances_then_leaves_no_job(container, corpus):
     xml = corpus_text(corpus, LIMITED, ("R2/PT5M", "R2/PT1H"))
     [definition_id] = deploy(container, xml)
@@ -133,11 +148,15 @@ def test_r2_cycle_starts_exactly_two_instances_then_leaves_no_job(container, cor
     second = the_timer_job(container)
     assert second.data["_id"] != first.data["_id"]
     assert second.data["dueDate"] == "2026-01-01T02:00:00.000Z"  # previous due + PT1H
-    assert registry(container, "startTimerEventExampleCycle")["timer#theStart"]["jobId"] == \
-        second.data["_id"]
+    assert (
+        registry(container, "startTimerEventExampleCycle")["timer#theStart"]["jobId"]
+        == second.data["_id"]
+    )
     container.clock.advance(hours=1)
     assert jobs.execute(container, second.data["_id"]) == {
-        "_id": second.data["_id"], "status": "executed"}
+        "_id": second.data["_id"],
+        "status": "executed",
+    }
     assert started(container, definition_id) == 2
     assert timer_jobs(container) == []
     assert registry(container, "startTimerEventExampleCycle") == {}
@@ -168,9 +187,14 @@ def test_a_duplicate_wake_up_does_nothing(container, corpus):
 def test_a_job_the_registry_does_not_point_at_is_stale_and_deleted(container, corpus):
     [definition_id] = deploy(container, corpus_text(corpus, DURATION))
     real = the_timer_job(container)
-    stray = jobs.new_job(job_id="0" * 26, handler_type=start_events.TIMER_START,
-                         created=container.clock.now(), definition_id=definition_id,
-                         configuration=real.data["jobHandlerConfiguration"], timer=True)
+    stray = jobs.new_job(
+        job_id="0" * 26,
+        handler_type=start_events.TIMER_START,
+        created=container.clock.now(),
+        definition_id=definition_id,
+        configuration=real.data["jobHandlerConfiguration"],
+        timer=True,
+    )
     container.store.transact([Put(Table.RUNTIME, stray)])
     assert jobs.execute(container, "0" * 26)["status"] == "executed"
     assert started(container, definition_id) == 0
@@ -178,6 +202,7 @@ def test_a_job_the_registry_does_not_point_at_is_stale_and_deleted(container, co
 
 
 # --- new versions replace, deletes restore ---------------------------------------------------
+
 
 def test_redeploy_replaces_the_timer_job_and_delete_restores_it(container, corpus):
     [v1] = deploy(container, corpus_text(corpus, DURATION))
@@ -211,13 +236,16 @@ def test_message_registry_follows_the_latest_version(container, corpus):
     xml = corpus_text(corpus, MESSAGE)
     [v1] = deploy(container, xml)
     assert start_events.find_start_events(container, "message", "newInvoiceMessage") == [
-        (v1, "theStart")]
+        (v1, "theStart")
+    ]
     [v2] = deploy(container, xml.replace('name="Task"', 'name="Task 2"'))
     assert start_events.find_start_events(container, "message", "newInvoiceMessage") == [
-        (v2, "theStart")]
+        (v2, "theStart")
+    ]
     deployments.delete_deployment(container, v2)
     assert start_events.find_start_events(container, "message", "newInvoiceMessage") == [
-        (v1, "theStart")]
+        (v1, "theStart")
+    ]
     deployments.delete_deployment(container, v1)
     assert start_events.find_start_events(container, "message", "newInvoiceMessage") == []
 
@@ -226,8 +254,11 @@ def test_signal_start_events_of_every_process_are_registered(container, corpus):
     ids = deploy(container, corpus_text(corpus, SIGNAL))
     found = start_events.find_start_events(container, "signal", "The Signal")
     by_key = {definition.split(":")[0]: (definition, activity) for definition, activity in found}
-    assert sorted(by_key) == ["processWithSignalStart1", "processWithSignalStart2",
-                              "processWithSignalStart3"]
+    assert sorted(by_key) == [
+        "processWithSignalStart1",
+        "processWithSignalStart2",
+        "processWithSignalStart3",
+    ]
     assert by_key["processWithSignalStart2"][1] == "theStart2"
     assert {definition for definition, _ in found} <= set(ids)
     assert start_events.find_start_events(container, "signal", "The") == []
@@ -244,24 +275,30 @@ def test_a_message_start_name_used_by_another_key_is_refused(container, corpus):
     assert "newInvoiceMessage" in str(raised.value) and owner in str(raised.value)
     assert deployments.list_deployments(container, "file:b") == []  # nothing was written
     assert start_events.find_start_events(container, "message", "newInvoiceMessage") == [
-        (owner, "theStart")]
+        (owner, "theStart")
+    ]
     # once the owner's latest version no longer uses the name, another key may take it
-    deploy(container, xml.replace('name="newInvoiceMessage"', 'name="renamedMessage"'),
-           source="file:a")
+    deploy(
+        container, xml.replace('name="newInvoiceMessage"', 'name="renamedMessage"'), source="file:a"
+    )
     [taken] = deploy(container, other, source="file:b")
     assert start_events.find_start_events(container, "message", "newInvoiceMessage") == [
-        (taken, "theStart")]
+        (taken, "theStart")
+    ]
 
 
 def test_restoring_leaves_out_a_message_name_another_key_took(container, corpus):
     xml = corpus_text(corpus, MESSAGE)
     deploy(container, xml, source="file:a")
-    [renamed] = deploy(container, xml.replace('name="newInvoiceMessage"',
-                                              'name="renamedMessage"'), source="file:a")
-    [taker] = deploy(container, xml.replace('id="singleMessageStartEvent"', 'id="taker"'),
-                     source="file:b")
+    [renamed] = deploy(
+        container, xml.replace('name="newInvoiceMessage"', 'name="renamedMessage"'), source="file:a"
+    )
+    [taker] = deploy(
+        container, xml.replace('id="singleMessageStartEvent"', 'id="taker"'), source="file:b"
+    )
     deployments.delete_deployment(container, renamed)  # v1 comes back, but not its message
     assert start_events.find_start_events(container, "message", "newInvoiceMessage") == [
-        (taker, "theStart")]
+        (taker, "theStart")
+    ]
     assert start_events.find_start_events(container, "message", "renamedMessage") == []
     assert registry(container, "singleMessageStartEvent") == {}

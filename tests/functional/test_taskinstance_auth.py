@@ -1,4 +1,5 @@
 """Who may read, update, claim, complete, delete and query tasks (DECISIONS.md rules)."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,11 @@ AUTHORIZED = "internal/role/openidm-authorized"
 
 
 def as_user(name: str) -> dict:
-    return {"X-OpenIDM-Username": name, "X-OpenIDM-Password": PASSWORDS[name],
-            "Content-Type": "application/json"}
+    return {
+        "X-OpenIDM-Username": name,
+        "X-OpenIDM-Password": PASSWORDS[name],
+        "Content-Type": "application/json",
+    }
 
 
 @pytest.fixture
@@ -32,16 +36,23 @@ def users_client(moto_backend, tmp_path):
     from tests.conftest import TEST_ENV
 
     def user(name, password, roles, groups=()):
-        return {"username": name, "password": hash_password(password, iterations=1000),
-                "roles": list(roles), "groups": list(groups)}
+        return {
+            "username": name,
+            "password": hash_password(password, iterations=1000),
+            "roles": list(roles),
+            "groups": list(groups),
+        }
 
-    users = {"users": [
-        user("openidm-admin", "openidm-admin", ["internal/role/openidm-admin", AUTHORIZED]),
-        user("anonymous", "anonymous", ["internal/role/openidm-reg"]),
-        user("bob", "bob-pw", [AUTHORIZED]),
-        user("carol", "carol-pw", [AUTHORIZED], ["managers"]),
-        user("hank", "hank-pw", [AUTHORIZED, "internal/role/hr"]),
-        user("dave", "dave-pw", [AUTHORIZED])]}
+    users = {
+        "users": [
+            user("openidm-admin", "openidm-admin", ["internal/role/openidm-admin", AUTHORIZED]),
+            user("anonymous", "anonymous", ["internal/role/openidm-reg"]),
+            user("bob", "bob-pw", [AUTHORIZED]),
+            user("carol", "carol-pw", [AUTHORIZED], ["managers"]),
+            user("hank", "hank-pw", [AUTHORIZED, "internal/role/hr"]),
+            user("dave", "dave-pw", [AUTHORIZED]),
+        ]
+    }
     (tmp_path / "users.json").write_text(json.dumps(users))
     settings = Settings.from_env(dict(TEST_ENV, WORKFLOW_USERS_FILE=str(tmp_path / "users.json")))
     container = bootstrap.build_container(settings, clock=FixedClock())
@@ -54,19 +65,29 @@ def users_client(moto_backend, tmp_path):
         bootstrap.reset_container()
 
 
-@pytest.mark.parametrize("method, path, payload", [
-    ("GET", "taskinstance?_queryFilter=true", None),
-    ("GET", "taskinstance?_queryId=unassignedTaskQuery", None),
-    ("GET", "taskinstance/{t}", None), ("PUT", "taskinstance/{t}", {"name": "x"}),
-    ("POST", "taskinstance/{t}?_action=claim", {"userId": "anonymous"}),
-    ("POST", "taskinstance/{t}?_action=complete", {}), ("DELETE", "taskinstance/{t}", None),
-    ("GET", "taskinstance/history?_queryFilter=true", None),
-    ("GET", "taskinstance/history/{t}", None),
-])
+@pytest.mark.parametrize(
+    "method, path, payload",
+    [
+        ("GET", "taskinstance?_queryFilter=true", None),
+        ("GET", "taskinstance?_queryId=unassignedTaskQuery", None),
+        ("GET", "taskinstance/{t}", None),
+        ("PUT", "taskinstance/{t}", {"name": "x"}),
+        ("POST", "taskinstance/{t}?_action=claim", {"userId": "anonymous"}),
+        ("POST", "taskinstance/{t}?_action=complete", {}),
+        ("DELETE", "taskinstance/{t}", None),
+        ("GET", "taskinstance/history?_queryFilter=true", None),
+        ("GET", "taskinstance/history/{t}", None),
+    ],
+)
 def test_anonymous_is_forbidden(users_client, method, path, payload):
     client, task_id = users_client
-    response = call(client, method, path.format(t=task_id), payload,
-                    headers=dict(ANONYMOUS, **{"Content-Type": "application/json"}))
+    response = call(
+        client,
+        method,
+        path.format(t=task_id),
+        payload,
+        headers=dict(ANONYMOUS, **{"Content-Type": "application/json"}),
+    )
     expect(response, 403, "Access denied")
 
 
@@ -74,18 +95,45 @@ def test_anonymous_is_forbidden(users_client, method, path, payload):
 def test_candidates_read_and_update_but_complete_only_once_assigned(users_client, name):
     client, task_id = users_client
     headers = as_user(name)
-    assert expect(call(client, "GET", f"taskinstance/{task_id}", headers=headers),
-                  200)["_id"] == task_id
-    expect(call(client, "POST", f"taskinstance/{task_id}?_action=complete",
-                {"decision": "accept"}, headers=headers), 403)
-    expect(call(client, "POST", f"taskinstance/{task_id}?_action=claim", {"userId": name},
-                headers=headers), 403)
-    expect(call(client, "PUT", f"taskinstance/{task_id}", {"assignee": name}, headers=headers),
-           200)
-    assert expect(call(client, "GET", f"taskinstance/{task_id}", headers=ADMIN),
-                  200)["assignee"] == name
-    expect(call(client, "POST", f"taskinstance/{task_id}?_action=complete",
-                {"decision": "reject"}, headers=headers), 200)
+    assert (
+        expect(call(client, "GET", f"taskinstance/{task_id}", headers=headers), 200)["_id"]
+        == task_id
+    )
+    expect(
+        call(
+            client,
+            "POST",
+            f"taskinstance/{task_id}?_action=complete",
+            {"decision": "accept"},
+            headers=headers,
+        ),
+        403,
+    )
+    expect(
+        call(
+            client,
+            "POST",
+            f"taskinstance/{task_id}?_action=claim",
+            {"userId": name},
+            headers=headers,
+        ),
+        403,
+    )
+    expect(call(client, "PUT", f"taskinstance/{task_id}", {"assignee": name}, headers=headers), 200)
+    assert (
+        expect(call(client, "GET", f"taskinstance/{task_id}", headers=ADMIN), 200)["assignee"]
+        == name
+    )
+    expect(
+        call(
+            client,
+            "POST",
+            f"taskinstance/{task_id}?_action=complete",
+            {"decision": "reject"},
+            headers=headers,
+        ),
+        200,
+    )
     expect(call(client, "GET", f"taskinstance/{task_id}", headers=ADMIN), 404)
 
 
@@ -93,14 +141,17 @@ def test_unrelated_user_is_refused_everything_on_the_task(users_client):
     client, task_id = users_client
     dave = as_user("dave")
     for method, path, payload in [
-            ("GET", f"taskinstance/{task_id}", None),
-            ("PUT", f"taskinstance/{task_id}", {"assignee": "dave"}),
-            ("POST", f"taskinstance/{task_id}?_action=complete", {}),
-            ("DELETE", f"taskinstance/{task_id}", None),
-            ("GET", f"taskinstance/history/{task_id}", None)]:
+        ("GET", f"taskinstance/{task_id}", None),
+        ("PUT", f"taskinstance/{task_id}", {"assignee": "dave"}),
+        ("POST", f"taskinstance/{task_id}?_action=complete", {}),
+        ("DELETE", f"taskinstance/{task_id}", None),
+        ("GET", f"taskinstance/history/{task_id}", None),
+    ]:
         expect(call(client, method, path, payload, headers=dave), 403, "Access denied")
-    assert expect(call(client, "GET", f"taskinstance/{task_id}", headers=ADMIN),
-                  200)["assignee"] is None
+    assert (
+        expect(call(client, "GET", f"taskinstance/{task_id}", headers=ADMIN), 200)["assignee"]
+        is None
+    )
 
 
 def test_an_assignee_who_is_no_candidate_may_complete(users_client):
@@ -108,8 +159,16 @@ def test_an_assignee_who_is_no_candidate_may_complete(users_client):
     expect(call(client, "POST", f"taskinstance/{task_id}?_action=claim", {"userId": "dave"}), 200)
     dave = as_user("dave")
     expect(call(client, "GET", f"taskinstance/{task_id}", headers=dave), 200)
-    expect(call(client, "POST", f"taskinstance/{task_id}?_action=complete",
-                {"decision": "reject"}, headers=dave), 200)
+    expect(
+        call(
+            client,
+            "POST",
+            f"taskinstance/{task_id}?_action=complete",
+            {"decision": "reject"},
+            headers=dave,
+        ),
+        200,
+    )
 
 
 def test_unassigned_task_query_shows_only_the_callers_candidate_tasks(users_client):
@@ -119,17 +178,30 @@ def test_unassigned_task_query_shows_only_the_callers_candidate_tasks(users_clie
         assert ids(expect(call(client, "GET", unassigned, headers=as_user(name)), 200)) == [task_id]
     assert ids(expect(call(client, "GET", unassigned, headers=as_user("dave")), 200)) == []
     expect(call(client, "GET", "taskinstance?_queryFilter=true", headers=as_user("bob")), 403)
-    expect(call(client, "GET", "taskinstance?_queryId=filtered-query", headers=as_user("bob")),
-           403)
+    expect(call(client, "GET", "taskinstance?_queryId=filtered-query", headers=as_user("bob")), 403)
     expect(call(client, "PUT", f"taskinstance/{task_id}", {"assignee": "bob"}), 200)
     assert ids(expect(call(client, "GET", unassigned, headers=as_user("carol")), 200)) == []
 
 
 def test_task_candidate_user_matches_through_the_users_groups(users_client):
     client, task_id = users_client
-    found = expect(call(client, "GET", "taskinstance?_queryId=filtered-query&"
-                                       "taskCandidateUser=carol", headers=ADMIN), 200)
+    found = expect(
+        call(
+            client,
+            "GET",
+            "taskinstance?_queryId=filtered-query&taskCandidateUser=carol",
+            headers=ADMIN,
+        ),
+        200,
+    )
     assert ids(found) == [task_id]
-    none = expect(call(client, "GET", "taskinstance?_queryId=filtered-query&"
-                                      "taskCandidateUser=dave", headers=ADMIN), 200)
+    none = expect(
+        call(
+            client,
+            "GET",
+            "taskinstance?_queryId=filtered-query&taskCandidateUser=dave",
+            headers=ADMIN,
+        ),
+        200,
+    )
     assert ids(none) == []

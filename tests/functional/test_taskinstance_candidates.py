@@ -3,6 +3,7 @@
 ``unassignedTaskQuery`` and ``filtered-query`` with ``taskCandidateUser`` / ``taskCandidateGroup``
 never read the sharded task listing; candidate items follow claims, completion and deletion.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -11,8 +12,8 @@ from chalicelib import aws, bootstrap
 from chalicelib.ids import instance_of
 from chalicelib.storage.ports import Index, Table
 from tests.conftest import ADMIN
-from tests.functional.test_model_routes import expect
 from tests.functional import test_taskinstance_auth
+from tests.functional.test_model_routes import expect
 from tests.functional.test_taskinstance_auth import AUTHORIZED, as_user
 from tests.functional.test_taskinstance_routes import call, deploy_onboard, ids, start
 
@@ -41,16 +42,22 @@ def index_reads(monkeypatch):
 def candidate_items(task_id: str) -> list[str]:
     store = bootstrap.get_container().store
     instance_id = instance_of(task_id)
-    return [item.sk for item in store.query(Table.RUNTIME, instance_id,
-                                            sk_prefix=f"cand#{task_id}#").items]
+    return [
+        item.sk
+        for item in store.query(Table.RUNTIME, instance_id, sk_prefix=f"cand#{task_id}#").items
+    ]
 
 
-@pytest.mark.parametrize("user, partitions", [
-    ("bob", {"u#bob", f"g#{AUTHORIZED}"}),
-    ("carol", {"u#carol", "g#managers", f"g#{AUTHORIZED}"}),
-])
-def test_unassigned_task_query_reads_only_the_callers_partitions(users_client, index_reads,
-                                                                  user, partitions):
+@pytest.mark.parametrize(
+    "user, partitions",
+    [
+        ("bob", {"u#bob", f"g#{AUTHORIZED}"}),
+        ("carol", {"u#carol", "g#managers", f"g#{AUTHORIZED}"}),
+    ],
+)
+def test_unassigned_task_query_reads_only_the_callers_partitions(
+    users_client, index_reads, user, partitions
+):
     client, task_id = users_client
     with aws.counting() as counter:
         found = expect(call(client, "GET", UNASSIGNED, headers=as_user(user)), 200)
@@ -68,23 +75,33 @@ def test_a_task_met_in_several_partitions_is_listed_once(users_client):
     both = "taskinstance?_queryId=filtered-query&taskCandidateGroup=managers,internal/role/hr"
     assert ids(expect(call(client, "GET", both, headers=ADMIN), 200)) == [task_id, second]
     first = expect(call(client, "GET", both + "&_pageSize=1", headers=ADMIN), 200)
-    rest = expect(call(client, "GET", both + "&_pageSize=1&_pagedResultsCookie="
-                       + first["pagedResultsCookie"], headers=ADMIN), 200)
+    rest = expect(
+        call(
+            client,
+            "GET",
+            both + "&_pageSize=1&_pagedResultsCookie=" + first["pagedResultsCookie"],
+            headers=ADMIN,
+        ),
+        200,
+    )
     assert ids(first) + ids(rest) == [task_id, second] and rest["pagedResultsCookie"] is None
     for user in ("bob", "carol", "hank"):
         found = expect(call(client, "GET", UNASSIGNED, headers=as_user(user)), 200)
         assert ids(found) == [task_id, second]
 
 
-@pytest.mark.parametrize("params, partitions", [
-    ("taskCandidateUser=carol", {"u#carol", "g#managers", f"g#{AUTHORIZED}"}),
-    ("taskCandidateGroup=nobody,managers", {"g#nobody", "g#managers"}),
-])
-def test_filtered_query_by_candidate_uses_the_index(users_client, index_reads, params,
-                                                    partitions):
+@pytest.mark.parametrize(
+    "params, partitions",
+    [
+        ("taskCandidateUser=carol", {"u#carol", "g#managers", f"g#{AUTHORIZED}"}),
+        ("taskCandidateGroup=nobody,managers", {"g#nobody", "g#managers"}),
+    ],
+)
+def test_filtered_query_by_candidate_uses_the_index(users_client, index_reads, params, partitions):
     client, task_id = users_client
-    found = expect(call(client, "GET", f"taskinstance?_queryId=filtered-query&{params}",
-                        headers=ADMIN), 200)
+    found = expect(
+        call(client, "GET", f"taskinstance?_queryId=filtered-query&{params}", headers=ADMIN), 200
+    )
     assert ids(found) == [task_id]
     assert {index for index, _ in index_reads} == {Index.CANDIDATE_SORT}
     assert {hash_value for _, hash_value in index_reads} == partitions
@@ -92,8 +109,15 @@ def test_filtered_query_by_candidate_uses_the_index(users_client, index_reads, p
 
 def test_stronger_keys_still_win(users_client, index_reads):
     client, task_id = users_client
-    found = expect(call(client, "GET", "taskinstance?_queryId=filtered-query&"
-                        "taskCandidateUser=bob&assignee=bob", headers=ADMIN), 200)
+    found = expect(
+        call(
+            client,
+            "GET",
+            "taskinstance?_queryId=filtered-query&taskCandidateUser=bob&assignee=bob",
+            headers=ADMIN,
+        ),
+        200,
+    )
     assert ids(found) == [] and {i for i, _ in index_reads} == {Index.ASSIGNEE_SORT}
 
 
@@ -102,11 +126,27 @@ def test_candidate_items_leave_with_the_task(users_client, action):
     client, task_id = users_client
     assert len(candidate_items(task_id)) == 3  # u#bob, g#managers, g#internal/role/hr
     if action == "claim":
-        expect(call(client, "POST", f"taskinstance/{task_id}?_action=claim",
-                    {"userId": "bob"}, headers=ADMIN), 200)
+        expect(
+            call(
+                client,
+                "POST",
+                f"taskinstance/{task_id}?_action=claim",
+                {"userId": "bob"},
+                headers=ADMIN,
+            ),
+            200,
+        )
     elif action == "complete":
-        expect(call(client, "POST", f"taskinstance/{task_id}?_action=complete",
-                    {"decision": "reject"}, headers=ADMIN), 200)
+        expect(
+            call(
+                client,
+                "POST",
+                f"taskinstance/{task_id}?_action=complete",
+                {"decision": "reject"},
+                headers=ADMIN,
+            ),
+            200,
+        )
     else:
         instance_id = instance_of(task_id)
         expect(call(client, "DELETE", f"processinstance/{instance_id}", headers=ADMIN), 200)

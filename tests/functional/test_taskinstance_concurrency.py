@@ -1,4 +1,5 @@
 """Racing task commands through the service over moto: one winner, the rest 409 or 404."""
+
 from __future__ import annotations
 
 import threading
@@ -38,9 +39,15 @@ def _race(action, count: int = 10) -> list[str]:
 
 def test_ten_parallel_completes_one_succeeds(container):
     instance_id, task_id = start(container, deploy_onboard(container), who="ann")
-    outcomes = _race(lambda i: tasks.complete_task(
-        container, task_id, {"decision": "accept", "by": i}, authorize=lambda subject: None,
-        user_id="admin"))
+    outcomes = _race(
+        lambda i: tasks.complete_task(
+            container,
+            task_id,
+            {"decision": "accept", "by": i},
+            authorize=lambda subject: None,
+            user_id="admin",
+        )
+    )
     assert outcomes.count("ok") == 1 and set(outcomes) <= {"ok", "409", "404"}, outcomes
     state = instances.load_instance(container, instance_id)
     assert [t.task_definition_key for t in state.tasks.values()] == ["welcome"]
@@ -48,8 +55,15 @@ def test_ten_parallel_completes_one_succeeds(container):
 
 def test_ten_parallel_claims_one_user_wins(container):
     instance_id, task_id = start(container, deploy_onboard(container), who="ann")
-    outcomes = _race(lambda i: tasks.claim_task(container, task_id, {"userId": f"user{i}"},
-                                                authorize=lambda subject: None, user_id="admin"))
+    outcomes = _race(
+        lambda i: tasks.claim_task(
+            container,
+            task_id,
+            {"userId": f"user{i}"},
+            authorize=lambda subject: None,
+            user_id="admin",
+        )
+    )
     assert outcomes.count("ok") == 1 and set(outcomes) <= {"ok", "409"}, outcomes
     [task] = instances.load_instance(container, instance_id).tasks.values()
     assert task.assignee.startswith("user") and task.revision == 2

@@ -1,4 +1,5 @@
 """The dependency rule of DESIGN.md §1: engine/ and crest/ are pure."""
+
 from __future__ import annotations
 
 import ast
@@ -34,16 +35,19 @@ def test_importing_pure_packages_loads_no_aws_module():
     import subprocess
     import sys
 
-    code = ("import sys, chalicelib.crest, chalicelib.engine, chalicelib.auth;"
-            "import pkgutil, importlib\n"
-            "for pkg in (chalicelib.crest, chalicelib.engine, chalicelib.auth):\n"
-            "    for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
-            "        importlib.import_module(m.name)\n"
-            "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
-            f"{sorted(FORBIDDEN)!r})\n"
-            "print(','.join(bad))")
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
-                            text=True, check=True)
+    code = (
+        "import sys, chalicelib.crest, chalicelib.engine, chalicelib.auth;"
+        "import pkgutil, importlib\n"
+        "for pkg in (chalicelib.crest, chalicelib.engine, chalicelib.auth):\n"
+        "    for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
+        "        importlib.import_module(m.name)\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
+        f"{sorted(FORBIDDEN)!r})\n"
+        "print(','.join(bad))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == ""
 
 
@@ -54,12 +58,26 @@ def test_http_module_import_is_lazy():
     import subprocess
     import sys
 
-    heavy = ("boto3", "botocore", "pynamodb", "moto", "lark", "quickjs", "lxml", "isodate",
-             "croniter", "chalicelib.engine.runtime.session", "chalicelib.engine.parser")
-    code = ("import os; os.environ.setdefault('WORKFLOW_JOBS_QUEUE', 'q'); import sys, app;"
-            f"heavy = {heavy!r};"
-            "print(','.join(sorted(m for m in sys.modules "
-            "if m in heavy or m.split('.')[0] in heavy)))")
-    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
-                            text=True, check=True)
+    heavy = (
+        "boto3",
+        "botocore",
+        "pynamodb",
+        "moto",
+        "lark",
+        "quickjs",
+        "lxml",
+        "isodate",
+        "croniter",
+        "chalicelib.engine.runtime.session",
+        "chalicelib.engine.parser",
+    )
+    code = (
+        "import os; os.environ.setdefault('WORKFLOW_JOBS_QUEUE', 'q'); import sys, app;"
+        f"heavy = {heavy!r};"
+        "print(','.join(sorted(m for m in sys.modules "
+        "if m in heavy or m.split('.')[0] in heavy)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == ""

@@ -1,4 +1,5 @@
 """``service.deployments`` and ``service.definitions``: versions, duplicates, layout, caching."""
+
 from __future__ import annotations
 
 import threading
@@ -13,9 +14,13 @@ from tests.functional.test_model_routes import simple_bpmn
 
 
 def _deploy(container, key="alpha", source="test", text=None, resources=None):
-    return deployments.deploy(container, source=source, name=f"{key}.bpmn20.xml",
-                              bpmn={f"{key}.bpmn20.xml": text or simple_bpmn(key=key)},
-                              resources=resources or {})
+    return deployments.deploy(
+        container,
+        source=source,
+        name=f"{key}.bpmn20.xml",
+        bpmn={f"{key}.bpmn20.xml": text or simple_bpmn(key=key)},
+        resources=resources or {},
+    )
 
 
 def test_concurrent_deploys_of_one_key_get_distinct_versions(container):
@@ -26,8 +31,13 @@ def test_concurrent_deploys_of_one_key_get_distinct_versions(container):
     def worker(n: int) -> None:
         barrier.wait()
         try:
-            results.append(_deploy(container, source=f"thread:{n}",
-                                   text=simple_bpmn(key="raced", name=f"variant {n}")))
+            results.append(
+                _deploy(
+                    container,
+                    source=f"thread:{n}",
+                    text=simple_bpmn(key="raced", name=f"variant {n}"),
+                )
+            )
         except Exception as exc:  # pragma: no cover - reported below
             failures.append(exc)
 
@@ -87,12 +97,21 @@ def test_latest_definition_and_cache(container):
 
 def test_invalid_and_clashing_deployments_are_refused(container):
     with pytest.raises(deployments.InvalidDeployment) as caught:
-        deployments.deploy(container, source="x", name="x", bpmn={
-            "a.bpmn": simple_bpmn(key="same"), "b.bpmn": simple_bpmn(key="same")})
+        deployments.deploy(
+            container,
+            source="x",
+            name="x",
+            bpmn={"a.bpmn": simple_bpmn(key="same"), "b.bpmn": simple_bpmn(key="same")},
+        )
     assert caught.value.detail["errors"][0]["problem"] == "duplicate-process-key"
     with pytest.raises(BadRequest, match="clashes"):
-        deployments.deploy(container, source="x", name="x", bpmn={"a.bpmn": simple_bpmn()},
-                           resources={"a.bpmn": "x"})
+        deployments.deploy(
+            container,
+            source="x",
+            name="x",
+            bpmn={"a.bpmn": simple_bpmn()},
+            resources={"a.bpmn": "x"},
+        )
     with pytest.raises(BadRequest, match="at least one BPMN"):
         deployments.deploy(container, source="x", name="x", bpmn={})
 
@@ -110,18 +129,33 @@ def test_content_hash_is_order_independent_and_content_sensitive():
     assert deployments.content_hash({"a": "xy"}, {}) != deployments.content_hash({"ax": "y"}, {})
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("k:1:d", ("k", 1, "d")), ("a:b:1:d", ("a:b", 1, "d")), ("k:x:d", None), ("k:1:", None),
-    ("nope", None), (":1:d", None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("k:1:d", ("k", 1, "d")),
+        ("a:b:1:d", ("a:b", 1, "d")),
+        ("k:x:d", None),
+        ("k:1:", None),
+        ("nope", None),
+        (":1:d", None),
+    ],
+)
 def test_split_definition_id(text, expected):
     assert repo.split_definition_id(text) == expected
 
 
-@pytest.mark.parametrize("pattern, value, matches", [
-    ("a%", "abc", True), ("%c", "abc", True), ("a_c", "abc", True), ("a_c", "abbc", False),
-    ("a.c", "abc", False), ("%", "", True), ("A%", "abc", False),
-])
+@pytest.mark.parametrize(
+    "pattern, value, matches",
+    [
+        ("a%", "abc", True),
+        ("%c", "abc", True),
+        ("a_c", "abc", True),
+        ("a_c", "abbc", False),
+        ("a.c", "abc", False),
+        ("%", "", True),
+        ("A%", "abc", False),
+    ],
+)
 def test_like_pattern(pattern, value, matches):
     assert (definitions.like_pattern(pattern).fullmatch(value) is not None) is matches
 

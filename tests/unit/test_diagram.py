@@ -1,4 +1,5 @@
 """``engine.diagram``: PNG rendering of a definition's BPMN diagram interchange."""
+
 from __future__ import annotations
 
 import time
@@ -7,8 +8,7 @@ import png
 import pytest
 
 from chalicelib.engine import parse_bpmn
-from chalicelib.engine.diagram import (MARGIN, MAX_SIZE, TEXT_PADDING, render,
-                                       render_definition)
+from chalicelib.engine.diagram import MARGIN, MAX_SIZE, TEXT_PADDING, render, render_definition
 from chalicelib.engine.diagram_font import ELLIPSIS, spans
 from chalicelib.engine.model import Bounds, Diagram, Edge, Shape
 
@@ -61,7 +61,7 @@ def di_bpmn(key: str = "drawn") -> str:
 
 def decode(data: bytes) -> tuple[int, int, list[list[tuple[int, int, int]]]]:
     width, height, rows, _ = png.Reader(bytes=data).asRGB8()
-    pixels = [[tuple(row[i:i + 3]) for i in range(0, 3 * width, 3)] for row in rows]
+    pixels = [[tuple(row[i : i + 3]) for i in range(0, 3 * width, 3)] for row in rows]
     return width, height, pixels
 
 
@@ -95,19 +95,24 @@ def test_without_diagram_interchange_there_is_no_png():
     assert render(Diagram(shapes={"x": Shape(id="s", bpmn_element="x")}), {}) is None
 
 
-@pytest.mark.parametrize("bounds", [
-    Bounds(0, 0, 1e9, 50), Bounds(-1e12, -1e12, 2e12, 2e12), Bounds(0, 0, 10_000, 10_000)])
+@pytest.mark.parametrize(
+    "bounds",
+    [Bounds(0, 0, 1e9, 50), Bounds(-1e12, -1e12, 2e12, 2e12), Bounds(0, 0, 10_000, 10_000)],
+)
 def test_oversize_diagram_interchange_is_scaled_into_the_cap(bounds):
-    diagram = Diagram(shapes={"big": Shape(id="s", bpmn_element="big", bounds=bounds),
-                              "nan": Shape(id="n", bpmn_element="nan",
-                                           bounds=Bounds(float("nan"), 0, 5, 5))})
+    diagram = Diagram(
+        shapes={
+            "big": Shape(id="s", bpmn_element="big", bounds=bounds),
+            "nan": Shape(id="n", bpmn_element="nan", bounds=Bounds(float("nan"), 0, 5, 5)),
+        }
+    )
     started = time.perf_counter()
     data = render(diagram, {"big": "task"}, active=["big"])
     assert time.perf_counter() - started < 20
     width, height, rows, _ = png.Reader(bytes=data).asRGB8()  # rows decode lazily
     assert width <= MAX_SIZE and height <= MAX_SIZE
     row = next(r for n, r in enumerate(rows) if n == MARGIN)
-    assert tuple(row[3 * MARGIN:3 * MARGIN + 3]) == RED
+    assert tuple(row[3 * MARGIN : 3 * MARGIN + 3]) == RED
 
 
 def test_typical_diagram_renders_fast():
@@ -119,11 +124,21 @@ def test_typical_diagram_renders_fast():
 
 
 def test_other_processes_of_the_document_are_left_out():
-    text = di_bpmn().replace('<bpmndi:BPMNDiagram', '''<process id="other">
+    text = (
+        di_bpmn()
+        .replace(
+            "<bpmndi:BPMNDiagram",
+            """<process id="other">
     <startEvent id="far"/></process>
-  <bpmndi:BPMNDiagram''').replace('</bpmndi:BPMNPlane>', '''<bpmndi:BPMNShape id="s9"
+  <bpmndi:BPMNDiagram""",
+        )
+        .replace(
+            "</bpmndi:BPMNPlane>",
+            """<bpmndi:BPMNShape id="s9"
       bpmnElement="far"><dc:Bounds x="900" y="900" width="36" height="36"/></bpmndi:BPMNShape>
-    </bpmndi:BPMNPlane>''')
+    </bpmndi:BPMNPlane>""",
+        )
+    )
     definitions = parse_bpmn(text)
     assert decode(render_definition(definitions, "drawn"))[:2] == (WIDTH, HEIGHT)
     assert decode(render_definition(definitions, "other"))[:2] == (36 + 2 * MARGIN,) * 2
@@ -131,30 +146,40 @@ def test_other_processes_of_the_document_are_left_out():
 
 # --- labels -----------------------------------------------------------------------------------
 
-def one_task(name: str | None, bounds: Bounds = Bounds(0, 0, 100, 80), kind: str = "task",
-             **shape) -> list[list[tuple[int, int, int]]]:
+
+def one_task(
+    name: str | None, bounds: Bounds = Bounds(0, 0, 100, 80), kind: str = "task", **shape
+) -> list[list[tuple[int, int, int]]]:
     diagram = Diagram(shapes={"t": Shape(id="s", bpmn_element="t", bounds=bounds, **shape)})
     return decode(render(diagram, {"t": kind}, names={"t": name} if name is not None else {}))[2]
 
 
 def dark(pixels, x0: int, y0: int, x1: int, y1: int) -> set[tuple[int, int]]:
     """Non-white pixels with ``x0 <= x <= x1`` and ``y0 <= y <= y1``."""
-    return {(x, y) for y in range(max(0, y0), min(len(pixels) - 1, y1) + 1)
-            for x in range(max(0, x0), min(len(pixels[0]) - 1, x1) + 1) if pixels[y][x] != WHITE}
+    return {
+        (x, y)
+        for y in range(max(0, y0), min(len(pixels) - 1, y1) + 1)
+        for x in range(max(0, x0), min(len(pixels[0]) - 1, x1) + 1)
+        if pixels[y][x] != WHITE
+    }
 
 
 def inner(bounds: Bounds) -> tuple[int, int, int, int]:
     """The text area of a task drawn at scale 1."""
-    return (MARGIN + TEXT_PADDING, MARGIN + TEXT_PADDING,
-            MARGIN + round(bounds.width) - TEXT_PADDING,
-            MARGIN + round(bounds.height) - TEXT_PADDING)
+    return (
+        MARGIN + TEXT_PADDING,
+        MARGIN + TEXT_PADDING,
+        MARGIN + round(bounds.width) - TEXT_PADDING,
+        MARGIN + round(bounds.height) - TEXT_PADDING,
+    )
 
 
 def test_task_name_is_drawn_centred_inside_its_box():
     bounds = Bounds(0, 0, 100, 80)
     text = dark(one_task("Review", bounds), *inner(bounds))
-    assert text and all(pixel == BLACK for pixel in [one_task("Review", bounds)[y][x]
-                                                      for x, y in text])
+    assert text and all(
+        pixel == BLACK for pixel in [one_task("Review", bounds)[y][x] for x, y in text]
+    )
     xs, ys = {x for x, _ in text}, {y for _, y in text}
     centre_x, centre_y = MARGIN + 50, MARGIN + 40
     assert abs((min(xs) + max(xs)) / 2 - centre_x) <= 1
@@ -164,19 +189,33 @@ def test_task_name_is_drawn_centred_inside_its_box():
         assert dark(one_task(empty, bounds), *inner(bounds)) == set()
 
 
-@pytest.mark.parametrize("name", [
-    "Review the request of the applicant very carefully and then decide what to do next " * 4,
-    "Supercalifragilisticexpialidocious" * 10,
-    "a\nb\n\nc " + "word " * 200,
-])
-@pytest.mark.parametrize("bounds", [Bounds(0, 0, 100, 80), Bounds(0, 0, 37, 29),
-                                    Bounds(0, 0, 12, 12), Bounds(3.6, 2.4, 81.3, 40.7)])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Review the request of the applicant very carefully and then decide what to do next " * 4,
+        "Supercalifragilisticexpialidocious" * 10,
+        "a\nb\n\nc " + "word " * 200,
+    ],
+)
+@pytest.mark.parametrize(
+    "bounds",
+    [
+        Bounds(0, 0, 100, 80),
+        Bounds(0, 0, 37, 29),
+        Bounds(0, 0, 12, 12),
+        Bounds(3.6, 2.4, 81.3, 40.7),
+    ],
+)
 def test_long_names_wrap_and_stay_inside_the_box(name, bounds):
     pixels = one_task(name, bounds)
     plain = one_task(None, bounds)
     x0, y0, x1, y1 = inner(bounds)
-    changed = {(x, y) for y, row in enumerate(pixels) for x, pixel in enumerate(row)
-               if pixel != plain[y][x]}
+    changed = {
+        (x, y)
+        for y, row in enumerate(pixels)
+        for x, pixel in enumerate(row)
+        if pixel != plain[y][x]
+    }
     assert all(x0 <= x <= x1 and y0 <= y <= y1 for x, y in changed)
     if bounds.width == 100:  # several lines, the last one cut with an ellipsis
         ys = {y for _, y in changed}
@@ -213,16 +252,23 @@ def test_expanded_sub_process_name_is_drawn_at_the_top():
 
 
 def test_event_gateway_and_flow_names_are_drawn_outside_their_shapes():
-    text = (di_bpmn().replace('<startEvent id="start"/>', '<startEvent id="start" name="Go"/>')
-            .replace('<exclusiveGateway id="check"/>', '<exclusiveGateway id="check" name="Ok?"/>')
-            .replace('<sequenceFlow id="f3"', '<sequenceFlow id="f3" name="yes"')
-            .replace('<di:waypoint x="440" y="120"/></bpmndi:BPMNEdge>',
-                     '<di:waypoint x="440" y="120"/><bpmndi:BPMNLabel><dc:Bounds x="400" y="85" '
-                     'width="20" height="14"/></bpmndi:BPMNLabel></bpmndi:BPMNEdge>')
-            .replace('<dc:Bounds x="350" y="100" width="40" height="40"/></bpmndi:BPMNShape>',
-                     '<dc:Bounds x="350" y="100" width="40" height="40"/><bpmndi:BPMNLabel>'
-                     '<dc:Bounds x="355" y="70" width="30" height="14"/></bpmndi:BPMNLabel>'
-                     '</bpmndi:BPMNShape>'))
+    text = (
+        di_bpmn()
+        .replace('<startEvent id="start"/>', '<startEvent id="start" name="Go"/>')
+        .replace('<exclusiveGateway id="check"/>', '<exclusiveGateway id="check" name="Ok?"/>')
+        .replace('<sequenceFlow id="f3"', '<sequenceFlow id="f3" name="yes"')
+        .replace(
+            '<di:waypoint x="440" y="120"/></bpmndi:BPMNEdge>',
+            '<di:waypoint x="440" y="120"/><bpmndi:BPMNLabel><dc:Bounds x="400" y="85" '
+            'width="20" height="14"/></bpmndi:BPMNLabel></bpmndi:BPMNEdge>',
+        )
+        .replace(
+            '<dc:Bounds x="350" y="100" width="40" height="40"/></bpmndi:BPMNShape>',
+            '<dc:Bounds x="350" y="100" width="40" height="40"/><bpmndi:BPMNLabel>'
+            '<dc:Bounds x="355" y="70" width="30" height="14"/></bpmndi:BPMNLabel>'
+            "</bpmndi:BPMNShape>",
+        )
+    )
     named = render_definition(parse_bpmn(text), "drawn")
     width, height, pixels = decode(named)
     plain = decode(render_definition(parse_bpmn(di_bpmn()), "drawn"))[2]
@@ -243,10 +289,24 @@ def test_event_gateway_and_flow_names_are_drawn_outside_their_shapes():
 
 def test_names_of_a_typical_diagram_render_fast():
     names = {f"t{i}": f"Task number {i} with a rather long descriptive name" for i in range(60)}
-    diagram = Diagram(shapes={f"t{i}": Shape(id=None, bpmn_element=f"t{i}", bounds=Bounds(
-                                  120 * (i % 10), 100 * (i // 10), 100, 80)) for i in range(60)},
-                      edges={"f": Edge(id=None, bpmn_element="f", waypoints=((0, 0), (50, 0)),
-                                       label_bounds=Bounds(10, 5, 30, 14))})
+    diagram = Diagram(
+        shapes={
+            f"t{i}": Shape(
+                id=None,
+                bpmn_element=f"t{i}",
+                bounds=Bounds(120 * (i % 10), 100 * (i // 10), 100, 80),
+            )
+            for i in range(60)
+        },
+        edges={
+            "f": Edge(
+                id=None,
+                bpmn_element="f",
+                waypoints=((0, 0), (50, 0)),
+                label_bounds=Bounds(10, 5, 30, 14),
+            )
+        },
+    )
     names["f"] = "flow"
     kinds = {f"t{i}": "task" for i in range(60)}
     started = time.perf_counter()

@@ -3,9 +3,10 @@
 Memory store and publisher (the BPMN-to-job path over DynamoDB is in
 ``tests/functional/test_job_reliability.py``).
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -18,26 +19,41 @@ from chalicelib.settings import Settings, SettingsError
 from chalicelib.storage.memory import MemoryItemStore
 from chalicelib.storage.ports import Put, Table
 
-NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
-REQUIRED = {"WORKFLOW_REPOSITORY_TABLE": "r", "WORKFLOW_RUNTIME_TABLE": "rt",
-            "WORKFLOW_HISTORY_TABLE": "h", "WORKFLOW_DEADLETTER_TABLE": "d",
-            "WORKFLOW_JOBS_QUEUE": "q"}
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+REQUIRED = {
+    "WORKFLOW_REPOSITORY_TABLE": "r",
+    "WORKFLOW_RUNTIME_TABLE": "rt",
+    "WORKFLOW_HISTORY_TABLE": "h",
+    "WORKFLOW_DEADLETTER_TABLE": "d",
+    "WORKFLOW_JOBS_QUEUE": "q",
+}
 
 
 def make_container(period: float | None = None):
     settings = SimpleNamespace(jobs_queue="jobs")
     if period is not None:
         settings.sweep_period_seconds = period
-    return SimpleNamespace(store=MemoryItemStore(), publisher=MemoryPublisher(),
-                           clock=FixedClock(NOW), settings=settings)
+    return SimpleNamespace(
+        store=MemoryItemStore(),
+        publisher=MemoryPublisher(),
+        clock=FixedClock(NOW),
+        settings=settings,
+    )
 
 
-def add_job(container, *, handler: str = "boom", due: datetime | None = None,
-            cycle: str | None = None) -> str:
+def add_job(
+    container, *, handler: str = "boom", due: datetime | None = None, cycle: str | None = None
+) -> str:
     instance = ids.new_id()
     job_id = ids.child_id(instance)
-    item = jobs.new_job(job_id=job_id, handler_type=handler, created=NOW, due=due,
-                        instance_id=instance, retry_cycle=cycle)
+    item = jobs.new_job(
+        job_id=job_id,
+        handler_type=handler,
+        created=NOW,
+        due=due,
+        instance_id=instance,
+        retry_cycle=cycle,
+    )
     container.store.transact([Put(Table.RUNTIME, item)])
     return job_id
 
@@ -56,13 +72,20 @@ def boom(monkeypatch):
 
 # --- failedJobRetryTimeCycle ----------------------------------------------------------------
 
-@pytest.mark.parametrize("cycle, expected", [
-    ("R5/PT7M", (5, timedelta(minutes=7))),
-    ("R1/PT30S", (1, timedelta(seconds=30))),
-    ("R/PT2M", (jobs.DEFAULT_RETRIES, timedelta(minutes=2))),
-    (None, None), ("", None), ("${retryCycle}", None), ("not a cycle", None),
-    ("0 0/5 * * * ?", None),
-])
+
+@pytest.mark.parametrize(
+    "cycle, expected",
+    [
+        ("R5/PT7M", (5, timedelta(minutes=7))),
+        ("R1/PT30S", (1, timedelta(seconds=30))),
+        ("R/PT2M", (jobs.DEFAULT_RETRIES, timedelta(minutes=2))),
+        (None, None),
+        ("", None),
+        ("${retryCycle}", None),
+        ("not a cycle", None),
+        ("0 0/5 * * * ?", None),
+    ],
+)
 def test_retry_policy(cycle, expected):
     assert jobs.retry_policy(cycle) == expected
 
@@ -74,11 +97,18 @@ def test_default_job_has_three_retries_and_no_cycle():
 
 
 def test_cycle_sets_the_retries_at_creation_and_is_kept_in_the_configuration():
-    item = jobs.new_job(job_id="j", handler_type="boom", created=NOW, retry_cycle="R5/PT7M",
-                        configuration={"kind": "async-continuation"})
+    item = jobs.new_job(
+        job_id="j",
+        handler_type="boom",
+        created=NOW,
+        retry_cycle="R5/PT7M",
+        configuration={"kind": "async-continuation"},
+    )
     assert item.data["retries"] == 5
     assert item.data["jobHandlerConfiguration"] == {
-        "kind": "async-continuation", "failedJobRetryTimeCycle": "R5/PT7M"}
+        "kind": "async-continuation",
+        "failedJobRetryTimeCycle": "R5/PT7M",
+    }
     # an expression is not evaluated here: the defaults apply, nothing is stored
     item = jobs.new_job(job_id="j", handler_type="boom", created=NOW, retry_cycle="${c}")
     assert item.data["retries"] == 3 and item.data["jobHandlerConfiguration"] == {}
@@ -116,9 +146,18 @@ def test_a_one_retry_cycle_dead_letters_at_the_first_failure(boom):
 
 # --- the sweep's lookahead ------------------------------------------------------------------
 
-@pytest.mark.parametrize("period, seconds", [
-    (None, 90), (60, 90), (1, 1.5), (0.2, 1), (0.5, 1), (10, 15),
-])
+
+@pytest.mark.parametrize(
+    "period, seconds",
+    [
+        (None, 90),
+        (60, 90),
+        (1, 1.5),
+        (0.2, 1),
+        (0.5, 1),
+        (10, 15),
+    ],
+)
 def test_sweep_lookahead_is_one_and_a_half_periods_at_least_a_second(period, seconds):
     assert jobs.sweep_lookahead(period) == timedelta(seconds=seconds)
 
@@ -128,8 +167,9 @@ def test_one_second_sweep_does_not_queue_a_timer_due_in_a_minute():
     soon = add_job(container, handler="noop", due=NOW + timedelta(milliseconds=1200))
     later = add_job(container, handler="noop", due=NOW + timedelta(seconds=60))
     assert jobs.sweep(container) == {"sent": 1}
-    assert {m.body["jobId"]: m.delay_seconds
-            for m in container.publisher.drain("jobs")} == {soon: 1}
+    assert {m.body["jobId"]: m.delay_seconds for m in container.publisher.drain("jobs")} == {
+        soon: 1
+    }
     # ticking every second until it is due, the minute's timer is sent once or twice before
     # it runs (a 90 s lookahead would send it ~60 times)
     sends = 0
@@ -172,14 +212,17 @@ def test_minute_sweep_looks_ninety_seconds_ahead():
 
 def test_sweep_period_setting():
     assert Settings.from_env(REQUIRED).sweep_period_seconds == 60
-    assert Settings.from_env({**REQUIRED, "WORKFLOW_SWEEP_PERIOD_SECONDS": "0.5"}
-                             ).sweep_period_seconds == 0.5
+    assert (
+        Settings.from_env({**REQUIRED, "WORKFLOW_SWEEP_PERIOD_SECONDS": "0.5"}).sweep_period_seconds
+        == 0.5
+    )
     for bad in ("0", "-1", "soon", "nan"):
         with pytest.raises(SettingsError, match="WORKFLOW_SWEEP_PERIOD_SECONDS"):
             Settings.from_env({**REQUIRED, "WORKFLOW_SWEEP_PERIOD_SECONDS": bad})
 
 
 # --- never early, never a second late ---------------------------------------------------------
+
 
 def test_a_wake_up_less_than_a_second_early_waits_for_the_due_time_then_runs(monkeypatch):
     container = make_container()
@@ -200,4 +243,5 @@ def test_a_wake_up_less_than_a_second_early_waits_for_the_due_time_then_runs(mon
     assert "delayed again" in jobs.run_job(container, later)
     assert ran == [job_id]
     assert [(m.body["jobId"], m.delay_seconds) for m in container.publisher.drain("jobs")] == [
-        (later, 1)]
+        (later, 1)
+    ]

@@ -2,9 +2,10 @@
 
 Memory store and publisher; the same service code runs over DynamoDB in the functional tests.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -17,21 +18,35 @@ from chalicelib.service import jobs
 from chalicelib.storage.memory import MemoryItemStore
 from chalicelib.storage.ports import Put, Table
 
-NOW = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def container():
-    return SimpleNamespace(store=MemoryItemStore(), publisher=MemoryPublisher(),
-                           clock=FixedClock(NOW), settings=SimpleNamespace(jobs_queue="jobs"))
+    return SimpleNamespace(
+        store=MemoryItemStore(),
+        publisher=MemoryPublisher(),
+        clock=FixedClock(NOW),
+        settings=SimpleNamespace(jobs_queue="jobs"),
+    )
 
 
-def add_job(container, handler: str = "noop", due: datetime | None = None,
-            retries: int = jobs.DEFAULT_RETRIES) -> str:
+def add_job(
+    container,
+    handler: str = "noop",
+    due: datetime | None = None,
+    retries: int = jobs.DEFAULT_RETRIES,
+) -> str:
     instance = ids.new_id()
     job_id = ids.child_id(instance)
-    item = jobs.new_job(job_id=job_id, handler_type=handler, created=NOW, due=due,
-                        instance_id=instance, retries=retries)
+    item = jobs.new_job(
+        job_id=job_id,
+        handler_type=handler,
+        created=NOW,
+        due=due,
+        instance_id=instance,
+        retries=retries,
+    )
     assert (item.pk, item.sk) == jobs.job_key(job_id)
     container.store.transact([Put(Table.RUNTIME, item)])
     return job_id
@@ -92,8 +107,12 @@ def test_failing_job_walks_retries_down_to_the_dead_letter_table(container, runn
         assert "delayed again" in jobs.run_job(container, job_id)  # not before the retry wait
         container.clock.advance(seconds=10)
     outcome = jobs.execute(container, job_id)
-    assert outcome == {"_id": job_id, "status": "deadletter",
-                       "exceptionMessage": "the script failed", "retries": 0}
+    assert outcome == {
+        "_id": job_id,
+        "status": "deadletter",
+        "exceptionMessage": "the script failed",
+        "retries": 0,
+    }
     assert stored(container, job_id) is None
     dead = container.store.get(Table.DEADLETTER, *jobs.dead_letter_key(job_id))
     assert dead.data["retries"] == 0 and dead.data["exceptionMessage"] == "the script failed"

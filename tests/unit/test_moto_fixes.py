@@ -1,4 +1,5 @@
 """moto's transactions copy each table once (``chalicelib.local.moto_fixes``), still roll back."""
+
 from __future__ import annotations
 
 import boto3
@@ -13,9 +14,12 @@ from chalicelib.local import moto_fixes
 def table():
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
-        client.create_table(TableName="t", BillingMode="PAY_PER_REQUEST",
-                            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+        client.create_table(
+            TableName="t",
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        )
         yield client
 
 

@@ -1,7 +1,8 @@
 """Ids, clock, settings and errors: the cross-cutting primitives."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -35,9 +36,9 @@ def test_child_ids_name_their_instance():
 
 
 def test_fixed_clock_moves_only_when_told():
-    clock = FixedClock(datetime(2026, 1, 1, tzinfo=timezone.utc))
+    clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
     assert clock.now() == clock.now()
-    assert clock.advance(seconds=90) == datetime(2026, 1, 1, 0, 1, 30, tzinfo=timezone.utc)
+    assert clock.advance(seconds=90) == datetime(2026, 1, 1, 0, 1, 30, tzinfo=UTC)
 
 
 def test_iso_format_is_utc_with_millis_and_z():
@@ -46,12 +47,15 @@ def test_iso_format_is_utc_with_millis_and_z():
     assert format_iso(None) is None
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("2026-11-27T19:17:13.123Z", datetime(2026, 11, 27, 19, 17, 13, 123000, timezone.utc)),
-    ("2026-11-27T21:17:13+02:00", datetime(2026, 11, 27, 19, 17, 13, tzinfo=timezone.utc)),
-    ("2026-11-27", datetime(2026, 11, 27, tzinfo=timezone.utc)),
-    ("2026-11-27T19:17:13", datetime(2026, 11, 27, 19, 17, 13, tzinfo=timezone.utc)),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2026-11-27T19:17:13.123Z", datetime(2026, 11, 27, 19, 17, 13, 123000, UTC)),
+        ("2026-11-27T21:17:13+02:00", datetime(2026, 11, 27, 19, 17, 13, tzinfo=UTC)),
+        ("2026-11-27", datetime(2026, 11, 27, tzinfo=UTC)),
+        ("2026-11-27T19:17:13", datetime(2026, 11, 27, 19, 17, 13, tzinfo=UTC)),
+    ],
+)
 def test_parse_iso_accepts_iso_8601(text, expected):
     assert parse_iso(text) == expected
 
@@ -78,11 +82,16 @@ def test_settings_are_loud_on_missing_values(missing):
         Settings.from_env(env)
 
 
-@pytest.mark.parametrize("name, value", [("WORKFLOW_MAX_PAGE_SIZE", "lots"),
-                                         ("WORKFLOW_MAX_PAGE_SIZE", "0"),
-                                         ("WORKFLOW_HISTORY_LEVEL", "verbose"),
-                                         ("WORKFLOW_BACKEND", "azure"),
-                                         ("WORKFLOW_TRUST_AUTHORIZER", "perhaps")])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("WORKFLOW_MAX_PAGE_SIZE", "lots"),
+        ("WORKFLOW_MAX_PAGE_SIZE", "0"),
+        ("WORKFLOW_HISTORY_LEVEL", "verbose"),
+        ("WORKFLOW_BACKEND", "azure"),
+        ("WORKFLOW_TRUST_AUTHORIZER", "perhaps"),
+    ],
+)
 def test_settings_reject_malformed_values(name, value):
     with pytest.raises(SettingsError, match=name):
         Settings.from_env(dict(TEST_ENV, **{name: value}))
@@ -90,7 +99,10 @@ def test_settings_reject_malformed_values(name, value):
 
 def test_error_envelopes():
     assert NotFound("Resource 'x' not found").to_envelope() == {
-        "code": 404, "reason": "Not Found", "message": "Resource 'x' not found"}
+        "code": 404,
+        "reason": "Not Found",
+        "message": "Resource 'x' not found",
+    }
     assert ConcurrencyError().code == 409
     assert reason_for(418) == "Resource Exception"
     failure = ProcessFailure("no-outgoing-flow", "No outgoing flow", activity_id="gw1")

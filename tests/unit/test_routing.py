@@ -1,11 +1,20 @@
 """The route table: one variable name per level, catch-alls wherever a real route is missing."""
+
 from __future__ import annotations
 
 from chalicelib.api.routing import VARIABLES, catch_all_paths
 
-REAL = ["/execution", "/job", "/job/deadletter", "/job/{id}", "/job/deadletter/{sub}",
-        "/processdefinition", "/processdefinition/{id}", "/processdefinition/{id}/taskdefinition",
-        "/processdefinition/{id}/taskdefinition/{subid}"]
+REAL = [
+    "/execution",
+    "/job",
+    "/job/deadletter",
+    "/job/{id}",
+    "/job/deadletter/{sub}",
+    "/processdefinition",
+    "/processdefinition/{id}",
+    "/processdefinition/{id}/taskdefinition",
+    "/processdefinition/{id}/taskdefinition/{subid}",
+]
 
 
 def test_catch_alls_cover_every_free_level():

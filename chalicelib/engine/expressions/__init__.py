@@ -1,11 +1,21 @@
 """JUEL subset: syntax tree and parser (evaluation comes with the executor)."""
+
 from chalicelib.engine.expressions import ast
 from chalicelib.engine.expressions.parser import (
-    MAX_TEMPLATE_LENGTH, JuelSyntaxError, parse_expression, parse_template,
+    MAX_TEMPLATE_LENGTH,
+    JuelSyntaxError,
+    parse_expression,
+    parse_template,
 )
 
-__all__ = ["ast", "JuelSyntaxError", "parse_template", "parse_expression",
-           "MAX_TEMPLATE_LENGTH", "has_expression"]
+__all__ = [
+    "ast",
+    "JuelSyntaxError",
+    "parse_template",
+    "parse_expression",
+    "MAX_TEMPLATE_LENGTH",
+    "has_expression",
+]
 
 
 def has_expression(text: str | None) -> bool:

@@ -5,20 +5,35 @@ parts (one per ``${...}`` or ``#{...}``). Operators are normalised at parse time
 ``==``, ``and`` becomes ``&&``, ``div`` becomes ``/`` and so on, so the evaluator sees one
 spelling. ``pos`` is the 0-based offset of the node in the template text.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, Union
 
 __all__ = [
-    "Node", "Literal", "Identifier", "Property", "Index", "MethodCall", "FunctionCall",
-    "Unary", "Binary", "Conditional", "Text", "Eval", "Template", "walk",
-    "BINARY_OPERATORS", "UNARY_OPERATORS",
+    "Node",
+    "Literal",
+    "Identifier",
+    "Property",
+    "Index",
+    "MethodCall",
+    "FunctionCall",
+    "Unary",
+    "Binary",
+    "Conditional",
+    "Text",
+    "Eval",
+    "Template",
+    "walk",
+    "BINARY_OPERATORS",
+    "UNARY_OPERATORS",
 ]
 
 #: Normalised binary operators.
-BINARY_OPERATORS = frozenset({"||", "&&", "==", "!=", "<", ">", "<=", ">=", "+", "-", "*", "/",
-                              "%"})
+BINARY_OPERATORS = frozenset(
+    {"||", "&&", "==", "!=", "<", ">", "<=", ">=", "+", "-", "*", "/", "%"}
+)
 #: Normalised unary operators: logical not, arithmetic negation, ``empty``.
 UNARY_OPERATORS = frozenset({"!", "-", "empty"})
 
@@ -43,7 +58,7 @@ class Identifier:
 class Property:
     """``target.name``: a map key or a whitelisted property."""
 
-    target: "Node"
+    target: Node
     name: str
     pos: int = 0
 
@@ -52,8 +67,8 @@ class Property:
 class Index:
     """``target[key]``: a map key or a list index."""
 
-    target: "Node"
-    key: "Node"
+    target: Node
+    key: Node
     pos: int = 0
 
 
@@ -61,9 +76,9 @@ class Index:
 class MethodCall:
     """``target.name(args...)``."""
 
-    target: "Node"
+    target: Node
     name: str
-    args: tuple["Node", ...] = ()
+    args: tuple[Node, ...] = ()
     pos: int = 0
 
 
@@ -73,7 +88,7 @@ class FunctionCall:
 
     prefix: str
     name: str
-    args: tuple["Node", ...] = ()
+    args: tuple[Node, ...] = ()
     pos: int = 0
 
 
@@ -82,7 +97,7 @@ class Unary:
     """``!x``, ``-x`` or ``empty x``."""
 
     op: str
-    operand: "Node"
+    operand: Node
     pos: int = 0
 
 
@@ -91,8 +106,8 @@ class Binary:
     """``left op right`` with a normalised operator (see :data:`BINARY_OPERATORS`)."""
 
     op: str
-    left: "Node"
-    right: "Node"
+    left: Node
+    right: Node
     pos: int = 0
 
 
@@ -100,14 +115,23 @@ class Binary:
 class Conditional:
     """``test ? then : otherwise``."""
 
-    test: "Node"
-    then: "Node"
-    otherwise: "Node"
+    test: Node
+    then: Node
+    otherwise: Node
     pos: int = 0
 
 
-Node = Union[Literal, Identifier, Property, Index, MethodCall, FunctionCall, Unary, Binary,
-             Conditional]
+Node = (
+    Literal
+    | Identifier
+    | Property
+    | Index
+    | MethodCall
+    | FunctionCall
+    | Unary
+    | Binary
+    | Conditional
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +156,7 @@ class Template:
     """A parsed attribute value: literal text and expressions, in order."""
 
     source: str
-    parts: tuple[Union[Text, Eval], ...]
+    parts: tuple[Text | Eval, ...]
 
     @property
     def is_literal(self) -> bool:

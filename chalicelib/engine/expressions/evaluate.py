@@ -27,23 +27,44 @@ error), ``/`` always gives a decimal, integers wrap like Java's ``long``, ``empt
 null, ``""``, ``[]`` and ``{}``. Guards: templates longer than :data:`MAX_TEXT_LENGTH` or nested
 deeper than :data:`MAX_DEPTH` are refused with a clear error before evaluation starts.
 """
+
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Mapping, Protocol
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 from chalicelib.engine.expressions import ast
 from chalicelib.engine.expressions.functions import VARIABLE_PREFIXES, call_variable_function
 from chalicelib.engine.expressions.parser import JuelSyntaxError, parse_template
 from chalicelib.engine.expressions.values import (
-    ExpressionError, arithmetic, call_method, compare, equals, get_index, get_property,
-    is_empty, negate, to_boolean, to_double, to_long, to_string, type_name,
+    ExpressionError,
+    arithmetic,
+    call_method,
+    compare,
+    equals,
+    get_index,
+    get_property,
+    is_empty,
+    negate,
+    to_boolean,
+    to_double,
+    to_long,
+    to_string,
+    type_name,
 )
 from chalicelib.errors import ProcessFailure
 
 __all__ = [
-    "UndefinedName", "ExecutionFacade", "Scope", "MappingScope", "compile_template",
-    "evaluate", "evaluate_condition", "MAX_TEXT_LENGTH", "MAX_DEPTH",
+    "UndefinedName",
+    "ExecutionFacade",
+    "Scope",
+    "MappingScope",
+    "compile_template",
+    "evaluate",
+    "evaluate_condition",
+    "MAX_TEXT_LENGTH",
+    "MAX_DEPTH",
 ]
 
 #: Longest template text evaluated (attribute values are far shorter in practice).
@@ -103,6 +124,7 @@ class MappingScope:
 
 # --- parsing, limits and the cache ----------------------------------------------------------
 
+
 def _children(node: ast.Node) -> tuple[ast.Node, ...]:
     if isinstance(node, ast.Property):
         return (node.target,)
@@ -140,17 +162,20 @@ def compile_template(text: str) -> ast.Template:
     :data:`MAX_DEPTH`. Validation can call this at deploy time to report the same problems.
     """
     if len(text) > MAX_TEXT_LENGTH:
-        raise JuelSyntaxError(f"expression longer than {MAX_TEXT_LENGTH} characters", text,
-                              MAX_TEXT_LENGTH)
+        raise JuelSyntaxError(
+            f"expression longer than {MAX_TEXT_LENGTH} characters", text, MAX_TEXT_LENGTH
+        )
     template = parse_template(text)
     for part in template.parts:
         if isinstance(part, ast.Eval) and _depth(part.expr) > MAX_DEPTH:
-            raise JuelSyntaxError(f"expression nested more than {MAX_DEPTH} levels deep", text,
-                                  part.pos)
+            raise JuelSyntaxError(
+                f"expression nested more than {MAX_DEPTH} levels deep", text, part.pos
+            )
     return template
 
 
 # --- the execution object -------------------------------------------------------------------
+
 
 class _ExecutionRef:
     """``execution`` inside an expression: only the whitelisted methods below reach it."""
@@ -163,8 +188,9 @@ class _ExecutionRef:
 
 def _name_arg(value: Any, method: str) -> str:
     if not isinstance(value, str):
-        raise ExpressionError(f"execution.{method}() needs a variable name (String), got "
-                              f"{type_name(value)}")
+        raise ExpressionError(
+            f"execution.{method}() needs a variable name (String), got {type_name(value)}"
+        )
     return value
 
 
@@ -180,10 +206,16 @@ _EXECUTION_METHODS: dict[str, tuple[int, Callable[..., Any]]] = {
     "hasVariable": (1, lambda ex, n: ex.has_variable(_name_arg(n, "hasVariable"))),
     "hasVariableLocal": (1, lambda ex, n: ex.has_variable_local(_name_arg(n, "hasVariableLocal"))),
     "getVariables": (0, lambda ex: dict(ex.get_variables())),
-    "setVariable": (2, lambda ex, n, v: ex.set_variable(_name_arg(n, "setVariable"),
-                                                        _data(v, "a variable value"))),
-    "setVariableLocal": (2, lambda ex, n, v: ex.set_variable_local(
-        _name_arg(n, "setVariableLocal"), _data(v, "a variable value"))),
+    "setVariable": (
+        2,
+        lambda ex, n, v: ex.set_variable(_name_arg(n, "setVariable"), _data(v, "a variable value")),
+    ),
+    "setVariableLocal": (
+        2,
+        lambda ex, n, v: ex.set_variable_local(
+            _name_arg(n, "setVariableLocal"), _data(v, "a variable value")
+        ),
+    ),
     "getProcessInstanceId": (0, lambda ex: ex.get_process_instance_id()),
     "getId": (0, lambda ex: ex.get_id()),
     "getCurrentActivityId": (0, lambda ex: ex.get_current_activity_id()),
@@ -192,8 +224,10 @@ _EXECUTION_METHODS: dict[str, tuple[int, Callable[..., Any]]] = {
 }
 
 _EXECUTION_PROPERTIES: dict[str, str] = {
-    "id": "getId", "processInstanceId": "getProcessInstanceId",
-    "currentActivityId": "getCurrentActivityId", "processBusinessKey": "getProcessBusinessKey",
+    "id": "getId",
+    "processInstanceId": "getProcessInstanceId",
+    "currentActivityId": "getCurrentActivityId",
+    "processBusinessKey": "getProcessBusinessKey",
     "processInstanceBusinessKey": "getProcessBusinessKey",
 }
 
@@ -209,6 +243,7 @@ def _call_execution(ref: _ExecutionRef, name: str, args: list[Any]) -> Any:
 
 
 # --- the tree walker ------------------------------------------------------------------------
+
 
 class _Evaluator:
     """Evaluates one template against one scope (depth is bounded by :func:`compile_template`)."""
@@ -260,8 +295,9 @@ class _Evaluator:
         else:
             name = self.value(first)
             if not isinstance(name, str):
-                raise ExpressionError(f"Function '{shown}' needs a variable name, got "
-                                      f"{type_name(name)}")
+                raise ExpressionError(
+                    f"Function '{shown}' needs a variable name, got {type_name(name)}"
+                )
         args = [_data(self.value(arg), "an argument") for arg in rest]
         return call_variable_function(node.name, self._lookup, name, args)
 
@@ -299,17 +335,26 @@ class _Evaluator:
         chosen = node.then if to_boolean(self.value(node.test)) else node.otherwise
         return self.value(chosen)
 
-    _HANDLERS: dict[type, Callable[["_Evaluator", Any], Any]] = {
-        ast.Literal: _literal, ast.Identifier: _identifier, ast.Property: _property,
-        ast.Index: _index, ast.MethodCall: _method, ast.FunctionCall: _function,
-        ast.Unary: _unary, ast.Binary: _binary, ast.Conditional: _conditional,
+    _HANDLERS: dict[type, Callable[[_Evaluator, Any], Any]] = {
+        ast.Literal: _literal,
+        ast.Identifier: _identifier,
+        ast.Property: _property,
+        ast.Index: _index,
+        ast.MethodCall: _method,
+        ast.FunctionCall: _function,
+        ast.Unary: _unary,
+        ast.Binary: _binary,
+        ast.Conditional: _conditional,
     }
 
 
 # --- public entry points --------------------------------------------------------------------
 
 _COERCIONS: dict[Any, Callable[[Any], Any]] = {
-    str: to_string, bool: to_boolean, int: to_long, float: to_double,
+    str: to_string,
+    bool: to_boolean,
+    int: to_long,
+    float: to_double,
 }
 
 
@@ -320,8 +365,13 @@ def _activity(scope: Scope, activity_id: str | None) -> str | None:
     return execution.get_current_activity_id() if execution is not None else None
 
 
-def evaluate(template_or_text: str | ast.Template, scope: Scope, *, expected: type | None = None,
-             activity_id: str | None = None) -> Any:
+def evaluate(
+    template_or_text: str | ast.Template,
+    scope: Scope,
+    *,
+    expected: type | None = None,
+    activity_id: str | None = None,
+) -> Any:
     """Evaluate a template against ``scope``.
 
     Parameters
@@ -356,15 +406,21 @@ def evaluate(template_or_text: str | ast.Template, scope: Scope, *, expected: ty
         result = _evaluate(template, scope)
         return _COERCIONS[expected](result) if expected is not None else result
     except UndefinedName as exc:
-        raise ProcessFailure("expression", f"Unknown property used in expression: {text} "
-                             f"(cannot resolve identifier '{exc.name}')",
-                             _activity(scope, activity_id)) from None
+        raise ProcessFailure(
+            "expression",
+            f"Unknown property used in expression: {text} (cannot resolve identifier '{exc.name}')",
+            _activity(scope, activity_id),
+        ) from None
     except JuelSyntaxError as exc:
-        raise ProcessFailure("expression", f"Invalid expression {_short(text)}: {exc}",
-                             _activity(scope, activity_id)) from None
+        raise ProcessFailure(
+            "expression", f"Invalid expression {_short(text)}: {exc}", _activity(scope, activity_id)
+        ) from None
     except (ExpressionError, OverflowError, RecursionError) as exc:
-        raise ProcessFailure("expression", f"Error while evaluating expression: {text}: "
-                             f"{exc}", _activity(scope, activity_id)) from None
+        raise ProcessFailure(
+            "expression",
+            f"Error while evaluating expression: {text}: {exc}",
+            _activity(scope, activity_id),
+        ) from None
 
 
 def _short(text: str) -> str:
@@ -394,7 +450,9 @@ def evaluate_condition(text: str, scope: Scope, *, activity_id: str | None = Non
     result = evaluate(text, scope, activity_id=activity_id)
     if not isinstance(result, bool):
         shown = "null" if result is None else repr(to_string(result))
-        raise ProcessFailure("expression", f"Condition expression returns non-Boolean: {text} "
-                             f"gave {shown} ({type_name(result)})",
-                             _activity(scope, activity_id))
+        raise ProcessFailure(
+            "expression",
+            f"Condition expression returns non-Boolean: {text} gave {shown} ({type_name(result)})",
+            _activity(scope, activity_id),
+        )
     return result

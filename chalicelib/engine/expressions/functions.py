@@ -22,13 +22,19 @@ so these functions never fail on an undefined variable: that is their point.
 ``base64(x)``                               Base64 of a string's UTF-8 bytes (null stays null)
 ==========================================  ======================================================
 """
+
 from __future__ import annotations
 
 import base64
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from chalicelib.engine.expressions.values import (
-    ExpressionError, is_number, java_equals, to_long, type_name,
+    ExpressionError,
+    is_number,
+    java_equals,
+    to_long,
+    type_name,
 )
 
 __all__ = ["VARIABLE_PREFIXES", "VARIABLE_FUNCTIONS", "call_variable_function", "Lookup"]
@@ -80,10 +86,13 @@ def _compare(op: str) -> Callable[[Lookup, str, Any], bool]:
         elif type(value) is type(other):
             left, right = value, other
         else:
-            raise ExpressionError(f"variables:{op} cannot compare {type_name(value)} "
-                                  f"with {type_name(other)}")
-        return {"lt": left < right, "lte": left <= right, "gt": left > right,
-                "gte": left >= right}[op]
+            raise ExpressionError(
+                f"variables:{op} cannot compare {type_name(value)} with {type_name(other)}"
+            )
+        return {"lt": left < right, "lte": left <= right, "gt": left > right, "gte": left >= right}[
+            op
+        ]
+
     return compare
 
 
@@ -92,8 +101,9 @@ def _holds(container: Any, value: Any) -> bool:
         if value is None:
             return False
         if not isinstance(value, str):
-            raise ExpressionError(f"variables:contains on a String needs String values, "
-                                  f"got {type_name(value)}")
+            raise ExpressionError(
+                f"variables:contains on a String needs String values, got {type_name(value)}"
+            )
         return value in container
     if is_number(value):
         return any(is_number(item) and _numbers_equal(item, value) for item in container)
@@ -168,6 +178,7 @@ def call_variable_function(function: str, lookup: Lookup, name: str, args: list[
     least, most, implementation = entry
     if len(args) < least or (most is not None and len(args) > most):
         expected = f"{least + 1}" if least == most else f"at least {least + 1}"
-        raise ExpressionError(f"Function 'variables:{function}' takes {expected} argument(s), "
-                              f"got {len(args) + 1}")
+        raise ExpressionError(
+            f"Function 'variables:{function}' takes {expected} argument(s), got {len(args) + 1}"
+        )
     return implementation(lookup, name, *args)

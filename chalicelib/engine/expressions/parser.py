@@ -17,6 +17,7 @@ Notes:
   keywords, never identifiers.
 - In strings, ``\\'``, ``\\"`` and ``\\\\`` are escapes; any other backslash stays as written.
 """
+
 from __future__ import annotations
 
 import functools
@@ -26,8 +27,18 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from chalicelib.engine.expressions.ast import (
-    Binary, Conditional, Eval, FunctionCall, Identifier, Index, Literal, MethodCall, Property,
-    Template, Text, Unary,
+    Binary,
+    Conditional,
+    Eval,
+    FunctionCall,
+    Identifier,
+    Index,
+    Literal,
+    MethodCall,
+    Property,
+    Template,
+    Text,
+    Unary,
 )
 
 __all__ = ["JuelSyntaxError", "parse_template", "parse_expression", "MAX_TEMPLATE_LENGTH"]
@@ -111,11 +122,31 @@ STRING: /'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"/s
 %ignore /\s+/
 """
 
-_OPERATORS = {"or": "||", "and": "&&", "eq": "==", "ne": "!=", "lt": "<", "gt": ">",
-              "le": "<=", "ge": ">=", "div": "/", "mod": "%", "not": "!"}
+_OPERATORS = {
+    "or": "||",
+    "and": "&&",
+    "eq": "==",
+    "ne": "!=",
+    "lt": "<",
+    "gt": ">",
+    "le": "<=",
+    "ge": ">=",
+    "div": "/",
+    "mod": "%",
+    "not": "!",
+}
 
-_READABLE = {"RPAR": "')'", "LPAR": "'('", "RSQB": "']'", "LSQB": "'['", "COMMA": "','",
-             "DOT": "'.'", "COLON": "':'", "QMARK": "'?'", "$END": "end of expression"}
+_READABLE = {
+    "RPAR": "')'",
+    "LPAR": "'('",
+    "RSQB": "']'",
+    "LSQB": "'['",
+    "COMMA": "','",
+    "DOT": "'.'",
+    "COLON": "':'",
+    "QMARK": "'?'",
+    "$END": "end of expression",
+}
 
 
 class JuelSyntaxError(ValueError):
@@ -204,8 +235,13 @@ def _lark() -> Lark:
     if _parser is None:
         with _lock:
             if _parser is None:
-                _parser = Lark(_GRAMMAR, parser="lalr", lexer="contextual",
-                               transformer=_Build(), maybe_placeholders=True)
+                _parser = Lark(
+                    _GRAMMAR,
+                    parser="lalr",
+                    lexer="contextual",
+                    transformer=_Build(),
+                    maybe_placeholders=True,
+                )
     return _parser
 
 
@@ -223,22 +259,26 @@ def _parse_segment(text: str, start: int, end: int):
 
 def _translate(exc: UnexpectedInput, text: str, end: int) -> JuelSyntaxError:
     if isinstance(exc, UnexpectedCharacters):
-        return JuelSyntaxError(f"unexpected character {text[exc.pos_in_stream]!r}", text,
-                               exc.pos_in_stream)
-    if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken)
-                                          and exc.token.type == "$END"):
+        return JuelSyntaxError(
+            f"unexpected character {text[exc.pos_in_stream]!r}", text, exc.pos_in_stream
+        )
+    if isinstance(exc, UnexpectedEOF) or (
+        isinstance(exc, UnexpectedToken) and exc.token.type == "$END"
+    ):
         expected = _expected(getattr(exc, "expected", ()))
         return JuelSyntaxError(f"unexpected end of expression{expected}", text, end)
     if isinstance(exc, UnexpectedToken):
         token: Token = exc.token
-        return JuelSyntaxError(f"unexpected {token.value!r}{_expected(exc.expected)}", text,
-                               token.start_pos or 0)
+        return JuelSyntaxError(
+            f"unexpected {token.value!r}{_expected(exc.expected)}", text, token.start_pos or 0
+        )
     return JuelSyntaxError("invalid expression", text, end)  # pragma: no cover
 
 
 def _expected(names) -> str:
-    shown = sorted(_READABLE.get(name, name.lower().removesuffix("_kw").removesuffix("_sym"))
-                   for name in names)
+    shown = sorted(
+        _READABLE.get(name, name.lower().removesuffix("_kw").removesuffix("_sym")) for name in names
+    )
     if not shown or len(shown) > 8:
         return ""
     return "; expected " + " or ".join(shown)
@@ -271,19 +311,20 @@ def parse_template(text: str) -> Template:
     expression is malformed or unterminated. Results are cached: the AST is immutable.
     """
     if len(text) > MAX_TEMPLATE_LENGTH:
-        raise JuelSyntaxError(f"expression longer than {MAX_TEMPLATE_LENGTH} characters",
-                              text, MAX_TEMPLATE_LENGTH)
+        raise JuelSyntaxError(
+            f"expression longer than {MAX_TEMPLATE_LENGTH} characters", text, MAX_TEMPLATE_LENGTH
+        )
     parts: list[Text | Eval] = []
     literal: list[str] = []
     literal_start = 0
     i = 0
     while i < len(text):
         char = text[i]
-        if char == "\\" and text[i + 1:i + 3] in ("${", "#{"):
-            literal.append(text[i + 1:i + 3])
+        if char == "\\" and text[i + 1 : i + 3] in ("${", "#{"):
+            literal.append(text[i + 1 : i + 3])
             i += 3
             continue
-        if char in "$#" and text[i + 1:i + 2] == "{":
+        if char in "$#" and text[i + 1 : i + 2] == "{":
             close = _find_close(text, i + 2)
             if close < 0:
                 raise JuelSyntaxError(f"unterminated '{char}{{' (no closing '}}')", text, i)
@@ -304,6 +345,7 @@ def parse_template(text: str) -> Template:
 def parse_expression(text: str):
     """Parse a bare expression (no ``${ }`` around it), e.g. a JUEL script body."""
     if len(text) > MAX_TEMPLATE_LENGTH:
-        raise JuelSyntaxError(f"expression longer than {MAX_TEMPLATE_LENGTH} characters",
-                              text, MAX_TEMPLATE_LENGTH)
+        raise JuelSyntaxError(
+            f"expression longer than {MAX_TEMPLATE_LENGTH} characters", text, MAX_TEMPLATE_LENGTH
+        )
     return _parse_segment(text, 0, len(text))

@@ -23,17 +23,33 @@ booleans  ``toString()``
 ``split`` takes a literal separator; a separator holding regular-expression metacharacters is
 refused rather than run as a regex (Java's ``split`` is regex-based: no ReDoS here).
 """
+
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 __all__ = [
-    "ExpressionError", "MAX_STRING_LENGTH", "type_name", "is_number", "to_string",
-    "to_boolean", "to_long", "to_double", "is_empty", "equals", "compare", "arithmetic",
-    "negate", "get_property", "get_index", "call_method", "java_equals",
+    "ExpressionError",
+    "MAX_STRING_LENGTH",
+    "type_name",
+    "is_number",
+    "to_string",
+    "to_boolean",
+    "to_long",
+    "to_double",
+    "is_empty",
+    "equals",
+    "compare",
+    "arithmetic",
+    "negate",
+    "get_property",
+    "get_index",
+    "call_method",
+    "java_equals",
 ]
 
 #: A string built by a value method (``replace``) may not grow past this many characters.
@@ -83,6 +99,7 @@ def _is_double_or_dotted(value: Any) -> bool:
 
 
 # --- coercions (EL 2.2 §1.18) -------------------------------------------------------------
+
 
 def _java_double(value: float) -> str:
     """``Double.toString``: plain between 1e-3 and 1e7, else ``d.dddE±n``; always a ``.``."""
@@ -187,6 +204,7 @@ def is_empty(value: Any) -> bool:
 
 # --- operators (EL 2.2 §1.7 and §1.8) -----------------------------------------------------
 
+
 def java_equals(left: Any, right: Any) -> bool:
     """``Object.equals``: like ``==`` in Python but a Long never equals a Double or a Boolean."""
     if type(left) is not type(right) and not (isinstance(left, dict) and isinstance(right, dict)):
@@ -195,8 +213,9 @@ def java_equals(left: Any, right: Any) -> bool:
     if isinstance(left, (list, tuple)):
         return len(left) == len(right) and all(map(java_equals, left, right))
     if isinstance(left, dict):
-        return left.keys() == right.keys() and all(java_equals(v, right[k])
-                                                   for k, v in left.items())
+        return left.keys() == right.keys() and all(
+            java_equals(v, right[k]) for k, v in left.items()
+        )
     return left == right
 
 
@@ -216,7 +235,10 @@ def equals(left: Any, right: Any) -> bool:
 
 
 _ORDER: dict[str, Callable[[int], bool]] = {
-    "<": lambda c: c < 0, "<=": lambda c: c <= 0, ">": lambda c: c > 0, ">=": lambda c: c >= 0,
+    "<": lambda c: c < 0,
+    "<=": lambda c: c <= 0,
+    ">": lambda c: c > 0,
+    ">=": lambda c: c >= 0,
 }
 
 
@@ -300,6 +322,7 @@ def negate(value: Any) -> int | float:
 
 # --- property and index access ------------------------------------------------------------
 
+
 def get_property(target: Any, name: str) -> Any:
     """``a.b``: a map key (missing is null); null stays null; anything else is an error."""
     if target is None:
@@ -327,6 +350,7 @@ def get_index(target: Any, key: Any) -> Any:
 
 
 # --- the value-method whitelist -----------------------------------------------------------
+
 
 def _text_arg(value: Any, method: str) -> str:
     if not isinstance(value, str):
@@ -364,8 +388,9 @@ def _replace(text: str, old: Any, new: Any) -> str:
 def _split(text: str, separator: Any) -> list[str]:
     separator = _text_arg(separator, "split")
     if not separator or any(char in _REGEX_META for char in separator):
-        raise ExpressionError("split() takes a literal separator; regular expressions are "
-                              "not supported")
+        raise ExpressionError(
+            "split() takes a literal separator; regular expressions are not supported"
+        )
     parts = text.split(separator)
     while len(parts) > 1 and parts[-1] == "":  # Java drops trailing empty strings
         parts.pop()
@@ -464,6 +489,8 @@ def call_method(target: Any, name: str, args: list[Any]) -> Any:
         raise ExpressionError(f"Method '{name}' is not allowed on type {type_name(target)}")
     arities, function = entry
     if len(args) not in arities:
-        raise ExpressionError(f"Method '{name}' on type {type_name(target)} takes "
-                              f"{' or '.join(map(str, arities))} argument(s), got {len(args)}")
+        raise ExpressionError(
+            f"Method '{name}' on type {type_name(target)} takes "
+            f"{' or '.join(map(str, arities))} argument(s), got {len(args)}"
+        )
     return function(target, *args)

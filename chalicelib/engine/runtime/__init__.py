@@ -16,6 +16,7 @@ Pure (standard library and the engine package only). Layout, by concern:
 Names are loaded on first use (PEP 562): importing a record type does not load the executor,
 so the HTTP handler module stays cheap to import.
 """
+
 from __future__ import annotations
 
 from chalicelib.lazy import lazy_exports

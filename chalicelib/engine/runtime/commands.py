@@ -1,16 +1,27 @@
 """Commands: the one thing a request asks the engine to do, as frozen data."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
-__all__ = ["Command", "StartProcess", "CompleteTask", "Trigger", "DeleteInstance",
-           "SetVariables", "UpdateTask", "UPDATABLE_TASK_FIELDS"]
+__all__ = [
+    "Command",
+    "StartProcess",
+    "CompleteTask",
+    "Trigger",
+    "DeleteInstance",
+    "SetVariables",
+    "UpdateTask",
+    "UPDATABLE_TASK_FIELDS",
+]
 
 #: the ``TaskRecord`` fields ``UpdateTask`` may change (claim sets ``assignee`` and
 #: ``claim_time``; ``PUT taskinstance`` the others)
-UPDATABLE_TASK_FIELDS = frozenset({"assignee", "owner", "name", "description", "category",
-                                   "due_date", "priority", "claim_time"})
+UPDATABLE_TASK_FIELDS = frozenset(
+    {"assignee", "owner", "name", "description", "category", "due_date", "priority", "claim_time"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +98,7 @@ class SetVariables(Command):
 
 # --- events, timers and jobs ------------------------------------------------------------------
 
+
 @dataclass(frozen=True, slots=True)
 class FireTimer(Command):
     """Run a timer job: ``job_id`` is the timer subscription's id (``JobRequested.job_id``)."""
@@ -146,6 +158,7 @@ __all__ += ["FireTimer", "DeliverMessage", "DeliverSignal", "RunAsyncJob", "Star
 
 
 # --- migration --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class ActivityMigration:

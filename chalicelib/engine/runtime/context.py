@@ -8,12 +8,14 @@ process runs (a sequential multi-instance of 500 no-op tasks is 500 loop turns, 
 
 :class:`InstanceContext` bundles one instance's state with its definition model.
 """
+
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import InitVar, dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.clock import Clock, format_iso
 from chalicelib.engine.elements import FlowNode
@@ -59,8 +61,9 @@ class InstanceContext:
     def __post_init__(self, default_level: HistoryLevel) -> None:
         self._set_level(default_level)
 
-    def switch_definition(self, model: ProcessDefinitionModel, definition_id: str,
-                          default_level: HistoryLevel) -> None:
+    def switch_definition(
+        self, model: ProcessDefinitionModel, definition_id: str, default_level: HistoryLevel
+    ) -> None:
         """Run the instance on another definition from now on (migration): its model, id and
         history level."""
         self.model, self.definition_id = model, definition_id
@@ -77,8 +80,9 @@ class InstanceContext:
 
     def keeps_activity(self, element: Any) -> bool:
         """Whether a historic activity instance is kept for this flow node or sequence flow."""
-        return self.keeps_activities or (element.include_in_history
-                                         and self.history is not HistoryLevel.NONE)
+        return self.keeps_activities or (
+            element.include_in_history and self.history is not HistoryLevel.NONE
+        )
 
     @property
     def id(self) -> str:
@@ -97,8 +101,15 @@ class InstanceContext:
 class Runtime:
     """Agenda, clock, id source, effects and instance access for one command."""
 
-    def __init__(self, session: "Session", clock: Clock, history_level: HistoryLevel,
-                 *, max_steps: int = DEFAULT_MAX_STEPS, script_time_limit_s: float | None = None):
+    def __init__(
+        self,
+        session: Session,
+        clock: Clock,
+        history_level: HistoryLevel,
+        *,
+        max_steps: int = DEFAULT_MAX_STEPS,
+        script_time_limit_s: float | None = None,
+    ):
         self.session = session
         self.clock = clock
         self.history = history_level  # instances of a definition without its own level
@@ -148,6 +159,7 @@ class Runtime:
         simple scripts of one command share a QuickJS context, never across commands."""
         if self._script_pool is None:
             from chalicelib.engine.scripting import ScriptPool
+
             self._script_pool = ScriptPool()
         return self._script_pool
 

@@ -4,17 +4,32 @@ The service layer carries them out after (or inside) the commit: history items a
 the same transaction, jobs become job items, log lines go to the logger. The engine never does
 any of it itself (Chalice's planner/executor split).
 """
+
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 __all__ = [
-    "HistoryLevel", "HistoryKind", "Effect", "InstanceStarted", "InstanceEnded", "TaskCreated",
-    "TaskCompleted", "TaskDeleted", "HistoryRecord", "JobRequested", "ScriptLog",
-    "EscalationUncaught", "JobKind", "JobCancelled", "SignalThrown", "EventDelivered",
+    "HistoryLevel",
+    "HistoryKind",
+    "Effect",
+    "InstanceStarted",
+    "InstanceEnded",
+    "TaskCreated",
+    "TaskCompleted",
+    "TaskDeleted",
+    "HistoryRecord",
+    "JobRequested",
+    "ScriptLog",
+    "EscalationUncaught",
+    "JobKind",
+    "JobCancelled",
+    "SignalThrown",
+    "EventDelivered",
 ]
 
 
@@ -29,7 +44,7 @@ class HistoryLevel(int, enum.Enum):
     FULL = 5
 
     @classmethod
-    def parse(cls, value: "str | HistoryLevel | None") -> "HistoryLevel":
+    def parse(cls, value: str | HistoryLevel | None) -> HistoryLevel:
         """``"audit"`` (any case) or a member; None gives the default, AUDIT."""
         if value is None:
             return cls.AUDIT
@@ -142,8 +157,13 @@ class HistoryRecord(Effect):
         object.__setattr__(self, "fields", _frozen(self.fields))
 
     @classmethod
-    def owned(cls, instance_id: str, kind: HistoryKind, id: str,  # noqa: A002
-              fields: dict[str, Any]) -> "HistoryRecord":
+    def owned(
+        cls,
+        instance_id: str,
+        kind: HistoryKind,
+        id: str,  # noqa: A002
+        fields: dict[str, Any],
+    ) -> HistoryRecord:
         """A record over ``fields`` without copying it: the caller hands the dict over and
         never touches it again (the history module builds a fresh dict per record)."""
         record = _new(cls)
@@ -156,16 +176,17 @@ class HistoryRecord(Effect):
 
 _new = object.__new__
 _SET_INSTANCE_ID = Effect.__dict__["instance_id"].__set__
-_SET_KIND, _SET_ID, _SET_FIELDS = (HistoryRecord.__dict__[name].__set__
-                                   for name in ("kind", "id", "fields"))
+_SET_KIND, _SET_ID, _SET_FIELDS = (
+    HistoryRecord.__dict__[name].__set__ for name in ("kind", "id", "fields")
+)
 
 
 class JobKind(str, enum.Enum):
     """What a requested job does when it runs (Flowable's handler types)."""
 
-    TIMER = "timer"                              # run FireTimer
-    ASYNC_CONTINUATION = "async-continuation"    # run RunAsyncJob: enter the activity
-    ASYNC_AFTER = "async-after"                  # run RunAsyncJob: take the outgoing flows
+    TIMER = "timer"  # run FireTimer
+    ASYNC_CONTINUATION = "async-continuation"  # run RunAsyncJob: enter the activity
+    ASYNC_AFTER = "async-after"  # run RunAsyncJob: take the outgoing flows
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,9 +208,15 @@ class JobRequested(Effect):
 
     def job_item(self) -> dict[str, Any]:
         """A JSON-able description of the job (what storage writes)."""
-        return {"jobId": self.job_id, "kind": self.kind, "processInstanceId": self.instance_id,
-                "executionId": self.execution_id, "activityId": self.activity_id,
-                "due": self.due, "payload": dict(self.payload)}
+        return {
+            "jobId": self.job_id,
+            "kind": self.kind,
+            "processInstanceId": self.instance_id,
+            "executionId": self.execution_id,
+            "activityId": self.activity_id,
+            "due": self.due,
+            "payload": dict(self.payload),
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,16 @@
 """Runtime errors that are not process failures (those are ``errors.ProcessFailure``)."""
+
 from __future__ import annotations
 
 from chalicelib.errors import BadRequest, Conflict, NotFound
 
-__all__ = ["UnsupportedElement", "StepLimitExceeded", "NotWaiting", "UnknownTarget",
-           "DefinitionNotFound"]
+__all__ = [
+    "UnsupportedElement",
+    "StepLimitExceeded",
+    "NotWaiting",
+    "UnknownTarget",
+    "DefinitionNotFound",
+]
 
 
 class UnsupportedElement(BadRequest):
@@ -13,16 +19,19 @@ class UnsupportedElement(BadRequest):
 
     def __init__(self, activity_id: str | None, what: str):
         self.activity_id = activity_id
-        super().__init__(f"Element '{activity_id}' cannot be executed: {what}",
-                         {"activityId": activity_id})
+        super().__init__(
+            f"Element '{activity_id}' cannot be executed: {what}", {"activityId": activity_id}
+        )
 
 
 class StepLimitExceeded(BadRequest):
     """One command ran more agenda steps than allowed (a loop without a wait state)."""
 
     def __init__(self, limit: int):
-        super().__init__(f"The process ran more than {limit} steps without reaching a wait "
-                         f"state (an endless loop?); nothing was changed")
+        super().__init__(
+            f"The process ran more than {limit} steps without reaching a wait "
+            f"state (an endless loop?); nothing was changed"
+        )
 
 
 class NotWaiting(Conflict):

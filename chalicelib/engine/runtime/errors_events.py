@@ -13,13 +13,18 @@ Error boundary events always interrupt; escalation boundaries and event sub-proc
 the catching event sub-process without interrupting (the thrower's instance goes on, as the
 corpus test ``testCatchChildProcessThrowEventInEventSubprocess`` expects).
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from chalicelib.engine.elements import (
-    BoundaryEvent, ErrorDefinition, EscalationDefinition, StartEvent, SubProcess,
+    BoundaryEvent,
+    ErrorDefinition,
+    EscalationDefinition,
+    StartEvent,
+    SubProcess,
 )
 from chalicelib.engine.model import ProcessDefinitionModel
 from chalicelib.engine.runtime import flow, history, subscriptions
@@ -47,8 +52,9 @@ def _code(definition: object, kind: str) -> str | None:
     return getattr(definition, "error_code" if kind == "error" else "escalation_code")
 
 
-def _match(candidates: Iterable[BoundaryEvent | StartEvent], kind: str,
-           code: str | None) -> BoundaryEvent | StartEvent | None:
+def _match(
+    candidates: Iterable[BoundaryEvent | StartEvent], kind: str, code: str | None
+) -> BoundaryEvent | StartEvent | None:
     catch_all = None
     for event in candidates:
         for definition in event.event_definitions:
@@ -62,8 +68,14 @@ def _match(candidates: Iterable[BoundaryEvent | StartEvent], kind: str,
     return catch_all
 
 
-def find_catch(model: ProcessDefinitionModel, node_id: str, kind: str, code: str | None,
-               *, include_own_boundaries: bool) -> Catch | None:
+def find_catch(
+    model: ProcessDefinitionModel,
+    node_id: str,
+    kind: str,
+    code: str | None,
+    *,
+    include_own_boundaries: bool,
+) -> Catch | None:
     """The catching event for a throw at ``node_id`` within one process model."""
     current = node_id
     check_boundaries = include_own_boundaries
@@ -74,9 +86,12 @@ def find_catch(model: ProcessDefinitionModel, node_id: str, kind: str, code: str
                 return Catch(found, True, current)
         check_boundaries = True
         scope_id = model.elements[current].parent_id
-        starts = [start for node in model.children(scope_id)
-                  if isinstance(node, SubProcess) and node.triggered_by_event
-                  and node.id != current for start in model.start_events(node.id)]
+        starts = [
+            start
+            for node in model.children(scope_id)
+            if isinstance(node, SubProcess) and node.triggered_by_event and node.id != current
+            for start in model.start_events(node.id)
+        ]
         found = _match(starts, kind, code)
         if found is not None:
             return Catch(found, False, scope_id)
@@ -85,8 +100,9 @@ def find_catch(model: ProcessDefinitionModel, node_id: str, kind: str, code: str
         current = scope_id
 
 
-def _execution_for(ic: InstanceContext, execution: ExecutionRecord, catch: Catch
-                   ) -> ExecutionRecord | None:
+def _execution_for(
+    ic: InstanceContext, execution: ExecutionRecord, catch: Catch
+) -> ExecutionRecord | None:
     """The execution that carries the catch's anchor, found up from the thrower."""
     if not catch.on_boundary and catch.anchor is None:
         return ic.execution(ic.id)
@@ -102,9 +118,14 @@ def _execution_for(ic: InstanceContext, execution: ExecutionRecord, catch: Catch
     return None
 
 
-def _propagate(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node_id: str,
-               kind: str, code: str | None) -> tuple[InstanceContext, ExecutionRecord, Catch,
-                                                     bool] | None:
+def _propagate(
+    rt: Runtime,
+    ic: InstanceContext,
+    execution: ExecutionRecord,
+    node_id: str,
+    kind: str,
+    code: str | None,
+) -> tuple[InstanceContext, ExecutionRecord, Catch, bool] | None:
     """Search this instance, then the calling ones. Returns where it is caught."""
     include_self = False
     crossed = False
@@ -124,20 +145,26 @@ def _propagate(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, nod
         node_id, include_self, crossed = execution.activity_id, True, True  # type: ignore[assignment]
 
 
-def throw_error(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node_id: str,
-                code: str | None) -> None:
+def throw_error(
+    rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node_id: str, code: str | None
+) -> None:
     """Throw a BPMN error from ``node_id``; raises ``ProcessFailure`` when nobody catches it."""
     found = _propagate(rt, ic, execution, node_id, "error", code)
     if found is None:
         raise ProcessFailure(
-            "bpmn-error", f"No catching boundary event found for error with errorCode "
-            f"'{code}', neither in same process nor in parent process", node_id, code)
+            "bpmn-error",
+            f"No catching boundary event found for error with errorCode "
+            f"'{code}', neither in same process nor in parent process",
+            node_id,
+            code,
+        )
     catch_ic, target, catch, _ = found
     _run_catch(rt, catch_ic, target, catch, interrupting=True)
 
 
-def throw_escalation(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
-                     node_id: str, code: str | None) -> None:
+def throw_escalation(
+    rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node_id: str, code: str | None
+) -> None:
     """Throw an escalation; uncaught it is only reported (:class:`EscalationUncaught`)."""
     found = _propagate(rt, ic, execution, node_id, "escalation", code)
     if found is None:
@@ -151,17 +178,27 @@ def throw_escalation(rt: Runtime, ic: InstanceContext, execution: ExecutionRecor
     _run_catch(rt, catch_ic, target, catch, interrupting=interrupting)
 
 
-def _run_catch(rt: Runtime, ic: InstanceContext, target: ExecutionRecord, catch: Catch,
-               *, interrupting: bool) -> None:
+def _run_catch(
+    rt: Runtime, ic: InstanceContext, target: ExecutionRecord, catch: Catch, *, interrupting: bool
+) -> None:
     event = catch.event
     if catch.on_boundary:
         if interrupting:
             token = _interrupt(rt, ic, target, f"boundary event ({event.id})")
-            token = flow.update(ic, token, activity_id=event.id, is_active=True, is_scope=False,
-                                is_mi_root=False, loop_counter=None, sub_instance_id=None)
+            token = flow.update(
+                ic,
+                token,
+                activity_id=event.id,
+                is_active=True,
+                is_scope=False,
+                is_mi_root=False,
+                loop_counter=None,
+                sub_instance_id=None,
+            )
         else:
-            token = flow.create_execution(rt, ic, parent_id=target.parent_id,
-                                          activity_id=event.id, is_concurrent=True)
+            token = flow.create_execution(
+                rt, ic, parent_id=target.parent_id, activity_id=event.id, is_concurrent=True
+            )
         rt.plan(flow.enter, ic.id, token.id)
         return
     if interrupting:
@@ -170,15 +207,17 @@ def _run_catch(rt: Runtime, ic: InstanceContext, target: ExecutionRecord, catch:
             if not child.is_event_scope:
                 flow.cancel_execution(rt, ic, child, reason)
     sub_process = ic.node(event.parent_id)
-    scope = flow.create_execution(rt, ic, parent_id=target.id, activity_id=sub_process.id,
-                                  is_scope=True)
+    scope = flow.create_execution(
+        rt, ic, parent_id=target.id, activity_id=sub_process.id, is_scope=True
+    )
     history.activity_started(rt, ic, scope, sub_process)
     token = flow.create_execution(rt, ic, parent_id=scope.id, activity_id=event.id)
     rt.plan(flow.enter, ic.id, token.id)
 
 
-def _interrupt(rt: Runtime, ic: InstanceContext, target: ExecutionRecord,
-               reason: str) -> ExecutionRecord:
+def _interrupt(
+    rt: Runtime, ic: InstanceContext, target: ExecutionRecord, reason: str
+) -> ExecutionRecord:
     """Cancel everything below ``target`` and close its activity; keep the execution."""
     flow.cancel_children(rt, ic, target.id, reason)
     state = ic.state
@@ -187,8 +226,9 @@ def _interrupt(rt: Runtime, ic: InstanceContext, target: ExecutionRecord,
     for subscription in state.subscriptions_of(target.id):
         subscriptions.drop(rt, ic, subscription, reason)
     if target.sub_instance_id:
-        flow.end_instance(rt, rt.instance(target.sub_instance_id), delete_reason=reason,
-                          notify_parent=False)
+        flow.end_instance(
+            rt, rt.instance(target.sub_instance_id), delete_reason=reason, notify_parent=False
+        )
     current = ic.execution(target.id) or target
     current = history.activity_ended(rt, ic, current, reason)
     flow.delete_scope_variables(ic, current.id)

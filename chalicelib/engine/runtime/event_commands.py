@@ -3,13 +3,19 @@
 Each handler is ``handler(session, rt, command) -> target instance id`` like the ones in
 :mod:`.session`; the session runs the agenda afterwards and rolls everything back on error.
 """
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.engine.runtime import events, jobs
 from chalicelib.engine.runtime.commands import (
-    DeliverMessage, DeliverSignal, FireTimer, RunAsyncJob, StartByEvent,
+    DeliverMessage,
+    DeliverSignal,
+    FireTimer,
+    RunAsyncJob,
+    StartByEvent,
 )
 from chalicelib.engine.runtime.context import InstanceContext, Runtime
 from chalicelib.engine.runtime.errors import UnknownTarget
@@ -28,53 +34,67 @@ def _running(rt: Runtime, instance_id: str) -> InstanceContext:
     return context
 
 
-def _fire_timer(session: "Session", rt: Runtime, command: FireTimer) -> str:
+def _fire_timer(session: Session, rt: Runtime, command: FireTimer) -> str:
     context = _running(rt, command.instance_id)
     subscription = context.state.subscriptions.get(command.job_id)
     if subscription is None or subscription.type is not SubscriptionType.TIMER:
-        raise UnknownTarget(f"Timer job {command.job_id} no longer exists in process "
-                            f"instance {command.instance_id}")
+        raise UnknownTarget(
+            f"Timer job {command.job_id} no longer exists in process instance {command.instance_id}"
+        )
     events.fire(rt, context, subscription)
     return context.id
 
 
-def _deliver_message(session: "Session", rt: Runtime, command: DeliverMessage) -> str:
+def _deliver_message(session: Session, rt: Runtime, command: DeliverMessage) -> str:
     instance_id = command.instance_id
     if instance_id is None:
         if command.execution_id is None:
             raise UnknownTarget("A message needs a process instance or an execution to go to")
         instance_id = session._find_instance_of_execution(command.execution_id)
     context = _running(rt, instance_id)
-    events.deliver_message(rt, context, command.message_name, dict(command.variables),
-                           command.execution_id)
+    events.deliver_message(
+        rt, context, command.message_name, dict(command.variables), command.execution_id
+    )
     return context.id
 
 
-def _deliver_signal(session: "Session", rt: Runtime, command: DeliverSignal) -> str:
+def _deliver_signal(session: Session, rt: Runtime, command: DeliverSignal) -> str:
     context = _running(rt, command.instance_id)
     if command.execution_id is not None and context.execution(command.execution_id) is None:
         raise UnknownTarget(f"Execution {command.execution_id} not found")
-    events.deliver_signal(rt, context, command.signal_name, dict(command.variables),
-                          command.execution_id)
+    events.deliver_signal(
+        rt, context, command.signal_name, dict(command.variables), command.execution_id
+    )
     return context.id
 
 
-def _run_async_job(session: "Session", rt: Runtime, command: RunAsyncJob) -> str:
+def _run_async_job(session: Session, rt: Runtime, command: RunAsyncJob) -> str:
     context = _running(rt, command.instance_id)
-    jobs.run_job(rt, context, command.job_id, command.execution_id, command.activity_id,
-                 command.kind)
+    jobs.run_job(
+        rt, context, command.job_id, command.execution_id, command.activity_id, command.kind
+    )
     return context.id
 
 
-def _start_by_event(session: "Session", rt: Runtime, command: StartByEvent) -> str:
+def _start_by_event(session: Session, rt: Runtime, command: StartByEvent) -> str:
     model = session._definition(command.definition_id)
-    context = events.start_at(rt, model, command.definition_id, command.activity_id,
-                              dict(command.variables), business_key=command.business_key,
-                              initiator=command.initiator, instance_id=command.instance_id)
+    context = events.start_at(
+        rt,
+        model,
+        command.definition_id,
+        command.activity_id,
+        dict(command.variables),
+        business_key=command.business_key,
+        initiator=command.initiator,
+        instance_id=command.instance_id,
+    )
     return context.id
 
 
-HANDLERS: dict[type, Callable[["Session", Runtime, Any], str]] = {
-    FireTimer: _fire_timer, DeliverMessage: _deliver_message, DeliverSignal: _deliver_signal,
-    RunAsyncJob: _run_async_job, StartByEvent: _start_by_event,
+HANDLERS: dict[type, Callable[[Session, Runtime, Any], str]] = {
+    FireTimer: _fire_timer,
+    DeliverMessage: _deliver_message,
+    DeliverSignal: _deliver_signal,
+    RunAsyncJob: _run_async_job,
+    StartByEvent: _start_by_event,
 }

@@ -16,12 +16,19 @@ correlate within one instance. :func:`start_event_subscriptions` describes the
 definition-level (start event) subscriptions for the deploy step, and :func:`start_at`
 starts an instance at one of those start events.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from chalicelib.engine.elements import (
-    BoundaryEvent, FlowNode, MessageDefinition, SignalDefinition, StartEvent, SubProcess,
+    BoundaryEvent,
+    FlowNode,
+    MessageDefinition,
+    SignalDefinition,
+    StartEvent,
+    SubProcess,
     TimerDefinition,
 )
 from chalicelib.engine.model import ProcessDefinitionModel
@@ -31,29 +38,39 @@ from chalicelib.engine.runtime.effects import EventDelivered, InstanceStarted, S
 from chalicelib.engine.runtime.errors import UnknownTarget, UnsupportedElement
 from chalicelib.engine.runtime.errors_events import Catch, _run_catch
 from chalicelib.engine.runtime.records import (
-    ExecutionRecord, SubscriptionRecord, SubscriptionType,
+    ExecutionRecord,
+    SubscriptionRecord,
+    SubscriptionType,
 )
 from chalicelib.engine.runtime.variables import set_variable, set_variable_local
 from chalicelib.errors import Conflict
 
 __all__ = [
-    "subscribe_boundary", "open_scope", "fire", "deliver_message", "deliver_signal",
-    "throw_signal", "start_event_subscriptions", "start_at", "enter_fired",
+    "subscribe_boundary",
+    "open_scope",
+    "fire",
+    "deliver_message",
+    "deliver_signal",
+    "throw_signal",
+    "start_event_subscriptions",
+    "start_at",
+    "enter_fired",
 ]
 
 
 # --- creating subscriptions --------------------------------------------------------------------
 
-def subscribe_boundary(rt: Runtime, ic: InstanceContext, listener: ExecutionRecord,
-                       boundary: BoundaryEvent) -> None:
+
+def subscribe_boundary(
+    rt: Runtime, ic: InstanceContext, listener: ExecutionRecord, boundary: BoundaryEvent
+) -> None:
     """Subscribe a boundary event's listener execution to its message, signal or timer."""
     definition = subscriptions.catch_definition(boundary)
     if definition is not None:
         subscriptions.subscribe(rt, ic, listener.id, boundary, definition)
 
 
-def open_scope(rt: Runtime, ic: InstanceContext, scope_id: str, scope_node_id: str | None
-               ) -> None:
+def open_scope(rt: Runtime, ic: InstanceContext, scope_id: str, scope_node_id: str | None) -> None:
     """A scope started (the instance: ``scope_node_id`` None, or a sub-process): one listener
     execution with its subscription per message/signal/timer event sub-process start."""
     for node in ic.model.children(scope_node_id):
@@ -63,15 +80,26 @@ def open_scope(rt: Runtime, ic: InstanceContext, scope_id: str, scope_node_id: s
             definition = subscriptions.catch_definition(start)
             if definition is None:
                 continue  # error / escalation starts are found by the throw, not subscribed
-            listener = flow.create_execution(rt, ic, parent_id=scope_id, activity_id=start.id,
-                                             is_event_scope=True, is_active=False)
+            listener = flow.create_execution(
+                rt,
+                ic,
+                parent_id=scope_id,
+                activity_id=start.id,
+                is_event_scope=True,
+                is_active=False,
+            )
             subscriptions.subscribe(rt, ic, listener.id, start, definition)
 
 
 # --- firing -----------------------------------------------------------------------------------
 
-def fire(rt: Runtime, ic: InstanceContext, subscription: SubscriptionRecord,
-         variables: Mapping[str, Any] | None = None) -> str:
+
+def fire(
+    rt: Runtime,
+    ic: InstanceContext,
+    subscription: SubscriptionRecord,
+    variables: Mapping[str, Any] | None = None,
+) -> str:
     """Run a subscription that fired; ``variables`` are set from its execution first.
     Returns the id of the execution that received the event."""
     execution = ic.execution(subscription.execution_id)
@@ -93,18 +121,29 @@ def fire(rt: Runtime, ic: InstanceContext, subscription: SubscriptionRecord,
     return execution.id
 
 
-def _fire_boundary(rt: Runtime, ic: InstanceContext, listener: ExecutionRecord,
-                   subscription: SubscriptionRecord, node: BoundaryEvent) -> None:
+def _fire_boundary(
+    rt: Runtime,
+    ic: InstanceContext,
+    listener: ExecutionRecord,
+    subscription: SubscriptionRecord,
+    node: BoundaryEvent,
+) -> None:
     target = ic.execution(listener.parent_id)
     if target is None:
         raise UnknownTarget(f"The activity of boundary event {node.id} is not active")
     subscriptions.consume(rt, ic, subscription, keep=not node.cancel_activity)
-    _run_catch(rt, ic, target, Catch(node, True, target.activity_id),
-               interrupting=node.cancel_activity)
+    _run_catch(
+        rt, ic, target, Catch(node, True, target.activity_id), interrupting=node.cancel_activity
+    )
 
 
-def _fire_event_sub_process(rt: Runtime, ic: InstanceContext, listener: ExecutionRecord,
-                            subscription: SubscriptionRecord, start: StartEvent) -> None:
+def _fire_event_sub_process(
+    rt: Runtime,
+    ic: InstanceContext,
+    listener: ExecutionRecord,
+    subscription: SubscriptionRecord,
+    start: StartEvent,
+) -> None:
     scope = ic.execution(listener.parent_id)
     if scope is None:
         raise UnknownTarget(f"The scope of event sub-process start {start.id} is not active")
@@ -114,23 +153,28 @@ def _fire_event_sub_process(rt: Runtime, ic: InstanceContext, listener: Executio
         flow.cancel_children(rt, ic, scope.id, f"event subprocess ({sub_process.id})")
     else:
         subscriptions.consume(rt, ic, subscription, keep=True)
-    esp = flow.create_execution(rt, ic, parent_id=scope.id, activity_id=sub_process.id,
-                                is_scope=True)
+    esp = flow.create_execution(
+        rt, ic, parent_id=scope.id, activity_id=sub_process.id, is_scope=True
+    )
     history.activity_started(rt, ic, esp, sub_process)
     open_scope(rt, ic, esp.id, sub_process.id)
     token = flow.create_execution(rt, ic, parent_id=esp.id, activity_id=start.id)
     rt.plan(flow.enter, ic.id, token.id)
 
 
-def _fire_gateway(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
-                  subscription: SubscriptionRecord, target: FlowNode) -> None:
+def _fire_gateway(
+    rt: Runtime,
+    ic: InstanceContext,
+    execution: ExecutionRecord,
+    subscription: SubscriptionRecord,
+    target: FlowNode,
+) -> None:
     """First event wins: the other subscriptions go, the token takes the flow to the event
     that fired and passes through it."""
     gateway = ic.node(subscription.configuration["gateway"])
     subscriptions.consume(rt, ic, subscription, keep=False)
     subscriptions.drop_all(rt, ic, execution.id, f"event-based gateway ({target.id})")
-    listeners.execution_listeners(rt, ic, execution, gateway, gateway.execution_listeners,
-                                  "end")
+    listeners.execution_listeners(rt, ic, execution, gateway, gateway.execution_listeners, "end")
     current = ic.execution(execution.id)
     if current is None:
         return
@@ -161,16 +205,26 @@ def enter_fired(rt: Runtime, instance_id: str, execution_id: str) -> None:
 
 # --- delivery ---------------------------------------------------------------------------------
 
-def _matching(ic: InstanceContext, kind: SubscriptionType, name: str,
-              execution_id: str | None) -> list[SubscriptionRecord]:
-    return [s for s in ic.state.subscriptions.values()
-            if s.type is kind and s.event_name == name
-            and (execution_id is None or s.execution_id == execution_id)]
+
+def _matching(
+    ic: InstanceContext, kind: SubscriptionType, name: str, execution_id: str | None
+) -> list[SubscriptionRecord]:
+    return [
+        s
+        for s in ic.state.subscriptions.values()
+        if s.type is kind
+        and s.event_name == name
+        and (execution_id is None or s.execution_id == execution_id)
+    ]
 
 
-def deliver_message(rt: Runtime, ic: InstanceContext, name: str,
-                    variables: Mapping[str, Any] | None = None,
-                    execution_id: str | None = None) -> str:
+def deliver_message(
+    rt: Runtime,
+    ic: InstanceContext,
+    name: str,
+    variables: Mapping[str, Any] | None = None,
+    execution_id: str | None = None,
+) -> str:
     """Deliver a message to the one subscription of that name in the instance (or on the
     given execution). None: :class:`UnknownTarget`; several: 409 :class:`Conflict`."""
     found = _matching(ic, SubscriptionType.MESSAGE, name, execution_id)
@@ -178,29 +232,43 @@ def deliver_message(rt: Runtime, ic: InstanceContext, name: str,
         where = f"execution {execution_id}" if execution_id else f"process instance {ic.id}"
         raise UnknownTarget(f"No subscription to a message event with name '{name}' in {where}")
     if len(found) > 1 and execution_id is None:
-        raise Conflict(f"{len(found)} executions of process instance {ic.id} wait for message "
-                       f"'{name}': name the executionId", {"count": len(found)})
+        raise Conflict(
+            f"{len(found)} executions of process instance {ic.id} wait for message "
+            f"'{name}': name the executionId",
+            {"count": len(found)},
+        )
     receiver = fire(rt, ic, found[0], variables)
     rt.emit(EventDelivered(ic.id, "message", name, (receiver,)))
     return receiver
 
 
-def deliver_signal(rt: Runtime, ic: InstanceContext, name: str,
-                   variables: Mapping[str, Any] | None = None,
-                   execution_id: str | None = None) -> list[str]:
+def deliver_signal(
+    rt: Runtime,
+    ic: InstanceContext,
+    name: str,
+    variables: Mapping[str, Any] | None = None,
+    execution_id: str | None = None,
+) -> list[str]:
     """Deliver a signal to every subscription of that name in the instance (or on the given
     execution); returns the receiving execution ids (possibly none)."""
     receivers: list[str] = []
     for subscription in _matching(ic, SubscriptionType.SIGNAL, name, execution_id):
-        if subscription.id in ic.state.subscriptions and \
-                ic.execution(subscription.execution_id) is not None:
+        if (
+            subscription.id in ic.state.subscriptions
+            and ic.execution(subscription.execution_id) is not None
+        ):
             receivers.append(fire(rt, ic, subscription, variables))
     rt.emit(EventDelivered(ic.id, "signal", name, tuple(receivers)))
     return receivers
 
 
-def throw_signal(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: FlowNode,
-                 definition: SignalDefinition) -> None:
+def throw_signal(
+    rt: Runtime,
+    ic: InstanceContext,
+    execution: ExecutionRecord,
+    node: FlowNode,
+    definition: SignalDefinition,
+) -> None:
     """An intermediate signal throw: delivered synchronously within this instance; a global
     signal is also reported as :class:`SignalThrown` for the other instances."""
     name = definition.signal_name or definition.signal_ref or ""
@@ -210,6 +278,7 @@ def throw_signal(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, n
 
 
 # --- definition level: start events -----------------------------------------------------------
+
 
 def start_event_subscriptions(model: ProcessDefinitionModel) -> list[dict[str, Any]]:
     """The definition-level subscriptions of the process's start events, for the deploy step.
@@ -224,28 +293,45 @@ def start_event_subscriptions(model: ProcessDefinitionModel) -> list[dict[str, A
         for definition in start.event_definitions[:1]:
             entry: dict[str, Any] = {"activity_id": start.id}
             if isinstance(definition, MessageDefinition):
-                entry |= {"type": SubscriptionType.MESSAGE.value,
-                          "event_name": definition.message_name or definition.message_ref}
+                entry |= {
+                    "type": SubscriptionType.MESSAGE.value,
+                    "event_name": definition.message_name or definition.message_ref,
+                }
             elif isinstance(definition, SignalDefinition):
-                entry |= {"type": SubscriptionType.SIGNAL.value,
-                          "event_name": definition.signal_name or definition.signal_ref,
-                          "scope": definition.scope}
+                entry |= {
+                    "type": SubscriptionType.SIGNAL.value,
+                    "event_name": definition.signal_name or definition.signal_ref,
+                    "scope": definition.scope,
+                }
             elif isinstance(definition, TimerDefinition):
-                timer = {key: value for key, value in (
-                    ("timeDate", definition.time_date), ("timeDuration", definition.time_duration),
-                    ("timeCycle", definition.time_cycle)) if value}
+                timer = {
+                    key: value
+                    for key, value in (
+                        ("timeDate", definition.time_date),
+                        ("timeDuration", definition.time_duration),
+                        ("timeCycle", definition.time_cycle),
+                    )
+                    if value
+                }
                 timer["endDate"] = definition.end_date
-                entry |= {"type": SubscriptionType.TIMER.value, "event_name": None,
-                          "timer": timer}
+                entry |= {"type": SubscriptionType.TIMER.value, "event_name": None, "timer": timer}
             else:
                 continue
             out.append(entry)
     return out
 
 
-def start_at(rt: Runtime, model: ProcessDefinitionModel, definition_id: str, activity_id: str,
-             variables: Mapping[str, Any], *, business_key: str | None = None,
-             initiator: str | None = None, instance_id: str | None = None) -> InstanceContext:
+def start_at(
+    rt: Runtime,
+    model: ProcessDefinitionModel,
+    definition_id: str,
+    activity_id: str,
+    variables: Mapping[str, Any],
+    *,
+    business_key: str | None = None,
+    initiator: str | None = None,
+    instance_id: str | None = None,
+) -> InstanceContext:
     """Start an instance at a process-level start event (message, signal or timer start)."""
     from dataclasses import replace
 
@@ -254,8 +340,14 @@ def start_at(rt: Runtime, model: ProcessDefinitionModel, definition_id: str, act
     start = model.elements.get(activity_id)
     if not isinstance(start, StartEvent) or start.parent_id is not None:
         raise UnsupportedElement(activity_id, "not a process-level start event")
-    ic = instances.new_instance(rt, model, definition_id, instance_id=instance_id,
-                                business_key=business_key, start_user_id=initiator)
+    ic = instances.new_instance(
+        rt,
+        model,
+        definition_id,
+        instance_id=instance_id,
+        business_key=business_key,
+        start_user_id=initiator,
+    )
     ic.state.put(replace(ic.state.header, start_activity_id=start.id))
     for name, value in variables.items():
         set_variable_local(rt, ic, ic.id, name, value)

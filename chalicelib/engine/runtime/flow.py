@@ -10,10 +10,11 @@ execution.
 ``enter`` is an agenda operation (planned, never called recursively). ``leave``, ``take`` and
 ``finish_token`` are called by behaviours and plan the next ``enter``.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Sequence
 
 from chalicelib.engine.elements import Activity, FlowNode, SubProcess
 from chalicelib.engine.model import SequenceFlow
@@ -22,26 +23,51 @@ from chalicelib.engine.runtime import behaviours, history, listeners, subscripti
 from chalicelib.engine.runtime.context import InstanceContext, Runtime
 from chalicelib.engine.runtime.effects import InstanceEnded, JobCancelled, TaskDeleted
 from chalicelib.engine.runtime.records import (
-    ExecutionRecord, InstanceStatus, TaskRecord, evolve,
+    ExecutionRecord,
+    InstanceStatus,
+    TaskRecord,
+    evolve,
 )
 from chalicelib.engine.runtime.variables import delete_scope_variables, eval_condition
 from chalicelib.errors import ProcessFailure
 
 __all__ = [
-    "create_execution", "update", "is_mi_instance", "enter", "leave", "take_outgoing", "take",
-    "finish_token", "scope_may_complete", "cancel_execution", "cancel_children", "cancel_task",
-    "end_instance", "delete_scope_variables",
+    "create_execution",
+    "update",
+    "is_mi_instance",
+    "enter",
+    "leave",
+    "take_outgoing",
+    "take",
+    "finish_token",
+    "scope_may_complete",
+    "cancel_execution",
+    "cancel_children",
+    "cancel_task",
+    "end_instance",
+    "delete_scope_variables",
     "remove_event_scope_children",
 ]
 
 
-def create_execution(rt: Runtime, ic: InstanceContext, *, parent_id: str | None,
-                     activity_id: str | None, **flags: object) -> ExecutionRecord:
+def create_execution(
+    rt: Runtime,
+    ic: InstanceContext,
+    *,
+    parent_id: str | None,
+    activity_id: str | None,
+    **flags: object,
+) -> ExecutionRecord:
     """A new child execution (put into the state); its id names the instance
     (``ids.instance_of``), so an execution id alone locates its instance."""
-    record = ExecutionRecord(id=rt.new_child_id(ic.id), instance_id=ic.id, parent_id=parent_id,
-                             activity_id=activity_id, start_time=rt.now_iso(),
-                             **flags)  # type: ignore[arg-type]
+    record = ExecutionRecord(
+        id=rt.new_child_id(ic.id),
+        instance_id=ic.id,
+        parent_id=parent_id,
+        activity_id=activity_id,
+        start_time=rt.now_iso(),
+        **flags,
+    )  # type: ignore[arg-type]
     ic.state.put(record)
     return record
 
@@ -54,11 +80,11 @@ def update(ic: InstanceContext, execution: ExecutionRecord, **changes: object) -
 def is_mi_instance(ic: InstanceContext, execution: ExecutionRecord) -> bool:
     """True for a child of a multi-instance root at the same activity."""
     parent = ic.execution(execution.parent_id)
-    return (parent is not None and parent.is_mi_root
-            and parent.activity_id == execution.activity_id)
+    return parent is not None and parent.is_mi_root and parent.activity_id == execution.activity_id
 
 
 # --- entering and leaving activities ----------------------------------------------------------
+
 
 def enter(rt: Runtime, instance_id: str, execution_id: str, resumed: bool = False) -> None:
     """Agenda operation: run the behaviour of the node the execution has arrived at.
@@ -73,17 +99,18 @@ def enter(rt: Runtime, instance_id: str, execution_id: str, resumed: bool = Fals
     loop = getattr(node, "loop", None)
     if isinstance(loop, MultiInstance) and not is_mi_instance(ic, execution):
         from chalicelib.engine.runtime import multi_instance
+
         multi_instance.start(rt, ic, execution, node)  # type: ignore[arg-type]
         return
     if node.async_before and not resumed:
         from chalicelib.engine.runtime import jobs
         from chalicelib.engine.runtime.effects import JobKind
+
         jobs.park(rt, ic, execution, node, JobKind.ASYNC_CONTINUATION)
         return
     execution = history.activity_started(rt, ic, execution, node)
     if node.execution_listeners:
-        listeners.execution_listeners(rt, ic, execution, node, node.execution_listeners,
-                                      "start")
+        listeners.execution_listeners(rt, ic, execution, node, node.execution_listeners, "start")
         execution = ic.execution(execution_id)  # type: ignore[assignment]
         if execution is None:
             return
@@ -92,31 +119,41 @@ def enter(rt: Runtime, instance_id: str, execution_id: str, resumed: bool = Fals
     behaviours.behaviour_for(node).execute(rt, ic, execution, node)
 
 
-def create_boundary_executions(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
-                               node: FlowNode) -> None:
+def create_boundary_executions(
+    rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: FlowNode
+) -> None:
     """One event-scope child per boundary event of ``node`` (Flowable counts them); message,
     signal and timer boundaries subscribe on it."""
     boundaries = ic.model.boundary_events(node.id)
     if not boundaries:  # most activities: no import, no loop
         return
     from chalicelib.engine.runtime import events
+
     for boundary in boundaries:
         if boundary.event_definitions:
-            listener = create_execution(rt, ic, parent_id=execution.id, activity_id=boundary.id,
-                                        is_event_scope=True, is_active=False)
+            listener = create_execution(
+                rt,
+                ic,
+                parent_id=execution.id,
+                activity_id=boundary.id,
+                is_event_scope=True,
+                is_active=False,
+            )
             events.subscribe_boundary(rt, ic, listener, boundary)
 
 
-def remove_event_scope_children(rt: Runtime, ic: InstanceContext,
-                                execution: ExecutionRecord) -> None:
+def remove_event_scope_children(
+    rt: Runtime, ic: InstanceContext, execution: ExecutionRecord
+) -> None:
     """Drop the boundary-event listeners of an execution (its activity is over)."""
     for child in ic.state.children(execution.id):
         if child.is_event_scope:
             cancel_execution(rt, ic, child, None)
 
 
-def leave(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
-          node: FlowNode | None = None) -> None:
+def leave(
+    rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: FlowNode | None = None
+) -> None:
     """The activity is done: end listeners, history, then the outgoing flows (or the
     multi-instance bookkeeping when this is one instance of a multi-instance activity)."""
     node = node or ic.node(execution.activity_id)
@@ -129,6 +166,7 @@ def leave(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
     remove_event_scope_children(rt, ic, current)
     if is_mi_instance(ic, current):
         from chalicelib.engine.runtime import multi_instance
+
         multi_instance.instance_completed(rt, ic, current, node)  # type: ignore[arg-type]
         return
     if current.is_scope and current.id != ic.id:
@@ -137,13 +175,15 @@ def leave(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
     if node.async_after:
         from chalicelib.engine.runtime import jobs
         from chalicelib.engine.runtime.effects import JobKind
+
         jobs.park(rt, ic, current, node, JobKind.ASYNC_AFTER)
         return
     take_outgoing(rt, ic, current, node)
 
 
-def take_outgoing(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
-                  node: FlowNode) -> None:
+def take_outgoing(
+    rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: FlowNode
+) -> None:
     """Flows leaving an activity or event: an implicit inclusive split (conditions that hold
     plus unconditional flows; the default flow only when nothing else is taken)."""
     flows = ic.model.outgoing(node.id)
@@ -151,20 +191,31 @@ def take_outgoing(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
         finish_token(rt, ic, execution)
         return
     default = getattr(node, "default_flow", None)
-    chosen = [flow for flow in flows if flow.id != default and (
-        flow.condition is None
-        or eval_condition(rt, ic, execution.id, flow.condition, activity_id=node.id))]
+    chosen = [
+        flow
+        for flow in flows
+        if flow.id != default
+        and (
+            flow.condition is None
+            or eval_condition(rt, ic, execution.id, flow.condition, activity_id=node.id)
+        )
+    ]
     if not chosen and default:
         chosen = [flow for flow in flows if flow.id == default]
     if not chosen:
-        raise ProcessFailure("no-outgoing-flow", f"No outgoing sequence flow for the element "
-                             f"with id '{node.id}' could be selected for continuing the "
-                             f"process", node.id)
+        raise ProcessFailure(
+            "no-outgoing-flow",
+            f"No outgoing sequence flow for the element "
+            f"with id '{node.id}' could be selected for continuing the "
+            f"process",
+            node.id,
+        )
     take(rt, ic, execution, chosen)
 
 
-def take(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
-         flows: Sequence[SequenceFlow]) -> None:
+def take(
+    rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, flows: Sequence[SequenceFlow]
+) -> None:
     """Move the execution along the first flow and concurrent siblings along the others."""
     if not flows:
         finish_token(rt, ic, execution)
@@ -172,9 +223,16 @@ def take(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
     tokens = [execution]
     if len(flows) > 1:
         tokens[0] = update(ic, execution, is_concurrent=True)
-        tokens += [create_execution(rt, ic, parent_id=execution.parent_id,
-                                    activity_id=execution.activity_id, is_concurrent=True)
-                   for _ in flows[1:]]
+        tokens += [
+            create_execution(
+                rt,
+                ic,
+                parent_id=execution.parent_id,
+                activity_id=execution.activity_id,
+                is_concurrent=True,
+            )
+            for _ in flows[1:]
+        ]
     for token, flow in zip(tokens, flows):
         if flow.execution_listeners:
             listeners.execution_listeners(rt, ic, token, flow, flow.execution_listeners, "take")
@@ -188,6 +246,7 @@ def take(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
 
 # --- ending executions, scopes and instances --------------------------------------------------
 
+
 def finish_token(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord) -> None:
     """A token is done (end event, or no outgoing flow); its scope may complete."""
     current = ic.execution(execution.id)
@@ -200,8 +259,9 @@ def finish_token(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord) -
     scope_may_complete(rt, ic, current.parent_id, current.activity_id)
 
 
-def scope_may_complete(rt: Runtime, ic: InstanceContext, scope_id: str | None,
-                       last_activity_id: str | None) -> None:
+def scope_may_complete(
+    rt: Runtime, ic: InstanceContext, scope_id: str | None, last_activity_id: str | None
+) -> None:
     """When a scope has no token left: end the instance, leave the sub-process, or close the
     event sub-process. Otherwise re-check waiting inclusive joins (a token just vanished)."""
     scope = ic.execution(scope_id)
@@ -209,6 +269,7 @@ def scope_may_complete(rt: Runtime, ic: InstanceContext, scope_id: str | None,
         return
     if ic.state.has_children(scope.id):
         from chalicelib.engine.runtime import gateways
+
         gateways.recheck_inclusive_joins(rt, ic, scope.id)
         return
     if scope.id == ic.id:
@@ -222,16 +283,23 @@ def scope_may_complete(rt: Runtime, ic: InstanceContext, scope_id: str | None,
         leave(rt, ic, scope, node)
 
 
-def cancel_children(rt: Runtime, ic: InstanceContext, execution_id: str,
-                    reason: str | None, *, keep: str | None = None) -> None:
+def cancel_children(
+    rt: Runtime,
+    ic: InstanceContext,
+    execution_id: str,
+    reason: str | None,
+    *,
+    keep: str | None = None,
+) -> None:
     """Cancel every child of an execution (and their subtrees), except ``keep``."""
     for child in ic.state.children(execution_id):
         if child.id != keep:
             cancel_execution(rt, ic, child, reason)
 
 
-def cancel_execution(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
-                     reason: str | None) -> None:
+def cancel_execution(
+    rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, reason: str | None
+) -> None:
     """Remove an execution and its subtree: tasks deleted, subscriptions dropped, history
     closed with ``reason``, called instances deleted, variables dropped."""
     cancel_children(rt, ic, execution.id, reason)
@@ -244,8 +312,9 @@ def cancel_execution(rt: Runtime, ic: InstanceContext, execution: ExecutionRecor
         rt.emit(JobCancelled(ic.id, execution.job_id, reason))
     if execution.sub_instance_id:
         called = rt.instance(execution.sub_instance_id)
-        end_instance(rt, called, delete_reason=reason or "call activity cancelled",
-                     notify_parent=False)
+        end_instance(
+            rt, called, delete_reason=reason or "call activity cancelled", notify_parent=False
+        )
     history.activity_ended(rt, ic, execution, reason)
     delete_scope_variables(ic, execution.id)
     state.remove(execution)
@@ -258,8 +327,14 @@ def cancel_task(rt: Runtime, ic: InstanceContext, task: TaskRecord, reason: str 
     rt.emit(TaskDeleted(ic.id, task.id, reason))
 
 
-def end_instance(rt: Runtime, ic: InstanceContext, *, end_activity_id: str | None = None,
-                 delete_reason: str | None = None, notify_parent: bool = True) -> None:
+def end_instance(
+    rt: Runtime,
+    ic: InstanceContext,
+    *,
+    end_activity_id: str | None = None,
+    delete_reason: str | None = None,
+    notify_parent: bool = True,
+) -> None:
     """End the instance: cancel what is left, close its header and history, and (for a called
     instance that completed) let the calling activity continue."""
     header = ic.state.header
@@ -269,18 +344,30 @@ def end_instance(rt: Runtime, ic: InstanceContext, *, end_activity_id: str | Non
     out_values = None
     if completed and header.super_execution_id and notify_parent:
         from chalicelib.engine.runtime.behaviours import scopes
+
         out_values = scopes.out_values(rt, ic)
     cancel_children(rt, ic, ic.id, delete_reason)
     delete_scope_variables(ic, ic.id)
     root = ic.execution(ic.id)
     if root is not None:
         ic.state.remove(root)
-    header = ic.state.put(replace(  # type: ignore[assignment]
-        header, status=InstanceStatus.COMPLETED if completed else InstanceStatus.DELETED,
-        end_time=rt.now_iso(), end_activity_id=end_activity_id, delete_reason=delete_reason))
+    header = ic.state.put(
+        replace(  # type: ignore[assignment]
+            header,
+            status=InstanceStatus.COMPLETED if completed else InstanceStatus.DELETED,
+            end_time=rt.now_iso(),
+            end_activity_id=end_activity_id,
+            delete_reason=delete_reason,
+        )
+    )
     history.process_ended(rt, ic)
     rt.emit(InstanceEnded(ic.id, delete_reason, end_activity_id))
     if out_values is not None:
         from chalicelib.engine.runtime.behaviours import scopes
-        rt.plan(scopes.called_instance_completed, header.super_instance_id,
-                header.super_execution_id, out_values)
+
+        rt.plan(
+            scopes.called_instance_completed,
+            header.super_instance_id,
+            header.super_execution_id,
+            out_values,
+        )

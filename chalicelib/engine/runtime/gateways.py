@@ -11,9 +11,10 @@
   scope can still reach it; reachability over the model graph is computed once per
   ``(model, node)`` and cached. Waiting joins are re-checked when a token of the scope ends.
 """
+
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from chalicelib.engine.elements import ExclusiveGateway, FlowNode, InclusiveGateway, ParallelGateway
 from chalicelib.engine.model import ProcessDefinitionModel, SequenceFlow
@@ -26,29 +27,46 @@ from chalicelib.errors import ProcessFailure
 __all__ = ["exclusive", "parallel", "inclusive", "recheck_inclusive_joins", "reachable_from"]
 
 
-def _holds(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: FlowNode,
-           flow_: SequenceFlow) -> bool:
-    return flow_.condition is None or eval_condition(rt, ic, execution.id, flow_.condition,
-                                                     activity_id=node.id)
+def _holds(
+    rt: Runtime,
+    ic: InstanceContext,
+    execution: ExecutionRecord,
+    node: FlowNode,
+    flow_: SequenceFlow,
+) -> bool:
+    return flow_.condition is None or eval_condition(
+        rt, ic, execution.id, flow_.condition, activity_id=node.id
+    )
 
 
-def exclusive(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
-              node: ExclusiveGateway) -> None:
+def exclusive(
+    rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: ExclusiveGateway
+) -> None:
     """Take exactly one flow."""
     flows = ic.model.outgoing(node.id)
-    chosen = next((f for f in flows if f.id != node.default_flow
-                   and _holds(rt, ic, execution, node, f)), None)
+    chosen = next(
+        (f for f in flows if f.id != node.default_flow and _holds(rt, ic, execution, node, f)), None
+    )
     if chosen is None and node.default_flow:
         chosen = next((f for f in flows if f.id == node.default_flow), None)
     if chosen is None:
-        raise ProcessFailure("no-outgoing-flow", f"No outgoing sequence flow of the exclusive "
-                             f"gateway '{node.id}' could be selected for continuing the "
-                             f"process", node.id)
+        raise ProcessFailure(
+            "no-outgoing-flow",
+            f"No outgoing sequence flow of the exclusive "
+            f"gateway '{node.id}' could be selected for continuing the "
+            f"process",
+            node.id,
+        )
     _leave(rt, ic, execution, node, [chosen])
 
 
-def _leave(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: FlowNode,
-           flows: Sequence[SequenceFlow]) -> None:
+def _leave(
+    rt: Runtime,
+    ic: InstanceContext,
+    execution: ExecutionRecord,
+    node: FlowNode,
+    flows: Sequence[SequenceFlow],
+) -> None:
     from chalicelib.engine.runtime import listeners
 
     listeners.execution_listeners(rt, ic, execution, node, node.execution_listeners, "end")
@@ -59,8 +77,9 @@ def _leave(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: F
     flow.take(rt, ic, current, flows)
 
 
-def _join(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
-          node: FlowNode) -> ExecutionRecord:
+def _join(
+    rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: FlowNode
+) -> ExecutionRecord:
     """Merge every execution waiting at the gateway into ``execution``."""
     for other in ic.state.executions_at(execution.parent_id, node.id):
         if other.id != execution.id and other.job_id is None:  # parked (async): not arrived
@@ -68,7 +87,8 @@ def _join(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
             ic.state.remove(other)
     concurrent = ic.state.has_children(execution.parent_id) and any(  # type: ignore[arg-type]
         c.id != execution.id and not c.is_event_scope
-        for c in ic.state.children(execution.parent_id))
+        for c in ic.state.children(execution.parent_id)
+    )
     return flow.update(ic, execution, is_active=True, is_concurrent=concurrent)
 
 
@@ -79,8 +99,9 @@ def _arrived(ic: InstanceContext, parent_id: str | None, node: FlowNode) -> int:
     return sum(1 for e in ic.state.executions_at(parent_id, node.id) if e.job_id is None)
 
 
-def parallel(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
-             node: ParallelGateway) -> None:
+def parallel(
+    rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: ParallelGateway
+) -> None:
     """Fork and/or join."""
     incoming = len(ic.model.incoming(node.id))
     if incoming > 1:
@@ -91,21 +112,27 @@ def parallel(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
     _leave(rt, ic, execution, node, ic.model.outgoing(node.id))
 
 
-def _inclusive_split(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
-                     node: InclusiveGateway) -> None:
+def _inclusive_split(
+    rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: InclusiveGateway
+) -> None:
     flows = ic.model.outgoing(node.id)
     chosen = [f for f in flows if f.id != node.default_flow and _holds(rt, ic, execution, node, f)]
     if not chosen and node.default_flow:
         chosen = [f for f in flows if f.id == node.default_flow]
     if not chosen and flows:
-        raise ProcessFailure("no-outgoing-flow", f"No outgoing sequence flow of the inclusive "
-                             f"gateway '{node.id}' could be selected for continuing the "
-                             f"process", node.id)
+        raise ProcessFailure(
+            "no-outgoing-flow",
+            f"No outgoing sequence flow of the inclusive "
+            f"gateway '{node.id}' could be selected for continuing the "
+            f"process",
+            node.id,
+        )
     _leave(rt, ic, execution, node, chosen)
 
 
-def inclusive(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
-              node: InclusiveGateway) -> None:
+def inclusive(
+    rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: InclusiveGateway
+) -> None:
     """Split, or wait at the join until no other token of the scope can reach it."""
     if len(ic.model.incoming(node.id)) > 1:
         execution = flow.update(ic, execution, is_active=False)
@@ -130,9 +157,12 @@ def recheck_inclusive_joins(rt: Runtime, ic: InstanceContext, scope_id: str) -> 
         return
     for waiting in ic.state.children(scope_id):
         node = ic.model.elements.get(waiting.activity_id or "")
-        if (isinstance(node, InclusiveGateway) and not waiting.is_active
-                and len(ic.model.incoming(node.id)) > 1
-                and _join_may_fire(ic, scope_id, node.id)):
+        if (
+            isinstance(node, InclusiveGateway)
+            and not waiting.is_active
+            and len(ic.model.incoming(node.id)) > 1
+            and _join_may_fire(ic, scope_id, node.id)
+        ):
             rt.plan(_fire_join, ic.id, waiting.id)
             return
 
@@ -154,14 +184,17 @@ _CACHE: dict[int, tuple[ProcessDefinitionModel, dict[str, frozenset[str]], bool]
 _CACHE_LIMIT = 512
 
 
-def _entry(model: ProcessDefinitionModel) -> tuple[ProcessDefinitionModel,
-                                                   dict[str, frozenset[str]], bool]:
+def _entry(
+    model: ProcessDefinitionModel,
+) -> tuple[ProcessDefinitionModel, dict[str, frozenset[str]], bool]:
     entry = _CACHE.get(id(model))
     if entry is None or entry[0] is not model:
         if len(_CACHE) >= _CACHE_LIMIT:
             _CACHE.clear()
-        has_join = any(isinstance(n, InclusiveGateway) and len(model.incoming(n.id)) > 1
-                       for n in model.elements.values())
+        has_join = any(
+            isinstance(n, InclusiveGateway) and len(model.incoming(n.id)) > 1
+            for n in model.elements.values()
+        )
         entry = (model, {}, has_join)
         _CACHE[id(model)] = entry
     return entry

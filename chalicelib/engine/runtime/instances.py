@@ -1,7 +1,9 @@
 """Creating and starting process instances (by the start command and by call activities)."""
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from chalicelib.engine.model import ProcessDefinitionModel
 from chalicelib.engine.runtime import flow, history
@@ -15,28 +17,47 @@ from chalicelib.engine.runtime.variables import set_variable_local
 __all__ = ["new_instance", "start_instance"]
 
 
-def new_instance(rt: Runtime, model: ProcessDefinitionModel, definition_id: str, *,
-                 instance_id: str | None = None, business_key: str | None = None,
-                 start_user_id: str | None = None, name: str | None = None,
-                 super_instance_id: str | None = None, super_execution_id: str | None = None,
-                 root_instance_id: str | None = None) -> InstanceContext:
+def new_instance(
+    rt: Runtime,
+    model: ProcessDefinitionModel,
+    definition_id: str,
+    *,
+    instance_id: str | None = None,
+    business_key: str | None = None,
+    start_user_id: str | None = None,
+    name: str | None = None,
+    super_instance_id: str | None = None,
+    super_execution_id: str | None = None,
+    root_instance_id: str | None = None,
+) -> InstanceContext:
     """A fresh instance (header + root execution), registered with the session."""
     instance_id = instance_id or rt.new_id()
     start = model.initial_start_event
     header = InstanceRecord(
-        id=instance_id, definition_id=definition_id, definition_key=model.key,
-        name=name, business_key=business_key, start_user_id=start_user_id,
-        start_time=rt.now_iso(), start_activity_id=start.id if start else None,
-        super_instance_id=super_instance_id, super_execution_id=super_execution_id,
-        root_instance_id=root_instance_id or instance_id)
+        id=instance_id,
+        definition_id=definition_id,
+        definition_key=model.key,
+        name=name,
+        business_key=business_key,
+        start_user_id=start_user_id,
+        start_time=rt.now_iso(),
+        start_activity_id=start.id if start else None,
+        super_instance_id=super_instance_id,
+        super_execution_id=super_execution_id,
+        root_instance_id=root_instance_id or instance_id,
+    )
     state = InstanceState(header)
-    state.put(ExecutionRecord(id=instance_id, instance_id=instance_id, is_scope=True,
-                              start_time=rt.now_iso()))
+    state.put(
+        ExecutionRecord(
+            id=instance_id, instance_id=instance_id, is_scope=True, start_time=rt.now_iso()
+        )
+    )
     return rt.session.register(state, model, definition_id, created=True)
 
 
-def start_instance(rt: Runtime, ic: InstanceContext, variables: Mapping[str, Any],
-                   initiator: str | None = None) -> None:
+def start_instance(
+    rt: Runtime, ic: InstanceContext, variables: Mapping[str, Any], initiator: str | None = None
+) -> None:
     """Set the start variables on the instance and send the first token from the none start
     event (``flowable:initiator`` names the variable that receives the initiator)."""
     start = ic.model.initial_start_event
@@ -48,9 +69,9 @@ def start_instance(rt: Runtime, ic: InstanceContext, variables: Mapping[str, Any
         set_variable_local(rt, ic, ic.id, start.initiator, initiator)
     history.process_started(rt, ic)
     from chalicelib.engine.runtime import events
+
     events.open_scope(rt, ic, ic.id, None)
     header = ic.state.header
-    rt.emit(InstanceStarted(ic.id, ic.definition_id, header.business_key,
-                            header.super_instance_id))
+    rt.emit(InstanceStarted(ic.id, ic.definition_id, header.business_key, header.super_instance_id))
     token = flow.create_execution(rt, ic, parent_id=ic.id, activity_id=start.id)
     rt.plan(flow.enter, ic.id, token.id)

@@ -11,6 +11,7 @@ or stale job is refused (:class:`~.errors.UnknownTarget`) instead of running twi
 payload is ``{"handler", "exclusive"}``: exclusive jobs (the default) of one instance must
 not run concurrently, non-exclusive ones may (the service's job runner decides).
 """
+
 from __future__ import annotations
 
 from chalicelib.engine.elements import FlowNode
@@ -22,27 +23,47 @@ from chalicelib.engine.runtime.records import ExecutionRecord
 __all__ = ["park", "run_job"]
 
 
-def park(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: FlowNode,
-         kind: JobKind) -> None:
+def park(
+    rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: FlowNode, kind: JobKind
+) -> None:
     """Stop ``execution`` at ``node`` until the requested job runs."""
     from chalicelib.engine.runtime import flow
 
     job_id = rt.new_child_id(ic.id)
     flow.update(ic, execution, job_id=job_id)
-    rt.emit(JobRequested(ic.id, kind.value, execution.id, node.id, None, job_id=job_id,
-                         payload={"handler": kind.value, "exclusive": bool(node.exclusive)}))
+    rt.emit(
+        JobRequested(
+            ic.id,
+            kind.value,
+            execution.id,
+            node.id,
+            None,
+            job_id=job_id,
+            payload={"handler": kind.value, "exclusive": bool(node.exclusive)},
+        )
+    )
 
 
-def run_job(rt: Runtime, ic: InstanceContext, job_id: str, execution_id: str,
-            activity_id: str | None, kind: str) -> None:
+def run_job(
+    rt: Runtime,
+    ic: InstanceContext,
+    job_id: str,
+    execution_id: str,
+    activity_id: str | None,
+    kind: str,
+) -> None:
     """Run an async job: enter the activity (continuation) or take its outgoing flows."""
     from chalicelib.engine.runtime import flow
 
     execution = ic.execution(execution_id)
-    if execution is None or execution.job_id != job_id or (
-            activity_id is not None and execution.activity_id != activity_id):
-        raise UnknownTarget(f"Job {job_id} is not waiting to run (its execution moved on "
-                            f"or it ran already)")
+    if (
+        execution is None
+        or execution.job_id != job_id
+        or (activity_id is not None and execution.activity_id != activity_id)
+    ):
+        raise UnknownTarget(
+            f"Job {job_id} is not waiting to run (its execution moved on or it ran already)"
+        )
     execution = flow.update(ic, execution, job_id=None)
     if kind == JobKind.ASYNC_CONTINUATION.value:
         rt.plan(flow.enter, ic.id, execution.id, True)

@@ -7,22 +7,36 @@ With ``verify=True`` every commit also checks that the stored items equal a full
 ``to_records()`` of the state, so a change-set bug cannot hide. History effects are applied to
 an in-memory history table (create-or-update by ``(kind, id)``).
 """
+
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from chalicelib.clock import Clock, FixedClock
 from chalicelib.engine.model import Definitions, ProcessDefinitionModel
 from chalicelib.engine.parser import parse_bpmn
 from chalicelib.engine.runtime.commands import (
-    Command, CompleteTask, DeleteInstance, SetVariables, StartProcess, Trigger,
-)
-from chalicelib.engine.runtime.commands import (
-    DeliverMessage, DeliverSignal, FireTimer, RunAsyncJob,
+    Command,
+    CompleteTask,
+    DeleteInstance,
+    DeliverMessage,
+    DeliverSignal,
+    FireTimer,
+    RunAsyncJob,
+    SetVariables,
+    StartProcess,
+    Trigger,
 )
 from chalicelib.engine.runtime.effects import (
-    Effect, HistoryKind, HistoryLevel, HistoryRecord, JobCancelled, JobKind, JobRequested,
+    Effect,
+    HistoryKind,
+    HistoryLevel,
+    HistoryRecord,
+    JobCancelled,
+    JobKind,
+    JobRequested,
 )
 from chalicelib.engine.runtime.records import TaskRecord
 from chalicelib.engine.runtime.session import CommandResult, Session
@@ -38,8 +52,14 @@ def _item_key(storage_key: tuple[str, Any]) -> str:
 class InMemoryWorld:
     """Definitions, stored instances and history, all in memory (JSON text for instances)."""
 
-    def __init__(self, clock: Clock | None = None, *, history_level: HistoryLevel | str | None = None,
-                 verify: bool = True, script_time_limit_s: float | None = None):
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        *,
+        history_level: HistoryLevel | str | None = None,
+        verify: bool = True,
+        script_time_limit_s: float | None = None,
+    ):
         self.clock = clock or FixedClock()
         self.history_level = history_level
         self.verify = verify
@@ -99,8 +119,10 @@ class InMemoryWorld:
             for value in stored.values():
                 value.pop("schema_version", None)
             if stored != expected:
-                raise AssertionError(f"change set of {state.id} does not match its state: "
-                                     f"stored {sorted(stored)} vs state {sorted(expected)}")
+                raise AssertionError(
+                    f"change set of {state.id} does not match its state: "
+                    f"stored {sorted(stored)} vs state {sorted(expected)}"
+                )
 
     def _apply_history(self, effects: Iterable[Effect]) -> None:
         for effect in effects:
@@ -111,10 +133,14 @@ class InMemoryWorld:
 
     def run(self, command: Command) -> CommandResult:
         """Run one command from stored state and commit what changed."""
-        session = Session(clock=self.clock, resolve_key=self.resolve_key,
-                          load_definition=self.definitions.get, load_instance=self.load,
-                          history_level=self.history_level,
-                          script_time_limit_s=self.script_time_limit_s)
+        session = Session(
+            clock=self.clock,
+            resolve_key=self.resolve_key,
+            load_definition=self.definitions.get,
+            load_instance=self.load,
+            history_level=self.history_level,
+            script_time_limit_s=self.script_time_limit_s,
+        )
         target = getattr(command, "instance_id", None)
         if target and not isinstance(command, StartProcess):
             state = self.load(target)
@@ -137,45 +163,64 @@ class InMemoryWorld:
             elif isinstance(effect, JobCancelled):
                 self.jobs.pop(effect.job_id, None)
 
-    def jobs_of(self, instance_id: str | None = None, kind: str | None = None
-                ) -> list[JobRequested]:
+    def jobs_of(
+        self, instance_id: str | None = None, kind: str | None = None
+    ) -> list[JobRequested]:
         """Outstanding jobs (of one instance / of one kind), oldest first."""
-        return [job for key, job in sorted(self.jobs.items())
-                if (instance_id is None or job.instance_id == instance_id)
-                and (kind is None or job.kind == kind)]
+        return [
+            job
+            for key, job in sorted(self.jobs.items())
+            if (instance_id is None or job.instance_id == instance_id)
+            and (kind is None or job.kind == kind)
+        ]
 
     def run_job(self, job_id: str) -> CommandResult:
         """Run an outstanding job as the job worker would (timer or async continuation)."""
         job = self.jobs[job_id]
         if job.kind == JobKind.TIMER.value:
             return self.run(FireTimer(job_id, job.instance_id))
-        return self.run(RunAsyncJob(job_id, job.instance_id, job.execution_id,
-                                    job.activity_id, job.kind))
+        return self.run(
+            RunAsyncJob(job_id, job.instance_id, job.execution_id, job.activity_id, job.kind)
+        )
 
-    def deliver_message(self, instance_id: str, name: str,
-                        variables: Mapping[str, Any] | None = None,
-                        execution_id: str | None = None) -> CommandResult:
+    def deliver_message(
+        self,
+        instance_id: str,
+        name: str,
+        variables: Mapping[str, Any] | None = None,
+        execution_id: str | None = None,
+    ) -> CommandResult:
         """Deliver a message within an instance."""
         return self.run(DeliverMessage(name, instance_id, execution_id, dict(variables or {})))
 
-    def deliver_signal(self, instance_id: str, name: str,
-                       variables: Mapping[str, Any] | None = None) -> CommandResult:
+    def deliver_signal(
+        self, instance_id: str, name: str, variables: Mapping[str, Any] | None = None
+    ) -> CommandResult:
         """Deliver a signal within an instance."""
         return self.run(DeliverSignal(name, instance_id, dict(variables or {})))
 
-    def start(self, key: str, variables: Mapping[str, Any] | None = None, *,
-              business_key: str | None = None, initiator: str | None = None) -> str:
+    def start(
+        self,
+        key: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        business_key: str | None = None,
+        initiator: str | None = None,
+    ) -> str:
         """Start the latest definition of ``key``; returns the instance id."""
-        return self.run(StartProcess(self.latest[key], dict(variables or {}), business_key,
-                                     initiator)).instance_id
+        return self.run(
+            StartProcess(self.latest[key], dict(variables or {}), business_key, initiator)
+        ).instance_id
 
-    def complete(self, task_id: str, variables: Mapping[str, Any] | None = None,
-                 user_id: str | None = None) -> CommandResult:
+    def complete(
+        self, task_id: str, variables: Mapping[str, Any] | None = None, user_id: str | None = None
+    ) -> CommandResult:
         """Complete a task."""
         return self.run(CompleteTask(task_id, dict(variables or {}), user_id))
 
-    def trigger(self, instance_id: str, execution_id: str,
-                variables: Mapping[str, Any] | None = None) -> CommandResult:
+    def trigger(
+        self, instance_id: str, execution_id: str, variables: Mapping[str, Any] | None = None
+    ) -> CommandResult:
         """Trigger a waiting execution."""
         return self.run(Trigger(execution_id, dict(variables or {}), instance_id))
 
@@ -206,8 +251,12 @@ class InMemoryWorld:
 
     def history_of(self, kind: HistoryKind, instance_id: str | None = None) -> list[dict]:
         """History items of a kind (optionally of one instance), in creation order."""
-        return [fields for (k, _), fields in self.history.items() if k == kind.value
-                and (instance_id is None or fields.get("processInstanceId") == instance_id)]
+        return [
+            fields
+            for (k, _), fields in self.history.items()
+            if k == kind.value
+            and (instance_id is None or fields.get("processInstanceId") == instance_id)
+        ]
 
     def is_ended(self, instance_id: str) -> bool:
         """True once the instance completed or was deleted."""

@@ -49,13 +49,20 @@ runs (the sub-instance would keep the old definition), any running multi-instanc
 The service updates what the engine does not hold: the stored job items of kept timers and
 async continuations, and the finished historic tasks and activities (``service.migrations``).
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, is_dataclass, replace
-from typing import Any, Mapping
+from typing import Any
 
 from chalicelib.engine.elements import (
-    BoundaryEvent, EventBasedGateway, FlowNode, IntermediateCatchEvent, ReceiveTask, StartEvent,
+    BoundaryEvent,
+    EventBasedGateway,
+    FlowNode,
+    IntermediateCatchEvent,
+    ReceiveTask,
+    StartEvent,
     SubProcess,
 )
 from chalicelib.engine.model import ProcessDefinitionModel
@@ -70,8 +77,7 @@ from chalicelib.engine.runtime.state import InstanceState
 from chalicelib.engine.runtime.variables import set_variable_local
 from chalicelib.errors import BadRequest
 
-__all__ = ["MigrationInvalid", "MigrationPlan", "plan_migration", "validate_migration",
-           "HANDLERS"]
+__all__ = ["MigrationInvalid", "MigrationPlan", "plan_migration", "validate_migration", "HANDLERS"]
 
 
 class MigrationInvalid(BadRequest):
@@ -79,8 +85,10 @@ class MigrationInvalid(BadRequest):
 
     def __init__(self, instance_id: str, messages: list[str]):
         self.messages = list(messages)
-        super().__init__(f"Process instance {instance_id} cannot be migrated: "
-                         + "; ".join(self.messages), {"validationMessages": self.messages})
+        super().__init__(
+            f"Process instance {instance_id} cannot be migrated: " + "; ".join(self.messages),
+            {"validationMessages": self.messages},
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,12 +108,15 @@ class MigrationPlan:
 
 # --- validation -------------------------------------------------------------------------------
 
+
 def _signature(value: Any) -> Any:
     """A comparable form of model parts, without source positions (``line``/``column``)."""
     if is_dataclass(value) and not isinstance(value, type):
         return (type(value).__name__,) + tuple(
             (item.name, _signature(getattr(value, item.name)))
-            for item in fields(value) if item.name not in ("line", "column"))
+            for item in fields(value)
+            if item.name not in ("line", "column")
+        )
     if isinstance(value, (tuple, list)):
         return tuple(_signature(each) for each in value)
     if isinstance(value, Mapping):
@@ -122,9 +133,14 @@ def _scope_name(scope_id: str | None) -> str:
 
 
 def _gateway_signature(model: ProcessDefinitionModel, gateway_id: str) -> Any:
-    return tuple((f.id, f.target_ref,
-                  _signature(subscriptions.catch_definition(model.elements[f.target_ref])))
-                 for f in model.outgoing(gateway_id))
+    return tuple(
+        (
+            f.id,
+            f.target_ref,
+            _signature(subscriptions.catch_definition(model.elements[f.target_ref])),
+        )
+        for f in model.outgoing(gateway_id)
+    )
 
 
 def _target_problem(node: FlowNode) -> str | None:
@@ -138,9 +154,13 @@ def _target_problem(node: FlowNode) -> str | None:
     return None
 
 
-def plan_migration(state: InstanceState, source: ProcessDefinitionModel,
-                   target: ProcessDefinitionModel, target_id: str,
-                   mappings: Mapping[str, ActivityMigration]) -> MigrationPlan:
+def plan_migration(
+    state: InstanceState,
+    source: ProcessDefinitionModel,
+    target: ProcessDefinitionModel,
+    target_id: str,
+    mappings: Mapping[str, ActivityMigration],
+) -> MigrationPlan:
     """Classify every execution of ``state`` (see the module doc): kept, moved, or a
     validation message. Pure: reads only."""
     iid = state.id
@@ -154,8 +174,10 @@ def plan_migration(state: InstanceState, source: ProcessDefinitionModel,
 
     for from_id, mapping in mappings.items():
         if mapping.to_activity_id not in target.elements:
-            refuse(f"Invalid mapping for '{from_id}' to '{mapping.to_activity_id}', cannot be "
-                   f"found in the process definition with id '{target_id}'")
+            refuse(
+                f"Invalid mapping for '{from_id}' to '{mapping.to_activity_id}', cannot be "
+                f"found in the process definition with id '{target_id}'"
+            )
     for execution in state.executions.values():
         if execution.id == iid or execution.is_event_scope or not execution.activity_id:
             continue
@@ -166,40 +188,51 @@ def plan_migration(state: InstanceState, source: ProcessDefinitionModel,
         if node is None:
             refuse(f"{running} that its own process definition does not define")
         elif execution.sub_instance_id:
-            refuse(f"{running} with a called process instance (id:'{execution.sub_instance_id}'"
-                   f"): migrating call activities that run is not supported")
+            refuse(
+                f"{running} with a called process instance (id:'{execution.sub_instance_id}'"
+                f"): migrating call activities that run is not supported"
+            )
         elif execution.is_mi_root or _is_multi_instance(node):
-            refuse(f"{running} that is a multi-instance activity: migrating it is not "
-                   f"supported")
+            refuse(f"{running} that is a multi-instance activity: migrating it is not supported")
         elif mapping is None or mapping.to_activity_id == activity:
-            message = _auto_map_problem(source, target, target_id, node, running,
-                                        explicit=mapping is not None)
+            message = _auto_map_problem(
+                source, target, target_id, node, running, explicit=mapping is not None
+            )
             if message:
                 refuse(message)
             else:
                 keep.append(execution.id)
         elif isinstance(node, SubProcess):
-            refuse(f"Invalid mapping for '{activity}' to '{mapping.to_activity_id}': moving a "
-                   f"running sub-process is not supported")
+            refuse(
+                f"Invalid mapping for '{activity}' to '{mapping.to_activity_id}': moving a "
+                f"running sub-process is not supported"
+            )
         else:
             to_node = target.elements.get(mapping.to_activity_id)
             if to_node is None:
                 continue  # reported with the mappings
             problem = _target_problem(to_node)
             if problem is None and to_node.parent_id != node.parent_id:
-                problem = (f"it is not in the same scope (from {_scope_name(node.parent_id)} "
-                           f"to {_scope_name(to_node.parent_id)})")
+                problem = (
+                    f"it is not in the same scope (from {_scope_name(node.parent_id)} "
+                    f"to {_scope_name(to_node.parent_id)})"
+                )
             if problem:
-                refuse(f"Invalid mapping for '{activity}' to '{mapping.to_activity_id}': "
-                       f"{problem}")
+                refuse(f"Invalid mapping for '{activity}' to '{mapping.to_activity_id}': {problem}")
             else:
                 move.append((execution.id, activity, mapping.to_activity_id))
     return MigrationPlan(tuple(keep), tuple(move), tuple(messages))
 
 
-def _auto_map_problem(source: ProcessDefinitionModel, target: ProcessDefinitionModel,
-                      target_id: str, node: FlowNode, running: str, *,
-                      explicit: bool) -> str | None:
+def _auto_map_problem(
+    source: ProcessDefinitionModel,
+    target: ProcessDefinitionModel,
+    target_id: str,
+    node: FlowNode,
+    running: str,
+    *,
+    explicit: bool,
+) -> str | None:
     """Why an activity cannot keep its id in the target (None: it can)."""
     to_node = target.elements.get(node.id)
     if to_node is None:
@@ -207,50 +240,71 @@ def _auto_map_problem(source: ProcessDefinitionModel, target: ProcessDefinitionM
             return None  # the mapping itself is reported as not found
         return f"{running} that is not mapped for migration"
     if to_node.parent_id != node.parent_id:
-        return (f"{running} that is in {_scope_name(to_node.parent_id)} in the process "
-                f"definition with id '{target_id}', not in {_scope_name(node.parent_id)}")
+        return (
+            f"{running} that is in {_scope_name(to_node.parent_id)} in the process "
+            f"definition with id '{target_id}', not in {_scope_name(node.parent_id)}"
+        )
     if type(to_node) is not type(node) or (
-            isinstance(node, SubProcess) and node.triggered_by_event != to_node.triggered_by_event):
-        return (f"{running} that is a {history.activity_type(node)} but a "
-                f"{history.activity_type(to_node)} in the process definition with id "
-                f"'{target_id}': map it to another activity")
+        isinstance(node, SubProcess) and node.triggered_by_event != to_node.triggered_by_event
+    ):
+        return (
+            f"{running} that is a {history.activity_type(node)} but a "
+            f"{history.activity_type(to_node)} in the process definition with id "
+            f"'{target_id}': map it to another activity"
+        )
     if _is_multi_instance(to_node):
-        return (f"{running} that is a multi-instance activity in the process definition with "
-                f"id '{target_id}': migrating into it is not supported")
-    if isinstance(node, EventBasedGateway) and \
-            _gateway_signature(source, node.id) != _gateway_signature(target, node.id):
-        return (f"{running} that is an event-based gateway whose events differ in the process "
-                f"definition with id '{target_id}': map it to another activity")
+        return (
+            f"{running} that is a multi-instance activity in the process definition with "
+            f"id '{target_id}': migrating into it is not supported"
+        )
+    if isinstance(node, EventBasedGateway) and _gateway_signature(
+        source, node.id
+    ) != _gateway_signature(target, node.id):
+        return (
+            f"{running} that is an event-based gateway whose events differ in the process "
+            f"definition with id '{target_id}': map it to another activity"
+        )
     return None
 
 
-def validate_migration(state: InstanceState, source: ProcessDefinitionModel,
-                       target: ProcessDefinitionModel, target_id: str,
-                       mappings: Mapping[str, ActivityMigration]) -> list[str]:
+def validate_migration(
+    state: InstanceState,
+    source: ProcessDefinitionModel,
+    target: ProcessDefinitionModel,
+    target_id: str,
+    mappings: Mapping[str, ActivityMigration],
+) -> list[str]:
     """The validation messages of a migration (empty: it is valid)."""
     return list(plan_migration(state, source, target, target_id, mappings).messages)
 
 
 # --- migration --------------------------------------------------------------------------------
 
+
 def _boundaries(model: ProcessDefinitionModel, activity_id: str) -> Any:
     return _signature(model.boundary_events(activity_id))
 
 
 def _event_sub_processes(model: ProcessDefinitionModel, scope_node_id: str | None) -> Any:
-    return tuple((node.id, _signature(model.start_events(node.id)))
-                 for node in model.children(scope_node_id)
-                 if isinstance(node, SubProcess) and node.triggered_by_event)
+    return tuple(
+        (node.id, _signature(model.start_events(node.id)))
+        for node in model.children(scope_node_id)
+        if isinstance(node, SubProcess) and node.triggered_by_event
+    )
 
 
 def _listeners(ic: InstanceContext, execution_id: str, kind: type) -> list[ExecutionRecord]:
     """Event-scope children of an execution whose (source) node is a ``kind``."""
-    return [child for child in ic.state.children(execution_id)
-            if child.is_event_scope and isinstance(ic.model.elements.get(child.activity_id), kind)]
+    return [
+        child
+        for child in ic.state.children(execution_id)
+        if child.is_event_scope and isinstance(ic.model.elements.get(child.activity_id), kind)
+    ]
 
 
-def _cancel_activity(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
-                     reason: str) -> None:
+def _cancel_activity(
+    rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, reason: str
+) -> None:
     """End what the execution does at its activity; the execution itself stays."""
     flow.cancel_children(rt, ic, execution.id, reason)
     for task in ic.state.tasks_of(execution.id):
@@ -278,30 +332,39 @@ def _migrate(session: Any, rt: Runtime, command: MigrateInstance) -> str:
     for execution_id, _, to_id in plan.move:
         _cancel_activity(rt, ic, state.executions[execution_id], f"Change activity to {to_id}")
     reason = f"Migrated to {command.definition_id}"
-    new_boundaries = [e for e in kept
-                      if _boundaries(source, e.activity_id) != _boundaries(target, e.activity_id)]
+    new_boundaries = [
+        e for e in kept if _boundaries(source, e.activity_id) != _boundaries(target, e.activity_id)
+    ]
     for execution in new_boundaries:
         for listener in _listeners(ic, execution.id, BoundaryEvent):
             flow.cancel_execution(rt, ic, listener, reason)
-    scopes = [(ic.id, None)] + [(e.id, e.activity_id) for e in kept
-                                 if isinstance(source.elements[e.activity_id], SubProcess)]
-    new_scopes = [(scope_id, node_id) for scope_id, node_id in scopes
-                  if _event_sub_processes(source, node_id) != _event_sub_processes(target, node_id)]
+    scopes = [(ic.id, None)] + [
+        (e.id, e.activity_id)
+        for e in kept
+        if isinstance(source.elements[e.activity_id], SubProcess)
+    ]
+    new_scopes = [
+        (scope_id, node_id)
+        for scope_id, node_id in scopes
+        if _event_sub_processes(source, node_id) != _event_sub_processes(target, node_id)
+    ]
     for scope_id, _ in new_scopes:
         for listener in _listeners(ic, scope_id, StartEvent):
             flow.cancel_execution(rt, ic, listener, reason)
-    new_waits = [e for e in kept
-                 if isinstance(source.elements[e.activity_id], (IntermediateCatchEvent, ReceiveTask))
-                 and _signature(subscriptions.catch_definition(source.elements[e.activity_id]))
-                 != _signature(subscriptions.catch_definition(target.elements[e.activity_id]))]
+    new_waits = [
+        e
+        for e in kept
+        if isinstance(source.elements[e.activity_id], (IntermediateCatchEvent, ReceiveTask))
+        and _signature(subscriptions.catch_definition(source.elements[e.activity_id]))
+        != _signature(subscriptions.catch_definition(target.elements[e.activity_id]))
+    ]
     for execution in new_waits:
         for subscription in state.subscriptions_of(execution.id):
             subscriptions.drop(rt, ic, subscription, reason)
 
     # 2. switch the definition (the context is this command's: a failure discards it)
     ic.switch_definition(target, command.definition_id, rt.history)
-    state.put(replace(state.header, definition_id=command.definition_id,
-                      definition_key=target.key))
+    state.put(replace(state.header, definition_id=command.definition_id, definition_key=target.key))
     history.process_started(rt, ic)  # the whole historic process record, new definition id
     for task in list(state.tasks.values()):
         updated = evolve(task, definition_id=command.definition_id, revision=task.revision + 1)
@@ -318,14 +381,14 @@ def _migrate(session: Any, rt: Runtime, command: MigrateInstance) -> str:
     for scope_id, node_id in new_scopes:
         events.open_scope(rt, ic, scope_id, node_id)
     for execution in new_boundaries:
-        flow.create_boundary_executions(rt, ic, state.executions[execution.id],
-                                        target.elements[execution.activity_id])
+        flow.create_boundary_executions(
+            rt, ic, state.executions[execution.id], target.elements[execution.activity_id]
+        )
     for execution in new_waits:
         node = target.elements[execution.activity_id]
         behaviours.behaviour_for(node).execute(rt, ic, state.executions[execution.id], node)
     for execution_id, from_id, to_id in plan.move:
-        current = flow.update(ic, state.executions[execution_id], activity_id=to_id,
-                              is_active=True)
+        current = flow.update(ic, state.executions[execution_id], activity_id=to_id, is_active=True)
         for name, value in command.mappings[from_id].local_variables.items():
             set_variable_local(rt, ic, current.id, name, value)
         rt.plan(flow.enter, ic.id, current.id)

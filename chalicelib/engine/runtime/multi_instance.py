@@ -9,6 +9,7 @@ sequential runs one instance at a time and *reuses* its execution, so a sequenti
 root's variables, never counted by scanning. When ``completionCondition`` holds, the remaining
 instances are cancelled. With 0 instances the activity is skipped.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,12 +22,23 @@ from chalicelib.engine.runtime import flow, history
 from chalicelib.engine.runtime.context import InstanceContext, Runtime
 from chalicelib.engine.runtime.records import ExecutionRecord
 from chalicelib.engine.runtime.variables import (
-    MISSING, delete_scope_variables, eval_condition, eval_text, get_variable, set_variable_local,
+    MISSING,
+    delete_scope_variables,
+    eval_condition,
+    eval_text,
+    get_variable,
+    set_variable_local,
 )
 from chalicelib.errors import ProcessFailure
 
-__all__ = ["start", "instance_completed", "NR_OF_INSTANCES", "NR_OF_ACTIVE_INSTANCES",
-           "NR_OF_COMPLETED_INSTANCES", "LOOP_COUNTER"]
+__all__ = [
+    "start",
+    "instance_completed",
+    "NR_OF_INSTANCES",
+    "NR_OF_ACTIVE_INSTANCES",
+    "NR_OF_COMPLETED_INSTANCES",
+    "LOOP_COUNTER",
+]
 
 NR_OF_INSTANCES = "nrOfInstances"
 NR_OF_ACTIVE_INSTANCES = "nrOfActiveInstances"
@@ -34,8 +46,9 @@ NR_OF_COMPLETED_INSTANCES = "nrOfCompletedInstances"
 LOOP_COUNTER = "loopCounter"
 
 
-def _collection(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
-                node: Activity, mi: MultiInstance) -> list[Any] | None:
+def _collection(
+    rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: Activity, mi: MultiInstance
+) -> list[Any] | None:
     text = mi.collection or mi.loop_data_input_ref
     if not text:
         return None
@@ -44,26 +57,34 @@ def _collection(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
     else:
         value = get_variable(ic, execution.id, text)
         if value is MISSING:
-            raise ProcessFailure("expression", f"Variable '{text}' (the multi-instance "
-                                 f"collection) is not defined", node.id)
+            raise ProcessFailure(
+                "expression",
+                f"Variable '{text}' (the multi-instance collection) is not defined",
+                node.id,
+            )
     if isinstance(value, dict):
         return list(value.values())
     if value is None:
         return []
     if not isinstance(value, (list, tuple)):
-        raise ProcessFailure("expression", f"The multi-instance collection {text} is not a "
-                             f"list", node.id)
+        raise ProcessFailure(
+            "expression", f"The multi-instance collection {text} is not a list", node.id
+        )
     return list(value)
 
 
-def _cardinality(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: Activity,
-                 mi: MultiInstance) -> int:
+def _cardinality(
+    rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: Activity, mi: MultiInstance
+) -> int:
     value = eval_text(rt, ic, execution.id, mi.loop_cardinality, activity_id=node.id)
     try:
         return int(str(value).strip()) if not isinstance(value, (int, float)) else int(value)
     except ValueError:
-        raise ProcessFailure("expression", f"loopCardinality {mi.loop_cardinality!r} does not "
-                             f"resolve to a number", node.id) from None
+        raise ProcessFailure(
+            "expression",
+            f"loopCardinality {mi.loop_cardinality!r} does not resolve to a number",
+            node.id,
+        ) from None
 
 
 def start(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: Activity) -> None:
@@ -75,8 +96,9 @@ def start(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: Ac
     elif mi.loop_cardinality:
         count = _cardinality(rt, ic, execution, node, mi)
     else:
-        raise ProcessFailure("expression", "multi-instance needs loopCardinality or a "
-                             "collection", node.id)
+        raise ProcessFailure(
+            "expression", "multi-instance needs loopCardinality or a collection", node.id
+        )
     if count <= 0:
         flow.take_outgoing(rt, ic, execution, node)
         return
@@ -86,15 +108,26 @@ def start(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: Ac
     set_variable_local(rt, ic, root.id, NR_OF_ACTIVE_INSTANCES, 1 if mi.is_sequential else count)
     flow.create_boundary_executions(rt, ic, root, node)
     for index in range(1 if mi.is_sequential else count):
-        instance = flow.create_execution(rt, ic, parent_id=root.id, activity_id=node.id,
-                                         is_concurrent=not mi.is_sequential,
-                                         loop_counter=index)
+        instance = flow.create_execution(
+            rt,
+            ic,
+            parent_id=root.id,
+            activity_id=node.id,
+            is_concurrent=not mi.is_sequential,
+            loop_counter=index,
+        )
         _instance_variables(rt, ic, instance, mi, index, items)
         rt.plan(flow.enter, ic.id, instance.id)
 
 
-def _instance_variables(rt: Runtime, ic: InstanceContext, instance: ExecutionRecord,
-                        mi: MultiInstance, index: int, items: list[Any] | None) -> None:
+def _instance_variables(
+    rt: Runtime,
+    ic: InstanceContext,
+    instance: ExecutionRecord,
+    mi: MultiInstance,
+    index: int,
+    items: list[Any] | None,
+) -> None:
     set_variable_local(rt, ic, instance.id, LOOP_COUNTER, index)
     element = mi.element_variable or mi.input_data_item
     if element and items is not None:
@@ -121,8 +154,9 @@ def _local(ic: InstanceContext, scope_id: str, name: str) -> Any:
     return record.value if record is not None else 0
 
 
-def instance_completed(rt: Runtime, ic: InstanceContext, instance: ExecutionRecord,
-                       node: Activity) -> None:
+def instance_completed(
+    rt: Runtime, ic: InstanceContext, instance: ExecutionRecord, node: Activity
+) -> None:
     """One instance is done: update the counters, check the completion condition, then
     start the next (sequential), wait for the others (parallel) or leave the activity."""
     mi: MultiInstance = node.loop  # type: ignore[assignment]
@@ -137,13 +171,19 @@ def instance_completed(rt: Runtime, ic: InstanceContext, instance: ExecutionReco
     # the next instance. When no user expression runs in between (no completion condition,
     # no collection expression) and no detail rows are kept, nobody can see the 0: the
     # record is left alone and only its history is written once (the same final item).
-    unseen = (mi.is_sequential and completed < total and was_active == 1
-              and not mi.completion_condition and not ic.keeps_details
-              and not _collection_is_expression(mi))
+    unseen = (
+        mi.is_sequential
+        and completed < total
+        and was_active == 1
+        and not mi.completion_condition
+        and not ic.keeps_details
+        and not _collection_is_expression(mi)
+    )
     if not unseen:
         set_variable_local(rt, ic, root.id, NR_OF_ACTIVE_INSTANCES, active)
     done = bool(mi.completion_condition) and eval_condition(
-        rt, ic, instance.id, mi.completion_condition, activity_id=node.id)  # type: ignore[arg-type]
+        rt, ic, instance.id, mi.completion_condition, activity_id=node.id
+    )  # type: ignore[arg-type]
     if mi.is_sequential and not done and completed < total:
         index = (instance.loop_counter or 0) + 1
         delete_scope_variables(ic, instance.id)
@@ -152,8 +192,11 @@ def instance_completed(rt: Runtime, ic: InstanceContext, instance: ExecutionReco
         # variable read: nothing is copied)
         items = _collection(rt, ic, instance, node, mi)
         if items is not None and index >= len(items):
-            raise ProcessFailure("expression", f"The multi-instance collection of '{node.id}' "
-                                 f"shrank below {index + 1} items", node.id)
+            raise ProcessFailure(
+                "expression",
+                f"The multi-instance collection of '{node.id}' shrank below {index + 1} items",
+                node.id,
+            )
         _instance_variables(rt, ic, instance, mi, index, items)
         if unseen:
             history.variable_set(rt, ic, root.id, NR_OF_ACTIVE_INSTANCES, 1)
@@ -167,6 +210,11 @@ def instance_completed(rt: Runtime, ic: InstanceContext, instance: ExecutionReco
     reason = "MI_END" if done else None
     flow.cancel_children(rt, ic, root.id, reason)
     delete_scope_variables(ic, root.id)
-    root = flow.update(ic, ic.execution(root.id), is_mi_root=False,  # type: ignore[arg-type]
-                       is_scope=False, is_active=True)
+    root = flow.update(
+        ic,
+        ic.execution(root.id),
+        is_mi_root=False,  # type: ignore[arg-type]
+        is_scope=False,
+        is_active=True,
+    )
     flow.take_outgoing(rt, ic, root, node)

@@ -9,6 +9,7 @@ the state replaces a record to change it (so an undo journal and a change set ar
 Every record serialises to a JSON-able dict with a ``kind`` field (:meth:`to_dict`) and back
 (:func:`record_from_dict`). Its storage key is ``(kind, key)`` (:attr:`storage_key`).
 """
+
 from __future__ import annotations
 
 import enum
@@ -17,8 +18,16 @@ from operator import attrgetter
 from typing import Any
 
 __all__ = [
-    "RecordKind", "InstanceStatus", "SubscriptionType", "InstanceRecord", "ExecutionRecord",
-    "VariableRecord", "TaskRecord", "SubscriptionRecord", "Record", "record_from_dict",
+    "RecordKind",
+    "InstanceStatus",
+    "SubscriptionType",
+    "InstanceRecord",
+    "ExecutionRecord",
+    "VariableRecord",
+    "TaskRecord",
+    "SubscriptionRecord",
+    "Record",
+    "record_from_dict",
     "evolve",
 ]
 
@@ -222,14 +231,19 @@ class SubscriptionRecord(_Base):
 
 Record = InstanceRecord | ExecutionRecord | VariableRecord | TaskRecord | SubscriptionRecord
 
-_CLASSES: dict[str, type] = {cls.KIND.value: cls for cls in (
-    InstanceRecord, ExecutionRecord, VariableRecord, TaskRecord, SubscriptionRecord)}
+_CLASSES: dict[str, type] = {
+    cls.KIND.value: cls
+    for cls in (InstanceRecord, ExecutionRecord, VariableRecord, TaskRecord, SubscriptionRecord)
+}
 _ENUMS: dict[tuple[type, str], type] = {
     (InstanceRecord, "status"): InstanceStatus,
     (SubscriptionRecord, "type"): SubscriptionType,
 }
-_TUPLES = {(TaskRecord, "candidate_users"), (TaskRecord, "candidate_groups"),
-           (TaskRecord, "form_properties")}
+_TUPLES = {
+    (TaskRecord, "candidate_users"),
+    (TaskRecord, "candidate_groups"),
+    (TaskRecord, "form_properties"),
+}
 
 
 for _cls in _CLASSES.values():

@@ -17,18 +17,26 @@ fails, every instance is rolled back to exactly what it was and the error propag
 
 :func:`execute` is the one-instance shortcut ``execute(definition, state, command, clock)``.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from chalicelib.clock import Clock
 from chalicelib.engine.model import ProcessDefinitionModel
 from chalicelib.engine.runtime import behaviours, flow, history, instances, listeners
 from chalicelib.engine.runtime.behaviours import user_task
 from chalicelib.engine.runtime.commands import (
-    UPDATABLE_TASK_FIELDS, Command, CompleteTask, DeleteInstance, SetVariables, StartProcess,
-    Trigger, UpdateTask,
+    UPDATABLE_TASK_FIELDS,
+    Command,
+    CompleteTask,
+    DeleteInstance,
+    SetVariables,
+    StartProcess,
+    Trigger,
+    UpdateTask,
 )
 from chalicelib.engine.runtime.context import DEFAULT_MAX_STEPS, InstanceContext, Runtime
 from chalicelib.engine.runtime.effects import Effect, HistoryLevel
@@ -38,8 +46,14 @@ from chalicelib.engine.runtime.state import InstanceState
 from chalicelib.engine.runtime.variables import set_variable, set_variable_local
 from chalicelib.ids import instance_of
 
-__all__ = ["Session", "CommandResult", "execute", "DefinitionResolver", "DefinitionLoader",
-           "InstanceLoader"]
+__all__ = [
+    "Session",
+    "CommandResult",
+    "execute",
+    "DefinitionResolver",
+    "DefinitionLoader",
+    "InstanceLoader",
+]
 
 DefinitionResolver = Callable[[str], "tuple[str, ProcessDefinitionModel]"]
 DefinitionLoader = Callable[[str], ProcessDefinitionModel]
@@ -64,11 +78,17 @@ class CommandResult:
 class Session:
     """Instances in memory for a unit of work, and the command runner."""
 
-    def __init__(self, *, clock: Clock, resolve_key: DefinitionResolver | None = None,
-                 load_definition: DefinitionLoader | None = None,
-                 load_instance: InstanceLoader | None = None,
-                 history_level: HistoryLevel | str | None = None,
-                 max_steps: int = DEFAULT_MAX_STEPS, script_time_limit_s: float | None = None):
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        resolve_key: DefinitionResolver | None = None,
+        load_definition: DefinitionLoader | None = None,
+        load_instance: InstanceLoader | None = None,
+        history_level: HistoryLevel | str | None = None,
+        max_steps: int = DEFAULT_MAX_STEPS,
+        script_time_limit_s: float | None = None,
+    ):
         self.clock = clock
         self._resolve_key = resolve_key
         self._load_definition = load_definition
@@ -85,11 +105,18 @@ class Session:
     def add(self, state: InstanceState, model: ProcessDefinitionModel | None = None) -> None:
         """Put an already loaded instance into the session."""
         model = model or self._definition(state.header.definition_id)
-        self._contexts[state.id] = InstanceContext(state, model, state.header.definition_id,
-                                                   self.history_level)
+        self._contexts[state.id] = InstanceContext(
+            state, model, state.header.definition_id, self.history_level
+        )
 
-    def register(self, state: InstanceState, model: ProcessDefinitionModel, definition_id: str,
-                 *, created: bool = False) -> InstanceContext:
+    def register(
+        self,
+        state: InstanceState,
+        model: ProcessDefinitionModel,
+        definition_id: str,
+        *,
+        created: bool = False,
+    ) -> InstanceContext:
         """Used by the engine for an instance it creates during a command."""
         context = InstanceContext(state, model, definition_id, self.history_level)
         self._contexts[state.id] = context
@@ -144,8 +171,13 @@ class Session:
 
     def execute(self, command: Command) -> CommandResult:
         """Apply ``command`` and run to quiescence; all or nothing (see the module doc)."""
-        rt = Runtime(self, self.clock, self.history_level, max_steps=self.max_steps,
-                     script_time_limit_s=self.script_time_limit_s)
+        rt = Runtime(
+            self,
+            self.clock,
+            self.history_level,
+            max_steps=self.max_steps,
+            script_time_limit_s=self.script_time_limit_s,
+        )
         self._touched, self._created = {}, []
         try:
             target = _HANDLERS[type(command)](self, rt, command)
@@ -179,8 +211,14 @@ class Session:
 def _start(session: Session, rt: Runtime, command: StartProcess) -> str:
     model = session._definition(command.definition_id)
     context = instances.new_instance(
-        rt, model, command.definition_id, instance_id=command.instance_id,
-        business_key=command.business_key, start_user_id=command.initiator, name=command.name)
+        rt,
+        model,
+        command.definition_id,
+        instance_id=command.instance_id,
+        business_key=command.business_key,
+        start_user_id=command.initiator,
+        name=command.name,
+    )
     instances.start_instance(rt, context, dict(command.variables), command.initiator)
     return context.id
 
@@ -189,8 +227,9 @@ def _open_task(session: Session, rt: Runtime, task_id: str) -> tuple[InstanceCon
     """The context and record of an open task (``UnknownTarget`` when there is none)."""
     instance_id = instance_of(task_id)
     if instance_id is None:
-        instance_id = next((i for i, c in session._contexts.items()
-                            if task_id in c.state.tasks), None)
+        instance_id = next(
+            (i for i, c in session._contexts.items() if task_id in c.state.tasks), None
+        )
     if instance_id is None:
         raise UnknownTarget(f"Task {task_id} not found")
     context = rt.instance(instance_id)
@@ -209,17 +248,24 @@ def _complete(session: Session, rt: Runtime, command: CompleteTask) -> str:
 def _update_task(session: Session, rt: Runtime, command: UpdateTask) -> str:
     unknown = set(command.changes) - UPDATABLE_TASK_FIELDS
     if unknown:
-        raise ValueError(f"UpdateTask cannot change {sorted(unknown)}; "
-                         f"only {sorted(UPDATABLE_TASK_FIELDS)}")
+        raise ValueError(
+            f"UpdateTask cannot change {sorted(unknown)}; only {sorted(UPDATABLE_TASK_FIELDS)}"
+        )
     context, task = _open_task(session, rt, command.task_id)
     updated = replace(task, **dict(command.changes), revision=task.revision + 1)
     context.state.put(updated)
     history.task_updated(rt, context, updated)
     if updated.assignee and updated.assignee != task.assignee:
         node = context.node(task.task_definition_key)
-        listeners.task_listeners(rt, context, task.execution_id, node.id,
-                                 getattr(node, "task_listeners", ()), "assignment",
-                                 user_task.task_view(updated))
+        listeners.task_listeners(
+            rt,
+            context,
+            task.execution_id,
+            node.id,
+            getattr(node, "task_listeners", ()),
+            "assignment",
+            user_task.task_view(updated),
+        )
     return context.id
 
 
@@ -229,8 +275,9 @@ def _trigger(session: Session, rt: Runtime, command: Trigger) -> str:
     execution = context.execution(command.execution_id)
     if execution is None:
         raise UnknownTarget(f"Execution {command.execution_id} not found")
-    waiting = any(s.type is SubscriptionType.TRIGGER
-                  for s in context.state.subscriptions_of(execution.id))
+    waiting = any(
+        s.type is SubscriptionType.TRIGGER for s in context.state.subscriptions_of(execution.id)
+    )
     node = context.node(execution.activity_id) if execution.activity_id else None
     behaviour = behaviours.behaviour_for(node) if node is not None else None
     if not waiting or behaviour is None or behaviour.trigger is None:
@@ -243,8 +290,9 @@ def _delete(session: Session, rt: Runtime, command: DeleteInstance) -> str:
     context = rt.instance(command.instance_id)
     if context.state.header.status.is_ended:
         raise UnknownTarget(f"Process instance {command.instance_id} has already ended")
-    flow.end_instance(rt, context, delete_reason=command.delete_reason or "deleted",
-                      notify_parent=False)
+    flow.end_instance(
+        rt, context, delete_reason=command.delete_reason or "deleted", notify_parent=False
+    )
     return context.id
 
 
@@ -264,17 +312,26 @@ def _set_variables(session: Session, rt: Runtime, command: SetVariables) -> str:
 
 
 _HANDLERS: dict[type, Callable[[Session, Runtime, Any], str]] = {
-    StartProcess: _start, CompleteTask: _complete, Trigger: _trigger,
-    DeleteInstance: _delete, SetVariables: _set_variables, UpdateTask: _update_task,
+    StartProcess: _start,
+    CompleteTask: _complete,
+    Trigger: _trigger,
+    DeleteInstance: _delete,
+    SetVariables: _set_variables,
+    UpdateTask: _update_task,
 }
 
 
-def execute(definition: ProcessDefinitionModel, state: InstanceState | None, command: Command,
-            clock: Clock, *, resolve_key: DefinitionResolver | None = None,
-            load_definition: DefinitionLoader | None = None,
-            load_instance: InstanceLoader | None = None,
-            history_level: HistoryLevel | str | None = None,
-            ) -> tuple[InstanceState, tuple[Effect, ...]]:
+def execute(
+    definition: ProcessDefinitionModel,
+    state: InstanceState | None,
+    command: Command,
+    clock: Clock,
+    *,
+    resolve_key: DefinitionResolver | None = None,
+    load_definition: DefinitionLoader | None = None,
+    load_instance: InstanceLoader | None = None,
+    history_level: HistoryLevel | str | None = None,
+) -> tuple[InstanceState, tuple[Effect, ...]]:
     """Apply one command to one instance: ``(new_state, effects)``.
 
     ``state`` is None for :class:`StartProcess`. The state object is updated in place and
@@ -282,16 +339,23 @@ def execute(definition: ProcessDefinitionModel, state: InstanceState | None, com
     Other instances touched (call activities) need the callbacks; use :class:`Session` to
     get all of them back.
     """
+
     def definitions(definition_id: str) -> ProcessDefinitionModel:
-        if load_definition is not None and (state is None or
-                                            definition_id != state.header.definition_id):
+        if load_definition is not None and (
+            state is None or definition_id != state.header.definition_id
+        ):
             found = load_definition(definition_id)
             if found is not None:
                 return found
         return definition
 
-    session = Session(clock=clock, resolve_key=resolve_key, load_definition=definitions,
-                      load_instance=load_instance, history_level=history_level)
+    session = Session(
+        clock=clock,
+        resolve_key=resolve_key,
+        load_definition=definitions,
+        load_instance=load_instance,
+        history_level=history_level,
+    )
     if state is not None:
         session.add(state, definition)
     result = session.execute(command)

@@ -15,15 +15,23 @@ exactly as it was. Nothing is ever deep-copied.
 Persistence: :meth:`to_records` / :meth:`from_records` (JSON-able dicts with a
 ``schema_version``), and :func:`dumps` / :func:`loads` for a JSON text round trip.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from chalicelib.engine.runtime.records import (
-    ExecutionRecord, InstanceRecord, Record, RecordKind, SubscriptionRecord, TaskRecord,
-    VariableRecord, record_from_dict,
+    ExecutionRecord,
+    InstanceRecord,
+    Record,
+    RecordKind,
+    SubscriptionRecord,
+    TaskRecord,
+    VariableRecord,
+    record_from_dict,
 )
 
 __all__ = ["SCHEMA_VERSION", "ChangeSet", "InstanceState", "dumps", "loads", "MIGRATIONS"]
@@ -113,8 +121,11 @@ class InstanceState:
 
     def active_activity_ids(self) -> list[str]:
         """Activity ids of active executions, like Flowable's ``getActiveActivityIds``."""
-        return [e.activity_id for e in self.executions.values()
-                if e.is_active and e.activity_id and not e.is_event_scope]
+        return [
+            e.activity_id
+            for e in self.executions.values()
+            if e.is_active and e.activity_id and not e.is_event_scope
+        ]
 
     def iter_records(self) -> Iterator[Record]:
         """Every record: header first, then executions, variables, tasks, subscriptions."""
@@ -306,7 +317,7 @@ class InstanceState:
         return out
 
     @classmethod
-    def from_records(cls, records: Iterable[dict]) -> "InstanceState":
+    def from_records(cls, records: Iterable[dict]) -> InstanceState:
         """Rebuild a state from :meth:`to_records` output (migrating older layouts).
 
         The result is *clean*: every record counts as already stored.
@@ -320,8 +331,7 @@ class InstanceState:
             items = MIGRATIONS[version](items)
             version += 1
         if version > SCHEMA_VERSION:
-            raise ValueError(f"records have schema_version {version}, newer than "
-                             f"{SCHEMA_VERSION}")
+            raise ValueError(f"records have schema_version {version}, newer than {SCHEMA_VERSION}")
         state = cls(record_from_dict(header))  # type: ignore[arg-type]
         for data in items:
             if data.get("kind") != RecordKind.INSTANCE.value:

@@ -12,12 +12,17 @@ A waiting execution listens through :class:`~.records.SubscriptionRecord` items:
 Everything that removes subscriptions goes through :func:`drop` so that no timer job is left
 behind for a subscription that no longer exists.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
 from chalicelib.engine.elements import (
-    FlowNode, MessageDefinition, ReceiveTask, SignalDefinition, TimerDefinition,
+    FlowNode,
+    MessageDefinition,
+    ReceiveTask,
+    SignalDefinition,
+    TimerDefinition,
 )
 from chalicelib.engine.runtime import timers_rt
 from chalicelib.engine.runtime.context import InstanceContext, Runtime
@@ -26,13 +31,24 @@ from chalicelib.engine.runtime.records import SubscriptionRecord, SubscriptionTy
 from chalicelib.engine.runtime.variables import eval_text
 from chalicelib.errors import ProcessFailure
 
-__all__ = ["CatchDefinition", "catch_definition", "subscribe", "drop", "drop_all",
-           "consume", "renew_timer", "is_cycle"]
+__all__ = [
+    "CatchDefinition",
+    "catch_definition",
+    "subscribe",
+    "drop",
+    "drop_all",
+    "consume",
+    "renew_timer",
+    "is_cycle",
+]
 
 CatchDefinition = MessageDefinition | SignalDefinition | TimerDefinition
 
-_TYPES = {MessageDefinition: SubscriptionType.MESSAGE, SignalDefinition: SubscriptionType.SIGNAL,
-          TimerDefinition: SubscriptionType.TIMER}
+_TYPES = {
+    MessageDefinition: SubscriptionType.MESSAGE,
+    SignalDefinition: SubscriptionType.SIGNAL,
+    TimerDefinition: SubscriptionType.TIMER,
+}
 
 
 def catch_definition(node: FlowNode) -> CatchDefinition | None:
@@ -48,9 +64,15 @@ def catch_definition(node: FlowNode) -> CatchDefinition | None:
     return None
 
 
-def subscribe(rt: Runtime, ic: InstanceContext, execution_id: str, node: FlowNode,
-              definition: CatchDefinition, *, extra: dict[str, Any] | None = None
-              ) -> SubscriptionRecord | None:
+def subscribe(
+    rt: Runtime,
+    ic: InstanceContext,
+    execution_id: str,
+    node: FlowNode,
+    definition: CatchDefinition,
+    *,
+    extra: dict[str, Any] | None = None,
+) -> SubscriptionRecord | None:
     """Create the subscription of ``execution_id`` for ``node``'s event (a timer also
     requests its job). Returns None for a timer cycle that will never fire again."""
     kind = _TYPES[type(definition)]
@@ -69,47 +91,75 @@ def subscribe(rt: Runtime, ic: InstanceContext, execution_id: str, node: FlowNod
     return _create(rt, ic, kind, execution_id, node.id, name, configuration)
 
 
-def _create(rt: Runtime, ic: InstanceContext, kind: SubscriptionType, execution_id: str,
-            activity_id: str, name: str | None, configuration: dict[str, Any]
-            ) -> SubscriptionRecord:
+def _create(
+    rt: Runtime,
+    ic: InstanceContext,
+    kind: SubscriptionType,
+    execution_id: str,
+    activity_id: str,
+    name: str | None,
+    configuration: dict[str, Any],
+) -> SubscriptionRecord:
     is_timer = kind is SubscriptionType.TIMER
     record = SubscriptionRecord(
-        id=rt.new_child_id(ic.id) if is_timer else rt.new_id(), instance_id=ic.id, type=kind,
-        execution_id=execution_id, activity_id=activity_id, event_name=name,
-        created=rt.now_iso(), configuration=configuration)
+        id=rt.new_child_id(ic.id) if is_timer else rt.new_id(),
+        instance_id=ic.id,
+        type=kind,
+        execution_id=execution_id,
+        activity_id=activity_id,
+        event_name=name,
+        created=rt.now_iso(),
+        configuration=configuration,
+    )
     ic.state.put(record)
     if is_timer:
         node = ic.model.elements.get(activity_id)
-        rt.emit(JobRequested(
-            ic.id, JobKind.TIMER.value, execution_id, activity_id, configuration["due"],
-            job_id=record.id,
-            payload={"handler": "trigger-timer", "subscription_id": record.id,
-                     "exclusive": bool(getattr(node, "exclusive", True)),
-                     "timer": configuration.get("timer"), "repeat": configuration.get("repeat"),
-                     "remaining": configuration.get("remaining")}))
+        rt.emit(
+            JobRequested(
+                ic.id,
+                JobKind.TIMER.value,
+                execution_id,
+                activity_id,
+                configuration["due"],
+                job_id=record.id,
+                payload={
+                    "handler": "trigger-timer",
+                    "subscription_id": record.id,
+                    "exclusive": bool(getattr(node, "exclusive", True)),
+                    "timer": configuration.get("timer"),
+                    "repeat": configuration.get("repeat"),
+                    "remaining": configuration.get("remaining"),
+                },
+            )
+        )
     return record
 
 
-def _timer_configuration(rt: Runtime, ic: InstanceContext, execution_id: str, node: FlowNode,
-                         definition: TimerDefinition) -> dict[str, Any] | None:
+def _timer_configuration(
+    rt: Runtime, ic: InstanceContext, execution_id: str, node: FlowNode, definition: TimerDefinition
+) -> dict[str, Any] | None:
     def resolve(text: str) -> Any:
         return eval_text(rt, ic, execution_id, text, activity_id=node.id)
 
     try:
         return timers_rt.first_configuration(definition, rt.now(), resolve)
     except ValueError as exc:
-        raise ProcessFailure("expression", f"Invalid timer of '{node.id}': {exc}",
-                             node.id) from None
+        raise ProcessFailure(
+            "expression", f"Invalid timer of '{node.id}': {exc}", node.id
+        ) from None
 
 
 def is_cycle(subscription: SubscriptionRecord) -> bool:
     """True for a timer with a cycle (it may fire again)."""
-    return (subscription.type is SubscriptionType.TIMER
-            and subscription.configuration.get("timer") == timers_rt.TimerKind.CYCLE.value)
+    return (
+        subscription.type is SubscriptionType.TIMER
+        and subscription.configuration.get("timer") == timers_rt.TimerKind.CYCLE.value
+    )
 
 
-def drop(rt: Runtime, ic: InstanceContext, subscription: SubscriptionRecord,
-         reason: str | None = None) -> None:
+def drop(
+    rt: Runtime, ic: InstanceContext, subscription: SubscriptionRecord, reason: str | None = None
+) -> None:
     """Remove a subscription that did not fire (its timer job is cancelled)."""
     if subscription.id not in ic.state.subscriptions:
         return
@@ -118,16 +168,23 @@ def drop(rt: Runtime, ic: InstanceContext, subscription: SubscriptionRecord,
         rt.emit(JobCancelled(ic.id, subscription.id, reason))
 
 
-def drop_all(rt: Runtime, ic: InstanceContext, execution_id: str, reason: str | None = None,
-             *, types: tuple[SubscriptionType, ...] | None = None) -> None:
+def drop_all(
+    rt: Runtime,
+    ic: InstanceContext,
+    execution_id: str,
+    reason: str | None = None,
+    *,
+    types: tuple[SubscriptionType, ...] | None = None,
+) -> None:
     """Remove the subscriptions of an execution (optionally only some types)."""
     for subscription in ic.state.subscriptions_of(execution_id):
         if types is None or subscription.type in types:
             drop(rt, ic, subscription, reason)
 
 
-def consume(rt: Runtime, ic: InstanceContext, subscription: SubscriptionRecord, *,
-            keep: bool) -> None:
+def consume(
+    rt: Runtime, ic: InstanceContext, subscription: SubscriptionRecord, *, keep: bool
+) -> None:
     """The subscription fired. ``keep`` (non-interrupting boundary or event sub-process):
     messages and signals stay subscribed, a timer cycle requests its next job. Otherwise it
     is removed; the fired timer's own job is done, so no cancellation is emitted."""
@@ -139,14 +196,20 @@ def consume(rt: Runtime, ic: InstanceContext, subscription: SubscriptionRecord, 
         ic.state.remove(subscription)
 
 
-def renew_timer(rt: Runtime, ic: InstanceContext, fired: SubscriptionRecord
-                ) -> SubscriptionRecord | None:
+def renew_timer(
+    rt: Runtime, ic: InstanceContext, fired: SubscriptionRecord
+) -> SubscriptionRecord | None:
     """The next timer of a cycle (a new subscription and job), or None when it ran out."""
     following = timers_rt.next_configuration(dict(fired.configuration))
     if following is None:
         return None
-    configuration = {k: v for k, v in fired.configuration.items()
-                     if k not in following} | following
-    return _create(rt, ic, SubscriptionType.TIMER, fired.execution_id, fired.activity_id,
-                   fired.event_name, configuration)
-
+    configuration = {k: v for k, v in fired.configuration.items() if k not in following} | following
+    return _create(
+        rt,
+        ic,
+        SubscriptionType.TIMER,
+        fired.execution_id,
+        fired.activity_id,
+        fired.event_name,
+        configuration,
+    )

@@ -24,22 +24,34 @@ fire (None when the repetitions or the end date ran out), so exactly one job is 
 per repeating timer. Cron cycles are Quartz style (seconds first, ``?``, day of week
 1=SUN..7=SAT); :func:`quartz_to_croniter` converts them for ``croniter``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from croniter import croniter
 
 from chalicelib.clock import format_iso, parse_iso
 from chalicelib.engine.elements import TimerDefinition
 from chalicelib.engine.timers import (
-    RepeatingInterval, is_cron, parse_time_cycle, parse_time_duration,
+    RepeatingInterval,
+    is_cron,
+    parse_time_cycle,
+    parse_time_duration,
 )
 
-__all__ = ["TimerKind", "first_configuration", "next_configuration", "quartz_to_croniter",
-           "next_cron", "Resolver", "timer_source"]
+__all__ = [
+    "TimerKind",
+    "first_configuration",
+    "next_configuration",
+    "quartz_to_croniter",
+    "next_cron",
+    "Resolver",
+    "timer_source",
+]
 
 #: Evaluates timer text that holds an expression (``${...}``); plain text comes back as is.
 Resolver = Callable[[str], Any]
@@ -55,9 +67,11 @@ class TimerKind(str, enum.Enum):
 
 def timer_source(definition: TimerDefinition) -> tuple[TimerKind, str]:
     """The form and raw text of a timer definition. Raises ``ValueError`` when it has none."""
-    for kind, text in ((TimerKind.DATE, definition.time_date),
-                       (TimerKind.DURATION, definition.time_duration),
-                       (TimerKind.CYCLE, definition.time_cycle)):
+    for kind, text in (
+        (TimerKind.DATE, definition.time_date),
+        (TimerKind.DURATION, definition.time_duration),
+        (TimerKind.CYCLE, definition.time_cycle),
+    ):
         if text and text.strip():
             return kind, text.strip()
     raise ValueError("a timer needs one of timeDate, timeDuration or timeCycle")
@@ -65,19 +79,20 @@ def timer_source(definition: TimerDefinition) -> tuple[TimerKind, str]:
 
 def _utc(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is None:
-        return value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
 
 
 def _as_datetime(value: Any) -> dt.datetime:
     if isinstance(value, dt.datetime):
         return _utc(value)
     if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
     return parse_iso(str(value).strip())
 
 
 # --- cron --------------------------------------------------------------------------------------
+
 
 def _dow_number(text: str) -> str:
     """Quartz 1=SUN..7=SAT -> croniter 0=SUN..6=SAT (names pass through)."""
@@ -127,12 +142,14 @@ def next_cron(expression: str, after: dt.datetime) -> dt.datetime:
 
 # --- configurations ----------------------------------------------------------------------------
 
+
 def _period_text(value: str) -> str:
     return next(part for part in value.split("/")[1:] if part.startswith("P"))
 
 
-def first_configuration(definition: TimerDefinition, now: dt.datetime,
-                        resolve: Resolver | None = None) -> dict[str, Any] | None:
+def first_configuration(
+    definition: TimerDefinition, now: dt.datetime, resolve: Resolver | None = None
+) -> dict[str, Any] | None:
     """The configuration of a timer created at ``now`` (None: a cycle already over).
 
     ``resolve`` evaluates expressions in the timer text (in the waiting execution's scope);
@@ -184,25 +201,44 @@ def next_configuration(config: dict[str, Any]) -> dict[str, Any] | None:
     else:
         due = previous + parse_time_duration(_period_text(value))
     end = parse_iso(config["end"]) if config.get("end") else None
-    return _cycle(value, config.get("repeat") or value, due,
-                  None if remaining is None else remaining - 1, end,
-                  int(config.get("fired", 0)) + 1)
+    return _cycle(
+        value,
+        config.get("repeat") or value,
+        due,
+        None if remaining is None else remaining - 1,
+        end,
+        int(config.get("fired", 0)) + 1,
+    )
 
 
-def _cycle(value: str, repeat: str, due: dt.datetime, remaining: int | None,
-           end: dt.datetime | None, fired: int) -> dict[str, Any] | None:
+def _cycle(
+    value: str,
+    repeat: str,
+    due: dt.datetime,
+    remaining: int | None,
+    end: dt.datetime | None,
+    fired: int,
+) -> dict[str, Any] | None:
     if end is not None and due > end:
         return None
-    return {"timer": TimerKind.CYCLE.value, "value": value, "repeat": repeat,
-            "due": format_iso(due), "remaining": remaining, "end": format_iso(end),
-            "fired": fired}
+    return {
+        "timer": TimerKind.CYCLE.value,
+        "value": value,
+        "repeat": repeat,
+        "due": format_iso(due),
+        "remaining": remaining,
+        "end": format_iso(end),
+        "fired": fired,
+    }
 
 
 def _resolve(text: str, resolve: Resolver | None) -> Any:
     if "${" in text or "#{" in text:
         if resolve is None:
-            raise ValueError(f"timer value '{text}' is an expression, which needs a running "
-                             f"execution to evaluate")
+            raise ValueError(
+                f"timer value '{text}' is an expression, which needs a running "
+                f"execution to evaluate"
+            )
         value = resolve(text)
         if value is None or value == "":
             raise ValueError(f"timer expression '{text}' resolved to nothing")

@@ -5,19 +5,28 @@ execution up its parents to the root (the instance), the first holder wins. A no
 goes to the nearest execution up the chain that already holds the name, else to the root, as
 Flowable's ``setVariable``. Nothing is ever copied per task or per step.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from chalicelib.engine.expressions.evaluate import UndefinedName, evaluate, evaluate_condition
 from chalicelib.engine.expressions import has_expression
+from chalicelib.engine.expressions.evaluate import UndefinedName, evaluate, evaluate_condition
 from chalicelib.engine.runtime import history
 from chalicelib.engine.runtime.context import InstanceContext, Runtime
 from chalicelib.engine.runtime.records import VariableRecord
 
 __all__ = [
-    "MISSING", "get_variable", "set_variable", "set_variable_local", "remove_variable",
-    "visible_variables", "delete_scope_variables", "ExecutionScope", "eval_text",
+    "MISSING",
+    "get_variable",
+    "set_variable",
+    "set_variable_local",
+    "remove_variable",
+    "visible_variables",
+    "delete_scope_variables",
+    "ExecutionScope",
+    "eval_text",
     "eval_condition",
 ]
 
@@ -55,8 +64,9 @@ def get_variable(ic: InstanceContext, execution_id: str | None, name: str) -> An
     return MISSING
 
 
-def set_variable(rt: Runtime, ic: InstanceContext, execution_id: str | None, name: str,
-                 value: Any) -> None:
+def set_variable(
+    rt: Runtime, ic: InstanceContext, execution_id: str | None, name: str, value: Any
+) -> None:
     """Set where it is already defined up the chain, else on the instance (root)."""
     variables = ic.state.variables
     target = ic.id
@@ -67,15 +77,21 @@ def set_variable(rt: Runtime, ic: InstanceContext, execution_id: str | None, nam
     set_variable_local(rt, ic, target, name, value)
 
 
-def set_variable_local(rt: Runtime, ic: InstanceContext, scope_id: str, name: str,
-                       value: Any, *, task_id: str | None = None) -> None:
+def set_variable_local(
+    rt: Runtime,
+    ic: InstanceContext,
+    scope_id: str,
+    name: str,
+    value: Any,
+    *,
+    task_id: str | None = None,
+) -> None:
     """Set a variable on exactly that execution."""
     ic.state.put(VariableRecord(scope_id=scope_id, name=name, value=value))
     history.variable_set(rt, ic, scope_id, name, value, task_id=task_id)
 
 
-def remove_variable(rt: Runtime, ic: InstanceContext, execution_id: str | None,
-                    name: str) -> None:
+def remove_variable(rt: Runtime, ic: InstanceContext, execution_id: str | None, name: str) -> None:
     """Remove the nearest definition of ``name`` up the chain (if any)."""
     variables = ic.state.variables
     for scope_id in _chain(ic, execution_id):
@@ -108,8 +124,13 @@ class ExecutionScope:
     ``authenticatedUserId``).
     """
 
-    def __init__(self, rt: Runtime, ic: InstanceContext, execution_id: str | None,
-                 extras: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        rt: Runtime,
+        ic: InstanceContext,
+        execution_id: str | None,
+        extras: Mapping[str, Any] | None = None,
+    ):
         self.rt = rt
         self.ic = ic
         self.execution_id = execution_id
@@ -167,9 +188,16 @@ class ExecutionScope:
         return self.execution_id or self.ic.id
 
 
-def eval_text(rt: Runtime, ic: InstanceContext, execution_id: str | None, text: str | None,
-              *, activity_id: str | None = None, extras: Mapping[str, Any] | None = None,
-              expected: type | None = None) -> Any:
+def eval_text(
+    rt: Runtime,
+    ic: InstanceContext,
+    execution_id: str | None,
+    text: str | None,
+    *,
+    activity_id: str | None = None,
+    extras: Mapping[str, Any] | None = None,
+    expected: type | None = None,
+) -> Any:
     """Evaluate attribute text: plain text without ``${`` is returned as written."""
     if text is None:
         return None
@@ -179,12 +207,21 @@ def eval_text(rt: Runtime, ic: InstanceContext, execution_id: str | None, text: 
     return evaluate(text, scope, expected=expected, activity_id=activity_id)  # type: ignore[arg-type]
 
 
-def eval_condition(rt: Runtime, ic: InstanceContext, execution_id: str | None, text: str,
-                   *, activity_id: str | None = None) -> bool:
+def eval_condition(
+    rt: Runtime,
+    ic: InstanceContext,
+    execution_id: str | None,
+    text: str,
+    *,
+    activity_id: str | None = None,
+) -> bool:
     """Evaluate a condition (must give a boolean; a plain ``true`` text is accepted)."""
     if not has_expression(text):
         stripped = text.strip().lower()
         if stripped in ("true", "false"):
             return stripped == "true"
-    return evaluate_condition(text, ExecutionScope(rt, ic, execution_id),  # type: ignore[arg-type]
-                              activity_id=activity_id)
+    return evaluate_condition(
+        text,
+        ExecutionScope(rt, ic, execution_id),  # type: ignore[arg-type]
+        activity_id=activity_id,
+    )

@@ -9,6 +9,7 @@ Each runs to completion in one start command through :class:`~.memory.InMemoryWo
 round trip included). ``run`` returns sizes and timings; ``python -m
 chalicelib.engine.runtime.workloads`` prints a table.
 """
+
 from __future__ import annotations
 
 import time
@@ -19,54 +20,70 @@ from chalicelib.engine.runtime.effects import HistoryRecord
 
 __all__ = ["WORKLOADS", "build_xml", "run", "RunReport"]
 
-_HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n<definitions xmlns="http://www.omg.org/spec/'
-         'BPMN/20100524/MODEL" xmlns:flowable="http://flowable.org/bpmn" '
-         'targetNamespace="bench">\n')
+_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<definitions xmlns="http://www.omg.org/spec/'
+    'BPMN/20100524/MODEL" xmlns:flowable="http://flowable.org/bpmn" '
+    'targetNamespace="bench">\n'
+)
 
 
 def _sequential_mi(n: int) -> str:
-    return (_HEAD + '<process id="benchA" isExecutable="true">'
-            '<startEvent id="start"/><sequenceFlow id="f1" sourceRef="start" targetRef="t"/>'
-            '<task id="t"><multiInstanceLoopCharacteristics isSequential="true">'
-            f'<loopCardinality>{n}</loopCardinality></multiInstanceLoopCharacteristics></task>'
-            '<sequenceFlow id="f2" sourceRef="t" targetRef="end"/><endEvent id="end"/>'
-            '</process></definitions>')
+    return (
+        _HEAD + '<process id="benchA" isExecutable="true">'
+        '<startEvent id="start"/><sequenceFlow id="f1" sourceRef="start" targetRef="t"/>'
+        '<task id="t"><multiInstanceLoopCharacteristics isSequential="true">'
+        f"<loopCardinality>{n}</loopCardinality></multiInstanceLoopCharacteristics></task>"
+        '<sequenceFlow id="f2" sourceRef="t" targetRef="end"/><endEvent id="end"/>'
+        "</process></definitions>"
+    )
 
 
 def _fork_join(n: int) -> str:
-    parts = [_HEAD, '<process id="benchB" isExecutable="true"><startEvent id="start"/>'
-             '<sequenceFlow id="f0" sourceRef="start" targetRef="fork"/>'
-             '<parallelGateway id="fork"/><parallelGateway id="join"/>']
+    parts = [
+        _HEAD,
+        '<process id="benchB" isExecutable="true"><startEvent id="start"/>'
+        '<sequenceFlow id="f0" sourceRef="start" targetRef="fork"/>'
+        '<parallelGateway id="fork"/><parallelGateway id="join"/>',
+    ]
     for i in range(n):
-        parts.append(f'<sequenceFlow id="a{i}" sourceRef="fork" targetRef="t{i}"/>'
-                     f'<task id="t{i}"/><sequenceFlow id="b{i}" sourceRef="t{i}" '
-                     f'targetRef="join"/>')
-    parts.append('<sequenceFlow id="fz" sourceRef="join" targetRef="end"/><endEvent id="end"/>'
-                 '</process></definitions>')
+        parts.append(
+            f'<sequenceFlow id="a{i}" sourceRef="fork" targetRef="t{i}"/>'
+            f'<task id="t{i}"/><sequenceFlow id="b{i}" sourceRef="t{i}" '
+            f'targetRef="join"/>'
+        )
+    parts.append(
+        '<sequenceFlow id="fz" sourceRef="join" targetRef="end"/><endEvent id="end"/>'
+        "</process></definitions>"
+    )
     return "".join(parts)
 
 
 def _script_mi(n: int) -> str:
-    return (_HEAD + '<process id="benchP" isExecutable="true">'
-            '<startEvent id="start"/><sequenceFlow id="f1" sourceRef="start" targetRef="make"/>'
-            '<scriptTask id="make" scriptFormat="javascript"><script><![CDATA['
-            f'var items = []; for (var i = 0; i < {n}; i++) {{ items.push("item" + i); }}'
-            'execution.setVariable("items", items); execution.setVariable("count", 0);'
-            ']]></script></scriptTask>'
-            '<sequenceFlow id="f2" sourceRef="make" targetRef="each"/>'
-            '<subProcess id="each"><multiInstanceLoopCharacteristics isSequential="true" '
-            'flowable:collection="${items}" flowable:elementVariable="item"/>'
-            '<startEvent id="s"/><sequenceFlow id="g1" sourceRef="s" targetRef="work"/>'
-            '<scriptTask id="work" scriptFormat="javascript"><script><![CDATA['
-            'execution.setVariable("count", execution.getVariable("count") + item.length);'
-            ']]></script></scriptTask>'
-            '<sequenceFlow id="g2" sourceRef="work" targetRef="e"/><endEvent id="e"/>'
-            '</subProcess><sequenceFlow id="f3" sourceRef="each" targetRef="end"/>'
-            '<endEvent id="end"/></process></definitions>')
+    return (
+        _HEAD + '<process id="benchP" isExecutable="true">'
+        '<startEvent id="start"/><sequenceFlow id="f1" sourceRef="start" targetRef="make"/>'
+        '<scriptTask id="make" scriptFormat="javascript"><script><![CDATA['
+        f'var items = []; for (var i = 0; i < {n}; i++) {{ items.push("item" + i); }}'
+        'execution.setVariable("items", items); execution.setVariable("count", 0);'
+        "]]></script></scriptTask>"
+        '<sequenceFlow id="f2" sourceRef="make" targetRef="each"/>'
+        '<subProcess id="each"><multiInstanceLoopCharacteristics isSequential="true" '
+        'flowable:collection="${items}" flowable:elementVariable="item"/>'
+        '<startEvent id="s"/><sequenceFlow id="g1" sourceRef="s" targetRef="work"/>'
+        '<scriptTask id="work" scriptFormat="javascript"><script><![CDATA['
+        'execution.setVariable("count", execution.getVariable("count") + item.length);'
+        "]]></script></scriptTask>"
+        '<sequenceFlow id="g2" sourceRef="work" targetRef="e"/><endEvent id="e"/>'
+        '</subProcess><sequenceFlow id="f3" sourceRef="each" targetRef="end"/>'
+        '<endEvent id="end"/></process></definitions>'
+    )
 
 
-WORKLOADS = {"A": ("benchA", _sequential_mi), "B": ("benchB", _fork_join),
-             "P": ("benchP", _script_mi)}
+WORKLOADS = {
+    "A": ("benchA", _sequential_mi),
+    "B": ("benchB", _fork_join),
+    "P": ("benchP", _script_mi),
+}
 
 
 def build_xml(workload: str, n: int) -> str:

@@ -1,4 +1,5 @@
 """DynamoDB adapter of the storage port (pynamodb; moto in tests and local mode)."""
+
 from .store import DynamoItemStore
 from .tables import create_tables, delete_tables
 

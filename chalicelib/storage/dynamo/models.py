@@ -9,14 +9,18 @@ enables TTL on it).
 ``model_for`` builds the classes on first use and caches them; nothing is built at import time.
 Models are plain records: the store translates them to and from ``Item``.
 """
+
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.attributes import (
-    BinaryAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute,
+    BinaryAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
 )
 from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -27,8 +31,15 @@ from ...settings import Settings
 from ..codec import Record
 from ..ports import INDEX_ATTRIBUTES, INDEXES, Index, Table
 
-__all__ = ["StoredItem", "SharedClientConnection", "model_for", "table_name", "to_record",
-           "from_record", "index_of"]
+__all__ = [
+    "StoredItem",
+    "SharedClientConnection",
+    "model_for",
+    "table_name",
+    "to_record",
+    "from_record",
+    "index_of",
+]
 
 
 class SharedClientConnection(Connection):
@@ -103,8 +114,11 @@ def model_for(settings: Settings, table: Table) -> type[StoredItem]:
 
 def _build(table: Table, name: str, region: str, host: str | None) -> type[StoredItem]:
     model_name = table.value.capitalize() + "Item"
-    meta = type("Meta", (), {"table_name": name, "region": region, "host": host,
-                             "billing_mode": "PAY_PER_REQUEST"})
+    meta = type(
+        "Meta",
+        (),
+        {"table_name": name, "region": region, "host": host, "billing_mode": "PAY_PER_REQUEST"},
+    )
     attrs: dict[str, Any] = {"Meta": meta, "__module__": __name__, "workflow_table": table}
     for attr in sorted(INDEX_ATTRIBUTES[table]):
         attrs[attr] = UnicodeAttribute(null=True)
@@ -148,5 +162,5 @@ def from_record(model: type[StoredItem], record: Record) -> StoredItem:
     expires = values.pop("expires", None)
     stored = model(**values)
     if expires is not None:
-        stored.expires = datetime.fromtimestamp(expires, tz=timezone.utc)
+        stored.expires = datetime.fromtimestamp(expires, tz=UTC)
     return stored

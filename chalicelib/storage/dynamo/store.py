@@ -9,11 +9,13 @@ request DynamoDB rejects as malformed becomes ``errors.InternalError``; throttli
 and connection failures become ``errors.ServiceUnavailable``. No botocore or pynamodb exception
 leaves this module.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
@@ -24,8 +26,18 @@ from ...settings import Settings
 from .. import codec
 from ..codec import Op, RawWrite, Record
 from ..ports import (
-    Condition, Index, Item, KeyRange, MustExist, MustNotExist, Page, Table, VersionIs, Write,
-    decode_token, encode_token,
+    Condition,
+    Index,
+    Item,
+    KeyRange,
+    MustExist,
+    MustNotExist,
+    Page,
+    Table,
+    VersionIs,
+    Write,
+    decode_token,
+    encode_token,
 )
 from .models import SharedClientConnection, StoredItem, from_record, index_of, model_for, to_record
 
@@ -45,8 +57,9 @@ class DynamoItemStore:
     def __init__(self, settings: Settings, *, lock: AbstractContextManager | None = None):
         self._settings = settings
         self._lock = lock if lock is not None else nullcontext()
-        self._connection = SharedClientConnection(region=settings.region,
-                                                  host=settings.endpoint_url)
+        self._connection = SharedClientConnection(
+            region=settings.region, host=settings.endpoint_url
+        )
 
     def _model(self, table: Table) -> type[StoredItem]:
         return model_for(self._settings, table)
@@ -66,25 +79,46 @@ class DynamoItemStore:
                 return None
             return codec.assemble([record], lambda p, s: self._chunks(model, p, s))[0]
 
-    def query(self, table: Table, pk: str, *, sk_prefix: str | None = None,
-              limit: int | None = None, start: str | None = None,
-              descending: bool = False) -> Page:
+    def query(
+        self,
+        table: Table,
+        pk: str,
+        *,
+        sk_prefix: str | None = None,
+        limit: int | None = None,
+        start: str | None = None,
+        descending: bool = False,
+    ) -> Page:
         """Items of collection ``pk`` in sort-key order (strongly consistent)."""
         codec.check_limit(limit)
         model = self._model(table)
         condition = model.sk.startswith(sk_prefix) if sk_prefix else None
         start_key = _start_key(start, ("pk", "sk"))
         with self._lock, _translated():
-            results = model.query(pk, condition, consistent_read=True,
-                                  scan_index_forward=not descending, limit=limit,
-                                  page_size=limit, last_evaluated_key=start_key)
+            results = model.query(
+                pk,
+                condition,
+                consistent_read=True,
+                scan_index_forward=not descending,
+                limit=limit,
+                page_size=limit,
+                last_evaluated_key=start_key,
+            )
             records = [to_record(stored) for stored in results]
             items = codec.assemble(records, lambda p, s: self._chunks(model, p, s))
             return Page(items, _token(results.last_evaluated_key))
 
-    def query_index(self, table: Table, index: Index, hash_value: str, *,
-                    key_range: KeyRange | None = None, limit: int | None = None,
-                    start: str | None = None, descending: bool = False) -> Page:
+    def query_index(
+        self,
+        table: Table,
+        index: Index,
+        hash_value: str,
+        *,
+        key_range: KeyRange | None = None,
+        limit: int | None = None,
+        start: str | None = None,
+        descending: bool = False,
+    ) -> Page:
         """Items of one index partition in range-key order (eventually consistent on AWS)."""
         codec.check_limit(limit)
         codec.check_index(table, index)
@@ -94,16 +128,20 @@ class DynamoItemStore:
         start_key = _start_key(start, ("pk", "sk", spec.hash_attr, spec.range_attr))
         with self._lock, _translated():
             results = index_of(model, index).query(
-                hash_value, condition, scan_index_forward=not descending, limit=limit,
-                page_size=limit, last_evaluated_key=start_key)
+                hash_value,
+                condition,
+                scan_index_forward=not descending,
+                limit=limit,
+                page_size=limit,
+                last_evaluated_key=start_key,
+            )
             records = [to_record(stored) for stored in results]
             items = codec.assemble(records, lambda p, s: self._chunks(model, p, s))
             return Page(items, _token(results.last_evaluated_key))
 
     def _chunks(self, model: type[StoredItem], pk: str, sk: str) -> list[Record]:
         """The chunk records of one item (called with the lock already held)."""
-        results = model.query(pk, model.sk.startswith(codec.chunk_prefix(sk)),
-                              consistent_read=True)
+        results = model.query(pk, model.sk.startswith(codec.chunk_prefix(sk)), consistent_read=True)
         return [to_record(stored) for stored in results]
 
     # --- writes -------------------------------------------------------------------------------
@@ -114,8 +152,9 @@ class DynamoItemStore:
         sent = sorted(raw, key=lambda w: _PYNAMODB_ORDER.index(w.op))  # stable: as pynamodb sends
         with self._lock:
             try:
-                with TransactWrite(connection=self._connection,
-                                   client_request_token=token) as transaction:
+                with TransactWrite(
+                    connection=self._connection, client_request_token=token
+                ) as transaction:
                     for write in raw:
                         self._add(transaction, write)
             except TransactWriteError as exc:
@@ -129,14 +168,18 @@ class DynamoItemStore:
         if write.op is Op.PUT:
             transaction.save(from_record(model, write.record), condition=condition)
         elif write.op is Op.DELETE:
-            transaction.delete(model(write.pk, write.sk), condition=condition,
-                               add_version_condition=False)
+            transaction.delete(
+                model(write.pk, write.sk), condition=condition, add_version_condition=False
+            )
         elif write.op is Op.CHECK:
             transaction.condition_check(model, write.pk, write.sk, condition=condition)
         else:
-            transaction.update(model(write.pk, write.sk),
-                               actions=[model.version.set(write.version)],
-                               condition=condition, add_version_condition=False)
+            transaction.update(
+                model(write.pk, write.sk),
+                actions=[model.version.set(write.version)],
+                condition=condition,
+                add_version_condition=False,
+            )
 
     def batch_put(self, table: Table, items: Iterable[Item]) -> None:
         """Write many items with BatchWriteItem (25 per request; not atomic, no conditions)."""
@@ -149,6 +192,7 @@ class DynamoItemStore:
 
 
 # --- translation helpers ---------------------------------------------------------------------
+
 
 def _condition(model: type[StoredItem], condition: Condition | None) -> Any:
     if condition is None:

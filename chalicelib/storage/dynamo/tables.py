@@ -3,6 +3,7 @@
 Each table: hash ``pk``, range ``sk``, its sparse GSIs (projection ALL), PAY_PER_REQUEST billing
 and TTL on ``expires``. Idempotent: existing tables are left as they are.
 """
+
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext

@@ -1,11 +1,12 @@
 """Shared fixtures for the auth unit tests: small users files hashed with few iterations."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
-
 from auth_helpers import USERS_DOC, CountingVerifier
+
 from chalicelib.auth.users import UserStore
 
 
@@ -25,4 +26,5 @@ def write_json(tmp_path):
         path = tmp_path / name
         path.write_text(data if isinstance(data, str) else json.dumps(data), encoding="utf-8")
         return path
+
     return write

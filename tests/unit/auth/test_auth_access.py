@@ -1,4 +1,5 @@
 """chalicelib.auth.access: process-access.json, default and custom."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,21 +18,39 @@ USER = caller(AUTHORIZED_ROLE)
 EMPLOYEE = caller(AUTHORIZED_ROLE, "employee")
 ANON = caller(REG_ROLE, user="anonymous")
 
-ONBOARDING = {"_id": "contractorOnboarding:1:5", "key": "contractorOnboarding",
-              "name": "Contractor onboarding process", "suspended": False}
+ONBOARDING = {
+    "_id": "contractorOnboarding:1:5",
+    "key": "contractorOnboarding",
+    "name": "Contractor onboarding process",
+    "suspended": False,
+}
 EXPENSES = {"_id": "expenses:2:9", "key": "expenses", "name": "Expense claim"}
 
-SAMPLE = {"workflowAccess": [
-    {"propertiesCheck": {"property": "name", "matches": "Contractor onboarding process",
-                         "requiresRole": "employee"}},
-    {"propertiesCheck": {"property": "key", "matches": "exp.*", "requiresRole": "manager"}},
-]}
+SAMPLE = {
+    "workflowAccess": [
+        {
+            "propertiesCheck": {
+                "property": "name",
+                "matches": "Contractor onboarding process",
+                "requiresRole": "employee",
+            }
+        },
+        {"propertiesCheck": {"property": "key", "matches": "exp.*", "requiresRole": "manager"}},
+    ]
+}
 
 
 def settings(process_access_file=None):
-    return Settings(stage="local", region="us-east-1", repository_table="r", runtime_table="rt",
-                    history_table="h", deadletter_table="d", jobs_queue="q",
-                    process_access_file=process_access_file)
+    return Settings(
+        stage="local",
+        region="us-east-1",
+        repository_table="r",
+        runtime_table="rt",
+        history_table="h",
+        deadletter_table="d",
+        jobs_queue="q",
+        process_access_file=process_access_file,
+    )
 
 
 def test_default_grants_everything_to_authorized_only():
@@ -53,7 +72,7 @@ def test_custom_file_roles_and_full_match(write_json):
     access = load_process_access(settings(str(write_json(SAMPLE))))
     assert access.can_start(EMPLOYEE, ONBOARDING)
     assert not access.can_start(EMPLOYEE, EXPENSES)
-    assert not access.can_start(USER, ONBOARDING)           # default grant is gone
+    assert not access.can_start(USER, ONBOARDING)  # default grant is gone
     manager = caller(AUTHORIZED_ROLE, "manager")
     assert access.can_start(manager, EXPENSES) and not access.can_start(manager, ONBOARDING)
     assert access.can_start(ADMIN, ONBOARDING) and access.can_start(ADMIN, EXPENSES)
@@ -62,24 +81,51 @@ def test_custom_file_roles_and_full_match(write_json):
 
 
 def test_match_is_a_full_match_not_a_search():
-    access = ProcessAccess.from_dict({"workflowAccess": [
-        {"propertiesCheck": {"property": "name", "matches": "Contractor", "requiresRole": "r"}}]})
-    assert not access.can_start(caller("r"), ONBOARDING)    # only a prefix matches
+    access = ProcessAccess.from_dict(
+        {
+            "workflowAccess": [
+                {
+                    "propertiesCheck": {
+                        "property": "name",
+                        "matches": "Contractor",
+                        "requiresRole": "r",
+                    }
+                }
+            ]
+        }
+    )
+    assert not access.can_start(caller("r"), ONBOARDING)  # only a prefix matches
     assert access.can_start(caller("r"), {"name": "Contractor"})
 
 
 def test_missing_null_and_non_string_properties():
-    access = ProcessAccess.from_dict({"workflowAccess": [
-        {"propertiesCheck": {"property": "suspended", "matches": "false", "requiresRole": "r"}},
-        {"propertiesCheck": {"property": "version", "matches": "[0-9]+", "requiresRole": "r"}},
-        {"propertiesCheck": {"property": "category", "matches": ".*", "requiresRole": "r"}},
-    ]})
+    access = ProcessAccess.from_dict(
+        {
+            "workflowAccess": [
+                {
+                    "propertiesCheck": {
+                        "property": "suspended",
+                        "matches": "false",
+                        "requiresRole": "r",
+                    }
+                },
+                {
+                    "propertiesCheck": {
+                        "property": "version",
+                        "matches": "[0-9]+",
+                        "requiresRole": "r",
+                    }
+                },
+                {"propertiesCheck": {"property": "category", "matches": ".*", "requiresRole": "r"}},
+            ]
+        }
+    )
     r = caller("r")
     assert access.can_start(r, {"suspended": False})
     assert access.can_start(r, {"version": 3})
-    assert not access.can_start(r, {"category": None})      # null: no match, even for .*
+    assert not access.can_start(r, {"category": None})  # null: no match, even for .*
     assert not access.can_start(r, {})
-    assert not access.can_start(r, "not a definition")       # type: ignore[arg-type]
+    assert not access.can_start(r, "not a definition")  # type: ignore[arg-type]
 
 
 def test_empty_rules_mean_admins_only():
@@ -87,26 +133,66 @@ def test_empty_rules_mean_admins_only():
     assert not access.can_start(USER, ONBOARDING) and access.can_start(ADMIN, ONBOARDING)
 
 
-@pytest.mark.parametrize("doc, fragment", [
-    ({}, "workflowAccess"),
-    ([], "workflowAccess"),
-    ({"workflowAccess": {}}, "workflowAccess"),
-    ({"workflowAccess": ["x"]}, "workflowAccess[0]"),
-    ({"workflowAccess": [{"propertiesCheck": "x"}]}, "propertiesCheck must be an object"),
-    ({"workflowAccess": [{"other": {}}]}, "workflowAccess[0]"),
-    ({"workflowAccess": [{"propertiesCheck": {"matches": ".*", "requiresRole": "r"}}]},
-     "'property'"),
-    ({"workflowAccess": [{"propertiesCheck": {"property": "name", "requiresRole": "r"}}]},
-     "'matches'"),
-    ({"workflowAccess": [{"propertiesCheck": {"property": "name", "matches": ".*"}}]},
-     "'requiresRole'"),
-    ({"workflowAccess": [{"propertiesCheck": {"property": "name", "matches": ".*",
-                                              "requiresRole": ""}}]}, "'requiresRole'"),
-    ({"workflowAccess": [{"propertiesCheck": {"property": "name", "matches": ".*",
-                                              "requiresRole": "r", "role": "x"}}]}, "'role'"),
-    ({"workflowAccess": [{"propertiesCheck": {"property": "name", "matches": "(unclosed",
-                                              "requiresRole": "r"}}]}, "not a valid regex"),
-])
+@pytest.mark.parametrize(
+    "doc, fragment",
+    [
+        ({}, "workflowAccess"),
+        ([], "workflowAccess"),
+        ({"workflowAccess": {}}, "workflowAccess"),
+        ({"workflowAccess": ["x"]}, "workflowAccess[0]"),
+        ({"workflowAccess": [{"propertiesCheck": "x"}]}, "propertiesCheck must be an object"),
+        ({"workflowAccess": [{"other": {}}]}, "workflowAccess[0]"),
+        (
+            {"workflowAccess": [{"propertiesCheck": {"matches": ".*", "requiresRole": "r"}}]},
+            "'property'",
+        ),
+        (
+            {"workflowAccess": [{"propertiesCheck": {"property": "name", "requiresRole": "r"}}]},
+            "'matches'",
+        ),
+        (
+            {"workflowAccess": [{"propertiesCheck": {"property": "name", "matches": ".*"}}]},
+            "'requiresRole'",
+        ),
+        (
+            {
+                "workflowAccess": [
+                    {"propertiesCheck": {"property": "name", "matches": ".*", "requiresRole": ""}}
+                ]
+            },
+            "'requiresRole'",
+        ),
+        (
+            {
+                "workflowAccess": [
+                    {
+                        "propertiesCheck": {
+                            "property": "name",
+                            "matches": ".*",
+                            "requiresRole": "r",
+                            "role": "x",
+                        }
+                    }
+                ]
+            },
+            "'role'",
+        ),
+        (
+            {
+                "workflowAccess": [
+                    {
+                        "propertiesCheck": {
+                            "property": "name",
+                            "matches": "(unclosed",
+                            "requiresRole": "r",
+                        }
+                    }
+                ]
+            },
+            "not a valid regex",
+        ),
+    ],
+)
 def test_invalid_files_are_loud(doc, fragment):
     with pytest.raises(ProcessAccessError) as info:
         ProcessAccess.from_dict(doc, source="pa.json")
@@ -115,8 +201,13 @@ def test_invalid_files_are_loud(doc, fragment):
 
 
 def test_bad_regex_in_a_file_names_the_file(write_json):
-    path = write_json({"workflowAccess": [{"propertiesCheck": {
-        "property": "name", "matches": "*bad", "requiresRole": "r"}}]})
+    path = write_json(
+        {
+            "workflowAccess": [
+                {"propertiesCheck": {"property": "name", "matches": "*bad", "requiresRole": "r"}}
+            ]
+        }
+    )
     with pytest.raises(ProcessAccessError, match="not a valid regex"):
         load_process_access(settings(str(path)))
 

@@ -1,4 +1,5 @@
 """chalicelib.auth.caller: the Caller value object."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -6,7 +7,11 @@ import dataclasses
 import pytest
 
 from chalicelib.auth.caller import (
-    ADMIN_ROLE, AUTHORIZED_ROLE, REG_ROLE, Caller, CallerSource,
+    ADMIN_ROLE,
+    AUTHORIZED_ROLE,
+    REG_ROLE,
+    Caller,
+    CallerSource,
 )
 
 
@@ -33,10 +38,16 @@ def test_frozen_and_hashable():
     assert hash(caller) == hash(Caller("u", ["r"], [], CallerSource.HEADERS))
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"user_id": ""}, {"user_id": None}, {"roles": "internal/role/openidm-admin"},
-    {"groups": [1]}, {"source": "headers"},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"user_id": ""},
+        {"user_id": None},
+        {"roles": "internal/role/openidm-admin"},
+        {"groups": [1]},
+        {"source": "headers"},
+    ],
+)
 def test_invalid_callers_are_refused(kwargs):
     base = {"user_id": "u", "roles": [], "groups": [], "source": CallerSource.HEADERS}
     with pytest.raises(ValueError):

@@ -1,4 +1,5 @@
 """chalicelib.auth.passwords: format, verification, malformed encodings, CLI."""
+
 from __future__ import annotations
 
 import base64
@@ -11,8 +12,13 @@ from pathlib import Path
 import pytest
 
 from chalicelib.auth.passwords import (
-    DEFAULT_ITERATIONS, MAX_ITERATIONS, hash_password, looks_like_password_hash, main,
-    parse_password_hash, verify_password,
+    DEFAULT_ITERATIONS,
+    MAX_ITERATIONS,
+    hash_password,
+    looks_like_password_hash,
+    main,
+    parse_password_hash,
+    verify_password,
 )
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -29,15 +35,16 @@ def test_format_is_algorithm_iterations_salt_base64_of_pbkdf2_sha256():
 
 def test_password_is_hashed_as_utf8():
     encoded = hash_password("€uro", iterations=10, salt="s")
-    expected = hashlib.pbkdf2_hmac("sha256", "€uro".encode("utf-8"), b"s", 10, 32)
+    expected = hashlib.pbkdf2_hmac("sha256", "€uro".encode(), b"s", 10, 32)
     assert encoded.endswith(base64.b64encode(expected).decode())
 
 
 def test_default_iterations_and_random_salt(monkeypatch):
     calls = []
     real = hashlib.pbkdf2_hmac
-    monkeypatch.setattr(hashlib, "pbkdf2_hmac", lambda *a: calls.append(a) or real(
-        a[0], a[1], a[2], 1, a[4]))
+    monkeypatch.setattr(
+        hashlib, "pbkdf2_hmac", lambda *a: calls.append(a) or real(a[0], a[1], a[2], 1, a[4])
+    )
     first = hash_password("x")
     second = hash_password("x")
     assert calls[0][3] == DEFAULT_ITERATIONS == 600_000
@@ -65,17 +72,29 @@ def test_verify_uses_the_stored_iterations_and_salt():
 GOOD = hash_password("pw", iterations=1000, salt="salt")
 
 
-@pytest.mark.parametrize("encoded", [
-    "", "pw", "pbkdf2_sha256", GOOD.replace("pbkdf2_sha256", "pbkdf2_sha1"),
-    GOOD + "$extra", GOOD.rsplit("$", 1)[0],
-    GOOD.replace("$1000$", "$0$"), GOOD.replace("$1000$", "$-5$"),
-    GOOD.replace("$1000$", "$01000$"), GOOD.replace("$1000$", "$abc$"),
-    GOOD.replace("$1000$", f"${MAX_ITERATIONS + 1}$"),
-    GOOD.replace("$salt$", "$$"), GOOD.replace("$salt$", "$sa lt$"),
-    GOOD[:-4] + "!!!!",                      # not base64
-    GOOD.rsplit("$", 1)[0] + "$" + base64.b64encode(b"x" * 31).decode(),  # wrong length
-    None, 42, b"pbkdf2_sha256$1$a$b",
-])
+@pytest.mark.parametrize(
+    "encoded",
+    [
+        "",
+        "pw",
+        "pbkdf2_sha256",
+        GOOD.replace("pbkdf2_sha256", "pbkdf2_sha1"),
+        GOOD + "$extra",
+        GOOD.rsplit("$", 1)[0],
+        GOOD.replace("$1000$", "$0$"),
+        GOOD.replace("$1000$", "$-5$"),
+        GOOD.replace("$1000$", "$01000$"),
+        GOOD.replace("$1000$", "$abc$"),
+        GOOD.replace("$1000$", f"${MAX_ITERATIONS + 1}$"),
+        GOOD.replace("$salt$", "$$"),
+        GOOD.replace("$salt$", "$sa lt$"),
+        GOOD[:-4] + "!!!!",  # not base64
+        GOOD.rsplit("$", 1)[0] + "$" + base64.b64encode(b"x" * 31).decode(),  # wrong length
+        None,
+        42,
+        b"pbkdf2_sha256$1$a$b",
+    ],
+)
 def test_malformed_encodings_are_false_never_an_exception(encoded):
     assert verify_password("pw", encoded) is False
     assert looks_like_password_hash(encoded) is False
@@ -92,10 +111,19 @@ def test_parse_errors_never_echo_the_hash():
     assert GOOD[-20:-4] not in str(info.value)
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"iterations": 0}, {"iterations": MAX_ITERATIONS + 1}, {"iterations": True},
-    {"iterations": 1.5}, {"salt": ""}, {"salt": "a$b"}, {"salt": "a b"}, {"salt": "é"},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"iterations": 0},
+        {"iterations": MAX_ITERATIONS + 1},
+        {"iterations": True},
+        {"iterations": 1.5},
+        {"salt": ""},
+        {"salt": "a$b"},
+        {"salt": "a b"},
+        {"salt": "é"},
+    ],
+)
 def test_hash_password_rejects_bad_parameters(kwargs):
     with pytest.raises(ValueError):
         hash_password("pw", **kwargs)
@@ -128,7 +156,12 @@ def test_cli_refuses_an_empty_password(capsys):
 def test_cli_runs_as_a_module_without_warnings():
     result = subprocess.run(
         [sys.executable, "-W", "error", "-m", "chalicelib.auth.passwords", "--iterations", "1000"],
-        input="s3cret\n", capture_output=True, text=True, cwd=ROOT, timeout=60)
+        input="s3cret\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert verify_password("s3cret", result.stdout.strip())

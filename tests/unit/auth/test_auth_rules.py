@@ -1,4 +1,5 @@
 """chalicelib.auth.rules: the rule engine and every rule of the default policy."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,8 +7,14 @@ import pytest
 from chalicelib.auth.access import ProcessAccess
 from chalicelib.auth.caller import ADMIN_ROLE, AUTHORIZED_ROLE, REG_ROLE, Caller, CallerSource
 from chalicelib.auth.rules import (
+    RESOURCES,
+    Operation,
+    Policy,
     as_operation,
-    RESOURCES, Operation, Policy, can_update_task, default_policy, is_assignee, is_candidate,
+    can_update_task,
+    default_policy,
+    is_assignee,
+    is_candidate,
 )
 from chalicelib.errors import Forbidden
 
@@ -25,17 +32,32 @@ ANON = caller("anonymous", (REG_ROLE,))
 
 ONBOARDING = {"_id": "contractorOnboarding:1:5", "name": "Contractor onboarding process"}
 SECRET = {"_id": "secret:1:1", "name": "Secret process"}
-ACCESS = ProcessAccess.from_dict({"workflowAccess": [
-    {"propertiesCheck": {"property": "name", "matches": "Contractor onboarding process",
-                         "requiresRole": "employee"}}]})
+ACCESS = ProcessAccess.from_dict(
+    {
+        "workflowAccess": [
+            {
+                "propertiesCheck": {
+                    "property": "name",
+                    "matches": "Contractor onboarding process",
+                    "requiresRole": "employee",
+                }
+            }
+        ]
+    }
+)
 
 
 def task(assignee=None, users=(), groups=()):
-    return {"_id": "t1", "assignee": assignee, "candidateUsers": list(users),
-            "candidateGroups": list(groups)}
+    return {
+        "_id": "t1",
+        "assignee": assignee,
+        "candidateUsers": list(users),
+        "candidateGroups": list(groups),
+    }
 
 
 # --- predicates -------------------------------------------------------------------------------
+
 
 def test_is_assignee():
     assert is_assignee(ALICE, task("alice"))
@@ -48,15 +70,15 @@ def test_is_assignee():
 
 def test_is_candidate_user_role_or_group():
     assert is_candidate(ALICE, task(users=["bob", "alice"]))
-    assert is_candidate(ALICE, task(groups=["finance"]))           # a group
-    assert is_candidate(ALICE, task(groups=["employee"]))          # a role
+    assert is_candidate(ALICE, task(groups=["finance"]))  # a group
+    assert is_candidate(ALICE, task(groups=["employee"]))  # a role
     assert is_candidate(ALICE, task(groups=[AUTHORIZED_ROLE]))
-    assert not is_candidate(ALICE, task(groups=["Finance"]))       # exact match only
+    assert not is_candidate(ALICE, task(groups=["Finance"]))  # exact match only
     assert not is_candidate(ALICE, task(groups=["fin"]))
     assert not is_candidate(ALICE, task(users=["bob"], groups=["hr"]))
-    assert not is_candidate(ALICE, task("alice"))                  # assignee is not candidate
+    assert not is_candidate(ALICE, task("alice"))  # assignee is not candidate
     assert not is_candidate(ALICE, {"candidateUsers": None, "candidateGroups": 7})
-    assert is_candidate(ALICE, {"candidateUsers": "alice"})        # a lone string is tolerated
+    assert is_candidate(ALICE, {"candidateUsers": "alice"})  # a lone string is tolerated
 
 
 def test_can_update_task():
@@ -68,12 +90,16 @@ def test_can_update_task():
 
 # --- the engine -------------------------------------------------------------------------------
 
+
 def test_no_rule_is_forbidden_and_admin_may_do_everything():
     policy = Policy()
     with pytest.raises(Forbidden) as info:
         policy.authorize(BOB, "model", Operation.READ, context={})
-    assert info.value.to_envelope() == {"code": 403, "reason": "Forbidden",
-                                        "message": "Access denied"}
+    assert info.value.to_envelope() == {
+        "code": 403,
+        "reason": "Forbidden",
+        "message": "Access denied",
+    }
     for resource in RESOURCES:
         for op in ALL_OPS:
             policy.authorize(ADMIN, resource, op, action="anything", context={})
@@ -82,17 +108,23 @@ def test_no_rule_is_forbidden_and_admin_may_do_everything():
 def test_roles_operations_actions_and_when():
     policy = Policy()
     policy.allow("job", {Operation.READ}, roles={"ops"})
-    policy.allow("job", {Operation.ACTION}, actions={"execute"}, roles={"ops"},
-                 when=lambda c, ctx: ctx.get("ok") is True)
+    policy.allow(
+        "job",
+        {Operation.ACTION},
+        actions={"execute"},
+        roles={"ops"},
+        when=lambda c, ctx: ctx.get("ok") is True,
+    )
     ops = caller("o", ("ops",))
     assert policy.permits(ops, "job", Operation.READ)
-    assert not policy.permits(BOB, "job", Operation.READ)           # lacks the role
-    assert not policy.permits(ops, "job", Operation.DELETE)         # other operation
+    assert not policy.permits(BOB, "job", Operation.READ)  # lacks the role
+    assert not policy.permits(ops, "job", Operation.DELETE)  # other operation
     assert not policy.permits(ops, "job/deadletter", Operation.READ)  # other resource
     assert policy.permits(ops, "job", Operation.ACTION, action="execute", context={"ok": True})
     assert not policy.permits(ops, "job", Operation.ACTION, action="execute", context={})
-    assert not policy.permits(ops, "job", Operation.ACTION, action="stacktrace",
-                              context={"ok": True})
+    assert not policy.permits(
+        ops, "job", Operation.ACTION, action="stacktrace", context={"ok": True}
+    )
     assert not policy.permits(ops, "job", Operation.ACTION, context={"ok": True})
 
 
@@ -110,17 +142,20 @@ def test_anonymous_is_refused_even_by_a_rule_naming_its_role():
     assert not policy.permits(caller("noroles", ()), "model", Operation.READ)
 
 
-@pytest.mark.parametrize("args, kwargs", [
-    (("nope", {Operation.READ}), {}),
-    (("model", set()), {}),
-    (("model", {"fetch"}), {}),
-    (("model", {Operation.READ}), {"actions": {"deploy"}}),         # actions without ACTION
-    (("model", {Operation.ACTION}), {"actions": set()}),
-    (("model", {Operation.ACTION}), {"actions": "deploy"}),
-    (("model", {Operation.READ}), {"roles": set()}),
-    (("model", {Operation.READ}), {"roles": {REG_ROLE}}),
-    (("model", {Operation.READ}), {"roles": "internal/role/openidm-authorized"}),
-])
+@pytest.mark.parametrize(
+    "args, kwargs",
+    [
+        (("nope", {Operation.READ}), {}),
+        (("model", set()), {}),
+        (("model", {"fetch"}), {}),
+        (("model", {Operation.READ}), {"actions": {"deploy"}}),  # actions without ACTION
+        (("model", {Operation.ACTION}), {"actions": set()}),
+        (("model", {Operation.ACTION}), {"actions": "deploy"}),
+        (("model", {Operation.READ}), {"roles": set()}),
+        (("model", {Operation.READ}), {"roles": {REG_ROLE}}),
+        (("model", {Operation.READ}), {"roles": "internal/role/openidm-authorized"}),
+    ],
+)
 def test_bad_declarations_are_refused(args, kwargs):
     with pytest.raises(ValueError):
         Policy().allow(*args, **kwargs)
@@ -134,6 +169,7 @@ def test_unknown_resource_or_operation_at_authorize_is_a_programming_error():
 
 
 # --- the default policy -----------------------------------------------------------------------
+
 
 @pytest.fixture
 def policy():
@@ -163,13 +199,19 @@ def test_task_read_update_assignee_or_candidate(policy, op):
 def test_task_complete_only_as_assignee(policy):
     def complete(who, t):
         return allowed(policy, who, "taskinstance", Operation.ACTION, "complete", t)
+
     assert complete(ALICE, task("alice"))
-    assert not complete(ALICE, task(None, users=["alice"]))       # candidate only
+    assert not complete(ALICE, task(None, users=["alice"]))  # candidate only
     assert not complete(ALICE, task("bob", groups=["finance"]))
     assert not complete(BOB, task("alice"))
     with pytest.raises(Forbidden):
-        policy.authorize(ALICE, "taskinstance", Operation.ACTION, action="complete",
-                         context=task(None, users=["alice"]))
+        policy.authorize(
+            ALICE,
+            "taskinstance",
+            Operation.ACTION,
+            action="complete",
+            context=task(None, users=["alice"]),
+        )
 
 
 def test_task_claim_delete_patch_are_admin_only(policy):
@@ -182,15 +224,17 @@ def test_task_claim_delete_patch_are_admin_only(policy):
 
 
 def test_task_query_only_unassigned_task_query(policy):
-    assert allowed(policy, ALICE, "taskinstance", Operation.QUERY,
-                   context={"_queryId": "unassignedTaskQuery"})
-    assert not allowed(policy, ALICE, "taskinstance", Operation.QUERY,
-                       context={"_queryId": "filtered-query"})
-    assert not allowed(policy, ALICE, "taskinstance", Operation.QUERY,
-                       context={"_queryFilter": "true"})
+    assert allowed(
+        policy, ALICE, "taskinstance", Operation.QUERY, context={"_queryId": "unassignedTaskQuery"}
+    )
+    assert not allowed(
+        policy, ALICE, "taskinstance", Operation.QUERY, context={"_queryId": "filtered-query"}
+    )
+    assert not allowed(
+        policy, ALICE, "taskinstance", Operation.QUERY, context={"_queryFilter": "true"}
+    )
     assert not allowed(policy, ALICE, "taskinstance", Operation.QUERY)
-    assert allowed(policy, ADMIN, "taskinstance", Operation.QUERY,
-                   context={"_queryFilter": "true"})
+    assert allowed(policy, ADMIN, "taskinstance", Operation.QUERY, context={"_queryFilter": "true"})
 
 
 def test_start_process_only_where_process_access_grants(policy):
@@ -205,8 +249,9 @@ def test_start_requires_authorized_role_as_well():
     # holding the process-access role alone is not enough: the rule is for authorized users
     employee_only = caller("e", ("employee",))
     assert ACCESS.can_start(employee_only, ONBOARDING)
-    assert not default_policy(ACCESS).permits(employee_only, "processinstance",
-                                              Operation.CREATE, context=ONBOARDING)
+    assert not default_policy(ACCESS).permits(
+        employee_only, "processinstance", Operation.CREATE, context=ONBOARDING
+    )
 
 
 def test_process_definition_read_and_query(policy):
@@ -216,20 +261,22 @@ def test_process_definition_read_and_query(policy):
     assert allowed(policy, ALICE, "processdefinition", Operation.QUERY)
     assert policy.readable(ALICE, "processdefinition", [SECRET, ONBOARDING]) == [ONBOARDING]
     assert policy.readable(BOB, "processdefinition", [SECRET, ONBOARDING]) == []
-    assert policy.readable(ADMIN, "processdefinition", [SECRET, ONBOARDING]) \
-        == [SECRET, ONBOARDING]
-    for op in (Operation.DELETE, Operation.UPDATE, Operation.CREATE, Operation.PATCH,
-               Operation.ACTION):
+    assert policy.readable(ADMIN, "processdefinition", [SECRET, ONBOARDING]) == [SECRET, ONBOARDING]
+    for op in (
+        Operation.DELETE,
+        Operation.UPDATE,
+        Operation.CREATE,
+        Operation.PATCH,
+        Operation.ACTION,
+    ):
         assert not allowed(policy, ALICE, "processdefinition", op, "read", ONBOARDING)
 
 
 def test_task_definitions_of_startable_definitions(policy):
     for op in (Operation.READ, Operation.QUERY):
         assert allowed(policy, ALICE, "processdefinition/taskdefinition", op, context=ONBOARDING)
-        assert not allowed(policy, ALICE, "processdefinition/taskdefinition", op,
-                           context=SECRET)
-        assert not allowed(policy, BOB, "processdefinition/taskdefinition", op,
-                           context=ONBOARDING)
+        assert not allowed(policy, ALICE, "processdefinition/taskdefinition", op, context=SECRET)
+        assert not allowed(policy, BOB, "processdefinition/taskdefinition", op, context=ONBOARDING)
 
 
 def test_default_access_lets_every_authorized_user_start_and_read(policy):
@@ -239,13 +286,20 @@ def test_default_access_lets_every_authorized_user_start_and_read(policy):
     assert not open_policy.permits(ANON, "processinstance", Operation.CREATE, context=SECRET)
 
 
-@pytest.mark.parametrize("resource", [
-    "processinstance", "processinstance/history", "taskinstance/history", "execution", "job",
-    "job/deadletter", "model",
-])
+@pytest.mark.parametrize(
+    "resource",
+    [
+        "processinstance",
+        "processinstance/history",
+        "taskinstance/history",
+        "execution",
+        "job",
+        "job/deadletter",
+        "model",
+    ],
+)
 def test_everything_else_is_forbidden_for_authorized_users(policy, resource):
-    context = {**task("alice", users=["alice"]), **ONBOARDING,
-               "_queryId": "unassignedTaskQuery"}
+    context = {**task("alice", users=["alice"]), **ONBOARDING, "_queryId": "unassignedTaskQuery"}
     for op in ALL_OPS:
         if resource == "processinstance" and op is Operation.CREATE:
             continue
@@ -256,15 +310,19 @@ def test_everything_else_is_forbidden_for_authorized_users(policy, resource):
 
 
 def test_anonymous_gets_nothing(policy):
-    context = {**task("anonymous", users=["anonymous"], groups=[REG_ROLE]),
-               "_id": "x", "name": "Contractor onboarding process",
-               "_queryId": "unassignedTaskQuery"}
+    context = {
+        **task("anonymous", users=["anonymous"], groups=[REG_ROLE]),
+        "_id": "x",
+        "name": "Contractor onboarding process",
+        "_queryId": "unassignedTaskQuery",
+    }
     for resource in RESOURCES:
         for op in ALL_OPS:
             assert not allowed(policy, ANON, resource, op, "complete", context)
 
 
 # --- integration conveniences -----------------------------------------------------------------
+
 
 def test_operation_of_accepts_values_and_str_enums():
     from chalicelib.crest.enums import RequestType
@@ -280,8 +338,9 @@ def test_operation_of_accepts_values_and_str_enums():
 def test_policy_accepts_request_type_operations(policy):
     from chalicelib.crest.enums import RequestType
 
-    assert policy.permits(ALICE, "taskinstance", RequestType.ACTION, action="complete",
-                          context=task("alice"))
+    assert policy.permits(
+        ALICE, "taskinstance", RequestType.ACTION, action="complete", context=task("alice")
+    )
     assert not policy.permits(ALICE, "taskinstance", RequestType.DELETE, context=task("alice"))
 
 
@@ -289,18 +348,30 @@ def test_subject_may_be_carried_under_a_key(policy):
     wrapped = {"ids": {"id": "t1"}, "task": task("alice")}
     assert allowed(policy, ALICE, "taskinstance", Operation.ACTION, "complete", wrapped)
     assert not allowed(policy, BOB, "taskinstance", Operation.READ, context=wrapped)
-    assert allowed(policy, ALICE, "processinstance", Operation.CREATE,
-                   context={"ids": {}, "definition": ONBOARDING})
-    assert not allowed(policy, ALICE, "processinstance", Operation.CREATE,
-                       context={"ids": {}, "definition": SECRET})
+    assert allowed(
+        policy,
+        ALICE,
+        "processinstance",
+        Operation.CREATE,
+        context={"ids": {}, "definition": ONBOARDING},
+    )
+    assert not allowed(
+        policy,
+        ALICE,
+        "processinstance",
+        Operation.CREATE,
+        context={"ids": {}, "definition": SECRET},
+    )
 
 
 def test_a_context_without_its_subject_is_refused(policy):
     gate = {"ids": {"id": "t1"}, "ctx": object()}  # what a gate knows before loading the item
-    for resource, op, action in [("taskinstance", Operation.READ, None),
-                                 ("taskinstance", Operation.UPDATE, None),
-                                 ("taskinstance", Operation.ACTION, "complete"),
-                                 ("taskinstance", Operation.QUERY, None),
-                                 ("processinstance", Operation.CREATE, None),
-                                 ("processdefinition", Operation.READ, None)]:
+    for resource, op, action in [
+        ("taskinstance", Operation.READ, None),
+        ("taskinstance", Operation.UPDATE, None),
+        ("taskinstance", Operation.ACTION, "complete"),
+        ("taskinstance", Operation.QUERY, None),
+        ("processinstance", Operation.CREATE, None),
+        ("processdefinition", Operation.READ, None),
+    ]:
         assert not allowed(policy, ALICE, resource, op, action, gate), (resource, op)

@@ -1,24 +1,34 @@
 """chalicelib.auth.users: users-file validation, lookup, the built-in local file."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
+from auth_helpers import USERS_DOC, user_entry
 
 from chalicelib.auth.caller import ADMIN_ROLE, AUTHORIZED_ROLE, REG_ROLE, CallerSource
 from chalicelib.auth.passwords import parse_password_hash
 from chalicelib.auth.users import (
-    BUILTIN_USERS_FILE, UserStore, UsersFileError, load_user_store,
+    BUILTIN_USERS_FILE,
+    UsersFileError,
+    UserStore,
+    load_user_store,
 )
 from chalicelib.settings import Settings, SettingsError
 
-from auth_helpers import USERS_DOC, user_entry
-
 
 def settings(stage="local", users_file=None):
-    return Settings(stage=stage, region="us-east-1", repository_table="r", runtime_table="rt",
-                    history_table="h", deadletter_table="d", jobs_queue="q",
-                    users_file=users_file)
+    return Settings(
+        stage=stage,
+        region="us-east-1",
+        repository_table="r",
+        runtime_table="rt",
+        history_table="h",
+        deadletter_table="d",
+        jobs_queue="q",
+        users_file=users_file,
+    )
 
 
 def test_check_right_wrong_unknown(store, verifier):
@@ -89,19 +99,22 @@ def test_plain_text_password_is_refused_without_echoing_it():
     assert "hunter2-plain" not in message
 
 
-@pytest.mark.parametrize("doc, fragment", [
-    ([], '{"users": [...]}'),
-    ({}, '{"users": [...]}'),
-    ({"users": {}}, '{"users": [...]}'),
-    ({"users": [], "extra": 1}, "'extra'"),
-    ({"users": ["alice"]}, "users[0]"),
-    ({"users": [{**user_entry("e", "pw", ["r"]), "role": ["x"]}]}, "'role'"),
-    ({"users": [{**user_entry("e", "pw", ["r"]), "roles": "r"}]}, "'roles'"),
-    ({"users": [{**user_entry("e", "pw", ["r"]), "roles": [""]}]}, "'roles'"),
-    ({"users": [{**user_entry("e", "pw", ["r"]), "groups": [3]}]}, "'groups'"),
-    ({"users": [{**user_entry("e", "pw", ["r"]), "username": ""}]}, "'username'"),
-    ({"users": [{**user_entry("e", "pw", ["r"]), "username": "a\x00b"}]}, "control"),
-])
+@pytest.mark.parametrize(
+    "doc, fragment",
+    [
+        ([], '{"users": [...]}'),
+        ({}, '{"users": [...]}'),
+        ({"users": {}}, '{"users": [...]}'),
+        ({"users": [], "extra": 1}, "'extra'"),
+        ({"users": ["alice"]}, "users[0]"),
+        ({"users": [{**user_entry("e", "pw", ["r"]), "role": ["x"]}]}, "'role'"),
+        ({"users": [{**user_entry("e", "pw", ["r"]), "roles": "r"}]}, "'roles'"),
+        ({"users": [{**user_entry("e", "pw", ["r"]), "roles": [""]}]}, "'roles'"),
+        ({"users": [{**user_entry("e", "pw", ["r"]), "groups": [3]}]}, "'groups'"),
+        ({"users": [{**user_entry("e", "pw", ["r"]), "username": ""}]}, "'username'"),
+        ({"users": [{**user_entry("e", "pw", ["r"]), "username": "a\x00b"}]}, "control"),
+    ],
+)
 def test_invalid_documents(doc, fragment):
     assert fragment in _error(doc)
 
@@ -114,6 +127,7 @@ def test_unreadable_and_invalid_json_files(tmp_path, write_json):
 
 
 # --- the built-in local file ------------------------------------------------------------------
+
 
 def test_builtin_file_is_valid_and_hashed():
     raw = json.loads(BUILTIN_USERS_FILE.read_text())
@@ -149,10 +163,15 @@ def test_users_file_setting_wins_on_every_stage(stage, write_json):
 
 def test_settings_from_env_feed_load_user_store(write_json):
     path = write_json({"users": [user_entry("envuser", "pw", [AUTHORIZED_ROLE])]})
-    env = {"WORKFLOW_STAGE": "prod", "WORKFLOW_REPOSITORY_TABLE": "r",
-           "WORKFLOW_RUNTIME_TABLE": "rt", "WORKFLOW_HISTORY_TABLE": "h",
-           "WORKFLOW_DEADLETTER_TABLE": "d", "WORKFLOW_JOBS_QUEUE": "q",
-           "WORKFLOW_USERS_FILE": str(path)}
+    env = {
+        "WORKFLOW_STAGE": "prod",
+        "WORKFLOW_REPOSITORY_TABLE": "r",
+        "WORKFLOW_RUNTIME_TABLE": "rt",
+        "WORKFLOW_HISTORY_TABLE": "h",
+        "WORKFLOW_DEADLETTER_TABLE": "d",
+        "WORKFLOW_JOBS_QUEUE": "q",
+        "WORKFLOW_USERS_FILE": str(path),
+    }
     assert "envuser" in load_user_store(Settings.from_env(env))
     del env["WORKFLOW_USERS_FILE"]
     with pytest.raises(SettingsError):

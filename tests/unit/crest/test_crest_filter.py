@@ -1,11 +1,22 @@
 """_queryFilter: parsing, error positions, rendering round trip, evaluation, planner helper."""
+
 import pytest
 
-from chalicelib.errors import BadRequest
 from chalicelib.crest.filter import (
-    MAX_DEPTH, And, Comparison, Constant, Not, Or, Presence, QueryFilterError, equality_terms,
-    matches, parse, render,
+    MAX_DEPTH,
+    And,
+    Comparison,
+    Constant,
+    Not,
+    Or,
+    Presence,
+    QueryFilterError,
+    equality_terms,
+    matches,
+    parse,
+    render,
 )
+from chalicelib.errors import BadRequest
 
 
 def eq(field, value):
@@ -13,6 +24,7 @@ def eq(field, value):
 
 
 # ---------------------------------------------------------------------------------- structure
+
 
 def test_and_binds_tighter_than_or():
     assert parse("a eq 1 or b eq 2 and c eq 3") == Or((eq("a", 1), And((eq("b", 2), eq("c", 3)))))
@@ -41,7 +53,9 @@ def test_double_not_needs_parentheses():
 
 
 def test_keywords_and_operators_are_case_insensitive():
-    assert parse("a EQ 1 AND b Pr OR TRUE") == Or((And((eq("a", 1), Presence(("b",)))), Constant(True)))
+    assert parse("a EQ 1 AND b Pr OR TRUE") == Or(
+        (And((eq("a", 1), Presence(("b",)))), Constant(True))
+    )
     assert parse("x Sw 'p'") == Comparison(("x",), "sw", "p")
     assert parse("FALSE") == Constant(False)
 
@@ -115,46 +129,52 @@ def test_nesting_limit():
 
 # --------------------------------------------------------------------------------- errors
 
-@pytest.mark.parametrize("text, what, position", [
-    ("", "expected a filter expression", 0),
-    ("   ", "expected a filter expression", 3),
-    ("a", "expected an operator", 1),
-    ("a eq", "expected a value", 4),
-    ("a eq )", "expected a value", 5),
-    ("a eq !", "expected a value", 5),
-    ("a eq 1 b", "unexpected 'b'", 7),
-    ("a eq 1)", "unexpected ')'", 6),
-    ("(a eq 1", "expected ')'", 7),
-    ("(a eq 1 b", "expected ')'", 8),
-    ("a eq 1 and", "expected a filter expression", 10),
-    ("a eq 1 or or b pr", "expected a filter expression", 10),
-    ("and eq 1", "expected a filter expression", 0),
-    ("'a' eq 1", "expected a filter expression", 0),
-    (")", "expected a filter expression", 0),
-    ("!", "expected a filter expression", 1),
-    ("a eq 'abc", "unterminated string", 5),
-    ('a eq "ab\\"', "unterminated string", 5),
-    ('a eq "ab\\', "lone backslash at end of string", 8),
-    ("a foo 1", "unsupported operator 'foo'", 2),
-    ("a = 1", "invalid operator '='", 2),
-    ("a e-q 1", "invalid operator 'e-q'", 2),
-    ("a ( 1", "expected an operator", 2),
-    ("a eq 1.2.3", "invalid value '1.2.3'", 5),
-    ("a eq abc", "invalid value 'abc'", 5),
-    ("a eq null", "invalid value 'null'", 5),
-    ("a eq NaN", "invalid value 'NaN'", 5),
-    ("a eq 1_000", "invalid value '1_000'", 5),
-    ("a eq 1 and b//c eq 2", "empty segment in JSON pointer", 13),
-    ("x pr and / pr", "empty JSON pointer", 9),
-    ("  /a~2 eq 1", "invalid escape '~' in JSON pointer", 4),
-    ("b/c~ pr", "invalid escape '~' in JSON pointer", 3),
-])
+
+@pytest.mark.parametrize(
+    "text, what, position",
+    [
+        ("", "expected a filter expression", 0),
+        ("   ", "expected a filter expression", 3),
+        ("a", "expected an operator", 1),
+        ("a eq", "expected a value", 4),
+        ("a eq )", "expected a value", 5),
+        ("a eq !", "expected a value", 5),
+        ("a eq 1 b", "unexpected 'b'", 7),
+        ("a eq 1)", "unexpected ')'", 6),
+        ("(a eq 1", "expected ')'", 7),
+        ("(a eq 1 b", "expected ')'", 8),
+        ("a eq 1 and", "expected a filter expression", 10),
+        ("a eq 1 or or b pr", "expected a filter expression", 10),
+        ("and eq 1", "expected a filter expression", 0),
+        ("'a' eq 1", "expected a filter expression", 0),
+        (")", "expected a filter expression", 0),
+        ("!", "expected a filter expression", 1),
+        ("a eq 'abc", "unterminated string", 5),
+        ('a eq "ab\\"', "unterminated string", 5),
+        ('a eq "ab\\', "lone backslash at end of string", 8),
+        ("a foo 1", "unsupported operator 'foo'", 2),
+        ("a = 1", "invalid operator '='", 2),
+        ("a e-q 1", "invalid operator 'e-q'", 2),
+        ("a ( 1", "expected an operator", 2),
+        ("a eq 1.2.3", "invalid value '1.2.3'", 5),
+        ("a eq abc", "invalid value 'abc'", 5),
+        ("a eq null", "invalid value 'null'", 5),
+        ("a eq NaN", "invalid value 'NaN'", 5),
+        ("a eq 1_000", "invalid value '1_000'", 5),
+        ("a eq 1 and b//c eq 2", "empty segment in JSON pointer", 13),
+        ("x pr and / pr", "empty JSON pointer", 9),
+        ("  /a~2 eq 1", "invalid escape '~' in JSON pointer", 4),
+        ("b/c~ pr", "invalid escape '~' in JSON pointer", 3),
+    ],
+)
 def test_error_positions(text, what, position):
     with pytest.raises(QueryFilterError) as err:
         parse(text)
     assert (err.value.what, err.value.position) == (what, position)
-    assert err.value.message == (f"The value '{text}' for parameter '_queryFilter' could not be "
-                                 f"parsed as a valid query filter: {what} at position {position}")
+    assert err.value.message == (
+        f"The value '{text}' for parameter '_queryFilter' could not be "
+        f"parsed as a valid query filter: {what} at position {position}"
+    )
 
 
 def test_error_is_a_bad_request():
@@ -174,15 +194,51 @@ def test_leftmost_fault_is_reported():
 # ---------------------------------------------------------------------------------- round trip
 
 CORPUS = [
-    "true", "false", "!true", "a pr", "/a/b pr", "a eq 1", "a eq -1", "a eq 0", "a eq 1.5",
-    "a eq -2.5e-3", "a eq 1e300", "a eq true", "a eq false", "a eq 'x'", 'a eq "x y"',
-    "a eq 'it\\'s'", 'a eq "q\\"uote"', 'a eq "back\\\\"', "a eq ''", "a co 'sub'", "a sw 'pre'",
-    "a lt 3", "a le 3", "a gt 3", "a ge 3", "a eq 1 and b eq 2", "a eq 1 or b eq 2",
-    "a eq 1 or b eq 2 and c eq 3", "(a eq 1 or b eq 2) and c eq 3", "a eq 1 and (b eq 2 and c eq 3)",
-    "a eq 1 or (b eq 2 or c eq 3)", "(a eq 1 or b eq 2) or c eq 3", "!(a eq 1 or b eq 2)",
-    "!a pr and !(b pr)", "!(!(a pr))", "x/y~1z~0w eq 'v'", "true eq 1", "and/x pr", "/or eq 1",
-    "a eq 'ünïcödé ✓'", "startTime ge '2026-01-01T00:00:00.000Z' and startTime lt '2027'",
-    "(((a eq 1)))", "a!b eq 1", "a eq 1 and true or false", "a eq 'a\\\\b\\'c\"d'",
+    "true",
+    "false",
+    "!true",
+    "a pr",
+    "/a/b pr",
+    "a eq 1",
+    "a eq -1",
+    "a eq 0",
+    "a eq 1.5",
+    "a eq -2.5e-3",
+    "a eq 1e300",
+    "a eq true",
+    "a eq false",
+    "a eq 'x'",
+    'a eq "x y"',
+    "a eq 'it\\'s'",
+    'a eq "q\\"uote"',
+    'a eq "back\\\\"',
+    "a eq ''",
+    "a co 'sub'",
+    "a sw 'pre'",
+    "a lt 3",
+    "a le 3",
+    "a gt 3",
+    "a ge 3",
+    "a eq 1 and b eq 2",
+    "a eq 1 or b eq 2",
+    "a eq 1 or b eq 2 and c eq 3",
+    "(a eq 1 or b eq 2) and c eq 3",
+    "a eq 1 and (b eq 2 and c eq 3)",
+    "a eq 1 or (b eq 2 or c eq 3)",
+    "(a eq 1 or b eq 2) or c eq 3",
+    "!(a eq 1 or b eq 2)",
+    "!a pr and !(b pr)",
+    "!(!(a pr))",
+    "x/y~1z~0w eq 'v'",
+    "true eq 1",
+    "and/x pr",
+    "/or eq 1",
+    "a eq 'ünïcödé ✓'",
+    "startTime ge '2026-01-01T00:00:00.000Z' and startTime lt '2027'",
+    "(((a eq 1)))",
+    "a!b eq 1",
+    "a eq 1 and true or false",
+    "a eq 'a\\\\b\\'c\"d'",
     "((a pr or b pr) and (c pr or d pr)) or !(e pr and f pr)",
 ]
 
@@ -216,33 +272,83 @@ def test_render_refuses_unwritable_values():
 # ---------------------------------------------------------------------------------- evaluator
 
 ITEM = {
-    "name": "Alice", "age": 30, "score": 2.5, "active": True, "nothing": None,
-    "roles": ["admin", "Manager"], "numbers": [1, 5, 9], "nested": {"key": "v", "n": 4},
-    "when": "2026-11-27T20:17:13.123Z", "items": [{"id": "x"}],
+    "name": "Alice",
+    "age": 30,
+    "score": 2.5,
+    "active": True,
+    "nothing": None,
+    "roles": ["admin", "Manager"],
+    "numbers": [1, 5, 9],
+    "nested": {"key": "v", "n": 4},
+    "when": "2026-11-27T20:17:13.123Z",
+    "items": [{"id": "x"}],
 }
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("true", True), ("false", False), ("!false", True),
-    ("name eq 'Alice'", True), ("name eq 'alice'", False), ("name eq 'Ali'", False),
-    ("name co 'LIC'", True), ("name co 'bob'", False), ("name sw 'al'", True), ("name sw 'ice'", False),
-    ("age eq 30", True), ("age eq 30.0", True), ("age eq '30'", False), ("age gt 29", True),
-    ("age gt 30", False), ("age ge 30", True), ("age lt 30.5", True), ("age le 29", False),
-    ("score gt 2", True), ("score eq 2.5", True),
-    ("age lt 'z'", False), ("name gt 1", False), ("name gt 'Aa'", True), ("name lt 'B'", True),
-    ("active eq true", True), ("active eq 1", False), ("active gt false", True), ("age eq true", False),
-    ("active co true", True), ("age sw 30", True), ("age co 3", False),
-    ("nothing pr", False), ("missing pr", False), ("name pr", True), ("roles pr", True),
-    ("nothing eq 'x'", False), ("missing eq 1", False), ("!(missing eq 1)", True), ("!(nothing pr)", True),
-    ("roles eq 'admin'", True), ("roles eq 'manager'", False), ("roles co 'MAN'", True),
-    ("roles sw 'adm'", True), ("numbers gt 8", True), ("numbers lt 1", False), ("numbers eq 5", True),
-    ("nested/key eq 'v'", True), ("/nested/n ge 4", True), ("nested eq 'v'", False),
-    ("nested/missing pr", False), ("items/0/id eq 'x'", True), ("items/1/id pr", False),
-    ("items/id eq 'x'", False),
-    ("when ge '2026-11-27T00:00:00.000Z'", True), ("when lt '2026-11-27T20:17:13.122Z'", False),
-    ("name eq 'Alice' and age eq 31", False), ("name eq 'Bob' or age eq 30", True),
-    ("name eq 'Bob' or age eq 31 or roles eq 'admin'", True), ("!(name eq 'Alice') or age eq 31", False),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("true", True),
+        ("false", False),
+        ("!false", True),
+        ("name eq 'Alice'", True),
+        ("name eq 'alice'", False),
+        ("name eq 'Ali'", False),
+        ("name co 'LIC'", True),
+        ("name co 'bob'", False),
+        ("name sw 'al'", True),
+        ("name sw 'ice'", False),
+        ("age eq 30", True),
+        ("age eq 30.0", True),
+        ("age eq '30'", False),
+        ("age gt 29", True),
+        ("age gt 30", False),
+        ("age ge 30", True),
+        ("age lt 30.5", True),
+        ("age le 29", False),
+        ("score gt 2", True),
+        ("score eq 2.5", True),
+        ("age lt 'z'", False),
+        ("name gt 1", False),
+        ("name gt 'Aa'", True),
+        ("name lt 'B'", True),
+        ("active eq true", True),
+        ("active eq 1", False),
+        ("active gt false", True),
+        ("age eq true", False),
+        ("active co true", True),
+        ("age sw 30", True),
+        ("age co 3", False),
+        ("nothing pr", False),
+        ("missing pr", False),
+        ("name pr", True),
+        ("roles pr", True),
+        ("nothing eq 'x'", False),
+        ("missing eq 1", False),
+        ("!(missing eq 1)", True),
+        ("!(nothing pr)", True),
+        ("roles eq 'admin'", True),
+        ("roles eq 'manager'", False),
+        ("roles co 'MAN'", True),
+        ("roles sw 'adm'", True),
+        ("numbers gt 8", True),
+        ("numbers lt 1", False),
+        ("numbers eq 5", True),
+        ("nested/key eq 'v'", True),
+        ("/nested/n ge 4", True),
+        ("nested eq 'v'", False),
+        ("nested/missing pr", False),
+        ("items/0/id eq 'x'", True),
+        ("items/1/id pr", False),
+        ("items/id eq 'x'", False),
+        ("when ge '2026-11-27T00:00:00.000Z'", True),
+        ("when lt '2026-11-27T20:17:13.122Z'", False),
+        ("name eq 'Alice' and age eq 31", False),
+        ("name eq 'Bob' or age eq 30", True),
+        ("name eq 'Bob' or age eq 31 or roles eq 'admin'", True),
+        ("!(name eq 'Alice') or age eq 31", False),
+    ],
+)
 def test_truth_table(text, expected):
     assert matches(parse(text), ITEM) is expected
 
@@ -256,6 +362,7 @@ def test_multi_valued_field_matches_any_element_even_when_mixed():
 
 def test_decimal_numbers_from_dynamodb_compare_as_numbers():
     from decimal import Decimal
+
     assert matches(parse("n eq 3"), {"n": Decimal("3")}) is True
     assert matches(parse("n gt 2.5"), {"n": Decimal("3")}) is True
     assert matches(parse("n eq '3'"), {"n": Decimal("3")}) is False
@@ -269,10 +376,13 @@ def test_allowed_extended_operator_evaluates_false():
 
 # ---------------------------------------------------------------------------------- planner helper
 
+
 def test_equality_terms():
     assert equality_terms(parse("a eq 1")) == {"a": 1}
-    assert equality_terms(parse("a eq 1 and (b eq 'x' and c/d eq 2) and e gt 3 and f pr")) == \
-        {"a": 1, "b": "x"}
+    assert equality_terms(parse("a eq 1 and (b eq 'x' and c/d eq 2) and e gt 3 and f pr")) == {
+        "a": 1,
+        "b": "x",
+    }
     assert equality_terms(parse("a eq 1 and a eq 2")) == {"a": 1}
     assert equality_terms(parse("a eq 1 or b eq 2")) == {}
     assert equality_terms(parse("!(a eq 1)")) == {}

@@ -1,12 +1,21 @@
 """Sorting, field selection, cookies, in-memory paging and the storage-backed Pager."""
+
 import pytest
 
-from chalicelib.errors import BadRequest
 from chalicelib.crest.enums import CountPolicy
 from chalicelib.crest.paging import (
-    Pager, SortKey, decode_cookie, effective_page_size, encode_cookie, page, parse_fields,
-    parse_sort_keys, select_fields, sort_items,
+    Pager,
+    SortKey,
+    decode_cookie,
+    effective_page_size,
+    encode_cookie,
+    page,
+    parse_fields,
+    parse_sort_keys,
+    select_fields,
+    sort_items,
 )
+from chalicelib.errors import BadRequest
 
 
 def ids(items):
@@ -15,9 +24,14 @@ def ids(items):
 
 # ---------------------------------------------------------------------------------- sort keys
 
+
 def test_parse_sort_keys():
     assert parse_sort_keys(["a,-b,+c/d", "/e"]) == (
-        SortKey(("a",)), SortKey(("b",), False), SortKey(("c", "d")), SortKey(("e",)))
+        SortKey(("a",)),
+        SortKey(("b",), False),
+        SortKey(("c", "d")),
+        SortKey(("e",)),
+    )
     assert parse_sort_keys([" startTime"])[0].name == "startTime"  # '+' decoded as a space
     assert parse_sort_keys(["-a/b"])[0].name == "a/b"
 
@@ -26,8 +40,10 @@ def test_parse_sort_keys():
 def test_bad_sort_keys(value):
     with pytest.raises(BadRequest) as err:
         parse_sort_keys([value])
-    assert err.value.message == (f"The value '{value}' for parameter '_sortKeys' could not be "
-                                 "parsed as a comma separated list of sort keys")
+    assert err.value.message == (
+        f"The value '{value}' for parameter '_sortKeys' could not be "
+        "parsed as a comma separated list of sort keys"
+    )
 
 
 def test_sort_ascending_descending_and_stable():
@@ -38,18 +54,47 @@ def test_sort_ascending_descending_and_stable():
 
 
 def test_sort_multi_key():
-    items = [{"_id": "1", "a": 1, "b": "x"}, {"_id": "2", "a": 2, "b": "y"},
-             {"_id": "3", "a": 1, "b": "z"}, {"_id": "4", "a": 2, "b": "w"}]
+    items = [
+        {"_id": "1", "a": 1, "b": "x"},
+        {"_id": "2", "a": 2, "b": "y"},
+        {"_id": "3", "a": 1, "b": "z"},
+        {"_id": "4", "a": 2, "b": "w"},
+    ]
     assert ids(sort_items(items, parse_sort_keys(["a,-b"]))) == ["3", "1", "2", "4"]
     assert ids(sort_items(items, parse_sort_keys(["-a", "b"]))) == ["4", "2", "1", "3"]
 
 
 def test_sort_none_and_missing_first_and_mixed_types():
-    items = [{"_id": "s", "k": "b"}, {"_id": "n", "k": None}, {"_id": "i", "k": 3},
-             {"_id": "m"}, {"_id": "t", "k": True}, {"_id": "o", "k": {"x": 1}},
-             {"_id": "f", "k": 2.5}, {"_id": "a", "k": "A"}]
-    assert ids(sort_items(items, parse_sort_keys(["k"]))) == ["n", "m", "t", "f", "i", "a", "s", "o"]
-    assert ids(sort_items(items, parse_sort_keys(["-k"]))) == ["o", "s", "a", "i", "f", "t", "n", "m"]
+    items = [
+        {"_id": "s", "k": "b"},
+        {"_id": "n", "k": None},
+        {"_id": "i", "k": 3},
+        {"_id": "m"},
+        {"_id": "t", "k": True},
+        {"_id": "o", "k": {"x": 1}},
+        {"_id": "f", "k": 2.5},
+        {"_id": "a", "k": "A"},
+    ]
+    assert ids(sort_items(items, parse_sort_keys(["k"]))) == [
+        "n",
+        "m",
+        "t",
+        "f",
+        "i",
+        "a",
+        "s",
+        "o",
+    ]
+    assert ids(sort_items(items, parse_sort_keys(["-k"]))) == [
+        "o",
+        "s",
+        "a",
+        "i",
+        "f",
+        "t",
+        "n",
+        "m",
+    ]
 
 
 def test_sort_ids_lexically():
@@ -66,11 +111,17 @@ def test_sort_key_not_allowed():
 
 # ---------------------------------------------------------------------------------- fields
 
+
 def test_select_fields_by_leaf_name_with_id_and_rev():
     item = {"_id": "1", "_rev": "3", "name": "n", "nested": {"deep": 7}, "other": 1, "nul": None}
     fields = parse_fields(["name,nested/deep", "nul,absent"])
-    assert select_fields(item, fields) == {"_id": "1", "_rev": "3", "name": "n", "deep": 7,
-                                           "nul": None}
+    assert select_fields(item, fields) == {
+        "_id": "1",
+        "_rev": "3",
+        "name": "n",
+        "deep": 7,
+        "nul": None,
+    }
     assert select_fields(item, ()) == item
     assert select_fields({"x": 1}, parse_fields(["x"])) == {"x": 1}
 
@@ -84,6 +135,7 @@ def test_parse_fields_ignores_empty_entries_and_rejects_bad_pointers():
 
 # ---------------------------------------------------------------------------------- cookies
 
+
 def test_cookie_round_trip_is_url_safe():
     state = {"token": {"pk": {"S": "a/b+c?"}}, "consumed": 3}
     cookie = encode_cookie(state)
@@ -91,9 +143,16 @@ def test_cookie_round_trip_is_url_safe():
     assert set(cookie) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
-@pytest.mark.parametrize("cookie", ["!!!", "abc", encode_cookie({"a": 1})[:-3] + "$$$",
-                                    "WzFd",  # base64 of "[1]": JSON, but not an object
-                                    "_w"])   # base64 of b"\xff": not UTF-8
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        "!!!",
+        "abc",
+        encode_cookie({"a": 1})[:-3] + "$$$",
+        "WzFd",  # base64 of "[1]": JSON, but not an object
+        "_w",
+    ],
+)  # base64 of b"\xff": not UTF-8
 def test_garbage_cookie(cookie):
     with pytest.raises(BadRequest) as err:
         decode_cookie(cookie)
@@ -132,8 +191,13 @@ def test_exact_multiple_ends_without_cookie():
 
 def test_envelope_defaults():
     assert page(ITEMS[:2]) == {
-        "result": ITEMS[:2], "resultCount": 2, "pagedResultsCookie": None,
-        "totalPagedResultsPolicy": "NONE", "totalPagedResults": -1, "remainingPagedResults": -1}
+        "result": ITEMS[:2],
+        "resultCount": 2,
+        "pagedResultsCookie": None,
+        "totalPagedResultsPolicy": "NONE",
+        "totalPagedResults": -1,
+        "remainingPagedResults": -1,
+    }
     assert page([])["result"] == [] and page([])["pagedResultsCookie"] is None
 
 
@@ -148,8 +212,9 @@ def test_offset_and_cookie_are_exclusive():
     cookie = page(ITEMS, 3)["pagedResultsCookie"]
     with pytest.raises(BadRequest) as err:
         page(ITEMS, 3, offset=1, cookie=cookie)
-    assert err.value.message == ("The parameters _pagedResultsOffset and _pagedResultsCookie "
-                                 "are mutually exclusive")
+    assert err.value.message == (
+        "The parameters _pagedResultsOffset and _pagedResultsCookie are mutually exclusive"
+    )
 
 
 def test_cookie_from_another_pager_is_rejected():
@@ -181,12 +246,14 @@ def test_page_reads_a_stream_lazily():
         for item in ITEMS:
             consumed.append(item["_id"])
             yield item
+
     result = page(stream(), 3)
     assert ids(result["result"]) == ["0", "1", "2"]
     assert len(consumed) == 4  # one look-ahead item, not the whole stream
 
 
 # ---------------------------------------------------------------------------------- Pager
+
 
 class Storage:
     """Fake batched storage: reads at most ``batch`` items from a position token."""

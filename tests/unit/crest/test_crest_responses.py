@@ -1,4 +1,5 @@
 """Response helpers: envelopes, key order, standard errors, JSON text, module purity."""
+
 import ast
 import json
 from decimal import Decimal
@@ -6,28 +7,49 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.errors import BadRequest, NotFound, NotSupported, ProcessFailure
 from chalicelib.crest.enums import RequestType
 from chalicelib.crest.responses import (
-    CONTENT_API_VERSION, error_envelope, not_supported_on_collection, not_supported_on_instance,
-    order_keys, query_envelope, render_json, resource_not_found,
+    CONTENT_API_VERSION,
+    error_envelope,
+    not_supported_on_collection,
+    not_supported_on_instance,
+    order_keys,
+    query_envelope,
+    render_json,
+    resource_not_found,
 )
+from chalicelib.errors import BadRequest, NotFound, NotSupported, ProcessFailure
 
 
 def test_query_envelope_shape_and_order():
     body = query_envelope([{"b": 1, "_id": "x"}])
-    assert list(body) == ["result", "resultCount", "pagedResultsCookie", "totalPagedResultsPolicy",
-                          "totalPagedResults", "remainingPagedResults"]
-    assert body == {"result": [{"_id": "x", "b": 1}], "resultCount": 1, "pagedResultsCookie": None,
-                    "totalPagedResultsPolicy": "NONE", "totalPagedResults": -1,
-                    "remainingPagedResults": -1}
+    assert list(body) == [
+        "result",
+        "resultCount",
+        "pagedResultsCookie",
+        "totalPagedResultsPolicy",
+        "totalPagedResults",
+        "remainingPagedResults",
+    ]
+    assert body == {
+        "result": [{"_id": "x", "b": 1}],
+        "resultCount": 1,
+        "pagedResultsCookie": None,
+        "totalPagedResultsPolicy": "NONE",
+        "totalPagedResults": -1,
+        "remainingPagedResults": -1,
+    }
     assert list(body["result"][0]) == ["_id", "b"]
 
 
 def test_query_envelope_with_count_and_cookie():
     body = query_envelope([], "c00kie", 0)
-    assert (body["pagedResultsCookie"], body["totalPagedResultsPolicy"],
-            body["totalPagedResults"], body["resultCount"]) == ("c00kie", "EXACT", 0, 0)
+    assert (
+        body["pagedResultsCookie"],
+        body["totalPagedResultsPolicy"],
+        body["totalPagedResults"],
+        body["resultCount"],
+    ) == ("c00kie", "EXACT", 0, 0)
 
 
 def test_order_keys():
@@ -38,13 +60,19 @@ def test_order_keys():
 
 
 def test_error_envelopes():
-    assert error_envelope(BadRequest("Unknown action")) == \
-        {"code": 400, "reason": "Bad Request", "message": "Unknown action"}
+    assert error_envelope(BadRequest("Unknown action")) == {
+        "code": 400,
+        "reason": "Bad Request",
+        "message": "Unknown action",
+    }
     failure = ProcessFailure("expression", "Unknown property used in expression", "gw1")
     assert error_envelope(failure)["detail"] == {"type": "expression", "activityId": "gw1"}
     secret = error_envelope(KeyError("table-name-leak"))
-    assert secret == {"code": 500, "reason": "Internal Server Error",
-                      "message": "Internal Server Error"}
+    assert secret == {
+        "code": 500,
+        "reason": "Internal Server Error",
+        "message": "Internal Server Error",
+    }
 
 
 def test_not_supported_on_instance():
@@ -54,8 +82,15 @@ def test_not_supported_on_instance():
     assert not_supported_on_instance("delete").message == "The DELETE operations are not supported"
 
 
-@pytest.mark.parametrize("op, verb", [(RequestType.READ, "read"), ("update", "updated"),
-                                      (RequestType.DELETE, "deleted"), ("PATCH", "patched")])
+@pytest.mark.parametrize(
+    "op, verb",
+    [
+        (RequestType.READ, "read"),
+        ("update", "updated"),
+        (RequestType.DELETE, "deleted"),
+        ("PATCH", "patched"),
+    ],
+)
 def test_not_supported_on_collection(op, verb):
     exc = not_supported_on_collection("workflow/processinstance", op)
     assert isinstance(exc, BadRequest) and exc.code == 400
@@ -70,8 +105,11 @@ def test_not_supported_on_collection_refuses_collection_operations():
 def test_resource_not_found():
     exc = resource_not_found("workflow/taskinstance/42")
     assert isinstance(exc, NotFound)
-    assert exc.to_envelope() == {"code": 404, "reason": "Not Found",
-                                 "message": "Resource 'workflow/taskinstance/42' not found"}
+    assert exc.to_envelope() == {
+        "code": 404,
+        "reason": "Not Found",
+        "message": "Resource 'workflow/taskinstance/42' not found",
+    }
 
 
 def test_content_api_version():

@@ -1,4 +1,5 @@
 """Fixtures for the engine unit tests: the shared BPMN corpus and a small document builder."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,18 +22,22 @@ HEADER = """<?xml version="1.0" encoding="UTF-8"?>
 def corpus() -> Path:
     """The shared corpus folder; the tests that need it are skipped when it is absent."""
     if not CORPUS.is_dir():
-        pytest.skip(f"BPMN corpus not found at {CORPUS.resolve()} (expected ../shared beside "
-                    "the checkout)")
+        pytest.skip(
+            f"BPMN corpus not found at {CORPUS.resolve()} (expected ../shared beside the checkout)"
+        )
     return CORPUS
 
 
-def build_bpmn(body: str, *, declarations: str = "", executable: bool = True,
-               key: str = "p") -> str:
+def build_bpmn(
+    body: str, *, declarations: str = "", executable: bool = True, key: str = "p"
+) -> str:
     """A complete document holding one process ``key`` with ``body`` inside it."""
     flag = "true" if executable else "false"
-    return (f"{HEADER}{declarations}"
-            f'<process id="{key}" name="Test" isExecutable="{flag}">\n{body}\n</process>\n'
-            "</definitions>\n")
+    return (
+        f"{HEADER}{declarations}"
+        f'<process id="{key}" name="Test" isExecutable="{flag}">\n{body}\n</process>\n'
+        "</definitions>\n"
+    )
 
 
 def line_of(xml: str, marker: str) -> int:

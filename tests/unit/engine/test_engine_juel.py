@@ -1,12 +1,23 @@
 """JUEL subset syntax: templates, operators, calls, literals, and error positions."""
+
 from __future__ import annotations
 
 import pytest
 
 from chalicelib.engine.expressions import JuelSyntaxError, parse_expression, parse_template
 from chalicelib.engine.expressions.ast import (
-    Binary, Conditional, Eval, FunctionCall, Identifier, Index, Literal, MethodCall, Property,
-    Text, Unary, walk,
+    Binary,
+    Conditional,
+    Eval,
+    FunctionCall,
+    Identifier,
+    Index,
+    Literal,
+    MethodCall,
+    Property,
+    Text,
+    Unary,
+    walk,
 )
 
 
@@ -17,19 +28,46 @@ def expr(text: str):
     return node
 
 
-@pytest.mark.parametrize("text", [
-    "${input == 1}", "${input == 'right'}", "${input <= 3}", "${input == 3 || input == 1}",
-    "${decision=='accept'}", "${status!='active'}", "${!passwordChanged}", "${not confirmed}",
-    "${order.price <= 250}", "${order.isPremiumOrder()}", "${order.gold}", "${true}",
-    "${nrOfCompletedInstances/nrOfInstances >= 0.6}", "${bean.getValue()}",
-    "${openidm.query('workflow/processdefinition', params)}", "kermit_${loopCounter}",
-    "${initiator}", "#{hasBusiness}", "${vars:getOrDefault('x', 'def')}",
-    "${var:gt(amount, 100)}", "${variables:get(x)}", "${empty list}", "${not empty list}",
-    "${a eq b and c ne d or e lt f}", "${a gt b && c le d || e ge f}", "${x div 2 mod 3}",
-    "${a ? 'yes' : 'no'}", "${m['key'][0].name}", "${execution.getVariable('x')}",
-    "${(a + b) * -c}", "${null == x}", "${1.5e3 > 2}", 'He said "${greeting}" to ${name}',
-    "${'it\\'s'}", "${\"a}b\"}",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "${input == 1}",
+        "${input == 'right'}",
+        "${input <= 3}",
+        "${input == 3 || input == 1}",
+        "${decision=='accept'}",
+        "${status!='active'}",
+        "${!passwordChanged}",
+        "${not confirmed}",
+        "${order.price <= 250}",
+        "${order.isPremiumOrder()}",
+        "${order.gold}",
+        "${true}",
+        "${nrOfCompletedInstances/nrOfInstances >= 0.6}",
+        "${bean.getValue()}",
+        "${openidm.query('workflow/processdefinition', params)}",
+        "kermit_${loopCounter}",
+        "${initiator}",
+        "#{hasBusiness}",
+        "${vars:getOrDefault('x', 'def')}",
+        "${var:gt(amount, 100)}",
+        "${variables:get(x)}",
+        "${empty list}",
+        "${not empty list}",
+        "${a eq b and c ne d or e lt f}",
+        "${a gt b && c le d || e ge f}",
+        "${x div 2 mod 3}",
+        "${a ? 'yes' : 'no'}",
+        "${m['key'][0].name}",
+        "${execution.getVariable('x')}",
+        "${(a + b) * -c}",
+        "${null == x}",
+        "${1.5e3 > 2}",
+        'He said "${greeting}" to ${name}',
+        "${'it\\'s'}",
+        '${"a}b"}',
+    ],
+)
 def test_valid_expressions_parse(text):
     template = parse_template(text)
     assert template.expressions
@@ -108,20 +146,23 @@ def test_walk_visits_every_node():
     assert sorted(names) == ["a", "c", "d", "e", "f", "g"]
 
 
-@pytest.mark.parametrize("text, position, fragment", [
-    ("${", 0, "unterminated"),
-    ("hello ${name", 6, "unterminated"),
-    ("${}", 2, "empty expression"),
-    ("${  }", 2, "empty expression"),
-    ("${a +}", 5, "end of expression"),
-    ("${a b}", 4, "unexpected 'b'"),
-    ("${a @ b}", 4, "unexpected character '@'"),
-    ("x ${ (a }", 8, "expected ')'"),
-    ("${a ? b}", 7, "expected ':'"),
-    ("${f(1,)}", 6, "unexpected ')'"),
-    ("ok ${a} then ${b ==}", 19, "end of expression"),
-    ("${'unclosed}", 2, "unterminated"),
-])
+@pytest.mark.parametrize(
+    "text, position, fragment",
+    [
+        ("${", 0, "unterminated"),
+        ("hello ${name", 6, "unterminated"),
+        ("${}", 2, "empty expression"),
+        ("${  }", 2, "empty expression"),
+        ("${a +}", 5, "end of expression"),
+        ("${a b}", 4, "unexpected 'b'"),
+        ("${a @ b}", 4, "unexpected character '@'"),
+        ("x ${ (a }", 8, "expected ')'"),
+        ("${a ? b}", 7, "expected ':'"),
+        ("${f(1,)}", 6, "unexpected ')'"),
+        ("ok ${a} then ${b ==}", 19, "end of expression"),
+        ("${'unclosed}", 2, "unterminated"),
+    ],
+)
 def test_syntax_errors_have_positions(text, position, fragment):
     with pytest.raises(JuelSyntaxError) as caught:
         parse_template(text)

@@ -1,4 +1,5 @@
 """parse_bpmn: the immutable model, extension namespaces, positions, diagram interchange."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -67,9 +68,13 @@ def test_process_and_user_task_model(bpmn):
     assert task.task_listeners[0].event == "create"
     assert task.execution_listeners[0].delegate_expression == "${listener}"
     assert task.loop == MultiInstance(
-        is_sequential=True, collection="${users}", element_variable="user",
-        completion_condition="${nrOfCompletedInstances >= 2}", line=task.loop.line,
-        column=task.loop.column)
+        is_sequential=True,
+        collection="${users}",
+        element_variable="user",
+        completion_condition="${nrOfCompletedInstances >= 2}",
+        line=task.loop.line,
+        column=task.loop.column,
+    )
     assert process.flows["f2"].condition == "${ok}"
     assert [f.id for f in process.outgoing("task")] == ["f2"]
     assert [f.id for f in process.incoming("task")] == ["f1"]
@@ -82,11 +87,17 @@ def test_start_form_and_form_keys(bpmn):
     assert process.start_form_key == "start.form"
     speaker, direction, date = process.start_form_properties
     assert speaker.required and speaker.readable and speaker.writable
-    assert [(v.id, v.name) for v in direction.values] == [("left", "Go Left"),
-                                                         ("right", "Go Right")]
+    assert [(v.id, v.name) for v in direction.values] == [
+        ("left", "Go Left"),
+        ("right", "Go Right"),
+    ]
     assert (direction.writable, direction.default) == (False, "left")
-    assert (date.date_pattern, date.expression, date.variable, date.readable) == \
-        ("dd-MMM-yyyy", "${when}", "startDate", False)
+    assert (date.date_pattern, date.expression, date.variable, date.readable) == (
+        "dd-MMM-yyyy",
+        "${when}",
+        "startDate",
+        False,
+    )
     assert process.form_keys() == ("start.form", "task.form")
 
 
@@ -99,8 +110,10 @@ def test_elements_are_frozen(bpmn):
 
 
 def test_flowable_namespace_wins_over_activiti_and_camunda(bpmn):
-    body = ('<startEvent id="s"/><userTask id="t" camunda:assignee="c" '
-            'activiti:assignee="a" flowable:assignee="f"/>')
+    body = (
+        '<startEvent id="s"/><userTask id="t" camunda:assignee="c" '
+        'activiti:assignee="a" flowable:assignee="f"/>'
+    )
     task = parse_bpmn(bpmn(body)).processes["p"].elements["t"]
     assert task.assignee == "f"
 
@@ -120,9 +133,11 @@ def test_column_of_same_tag_twice_on_a_line(bpmn, line):
 
 
 def test_events_and_definitions(bpmn):
-    declarations = ('<message id="m1" name="newInvoice"/><signal id="s1" name="alert" '
-                    'flowable:scope="processInstance"/><error id="e1" errorCode="E42"/>'
-                    '<escalation id="x1" escalationCode="ESC"/>')
+    declarations = (
+        '<message id="m1" name="newInvoice"/><signal id="s1" name="alert" '
+        'flowable:scope="processInstance"/><error id="e1" errorCode="E42"/>'
+        '<escalation id="x1" escalationCode="ESC"/>'
+    )
     body = """
     <startEvent id="s"><timerEventDefinition><timeCycle flowable:endDate="2030-01-01T00:00:00">
       R3/PT10M</timeCycle></timerEventDefinition></startEvent>
@@ -178,18 +193,29 @@ def test_tasks_gateways_and_call_activity(bpmn):
     """
     process = parse_bpmn(bpmn(body)).processes["p"]
     nodes = process.elements
-    assert (nodes["js"].script_format, nodes["js"].script, nodes["js"].result_variable,
-            nodes["js"].auto_store_variables) == ("javascript", "x = 1;", "r", True)
+    assert (
+        nodes["js"].script_format,
+        nodes["js"].script,
+        nodes["js"].result_variable,
+        nodes["js"].auto_store_variables,
+    ) == ("javascript", "x = 1;", "r", True)
     svc = nodes["svc"]
     assert (svc.expression, svc.result_variable, svc.triggerable) == ("${bean.go()}", "out", True)
     assert [(f.name, f.string_value, f.expression) for f in svc.fields] == [
-        ("to", "kermit", None), ("body", None, "${text}")]
+        ("to", "kermit", None),
+        ("body", None, "${text}"),
+    ]
     assert nodes["gw"].default_flow == "f9"
     call = nodes["call"]
-    assert (call.called_element, call.inherit_variables, call.business_key) == \
-        ("child", True, "${key}")
+    assert (call.called_element, call.inherit_variables, call.business_key) == (
+        "child",
+        True,
+        "${key}",
+    )
     assert [(m.source, m.source_expression, m.target) for m in call.in_mappings] == [
-        ("a", None, "b"), (None, "${x + 1}", "y")]
+        ("a", None, "b"),
+        (None, "${x + 1}", "y"),
+    ]
     assert call.out_mappings[0].target == "result"
     assert nodes["inner"].parent_id == "sub"
     assert [n.id for n in process.children("sub")] == ["inner"]
@@ -215,8 +241,9 @@ def test_diagram_interchange_is_kept(corpus):
 
 
 def test_missing_ids_are_generated_for_flows_and_nodes(bpmn):
-    definitions = parse_bpmn(bpmn('<startEvent id="s"/><sequenceFlow sourceRef="s" '
-                                  'targetRef="e"/><endEvent/>'))
+    definitions = parse_bpmn(
+        bpmn('<startEvent id="s"/><sequenceFlow sourceRef="s" targetRef="e"/><endEvent/>')
+    )
     process = definitions.processes["p"]
     assert len(process.flows) == 1
     assert any(node_id.startswith("_endEvent_") for node_id in process.elements)

@@ -1,4 +1,5 @@
 """engine/ stays pure: no AWS SDK, no persistence library, no web framework, no eval/exec."""
+
 from __future__ import annotations
 
 import re
@@ -21,4 +22,5 @@ def test_engine_module_is_pure(path):
 
 def test_public_api():
     import chalicelib.engine as engine
+
     assert {"parse_bpmn", "validate", "validate_bpmn"} <= set(engine.__all__)

@@ -1,4 +1,5 @@
 """Hardened XML parsing: DOCTYPE, entities, size and depth limits, syntax errors."""
+
 from __future__ import annotations
 
 import time
@@ -48,21 +49,28 @@ def test_billion_laughs_is_refused_quickly():
     assert time.perf_counter() - started < 1.0
 
 
-@pytest.mark.parametrize("prolog", [
-    b'<!DOCTYPE definitions>',
-    b'<!DOCTYPE definitions SYSTEM "http://example.com/x.dtd">',
-    b'<!-- a comment --><?pi x?>\n<!doctype definitions>',
-])
+@pytest.mark.parametrize(
+    "prolog",
+    [
+        b"<!DOCTYPE definitions>",
+        b'<!DOCTYPE definitions SYSTEM "http://example.com/x.dtd">',
+        b"<!-- a comment --><?pi x?>\n<!doctype definitions>",
+    ],
+)
 def test_any_doctype_is_refused(prolog):
-    document = (b'<?xml version="1.0"?>\n' + prolog +
-                b'\n<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"/>')
+    document = (
+        b'<?xml version="1.0"?>\n'
+        + prolog
+        + b'\n<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"/>'
+    )
     with pytest.raises(BpmnSyntaxError, match="DOCTYPE"):
         parse_xml(document)
 
 
 def test_doctype_in_utf16_document_is_refused():
-    document = ('<?xml version="1.0" encoding="UTF-16"?>\n<!DOCTYPE d [<!ENTITY e "x">]>'
-                '<d>&e;</d>').encode("utf-16")
+    document = (
+        '<?xml version="1.0" encoding="UTF-16"?>\n<!DOCTYPE d [<!ENTITY e "x">]><d>&e;</d>'
+    ).encode("utf-16")
     with pytest.raises(BpmnSyntaxError, match="DOCTYPE"):
         parse_xml(document)
 
@@ -104,8 +112,9 @@ def test_syntax_error_has_line_and_column():
     assert caught.value.code == 400
 
 
-@pytest.mark.parametrize("document", [b"", b"   ", b"not xml", b"<a", "<a>\u00e9</b>",
-                                      b"\xff\xfe\x00garbage"])
+@pytest.mark.parametrize(
+    "document", [b"", b"   ", b"not xml", b"<a", "<a>\u00e9</b>", b"\xff\xfe\x00garbage"]
+)
 def test_garbage_is_a_syntax_error(document):
     with pytest.raises(BpmnSyntaxError):
         parse_bpmn(document)

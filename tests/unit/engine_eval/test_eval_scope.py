@@ -1,4 +1,5 @@
 """Names, ``execution``, functions, the method whitelist, conditions, caching and limits."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -6,7 +7,12 @@ from typing import Any
 import pytest
 
 from chalicelib.engine.expressions.evaluate import (
-    MAX_DEPTH, MAX_TEXT_LENGTH, MappingScope, UndefinedName, compile_template, evaluate,
+    MAX_DEPTH,
+    MAX_TEXT_LENGTH,
+    MappingScope,
+    UndefinedName,
+    compile_template,
+    evaluate,
     evaluate_condition,
 )
 from chalicelib.engine.expressions.parser import JuelSyntaxError
@@ -54,9 +60,17 @@ class DictExecution:
         return "bk-1"
 
 
-VARS = {"amount": 150, "name": "Kermit", "text": "  Hello World  ", "items": ["a", "b", 3],
-        "order": {"price": 200, "gold": True, "lines": [{"sku": "x1"}]}, "nothing": None,
-        "csv": "a,b,,c,,", "flag": True, "s": "true"}
+VARS = {
+    "amount": 150,
+    "name": "Kermit",
+    "text": "  Hello World  ",
+    "items": ["a", "b", 3],
+    "order": {"price": 200, "gold": True, "lines": [{"sku": "x1"}]},
+    "nothing": None,
+    "csv": "a,b,,c,,",
+    "flag": True,
+    "s": "true",
+}
 
 
 def scope(**extra):
@@ -77,6 +91,7 @@ def failure(text, activity_id=None, **extra) -> ProcessFailure:
 
 
 # --- names -------------------------------------------------------------------------------
+
 
 def test_undefined_name_is_an_error_naming_the_expression():
     error = failure("${missing == 1}")
@@ -111,67 +126,111 @@ def test_mapping_scope_raises_undefined_name():
 
 # --- property and index access -----------------------------------------------------------
 
-@pytest.mark.parametrize("text, expected", [
-    ("${order.price <= 250}", True), ("${order.gold}", True), ("${order.missing}", None),
-    ("${order['price']}", 200), ("${order.lines[0].sku}", "x1"), ("${items[1]}", "b"),
-    ("${items['0']}", "a"), ("${items[9]}", None), ("${items[-1]}", None),
-    ("${nothing.anything}", None), ("${nothing[0]}", None), ("${order[items]}", None),
-])
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("${order.price <= 250}", True),
+        ("${order.gold}", True),
+        ("${order.missing}", None),
+        ("${order['price']}", 200),
+        ("${order.lines[0].sku}", "x1"),
+        ("${items[1]}", "b"),
+        ("${items['0']}", "a"),
+        ("${items[9]}", None),
+        ("${items[-1]}", None),
+        ("${nothing.anything}", None),
+        ("${nothing[0]}", None),
+        ("${order[items]}", None),
+    ],
+)
 def test_property_and_index_access(text, expected):
     assert ev(text) == expected
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("${name.length}", "Property 'length' not found on type String"),
-    ("${items.size}", "Property 'size' not found on type List"),
-    ("${amount.x}", "not found on type Long"), ("${name[0]}", "Cannot index into type String"),
-    ("${items[flag]}", "Cannot use Boolean as a list index"), ("${items['x']}", "Cannot coerce"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("${name.length}", "Property 'length' not found on type String"),
+        ("${items.size}", "Property 'size' not found on type List"),
+        ("${amount.x}", "not found on type Long"),
+        ("${name[0]}", "Cannot index into type String"),
+        ("${items[flag]}", "Cannot use Boolean as a list index"),
+        ("${items['x']}", "Cannot coerce"),
+    ],
+)
 def test_bad_access_is_an_error(text, fragment):
     assert fragment in failure(text).message
 
 
 # --- the method whitelist ----------------------------------------------------------------
 
-@pytest.mark.parametrize("text, expected", [
-    ("${name.length()}", 6), ("${name.isEmpty()}", False), ("${name.equals('Kermit')}", True),
-    ("${name.equals(1)}", False), ("${name.equalsIgnoreCase('KERMIT')}", True),
-    ("${name.contains('erm')}", True), ("${name.startsWith('Ke')}", True),
-    ("${name.startsWith('rm', 2)}", True), ("${name.endsWith('it')}", True),
-    ("${name.toLowerCase()}", "kermit"), ("${name.toUpperCase()}", "KERMIT"),
-    ("${text.trim()}", "Hello World"), ("${name.substring(1)}", "ermit"),
-    ("${name.substring(1, 3)}", "er"), ("${name.indexOf('r')}", 2),
-    ("${name.indexOf('z')}", -1), ("${name.lastIndexOf('t')}", 5),
-    ("${name.replace('K', 'H')}", "Hermit"), ("${csv.split(',')}", ["a", "b", "", "c"]),
-    ("${name.toString()}", "Kermit"), ("${items.size()}", 3), ("${items.isEmpty()}", False),
-    ("${items.contains('a')}", True), ("${items.contains(3)}", True),
-    ("${items.contains(3.0)}", False), ("${items.get(0)}", "a"), ("${items.indexOf('b')}", 1),
-    ("${order.get('price')}", 200), ("${order.containsKey('gold')}", True),
-    ("${order.containsKey('nope')}", False), ("${order.size()}", 3),
-    ("${order.isEmpty()}", False), ("${amount.toString()}", "150"),
-    ("${amount.doubleValue()}", 150.0), ("${flag.toString()}", "true"),
-    ("${order.isEmpty() || items.size() > 2}", True),
-])
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("${name.length()}", 6),
+        ("${name.isEmpty()}", False),
+        ("${name.equals('Kermit')}", True),
+        ("${name.equals(1)}", False),
+        ("${name.equalsIgnoreCase('KERMIT')}", True),
+        ("${name.contains('erm')}", True),
+        ("${name.startsWith('Ke')}", True),
+        ("${name.startsWith('rm', 2)}", True),
+        ("${name.endsWith('it')}", True),
+        ("${name.toLowerCase()}", "kermit"),
+        ("${name.toUpperCase()}", "KERMIT"),
+        ("${text.trim()}", "Hello World"),
+        ("${name.substring(1)}", "ermit"),
+        ("${name.substring(1, 3)}", "er"),
+        ("${name.indexOf('r')}", 2),
+        ("${name.indexOf('z')}", -1),
+        ("${name.lastIndexOf('t')}", 5),
+        ("${name.replace('K', 'H')}", "Hermit"),
+        ("${csv.split(',')}", ["a", "b", "", "c"]),
+        ("${name.toString()}", "Kermit"),
+        ("${items.size()}", 3),
+        ("${items.isEmpty()}", False),
+        ("${items.contains('a')}", True),
+        ("${items.contains(3)}", True),
+        ("${items.contains(3.0)}", False),
+        ("${items.get(0)}", "a"),
+        ("${items.indexOf('b')}", 1),
+        ("${order.get('price')}", 200),
+        ("${order.containsKey('gold')}", True),
+        ("${order.containsKey('nope')}", False),
+        ("${order.size()}", 3),
+        ("${order.isEmpty()}", False),
+        ("${amount.toString()}", "150"),
+        ("${amount.doubleValue()}", 150.0),
+        ("${flag.toString()}", "true"),
+        ("${order.isEmpty() || items.size() > 2}", True),
+    ],
+)
 def test_whitelisted_methods(text, expected):
     result = ev(text)
     assert result == expected
     assert type(result) is type(expected)
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("${execution.getClass()}", "Method 'getClass' is not allowed on execution"),
-    ("${''.getClass().forName('x')}", "Method 'getClass' is not allowed on type String"),
-    ("${name.__class__()}", "Method '__class__' is not allowed"),
-    ("${name.matches('.*')}", "Method 'matches' is not allowed on type String"),
-    ("${order.isPremiumOrder()}", "Method 'isPremiumOrder' is not allowed on type Map"),
-    ("${items.clear()}", "Method 'clear' is not allowed on type List"),
-    ("${nothing.toString()}", "Cannot call method 'toString' on null"),
-    ("${name.substring(4, 99)}", "out of range"), ("${items.get(7)}", "out of range"),
-    ("${name.length(1)}", "takes 0 argument(s), got 1"),
-    ("${csv.split('.*')}", "regular expressions are not supported"),
-    ("${name.contains(1)}", "expects a String"),
-    ("${execution.variables}", "Property 'variables' is not allowed on execution"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("${execution.getClass()}", "Method 'getClass' is not allowed on execution"),
+        ("${''.getClass().forName('x')}", "Method 'getClass' is not allowed on type String"),
+        ("${name.__class__()}", "Method '__class__' is not allowed"),
+        ("${name.matches('.*')}", "Method 'matches' is not allowed on type String"),
+        ("${order.isPremiumOrder()}", "Method 'isPremiumOrder' is not allowed on type Map"),
+        ("${items.clear()}", "Method 'clear' is not allowed on type List"),
+        ("${nothing.toString()}", "Cannot call method 'toString' on null"),
+        ("${name.substring(4, 99)}", "out of range"),
+        ("${items.get(7)}", "out of range"),
+        ("${name.length(1)}", "takes 0 argument(s), got 1"),
+        ("${csv.split('.*')}", "regular expressions are not supported"),
+        ("${name.contains(1)}", "expects a String"),
+        ("${execution.variables}", "Property 'variables' is not allowed on execution"),
+    ],
+)
 def test_other_methods_are_rejected_by_name(text, fragment):
     error = failure(text)
     assert fragment in error.message
@@ -187,6 +246,7 @@ def test_replace_cannot_blow_up_a_string():
 
 # --- execution ---------------------------------------------------------------------------
 
+
 def test_execution_methods():
     variables = dict(VARS)
     execution = DictExecution(variables)
@@ -201,45 +261,75 @@ def test_execution_methods():
     assert execution.local == {"loc": "x"}
     assert evaluate("${execution.getVariableLocal('loc')}", sc) == "x"
     assert evaluate("${execution.hasVariableLocal('amount')}", sc) is False
-    ids = ("${execution.getProcessInstanceId()}/${execution.getId()}/"
-           "${execution.getCurrentActivityId()}/${execution.getProcessBusinessKey()}")
+    ids = (
+        "${execution.getProcessInstanceId()}/${execution.getId()}/"
+        "${execution.getCurrentActivityId()}/${execution.getProcessBusinessKey()}"
+    )
     assert evaluate(ids, sc) == "pi-1/ex-1/task1/bk-1"
     assert evaluate("${execution.processInstanceId}-${execution.id}", sc) == "pi-1-ex-1"
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("${execution}", "execution cannot be used as a result"),
-    ("x${execution}", "execution cannot be used as text"),
-    ("${execution.setVariable('x', execution)}", "cannot be used as a variable value"),
-    ("${execution.getVariable(1)}", "needs a variable name"),
-    ("${execution.getVariable()}", "takes 1 argument(s), got 0"),
-    ("${execution == 1}", "cannot be used as an operand"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("${execution}", "execution cannot be used as a result"),
+        ("x${execution}", "execution cannot be used as text"),
+        ("${execution.setVariable('x', execution)}", "cannot be used as a variable value"),
+        ("${execution.getVariable(1)}", "needs a variable name"),
+        ("${execution.getVariable()}", "takes 1 argument(s), got 0"),
+        ("${execution == 1}", "cannot be used as an operand"),
+    ],
+)
 def test_execution_misuse(text, fragment):
     assert fragment in failure(text).message
 
 
 # --- functions ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("prefix", ["variables", "vars", "var"])
-@pytest.mark.parametrize("call, expected", [
-    ("get(amount)", 150), ("get('amount')", 150), ("get(missing)", None),
-    ("getOrDefault(missing, 'def')", "def"), ("getOrDefault(nothing, 5)", 5),
-    ("getOrDefault(name, 'def')", "Kermit"), ("exists(amount)", True),
-    ("exists(missing)", False), ("exists(nothing)", True), ("isEmpty(missing)", True),
-    ("isEmpty(nothing)", True), ("isEmpty(name)", False), ("isNotEmpty(items)", True),
-    ("isEmpty(order)", False), ("equals(amount, 150)", True), ("eq(amount, 150.9)", True),
-    ("equals(name, 'Kermit')", True), ("equals(missing, null)", True),
-    ("notEquals(amount, 1)", True), ("ne(missing, 1)", True), ("lowerThan(amount, 200)", True),
-    ("lt(missing, 200)", False), ("lowerThanOrEquals(amount, 150)", True),
-    ("lte(amount, 149)", False), ("greaterThan(amount, 100)", True), ("gt(name, 'A')", True),
-    ("greaterThanOrEquals(amount, 150)", True), ("gte(amount, 151)", False),
-    ("contains(name, 'erm', 'it')", True), ("contains(name, 'erm', 'zz')", False),
-    ("contains(items, 'a', 3)", True), ("contains(items, 'z')", False),
-    ("contains(missing, 'a')", False), ("containsAny(items, 'z', 'b')", True),
-    ("containsAny(name, 'zz', 'yy')", False), ("base64(name)", "S2VybWl0"),
-    ("base64(missing)", None),
-])
+@pytest.mark.parametrize(
+    "call, expected",
+    [
+        ("get(amount)", 150),
+        ("get('amount')", 150),
+        ("get(missing)", None),
+        ("getOrDefault(missing, 'def')", "def"),
+        ("getOrDefault(nothing, 5)", 5),
+        ("getOrDefault(name, 'def')", "Kermit"),
+        ("exists(amount)", True),
+        ("exists(missing)", False),
+        ("exists(nothing)", True),
+        ("isEmpty(missing)", True),
+        ("isEmpty(nothing)", True),
+        ("isEmpty(name)", False),
+        ("isNotEmpty(items)", True),
+        ("isEmpty(order)", False),
+        ("equals(amount, 150)", True),
+        ("eq(amount, 150.9)", True),
+        ("equals(name, 'Kermit')", True),
+        ("equals(missing, null)", True),
+        ("notEquals(amount, 1)", True),
+        ("ne(missing, 1)", True),
+        ("lowerThan(amount, 200)", True),
+        ("lt(missing, 200)", False),
+        ("lowerThanOrEquals(amount, 150)", True),
+        ("lte(amount, 149)", False),
+        ("greaterThan(amount, 100)", True),
+        ("gt(name, 'A')", True),
+        ("greaterThanOrEquals(amount, 150)", True),
+        ("gte(amount, 151)", False),
+        ("contains(name, 'erm', 'it')", True),
+        ("contains(name, 'erm', 'zz')", False),
+        ("contains(items, 'a', 3)", True),
+        ("contains(items, 'z')", False),
+        ("contains(missing, 'a')", False),
+        ("containsAny(items, 'z', 'b')", True),
+        ("containsAny(name, 'zz', 'yy')", False),
+        ("base64(name)", "S2VybWl0"),
+        ("base64(missing)", None),
+    ],
+)
 def test_variable_functions_with_every_prefix(prefix, call, expected):
     assert ev("${" + prefix + ":" + call + "}") == expected
 
@@ -248,21 +338,25 @@ def test_functions_combine_with_operators():
     assert ev("${var:gt(amount, 100) && vars:getOrDefault('x', 'def') == 'def'}") is True
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("${variables:nope(amount)}", "Unknown function 'variables:nope'"),
-    ("${openidm:query('x', y)}", "Unknown function 'openidm:query'"),
-    ("${size(items)}", "Unknown function 'size'"),
-    ("${var:get(amount, 1)}", "takes 1 argument(s), got 2"),
-    ("${var:contains(amount)}", "takes at least 2 argument(s), got 1"),
-    ("${var:get(1)}", "needs a variable name, got Long"),
-    ("${var:gt(name, 1)}", "cannot compare String with Long"),
-    ("${var:base64(amount)}", "needs a String variable"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("${variables:nope(amount)}", "Unknown function 'variables:nope'"),
+        ("${openidm:query('x', y)}", "Unknown function 'openidm:query'"),
+        ("${size(items)}", "Unknown function 'size'"),
+        ("${var:get(amount, 1)}", "takes 1 argument(s), got 2"),
+        ("${var:contains(amount)}", "takes at least 2 argument(s), got 1"),
+        ("${var:get(1)}", "needs a variable name, got Long"),
+        ("${var:gt(name, 1)}", "cannot compare String with Long"),
+        ("${var:base64(amount)}", "needs a String variable"),
+    ],
+)
 def test_function_errors(text, fragment):
     assert fragment in failure(text).message
 
 
 # --- conditions --------------------------------------------------------------------------
+
 
 def test_condition_must_be_boolean():
     assert evaluate_condition("${amount > 100}", scope()) is True
@@ -275,6 +369,7 @@ def test_condition_must_be_boolean():
 
 
 # --- syntax, caching and limits ----------------------------------------------------------
+
 
 def test_syntax_error_is_an_expression_failure():
     error = failure("${amount >}")
@@ -301,12 +396,15 @@ def test_too_long_text_is_refused():
         compile_template(text)
 
 
-@pytest.mark.parametrize("text", [
-    "${" + "-(" * (MAX_DEPTH + 5) + "1" + ")" * (MAX_DEPTH + 5) + "}",
-    "${" + "!" * (MAX_DEPTH + 5) + "true}",
-    "${" + " || ".join(["false"] * (MAX_DEPTH + 5)) + "}",
-    "${" + "-" * 5_000 + "1}",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "${" + "-(" * (MAX_DEPTH + 5) + "1" + ")" * (MAX_DEPTH + 5) + "}",
+        "${" + "!" * (MAX_DEPTH + 5) + "true}",
+        "${" + " || ".join(["false"] * (MAX_DEPTH + 5)) + "}",
+        "${" + "-" * 5_000 + "1}",
+    ],
+)
 def test_deep_nesting_is_a_clear_error_not_a_recursion_error(text):
     with pytest.raises(ProcessFailure) as info:
         ev(text)

@@ -1,10 +1,14 @@
 """Scripts sharing a QuickJS context within one command (ScriptPool), and variable filtering."""
+
 from __future__ import annotations
 
 import pytest
 
 from chalicelib.engine.scripting import (
-    ScriptPool, is_poolable, referenced_variables, run_script,
+    ScriptPool,
+    is_poolable,
+    referenced_variables,
+    run_script,
 )
 from chalicelib.errors import ProcessFailure
 
@@ -17,8 +21,12 @@ def run(pool, source, variables=None, **options):
 
 def test_simple_scripts_share_one_context_without_leaking_globals():
     pool = ScriptPool()
-    first = run(pool, "var kept = 2; leak = 1; let lexical = 3; function f() {} "
-                      "execution.setVariable('x', amount * 2); amount", {"amount": 21})
+    first = run(
+        pool,
+        "var kept = 2; leak = 1; let lexical = 3; function f() {} "
+        "execution.setVariable('x', amount * 2); amount",
+        {"amount": 21},
+    )
     assert first.changed == {"x": 42} and first.result == 21
     second = run(pool, "[typeof kept, typeof leak, typeof lexical, typeof f, typeof amount]")
     assert second.result == ["undefined"] * 5
@@ -51,32 +59,55 @@ def test_errors_in_pooled_scripts_keep_their_line_and_a_fresh_context_follows():
     assert run(pool, "typeof a").result == "undefined"
 
 
-@pytest.mark.parametrize("source", [
-    "Array.prototype.x = 1", "[].push.call(o, 1)", "o.toString.x = 1", "o[k] = 1",
-    "delete o.x", "o.x++", "++o.x", "({a: o.x} = {a: 1})", "for (o.x in p) {}",
-    "Object.assign(o, p)", "x.__proto__", "this.x", "async function f() {}",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "Array.prototype.x = 1",
+        "[].push.call(o, 1)",
+        "o.toString.x = 1",
+        "o[k] = 1",
+        "delete o.x",
+        "o.x++",
+        "++o.x",
+        "({a: o.x} = {a: 1})",
+        "for (o.x in p) {}",
+        "Object.assign(o, p)",
+        "x.__proto__",
+        "this.x",
+        "async function f() {}",
+    ],
+)
 def test_scripts_that_could_alter_shared_state_are_not_pooled(source):
     assert not is_poolable(source)
 
 
 def test_plain_scripts_are_pooled():
-    assert is_poolable("execution.setVariable('count', execution.getVariable('count') + "
-                       "item.length); var i = 0; i++; i += 2; var f = (v) => v == 1")
+    assert is_poolable(
+        "execution.setVariable('count', execution.getVariable('count') + "
+        "item.length); var i = 0; i++; i += 2; var f = (v) => v == 1"
+    )
 
 
 def test_referenced_variables():
     assert referenced_variables("execution.getVariable('a b') + c") >= {"a b", "c"}
-    for dynamic in ("execution.getVariables()", "execution.getVariable(name)",
-                    "var e = execution; e.getVariable('x')", "globalThis['x']",
-                    "this.x", "eval('x')", "'\\u0061'"):
+    for dynamic in (
+        "execution.getVariables()",
+        "execution.getVariable(name)",
+        "var e = execution; e.getVariable('x')",
+        "globalThis['x']",
+        "this.x",
+        "eval('x')",
+        "'\\u0061'",
+    ):
         assert referenced_variables(dynamic) is None, dynamic
 
 
 def test_only_referenced_variables_are_passed_but_all_are_checked():
     pool = ScriptPool()
-    assert run(pool, "Object.keys(execution.getVariables()).sort()",
-               {"a": 1, "b": 2}).result == ["a", "b"]
+    assert run(pool, "Object.keys(execution.getVariables()).sort()", {"a": 1, "b": 2}).result == [
+        "a",
+        "b",
+    ]
     assert run(pool, "typeof b", {"a": 1, "b": 2}).result == "number"
     with pytest.raises(ProcessFailure) as info:
         run(pool, "1", {"x": [object()]})
@@ -85,25 +116,34 @@ def test_only_referenced_variables_are_passed_but_all_are_checked():
 
 # --- scripts compiled once per shared context (need_result=False) ------------------------
 
+
 def test_a_script_seen_before_runs_compiled_and_keeps_no_state_between_runs():
     pool = ScriptPool()
-    source = ("var mine = typeof mine === 'undefined' ? 1 : mine + 1; "
-              "implicit = typeof implicit === 'undefined' ? 1 : implicit + 1; "
-              "function f() { return item + '!'; } "
-              "execution.setVariable('out', [mine, implicit, f(), count + item.length]);")
-    outs = [run(pool, source, {"item": item, "count": n}, need_result=False).changed["out"]
-            for n, item in enumerate(["a", "bb", "ccc", "dddd"])]
+    source = (
+        "var mine = typeof mine === 'undefined' ? 1 : mine + 1; "
+        "implicit = typeof implicit === 'undefined' ? 1 : implicit + 1; "
+        "function f() { return item + '!'; } "
+        "execution.setVariable('out', [mine, implicit, f(), count + item.length]);"
+    )
+    outs = [
+        run(pool, source, {"item": item, "count": n}, need_result=False).changed["out"]
+        for n, item in enumerate(["a", "bb", "ccc", "dddd"])
+    ]
     assert outs == [[1, 1, "a!", 1], [1, 1, "bb!", 3], [1, 1, "ccc!", 5], [1, 1, "dddd!", 7]]
     assert pool.compiled == 1 and pool.created == 1
-    assert run(pool, "[typeof implicit, typeof mine, typeof f, typeof item]").result == [
-        "undefined"] * 4
+    assert (
+        run(pool, "[typeof implicit, typeof mine, typeof f, typeof item]").result
+        == ["undefined"] * 4
+    )
 
 
 def test_compiled_scripts_keep_global_code_semantics_for_bindings():
     pool = ScriptPool()
-    for source in ("var item = item + '!'; execution.setVariable('out', item)",
-                   "let item = 'shadow'; execution.setVariable('out', item)",
-                   "execution.setVariable('out', typeof JSON.parse)"):
+    for source in (
+        "var item = item + '!'; execution.setVariable('out', item)",
+        "let item = 'shadow'; execution.setVariable('out', item)",
+        "execution.setVariable('out', typeof JSON.parse)",
+    ):
         first = run(pool, source, {"item": "x", "JSON": 1}, need_result=False).changed
         again = run(pool, source, {"item": "x", "JSON": 1}, need_result=False).changed
         assert first == again, source
@@ -148,14 +188,17 @@ def test_a_text_that_would_close_the_function_wrapper_is_never_compiled():
 _CONSTRUCTOR = 'var C = "constr" + "uctor"; '
 
 
-@pytest.mark.parametrize("body", [
-    # code from a string, reaching the global object
-    'var F = [][C][C]; F("return 1")()',
-    'var G = (function* () {})[C]; G("yield 1")',
-    # changing a built-in through a computed name, without assignment syntax
-    'var O = ({})[C]; O["ass" + "ign"](JSON, {parse: 1}); typeof JSON.parse',
-    'var O = ({})[C]; O["define" + "Property"]([][C]["proto" + "type"], "x", {value: 1}); 1',
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        # code from a string, reaching the global object
+        'var F = [][C][C]; F("return 1")()',
+        'var G = (function* () {})[C]; G("yield 1")',
+        # changing a built-in through a computed name, without assignment syntax
+        'var O = ({})[C]; O["ass" + "ign"](JSON, {parse: 1}); typeof JSON.parse',
+        'var O = ({})[C]; O["define" + "Property"]([][C]["proto" + "type"], "x", {value: 1}); 1',
+    ],
+)
 def test_builtins_cannot_be_changed_through_computed_names(body):
     pool = ScriptPool()
     source = _CONSTRUCTOR + body
@@ -164,15 +207,16 @@ def test_builtins_cannot_be_changed_through_computed_names(body):
         run(pool, source)
     except ProcessFailure as failure:
         assert "TypeError" in failure.message
-    after = run(pool, "[typeof JSON.parse, typeof [].x, typeof Object.prototype.x]",
-                {"v": 1})
+    after = run(pool, "[typeof JSON.parse, typeof [].x, typeof Object.prototype.x]", {"v": 1})
     assert after.result == ["function", "undefined", "undefined"]
 
 
 def test_a_hijacked_parse_cannot_alter_the_next_script_inputs():
     pool = ScriptPool()
-    evil = (_CONSTRUCTOR + 'var F = [][C][C]; var P = "JS" + "ON.pa" + "rse"; '
-            'F(P + " " + "= function () { return {x: 666}; }")();')
+    evil = (
+        _CONSTRUCTOR + 'var F = [][C][C]; var P = "JS" + "ON.pa" + "rse"; '
+        'F(P + " " + "= function () { return {x: 666}; }")();'
+    )
     with pytest.raises(ProcessFailure):
         run(pool, evil)
     assert run(pool, "execution.setVariable('y', x)", {"x": 1}).changed == {"y": 1}

@@ -1,4 +1,5 @@
 """JavaScript script tasks in QuickJS: bindings, results, console, limits and isolation."""
+
 from __future__ import annotations
 
 import hashlib
@@ -12,8 +13,12 @@ from chalicelib.engine import scripting
 from chalicelib.engine.scripting import ScriptResult, run_script
 from chalicelib.errors import ProcessFailure
 
-IDS = {"activity_id": "script1", "process_instance_id": "pi-1", "execution_id": "ex-1",
-       "business_key": "bk-1"}
+IDS = {
+    "activity_id": "script1",
+    "process_instance_id": "pi-1",
+    "execution_id": "ex-1",
+    "business_key": "bk-1",
+}
 
 
 def run(source, variables=None, **options) -> ScriptResult:
@@ -30,6 +35,7 @@ def fails(source, kind="script", variables=None, **options) -> ProcessFailure:
 
 
 # --- variables, result, console ----------------------------------------------------------
+
 
 def test_variables_are_globals_and_the_last_value_is_the_result():
     result = run("amount * 2 + order.lines.length", {"amount": 21, "order": {"lines": [1, 2]}})
@@ -48,16 +54,21 @@ def test_execution_reads_and_writes_variables():
          execution.getVariable('nope'), Object.keys(execution.getVariables()).length]
     """
     result = run(source, {"amount": 41, "old": 1})
-    assert result.changed == {"total": 42, "when": "1970-01-01T00:00:00.000Z",
-                              "nested": {"a": [1, "x", None]}}
+    assert result.changed == {
+        "total": 42,
+        "when": "1970-01-01T00:00:00.000Z",
+        "nested": {"a": [1, "x", None]},
+    }
     assert result.changed_local == {"mine": True}
     assert result.removed == ("old",)
     assert result.result == [True, False, None, 5]
 
 
 def test_execution_ids():
-    source = ("[execution.getProcessInstanceId(), execution.getId(), "
-              "execution.getCurrentActivityId(), execution.getProcessBusinessKey()]")
+    source = (
+        "[execution.getProcessInstanceId(), execution.getId(), "
+        "execution.getCurrentActivityId(), execution.getProcessBusinessKey()]"
+    )
     assert run(source).result == ["pi-1", "ex-1", "script1", "bk-1"]
 
 
@@ -76,8 +87,13 @@ def test_auto_store_writes_back_changed_globals_of_existing_variables():
         execution.setVariable('explicit', 1);
         explicit = 99;              // an explicit setVariable wins
     """
-    variables = {"amount": 1, "order": {"status": "new"}, "same": "x", "explicit": 0,
-                 "not-an-identifier": 1}
+    variables = {
+        "amount": 1,
+        "order": {"status": "new"},
+        "same": "x",
+        "explicit": 0,
+        "not-an-identifier": 1,
+    }
     result = run(source, variables, auto_store=True)
     assert result.changed == {"amount": 2, "order": {"status": "done"}, "explicit": 1}
 
@@ -87,11 +103,20 @@ def test_variable_named_like_a_builtin_is_not_bound_as_a_global():
     assert result.result == ["function", 1]
 
 
-@pytest.mark.parametrize("source, expected", [
-    ("undefined", None), ("(function () {})", None), ("NaN", None), ("1.5", 1.5),
-    ("'text'", "text"), ("({a: 1, b: undefined, c: 10n})", {"a": 1, "c": 10}),
-    ("new Date(86400000)", "1970-01-02T00:00:00.000Z"), ("var x = 1;", None), ("true", True),
-])
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("undefined", None),
+        ("(function () {})", None),
+        ("NaN", None),
+        ("1.5", 1.5),
+        ("'text'", "text"),
+        ("({a: 1, b: undefined, c: 10n})", {"a": 1, "c": 10}),
+        ("new Date(86400000)", "1970-01-02T00:00:00.000Z"),
+        ("var x = 1;", None),
+        ("true", True),
+    ],
+)
 def test_results_cross_as_json(source, expected):
     assert run(source).result == expected
 
@@ -107,14 +132,16 @@ def test_console_is_collected_and_logged(caplog):
 
 
 def test_console_output_is_capped():
-    result = run(f"for (var i = 0; i < {scripting.MAX_CONSOLE_LINES + 3}; i++) "
-                 "console.log('x'.repeat(5000))")
+    result = run(
+        f"for (var i = 0; i < {scripting.MAX_CONSOLE_LINES + 3}; i++) console.log('x'.repeat(5000))"
+    )
     assert len(result.console) == scripting.MAX_CONSOLE_LINES + 1
     assert result.console[-1] == "... 3 more console line(s) dropped"
     assert len(result.console[0]) == scripting.MAX_CONSOLE_LINE_LENGTH + 3
 
 
 # --- failures ----------------------------------------------------------------------------
+
 
 def test_javascript_error_is_a_script_failure_with_its_line():
     error = fails("var a = 1;\n\nmissing.call()")
@@ -154,8 +181,11 @@ def test_infinite_loop_times_out():
 
 
 def test_timeout_cannot_be_caught_by_the_script():
-    fails("while (true) { try { while (true) {} } catch (e) {} }", kind="script-timeout",
-          time_limit_s=0.3)
+    fails(
+        "while (true) { try { while (true) {} } catch (e) {} }",
+        kind="script-timeout",
+        time_limit_s=0.3,
+    )
 
 
 def test_allocation_bomb_hits_the_memory_limit():
@@ -177,8 +207,22 @@ def test_unserialisable_input_is_a_script_failure():
 
 # --- isolation and no I/O ----------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["require", "std", "os", "print", "scriptArgs", "fetch",
-                                  "XMLHttpRequest", "setTimeout", "process", "Deno"])
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "require",
+        "std",
+        "os",
+        "print",
+        "scriptArgs",
+        "fetch",
+        "XMLHttpRequest",
+        "setTimeout",
+        "process",
+        "Deno",
+    ],
+)
 def test_no_io_globals(name):
     assert run(f"typeof {name}").result == "undefined"
 
@@ -188,8 +232,10 @@ def test_static_import_is_a_syntax_error():
 
 
 def test_dynamic_import_never_loads_a_module():
-    result = run("import('os').then(m => execution.setVariable('os', String(m)),"
-                 " e => execution.setVariable('os', String(e)))")
+    result = run(
+        "import('os').then(m => execution.setVariable('os', String(m)),"
+        " e => execution.setVariable('os', String(e)))"
+    )
     assert result.changed == {}  # no event loop: the promise never settles
 
 
@@ -204,6 +250,7 @@ def test_execution_cannot_be_replaced():
 
 
 # --- early interrupts from busy sibling threads ------------------------------------------
+
 
 def test_early_interrupt_is_retried_once(monkeypatch):
     calls = []

@@ -3,6 +3,7 @@
 Every command in these tests starts from records decoded from JSON text and commits only its
 change set back (``InMemoryWorld(verify=True)`` checks the stored items equal the state).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -14,9 +15,11 @@ from chalicelib.engine.runtime.memory import InMemoryWorld
 
 CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "bpmn-corpus"
 
-HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n<definitions '
-        'xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" '
-        'xmlns:flowable="http://flowable.org/bpmn" targetNamespace="test">')
+HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<definitions '
+    'xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+    'xmlns:flowable="http://flowable.org/bpmn" targetNamespace="test">'
+)
 
 
 def bpmn(body: str, process_id: str = "p", extra: str = "") -> str:
@@ -29,8 +32,10 @@ def seq(source: str, target: str, flow_id: str | None = None, condition: str | N
     flow_id = flow_id or f"{source}_{target}"
     if condition is None:
         return f'<sequenceFlow id="{flow_id}" sourceRef="{source}" targetRef="{target}"/>'
-    return (f'<sequenceFlow id="{flow_id}" sourceRef="{source}" targetRef="{target}">'
-            f'<conditionExpression><![CDATA[{condition}]]></conditionExpression></sequenceFlow>')
+    return (
+        f'<sequenceFlow id="{flow_id}" sourceRef="{source}" targetRef="{target}">'
+        f"<conditionExpression><![CDATA[{condition}]]></conditionExpression></sequenceFlow>"
+    )
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 Every command starts from JSON-decoded records (``InMemoryWorld``). Files needing Java beans,
 Groovy, timers, messages or signals are not run here.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -17,6 +18,7 @@ def deploy(world, flowable_corpus):
     def _deploy(*names: str) -> None:
         for name in names:
             world.deploy((flowable_corpus / name).read_bytes())
+
     return _deploy
 
 
@@ -40,8 +42,10 @@ def test_parallel_unstructured_two_forks(world, deploy):
     assert world.is_ended(world.start("unstructuredConcurrencyTwoForks"))
 
 
-@pytest.mark.parametrize("value,expected", [
-    (1, ["Task 1", "Task 2", "Task 3"]), (2, ["Task 2", "Task 3"]), (3, ["Task 3"])])
+@pytest.mark.parametrize(
+    "value,expected",
+    [(1, ["Task 1", "Task 2", "Task 3"]), (2, ["Task 2", "Task 3"]), (3, ["Task 3"])],
+)
 def test_inclusive_diverging(world, deploy, value, expected):
     deploy("InclusiveGatewayTest.testDivergingInclusiveGateway.bpmn20.xml")
     assert task_names(world, world.start("inclusiveGwDiverging", {"input": value})) == expected
@@ -51,13 +55,15 @@ def test_inclusive_diverging(world, deploy, value, expected):
 def test_exclusive_diverging(world, deploy, value):
     deploy("ExclusiveGatewayTest.testDivergingExclusiveGateway.bpmn20.xml")
     assert task_names(world, world.start("exclusiveGwDiverging", {"input": value})) == [
-        f"Task {value}"]
+        f"Task {value}"
+    ]
 
 
 def test_conditional_sequence_flow(world, deploy):
     deploy("ConditionalSequenceFlowTest.testUelExpression.bpmn20.xml")
     assert task_names(world, world.start("condSeqFlowUelExpr", {"input": "right"})) == [
-        "task right"]
+        "task right"
+    ]
 
 
 def test_simple_sub_process(world, deploy):
@@ -65,8 +71,7 @@ def test_simple_sub_process(world, deploy):
     iid = world.start("simpleSubProcess")
     assert task_names(world, iid) == ["Task in subprocess"]
     acts = [a["activityId"] for a in world.history_of(HistoryKind.ACTIVITY_INSTANCE, iid)]
-    assert acts == ["theStart", "flow1", "subProcess", "subProcessStart", "flow2",
-                    "subProcessTask"]
+    assert acts == ["theStart", "flow1", "subProcess", "subProcessStart", "flow2", "subProcessTask"]
     world.complete(world.tasks(iid)[0].id)
     assert world.is_ended(iid)
 
@@ -76,7 +81,10 @@ def test_mi_parallel_user_tasks(world, deploy):
     iid = world.start("miParallelUserTasks")
     tasks = world.tasks(iid)
     assert sorted((t.name, t.assignee) for t in tasks) == [
-        ("My Task 0", "kermit_0"), ("My Task 1", "kermit_1"), ("My Task 2", "kermit_2")]
+        ("My Task 0", "kermit_0"),
+        ("My Task 1", "kermit_1"),
+        ("My Task 2", "kermit_2"),
+    ]
     for task in tasks:
         world.complete(task.id)
     assert world.is_ended(iid)
@@ -99,7 +107,10 @@ def test_mi_sequential_sub_process(world, deploy):
     for _ in range(4):
         assert task_names(world, iid) == ["task one", "task two"]
         assert sorted(world.state(iid).active_activity_ids()) == [  # MANIFEST: 3 ids
-            "miSubProcess", "subProcessTask1", "subProcessTask2"]
+            "miSubProcess",
+            "subProcessTask1",
+            "subProcessTask2",
+        ]
         for task in world.tasks(iid):
             world.complete(task.id)
     assert world.is_ended(iid)
@@ -130,8 +141,10 @@ def test_escalation_event_sub_process_in_embedded_sub_process(world, deploy):
 
 
 def test_escalation_from_called_process_caught_by_parent_event_sub_process(world, deploy):
-    deploy("EscalationEventSubProcessTest.testCatchChildProcessThrowEventInEventSubProcess"
-           ".bpmn20.xml", "throwEscalationEventSubProcess.bpmn20.xml")
+    deploy(
+        "EscalationEventSubProcessTest.testCatchChildProcessThrowEventInEventSubProcess.bpmn20.xml",
+        "throwEscalationEventSubProcess.bpmn20.xml",
+    )
     pid = world.start("catchEscalationInEventSubProcess")
     child = next(i for i in world.items if i != pid)
     assert task_names(world, child) == ["taskBefore"] or len(world.tasks(child)) == 1
@@ -145,16 +158,20 @@ def test_escalation_from_called_process_caught_by_parent_event_sub_process(world
 
 
 def test_uncaught_error_on_call_activity(world, deploy):
-    deploy("BoundaryErrorEventTest.subprocess.bpmn20.xml",
-           "BoundaryErrorEventTest.testUncaughtErrorOnCallActivity-parent.bpmn20.xml")
+    deploy(
+        "BoundaryErrorEventTest.subprocess.bpmn20.xml",
+        "BoundaryErrorEventTest.testUncaughtErrorOnCallActivity-parent.bpmn20.xml",
+    )
     pid = world.start("uncaughtErrorOnCallActivity")
     child = next(i for i in world.items if i != pid)
     assert task_names(world, child) == ["Task in subprocess"]
     with pytest.raises(ProcessFailure) as failure:
         world.complete(world.tasks(child)[0].id)
     assert failure.value.kind == "bpmn-error" and failure.value.error_code == "myError"
-    assert ("No catching boundary event found for error with errorCode 'myError', neither in "
-            "same process nor in parent process") in str(failure.value)
+    assert (
+        "No catching boundary event found for error with errorCode 'myError', neither in "
+        "same process nor in parent process"
+    ) in str(failure.value)
     assert task_names(world, child) == ["Task in subprocess"]
 
 
@@ -182,15 +199,22 @@ def test_task_priority_extension(world, deploy, priority):
 
 def test_task_due_date_extension(world, deploy):
     deploy("TaskDueDateExtensionsTest.testDueDateExtension.bpmn20.xml")
-    iid = world.start("dueDateExtension", {
-        "dateVariable": "2026-03-01T10:00:00Z", "localDateVariable": "2026-03-02",
-        "instantVariable": "2026-03-03T11:12:13.456Z",
-        "localDateTimeVariable": "2026-03-04T08:00:00"})
+    iid = world.start(
+        "dueDateExtension",
+        {
+            "dateVariable": "2026-03-01T10:00:00Z",
+            "localDateVariable": "2026-03-02",
+            "instantVariable": "2026-03-03T11:12:13.456Z",
+            "localDateTimeVariable": "2026-03-04T08:00:00",
+        },
+    )
     due = {t.task_definition_key: t.due_date for t in world.tasks(iid)}
-    assert due == {"dateTask": "2026-03-01T10:00:00.000Z",
-                   "localDateTask": "2026-03-02T00:00:00.000Z",
-                   "instantTask": "2026-03-03T11:12:13.456Z",
-                   "localDateTimeTask": "2026-03-04T08:00:00.000Z"}
+    assert due == {
+        "dateTask": "2026-03-01T10:00:00.000Z",
+        "localDateTask": "2026-03-02T00:00:00.000Z",
+        "instantTask": "2026-03-03T11:12:13.456Z",
+        "localDateTimeTask": "2026-03-04T08:00:00.000Z",
+    }
 
 
 def test_one_and_two_task_processes(world, deploy):
@@ -211,8 +235,10 @@ def test_juel_script_result_variable(world, deploy):
     navigation), so that start fails with an expression failure naming the task."""
     deploy("ScriptTaskTest.testSetScriptResultToProcessVariable.bpmn20.xml")
     with pytest.raises(ProcessFailure) as failure:
-        world.start("setScriptResultToProcessVariable",
-                    {"echo": "hello", "existingProcessVariableName": "one"})
+        world.start(
+            "setScriptResultToProcessVariable",
+            {"echo": "hello", "existingProcessVariableName": "one"},
+        )
     assert failure.value.kind == "expression"
     assert failure.value.activity_id == "theScriptTaskWithNewProcessVariableName"
 

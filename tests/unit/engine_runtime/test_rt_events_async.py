@@ -1,5 +1,6 @@
 """Async continuations: ``flowable:async`` parks the token before the activity, ``asyncLeave``
 after it; each is a job run by ``RunAsyncJob``. State round-trips through JSON each step."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,10 +10,14 @@ from tests.unit.engine_runtime.conftest import bpmn, seq, task_names, variables
 
 
 def test_async_before_parks_then_runs(world):
-    world.deploy(bpmn('<startEvent id="s"/>' + seq("s", "svc") +
-                      '<serviceTask id="svc" flowable:async="true" flowable:expression="${42}" '
-                      'flowable:resultVariable="answer"/>' + seq("svc", "t") +
-                      '<userTask id="t" name="T"/>'))
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>'
+            + seq("s", "svc")
+            + '<serviceTask id="svc" flowable:async="true" flowable:expression="${42}" '
+            'flowable:resultVariable="answer"/>' + seq("svc", "t") + '<userTask id="t" name="T"/>'
+        )
+    )
     iid = world.start("p")
     [job] = world.jobs_of(iid)
     assert job.kind == JobKind.ASYNC_CONTINUATION.value and job.activity_id == "svc"
@@ -25,10 +30,16 @@ def test_async_before_parks_then_runs(world):
 
 
 def test_async_after_parks_before_outgoing_flows(world):
-    world.deploy(bpmn('<startEvent id="s"/>' + seq("s", "svc") +
-                      '<serviceTask id="svc" flowable:asyncLeave="true" flowable:exclusive="false" '
-                      'flowable:expression="${1}" flowable:resultVariable="r"/>' + seq("svc", "e") +
-                      '<endEvent id="e"/>'))
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>'
+            + seq("s", "svc")
+            + '<serviceTask id="svc" flowable:asyncLeave="true" flowable:exclusive="false" '
+            'flowable:expression="${1}" flowable:resultVariable="r"/>'
+            + seq("svc", "e")
+            + '<endEvent id="e"/>'
+        )
+    )
     iid = world.start("p")
     [job] = world.jobs_of(iid)
     assert job.kind == JobKind.ASYNC_AFTER.value and job.payload["exclusive"] is False
@@ -38,10 +49,15 @@ def test_async_after_parks_before_outgoing_flows(world):
 
 
 def test_async_multi_instance_one_job_per_instance(world):
-    world.deploy(bpmn('<startEvent id="s"/>' + seq("s", "u") +
-                      '<userTask id="u" name="U" flowable:async="true"><multiInstanceLoopCharacteristics '
-                      'isSequential="false"><loopCardinality>3</loopCardinality>'
-                      '</multiInstanceLoopCharacteristics></userTask>'))
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>'
+            + seq("s", "u")
+            + '<userTask id="u" name="U" flowable:async="true"><multiInstanceLoopCharacteristics '
+            'isSequential="false"><loopCardinality>3</loopCardinality>'
+            "</multiInstanceLoopCharacteristics></userTask>"
+        )
+    )
     iid = world.start("p")
     jobs = world.jobs_of(iid)
     assert len(jobs) == 3
@@ -51,7 +67,9 @@ def test_async_multi_instance_one_job_per_instance(world):
 
 
 def test_deleting_instance_cancels_parked_job(world):
-    world.deploy(bpmn('<startEvent id="s"/>' + seq("s", "t") + '<task id="t" flowable:async="true"/>'))
+    world.deploy(
+        bpmn('<startEvent id="s"/>' + seq("s", "t") + '<task id="t" flowable:async="true"/>')
+    )
     iid = world.start("p")
     [job] = world.jobs_of(iid)
     result = world.delete(iid)
@@ -60,7 +78,9 @@ def test_deleting_instance_cancels_parked_job(world):
 
 
 def test_corpus_exclusive_service(world, flowable_corpus):
-    world.deploy((flowable_corpus / "ExclusiveTaskTest.testExclusiveService.bpmn20.xml").read_bytes())
+    world.deploy(
+        (flowable_corpus / "ExclusiveTaskTest.testExclusiveService.bpmn20.xml").read_bytes()
+    )
     iid = world.start("exclusive")
     [job] = world.jobs_of(iid)
     assert job.payload["exclusive"] is True
@@ -71,11 +91,23 @@ def test_corpus_exclusive_service(world, flowable_corpus):
 def test_non_exclusive_parallel_jobs_shape(world):
     """AsyncNonExclusiveJobsTest's shape without its Java class: 5 non-exclusive jobs, then an
     exclusive async join."""
-    tasks = "".join(f'<task id="t{i}" flowable:async="true" flowable:exclusive="false"/>'
-                    + seq("f", f"t{i}") + seq(f"t{i}", "j") for i in range(5))
-    world.deploy(bpmn('<startEvent id="s"/>' + seq("s", "f") + '<parallelGateway id="f"/>' + tasks +
-                      '<parallelGateway id="j" flowable:async="true"/>' + seq("j", "e") +
-                      '<endEvent id="e"/>'))
+    tasks = "".join(
+        f'<task id="t{i}" flowable:async="true" flowable:exclusive="false"/>'
+        + seq("f", f"t{i}")
+        + seq(f"t{i}", "j")
+        for i in range(5)
+    )
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>'
+            + seq("s", "f")
+            + '<parallelGateway id="f"/>'
+            + tasks
+            + '<parallelGateway id="j" flowable:async="true"/>'
+            + seq("j", "e")
+            + '<endEvent id="e"/>'
+        )
+    )
     iid = world.start("p")
     jobs = world.jobs_of(iid)
     assert len(jobs) == 5 and all(j.payload["exclusive"] is False for j in jobs)
@@ -88,11 +120,16 @@ def test_non_exclusive_parallel_jobs_shape(world):
     assert world.is_ended(iid) and world.jobs == {}
 
 
-@pytest.mark.parametrize("name, elements", [
-    ("AsyncTaskTest.testAsyncServiceNoListeners.bpmn20.xml", {"service"}),
-    ("AsyncNonExclusiveJobsTest.testFiveNonExclusiveParallelJobs.bpmn20.xml",
-     {f"serviceTaskSleep{i}" for i in range(1, 6)}),
-])
+@pytest.mark.parametrize(
+    "name, elements",
+    [
+        ("AsyncTaskTest.testAsyncServiceNoListeners.bpmn20.xml", {"service"}),
+        (
+            "AsyncNonExclusiveJobsTest.testFiveNonExclusiveParallelJobs.bpmn20.xml",
+            {f"serviceTaskSleep{i}" for i in range(1, 6)},
+        ),
+    ],
+)
 def test_corpus_async_java_files_are_refused(corpus, name, elements):
     """These files use flowable:class (Java): refused at validation with every such task named
     (their async shapes are covered by the inline tests above)."""
@@ -100,5 +137,6 @@ def test_corpus_async_java_files_are_refused(corpus, name, elements):
 
     report = validate_bpmn((corpus / "flowable" / name).read_bytes()).to_json()
     assert report["valid"] is False
-    assert {e["activityId"] for e in report["errors"]
-            if e["problem"] == "bpmn-unsupported-java-class"} >= elements
+    assert {
+        e["activityId"] for e in report["errors"] if e["problem"] == "bpmn-unsupported-java-class"
+    } >= elements

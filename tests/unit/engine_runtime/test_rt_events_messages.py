@@ -1,14 +1,21 @@
 """Messages, signals and event-based gateways: subscriptions as records, delivery within an
 instance, boundary and event sub-process catches, start-event descriptions, corpus runs.
 Every command round-trips the state through JSON (``InMemoryWorld``)."""
+
 from __future__ import annotations
 
 import pytest
 
 from chalicelib.engine.parser import parse_bpmn
 from chalicelib.engine.runtime import (
-    EventDelivered, JobKind, NotWaiting, SignalThrown, StartByEvent, SubscriptionType,
-    UnknownTarget, start_event_subscriptions,
+    EventDelivered,
+    JobKind,
+    NotWaiting,
+    SignalThrown,
+    StartByEvent,
+    SubscriptionType,
+    UnknownTarget,
+    start_event_subscriptions,
 )
 from chalicelib.errors import Conflict
 from tests.unit.engine_runtime.conftest import bpmn, seq, task_names, variables
@@ -26,10 +33,17 @@ def delivered(result, kind):
 
 # --- intermediate catch and receive task -------------------------------------------------------
 
+
 def test_message_catch_receives_variables(world):
-    world.deploy(bpmn('<startEvent id="s"/>' + seq("s", "c") + '<intermediateCatchEvent id="c">'
-                      '<messageEventDefinition messageRef="m1"/></intermediateCatchEvent>' +
-                      seq("c", "t") + '<userTask id="t" name="T"/>', extra=MSG))
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>' + seq("s", "c") + '<intermediateCatchEvent id="c">'
+            '<messageEventDefinition messageRef="m1"/></intermediateCatchEvent>'
+            + seq("c", "t")
+            + '<userTask id="t" name="T"/>',
+            extra=MSG,
+        )
+    )
     iid = world.start("p")
     [sub] = subs(world, iid)
     assert (sub.type, sub.event_name, sub.activity_id) == (SubscriptionType.MESSAGE, "go", "c")
@@ -42,8 +56,16 @@ def test_message_catch_receives_variables(world):
 
 
 def test_receive_task_with_message_is_not_triggerable(world):
-    world.deploy(bpmn('<startEvent id="s"/>' + seq("s", "r") + '<receiveTask id="r" messageRef="m1"/>' +
-                      seq("r", "e") + '<endEvent id="e"/>', extra=MSG))
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>'
+            + seq("s", "r")
+            + '<receiveTask id="r" messageRef="m1"/>'
+            + seq("r", "e")
+            + '<endEvent id="e"/>',
+            extra=MSG,
+        )
+    )
     iid = world.start("p")
     [sub] = subs(world, iid)
     assert sub.type is SubscriptionType.MESSAGE and sub.event_name == "go"
@@ -54,8 +76,15 @@ def test_receive_task_with_message_is_not_triggerable(world):
 
 
 def test_message_less_receive_task_still_triggers(world):
-    world.deploy(bpmn('<startEvent id="s"/>' + seq("s", "r") + '<receiveTask id="r"/>' +
-                      seq("r", "e") + '<endEvent id="e"/>'))
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>'
+            + seq("s", "r")
+            + '<receiveTask id="r"/>'
+            + seq("r", "e")
+            + '<endEvent id="e"/>'
+        )
+    )
     iid = world.start("p")
     [sub] = subs(world, iid)
     assert sub.type is SubscriptionType.TRIGGER
@@ -64,13 +93,22 @@ def test_message_less_receive_task_still_triggers(world):
 
 
 def test_two_waiting_executions_conflict(world):
-    world.deploy(bpmn('<startEvent id="s"/>' + seq("s", "f") + '<parallelGateway id="f"/>' +
-                      seq("f", "c1") + seq("f", "c2") +
-                      '<intermediateCatchEvent id="c1"><messageEventDefinition messageRef="m1"/>'
-                      '</intermediateCatchEvent><intermediateCatchEvent id="c2">'
-                      '<messageEventDefinition messageRef="m1"/></intermediateCatchEvent>' +
-                      seq("c1", "e1") + seq("c2", "e2") + '<endEvent id="e1"/><endEvent id="e2"/>',
-                      extra=MSG))
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>'
+            + seq("s", "f")
+            + '<parallelGateway id="f"/>'
+            + seq("f", "c1")
+            + seq("f", "c2")
+            + '<intermediateCatchEvent id="c1"><messageEventDefinition messageRef="m1"/>'
+            '</intermediateCatchEvent><intermediateCatchEvent id="c2">'
+            '<messageEventDefinition messageRef="m1"/></intermediateCatchEvent>'
+            + seq("c1", "e1")
+            + seq("c2", "e2")
+            + '<endEvent id="e1"/><endEvent id="e2"/>',
+            extra=MSG,
+        )
+    )
     iid = world.start("p")
     with pytest.raises(Conflict, match="2 executions"):
         world.deliver_message(iid, "go")
@@ -82,12 +120,18 @@ def test_two_waiting_executions_conflict(world):
 
 # --- boundary messages and signals -------------------------------------------------------------
 
+
 def boundary(definition: str, cancel: bool) -> str:
-    return bpmn('<startEvent id="s"/>' + seq("s", "work") + '<userTask id="work" name="Work"/>' +
-                seq("work", "end") + '<endEvent id="end"/>' +
-                f'<boundaryEvent id="b" attachedToRef="work" cancelActivity="{str(cancel).lower()}">'
-                f'{definition}</boundaryEvent>' + seq("b", "other") +
-                '<userTask id="other" name="Other"/>', extra=MSG)
+    return bpmn(
+        '<startEvent id="s"/>'
+        + seq("s", "work")
+        + '<userTask id="work" name="Work"/>'
+        + seq("work", "end")
+        + '<endEvent id="end"/>'
+        + f'<boundaryEvent id="b" attachedToRef="work" cancelActivity="{str(cancel).lower()}">'
+        f"{definition}</boundaryEvent>" + seq("b", "other") + '<userTask id="other" name="Other"/>',
+        extra=MSG,
+    )
 
 
 def test_interrupting_message_boundary(world):
@@ -118,13 +162,23 @@ def test_signal_boundary_and_count(world):
 
 # --- event sub-processes -----------------------------------------------------------------------
 
+
 def esp(definition: str, interrupting: bool) -> str:
-    return bpmn('<startEvent id="s"/>' + seq("s", "work") + '<userTask id="work" name="Work"/>' +
-                seq("work", "e") + '<endEvent id="e"/>'
-                '<subProcess id="esp" triggeredByEvent="true">'
-                f'<startEvent id="es" isInterrupting="{str(interrupting).lower()}">{definition}'
-                '</startEvent>' + seq("es", "h") + '<userTask id="h" name="Handle"/>' +
-                seq("h", "ee") + '<endEvent id="ee"/></subProcess>', extra=MSG)
+    return bpmn(
+        '<startEvent id="s"/>'
+        + seq("s", "work")
+        + '<userTask id="work" name="Work"/>'
+        + seq("work", "e")
+        + '<endEvent id="e"/>'
+        '<subProcess id="esp" triggeredByEvent="true">'
+        f'<startEvent id="es" isInterrupting="{str(interrupting).lower()}">{definition}'
+        "</startEvent>"
+        + seq("es", "h")
+        + '<userTask id="h" name="Handle"/>'
+        + seq("h", "ee")
+        + '<endEvent id="ee"/></subProcess>',
+        extra=MSG,
+    )
 
 
 def test_message_event_sub_process_non_interrupting_repeats(world):
@@ -149,13 +203,23 @@ def test_message_event_sub_process_interrupting(world):
 
 
 def test_event_sub_process_in_a_sub_process_lives_with_it(world):
-    world.deploy(bpmn('<startEvent id="s"/>' + seq("s", "sub") + '<subProcess id="sub">'
-                      '<startEvent id="ss"/>' + seq("ss", "w") + '<userTask id="w" name="W"/>' +
-                      seq("w", "se") + '<endEvent id="se"/>'
-                      '<subProcess id="esp" triggeredByEvent="true"><startEvent id="es" '
-                      'isInterrupting="false"><signalEventDefinition signalRef="s1"/></startEvent>' +
-                      seq("es", "h") + '<userTask id="h" name="H"/></subProcess></subProcess>' +
-                      seq("sub", "after") + '<userTask id="after" name="After"/>', extra=MSG))
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>' + seq("s", "sub") + '<subProcess id="sub">'
+            '<startEvent id="ss"/>'
+            + seq("ss", "w")
+            + '<userTask id="w" name="W"/>'
+            + seq("w", "se")
+            + '<endEvent id="se"/>'
+            '<subProcess id="esp" triggeredByEvent="true"><startEvent id="es" '
+            'isInterrupting="false"><signalEventDefinition signalRef="s1"/></startEvent>'
+            + seq("es", "h")
+            + '<userTask id="h" name="H"/></subProcess></subProcess>'
+            + seq("sub", "after")
+            + '<userTask id="after" name="After"/>',
+            extra=MSG,
+        )
+    )
     iid = world.start("p")
     assert len(subs(world, iid, SubscriptionType.SIGNAL)) == 1
     world.complete(world.tasks(iid)[0].id)
@@ -164,16 +228,25 @@ def test_event_sub_process_in_a_sub_process_lives_with_it(world):
 
 # --- event-based gateway -----------------------------------------------------------------------
 
-GATEWAY = bpmn('<startEvent id="s"/>' + seq("s", "g") + '<eventBasedGateway id="g"/>' +
-               seq("g", "cm") + seq("g", "cs") + seq("g", "ct") +
-               '<intermediateCatchEvent id="cm"><messageEventDefinition messageRef="m1"/>'
-               '</intermediateCatchEvent><intermediateCatchEvent id="cs">'
-               '<signalEventDefinition signalRef="s1"/></intermediateCatchEvent>'
-               '<intermediateCatchEvent id="ct"><timerEventDefinition><timeDuration>PT1H'
-               '</timeDuration></timerEventDefinition></intermediateCatchEvent>' +
-               seq("cm", "tm") + seq("cs", "ts") + seq("ct", "tt") +
-               '<userTask id="tm" name="Message"/><userTask id="ts" name="Signal"/>'
-               '<userTask id="tt" name="Timer"/>', extra=MSG)
+GATEWAY = bpmn(
+    '<startEvent id="s"/>'
+    + seq("s", "g")
+    + '<eventBasedGateway id="g"/>'
+    + seq("g", "cm")
+    + seq("g", "cs")
+    + seq("g", "ct")
+    + '<intermediateCatchEvent id="cm"><messageEventDefinition messageRef="m1"/>'
+    '</intermediateCatchEvent><intermediateCatchEvent id="cs">'
+    '<signalEventDefinition signalRef="s1"/></intermediateCatchEvent>'
+    '<intermediateCatchEvent id="ct"><timerEventDefinition><timeDuration>PT1H'
+    "</timeDuration></timerEventDefinition></intermediateCatchEvent>"
+    + seq("cm", "tm")
+    + seq("cs", "ts")
+    + seq("ct", "tt")
+    + '<userTask id="tm" name="Message"/><userTask id="ts" name="Signal"/>'
+    '<userTask id="tt" name="Timer"/>',
+    extra=MSG,
+)
 
 
 def test_event_gateway_message_wins(world):
@@ -185,6 +258,7 @@ def test_event_gateway_message_wins(world):
     assert task_names(world, iid) == ["Message"] and subs(world, iid) == []
     assert world.jobs_of(iid) == []  # the timer job was cancelled
     from chalicelib.engine.runtime import HistoryKind
+
     acts = [a["activityId"] for a in world.history_of(HistoryKind.ACTIVITY_INSTANCE, iid)]
     assert "cm" in acts and "ct" not in acts
 
@@ -199,15 +273,22 @@ def test_event_gateway_timer_wins(world):
 
 # --- signals: throw ---------------------------------------------------------------------------
 
+
 def throw_process(scope: str) -> str:
-    return bpmn('<startEvent id="s"/>' + seq("s", "f") + '<parallelGateway id="f"/>' +
-                seq("f", "c") + seq("f", "w") +
-                '<intermediateCatchEvent id="c"><signalEventDefinition signalRef="sig"/>'
-                '</intermediateCatchEvent>' + seq("c", "caught") + '<userTask id="caught" name="Caught"/>'
-                '<userTask id="w" name="Throw now"/>' + seq("w", "t") +
-                '<intermediateThrowEvent id="t"><signalEventDefinition signalRef="sig"/>'
-                '</intermediateThrowEvent>' + seq("t", "e") + '<endEvent id="e"/>',
-                extra=f'<signal id="sig" name="go" flowable:scope="{scope}"/>')
+    return bpmn(
+        '<startEvent id="s"/>'
+        + seq("s", "f")
+        + '<parallelGateway id="f"/>'
+        + seq("f", "c")
+        + seq("f", "w")
+        + '<intermediateCatchEvent id="c"><signalEventDefinition signalRef="sig"/>'
+        "</intermediateCatchEvent>" + seq("c", "caught") + '<userTask id="caught" name="Caught"/>'
+        '<userTask id="w" name="Throw now"/>'
+        + seq("w", "t")
+        + '<intermediateThrowEvent id="t"><signalEventDefinition signalRef="sig"/>'
+        "</intermediateThrowEvent>" + seq("t", "e") + '<endEvent id="e"/>',
+        extra=f'<signal id="sig" name="go" flowable:scope="{scope}"/>',
+    )
 
 
 @pytest.mark.parametrize("scope,broadcast", [("global", True), ("processInstance", False)])
@@ -224,9 +305,14 @@ def test_signal_throw_within_instance(world, scope, broadcast):
 
 # --- corpus ------------------------------------------------------------------------------------
 
+
 def test_corpus_message_intermediate(world, flowable_corpus):
-    world.deploy((flowable_corpus / "MessageIntermediateEventTest.testSingleIntermediateMessageEvent"
-                  ".bpmn20.xml").read_bytes())
+    world.deploy(
+        (
+            flowable_corpus / "MessageIntermediateEventTest.testSingleIntermediateMessageEvent"
+            ".bpmn20.xml"
+        ).read_bytes()
+    )
     iid = world.start("process")
     assert world.state(iid).active_activity_ids() == ["messageCatch"]
     [sub] = subs(world, iid)
@@ -238,10 +324,17 @@ def test_corpus_message_intermediate(world, flowable_corpus):
 
 
 def test_corpus_message_start_event(world, flowable_corpus):
-    [definition_id] = world.deploy((flowable_corpus / "MessageStartEventTest."
-                                    "testSingleMessageStartEvent.bpmn20.xml").read_bytes())
+    [definition_id] = world.deploy(
+        (
+            flowable_corpus / "MessageStartEventTest.testSingleMessageStartEvent.bpmn20.xml"
+        ).read_bytes()
+    )
     [entry] = start_event_subscriptions(world.definitions[definition_id])
-    assert entry == {"type": "message", "event_name": "newInvoiceMessage", "activity_id": "theStart"}
+    assert entry == {
+        "type": "message",
+        "event_name": "newInvoiceMessage",
+        "activity_id": "theStart",
+    }
     iid = world.run(StartByEvent(definition_id, "theStart", {"x": 1})).instance_id
     assert len(world.tasks(iid)) == 1 and variables(world, iid) == {"x": 1}
 
@@ -252,7 +345,9 @@ def test_corpus_signal_catch_and_throw(world, flowable_corpus):
     catcher = world.start("catchSignal")
     assert len(subs(world, catcher, SubscriptionType.SIGNAL)) == 1
     thrower = world.start("throwSignal")
-    [thrown] = [e for e in world.effects if isinstance(e, SignalThrown) and e.instance_id == thrower]
+    [thrown] = [
+        e for e in world.effects if isinstance(e, SignalThrown) and e.instance_id == thrower
+    ]
     # the service broadcasts the thrown signal to the other instances
     world.deliver_signal(catcher, thrown.signal_name)
     assert world.is_ended(thrower) and world.is_ended(catcher)
@@ -260,7 +355,9 @@ def test_corpus_signal_catch_and_throw(world, flowable_corpus):
 
 
 def test_corpus_signal_start_event(world, flowable_corpus):
-    ids = world.deploy((flowable_corpus / "SignalEventTest.testSignalStartEvent.bpmn20.xml").read_bytes())
+    ids = world.deploy(
+        (flowable_corpus / "SignalEventTest.testSignalStartEvent.bpmn20.xml").read_bytes()
+    )
     catcher = world.start("processWithSignalCatch")
     thrower = world.start("processWithSignalThrow")
     [thrown] = [e for e in world.effects if isinstance(e, SignalThrown)]
@@ -268,16 +365,23 @@ def test_corpus_signal_start_event(world, flowable_corpus):
     for definition_id in ids:
         for entry in start_event_subscriptions(world.definitions[definition_id]):
             if entry["type"] == "signal" and entry["event_name"] == thrown.signal_name:
-                started.append(world.run(StartByEvent(definition_id, entry["activity_id"])).instance_id)
+                started.append(
+                    world.run(StartByEvent(definition_id, entry["activity_id"])).instance_id
+                )
     world.deliver_signal(catcher, thrown.signal_name)
     assert len(started) == 3 and world.is_ended(thrower)
     assert sorted(t.name for i in started for t in world.tasks(i)) == [
-        "Task in process A", "Task in process B", "Task in process C"]
+        "Task in process A",
+        "Task in process B",
+        "Task in process C",
+    ]
     assert task_names(world, catcher) == ["Task after signal"]
 
 
 def test_corpus_non_interrupting_signal(world, flowable_corpus):
-    world.deploy((flowable_corpus / "SignalEventTest.testNonInterruptingSignal.bpmn20.xml").read_bytes())
+    world.deploy(
+        (flowable_corpus / "SignalEventTest.testNonInterruptingSignal.bpmn20.xml").read_bytes()
+    )
     iid = world.start("nonInterruptingSignalEvent")
     assert task_names(world, iid) == ["My User Task"]
     world.deliver_signal(iid, "alert")
@@ -287,8 +391,12 @@ def test_corpus_non_interrupting_signal(world, flowable_corpus):
 
 
 def test_corpus_signal_event_sub_process(world, flowable_corpus):
-    world.deploy((flowable_corpus / "SignalEventSubprocessTest.testInterruptingUnderProcessDefinition"
-                  ".bpmn20.xml").read_bytes())
+    world.deploy(
+        (
+            flowable_corpus / "SignalEventSubprocessTest.testInterruptingUnderProcessDefinition"
+            ".bpmn20.xml"
+        ).read_bytes()
+    )
     done = world.start("process")
     assert [s.event_name for s in subs(world, done)] == ["newSignal"]
     assert len(world.state(done).executions) == 3
@@ -303,8 +411,16 @@ def test_corpus_signal_event_sub_process(world, flowable_corpus):
 
 
 def test_start_event_subscriptions_parse_only():
-    model = next(iter(parse_bpmn(bpmn('<startEvent id="s"><signalEventDefinition signalRef="sig"/>'
-                                      '</startEvent>', extra='<signal id="sig" name="x" '
-                                      'flowable:scope="processInstance"/>')).processes.values()))
+    model = next(
+        iter(
+            parse_bpmn(
+                bpmn(
+                    '<startEvent id="s"><signalEventDefinition signalRef="sig"/></startEvent>',
+                    extra='<signal id="sig" name="x" flowable:scope="processInstance"/>',
+                )
+            ).processes.values()
+        )
+    )
     assert start_event_subscriptions(model) == [
-        {"activity_id": "s", "type": "signal", "event_name": "x", "scope": "processInstance"}]
+        {"activity_id": "s", "type": "signal", "event_name": "x", "scope": "processInstance"}
+    ]

@@ -1,31 +1,58 @@
 """Process instance migration (``engine.runtime.migration``): validation and the command."""
+
 from __future__ import annotations
 
 import pytest
 
 from chalicelib.engine.runtime import (
-    ActivityMigration, HistoryKind, MigrateInstance, MigrationInvalid, validate_migration,
+    ActivityMigration,
+    HistoryKind,
+    MigrateInstance,
+    MigrationInvalid,
+    validate_migration,
 )
 from tests.unit.engine_runtime.conftest import bpmn, seq, task_names, variables
 
-V1 = bpmn('<startEvent id="s"/>' + seq("s", "review") +
-          '<userTask id="review" name="Review"/>' + seq("review", "end") + '<endEvent id="end"/>')
+V1 = bpmn(
+    '<startEvent id="s"/>'
+    + seq("s", "review")
+    + '<userTask id="review" name="Review"/>'
+    + seq("review", "end")
+    + '<endEvent id="end"/>'
+)
 #: ``review`` kept, a second task after it, and another task ``check`` beside it
-V2 = bpmn('<startEvent id="s"/>' + seq("s", "review") +
-          '<userTask id="review" name="Review v2"/>' + seq("review", "approve") +
-          '<userTask id="approve" name="Approve"/>' + seq("approve", "end") +
-          '<userTask id="check" name="Check ${reason}"/>' + seq("check", "end") +
-          '<endEvent id="end"/>')
+V2 = bpmn(
+    '<startEvent id="s"/>'
+    + seq("s", "review")
+    + '<userTask id="review" name="Review v2"/>'
+    + seq("review", "approve")
+    + '<userTask id="approve" name="Approve"/>'
+    + seq("approve", "end")
+    + '<userTask id="check" name="Check ${reason}"/>'
+    + seq("check", "end")
+    + '<endEvent id="end"/>'
+)
 #: no ``review`` at all
-V3 = bpmn('<startEvent id="s"/>' + seq("s", "other") + '<userTask id="other"/>' +
-          seq("other", "end") + '<endEvent id="end"/>')
+V3 = bpmn(
+    '<startEvent id="s"/>'
+    + seq("s", "other")
+    + '<userTask id="other"/>'
+    + seq("other", "end")
+    + '<endEvent id="end"/>'
+)
 
 
 def _timer_process(duration: str) -> str:
-    return bpmn('<startEvent id="s"/>' + seq("s", "review") + '<userTask id="review"/>' +
-                '<boundaryEvent id="late" attachedToRef="review"><timerEventDefinition>'
-                f'<timeDuration>{duration}</timeDuration></timerEventDefinition></boundaryEvent>' +
-                seq("late", "end") + seq("review", "end") + '<endEvent id="end"/>')
+    return bpmn(
+        '<startEvent id="s"/>'
+        + seq("s", "review")
+        + '<userTask id="review"/>'
+        + '<boundaryEvent id="late" attachedToRef="review"><timerEventDefinition>'
+        f"<timeDuration>{duration}</timeDuration></timerEventDefinition></boundaryEvent>"
+        + seq("late", "end")
+        + seq("review", "end")
+        + '<endEvent id="end"/>'
+    )
 
 
 def _start_then_deploy(world, first: str, second: str) -> tuple[str, str, str]:
@@ -37,8 +64,9 @@ def _start_then_deploy(world, first: str, second: str) -> tuple[str, str, str]:
 
 
 def _migrate(world, iid, definition_id, mappings=None, variables=None):
-    return world.run(MigrateInstance(iid, definition_id, dict(variables or {}),
-                                     dict(mappings or {})))
+    return world.run(
+        MigrateInstance(iid, definition_id, dict(variables or {}), dict(mappings or {}))
+    )
 
 
 def test_auto_mapped_task_is_kept_and_follows_the_target_definition(world):
@@ -88,19 +116,30 @@ def test_explicit_mapping_moves_to_another_user_task_with_local_variables(world)
 def test_unmapped_activity_makes_the_migration_invalid_and_changes_nothing(world):
     iid, v1, v3 = _start_then_deploy(world, V1, V3)
     before = world.items[iid].copy()
-    message = (f"Process instance (id:'{iid}') has a running Activity (id:'review') that is "
-               f"not mapped for migration")
+    message = (
+        f"Process instance (id:'{iid}') has a running Activity (id:'review') that is "
+        f"not mapped for migration"
+    )
     state = world.state(iid)
-    assert validate_migration(state, world.definitions[v1], world.definitions[v3], v3,
-                              {}) == [message]
+    assert validate_migration(state, world.definitions[v1], world.definitions[v3], v3, {}) == [
+        message
+    ]
     with pytest.raises(MigrationInvalid) as raised:
         _migrate(world, iid, v3)
     assert raised.value.code == 400
     assert raised.value.detail == {"validationMessages": [message]}
     assert world.items[iid] == before and world.state(iid).header.definition_id == v1
     # mapped explicitly, it is valid
-    assert validate_migration(state, world.definitions[v1], world.definitions[v3], v3,
-                              {"review": ActivityMigration("other")}) == []
+    assert (
+        validate_migration(
+            state,
+            world.definitions[v1],
+            world.definitions[v3],
+            v3,
+            {"review": ActivityMigration("other")},
+        )
+        == []
+    )
 
 
 def test_mapping_to_an_unknown_activity_is_reported(world):
@@ -109,18 +148,28 @@ def test_mapping_to_an_unknown_activity_is_reported(world):
         _migrate(world, iid, v2, {"review": ActivityMigration("nowhere")})
     assert raised.value.messages == [
         f"Invalid mapping for 'review' to 'nowhere', cannot be found in the process "
-        f"definition with id '{v2}'"]
+        f"definition with id '{v2}'"
+    ]
     assert world.tasks(iid)[0].definition_id == v1
 
 
 def test_scope_change_and_multi_instance_are_refused(world):
-    nested = bpmn('<startEvent id="s"/>' + seq("s", "sub") +
-                  '<subProcess id="sub"><startEvent id="ss"/>' + seq("ss", "inner") +
-                  '<userTask id="inner"/>' + seq("inner", "se") + '<endEvent id="se"/>'
-                  '</subProcess>' + seq("sub", "end") + '<endEvent id="end"/>')
-    multi = V1.replace('name="Review"/>', 'name="Review"><multiInstanceLoopCharacteristics '
-                       'isSequential="false"><loopCardinality>2</loopCardinality>'
-                       '</multiInstanceLoopCharacteristics></userTask>')
+    nested = bpmn(
+        '<startEvent id="s"/>'
+        + seq("s", "sub")
+        + '<subProcess id="sub"><startEvent id="ss"/>'
+        + seq("ss", "inner")
+        + '<userTask id="inner"/>'
+        + seq("inner", "se")
+        + '<endEvent id="se"/>'
+        "</subProcess>" + seq("sub", "end") + '<endEvent id="end"/>'
+    )
+    multi = V1.replace(
+        'name="Review"/>',
+        'name="Review"><multiInstanceLoopCharacteristics '
+        'isSequential="false"><loopCardinality>2</loopCardinality>'
+        "</multiInstanceLoopCharacteristics></userTask>",
+    )
     iid, v1, v_nested = _start_then_deploy(world, V1, nested)
     with pytest.raises(MigrationInvalid) as raised:
         _migrate(world, iid, v_nested, {"review": ActivityMigration("inner")})
@@ -152,10 +201,15 @@ def test_boundary_timer_is_recreated_per_target_and_kept_when_identical(world, c
 
 def test_catch_event_whose_message_changed_subscribes_again(world):
     def catching(name: str) -> str:
-        return bpmn('<startEvent id="s"/>' + seq("s", "wait") +
-                    f'<intermediateCatchEvent id="wait"><messageEventDefinition '
-                    f'messageRef="{name}"/></intermediateCatchEvent>' + seq("wait", "end") +
-                    '<endEvent id="end"/>', extra=f'<message id="{name}" name="{name}"/>')
+        return bpmn(
+            '<startEvent id="s"/>'
+            + seq("s", "wait")
+            + f'<intermediateCatchEvent id="wait"><messageEventDefinition '
+            f'messageRef="{name}"/></intermediateCatchEvent>'
+            + seq("wait", "end")
+            + '<endEvent id="end"/>',
+            extra=f'<message id="{name}" name="{name}"/>',
+        )
 
     iid, v1, v2 = _start_then_deploy(world, catching("ping"), catching("pong"))
     _migrate(world, iid, v2)

@@ -1,4 +1,5 @@
 """Linear cost: multi-instance state does not grow quadratically; workloads run."""
+
 from __future__ import annotations
 
 from chalicelib.engine.runtime import workloads
@@ -6,10 +7,14 @@ from tests.unit.engine_runtime.conftest import bpmn, seq
 
 
 def test_sequential_mi_of_500_keeps_a_constant_state_size(world):
-    world.deploy(bpmn('<startEvent id="s"/>' + seq("s", "mi") + '<userTask id="mi">'
-                      '<multiInstanceLoopCharacteristics isSequential="true" '
-                      'flowable:collection="${items}" flowable:elementVariable="item"/>'
-                      '</userTask>' + seq("mi", "e") + '<endEvent id="e"/>'))
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>' + seq("s", "mi") + '<userTask id="mi">'
+            '<multiInstanceLoopCharacteristics isSequential="true" '
+            'flowable:collection="${items}" flowable:elementVariable="item"/>'
+            "</userTask>" + seq("mi", "e") + '<endEvent id="e"/>'
+        )
+    )
     world.verify = False
     iid = world.start("p", {"items": list(range(500))})
     sizes = set()
@@ -23,10 +28,14 @@ def test_sequential_mi_of_500_keeps_a_constant_state_size(world):
 
 
 def test_parallel_mi_records_grow_linearly(world):
-    world.deploy(bpmn('<startEvent id="s"/>' + seq("s", "mi") + '<userTask id="mi">'
-                      '<multiInstanceLoopCharacteristics isSequential="false">'
-                      '<loopCardinality>${n}</loopCardinality>'
-                      '</multiInstanceLoopCharacteristics></userTask>'))
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>' + seq("s", "mi") + '<userTask id="mi">'
+            '<multiInstanceLoopCharacteristics isSequential="false">'
+            "<loopCardinality>${n}</loopCardinality>"
+            "</multiInstanceLoopCharacteristics></userTask>"
+        )
+    )
     small = world.state(world.start("p", {"n": 100})).to_records()
     large = world.state(world.start("p", {"n": 200})).to_records()
     # fixed: header, root, variable n, MI root and its 3 counters; per instance: execution,

@@ -1,4 +1,5 @@
 """Sub-processes, terminate, multi-instance and call activities."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,13 +9,20 @@ from tests.unit.engine_runtime.conftest import bpmn, seq, task_names, variables
 
 
 def test_sub_process_is_a_scope_with_local_variables(world):
-    world.deploy(bpmn(
-        '<startEvent id="s"/>' + seq("s", "sub") + '<subProcess id="sub">'
-        '<startEvent id="ss"/>' + seq("ss", "loc") +
-        '<serviceTask id="loc" flowable:expression="${execution.setVariableLocal(\'inner\', 1)}"/>' +
-        seq("loc", "ut") + '<userTask id="ut" name="in ${inner}"/>' + seq("ut", "se") +
-        '<endEvent id="se"/></subProcess>' + seq("sub", "after") +
-        '<userTask id="after" name="after"/>'))
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>' + seq("s", "sub") + '<subProcess id="sub">'
+            '<startEvent id="ss"/>'
+            + seq("ss", "loc")
+            + '<serviceTask id="loc" flowable:expression="${execution.setVariableLocal(\'inner\', 1)}"/>'
+            + seq("loc", "ut")
+            + '<userTask id="ut" name="in ${inner}"/>'
+            + seq("ut", "se")
+            + '<endEvent id="se"/></subProcess>'
+            + seq("sub", "after")
+            + '<userTask id="after" name="after"/>'
+        )
+    )
     iid = world.start("p")
     state = world.state(iid)
     [scope] = state.executions_at(iid, "sub")
@@ -26,20 +34,34 @@ def test_sub_process_is_a_scope_with_local_variables(world):
     world.complete(world.tasks(iid)[0].id)
     assert task_names(world, iid) == ["after"]
     assert "inner" not in variables(world, iid)
-    assert all("inner" not in s for s in (
-        world.state(iid).local_variables(e) for e in world.state(iid).executions))
+    assert all(
+        "inner" not in s
+        for s in (world.state(iid).local_variables(e) for e in world.state(iid).executions)
+    )
 
 
 TERMINATE = bpmn(
-    '<startEvent id="s"/>' + seq("s", "fork") + '<parallelGateway id="fork"/>' +
-    seq("fork", "sub") + seq("fork", "outer") + '<userTask id="outer" name="outer"/>' +
-    seq("outer", "e1") + '<endEvent id="e1"/>'
-    '<subProcess id="sub"><startEvent id="ss"/>' + seq("ss", "sfork") +
-    '<parallelGateway id="sfork"/>' + seq("sfork", "t1") + seq("sfork", "t2") +
-    '<userTask id="t1" name="t1"/><userTask id="t2" name="t2"/>' + seq("t1", "term") +
-    '<endEvent id="term"><terminateEventDefinition/></endEvent>' + seq("t2", "se") +
-    '<endEvent id="se"/></subProcess>' + seq("sub", "after") +
-    '<userTask id="after" name="after"/>')
+    '<startEvent id="s"/>'
+    + seq("s", "fork")
+    + '<parallelGateway id="fork"/>'
+    + seq("fork", "sub")
+    + seq("fork", "outer")
+    + '<userTask id="outer" name="outer"/>'
+    + seq("outer", "e1")
+    + '<endEvent id="e1"/>'
+    '<subProcess id="sub"><startEvent id="ss"/>'
+    + seq("ss", "sfork")
+    + '<parallelGateway id="sfork"/>'
+    + seq("sfork", "t1")
+    + seq("sfork", "t2")
+    + '<userTask id="t1" name="t1"/><userTask id="t2" name="t2"/>'
+    + seq("t1", "term")
+    + '<endEvent id="term"><terminateEventDefinition/></endEvent>'
+    + seq("t2", "se")
+    + '<endEvent id="se"/></subProcess>'
+    + seq("sub", "after")
+    + '<userTask id="after" name="after"/>'
+)
 
 
 def test_terminate_in_sub_process_ends_only_that_scope(world):
@@ -54,10 +76,19 @@ def test_terminate_in_sub_process_ends_only_that_scope(world):
 
 
 def test_terminate_at_process_level_ends_the_instance(world):
-    world.deploy(bpmn('<startEvent id="s"/>' + seq("s", "fork") + '<parallelGateway id="fork"/>' +
-                      seq("fork", "a") + seq("fork", "b") + '<userTask id="a" name="a"/>'
-                      '<userTask id="b" name="b"/>' + seq("a", "t") +
-                      '<endEvent id="t"><terminateEventDefinition/></endEvent>'))
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>'
+            + seq("s", "fork")
+            + '<parallelGateway id="fork"/>'
+            + seq("fork", "a")
+            + seq("fork", "b")
+            + '<userTask id="a" name="a"/>'
+            '<userTask id="b" name="b"/>'
+            + seq("a", "t")
+            + '<endEvent id="t"><terminateEventDefinition/></endEvent>'
+        )
+    )
     iid = world.start("p")
     world.complete(next(t.id for t in world.tasks(iid) if t.name == "a"))
     assert world.is_ended(iid) and world.state(iid).header.end_activity_id == "t"
@@ -65,15 +96,24 @@ def test_terminate_at_process_level_ends_the_instance(world):
 
 
 def test_terminate_in_multi_instance_body_ends_that_instance_only(world):
-    world.deploy(bpmn(
-        '<startEvent id="s"/>' + seq("s", "sub") + '<subProcess id="sub">'
-        '<multiInstanceLoopCharacteristics isSequential="false"><loopCardinality>2'
-        '</loopCardinality></multiInstanceLoopCharacteristics><startEvent id="ss"/>' +
-        seq("ss", "fork") + '<parallelGateway id="fork"/>' + seq("fork", "a") + seq("fork", "b") +
-        '<userTask id="a" name="a${loopCounter}"/><userTask id="b" name="b${loopCounter}"/>' +
-        seq("a", "term") + '<endEvent id="term"><terminateEventDefinition/></endEvent>' +
-        seq("b", "se") + '<endEvent id="se"/></subProcess>' + seq("sub", "after") +
-        '<userTask id="after" name="after"/>'))
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>' + seq("s", "sub") + '<subProcess id="sub">'
+            '<multiInstanceLoopCharacteristics isSequential="false"><loopCardinality>2'
+            '</loopCardinality></multiInstanceLoopCharacteristics><startEvent id="ss"/>'
+            + seq("ss", "fork")
+            + '<parallelGateway id="fork"/>'
+            + seq("fork", "a")
+            + seq("fork", "b")
+            + '<userTask id="a" name="a${loopCounter}"/><userTask id="b" name="b${loopCounter}"/>'
+            + seq("a", "term")
+            + '<endEvent id="term"><terminateEventDefinition/></endEvent>'
+            + seq("b", "se")
+            + '<endEvent id="se"/></subProcess>'
+            + seq("sub", "after")
+            + '<userTask id="after" name="after"/>'
+        )
+    )
     iid = world.start("p")
     assert task_names(world, iid) == ["a0", "a1", "b0", "b1"]
     world.complete(next(t.id for t in world.tasks(iid) if t.name == "a0"))
@@ -84,11 +124,17 @@ def test_terminate_in_multi_instance_body_ends_that_instance_only(world):
 
 
 def test_parallel_multi_instance_over_collection(world):
-    world.deploy(bpmn(
-        '<startEvent id="s"/>' + seq("s", "mi") + '<userTask id="mi" name="${who}-${loopCounter}" '
-        'flowable:assignee="${who}"><multiInstanceLoopCharacteristics isSequential="false" '
-        'flowable:collection="people" flowable:elementVariable="who"/></userTask>' +
-        seq("mi", "after") + '<userTask id="after" name="after"/>'))
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>'
+            + seq("s", "mi")
+            + '<userTask id="mi" name="${who}-${loopCounter}" '
+            'flowable:assignee="${who}"><multiInstanceLoopCharacteristics isSequential="false" '
+            'flowable:collection="people" flowable:elementVariable="who"/></userTask>'
+            + seq("mi", "after")
+            + '<userTask id="after" name="after"/>'
+        )
+    )
     iid = world.start("p", {"people": ["kermit", "gonzo", "fozzie"]})
     assert task_names(world, iid) == ["fozzie-2", "gonzo-1", "kermit-0"]
     state = world.state(iid)
@@ -106,11 +152,15 @@ def test_parallel_multi_instance_over_collection(world):
 
 
 def test_sequential_multi_instance_reuses_one_execution(world):
-    world.deploy(bpmn(
-        '<startEvent id="s"/>' + seq("s", "mi") + '<userTask id="mi" name="n${loopCounter}">'
-        '<multiInstanceLoopCharacteristics isSequential="true" flowable:collection="${items}" '
-        'flowable:elementVariable="item" flowable:elementIndexVariable="idx"/></userTask>' +
-        seq("mi", "e") + '<endEvent id="e"/>'))
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>' + seq("s", "mi") + '<userTask id="mi" name="n${loopCounter}">'
+            '<multiInstanceLoopCharacteristics isSequential="true" flowable:collection="${items}" '
+            'flowable:elementVariable="item" flowable:elementIndexVariable="idx"/></userTask>'
+            + seq("mi", "e")
+            + '<endEvent id="e"/>'
+        )
+    )
     iid = world.start("p", {"items": ["a", "b", "c"]})
     seen = []
     sizes = set()
@@ -126,12 +176,16 @@ def test_sequential_multi_instance_reuses_one_execution(world):
 
 
 def test_multi_instance_completion_condition_cancels_the_rest(world):
-    world.deploy(bpmn(
-        '<startEvent id="s"/>' + seq("s", "mi") + '<userTask id="mi" name="t${loopCounter}">'
-        '<multiInstanceLoopCharacteristics isSequential="false"><loopCardinality>${n}'
-        '</loopCardinality><completionCondition>${nrOfCompletedInstances/nrOfInstances &gt;= 0.5}'
-        '</completionCondition></multiInstanceLoopCharacteristics></userTask>' +
-        seq("mi", "e") + '<endEvent id="e"/>'))
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>' + seq("s", "mi") + '<userTask id="mi" name="t${loopCounter}">'
+            '<multiInstanceLoopCharacteristics isSequential="false"><loopCardinality>${n}'
+            "</loopCardinality><completionCondition>${nrOfCompletedInstances/nrOfInstances &gt;= 0.5}"
+            "</completionCondition></multiInstanceLoopCharacteristics></userTask>"
+            + seq("mi", "e")
+            + '<endEvent id="e"/>'
+        )
+    )
     iid = world.start("p", {"n": 4})
     world.complete(world.tasks(iid)[0].id)
     assert len(world.tasks(iid)) == 3
@@ -142,24 +196,36 @@ def test_multi_instance_completion_condition_cancels_the_rest(world):
 
 
 def test_empty_multi_instance_is_skipped(world):
-    world.deploy(bpmn('<startEvent id="s"/>' + seq("s", "mi") + '<userTask id="mi">'
-                      '<multiInstanceLoopCharacteristics flowable:collection="${items}"/>'
-                      '</userTask>' + seq("mi", "e") + '<endEvent id="e"/>'))
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>' + seq("s", "mi") + '<userTask id="mi">'
+            '<multiInstanceLoopCharacteristics flowable:collection="${items}"/>'
+            "</userTask>" + seq("mi", "e") + '<endEvent id="e"/>'
+        )
+    )
     assert world.is_ended(world.start("p", {"items": []}))
 
 
-CHILD = bpmn('<startEvent id="cs"/>' + seq("cs", "ct") +
-             '<userTask id="ct" name="child ${input}"/>' + seq("ct", "ce") + '<endEvent id="ce"/>',
-             process_id="child")
+CHILD = bpmn(
+    '<startEvent id="cs"/>'
+    + seq("cs", "ct")
+    + '<userTask id="ct" name="child ${input}"/>'
+    + seq("ct", "ce")
+    + '<endEvent id="ce"/>',
+    process_id="child",
+)
 PARENT = bpmn(
-    '<startEvent id="s"/>' + seq("s", "call") +
-    '<callActivity id="call" calledElement="child" flowable:inheritBusinessKey="true">'
+    '<startEvent id="s"/>'
+    + seq("s", "call")
+    + '<callActivity id="call" calledElement="child" flowable:inheritBusinessKey="true">'
     '<extensionElements><flowable:in source="x" target="input"/>'
     '<flowable:in sourceExpression="${x * 2}" target="doubled"/>'
     '<flowable:out source="answer" target="result"/>'
     '<flowable:out sourceExpression="${doubled + 1}" target="plusOne"/>'
-    '</extensionElements></callActivity>' + seq("call", "after") +
-    '<userTask id="after" name="after ${result} ${plusOne}"/>')
+    "</extensionElements></callActivity>"
+    + seq("call", "after")
+    + '<userTask id="after" name="after ${result} ${plusOne}"/>'
+)
 
 
 def test_call_activity_runs_child_in_same_command_with_mappings(world):
@@ -184,9 +250,14 @@ def test_call_activity_runs_child_in_same_command_with_mappings(world):
 
 def test_call_activity_inherit_variables(world):
     world.deploy(CHILD)
-    world.deploy(bpmn('<startEvent id="s"/>' + seq("s", "call") +
-                      '<callActivity id="call" calledElement="child" '
-                      'flowable:inheritVariables="true"/>'))
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>'
+            + seq("s", "call")
+            + '<callActivity id="call" calledElement="child" '
+            'flowable:inheritVariables="true"/>'
+        )
+    )
     pid = world.start("p", {"input": "inherited"})
     child_id = next(i for i in world.items if i != pid)
     assert task_names(world, child_id) == ["child inherited"]

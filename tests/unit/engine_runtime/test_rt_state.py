@@ -1,4 +1,5 @@
 """State as records: JSON round trip, change sets, undo, schema version."""
+
 from __future__ import annotations
 
 import json
@@ -7,8 +8,14 @@ from dataclasses import replace
 import pytest
 
 from chalicelib.engine.runtime import (
-    SCHEMA_VERSION, ExecutionRecord, InstanceRecord, InstanceState, TaskRecord, VariableRecord,
-    dumps, loads,
+    SCHEMA_VERSION,
+    ExecutionRecord,
+    InstanceRecord,
+    InstanceState,
+    TaskRecord,
+    VariableRecord,
+    dumps,
+    loads,
 )
 from chalicelib.engine.runtime.records import SubscriptionRecord, SubscriptionType
 
@@ -18,10 +25,25 @@ def _state() -> InstanceState:
     state.put(ExecutionRecord(id="i1", instance_id="i1", is_scope=True))
     state.put(ExecutionRecord(id="e1", instance_id="i1", parent_id="i1", activity_id="task"))
     state.put(VariableRecord(scope_id="i1", name="big", value={"list": list(range(50))}))
-    state.put(TaskRecord(id="i1.t", instance_id="i1", execution_id="e1", definition_id="p:1:d",
-                         task_definition_key="task", candidate_groups=("a", "b")))
-    state.put(SubscriptionRecord(id="s1", instance_id="i1", type=SubscriptionType.TRIGGER,
-                                 execution_id="e1", activity_id="task"))
+    state.put(
+        TaskRecord(
+            id="i1.t",
+            instance_id="i1",
+            execution_id="e1",
+            definition_id="p:1:d",
+            task_definition_key="task",
+            candidate_groups=("a", "b"),
+        )
+    )
+    state.put(
+        SubscriptionRecord(
+            id="s1",
+            instance_id="i1",
+            type=SubscriptionType.TRIGGER,
+            execution_id="e1",
+            activity_id="task",
+        )
+    )
     return state
 
 
@@ -39,8 +61,13 @@ def test_round_trip_through_json_text_keeps_every_record():
 def test_records_carry_schema_version_and_kind():
     records = _state().to_records()
     assert records[0]["kind"] == "instance" and records[0]["schema_version"] == SCHEMA_VERSION
-    assert {r["kind"] for r in records} == {"instance", "execution", "variable", "task",
-                                             "subscription"}
+    assert {r["kind"] for r in records} == {
+        "instance",
+        "execution",
+        "variable",
+        "task",
+        "subscription",
+    }
     json.dumps(records)  # JSON-able
 
 

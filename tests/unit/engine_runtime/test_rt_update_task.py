@@ -1,4 +1,5 @@
 """``UpdateTask``: replace an open task's fields, bump its revision, history and listeners."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,12 +8,14 @@ from chalicelib.engine.runtime import HistoryKind, UnknownTarget, UpdateTask
 from tests.unit.engine_runtime.conftest import bpmn, seq, variables
 
 ASSIGNABLE = bpmn(
-    '<startEvent id="s"/>' + seq("s", "u") +
-    '<userTask id="u" name="Review" flowable:candidateUsers="kermit">'
-    '<extensionElements>'
+    '<startEvent id="s"/>'
+    + seq("s", "u")
+    + '<userTask id="u" name="Review" flowable:candidateUsers="kermit">'
+    "<extensionElements>"
     '<flowable:taskListener event="assignment" '
-    'expression="${execution.setVariable(\'assignedTo\', task.assignee)}"/>'
-    '</extensionElements></userTask>' + seq("u", "e") + '<endEvent id="e"/>')
+    "expression=\"${execution.setVariable('assignedTo', task.assignee)}\"/>"
+    "</extensionElements></userTask>" + seq("u", "e") + '<endEvent id="e"/>'
+)
 
 
 @pytest.fixture
@@ -25,8 +28,18 @@ def task(world):
 
 def test_update_replaces_fields_and_bumps_revision(world, task):
     assert task.revision == 1
-    world.run(UpdateTask(task.id, {"name": "Renamed", "priority": 80, "owner": "boss",
-                                   "due_date": "2030-01-01T00:00:00.000Z"}, "admin"))
+    world.run(
+        UpdateTask(
+            task.id,
+            {
+                "name": "Renamed",
+                "priority": 80,
+                "owner": "boss",
+                "due_date": "2030-01-01T00:00:00.000Z",
+            },
+            "admin",
+        )
+    )
     [updated] = world.tasks(task.instance_id)
     assert (updated.name, updated.priority, updated.owner) == ("Renamed", 80, "boss")
     assert updated.due_date == "2030-01-01T00:00:00.000Z"
@@ -36,8 +49,11 @@ def test_update_replaces_fields_and_bumps_revision(world, task):
 
 
 def test_claim_sets_assignee_and_claim_time_history_and_listener(world, task, clock):
-    world.run(UpdateTask(task.id, {"assignee": "kermit", "claim_time": "2026-01-01T00:00:00.000Z"},
-                         "kermit"))
+    world.run(
+        UpdateTask(
+            task.id, {"assignee": "kermit", "claim_time": "2026-01-01T00:00:00.000Z"}, "kermit"
+        )
+    )
     [updated] = world.tasks(task.instance_id)
     assert updated.assignee == "kermit" and updated.claim_time == "2026-01-01T00:00:00.000Z"
     [historic] = world.history_of(HistoryKind.TASK_INSTANCE, task.instance_id)

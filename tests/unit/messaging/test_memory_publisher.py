@@ -1,4 +1,5 @@
 """The in-memory publisher and the delay rule of the messaging port."""
+
 from __future__ import annotations
 
 import threading
@@ -9,9 +10,19 @@ from chalicelib.messaging.memory import MemoryPublisher
 from chalicelib.messaging.ports import MessageTooLarge, Publisher, clamp_delay
 
 
-@pytest.mark.parametrize("given, expected", [
-    (0, 0), (-3, 0), (0.2, 1), (2, 2), (2.01, 3), (900, 900), (901, 900), (86_400, 900),
-])
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        (0, 0),
+        (-3, 0),
+        (0.2, 1),
+        (2, 2),
+        (2.01, 3),
+        (900, 900),
+        (901, 900),
+        (86_400, 900),
+    ],
+)
 def test_delay_is_whole_seconds_rounded_up_and_clamped(given, expected):
     assert clamp_delay(given) == expected
 
@@ -45,8 +56,10 @@ def test_bodies_go_through_json_and_size_is_checked():
 
 def test_thread_safe():
     publisher = MemoryPublisher()
-    threads = [threading.Thread(target=lambda: [publisher.send("q", {}) for _ in range(50)])
-               for _ in range(8)]
+    threads = [
+        threading.Thread(target=lambda: [publisher.send("q", {}) for _ in range(50)])
+        for _ in range(8)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

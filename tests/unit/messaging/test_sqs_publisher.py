@@ -1,4 +1,5 @@
 """The SQS publisher under moto."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,9 @@ def sqs(settings):
 def receive(sqs, url: str, count: int) -> list[dict]:
     bodies: list[dict] = []
     for _ in range(count):
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
-                                       WaitTimeSeconds=0).get("Messages", [])
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+            "Messages", []
+        )
         if not messages:
             break
         bodies.extend(json.loads(m["Body"]) for m in messages)
@@ -57,10 +59,12 @@ def test_batches_are_sent_ten_at_a_time(sqs, settings):
 
 def test_queues_have_redrive_to_dead_letter_queue(sqs, settings):
     again = create_queues(settings)  # idempotent
-    attributes = sqs.get_queue_attributes(QueueUrl=again[settings.jobs_queue],
-                                          AttributeNames=["All"])["Attributes"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=again[settings.jobs_dead_letter_queue],
-                                       AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=again[settings.jobs_queue], AttributeNames=["All"]
+    )["Attributes"]
+    dlq_arn = sqs.get_queue_attributes(
+        QueueUrl=again[settings.jobs_dead_letter_queue], AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
     redrive = json.loads(attributes["RedrivePolicy"])
     assert redrive["deadLetterTargetArn"] == dlq_arn
     assert int(redrive["maxReceiveCount"]) == 5

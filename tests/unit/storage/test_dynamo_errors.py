@@ -1,4 +1,5 @@
 """AWS failures leave the DynamoDB store as domain errors, never as botocore exceptions."""
+
 from __future__ import annotations
 
 import pytest
@@ -31,30 +32,39 @@ def failing(monkeypatch, settings):
         fake = FailingClient(error)
         monkeypatch.setattr(aws, "client", lambda *args, **kwargs: fake)
         return DynamoItemStore(settings)
+
     return install
 
 
-@pytest.mark.parametrize("error", [
-    client_error("ProvisionedThroughputExceededException", "Query"),
-    client_error("InternalServerError", "Query"),
-    client_error("ResourceNotFoundException", "Query"),
-    EndpointConnectionError(endpoint_url="http://nowhere"),
-])
+@pytest.mark.parametrize(
+    "error",
+    [
+        client_error("ProvisionedThroughputExceededException", "Query"),
+        client_error("InternalServerError", "Query"),
+        client_error("ResourceNotFoundException", "Query"),
+        EndpointConnectionError(endpoint_url="http://nowhere"),
+    ],
+)
 def test_service_failures_become_service_unavailable(failing, error):
     store = failing(error)
-    for call in (lambda: store.get(Table.RUNTIME, "p", "s"),
-                 lambda: store.query(Table.RUNTIME, "p"),
-                 lambda: store.query_index(Table.RUNTIME, Index.EVENT_SORT, "e"),
-                 lambda: store.transact([Put(Table.RUNTIME, Item("p", "s", "var"))]),
-                 lambda: store.batch_put(Table.RUNTIME, [Item("p", "s", "var")])):
+    for call in (
+        lambda: store.get(Table.RUNTIME, "p", "s"),
+        lambda: store.query(Table.RUNTIME, "p"),
+        lambda: store.query_index(Table.RUNTIME, Index.EVENT_SORT, "e"),
+        lambda: store.transact([Put(Table.RUNTIME, Item("p", "s", "var"))]),
+        lambda: store.batch_put(Table.RUNTIME, [Item("p", "s", "var")]),
+    ):
         with pytest.raises(errors.ServiceUnavailable):
             call()
 
 
 def test_cancellation_reasons_are_mapped(failing):
     def cancelled(*codes):
-        return client_error("TransactionCanceledException", "TransactWriteItems",
-                            CancellationReasons=[{"Code": code} for code in codes])
+        return client_error(
+            "TransactionCanceledException",
+            "TransactWriteItems",
+            CancellationReasons=[{"Code": code} for code in codes],
+        )
 
     writes = [Put(Table.RUNTIME, Item("p", "a", "var")), Put(Table.RUNTIME, Item("p", "b", "var"))]
     with pytest.raises(errors.ConcurrencyError) as conflict:

@@ -1,4 +1,5 @@
 """The record codec and transaction planner shared by both stores."""
+
 from __future__ import annotations
 
 import base64
@@ -9,8 +10,19 @@ import pytest
 from chalicelib.storage import codec
 from chalicelib.storage.codec import Op
 from chalicelib.storage.ports import (
-    Delete, DuplicateWrite, InvalidItem, InvalidPageToken, Item, MustNotExist, Put, SetVersion,
-    Table, TransactionTooLarge, VersionIs, decode_token, encode_token,
+    Delete,
+    DuplicateWrite,
+    InvalidItem,
+    InvalidPageToken,
+    Item,
+    MustNotExist,
+    Put,
+    SetVersion,
+    Table,
+    TransactionTooLarge,
+    VersionIs,
+    decode_token,
+    encode_token,
 )
 
 R = Table.RUNTIME
@@ -47,12 +59,18 @@ def test_large_item_is_split_into_chunks_under_the_item_limit():
 def test_plan_adds_chunk_writes_and_stale_chunk_deletes():
     big = Item("p", "s", "var", {"blob": noise(800_000)})
     raw = codec.plan([Put(R, big, MustNotExist())])
-    assert [(w.op, w.sk) for w in raw] == [(Op.PUT, "s"), (Op.PUT, "s#chunk#0001"),
-                                           (Op.PUT, "s#chunk#0002")]
+    assert [(w.op, w.sk) for w in raw] == [
+        (Op.PUT, "s"),
+        (Op.PUT, "s#chunk#0001"),
+        (Op.PUT, "s#chunk#0002"),
+    ]
     assert raw[0].condition == MustNotExist() and raw[1].condition is None
     shrink = codec.plan([Put(R, Item("p", "s", "var"), replaces_chunks=2)])
-    assert [(w.op, w.sk) for w in shrink] == [(Op.PUT, "s"), (Op.DELETE, "s#chunk#0001"),
-                                              (Op.DELETE, "s#chunk#0002")]
+    assert [(w.op, w.sk) for w in shrink] == [
+        (Op.PUT, "s"),
+        (Op.DELETE, "s#chunk#0001"),
+        (Op.DELETE, "s#chunk#0002"),
+    ]
     delete = codec.plan([Delete(R, "p", "s", chunks=1)])
     assert [(w.op, w.sk) for w in delete] == [(Op.DELETE, "s"), (Op.DELETE, "s#chunk#0001")]
 
@@ -73,11 +91,19 @@ def test_plan_limits():
     assert codec.plan([SetVersion(R, "p", "s", 2, VersionIs(1))])[0].op is Op.SET_VERSION
 
 
-@pytest.mark.parametrize("bad", [
-    Item("", "s", "var"), Item("p", "", "var"), Item("p", "s", ""), Item("p", "s", "#chunk"),
-    Item("p", "s", "var", {"x": float("nan")}), Item("p", "s", "var", {"x": object()}),
-    Item("p", "s", "var", index={"sort": ""}), Item("p", "s", "var", ttl=-1),
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        Item("", "s", "var"),
+        Item("p", "", "var"),
+        Item("p", "s", ""),
+        Item("p", "s", "#chunk"),
+        Item("p", "s", "var", {"x": float("nan")}),
+        Item("p", "s", "var", {"x": object()}),
+        Item("p", "s", "var", index={"sort": ""}),
+        Item("p", "s", "var", ttl=-1),
+    ],
+)
 def test_invalid_items(bad):
     with pytest.raises(InvalidItem):
         codec.encode(R, bad)
@@ -111,7 +137,12 @@ def test_bodies_written_before_plain_ones_still_decode():
     import zlib
 
     data = {"a": [1, 2, "x"], "b": None}
-    old = {"pk": "p", "sk": "s", "kind": "var", "schema_version": 1,
-           "body": zlib.compress(json.dumps(data, separators=(",", ":")).encode(), 6)}
+    old = {
+        "pk": "p",
+        "sk": "s",
+        "kind": "var",
+        "schema_version": 1,
+        "body": zlib.compress(json.dumps(data, separators=(",", ":")).encode(), 6),
+    }
     assert codec.assemble([old], lambda p, s: []) == [Item("p", "s", "var", data)]
     assert codec.assemble([dict(old, body=b"")], lambda p, s: []) == [Item("p", "s", "var")]

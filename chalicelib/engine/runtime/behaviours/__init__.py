@@ -4,10 +4,12 @@ A :class:`Behaviour` has ``execute(rt, ic, execution, node)`` (a token arrived) 
 states, ``trigger(rt, ic, execution, node, variables)`` (the trigger command released it).
 No inheritance between behaviours: each is a pair of plain functions.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from chalicelib.engine import elements as el
 from chalicelib.engine.runtime.errors import UnsupportedElement
@@ -57,6 +59,7 @@ def behaviour_for(node: Any) -> Behaviour:
         BEHAVIOURS.update(_table())
     behaviour = BEHAVIOURS.get(type(node))
     if behaviour is None:
-        raise UnsupportedElement(getattr(node, "id", None),
-                                 f"{type(node).__name__} is not executed by this engine yet")
+        raise UnsupportedElement(
+            getattr(node, "id", None), f"{type(node).__name__} is not executed by this engine yet"
+        )
     return behaviour

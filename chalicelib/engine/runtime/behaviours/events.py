@@ -1,33 +1,39 @@
 """Start, end, intermediate throw and boundary events."""
+
 from __future__ import annotations
 
 from chalicelib.engine.elements import (
-    BoundaryEvent, EndEvent, ErrorDefinition, EscalationDefinition, IntermediateThrowEvent,
-    StartEvent, TerminateDefinition,
+    BoundaryEvent,
+    EndEvent,
+    ErrorDefinition,
+    EscalationDefinition,
+    IntermediateThrowEvent,
+    StartEvent,
+    TerminateDefinition,
 )
 from chalicelib.engine.runtime import errors_events, flow, history
 from chalicelib.engine.runtime.context import InstanceContext, Runtime
 from chalicelib.engine.runtime.errors import UnsupportedElement
 from chalicelib.engine.runtime.records import ExecutionRecord
 
-__all__ = ["start_event", "end_event", "intermediate_throw_event", "boundary_event",
-           "terminate"]
+__all__ = ["start_event", "end_event", "intermediate_throw_event", "boundary_event", "terminate"]
 
 
-def start_event(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
-                node: StartEvent) -> None:
+def start_event(
+    rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: StartEvent
+) -> None:
     """A start event (of the process, a sub-process or an event sub-process): go on."""
     flow.leave(rt, ic, execution, node)
 
 
-def boundary_event(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
-                   node: BoundaryEvent) -> None:
+def boundary_event(
+    rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: BoundaryEvent
+) -> None:
     """A boundary event that fired: take its outgoing flows."""
     flow.leave(rt, ic, execution, node)
 
 
-def end_event(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
-              node: EndEvent) -> None:
+def end_event(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: EndEvent) -> None:
     """None end: the token ends. Terminate, error and escalation ends as in Flowable."""
     definition = node.event_definitions[0] if node.event_definitions else None
     if definition is None:
@@ -40,12 +46,14 @@ def end_event(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
         errors_events.throw_escalation(rt, ic, execution, node.id, definition.escalation_code)
         flow.finish_token(rt, ic, execution)  # no-op when an interrupting catch removed it
     else:
-        raise UnsupportedElement(node.id, f"{type(definition).__name__} end events are not "
-                                 f"executed")
+        raise UnsupportedElement(
+            node.id, f"{type(definition).__name__} end events are not executed"
+        )
 
 
-def intermediate_throw_event(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
-                             node: IntermediateThrowEvent) -> None:
+def intermediate_throw_event(
+    rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: IntermediateThrowEvent
+) -> None:
     """None throw passes through; an escalation throw propagates, then the token goes on."""
     definition = node.event_definitions[0] if node.event_definitions else None
     if definition is None:
@@ -56,12 +64,18 @@ def intermediate_throw_event(rt: Runtime, ic: InstanceContext, execution: Execut
         if current is not None:
             flow.leave(rt, ic, current, node)
     else:
-        raise UnsupportedElement(node.id, f"{type(definition).__name__} throw events are "
-                                 f"not executed yet")
+        raise UnsupportedElement(
+            node.id, f"{type(definition).__name__} throw events are not executed yet"
+        )
 
 
-def terminate(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: EndEvent,
-              terminate_all: bool) -> None:
+def terminate(
+    rt: Runtime,
+    ic: InstanceContext,
+    execution: ExecutionRecord,
+    node: EndEvent,
+    terminate_all: bool,
+) -> None:
     """End the enclosing scope: the whole instance at process level (or with terminateAll),
     only the sub-process (or the one multi-instance instance) inside one."""
     reason = f"terminate end event ({node.id})"

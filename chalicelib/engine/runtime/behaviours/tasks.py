@@ -1,65 +1,94 @@
 """Plain, manual, script, service and receive tasks."""
+
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from chalicelib.engine.elements import Activity, ReceiveTask, ScriptTask, ServiceTask
+from chalicelib.engine.expressions.evaluate import evaluate
 from chalicelib.engine.runtime import flow
 from chalicelib.engine.runtime.context import InstanceContext, Runtime
 from chalicelib.engine.runtime.effects import ScriptLog
 from chalicelib.engine.runtime.errors import UnsupportedElement
 from chalicelib.engine.runtime.records import (
-    ExecutionRecord, SubscriptionRecord, SubscriptionType,
+    ExecutionRecord,
+    SubscriptionRecord,
+    SubscriptionType,
 )
 from chalicelib.engine.runtime.variables import (
-    ExecutionScope, eval_text, remove_variable, set_variable, set_variable_local,
+    ExecutionScope,
+    eval_text,
+    remove_variable,
+    set_variable,
+    set_variable_local,
     visible_variables,
 )
-from chalicelib.engine.expressions.evaluate import evaluate
 
-__all__ = ["pass_through", "script_task", "service_task", "receive_task",
-           "trigger_wait_state", "JAVASCRIPT", "JUEL"]
+__all__ = [
+    "pass_through",
+    "script_task",
+    "service_task",
+    "receive_task",
+    "trigger_wait_state",
+    "JAVASCRIPT",
+    "JUEL",
+]
 
-JAVASCRIPT = frozenset({"javascript", "js", "ecmascript", "text/javascript",
-                        "application/javascript"})
+JAVASCRIPT = frozenset(
+    {"javascript", "js", "ecmascript", "text/javascript", "application/javascript"}
+)
 JUEL = frozenset({"juel"})
 
 
-def pass_through(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
-                 node: Activity) -> None:
+def pass_through(
+    rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: Activity
+) -> None:
     """``task`` and ``manualTask``: nothing to do."""
     flow.leave(rt, ic, execution, node)
 
 
-def script_task(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
-                node: ScriptTask) -> None:
+def script_task(
+    rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: ScriptTask
+) -> None:
     """JavaScript in the sandbox, or ``juel`` through the evaluator; then leave."""
     language = (node.script_format or "").strip().lower()
     source = node.script or ""
     if language in JUEL:
-        result = evaluate(source.strip(), ExecutionScope(rt, ic, execution.id),  # type: ignore[arg-type]
-                          activity_id=node.id)
+        result = evaluate(
+            source.strip(),
+            ExecutionScope(rt, ic, execution.id),  # type: ignore[arg-type]
+            activity_id=node.id,
+        )
     elif language in JAVASCRIPT:
         result = _run_javascript(rt, ic, execution, node, source)
     else:
-        raise UnsupportedElement(node.id, f"scriptFormat '{node.script_format}' is not "
-                                 f"supported (JavaScript and juel are)")
+        raise UnsupportedElement(
+            node.id,
+            f"scriptFormat '{node.script_format}' is not supported (JavaScript and juel are)",
+        )
     if node.result_variable:
         set_variable(rt, ic, execution.id, node.result_variable, result)
     flow.leave(rt, ic, execution, node)
 
 
-def _run_javascript(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
-                    node: ScriptTask, source: str) -> Any:
+def _run_javascript(
+    rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: ScriptTask, source: str
+) -> Any:
     from chalicelib.engine.scripting import DEFAULT_TIME_LIMIT_S, run_script
 
     outcome = run_script(
-        source, visible_variables(ic, execution.id), activity_id=node.id,
-        process_instance_id=ic.id, execution_id=execution.id,
+        source,
+        visible_variables(ic, execution.id),
+        activity_id=node.id,
+        process_instance_id=ic.id,
+        execution_id=execution.id,
         business_key=ic.state.header.business_key,
         time_limit_s=rt.script_time_limit_s or DEFAULT_TIME_LIMIT_S,
-        auto_store=node.auto_store_variables, pool=rt.script_pool(),
-        need_result=bool(node.result_variable))
+        auto_store=node.auto_store_variables,
+        pool=rt.script_pool(),
+        need_result=bool(node.result_variable),
+    )
     for name in outcome.removed:
         remove_variable(rt, ic, execution.id, name)
     for name, value in outcome.changed.items():
@@ -71,17 +100,22 @@ def _run_javascript(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord
     return outcome.result
 
 
-def service_task(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
-                 node: ServiceTask) -> None:
+def service_task(
+    rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: ServiceTask
+) -> None:
     """``flowable:expression`` / ``delegateExpression`` through the evaluator, the value
     stored in ``resultVariable``; a triggerable service task then waits for a trigger."""
     if node.class_name or node.type:
-        raise UnsupportedElement(node.id, "Java classes and service task types are not "
-                                 "executed (only expression and delegateExpression)")
+        raise UnsupportedElement(
+            node.id,
+            "Java classes and service task types are not "
+            "executed (only expression and delegateExpression)",
+        )
     text = node.expression or node.delegate_expression
     if text is None:
-        raise UnsupportedElement(node.id, "a service task needs flowable:expression or "
-                                 "flowable:delegateExpression")
+        raise UnsupportedElement(
+            node.id, "a service task needs flowable:expression or flowable:delegateExpression"
+        )
     result = eval_text(rt, ic, execution.id, text, activity_id=node.id)
     if node.result_variable and node.expression:
         if node.use_local_scope_for_result_variable:
@@ -94,22 +128,36 @@ def service_task(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
     flow.leave(rt, ic, execution, node)
 
 
-def receive_task(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
-                 node: ReceiveTask) -> None:
+def receive_task(
+    rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: ReceiveTask
+) -> None:
     """A wait state released by the trigger command."""
     _wait_for_trigger(rt, ic, execution, node)
 
 
-def _wait_for_trigger(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
-                      node: Activity) -> None:
-    ic.state.put(SubscriptionRecord(
-        id=rt.new_id(), instance_id=ic.id, type=SubscriptionType.TRIGGER,
-        execution_id=execution.id, activity_id=node.id, event_name=None,
-        created=rt.now_iso()))
+def _wait_for_trigger(
+    rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: Activity
+) -> None:
+    ic.state.put(
+        SubscriptionRecord(
+            id=rt.new_id(),
+            instance_id=ic.id,
+            type=SubscriptionType.TRIGGER,
+            execution_id=execution.id,
+            activity_id=node.id,
+            event_name=None,
+            created=rt.now_iso(),
+        )
+    )
 
 
-def trigger_wait_state(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
-                       node: Activity, variables: Mapping[str, Any]) -> None:
+def trigger_wait_state(
+    rt: Runtime,
+    ic: InstanceContext,
+    execution: ExecutionRecord,
+    node: Activity,
+    variables: Mapping[str, Any],
+) -> None:
     """The trigger command: variables are set from the execution (Flowable's
     ``trigger(executionId, vars)``), the subscription dropped, and the task left."""
     for subscription in ic.state.subscriptions_of(execution.id):

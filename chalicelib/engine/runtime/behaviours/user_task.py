@@ -1,8 +1,10 @@
 """User tasks: create the task record (expressions resolved), wait, complete."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from chalicelib.clock import format_iso, parse_iso
 from chalicelib.engine.elements import UserTask
@@ -24,8 +26,9 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _names(rt: Runtime, ic: InstanceContext, execution_id: str, items: tuple[str, ...],
-           node_id: str) -> tuple[str, ...]:
+def _names(
+    rt: Runtime, ic: InstanceContext, execution_id: str, items: tuple[str, ...], node_id: str
+) -> tuple[str, ...]:
     """Candidate users/groups: each entry may be an expression giving a list or a
     comma-separated string."""
     out: list[str] = []
@@ -42,8 +45,9 @@ def _priority(value: Any, node_id: str) -> int:
     try:
         return int(str(value).strip()) if not isinstance(value, (int, float)) else int(value)
     except ValueError:
-        raise ProcessFailure("expression", f"Priority does not resolve to a number: "
-                             f"{value!r}", node_id) from None
+        raise ProcessFailure(
+            "expression", f"Priority does not resolve to a number: {value!r}", node_id
+        ) from None
 
 
 def _due_date(rt: Runtime, value: Any, node_id: str) -> str | None:
@@ -51,52 +55,78 @@ def _due_date(rt: Runtime, value: Any, node_id: str) -> str | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return format_iso(value if value.tzinfo else value.replace(tzinfo=timezone.utc))
+        return format_iso(value if value.tzinfo else value.replace(tzinfo=UTC))
     text = str(value).strip()
     try:
         if text.startswith(("P", "-P", "+P")):
             return format_iso(rt.now() + parse_time_duration(text))  # type: ignore[operator]
         return format_iso(parse_iso(text))
     except ValueError:
-        raise ProcessFailure("expression", f"Due date {text!r} is neither an ISO-8601 date "
-                             f"nor a duration", node_id) from None
+        raise ProcessFailure(
+            "expression", f"Due date {text!r} is neither an ISO-8601 date nor a duration", node_id
+        ) from None
 
 
 def _form_property(prop: FormProperty) -> dict[str, Any]:
-    return {"id": prop.id, "name": prop.name, "type": prop.type, "expression": prop.expression,
-            "variable": prop.variable, "default": prop.default,
-            "datePattern": prop.date_pattern, "readable": prop.readable,
-            "writable": prop.writable, "required": prop.required,
-            "values": [{"id": v.id, "name": v.name} for v in prop.values]}
+    return {
+        "id": prop.id,
+        "name": prop.name,
+        "type": prop.type,
+        "expression": prop.expression,
+        "variable": prop.variable,
+        "default": prop.default,
+        "datePattern": prop.date_pattern,
+        "readable": prop.readable,
+        "writable": prop.writable,
+        "required": prop.required,
+        "values": [{"id": v.id, "name": v.name} for v in prop.values],
+    }
 
 
 def task_view(task: TaskRecord) -> dict[str, Any]:
     """The task as listeners see it (``task.assignee``, ``task.name``...)."""
-    return {"id": task.id, "name": task.name, "description": task.description,
-            "assignee": task.assignee, "owner": task.owner, "priority": task.priority,
-            "dueDate": task.due_date, "category": task.category, "formKey": task.form_key,
-            "taskDefinitionKey": task.task_definition_key, "executionId": task.execution_id,
-            "processInstanceId": task.instance_id, "processDefinitionId": task.definition_id,
-            "candidateUsers": list(task.candidate_users),
-            "candidateGroups": list(task.candidate_groups), "createTime": task.create_time}
+    return {
+        "id": task.id,
+        "name": task.name,
+        "description": task.description,
+        "assignee": task.assignee,
+        "owner": task.owner,
+        "priority": task.priority,
+        "dueDate": task.due_date,
+        "category": task.category,
+        "formKey": task.form_key,
+        "taskDefinitionKey": task.task_definition_key,
+        "executionId": task.execution_id,
+        "processInstanceId": task.instance_id,
+        "processDefinitionId": task.definition_id,
+        "candidateUsers": list(task.candidate_users),
+        "candidateGroups": list(task.candidate_groups),
+        "createTime": task.create_time,
+    }
 
 
-def execute(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
-            node: UserTask) -> None:
+def execute(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: UserTask) -> None:
     """Create the task (a wait state); ``assignment`` then ``create`` listeners run."""
+
     def ev(text: str | None) -> Any:
         return eval_text(rt, ic, execution.id, text, activity_id=node.id)
 
     task = TaskRecord(
-        id=rt.new_child_id(ic.id), instance_id=ic.id, execution_id=execution.id,
-        definition_id=ic.definition_id, task_definition_key=node.id,
-        name=_text(ev(node.name)), description=_text(ev(node.documentation)),
-        assignee=_text(ev(node.assignee)), owner=_text(ev(node.owner)),
+        id=rt.new_child_id(ic.id),
+        instance_id=ic.id,
+        execution_id=execution.id,
+        definition_id=ic.definition_id,
+        task_definition_key=node.id,
+        name=_text(ev(node.name)),
+        description=_text(ev(node.documentation)),
+        assignee=_text(ev(node.assignee)),
+        owner=_text(ev(node.owner)),
         candidate_users=_names(rt, ic, execution.id, node.candidate_users, node.id),
         candidate_groups=_names(rt, ic, execution.id, node.candidate_groups, node.id),
         priority=_priority(ev(node.priority), node.id),
         due_date=_due_date(rt, ev(node.due_date), node.id),
-        category=_text(ev(node.category)), form_key=_text(ev(node.form_key)),
+        category=_text(ev(node.category)),
+        form_key=_text(ev(node.form_key)),
         create_time=rt.now_iso(),
         form_properties=tuple(_form_property(p) for p in node.form_properties),
         tenant_id=ic.state.header.tenant_id,
@@ -105,15 +135,22 @@ def execute(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord,
     ic.state.put(task)
     history.task_created(rt, ic, task)
     if task.assignee:
-        listeners.task_listeners(rt, ic, execution.id, node.id, node.task_listeners,
-                                 "assignment", task_view(task))
-    listeners.task_listeners(rt, ic, execution.id, node.id, node.task_listeners, "create",
-                             task_view(task))
+        listeners.task_listeners(
+            rt, ic, execution.id, node.id, node.task_listeners, "assignment", task_view(task)
+        )
+    listeners.task_listeners(
+        rt, ic, execution.id, node.id, node.task_listeners, "create", task_view(task)
+    )
     rt.emit(TaskCreated(ic.id, task.id, task.to_dict()))
 
 
-def complete(rt: Runtime, ic: InstanceContext, task: TaskRecord,
-             variables: Mapping[str, Any], user_id: str | None) -> None:
+def complete(
+    rt: Runtime,
+    ic: InstanceContext,
+    task: TaskRecord,
+    variables: Mapping[str, Any],
+    user_id: str | None,
+) -> None:
     """Complete a task: variables set from its execution (so in the instance scope unless a
     scope holds the name), ``complete`` listeners, history (with ``taskLocalVariables``),
     then the token leaves the user task."""
@@ -121,8 +158,15 @@ def complete(rt: Runtime, ic: InstanceContext, task: TaskRecord,
     node = ic.node(task.task_definition_key)
     for name, value in variables.items():
         set_variable(rt, ic, task.execution_id, name, value)
-    listeners.task_listeners(rt, ic, task.execution_id, node.id,
-                             getattr(node, "task_listeners", ()), "complete", task_view(task))
+    listeners.task_listeners(
+        rt,
+        ic,
+        task.execution_id,
+        node.id,
+        getattr(node, "task_listeners", ()),
+        "complete",
+        task_view(task),
+    )
     ic.state.remove(task)
     history.task_ended(rt, ic, task, completed_by=user_id, local_variables=dict(variables))
     rt.emit(TaskCompleted(ic.id, task.id, user_id))
