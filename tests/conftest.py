@@ -12,19 +12,8 @@ from pathlib import Path
 
 import pytest
 
-TEST_ENV = {
-    "WORKFLOW_STAGE": "local",
-    "WORKFLOW_BACKEND": "moto",
-    "WORKFLOW_REPOSITORY_TABLE": "wf-test-repository",
-    "WORKFLOW_RUNTIME_TABLE": "wf-test-runtime",
-    "WORKFLOW_HISTORY_TABLE": "wf-test-history",
-    "WORKFLOW_DEADLETTER_TABLE": "wf-test-deadletter",
-    "WORKFLOW_JOBS_QUEUE": "wf-test-jobs",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-}
+from tests.support.env import REPO, TEST_ENV
+
 for _name in (
     "AWS_ENDPOINT_URL",
     "AWS_PROFILE",
@@ -38,7 +27,6 @@ from chalicelib.local import moto_fixes  # noqa: E402  (after the environment is
 
 moto_fixes.install()
 
-REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "bpmn-corpus"
 
 
@@ -104,14 +92,6 @@ def client(container):
 
     with Client(application.app, stage_name="local") as test_client:
         yield test_client
-
-
-ADMIN = {
-    "X-OpenIDM-Username": "openidm-admin",
-    "X-OpenIDM-Password": "openidm-admin",
-    "Accept-API-Version": "resource=1.0",
-}
-ANONYMOUS = {"X-OpenIDM-Username": "anonymous", "X-OpenIDM-Password": "anonymous"}
 
 
 def pytest_terminal_summary(terminalreporter):

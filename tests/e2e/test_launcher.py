@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ADMIN, ANONYMOUS
-from tests.e2e.launch import (
+from tests.support.launcher import (
     WF,
     call,
     free_port,
@@ -19,6 +18,7 @@ from tests.e2e.launch import (
     running_launcher,
     wait_until,
 )
+from tests.support.rest import ADMIN, ANONYMOUS
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.launch import WF, get_json, post_json, running_launcher
+from tests.support.launcher import WF, get_json, post_json, running_launcher
 
 #: the seed's second curl example, headers as written
 SEED_HEADERS = {

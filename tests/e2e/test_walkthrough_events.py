@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import ADMIN, REPO
-from tests.e2e.launch import WF, get_json, post_json, running_launcher, wait_until
+from tests.support.env import REPO
+from tests.support.launcher import WF, get_json, post_json, running_launcher, wait_until
+from tests.support.rest import ADMIN
 
 JSON = dict(ADMIN, **{"Content-Type": "application/json"})
 SAMPLE = REPO / "workflow" / "reminder.bpmn20.xml"

@@ -15,9 +15,8 @@ from chalicelib.service.workflow_dir import (
     deploy_directory,
     read_archive,
 )
-from tests.conftest import ADMIN
-from tests.e2e.launch import WF, call, free_port, launched_process, moto_server
-from tests.functional.test_model_routes import simple_bpmn
+from tests.support.launcher import WF, call, free_port, launched_process, moto_server
+from tests.support.rest import ADMIN, simple_bpmn
 
 
 def _bar(path, entries: dict[str, bytes]) -> None:

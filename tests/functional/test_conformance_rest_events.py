@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.functional.test_conformance_rest import (
+from tests.support.conformance import (
     _call,
     active_activity_ids,
     assert_ended,
@@ -46,7 +46,7 @@ from tests.functional.test_conformance_rest import (
     start,
     task_history,
 )
-from tests.functional.test_model_routes import expect
+from tests.support.rest import expect
 
 # --- helpers: the REST calls a client makes ---------------------------------------------------
 

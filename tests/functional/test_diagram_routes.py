@@ -5,9 +5,8 @@ from __future__ import annotations
 import base64
 import json
 
-from tests.conftest import ADMIN
-from tests.functional.test_model_routes import WF, expect, simple_bpmn
-from tests.unit.test_diagram import HEIGHT, RED, TASK_EDGE, WIDTH, decode, di_bpmn
+from tests.support.diagram import HEIGHT, RED, TASK_EDGE, WIDTH, decode, di_bpmn
+from tests.support.rest import ADMIN, WF, expect, simple_bpmn
 
 JSON_ADMIN = dict(ADMIN, **{"Content-Type": "application/json"})
 

@@ -4,57 +4,15 @@ from __future__ import annotations
 
 import json
 
-from chalicelib.engine.runtime import StartProcess
-from chalicelib.service import deployments, instances, jobs
+from chalicelib.service import instances, jobs
 from chalicelib.storage.ports import Table
 from chalicelib.workers import entry
 from chalicelib.workers.jobs import encode
-from tests.conftest import ADMIN
+from tests.support.jobs import ASYNC, TIMER, deploy_and_start, task_keys
+from tests.support.rest import ADMIN
 
 WF = "/openidm/workflow"
 JSON = dict(ADMIN, **{"Content-Type": "application/json"})
-
-TIMER = """<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
-             xmlns:flowable="http://flowable.org/bpmn" targetNamespace="Tests">
-  <process id="escalate" isExecutable="true">
-    <startEvent id="start"/>
-    <sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
-    <userTask id="review" name="Review"/>
-    <boundaryEvent id="late" attachedToRef="review" cancelActivity="true">
-      <timerEventDefinition><timeDuration>PT1H</timeDuration></timerEventDefinition>
-    </boundaryEvent>
-    <sequenceFlow id="f2" sourceRef="review" targetRef="end"/>
-    <sequenceFlow id="f3" sourceRef="late" targetRef="escalated"/>
-    <userTask id="escalated" name="Escalated"/>
-    <sequenceFlow id="f4" sourceRef="escalated" targetRef="end"/>
-    <endEvent id="end"/>
-  </process>
-</definitions>"""
-
-ASYNC = """<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
-             xmlns:flowable="http://flowable.org/bpmn" targetNamespace="Tests">
-  <process id="background" isExecutable="true">
-    <startEvent id="start"/>
-    <sequenceFlow id="f1" sourceRef="start" targetRef="work"/>
-    <scriptTask id="work" scriptFormat="javascript" flowable:async="true">
-      <script>execution.setVariable("done", true);</script>
-    </scriptTask>
-    <sequenceFlow id="f2" sourceRef="work" targetRef="wait"/>
-    <userTask id="wait"/>
-    <sequenceFlow id="f3" sourceRef="wait" targetRef="end"/>
-    <endEvent id="end"/>
-  </process>
-</definitions>"""
-
-
-def deploy_and_start(container, xml, key):
-    definition = deployments.deploy(
-        container, source=f"file:{key}", name=key, bpmn={f"{key}.bpmn20.xml": xml}
-    ).definition_ids[0]
-    _, result = instances.run_command(container, lambda uow: StartProcess(definition))
-    return result.instance_id
 
 
 def the_job(container, instance_id):
@@ -70,11 +28,6 @@ def queued_job_ids(container) -> list[str]:
     url = sqs.get_queue_url(QueueName=container.settings.jobs_queue)["QueueUrl"]
     messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
     return [json.loads(m["Body"])["jobId"] for m in messages]
-
-
-def task_keys(container, instance_id):
-    state = instances.load_instance(container, instance_id)
-    return sorted(t.task_definition_key for t in state.tasks.values()) if state else []
 
 
 def test_boundary_timer_is_a_job_due_in_an_hour(client, container):

@@ -7,8 +7,7 @@ import json
 import pytest
 
 from chalicelib.service import jobs
-from tests.conftest import ANONYMOUS
-from tests.functional.execution_support import (
+from tests.support.executions import (
     JSON,
     WF,
     deploy,
@@ -20,6 +19,7 @@ from tests.functional.execution_support import (
     variables,
     waiting_execution,
 )
+from tests.support.rest import ANONYMOUS
 
 
 @pytest.fixture

@@ -11,15 +11,7 @@ import pytest
 from chalicelib.errors import ConcurrencyError
 from chalicelib.service import execution_jobs, jobs
 from chalicelib.storage.ports import Table
-from tests.functional.execution_support import (
-    JSON,
-    WF,
-    deploy,
-    drain,
-    post,
-    start,
-    tasks,
-)
+from tests.support.executions import JSON, WF, deploy, drain, post, start, tasks
 
 INSTANCES = 30
 

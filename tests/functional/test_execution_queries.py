@@ -9,8 +9,8 @@ import pytest
 
 from chalicelib.engine.runtime import SetVariables
 from chalicelib.service import instances
-from tests.conftest import ADMIN
-from tests.functional.execution_support import WF, deploy, start, waiting_execution
+from tests.support.executions import WF, deploy, start, waiting_execution
+from tests.support.rest import ADMIN
 
 
 @pytest.fixture
@@ -257,7 +257,7 @@ def test_bad_parameters_are_400_naming_them(client, world, params, named):
 
 
 def test_ended_instances_have_no_executions(client, container, world):
-    from tests.functional.execution_support import post
+    from tests.support.executions import post
 
     post(client, "signal", {"signalName": "alert", "processVariables": {}})
     status, _ = query(client, f"_queryId=filtered-query&processInstanceId={world['signalled']}")

@@ -14,8 +14,7 @@ import json
 from chalicelib.service import activity_history
 from chalicelib.storage import intent
 from chalicelib.storage.ports import Table
-from tests.conftest import ADMIN
-from tests.functional.test_model_routes import WF, expect
+from tests.support.rest import ADMIN, WF, expect
 
 JSON_ADMIN = dict(ADMIN, **{"Content-Type": "application/json"})
 ENOUGH = 3

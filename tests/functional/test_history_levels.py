@@ -11,10 +11,8 @@ import pytest
 
 from chalicelib import bootstrap
 from chalicelib.storage.ports import Table
-from tests.conftest import ADMIN
-from tests.functional.test_model_routes import WF, expect
-from tests.functional.test_processinstance_routes import WAITING, deploy, start
-from tests.functional.test_taskinstance_routes import call, ids
+from tests.support.instances import WAITING, deploy, start
+from tests.support.rest import ADMIN, WF, call, expect, ids
 
 
 def _with_level(key: str, level: str) -> str:

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.conftest import ADMIN, ANONYMOUS
+from tests.support.rest import ADMIN, ANONYMOUS
 
 WF = "/openidm/workflow"
 

@@ -25,8 +25,8 @@ from chalicelib.service import activity_history, deployments, instances, jobs
 from chalicelib.storage.ports import Table
 from chalicelib.workers import entry
 from chalicelib.workers.jobs import encode
-from tests.conftest import ADMIN
-from tests.functional.test_engine_jobs import ASYNC, TIMER, deploy_and_start, task_keys
+from tests.support.jobs import ASYNC, TIMER, deploy_and_start, task_keys
+from tests.support.rest import ADMIN
 
 WF = "/openidm/workflow"
 JSON = dict(ADMIN, **{"Content-Type": "application/json"})

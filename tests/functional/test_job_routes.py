@@ -10,7 +10,7 @@ import pytest
 from chalicelib import ids
 from chalicelib.service import jobs
 from chalicelib.storage.ports import Put, Table
-from tests.conftest import ADMIN, ANONYMOUS
+from tests.support.rest import ADMIN, ANONYMOUS
 
 WF = "/openidm/workflow"
 JSON = dict(ADMIN, **{"Content-Type": "application/json"})

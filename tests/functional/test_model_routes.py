@@ -6,55 +6,16 @@ import json
 
 import pytest
 
-from tests.conftest import ADMIN, ANONYMOUS
-
-WF = "/openidm/workflow"
-JSON_HEADERS = dict(ADMIN, **{"Content-Type": "application/json"})
-
-SIMPLE_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
-             xmlns:flowable="http://flowable.org/bpmn" targetNamespace="Tests">
-  <process id="{key}" name="{name}">
-    <startEvent id="start" flowable:formKey="{form}"/>
-    <sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
-    <userTask id="review" name="Review" flowable:assignee="openidm-admin"/>
-    <sequenceFlow id="f2" sourceRef="review" targetRef="end"/>
-    <endEvent id="end"/>
-  </process>
-</definitions>
-"""
-
-
-def simple_bpmn(key: str = "simple", name: str = "Simple process", form: str = "form.js") -> str:
-    return SIMPLE_BPMN.format(key=key, name=name, form=form)
-
-
-def body(response) -> dict:
-    return json.loads(response.body)
-
-
-def expect(response, code: int, *fragments: str) -> dict:
-    """The JSON body of ``response`` after checking its status (and error message fragments)."""
-    assert response.status_code == code, response.body
-    data = body(response)
-    if code >= 400:
-        assert data["code"] == code and data["reason"]
-        for fragment in fragments:
-            assert fragment in data["message"], data["message"]
-    return data
-
-
-def post(client, path: str, payload=None, headers=None):
-    return client.http.post(
-        f"{WF}/{path}",
-        headers=headers or JSON_HEADERS,
-        body=json.dumps(payload).encode() if payload is not None else b"",
-    )
-
-
-def create_model(client, **fields) -> dict:
-    payload = {"name": "Simple", **fields}
-    return expect(post(client, "model", payload), 201)
+from tests.support.rest import (
+    ADMIN,
+    ANONYMOUS,
+    JSON_HEADERS,
+    WF,
+    create_model,
+    expect,
+    post,
+    simple_bpmn,
+)
 
 
 def deploy_model(client, model_id: str) -> dict:

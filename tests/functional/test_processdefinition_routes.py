@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from tests.conftest import ADMIN, ANONYMOUS
-from tests.functional.test_model_routes import (
-    WF,
-    create_model,
-    expect,
-    post,
-    simple_bpmn,
-)
+from tests.support.rest import ADMIN, ANONYMOUS, WF, create_model, expect, post, simple_bpmn
 
 TASKS_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -481,64 +472,6 @@ def test_anonymous_is_forbidden(client, method, path):
 
 
 ALICE = {"X-OpenIDM-Username": "alice", "X-OpenIDM-Password": "alice-secret"}
-
-
-@pytest.fixture
-def user_client(moto_backend, tmp_path):
-    """A client whose users file has an admin and ``alice`` (openidm-authorized), and whose
-    process-access rules let authorized users start only keys beginning with ``open``."""
-    from chalice.test import Client
-
-    import app as application
-    from chalicelib import bootstrap
-    from chalicelib.auth.passwords import hash_password
-    from chalicelib.clock import FixedClock
-    from chalicelib.settings import Settings
-    from tests.conftest import TEST_ENV
-
-    users = {
-        "users": [
-            {
-                "username": "openidm-admin",
-                "password": hash_password("openidm-admin", iterations=1000),
-                "roles": ["internal/role/openidm-admin", "internal/role/openidm-authorized"],
-                "groups": [],
-            },
-            {
-                "username": "alice",
-                "password": hash_password("alice-secret", iterations=1000),
-                "roles": ["internal/role/openidm-authorized"],
-                "groups": [],
-            },
-        ]
-    }
-    access = {
-        "workflowAccess": [
-            {
-                "propertiesCheck": {
-                    "property": "key",
-                    "matches": "open.*",
-                    "requiresRole": "internal/role/openidm-authorized",
-                }
-            }
-        ]
-    }
-    (tmp_path / "users.json").write_text(json.dumps(users))
-    (tmp_path / "access.json").write_text(json.dumps(access))
-    settings = Settings.from_env(
-        dict(
-            TEST_ENV,
-            WORKFLOW_USERS_FILE=str(tmp_path / "users.json"),
-            WORKFLOW_PROCESS_ACCESS_FILE=str(tmp_path / "access.json"),
-        )
-    )
-    container = bootstrap.build_container(settings, clock=FixedClock())
-    bootstrap.set_container(container)
-    try:
-        with Client(application.app, stage_name="local") as test_client:
-            yield test_client, container
-    finally:
-        bootstrap.reset_container()
 
 
 def test_authorized_user_sees_only_startable_definitions(user_client):

@@ -9,9 +9,7 @@ import pytest
 from chalicelib.service import activity_history
 from chalicelib.service.jobs import job_key
 from chalicelib.storage.ports import Table
-from tests.conftest import ADMIN
-from tests.functional.test_model_routes import WF, expect
-from tests.functional.test_processdefinition_routes import user_client  # noqa: F401 (fixture)
+from tests.support.rest import ADMIN, WF, expect
 
 JSON = {**ADMIN, "Content-Type": "application/json"}
 

@@ -6,9 +6,8 @@ import pytest
 
 from chalicelib import aws
 from chalicelib.service import deployments
-from tests.conftest import ADMIN
-from tests.functional.test_model_routes import WF, expect
-from tests.functional.test_processinstance_routes import QUICK, deploy, start
+from tests.support.instances import QUICK, deploy, start
+from tests.support.rest import ADMIN, WF, expect
 
 ITEM_KEYS = {
     "_id",

@@ -8,52 +8,13 @@ import pytest
 
 from chalicelib import aws
 from chalicelib.storage.ports import Table
-from tests.conftest import ADMIN, ANONYMOUS
-from tests.functional.test_model_routes import WF, expect
-from tests.functional.test_processdefinition_routes import user_client  # noqa: F401 (fixture)
+from tests.support.instances import QUICK, WAITING, deploy, start
+from tests.support.rest import ADMIN, ANONYMOUS, WF, expect
 
 JSON = {**ADMIN, "Content-Type": "application/json"}
 
-WAITING = """<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
-             xmlns:flowable="http://flowable.org/bpmn" targetNamespace="Tests">
-  <process id="{key}" name="{name}" isExecutable="true">
-    <startEvent id="begin" flowable:initiator="initiator"/>
-    <sequenceFlow id="f1" sourceRef="begin" targetRef="prepare"/>
-    <scriptTask id="prepare" scriptFormat="javascript">
-      <script>execution.setVariable("prepared", "yes " + execution.getVariable("initiator"));</script>
-    </scriptTask>
-    <sequenceFlow id="f2" sourceRef="prepare" targetRef="approve"/>
-    <userTask id="approve" name="Approve" flowable:candidateGroups="manager"/>
-    <sequenceFlow id="f3" sourceRef="approve" targetRef="finish"/>
-    <endEvent id="finish"/>
-  </process>
-</definitions>"""
-
-QUICK = """<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" targetNamespace="Tests">
-  <process id="quick" name="Quick" isExecutable="true">
-    <startEvent id="s"/>
-    <sequenceFlow id="f1" sourceRef="s" targetRef="e"/>
-    <endEvent id="e"/>
-  </process>
-</definitions>"""
 
 FAILING = WAITING.replace('execution.setVariable("prepared"', 'undefinedThing(); ("prepared"')
-
-
-def deploy(container, key="onboard", name="Onboarding", bpmn=None) -> str:
-    from chalicelib.service.deployments import deploy as deploy_bpmn
-
-    text = bpmn or WAITING.format(key=key, name=name)
-    return deploy_bpmn(
-        container, source=f"test:{key}:{hash(text)}", name=key, bpmn={f"{key}.bpmn20.xml": text}
-    ).definition_ids[0]
-
-
-def start(client, payload, headers=JSON, action=True):
-    path = f"{WF}/processinstance" + ("?_action=create" if action else "")
-    return client.http.post(path, headers=headers, body=json.dumps(payload).encode())
 
 
 @pytest.fixture

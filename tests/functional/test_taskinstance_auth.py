@@ -2,67 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from tests.conftest import ADMIN, ANONYMOUS
-from tests.functional.test_model_routes import expect
-from tests.functional.test_taskinstance_routes import call, deploy_onboard, ids, start
-
-PASSWORDS = {"bob": "bob-pw", "carol": "carol-pw", "hank": "hank-pw", "dave": "dave-pw"}
-AUTHORIZED = "internal/role/openidm-authorized"
-
-
-def as_user(name: str) -> dict:
-    return {
-        "X-OpenIDM-Username": name,
-        "X-OpenIDM-Password": PASSWORDS[name],
-        "Content-Type": "application/json",
-    }
-
-
-@pytest.fixture
-def users_client(moto_backend, tmp_path):
-    """bob: candidate user; carol: group ``managers``; hank: role ``internal/role/hr``;
-    dave: authorized, nothing to do with the task."""
-    from chalice.test import Client
-
-    import app as application
-    from chalicelib import bootstrap
-    from chalicelib.auth.passwords import hash_password
-    from chalicelib.clock import FixedClock
-    from chalicelib.settings import Settings
-    from tests.conftest import TEST_ENV
-
-    def user(name, password, roles, groups=()):
-        return {
-            "username": name,
-            "password": hash_password(password, iterations=1000),
-            "roles": list(roles),
-            "groups": list(groups),
-        }
-
-    users = {
-        "users": [
-            user("openidm-admin", "openidm-admin", ["internal/role/openidm-admin", AUTHORIZED]),
-            user("anonymous", "anonymous", ["internal/role/openidm-reg"]),
-            user("bob", "bob-pw", [AUTHORIZED]),
-            user("carol", "carol-pw", [AUTHORIZED], ["managers"]),
-            user("hank", "hank-pw", [AUTHORIZED, "internal/role/hr"]),
-            user("dave", "dave-pw", [AUTHORIZED]),
-        ]
-    }
-    (tmp_path / "users.json").write_text(json.dumps(users))
-    settings = Settings.from_env(dict(TEST_ENV, WORKFLOW_USERS_FILE=str(tmp_path / "users.json")))
-    container = bootstrap.build_container(settings, clock=FixedClock())
-    bootstrap.set_container(container)
-    try:
-        with Client(application.app, stage_name="local") as test_client:
-            definition_id = deploy_onboard(container)
-            yield test_client, start(container, definition_id, who="ann")[1]
-    finally:
-        bootstrap.reset_container()
+from tests.support.rest import ADMIN, ANONYMOUS, call, expect, ids
+from tests.support.tasks import as_user
 
 
 @pytest.mark.parametrize(

@@ -11,14 +11,8 @@ import pytest
 from chalicelib import aws, bootstrap
 from chalicelib.ids import instance_of
 from chalicelib.storage.ports import Index, Table
-from tests.conftest import ADMIN
-from tests.functional import test_taskinstance_auth
-from tests.functional.test_model_routes import expect
-from tests.functional.test_taskinstance_auth import AUTHORIZED, as_user
-from tests.functional.test_taskinstance_routes import call, deploy_onboard, ids, start
-
-#: bob: candidate user; carol: group ``managers``; hank: role ``internal/role/hr`` (a fixture)
-users_client = test_taskinstance_auth.users_client
+from tests.support.rest import ADMIN, call, expect, ids
+from tests.support.tasks import AUTHORIZED, as_user, deploy_onboard, start
 
 UNASSIGNED = "taskinstance?_queryId=unassignedTaskQuery"
 

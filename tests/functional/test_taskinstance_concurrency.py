@@ -7,7 +7,7 @@ import threading
 from chalicelib import aws
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.service import instances, tasks
-from tests.functional.test_taskinstance_routes import deploy_onboard, start
+from tests.support.tasks import deploy_onboard, start
 
 
 def _race(action, count: int = 10) -> list[str]:

@@ -6,9 +6,8 @@ import pytest
 
 from chalicelib.engine.runtime import DeleteInstance
 from chalicelib.service import instances
-from tests.conftest import ADMIN
-from tests.functional.test_model_routes import WF, expect
-from tests.functional.test_taskinstance_routes import call, deploy_onboard, ids, start
+from tests.support.rest import ADMIN, WF, call, expect, ids
+from tests.support.tasks import deploy_onboard, start
 
 HISTORY_KEYS = {
     "_id",

@@ -10,7 +10,7 @@ from chalicelib.errors import BadRequest, NotFound
 from chalicelib.service import definitions, deployments
 from chalicelib.service import repository as repo
 from chalicelib.storage.ports import Table
-from tests.functional.test_model_routes import simple_bpmn
+from tests.support.rest import simple_bpmn
 
 
 def _deploy(container, key="alpha", source="test", text=None, resources=None):

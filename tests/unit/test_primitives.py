@@ -10,7 +10,7 @@ from chalicelib import ids
 from chalicelib.clock import FixedClock, format_iso, parse_iso
 from chalicelib.errors import ConcurrencyError, NotFound, ProcessFailure, reason_for
 from chalicelib.settings import Settings, SettingsError
-from tests.conftest import TEST_ENV
+from tests.support.env import TEST_ENV
 
 
 def test_ids_are_time_ordered_and_unique():

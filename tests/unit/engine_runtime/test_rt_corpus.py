@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib.engine.runtime import HistoryKind
 from chalicelib.errors import ProcessFailure
-from tests.unit.engine_runtime.conftest import task_named, task_names
+from tests.support.engine import task_named, task_names
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from chalicelib.engine.runtime import EscalationUncaught, HistoryKind
 from chalicelib.engine.runtime.memory import InMemoryWorld
 from chalicelib.engine.runtime.state import dumps
 from chalicelib.errors import ProcessFailure
-from tests.unit.engine_runtime.conftest import bpmn, seq, task_names
+from tests.support.engine import bpmn, seq, task_names
 
 ERRORS = '<error id="err1" errorCode="E1"/><error id="err2" errorCode="E2"/>'
 

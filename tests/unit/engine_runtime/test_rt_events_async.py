@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.engine.runtime import JobCancelled, JobKind, RunAsyncJob, UnknownTarget
-from tests.unit.engine_runtime.conftest import bpmn, seq, task_names, variables
+from tests.support.engine import bpmn, seq, task_names, variables
 
 
 def test_async_before_parks_then_runs(world):

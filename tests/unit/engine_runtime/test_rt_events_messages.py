@@ -18,7 +18,7 @@ from chalicelib.engine.runtime import (
     start_event_subscriptions,
 )
 from chalicelib.errors import Conflict
-from tests.unit.engine_runtime.conftest import bpmn, seq, task_names, variables
+from tests.support.engine import bpmn, seq, task_names, variables
 
 MSG = '<message id="m1" name="go"/><message id="m2" name="stop"/><signal id="s1" name="alert"/>'
 

@@ -24,7 +24,7 @@ from chalicelib.engine.runtime.timers_rt import (
     next_cron,
     quartz_to_croniter,
 )
-from tests.unit.engine_runtime.conftest import bpmn, seq, task_names
+from tests.support.engine import bpmn, seq, task_names
 
 UTC = dt.UTC
 T0 = dt.datetime(2026, 1, 1, tzinfo=UTC)

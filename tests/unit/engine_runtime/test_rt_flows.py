@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.errors import ProcessFailure
-from tests.unit.engine_runtime.conftest import bpmn, seq, task_names
+from tests.support.engine import bpmn, seq, task_names
 
 
 def _exclusive(default: bool) -> str:

@@ -16,7 +16,7 @@ from chalicelib.engine.problems import ProblemCode
 from chalicelib.engine.runtime import HistoryKind
 from chalicelib.engine.runtime.effects import HistoryLevel
 from chalicelib.engine.runtime.memory import InMemoryWorld
-from tests.unit.engine_runtime.conftest import bpmn, seq
+from tests.support.engine import bpmn, seq
 
 
 def _own_level(level: str) -> str:

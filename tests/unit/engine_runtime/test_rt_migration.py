@@ -11,7 +11,7 @@ from chalicelib.engine.runtime import (
     MigrationInvalid,
     validate_migration,
 )
-from tests.unit.engine_runtime.conftest import bpmn, seq, task_names, variables
+from tests.support.engine import bpmn, seq, task_names, variables
 
 V1 = bpmn(
     '<startEvent id="s"/>'

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.engine.runtime import workloads
-from tests.unit.engine_runtime.conftest import bpmn, seq
+from tests.support.engine import bpmn, seq
 
 
 def test_sequential_mi_of_500_keeps_a_constant_state_size(world):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.engine.runtime import HistoryKind, InstanceEnded, StartProcess
-from tests.unit.engine_runtime.conftest import bpmn, seq, task_names, variables
+from tests.support.engine import bpmn, seq, task_names, variables
 
 
 def test_sub_process_is_a_scope_with_local_variables(world):

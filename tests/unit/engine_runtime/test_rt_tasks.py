@@ -6,7 +6,7 @@ import pytest
 
 from chalicelib.engine.runtime import HistoryKind, NotWaiting, ScriptLog
 from chalicelib.errors import ProcessFailure
-from tests.unit.engine_runtime.conftest import bpmn, seq, task_names, variables
+from tests.support.engine import bpmn, seq, task_names, variables
 
 USER_TASK = bpmn(
     '<startEvent id="start" flowable:initiator="starter"/>'

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.engine.runtime import HistoryKind, UnknownTarget, UpdateTask
-from tests.unit.engine_runtime.conftest import bpmn, seq, variables
+from tests.support.engine import bpmn, seq, variables
 
 ASSIGNABLE = bpmn(
     '<startEvent id="s"/>'

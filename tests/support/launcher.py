@@ -26,7 +26,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.conftest import ADMIN, REPO, TEST_ENV
+from tests.support.env import REPO, TEST_ENV
+from tests.support.rest import ADMIN
 
 WF = "/openidm/workflow"
 """The service's route prefix (append it to a launcher's base URL)."""

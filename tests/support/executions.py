@@ -7,7 +7,7 @@ import json
 from chalicelib.engine.runtime import StartProcess
 from chalicelib.service import deployments, instances
 from chalicelib.storage.ports import Table
-from tests.conftest import ADMIN
+from tests.support.rest import ADMIN
 
 WF = "/openidm/workflow"
 JSON = dict(ADMIN, **{"Content-Type": "application/json"})

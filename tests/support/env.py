@@ -1,0 +1,23 @@
+"""The environment every test runs in, set by ``tests/conftest.py`` before ``app`` is imported."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+TEST_ENV = {
+    "WORKFLOW_STAGE": "local",
+    "WORKFLOW_BACKEND": "moto",
+    "WORKFLOW_REPOSITORY_TABLE": "wf-test-repository",
+    "WORKFLOW_RUNTIME_TABLE": "wf-test-runtime",
+    "WORKFLOW_HISTORY_TABLE": "wf-test-history",
+    "WORKFLOW_DEADLETTER_TABLE": "wf-test-deadletter",
+    "WORKFLOW_JOBS_QUEUE": "wf-test-jobs",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+
+#: The checkout's root.
+REPO = Path(__file__).resolve().parents[2]

@@ -1,0 +1,54 @@
+"""Processes with a boundary timer and an async continuation, deployed and started in the service."""
+
+from __future__ import annotations
+
+from chalicelib.engine.runtime import StartProcess
+from chalicelib.service import deployments, instances
+
+TIMER = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:flowable="http://flowable.org/bpmn" targetNamespace="Tests">
+  <process id="escalate" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
+    <userTask id="review" name="Review"/>
+    <boundaryEvent id="late" attachedToRef="review" cancelActivity="true">
+      <timerEventDefinition><timeDuration>PT1H</timeDuration></timerEventDefinition>
+    </boundaryEvent>
+    <sequenceFlow id="f2" sourceRef="review" targetRef="end"/>
+    <sequenceFlow id="f3" sourceRef="late" targetRef="escalated"/>
+    <userTask id="escalated" name="Escalated"/>
+    <sequenceFlow id="f4" sourceRef="escalated" targetRef="end"/>
+    <endEvent id="end"/>
+  </process>
+</definitions>"""
+
+
+ASYNC = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:flowable="http://flowable.org/bpmn" targetNamespace="Tests">
+  <process id="background" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="work"/>
+    <scriptTask id="work" scriptFormat="javascript" flowable:async="true">
+      <script>execution.setVariable("done", true);</script>
+    </scriptTask>
+    <sequenceFlow id="f2" sourceRef="work" targetRef="wait"/>
+    <userTask id="wait"/>
+    <sequenceFlow id="f3" sourceRef="wait" targetRef="end"/>
+    <endEvent id="end"/>
+  </process>
+</definitions>"""
+
+
+def deploy_and_start(container, xml, key):
+    definition = deployments.deploy(
+        container, source=f"file:{key}", name=key, bpmn={f"{key}.bpmn20.xml": xml}
+    ).definition_ids[0]
+    _, result = instances.run_command(container, lambda uow: StartProcess(definition))
+    return result.instance_id
+
+
+def task_keys(container, instance_id):
+    state = instances.load_instance(container, instance_id)
+    return sorted(t.task_definition_key for t in state.tasks.values()) if state else []
