@@ -81,3 +81,85 @@ def test_http_module_import_is_lazy():
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == ""
+
+
+# --- import graph ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def import_graph():
+    """chalicelib's import graph, imports inside functions included (grimp reads every import
+    statement of a module, wherever it stands)."""
+    import grimp
+
+    return grimp.build_graph("chalicelib", cache_dir=None)
+
+
+def import_cycles(graph) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles = []
+    for root in sorted(graph.modules):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph.find_modules_directly_imported_by(root))))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            module, successors = work[-1]
+            for successor in successors:
+                if successor not in index:
+                    index[successor] = low[successor] = len(index)
+                    stack.append(successor)
+                    on_stack.add(successor)
+                    work.append(
+                        (
+                            successor,
+                            iter(sorted(graph.find_modules_directly_imported_by(successor))),
+                        )
+                    )
+                    break
+                if successor in on_stack:
+                    low[module] = min(low[module], index[successor])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[module])
+                if low[module] == index[module]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == module:
+                            break
+                    if len(component) > 1:
+                        cycles.append(sorted(component))
+    return cycles
+
+
+def test_import_cycles_are_found():
+    """The cycle finder itself: a -> b -> c -> a is one cycle, d -> a is none."""
+    import grimp
+
+    graph = grimp.ImportGraph()
+    for importer, imported in [("a", "b"), ("b", "c"), ("c", "a"), ("d", "a")]:
+        graph.add_import(importer=importer, imported=imported)
+    assert import_cycles(graph) == [["a", "b", "c"]]
+
+
+def test_no_import_cycle_in_chalicelib(import_graph):
+    cycles = import_cycles(import_graph)
+    assert not cycles, "import cycles:\n" + "\n".join(" <-> ".join(c) for c in cycles)
+
+
+def test_layer_contracts_hold():
+    """The import-linter contracts of pyproject.toml (layers, a pure core, independent
+    resource families) hold."""
+    from importlinter.cli import lint_imports
+
+    assert lint_imports(config_filename=str(REPO / "pyproject.toml"), no_cache=True) == 0
