@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 
@@ -39,6 +39,22 @@ def test_script_sandbox_javascript_is_packaged(zipped):
     expected = sorted(f"chalicelib/engine/scripting/{p.name}" for p in sources.glob("*.js"))
     assert len(expected) >= 3, expected
     assert set(expected) <= set(zipped)
+
+
+def test_no_benchmark_or_test_code_is_packaged(zipped):
+    """The Lambda package holds the service only: benchmark workloads and test helpers live
+    in bench/ and tests/, outside chalicelib/."""
+    shipped = [n for n in zipped if n.endswith(".py")]
+    assert "app.py" in shipped
+    assert "chalicelib/engine/scripting/__init__.py" in shipped
+    offending = [
+        n
+        for n in shipped
+        if n.split("/")[0] in ("bench", "tests")
+        or PurePosixPath(n).name in ("conftest.py", "workloads.py")
+        or PurePosixPath(n).name.startswith("test_")
+    ]
+    assert not offending
 
 
 def swagger_paths(sam: dict) -> list[str]:
