@@ -30,13 +30,14 @@ from .elements import (
     EndEvent,
     EventBasedGateway,
     ExclusiveGateway,
+    FlowNode,
     InclusiveGateway,
     IntermediateCatchEvent,
     IntermediateThrowEvent,
     ParallelGateway,
     StartEvent,
 )
-from .model import Bounds, Definitions, Diagram
+from .model import Bounds, Definitions, Diagram, SequenceFlow
 
 __all__ = [
     "render_definition",
@@ -92,7 +93,9 @@ def element_names(definitions: Definitions) -> dict[str, str]:
     """``element id -> name`` for every named flow node and sequence flow of the document."""
     names: dict[str, str] = {}
     for process in definitions.processes.values():
-        for item in (*process.elements.values(), *process.flows.values()):
+        items: list[FlowNode | SequenceFlow] = [*process.elements.values()]
+        items.extend(process.flows.values())
+        for item in items:
             name = getattr(item, "name", None)
             if isinstance(name, str) and name.strip():
                 names[item.id] = name

@@ -175,6 +175,8 @@ class Launcher:
         from chalice.app import ScheduledEventConfig, SQSEventConfig
 
         app = self.app_module.app
+        target: Callable[..., None]
+        args: tuple[Any, ...]
         for source in app.event_sources:
             handler = getattr(self.app_module, source.handler_string.split(".")[-1])
             if isinstance(source, SQSEventConfig):
