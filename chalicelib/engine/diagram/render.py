@@ -5,7 +5,7 @@ the size of the DI bounds plus a margin; tasks and sub-processes as rectangles, 
 circles (end events thicker, intermediate and boundary events doubled), gateways as diamonds
 with their marker, sequence flows as polylines ending in an arrow head, and the ``active``
 activities outlined in thick red. Element names are drawn as labels in a 5x7 bitmap font
-(``diagram_font``): task and collapsed sub-process names word-wrapped and centred inside their
+(:mod:`.font`): task and collapsed sub-process names word-wrapped and centred inside their
 box (lines that do not fit cut, the last one ending in an ellipsis), expanded sub-process names
 at the top of the box, event and gateway names in their DI label bounds or else centred below
 the shape, and sequence flow names in their DI label bounds (none without them).
@@ -22,8 +22,7 @@ import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
 
-from .diagram_font import ADVANCE, ELLIPSIS, GLYPH_HEIGHT, LINE_HEIGHT, spans, text_width
-from .elements import (
+from ..elements import (
     Activity,
     BoundaryEvent,
     ComplexGateway,
@@ -37,7 +36,8 @@ from .elements import (
     ParallelGateway,
     StartEvent,
 )
-from .model import Bounds, Definitions, Diagram, SequenceFlow
+from ..model import Bounds, Definitions, Diagram, SequenceFlow
+from .font import ADVANCE, ELLIPSIS, GLYPH_HEIGHT, LINE_HEIGHT, spans, text_width
 
 __all__ = [
     "render_definition",
