@@ -1,6 +1,6 @@
 """The engine alone (no storage): run plus persist, time per item and persisted size.
 
-Workloads (``chalicelib.engine.runtime.workloads``): (A) a sequential multi-instance of a
+Workloads (``bench.workloads``): (A) a sequential multi-instance of a
 no-op task, (B) a parallel fork/join of N no-op branches, (P) a script task building N items,
 then a sequential multi-instance sub-process running a small JavaScript script per item (the
 shape of SpiffWorkflow's own performance test).
@@ -95,7 +95,7 @@ class Ours:
         )
 
     def prepare(self, workload: str, n: int) -> tuple[str, Any]:
-        from chalicelib.engine.runtime.workloads import build_xml
+        from bench.workloads import build_xml
 
         [model] = self._parse(build_xml(workload, n)).executable_processes
         return f"{model.key}:1:bench", model
@@ -196,7 +196,7 @@ class Spiff:
         self.serializer = BpmnWorkflowSerializer()
 
     def prepare(self, workload: str, n: int) -> tuple[Any, Any]:
-        from chalicelib.engine.runtime.workloads import WORKLOADS, build_xml
+        from bench.workloads import WORKLOADS, build_xml
 
         key = WORKLOADS[workload][0]
         xml = _spiff_script_mi(n) if workload == "P" else build_xml(workload, n)

@@ -20,6 +20,7 @@ Everything here is local tooling; Lambda never imports this module.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import importlib
 import json
@@ -174,6 +175,8 @@ class Launcher:
         from chalice.app import ScheduledEventConfig, SQSEventConfig
 
         app = self.app_module.app
+        target: Callable[..., None]
+        args: tuple[Any, ...]
         for source in app.event_sources:
             handler = getattr(self.app_module, source.handler_string.split(".")[-1])
             if isinstance(source, SQSEventConfig):
@@ -334,13 +337,53 @@ def _sqs_record(message: dict, queue_arn: str) -> dict:
     }
 
 
+_SETTINGS_HELP = """\
+environment settings (read at start; values already set win over the stage's):
+  HOST                         address to listen on (default 127.0.0.1; --host wins)
+  PORT                         port to listen on (default 8080, 0 for any free one; --port wins)
+  LOG_LEVEL                    log level of the service (default INFO)
+  AWS_ENDPOINT_URL             use the DynamoDB and SQS at this endpoint (a moto server, say)
+                               instead of embedded moto (wins over WORKFLOW_BACKEND); dummy
+                               credentials unless set
+  WORKFLOW_BACKEND             "aws": real AWS with the ambient credentials (the deploy
+                               template must have created the tables and queues); unset or
+                               anything else: embedded moto in this process, with dummy
+                               credentials (stray AWS credentials alone never switch it)
+  WORKFLOW_LOCAL_TICK_SECONDS  period of each scheduled handler (default 1); the job sweep's
+                               WORKFLOW_SWEEP_PERIOD_SECONDS is set to the same tick
+  WORKFLOW_*                   every other setting (tables, queue, history level, users file,
+                               ...) as in chalicelib/settings.py; the "local" stage of
+                               .chalice/config.json provides the defaults
+
+at start the tables and queues are created (moto only), then every BPMN file (*.bpmn20.xml,
+*.bpmn) and .bar archive under the project's workflow/ directory is deployed (unchanged files
+add no version); serves until interrupted (Ctrl-C)."""
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m chalicelib.local",
+        description=(
+            "Run the whole workflow service on this machine (what `make run` does): the HTTP "
+            "API at http://HOST:PORT/openidm/workflow, one worker thread per SQS handler and "
+            "one per schedule, over embedded moto or the endpoint configured below."
+        ),
+        epilog=_SETTINGS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--host", help="address to listen on (overrides HOST)")
+    parser.add_argument("--port", type=int, help="port to listen on (overrides PORT)")
+    return parser.parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m chalicelib.local``: serve until interrupted."""
+    """``python -m chalicelib.local``: serve until interrupted (``--help``: the settings)."""
+    arguments = _arguments(argv)  # --help prints and exits here, before anything starts
     from ..observability import configure_logging
 
     configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
-    host = os.environ.get("HOST", "127.0.0.1")
-    port = int(os.environ.get("PORT", "8080"))
+    host = arguments.host or os.environ.get("HOST", "127.0.0.1")
+    port = arguments.port if arguments.port is not None else int(os.environ.get("PORT", "8080"))
     launcher = Launcher(host, port).start()
     print(
         json.dumps(

@@ -51,6 +51,9 @@ def install() -> None:
         finally:
             local.backups = outer
 
-    models.copy = types.SimpleNamespace(deepcopy=deepcopy, copy=copy.copy)
-    models.DynamoDBBackend.transact_write_items = transact_write_items
+    # replacing a module's name and a class's method: typed as Any on purpose
+    patched_module: Any = models
+    patched_backend: Any = models.DynamoDBBackend
+    patched_module.copy = types.SimpleNamespace(deepcopy=deepcopy, copy=copy.copy)
+    patched_backend.transact_write_items = transact_write_items
     _installed = True

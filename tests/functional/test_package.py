@@ -3,19 +3,58 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import zipfile
+from pathlib import Path, PurePosixPath
 
 import pytest
 
 
 @pytest.fixture(scope="module")
-def sam(tmp_path_factory) -> dict:
+def packaged(tmp_path_factory) -> Path:
+    """The output directory of the package: ``sam.json`` and ``deployment.zip``."""
     from chalicelib.deploy.__main__ import package
 
     out = tmp_path_factory.mktemp("package")
     template = package("dev", out, no_deps=True)
-    assert (out / "deployment.zip").is_file()
-    return json.loads(Path(template).read_text())
+    packaged = Path(template).parent
+    assert (packaged / "deployment.zip").is_file()
+    return packaged
+
+
+@pytest.fixture(scope="module")
+def sam(packaged) -> dict:
+    return json.loads((packaged / "sam.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def zipped(packaged) -> list[str]:
+    """The names in the deployment zip."""
+    with zipfile.ZipFile(packaged / "deployment.zip") as archive:
+        return archive.namelist()
+
+
+def test_script_sandbox_javascript_is_packaged(zipped):
+    """The sandbox reads its preludes from the .js files beside its modules."""
+    sources = Path(__file__).resolve().parents[2] / "chalicelib" / "engine" / "scripting"
+    expected = sorted(f"chalicelib/engine/scripting/{p.name}" for p in sources.glob("*.js"))
+    assert len(expected) >= 3, expected
+    assert set(expected) <= set(zipped)
+
+
+def test_no_benchmark_or_test_code_is_packaged(zipped):
+    """The Lambda package holds the service only: benchmark workloads and test helpers live
+    in bench/ and tests/, outside chalicelib/."""
+    shipped = [n for n in zipped if n.endswith(".py")]
+    assert "app.py" in shipped
+    assert "chalicelib/engine/scripting/__init__.py" in shipped
+    offending = [
+        n
+        for n in shipped
+        if n.split("/")[0] in ("bench", "tests")
+        or PurePosixPath(n).name in ("conftest.py", "workloads.py")
+        or PurePosixPath(n).name.startswith("test_")
+    ]
+    assert not offending
 
 
 def swagger_paths(sam: dict) -> list[str]:

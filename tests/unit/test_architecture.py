@@ -31,6 +31,18 @@ def test_pure_packages_import_no_aws_or_framework(package):
         assert not bad, f"{path.relative_to(REPO)} imports {sorted(bad)}"
 
 
+def test_shipped_code_holds_no_benchmark_or_test_code():
+    """chalicelib/ ships to Lambda: it neither imports bench/ or tests/ nor holds their code
+    (the benchmark workloads are bench/workloads.py)."""
+    files = sorted((REPO / "chalicelib").rglob("*.py")) + [REPO / "app.py"]
+    for path in files:
+        bad = imported_roots(path) & {"bench", "tests", "pytest"}
+        assert not bad, f"{path.relative_to(REPO)} imports {sorted(bad)}"
+    names = {path.name for path in files}
+    assert not {"workloads.py", "conftest.py"} & names
+    assert not [name for name in names if name.startswith("test_")]
+
+
 def test_importing_pure_packages_loads_no_aws_module():
     import subprocess
     import sys

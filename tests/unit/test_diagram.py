@@ -9,7 +9,7 @@ import pytest
 
 from chalicelib.engine import parse_bpmn
 from chalicelib.engine.diagram import MARGIN, MAX_SIZE, TEXT_PADDING, render, render_definition
-from chalicelib.engine.diagram_font import ELLIPSIS, spans
+from chalicelib.engine.diagram.font import ELLIPSIS, spans
 from chalicelib.engine.model import Bounds, Diagram, Edge, Shape
 from tests.support.diagram import BLACK, HEIGHT, RED, TASK_EDGE, WHITE, WIDTH, decode, di_bpmn
 

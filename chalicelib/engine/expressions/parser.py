@@ -259,9 +259,8 @@ def _parse_segment(text: str, start: int, end: int):
 
 def _translate(exc: UnexpectedInput, text: str, end: int) -> JuelSyntaxError:
     if isinstance(exc, UnexpectedCharacters):
-        return JuelSyntaxError(
-            f"unexpected character {text[exc.pos_in_stream]!r}", text, exc.pos_in_stream
-        )
+        pos = exc.pos_in_stream or 0  # always set here (Lark declares it None on the base)
+        return JuelSyntaxError(f"unexpected character {text[pos]!r}", text, pos)
     if isinstance(exc, UnexpectedEOF) or (
         isinstance(exc, UnexpectedToken) and exc.token.type == "$END"
     ):

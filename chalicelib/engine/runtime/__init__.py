@@ -10,8 +10,8 @@ Pure (standard library and the engine package only). Layout, by concern:
 - :mod:`.context` (agenda), :mod:`.flow` (moving tokens), :mod:`.variables`, :mod:`.history`,
   :mod:`.listeners`, :mod:`.gateways`, :mod:`.multi_instance`, :mod:`.errors_events`,
   :mod:`.instances`, :mod:`.behaviours` (the element-class -> behaviour table).
-- :mod:`.memory`: an in-memory world storing instances as JSON items (tests, benchmarks);
-  :mod:`.workloads`: the benchmark workloads.
+- :mod:`.memory`: an in-memory world storing instances as JSON items (tests, benchmarks;
+  the benchmark workloads are ``bench/workloads.py``).
 
 Names are loaded on first use (PEP 562): importing a record type does not load the executor,
 so the HTTP handler module stays cheap to import.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.engine.runtime import workloads
+from bench import workloads
 from tests.support.engine import bpmn, seq
 
 

@@ -5,7 +5,7 @@ the size of the DI bounds plus a margin; tasks and sub-processes as rectangles, 
 circles (end events thicker, intermediate and boundary events doubled), gateways as diamonds
 with their marker, sequence flows as polylines ending in an arrow head, and the ``active``
 activities outlined in thick red. Element names are drawn as labels in a 5x7 bitmap font
-(``diagram_font``): task and collapsed sub-process names word-wrapped and centred inside their
+(:mod:`.font`): task and collapsed sub-process names word-wrapped and centred inside their
 box (lines that do not fit cut, the last one ending in an ellipsis), expanded sub-process names
 at the top of the box, event and gateway names in their DI label bounds or else centred below
 the shape, and sequence flow names in their DI label bounds (none without them).
@@ -22,21 +22,22 @@ import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
 
-from .diagram_font import ADVANCE, ELLIPSIS, GLYPH_HEIGHT, LINE_HEIGHT, spans, text_width
-from .elements import (
+from ..elements import (
     Activity,
     BoundaryEvent,
     ComplexGateway,
     EndEvent,
     EventBasedGateway,
     ExclusiveGateway,
+    FlowNode,
     InclusiveGateway,
     IntermediateCatchEvent,
     IntermediateThrowEvent,
     ParallelGateway,
     StartEvent,
 )
-from .model import Bounds, Definitions, Diagram
+from ..model import Bounds, Definitions, Diagram, SequenceFlow
+from .font import ADVANCE, ELLIPSIS, GLYPH_HEIGHT, LINE_HEIGHT, spans, text_width
 
 __all__ = [
     "render_definition",
@@ -92,7 +93,9 @@ def element_names(definitions: Definitions) -> dict[str, str]:
     """``element id -> name`` for every named flow node and sequence flow of the document."""
     names: dict[str, str] = {}
     for process in definitions.processes.values():
-        for item in (*process.elements.values(), *process.flows.values()):
+        items: list[FlowNode | SequenceFlow] = [*process.elements.values()]
+        items.extend(process.flows.values())
+        for item in items:
             name = getattr(item, "name", None)
             if isinstance(name, str) and name.strip():
                 names[item.id] = name

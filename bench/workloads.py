@@ -5,9 +5,10 @@
 - ``P``: a script task builds a list of N items, then a sequential multi-instance
   sub-process runs a small JavaScript script per item (SpiffWorkflow's performance test shape).
 
-Each runs to completion in one start command through :class:`~.memory.InMemoryWorld` (JSON
-round trip included). ``run`` returns sizes and timings; ``python -m
-chalicelib.engine.runtime.workloads`` prints a table.
+Each runs to completion in one start command through
+:class:`~chalicelib.engine.runtime.memory.InMemoryWorld` (JSON round trip included). ``run``
+returns sizes and timings; ``python -m bench.workloads`` prints a table. Benchmark code: it
+lives here, not in ``chalicelib/``, so that it does not ship in the Lambda package.
 """
 
 from __future__ import annotations

@@ -1,0 +1,190 @@
+"""JavaScript script tasks, run in QuickJS with CPU-time and memory limits and no I/O.
+
+:func:`run_script` gives every script a fresh QuickJS context, or a context shared by the simple
+scripts of one command and cleaned after each (see :mod:`.pool`); nothing leaks between
+scripts either way.
+QuickJS has no ``require``, no ``std``/``os`` modules (only the ``qjs`` shell adds them) and no
+network or file access; ``import`` statements are syntax errors and dynamic ``import()`` never
+settles, because there is no event loop: promise callbacks do not run.
+
+With a time limit set, QuickJS cannot call back into Python, so ``execution`` is a plain
+JavaScript object over a JSON snapshot of the visible variables, and what the script changed
+is read back as JSON when it ends:
+
+- ``execution.getVariable(n)`` / ``getVariableLocal(n)`` (null when undefined),
+  ``hasVariable(n)`` / ``hasVariableLocal(n)``, ``getVariables()``, ``setVariable(n, v)``,
+  ``setVariableLocal(n, v)``, ``removeVariable(n)``, ``getProcessInstanceId()``, ``getId()``,
+  ``getCurrentActivityId()``, ``getProcessBusinessKey()`` (or
+  ``getProcessInstanceBusinessKey()``). The snapshot holds every visible variable, so the
+  ``...Local`` readers see the same values as the others; the engine decides where
+  ``setVariableLocal`` writes.
+- ``console.log/info/debug/warn/error`` lines are collected (and sent to ``logger``).
+- Process variables whose names are JavaScript identifiers are also bound as globals, for
+  reading (``amount * 2``). Assigning such a global does **not** set the variable, unless
+  ``auto_store=True`` (Flowable's ``autoStoreVariables``): then every bound global whose JSON
+  changed is written back. An explicit ``setVariable`` wins over an auto-stored global.
+- Values cross as JSON: dates become ISO strings, ``undefined``, functions, ``NaN`` and
+  ``Infinity`` become null, BigInts become numbers, a cyclic value is a script error.
+- ``BpmnError`` throwing from scripts is not supported; any thrown value is a script failure.
+
+Modules: :mod:`.analysis` (what a script's text allows), :mod:`.values` (JSON in, results
+out), :mod:`.sandbox` (one script in a fresh context), :mod:`.pool` (a context shared by a
+command's simple scripts, and how it stays clean), :mod:`.errors` (QuickJS exceptions to
+process failures), :mod:`.limits`, and :mod:`.js`, which reads the JavaScript preludes
+(``fresh.js``, ``pool.js``, ``common.js`` beside it) once, at first use.
+
+Early time-outs: QuickJS measures the *process's* CPU time, so busy sibling threads (threaded
+local mode, tests) make the limit fire early. When an interrupt fires after the script's own
+thread used less than :data:`EARLY_INTERRUPT_RATIO` of the limit, the script is run once more
+in a fresh context (it has no side effects until read back, so this is safe). The retry's
+QuickJS budget is stretched by the contention just seen (own CPU share), at most
+:data:`MAX_RETRY_STRETCH` times the limit, so the script's own thread again gets about the
+limit; if the retry is interrupted too, the script fails with ``script-timeout``. The cost of
+this is bounded: an endless script under contention burns at most (1 + stretch) limits.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from chalicelib.errors import ProcessFailure
+
+from .analysis import bindable, is_poolable, referenced_variables
+from .errors import EarlyInterrupt as _EarlyInterrupt
+from .limits import (
+    DEFAULT_MEMORY_LIMIT_BYTES,
+    DEFAULT_TIME_LIMIT_S,
+    EARLY_INTERRUPT_RATIO,
+    LEVELS,
+    MAX_CONSOLE_LINE_LENGTH,
+    MAX_CONSOLE_LINES,
+    MAX_RETRY_STRETCH,
+)
+from .pool import ScriptPool
+from .sandbox import attempt as _attempt  # looked up here at each call (tests replace it)
+from .values import ScriptResult, check_passable, encode, envelope
+
+__all__ = [
+    "ScriptResult",
+    "run_script",
+    "ScriptPool",
+    "referenced_variables",
+    "is_poolable",
+    "DEFAULT_TIME_LIMIT_S",
+    "DEFAULT_MEMORY_LIMIT_BYTES",
+    "EARLY_INTERRUPT_RATIO",
+    "MAX_RETRY_STRETCH",
+    "MAX_CONSOLE_LINES",
+    "MAX_CONSOLE_LINE_LENGTH",
+]
+
+
+def run_script(
+    source: str,
+    variables: dict[str, Any],
+    *,
+    activity_id: str | None,
+    process_instance_id: str | None,
+    execution_id: str | None,
+    business_key: str | None = None,
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_BYTES,
+    auto_store: bool = False,
+    logger: logging.Logger | None = None,
+    pool: ScriptPool | None = None,
+    need_result: bool = True,
+) -> ScriptResult:
+    """Run a JavaScript script task in a fresh (or pooled), limited QuickJS context.
+
+    Parameters
+    ----------
+    source:
+        The script text.
+    variables:
+        A JSON-able snapshot of the variables visible to the execution.
+    activity_id, process_instance_id, execution_id, business_key:
+        What ``execution``'s getters return; ``activity_id`` is also reported on failure.
+    time_limit_s, memory_limit_bytes:
+        CPU-time and heap limits of the context.
+    auto_store:
+        Write back changed globals named after existing variables (``autoStoreVariables``).
+    logger:
+        When given, each console line is logged at its level (``warn`` as WARNING, ...).
+    pool:
+        A :class:`ScriptPool` of the command: simple scripts (:func:`is_poolable`) run in its
+        shared context (never with ``auto_store``, never on the retry after an early
+        interrupt).
+    need_result:
+        False when the script's value is not used (no ``resultVariable``): ``result`` is then
+        None, and a pooled script seen before in the command runs compiled once as a function.
+
+    Raises
+    ------
+    ProcessFailure
+        ``script-timeout`` when the time limit is reached; ``script`` for a JavaScript error
+        (message and line), a syntax error, memory exhaustion or a value that is not JSON.
+    """
+    reachable = referenced_variables(source)
+    if reachable is not None:  # only what the script can name (JSON is the cost)
+        passed = {name: value for name, value in variables.items() if name in reachable}
+        if len(passed) < len(variables):  # the others are checked, as if they were passed
+            check_passable(
+                {name: value for name, value in variables.items() if name not in reachable},
+                activity_id,
+                pool._checked if pool is not None else None,
+            )
+        variables = passed
+    encoded = encode(variables, activity_id)
+    names = ",".join(name for name in variables if bindable(name))
+    meta = (activity_id, process_instance_id, execution_id, business_key)
+    budget = time_limit_s  # QuickJS's limit counts the whole process's CPU time
+    pooled = pool is not None and not auto_store and is_poolable(source)
+    for attempt in (1, 2):
+        try:
+            if pooled and attempt == 1 and pool is not None:
+                result = pool.attempt(
+                    source,
+                    encoded,
+                    names,
+                    meta,
+                    budget,
+                    time_limit_s,
+                    memory_limit_bytes,
+                    activity_id,
+                    logger,
+                    need_result,
+                )
+            else:
+                result = _attempt(
+                    source,
+                    envelope(encoded, names, meta),
+                    budget,
+                    time_limit_s,
+                    memory_limit_bytes,
+                    auto_store,
+                    activity_id,
+                    logger,
+                    need_result=need_result,
+                )
+        except _EarlyInterrupt as early:
+            if attempt == 2:
+                break
+            share = max(early.own_cpu / budget, 1 / MAX_RETRY_STRETCH)
+            budget = time_limit_s / share
+            if logger is not None:
+                logger.warning(
+                    "script %s interrupted after %.3f s of its own CPU (busy "
+                    "threads?); retrying once with a %.3f s budget",
+                    activity_id,
+                    early.own_cpu,
+                    budget,
+                )
+            continue
+        for level, line in result.pop("_log"):
+            if logger is not None:
+                logger.log(LEVELS.get(level, logging.INFO), "script %s: %s", activity_id, line)
+        return ScriptResult(**result)
+    raise ProcessFailure(
+        "script-timeout", f"Script exceeded its time limit of {time_limit_s:g} s", activity_id
+    )
