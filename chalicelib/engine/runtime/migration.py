@@ -67,9 +67,9 @@ from chalicelib.engine.elements import (
 )
 from chalicelib.engine.model import ProcessDefinitionModel
 from chalicelib.engine.parts import MultiInstance
-from chalicelib.engine.runtime import behaviours, events, flow, history, subscriptions
+from chalicelib.engine.runtime import events, flow, history, subscriptions
 from chalicelib.engine.runtime.commands import ActivityMigration, MigrateInstance
-from chalicelib.engine.runtime.context import InstanceContext, Runtime
+from chalicelib.engine.runtime.context import InstanceContext, Runtime, SessionPort
 from chalicelib.engine.runtime.effects import JobCancelled
 from chalicelib.engine.runtime.errors import UnknownTarget
 from chalicelib.engine.runtime.records import ExecutionRecord, evolve
@@ -316,12 +316,12 @@ def _cancel_activity(
     flow.update(ic, current, job_id=None)
 
 
-def _migrate(session: Any, rt: Runtime, command: MigrateInstance) -> str:
+def _migrate(session: SessionPort, rt: Runtime, command: MigrateInstance) -> str:
     ic = rt.instance(command.instance_id)
     state = ic.state
     if state.header.status.is_ended:
         raise UnknownTarget(f"Process instance {command.instance_id} has already ended")
-    target = session._definition(command.definition_id)
+    target = session.definition(command.definition_id)
     source = ic.model
     plan = plan_migration(state, source, target, command.definition_id, command.mappings)
     if not plan.valid:
@@ -386,7 +386,7 @@ def _migrate(session: Any, rt: Runtime, command: MigrateInstance) -> str:
         )
     for execution in new_waits:
         node = target.elements[execution.activity_id]
-        behaviours.behaviour_for(node).execute(rt, ic, state.executions[execution.id], node)
+        rt.behaviour(node).execute(rt, ic, state.executions[execution.id], node)
     for execution_id, from_id, to_id in plan.move:
         current = flow.update(ic, state.executions[execution_id], activity_id=to_id, is_active=True)
         for name, value in command.mappings[from_id].local_variables.items():
