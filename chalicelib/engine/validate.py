@@ -29,6 +29,7 @@ from chalicelib.engine.model import Definitions
 from chalicelib.engine.parser import parse_bpmn
 from chalicelib.engine.problems import BpmnSyntaxError, Problem
 from chalicelib.engine.problems import ProblemCode as P
+from chalicelib.engine.registry import BY_CLASS
 from chalicelib.engine.validate_elements import check_element, check_listeners
 from chalicelib.engine.validate_support import ProcessChecker
 
@@ -80,7 +81,7 @@ def validate(definitions: Definitions) -> list[Problem]:
         checker = ProcessChecker(definitions, process)
         _check_process(checker)
         for node in process.elements.values():
-            check_element(checker, node)
+            check_element(checker, node, BY_CLASS[type(node)].check)
         problems.extend(checker.problems)
     non_executable = {
         key for key, process in definitions.processes.items() if not process.is_executable

@@ -26,6 +26,7 @@ from typing import Any
 
 from chalicelib.clock import Clock
 from chalicelib.engine.model import ProcessDefinitionModel
+from chalicelib.engine.registry import KINDS
 from chalicelib.engine.runtime import (
     event_commands,
     events,
@@ -36,7 +37,7 @@ from chalicelib.engine.runtime import (
     migration,
 )
 from chalicelib.engine.runtime.behaviours import gateways, multi_instance, scopes, user_task
-from chalicelib.engine.runtime.behaviours.table import BEHAVIOURS
+from chalicelib.engine.runtime.behaviours.table import dispatch_table
 from chalicelib.engine.runtime.commands import (
     UPDATABLE_TASK_FIELDS,
     Command,
@@ -72,7 +73,7 @@ InstanceLoader = Callable[[str], InstanceState]
 
 #: The higher-layer operations :mod:`.flow` calls (built once; see :mod:`.hooks`).
 HOOKS = Hooks(
-    behaviours=BEHAVIOURS,
+    behaviours=dispatch_table(KINDS),
     start_multi_instance=multi_instance.start,
     multi_instance_completed=multi_instance.instance_completed,
     subscribe_boundary=events.subscribe_boundary,
