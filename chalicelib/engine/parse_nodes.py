@@ -208,8 +208,10 @@ def _loop(element: etree._Element, ctx: ParseContext):
 # --- event definitions ---------------------------------------------------------------------
 
 
-def _event_definitions(element: etree._Element, ctx: ParseContext) -> tuple:
-    found = []
+def _event_definitions(
+    element: etree._Element, ctx: ParseContext
+) -> tuple[el.EventDefinition, ...]:
+    found: list[el.EventDefinition] = []
     for node in element:
         name = local_name(node)
         if node.tag != f"{{{BPMN_NS}}}{name}" or not name.endswith("EventDefinition"):

@@ -89,7 +89,7 @@ _KIND = {
 
 def _location(c: ProcessChecker, node: el.FlowNode) -> str:
     if isinstance(node, el.StartEvent):
-        scope = c.process.elements.get(node.parent_id) if node.parent_id else None
+        scope = c.model.elements.get(node.parent_id) if node.parent_id else None
         if scope is None:
             return "process start"
         if isinstance(scope, el.SubProcess) and scope.triggered_by_event:
@@ -477,9 +477,9 @@ def check_call_activity(c: ProcessChecker, node: el.CallActivity) -> None:
 
 def check_sub_process(c: ProcessChecker, node: el.SubProcess) -> None:
     """Sub-process: its start events (exactly one; an event sub-process has no flows)."""
-    starts = c.process.start_events(node.id)
+    starts = c.model.start_events(node.id)
     if node.triggered_by_event:
-        if c.process.incoming(node.id) or c.process.outgoing(node.id):
+        if c.model.incoming(node.id) or c.model.outgoing(node.id):
             c.add(P.INVALID_VALUE, "an event sub-process cannot have sequence flows", node)
         if len(starts) != 1:
             c.add(

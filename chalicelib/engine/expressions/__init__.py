@@ -20,4 +20,4 @@ __all__ = [
 
 def has_expression(text: str | None) -> bool:
     """True when ``text`` contains a ``${`` or ``#{`` (so it is evaluated, not read literally)."""
-    return bool(text) and ("${" in text or "#{" in text)
+    return text is not None and ("${" in text or "#{" in text)

@@ -303,7 +303,7 @@ def start_event_subscriptions(model: ProcessDefinitionModel) -> list[dict[str, A
                     "scope": definition.scope,
                 }
             elif isinstance(definition, TimerDefinition):
-                timer = {
+                timer: dict[str, str | None] = {
                     key: value
                     for key, value in (
                         ("timeDate", definition.time_date),

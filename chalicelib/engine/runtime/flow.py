@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 from chalicelib.engine.elements import Activity, FlowNode, SubProcess
 from chalicelib.engine.model import SequenceFlow
@@ -56,10 +57,11 @@ def create_execution(
     *,
     parent_id: str | None,
     activity_id: str | None,
-    **flags: object,
+    **flags: Any,
 ) -> ExecutionRecord:
     """A new child execution (put into the state); its id names the instance
-    (``ids.instance_of``), so an execution id alone locates its instance."""
+    (``ids.instance_of``), so an execution id alone locates its instance. ``flags`` are
+    other :class:`ExecutionRecord` fields (``is_concurrent=True``, ...)."""
     record = ExecutionRecord(
         id=rt.new_child_id(ic.id),
         instance_id=ic.id,
@@ -67,14 +69,14 @@ def create_execution(
         activity_id=activity_id,
         start_time=rt.now_iso(),
         **flags,
-    )  # type: ignore[arg-type]
+    )
     ic.state.put(record)
     return record
 
 
 def update(ic: InstanceContext, execution: ExecutionRecord, **changes: object) -> ExecutionRecord:
     """Replace an execution with some fields changed."""
-    return ic.state.put(evolve(execution, **changes))  # type: ignore[return-value]
+    return ic.state.put(evolve(execution, **changes))
 
 
 def is_mi_instance(ic: InstanceContext, execution: ExecutionRecord) -> bool:
@@ -106,7 +108,7 @@ def enter(rt: Runtime, instance_id: str, execution_id: str, resumed: bool = Fals
     execution = history.activity_started(rt, ic, execution, node)
     if node.execution_listeners:
         listeners.execution_listeners(rt, ic, execution, node, node.execution_listeners, "start")
-        execution = ic.execution(execution_id)  # type: ignore[assignment]
+        execution = ic.execution(execution_id)
         if execution is None:
             return
     if not isinstance(loop, MultiInstance):
@@ -337,7 +339,7 @@ def end_instance(
     if root is not None:
         ic.state.remove(root)
     header = ic.state.put(
-        replace(  # type: ignore[assignment]
+        replace(
             header,
             status=InstanceStatus.COMPLETED if completed else InstanceStatus.DELETED,
             end_time=rt.now_iso(),

@@ -67,9 +67,10 @@ __all__ = [
     "HOOKS",
 ]
 
-DefinitionResolver = Callable[[str], "tuple[str, ProcessDefinitionModel]"]
-DefinitionLoader = Callable[[str], ProcessDefinitionModel]
-InstanceLoader = Callable[[str], InstanceState]
+#: The session's callbacks (see the module doc); each answers None when there is none.
+DefinitionResolver = Callable[[str], "tuple[str, ProcessDefinitionModel] | None"]
+DefinitionLoader = Callable[[str], ProcessDefinitionModel | None]
+InstanceLoader = Callable[[str], InstanceState | None]
 
 #: The higher-layer operations :mod:`.flow` calls (built once; see :mod:`.hooks`).
 HOOKS = Hooks(
