@@ -190,7 +190,7 @@ class ProcessDefinitionModel:
     _children: Mapping[str | None, tuple[str, ...]] = field(
         default_factory=_empty, init=False, repr=False, compare=False
     )
-    _boundaries: Mapping[str, tuple[str, ...]] = field(
+    _boundaries: Mapping[str, tuple[BoundaryEvent, ...]] = field(
         default_factory=_empty, init=False, repr=False, compare=False
     )
 
@@ -203,11 +203,11 @@ class ProcessDefinitionModel:
             if flow.target_ref:
                 incoming.setdefault(flow.target_ref, []).append(flow)
         children: dict[str | None, list[str]] = {}
-        boundaries: dict[str, list[str]] = {}
+        boundaries: dict[str, list[BoundaryEvent]] = {}
         for node in self.elements.values():
             children.setdefault(node.parent_id, []).append(node.id)
             if isinstance(node, BoundaryEvent) and node.attached_to:
-                boundaries.setdefault(node.attached_to, []).append(node.id)
+                boundaries.setdefault(node.attached_to, []).append(node)
         for name, value in (
             ("_outgoing", outgoing),
             ("_incoming", incoming),
@@ -232,8 +232,13 @@ class ProcessDefinitionModel:
 
     def boundary_events(self, activity_id: str) -> tuple[BoundaryEvent, ...]:
         """Boundary events attached to ``activity_id``."""
-        ids = self._boundaries.get(activity_id)
-        return tuple(self.elements[i] for i in ids) if ids else ()
+        return self._boundaries.get(activity_id, ())
+
+    def node(self, node_id: str | None) -> FlowNode:
+        """The flow node with that id (``KeyError`` when there is none, or no id)."""
+        if node_id is None:
+            raise KeyError(node_id)
+        return self.elements[node_id]
 
     def start_events(self, scope_id: str | None = None) -> tuple[StartEvent, ...]:
         """Start events directly inside a scope (``None``: the process level)."""

@@ -1,6 +1,6 @@
 """Builders turning one BPMN flow-node element into its model dataclass.
 
-``NODE_BUILDERS`` maps a BPMN tag's local name to ``(model class, builder)``. A builder
+The element registry (:mod:`chalicelib.engine.registry`) names each kind's builder. A builder
 returns the keyword arguments specific to that class; :func:`build_node` adds the ones every
 flow node and every activity share. Unknown shapes never raise: they become problems on the
 :class:`~chalicelib.engine.parse_support.ParseContext`.
@@ -39,7 +39,29 @@ from chalicelib.engine.parts import (
 )
 from chalicelib.engine.problems import ProblemCode
 
-__all__ = ["NODE_BUILDERS", "build_node", "parse_listeners", "strip_prefix"]
+#: A kind's builder: the keyword arguments specific to its model class.
+Builder = Callable[[etree._Element, ParseContext], dict[str, Any]]
+
+__all__ = [
+    "Builder",
+    "build_node",
+    "parse_listeners",
+    "strip_prefix",
+    "build_start_event",
+    "build_event",
+    "build_boundary_event",
+    "build_user_task",
+    "build_no_extra_fields",
+    "build_script_task",
+    "build_service_task",
+    "build_receive_task",
+    "build_send_task",
+    "build_business_rule_task",
+    "build_default_flow_only",
+    "build_sub_process",
+    "build_ad_hoc_sub_process",
+    "build_call_activity",
+]
 
 
 def strip_prefix(ref: str | None, declared) -> str | None:
@@ -186,8 +208,10 @@ def _loop(element: etree._Element, ctx: ParseContext):
 # --- event definitions ---------------------------------------------------------------------
 
 
-def _event_definitions(element: etree._Element, ctx: ParseContext) -> tuple:
-    found = []
+def _event_definitions(
+    element: etree._Element, ctx: ParseContext
+) -> tuple[el.EventDefinition, ...]:
+    found: list[el.EventDefinition] = []
     for node in element:
         name = local_name(node)
         if node.tag != f"{{{BPMN_NS}}}{name}" or not name.endswith("EventDefinition"):
@@ -269,7 +293,8 @@ def _event_definitions(element: etree._Element, ctx: ParseContext) -> tuple:
 # --- per-kind builders ---------------------------------------------------------------------
 
 
-def _start(node, ctx):
+def build_start_event(node: etree._Element, ctx: ParseContext) -> dict[str, Any]:
+    """Start event: event definitions, interrupting, initiator, form."""
     return {
         "event_definitions": _event_definitions(node, ctx),
         "is_interrupting": bool_attr(node, "isInterrupting", True),
@@ -279,11 +304,13 @@ def _start(node, ctx):
     }
 
 
-def _events_only(node, ctx):
+def build_event(node: etree._Element, ctx: ParseContext) -> dict[str, Any]:
+    """End, intermediate catch and throw events: their event definitions."""
     return {"event_definitions": _event_definitions(node, ctx)}
 
 
-def _boundary(node, ctx):
+def build_boundary_event(node: etree._Element, ctx: ParseContext) -> dict[str, Any]:
+    """Boundary event: event definitions, attached activity, cancelActivity."""
     return {
         "event_definitions": _event_definitions(node, ctx),
         "attached_to": (node.get("attachedToRef") or "").strip() or None,
@@ -310,7 +337,8 @@ def _performers(node) -> tuple[list[str], list[str], str | None]:
     return users, groups, assignee
 
 
-def _user_task(node, ctx):
+def build_user_task(node: etree._Element, ctx: ParseContext) -> dict[str, Any]:
+    """User task: performers, assignee, candidates, due date, priority, form, listeners."""
     users, groups, performer = _performers(node)
     return {
         "assignee": ext_attr(node, "assignee") or performer,
@@ -327,11 +355,13 @@ def _user_task(node, ctx):
     }
 
 
-def _nothing(node, ctx):
+def build_no_extra_fields(node: etree._Element, ctx: ParseContext) -> dict[str, Any]:
+    """A kind with no fields of its own (explicitly nothing to add)."""
     return {}
 
 
-def _script_task(node, ctx):
+def build_script_task(node: etree._Element, ctx: ParseContext) -> dict[str, Any]:
+    """Script task: format, script, result variable."""
     scripts = bpmn_children(node, "script")
     script = "".join(scripts[0].itertext()) if scripts else None
     return {
@@ -342,7 +372,8 @@ def _script_task(node, ctx):
     }
 
 
-def _service_task(node, ctx):
+def build_service_task(node: etree._Element, ctx: ParseContext) -> dict[str, Any]:
+    """Service task: type, expression, delegate expression, fields, result."""
     return {
         "expression": ext_attr(node, "expression"),
         "delegate_expression": ext_attr(node, "delegateExpression"),
@@ -355,13 +386,15 @@ def _service_task(node, ctx):
     }
 
 
-def _receive_task(node, ctx):
+def build_receive_task(node: etree._Element, ctx: ParseContext) -> dict[str, Any]:
+    """Receive task: its message reference."""
     ref = strip_prefix(node.get("messageRef"), ctx.messages)
     declared = ctx.messages.get(ref) if ref else None
     return {"message_ref": ref, "message_name": (declared.name or declared.id) if declared else ref}
 
 
-def _send_task(node, ctx):
+def build_send_task(node: etree._Element, ctx: ParseContext) -> dict[str, Any]:
+    """Send task: type and operation (validation refuses it)."""
     return {
         "type": ext_attr(node, "type"),
         "class_name": ext_attr(node, "class"),
@@ -372,7 +405,8 @@ def _send_task(node, ctx):
     }
 
 
-def _rule_task(node, ctx):
+def build_business_rule_task(node: etree._Element, ctx: ParseContext) -> dict[str, Any]:
+    """Business rule task (validation refuses it)."""
     return {
         "class_name": ext_attr(node, "class"),
         "type": ext_attr(node, "type"),
@@ -380,15 +414,18 @@ def _rule_task(node, ctx):
     }
 
 
-def _default_only(node, ctx):
+def build_default_flow_only(node: etree._Element, ctx: ParseContext) -> dict[str, Any]:
+    """Exclusive, inclusive and complex gateways: the default flow."""
     return {"default_flow": (node.get("default") or "").strip() or None}
 
 
-def _sub_process(node, ctx):
+def build_sub_process(node: etree._Element, ctx: ParseContext) -> dict[str, Any]:
+    """Sub-process: triggered by an event or not."""
     return {"triggered_by_event": bool_attr(node, "triggeredByEvent", False)}
 
 
-def _ad_hoc(node, ctx):
+def build_ad_hoc_sub_process(node: etree._Element, ctx: ParseContext) -> dict[str, Any]:
+    """Ad-hoc sub-process (validation refuses it)."""
     return {
         "ordering": node.get("ordering"),
         "completion_condition": child_text(node, "completionCondition"),
@@ -412,7 +449,8 @@ def _mappings(node, ctx, tag) -> tuple[CallMapping, ...]:
     return tuple(found)
 
 
-def _call_activity(node, ctx):
+def build_call_activity(node: etree._Element, ctx: ParseContext) -> dict[str, Any]:
+    """Call activity: called element, business key, in/out mappings."""
     return {
         "called_element": (node.get("calledElement") or "").strip() or None,
         "called_element_type": ext_attr(node, "calledElementType"),
@@ -425,40 +463,17 @@ def _call_activity(node, ctx):
     }
 
 
-Builder = Callable[[etree._Element, ParseContext], dict[str, Any]]
-
-#: BPMN tag local name -> (model class, builder of the class-specific fields).
-NODE_BUILDERS: dict[str, tuple[type, Builder]] = {
-    "startEvent": (el.StartEvent, _start),
-    "endEvent": (el.EndEvent, _events_only),
-    "intermediateCatchEvent": (el.IntermediateCatchEvent, _events_only),
-    "intermediateThrowEvent": (el.IntermediateThrowEvent, _events_only),
-    "boundaryEvent": (el.BoundaryEvent, _boundary),
-    "userTask": (el.UserTask, _user_task),
-    "manualTask": (el.ManualTask, _nothing),
-    "task": (el.Task, _nothing),
-    "scriptTask": (el.ScriptTask, _script_task),
-    "serviceTask": (el.ServiceTask, _service_task),
-    "receiveTask": (el.ReceiveTask, _receive_task),
-    "sendTask": (el.SendTask, _send_task),
-    "businessRuleTask": (el.BusinessRuleTask, _rule_task),
-    "exclusiveGateway": (el.ExclusiveGateway, _default_only),
-    "parallelGateway": (el.ParallelGateway, _nothing),
-    "inclusiveGateway": (el.InclusiveGateway, _default_only),
-    "eventBasedGateway": (el.EventBasedGateway, _nothing),
-    "complexGateway": (el.ComplexGateway, _default_only),
-    "subProcess": (el.SubProcess, _sub_process),
-    "transaction": (el.Transaction, _nothing),
-    "adHocSubProcess": (el.AdHocSubProcess, _ad_hoc),
-    "callActivity": (el.CallActivity, _call_activity),
-}
-
-
 def build_node(
-    node: etree._Element, node_id: str, parent_id: str | None, ctx: ParseContext
+    node: etree._Element,
+    node_id: str,
+    parent_id: str | None,
+    ctx: ParseContext,
+    cls: type[el.FlowNode],
+    builder: Builder,
 ) -> el.FlowNode:
-    """Build the model object for one flow-node element (its tag is in NODE_BUILDERS)."""
-    cls, builder = NODE_BUILDERS[local_name(node)]
+    """Build the model object ``cls`` for one flow-node element: the fields every flow node
+    (and every activity) has, plus what ``builder`` (its kind's, from the element registry)
+    returns."""
     line, column = ctx.where(node)
     kwargs: dict[str, Any] = {
         "id": node_id,

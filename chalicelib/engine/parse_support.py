@@ -141,10 +141,12 @@ def split_list(text: str | None) -> tuple[str, ...]:
     """Split a comma list, keeping commas inside ``${...}``/``#{...}`` and parentheses."""
     if not text or not text.strip():
         return ()
-    items, depth, current, quote = [], 0, [], None
+    items: list[str] = []
+    current: list[str] = []
+    depth, quote = 0, ""
     for char in text:
         if quote:
-            quote = None if char == quote else quote
+            quote = "" if char == quote else quote
         elif char in "'\"" and depth:
             quote = char
         elif char in "{(":

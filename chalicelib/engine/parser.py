@@ -31,7 +31,7 @@ from chalicelib.engine.model import (
     Signal,
     frozen_map,
 )
-from chalicelib.engine.parse_nodes import NODE_BUILDERS, build_node, parse_listeners
+from chalicelib.engine.parse_nodes import build_node, parse_listeners
 from chalicelib.engine.parse_support import (
     BPMN_NS,
     BPMNDI_NS,
@@ -51,6 +51,7 @@ from chalicelib.engine.parse_support import (
     split_list,
 )
 from chalicelib.engine.problems import ProblemCode
+from chalicelib.engine.registry import BY_TAG
 from chalicelib.engine.xmlsafe import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, parse_xml, to_bytes
 
 __all__ = ["parse_bpmn"]
@@ -187,7 +188,8 @@ def _process(node: etree._Element, ctx: ParseContext) -> ProcessDefinitionModel 
                 if flow is not None:
                     flows[flow.id] = flow
                 continue
-            if name not in NODE_BUILDERS:
+            kind = BY_TAG.get(name)
+            if kind is None:
                 ctx.report(
                     ProblemCode.UNKNOWN_ELEMENT,
                     f"<{name}> is not an element this engine knows; it is ignored",
@@ -198,7 +200,7 @@ def _process(node: etree._Element, ctx: ParseContext) -> ProcessDefinitionModel 
             ident = ctx.claim_id(child, generate=True)
             if ident is None:
                 continue
-            elements[ident] = build_node(child, ident, parent_id, ctx)
+            elements[ident] = build_node(child, ident, parent_id, ctx, kind.element, kind.build)
             if name in _SCOPES:
                 pending.append((child, ident))
     line, column = ctx.where(node)

@@ -29,6 +29,7 @@ from chalicelib.engine.model import Definitions
 from chalicelib.engine.parser import parse_bpmn
 from chalicelib.engine.problems import BpmnSyntaxError, Problem
 from chalicelib.engine.problems import ProblemCode as P
+from chalicelib.engine.registry import BY_CLASS
 from chalicelib.engine.validate_elements import check_element, check_listeners
 from chalicelib.engine.validate_support import ProcessChecker
 
@@ -80,7 +81,7 @@ def validate(definitions: Definitions) -> list[Problem]:
         checker = ProcessChecker(definitions, process)
         _check_process(checker)
         for node in process.elements.values():
-            check_element(checker, node)
+            check_element(checker, node, BY_CLASS[type(node)].check)
         problems.extend(checker.problems)
     non_executable = {
         key for key, process in definitions.processes.items() if not process.is_executable
@@ -112,7 +113,7 @@ def _check_document(c: ProcessChecker) -> None:
 
 
 def _check_process(c: ProcessChecker) -> None:
-    process = c.process
+    process = c.model
     if not process.is_executable:
         c.add(
             P.PROCESS_NOT_EXECUTABLE,
@@ -150,8 +151,8 @@ def _check_process(c: ProcessChecker) -> None:
 
 
 def _check_flows(c: ProcessChecker) -> None:
-    elements = c.process.elements
-    for flow in c.process.flows.values():
+    elements = c.model.elements
+    for flow in c.model.flows.values():
         source, target = elements.get(flow.source_ref or ""), elements.get(flow.target_ref or "")
         if source is None:
             c.add(
@@ -203,7 +204,7 @@ def _check_condition(c: ProcessChecker, flow) -> None:
 
 
 def _check_gateways_and_defaults(c: ProcessChecker) -> None:
-    process = c.process
+    process = c.model
     for node in process.elements.values():
         outgoing = process.outgoing(node.id)
         if isinstance(node, el.ParallelGateway) and not outgoing:
@@ -260,10 +261,10 @@ def _waits_for_event(node: el.FlowNode) -> bool:
 
 
 def _check_boundaries(c: ProcessChecker) -> None:
-    for node in c.process.elements.values():
+    for node in c.model.elements.values():
         if not isinstance(node, el.BoundaryEvent):
             continue
-        host = c.process.elements.get(node.attached_to or "")
+        host = c.model.elements.get(node.attached_to or "")
         if host is None:
             c.add(
                 P.BOUNDARY_NO_ATTACHMENT,
@@ -281,7 +282,7 @@ def _check_boundaries(c: ProcessChecker) -> None:
 
 def _check_reachability(c: ProcessChecker) -> None:
     """Warn about flow nodes no token can reach (iterative walk, no recursion)."""
-    process = c.process
+    process = c.model
     if not process.start_events(None):
         return  # already an error; every element would be "unreachable"
     reached: set[str] = set()

@@ -1,4 +1,5 @@
-"""Per-element validation rules, dispatched by element class (``ELEMENT_CHECKS``).
+"""Per-element validation rules; the element registry (:mod:`chalicelib.engine.registry`)
+names each kind's own check.
 
 Which event definition may appear where follows Flowable's table (``bpmn-semantics.md``
 §1.1). Constructs we parse but do not run are errors (``DECISIONS.md`` "BPMN scope"): link,
@@ -11,6 +12,7 @@ sub-processes; business rule and send tasks; typed service tasks (mail, http, ca
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from chalicelib.engine import elements as el
 from chalicelib.engine.parts import Listener, MultiInstance, StandardLoop
@@ -23,7 +25,22 @@ from chalicelib.engine.timers import (
 )
 from chalicelib.engine.validate_support import ProcessChecker
 
-__all__ = ["ELEMENT_CHECKS", "check_element", "check_listeners", "SCRIPT_LANGUAGES"]
+__all__ = [
+    "Check",
+    "check_element",
+    "check_listeners",
+    "check_form",
+    "SCRIPT_LANGUAGES",
+    "check_event",
+    "check_user_task",
+    "check_script_task",
+    "check_service_task",
+    "check_send_task",
+    "check_call_activity",
+    "check_sub_process",
+    "no_extra_checks",
+    "unsupported",
+]
 
 #: Script languages we run: JavaScript (sandboxed) and JUEL (as an expression).
 SCRIPT_LANGUAGES = frozenset({"javascript", "js", "ecmascript", "juel"})
@@ -72,7 +89,7 @@ _KIND = {
 
 def _location(c: ProcessChecker, node: el.FlowNode) -> str:
     if isinstance(node, el.StartEvent):
-        scope = c.process.elements.get(node.parent_id) if node.parent_id else None
+        scope = c.model.elements.get(node.parent_id) if node.parent_id else None
         if scope is None:
             return "process start"
         if isinstance(scope, el.SubProcess) and scope.triggered_by_event:
@@ -86,7 +103,8 @@ def _location(c: ProcessChecker, node: el.FlowNode) -> str:
     }[type(node)]
 
 
-def _check_event(c: ProcessChecker, node) -> None:
+def check_event(c: ProcessChecker, node) -> None:
+    """Events: which event definitions may appear where, and each definition's own rules."""
     where = _location(c, node)
     definitions = node.event_definitions
     if len(definitions) > 1:
@@ -308,7 +326,8 @@ def _check_activity(c: ProcessChecker, node: el.Activity) -> None:
     c.expression(node.skip_expression, node, "skipExpression")
 
 
-def _check_user_task(c: ProcessChecker, node: el.UserTask) -> None:
+def check_user_task(c: ProcessChecker, node: el.UserTask) -> None:
+    """User task: its expressions (assignee, candidates, due date, ...), form and listeners."""
     c.expressions(
         node,
         [
@@ -368,7 +387,8 @@ def check_form(c: ProcessChecker, node, properties) -> None:
             )
 
 
-def _check_script_task(c: ProcessChecker, node: el.ScriptTask) -> None:
+def check_script_task(c: ProcessChecker, node: el.ScriptTask) -> None:
+    """Script task: a language we run, and a script."""
     language = (node.script_format or "").lower()
     if not language:
         c.add(
@@ -389,7 +409,8 @@ def _check_script_task(c: ProcessChecker, node: el.ScriptTask) -> None:
         c.expression(node.script.strip(), node, "juel script")
 
 
-def _check_service_task(c: ProcessChecker, node: el.ServiceTask) -> None:
+def check_service_task(c: ProcessChecker, node: el.ServiceTask) -> None:
+    """Service task: an expression or delegate expression; no Java class, no typed task."""
     if node.class_name:
         c.add(
             P.UNSUPPORTED_JAVA_CLASS,
@@ -414,19 +435,23 @@ def _check_service_task(c: ProcessChecker, node: el.ServiceTask) -> None:
         c.expression(item.expression, node, f"field '{item.name}'", at=item)
 
 
-def _unsupported(what: str) -> Callable[[ProcessChecker, el.FlowNode], None]:
+def unsupported(what: str) -> Callable[[ProcessChecker, el.FlowNode], None]:
+    """A check refusing every element of a kind this engine does not run."""
+
     def check(c: ProcessChecker, node: el.FlowNode) -> None:
         c.add(P.UNSUPPORTED_ELEMENT, f"{what} are not supported by this engine", node)
 
     return check
 
 
-def _check_send_task(c: ProcessChecker, node: el.SendTask) -> None:
+def check_send_task(c: ProcessChecker, node: el.SendTask) -> None:
+    """Send task: refused (not supported by this engine)."""
     suffix = f" (type '{node.type}')" if node.type else ""
     c.add(P.UNSUPPORTED_TASK_TYPE, f"send tasks{suffix} are not supported by this engine", node)
 
 
-def _check_call_activity(c: ProcessChecker, node: el.CallActivity) -> None:
+def check_call_activity(c: ProcessChecker, node: el.CallActivity) -> None:
+    """Call activity: a called element, and valid in/out mappings."""
     if not node.called_element:
         c.add(P.CALLED_ELEMENT_MISSING, "a call activity needs a calledElement", node)
     c.expressions(
@@ -450,10 +475,11 @@ def _check_call_activity(c: ProcessChecker, node: el.CallActivity) -> None:
         )
 
 
-def _check_sub_process(c: ProcessChecker, node: el.SubProcess) -> None:
-    starts = c.process.start_events(node.id)
+def check_sub_process(c: ProcessChecker, node: el.SubProcess) -> None:
+    """Sub-process: its start events (exactly one; an event sub-process has no flows)."""
+    starts = c.model.start_events(node.id)
     if node.triggered_by_event:
-        if c.process.incoming(node.id) or c.process.outgoing(node.id):
+        if c.model.incoming(node.id) or c.model.outgoing(node.id):
             c.add(P.INVALID_VALUE, "an event sub-process cannot have sequence flows", node)
         if len(starts) != 1:
             c.add(
@@ -467,40 +493,18 @@ def _check_sub_process(c: ProcessChecker, node: el.SubProcess) -> None:
         c.add(P.MULTIPLE_NONE_START, "a sub-process must have exactly one start event", node)
 
 
-def _nothing(c: ProcessChecker, node: el.FlowNode) -> None:
-    return None
+def no_extra_checks(c: ProcessChecker, node: el.FlowNode) -> None:
+    """A kind with no rules of its own (the common rules still run)."""
 
 
-#: Element class -> its specific check (the activity and listener checks run for all).
-ELEMENT_CHECKS: dict[type, Callable] = {
-    el.StartEvent: _check_event,
-    el.EndEvent: _check_event,
-    el.IntermediateCatchEvent: _check_event,
-    el.IntermediateThrowEvent: _check_event,
-    el.BoundaryEvent: _check_event,
-    el.UserTask: _check_user_task,
-    el.ScriptTask: _check_script_task,
-    el.ServiceTask: _check_service_task,
-    el.SendTask: _check_send_task,
-    el.BusinessRuleTask: _unsupported("business rule tasks"),
-    el.ManualTask: _nothing,
-    el.Task: _nothing,
-    el.ReceiveTask: _nothing,
-    el.ExclusiveGateway: _nothing,
-    el.ParallelGateway: _nothing,
-    el.InclusiveGateway: _nothing,
-    el.EventBasedGateway: _nothing,
-    el.ComplexGateway: _unsupported("complex gateways"),
-    el.SubProcess: _check_sub_process,
-    el.Transaction: _unsupported("transaction sub-processes"),
-    el.AdHocSubProcess: _unsupported("ad-hoc sub-processes"),
-    el.CallActivity: _check_call_activity,
-}
+#: A kind's own check (the registry names one per kind; :func:`check_element` runs it).
+Check = Callable[[ProcessChecker, Any], None]
 
 
-def check_element(c: ProcessChecker, node: el.FlowNode) -> None:
-    """Run every element-level rule for one flow node."""
-    ELEMENT_CHECKS[type(node)](c, node)
+def check_element(c: ProcessChecker, node: el.FlowNode, check: Check) -> None:
+    """Run every element-level rule for one flow node: its kind's own ``check`` (from the
+    element registry), then the rules of every activity, start event and flow node."""
+    check(c, node)
     if isinstance(node, el.Activity):
         _check_activity(c, node)
     if isinstance(node, el.StartEvent):

@@ -43,6 +43,14 @@ class ProcessChecker:
         self.process = process
         self.problems: list[Problem] = []
 
+    @property
+    def model(self) -> ProcessDefinitionModel:
+        """The process being checked: the process and element rules run only with one (a
+        document-level checker has none, and asking it is a programming error)."""
+        if self.process is None:
+            raise RuntimeError("a document-level checker has no process")
+        return self.process
+
     def add(
         self,
         code: ProblemCode,

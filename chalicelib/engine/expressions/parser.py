@@ -258,9 +258,9 @@ def _parse_segment(text: str, start: int, end: int):
 
 
 def _translate(exc: UnexpectedInput, text: str, end: int) -> JuelSyntaxError:
-    if isinstance(exc, UnexpectedCharacters):
-        pos = exc.pos_in_stream or 0  # always set here (Lark declares it None on the base)
-        return JuelSyntaxError(f"unexpected character {text[pos]!r}", text, pos)
+    if isinstance(exc, UnexpectedCharacters) and exc.pos_in_stream is not None:
+        position = exc.pos_in_stream
+        return JuelSyntaxError(f"unexpected character {text[position]!r}", text, position)
     if isinstance(exc, UnexpectedEOF) or (
         isinstance(exc, UnexpectedToken) and exc.token.type == "$END"
     ):

@@ -8,8 +8,11 @@ Pure (standard library and the engine package only). Layout, by concern:
 - :mod:`.session`: :class:`Session` (several instances per command: call activities) and
   :func:`execute`.
 - :mod:`.context` (agenda), :mod:`.flow` (moving tokens), :mod:`.variables`, :mod:`.history`,
-  :mod:`.listeners`, :mod:`.gateways`, :mod:`.multi_instance`, :mod:`.errors_events`,
-  :mod:`.instances`, :mod:`.behaviours` (the element-class -> behaviour table).
+  :mod:`.listeners`, :mod:`.subscriptions`, :mod:`.jobs`, :mod:`.errors_events`,
+  :mod:`.events`, :mod:`.instances`, :mod:`.behaviours` (one module per family of element
+  kinds, gateways and multi-instance included). Imports go one way, lowest first;
+  :mod:`.hooks` documents the layers and how :mod:`.flow` calls behaviours without importing
+  them.
 - :mod:`.memory`: an in-memory world storing instances as JSON items (tests, benchmarks;
   the benchmark workloads are ``bench/workloads.py``).
 

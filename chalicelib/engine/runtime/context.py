@@ -15,21 +15,19 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import InitVar, dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from chalicelib.clock import Clock, format_iso
 from chalicelib.engine.elements import FlowNode
 from chalicelib.engine.model import ProcessDefinitionModel
 from chalicelib.engine.runtime.effects import Effect, HistoryLevel
-from chalicelib.engine.runtime.errors import StepLimitExceeded
+from chalicelib.engine.runtime.errors import StepLimitExceeded, UnsupportedElement
+from chalicelib.engine.runtime.hooks import Behaviour, Hooks
 from chalicelib.engine.runtime.records import ExecutionRecord
 from chalicelib.engine.runtime.state import InstanceState
 from chalicelib.ids import child_id, new_id
 
-if TYPE_CHECKING:
-    from chalicelib.engine.runtime.session import Session
-
-__all__ = ["InstanceContext", "Runtime", "DEFAULT_MAX_STEPS"]
+__all__ = ["InstanceContext", "Runtime", "SessionPort", "DEFAULT_MAX_STEPS"]
 
 #: Agenda operations one command may run before it is refused (an endless loop in a model).
 DEFAULT_MAX_STEPS = 1_000_000
@@ -98,20 +96,57 @@ class InstanceContext:
         return self.state.execution(execution_id)
 
 
+class SessionPort(Protocol):
+    """What the runtime needs of its session (:class:`~.session.Session` implements it)."""
+
+    def context_of(self, instance_id: str) -> InstanceContext:
+        """The instance's context, loading it when needed."""
+        ...
+
+    def register(
+        self,
+        state: InstanceState,
+        model: ProcessDefinitionModel,
+        definition_id: str,
+        *,
+        created: bool = False,
+    ) -> InstanceContext:
+        """Put an instance the engine creates during the command into the session."""
+        ...
+
+    def resolve_key(self, key: str) -> tuple[str, ProcessDefinitionModel]:
+        """The latest definition of ``key``: ``(definition_id, model)``."""
+        ...
+
+    def definition(self, definition_id: str) -> ProcessDefinitionModel:
+        """The model of a definition."""
+        ...
+
+    def find_instance_of_execution(self, execution_id: str) -> str:
+        """The id of the loaded instance that has this execution."""
+        ...
+
+
 class Runtime:
-    """Agenda, clock, id source, effects and instance access for one command."""
+    """Agenda, clock, id source, effects and instance access for one command.
+
+    ``hooks`` are the operations of the higher layers (the behaviour table first) that
+    :mod:`.flow` calls without importing them (see :mod:`.hooks`)."""
 
     def __init__(
         self,
-        session: Session,
+        session: SessionPort,
         clock: Clock,
         history_level: HistoryLevel,
         *,
+        hooks: Hooks,
         max_steps: int = DEFAULT_MAX_STEPS,
         script_time_limit_s: float | None = None,
     ):
         self.session = session
         self.clock = clock
+        self.hooks = hooks
+        self._behaviours = hooks.behaviours
         self.history = history_level  # instances of a definition without its own level
         self.max_steps = max_steps
         self.script_time_limit_s = script_time_limit_s
@@ -186,6 +221,16 @@ class Runtime:
                 raise StepLimitExceeded(self.max_steps)
             operation, args = queue.popleft()
             operation(self, *args)
+
+    def behaviour(self, node: Any) -> Behaviour:
+        """The behaviour of a node's class; :class:`UnsupportedElement` when there is none."""
+        behaviour = self._behaviours.get(type(node))
+        if behaviour is None:
+            raise UnsupportedElement(
+                getattr(node, "id", None),
+                f"{type(node).__name__} is not executed by this engine yet",
+            )
+        return behaviour
 
     # --- instances --------------------------------------------------------------------------
 

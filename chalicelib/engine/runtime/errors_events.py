@@ -35,7 +35,10 @@ from chalicelib.errors import ProcessFailure
 
 __all__ = ["throw_error", "throw_escalation", "Catch"]
 
-_DEFINITION = {"error": ErrorDefinition, "escalation": EscalationDefinition}
+_DEFINITION: dict[str, type[ErrorDefinition | EscalationDefinition]] = {
+    "error": ErrorDefinition,
+    "escalation": EscalationDefinition,
+}
 
 
 @dataclass(frozen=True, slots=True)

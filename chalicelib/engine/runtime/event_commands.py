@@ -7,9 +7,9 @@ Each handler is ``handler(session, rt, command) -> target instance id`` like the
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from chalicelib.engine.runtime import events, jobs
+from chalicelib.engine.runtime import events, flow, instances
 from chalicelib.engine.runtime.commands import (
     DeliverMessage,
     DeliverSignal,
@@ -17,14 +17,12 @@ from chalicelib.engine.runtime.commands import (
     RunAsyncJob,
     StartByEvent,
 )
-from chalicelib.engine.runtime.context import InstanceContext, Runtime
+from chalicelib.engine.runtime.context import InstanceContext, Runtime, SessionPort
+from chalicelib.engine.runtime.effects import JobKind
 from chalicelib.engine.runtime.errors import UnknownTarget
 from chalicelib.engine.runtime.records import SubscriptionType
 
-if TYPE_CHECKING:
-    from chalicelib.engine.runtime.session import Session
-
-__all__ = ["HANDLERS"]
+__all__ = ["HANDLERS", "run_job"]
 
 
 def _running(rt: Runtime, instance_id: str) -> InstanceContext:
@@ -34,7 +32,7 @@ def _running(rt: Runtime, instance_id: str) -> InstanceContext:
     return context
 
 
-def _fire_timer(session: Session, rt: Runtime, command: FireTimer) -> str:
+def _fire_timer(session: SessionPort, rt: Runtime, command: FireTimer) -> str:
     context = _running(rt, command.instance_id)
     subscription = context.state.subscriptions.get(command.job_id)
     if subscription is None or subscription.type is not SubscriptionType.TIMER:
@@ -45,12 +43,12 @@ def _fire_timer(session: Session, rt: Runtime, command: FireTimer) -> str:
     return context.id
 
 
-def _deliver_message(session: Session, rt: Runtime, command: DeliverMessage) -> str:
+def _deliver_message(session: SessionPort, rt: Runtime, command: DeliverMessage) -> str:
     instance_id = command.instance_id
     if instance_id is None:
         if command.execution_id is None:
             raise UnknownTarget("A message needs a process instance or an execution to go to")
-        instance_id = session._find_instance_of_execution(command.execution_id)
+        instance_id = session.find_instance_of_execution(command.execution_id)
     context = _running(rt, instance_id)
     events.deliver_message(
         rt, context, command.message_name, dict(command.variables), command.execution_id
@@ -58,7 +56,7 @@ def _deliver_message(session: Session, rt: Runtime, command: DeliverMessage) -> 
     return context.id
 
 
-def _deliver_signal(session: Session, rt: Runtime, command: DeliverSignal) -> str:
+def _deliver_signal(session: SessionPort, rt: Runtime, command: DeliverSignal) -> str:
     context = _running(rt, command.instance_id)
     if command.execution_id is not None and context.execution(command.execution_id) is None:
         raise UnknownTarget(f"Execution {command.execution_id} not found")
@@ -68,17 +66,15 @@ def _deliver_signal(session: Session, rt: Runtime, command: DeliverSignal) -> st
     return context.id
 
 
-def _run_async_job(session: Session, rt: Runtime, command: RunAsyncJob) -> str:
+def _run_async_job(session: SessionPort, rt: Runtime, command: RunAsyncJob) -> str:
     context = _running(rt, command.instance_id)
-    jobs.run_job(
-        rt, context, command.job_id, command.execution_id, command.activity_id, command.kind
-    )
+    run_job(rt, context, command.job_id, command.execution_id, command.activity_id, command.kind)
     return context.id
 
 
-def _start_by_event(session: Session, rt: Runtime, command: StartByEvent) -> str:
-    model = session._definition(command.definition_id)
-    context = events.start_at(
+def _start_by_event(session: SessionPort, rt: Runtime, command: StartByEvent) -> str:
+    model = session.definition(command.definition_id)
+    context = instances.start_at(
         rt,
         model,
         command.definition_id,
@@ -91,7 +87,35 @@ def _start_by_event(session: Session, rt: Runtime, command: StartByEvent) -> str
     return context.id
 
 
-HANDLERS: dict[type, Callable[[Session, Runtime, Any], str]] = {
+def run_job(
+    rt: Runtime,
+    ic: InstanceContext,
+    job_id: str,
+    execution_id: str,
+    activity_id: str | None,
+    kind: str,
+) -> None:
+    """Run an async job (see :mod:`.jobs`): enter the activity (continuation) or take its
+    outgoing flows (async after)."""
+    execution = ic.execution(execution_id)
+    if (
+        execution is None
+        or execution.job_id != job_id
+        or (activity_id is not None and execution.activity_id != activity_id)
+    ):
+        raise UnknownTarget(
+            f"Job {job_id} is not waiting to run (its execution moved on or it ran already)"
+        )
+    execution = flow.update(ic, execution, job_id=None)
+    if kind == JobKind.ASYNC_CONTINUATION.value:
+        rt.plan(flow.enter, ic.id, execution.id, True)
+    elif kind == JobKind.ASYNC_AFTER.value:
+        flow.take_outgoing(rt, ic, execution, ic.node(execution.activity_id))
+    else:
+        raise UnknownTarget(f"Job kind '{kind}' is not an async continuation")
+
+
+HANDLERS: dict[type, Callable[[SessionPort, Runtime, Any], str]] = {
     FireTimer: _fire_timer,
     DeliverMessage: _deliver_message,
     DeliverSignal: _deliver_signal,

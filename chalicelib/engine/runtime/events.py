@@ -13,8 +13,8 @@ Where subscriptions live (``bpmn-semantics.md`` §1.1, §1.4):
 
 :func:`fire` runs a fired subscription; :func:`deliver_message` / :func:`deliver_signal`
 correlate within one instance. :func:`start_event_subscriptions` describes the
-definition-level (start event) subscriptions for the deploy step, and :func:`start_at`
-starts an instance at one of those start events.
+definition-level (start event) subscriptions for the deploy step
+(:func:`~.instances.start_at` starts an instance at one of those start events).
 """
 
 from __future__ import annotations
@@ -34,15 +34,15 @@ from chalicelib.engine.elements import (
 from chalicelib.engine.model import ProcessDefinitionModel
 from chalicelib.engine.runtime import flow, history, listeners, subscriptions
 from chalicelib.engine.runtime.context import InstanceContext, Runtime
-from chalicelib.engine.runtime.effects import EventDelivered, InstanceStarted, SignalThrown
-from chalicelib.engine.runtime.errors import UnknownTarget, UnsupportedElement
+from chalicelib.engine.runtime.effects import EventDelivered, SignalThrown
+from chalicelib.engine.runtime.errors import UnknownTarget
 from chalicelib.engine.runtime.errors_events import Catch, _run_catch
 from chalicelib.engine.runtime.records import (
     ExecutionRecord,
     SubscriptionRecord,
     SubscriptionType,
 )
-from chalicelib.engine.runtime.variables import set_variable, set_variable_local
+from chalicelib.engine.runtime.variables import set_variable
 from chalicelib.errors import Conflict
 
 __all__ = [
@@ -53,7 +53,6 @@ __all__ = [
     "deliver_signal",
     "throw_signal",
     "start_event_subscriptions",
-    "start_at",
     "enter_fired",
 ]
 
@@ -304,7 +303,7 @@ def start_event_subscriptions(model: ProcessDefinitionModel) -> list[dict[str, A
                     "scope": definition.scope,
                 }
             elif isinstance(definition, TimerDefinition):
-                timer = {
+                timer: dict[str, str | None] = {
                     key: value
                     for key, value in (
                         ("timeDate", definition.time_date),
@@ -319,44 +318,3 @@ def start_event_subscriptions(model: ProcessDefinitionModel) -> list[dict[str, A
                 continue
             out.append(entry)
     return out
-
-
-def start_at(
-    rt: Runtime,
-    model: ProcessDefinitionModel,
-    definition_id: str,
-    activity_id: str,
-    variables: Mapping[str, Any],
-    *,
-    business_key: str | None = None,
-    initiator: str | None = None,
-    instance_id: str | None = None,
-) -> InstanceContext:
-    """Start an instance at a process-level start event (message, signal or timer start)."""
-    from dataclasses import replace
-
-    from chalicelib.engine.runtime import instances
-
-    start = model.elements.get(activity_id)
-    if not isinstance(start, StartEvent) or start.parent_id is not None:
-        raise UnsupportedElement(activity_id, "not a process-level start event")
-    ic = instances.new_instance(
-        rt,
-        model,
-        definition_id,
-        instance_id=instance_id,
-        business_key=business_key,
-        start_user_id=initiator,
-    )
-    ic.state.put(replace(ic.state.header, start_activity_id=start.id))
-    for name, value in variables.items():
-        set_variable_local(rt, ic, ic.id, name, value)
-    if start.initiator:
-        set_variable_local(rt, ic, ic.id, start.initiator, initiator)
-    history.process_started(rt, ic)
-    header = ic.state.header
-    rt.emit(InstanceStarted(ic.id, definition_id, header.business_key, None))
-    open_scope(rt, ic, ic.id, None)
-    token = flow.create_execution(rt, ic, parent_id=ic.id, activity_id=start.id)
-    rt.plan(flow.enter, ic.id, token.id)
-    return ic

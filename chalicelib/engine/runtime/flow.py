@@ -15,13 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 from chalicelib.engine.elements import Activity, FlowNode, SubProcess
 from chalicelib.engine.model import SequenceFlow
 from chalicelib.engine.parts import MultiInstance
-from chalicelib.engine.runtime import behaviours, history, listeners, subscriptions
+from chalicelib.engine.runtime import history, jobs, listeners, subscriptions
 from chalicelib.engine.runtime.context import InstanceContext, Runtime
-from chalicelib.engine.runtime.effects import InstanceEnded, JobCancelled, TaskDeleted
+from chalicelib.engine.runtime.effects import InstanceEnded, JobCancelled, JobKind, TaskDeleted
 from chalicelib.engine.runtime.records import (
     ExecutionRecord,
     InstanceStatus,
@@ -56,10 +57,11 @@ def create_execution(
     *,
     parent_id: str | None,
     activity_id: str | None,
-    **flags: object,
+    **flags: Any,
 ) -> ExecutionRecord:
     """A new child execution (put into the state); its id names the instance
-    (``ids.instance_of``), so an execution id alone locates its instance."""
+    (``ids.instance_of``), so an execution id alone locates its instance. ``flags`` are
+    other :class:`ExecutionRecord` fields (``is_concurrent=True``, ...)."""
     record = ExecutionRecord(
         id=rt.new_child_id(ic.id),
         instance_id=ic.id,
@@ -67,14 +69,14 @@ def create_execution(
         activity_id=activity_id,
         start_time=rt.now_iso(),
         **flags,
-    )  # type: ignore[arg-type]
+    )
     ic.state.put(record)
     return record
 
 
 def update(ic: InstanceContext, execution: ExecutionRecord, **changes: object) -> ExecutionRecord:
     """Replace an execution with some fields changed."""
-    return ic.state.put(evolve(execution, **changes))  # type: ignore[return-value]
+    return ic.state.put(evolve(execution, **changes))
 
 
 def is_mi_instance(ic: InstanceContext, execution: ExecutionRecord) -> bool:
@@ -98,25 +100,20 @@ def enter(rt: Runtime, instance_id: str, execution_id: str, resumed: bool = Fals
     node = ic.node(execution.activity_id)
     loop = getattr(node, "loop", None)
     if isinstance(loop, MultiInstance) and not is_mi_instance(ic, execution):
-        from chalicelib.engine.runtime import multi_instance
-
-        multi_instance.start(rt, ic, execution, node)  # type: ignore[arg-type]
+        rt.hooks.start_multi_instance(rt, ic, execution, node)
         return
     if node.async_before and not resumed:
-        from chalicelib.engine.runtime import jobs
-        from chalicelib.engine.runtime.effects import JobKind
-
         jobs.park(rt, ic, execution, node, JobKind.ASYNC_CONTINUATION)
         return
     execution = history.activity_started(rt, ic, execution, node)
     if node.execution_listeners:
         listeners.execution_listeners(rt, ic, execution, node, node.execution_listeners, "start")
-        execution = ic.execution(execution_id)  # type: ignore[assignment]
+        execution = ic.execution(execution_id)
         if execution is None:
             return
     if not isinstance(loop, MultiInstance):
         create_boundary_executions(rt, ic, execution, node)
-    behaviours.behaviour_for(node).execute(rt, ic, execution, node)
+    rt.behaviour(node).execute(rt, ic, execution, node)
 
 
 def create_boundary_executions(
@@ -125,10 +122,9 @@ def create_boundary_executions(
     """One event-scope child per boundary event of ``node`` (Flowable counts them); message,
     signal and timer boundaries subscribe on it."""
     boundaries = ic.model.boundary_events(node.id)
-    if not boundaries:  # most activities: no import, no loop
+    if not boundaries:  # most activities: no loop
         return
-    from chalicelib.engine.runtime import events
-
+    subscribe_boundary = rt.hooks.subscribe_boundary
     for boundary in boundaries:
         if boundary.event_definitions:
             listener = create_execution(
@@ -139,7 +135,7 @@ def create_boundary_executions(
                 is_event_scope=True,
                 is_active=False,
             )
-            events.subscribe_boundary(rt, ic, listener, boundary)
+            subscribe_boundary(rt, ic, listener, boundary)
 
 
 def remove_event_scope_children(
@@ -165,17 +161,12 @@ def leave(
     current = history.activity_ended(rt, ic, current)
     remove_event_scope_children(rt, ic, current)
     if is_mi_instance(ic, current):
-        from chalicelib.engine.runtime import multi_instance
-
-        multi_instance.instance_completed(rt, ic, current, node)  # type: ignore[arg-type]
+        rt.hooks.multi_instance_completed(rt, ic, current, node)
         return
     if current.is_scope and current.id != ic.id:
         delete_scope_variables(ic, current.id)
         current = update(ic, current, is_scope=False)
     if node.async_after:
-        from chalicelib.engine.runtime import jobs
-        from chalicelib.engine.runtime.effects import JobKind
-
         jobs.park(rt, ic, current, node, JobKind.ASYNC_AFTER)
         return
     take_outgoing(rt, ic, current, node)
@@ -268,9 +259,7 @@ def scope_may_complete(
     if scope is None:
         return
     if ic.state.has_children(scope.id):
-        from chalicelib.engine.runtime import gateways
-
-        gateways.recheck_inclusive_joins(rt, ic, scope.id)
+        rt.hooks.recheck_inclusive_joins(rt, ic, scope.id)
         return
     if scope.id == ic.id:
         end_instance(rt, ic, end_activity_id=last_activity_id)
@@ -343,16 +332,14 @@ def end_instance(
     completed = delete_reason is None
     out_values = None
     if completed and header.super_execution_id and notify_parent:
-        from chalicelib.engine.runtime.behaviours import scopes
-
-        out_values = scopes.out_values(rt, ic)
+        out_values = rt.hooks.call_out_values(rt, ic)
     cancel_children(rt, ic, ic.id, delete_reason)
     delete_scope_variables(ic, ic.id)
     root = ic.execution(ic.id)
     if root is not None:
         ic.state.remove(root)
     header = ic.state.put(
-        replace(  # type: ignore[assignment]
+        replace(
             header,
             status=InstanceStatus.COMPLETED if completed else InstanceStatus.DELETED,
             end_time=rt.now_iso(),
@@ -363,10 +350,8 @@ def end_instance(
     history.process_ended(rt, ic)
     rt.emit(InstanceEnded(ic.id, delete_reason, end_activity_id))
     if out_values is not None:
-        from chalicelib.engine.runtime.behaviours import scopes
-
         rt.plan(
-            scopes.called_instance_completed,
+            rt.hooks.called_instance_completed,
             header.super_instance_id,
             header.super_execution_id,
             out_values,

@@ -137,17 +137,20 @@ def activity_started(
     recorded and the execution is left as it is (no id, no start time: :func:`activity_ended`
     then has nothing to close)."""
     if ic.keeps_activities or ic.keeps_activity(node):  # the flag first: no call, mostly
+        activity_instance_id = rt.new_id()
         execution = ic.state.put(
-            evolve(execution, activity_instance_id=rt.new_id(), activity_start=rt.now_iso())
-        )  # type: ignore[assignment]
+            evolve(
+                execution, activity_instance_id=activity_instance_id, activity_start=rt.now_iso()
+            )
+        )
         rt.transaction_order += 1
         _emit(
             rt,
             ic,
             HistoryKind.ACTIVITY_INSTANCE,
-            execution.activity_instance_id,
-            {  # type: ignore[arg-type]
-                "id": execution.activity_instance_id,
+            activity_instance_id,
+            {
+                "id": activity_instance_id,
                 "activityId": node.id,
                 "activityName": node.name,
                 "activityType": activity_type(node),
@@ -203,7 +206,7 @@ def activity_ended(
     return ic.state.put(
         evolve(
             execution,
-            activity_instance_id=None,  # type: ignore[return-value]
+            activity_instance_id=None,
             activity_start=None,
         )
     )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
+from chalicelib.engine.elements import StartEvent
 from chalicelib.engine.model import ProcessDefinitionModel
-from chalicelib.engine.runtime import flow, history
+from chalicelib.engine.runtime import events, flow, history
 from chalicelib.engine.runtime.context import InstanceContext, Runtime
 from chalicelib.engine.runtime.effects import InstanceStarted
 from chalicelib.engine.runtime.errors import UnsupportedElement
@@ -14,7 +16,7 @@ from chalicelib.engine.runtime.records import ExecutionRecord, InstanceRecord
 from chalicelib.engine.runtime.state import InstanceState
 from chalicelib.engine.runtime.variables import set_variable_local
 
-__all__ = ["new_instance", "start_instance"]
+__all__ = ["new_instance", "start_instance", "start_at"]
 
 
 def new_instance(
@@ -68,10 +70,45 @@ def start_instance(
     if start.initiator:
         set_variable_local(rt, ic, ic.id, start.initiator, initiator)
     history.process_started(rt, ic)
-    from chalicelib.engine.runtime import events
-
     events.open_scope(rt, ic, ic.id, None)
     header = ic.state.header
     rt.emit(InstanceStarted(ic.id, ic.definition_id, header.business_key, header.super_instance_id))
     token = flow.create_execution(rt, ic, parent_id=ic.id, activity_id=start.id)
     rt.plan(flow.enter, ic.id, token.id)
+
+
+def start_at(
+    rt: Runtime,
+    model: ProcessDefinitionModel,
+    definition_id: str,
+    activity_id: str,
+    variables: Mapping[str, Any],
+    *,
+    business_key: str | None = None,
+    initiator: str | None = None,
+    instance_id: str | None = None,
+) -> InstanceContext:
+    """Start an instance at a process-level start event (message, signal or timer start)."""
+    start = model.elements.get(activity_id)
+    if not isinstance(start, StartEvent) or start.parent_id is not None:
+        raise UnsupportedElement(activity_id, "not a process-level start event")
+    ic = new_instance(
+        rt,
+        model,
+        definition_id,
+        instance_id=instance_id,
+        business_key=business_key,
+        start_user_id=initiator,
+    )
+    ic.state.put(replace(ic.state.header, start_activity_id=start.id))
+    for name, value in variables.items():
+        set_variable_local(rt, ic, ic.id, name, value)
+    if start.initiator:
+        set_variable_local(rt, ic, ic.id, start.initiator, initiator)
+    history.process_started(rt, ic)
+    header = ic.state.header
+    rt.emit(InstanceStarted(ic.id, definition_id, header.business_key, None))
+    events.open_scope(rt, ic, ic.id, None)
+    token = flow.create_execution(rt, ic, parent_id=ic.id, activity_id=start.id)
+    rt.plan(flow.enter, ic.id, token.id)
+    return ic

@@ -67,9 +67,9 @@ from chalicelib.engine.elements import (
 )
 from chalicelib.engine.model import ProcessDefinitionModel
 from chalicelib.engine.parts import MultiInstance
-from chalicelib.engine.runtime import behaviours, events, flow, history, subscriptions
+from chalicelib.engine.runtime import events, flow, history, subscriptions
 from chalicelib.engine.runtime.commands import ActivityMigration, MigrateInstance
-from chalicelib.engine.runtime.context import InstanceContext, Runtime
+from chalicelib.engine.runtime.context import InstanceContext, Runtime, SessionPort
 from chalicelib.engine.runtime.effects import JobCancelled
 from chalicelib.engine.runtime.errors import UnknownTarget
 from chalicelib.engine.runtime.records import ExecutionRecord, evolve
@@ -137,7 +137,7 @@ def _gateway_signature(model: ProcessDefinitionModel, gateway_id: str) -> Any:
         (
             f.id,
             f.target_ref,
-            _signature(subscriptions.catch_definition(model.elements[f.target_ref])),
+            _signature(subscriptions.catch_definition(model.node(f.target_ref))),
         )
         for f in model.outgoing(gateway_id)
     )
@@ -172,10 +172,10 @@ def plan_migration(
         if message not in messages:
             messages.append(message)
 
-    for from_id, mapping in mappings.items():
-        if mapping.to_activity_id not in target.elements:
+    for from_id, wanted in mappings.items():
+        if wanted.to_activity_id not in target.elements:
             refuse(
-                f"Invalid mapping for '{from_id}' to '{mapping.to_activity_id}', cannot be "
+                f"Invalid mapping for '{from_id}' to '{wanted.to_activity_id}', cannot be "
                 f"found in the process definition with id '{target_id}'"
             )
     for execution in state.executions.values():
@@ -245,7 +245,9 @@ def _auto_map_problem(
             f"definition with id '{target_id}', not in {_scope_name(node.parent_id)}"
         )
     if type(to_node) is not type(node) or (
-        isinstance(node, SubProcess) and node.triggered_by_event != to_node.triggered_by_event
+        isinstance(node, SubProcess)
+        and isinstance(to_node, SubProcess)
+        and node.triggered_by_event != to_node.triggered_by_event
     ):
         return (
             f"{running} that is a {history.activity_type(node)} but a "
@@ -281,8 +283,8 @@ def validate_migration(
 # --- migration --------------------------------------------------------------------------------
 
 
-def _boundaries(model: ProcessDefinitionModel, activity_id: str) -> Any:
-    return _signature(model.boundary_events(activity_id))
+def _boundaries(model: ProcessDefinitionModel, activity_id: str | None) -> Any:
+    return _signature(model.boundary_events(activity_id)) if activity_id else ()
 
 
 def _event_sub_processes(model: ProcessDefinitionModel, scope_node_id: str | None) -> Any:
@@ -298,7 +300,9 @@ def _listeners(ic: InstanceContext, execution_id: str, kind: type) -> list[Execu
     return [
         child
         for child in ic.state.children(execution_id)
-        if child.is_event_scope and isinstance(ic.model.elements.get(child.activity_id), kind)
+        if child.is_event_scope
+        and child.activity_id is not None
+        and isinstance(ic.model.elements.get(child.activity_id), kind)
     ]
 
 
@@ -316,12 +320,12 @@ def _cancel_activity(
     flow.update(ic, current, job_id=None)
 
 
-def _migrate(session: Any, rt: Runtime, command: MigrateInstance) -> str:
+def _migrate(session: SessionPort, rt: Runtime, command: MigrateInstance) -> str:
     ic = rt.instance(command.instance_id)
     state = ic.state
     if state.header.status.is_ended:
         raise UnknownTarget(f"Process instance {command.instance_id} has already ended")
-    target = session._definition(command.definition_id)
+    target = session.definition(command.definition_id)
     source = ic.model
     plan = plan_migration(state, source, target, command.definition_id, command.mappings)
     if not plan.valid:
@@ -338,10 +342,8 @@ def _migrate(session: Any, rt: Runtime, command: MigrateInstance) -> str:
     for execution in new_boundaries:
         for listener in _listeners(ic, execution.id, BoundaryEvent):
             flow.cancel_execution(rt, ic, listener, reason)
-    scopes = [(ic.id, None)] + [
-        (e.id, e.activity_id)
-        for e in kept
-        if isinstance(source.elements[e.activity_id], SubProcess)
+    scopes: list[tuple[str, str | None]] = [(ic.id, None)] + [
+        (e.id, e.activity_id) for e in kept if isinstance(source.node(e.activity_id), SubProcess)
     ]
     new_scopes = [
         (scope_id, node_id)
@@ -354,9 +356,9 @@ def _migrate(session: Any, rt: Runtime, command: MigrateInstance) -> str:
     new_waits = [
         e
         for e in kept
-        if isinstance(source.elements[e.activity_id], (IntermediateCatchEvent, ReceiveTask))
-        and _signature(subscriptions.catch_definition(source.elements[e.activity_id]))
-        != _signature(subscriptions.catch_definition(target.elements[e.activity_id]))
+        if isinstance(source.node(e.activity_id), (IntermediateCatchEvent, ReceiveTask))
+        and _signature(subscriptions.catch_definition(source.node(e.activity_id)))
+        != _signature(subscriptions.catch_definition(target.node(e.activity_id)))
     ]
     for execution in new_waits:
         for subscription in state.subscriptions_of(execution.id):
@@ -375,18 +377,18 @@ def _migrate(session: Any, rt: Runtime, command: MigrateInstance) -> str:
     for name, value in command.variables.items():
         set_variable_local(rt, ic, ic.id, name, value)
     for execution in kept:
-        mapping = command.mappings.get(execution.activity_id)  # type: ignore[arg-type]
+        mapping = command.mappings.get(execution.activity_id) if execution.activity_id else None
         for name, value in (mapping.local_variables if mapping else {}).items():
             set_variable_local(rt, ic, execution.id, name, value)
     for scope_id, node_id in new_scopes:
         events.open_scope(rt, ic, scope_id, node_id)
     for execution in new_boundaries:
         flow.create_boundary_executions(
-            rt, ic, state.executions[execution.id], target.elements[execution.activity_id]
+            rt, ic, state.executions[execution.id], target.node(execution.activity_id)
         )
     for execution in new_waits:
-        node = target.elements[execution.activity_id]
-        behaviours.behaviour_for(node).execute(rt, ic, state.executions[execution.id], node)
+        node = target.node(execution.activity_id)
+        rt.behaviour(node).execute(rt, ic, state.executions[execution.id], node)
     for execution_id, from_id, to_id in plan.move:
         current = flow.update(ic, state.executions[execution_id], activity_id=to_id, is_active=True)
         for name, value in command.mappings[from_id].local_variables.items():

@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 from dataclasses import asdict, dataclass, field, fields
 from operator import attrgetter
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = [
     "RecordKind",
@@ -264,7 +264,7 @@ def _make_evolver(cls: type) -> Any:
     new = object.__new__
 
     def evolver(record: Any, changes: dict[str, Any]) -> Any:
-        made = new(cls)
+        made: Any = new(cls)
         for setter, value in zip(setters, read_all(record)):
             setter(made, value)
         for name, value in changes.items():
@@ -280,7 +280,10 @@ def _make_evolver(cls: type) -> Any:
 _EVOLVERS: dict[type, Any] = {cls: _make_evolver(cls) for cls in _CLASSES.values()}
 
 
-def evolve(record: Any, **changes: Any) -> Any:
+_R = TypeVar("_R")
+
+
+def evolve(record: _R, **changes: Any) -> _R:
     """``dataclasses.replace`` for records (the executor replaces executions several times
     per step)."""
     evolver = _EVOLVERS.get(type(record))

@@ -26,8 +26,18 @@ from typing import Any
 
 from chalicelib.clock import Clock
 from chalicelib.engine.model import ProcessDefinitionModel
-from chalicelib.engine.runtime import behaviours, flow, history, instances, listeners
-from chalicelib.engine.runtime.behaviours import user_task
+from chalicelib.engine.registry import KINDS
+from chalicelib.engine.runtime import (
+    event_commands,
+    events,
+    flow,
+    history,
+    instances,
+    listeners,
+    migration,
+)
+from chalicelib.engine.runtime.behaviours import gateways, multi_instance, scopes, user_task
+from chalicelib.engine.runtime.behaviours.table import dispatch_table
 from chalicelib.engine.runtime.commands import (
     UPDATABLE_TASK_FIELDS,
     Command,
@@ -41,6 +51,7 @@ from chalicelib.engine.runtime.commands import (
 from chalicelib.engine.runtime.context import DEFAULT_MAX_STEPS, InstanceContext, Runtime
 from chalicelib.engine.runtime.effects import Effect, HistoryLevel
 from chalicelib.engine.runtime.errors import DefinitionNotFound, NotWaiting, UnknownTarget
+from chalicelib.engine.runtime.hooks import Hooks
 from chalicelib.engine.runtime.records import SubscriptionType
 from chalicelib.engine.runtime.state import InstanceState
 from chalicelib.engine.runtime.variables import set_variable, set_variable_local
@@ -53,11 +64,24 @@ __all__ = [
     "DefinitionResolver",
     "DefinitionLoader",
     "InstanceLoader",
+    "HOOKS",
 ]
 
-DefinitionResolver = Callable[[str], "tuple[str, ProcessDefinitionModel]"]
-DefinitionLoader = Callable[[str], ProcessDefinitionModel]
-InstanceLoader = Callable[[str], InstanceState]
+#: The session's callbacks (see the module doc); each answers None when there is none.
+DefinitionResolver = Callable[[str], "tuple[str, ProcessDefinitionModel] | None"]
+DefinitionLoader = Callable[[str], ProcessDefinitionModel | None]
+InstanceLoader = Callable[[str], InstanceState | None]
+
+#: The higher-layer operations :mod:`.flow` calls (built once; see :mod:`.hooks`).
+HOOKS = Hooks(
+    behaviours=dispatch_table(KINDS),
+    start_multi_instance=multi_instance.start,
+    multi_instance_completed=multi_instance.instance_completed,
+    subscribe_boundary=events.subscribe_boundary,
+    recheck_inclusive_joins=gateways.recheck_inclusive_joins,
+    call_out_values=scopes.out_values,
+    called_instance_completed=scopes.called_instance_completed,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +128,7 @@ class Session:
 
     def add(self, state: InstanceState, model: ProcessDefinitionModel | None = None) -> None:
         """Put an already loaded instance into the session."""
-        model = model or self._definition(state.header.definition_id)
+        model = model or self.definition(state.header.definition_id)
         self._contexts[state.id] = InstanceContext(
             state, model, state.header.definition_id, self.history_level
         )
@@ -161,7 +185,8 @@ class Session:
             raise DefinitionNotFound(f"No process definition found for key '{key}'")
         return resolved
 
-    def _definition(self, definition_id: str) -> ProcessDefinitionModel:
+    def definition(self, definition_id: str) -> ProcessDefinitionModel:
+        """The (cached) model of a definition (``DefinitionNotFound`` when there is none)."""
         model = self._load_definition(definition_id) if self._load_definition else None
         if model is None:
             raise DefinitionNotFound(f"Process definition {definition_id} not found")
@@ -175,6 +200,7 @@ class Session:
             self,
             self.clock,
             self.history_level,
+            hooks=HOOKS,
             max_steps=self.max_steps,
             script_time_limit_s=self.script_time_limit_s,
         )
@@ -201,7 +227,8 @@ class Session:
             changed[target] = self._contexts[target].state
         return CommandResult(target, changed, created, tuple(rt.effects))
 
-    def _find_instance_of_execution(self, execution_id: str) -> str:
+    def find_instance_of_execution(self, execution_id: str) -> str:
+        """The id of the loaded instance that has this execution (``UnknownTarget``)."""
         for instance_id, context in self._contexts.items():
             if execution_id in context.state.executions:
                 return instance_id
@@ -209,7 +236,7 @@ class Session:
 
 
 def _start(session: Session, rt: Runtime, command: StartProcess) -> str:
-    model = session._definition(command.definition_id)
+    model = session.definition(command.definition_id)
     context = instances.new_instance(
         rt,
         model,
@@ -270,7 +297,7 @@ def _update_task(session: Session, rt: Runtime, command: UpdateTask) -> str:
 
 
 def _trigger(session: Session, rt: Runtime, command: Trigger) -> str:
-    instance_id = command.instance_id or session._find_instance_of_execution(command.execution_id)
+    instance_id = command.instance_id or session.find_instance_of_execution(command.execution_id)
     context = rt.instance(instance_id)
     execution = context.execution(command.execution_id)
     if execution is None:
@@ -279,7 +306,7 @@ def _trigger(session: Session, rt: Runtime, command: Trigger) -> str:
         s.type is SubscriptionType.TRIGGER for s in context.state.subscriptions_of(execution.id)
     )
     node = context.node(execution.activity_id) if execution.activity_id else None
-    behaviour = behaviours.behaviour_for(node) if node is not None else None
+    behaviour = rt.behaviour(node) if node is not None else None
     if not waiting or behaviour is None or behaviour.trigger is None:
         raise NotWaiting(f"Execution {command.execution_id} is not waiting for a trigger")
     behaviour.trigger(rt, context, execution, node, dict(command.variables))
@@ -318,6 +345,8 @@ _HANDLERS: dict[type, Callable[[Session, Runtime, Any], str]] = {
     DeleteInstance: _delete,
     SetVariables: _set_variables,
     UpdateTask: _update_task,
+    **event_commands.HANDLERS,  # events, timers and async jobs
+    **migration.HANDLERS,  # process instance migration
 }
 
 
@@ -360,14 +389,3 @@ def execute(
         session.add(state, definition)
     result = session.execute(command)
     return result.state, result.effects
-
-
-# Commands of events, timers and async jobs (handlers in event_commands).
-from chalicelib.engine.runtime import event_commands as _event_commands  # noqa: E402
-
-_HANDLERS.update(_event_commands.HANDLERS)
-
-# Process instance migration (handler in migration).
-from chalicelib.engine.runtime import migration as _migration  # noqa: E402
-
-_HANDLERS.update(_migration.HANDLERS)

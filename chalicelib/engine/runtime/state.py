@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from chalicelib.engine.runtime.records import (
     ExecutionRecord,
@@ -43,6 +43,9 @@ SCHEMA_VERSION = 1
 MIGRATIONS: dict[int, Any] = {}
 
 StorageKey = tuple[str, Any]
+
+#: Any one record type (:meth:`InstanceState.put` returns what it was given).
+R = TypeVar("R", bound=Record)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,19 +141,18 @@ class InstanceState:
 
     # --- writes -----------------------------------------------------------------------------
 
-    def put(self, record: Record) -> Record:
-        """Insert or replace a record (indexes, change set and journal kept)."""
-        kind = record.KIND
-        if kind is _EXECUTION:  # the hot path, inlined (same steps as _apply)
-            record_id = record.id  # type: ignore[union-attr]
+    def put(self, record: R) -> R:
+        """Insert or replace a record (indexes, change set and journal kept); returns it."""
+        if isinstance(record, ExecutionRecord):  # the hot path, inlined (as _apply)
+            record_id = record.id
             executions = self.executions
             old = executions.get(record_id)
             if old is record:
                 return record
             if self._journal is not None:
                 self._journal.append((old, record))
-            parent_id = record.parent_id  # type: ignore[union-attr]
-            at = (parent_id, record.activity_id)  # type: ignore[union-attr]
+            parent_id = record.parent_id
+            at = (parent_id, record.activity_id)
             if old is not None:
                 del executions[record_id]
                 if old.parent_id == parent_id and old.activity_id == at[1]:
@@ -162,36 +164,36 @@ class InstanceState:
                     bucket = self._at[at]
                     del bucket[record_id]
                     bucket[record_id] = None
-                    executions[record_id] = record  # type: ignore[assignment]
+                    executions[record_id] = record
                     self._dirty[("execution", record_id)] = record
                     return record
                 _discard(self._children, old.parent_id, record_id)
                 _discard(self._at, (old.parent_id, old.activity_id), record_id)
-            executions[record_id] = record  # type: ignore[assignment]
+            executions[record_id] = record
             self._children.setdefault(parent_id, {})[record_id] = None
             self._at.setdefault(at, {})[record_id] = None
             self._dirty[("execution", record_id)] = record
             return record
-        if kind is _VARIABLE:
-            scope_id, name = record.scope_id, record.name  # type: ignore[union-attr]
+        if isinstance(record, VariableRecord):
+            scope_id, name = record.scope_id, record.name
             scope = self.variables.get(scope_id)
-            old = scope.get(name) if scope is not None else None
-            if old is record:
+            old_variable = scope.get(name) if scope is not None else None
+            if old_variable is record:
                 return record
             if self._journal is not None:
-                self._journal.append((old, record))
-            if old is not None:  # as _unindex + _index: a replaced name moves to the end
-                del scope[name]  # type: ignore[union-attr]
+                self._journal.append((old_variable, record))
+            if scope is not None and old_variable is not None:
+                # as _unindex + _index: a replaced name moves to the end
+                del scope[name]
                 if not scope:
                     del self.variables[scope_id]
                     scope = None
             if scope is None:
                 scope = self.variables[scope_id] = {}
-            scope[name] = record  # type: ignore[assignment]
+            scope[name] = record
             self._dirty[("variable", f"{scope_id}/{name}")] = record
             return record
-        old = self._lookup(record)
-        self._apply(old, record)
+        self._apply(self._lookup(record), record)
         return record
 
     def remove(self, record: Record) -> None:
@@ -201,15 +203,14 @@ class InstanceState:
             self._apply(old, None)
 
     def _lookup(self, record: Record) -> Record | None:
-        kind = record.KIND
-        if kind is RecordKind.EXECUTION:
-            return self.executions.get(record.id)  # type: ignore[union-attr]
-        if kind is RecordKind.VARIABLE:
-            return self.variables.get(record.scope_id, {}).get(record.name)  # type: ignore
-        if kind is RecordKind.TASK:
-            return self.tasks.get(record.id)  # type: ignore[union-attr]
-        if kind is RecordKind.SUBSCRIPTION:
-            return self.subscriptions.get(record.id)  # type: ignore[union-attr]
+        if isinstance(record, ExecutionRecord):
+            return self.executions.get(record.id)
+        if isinstance(record, VariableRecord):
+            return self.variables.get(record.scope_id, {}).get(record.name)
+        if isinstance(record, TaskRecord):
+            return self.tasks.get(record.id)
+        if isinstance(record, SubscriptionRecord):
+            return self.subscriptions.get(record.id)
         return self.header
 
     def _apply(self, old: Record | None, new: Record | None) -> None:
@@ -220,46 +221,41 @@ class InstanceState:
         self._unindex(old)
         self._index(new)
         record = new if new is not None else old
-        self._dirty[record.storage_key] = new  # type: ignore[union-attr]
+        if record is not None:
+            self._dirty[record.storage_key] = new
 
     def _unindex(self, record: Record | None) -> None:
-        if record is None:
-            return
-        kind = record.KIND
-        if kind is RecordKind.EXECUTION:
+        if isinstance(record, ExecutionRecord):
             del self.executions[record.id]
             _discard(self._children, record.parent_id, record.id)
             _discard(self._at, (record.parent_id, record.activity_id), record.id)
-        elif kind is RecordKind.VARIABLE:
+        elif isinstance(record, VariableRecord):
             scope = self.variables[record.scope_id]
             del scope[record.name]
             if not scope:
                 del self.variables[record.scope_id]
-        elif kind is RecordKind.TASK:
+        elif isinstance(record, TaskRecord):
             del self.tasks[record.id]
             _discard(self._tasks_by_execution, record.execution_id, record.id)
-        elif kind is RecordKind.SUBSCRIPTION:
+        elif isinstance(record, SubscriptionRecord):
             del self.subscriptions[record.id]
             _discard(self._subs_by_execution, record.execution_id, record.id)
 
     def _index(self, record: Record | None) -> None:
-        if record is None:
-            return
-        kind = record.KIND
-        if kind is RecordKind.EXECUTION:
+        if isinstance(record, ExecutionRecord):
             self.executions[record.id] = record
             self._children.setdefault(record.parent_id, {})[record.id] = None
             self._at.setdefault((record.parent_id, record.activity_id), {})[record.id] = None
-        elif kind is RecordKind.VARIABLE:
+        elif isinstance(record, VariableRecord):
             self.variables.setdefault(record.scope_id, {})[record.name] = record
-        elif kind is RecordKind.TASK:
+        elif isinstance(record, TaskRecord):
             self.tasks[record.id] = record
             self._tasks_by_execution.setdefault(record.execution_id, {})[record.id] = None
-        elif kind is RecordKind.SUBSCRIPTION:
+        elif isinstance(record, SubscriptionRecord):
             self.subscriptions[record.id] = record
             self._subs_by_execution.setdefault(record.execution_id, {})[record.id] = None
-        else:
-            self.header = record  # type: ignore[assignment]
+        elif isinstance(record, InstanceRecord):
+            self.header = record
 
     # --- undo journal (one command) ---------------------------------------------------------
 
@@ -344,10 +340,6 @@ class InstanceState:
         """``(number of records, bytes of their JSON)`` - what storage holds for it."""
         records = self.to_records()
         return len(records), len(dumps_records(records))
-
-
-_EXECUTION = RecordKind.EXECUTION
-_VARIABLE = RecordKind.VARIABLE
 
 
 def _discard(index: dict, key: Any, item: str) -> None:

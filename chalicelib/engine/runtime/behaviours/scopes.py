@@ -6,7 +6,7 @@ from typing import Any
 
 from chalicelib.engine.elements import CallActivity, SubProcess
 from chalicelib.engine.parts import CallMapping
-from chalicelib.engine.runtime import flow, instances
+from chalicelib.engine.runtime import events, flow, instances
 from chalicelib.engine.runtime.context import InstanceContext, Runtime
 from chalicelib.engine.runtime.errors import UnsupportedElement
 from chalicelib.engine.runtime.records import ExecutionRecord
@@ -32,8 +32,6 @@ def sub_process(
     if not starts:
         raise UnsupportedElement(node.id, "the sub-process has no none start event")
     scope = flow.update(ic, execution, is_scope=True)
-    from chalicelib.engine.runtime import events
-
     events.open_scope(rt, ic, scope.id, node.id)
     token = flow.create_execution(rt, ic, parent_id=scope.id, activity_id=starts[0].id)
     rt.plan(flow.enter, ic.id, token.id)

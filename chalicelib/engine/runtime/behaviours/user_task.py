@@ -59,7 +59,7 @@ def _due_date(rt: Runtime, value: Any, node_id: str) -> str | None:
     text = str(value).strip()
     try:
         if text.startswith(("P", "-P", "+P")):
-            return format_iso(rt.now() + parse_time_duration(text))  # type: ignore[operator]
+            return format_iso(rt.now() + parse_time_duration(text))
         return format_iso(parse_iso(text))
     except ValueError:
         raise ProcessFailure(

@@ -181,9 +181,8 @@ def instance_completed(
     )
     if not unseen:
         set_variable_local(rt, ic, root.id, NR_OF_ACTIVE_INSTANCES, active)
-    done = bool(mi.completion_condition) and eval_condition(
-        rt, ic, instance.id, mi.completion_condition, activity_id=node.id
-    )  # type: ignore[arg-type]
+    condition = mi.completion_condition
+    done = bool(condition and eval_condition(rt, ic, instance.id, condition, activity_id=node.id))
     if mi.is_sequential and not done and completed < total:
         index = (instance.loop_counter or 0) + 1
         delete_scope_variables(ic, instance.id)
@@ -212,8 +211,8 @@ def instance_completed(
     delete_scope_variables(ic, root.id)
     root = flow.update(
         ic,
-        ic.execution(root.id),
-        is_mi_root=False,  # type: ignore[arg-type]
+        ic.state.executions[root.id],  # the root outlives its instances
+        is_mi_root=False,
         is_scope=False,
         is_active=True,
     )

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from chalicelib.engine.elements import ExclusiveGateway, FlowNode, InclusiveGateway, ParallelGateway
 from chalicelib.engine.model import ProcessDefinitionModel, SequenceFlow
-from chalicelib.engine.runtime import flow, history
+from chalicelib.engine.runtime import flow, history, listeners
 from chalicelib.engine.runtime.context import InstanceContext, Runtime
 from chalicelib.engine.runtime.records import ExecutionRecord
 from chalicelib.engine.runtime.variables import eval_condition
@@ -67,8 +67,6 @@ def _leave(
     node: FlowNode,
     flows: Sequence[SequenceFlow],
 ) -> None:
-    from chalicelib.engine.runtime import listeners
-
     listeners.execution_listeners(rt, ic, execution, node, node.execution_listeners, "end")
     current = ic.execution(execution.id)
     if current is None:
