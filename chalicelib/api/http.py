@@ -3,8 +3,8 @@
 ``serve(request, resource, ids)`` is what every view calls. In order it: takes a correlation id,
 authenticates the caller, parses the CREST request, authorizes the operation, dispatches to the
 resource and renders the result. Every ``WorkflowError`` becomes a CREST error envelope here, in
-one place; any other exception is logged with its stack trace and answered with a bare 500
-envelope that carries the correlation id, never the trace.
+one place (its status from ``api.errors``); any other exception is logged with its stack trace and
+answered with a bare 500 envelope that carries the correlation id, never the trace.
 
 ``envelope_middleware`` rewrites the few errors Chalice produces before a view runs (415, 405,
 its own 500) into the same envelope and logs one line per request.
@@ -24,7 +24,8 @@ from ..auth.rules import Gate
 from ..crest import responses
 from ..crest.enums import RequestType
 from ..crest.request import CrestRequest, parse_request
-from ..errors import Forbidden, InternalError, WorkflowError, reason_for
+from ..errors import Forbidden, InternalError, WorkflowError
+from .errors import error_envelope, reason_for, status_of
 from .resource import RequestContext, Resource, Result
 
 __all__ = [
@@ -184,9 +185,10 @@ def _error(exc: WorkflowError, correlation: str) -> Any:
         "X-Request-Id": correlation,
         "Cache-Control": "no-cache",
     }
-    if exc.code == 401:
+    status = status_of(exc)
+    if status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="openidm"'
-    return Response(body=json.dumps(exc.to_envelope()), status_code=exc.code, headers=headers)
+    return Response(body=json.dumps(error_envelope(exc)), status_code=status, headers=headers)
 
 
 def envelope_middleware(event: Any, get_response: Any) -> Any:

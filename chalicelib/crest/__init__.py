@@ -22,7 +22,6 @@ from .paging import (
 from .request import ApiVersion, CrestRequest, decode_path_id, parse_request
 from .responses import (
     CONTENT_API_VERSION,
-    error_envelope,
     not_supported_on_collection,
     not_supported_on_instance,
     order_keys,
@@ -52,7 +51,6 @@ __all__ = [
     "decode_path_id",
     "parse_request",
     "CONTENT_API_VERSION",
-    "error_envelope",
     "not_supported_on_collection",
     "not_supported_on_instance",
     "order_keys",

@@ -1,6 +1,7 @@
 """CREST response shapes: query envelope, key order, errors, JSON text (api-reference.md §4.3-4.9).
 
-Pure functions over dicts; the HTTP layer turns them into framework responses.
+Pure functions over dicts; the HTTP layer turns them into framework responses (and renders
+error envelopes: ``chalicelib.api.errors``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from ..errors import BadRequest, InternalError, NotFound, NotSupported, WorkflowError
+from ..errors import BadRequest, NotFound, NotSupported
 from .enums import RequestType
 from .pointer import MISSING, resolve
 
@@ -20,7 +21,6 @@ __all__ = [
     "CONTENT_API_VERSION",
     "query_envelope",
     "order_keys",
-    "error_envelope",
     "not_supported_on_instance",
     "not_supported_on_collection",
     "resource_not_found",
@@ -63,17 +63,6 @@ def order_keys(obj: Mapping[str, Any]) -> dict[str, Any]:
     ordered = {key: obj[key] for key in ("_id", "_rev") if key in obj}
     ordered.update((key, value) for key, value in obj.items() if key not in ordered)
     return ordered
-
-
-def error_envelope(exc: BaseException) -> dict[str, Any]:
-    """The CREST error body for any exception.
-
-    A ``WorkflowError`` gives its own envelope; anything else is a bug and gives a bare 500
-    ``Internal Server Error`` (never the exception text or a stack trace).
-    """
-    if isinstance(exc, WorkflowError):
-        return exc.to_envelope()
-    return InternalError().to_envelope()
 
 
 def _op_name(op: RequestType | str) -> str:
