@@ -23,6 +23,7 @@ from urllib.parse import unquote
 from ..auth.rules import Gate
 from ..crest import responses
 from ..crest.enums import RequestType
+from ..crest.fields import read_fields
 from ..crest.request import CrestRequest, parse_request
 from ..errors import Forbidden, InternalError, WorkflowError
 from .errors import error_envelope, reason_for, status_of
@@ -152,7 +153,7 @@ def _read_result(result: Result, request: CrestRequest) -> Result:
         headers = {**result.headers, "Content-Type": request.mime_type}
         return Result(body, status=result.status, headers=headers, raw=True)
     return Result(
-        responses.read_fields(result.body, request.fields),
+        read_fields(result.body, request.fields),
         status=result.status,
         headers=result.headers,
     )

@@ -1,12 +1,14 @@
 """CREST (ForgeRock Common REST) request and response layer: pure functions over plain data.
 
 Modules: ``filter`` (``_queryFilter`` grammar, evaluator, renderer), ``request`` (HTTP request ->
-``CrestRequest``), ``paging`` (sort, fields, pages, cookies, ``Pager``), ``responses``
-(envelopes, standard errors, JSON text), ``pointer`` (JSON pointers), ``enums``.
+``CrestRequest``), ``fields`` (``_fields``: parse, select, filter a READ body), ``paging`` (sort,
+pages, cookies, ``Pager``), ``responses`` (query envelope, standard errors, JSON text), ``pointer``
+(JSON pointers), ``enums``. Error envelopes are rendered at the API edge (``api.errors``).
 Standard library only, plus ``chalicelib.errors``.
 """
 
 from .enums import CountPolicy, RequestType
+from .fields import parse_fields, read_fields, select_fields
 from .filter import QueryFilterError, equality_terms, matches, render
 from .filter import parse as parse_filter
 from .paging import (
@@ -16,7 +18,6 @@ from .paging import (
     decode_cookie,
     encode_cookie,
     page,
-    select_fields,
     sort_items,
 )
 from .request import ApiVersion, CrestRequest, decode_path_id, parse_request
@@ -44,7 +45,9 @@ __all__ = [
     "decode_cookie",
     "encode_cookie",
     "page",
+    "parse_fields",
     "select_fields",
+    "read_fields",
     "sort_items",
     "ApiVersion",
     "CrestRequest",

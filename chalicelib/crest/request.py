@@ -30,9 +30,10 @@ from urllib.parse import unquote
 
 from ..errors import BadRequest, Conflict, NotSupported, PayloadTooLarge, PreconditionFailed
 from .enums import CountPolicy, RequestType
+from .fields import parse_fields
 from .filter import Node
 from .filter import parse as parse_filter
-from .paging import DEFAULT_MAX_PAGE_SIZE, SortKey, parse_fields, parse_sort_keys
+from .paging import DEFAULT_MAX_PAGE_SIZE, SortKey, parse_sort_keys
 from .pointer import Segments
 
 __all__ = [

@@ -25,7 +25,6 @@ __all__ = [
     "not_supported_on_collection",
     "resource_not_found",
     "render_json",
-    "read_fields",
     "field_download",
 ]
 
@@ -105,17 +104,6 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-
-def read_fields(body: Any, fields: Iterable[tuple[str, ...]]) -> Any:
-    """A READ body filtered to ``_fields`` (plus ``_id``, ``_rev``), as CREST's
-    ``Resources.filterResource``; an empty pointer (``_fields=,x``) keeps everything."""
-    from .paging import select_fields  # paging imports this module
-
-    fields = list(fields)
-    if not fields or not isinstance(body, Mapping) or any(not f for f in fields):
-        return body
-    return select_fields(body, fields)
 
 
 def field_download(body: Any, field: tuple[str, ...], mime_type: str) -> bytes | str:
