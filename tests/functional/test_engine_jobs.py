@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from chalicelib.engine.runtime import StartProcess
+from chalicelib.messaging.job_message import encode
 from chalicelib.service import deployments, instances, jobs
 from chalicelib.storage.ports import Table
 from chalicelib.workers import entry
-from chalicelib.workers.jobs import encode
 from tests.conftest import ADMIN
 
 WF = "/openidm/workflow"

@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 import pytest
 
 from chalicelib.api.errors import status_of
+from chalicelib.messaging.job_message import encode
 from chalicelib.service import deployments, jobs, start_events
 from chalicelib.service.deployments import InvalidDeployment
 from chalicelib.storage.ports import Index, Put, Table
 from chalicelib.storage.sharding import query_shards
 from chalicelib.workers import entry
-from chalicelib.workers.jobs import encode
 
 FIXED_DATE = "StartTimerEventTest.testFixedDateStartTimerEvent.bpmn20.xml"
 DURATION = "StartTimerEventTest.testDurationStartTimerEvent.bpmn20.xml"
