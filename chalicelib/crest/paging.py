@@ -121,10 +121,13 @@ def sort_items(
                 raise BadRequest(f"Sort key: {key.name} is not valid")
     result = list(items)
     for key in reversed(keys):  # least significant first; list.sort is stable, even reversed
-        result.sort(
-            key=lambda item, k=key: _sort_value(resolve(item, k.field)), reverse=not key.ascending
-        )
+        result.sort(key=_sort_key(key.field), reverse=not key.ascending)
     return result
+
+
+def _sort_key(field: Segments) -> Callable[[Mapping[str, Any]], tuple]:
+    """The ``list.sort`` key of one sort field."""
+    return lambda item: _sort_value(resolve(item, field))
 
 
 # --------------------------------------------------------------------------------------------

@@ -168,7 +168,7 @@ class DynamoItemStore:
         model = self._model(write.table)
         condition = _condition(model, write.condition)
         if write.op is Op.PUT:
-            transaction.save(from_record(model, write.record), condition=condition)
+            transaction.save(from_record(model, write.put_record()), condition=condition)
         elif write.op is Op.DELETE:
             transaction.delete(
                 model(write.pk, write.sk), condition=condition, add_version_condition=False
@@ -178,7 +178,7 @@ class DynamoItemStore:
         else:
             transaction.update(
                 model(write.pk, write.sk),
-                actions=[model.version.set(write.version)],
+                actions=[model.version.set(write.new_version())],
                 condition=condition,
                 add_version_condition=False,
             )
