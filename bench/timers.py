@@ -147,11 +147,11 @@ def requests_per_job() -> dict:
     from moto import mock_aws
 
     from chalicelib import aws, bootstrap
+    from chalicelib.messaging.job_message import encode
     from chalicelib.messaging.sqs import create_queues
     from chalicelib.settings import Settings
     from chalicelib.storage.dynamo import create_tables
     from chalicelib.workers import entry
-    from chalicelib.workers.jobs import encode
 
     print("== AWS requests per async job (one worker run, warm container, moto) ==")
     figures = {}

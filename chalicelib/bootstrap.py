@@ -11,10 +11,17 @@ import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .clock import Clock, SystemClock
 from .settings import Settings, get_settings
+
+if TYPE_CHECKING:  # the adapters are imported when built, not when this module is
+    from .auth.access import ProcessAccess
+    from .auth.authenticate import Authenticator
+    from .auth.rules import Policy
+    from .messaging.ports import Publisher
+    from .storage.ports import ItemStore
 
 __all__ = [
     "Container",
@@ -32,12 +39,13 @@ class Container:
 
     settings: Settings
     clock: Clock
-    store: Any  # storage.ports.ItemStore
-    publisher: Any  # messaging.ports.Publisher
-    authenticator: Any  # auth.authenticate.Authenticator
-    policy: Any  # auth.rules.Policy
-    process_access: Any  # auth.access.ProcessAccess
-    extras: dict = field(default_factory=dict)
+    store: ItemStore
+    publisher: Publisher
+    authenticator: Authenticator
+    policy: Policy
+    process_access: ProcessAccess
+    #: per-container caches and test hooks, by name
+    extras: dict[str, Any] = field(default_factory=dict)
 
 
 _container: Container | None = None
@@ -48,8 +56,8 @@ def build_container(
     settings: Settings | None = None,
     *,
     clock: Clock | None = None,
-    store: Any = None,
-    publisher: Any = None,
+    store: ItemStore | None = None,
+    publisher: Publisher | None = None,
 ) -> Container:
     """Build the container from settings; pass ``store``/``publisher`` to use fakes."""
     from .auth import Authenticator, ProcessAccess, UserStore, default_policy
@@ -102,6 +110,7 @@ def set_container(container: Container | None) -> None:
 
 
 def reset_container() -> None:
+    """Forget the container; the next ``get_container()`` builds a new one."""
     set_container(None)
 
 

@@ -1,13 +1,14 @@
-"""Domain errors, one class per CREST status code.
+"""Domain errors: what went wrong, in the words of the workflow service, never how to say it in HTTP.
 
-Every layer raises these; ``chalicelib.api.http`` maps them to the CREST error envelope in one
-place. They import nothing from AWS or the web framework, so ``engine/`` and ``crest/`` may use
-them freely.
+Every layer raises these. They carry a message and an optional structured ``detail``, and no
+status code: ``chalicelib.api.errors`` maps each class to a status (one table, resolved along the
+class hierarchy) and renders the CREST error envelope, in one place. They import nothing from AWS
+or the web framework, so ``engine/`` and ``crest/`` may use them freely.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = [
     "WorkflowError",
@@ -24,95 +25,59 @@ __all__ = [
     "InternalError",
     "ConcurrencyError",
     "ProcessFailure",
-    "REASONS",
-    "reason_for",
 ]
-
-#: CREST's code -> reason phrase table (``ResourceException``); other codes: "Resource Exception".
-REASONS: dict[int, str] = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    402: "Payment Required",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    406: "Not Acceptable",
-    407: "Proxy Authentication Required",
-    408: "Request Time-out",
-    409: "Conflict",
-    410: "Gone",
-    411: "Length Required",
-    412: "Precondition Failed",
-    413: "Request Entity Too Large",
-    414: "Request-URI Too Large",
-    415: "Unsupported Media Type",
-    416: "Requested range not satisfiable",
-    417: "Expectation Failed",
-    428: "Precondition Required",
-    500: "Internal Server Error",
-    501: "Not Implemented",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-    504: "Gateway Time-out",
-    505: "HTTP Version not supported",
-}
-
-
-def reason_for(code: int) -> str:
-    """The CREST reason phrase for an HTTP status code."""
-    return REASONS.get(code, "Resource Exception")
 
 
 class WorkflowError(Exception):
-    """Base of every error that becomes a CREST error envelope."""
+    """Base of every domain error (an unexpected fault unless a subclass says otherwise)."""
 
-    code = 500
+    #: The message when none is given.
+    default_message: ClassVar[str] = "Internal Server Error"
 
     def __init__(self, message: str | None = None, detail: dict[str, Any] | None = None):
-        self.message = message or reason_for(self.code)
+        self.message = message or self.default_message
         self.detail = detail
         super().__init__(self.message)
 
-    def to_envelope(self) -> dict[str, Any]:
-        """The CREST error body: ``{code, reason, message[, detail]}``."""
-        body: dict[str, Any] = {
-            "code": self.code,
-            "reason": reason_for(self.code),
-            "message": self.message,
-        }
-        if self.detail is not None:
-            body["detail"] = self.detail
-        return body
-
 
 class BadRequest(WorkflowError):
-    code = 400
+    """The request is malformed or asks for something that can never succeed as written."""
+
+    default_message = "Bad Request"
 
 
 class Unauthorized(WorkflowError):
-    code = 401
+    """The caller could not be authenticated."""
+
+    default_message = "Unauthorized"
 
     def __init__(self, message: str = "Access Denied", detail: dict[str, Any] | None = None):
         super().__init__(message, detail)
 
 
 class Forbidden(WorkflowError):
-    code = 403
+    """The caller is known but may not do this."""
+
+    default_message = "Forbidden"
 
     def __init__(self, message: str = "Access denied", detail: dict[str, Any] | None = None):
         super().__init__(message, detail)
 
 
 class NotFound(WorkflowError):
-    code = 404
+    """The resource named does not exist (or no longer does)."""
+
+    default_message = "Not Found"
 
 
 class Conflict(WorkflowError):
-    code = 409
+    """The request contradicts the current state of the resource."""
+
+    default_message = "Conflict"
 
 
 class ConcurrencyError(Conflict):
-    """A version-conditioned commit lost a race: reload and retry, or answer 409."""
+    """A version-conditioned commit lost a race: reload and retry, or give up."""
 
     def __init__(
         self,
@@ -123,27 +88,37 @@ class ConcurrencyError(Conflict):
 
 
 class PreconditionFailed(WorkflowError):
-    code = 412
+    """The caller's revision (``If-Match``) is not the resource's current one."""
+
+    default_message = "Precondition Failed"
 
 
 class PayloadTooLarge(WorkflowError):
-    code = 413
+    """The request body is larger than the service accepts."""
+
+    default_message = "Request Entity Too Large"
 
 
 class UnsupportedMediaType(WorkflowError):
-    code = 415
+    """The request body is in a format the resource does not read."""
+
+    default_message = "Unsupported Media Type"
 
 
 class NotSupported(WorkflowError):
-    code = 501
+    """The operation exists in CREST but this resource does not implement it."""
+
+    default_message = "Not Implemented"
 
 
 class ServiceUnavailable(WorkflowError):
-    code = 503
+    """A dependency (the data store, the queue) is down or throttling: retry later."""
+
+    default_message = "Service Unavailable"
 
 
 class InternalError(WorkflowError):
-    code = 500
+    """A fault of the service itself (a bug, or a request a dependency refused as malformed)."""
 
 
 class ProcessFailure(BadRequest):

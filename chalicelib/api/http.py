@@ -3,8 +3,8 @@
 ``serve(request, resource, ids)`` is what every view calls. In order it: takes a correlation id,
 authenticates the caller, parses the CREST request, authorizes the operation, dispatches to the
 resource and renders the result. Every ``WorkflowError`` becomes a CREST error envelope here, in
-one place; any other exception is logged with its stack trace and answered with a bare 500
-envelope that carries the correlation id, never the trace.
+one place (its status from ``api.errors``); any other exception is logged with its stack trace and
+answered with a bare 500 envelope that carries the correlation id, never the trace.
 
 ``envelope_middleware`` rewrites the few errors Chalice produces before a view runs (415, 405,
 its own 500) into the same envelope and logs one line per request.
@@ -16,16 +16,26 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from ..auth.rules import Gate
 from ..crest import responses
 from ..crest.enums import RequestType
+from ..crest.fields import read_fields
 from ..crest.request import CrestRequest, parse_request
-from ..errors import Forbidden, InternalError, WorkflowError, reason_for
+from ..errors import Forbidden, InternalError, WorkflowError
+from .errors import error_envelope, reason_for, status_of
 from .resource import RequestContext, Resource, Result
+
+if TYPE_CHECKING:  # Chalice is imported when a response is built, not with this module
+    from chalice.app import MultiDict, Request, Response
+
+    from ..auth.rules import Policy
+
+    #: Chalice's header map (a header may repeat)
+    Headers = dict[str, str | list[str]]
 
 __all__ = [
     "serve",
@@ -61,7 +71,7 @@ def correlation_id_of(headers: Mapping[str, str], context: Mapping[str, Any] | N
     return uuid.uuid4().hex
 
 
-def _resource_path(request: Any) -> str:
+def _resource_path(request: Request) -> str:
     """The resource path as CREST names it: ``workflow/processinstance/123`` (ids decoded).
 
     Chalice's ``request.path`` is the route template (``.../{id}``); the path variables fill it.
@@ -74,11 +84,11 @@ def _resource_path(request: Any) -> str:
     return unquote(path.rstrip("/"))
 
 
-def serve(request: Any, resource: Resource, ids: Mapping[str, str] | None = None) -> Any:
+def serve(request: Request, resource: Resource, ids: Mapping[str, str] | None = None) -> Response:
     """Serve one CREST request on ``resource``; always returns a Chalice ``Response``."""
     from ..bootstrap import get_container
 
-    headers = request.headers or {}
+    headers: Mapping[str, str] = request.headers or {}
     correlation = correlation_id_of(headers, request.context)
     path = _resource_path(request)
     try:
@@ -123,7 +133,7 @@ def serve(request: Any, resource: Resource, ids: Mapping[str, str] | None = None
         )
 
 
-def _gate(policy: Any, ctx: RequestContext, resource: Resource) -> Any:
+def _gate(policy: Policy, ctx: RequestContext, resource: Resource) -> Gate:
     """The first authorization check, before the resource loads anything (403 at once)."""
     if not resource.authorize:
         return Gate.ALLOW
@@ -135,7 +145,7 @@ def _gate(policy: Any, ctx: RequestContext, resource: Resource) -> Any:
     return gate
 
 
-def _multi(query_params: Any) -> dict[str, list[str]]:
+def _multi(query_params: MultiDict | None) -> dict[str, list[str]]:
     if not query_params:
         return {}
     return {name: list(query_params.getlist(name)) for name in query_params.keys()}
@@ -151,16 +161,16 @@ def _read_result(result: Result, request: CrestRequest) -> Result:
         headers = {**result.headers, "Content-Type": request.mime_type}
         return Result(body, status=result.status, headers=headers, raw=True)
     return Result(
-        responses.read_fields(result.body, request.fields),
+        read_fields(result.body, request.fields),
         status=result.status,
         headers=result.headers,
     )
 
 
-def _render(result: Result, pretty: bool, correlation: str) -> Any:
+def _render(result: Result, pretty: bool, correlation: str) -> Response:
     from chalice import Response
 
-    headers = {
+    headers: Headers = {
         API_VERSION_HEADER: API_VERSION_VALUE,
         "X-Request-Id": correlation,
         "Cache-Control": "no-cache",
@@ -175,21 +185,22 @@ def _render(result: Result, pretty: bool, correlation: str) -> Any:
     return Response(body=body, status_code=result.status, headers=headers)
 
 
-def _error(exc: WorkflowError, correlation: str) -> Any:
+def _error(exc: WorkflowError, correlation: str) -> Response:
     from chalice import Response
 
-    headers = {
+    headers: Headers = {
         "Content-Type": "application/json;charset=utf-8",
         API_VERSION_HEADER: API_VERSION_VALUE,
         "X-Request-Id": correlation,
         "Cache-Control": "no-cache",
     }
-    if exc.code == 401:
+    status = status_of(exc)
+    if status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="openidm"'
-    return Response(body=json.dumps(exc.to_envelope()), status_code=exc.code, headers=headers)
+    return Response(body=json.dumps(error_envelope(exc)), status_code=status, headers=headers)
 
 
-def envelope_middleware(event: Any, get_response: Any) -> Any:
+def envelope_middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
     """Log one line per request and rewrite Chalice's own error bodies as CREST envelopes."""
     from chalice import Response
 

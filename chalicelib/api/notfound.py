@@ -7,9 +7,8 @@ filled (static segments win over variables, so these never shadow a real route).
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalice import Blueprint
+from chalice.app import Response
 
 from ..crest import responses
 from .resource import RequestContext, Resource, Result
@@ -36,7 +35,7 @@ def build_blueprint() -> Blueprint:
     resource = Unknown()
     for path in catch_all_paths(REGISTERED):
 
-        def view(**ids: Any) -> Any:
+        def view(**ids: str) -> Response:
             return serve(blueprint.current_request, resource, ids)
 
         view.__name__ = "not_found" + path.replace("/", "_").replace("{", "").replace("}", "")

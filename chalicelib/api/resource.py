@@ -13,12 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..crest import responses
 from ..crest.enums import RequestType
 from ..crest.request import CrestRequest
 from ..errors import BadRequest
+
+if TYPE_CHECKING:
+    from ..auth.caller import Caller
+    from ..bootstrap import Container
 
 __all__ = ["Result", "RequestContext", "Resource", "CollectionResource", "InstanceResource"]
 
@@ -37,11 +41,11 @@ class Result:
 class RequestContext:
     """One authenticated CREST request, as resources see it."""
 
-    caller: Any  # auth.Caller
+    caller: Caller
     request: CrestRequest
     ids: Mapping[str, str]  # decoded path variables
     path: str  # resource path without the ``/openidm/`` prefix
-    container: Any  # bootstrap.Container
+    container: Container
     correlation_id: str
     resource: str = ""  # the name the authorization rules know the resource by
     #: set once ``authorize`` has checked the caller against the item the request is about
@@ -96,12 +100,11 @@ class Resource:
         """Call the operation named by the request type (and ``_action``)."""
         kind = ctx.request.request_type
         if kind is RequestType.ACTION:
-            handler = self._action_handler(ctx.request.action)
-            return handler(ctx)
-        handler = getattr(self, kind.value, None)
-        if handler is None:
+            return self._action_handler(ctx.request.action)(ctx)
+        operation: Callable[[RequestContext], Result] | None = getattr(self, kind.value, None)
+        if operation is None:
             raise self._unsupported(kind, ctx.path)
-        return handler(ctx)
+        return operation(ctx)
 
     def _action_handler(self, action: str | None) -> Callable[[RequestContext], Result]:
         actions = self.actions()

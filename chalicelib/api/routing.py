@@ -8,10 +8,14 @@ names): level 4 ``{id}``, level 5 ``{sub}``, level 6 ``{subid}``, level 7 ``{tai
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .http import ALL_METHODS, ANY_CONTENT, serve
 from .resource import Resource
+
+if TYPE_CHECKING:
+    from chalice import Blueprint
+    from chalice.app import Response
 
 __all__ = ["WORKFLOW", "route", "catch_all_paths", "VARIABLES"]
 
@@ -24,12 +28,12 @@ MAX_DEPTH = 5
 REGISTERED: list[str] = []
 
 
-def route(blueprint: Any, path: str, resource: Resource) -> None:
+def route(blueprint: Blueprint, path: str, resource: Resource) -> None:
     """Register ``resource`` on ``WORKFLOW + path`` for every method."""
     full = WORKFLOW + path
     name = "view" + path.replace("/", "_").replace("{", "").replace("}", "")
 
-    def view(**ids: str) -> Any:
+    def view(**ids: str) -> Response:
         return serve(blueprint.current_request, resource, ids)
 
     view.__name__ = name

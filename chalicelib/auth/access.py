@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..settings import SettingsError
+from ..settings import Settings, SettingsError
 from .caller import AUTHORIZED_ROLE, Caller
 
 __all__ = ["ProcessAccessError", "AccessRule", "ProcessAccess", "load_process_access"]
@@ -133,7 +133,7 @@ class ProcessAccess:
         return cls.from_dict(data, source=source)
 
     @classmethod
-    def from_settings(cls, settings: Any) -> ProcessAccess:
+    def from_settings(cls, settings: Settings) -> ProcessAccess:
         """Same as ``load_process_access(settings)``."""
         return load_process_access(settings)
 
@@ -148,7 +148,7 @@ class ProcessAccess:
         return [d for d in definitions if self.can_start(caller, d)]
 
 
-def load_process_access(settings: Any) -> ProcessAccess:
+def load_process_access(settings: Settings) -> ProcessAccess:
     """The rules the settings call for: ``process_access_file``, else the default."""
     if settings.process_access_file:
         return ProcessAccess.from_file(settings.process_access_file)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..settings import SettingsError
+from ..settings import Settings, SettingsError
 from .caller import Caller, CallerSource
 from .passwords import DEFAULT_ITERATIONS, parse_password_hash, verify_password
 
@@ -156,7 +156,7 @@ class UserStore:
         return cls.from_dict(data, source=source, verify=verify)
 
     @classmethod
-    def from_settings(cls, settings: Any, *, verify: Verifier = verify_password) -> UserStore:
+    def from_settings(cls, settings: Settings, *, verify: Verifier = verify_password) -> UserStore:
         """Same as ``load_user_store(settings)``."""
         return load_user_store(settings, verify=verify)
 
@@ -179,7 +179,7 @@ class UserStore:
         return user if self._verify(password, user.password_hash) else None
 
 
-def load_user_store(settings: Any, *, verify: Verifier = verify_password) -> UserStore:
+def load_user_store(settings: Settings, *, verify: Verifier = verify_password) -> UserStore:
     """The store the settings call for (``users_file``, ``is_local``, ``stage``).
 
     ``WORKFLOW_USERS_FILE`` set: that file. Not set: the built-in local file on the local stage,

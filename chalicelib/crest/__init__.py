@@ -1,12 +1,14 @@
 """CREST (ForgeRock Common REST) request and response layer: pure functions over plain data.
 
 Modules: ``filter`` (``_queryFilter`` grammar, evaluator, renderer), ``request`` (HTTP request ->
-``CrestRequest``), ``paging`` (sort, fields, pages, cookies, ``Pager``), ``responses``
-(envelopes, standard errors, JSON text), ``pointer`` (JSON pointers), ``enums``.
+``CrestRequest``), ``fields`` (``_fields``: parse, select, filter a READ body), ``paging`` (sort,
+pages, cookies, ``Pager``), ``responses`` (query envelope, standard errors, JSON text), ``pointer``
+(JSON pointers), ``enums``. Error envelopes are rendered at the API edge (``api.errors``).
 Standard library only, plus ``chalicelib.errors``.
 """
 
 from .enums import CountPolicy, RequestType
+from .fields import parse_fields, read_fields, select_fields
 from .filter import QueryFilterError, equality_terms, matches, render
 from .filter import parse as parse_filter
 from .paging import (
@@ -16,13 +18,11 @@ from .paging import (
     decode_cookie,
     encode_cookie,
     page,
-    select_fields,
     sort_items,
 )
 from .request import ApiVersion, CrestRequest, decode_path_id, parse_request
 from .responses import (
     CONTENT_API_VERSION,
-    error_envelope,
     not_supported_on_collection,
     not_supported_on_instance,
     order_keys,
@@ -45,14 +45,15 @@ __all__ = [
     "decode_cookie",
     "encode_cookie",
     "page",
+    "parse_fields",
     "select_fields",
+    "read_fields",
     "sort_items",
     "ApiVersion",
     "CrestRequest",
     "decode_path_id",
     "parse_request",
     "CONTENT_API_VERSION",
-    "error_envelope",
     "not_supported_on_collection",
     "not_supported_on_instance",
     "order_keys",

@@ -28,11 +28,12 @@ Choices made where CREST is silent or loose (all tested):
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NoReturn
 
 from ..errors import BadRequest
 from .pointer import MISSING, PointerError, Segments, format_pointer, parse_pointer, resolve
@@ -92,7 +93,7 @@ class Comparison:
     field: Segments
     op: str
     value: Value
-    value_type: str = field(init=False, repr=False)
+    value_type: str = dataclasses.field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "value_type", type(self.value).__name__)
@@ -202,7 +203,7 @@ class _Parser:
         self.tokens = _Tokenizer(text)
         self.extended_ops = {op.lower() for op in extended_ops}
 
-    def fail(self, what: str, position: int):
+    def fail(self, what: str, position: int) -> NoReturn:
         raise QueryFilterError(self.text, what, position)
 
     def parse(self) -> Node:

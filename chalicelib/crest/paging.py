@@ -23,6 +23,8 @@ from typing import Any, Generic, TypeVar
 
 from ..errors import BadRequest
 from .enums import CountPolicy
+from .fields import parse_fields as parse_fields  # re-exported; its home is crest.fields
+from .fields import select_fields as select_fields  # re-exported; its home is crest.fields
 from .pointer import MISSING, PointerError, Segments, format_pointer, parse_pointer, resolve
 from .responses import query_envelope
 
@@ -30,9 +32,7 @@ __all__ = [
     "DEFAULT_MAX_PAGE_SIZE",
     "SortKey",
     "parse_sort_keys",
-    "parse_fields",
     "sort_items",
-    "select_fields",
     "encode_cookie",
     "decode_cookie",
     "effective_page_size",
@@ -87,23 +87,6 @@ def parse_sort_keys(values: Iterable[str]) -> tuple[SortKey, ...]:
     return tuple(keys)
 
 
-def parse_fields(values: Iterable[str]) -> tuple[Segments, ...]:
-    """Parse ``_fields`` values (``a,b/c``; repeatable). Empty entries are ignored."""
-    fields: list[Segments] = []
-    for value in values:
-        for raw in value.split(","):
-            if not raw.strip():
-                continue
-            try:
-                fields.append(parse_pointer(raw.strip()))
-            except PointerError as exc:
-                raise BadRequest(
-                    f"The value '{value}' for parameter '_fields' could not be "
-                    f"parsed as a list of JSON pointers: {exc}"
-                ) from None
-    return tuple(fields)
-
-
 def _sort_value(value: Any) -> tuple:
     """A total order over JSON values: null/missing < booleans < numbers < strings < others."""
     if value is MISSING or value is None:
@@ -138,26 +121,13 @@ def sort_items(
                 raise BadRequest(f"Sort key: {key.name} is not valid")
     result = list(items)
     for key in reversed(keys):  # least significant first; list.sort is stable, even reversed
-        result.sort(
-            key=lambda item, k=key: _sort_value(resolve(item, k.field)), reverse=not key.ascending
-        )
+        result.sort(key=_sort_key(key.field), reverse=not key.ascending)
     return result
 
 
-def select_fields(item: Mapping[str, Any], fields: Iterable[Segments]) -> dict[str, Any]:
-    """Keep only ``fields`` (keyed by each pointer's leaf name) plus ``_id`` and ``_rev``.
-
-    No fields means the whole item. A field the item does not have is left out.
-    """
-    fields = list(fields)
-    if not fields:
-        return dict(item)
-    selected = {key: item[key] for key in ("_id", "_rev") if key in item}
-    for segments in fields:
-        value = resolve(item, segments)
-        if value is not MISSING:
-            selected[segments[-1]] = value
-    return selected
+def _sort_key(field: Segments) -> Callable[[Mapping[str, Any]], tuple]:
+    """The ``list.sort`` key of one sort field."""
+    return lambda item: _sort_value(resolve(item, field))
 
 
 # --------------------------------------------------------------------------------------------

@@ -30,9 +30,10 @@ from urllib.parse import unquote
 
 from ..errors import BadRequest, Conflict, NotSupported, PayloadTooLarge, PreconditionFailed
 from .enums import CountPolicy, RequestType
+from .fields import parse_fields
 from .filter import Node
 from .filter import parse as parse_filter
-from .paging import DEFAULT_MAX_PAGE_SIZE, SortKey, parse_fields, parse_sort_keys
+from .paging import DEFAULT_MAX_PAGE_SIZE, SortKey, parse_sort_keys
 from .pointer import Segments
 
 __all__ = [
@@ -216,10 +217,9 @@ def parse_api_version(value: str | None) -> ApiVersion:
     found: dict[str, tuple[int, int]] = {}
     for part in value.split(","):
         match = _VERSION_PART.fullmatch(part)
-        name = match.group(1).lower() if match else None
-        if match is None or name in found:
+        if match is None or match.group(1).lower() in found:
             raise BadRequest(f"Malformed header Accept-API-Version: '{value}'")
-        found[name] = (int(match.group(2)), int(match.group(3) or 0))
+        found[match.group(1).lower()] = (int(match.group(2)), int(match.group(3) or 0))
     resource = found.get("resource", (1, 0))
     protocol = found.get("protocol", (2, 1))
     if resource[0] != 1:

@@ -1,6 +1,7 @@
 """CREST response shapes: query envelope, key order, errors, JSON text (api-reference.md §4.3-4.9).
 
-Pure functions over dicts; the HTTP layer turns them into framework responses.
+Pure functions over dicts; the HTTP layer turns them into framework responses (and renders
+error envelopes: ``chalicelib.api.errors``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from ..errors import BadRequest, InternalError, NotFound, NotSupported, WorkflowError
+from ..errors import BadRequest, NotFound, NotSupported
 from .enums import RequestType
 from .pointer import MISSING, resolve
 
@@ -20,12 +21,10 @@ __all__ = [
     "CONTENT_API_VERSION",
     "query_envelope",
     "order_keys",
-    "error_envelope",
     "not_supported_on_instance",
     "not_supported_on_collection",
     "resource_not_found",
     "render_json",
-    "read_fields",
     "field_download",
 ]
 
@@ -63,17 +62,6 @@ def order_keys(obj: Mapping[str, Any]) -> dict[str, Any]:
     ordered = {key: obj[key] for key in ("_id", "_rev") if key in obj}
     ordered.update((key, value) for key, value in obj.items() if key not in ordered)
     return ordered
-
-
-def error_envelope(exc: BaseException) -> dict[str, Any]:
-    """The CREST error body for any exception.
-
-    A ``WorkflowError`` gives its own envelope; anything else is a bug and gives a bare 500
-    ``Internal Server Error`` (never the exception text or a stack trace).
-    """
-    if isinstance(exc, WorkflowError):
-        return exc.to_envelope()
-    return InternalError().to_envelope()
 
 
 def _op_name(op: RequestType | str) -> str:
@@ -116,17 +104,6 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-
-def read_fields(body: Any, fields: Iterable[tuple[str, ...]]) -> Any:
-    """A READ body filtered to ``_fields`` (plus ``_id``, ``_rev``), as CREST's
-    ``Resources.filterResource``; an empty pointer (``_fields=,x``) keeps everything."""
-    from .paging import select_fields  # paging imports this module
-
-    fields = list(fields)
-    if not fields or not isinstance(body, Mapping) or any(not f for f in fields):
-        return body
-    return select_fields(body, fields)
 
 
 def field_download(body: Any, field: tuple[str, ...], mime_type: str) -> bytes | str:

@@ -1,1 +1,2 @@
-"""Messaging: the ``Publisher`` port (``ports``) and its adapters, ``sqs`` and ``memory``."""
+"""Messaging: the ``Publisher`` port (``ports``), its adapters ``sqs`` and ``memory``, and the
+jobs-queue message (``job_message``)."""

@@ -48,6 +48,7 @@ from ..storage.ports import (
     KeyRange,
     MustNotExist,
     Put,
+    StorageError,
     Table,
     VersionIs,
     Write,
@@ -662,7 +663,7 @@ def broadcast_now(
             _, result = run_command(container, build)
         except NotFound:
             continue  # ended since the index saw it
-        except (BadRequest, Conflict) as exc:
+        except (BadRequest, Conflict, StorageError) as exc:
             failed.append({"processInstanceId": instance_id, "message": exc.message})
             continue
         found = _delivered(result)
@@ -675,7 +676,7 @@ def broadcast_now(
                     d, a, dict(variables), initiator=caller_id
                 ),
             )
-        except (BadRequest, Conflict, NotFound) as exc:
+        except (BadRequest, Conflict, NotFound, StorageError) as exc:
             failed.append({"processDefinitionId": definition_id, "message": exc.message})
             continue
         delivered += 1

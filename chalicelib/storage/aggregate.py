@@ -167,7 +167,8 @@ class AggregateStore:
                 writes.insert(0, Put(self.table, header, header_condition))
             else:
                 writes.insert(
-                    0, SetVersion(self.table, pk, HEADER_SK, new_version, header_condition)
+                    0,
+                    SetVersion(self.table, pk, HEADER_SK, new_version, VersionIs(expected_version)),
                 )
         return writes
 

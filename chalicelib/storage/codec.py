@@ -113,6 +113,18 @@ class RawWrite:
     condition: Condition | None = None
     version: int | None = None
 
+    def put_record(self) -> Record:
+        """The record of a ``PUT`` (every put carries one)."""
+        if self.record is None:
+            raise TypeError(f"a {self.op} write carries no record")
+        return self.record
+
+    def new_version(self) -> int:
+        """The version a ``SET_VERSION`` writes (every such write carries one)."""
+        if self.version is None:
+            raise TypeError(f"a {self.op} write carries no version")
+        return self.version
+
 
 def chunk_sk(sk: str, number: int) -> str:
     """The sort key of chunk ``number`` (1-based) of the item at ``sk``."""
@@ -362,12 +374,12 @@ def plan(writes: Sequence[Write]) -> list[RawWrite]:
             {"writes": len(raw), "limit": MAX_TRANSACTION_WRITES},
         )
     seen: set[tuple[Table, str, str]] = set()
-    for write in raw:
-        key = (write.table, write.pk, write.sk)
+    for physical in raw:
+        key = (physical.table, physical.pk, physical.sk)
         if key in seen:
             raise DuplicateWrite(
                 f"Two writes on one item in a transaction: "
-                f"{write.table.value} {write.pk!r} {write.sk!r}"
+                f"{physical.table.value} {physical.pk!r} {physical.sk!r}"
             )
         seen.add(key)
     size = sum(record_size(w.record) if w.record else 100 for w in raw)

@@ -169,7 +169,7 @@ class MemoryItemStore:
     def _apply(self, write: RawWrite) -> None:
         collection = self._tables[write.table].setdefault(write.pk, {})
         if write.op is Op.PUT:
-            collection[write.sk] = copy.deepcopy(write.record)
+            collection[write.sk] = copy.deepcopy(write.put_record())
         elif write.op is Op.DELETE:
             collection.pop(write.sk, None)
         elif write.op is Op.SET_VERSION:

@@ -146,8 +146,13 @@ INDEX_ATTRIBUTES: dict[Table, frozenset[str]] = {
 # --- errors ----------------------------------------------------------------------------------
 
 
-class StorageError(errors.BadRequest, ValueError):
-    """A storage request that can never succeed as written (checked before any AWS call)."""
+class StorageError(errors.WorkflowError, ValueError):
+    """A storage request that can never succeed as written (checked before any AWS call).
+
+    A domain error of its own: the API edge answers it as a bad request
+    (``chalicelib.api.errors``)."""
+
+    default_message = "The storage request is invalid"
 
 
 class TransactionTooLarge(StorageError):

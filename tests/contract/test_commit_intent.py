@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.api.errors import status_of
 from chalicelib.errors import ConcurrencyError
 from chalicelib.storage import intent
 from chalicelib.storage.aggregate import HEADER_SK, AggregateStore
@@ -95,7 +96,7 @@ def test_conditioned_writes_are_never_deferred_and_must_fit():
     writes = [Put(Table.RUNTIME, item("other", f"x#{n}"), MustNotExist()) for n in range(100)]
     with pytest.raises(intent.TooLarge) as too_large:
         intent.split("i6", 1, writes)
-    assert too_large.value.code == 400
+    assert status_of(too_large.value) == 400
     assert too_large.value.detail == {"limit": 100, "items": 101}
     kept = [
         ConditionCheck(Table.RUNTIME, "other", HEADER_SK, VersionIs(3)),

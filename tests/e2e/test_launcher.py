@@ -57,7 +57,7 @@ def test_seed_query_returns_envelope(launcher):
 
 def test_message_reaches_sqs_handler(launcher):
     from chalicelib.bootstrap import get_container
-    from chalicelib.workers.jobs import encode
+    from chalicelib.messaging.job_message import encode
 
     container = get_container()
     before = launcher.stats.delivered

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
+from chalicelib.messaging.job_message import encode
 from chalicelib.service import instances, jobs
 from chalicelib.storage.ports import Table
 from chalicelib.workers import entry
-from chalicelib.workers.jobs import encode
 from tests.support.jobs import ASYNC, TIMER, deploy_and_start, task_keys
 from tests.support.rest import ADMIN
 

@@ -21,10 +21,10 @@ from chalicelib import aws
 from chalicelib.clock import format_iso, parse_iso
 from chalicelib.engine.runtime import SetVariables, StartProcess
 from chalicelib.errors import ServiceUnavailable
+from chalicelib.messaging.job_message import encode
 from chalicelib.service import activity_history, deployments, instances, jobs
 from chalicelib.storage.ports import Table
 from chalicelib.workers import entry
-from chalicelib.workers.jobs import encode
 from tests.support.jobs import ASYNC, TIMER, deploy_and_start, task_keys
 from tests.support.rest import ADMIN
 

@@ -9,12 +9,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from chalicelib.api.errors import status_of
+from chalicelib.messaging.job_message import encode
 from chalicelib.service import deployments, jobs, start_events
 from chalicelib.service.deployments import InvalidDeployment
 from chalicelib.storage.ports import Index, Put, Table
 from chalicelib.storage.sharding import query_shards
 from chalicelib.workers import entry
-from chalicelib.workers.jobs import encode
 
 FIXED_DATE = "StartTimerEventTest.testFixedDateStartTimerEvent.bpmn20.xml"
 DURATION = "StartTimerEventTest.testDurationStartTimerEvent.bpmn20.xml"
@@ -271,7 +272,7 @@ def test_a_message_start_name_used_by_another_key_is_refused(container, corpus):
     other = xml.replace('id="singleMessageStartEvent"', 'id="otherProcess"')
     with pytest.raises(InvalidDeployment) as raised:
         deploy(container, other, source="file:b")
-    assert raised.value.code == 400
+    assert status_of(raised.value) == 400
     assert "newInvoiceMessage" in str(raised.value) and owner in str(raised.value)
     assert deployments.list_deployments(container, "file:b") == []  # nothing was written
     assert start_events.find_start_events(container, "message", "newInvoiceMessage") == [

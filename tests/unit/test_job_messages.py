@@ -1,35 +1,16 @@
-"""Decoding jobs-queue messages and the partial batch response."""
+"""The jobs-queue handler: the partial batch response (the message itself:
+``tests/unit/messaging/test_job_message.py``)."""
 
 from __future__ import annotations
 
 import json
 
-import pytest
-
-from chalicelib.workers.jobs import MessageError, decode, encode, handle_batch
+from chalicelib.messaging.job_message import encode
+from chalicelib.workers.jobs import handle_batch
 
 
 def record(message_id: str, body) -> dict:
     return {"messageId": message_id, "body": body if isinstance(body, str) else json.dumps(body)}
-
-
-def test_encode_decode_round_trip():
-    assert decode(json.dumps(encode("job-1"))).job_id == "job-1"
-
-
-@pytest.mark.parametrize(
-    "body, problem",
-    [
-        ("not json", "not JSON"),
-        ("[1]", "not a JSON object"),
-        ('{"type": "x"}', "unknown"),
-        ('{"type": "job"}', "jobId"),
-        ('{"type": "job", "jobId": 7}', "jobId"),
-    ],
-)
-def test_decode_names_the_problem(body, problem):
-    with pytest.raises(MessageError, match=problem):
-        decode(body)
 
 
 def test_batch_reports_only_failed_records():

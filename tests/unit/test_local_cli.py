@@ -10,7 +10,7 @@ import time
 import pytest
 
 from chalicelib.local import launcher
-from tests.conftest import REPO
+from tests.support.env import REPO
 
 
 def test_help_prints_usage_and_starts_nothing():

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from chalicelib import ids
+from chalicelib.api.errors import error_envelope, reason_for, status_of
 from chalicelib.clock import FixedClock, format_iso, parse_iso
-from chalicelib.errors import ConcurrencyError, NotFound, ProcessFailure, reason_for
+from chalicelib.errors import ConcurrencyError, NotFound, ProcessFailure
 from chalicelib.settings import Settings, SettingsError
 from tests.support.env import TEST_ENV
 
@@ -98,15 +99,15 @@ def test_settings_reject_malformed_values(name, value):
 
 
 def test_error_envelopes():
-    assert NotFound("Resource 'x' not found").to_envelope() == {
+    assert error_envelope(NotFound("Resource 'x' not found")) == {
         "code": 404,
         "reason": "Not Found",
         "message": "Resource 'x' not found",
     }
-    assert ConcurrencyError().code == 409
+    assert status_of(ConcurrencyError()) == 409
     assert reason_for(418) == "Resource Exception"
     failure = ProcessFailure("no-outgoing-flow", "No outgoing flow", activity_id="gw1")
-    assert failure.to_envelope()["detail"] == {"type": "no-outgoing-flow", "activityId": "gw1"}
-    assert failure.code == 400
+    assert error_envelope(failure)["detail"] == {"type": "no-outgoing-flow", "activityId": "gw1"}
+    assert status_of(failure) == 400
     with pytest.raises(ValueError):
         ProcessFailure("oops", "x")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from pynamodb.attributes import (
     BinaryAttribute,
@@ -50,7 +50,7 @@ class SharedClientConnection(Connection):
     """
 
     @property
-    def client(self):  # type: ignore[override]
+    def client(self):
         return aws.client("dynamodb", self.region, self.host)
 
 
@@ -124,7 +124,7 @@ def _build(table: Table, name: str, region: str, host: str | None) -> type[Store
         attrs[attr] = UnicodeAttribute(null=True)
     for index in INDEXES[table]:
         attrs["index_" + index.name.lower()] = _index_class(model_name, index)()
-    model = type(model_name, (StoredItem,), attrs)
+    model = cast("type[StoredItem]", type(model_name, (StoredItem,), attrs))
     # Route the model's requests through the shared client (see SharedClientConnection).
     table_connection = model._get_connection()
     meta_table = table_connection.get_meta_table()

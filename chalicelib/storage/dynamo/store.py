@@ -18,7 +18,9 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.attributes import Attribute
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.expressions.condition import Condition as PynamoCondition
 from pynamodb.transactions import TransactWrite
 
 from ... import errors
@@ -166,7 +168,7 @@ class DynamoItemStore:
         model = self._model(write.table)
         condition = _condition(model, write.condition)
         if write.op is Op.PUT:
-            transaction.save(from_record(model, write.record), condition=condition)
+            transaction.save(from_record(model, write.put_record()), condition=condition)
         elif write.op is Op.DELETE:
             transaction.delete(
                 model(write.pk, write.sk), condition=condition, add_version_condition=False
@@ -176,7 +178,7 @@ class DynamoItemStore:
         else:
             transaction.update(
                 model(write.pk, write.sk),
-                actions=[model.version.set(write.version)],
+                actions=[model.version.set(write.new_version())],
                 condition=condition,
                 add_version_condition=False,
             )
@@ -194,7 +196,7 @@ class DynamoItemStore:
 # --- translation helpers ---------------------------------------------------------------------
 
 
-def _condition(model: type[StoredItem], condition: Condition | None) -> Any:
+def _condition(model: type[StoredItem], condition: Condition | None) -> PynamoCondition | None:
     if condition is None:
         return None
     if isinstance(condition, MustNotExist):
@@ -206,11 +208,13 @@ def _condition(model: type[StoredItem], condition: Condition | None) -> Any:
     raise TypeError(f"not a condition: {condition!r}")
 
 
-def _range_condition(attribute: Any, key_range: KeyRange | None) -> Any:
+def _range_condition(
+    attribute: Attribute[str], key_range: KeyRange | None
+) -> PynamoCondition | None:
     if key_range is None:
         return None
     if key_range.op == "prefix":
-        return attribute.startswith(key_range.low)
+        return attribute.startswith(key_range.low or "")
     if key_range.op == "between":
         return attribute.between(key_range.low, key_range.high)
     if key_range.op == "at_most":

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
+from chalicelib.api.errors import error_envelope, status_of
 from chalicelib.auth.access import ProcessAccess
 from chalicelib.auth.authenticate import (
     Authenticator,
@@ -44,8 +45,8 @@ def headers(user, password):
 def assert_401(auth, hdrs, authorizer=None):
     with pytest.raises(Unauthorized) as info:
         auth.authenticate(hdrs, authorizer)
-    assert info.value.code == 401
-    assert info.value.to_envelope() == {
+    assert status_of(info.value) == 401
+    assert error_envelope(info.value) == {
         "code": 401,
         "reason": "Unauthorized",
         "message": "Access Denied",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.api.errors import error_envelope
 from chalicelib.auth.access import ProcessAccess
 from chalicelib.auth.caller import ADMIN_ROLE, AUTHORIZED_ROLE, REG_ROLE, Caller, CallerSource
 from chalicelib.auth.rules import (
@@ -95,7 +96,7 @@ def test_no_rule_is_forbidden_and_admin_may_do_everything():
     policy = Policy()
     with pytest.raises(Forbidden) as info:
         policy.authorize(BOB, "model", Operation.READ, context={})
-    assert info.value.to_envelope() == {
+    assert error_envelope(info.value) == {
         "code": 403,
         "reason": "Forbidden",
         "message": "Access denied",

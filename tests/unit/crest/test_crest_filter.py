@@ -2,6 +2,7 @@
 
 import pytest
 
+from chalicelib.api.errors import error_envelope, status_of
 from chalicelib.crest.filter import (
     MAX_DEPTH,
     And,
@@ -180,8 +181,8 @@ def test_error_positions(text, what, position):
 def test_error_is_a_bad_request():
     with pytest.raises(BadRequest) as err:
         parse("a eq")
-    assert err.value.code == 400
-    assert err.value.to_envelope()["reason"] == "Bad Request"
+    assert status_of(err.value) == 400
+    assert error_envelope(err.value)["reason"] == "Bad Request"
 
 
 def test_leftmost_fault_is_reported():

@@ -10,9 +10,7 @@ from chalicelib.crest.paging import (
     effective_page_size,
     encode_cookie,
     page,
-    parse_fields,
     parse_sort_keys,
-    select_fields,
     sort_items,
 )
 from chalicelib.errors import BadRequest
@@ -107,30 +105,6 @@ def test_sort_key_not_allowed():
         sort_items([], parse_sort_keys(["-startTime", "bogus"]), allowed={"startTime"})
     assert err.value.message == "Sort key: bogus is not valid"
     assert sort_items([{"_id": "x"}], parse_sort_keys(["/startTime"]), allowed={"startTime"})
-
-
-# ---------------------------------------------------------------------------------- fields
-
-
-def test_select_fields_by_leaf_name_with_id_and_rev():
-    item = {"_id": "1", "_rev": "3", "name": "n", "nested": {"deep": 7}, "other": 1, "nul": None}
-    fields = parse_fields(["name,nested/deep", "nul,absent"])
-    assert select_fields(item, fields) == {
-        "_id": "1",
-        "_rev": "3",
-        "name": "n",
-        "deep": 7,
-        "nul": None,
-    }
-    assert select_fields(item, ()) == item
-    assert select_fields({"x": 1}, parse_fields(["x"])) == {"x": 1}
-
-
-def test_parse_fields_ignores_empty_entries_and_rejects_bad_pointers():
-    assert parse_fields(["a,,b ", ""]) == (("a",), ("b",))
-    with pytest.raises(BadRequest) as err:
-        parse_fields(["a~x"])
-    assert "'_fields'" in err.value.message
 
 
 # ---------------------------------------------------------------------------------- cookies

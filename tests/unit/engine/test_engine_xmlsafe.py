@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from chalicelib.api.errors import status_of
 from chalicelib.engine.parser import parse_bpmn
 from chalicelib.engine.problems import BpmnSyntaxError, ProblemCode
 from chalicelib.engine.validate import validate_bpmn
@@ -109,7 +110,7 @@ def test_syntax_error_has_line_and_column():
         parse_bpmn(b'<?xml version="1.0"?>\n<definitions>\n  <process>\n</definitions>')
     assert caught.value.line == 4
     assert caught.value.column > 0
-    assert caught.value.code == 400
+    assert status_of(caught.value) == 400
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.api.errors import error_envelope
 from chalicelib.engine.expressions.evaluate import (
     MAX_DEPTH,
     MAX_TEXT_LENGTH,
@@ -103,7 +104,7 @@ def test_undefined_name_is_an_error_naming_the_expression():
 def test_failure_carries_the_given_activity_id():
     error = failure("${missing}", activity_id="gateway7")
     assert error.activity_id == "gateway7"
-    assert error.to_envelope()["detail"]["activityId"] == "gateway7"
+    assert error_envelope(error)["detail"]["activityId"] == "gateway7"
 
 
 def test_undefined_name_without_execution_has_no_activity():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.api.errors import status_of
 from chalicelib.engine.runtime import (
     ActivityMigration,
     HistoryKind,
@@ -126,7 +127,7 @@ def test_unmapped_activity_makes_the_migration_invalid_and_changes_nothing(world
     ]
     with pytest.raises(MigrationInvalid) as raised:
         _migrate(world, iid, v3)
-    assert raised.value.code == 400
+    assert status_of(raised.value) == 400
     assert raised.value.detail == {"validationMessages": [message]}
     assert world.items[iid] == before and world.state(iid).header.definition_id == v1
     # mapped explicitly, it is valid

@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from chalicelib.api.errors import status_of
 from chalicelib.storage import codec
 from chalicelib.storage.codec import Op
 from chalicelib.storage.ports import (
@@ -78,7 +79,7 @@ def test_plan_adds_chunk_writes_and_stale_chunk_deletes():
 def test_plan_limits():
     with pytest.raises(TransactionTooLarge) as too_many:
         codec.plan([Put(R, Item("p", f"{n}", "var")) for n in range(101)])
-    assert too_many.value.code == 400 and isinstance(too_many.value, ValueError)
+    assert status_of(too_many.value) == 400 and isinstance(too_many.value, ValueError)
     big = [Put(R, Item(f"p{n}", "s", "var", {"b": noise(700_000)})) for n in range(6)]
     with pytest.raises(TransactionTooLarge):  # about 4.2 MB
         codec.plan(big)
