@@ -166,7 +166,7 @@ def instrument(botocore_client: BaseClient) -> BaseClient:
         botocore_client.meta.events.register(
             "before-call", _on_before_call, unique_id="workflow-request-counter"
         )
-        botocore_client._workflow_counted = True  # type: ignore[attr-defined]
+        botocore_client._workflow_counted = True
     return botocore_client
 
 
