@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.env import REPO, TEST_ENV
+from tests.support.env import CORPUS, TEST_ENV
 
 for _name in (
     "AWS_ENDPOINT_URL",
@@ -26,8 +26,6 @@ os.environ.update(TEST_ENV)
 from chalicelib.local import moto_fixes  # noqa: E402  (after the environment is set)
 
 moto_fixes.install()
-
-CORPUS = REPO.parent / "shared" / "bpmn-corpus"
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,6 @@
 """Conformance of the executable Flowable corpus files THROUGH THE REST API (MANIFEST.md).
 
-The same files as ``tests/unit/engine_runtime/test_rt_corpus.py`` (those that need no Java
+The same files as ``tests/unit/engine/runtime/test_corpus.py`` (those that need no Java
 class, Groovy, timers or messages), but driven the way a client does: each file is stored as a
 model and deployed (``model`` + ``?_action=deploy``), started with ``POST processinstance``
 (``_key``), its user tasks found with ``taskinstance?_queryId=filtered-query`` and claimed /

@@ -1,7 +1,7 @@
 """Conformance of the Flowable corpus's event files THROUGH THE REST API (MANIFEST.md).
 
 The timer, message, signal, event sub-process and async files of ``flowable/`` that need no
-Java class or Groovy (the engine-level runs are ``tests/unit/engine_runtime/test_rt_events_*``),
+Java class or Groovy (the engine-level runs are ``tests/unit/engine/runtime/test_events_*``),
 driven as a client drives them: deployed as a model (``model`` + ``?_action=deploy``), started
 with ``POST processinstance``, timers and async continuations found with ``job`` queries and
 run with ``job/{id}?_action=execute`` (the test clock is moved first where MANIFEST moves

@@ -8,6 +8,8 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
+from tests.support.env import REPO
+
 
 @pytest.fixture(scope="module")
 def packaged(tmp_path_factory) -> Path:
@@ -35,7 +37,7 @@ def zipped(packaged) -> list[str]:
 
 def test_script_sandbox_javascript_is_packaged(zipped):
     """The sandbox reads its preludes from the .js files beside its modules."""
-    sources = Path(__file__).resolve().parents[2] / "chalicelib" / "engine" / "scripting"
+    sources = REPO / "chalicelib" / "engine" / "scripting"
     expected = sorted(f"chalicelib/engine/scripting/{p.name}" for p in sources.glob("*.js"))
     assert len(expected) >= 3, expected
     assert set(expected) <= set(zipped)

@@ -21,3 +21,6 @@ TEST_ENV = {
 
 #: The checkout's root.
 REPO = Path(__file__).resolve().parents[2]
+
+#: The shared BPMN corpus, beside the checkout (tests that need it skip where it is absent).
+CORPUS = REPO.parent / "shared" / "bpmn-corpus"

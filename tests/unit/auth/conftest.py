@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from auth_helpers import USERS_DOC, CountingVerifier
 
 from chalicelib.auth.users import UserStore
+from tests.support.auth import USERS_DOC, CountingVerifier
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from auth_helpers import USERS_DOC, user_entry
 
 from chalicelib.auth.caller import ADMIN_ROLE, AUTHORIZED_ROLE, REG_ROLE, CallerSource
 from chalicelib.auth.passwords import parse_password_hash
@@ -16,6 +15,7 @@ from chalicelib.auth.users import (
     load_user_store,
 )
 from chalicelib.settings import Settings, SettingsError
+from tests.support.auth import USERS_DOC, user_entry
 
 
 def settings(stage="local", users_file=None):

@@ -7,7 +7,6 @@ import hashlib
 import io
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -20,8 +19,9 @@ from chalicelib.auth.passwords import (
     parse_password_hash,
     verify_password,
 )
+from tests.support.env import REPO
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = REPO
 
 
 def test_format_is_algorithm_iterations_salt_base64_of_pbkdf2_sha256():

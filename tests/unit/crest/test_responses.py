@@ -3,7 +3,6 @@
 import ast
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -19,6 +18,7 @@ from chalicelib.crest.responses import (
     resource_not_found,
 )
 from chalicelib.errors import BadRequest, NotFound, NotSupported
+from tests.support.env import REPO
 
 
 def test_query_envelope_shape_and_order():
@@ -110,7 +110,7 @@ def test_render_json():
 
 
 def test_crest_imports_only_the_standard_library_and_errors():
-    crest = Path(__file__).resolve().parents[3] / "chalicelib" / "crest"
+    crest = REPO / "chalicelib" / "crest"
     forbidden = {"boto3", "botocore", "pynamodb", "chalice", "moto", "lxml", "lark"}
     for source in crest.glob("*.py"):
         for node in ast.walk(ast.parse(source.read_text())):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-ENGINE = Path(__file__).resolve().parents[3] / "chalicelib" / "engine"
+from tests.support.env import REPO
+
+ENGINE = REPO / "chalicelib" / "engine"
 SOURCES = sorted(ENGINE.rglob("*.py"))
 FORBIDDEN_IMPORT = re.compile(r"^\s*(import|from)\s+(boto3|botocore|pynamodb|chalice)\b", re.M)
 DYNAMIC_CODE = re.compile(r"(^|[^.\w])(eval|exec)\(")

@@ -12,8 +12,7 @@ from chalicelib.engine import elements as el
 from chalicelib.engine.parser import parse_bpmn
 from chalicelib.engine.problems import ProblemCode as P
 from chalicelib.engine.validate import validate_bpmn
-
-CORPUS = Path(__file__).resolve().parents[3] / ".." / "shared" / "bpmn-corpus"
+from tests.support.env import CORPUS
 
 FILES = (
     sorted(p for p in CORPUS.rglob("*") if p.suffix in (".bpmn", ".xml")) if CORPUS.is_dir() else []

@@ -12,8 +12,7 @@ import pytest
 
 from chalicelib.clock import FixedClock
 from chalicelib.engine.runtime.memory import InMemoryWorld
-
-CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "bpmn-corpus"
+from tests.support.env import CORPUS
 
 
 @pytest.fixture
