@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.service import activity_history
+from chalicelib.service.repositories import history as activity_history
 from tests.conftest import ADMIN
 from tests.functional.test_model_routes import WF, expect
 

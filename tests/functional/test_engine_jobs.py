@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 
 from chalicelib.engine.runtime import StartProcess
-from chalicelib.service import deployments, instances, jobs
+from chalicelib.service import unit_of_work as instances
+from chalicelib.service.definitions import deploy as deployments
+from chalicelib.service.jobs import actions as jobs
 from chalicelib.storage.ports import Table
 from chalicelib.workers import entry
 from chalicelib.workers.jobs import encode

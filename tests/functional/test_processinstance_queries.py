@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib import aws
-from chalicelib.service import deployments
+from chalicelib.service.definitions import deploy as deployments
 from tests.conftest import ADMIN
 from tests.functional.test_model_routes import WF, expect
 from tests.functional.test_processinstance_routes import QUICK, deploy, start

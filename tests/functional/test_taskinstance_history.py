@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.engine.runtime import DeleteInstance
-from chalicelib.service import instances
+from chalicelib.service import unit_of_work as instances
 from tests.conftest import ADMIN
 from tests.functional.test_model_routes import WF, expect
 from tests.functional.test_taskinstance_routes import call, deploy_onboard, ids, start

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from chalicelib.engine.runtime import StartProcess
-from chalicelib.service import deployments, instances
+from chalicelib.service import unit_of_work as instances
+from chalicelib.service.definitions import deploy as deployments
 from chalicelib.storage.ports import Index, Table
 from tests.conftest import ADMIN
 from tests.functional.test_model_routes import WF, expect

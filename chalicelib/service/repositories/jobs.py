@@ -1,0 +1,111 @@
+"""Job items: where a job lives in the runtime and dead-letter tables, and its index entries.
+
+============================  =======================  ============  ===================================
+table, partition (``pk``)     sort key (``sk``)        ``kind``      index attributes
+============================  =======================  ============  ===================================
+runtime, instance id ``I``    ``job#<job id>``         job           ``kind_shard=job#n``,
+                                                                     ``sort=<createTime>#<id>``;
+                                                                     ``due_shard=due#n``,
+                                                                     ``due_at=<ISO due time>#<id>``
+runtime, the job id           ``job#<job id>``         job           (a job without an instance: a
+                                                                     signal broadcast) same indexes
+dead-letter, the job id       ``#job``                 deadletter    ``kind_shard=dlq#n``,
+                                                                     ``sort=<createTime>#<id>``
+============================  =======================  ============  ===================================
+
+A job's id is ``ids.child_id(I)``, so the id alone locates it. The ``job#n`` and ``dlq#n``
+shards are the ``job`` and ``job/deadletter`` listings; ``due#n`` is the due-date index the
+sweep reads (every job has a due time: ``createTime`` when it may run at once).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ... import ids
+from ...clock import format_iso
+from ...storage.ports import Delete, Item, Table, VersionIs
+from ...storage.sharding import shard_for, shard_key
+from .layout import DUE_SHARDS, LIST_SHARDS
+
+__all__ = [
+    "JOB_KIND",
+    "DEAD_LETTER_KIND",
+    "JOB_LISTING",
+    "DEAD_LETTER_LISTING",
+    "job_key",
+    "job_id_of",
+    "dead_letter_key",
+    "due_index",
+    "due_of",
+    "listing_index",
+    "job_item",
+    "dead_letter_item",
+    "job_done_write",
+]
+
+JOB_KIND = "job"
+DEAD_LETTER_KIND = "deadletter"
+#: the listing prefixes of the ``kindShard-sort`` index
+JOB_LISTING = "job"
+DEAD_LETTER_LISTING = "dlq"
+_JOB_SK_PREFIX = "job#"
+
+
+def job_key(job_id: str) -> tuple[str, str]:
+    """The (pk, sk) of a job item, from its id alone."""
+    return ids.instance_of(job_id) or job_id, f"{_JOB_SK_PREFIX}{job_id}"
+
+
+def job_id_of(item: Item) -> str:
+    """The job id of a job item (or of its due-date index entry), from its sort key."""
+    return item.sk.split("#", 1)[1]
+
+
+def dead_letter_key(job_id: str) -> tuple[str, str]:
+    """The (pk, sk) of a dead-letter job."""
+    return job_id, "#job"
+
+
+def due_index(job_id: str, due: datetime) -> dict[str, str]:
+    """The index attributes that put a job in the due-date index."""
+    return {
+        "due_shard": f"due#{shard_for(job_id, DUE_SHARDS)}",
+        "due_at": f"{format_iso(due)}#{job_id}",
+    }
+
+
+def due_of(item: Item) -> str:
+    """The ISO due time of a due-date index entry."""
+    return item.index["due_at"].split("#", 1)[0]
+
+
+def listing_index(prefix: str, job_id: str, created: str) -> dict[str, str]:
+    """The index attributes of the ``job`` (``JOB_LISTING``) or ``job/deadletter``
+    (``DEAD_LETTER_LISTING``) listing."""
+    return {
+        "kind_shard": shard_key(prefix, shard_for(job_id, LIST_SHARDS)),
+        "sort": f"{created}#{job_id}",
+    }
+
+
+def job_item(data: dict, due: datetime, version: int = 1) -> Item:
+    """The runtime item of a job whose API shape (plus ``stacktrace``) is ``data``, due at
+    ``due``: listed, and in the due-date index."""
+    job_id = data["_id"]
+    pk, sk = job_key(job_id)
+    index = {**listing_index(JOB_LISTING, job_id, data["createTime"]), **due_index(job_id, due)}
+    return Item(pk, sk, JOB_KIND, data, index=index, version=version)
+
+
+def dead_letter_item(data: dict) -> Item:
+    """The dead-letter item of a job whose data is ``data``."""
+    job_id = data["_id"]
+    pk, sk = dead_letter_key(job_id)
+    index = listing_index(DEAD_LETTER_LISTING, job_id, data["createTime"])
+    return Item(pk, sk, DEAD_LETTER_KIND, data, index=index, version=1)
+
+
+def job_done_write(item: Item) -> Delete:
+    """The write that removes a job once its work commits (conditioned on its version)."""
+    return Delete(Table.RUNTIME, item.pk, item.sk, VersionIs(item.version or 1), item.stored_chunks)
