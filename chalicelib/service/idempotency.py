@@ -4,9 +4,8 @@ DECISIONS.md: a key is scoped to (caller, route, key). The same key and the same
 24 hours returns the first response (same status and body); the same key with another body,
 or while the first request is still running, is 409.
 
-One runtime-table item per scoped key (pk ``idem#<sha256 of caller|route|key>``, sk
-``#idem``): the body hash, the state (``running`` or ``done``), the response once known, the
-time it was claimed, a TTL of 48 hours and a ``version`` that conditions every write::
+One runtime-table item per scoped key (its key: ``repositories.idempotency``): the body hash,
+the state (``running`` or ``done``), the response once known, the time it was claimed, a TTL of 48 hours and a ``version`` that conditions every write::
 
     begin()   get the item;  none (or older than 24 h)  -> Put "running" (MustNotExist, or
                                                             VersionIs the stale one): a Claim
@@ -35,6 +34,7 @@ from typing import Any
 from ..clock import format_iso, parse_iso
 from ..errors import BadRequest, ConcurrencyError, Conflict
 from ..storage.ports import Delete, Item, MustNotExist, Put, Table, VersionIs, Write
+from .repositories.idempotency import KIND, SK, scoped_pk
 
 __all__ = [
     "HEADER",
@@ -48,7 +48,6 @@ __all__ = [
     "begin",
     "finish",
     "release",
-    "scoped_pk",
     "body_hash",
 ]
 
@@ -61,8 +60,6 @@ RETENTION = timedelta(hours=48)
 #: a running claim older than this was abandoned (Lambda's limit is 15 minutes)
 STALE_CLAIM = timedelta(minutes=15)
 MAX_KEY_LENGTH = 255
-SK = "#idem"
-KIND = "idempotency"
 
 
 class ClaimState(str, enum.Enum):
@@ -106,12 +103,6 @@ class Claim:
             Item(self.pk, SK, KIND, data=data, ttl=ttl, version=self.version + 1),
             VersionIs(self.version),
         )
-
-
-def scoped_pk(caller_id: str, route: str, key: str) -> str:
-    """The item's partition key: a hash of (caller, route, key), so no key is stored raw."""
-    digest = hashlib.sha256("|".join((caller_id, route, key)).encode()).hexdigest()
-    return f"idem#{digest}"
 
 
 def body_hash(body: Any) -> str:

@@ -38,6 +38,7 @@ from ...storage.ports import (
 )
 from ..repositories import definitions as repo
 from ..repositories.definitions import Deployment, load_deployment
+from ..repositories.instances import running_listing
 from . import start_events
 from .cache import forget
 from .errors import InvalidDeployment
@@ -124,21 +125,9 @@ def _running_headers(container: Any) -> Iterator[Mapping[str, Any]]:
     counter would make the checks below O(1); until there are many running instances the scan
     is cheaper than keeping one up to date on every start and end.
     """
-    from ...storage.ports import Index
-    from ...storage.sharding import query_shards
-    from ..repositories.layout import LIST_SHARDS
-
     token = None
     while True:
-        page = query_shards(
-            container.store,
-            Table.RUNTIME,
-            Index.KIND_SHARD_SORT,
-            "instance",
-            LIST_SHARDS,
-            limit=RUNNING_PAGE,
-            start=token,
-        )
+        page = running_listing(container.store, limit=RUNNING_PAGE, start=token)
         for item in page.items:
             if not item.data.get("end_time"):
                 yield item.data

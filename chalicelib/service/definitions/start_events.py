@@ -3,16 +3,8 @@
 Only the LATEST version of each process key has live start events (``bpmn-semantics.md``
 §1.6): deploying a new version replaces the previous version's, deleting the latest version
 restores the previous remaining version's. The runner of timer-start jobs is
-``events.timer_start``. Repository table items (``repositories.definitions``):
-
-========================  ======================  =============  ========================
-partition (``pk``)        sort key (``sk``)       ``kind``       index ``sort``
-========================  ======================  =============  ========================
-``start-event#<key>``     ``message#<activity>``  start-message  ``<name>#<definitionId>``
-``start-event#<key>``     ``signal#<activity>``   start-signal   ``<name>#<definitionId>``
-``start-event#<key>``     ``timer#<activity>``    start-timer    (not indexed)
-``message-start#<name>``  ``#claim``              message-claim  (not indexed)
-========================  ======================  =============  ========================
+``events.timer_start``. The registry's items are in the repository table (their layout is in
+``repositories.definitions``): one collection per process key, one claim per message name.
 
 * ``find_start_events(container, type, name)`` is one ``kind-sort`` index Query.
 * A message name belongs to one key at a time (Flowable): the claim item is written with
@@ -41,7 +33,6 @@ from ...storage.ports import (
     Delete,
     Index,
     Item,
-    KeyRange,
     MustExist,
     MustNotExist,
     Put,
@@ -52,6 +43,18 @@ from ...storage.ports import (
 from ..jobs.items import new_job
 from ..jobs.wakeup import publish
 from ..repositories import definitions as repo
+from ..repositories.definitions import (
+    CLAIM_KIND,
+    CLAIM_SK,
+    claim_pk,
+    registry_pk,
+    start_event_sk,
+    start_event_sort,
+    start_events_named,
+)
+from ..repositories.definitions import (
+    START_EVENT_KINDS as KINDS,
+)
 from ..repositories.jobs import job_key
 from .cache import get_definition
 from .errors import InvalidDeployment
@@ -67,30 +70,12 @@ __all__ = [
     "on_undeploy",
     "timer_job",
     "timer_pointer",
-    "registry_pk",
-    "claim_pk",
-    "CLAIM_SK",
-    "KINDS",
 ]
 
 log = logging.getLogger("workflow.service.start_events")
 
 #: the job handler type of a timer start event's job
 TIMER_START = "timer-start"
-#: item kind per start event type (message and signal items are listed by the index)
-KINDS = {"message": "start-message", "signal": "start-signal", "timer": "start-timer"}
-CLAIM_KIND = "message-claim"
-CLAIM_SK = "#claim"
-
-
-def registry_pk(key: str) -> str:
-    """The item collection of the start events registered for process key ``key``."""
-    return f"start-event#{key}"
-
-
-def claim_pk(message_name: str) -> str:
-    """The item that says which key's latest version starts on message ``message_name``."""
-    return f"message-start#{message_name}"
 
 
 @dataclass
@@ -124,7 +109,7 @@ def find_start_events(container: Any, type: str, name: str) -> list[tuple[str, s
             Table.REPOSITORY,
             Index.KIND_SORT,
             KINDS[type],
-            key_range=KeyRange.prefix(f"{name}#"),
+            key_range=start_events_named(name),
             limit=500,
             start=token,
         )
@@ -329,7 +314,7 @@ def _registrations(
     for sub in start_event_subscriptions(model):
         activity_id, type_ = sub["activity_id"], sub["type"]
         data = {"key": key, "definitionId": definition_id, "activityId": activity_id, "type": type_}
-        sk = f"{type_}#{activity_id}"
+        sk = start_event_sk(type_, activity_id)
         if type_ != "timer":
             name = sub["event_name"] or ""
             items[sk] = Item(
@@ -337,7 +322,7 @@ def _registrations(
                 sk,
                 KINDS[type_],
                 {**data, "eventName": name},
-                index={"sort": f"{name}#{definition_id}"},
+                index={"sort": start_event_sort(name, definition_id)},
                 version=1,
             )
             continue
@@ -461,4 +446,6 @@ def timer_pointer(container: Any, definition_id: str, activity_id: str) -> Item 
     parts = repo.split_definition_id(definition_id)
     if parts is None:
         return None
-    return container.store.get(Table.REPOSITORY, registry_pk(parts[0]), f"timer#{activity_id}")
+    return container.store.get(
+        Table.REPOSITORY, registry_pk(parts[0]), start_event_sk("timer", activity_id)
+    )

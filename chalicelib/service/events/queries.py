@@ -36,11 +36,9 @@ from ...clock import format_iso, parse_iso
 from ...crest import filter as crest_filter
 from ...crest.request import CrestRequest
 from ...errors import BadRequest, NotFound
-from ...storage.ports import Index, Table
-from ...storage.sharding import query_shards
 from ..definitions import cache as definitions
 from ..querying import FILTERED_QUERY, QuerySource, date_param, run_query
-from ..repositories.layout import LIST_SHARDS
+from ..repositories.instances import instance_records, running_listing, subscribers
 from .targets import instance_of_execution
 
 __all__ = [
@@ -378,7 +376,7 @@ def _item(
 
 
 def _load(container: Any, instance_id: str, known: _Definitions) -> list[Row]:
-    return _rows(container.store.query(Table.RUNTIME, instance_id).items, known)
+    return _rows(instance_records(container.store, instance_id), known)
 
 
 def _wanted_instance(request: CrestRequest) -> str | None:
@@ -405,14 +403,8 @@ def _fetch_one(container: Any, instance_id: str, known: _Definitions) -> Callabl
 
 def _fetch_listing(container: Any, known: _Definitions) -> Callable:
     def fetch(token: Any, limit: int) -> tuple[list[Row], Any]:
-        page = query_shards(
-            container.store,
-            Table.RUNTIME,
-            Index.KIND_SHARD_SORT,
-            "instance",
-            LIST_SHARDS,
-            limit=max(1, min(limit, INSTANCES_PER_PAGE)),
-            start=token,
+        page = running_listing(
+            container.store, limit=max(1, min(limit, INSTANCES_PER_PAGE)), start=token
         )
         rows = [row for item in page.items for row in _load(container, item.pk, known)]
         return rows, page.next_token
@@ -422,12 +414,8 @@ def _fetch_listing(container: Any, known: _Definitions) -> Callable:
 
 def _fetch_subscribed(container: Any, kind: str, name: str, known: _Definitions) -> Callable:
     def fetch(token: Any, limit: int) -> tuple[list[Row], Any]:
-        page = container.store.query_index(
-            Table.RUNTIME,
-            Index.EVENT_SORT,
-            f"{kind}#{name}",
-            limit=max(1, min(limit, INSTANCES_PER_PAGE)),
-            start=token,
+        page = subscribers(
+            container.store, kind, name, limit=max(1, min(limit, INSTANCES_PER_PAGE)), start=token
         )
         wanted = {item.data["execution_id"]: item.pk for item in page.items}
         loaded: dict[str, dict[str, Row]] = {}

@@ -29,9 +29,10 @@ from ...engine.runtime import DeliverMessage, DeliverSignal, StartByEvent, Trigg
 from ...engine.runtime.records import SubscriptionType
 from ...errors import Conflict, NotFound
 from ...storage.aggregate import AggregateStore
-from ...storage.ports import ConditionCheck, Index, KeyRange, Table, VersionIs, Write
+from ...storage.ports import Write
 from ..definitions import start_events
-from ..repositories.instances import state_of
+from ..repositories.instances import header_check, read_header, state_of
+from ..repositories.instances import subscribers as stored_subscribers
 from .requests import MessageRequest
 
 __all__ = [
@@ -72,15 +73,7 @@ def subscribers(
     """One page of the subscriptions to ``kind#name`` (``event-sort`` index; eventually
     consistent): items whose ``data`` is the subscription record. ``bound``: only those
     created up to that ISO time."""
-    key_range = KeyRange.at_most(f"{bound}#\uffff") if bound else None
-    return container.store.query_index(
-        Table.RUNTIME,
-        Index.EVENT_SORT,
-        f"{kind}#{name}",
-        key_range=key_range,
-        limit=limit,
-        start=start,
-    )
+    return stored_subscribers(container.store, kind, name, bound=bound, limit=limit, start=start)
 
 
 def _all_subscribers(container: Any, kind: str, name: str) -> list[dict]:
@@ -127,11 +120,7 @@ class Resolved:
         """The condition that the instance is still as validated (for a queued job)."""
         if self.version is None:
             return []
-        return [
-            ConditionCheck(
-                Table.RUNTIME, self.target.instance_id, "#header", VersionIs(self.version)
-            )
-        ]
+        return [header_check(self.target.instance_id, self.version)]
 
 
 def _load_running(container: Any, instance_id: str, missing: str) -> tuple[Any, int]:
@@ -223,7 +212,7 @@ def _with_business_key(container: Any, candidates: list[dict], business_key: str
     for sub in candidates:
         instance_id = sub["instance_id"]
         if instance_id not in keys:
-            header = container.store.get(Table.RUNTIME, instance_id, "#header")
+            header = read_header(container.store, instance_id)
             keys[instance_id] = header.data.get("business_key") if header is not None else None
     return [sub for sub in candidates if keys[sub["instance_id"]] == business_key]
 

@@ -25,6 +25,7 @@ from ...storage.ports import MAX_TRANSACTION_WRITES, Delete, Table, Write
 from .. import idempotency
 from ..definitions import cache as definitions
 from ..definitions.queries import diagram
+from ..repositories import history
 from ..tasks.shapes import history_task_shape
 from ..unit_of_work import load_instance, run_command
 from .shapes import (
@@ -195,7 +196,7 @@ def historic_tasks(
 ) -> list[dict[str, Any]]:
     """Every task of the instance, finished and open, in the ``taskinstance/history`` shape
     (api-reference.md §3.3 read), oldest first, each with the instance's variables."""
-    page = container.store.query(Table.HISTORY, instance_id, sk_prefix="task#")
+    page = history.historic_tasks(container.store, instance_id)
     tasks = sorted(
         (item.data for item in page.items),
         key=lambda data: (data.get("createTime") or "", data.get("id") or ""),
@@ -271,7 +272,7 @@ def delete_instance(
 
 
 def _history_record(container: Any, instance_id: str) -> Any:
-    item = container.store.get(Table.HISTORY, instance_id, "#process")
+    item = history.read_process(container.store, instance_id)
     if item is None:
         raise NotFound(f"Historic process instance {instance_id} not found")
     return item

@@ -170,11 +170,11 @@ def _reference_writes(
             Put(table, updated, VersionIs(item.version or 1), replaces_chunks=item.stored_chunks)
         )
     written = {
-        HISTORY_SK[e.kind].format(e.id)
+        history.sort_key_of(e)
         for e in result.effects
         if isinstance(e, HistoryRecord) and e.kind in HISTORY_SK
     }
-    for item in container.store.query(Table.HISTORY, instance_id, sk_prefix="task#").items:
+    for item in history.historic_tasks(container.store, instance_id).items:
         if item.sk in written or item.data.get("processDefinitionId") == definition_id:
             continue
         updated = replace(item, data={**item.data, "processDefinitionId": definition_id})

@@ -24,8 +24,7 @@ from typing import Any
 from ...clock import format_iso
 from ...crest import filter as crest_filter
 from ...crest.request import CrestRequest
-from ...storage.ports import Index, Table
-from ...storage.sharding import query_shards
+from ...storage.ports import Page
 from ..querying import (
     FILTERED_QUERY,
     QUERY_ALL_IDS,
@@ -33,6 +32,13 @@ from ..querying import (
     date_param,
     flag_param,
     run_query,
+)
+from ..repositories.history import process_listing, read_process
+from ..repositories.instances import (
+    instance_records,
+    is_header,
+    running_listing,
+    variable_prefix,
 )
 from .shapes import (
     ITEM_FIELDS,
@@ -75,7 +81,6 @@ DATE_PARAMS = {
     "finishedBefore": ("endTime", False),
 }
 VAR_PREFIX = "var-"
-SHARDS = 8
 Item = dict[str, Any]
 
 
@@ -167,18 +172,10 @@ def _wanted_id(request: CrestRequest) -> str | None:
 
 
 def _listing(
-    container: Any, table: Table, base: str, shape: Callable[[Mapping[str, Any]], Item]
+    container: Any, read: Callable[..., Page], shape: Callable[[Mapping[str, Any]], Item]
 ) -> Callable:
     def fetch(token: Any, limit: int) -> tuple[list[Item], Any]:
-        page = query_shards(
-            container.store,
-            table,
-            Index.KIND_SHARD_SORT,
-            base,
-            SHARDS,
-            limit=max(limit, 1),
-            start=token,
-        )
+        page = read(container.store, limit=max(limit, 1), start=token)
         return [shape(item.data) for item in page.items], page.next_token
 
     return fetch
@@ -205,20 +202,20 @@ def running_source(container: Any, request: CrestRequest) -> QuerySource:
     if wanted is not None:
 
         def one() -> Item | None:
-            items = container.store.query(Table.RUNTIME, wanted).items
-            header = next((i.data for i in items if i.sk == "#header" and i.data.get("id")), None)
+            items = instance_records(container.store, wanted)
+            header = next((i.data for i in items if is_header(i) and i.data.get("id")), None)
             if header is None or header.get("end_time"):
                 return None
             variables = {
                 i.data["name"]: i.data.get("value")
                 for i in items
-                if i.sk.startswith(f"var#{wanted}/")
+                if i.sk.startswith(variable_prefix(wanted))
             }
             return instance_item(header, names, variables)
 
         fetch = _single(one)
     else:
-        fetch = _listing(container, Table.RUNTIME, "instance", shape)
+        fetch = _listing(container, running_listing, shape)
     return QuerySource(fetch=fetch, sortable=SORT_KEYS, filtered_query=filtered_predicate)
 
 
@@ -235,12 +232,12 @@ def history_source(container: Any, request: CrestRequest) -> QuerySource:
     if wanted is not None:
 
         def one() -> Item | None:
-            found = container.store.get(Table.HISTORY, wanted, "#process")
+            found = read_process(container.store, wanted)
             return shape(found.data) if found is not None else None
 
         fetch = _single(one)
     else:
-        fetch = _listing(container, Table.HISTORY, "hpi", shape)
+        fetch = _listing(container, process_listing, shape)
     return QuerySource(fetch=fetch, sortable=SORT_KEYS, filtered_query=filtered_predicate)
 
 

@@ -11,8 +11,9 @@ from typing import Any
 
 from ...clock import parse_iso
 from ...errors import NotFound
-from ...storage.ports import Table
 from ..definitions import cache as definitions
+from ..repositories.history import historic_variables
+from ..repositories.instances import instance_variables
 
 __all__ = [
     "HIDDEN_VARIABLES",
@@ -127,13 +128,11 @@ def _duration(start: str | None, end: str | None) -> int | None:
 
 def runtime_variables(container: Any, instance_id: str) -> dict[str, Any]:
     """Instance-scope variables of a running instance (one Query of its ``var#`` items)."""
-    page = container.store.query(Table.RUNTIME, instance_id, sk_prefix=f"var#{instance_id}/")
+    page = instance_variables(container.store, instance_id)
     return visible((item.data["name"], item.data.get("value")) for item in page.items)
 
 
 def history_variables(container: Any, instance_id: str) -> dict[str, Any]:
     """Instance-scope variables kept by history (history level ``activity`` and up), else {}."""
-    page = container.store.query(
-        Table.HISTORY, instance_id, sk_prefix=f"var#{instance_id}/{instance_id}/"
-    )
+    page = historic_variables(container.store, instance_id, scope_id=instance_id)
     return visible((item.data["name"], item.data.get("value")) for item in page.items)

@@ -16,7 +16,7 @@ from typing import Any
 from ...clock import format_iso
 from ...errors import BadRequest, NotFound
 from ...storage.ports import Delete, Item, MustExist, MustNotExist, Put, Table
-from ..repositories.jobs import dead_letter_key, job_item, job_key
+from ..repositories.jobs import job_item, read_job
 from .retry import initial_retries, record_failure
 from .runners import RUNNERS
 from .wakeup import publish, seconds_until
@@ -37,8 +37,7 @@ def run_job(container: Any, job_id: str) -> str:
     duplicate or late message (acknowledged, no effect); a job due within
     ``EARLY_WAIT_SECONDS`` is run when due (after a short wait); a job due later is sent again
     with the remaining delay (never run early)."""
-    pk, sk = job_key(job_id)
-    item = container.store.get(Table.RUNTIME, pk, sk)
+    item = read_job(container.store, job_id)
     if item is None:
         return "absent (already run or cancelled): acknowledged"
     remaining = seconds_until(container.clock.now(), item.data["dueDate"])
@@ -55,8 +54,7 @@ def run_job(container: Any, job_id: str) -> str:
 
 def execute(container: Any, job_id: str) -> dict[str, Any]:
     """``job/{id}?_action=execute``: run now, due or not (DECISIONS.md response shape)."""
-    pk, sk = job_key(job_id)
-    item = container.store.get(Table.RUNTIME, pk, sk)
+    item = read_job(container.store, job_id)
     if item is None:
         raise NotFound(f"Job {job_id} not found")
     return _execute(container, item)
@@ -81,8 +79,7 @@ def move_to_executable(container: Any, job_id: str, retries: Any = None) -> dict
         isinstance(retries, bool) or not isinstance(retries, int) or retries < 1
     ):
         raise BadRequest("retries must be an integer >= 1")
-    dl_pk, dl_sk = dead_letter_key(job_id)
-    dead = container.store.get(Table.DEADLETTER, dl_pk, dl_sk)
+    dead = read_job(container.store, job_id, dead=True)
     if dead is None:
         raise NotFound(f"Dead-letter job {job_id} not found")
     if retries is None:
@@ -91,7 +88,7 @@ def move_to_executable(container: Any, job_id: str, retries: Any = None) -> dict
     revived = job_item({**dead.data, "retries": retries, "dueDate": format_iso(now)}, now)
     container.store.transact(
         [
-            Delete(Table.DEADLETTER, dl_pk, dl_sk, MustExist(), dead.stored_chunks),
+            Delete(Table.DEADLETTER, dead.pk, dead.sk, MustExist(), dead.stored_chunks),
             Put(Table.RUNTIME, revived, MustNotExist()),
         ]
     )

@@ -15,11 +15,15 @@ from ...crest import filter as crest_filter
 from ...crest.request import CrestRequest
 from ...errors import BadRequest, NotFound
 from ...ids import instance_of
-from ...storage.ports import Index, Table
-from ...storage.sharding import query_shards
 from ..querying import FILTERED_QUERY, QuerySource, date_param, flag_param
-from ..repositories.jobs import dead_letter_key, job_key
-from ..repositories.layout import LIST_SHARDS
+from ..repositories.jobs import (
+    DEAD_LETTER_KIND,
+    JOB_KIND,
+    delete_write,
+    instance_jobs,
+    job_listing,
+)
+from ..repositories.jobs import read_job as stored_job
 from .items import job_shape
 
 __all__ = ["ITEM_FIELDS", "job_source", "read_job", "delete_job", "stacktrace"]
@@ -103,36 +107,21 @@ def _instance_filter(request: CrestRequest) -> str | None:
 def job_source(container: Any, request: CrestRequest, *, dead: bool) -> QuerySource:
     """The ``QuerySource`` of ``job`` (or ``job/deadletter`` with ``dead``) queries."""
     store = container.store
-    table, base, kind = (
-        (Table.DEADLETTER, "dlq", "deadletter") if dead else (Table.RUNTIME, "job", "job")
-    )
+    kind = DEAD_LETTER_KIND if dead else JOB_KIND
     instance = None if dead else _instance_filter(request)
 
     def fetch(token: Any, limit: int) -> tuple[list[dict], Any]:
         if instance is not None:
-            page = store.query(
-                Table.RUNTIME, instance, sk_prefix="job#", limit=max(limit, 1), start=token
-            )
+            page = instance_jobs(store, instance, limit=max(limit, 1), start=token)
         else:
-            page = query_shards(
-                store,
-                table,
-                Index.KIND_SHARD_SORT,
-                base,
-                LIST_SHARDS,
-                limit=max(limit, 1),
-                start=token,
-            )
+            page = job_listing(store, dead=dead, limit=max(limit, 1), start=token)
         return [job_shape(item) for item in page.items if item.kind == kind], page.next_token
 
     return QuerySource(fetch=fetch, sortable=ITEM_FIELDS, filtered_query=_filtered)
 
 
 def _load(container: Any, job_id: str, *, dead: bool) -> Any:
-    table, key = (
-        (Table.DEADLETTER, dead_letter_key(job_id)) if dead else (Table.RUNTIME, job_key(job_id))
-    )
-    item = container.store.get(table, *key)
+    item = stored_job(container.store, job_id, dead=dead)
     if item is None:
         raise NotFound(f"{'Dead-letter job' if dead else 'Job'} {job_id} not found")
     return item
@@ -145,13 +134,8 @@ def read_job(container: Any, job_id: str, *, dead: bool = False) -> dict:
 
 def delete_job(container: Any, job_id: str, *, dead: bool = False) -> dict:
     """Delete a job; 200 with the job as it was (a job deleted meanwhile: 404)."""
-    from ...storage.ports import Delete, VersionIs
-
     item = _load(container, job_id, dead=dead)
-    table = Table.DEADLETTER if dead else Table.RUNTIME
-    container.store.transact(
-        [Delete(table, item.pk, item.sk, VersionIs(item.version or 1), item.stored_chunks)]
-    )
+    container.store.transact([delete_write(item, dead=dead)])
     return job_shape(item)
 
 

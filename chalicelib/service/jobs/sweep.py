@@ -12,10 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from ...clock import format_iso
-from ...storage.ports import Index, KeyRange, Table
-from ...storage.sharding import query_shards
-from ..repositories.jobs import due_of, job_id_of
-from ..repositories.layout import DUE_SHARDS
+from ..repositories.jobs import due_jobs, due_of, job_id_of
 from .wakeup import delay_seconds, seconds_until
 
 __all__ = [
@@ -83,16 +80,7 @@ def sweep(container: Any) -> dict[str, int]:
     sent = 0
     token = None
     while True:
-        page = query_shards(
-            container.store,
-            Table.RUNTIME,
-            Index.DUE_SHARD_DUE_AT,
-            "due",
-            DUE_SHARDS,
-            key_range=KeyRange.at_most(horizon),
-            limit=100,
-            start=token,
-        )
+        page = due_jobs(container.store, horizon, limit=100, start=token)
         for item in page.items:
             due_text = due_of(item)
             if not _sweep_sends(seconds_until(now, due_text), period):

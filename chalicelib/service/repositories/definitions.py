@@ -12,6 +12,10 @@ partition (``pk``)            sort key (``sk``)                     ``kind``    
 ``deployment#<d>``            ``resource#<name>``                   resource       (not indexed)
 ``source#<source>``           ``deployment#<deployTime>#<d>``       deployment-source (not indexed)
 ``procdef-key#<key>``         ``#counter`` (``version`` = latest)   procdef-counter (not indexed)
+``start-event#<key>``         ``message#<activity>``                start-message  ``<name>#<definitionId>``
+``start-event#<key>``         ``signal#<activity>``                 start-signal   ``<name>#<definitionId>``
+``start-event#<key>``         ``timer#<activity>``                  start-timer  (not indexed)
+``message-start#<name>``      ``#claim``                            message-claim  (not indexed)
 ============================  ====================================  ===========  ====================
 
 * Lists go through the sparse ``kind-sort`` index (partition = kind), never a scan. A process
@@ -37,6 +41,14 @@ from typing import Any
 from ...storage.ports import Index, Item, ItemStore, KeyRange, Table
 
 __all__ = [
+    "START_EVENT_KINDS",
+    "CLAIM_KIND",
+    "CLAIM_SK",
+    "registry_pk",
+    "claim_pk",
+    "start_event_sk",
+    "start_event_sort",
+    "start_events_named",
     "Deployment",
     "load_deployment",
     "Kind",
@@ -82,6 +94,38 @@ DEPLOYMENT_SK = "#deployment"
 COUNTER_SK = "#counter"
 DEFINITION_PREFIX = "procdef#"
 RESOURCE_PREFIX = "resource#"
+
+
+#: start-event registry item kind per start event type (message and signal items are listed by
+#: the ``kind-sort`` index)
+START_EVENT_KINDS = {"message": "start-message", "signal": "start-signal", "timer": "start-timer"}
+CLAIM_KIND = "message-claim"
+CLAIM_SK = "#claim"
+
+
+def registry_pk(key: str) -> str:
+    """The item collection of the start events registered for process key ``key``."""
+    return f"start-event#{key}"
+
+
+def claim_pk(message_name: str) -> str:
+    """The item that says which key's latest version starts on message ``message_name``."""
+    return f"message-start#{message_name}"
+
+
+def start_event_sk(type: str, activity_id: str) -> str:
+    """The sort key of a registered start event (``type``: message, signal or timer)."""
+    return f"{type}#{activity_id}"
+
+
+def start_event_sort(name: str, definition_id: str) -> str:
+    """The ``kind-sort`` index ``sort`` of a message or signal start event."""
+    return f"{name}#{definition_id}"
+
+
+def start_events_named(name: str) -> KeyRange:
+    """The ``kind-sort`` range of the start events of the message or signal ``name``."""
+    return KeyRange.prefix(f"{name}#")
 
 
 def model_pk(model_id: str) -> str:

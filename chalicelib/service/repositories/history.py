@@ -42,10 +42,10 @@ from datetime import timedelta
 from typing import Any
 
 from ...engine.runtime.effects import HistoryKind, HistoryRecord
-from ...ids import new_id
-from ...storage.ports import Item, Put, Table
+from ...ids import instance_of, new_id
+from ...storage.ports import Item, ItemStore, Page, Put, Table
 from ...storage.sharding import shard_for, shard_key
-from .layout import LIST_SHARDS
+from .layout import LIST_SHARDS, listing
 
 __all__ = [
     "SEGMENT_PREFIX",
@@ -55,8 +55,18 @@ __all__ = [
     "read",
     "repointed",
     "history_item",
+    "sort_key_of",
     "history_items",
     "history_ttl",
+    "PROCESS_LISTING",
+    "TASK_LISTING",
+    "read_process",
+    "read_task",
+    "is_task",
+    "historic_tasks",
+    "historic_variables",
+    "process_listing",
+    "task_listing",
 ]
 
 #: sort-key prefix of the segments in an instance's history partition
@@ -161,6 +171,11 @@ def history_ttl(container: Any) -> int | None:
     return int((container.clock.now() + timedelta(days=days)).timestamp())
 
 
+def sort_key_of(record: HistoryRecord) -> str:
+    """The sort key of the history item of ``record`` (a kind in ``HISTORY_SK``)."""
+    return HISTORY_SK[record.kind].format(record.id)
+
+
 def history_item(record: HistoryRecord, ttl: int | None) -> Item:
     """The history-table item of one history record (not an activity: see
     :func:`history_items`), expiring at ``ttl`` (:func:`history_ttl`)."""
@@ -179,3 +194,57 @@ def history_item(record: HistoryRecord, ttl: int | None) -> Item:
     return Item(
         record.instance_id, prefix + record.id if with_id else prefix, item_kind, data, index, ttl
     )
+
+
+# --- reads ------------------------------------------------------------------------------------
+
+#: the ``kindShard-sort`` listings of the history table (``layout.listing``)
+PROCESS_LISTING = _LISTED[HistoryKind.PROCESS_INSTANCE][0]
+TASK_LISTING = _LISTED[HistoryKind.TASK_INSTANCE][0]
+_PROCESS_SK = HISTORY_SK[HistoryKind.PROCESS_INSTANCE]
+_TASK_PREFIX = HISTORY_SK[HistoryKind.TASK_INSTANCE].replace("{}", "")
+_VARIABLE_PREFIX = HISTORY_SK[HistoryKind.VARIABLE_INSTANCE].replace("{}", "")
+
+
+def read_process(store: ItemStore, instance_id: str) -> Item | None:
+    """The historic process instance item (one GetItem), or None."""
+    return store.get(Table.HISTORY, instance_id, _PROCESS_SK)
+
+
+def read_task(store: ItemStore, task_id: str) -> Item | None:
+    """A historic task item, located by its id alone (one GetItem), or None."""
+    instance_id = instance_of(task_id)
+    if instance_id is None:
+        return None
+    return store.get(Table.HISTORY, instance_id, f"{_TASK_PREFIX}{task_id}")
+
+
+def is_task(item: Item) -> bool:
+    """Whether a history item is a historic task."""
+    return item.sk.startswith(_TASK_PREFIX)
+
+
+def historic_tasks(
+    store: ItemStore, instance_id: str, *, limit: int | None = None, start: str | None = None
+) -> Page:
+    """The historic task items of an instance (one Query per page)."""
+    return store.query(Table.HISTORY, instance_id, sk_prefix=_TASK_PREFIX, limit=limit, start=start)
+
+
+def historic_variables(store: ItemStore, instance_id: str, *, scope_id: str | None = None) -> Page:
+    """The historic variable items of an instance (``scope_id``: of that scope only; the
+    instance's own scope is ``scope_id=instance_id``)."""
+    prefix = (
+        _VARIABLE_PREFIX if scope_id is None else f"{_VARIABLE_PREFIX}{instance_id}/{scope_id}/"
+    )
+    return store.query(Table.HISTORY, instance_id, sk_prefix=prefix)
+
+
+def process_listing(store: ItemStore, **page: Any) -> Page:
+    """One page of the historic process instances (``layout.listing`` arguments)."""
+    return listing(store, Table.HISTORY, PROCESS_LISTING, **page)
+
+
+def task_listing(store: ItemStore, **page: Any) -> Page:
+    """One page of the historic tasks (``layout.listing`` arguments)."""
+    return listing(store, Table.HISTORY, TASK_LISTING, **page)

@@ -35,11 +35,33 @@ from ...clock import parse_iso
 from ...engine.runtime.records import RecordKind
 from ...engine.runtime.state import ChangeSet, InstanceState
 from ...storage.aggregate import HEADER_KIND, HEADER_SK, Aggregate
-from ...storage.ports import Item
+from ...storage.ports import (
+    ConditionCheck,
+    Index,
+    Item,
+    ItemStore,
+    KeyRange,
+    Page,
+    Table,
+    VersionIs,
+)
 from ...storage.sharding import shard_for, shard_key
-from .layout import LIST_SHARDS
+from .layout import LIST_SHARDS, listing
 
 __all__ = [
+    "RUNNING_LISTING",
+    "OPEN_TASK_LISTING",
+    "event_key",
+    "instance_records",
+    "read_header",
+    "header_check",
+    "is_header",
+    "variable_prefix",
+    "instance_variables",
+    "open_tasks",
+    "running_listing",
+    "open_task_listing",
+    "subscribers",
     "ENDED_HEADER_TTL",
     "CANDIDATE_KIND",
     "sort_key_of",
@@ -86,12 +108,12 @@ def _index_of(record: dict) -> dict[str, str]:
     kind = record["kind"]
     if kind == RecordKind.INSTANCE.value:
         return {
-            "kind_shard": shard_key("instance", shard_for(record["id"], LIST_SHARDS)),
+            "kind_shard": shard_key(RUNNING_LISTING, shard_for(record["id"], LIST_SHARDS)),
             "sort": f"{record.get('start_time') or ''}#{record['id']}",
         }
     if kind == RecordKind.TASK.value:
         index = {
-            "kind_shard": shard_key("task", shard_for(record["id"], LIST_SHARDS)),
+            "kind_shard": shard_key(OPEN_TASK_LISTING, shard_for(record["id"], LIST_SHARDS)),
             "sort": f"{record.get('create_time') or ''}#{record['id']}",
         }
         if record.get("assignee"):
@@ -99,7 +121,7 @@ def _index_of(record: dict) -> dict[str, str]:
         return index
     if kind == RecordKind.SUBSCRIPTION.value and record.get("event_name"):
         return {
-            "event": f"{record['type']}#{record['event_name']}",
+            "event": event_key(record["type"], record["event_name"]),
             "sort": f"{record.get('created') or ''}#{record['id']}",
         }
     return {}
@@ -202,3 +224,99 @@ def changed_items(
 def records_of(items: Iterable[Item]) -> list[dict]:
     """The record dicts stored in ``items`` (index reads return whole items)."""
     return [item.data for item in items if item.data.get("kind")]
+
+
+# --- reads ------------------------------------------------------------------------------------
+
+#: the ``kindShard-sort`` listings of the runtime table (``layout.listing``)
+RUNNING_LISTING = "instance"
+OPEN_TASK_LISTING = "task"
+_VARIABLE_PREFIX = "var#"
+_TASK_PREFIX = "task#"
+
+
+def event_key(kind: str, name: str) -> str:
+    """The ``event-sort`` index partition of the subscriptions to event ``name`` of ``kind``
+    (``message``, ``signal``, ...)."""
+    return f"{kind}#{name}"
+
+
+def instance_records(store: ItemStore, instance_id: str) -> list[Item]:
+    """Every item of an instance's collection (one strongly consistent Query)."""
+    return store.query(Table.RUNTIME, instance_id).items
+
+
+def read_header(store: ItemStore, instance_id: str) -> Item | None:
+    """The header item of an instance (one GetItem), or None."""
+    return store.get(Table.RUNTIME, instance_id, HEADER_SK)
+
+
+def header_check(instance_id: str, version: int) -> ConditionCheck:
+    """A transaction condition: the instance is still at ``version``."""
+    return ConditionCheck(Table.RUNTIME, instance_id, HEADER_SK, VersionIs(version))
+
+
+def is_header(item: Item) -> bool:
+    """Whether a runtime item is an instance header."""
+    return item.sk == HEADER_SK
+
+
+def variable_prefix(instance_id: str, scope_id: str | None = None) -> str:
+    """The sort-key prefix of the variables of scope ``scope_id`` (default: the instance)."""
+    return f"{_VARIABLE_PREFIX}{scope_id or instance_id}/"
+
+
+def instance_variables(store: ItemStore, instance_id: str) -> Page:
+    """The instance-scope variable items of a running instance (one Query)."""
+    return store.query(Table.RUNTIME, instance_id, sk_prefix=variable_prefix(instance_id))
+
+
+def open_tasks(
+    store: ItemStore,
+    instance_id: str,
+    *,
+    task_id: str | None = None,
+    limit: int | None = None,
+    start: str | None = None,
+) -> Page:
+    """The task items of a running instance (``task_id``: that task only), in id order."""
+    return store.query(
+        Table.RUNTIME,
+        instance_id,
+        sk_prefix=f"{_TASK_PREFIX}{task_id or ''}",
+        limit=limit,
+        start=start,
+    )
+
+
+def running_listing(store: ItemStore, **page: Any) -> Page:
+    """One page of the running instances' headers (``layout.listing`` arguments)."""
+    return listing(store, Table.RUNTIME, RUNNING_LISTING, **page)
+
+
+def open_task_listing(store: ItemStore, **page: Any) -> Page:
+    """One page of the open tasks of every instance (``layout.listing`` arguments)."""
+    return listing(store, Table.RUNTIME, OPEN_TASK_LISTING, **page)
+
+
+def subscribers(
+    store: ItemStore,
+    kind: str,
+    name: str,
+    *,
+    bound: str | None = None,
+    limit: int | None = None,
+    start: str | None = None,
+) -> Page:
+    """One page of the subscriptions to ``kind#name`` (``event-sort`` index; eventually
+    consistent): items whose ``data`` is the subscription record. ``bound``: only those
+    created up to that ISO time (the index ``sort`` is ``<created>#<id>``)."""
+    key_range = KeyRange.at_most(f"{bound}#\uffff") if bound else None
+    return store.query_index(
+        Table.RUNTIME,
+        Index.EVENT_SORT,
+        event_key(kind, name),
+        key_range=key_range,
+        limit=limit,
+        start=start,
+    )

@@ -21,12 +21,13 @@ sweep reads (every job has a due time: ``createTime`` when it may run at once).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from ... import ids
 from ...clock import format_iso
-from ...storage.ports import Delete, Item, Table, VersionIs
-from ...storage.sharding import shard_for, shard_key
-from .layout import DUE_SHARDS, LIST_SHARDS
+from ...storage.ports import Delete, Index, Item, ItemStore, KeyRange, Page, Table, VersionIs
+from ...storage.sharding import query_shards, shard_for, shard_key
+from .layout import DUE_SHARDS, LIST_SHARDS, listing
 
 __all__ = [
     "JOB_KIND",
@@ -42,6 +43,12 @@ __all__ = [
     "job_item",
     "dead_letter_item",
     "job_done_write",
+    "table_of",
+    "read_job",
+    "delete_write",
+    "instance_jobs",
+    "job_listing",
+    "due_jobs",
 ]
 
 JOB_KIND = "job"
@@ -50,6 +57,8 @@ DEAD_LETTER_KIND = "deadletter"
 JOB_LISTING = "job"
 DEAD_LETTER_LISTING = "dlq"
 _JOB_SK_PREFIX = "job#"
+#: the due-date index partitions: ``due#<n>``
+_DUE_PREFIX = "due"
 
 
 def job_key(job_id: str) -> tuple[str, str]:
@@ -70,7 +79,7 @@ def dead_letter_key(job_id: str) -> tuple[str, str]:
 def due_index(job_id: str, due: datetime) -> dict[str, str]:
     """The index attributes that put a job in the due-date index."""
     return {
-        "due_shard": f"due#{shard_for(job_id, DUE_SHARDS)}",
+        "due_shard": shard_key(_DUE_PREFIX, shard_for(job_id, DUE_SHARDS)),
         "due_at": f"{format_iso(due)}#{job_id}",
     }
 
@@ -109,3 +118,51 @@ def dead_letter_item(data: dict) -> Item:
 def job_done_write(item: Item) -> Delete:
     """The write that removes a job once its work commits (conditioned on its version)."""
     return Delete(Table.RUNTIME, item.pk, item.sk, VersionIs(item.version or 1), item.stored_chunks)
+
+
+def table_of(*, dead: bool) -> Table:
+    """The table of a job (``dead``: of a dead-letter job)."""
+    return Table.DEADLETTER if dead else Table.RUNTIME
+
+
+def read_job(store: ItemStore, job_id: str, *, dead: bool = False) -> Item | None:
+    """A job item (``dead``: a dead-letter job), by its id alone (one GetItem), or None."""
+    pk, sk = dead_letter_key(job_id) if dead else job_key(job_id)
+    return store.get(table_of(dead=dead), pk, sk)
+
+
+def delete_write(item: Item, *, dead: bool = False) -> Delete:
+    """The write that deletes a job (or dead-letter job) as read (conditioned on its version)."""
+    return Delete(
+        table_of(dead=dead), item.pk, item.sk, VersionIs(item.version or 1), item.stored_chunks
+    )
+
+
+def instance_jobs(
+    store: ItemStore, instance_id: str, *, limit: int | None = None, start: str | None = None
+) -> Page:
+    """The job items of one instance (one Query per page)."""
+    return store.query(
+        Table.RUNTIME, instance_id, sk_prefix=_JOB_SK_PREFIX, limit=limit, start=start
+    )
+
+
+def job_listing(store: ItemStore, *, dead: bool = False, **page: Any) -> Page:
+    """One page of the ``job`` (or ``job/deadletter``) listing (``layout.listing`` arguments)."""
+    prefix = DEAD_LETTER_LISTING if dead else JOB_LISTING
+    return listing(store, table_of(dead=dead), prefix, **page)
+
+
+def due_jobs(store: ItemStore, until: str, *, limit: int, start: str | None = None) -> Page:
+    """One page of the due-date index: jobs due up to the ISO time prefix ``until`` (inclusive
+    of every job due at that text's instant and before), in due order."""
+    return query_shards(
+        store,
+        Table.RUNTIME,
+        Index.DUE_SHARD_DUE_AT,
+        _DUE_PREFIX,
+        DUE_SHARDS,
+        key_range=KeyRange.at_most(until),
+        limit=limit,
+        start=start,
+    )

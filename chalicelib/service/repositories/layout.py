@@ -8,9 +8,37 @@ over ``DUE_SHARDS``. A reader queries every shard and merges (``storage.sharding
 
 from __future__ import annotations
 
-__all__ = ["LIST_SHARDS", "DUE_SHARDS"]
+from ...storage.ports import Index, ItemStore, KeyRange, Page, Table
+from ...storage.sharding import query_shards
+
+__all__ = ["LIST_SHARDS", "DUE_SHARDS", "listing"]
 
 #: shards of every ``kindShard-sort`` listing
 LIST_SHARDS = 8
 #: shards of the jobs' due-date index: enough to spread a burst of timers over partitions
 DUE_SHARDS = 8
+
+
+def listing(
+    store: ItemStore,
+    table: Table,
+    prefix: str,
+    *,
+    key_range: KeyRange | None = None,
+    limit: int = 100,
+    start: str | None = None,
+    descending: bool = False,
+) -> Page:
+    """One page of the sharded ``kindShard-sort`` listing ``prefix`` of ``table``, merged in
+    sort-key order (one index query per unfinished shard)."""
+    return query_shards(
+        store,
+        table,
+        Index.KIND_SHARD_SORT,
+        prefix,
+        LIST_SHARDS,
+        key_range=key_range,
+        limit=limit,
+        start=start,
+        descending=descending,
+    )

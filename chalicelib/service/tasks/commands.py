@@ -23,8 +23,8 @@ from ...crest.responses import not_supported_on_instance
 from ...engine.runtime import CompleteTask, InstanceState, TaskRecord, UpdateTask
 from ...errors import BadRequest, Conflict, NotFound, PreconditionFailed
 from ...ids import instance_of
-from ...storage.ports import Table
 from ..instances.shapes import HIDDEN_VARIABLES
+from ..repositories import history
 from ..unit_of_work import UnitOfWork, load_instance, run_command
 from .shapes import (
     candidates_of,
@@ -314,8 +314,8 @@ def delete_task(container: Any, task_id: str, authorize: Authorize) -> NoReturn:
 
 def read_history_task(container: Any, task_id: str) -> dict[str, Any]:
     """The historic task (open or finished): one GetItem."""
-    ref = TaskRef.of(task_id)
-    found = container.store.get(Table.HISTORY, ref.instance_id, f"task#{task_id}")
+    TaskRef.of(task_id)  # 404 for an id that names no instance
+    found = history.read_task(container.store, task_id)
     if found is None:
         raise NotFound(f"Historic task {task_id} not found")
     return history_task_shape(found.data)

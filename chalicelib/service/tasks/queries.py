@@ -33,12 +33,19 @@ from ...crest.request import CrestRequest
 from ...errors import BadRequest
 from ...ids import instance_of
 from ...storage.ports import Index, Page, Table
-from ...storage.sharding import query_partitions, query_shards
+from ...storage.sharding import query_partitions
 from ..definitions.queries import like_pattern
 from ..instances.shapes import HIDDEN_VARIABLES
 from ..querying import FILTERED_QUERY, QuerySource, date_param, flag_param
-from ..repositories.instances import candidate_key, candidate_task, records_of
-from ..repositories.layout import LIST_SHARDS
+from ..repositories import history
+from ..repositories.instances import (
+    candidate_key,
+    candidate_task,
+    instance_variables,
+    open_task_listing,
+    open_tasks,
+    records_of,
+)
 from .shapes import (
     HISTORY_TASK_FIELDS,
     TASK_FIELDS,
@@ -355,19 +362,13 @@ def _runtime_fetch(
     if isinstance(task_id, str) and instance_of(task_id):
 
         def read(token: Any, limit: int) -> Page:
-            return store.query(
-                Table.RUNTIME,
-                instance_of(task_id),
-                sk_prefix=f"task#{task_id}",
-                limit=limit,
-                start=token,
+            return open_tasks(
+                store, instance_of(task_id), task_id=task_id, limit=limit, start=token
             )
     elif isinstance(instance_id, str) and instance_id:
 
         def read(token: Any, limit: int) -> Page:
-            return store.query(
-                Table.RUNTIME, instance_id, sk_prefix="task#", limit=limit, start=token
-            )
+            return open_tasks(store, instance_id, limit=limit, start=token)
     elif isinstance(assignee, str) and assignee:
 
         def read(token: Any, limit: int) -> Page:
@@ -391,15 +392,7 @@ def _runtime_fetch(
     else:
 
         def read(token: Any, limit: int) -> Page:
-            return query_shards(
-                store,
-                Table.RUNTIME,
-                Index.KIND_SHARD_SORT,
-                "task",
-                LIST_SHARDS,
-                limit=limit,
-                start=token,
-            )
+            return open_task_listing(store, limit=limit, start=token)
 
     def fetch(token: Any, limit: int) -> tuple[list[Item], Any]:
         page = read(token, max(1, limit))
@@ -411,7 +404,7 @@ def _runtime_fetch(
 def _instance_variables(store: Any, instance_id: str) -> dict[str, Any]:
     if not instance_id:
         return {}
-    page = store.query(Table.RUNTIME, instance_id, sk_prefix=f"var#{instance_id}/")
+    page = instance_variables(store, instance_id)
     return {
         record["name"]: record.get("value")
         for record in records_of(page.items)
@@ -484,7 +477,7 @@ def _history_fetch(store: Any, request: CrestRequest, records: _Records) -> Call
     def shaped(items: Iterable[Any]) -> list[Item]:
         out = []
         for stored in items:
-            if not stored.sk.startswith("task#"):
+            if not history.is_task(stored):
                 continue
             item = history_task_shape(stored.data)
             records.keep(item["_id"], stored.data)
@@ -494,28 +487,18 @@ def _history_fetch(store: Any, request: CrestRequest, records: _Records) -> Call
     if isinstance(task_id, str) and instance_of(task_id):
 
         def fetch(token: Any, limit: int) -> tuple[list[Item], Any]:
-            found = store.get(Table.HISTORY, instance_of(task_id), f"task#{task_id}")
+            found = history.read_task(store, task_id)
             return shaped([found] if found is not None else []), None
 
         return fetch
     if isinstance(instance_id, str) and instance_id:
 
         def read(token: Any, limit: int) -> Page:
-            return store.query(
-                Table.HISTORY, instance_id, sk_prefix="task#", limit=limit, start=token
-            )
+            return history.historic_tasks(store, instance_id, limit=limit, start=token)
     else:
 
         def read(token: Any, limit: int) -> Page:
-            return query_shards(
-                store,
-                Table.HISTORY,
-                Index.KIND_SHARD_SORT,
-                "htask",
-                LIST_SHARDS,
-                limit=limit,
-                start=token,
-            )
+            return history.task_listing(store, limit=limit, start=token)
 
     def fetch(token: Any, limit: int) -> tuple[list[Item], Any]:
         page = read(token, max(1, limit))
@@ -528,7 +511,7 @@ def _historic_variables(store: Any, instance_id: str) -> dict[str, Any]:
     """The latest value of each instance-scope variable (history level ``activity`` and up)."""
     if not instance_id:
         return {}
-    page = store.query(Table.HISTORY, instance_id, sk_prefix="var#")
+    page = history.historic_variables(store, instance_id)
     return {
         item.data.get("name"): item.data.get("value")
         for item in page.items
@@ -538,7 +521,7 @@ def _historic_variables(store: Any, instance_id: str) -> dict[str, Any]:
 
 
 def _process_ended(store: Any, instance_id: str) -> bool:
-    found = store.get(Table.HISTORY, instance_id, "#process") if instance_id else None
+    found = history.read_process(store, instance_id) if instance_id else None
     return found is not None and found.data.get("endTime") is not None
 
 
