@@ -29,11 +29,12 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from ..clock import format_iso, parse_iso
 from ..errors import BadRequest, ConcurrencyError, Conflict
 from ..storage.ports import Delete, Item, MustNotExist, Put, Table, VersionIs, Write
+from .container import Services
 from .repositories.idempotency import KIND, SK, scoped_pk
 
 __all__ = [
@@ -118,13 +119,13 @@ def check_key(key: str) -> str:
     return key
 
 
-def ttl_of(container: Any) -> int:
+def ttl_of(container: Services) -> int:
     """Epoch seconds at which DynamoDB may remove an item written now."""
     return int((container.clock.now() + RETENTION).timestamp())
 
 
 def begin(
-    container: Any, caller_id: str, route: str, key: str, body: Any
+    container: Services, caller_id: str, route: str, key: str, body: Any
 ) -> Claim | StoredResponse:
     """Claim ``key`` for this request, or return the response of the first one.
 
@@ -157,7 +158,7 @@ def begin(
                     detail={"header": HEADER},
                 )
         condition, version = VersionIs(int(found.version or 0)), int(found.version or 0) + 1
-    created_at = format_iso(now)
+    created_at = cast(str, format_iso(now))
     claim = Item(
         pk,
         SK,
@@ -175,12 +176,12 @@ def begin(
     return Claim(pk, version, digest, created_at)
 
 
-def finish(container: Any, claim: Claim, response: StoredResponse) -> None:
+def finish(container: Services, claim: Claim, response: StoredResponse) -> None:
     """Record ``response`` for later retries (when the use case did not do it itself)."""
     container.store.transact([claim.done_write(response, ttl=ttl_of(container))])
 
 
-def release(container: Any, claim: Claim) -> None:
+def release(container: Services, claim: Claim) -> None:
     """Give the key back after a failed request; a lost condition means nothing to release."""
     try:
         container.store.transact([Delete(Table.RUNTIME, claim.pk, SK, VersionIs(claim.version))])

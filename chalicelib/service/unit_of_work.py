@@ -22,13 +22,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..engine.runtime.commands import Command
 from ..engine.runtime.state import InstanceState
 from ..errors import NotFound
 from ..storage.aggregate import Aggregate, AggregateStore, retry_on_conflict
 from ..storage.ports import Item, Put, Table, TransactionTooLarge, Write
+from .container import Services
 from .definitions.cache import get_definition, latest_definition
 from .events.broadcast import thrown_signal_jobs
 from .jobs import intents
@@ -39,7 +40,7 @@ from .repositories.instances import changed_items, state_of
 from .repositories.jobs import job_done_write
 
 if TYPE_CHECKING:  # the executor is imported by the first command, not at cold start
-    from ..engine.runtime.session import CommandResult
+    from ..engine.runtime.session import CommandResult, InstanceLoader
 
 __all__ = [
     "MAX_WRITES",
@@ -58,7 +59,7 @@ CONFLICT_ATTEMPTS = 4
 class UnitOfWork:
     """One attempt at one command: the aggregates it loaded and the engine session."""
 
-    def __init__(self, container: Any):
+    def __init__(self, container: Services):
         self.container = container
         self.aggregates = AggregateStore(container.store)
         self.loaded: dict[str, Aggregate] = {}
@@ -69,7 +70,7 @@ class UnitOfWork:
             clock=container.clock,
             resolve_key=self._resolve_key,
             load_definition=self._load_definition,
-            load_instance=self._load_state,
+            load_instance=cast("InstanceLoader", self._load_state),  # None: not found
             history_level=settings.history_level,
         )
 
@@ -170,7 +171,7 @@ class UnitOfWork:
 
 
 def run_command(
-    container: Any,
+    container: Services,
     build: Callable[[UnitOfWork], Command],
     *,
     attempts: int = CONFLICT_ATTEMPTS,
@@ -191,7 +192,7 @@ def run_command(
     return retry_on_conflict(attempt, attempts=attempts, delay=0.02)
 
 
-def load_instance(container: Any, instance_id: str) -> InstanceState | None:
+def load_instance(container: Services, instance_id: str) -> InstanceState | None:
     """The current state of a running instance (one Query), or None."""
     aggregate = AggregateStore(container.store).load(instance_id)
     return state_of(aggregate) if aggregate.exists else None

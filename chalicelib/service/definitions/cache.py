@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import NotFound
 from ...storage.ports import Index, Table
+from ..container import Services
 from ..repositories import definitions as repo
 from ..repositories.definitions import load_deployment
 
@@ -73,7 +74,7 @@ class _Cache:
                 self._items.pop(key, None)
 
 
-def _cache(container: Any) -> _Cache:
+def _cache(container: Services) -> _Cache:
     cache = container.extras.get(_CACHE_KEY)
     if cache is None:
         cache = container.extras.setdefault(_CACHE_KEY, _Cache())
@@ -84,7 +85,7 @@ def _not_found(definition_id: str) -> NotFound:
     return NotFound(f"No deployed process definition found with id '{definition_id}'")
 
 
-def get_definition(container: Any, definition_id: str) -> DeployedDefinition:
+def get_definition(container: Services, definition_id: str) -> DeployedDefinition:
     """The deployed definition ``definition_id`` (one Query on a cache miss); 404 if unknown."""
     from ...engine import parse_bpmn
 
@@ -100,17 +101,17 @@ def get_definition(container: Any, definition_id: str) -> DeployedDefinition:
     text = deployment.resource_text(record["resourceName"])
     definitions = parse_bpmn(text or "", resource_name=record["resourceName"])
     process = definitions.processes[record["key"]]
-    forms = {
-        key: deployment.resource_text(key)
-        for key in process.form_keys()
-        if deployment.resource_text(key) is not None
-    }
+    forms: dict[str, str] = {}
+    for key in process.form_keys():
+        form = deployment.resource_text(key)
+        if form is not None:
+            forms[key] = form
     loaded = DeployedDefinition(definition_id, record, process, definitions, forms)
     cache.put(loaded)
     return loaded
 
 
-def latest_definition(container: Any, key: str) -> DeployedDefinition:
+def latest_definition(container: Services, key: str) -> DeployedDefinition:
     """The highest version of ``key`` (one index Query, then ``get_definition``); 404 if none."""
     page = container.store.query_index(
         Table.REPOSITORY,
@@ -125,6 +126,6 @@ def latest_definition(container: Any, key: str) -> DeployedDefinition:
     return get_definition(container, page.items[0].data["_id"])
 
 
-def forget(container: Any, definition_ids: Iterable[str]) -> None:
+def forget(container: Services, definition_ids: Iterable[str]) -> None:
     """Evict definitions from this container's cache (their deployment was deleted)."""
     _cache(container).drop(list(definition_ids))

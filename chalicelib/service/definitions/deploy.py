@@ -19,7 +19,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ...clock import format_iso
 from ...errors import BadRequest, Conflict, NotFound
@@ -29,6 +29,7 @@ from ...storage.ports import (
     MAX_TRANSACTION_WRITES,
     Delete,
     Item,
+    ItemStore,
     MustExist,
     MustNotExist,
     Put,
@@ -36,6 +37,7 @@ from ...storage.ports import (
     VersionIs,
     Write,
 )
+from ..container import Services
 from ..repositories import definitions as repo
 from ..repositories.definitions import Deployment, load_deployment
 from ..repositories.instances import running_listing
@@ -117,7 +119,7 @@ def content_hash(bpmn: Mapping[str, str], resources: Mapping[str, Any]) -> str:
 RUNNING_PAGE = 500
 
 
-def _running_headers(container: Any) -> Iterator[Mapping[str, Any]]:
+def _running_headers(container: Services) -> Iterator[Mapping[str, Any]]:
     """The headers of running (or suspended) instances of every definition, page by page.
 
     The runtime table's sharded ``kindShard-sort`` index (``instance#0..7``: ended headers
@@ -136,7 +138,7 @@ def _running_headers(container: Any) -> Iterator[Mapping[str, Any]]:
             return
 
 
-def running_instances(container: Any, definition_id: str) -> int:
+def running_instances(container: Services, definition_id: str) -> int:
     """How many process instances of ``definition_id`` are running (or suspended): the whole
     listing is read."""
     return sum(
@@ -144,7 +146,7 @@ def running_instances(container: Any, definition_id: str) -> int:
     )
 
 
-def any_running(container: Any, definition_ids: Iterable[str]) -> bool:
+def any_running(container: Services, definition_ids: Iterable[str]) -> bool:
     """Whether an instance of any of ``definition_ids`` runs: one walk of the listing for all
     of them, stopping at the first page that shows one (``delete_deployment``'s 409)."""
     wanted = set(definition_ids)
@@ -263,13 +265,13 @@ def _resource_item(deployment_id: str, name: str, value: Any) -> Item:
     return Item(repo.deployment_pk(deployment_id), repo.resource_sk(name), repo.RESOURCE, data)
 
 
-def _latest_of_source(store: Any, source: str) -> Item | None:
+def _latest_of_source(store: ItemStore, source: str) -> Item | None:
     page = store.query(Table.REPOSITORY, repo.source_pk(source), limit=1, descending=True)
     return page.items[0] if page.items else None
 
 
 def deploy(
-    container: Any,
+    container: Services,
     *,
     source: str,
     name: str,
@@ -304,7 +306,7 @@ def deploy(
 
 
 def _write(
-    container: Any,
+    container: Services,
     source: str,
     name: str,
     bpmn: Mapping[str, str],
@@ -314,7 +316,7 @@ def _write(
 ) -> DeployResult:
     store = container.store
     deployment_id = new_id()
-    deploy_time = format_iso(container.clock.now())
+    deploy_time = cast(str, format_iso(container.clock.now()))
     pk = repo.deployment_pk(deployment_id)
     names = list(bpmn) + list(resources)
     writes: list[Write] = []
@@ -404,7 +406,7 @@ def _write(
 # --- read, list, delete ----------------------------------------------------------------------
 
 
-def list_deployments(container: Any, source: str) -> list[dict[str, Any]]:
+def list_deployments(container: Services, source: str) -> list[dict[str, Any]]:
     """Every deployment from ``source``, oldest first: ``{deploymentId, processDefinitionIds,
     deployTime}``."""
     found: list[dict[str, Any]] = []
@@ -426,7 +428,7 @@ def list_deployments(container: Any, source: str) -> list[dict[str, Any]]:
         token = page.next_token
 
 
-def delete_deployment(container: Any, definition_id: str) -> dict[str, Any]:
+def delete_deployment(container: Services, definition_id: str) -> dict[str, Any]:
     """Delete the deployment holding ``definition_id`` (all its definitions and resources).
 
     Returns the definition record as it was. 404 for an unknown definition; 409 when one of
@@ -447,7 +449,9 @@ def delete_deployment(container: Any, definition_id: str) -> dict[str, Any]:
     )
     first: list[Write] = [Delete.of(Table.REPOSITORY, header, MustExist()), source_delete]
     first.extend(Delete.of(Table.REPOSITORY, item) for item in deployment.definitions.values())
-    rest = [Delete.of(Table.REPOSITORY, item) for item in deployment.resources.values()]
+    rest: list[Write] = [
+        Delete.of(Table.REPOSITORY, item) for item in deployment.resources.values()
+    ]
 
     starts = start_events.on_undeploy(container, deployment.definitions)
     for batch in _batches(first + starts.writes, rest):

@@ -19,6 +19,7 @@ from ...errors import BadRequest, ConcurrencyError, NotFound, PreconditionFailed
 from ...ids import new_id
 from ...storage.aggregate import retry_on_conflict
 from ...storage.ports import Delete, Item, MustNotExist, Put, Table, VersionIs
+from ..container import Services
 from ..repositories import definitions as repo
 from . import deploy as deployments
 
@@ -163,7 +164,7 @@ def _body(header: Item, content: Item | None) -> dict[str, Any]:
     return body
 
 
-def create_model(container: Any, body: Any, model_id: str | None = None) -> dict[str, Any]:
+def create_model(container: Services, body: Any, model_id: str | None = None) -> dict[str, Any]:
     """Store a new model; ``model_id`` given (PUT) and taken: 412. Returns the full model."""
     fields = _validated(body, creating=True)
     model_id = check_model_id(model_id) if model_id is not None else new_id()
@@ -189,7 +190,7 @@ def create_model(container: Any, body: Any, model_id: str | None = None) -> dict
     return _body(header, content)
 
 
-def read_model(container: Any, model_id: str) -> StoredModel:
+def read_model(container: Services, model_id: str) -> StoredModel:
     """The model with its content (one Query of its collection); 404 when unknown."""
     page = container.store.query(Table.REPOSITORY, repo.model_pk(model_id))
     items = {item.sk: item for item in page.items}
@@ -206,7 +207,7 @@ def _check_rev(model: StoredModel, if_match: str | None) -> None:
 
 
 def update_model(
-    container: Any,
+    container: Services,
     model_id: str,
     body: Any,
     *,
@@ -258,7 +259,7 @@ def update_model(
     return retry_on_conflict(attempt, attempts=3)
 
 
-def delete_model(container: Any, model_id: str, *, if_match: str | None = None) -> dict:
+def delete_model(container: Services, model_id: str, *, if_match: str | None = None) -> dict:
     """Delete the model (its deployments stay); returns it as it was."""
     model = read_model(container, model_id)
     _check_rev(model, if_match)
@@ -277,7 +278,7 @@ def _resource_name(model: Mapping[str, Any]) -> str:
     return f"{stem}.bpmn20.xml"
 
 
-def deploy_model(container: Any, model_id: str) -> deployments.DeployResult:
+def deploy_model(container: Services, model_id: str) -> deployments.DeployResult:
     """Deploy the model's BPMN and resourceMap (duplicate filtering per model)."""
     model = read_model(container, model_id).body
     bpmn = model.get("bpmnXML") or template_bpmn(model["name"])
@@ -290,7 +291,7 @@ def deploy_model(container: Any, model_id: str) -> deployments.DeployResult:
     )
 
 
-def model_deployments(container: Any, model_id: str) -> dict[str, Any]:
+def model_deployments(container: Services, model_id: str) -> dict[str, Any]:
     """``list_deployments``: every deployment made from the model (404 for an unknown model)."""
     read_model(container, model_id)
     found = deployments.list_deployments(container, f"model:{model_id}")
@@ -298,7 +299,7 @@ def model_deployments(container: Any, model_id: str) -> dict[str, Any]:
     return {"processDefinitionIds": ids, "deployments": found}
 
 
-def model_listing(container: Any, heavy: set[str]) -> Callable:
+def model_listing(container: Services, heavy: set[str]) -> Callable:
     """A ``QuerySource.fetch`` of models; ``heavy`` fields are read only when named."""
     store = container.store
 

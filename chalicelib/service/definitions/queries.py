@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from ...crest import filter as crest_filter
 from ...crest.request import CrestRequest
 from ...errors import BadRequest, NotFound
+from ...storage.ports import ItemStore
+from ..container import Services
 from ..querying import FILTERED_QUERY, QuerySource
 from ..repositories import definitions as repo
 from ..repositories.definitions import load_deployment
@@ -97,7 +99,7 @@ def read_shape(definition: DeployedDefinition) -> dict[str, Any]:
 
 
 def diagram(
-    container: Any, definition: DeployedDefinition, active: Iterable[str] | None = None
+    container: Services, definition: DeployedDefinition, active: Iterable[str] | None = None
 ) -> str | None:
     """The ``diagram`` field: a base64 PNG, or None when there is nothing to show.
 
@@ -199,9 +201,9 @@ def _filtered_terms(request: CrestRequest) -> dict[str, Any]:
 def _filtered_predicate(request: CrestRequest) -> Callable[[dict], bool]:
     terms = _filtered_terms(request)
     likes = {
-        field: like_pattern(request.param(param))
+        field: like_pattern(pattern)
         for param, field in LIKE_PARAMS.items()
-        if request.param(param) is not None
+        if (pattern := request.param(param)) is not None
     }
 
     def predicate(item: dict) -> bool:
@@ -227,16 +229,16 @@ def _record(item: Any) -> dict:
     return dict(item.data)
 
 
-def plan_fetch(store: Any, request: CrestRequest) -> Callable:
+def plan_fetch(store: ItemStore, request: CrestRequest) -> Callable:
     """The cheapest read that holds every match: the deployment's Query for ``_id`` or
     ``deploymentId`` equality, the key's index range for ``key`` equality, else the whole
     ``kind-sort`` partition of definitions. The full filter is still applied to what it reads."""
     terms = _equalities(request)
     definition = terms.get("_id")
-    if isinstance(definition, str) and repo.split_definition_id(definition):
-        deployment_id = repo.split_definition_id(definition)[2]
+    parts = repo.split_definition_id(definition) if isinstance(definition, str) else None
+    if isinstance(definition, str) and parts:
         return repo.partition(
-            store, repo.deployment_pk(deployment_id), repo.definition_sk(definition), _record
+            store, repo.deployment_pk(parts[2]), repo.definition_sk(definition), _record
         )
     deployment_id = terms.get("deploymentId")
     if isinstance(deployment_id, str) and deployment_id:
@@ -252,7 +254,7 @@ def plan_fetch(store: Any, request: CrestRequest) -> Callable:
 
 
 def query_source(
-    container: Any, request: CrestRequest, visible: Callable[[dict], bool] | None
+    container: Services, request: CrestRequest, visible: Callable[[dict], bool] | None
 ) -> QuerySource:
     """The ``QuerySource`` of ``processdefinition`` queries, planned for this request."""
     return QuerySource(

@@ -40,6 +40,7 @@ from ...storage.ports import (
     VersionIs,
     Write,
 )
+from ..container import Services
 from ..jobs.items import new_job
 from ..jobs.wakeup import publish
 from ..repositories import definitions as repo
@@ -89,7 +90,7 @@ class StartEventChanges:
         self.writes.extend(other.writes)
         self.new_jobs.extend(other.new_jobs)
 
-    def publish(self, container: Any) -> None:
+    def publish(self, container: Services) -> None:
         """After the commit: wake the workers for the new timer jobs."""
         publish(container, self.new_jobs)
 
@@ -97,7 +98,7 @@ class StartEventChanges:
 # --- reading ---------------------------------------------------------------------------------
 
 
-def find_start_events(container: Any, type: str, name: str) -> list[tuple[str, str]]:
+def find_start_events(container: Services, type: str, name: str) -> list[tuple[str, str]]:
     """``[(definitionId, activityId)]`` of the latest definitions that start on the message
     or signal ``name`` (``type`` is ``"message"`` or ``"signal"``): one index Query."""
     if type not in ("message", "signal"):
@@ -127,7 +128,7 @@ def find_start_events(container: Any, type: str, name: str) -> list[tuple[str, s
 
 
 def on_deploy(
-    container: Any, latest: Iterable[tuple[ProcessDefinitionModel, str]]
+    container: Services, latest: Iterable[tuple[ProcessDefinitionModel, str]]
 ) -> StartEventChanges:
     """The registry changes of a deployment: ``latest`` are its (process, definition id)
     pairs, each the new latest version of its key. Raises ``InvalidDeployment`` (400) for a
@@ -157,7 +158,7 @@ def on_deploy(
     return changes
 
 
-def on_undeploy(container: Any, definition_ids: Iterable[str]) -> StartEventChanges:
+def on_undeploy(container: Services, definition_ids: Iterable[str]) -> StartEventChanges:
     """The registry changes of deleting these definitions (one deployment): for each key
     whose latest version is deleted, the previous remaining version's start events return
     (timers recomputed from now). A restored message start whose name another key took in the
@@ -176,7 +177,7 @@ def on_undeploy(container: Any, definition_ids: Iterable[str]) -> StartEventChan
     return changes
 
 
-def _newest_versions(container: Any, key: str) -> list[str]:
+def _newest_versions(container: Services, key: str) -> list[str]:
     """The ids of the two highest versions of ``key``, newest first (the ``kind-sort``
     index; the deployment being deleted is still in it)."""
     page = container.store.query_index(
@@ -191,7 +192,11 @@ def _newest_versions(container: Any, key: str) -> list[str]:
 
 
 def _replace(
-    container: Any, key: str, target: tuple[ProcessDefinitionModel, str] | None, *, strict: bool
+    container: Services,
+    key: str,
+    target: tuple[ProcessDefinitionModel, str] | None,
+    *,
+    strict: bool,
 ) -> StartEventChanges:
     """Writes that make ``target`` (or nothing) the registered start events of ``key``.
 
@@ -250,7 +255,9 @@ def _claim_item(name: str, key: str, definition_id: str | None) -> Item:
     )
 
 
-def _claim(container: Any, key: str, item: Item, strict: bool, changes: StartEventChanges) -> bool:
+def _claim(
+    container: Services, key: str, item: Item, strict: bool, changes: StartEventChanges
+) -> bool:
     """Claim a message name for ``key`` (adding the write); False when another key holds it
     and ``strict`` is off (on: ``InvalidDeployment`` naming the message and the holder)."""
     name = item.data["eventName"]
@@ -302,7 +309,12 @@ def _timer_definition(model: ProcessDefinitionModel, activity_id: str) -> Any:
 
 
 def _registrations(
-    container: Any, key: str, model: ProcessDefinitionModel, definition_id: str, *, strict: bool
+    container: Services,
+    key: str,
+    model: ProcessDefinitionModel,
+    definition_id: str,
+    *,
+    strict: bool,
 ) -> tuple[dict[str, Item], list[Item]]:
     """The registry items (by sort key) and timer jobs of one definition."""
     from ...engine.runtime import start_event_subscriptions
@@ -441,7 +453,7 @@ def _message_problem(
     )
 
 
-def timer_pointer(container: Any, definition_id: str, activity_id: str) -> Item | None:
+def timer_pointer(container: Services, definition_id: str, activity_id: str) -> Item | None:
     """The registry's timer item of a timer start event (it names the outstanding job)."""
     parts = repo.split_definition_id(definition_id)
     if parts is None:

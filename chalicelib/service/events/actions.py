@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from ... import ids
 from ...clock import format_iso
@@ -30,6 +30,7 @@ from ...errors import BadRequest, Conflict, NotFound
 from ...storage.aggregate import retry_on_conflict
 from ...storage.ports import MustNotExist, Put, Table, Write
 from .. import idempotency
+from ..container import Services
 from ..jobs.items import new_job
 from ..jobs.wakeup import publish
 from ..unit_of_work import run_command
@@ -75,7 +76,7 @@ Recorder = Callable[[dict], list[Write]]
 class _Recorder:
     """Gives the write that records the response (in the use case's last transaction)."""
 
-    def __init__(self, container: Any, claim: idempotency.Claim | None):
+    def __init__(self, container: Services, claim: idempotency.Claim | None):
         self.claim = claim
         self.ttl = idempotency.ttl_of(container) if claim is not None else 0
         self.recorded = False
@@ -88,7 +89,7 @@ class _Recorder:
 
 
 def _idempotent(
-    container: Any,
+    container: Services,
     caller_id: str,
     action: str,
     key: str | None,
@@ -115,7 +116,10 @@ def _idempotent(
 
 
 def _run(
-    container: Any, build: Callable[[Any], Any], respond: Callable[[Any], dict], record: Recorder
+    container: Services,
+    build: Callable[[Any], Any],
+    respond: Callable[[Any], dict],
+    record: Recorder,
 ) -> dict:
     _, result = run_command(container, build, extra_writes=lambda r: record(respond(r)))
     return respond(result)
@@ -132,7 +136,7 @@ def _delivered(result: Any) -> EventDelivered | None:
     )
 
 
-def _queue(container: Any, job: Any, resolved: Resolved | None, record: Recorder) -> dict:
+def _queue(container: Services, job: Any, resolved: Resolved | None, record: Recorder) -> dict:
     body = {"status": "queued", "jobId": job.data["_id"]}
     writes: list[Write] = [Put(Table.RUNTIME, job, MustNotExist())]
     writes += resolved.check() if resolved is not None else []
@@ -142,7 +146,7 @@ def _queue(container: Any, job: Any, resolved: Resolved | None, record: Recorder
 
 
 def _job(
-    container: Any,
+    container: Services,
     handler: str,
     configuration: dict,
     target: Target | None = None,
@@ -162,7 +166,7 @@ def _job(
     )
 
 
-def message(container: Any, caller_id: str, body: Any, key: str | None = None) -> dict:
+def message(container: Services, caller_id: str, body: Any, key: str | None = None) -> dict:
     """``execution?_action=message``: delivered now (``processVariables`` non-null) or queued."""
     request = parse_message(body)
 
@@ -178,7 +182,7 @@ def message(container: Any, caller_id: str, body: Any, key: str | None = None) -
 
 
 def _deliver_message(
-    container: Any, caller_id: str, request: MessageRequest, target: Target, record: Recorder
+    container: Services, caller_id: str, request: MessageRequest, target: Target, record: Recorder
 ) -> dict:
     def build(uow: Any) -> Any:
         if not target.starts:
@@ -204,7 +208,7 @@ def _deliver_message(
 
 
 def _queue_message(
-    container: Any, caller_id: str, request: MessageRequest, record: Recorder
+    container: Services, caller_id: str, request: MessageRequest, record: Recorder
 ) -> dict:
     resolved = resolve_message(container, request)
     configuration = {
@@ -217,7 +221,7 @@ def _queue_message(
     return _queue(container, job, resolved, record)
 
 
-def signal(container: Any, caller_id: str, body: Any, key: str | None = None) -> dict:
+def signal(container: Services, caller_id: str, body: Any, key: str | None = None) -> dict:
     """``execution?_action=signal``: to one execution, or broadcast; now or queued."""
     request = parse_signal(body)
 
@@ -236,7 +240,7 @@ def signal(container: Any, caller_id: str, body: Any, key: str | None = None) ->
     return _idempotent(container, caller_id, "signal", key, body, run)
 
 
-def _signal_execution(container: Any, request: SignalRequest, record: Recorder) -> dict:
+def _signal_execution(container: Services, request: SignalRequest, record: Recorder) -> dict:
     def respond(result: Any) -> dict:
         delivered = _delivered(result)
         return {"status": "delivered", "deliveredTo": delivered.count if delivered else 0}
@@ -244,18 +248,18 @@ def _signal_execution(container: Any, request: SignalRequest, record: Recorder) 
     return _run(
         container,
         lambda uow: signal_command(
-            uow, request.name, request.execution_id, request.variables or {}
+            uow, request.name, cast(str, request.execution_id), request.variables or {}
         ),
         respond,
         record,
     )
 
 
-def _queue_signal(container: Any, request: SignalRequest, record: Recorder) -> dict:
+def _queue_signal(container: Services, request: SignalRequest, record: Recorder) -> dict:
     resolved = subscribed_execution(
-        container, SubscriptionType.SIGNAL, request.name, request.execution_id
+        container, SubscriptionType.SIGNAL, request.name, cast(str, request.execution_id)
     )
-    configuration = {
+    configuration: dict[str, Any] = {
         "signalName": request.name,
         "executionId": request.execution_id,
         "variables": {},
@@ -265,7 +269,7 @@ def _queue_signal(container: Any, request: SignalRequest, record: Recorder) -> d
 
 
 def broadcast_now(
-    container: Any, caller_id: str | None, name: str, variables: Mapping[str, Any]
+    container: Services, caller_id: str | None, name: str, variables: Mapping[str, Any]
 ) -> dict:
     """Deliver a signal to every subscribed instance (one transaction each, retried on
     conflict) and start every definition with that signal start event.
@@ -302,10 +306,7 @@ def broadcast_now(
     for definition_id, activity_id in find_start_events(container, "signal", name):
         try:
             run_command(
-                container,
-                lambda uow, d=definition_id, a=activity_id: StartByEvent(
-                    d, a, dict(variables), initiator=caller_id
-                ),
+                container, _start_by_signal(definition_id, activity_id, variables, caller_id)
             )
         except (BadRequest, Conflict, NotFound) as exc:
             failed.append({"processDefinitionId": definition_id, "message": exc.message})
@@ -317,11 +318,20 @@ def broadcast_now(
     return response
 
 
-def _now_iso(container: Any) -> str:
-    return format_iso(container.clock.now())
+def _start_by_signal(
+    definition_id: str, activity_id: str, variables: Mapping[str, Any], caller_id: str | None
+) -> Callable[[Any], Any]:
+    """The command builder of a start at a signal start event."""
+    return lambda uow: StartByEvent(
+        definition_id, activity_id, dict(variables), initiator=caller_id
+    )
 
 
-def trigger(container: Any, caller_id: str, body: Any, key: str | None = None) -> dict:
+def _now_iso(container: Services) -> str:
+    return cast(str, format_iso(container.clock.now()))
+
+
+def trigger(container: Services, caller_id: str, body: Any, key: str | None = None) -> dict:
     """``execution?_action=trigger``: now (``transientVariables`` non-null) or queued."""
     request = parse_trigger(body)
 
@@ -348,7 +358,7 @@ def trigger(container: Any, caller_id: str, body: Any, key: str | None = None) -
     return _idempotent(container, caller_id, "trigger", key, body, run)
 
 
-def _queue_trigger(container: Any, request: TriggerRequest, record: Recorder) -> dict:
+def _queue_trigger(container: Services, request: TriggerRequest, record: Recorder) -> dict:
     from ...engine.runtime import NotWaiting
 
     state, version = execution_state(container, request.execution_id)

@@ -25,6 +25,7 @@ from ...clock import format_iso
 from ...engine.runtime import SignalThrown
 from ...errors import ConcurrencyError
 from ...storage.ports import Item, MustNotExist, Put, Table, VersionIs, Write
+from ..container import Services
 from ..jobs.items import new_job
 from ..jobs.wakeup import publish
 from ..repositories.jobs import job_done_write
@@ -54,7 +55,7 @@ HANDLER = "signal-broadcast"
 
 
 def broadcast_job(
-    container: Any,
+    container: Services,
     name: str,
     variables: Mapping[str, Any],
     *,
@@ -83,7 +84,7 @@ def broadcast_job(
     )
 
 
-def thrown_signal_jobs(container: Any, result: Any) -> tuple[list[Write], list[Item]]:
+def thrown_signal_jobs(container: Services, result: Any) -> tuple[list[Write], list[Item]]:
     """``(writes, job items)``: one broadcast job per ``SignalThrown`` effect of ``result``."""
     items = [
         broadcast_job(
@@ -99,7 +100,7 @@ def thrown_signal_jobs(container: Any, result: Any) -> tuple[list[Write], list[I
     return [Put(Table.RUNTIME, item, MustNotExist()) for item in items], items
 
 
-def _delivery_job(container: Any, broadcast: Item, subscription: Mapping[str, Any]) -> Item:
+def _delivery_job(container: Services, broadcast: Item, subscription: Mapping[str, Any]) -> Item:
     configuration = broadcast.data["jobHandlerConfiguration"]
     instance_id = subscription["instance_id"]
     return new_job(
@@ -119,7 +120,7 @@ def _delivery_job(container: Any, broadcast: Item, subscription: Mapping[str, An
     )
 
 
-def _start_job(container: Any, broadcast: Item, definition_id: str, activity_id: str) -> Item:
+def _start_job(container: Services, broadcast: Item, definition_id: str, activity_id: str) -> Item:
     configuration = broadcast.data["jobHandlerConfiguration"]
     target = Target(definition_id=definition_id, activity_id=activity_id)
     return new_job(
@@ -138,7 +139,7 @@ def _start_job(container: Any, broadcast: Item, definition_id: str, activity_id:
     )
 
 
-def broadcast_step(container: Any, job: Item) -> Item | None:
+def broadcast_step(container: Services, job: Item) -> Item | None:
     """Fan out one chunk of the broadcast ``job`` (as read: its version conditions the
     transaction). Returns the job with its new cursor, or None when it is done (deleted)."""
     configuration = job.data["jobHandlerConfiguration"]
@@ -193,7 +194,7 @@ def broadcast_step(container: Any, job: Item) -> Item | None:
     return updated
 
 
-def run_broadcast(container: Any, job: Item) -> str:
+def run_broadcast(container: Services, job: Item) -> str:
     """The ``signal-broadcast`` runner: chunks until done or ``STEPS_PER_RUN``."""
     try:
         current = broadcast_step(container, job)
@@ -204,13 +205,14 @@ def run_broadcast(container: Any, job: Item) -> str:
         if steps >= STEPS_PER_RUN:
             publish(container, [current])
             return f"{steps} chunks fanned out; continues in the next run"
+        stepped = current
         try:
-            current = broadcast_step(container, current)
+            current = broadcast_step(container, stepped)
         except Exception:  # the cursor is stored: the next wake-up (or the sweep) resumes
             log.warning(
                 "broadcast %s stopped after %d chunks", job.data["_id"], steps, exc_info=True
             )
-            publish(container, [current])
+            publish(container, [stepped])
             return f"{steps} chunks fanned out; continues later"
         steps += 1
     return "executed"

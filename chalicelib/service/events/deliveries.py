@@ -21,6 +21,7 @@ from typing import Any
 
 from ...errors import NotFound
 from ...storage.ports import Item
+from ..container import Services
 from ..jobs.retry import run_attempts
 from ..repositories.jobs import job_done_write
 from ..unit_of_work import UnitOfWork
@@ -32,7 +33,7 @@ __all__ = ["run_delivery", "run_message", "run_signal", "run_trigger"]
 
 
 def run_delivery(
-    container: Any,
+    container: Services,
     job: Item,
     build: Callable[[Any], Any],
     what: str,
@@ -71,7 +72,7 @@ def _target(configuration: Mapping[str, Any]) -> Target:
     )
 
 
-def run_message(container: Any, job: Item) -> str:
+def run_message(container: Services, job: Item) -> str:
     """The ``deliver-message`` runner."""
     configuration = job.data["jobHandlerConfiguration"]
     target = _target(configuration)
@@ -87,7 +88,7 @@ def run_message(container: Any, job: Item) -> str:
     return run_delivery(container, job, build, f"Message '{name}'")
 
 
-def run_signal(container: Any, job: Item) -> str:
+def run_signal(container: Services, job: Item) -> str:
     """The ``deliver-signal`` runner (one execution, or a start event of a broadcast)."""
     configuration = job.data["jobHandlerConfiguration"]
     name = configuration["signalName"]
@@ -118,7 +119,7 @@ def run_signal(container: Any, job: Item) -> str:
     )
 
 
-def run_trigger(container: Any, job: Item) -> str:
+def run_trigger(container: Services, job: Item) -> str:
     """The ``trigger-execution`` runner."""
     configuration = job.data["jobHandlerConfiguration"]
     execution_id = configuration["executionId"]

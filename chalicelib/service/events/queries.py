@@ -30,12 +30,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from ...clock import format_iso, parse_iso
 from ...crest import filter as crest_filter
 from ...crest.request import CrestRequest
 from ...errors import BadRequest, NotFound
+from ..container import Services
 from ..definitions import cache as definitions
 from ..querying import FILTERED_QUERY, QuerySource, date_param, run_query
 from ..repositories.instances import instance_records, running_listing, subscribers
@@ -266,7 +267,7 @@ def _events(request: CrestRequest) -> list[tuple[str, str]]:
     ]
 
 
-def filtered_predicate(request: CrestRequest) -> Callable[[Row], bool]:
+def filtered_predicate(request: CrestRequest) -> Callable[[dict[str, Any]], bool]:
     """The ``filtered-query`` predicate (unknown parameters are ignored, as in IDM)."""
     terms = {
         field: value
@@ -280,7 +281,8 @@ def filtered_predicate(request: CrestRequest) -> Callable[[Row], bool]:
     process_var = comparison(request, "processVariable")
     local_var = comparison(request, "variable")
 
-    def predicate(row: Row) -> bool:
+    def predicate(item: dict[str, Any]) -> bool:
+        row = cast(Row, item)  # the rows of ``execution_source``
         if any(row.get(field) != value for field, value in terms.items()):
             return False
         if version is not None and row.get("processDefinitionVersion") != version:
@@ -301,7 +303,7 @@ def filtered_predicate(request: CrestRequest) -> Callable[[Row], bool]:
 
 
 class _Definitions(dict):
-    def __init__(self, container: Any):
+    def __init__(self, container: Services):
         super().__init__()
         self.container = container
 
@@ -375,7 +377,7 @@ def _item(
     }
 
 
-def _load(container: Any, instance_id: str, known: _Definitions) -> list[Row]:
+def _load(container: Services, instance_id: str, known: _Definitions) -> list[Row]:
     return _rows(instance_records(container.store, instance_id), known)
 
 
@@ -394,14 +396,14 @@ def _wanted_instance(request: CrestRequest) -> str | None:
     return None
 
 
-def _fetch_one(container: Any, instance_id: str, known: _Definitions) -> Callable:
+def _fetch_one(container: Services, instance_id: str, known: _Definitions) -> Callable:
     def fetch(token: Any, limit: int) -> tuple[list[Row], Any]:
         return _load(container, instance_id, known), None
 
     return fetch
 
 
-def _fetch_listing(container: Any, known: _Definitions) -> Callable:
+def _fetch_listing(container: Services, known: _Definitions) -> Callable:
     def fetch(token: Any, limit: int) -> tuple[list[Row], Any]:
         page = running_listing(
             container.store, limit=max(1, min(limit, INSTANCES_PER_PAGE)), start=token
@@ -412,7 +414,7 @@ def _fetch_listing(container: Any, known: _Definitions) -> Callable:
     return fetch
 
 
-def _fetch_subscribed(container: Any, kind: str, name: str, known: _Definitions) -> Callable:
+def _fetch_subscribed(container: Services, kind: str, name: str, known: _Definitions) -> Callable:
     def fetch(token: Any, limit: int) -> tuple[list[Row], Any]:
         page = subscribers(
             container.store, kind, name, limit=max(1, min(limit, INSTANCES_PER_PAGE)), start=token
@@ -433,7 +435,7 @@ def _fetch_subscribed(container: Any, kind: str, name: str, known: _Definitions)
     return fetch
 
 
-def execution_source(container: Any, request: CrestRequest) -> QuerySource:
+def execution_source(container: Services, request: CrestRequest) -> QuerySource:
     """The ``QuerySource`` of ``execution`` queries (see the module doc for what is read)."""
     known = _Definitions(container)
     wanted = _wanted_instance(request)
@@ -447,7 +449,7 @@ def execution_source(container: Any, request: CrestRequest) -> QuerySource:
     return QuerySource(fetch=fetch, sortable=ITEM_FIELDS, filtered_query=filtered_predicate)
 
 
-def query_executions(container: Any, request: CrestRequest) -> dict:
+def query_executions(container: Services, request: CrestRequest) -> dict:
     """The CREST query envelope of ``execution``."""
     return run_query(
         request,

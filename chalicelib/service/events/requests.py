@@ -72,11 +72,18 @@ def _variables(body: Mapping[str, Any], name: str) -> dict | None:
     return value
 
 
+def _required(body: Mapping[str, Any], name: str) -> str:
+    value = _string(body, name, True)
+    if value is None:  # not reached: a missing required field is a 400 in ``_string``
+        raise BadRequest(f"The field '{name}' is required", detail={"field": name})
+    return value
+
+
 def parse_message(body: Any) -> MessageRequest:
     """The message body, or 400 naming the field at fault."""
     body = _object(body)
     return MessageRequest(
-        _string(body, "messageName", True),
+        _required(body, "messageName"),
         _string(body, "executionId"),
         _string(body, "processInstanceId"),
         _string(body, "businessKey"),
@@ -88,7 +95,7 @@ def parse_signal(body: Any) -> SignalRequest:
     """The signal body, or 400 naming the field at fault."""
     body = _object(body)
     return SignalRequest(
-        _string(body, "signalName", True),
+        _required(body, "signalName"),
         _string(body, "executionId"),
         _variables(body, "processVariables"),
     )
@@ -98,7 +105,7 @@ def parse_trigger(body: Any) -> TriggerRequest:
     """The trigger body, or 400 naming the field at fault."""
     body = _object(body)
     return TriggerRequest(
-        _string(body, "executionId", True),
+        _required(body, "executionId"),
         _variables(body, "processVariables"),
         _variables(body, "transientVariables"),
     )

@@ -30,6 +30,7 @@ from ...engine.runtime.records import SubscriptionType
 from ...errors import Conflict, NotFound
 from ...storage.aggregate import AggregateStore
 from ...storage.ports import Write
+from ..container import Services
 from ..definitions import start_events
 from ..repositories.instances import header_check, read_header, state_of
 from ..repositories.instances import subscribers as stored_subscribers
@@ -55,14 +56,14 @@ def instance_of_execution(execution_id: str) -> str:
     return ids.instance_of(execution_id) or execution_id
 
 
-def find_start_events(container: Any, kind: str, name: str) -> list[tuple[str, str]]:
+def find_start_events(container: Services, kind: str, name: str) -> list[tuple[str, str]]:
     """``(definition id, start activity id)`` of the latest definitions that start on the
     message or signal ``name`` (``definitions.start_events``)."""
     return list(start_events.find_start_events(container, kind, name))
 
 
 def subscribers(
-    container: Any,
+    container: Services,
     kind: str,
     name: str,
     *,
@@ -76,8 +77,9 @@ def subscribers(
     return stored_subscribers(container.store, kind, name, bound=bound, limit=limit, start=start)
 
 
-def _all_subscribers(container: Any, kind: str, name: str) -> list[dict]:
-    found, token = [], None
+def _all_subscribers(container: Services, kind: str, name: str) -> list[dict]:
+    found: list[dict] = []
+    token = None
     while True:
         page = subscribers(container, kind, name, start=token)
         found.extend(item.data for item in page.items)
@@ -118,12 +120,12 @@ class Resolved:
 
     def check(self) -> list[Write]:
         """The condition that the instance is still as validated (for a queued job)."""
-        if self.version is None:
+        if self.version is None or self.target.instance_id is None:
             return []
         return [header_check(self.target.instance_id, self.version)]
 
 
-def _load_running(container: Any, instance_id: str, missing: str) -> tuple[Any, int]:
+def _load_running(container: Services, instance_id: str, missing: str) -> tuple[Any, int]:
     aggregate = AggregateStore(container.store).load(instance_id)
     if not aggregate.exists:
         raise NotFound(missing)
@@ -145,7 +147,7 @@ def _subscriptions(
     ]
 
 
-def execution_state(container: Any, execution_id: str) -> tuple[Any, int]:
+def execution_state(container: Services, execution_id: str) -> tuple[Any, int]:
     missing = f"Execution {execution_id} not found"
     state, version = _load_running(container, instance_of_execution(execution_id), missing)
     if state.execution(execution_id) is None:
@@ -154,7 +156,7 @@ def execution_state(container: Any, execution_id: str) -> tuple[Any, int]:
 
 
 def subscribed_execution(
-    container: Any, kind: SubscriptionType, name: str, execution_id: str
+    container: Services, kind: SubscriptionType, name: str, execution_id: str
 ) -> Resolved:
     state, version = execution_state(container, execution_id)
     if not _subscriptions(state, kind, name, execution_id):
@@ -172,7 +174,7 @@ def _several(count: int, name: str, where: str) -> Conflict:
     )
 
 
-def resolve_message(container: Any, request: MessageRequest) -> Resolved:
+def resolve_message(container: Services, request: MessageRequest) -> Resolved:
     """Where a message goes (see the module doc); 404 or 409 when it cannot go anywhere."""
     name = request.name
     if request.execution_id:
@@ -207,7 +209,9 @@ def resolve_message(container: Any, request: MessageRequest) -> Resolved:
     return _message_start(container, name)
 
 
-def _with_business_key(container: Any, candidates: list[dict], business_key: str) -> list[dict]:
+def _with_business_key(
+    container: Services, candidates: list[dict], business_key: str
+) -> list[dict]:
     keys: dict[str, str | None] = {}
     for sub in candidates:
         instance_id = sub["instance_id"]
@@ -217,7 +221,7 @@ def _with_business_key(container: Any, candidates: list[dict], business_key: str
     return [sub for sub in candidates if keys[sub["instance_id"]] == business_key]
 
 
-def _message_start(container: Any, name: str) -> Resolved:
+def _message_start(container: Services, name: str) -> Resolved:
     starts = find_start_events(container, "message", name)
     if len(starts) > 1:
         raise Conflict(

@@ -9,10 +9,10 @@ transaction, deletes the job, writes the cycle's next job and moves the registry
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from ...errors import NotFound
 from ...storage.ports import Delete, Item, MustNotExist, Put, Table, VersionIs, Write
+from ..container import Services
 from ..definitions.cache import get_definition
 from ..definitions.start_events import TIMER_START, timer_job, timer_pointer
 from ..jobs.retry import run_attempts
@@ -25,7 +25,7 @@ __all__ = ["TIMER_START", "run_timer_start"]
 log = logging.getLogger("workflow.service.start_events")
 
 
-def run_timer_start(container: Any, item: Item) -> str:
+def run_timer_start(container: Services, item: Item) -> str:
     """Runner of ``timer-start`` jobs: start an instance at the timer start event and, in the
     same transaction, delete this job, write the cycle's next job and move the registry's
     pointer to it (or drop the pointer when the cycle is over). A job the registry no longer
@@ -51,7 +51,7 @@ def run_timer_start(container: Any, item: Item) -> str:
     return run_attempts(container, item, attempt)
 
 
-def _following(container: Any, job: Item, pointer: Item) -> tuple[list[Write], list[Item]]:
+def _following(container: Services, job: Item, pointer: Item) -> tuple[list[Write], list[Item]]:
     """The writes that follow a fired timer start: the cycle's next job with the pointer moved
     to it, or (no next fire) the pointer deleted; and the new job to publish."""
     from ...engine.runtime.timers_rt import next_configuration
@@ -76,7 +76,7 @@ def _following(container: Any, job: Item, pointer: Item) -> tuple[list[Write], l
     ]
 
 
-def _stale(container: Any, job: Item, reason: str) -> str:
+def _stale(container: Services, job: Item, reason: str) -> str:
     container.store.transact([job_done_write(job)])
     log.info("timer-start job %s is stale (%s): deleted", job.data["_id"], reason)
     return "stale: deleted"

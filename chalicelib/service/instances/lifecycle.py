@@ -17,12 +17,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from ...clock import format_iso, parse_iso
 from ...errors import BadRequest, Conflict, NotFound
 from ...storage.ports import MAX_TRANSACTION_WRITES, Delete, Table, Write
 from .. import idempotency
+from ..container import Services
 from ..definitions import cache as definitions
 from ..definitions.queries import diagram
 from ..repositories import history
@@ -93,7 +94,7 @@ def sniff_dates(variables: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
-def start_request(container: Any, body: Any) -> StartRequest:
+def start_request(container: Services, body: Any) -> StartRequest:
     """Validate a start body and find its definition (400 for a bad body, 404 unknown)."""
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object")
@@ -105,7 +106,7 @@ def start_request(container: Any, body: Any) -> StartRequest:
     deployed = (
         definitions.latest_definition(container, key)
         if key is not None
-        else definitions.get_definition(container, definition_id)
+        else definitions.get_definition(container, cast(str, definition_id))
     )
     variables = sniff_dates({k: v for k, v in body.items() if k not in _RESERVED})
     return StartRequest(deployed, business_key, variables, body)
@@ -126,7 +127,7 @@ def _created(result: Any) -> idempotency.StoredResponse:
 
 
 def start(
-    container: Any, caller_id: str, request: StartRequest, idempotency_key: str | None = None
+    container: Services, caller_id: str, request: StartRequest, idempotency_key: str | None = None
 ) -> idempotency.StoredResponse:
     """Start an instance as ``caller_id`` (the initiator); the 201 response to send.
 
@@ -163,7 +164,7 @@ def start(
     return _created(result)
 
 
-def _release_quietly(container: Any, claim: idempotency.Claim) -> None:
+def _release_quietly(container: Services, claim: idempotency.Claim) -> None:
     try:
         idempotency.release(container, claim)
     except Exception:  # the original error matters more; the claim goes stale in 15 minutes
@@ -173,7 +174,7 @@ def _release_quietly(container: Any, claim: idempotency.Claim) -> None:
 # --- read and cancel -------------------------------------------------------------------------
 
 
-def _running(container: Any, instance_id: str) -> Any:
+def _running(container: Services, instance_id: str) -> Any:
 
     state = load_instance(container, instance_id)
     if state is None or state.header.status.is_ended:
@@ -181,7 +182,7 @@ def _running(container: Any, instance_id: str) -> Any:
     return state
 
 
-def _read_shape(container: Any, state: Any) -> dict[str, Any]:
+def _read_shape(container: Services, state: Any) -> dict[str, Any]:
     header = state.header.to_dict()
     variables = visible(
         (name, record.value) for name, record in state.variables.get(state.id, {}).items()
@@ -192,7 +193,7 @@ def _read_shape(container: Any, state: Any) -> dict[str, Any]:
 
 
 def historic_tasks(
-    container: Any, instance_id: str, variables: Mapping[str, Any]
+    container: Services, instance_id: str, variables: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
     """Every task of the instance, finished and open, in the ``taskinstance/history`` shape
     (api-reference.md §3.3 read), oldest first, each with the instance's variables."""
@@ -209,7 +210,9 @@ def historic_tasks(
     return shaped
 
 
-def read_instance(container: Any, instance_id: str, *, diagram: bool = False) -> dict[str, Any]:
+def read_instance(
+    container: Services, instance_id: str, *, diagram: bool = False
+) -> dict[str, Any]:
     """An instance with all its tasks (``tasks``, historic shape). A running instance is read
     from the runtime (one Query) plus its historic tasks (one Query); an ended one, as IDM
     does, from its history (GetItem + Query + Query). 404 when neither knows it.
@@ -232,7 +235,7 @@ def read_instance(container: Any, instance_id: str, *, diagram: bool = False) ->
     return body
 
 
-def instance_diagram(container: Any, definition_id: str, active: Iterable[str]) -> str | None:
+def instance_diagram(container: Services, definition_id: str, active: Iterable[str]) -> str | None:
     """The ``diagram`` of an instance: its definition's BPMN diagram interchange rendered as a
     base64 PNG with the ``active`` activities highlighted (none: a finished instance). None
     when the definition has no diagram interchange or is no longer deployed."""
@@ -249,7 +252,7 @@ def _add_diagram(body: dict[str, Any], diagram: str | None) -> None:
 
 
 def delete_instance(
-    container: Any, caller_id: str, instance_id: str, reason: str | None = None
+    container: Services, caller_id: str, instance_id: str, reason: str | None = None
 ) -> dict[str, Any]:
     """Cancel a running instance; the instance as it was. History keeps the delete reason."""
     from ...engine.runtime import DeleteInstance
@@ -271,14 +274,14 @@ def delete_instance(
 # --- history ---------------------------------------------------------------------------------
 
 
-def _history_record(container: Any, instance_id: str) -> Any:
+def _history_record(container: Services, instance_id: str) -> Any:
     item = history.read_process(container.store, instance_id)
     if item is None:
         raise NotFound(f"Historic process instance {instance_id} not found")
     return item
 
 
-def read_history(container: Any, instance_id: str, *, diagram: bool = False) -> dict[str, Any]:
+def read_history(container: Services, instance_id: str, *, diagram: bool = False) -> dict[str, Any]:
     """A historic process instance with its kept variables (GetItem + Query); 404 unknown.
 
     ``diagram``: add the ``diagram`` field, with the active activities highlighted while the
@@ -298,7 +301,7 @@ def read_history(container: Any, instance_id: str, *, diagram: bool = False) -> 
     return body
 
 
-def delete_history(container: Any, instance_id: str) -> dict[str, Any]:
+def delete_history(container: Services, instance_id: str) -> dict[str, Any]:
     """Delete every history item of an ended instance; the record as it was.
 
     404 unknown; 409 while the instance runs (Flowable: "still running, cannot delete").

@@ -28,6 +28,7 @@ from typing import Any
 
 from ...errors import BadRequest, NotFound
 from ...storage.ports import Put, Table, VersionIs, Write
+from ..container import Services
 from ..definitions import cache as definitions
 from ..repositories import history
 from ..repositories.history import HISTORY_SK
@@ -94,7 +95,7 @@ def _running(state: Any, instance_id: str) -> Any:
     return state
 
 
-def _target(container: Any, state: Any, request: MigrationRequest) -> Any:
+def _target(container: Services, state: Any, request: MigrationRequest) -> Any:
     if request.definition_id is None:
         return definitions.latest_definition(container, state.header.definition_key)
     try:
@@ -106,7 +107,7 @@ def _target(container: Any, state: Any, request: MigrationRequest) -> Any:
         ) from None
 
 
-def validate(container: Any, instance_id: str, body: Any) -> dict[str, Any]:
+def validate(container: Services, instance_id: str, body: Any) -> dict[str, Any]:
     """``validateMigration``: ``{"migrationValid", "validationMessages"}``; writes nothing."""
     from ...engine.runtime.migration import validate_migration
 
@@ -118,7 +119,7 @@ def validate(container: Any, instance_id: str, body: Any) -> dict[str, Any]:
     return {"migrationValid": not messages, "validationMessages": messages}
 
 
-def migrate(container: Any, instance_id: str, body: Any) -> dict[str, Any]:
+def migrate(container: Services, instance_id: str, body: Any) -> dict[str, Any]:
     """``migrate``: the instance in the read shape once migrated (400 with
     ``detail.validationMessages`` when the migration is not valid)."""
     from ...engine.runtime.commands import MigrateInstance
@@ -140,7 +141,7 @@ def migrate(container: Any, instance_id: str, body: Any) -> dict[str, Any]:
 
 
 def _reference_writes(
-    container: Any, instance_id: str, definition_id: str, result: Any
+    container: Services, instance_id: str, definition_id: str, result: Any
 ) -> list[Write]:
     """Kept job items (runtime or dead-letter) and finished history items of the instance, with
     the new definition id."""

@@ -25,6 +25,7 @@ from ...clock import format_iso
 from ...crest import filter as crest_filter
 from ...crest.request import CrestRequest
 from ...storage.ports import Page
+from ..container import Services
 from ..querying import (
     FILTERED_QUERY,
     QUERY_ALL_IDS,
@@ -172,7 +173,7 @@ def _wanted_id(request: CrestRequest) -> str | None:
 
 
 def _listing(
-    container: Any, read: Callable[..., Page], shape: Callable[[Mapping[str, Any]], Item]
+    container: Services, read: Callable[..., Page], shape: Callable[[Mapping[str, Any]], Item]
 ) -> Callable:
     def fetch(token: Any, limit: int) -> tuple[list[Item], Any]:
         page = read(container.store, limit=max(limit, 1), start=token)
@@ -189,7 +190,7 @@ def _single(fetch_one: Callable[[], Item | None]) -> Callable:
     return fetch
 
 
-def running_source(container: Any, request: CrestRequest) -> QuerySource:
+def running_source(container: Services, request: CrestRequest) -> QuerySource:
     """The ``QuerySource`` of ``processinstance`` queries (running instances only)."""
     names = DefinitionNames(container)
     with_variables = _needs_variables(request)
@@ -219,7 +220,7 @@ def running_source(container: Any, request: CrestRequest) -> QuerySource:
     return QuerySource(fetch=fetch, sortable=SORT_KEYS, filtered_query=filtered_predicate)
 
 
-def history_source(container: Any, request: CrestRequest) -> QuerySource:
+def history_source(container: Services, request: CrestRequest) -> QuerySource:
     """The ``QuerySource`` of ``processinstance/history`` queries (finished and running)."""
     names = DefinitionNames(container)
     with_variables = _needs_variables(request)
@@ -241,7 +242,7 @@ def history_source(container: Any, request: CrestRequest) -> QuerySource:
     return QuerySource(fetch=fetch, sortable=SORT_KEYS, filtered_query=filtered_predicate)
 
 
-def query_running(container: Any, request: CrestRequest) -> dict:
+def query_running(container: Services, request: CrestRequest) -> dict:
     """The CREST query envelope of ``processinstance``."""
     request = sort_aliases(request)
     return run_query(
@@ -249,7 +250,7 @@ def query_running(container: Any, request: CrestRequest) -> dict:
     )
 
 
-def query_history(container: Any, request: CrestRequest) -> dict:
+def query_history(container: Services, request: CrestRequest) -> dict:
     """The CREST query envelope of ``processinstance/history``."""
     request = sort_aliases(request)
     return run_query(

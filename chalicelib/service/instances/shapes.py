@@ -7,10 +7,11 @@ instance-scope variables they show.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from ...clock import parse_iso
 from ...errors import NotFound
+from ..container import Services
 from ..definitions import cache as definitions
 from ..repositories.history import historic_variables
 from ..repositories.instances import instance_variables
@@ -55,7 +56,7 @@ ITEM_FIELDS = frozenset(
 class DefinitionNames(dict):
     """``definition id -> name`` for one request (names come from the definition cache)."""
 
-    def __init__(self, container: Any):
+    def __init__(self, container: Services):
         super().__init__()
         self.container = container
 
@@ -105,7 +106,7 @@ def history_item(
         "processInstanceId": record["id"],
         "processDefinitionId": record.get("processDefinitionId"),
         "processDefinitionKey": record.get("processDefinitionKey"),
-        "processDefinitionResourceName": names[record.get("processDefinitionId")],
+        "processDefinitionResourceName": names[cast(str, record.get("processDefinitionId"))],
         "businessKey": record.get("businessKey"),
         "startUserId": record.get("startUserId"),
         "startTime": record.get("startTime"),
@@ -126,13 +127,13 @@ def _duration(start: str | None, end: str | None) -> int | None:
     return int((parse_iso(end) - parse_iso(start)).total_seconds() * 1000)
 
 
-def runtime_variables(container: Any, instance_id: str) -> dict[str, Any]:
+def runtime_variables(container: Services, instance_id: str) -> dict[str, Any]:
     """Instance-scope variables of a running instance (one Query of its ``var#`` items)."""
     page = instance_variables(container.store, instance_id)
     return visible((item.data["name"], item.data.get("value")) for item in page.items)
 
 
-def history_variables(container: Any, instance_id: str) -> dict[str, Any]:
+def history_variables(container: Services, instance_id: str) -> dict[str, Any]:
     """Instance-scope variables kept by history (history level ``activity`` and up), else {}."""
     page = historic_variables(container.store, instance_id, scope_id=instance_id)
     return visible((item.data["name"], item.data.get("value")) for item in page.items)

@@ -16,6 +16,7 @@ from typing import Any
 from ...clock import format_iso
 from ...errors import BadRequest, NotFound
 from ...storage.ports import Delete, Item, MustExist, MustNotExist, Put, Table
+from ..container import Services
 from ..repositories.jobs import job_item, read_job
 from .retry import initial_retries, record_failure
 from .runners import RUNNERS
@@ -32,7 +33,7 @@ class UnknownJobType(RuntimeError):
     """A job whose type no runner serves: it fails (and is retried) like any failing job."""
 
 
-def run_job(container: Any, job_id: str) -> str:
+def run_job(container: Services, job_id: str) -> str:
     """The queue worker's entry: run the job if it exists and is due; a missing job is a
     duplicate or late message (acknowledged, no effect); a job due within
     ``EARLY_WAIT_SECONDS`` is run when due (after a short wait); a job due later is sent again
@@ -52,7 +53,7 @@ def run_job(container: Any, job_id: str) -> str:
     return outcome["status"]
 
 
-def execute(container: Any, job_id: str) -> dict[str, Any]:
+def execute(container: Services, job_id: str) -> dict[str, Any]:
     """``job/{id}?_action=execute``: run now, due or not (DECISIONS.md response shape)."""
     item = read_job(container.store, job_id)
     if item is None:
@@ -60,7 +61,7 @@ def execute(container: Any, job_id: str) -> dict[str, Any]:
     return _execute(container, item)
 
 
-def _execute(container: Any, item: Item) -> dict[str, Any]:
+def _execute(container: Services, item: Item) -> dict[str, Any]:
     job_id = item.data["_id"]
     runner = RUNNERS.get(item.data["jobHandlerType"])
     try:
@@ -72,7 +73,7 @@ def _execute(container: Any, item: Item) -> dict[str, Any]:
     return {"_id": job_id, "status": "executed"}
 
 
-def move_to_executable(container: Any, job_id: str, retries: Any = None) -> dict[str, Any]:
+def move_to_executable(container: Services, job_id: str, retries: Any = None) -> dict[str, Any]:
     """``job/deadletter/{id}?_action=execute``: back to the runtime with fresh retries, queued
     (``retries`` when given, else the job's ``failedJobRetryTimeCycle`` count, else 3)."""
     if retries is not None and (

@@ -9,12 +9,13 @@ from its element's ``failedJobRetryTimeCycle`` when it has one
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ...clock import parse_iso
 from ...engine.runtime.effects import JobCancelled, JobRequested
 from ...errors import NotFound
 from ...storage.ports import Delete, Item, MustNotExist, Put, Table, Write
+from ..container import Services
 from ..definitions.cache import get_definition
 from ..repositories.jobs import job_key
 from .items import new_job
@@ -25,14 +26,16 @@ if TYPE_CHECKING:
 __all__ = ["effect_writes"]
 
 
-def _job_item(container: Any, effect: JobRequested, result: CommandResult) -> Item:
+def _job_item(
+    container: Services, job_id: str, effect: JobRequested, result: CommandResult
+) -> Item:
     state = result.instances.get(effect.instance_id)
     definition_id = state.header.definition_id if state is not None else None
     handler = effect.payload.get("handler") or effect.kind
     now = container.clock.now()
     due = parse_iso(effect.due) if effect.due else now
     return new_job(
-        job_id=effect.job_id,
+        job_id=job_id,
         handler_type=handler,
         created=now,
         due=due,
@@ -47,7 +50,9 @@ def _job_item(container: Any, effect: JobRequested, result: CommandResult) -> It
     )
 
 
-def _retry_cycle(container: Any, definition_id: str | None, activity_id: str | None) -> str | None:
+def _retry_cycle(
+    container: Services, definition_id: str | None, activity_id: str | None
+) -> str | None:
     """The ``failedJobRetryTimeCycle`` of the job's element (async activity, timer event)."""
     if definition_id is None or activity_id is None:
         return None
@@ -60,7 +65,7 @@ def _retry_cycle(container: Any, definition_id: str | None, activity_id: str | N
 
 
 def effect_writes(
-    container: Any, result: CommandResult, *, running_job: str | None = None
+    container: Services, result: CommandResult, *, running_job: str | None = None
 ) -> tuple[list[Write], list[Item]]:
     """``(writes, new job items)`` for the jobs a command requested or cancelled.
 
@@ -75,7 +80,7 @@ def effect_writes(
         elif isinstance(effect, JobCancelled):
             if requested.pop(effect.job_id, None) is None:
                 cancelled.add(effect.job_id)
-    items = [_job_item(container, effect, result) for effect in requested.values()]
+    items = [_job_item(container, job_id, effect, result) for job_id, effect in requested.items()]
     writes: list[Write] = [Put(Table.RUNTIME, item, MustNotExist()) for item in items]
     for job_id in sorted(cancelled - {running_job}):
         writes.append(Delete(Table.RUNTIME, *job_key(job_id)))

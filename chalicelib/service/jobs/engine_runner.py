@@ -15,6 +15,7 @@ from ...engine.runtime.commands import FireTimer, RunAsyncJob
 from ...engine.runtime.errors import UnknownTarget
 from ...errors import NotFound
 from ...storage.ports import Item
+from ..container import Services
 from ..repositories.jobs import job_done_write
 from ..unit_of_work import UnitOfWork
 from .retry import run_attempts
@@ -38,7 +39,7 @@ def _command(item: Item) -> Any:
     )
 
 
-def run_engine_job(container: Any, item: Item) -> str:
+def run_engine_job(container: Services, item: Item) -> str:
     """Run one engine job and delete it in the same transaction (see the module doc)."""
     job_id = item.data["_id"]
 

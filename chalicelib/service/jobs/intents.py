@@ -15,11 +15,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from ... import ids
 from ...storage import intent as intents
 from ...storage.ports import Delete, Item, MustNotExist, Put, Table, Write
+from ..container import Services
 from ..repositories.jobs import job_done_write
 from .items import new_job
 from .wakeup import publish
@@ -40,7 +40,7 @@ class Decision:
     job: Item
 
 
-def decide(container: Any, pk: str, version: int, writes: Sequence[Write]) -> Decision:
+def decide(container: Services, pk: str, version: int, writes: Sequence[Write]) -> Decision:
     """The decide transaction of a commit of aggregate ``pk`` at its new ``version`` whose
     ``writes`` do not fit one transaction."""
     job = new_job(
@@ -60,7 +60,7 @@ def decide(container: Any, pk: str, version: int, writes: Sequence[Write]) -> De
     return Decision(first, intent, job)
 
 
-def apply_now(container: Any, decision: Decision) -> None:
+def apply_now(container: Services, decision: Decision) -> None:
     """Apply right after the decide transaction; on failure wake the job (it is due now)."""
     try:
         intents.apply(container.store, decision.intent)
@@ -71,7 +71,7 @@ def apply_now(container: Any, decision: Decision) -> None:
         publish(container, [decision.job])
 
 
-def run(container: Any, job: Item) -> str:
+def run(container: Services, job: Item) -> str:
     """The ``apply-intent`` runner: finish the intent, or drop the job when it is done."""
     store = container.store
     current = store.get(Table.RUNTIME, job.pk, intents.INTENT_SK)

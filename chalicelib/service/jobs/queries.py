@@ -7,7 +7,7 @@ equality reads only that instance's item collection instead.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ...clock import format_iso
@@ -15,6 +15,7 @@ from ...crest import filter as crest_filter
 from ...crest.request import CrestRequest
 from ...errors import BadRequest, NotFound
 from ...ids import instance_of
+from ..container import Services
 from ..querying import FILTERED_QUERY, QuerySource, date_param, flag_param
 from ..repositories.jobs import (
     DEAD_LETTER_KIND,
@@ -88,6 +89,7 @@ def _filtered(request: CrestRequest) -> Callable[[dict], bool]:
 
 def _instance_filter(request: CrestRequest) -> str | None:
     """An instance id the query is limited to, when equality names one."""
+    terms: Mapping[str, Any]
     if request.query_filter is not None:
         terms = crest_filter.equality_terms(request.query_filter)
     elif request.query_id == FILTERED_QUERY:
@@ -104,7 +106,7 @@ def _instance_filter(request: CrestRequest) -> str | None:
     return instance_of(job_id) if isinstance(job_id, str) else None
 
 
-def job_source(container: Any, request: CrestRequest, *, dead: bool) -> QuerySource:
+def job_source(container: Services, request: CrestRequest, *, dead: bool) -> QuerySource:
     """The ``QuerySource`` of ``job`` (or ``job/deadletter`` with ``dead``) queries."""
     store = container.store
     kind = DEAD_LETTER_KIND if dead else JOB_KIND
@@ -120,25 +122,25 @@ def job_source(container: Any, request: CrestRequest, *, dead: bool) -> QuerySou
     return QuerySource(fetch=fetch, sortable=ITEM_FIELDS, filtered_query=_filtered)
 
 
-def _load(container: Any, job_id: str, *, dead: bool) -> Any:
+def _load(container: Services, job_id: str, *, dead: bool) -> Any:
     item = stored_job(container.store, job_id, dead=dead)
     if item is None:
         raise NotFound(f"{'Dead-letter job' if dead else 'Job'} {job_id} not found")
     return item
 
 
-def read_job(container: Any, job_id: str, *, dead: bool = False) -> dict:
+def read_job(container: Services, job_id: str, *, dead: bool = False) -> dict:
     """One job (or dead-letter job); 404 when absent."""
     return job_shape(_load(container, job_id, dead=dead))
 
 
-def delete_job(container: Any, job_id: str, *, dead: bool = False) -> dict:
+def delete_job(container: Services, job_id: str, *, dead: bool = False) -> dict:
     """Delete a job; 200 with the job as it was (a job deleted meanwhile: 404)."""
     item = _load(container, job_id, dead=dead)
     container.store.transact([delete_write(item, dead=dead)])
     return job_shape(item)
 
 
-def stacktrace(container: Any, job_id: str, *, dead: bool = False) -> dict:
+def stacktrace(container: Services, job_id: str, *, dead: bool = False) -> dict:
     """``{"_id", "stacktrace": text | null}``."""
     return {"_id": job_id, "stacktrace": _load(container, job_id, dead=dead).data.get("stacktrace")}

@@ -26,6 +26,7 @@ from typing import Any
 from ...clock import format_iso
 from ...storage.aggregate import retry_on_conflict
 from ...storage.ports import Delete, Item, MustNotExist, Put, Table, VersionIs
+from ..container import Services
 from ..repositories.jobs import dead_letter_item, due_index
 from .wakeup import publish
 
@@ -87,7 +88,7 @@ def initial_retries(item: Item) -> int:
     return policy[0] if policy is not None else DEFAULT_RETRIES
 
 
-def record_failure(container: Any, item: Item, exc: Exception) -> dict[str, Any]:
+def record_failure(container: Services, item: Item, exc: Exception) -> dict[str, Any]:
     """Record that the job of ``item`` failed with ``exc`` (see the module doc); the
     ``job?_action=execute`` response."""
     job_id = item.data["_id"]
@@ -119,7 +120,7 @@ def record_failure(container: Any, item: Item, exc: Exception) -> dict[str, Any]
 
 
 def run_attempts(
-    container: Any, job: Item, attempt: Callable[[Item], str], *, attempts: int = 4
+    container: Services, job: Item, attempt: Callable[[Item], str], *, attempts: int = 4
 ) -> str:
     """Run a runner's ``attempt(job)`` until it commits, retrying lost races.
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import cast
 
 from ...clock import format_iso
+from ..container import Services
 from ..repositories.jobs import due_jobs, due_of, job_id_of
 from .wakeup import delay_seconds, seconds_until
 
@@ -60,7 +61,7 @@ def _sweep_sends(ahead: float, period: float) -> bool:
     return (-ahead) % interval < period
 
 
-def sweep(container: Any) -> dict[str, int]:
+def sweep(container: Services) -> dict[str, int]:
     """Send a wake-up for jobs due before now + the lookahead (``sweep_lookahead`` of
     ``settings.sweep_period_seconds``: 90 s for the minute schedule, 1.5 s for a 1 s tick);
     overdue ones about once a minute at most (``_sweep_sends``).
@@ -73,7 +74,7 @@ def sweep(container: Any) -> dict[str, int]:
     period = getattr(container.settings, "sweep_period_seconds", None)
     if period is None:
         period = DEFAULT_SWEEP_PERIOD_SECONDS
-    horizon = format_iso(now + sweep_lookahead(period)) + "\uffff"
+    horizon = cast(str, format_iso(now + sweep_lookahead(period))) + "\uffff"
     queue = container.settings.jobs_queue
     from ...workers.jobs import encode
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 import math
 from datetime import datetime
-from typing import Any
 
 from ...clock import parse_iso
 from ...storage.ports import Item
+from ..container import Services
 
 __all__ = ["MAX_DELAY_SECONDS", "publish", "seconds_until", "delay_seconds"]
 
@@ -23,7 +23,7 @@ log = logging.getLogger("workflow.service.jobs")
 MAX_DELAY_SECONDS = 900
 
 
-def publish(container: Any, items: list[Item]) -> None:
+def publish(container: Services, items: list[Item]) -> None:
     """After a commit: wake the workers for jobs due within SQS's longest delay.
 
     Later jobs are left to the sweep. Losing a message here loses nothing: the sweep finds the

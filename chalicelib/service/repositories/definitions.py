@@ -247,7 +247,7 @@ class Deployment:
         return text.encode("utf-8") if isinstance(text, str) else None
 
 
-def load_deployment(store: Any, deployment_id: str) -> Deployment | None:
+def load_deployment(store: ItemStore, deployment_id: str) -> Deployment | None:
     """The whole deployment (one strongly consistent Query), or None when it does not exist."""
     page = store.query(Table.REPOSITORY, deployment_pk(deployment_id))
     header = None

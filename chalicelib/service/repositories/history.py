@@ -39,12 +39,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
+from types import MappingProxyType
+from typing import Any, cast
 
 from ...engine.runtime.effects import HistoryKind, HistoryRecord
 from ...ids import instance_of, new_id
 from ...storage.ports import Item, ItemStore, Page, Put, Table
 from ...storage.sharding import shard_for, shard_key
+from ..container import Services
 from .layout import LIST_SHARDS, listing
 
 __all__ = [
@@ -90,7 +92,7 @@ def segment_item(instance_id: str, records: Iterable[Any], *, now_ms: int, ttl: 
     )
 
 
-def read(store: Any, instance_id: str) -> list[dict[str, Any]]:
+def read(store: ItemStore, instance_id: str) -> list[dict[str, Any]]:
     """Every historic activity instance of the instance, in the order they started; each as
     its latest record (one Query of the segments)."""
     folded: dict[str, dict[str, Any]] = {}
@@ -102,7 +104,7 @@ def read(store: Any, instance_id: str) -> list[dict[str, Any]]:
     return list(folded.values())
 
 
-def repointed(store: Any, instance_id: str, definition_id: str) -> list[Put]:
+def repointed(store: ItemStore, instance_id: str, definition_id: str) -> list[Put]:
     """Rewrites of the instance's segments naming another definition (a migration re-points
     its history to ``definition_id``)."""
     writes = []
@@ -139,7 +141,7 @@ _HISTORY_LAYOUT = {
 }
 
 
-def history_items(container: Any, effects: Iterable[Any]) -> list[Item]:
+def history_items(container: Services, effects: Iterable[Any]) -> list[Item]:
     """The history-table items of a command's history records: the latest record of each
     history item (every record is the whole item), activity records as one segment per
     instance (``segment_item``)."""
@@ -148,7 +150,8 @@ def history_items(container: Any, effects: Iterable[Any]) -> list[Item]:
         if isinstance(effect, HistoryRecord):
             latest[(effect.kind, effect.id)] = effect
     ttl = history_ttl(container)  # the command's time is one: computed once for all items
-    items, activities = [], {}
+    items: list[Item] = []
+    activities: dict[str, list[Any]] = {}
     for record in latest.values():
         if record.kind is HistoryKind.ACTIVITY_INSTANCE:
             activities.setdefault(record.instance_id, []).append(record.fields)
@@ -163,7 +166,7 @@ def history_items(container: Any, effects: Iterable[Any]) -> list[Item]:
     return items
 
 
-def history_ttl(container: Any) -> int | None:
+def history_ttl(container: Services) -> int | None:
     """The epoch-seconds TTL of a history item written now (None: kept)."""
     days = container.settings.history_ttl_days
     if not days:
@@ -181,7 +184,8 @@ def history_item(record: HistoryRecord, ttl: int | None) -> Item:
     :func:`history_items`), expiring at ``ttl`` (:func:`history_ttl`)."""
     kind = record.kind
     prefix, with_id, item_kind = _HISTORY_LAYOUT[kind]
-    data = record.fields.copy()  # a read-only view of a dict: copy() is the fast copy
+    # a read-only view of a dict: copy() is the fast copy
+    data = cast("MappingProxyType[str, Any]", record.fields).copy()
     listed = _LISTED.get(kind)
     if listed is None:
         index: dict[str, str] = {}

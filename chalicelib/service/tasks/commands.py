@@ -23,6 +23,7 @@ from ...crest.responses import not_supported_on_instance
 from ...engine.runtime import CompleteTask, InstanceState, TaskRecord, UpdateTask
 from ...errors import BadRequest, Conflict, NotFound, PreconditionFailed
 from ...ids import instance_of
+from ..container import Services
 from ..instances.shapes import HIDDEN_VARIABLES
 from ..repositories import history
 from ..unit_of_work import UnitOfWork, load_instance, run_command
@@ -119,10 +120,10 @@ def _loaded(uow: UnitOfWork, ref: TaskRef) -> TaskRecord:
     return _task_of(state, ref)
 
 
-def _current(container: Any, task_id: str) -> tuple[InstanceState, TaskRecord]:
+def _current(container: Services, task_id: str) -> tuple[InstanceState, TaskRecord]:
     ref = TaskRef.of(task_id)
     state = load_instance(container, ref.instance_id)
-    return state, _task_of(state, ref)  # type: ignore[return-value]
+    return state, _task_of(state, ref)
 
 
 def _visible_variables(state: InstanceState, execution_id: str) -> dict[str, Any]:
@@ -142,7 +143,7 @@ def _visible_variables(state: InstanceState, execution_id: str) -> dict[str, Any
     return out
 
 
-def read_task(container: Any, task_id: str, authorize: Authorize) -> dict[str, Any]:
+def read_task(container: Services, task_id: str, authorize: Authorize) -> dict[str, Any]:
     """The task read shape: the §8 item plus ``formProperties``, ``variables``, ``candidates``.
 
     ``processVariables`` holds the instance-scope variables. One Query.
@@ -225,7 +226,7 @@ def _check_revision(task: TaskRecord, if_match: str | None) -> None:
 
 
 def update_task(
-    container: Any,
+    container: Services,
     task_id: str,
     body: Mapping[str, Any],
     *,
@@ -252,7 +253,7 @@ def update_task(
     return task_rev(result.state.tasks[task_id].to_dict())
 
 
-def refuse_create(container: Any, task_id: str) -> NoReturn:
+def refuse_create(container: Services, task_id: str) -> NoReturn:
     """PUT with ``If-None-Match: *``: 412 on an existing task; tasks are never created by PUT
     (501, as for any operation a resource does not support)."""
     try:
@@ -263,7 +264,12 @@ def refuse_create(container: Any, task_id: str) -> NoReturn:
 
 
 def claim_task(
-    container: Any, task_id: str, body: Mapping[str, Any], *, authorize: Authorize, user_id: str
+    container: Services,
+    task_id: str,
+    body: Mapping[str, Any],
+    *,
+    authorize: Authorize,
+    user_id: str,
 ) -> None:
     """Assign the task to ``body["userId"]`` and stamp ``claimTime``; 409 when someone else
     holds it (claiming for the current assignee claims again, as Flowable does)."""
@@ -284,7 +290,7 @@ def claim_task(
 
 
 def complete_task(
-    container: Any,
+    container: Services,
     task_id: str,
     variables: Mapping[str, Any],
     *,
@@ -305,14 +311,14 @@ def complete_task(
     run_command(container, build)
 
 
-def delete_task(container: Any, task_id: str, authorize: Authorize) -> NoReturn:
+def delete_task(container: Services, task_id: str, authorize: Authorize) -> NoReturn:
     """Only standalone tasks may be deleted, and every task here belongs to a process."""
     _, task = _current(container, task_id)
     authorize(subject_of(task))
     raise Conflict(f"Task {task_id} belongs to a running process instance and cannot be deleted")
 
 
-def read_history_task(container: Any, task_id: str) -> dict[str, Any]:
+def read_history_task(container: Services, task_id: str) -> dict[str, Any]:
     """The historic task (open or finished): one GetItem."""
     TaskRef.of(task_id)  # 404 for an id that names no instance
     found = history.read_task(container.store, task_id)

@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from ...clock import parse_iso
 from ...crest import filter as crest_filter
@@ -32,8 +32,9 @@ from ...crest.paging import SortKey
 from ...crest.request import CrestRequest
 from ...errors import BadRequest
 from ...ids import instance_of
-from ...storage.ports import Index, Page, Table
+from ...storage.ports import Index, ItemStore, Page, Table
 from ...storage.sharding import query_partitions
+from ..container import Services
 from ..definitions.queries import like_pattern
 from ..instances.shapes import HIDDEN_VARIABLES
 from ..querying import FILTERED_QUERY, QuerySource, date_param, flag_param
@@ -141,7 +142,7 @@ class _Records:
         self.by_id[item_id] = record
 
     def __call__(self, item: Item) -> Mapping[str, Any]:
-        return self.by_id.get(item.get("_id"), {})
+        return self.by_id.get(cast(str, item.get("_id")), {})
 
 
 class _PerInstance:
@@ -191,6 +192,20 @@ def _groups(values: str) -> set[str]:
     return {group.strip() for group in values.split(",") if group.strip()}
 
 
+def _equals(field: str, value: Any) -> Predicate:
+    return lambda item: item.get(field) == value
+
+
+def _like(field: str, regex: re.Pattern) -> Predicate:
+    return lambda item: (
+        isinstance(item.get(field), str) and regex.fullmatch(item[field]) is not None
+    )
+
+
+def _dated(field: str, bound: str, limit: Any) -> Predicate:
+    return lambda item: _date_matches(item.get(field), bound, limit)
+
+
 def _common_predicates(
     request: CrestRequest,
     equal: Mapping[str, str],
@@ -201,15 +216,11 @@ def _common_predicates(
     """Predicates shared by both collections (each parameter validated before any read)."""
     checks: list[Predicate] = []
     for field, value in _equal_terms(request, equal).items():
-        checks.append(lambda item, f=field, v=value: item.get(f) == v)
+        checks.append(_equals(field, value))
     for param, field in like.items():
-        if request.param(param) is not None:
-            regex = like_pattern(request.param(param))
-            checks.append(
-                lambda item, f=field, r=regex: (
-                    isinstance(item.get(f), str) and r.fullmatch(item[f]) is not None
-                )
-            )
+        pattern = request.param(param)
+        if pattern is not None:
+            checks.append(_like(field, like_pattern(pattern)))
     key = request.param("processDefinitionKey")
     if key is not None:
         checks.append(lambda item: str(item.get("processDefinitionId") or "").split(":")[0] == key)
@@ -219,9 +230,7 @@ def _common_predicates(
     for param, (field, bound) in dates.items():
         limit = date_param(request, param)
         if limit is not None:
-            checks.append(
-                lambda item, f=field, b=bound, lim=limit: _date_matches(item.get(f), b, lim)
-            )
+            checks.append(_dated(field, bound, limit))
     wanted = {
         name[len(_VAR_PREFIX) :]: value
         for name, value in request.additional_parameters.items()
@@ -319,9 +328,12 @@ def _candidate_partitions(
         return None
     if request.query_id == UNASSIGNED_TASK_QUERY:
         user, groups = caller.user_id, caller.authz_strings
-    elif request.query_id == FILTERED_QUERY and request.param("taskCandidateUser") is not None:
-        user = request.param("taskCandidateUser")
-        groups = groups_of(user)
+    elif (
+        request.query_id == FILTERED_QUERY
+        and (candidate := request.param("taskCandidateUser")) is not None
+    ):
+        user = candidate
+        groups = groups_of(candidate)
     elif request.query_id == FILTERED_QUERY and request.param("taskCandidateGroup") is not None:
         user, groups = None, _groups(request.param("taskCandidateGroup") or "")
     else:
@@ -351,7 +363,7 @@ def _candidate_items(page: Page, partitions: list[str], records: _Records) -> li
 
 
 def _runtime_fetch(
-    store: Any, request: CrestRequest, records: _Records, partitions: list[str] | None
+    store: ItemStore, request: CrestRequest, records: _Records, partitions: list[str] | None
 ) -> Callable:
     terms = _plan_terms(request, _RUNTIME_EQUAL)
     task_id, instance_id, assignee = (
@@ -359,12 +371,11 @@ def _runtime_fetch(
         terms.get("processInstanceId"),
         terms.get("assignee"),
     )
-    if isinstance(task_id, str) and instance_of(task_id):
+    owner = instance_of(task_id) if isinstance(task_id, str) else None
+    if isinstance(task_id, str) and owner:
 
         def read(token: Any, limit: int) -> Page:
-            return open_tasks(
-                store, instance_of(task_id), task_id=task_id, limit=limit, start=token
-            )
+            return open_tasks(store, owner, task_id=task_id, limit=limit, start=token)
     elif isinstance(instance_id, str) and instance_id:
 
         def read(token: Any, limit: int) -> Page:
@@ -401,7 +412,7 @@ def _runtime_fetch(
     return fetch
 
 
-def _instance_variables(store: Any, instance_id: str) -> dict[str, Any]:
+def _instance_variables(store: ItemStore, instance_id: str) -> dict[str, Any]:
     if not instance_id:
         return {}
     page = instance_variables(store, instance_id)
@@ -412,7 +423,7 @@ def _instance_variables(store: Any, instance_id: str) -> dict[str, Any]:
     }
 
 
-def open_task_source(container: Any, request: CrestRequest, caller: Any) -> QuerySource:
+def open_task_source(container: Services, request: CrestRequest, caller: Any) -> QuerySource:
     """The ``QuerySource`` of ``taskinstance`` queries, planned for this request.
 
     ``unassignedTaskQuery``: unassigned tasks where ``caller`` is a candidate user or holds a
@@ -470,7 +481,7 @@ def _history_filtered(
     return _all(checks)
 
 
-def _history_fetch(store: Any, request: CrestRequest, records: _Records) -> Callable:
+def _history_fetch(store: ItemStore, request: CrestRequest, records: _Records) -> Callable:
     terms = _plan_terms(request, _HISTORY_EQUAL)
     task_id, instance_id = terms.get("_id"), terms.get("processInstanceId")
 
@@ -486,11 +497,11 @@ def _history_fetch(store: Any, request: CrestRequest, records: _Records) -> Call
 
     if isinstance(task_id, str) and instance_of(task_id):
 
-        def fetch(token: Any, limit: int) -> tuple[list[Item], Any]:
+        def fetch_one(token: Any, limit: int) -> tuple[list[Item], Any]:
             found = history.read_task(store, task_id)
             return shaped([found] if found is not None else []), None
 
-        return fetch
+        return fetch_one
     if isinstance(instance_id, str) and instance_id:
 
         def read(token: Any, limit: int) -> Page:
@@ -507,20 +518,20 @@ def _history_fetch(store: Any, request: CrestRequest, records: _Records) -> Call
     return fetch
 
 
-def _historic_variables(store: Any, instance_id: str) -> dict[str, Any]:
+def _historic_variables(store: ItemStore, instance_id: str) -> dict[str, Any]:
     """The latest value of each instance-scope variable (history level ``activity`` and up)."""
     if not instance_id:
         return {}
     page = history.historic_variables(store, instance_id)
     return {
-        item.data.get("name"): item.data.get("value")
+        cast(str, item.data.get("name")): item.data.get("value")
         for item in page.items
         if item.data.get("executionId") == instance_id
         and item.data.get("name") not in HIDDEN_VARIABLES
     }
 
 
-def _process_ended(store: Any, instance_id: str) -> bool:
+def _process_ended(store: ItemStore, instance_id: str) -> bool:
     found = history.read_process(store, instance_id) if instance_id else None
     return found is not None and found.data.get("endTime") is not None
 
@@ -538,7 +549,7 @@ def history_sort_keys(request: CrestRequest) -> CrestRequest:
     return replace(request, sort_keys=keys)
 
 
-def history_task_source(container: Any, request: CrestRequest) -> QuerySource:
+def history_task_source(container: Services, request: CrestRequest) -> QuerySource:
     """The ``QuerySource`` of ``taskinstance/history`` queries, planned for this request."""
     store = container.store
     records = _Records()

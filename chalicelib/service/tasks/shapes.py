@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 __all__ = [
     "TASK_FIELDS",
@@ -173,11 +173,11 @@ def form_values(
     The value is the variable the property names (``variable``, else its ``id``), else the
     variable of a plain ``${name}`` expression or default, as text; otherwise null.
     """
-    out = []
+    out: list[dict[str, str | None]] = []
     for prop in properties:
-        prop_id = prop.get("id")
+        prop_id = cast(str, prop.get("id"))
         name = prop.get("variable") or prop_id
-        value = variables.get(name)
+        value = variables.get(cast(str, name))
         for text in (prop.get("expression"), prop.get("default")):
             if value is not None or not isinstance(text, str):
                 continue
