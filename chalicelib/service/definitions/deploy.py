@@ -39,7 +39,7 @@ from ...storage.ports import (
 )
 from ..container import Services
 from ..repositories import definitions as repo
-from ..repositories.definitions import Deployment, load_deployment
+from ..repositories.definitions import load_deployment
 from ..repositories.instances import running_listing
 from . import start_events
 from .cache import forget
@@ -50,10 +50,7 @@ if TYPE_CHECKING:  # the engine is imported when a deploy needs it (cold-start i
 
 __all__ = [
     "DeployResult",
-    "Deployment",
-    "InvalidDeployment",
     "deploy",
-    "load_deployment",
     "list_deployments",
     "delete_deployment",
     "running_instances",
