@@ -45,7 +45,8 @@ def main() -> dict:
 
     from chalicelib import aws, bootstrap
     from chalicelib.messaging.sqs import create_queues
-    from chalicelib.service import definitions, deployments
+    from chalicelib.service.definitions import cache as definitions
+    from chalicelib.service.definitions import deploy as deployments
     from chalicelib.settings import Settings
     from chalicelib.storage.dynamo import create_tables
 

@@ -107,8 +107,8 @@ class Ours:
         history_level: str = HISTORY_LEVEL,
     ) -> dict:
         from chalicelib.engine.runtime import HistoryRecord, Session, StartProcess
-        from chalicelib.service.instance_items import changed_items
-        from chalicelib.service.instances import history_items
+        from chalicelib.service.repositories.history import history_items
+        from chalicelib.service.repositories.instances import changed_items
         from chalicelib.storage.codec import encode, record_size
         from chalicelib.storage.ports import Table
 
@@ -289,7 +289,7 @@ def _measure(ours: Ours, spiff: Spiff | None, workload: str, n: int, largest: bo
 
 def main() -> dict:
     sys.path.insert(0, str(REPO))
-    from chalicelib.service.instances import MAX_WRITES  # writes one request may commit
+    from chalicelib.service.unit_of_work import MAX_WRITES  # writes one request may commit
 
     ours = Ours()
     spiff, spiff_version = _spiff_or_none()

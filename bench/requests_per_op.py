@@ -73,7 +73,7 @@ def _counted(action: Callable[[], Any]) -> tuple[Any, float, dict[str, int]]:
 
 def _service_rounds(container: Any, definition_id: str) -> dict:
     from chalicelib.engine.runtime import CompleteTask, StartProcess
-    from chalicelib.service import instances
+    from chalicelib.service import unit_of_work as instances
 
     def start() -> Any:
         return instances.run_command(
@@ -128,7 +128,8 @@ def _fan_out(container: Any) -> dict:
     """A parallel multi-instance of ``FAN_OUT_WIDTH`` user tasks: its start, and the complete
     that meets the completion condition and cancels every other branch (commit intents)."""
     from chalicelib.engine.runtime import CompleteTask, StartProcess
-    from chalicelib.service import deployments, instances
+    from chalicelib.service import unit_of_work as instances
+    from chalicelib.service.definitions import deploy as deployments
 
     definition_id = deployments.deploy(
         container,
@@ -169,7 +170,7 @@ def _http_rounds(container: Any, definition_id: str) -> dict | None:
     from chalice.test import Client
 
     import app as application
-    from chalicelib.service import instances
+    from chalicelib.service import unit_of_work as instances
 
     with Client(application.app, stage_name="local") as client:
 
@@ -231,7 +232,7 @@ def main() -> dict:
 
     from chalicelib import aws, bootstrap
     from chalicelib.messaging.sqs import create_queues
-    from chalicelib.service import deployments
+    from chalicelib.service.definitions import deploy as deployments
     from chalicelib.settings import Settings
     from chalicelib.storage.dynamo import create_tables
 

@@ -93,7 +93,7 @@ SIGNAL = (
 
 
 def _deploy(container: Any, key: str, xml: str) -> str:
-    from chalicelib.service import deployments
+    from chalicelib.service.definitions import deploy as deployments
 
     return deployments.deploy(
         container, source=f"bench:{key}", name=f"{key}.bpmn20.xml", bpmn={f"{key}.bpmn20.xml": xml}
@@ -102,7 +102,7 @@ def _deploy(container: Any, key: str, xml: str) -> str:
 
 def _start(container: Any, definition_id: str, variables: dict | None = None) -> str:
     from chalicelib.engine.runtime import StartProcess
-    from chalicelib.service import instances
+    from chalicelib.service import unit_of_work as instances
 
     _, result = instances.run_command(
         container, lambda uow: StartProcess(definition_id, variables=variables or {})
@@ -202,7 +202,7 @@ def requests_per_job() -> dict:
 
 def timer_lateness(container: Any) -> dict:
     from chalicelib.clock import parse_iso
-    from chalicelib.service import activity_history
+    from chalicelib.service.repositories import history as activity_history
 
     print(
         f"== Timer lateness, local launcher (tick {container.settings.sweep_period_seconds:g}"

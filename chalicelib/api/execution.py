@@ -8,8 +8,9 @@ instances (``service/execution_queries.py``).
 
 from chalice import Blueprint
 
-from ..service import executions, idempotency
-from ..service.execution_queries import query_executions
+from ..service import idempotency
+from ..service.events import actions as executions
+from ..service.events.queries import query_executions
 from .resource import CollectionResource, RequestContext, Result
 from .routing import route
 

@@ -6,7 +6,8 @@ due or not); dead-letter jobs are only under ``job/deadletter`` (DECISIONS.md).
 
 from chalice import Blueprint
 
-from ..service import job_queries, jobs
+from ..service.jobs import actions as jobs
+from ..service.jobs import queries as job_queries
 from ..service.querying import run_query
 from .resource import CollectionResource, InstanceResource, RequestContext, Result
 from .routing import route

@@ -7,7 +7,7 @@ from chalice import Blueprint
 
 from ..crest.request import CrestRequest
 from ..errors import BadRequest
-from ..service import models
+from ..service.definitions import models
 from ..service.querying import QuerySource, run_query
 from .resource import CollectionResource, InstanceResource, RequestContext, Result
 from .routing import WORKFLOW, route

@@ -6,7 +6,8 @@ start, and the task definitions of those; deleting is for administrators.
 
 from chalice import Blueprint
 
-from ..service import definitions, deployments
+from ..service.definitions import deploy as deployments
+from ..service.definitions import queries as definitions
 from ..service.querying import QuerySource, run_query
 from .resource import CollectionResource, InstanceResource, RequestContext, Result
 from .routing import route

@@ -8,9 +8,10 @@ record); everything else here is for administrators (the default policy has no o
 
 from chalice import Blueprint
 
-from ..service import idempotency, migrations
-from ..service import process_instances as instances
-from ..service.process_instance_queries import query_history, query_running
+from ..service import idempotency
+from ..service.instances import lifecycle as instances
+from ..service.instances import migrate as migrations
+from ..service.instances.queries import query_history, query_running
 from .resource import CollectionResource, InstanceResource, RequestContext, Result
 from .routing import WORKFLOW, route
 

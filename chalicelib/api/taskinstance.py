@@ -9,9 +9,10 @@ the assignee or a candidate, complete it only as its assignee, and query only
 from chalice import Blueprint
 
 from ..crest.request import CrestRequest
-from ..service import task_queries, tasks
 from ..service.querying import QuerySource, run_query
-from ..service.tasks import TaskAction
+from ..service.tasks import commands as tasks
+from ..service.tasks import queries as task_queries
+from ..service.tasks.commands import TaskAction
 from .resource import CollectionResource, InstanceResource, RequestContext, Result
 from .routing import route
 

@@ -166,7 +166,7 @@ class Launcher:
     def _deploy_workflow_directory(self) -> None:
         """Deploy ``workflow/`` (BPMN files and ``.bar`` archives) when the service can."""
         try:
-            from ..service.workflow_dir import deploy_directory
+            from .workflow_dir import deploy_directory
         except ImportError:  # BPMN deployment arrives with the model issue
             return
         deploy_directory(self.project_dir / "workflow")

@@ -4,9 +4,8 @@ DECISIONS.md: a key is scoped to (caller, route, key). The same key and the same
 24 hours returns the first response (same status and body); the same key with another body,
 or while the first request is still running, is 409.
 
-One runtime-table item per scoped key (pk ``idem#<sha256 of caller|route|key>``, sk
-``#idem``): the body hash, the state (``running`` or ``done``), the response once known, the
-time it was claimed, a TTL of 48 hours and a ``version`` that conditions every write::
+One runtime-table item per scoped key (its key: ``repositories.idempotency``): the body hash,
+the state (``running`` or ``done``), the response once known, the time it was claimed, a TTL of 48 hours and a ``version`` that conditions every write::
 
     begin()   get the item;  none (or older than 24 h)  -> Put "running" (MustNotExist, or
                                                             VersionIs the stale one): a Claim
@@ -30,11 +29,13 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from ..clock import format_iso, parse_iso
 from ..errors import BadRequest, ConcurrencyError, Conflict
 from ..storage.ports import Delete, Item, MustNotExist, Put, Table, VersionIs, Write
+from .container import Services
+from .repositories.idempotency import KIND, SK, scoped_pk
 
 __all__ = [
     "HEADER",
@@ -48,7 +49,6 @@ __all__ = [
     "begin",
     "finish",
     "release",
-    "scoped_pk",
     "body_hash",
 ]
 
@@ -61,8 +61,6 @@ RETENTION = timedelta(hours=48)
 #: a running claim older than this was abandoned (Lambda's limit is 15 minutes)
 STALE_CLAIM = timedelta(minutes=15)
 MAX_KEY_LENGTH = 255
-SK = "#idem"
-KIND = "idempotency"
 
 
 class ClaimState(str, enum.Enum):
@@ -108,12 +106,6 @@ class Claim:
         )
 
 
-def scoped_pk(caller_id: str, route: str, key: str) -> str:
-    """The item's partition key: a hash of (caller, route, key), so no key is stored raw."""
-    digest = hashlib.sha256("|".join((caller_id, route, key)).encode()).hexdigest()
-    return f"idem#{digest}"
-
-
 def body_hash(body: Any) -> str:
     """A hash of the request body as JSON (key order does not matter)."""
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -127,13 +119,13 @@ def check_key(key: str) -> str:
     return key
 
 
-def ttl_of(container: Any) -> int:
+def ttl_of(container: Services) -> int:
     """Epoch seconds at which DynamoDB may remove an item written now."""
     return int((container.clock.now() + RETENTION).timestamp())
 
 
 def begin(
-    container: Any, caller_id: str, route: str, key: str, body: Any
+    container: Services, caller_id: str, route: str, key: str, body: Any
 ) -> Claim | StoredResponse:
     """Claim ``key`` for this request, or return the response of the first one.
 
@@ -166,7 +158,7 @@ def begin(
                     detail={"header": HEADER},
                 )
         condition, version = VersionIs(int(found.version or 0)), int(found.version or 0) + 1
-    created_at = format_iso(now)
+    created_at = cast(str, format_iso(now))
     claim = Item(
         pk,
         SK,
@@ -184,12 +176,12 @@ def begin(
     return Claim(pk, version, digest, created_at)
 
 
-def finish(container: Any, claim: Claim, response: StoredResponse) -> None:
+def finish(container: Services, claim: Claim, response: StoredResponse) -> None:
     """Record ``response`` for later retries (when the use case did not do it itself)."""
     container.store.transact([claim.done_write(response, ttl=ttl_of(container))])
 
 
-def release(container: Any, claim: Claim) -> None:
+def release(container: Services, claim: Claim) -> None:
     """Give the key back after a failed request; a lost condition means nothing to release."""
     try:
         container.store.transact([Delete(Table.RUNTIME, claim.pk, SK, VersionIs(claim.version))])

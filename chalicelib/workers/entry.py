@@ -11,7 +11,7 @@ def on_job_message(event: dict) -> dict:
     """The jobs-queue handler: run each record's job; report the records that failed."""
     from ..bootstrap import get_container
     from ..observability import configure_logging
-    from ..service import jobs
+    from ..service.jobs import actions as jobs
     from . import jobs as decoding
 
     container = get_container()
@@ -25,7 +25,7 @@ def sweep_due_jobs() -> dict[str, Any]:
     """The scheduled sweep: enqueue due and soon-due jobs."""
     from ..bootstrap import get_container
     from ..observability import configure_logging
-    from ..service import jobs
+    from ..service.jobs import sweep as jobs
 
     container = get_container()
     configure_logging(container.settings.log_level)

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 from chalicelib.clock import FixedClock
 from chalicelib.engine.runtime import HistoryKind, HistoryRecord
-from chalicelib.service import activity_history, instances
+from chalicelib.service.repositories import history as activity_history
 from chalicelib.storage.ports import Put, Table
 
 
@@ -35,7 +35,7 @@ def write(store, owner, instance_id: str, records: list[dict]) -> None:
             Put(
                 Table.HISTORY,
                 activity_history.segment_item(
-                    instance_id, records, now_ms=now_ms, ttl=instances.history_ttl(owner)
+                    instance_id, records, now_ms=now_ms, ttl=activity_history.history_ttl(owner)
                 ),
             )
         ]
@@ -105,7 +105,7 @@ def test_repointing_rewrites_only_segments_naming_another_definition(store):
 def test_segments_carry_the_history_ttl():
     clock = FixedClock()
     effects = [HistoryRecord.owned("i5", HistoryKind.ACTIVITY_INSTANCE, "a", record("a", "s"))]
-    [item] = instances.history_items(container(clock, ttl_days=2), effects)
+    [item] = activity_history.history_items(container(clock, ttl_days=2), effects)
     assert item.kind == activity_history.SEGMENT_KIND
     assert item.ttl == int(clock.now().timestamp()) + 2 * 86400
-    assert instances.history_items(container(clock), effects)[0].ttl is None
+    assert activity_history.history_items(container(clock), effects)[0].ttl is None

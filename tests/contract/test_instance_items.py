@@ -12,7 +12,7 @@ from chalicelib.engine.runtime.records import (
     VariableRecord,
 )
 from chalicelib.engine.runtime.state import InstanceState
-from chalicelib.service.instance_items import changed_items, item_of, state_of
+from chalicelib.service.repositories.instances import changed_items, item_of, state_of
 from chalicelib.storage.aggregate import AggregateStore
 from chalicelib.storage.ports import Index, Table
 
@@ -136,7 +136,7 @@ def test_candidate_items_follow_the_task(store):
     """One ``candidate-sort`` item per candidate of an open unassigned task, kept in step."""
     from dataclasses import replace
 
-    from chalicelib.service.instance_items import candidate_task
+    from chalicelib.service.repositories.instances import candidate_task
 
     aggregates = AggregateStore(store)
     state = new_state()
@@ -181,7 +181,7 @@ def test_candidate_items_follow_the_task(store):
 
 
 def test_assigned_task_has_no_candidate_items():
-    from chalicelib.service.instance_items import candidate_items
+    from chalicelib.service.repositories.instances import candidate_items
 
     state = new_state()
     task = next(iter(state.tasks.values()))

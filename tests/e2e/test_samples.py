@@ -41,7 +41,7 @@ def complete(task_id: str, **variables) -> None:
     from chalicelib.bootstrap import get_container
     from chalicelib.engine.runtime import CompleteTask
     from chalicelib.ids import instance_of
-    from chalicelib.service.instances import run_command
+    from chalicelib.service.unit_of_work import run_command
 
     def build(uow):
         uow.load(instance_of(task_id))

@@ -7,14 +7,14 @@ import zipfile
 
 import pytest
 
-from chalicelib.service import definitions
-from chalicelib.service.workflow_dir import (
+from chalicelib.local.workflow_dir import (
     MAX_ENTRY_BYTES,
     ArchiveError,
     Status,
     deploy_directory,
     read_archive,
 )
+from chalicelib.service.definitions import cache as definitions
 from tests.support.launcher import WF, call, free_port, launched_process, moto_server
 from tests.support.rest import ADMIN, simple_bpmn
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from chalicelib.engine.runtime import StartProcess
-from chalicelib.service import activity_history, commit_intents, deployments, instances, jobs
+from chalicelib.service import unit_of_work as instances
+from chalicelib.service.definitions import deploy as deployments
+from chalicelib.service.jobs import actions as jobs
+from chalicelib.service.jobs import intents as commit_intents
+from chalicelib.service.repositories import history as activity_history
 from chalicelib.storage import intent
 from chalicelib.storage.ports import Table
 

@@ -15,7 +15,7 @@ import threading
 
 import pytest
 
-from chalicelib.service import activity_history
+from chalicelib.service.repositories import history as activity_history
 from tests.support.conformance import (
     _call,
     active_activity_ids,

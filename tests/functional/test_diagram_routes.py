@@ -67,7 +67,7 @@ def test_without_diagram_interchange_diagram_is_omitted(client):
 
 
 def test_shipped_diagram_resource_is_returned_as_it_is(client, container):
-    from chalicelib.service.deployments import deploy
+    from chalicelib.service.definitions.deploy import deploy
 
     shipped = b"\x89PNG\r\n\x1a\n not really a picture"
     result = deploy(

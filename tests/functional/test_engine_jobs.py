@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from chalicelib.messaging.job_message import encode
-from chalicelib.service import instances, jobs
+from chalicelib.service import unit_of_work as instances
+from chalicelib.service.jobs import actions as jobs
 from chalicelib.storage.ports import Table
 from chalicelib.workers import entry
 from tests.support.jobs import ASYNC, TIMER, deploy_and_start, task_keys

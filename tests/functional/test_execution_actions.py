@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from chalicelib.service import jobs
+from chalicelib.service.jobs import actions as jobs
+from chalicelib.service.jobs.retry import DEFAULT_RETRIES
 from tests.support.executions import (
     JSON,
     WF,
@@ -130,7 +131,7 @@ def test_queued_message_whose_target_left_fails_and_is_retried(client, container
     _, queued = post(client, "message", {"messageName": "go"})
     post(client, "message", {"messageName": "go", "processVariables": {}})  # consumed meanwhile
     outcome = jobs.execute(container, queued["jobId"])
-    assert outcome["status"] == "failed" and outcome["retries"] == jobs.DEFAULT_RETRIES - 1
+    assert outcome["status"] == "failed" and outcome["retries"] == DEFAULT_RETRIES - 1
     assert outcome["exceptionMessage"].startswith("Message 'go' could not be delivered")
     [job] = job_items(container, instance)
     assert job.data["exceptionMessage"] == outcome["exceptionMessage"]

@@ -9,7 +9,9 @@ from collections import Counter
 import pytest
 
 from chalicelib.errors import ConcurrencyError
-from chalicelib.service import execution_jobs, jobs
+from chalicelib.service.events import broadcast as execution_jobs
+from chalicelib.service.jobs import actions as jobs
+from chalicelib.service.repositories.jobs import job_key
 from chalicelib.storage.ports import Table
 from tests.support.executions import JSON, WF, deploy, drain, post, start, tasks
 
@@ -48,7 +50,7 @@ def test_a_rerun_after_a_crash_between_chunks_delivers_once_per_execution(
     client, container, waiting
 ):
     _, body = post(client, "signal", {"signalName": "alert"})
-    pk, sk = jobs.job_key(body["jobId"])
+    pk, sk = job_key(body["jobId"])
     before = container.store.get(Table.RUNTIME, pk, sk)
     after_first = execution_jobs.broadcast_step(container, before)  # then the worker "dies"
     assert after_first is not None

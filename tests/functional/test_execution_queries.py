@@ -8,7 +8,7 @@ from urllib.parse import quote
 import pytest
 
 from chalicelib.engine.runtime import SetVariables
-from chalicelib.service import instances
+from chalicelib.service import unit_of_work as instances
 from tests.support.executions import WF, deploy, start, waiting_execution
 from tests.support.rest import ADMIN
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 
-from chalicelib.service import activity_history
+from chalicelib.service.repositories import history as activity_history
 from chalicelib.storage import intent
 from chalicelib.storage.ports import Table
 from tests.support.rest import ADMIN, WF, expect
@@ -155,7 +155,7 @@ ASYNC_FAN_OUT = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def test_a_wide_fan_out_of_async_tasks_queues_one_job_each_and_joins_once(client, container):
-    from chalicelib.service import jobs
+    from chalicelib.service.jobs import actions as jobs
 
     width = 40  # about 200 writes to start: beyond one transaction
     model = expect(

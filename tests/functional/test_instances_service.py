@@ -9,7 +9,8 @@ import pytest
 from chalicelib import aws
 from chalicelib.engine.runtime import CompleteTask, StartProcess
 from chalicelib.errors import ConcurrencyError, NotFound, ProcessFailure
-from chalicelib.service import deployments, instances
+from chalicelib.service import unit_of_work as instances
+from chalicelib.service.definitions import deploy as deployments
 from chalicelib.storage.ports import Table
 
 TWO_TASKS = """<?xml version="1.0" encoding="UTF-8"?>

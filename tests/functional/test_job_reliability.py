@@ -22,7 +22,12 @@ from chalicelib.clock import format_iso, parse_iso
 from chalicelib.engine.runtime import SetVariables, StartProcess
 from chalicelib.errors import ServiceUnavailable
 from chalicelib.messaging.job_message import encode
-from chalicelib.service import activity_history, deployments, instances, jobs
+from chalicelib.service import unit_of_work as instances
+from chalicelib.service.definitions import deploy as deployments
+from chalicelib.service.jobs.sweep import sweep
+from chalicelib.service.repositories import history as activity_history
+from chalicelib.service.repositories.jobs import job_key
+from chalicelib.service.repositories.layout import LIST_SHARDS
 from chalicelib.storage.ports import Table
 from chalicelib.workers import entry
 from tests.support.jobs import ASYNC, TIMER, deploy_and_start, task_keys
@@ -188,7 +193,7 @@ def dead_letters(container) -> list:
     from chalicelib.storage.sharding import query_shards
 
     return query_shards(
-        container.store, Table.DEADLETTER, Index.KIND_SHARD_SORT, "dlq", jobs.LIST_SHARDS, limit=100
+        container.store, Table.DEADLETTER, Index.KIND_SHARD_SORT, "dlq", LIST_SHARDS, limit=100
     ).items
 
 
@@ -196,7 +201,7 @@ def fire_timer(container, instance_id: str) -> None:
     """Move the clock past the instance's timer and let the sweep queue it."""
     [job] = container.store.query(Table.RUNTIME, instance_id, sk_prefix="job#").items
     container.clock.set(parse_iso(job.data["dueDate"]) + timedelta(seconds=1))
-    assert jobs.sweep(container)["sent"] >= 1
+    assert sweep(container)["sent"] >= 1
 
 
 # --- (a) duplicate delivery ------------------------------------------------------------------
@@ -253,10 +258,10 @@ def test_a_wake_up_lost_after_the_commit_is_sent_again_by_the_sweep(container):
     lost = receive_all(container)  # the message is gone: consumed by nobody
     assert [json.loads(m["Body"])["jobId"] for m in lost] == [job_id]
     assert task_keys(container, instance) == []
-    assert jobs.sweep(container) == {"sent": 1}
+    assert sweep(container) == {"sent": 1}
     assert drain(container) == 1
     assert task_keys(container, instance) == ["wait"] and job_ids(container, instance) == []
-    assert jobs.sweep(container) == {"sent": 0}  # nothing left to find
+    assert sweep(container) == {"sent": 0}  # nothing left to find
 
 
 def test_a_timer_whose_wake_up_never_went_out_fires_through_the_sweep(container, monkeypatch):
@@ -268,7 +273,7 @@ def test_a_timer_whose_wake_up_never_went_out_fires_through_the_sweep(container,
     monkeypatch.undo()
     job = container.store.query(Table.RUNTIME, instance, sk_prefix="job#").items[0]
     container.clock.set(parse_iso(job.data["dueDate"]))
-    assert jobs.sweep(container) == {"sent": 1}
+    assert sweep(container) == {"sent": 1}
     assert drain(container) == 1
     assert task_keys(container, instance) == ["escalated"]
 
@@ -343,7 +348,7 @@ def test_a_store_failure_at_any_call_of_a_job_run_leaves_no_partial_state(
         ] == runtime_before, calls[n - 1]
         assert history(container, instance) == history_before, calls[n - 1]
         assert job_ids(container, instance) == [job_id], calls[n - 1]
-        job = container.store.get(Table.RUNTIME, *jobs.job_key(job_id))
+        job = container.store.get(Table.RUNTIME, *job_key(job_id))
         if response["batchItemFailures"]:  # failed before the job could be marked: SQS retries
             assert job.data["retries"] == 3
         else:  # the run failed and was recorded: one retry used, due again in 10 s
@@ -364,7 +369,7 @@ def test_a_failing_job_walks_three_two_one_to_the_dead_letter_table_and_back(cli
     instance = deploy_and_start(container, FLAKY.format(retry=""), "flaky")
     job_id = the_job_id(container, instance)
     receive_all(container)
-    stored = lambda: container.store.get(Table.RUNTIME, *jobs.job_key(job_id))  # noqa: E731
+    stored = lambda: container.store.get(Table.RUNTIME, *job_key(job_id))  # noqa: E731
     assert stored().data["retries"] == 3
     for left in (2, 1):
         assert wake(job_id) == {"batchItemFailures": []}
@@ -415,17 +420,17 @@ def test_failed_job_retry_time_cycle_of_an_async_activity(container):
     )
     job_id = the_job_id(container, instance)
     receive_all(container)
-    job = container.store.get(Table.RUNTIME, *jobs.job_key(job_id))
+    job = container.store.get(Table.RUNTIME, *job_key(job_id))
     assert job.data["retries"] == 5
     assert job.data["jobHandlerConfiguration"]["failedJobRetryTimeCycle"] == "R5/PT7M"
     for left in (4, 3, 2, 1):
         wake(job_id)
-        job = container.store.get(Table.RUNTIME, *jobs.job_key(job_id))
+        job = container.store.get(Table.RUNTIME, *job_key(job_id))
         assert job.data["retries"] == left
         assert job.data["dueDate"] == format_iso(container.clock.now() + timedelta(minutes=7))
         container.clock.advance(minutes=7)
     wake(job_id)
-    assert container.store.get(Table.RUNTIME, *jobs.job_key(job_id)) is None
+    assert container.store.get(Table.RUNTIME, *job_key(job_id)) is None
     assert [d.data["_id"] for d in dead_letters(container)] == [job_id]
 
 

@@ -8,7 +8,9 @@ from datetime import timedelta
 import pytest
 
 from chalicelib import ids
-from chalicelib.service import jobs
+from chalicelib.service.jobs.items import new_job
+from chalicelib.service.jobs.runners import RUNNERS
+from chalicelib.service.repositories.jobs import job_done_write
 from chalicelib.storage.ports import Put, Table
 from tests.support.rest import ADMIN, ANONYMOUS
 
@@ -23,21 +25,21 @@ def body(response):
 @pytest.fixture
 def runners(monkeypatch):
     def done(container, item):
-        container.store.transact([jobs.job_done_write(item)])
+        container.store.transact([job_done_write(item)])
         return "done"
 
     def boom(container, item):
         raise ValueError("no such variable: amount")
 
-    monkeypatch.setitem(jobs.RUNNERS, "noop", done)
-    monkeypatch.setitem(jobs.RUNNERS, "boom", boom)
+    monkeypatch.setitem(RUNNERS, "noop", done)
+    monkeypatch.setitem(RUNNERS, "boom", boom)
 
 
 def add_job(container, handler="noop", *, timer=False, due_in=0, instance=None):
     instance = instance or ids.new_id()
     job_id = ids.child_id(instance)
     now = container.clock.now()
-    item = jobs.new_job(
+    item = new_job(
         job_id=job_id,
         handler_type=handler,
         created=now,

@@ -61,7 +61,7 @@ def deploy(
     resources=None,
     bpmn: str | None = None,
 ):
-    from chalicelib.service.deployments import deploy as deploy_bpmn
+    from chalicelib.service.definitions.deploy import deploy as deploy_bpmn
 
     text = bpmn or simple_bpmn(key=key, name=name)
     return deploy_bpmn(
@@ -252,14 +252,14 @@ def test_delete_removes_the_whole_deployment(client, container):
     for gone in two.definition_ids:
         expect(client.http.get(f"{WF}/processdefinition/{gone}", headers=ADMIN), 404)
     assert ids(query(client, "_queryFilter=true")) == list(kept.definition_ids)
-    from chalicelib.service.deployments import load_deployment
+    from chalicelib.service.repositories.definitions import load_deployment
 
     assert load_deployment(container.store, two.deployment_id) is None
     expect(client.http.delete(f"{WF}/processdefinition/{first_id}", headers=ADMIN), 404)
 
 
 def test_delete_with_running_instances_is_409(client, container, monkeypatch):
-    from chalicelib.service import deployments
+    from chalicelib.service.definitions import deploy as deployments
 
     deployed = deploy(container, "alpha")
     monkeypatch.setattr(deployments, "any_running", lambda c, definition_ids: True)

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from chalicelib.service import activity_history
-from chalicelib.service.jobs import job_key
+from chalicelib.service.repositories import history as activity_history
+from chalicelib.service.repositories.jobs import job_key
 from chalicelib.storage.ports import Table
 from tests.support.rest import ADMIN, WF, expect
 

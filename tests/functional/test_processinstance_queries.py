@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib import aws
-from chalicelib.service import deployments
+from chalicelib.service.definitions import deploy as deployments
 from tests.support.instances import QUICK, deploy, start
 from tests.support.rest import ADMIN, WF, expect
 

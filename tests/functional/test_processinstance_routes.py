@@ -173,7 +173,8 @@ def test_failed_request_releases_the_key(client, container):
 
 
 def test_key_while_first_request_runs_is_409(client, container, onboard):
-    from chalicelib.service import idempotency, process_instances
+    from chalicelib.service import idempotency
+    from chalicelib.service.instances import lifecycle as process_instances
 
     body = {"_key": "onboard"}
     claim = idempotency.begin(
@@ -217,7 +218,7 @@ def test_bad_idempotency_key_is_400(client, onboard, key):
 
 
 def test_read_has_every_task_in_the_historic_task_shape(client, onboard):
-    from chalicelib.service.task_shapes import HISTORY_TASK_FIELDS
+    from chalicelib.service.tasks.shapes import HISTORY_TASK_FIELDS
 
     data = expect(start(client, {"_key": "onboard", "x": 1}), 201)
     read = expect(client.http.get(f"{WF}/processinstance/{data['_id']}", headers=ADMIN), 200)

@@ -11,8 +11,13 @@ import pytest
 
 from chalicelib.api.errors import status_of
 from chalicelib.messaging.job_message import encode
-from chalicelib.service import deployments, jobs, start_events
-from chalicelib.service.deployments import InvalidDeployment
+from chalicelib.service.definitions import deploy as deployments
+from chalicelib.service.definitions import start_events
+from chalicelib.service.definitions.errors import InvalidDeployment
+from chalicelib.service.jobs import actions as jobs
+from chalicelib.service.jobs.items import new_job
+from chalicelib.service.repositories.jobs import job_key
+from chalicelib.service.repositories.layout import LIST_SHARDS
 from chalicelib.storage.ports import Index, Put, Table
 from chalicelib.storage.sharding import query_shards
 from chalicelib.workers import entry
@@ -51,7 +56,7 @@ def timer_jobs(container) -> list:
             Table.RUNTIME,
             Index.KIND_SHARD_SORT,
             "job",
-            jobs.LIST_SHARDS,
+            LIST_SHARDS,
             start=token,
         )
         found += [i for i in page.items if i.data["jobHandlerType"] == start_events.TIMER_START]
@@ -99,7 +104,7 @@ def test_deploy_creates_one_timer_job_due_at_the_first_fire(container, corpus, n
     assert job.data["jobType"] == "timer" and job.data["processInstanceId"] is None
     assert job.data["processDefinitionId"] == definition_id
     assert job.data["elementId"] == "theStart"
-    assert (job.pk, job.sk) == jobs.job_key(job.data["_id"])
+    assert (job.pk, job.sk) == job_key(job.data["_id"])
     key = definition_id.split(":")[0]
     assert registry(container, key)["timer#theStart"]["jobId"] == job.data["_id"]
 
@@ -188,7 +193,7 @@ def test_a_duplicate_wake_up_does_nothing(container, corpus):
 def test_a_job_the_registry_does_not_point_at_is_stale_and_deleted(container, corpus):
     [definition_id] = deploy(container, corpus_text(corpus, DURATION))
     real = the_timer_job(container)
-    stray = jobs.new_job(
+    stray = new_job(
         job_id="0" * 26,
         handler_type=start_events.TIMER_START,
         created=container.clock.now(),

@@ -6,7 +6,8 @@ import threading
 
 from chalicelib import aws
 from chalicelib.errors import Conflict, NotFound
-from chalicelib.service import instances, tasks
+from chalicelib.service import unit_of_work as instances
+from chalicelib.service.tasks import commands as tasks
 from tests.support.tasks import deploy_onboard, start
 
 

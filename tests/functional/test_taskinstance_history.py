@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.engine.runtime import DeleteInstance
-from chalicelib.service import instances
+from chalicelib.service import unit_of_work as instances
 from tests.support.rest import ADMIN, WF, call, expect, ids
 from tests.support.tasks import deploy_onboard, start
 

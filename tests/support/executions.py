@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from chalicelib.engine.runtime import StartProcess
-from chalicelib.service import deployments, instances
+from chalicelib.service import unit_of_work as instances
+from chalicelib.service.definitions import deploy as deployments
 from chalicelib.storage.ports import Table
 from tests.support.rest import ADMIN
 

@@ -36,7 +36,7 @@ QUICK = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 def deploy(container, key="onboard", name="Onboarding", bpmn=None) -> str:
-    from chalicelib.service.deployments import deploy as deploy_bpmn
+    from chalicelib.service.definitions.deploy import deploy as deploy_bpmn
 
     text = bpmn or WAITING.format(key=key, name=name)
     return deploy_bpmn(

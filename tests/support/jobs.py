@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from chalicelib.engine.runtime import StartProcess
-from chalicelib.service import deployments, instances
+from chalicelib.service import unit_of_work as instances
+from chalicelib.service.definitions import deploy as deployments
 
 TIMER = """<?xml version="1.0" encoding="UTF-8"?>
 <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"

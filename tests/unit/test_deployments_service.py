@@ -7,8 +7,10 @@ import threading
 import pytest
 
 from chalicelib.errors import BadRequest, NotFound
-from chalicelib.service import definitions, deployments
-from chalicelib.service import repository as repo
+from chalicelib.service.definitions import cache as definitions
+from chalicelib.service.definitions import deploy as deployments
+from chalicelib.service.definitions.queries import like_pattern
+from chalicelib.service.repositories import definitions as repo
 from chalicelib.storage.ports import Table
 from tests.support.rest import simple_bpmn
 
@@ -157,7 +159,7 @@ def test_split_definition_id(text, expected):
     ],
 )
 def test_like_pattern(pattern, value, matches):
-    assert (definitions.like_pattern(pattern).fullmatch(value) is not None) is matches
+    assert (like_pattern(pattern).fullmatch(value) is not None) is matches
 
 
 def test_batches_respect_the_transaction_limit():

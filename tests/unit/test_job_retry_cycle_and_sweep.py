@@ -14,7 +14,12 @@ import pytest
 from chalicelib import ids
 from chalicelib.clock import FixedClock, format_iso
 from chalicelib.messaging.memory import MemoryPublisher
-from chalicelib.service import jobs
+from chalicelib.service.jobs import actions as jobs
+from chalicelib.service.jobs.items import new_job
+from chalicelib.service.jobs.retry import DEFAULT_RETRIES, RETRY_CYCLE_KEY, retry_policy
+from chalicelib.service.jobs.runners import RUNNERS
+from chalicelib.service.jobs.sweep import sweep, sweep_lookahead
+from chalicelib.service.repositories.jobs import job_done_write, job_key
 from chalicelib.settings import Settings, SettingsError
 from chalicelib.storage.memory import MemoryItemStore
 from chalicelib.storage.ports import Put, Table
@@ -46,7 +51,7 @@ def add_job(
 ) -> str:
     instance = ids.new_id()
     job_id = ids.child_id(instance)
-    item = jobs.new_job(
+    item = new_job(
         job_id=job_id,
         handler_type=handler,
         created=NOW,
@@ -59,7 +64,7 @@ def add_job(
 
 
 def stored(container, job_id):
-    return container.store.get(Table.RUNTIME, *jobs.job_key(job_id))
+    return container.store.get(Table.RUNTIME, *job_key(job_id))
 
 
 @pytest.fixture
@@ -67,7 +72,7 @@ def boom(monkeypatch):
     def fail(container, item):
         raise RuntimeError("the script failed")
 
-    monkeypatch.setitem(jobs.RUNNERS, "boom", fail)
+    monkeypatch.setitem(RUNNERS, "boom", fail)
 
 
 # --- failedJobRetryTimeCycle ----------------------------------------------------------------
@@ -78,7 +83,7 @@ def boom(monkeypatch):
     [
         ("R5/PT7M", (5, timedelta(minutes=7))),
         ("R1/PT30S", (1, timedelta(seconds=30))),
-        ("R/PT2M", (jobs.DEFAULT_RETRIES, timedelta(minutes=2))),
+        ("R/PT2M", (DEFAULT_RETRIES, timedelta(minutes=2))),
         (None, None),
         ("", None),
         ("${retryCycle}", None),
@@ -87,17 +92,17 @@ def boom(monkeypatch):
     ],
 )
 def test_retry_policy(cycle, expected):
-    assert jobs.retry_policy(cycle) == expected
+    assert retry_policy(cycle) == expected
 
 
 def test_default_job_has_three_retries_and_no_cycle():
-    item = jobs.new_job(job_id="j", handler_type="boom", created=NOW)
+    item = new_job(job_id="j", handler_type="boom", created=NOW)
     assert item.data["retries"] == 3
-    assert jobs.RETRY_CYCLE_KEY not in item.data["jobHandlerConfiguration"]
+    assert RETRY_CYCLE_KEY not in item.data["jobHandlerConfiguration"]
 
 
 def test_cycle_sets_the_retries_at_creation_and_is_kept_in_the_configuration():
-    item = jobs.new_job(
+    item = new_job(
         job_id="j",
         handler_type="boom",
         created=NOW,
@@ -110,7 +115,7 @@ def test_cycle_sets_the_retries_at_creation_and_is_kept_in_the_configuration():
         "failedJobRetryTimeCycle": "R5/PT7M",
     }
     # an expression is not evaluated here: the defaults apply, nothing is stored
-    item = jobs.new_job(job_id="j", handler_type="boom", created=NOW, retry_cycle="${c}")
+    item = new_job(job_id="j", handler_type="boom", created=NOW, retry_cycle="${c}")
     assert item.data["retries"] == 3 and item.data["jobHandlerConfiguration"] == {}
 
 
@@ -159,14 +164,14 @@ def test_a_one_retry_cycle_dead_letters_at_the_first_failure(boom):
     ],
 )
 def test_sweep_lookahead_is_one_and_a_half_periods_at_least_a_second(period, seconds):
-    assert jobs.sweep_lookahead(period) == timedelta(seconds=seconds)
+    assert sweep_lookahead(period) == timedelta(seconds=seconds)
 
 
 def test_one_second_sweep_does_not_queue_a_timer_due_in_a_minute():
     container = make_container(period=1)
     soon = add_job(container, handler="noop", due=NOW + timedelta(milliseconds=1200))
     later = add_job(container, handler="noop", due=NOW + timedelta(seconds=60))
-    assert jobs.sweep(container) == {"sent": 1}
+    assert sweep(container) == {"sent": 1}
     assert {m.body["jobId"]: m.delay_seconds for m in container.publisher.drain("jobs")} == {
         soon: 1
     }
@@ -175,7 +180,7 @@ def test_one_second_sweep_does_not_queue_a_timer_due_in_a_minute():
     sends = 0
     for _ in range(60):
         container.clock.advance(seconds=1)
-        jobs.sweep(container)
+        sweep(container)
         sends += sum(1 for m in container.publisher.drain("jobs") if m.body["jobId"] == later)
     assert 1 <= sends <= 2
 
@@ -185,7 +190,7 @@ def test_one_second_sweep_resends_an_overdue_backlog_once_a_minute_not_every_tic
     backlog = {add_job(container, handler="noop", due=NOW) for _ in range(30)}
     sends = {job_id: 0 for job_id in backlog}
     for _ in range(125):  # two minutes of ticks; nothing runs the jobs
-        jobs.sweep(container)
+        sweep(container)
         for message in container.publisher.drain("jobs"):
             sends[message.body["jobId"]] += 1
         container.clock.advance(seconds=1)
@@ -197,7 +202,7 @@ def test_minute_sweep_resends_every_overdue_job_every_tick():
     container = make_container(period=60)
     overdue = add_job(container, handler="noop", due=NOW - timedelta(minutes=7, seconds=13))
     for _ in range(3):
-        assert jobs.sweep(container) == {"sent": 1}
+        assert sweep(container) == {"sent": 1}
         assert [m.body["jobId"] for m in container.publisher.drain("jobs")] == [overdue]
         container.clock.advance(seconds=60)
 
@@ -206,7 +211,7 @@ def test_minute_sweep_looks_ninety_seconds_ahead():
     container = make_container(period=60)
     inside = add_job(container, handler="noop", due=NOW + timedelta(seconds=89))
     add_job(container, handler="noop", due=NOW + timedelta(seconds=91))
-    assert jobs.sweep(container) == {"sent": 1}
+    assert sweep(container) == {"sent": 1}
     assert [m.body["jobId"] for m in container.publisher.drain("jobs")] == [inside]
 
 
@@ -230,9 +235,9 @@ def test_a_wake_up_less_than_a_second_early_waits_for_the_due_time_then_runs(mon
 
     def done(container, item):
         ran.append(item.data["_id"])
-        container.store.transact([jobs.job_done_write(item)])
+        container.store.transact([job_done_write(item)])
 
-    monkeypatch.setitem(jobs.RUNNERS, "noop", done)
+    monkeypatch.setitem(RUNNERS, "noop", done)
     monkeypatch.setattr(jobs.time, "sleep", slept.append)
     job_id = add_job(container, handler="noop", due=NOW + timedelta(milliseconds=400))
     assert jobs.run_job(container, job_id) == "executed"

@@ -14,7 +14,12 @@ from chalicelib import ids
 from chalicelib.clock import FixedClock
 from chalicelib.errors import BadRequest, NotFound
 from chalicelib.messaging.memory import MemoryPublisher
-from chalicelib.service import jobs
+from chalicelib.service.jobs import actions as jobs
+from chalicelib.service.jobs.items import new_job
+from chalicelib.service.jobs.retry import DEFAULT_RETRIES
+from chalicelib.service.jobs.runners import RUNNERS
+from chalicelib.service.jobs.sweep import sweep
+from chalicelib.service.repositories.jobs import dead_letter_key, job_done_write, job_key
 from chalicelib.storage.memory import MemoryItemStore
 from chalicelib.storage.ports import Put, Table
 
@@ -35,11 +40,11 @@ def add_job(
     container,
     handler: str = "noop",
     due: datetime | None = None,
-    retries: int = jobs.DEFAULT_RETRIES,
+    retries: int = DEFAULT_RETRIES,
 ) -> str:
     instance = ids.new_id()
     job_id = ids.child_id(instance)
-    item = jobs.new_job(
+    item = new_job(
         job_id=job_id,
         handler_type=handler,
         created=NOW,
@@ -47,13 +52,13 @@ def add_job(
         instance_id=instance,
         retries=retries,
     )
-    assert (item.pk, item.sk) == jobs.job_key(job_id)
+    assert (item.pk, item.sk) == job_key(job_id)
     container.store.transact([Put(Table.RUNTIME, item)])
     return job_id
 
 
 def stored(container, job_id):
-    return container.store.get(Table.RUNTIME, *jobs.job_key(job_id))
+    return container.store.get(Table.RUNTIME, *job_key(job_id))
 
 
 @pytest.fixture
@@ -62,14 +67,14 @@ def runners(monkeypatch):
 
     def done(container, item):
         seen.append(item.data["_id"])
-        container.store.transact([jobs.job_done_write(item)])
+        container.store.transact([job_done_write(item)])
         return "done"
 
     def boom(container, item):
         raise RuntimeError("the script failed")
 
-    monkeypatch.setitem(jobs.RUNNERS, "noop", done)
-    monkeypatch.setitem(jobs.RUNNERS, "boom", boom)
+    monkeypatch.setitem(RUNNERS, "noop", done)
+    monkeypatch.setitem(RUNNERS, "boom", boom)
     return seen
 
 
@@ -114,7 +119,7 @@ def test_failing_job_walks_retries_down_to_the_dead_letter_table(container, runn
         "retries": 0,
     }
     assert stored(container, job_id) is None
-    dead = container.store.get(Table.DEADLETTER, *jobs.dead_letter_key(job_id))
+    dead = container.store.get(Table.DEADLETTER, *dead_letter_key(job_id))
     assert dead.data["retries"] == 0 and dead.data["exceptionMessage"] == "the script failed"
 
 
@@ -152,7 +157,7 @@ def test_sweep_sends_due_and_soon_due_jobs_with_whole_second_delays(container):
     overdue = add_job(container, due=NOW - timedelta(minutes=5))
     soon = add_job(container, due=NOW + timedelta(seconds=30, milliseconds=200))
     later = add_job(container, due=NOW + timedelta(minutes=10))
-    assert jobs.sweep(container) == {"sent": 2}
+    assert sweep(container) == {"sent": 2}
     sent = {m.body["jobId"]: m.delay_seconds for m in container.publisher.drain("jobs")}
     assert sent == {overdue: 0, soon: 30}  # rounded down: the worker waits the fraction
     assert later not in sent
@@ -160,5 +165,5 @@ def test_sweep_sends_due_and_soon_due_jobs_with_whole_second_delays(container):
 
 def test_sweep_reads_every_shard(container):
     made = {add_job(container, due=NOW - timedelta(seconds=i)) for i in range(40)}
-    assert jobs.sweep(container) == {"sent": 40}
+    assert sweep(container) == {"sent": 40}
     assert {m.body["jobId"] for m in container.publisher.drain("jobs")} == made

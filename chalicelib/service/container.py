@@ -1,0 +1,28 @@
+"""What a use case needs of the composition root, typed with the ports.
+
+``bootstrap.Container`` provides it in production; tests may pass any object with these
+attributes (a fake store, an in-memory publisher, a fixed clock).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from ..clock import Clock
+from ..messaging.ports import Publisher
+from ..settings import Settings
+from ..storage.ports import ItemStore
+
+__all__ = ["Services"]
+
+
+class Services(Protocol):
+    """The adapters a use case runs with: settings, clock, item store, queue publisher, the
+    authenticator (its user store), and per-container extras (the definition cache)."""
+
+    settings: Settings
+    clock: Clock
+    store: ItemStore
+    publisher: Publisher
+    authenticator: Any  # auth.authenticate.Authenticator (the candidate-group query reads users)
+    extras: dict[str, Any]

@@ -1,0 +1,472 @@
+"""Deploying BPMN: validate, version, store; list and delete deployments.
+
+A deployment is one item collection of the repository table (``repositories.definitions`` docstring):
+its header, one item per process definition and one per resource (BPMN files, forms, images).
+``deploy`` writes all of it in one transaction together with the per-key version counters, each
+conditioned on the value it read, so two concurrent deploys of one key never share a version: the
+loser's transaction fails and it retries with fresh counters.
+
+Duplicate filtering (Flowable's ``enableDuplicateFiltering``): a deployment records the hash of
+its BPMN and resources; deploying the same content again from the same source (a model, or one
+file of ``workflow/``) as its latest deployment returns that deployment's ids with
+``duplicate=True`` and writes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
+
+from ...clock import format_iso
+from ...errors import BadRequest, Conflict, NotFound
+from ...ids import new_id
+from ...storage.aggregate import retry_on_conflict
+from ...storage.ports import (
+    MAX_TRANSACTION_WRITES,
+    Delete,
+    Item,
+    ItemStore,
+    MustExist,
+    MustNotExist,
+    Put,
+    Table,
+    VersionIs,
+    Write,
+)
+from ..container import Services
+from ..repositories import definitions as repo
+from ..repositories.definitions import load_deployment
+from ..repositories.instances import running_listing
+from . import start_events
+from .cache import forget
+from .errors import InvalidDeployment
+
+if TYPE_CHECKING:  # the engine is imported when a deploy needs it (cold-start import cost)
+    from ...engine import Definitions, ProcessDefinitionModel
+
+__all__ = [
+    "DeployResult",
+    "deploy",
+    "list_deployments",
+    "delete_deployment",
+    "running_instances",
+    "any_running",
+    "content_hash",
+    "check_resource_name",
+    "BPMN_SUFFIXES",
+    "MAX_RESOURCE_NAME",
+]
+
+#: File names deployed as BPMN (everything else is a plain resource: forms, scripts, images).
+BPMN_SUFFIXES = (".bpmn20.xml", ".bpmn")
+MAX_RESOURCE_NAME = 512
+_DIAGRAM_SUFFIXES = ("png", "jpg", "gif", "svg")
+#: Deploy attempts when a concurrent deploy of the same key wins the version race.
+DEPLOY_ATTEMPTS = 12
+
+Resource = "str | bytes"
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    """What ``model?_action=deploy`` answers."""
+
+    deployment_id: str
+    definition_ids: tuple[str, ...]
+    duplicate: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "deploymentId": self.deployment_id,
+            "processDefinitionIds": list(self.definition_ids),
+            "duplicate": self.duplicate,
+        }
+
+
+def check_resource_name(name: Any, where: str = "resourceMap") -> str:
+    """A resource name: a non-empty relative path without ``..`` (else 400 naming ``where``)."""
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_RESOURCE_NAME:
+        raise BadRequest(
+            f"{where}: resource names must be non-empty strings of at most "
+            f"{MAX_RESOURCE_NAME} characters"
+        )
+    parts = name.replace("\\", "/").split("/")
+    if name.startswith("/") or ".." in parts or "#chunk#" in name:
+        raise BadRequest(f"{where}: resource name '{name}' is not a valid relative name")
+    return name
+
+
+def content_hash(bpmn: Mapping[str, str], resources: Mapping[str, Any]) -> str:
+    """SHA-256 over the BPMN and resources (names and contents), order-independent."""
+    digest = hashlib.sha256()
+    for group, entries in (("bpmn", bpmn), ("resource", resources)):
+        for name in sorted(entries):
+            value = entries[name]
+            data = value if isinstance(value, bytes) else str(value).encode("utf-8")
+            digest.update(json.dumps([group, name, len(data)]).encode())
+            digest.update(data)
+    return digest.hexdigest()
+
+
+#: running headers read per page of the sharded listing (``_running_headers``)
+RUNNING_PAGE = 500
+
+
+def _running_headers(container: Services) -> Iterator[Mapping[str, Any]]:
+    """The headers of running (or suspended) instances of every definition, page by page.
+
+    The runtime table's sharded ``kindShard-sort`` index (``instance#0..7``: ended headers
+    leave it): one index Query per shard per ``RUNNING_PAGE`` headers. A per-definition
+    counter would make the checks below O(1); until there are many running instances the scan
+    is cheaper than keeping one up to date on every start and end.
+    """
+    token = None
+    while True:
+        page = running_listing(container.store, limit=RUNNING_PAGE, start=token)
+        for item in page.items:
+            if not item.data.get("end_time"):
+                yield item.data
+        token = page.next_token
+        if token is None:
+            return
+
+
+def running_instances(container: Services, definition_id: str) -> int:
+    """How many process instances of ``definition_id`` are running (or suspended): the whole
+    listing is read."""
+    return sum(
+        1 for header in _running_headers(container) if header.get("definition_id") == definition_id
+    )
+
+
+def any_running(container: Services, definition_ids: Iterable[str]) -> bool:
+    """Whether an instance of any of ``definition_ids`` runs: one walk of the listing for all
+    of them, stopping at the first page that shows one (``delete_deployment``'s 409)."""
+    wanted = set(definition_ids)
+    return any(header.get("definition_id") in wanted for header in _running_headers(container))
+
+
+# --- deploy ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    resource_name: str
+    definitions: Definitions
+    processes: tuple[ProcessDefinitionModel, ...]
+
+
+def _parse_all(bpmn: Mapping[str, str]) -> list[_Parsed]:
+    """Validate every BPMN resource; ``InvalidDeployment`` listing every problem of them all."""
+    from ...engine import validate_bpmn
+
+    if not bpmn:
+        raise BadRequest("A deployment needs at least one BPMN resource")
+    errors: list[dict] = []
+    warnings: list[dict] = []
+    parsed: list[_Parsed] = []
+    for name in sorted(bpmn):
+        report = validate_bpmn(bpmn[name], resource_name=name)
+        label = {"resourceName": name} if len(bpmn) > 1 else {}
+        errors.extend({**p.to_json(), **label} for p in report.errors)
+        warnings.extend({**p.to_json(), **label} for p in report.warnings)
+        if report.valid and report.definitions is not None:
+            parsed.append(
+                _Parsed(name, report.definitions, report.definitions.executable_processes)
+            )
+    seen: dict[str, str] = {}
+    for item in parsed:
+        for process in item.processes:
+            if process.key in seen:
+                errors.append(
+                    {
+                        "problem": "duplicate-process-key",
+                        "defaultDescription": f"process key '{process.key}' is defined in both "
+                        f"{seen[process.key]} and {item.resource_name}",
+                        "activityId": process.key,
+                        "activityName": process.name,
+                        "processDefinitionId": process.key,
+                        "xmlLineNumber": process.line,
+                        "xmlColumnNumber": process.column,
+                        "isWarning": False,
+                    }
+                )
+            seen[process.key] = item.resource_name
+    if errors:
+        first = errors[0]
+        raise InvalidDeployment(
+            f"The BPMN is not valid ({len(errors)} error(s)); first: line "
+            f"{first.get('xmlLineNumber')}: {first.get('defaultDescription')}",
+            {"errors": errors, "warnings": warnings},
+        )
+    return parsed
+
+
+def _diagram_resource(resource_name: str, key: str, names: Iterable[str]) -> str | None:
+    base = resource_name
+    for suffix in BPMN_SUFFIXES:
+        if base.endswith(suffix):
+            base = base[: -len(suffix)]
+            break
+    available = set(names)
+    for candidate in [f"{base}.{key}.{ext}" for ext in _DIAGRAM_SUFFIXES] + [
+        f"{base}.{ext}" for ext in _DIAGRAM_SUFFIXES
+    ]:
+        if candidate in available:
+            return candidate
+    return None
+
+
+def definition_record(
+    process: ProcessDefinitionModel,
+    parsed: _Parsed,
+    version: int,
+    deployment_id: str,
+    resource_names: Iterable[str],
+) -> dict[str, Any]:
+    """The process definition item of api-reference.md §8 (query shape)."""
+    shapes = parsed.definitions.diagram.shapes
+    return {
+        "_id": repo.definition_id(process.key, version, deployment_id),
+        "_rev": "1",
+        "key": process.key,
+        "name": process.name,
+        "category": parsed.definitions.category,
+        "description": process.documentation,
+        "version": version,
+        "deploymentId": deployment_id,
+        "resourceName": parsed.resource_name,
+        "processDiagramResourceName": _diagram_resource(
+            parsed.resource_name, process.key, resource_names
+        ),
+        "hasStartFormKey": bool(process.start_form_key),
+        "graphicalNotationDefined": any(node_id in shapes for node_id in process.elements),
+        "suspended": False,
+        "suspensionState": 1,
+        "tenantId": "",
+    }
+
+
+def _resource_item(deployment_id: str, name: str, value: Any) -> Item:
+    if isinstance(value, bytes):
+        try:
+            data = {"name": name, "text": value.decode("utf-8")}
+        except UnicodeDecodeError:
+            data = {"name": name, "base64": base64.b64encode(value).decode("ascii")}
+    else:
+        data = {"name": name, "text": str(value)}
+    return Item(repo.deployment_pk(deployment_id), repo.resource_sk(name), repo.RESOURCE, data)
+
+
+def _latest_of_source(store: ItemStore, source: str) -> Item | None:
+    page = store.query(Table.REPOSITORY, repo.source_pk(source), limit=1, descending=True)
+    return page.items[0] if page.items else None
+
+
+def deploy(
+    container: Services,
+    *,
+    source: str,
+    name: str,
+    bpmn: Mapping[str, str],
+    resources: Mapping[str, Any] | None = None,
+) -> DeployResult:
+    """Validate and deploy ``bpmn`` (resource name -> XML) with ``resources`` as one deployment.
+
+    ``source`` identifies where it comes from (``model:<id>``, ``file:<name>``) for duplicate
+    filtering and ``list_deployments``. Raises ``InvalidDeployment`` (400, ``detail.errors``),
+    ``BadRequest`` for a deployment too large for one transaction.
+    """
+    resources = dict(resources or {})
+    for resource_name in list(bpmn) + list(resources):
+        check_resource_name(resource_name)
+    clash = sorted(set(bpmn) & set(resources))
+    if clash:
+        raise BadRequest(f"resourceMap: '{clash[0]}' clashes with the BPMN resource name")
+    parsed = _parse_all(bpmn)
+    digest = content_hash(bpmn, resources)
+    store = container.store
+
+    def attempt() -> DeployResult:
+        latest = _latest_of_source(store, source)
+        if latest is not None and latest.data.get("contentHash") == digest:
+            return DeployResult(
+                latest.data["deploymentId"], tuple(latest.data["processDefinitionIds"]), True
+            )
+        return _write(container, source, name, bpmn, resources, parsed, digest)
+
+    return retry_on_conflict(attempt, attempts=DEPLOY_ATTEMPTS, delay=0.02)
+
+
+def _write(
+    container: Services,
+    source: str,
+    name: str,
+    bpmn: Mapping[str, str],
+    resources: Mapping[str, Any],
+    parsed: list[_Parsed],
+    digest: str,
+) -> DeployResult:
+    store = container.store
+    deployment_id = new_id()
+    deploy_time = cast(str, format_iso(container.clock.now()))
+    pk = repo.deployment_pk(deployment_id)
+    names = list(bpmn) + list(resources)
+    writes: list[Write] = []
+    definition_ids: list[str] = []
+    for item in parsed:
+        for process in item.processes:
+            counter = store.get(Table.REPOSITORY, repo.counter_pk(process.key), repo.COUNTER_SK)
+            current = int(counter.version or 0) if counter is not None else 0
+            version = current + 1
+            record = definition_record(process, item, version, deployment_id, names)
+            definition_ids.append(record["_id"])
+            writes.append(
+                Put(
+                    Table.REPOSITORY,
+                    Item(
+                        pk,
+                        repo.definition_sk(record["_id"]),
+                        repo.PROCESS_DEFINITION,
+                        record,
+                        index={"sort": repo.definition_sort(process.key, version, deployment_id)},
+                    ),
+                    MustNotExist(),
+                )
+            )
+            writes.append(
+                Put(
+                    Table.REPOSITORY,
+                    Item(
+                        repo.counter_pk(process.key),
+                        repo.COUNTER_SK,
+                        repo.COUNTER,
+                        {"key": process.key, "lastDefinitionId": record["_id"]},
+                        version=version,
+                    ),
+                    VersionIs(current) if counter is not None else MustNotExist(),
+                )
+            )
+    header = {
+        "deploymentId": deployment_id,
+        "name": name,
+        "source": source,
+        "contentHash": digest,
+        "deployTime": deploy_time,
+        "processDefinitionIds": definition_ids,
+        "resourceNames": names,
+    }
+    writes.insert(
+        0,
+        Put(
+            Table.REPOSITORY,
+            Item(
+                pk,
+                repo.DEPLOYMENT_SK,
+                repo.DEPLOYMENT,
+                header,
+                index={"sort": f"{deploy_time}#{deployment_id}"},
+            ),
+            MustNotExist(),
+        ),
+    )
+    writes.append(
+        Put(
+            Table.REPOSITORY,
+            Item(
+                repo.source_pk(source),
+                repo.source_sk(deploy_time, deployment_id),
+                repo.DEPLOYMENT_SOURCE,
+                {
+                    "deploymentId": deployment_id,
+                    "contentHash": digest,
+                    "deployTime": deploy_time,
+                    "processDefinitionIds": definition_ids,
+                },
+            ),
+        )
+    )
+    for resource_name, text in list(bpmn.items()) + list(resources.items()):
+        writes.append(Put(Table.REPOSITORY, _resource_item(deployment_id, resource_name, text)))
+
+    processes = [process for item in parsed for process in item.processes]
+    starts = start_events.on_deploy(container, zip(processes, definition_ids))
+    store.transact(writes + starts.writes)
+    starts.publish(container)
+    return DeployResult(deployment_id, tuple(definition_ids), False)
+
+
+# --- read, list, delete ----------------------------------------------------------------------
+
+
+def list_deployments(container: Services, source: str) -> list[dict[str, Any]]:
+    """Every deployment from ``source``, oldest first: ``{deploymentId, processDefinitionIds,
+    deployTime}``."""
+    found: list[dict[str, Any]] = []
+    token = None
+    while True:
+        page = container.store.query(
+            Table.REPOSITORY, repo.source_pk(source), limit=500, start=token
+        )
+        found.extend(
+            {
+                "deploymentId": item.data["deploymentId"],
+                "processDefinitionIds": list(item.data["processDefinitionIds"]),
+                "deployTime": item.data["deployTime"],
+            }
+            for item in page.items
+        )
+        if page.next_token is None:
+            return found
+        token = page.next_token
+
+
+def delete_deployment(container: Services, definition_id: str) -> dict[str, Any]:
+    """Delete the deployment holding ``definition_id`` (all its definitions and resources).
+
+    Returns the definition record as it was. 404 for an unknown definition; 409 when one of
+    the deployment's definitions has running instances (``any_running``).
+    """
+    parts = repo.split_definition_id(definition_id)
+    deployment = load_deployment(container.store, parts[2]) if parts else None
+    if deployment is None or definition_id not in deployment.definitions:
+        raise NotFound(f"No deployed process definition found with id '{definition_id}'")
+    if any_running(container, deployment.definitions):
+        raise Conflict("The process definition has running instances, can not be deleted")
+    record = dict(deployment.definitions[definition_id].data)
+    header = deployment.header
+    source_delete = Delete(
+        Table.REPOSITORY,
+        repo.source_pk(header.data["source"]),
+        repo.source_sk(header.data["deployTime"], deployment.deployment_id),
+    )
+    first: list[Write] = [Delete.of(Table.REPOSITORY, header, MustExist()), source_delete]
+    first.extend(Delete.of(Table.REPOSITORY, item) for item in deployment.definitions.values())
+    rest: list[Write] = [
+        Delete.of(Table.REPOSITORY, item) for item in deployment.resources.values()
+    ]
+
+    starts = start_events.on_undeploy(container, deployment.definitions)
+    for batch in _batches(first + starts.writes, rest):
+        container.store.transact(batch)
+    starts.publish(container)
+    forget(container, deployment.definitions)
+    return record
+
+
+def _batches(first: list[Write], rest: list[Write]) -> list[list[Write]]:
+    """``first`` in the first transaction (with as much of ``rest`` as fits), then the rest."""
+    batches: list[list[Write]] = [list(first)]
+    used = sum(1 + getattr(write, "chunks", 0) for write in first)
+    for write in rest:
+        cost = 1 + getattr(write, "chunks", 0)
+        if used + cost > MAX_TRANSACTION_WRITES:
+            batches.append([])
+            used = 0
+        batches[-1].append(write)
+        used += cost
+    return batches

@@ -1,0 +1,258 @@
+"""Queries of ``processinstance`` (running instances) and ``processinstance/history``.
+
+Reads (api-reference.md §3.3 parameters; items in the §8 shape):
+
+* running instances: the runtime table's sharded ``kindShard-sort`` index (``instance#0..7``,
+  headers only: an ended header leaves the index), merged in start-time order; then, per
+  instance, one Query of its instance-scope ``var#`` items for ``processVariables``;
+* history: the history table's ``kindShard-sort`` index (``hpi#0..7``), then per instance one
+  Query of its kept instance-scope variables;
+* ``_id``/``processInstanceId`` equality (filter or parameter) reads that one instance instead
+  of the listing.
+
+Variables are skipped (no per-item Query) when the answer cannot need them: ``query-all-ids``,
+or ``_fields`` without ``processVariables`` and no filter or ``var-`` parameter.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ...clock import format_iso
+from ...crest import filter as crest_filter
+from ...crest.request import CrestRequest
+from ...storage.ports import Page
+from ..container import Services
+from ..querying import (
+    FILTERED_QUERY,
+    QUERY_ALL_IDS,
+    QuerySource,
+    date_param,
+    flag_param,
+    run_query,
+)
+from ..repositories.history import process_listing, read_process
+from ..repositories.instances import (
+    instance_records,
+    is_header,
+    running_listing,
+    variable_prefix,
+)
+from .shapes import (
+    ITEM_FIELDS,
+    DefinitionNames,
+    history_item,
+    history_variables,
+    instance_item,
+    runtime_variables,
+)
+
+__all__ = [
+    "query_running",
+    "query_history",
+    "SORT_KEYS",
+    "EQUAL_PARAMS",
+    "DATE_PARAMS",
+    "running_source",
+    "history_source",
+    "filtered_predicate",
+    "sort_aliases",
+]
+
+#: api-reference.md §3.3 sort keys (plus every item field)
+SORT_KEYS = ITEM_FIELDS | {"processInstanceBusinessKey"}
+_SORT_ALIASES = {"processInstanceBusinessKey": "businessKey"}
+#: filtered-query parameters compared for equality, and the item field each one reads
+EQUAL_PARAMS = {
+    "processDefinitionId": "processDefinitionId",
+    "processDefinitionKey": "processDefinitionKey",
+    "processInstanceBusinessKey": "businessKey",
+    "processInstanceId": "_id",
+    "superProcessInstanceId": "superProcessInstanceId",
+    "startUserId": "startUserId",
+}
+#: date-bound parameters: (item field, True for a lower bound); bounds are inclusive
+DATE_PARAMS = {
+    "startedAfter": ("startTime", True),
+    "startedBefore": ("startTime", False),
+    "finishedAfter": ("endTime", True),
+    "finishedBefore": ("endTime", False),
+}
+VAR_PREFIX = "var-"
+Item = dict[str, Any]
+
+
+def _as_text(value: Any) -> str | None:
+    """A variable's value as IDM compares it with a ``var-`` parameter (a string)."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    return str(value)
+
+
+def filtered_predicate(request: CrestRequest) -> Callable[[Item], bool]:
+    """The ``filtered-query`` predicate (unknown parameters are ignored, as in IDM)."""
+    terms = {
+        field: request.param(param)
+        for param, field in EQUAL_PARAMS.items()
+        if request.param(param) is not None
+    }
+    bounds = [
+        (field, lower, bound)
+        for param, (field, lower) in DATE_PARAMS.items()
+        if (bound := format_iso(date_param(request, param))) is not None
+    ]
+    variables = {
+        name[len(VAR_PREFIX) :]: request.param(name)
+        for name in request.additional_parameter_lists
+        if name.startswith(VAR_PREFIX)
+    }
+    finished, unfinished = flag_param(request, "finished"), flag_param(request, "unfinished")
+    involved = request.param("involvedUserId")
+
+    def predicate(item: Item) -> bool:
+        if any(item.get(field) != value for field, value in terms.items()):
+            return False
+        if finished and item.get("endTime") is None or unfinished and item.get("endTime"):
+            return False
+        if involved is not None and item.get("startUserId") != involved:
+            return False
+        for field, lower, bound in bounds:
+            value = item.get(field)
+            if value is None or (value < bound if lower else value > bound):
+                return False
+        values = item.get("processVariables") or {}
+        return all(_as_text(values.get(name)) == expected for name, expected in variables.items())
+
+    return predicate
+
+
+def sort_aliases(request: CrestRequest) -> CrestRequest:
+    """The request with IDM's sort key names mapped to item fields."""
+    if not any(key.name in _SORT_ALIASES for key in request.sort_keys):
+        return request
+    keys = tuple(
+        dataclasses.replace(key, field=(_SORT_ALIASES[key.name],))
+        if key.name in _SORT_ALIASES
+        else key
+        for key in request.sort_keys
+    )
+    return dataclasses.replace(request, sort_keys=keys)
+
+
+def _needs_variables(request: CrestRequest) -> bool:
+    if request.query_filter is not None:
+        return True
+    if request.query_id == QUERY_ALL_IDS:
+        return False
+    if request.query_id == FILTERED_QUERY and any(
+        name.startswith(VAR_PREFIX) for name in request.additional_parameter_lists
+    ):
+        return True
+    if request.fields:
+        return any(segments[:1] == ("processVariables",) for segments in request.fields)
+    return True
+
+
+def _wanted_id(request: CrestRequest) -> str | None:
+    """An instance id the query must equal (then one instance is read, not the listing)."""
+    if request.query_filter is not None:
+        terms = crest_filter.equality_terms(request.query_filter)
+        value = terms.get("_id", terms.get("processInstanceId"))
+    elif request.query_id == FILTERED_QUERY:
+        value = request.param("processInstanceId")
+    else:
+        value = None
+    return value if isinstance(value, str) and value else None
+
+
+def _listing(
+    container: Services, read: Callable[..., Page], shape: Callable[[Mapping[str, Any]], Item]
+) -> Callable:
+    def fetch(token: Any, limit: int) -> tuple[list[Item], Any]:
+        page = read(container.store, limit=max(limit, 1), start=token)
+        return [shape(item.data) for item in page.items], page.next_token
+
+    return fetch
+
+
+def _single(fetch_one: Callable[[], Item | None]) -> Callable:
+    def fetch(token: Any, limit: int) -> tuple[list[Item], Any]:
+        found = fetch_one()
+        return ([found] if found is not None else []), None
+
+    return fetch
+
+
+def running_source(container: Services, request: CrestRequest) -> QuerySource:
+    """The ``QuerySource`` of ``processinstance`` queries (running instances only)."""
+    names = DefinitionNames(container)
+    with_variables = _needs_variables(request)
+
+    def shape(header: Mapping[str, Any]) -> Item:
+        variables = runtime_variables(container, header["id"]) if with_variables else {}
+        return instance_item(header, names, variables)
+
+    wanted = _wanted_id(request)
+    if wanted is not None:
+
+        def one() -> Item | None:
+            items = instance_records(container.store, wanted)
+            header = next((i.data for i in items if is_header(i) and i.data.get("id")), None)
+            if header is None or header.get("end_time"):
+                return None
+            variables = {
+                i.data["name"]: i.data.get("value")
+                for i in items
+                if i.sk.startswith(variable_prefix(wanted))
+            }
+            return instance_item(header, names, variables)
+
+        fetch = _single(one)
+    else:
+        fetch = _listing(container, running_listing, shape)
+    return QuerySource(fetch=fetch, sortable=SORT_KEYS, filtered_query=filtered_predicate)
+
+
+def history_source(container: Services, request: CrestRequest) -> QuerySource:
+    """The ``QuerySource`` of ``processinstance/history`` queries (finished and running)."""
+    names = DefinitionNames(container)
+    with_variables = _needs_variables(request)
+
+    def shape(record: Mapping[str, Any]) -> Item:
+        variables = history_variables(container, record["id"]) if with_variables else {}
+        return history_item(record, names, variables)
+
+    wanted = _wanted_id(request)
+    if wanted is not None:
+
+        def one() -> Item | None:
+            found = read_process(container.store, wanted)
+            return shape(found.data) if found is not None else None
+
+        fetch = _single(one)
+    else:
+        fetch = _listing(container, process_listing, shape)
+    return QuerySource(fetch=fetch, sortable=SORT_KEYS, filtered_query=filtered_predicate)
+
+
+def query_running(container: Services, request: CrestRequest) -> dict:
+    """The CREST query envelope of ``processinstance``."""
+    request = sort_aliases(request)
+    return run_query(
+        request, running_source(container, request), max_page_size=container.settings.max_page_size
+    )
+
+
+def query_history(container: Services, request: CrestRequest) -> dict:
+    """The CREST query envelope of ``processinstance/history``."""
+    request = sort_aliases(request)
+    return run_query(
+        request, history_source(container, request), max_page_size=container.settings.max_page_size
+    )

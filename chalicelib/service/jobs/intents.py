@@ -1,0 +1,83 @@
+"""Commands larger than one transaction: a commit intent plus its recovery job.
+
+A command that changes more than DynamoDB's 100 items per transaction (a 500-way parallel
+multi-instance, the history of a long automatic run) commits through ``storage.intent``: one
+transaction holds every conditioned write, the ``#intent`` item with the rest, and an
+``apply-intent`` job; the committer then applies the intent at once. The job is the safety
+net: if the committer dies between the two phases, a worker (woken by the sweep, the job is
+due at once) finishes the apply. The next command on the instance would roll it forward
+anyway (``AggregateStore.load``); the job covers what only indexes show (task listings, due
+jobs), which must not wait for someone to touch the instance.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ... import ids
+from ...storage import intent as intents
+from ...storage.ports import Delete, Item, MustNotExist, Put, Table, Write
+from ..container import Services
+from ..repositories.jobs import job_done_write
+from .items import new_job
+from .wakeup import publish
+
+__all__ = ["HANDLER", "Decision", "decide", "apply_now", "run"]
+
+log = logging.getLogger("workflow.service.commit_intents")
+
+HANDLER = "apply-intent"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The decide transaction's ``writes``, and what to apply after it."""
+
+    writes: list[Write]
+    intent: Item
+    job: Item
+
+
+def decide(container: Services, pk: str, version: int, writes: Sequence[Write]) -> Decision:
+    """The decide transaction of a commit of aggregate ``pk`` at its new ``version`` whose
+    ``writes`` do not fit one transaction."""
+    job = new_job(
+        job_id=ids.child_id(pk),
+        handler_type=HANDLER,
+        created=container.clock.now(),
+        instance_id=pk,
+        configuration={"intentVersion": version},
+    )
+    first, intent = intents.split(
+        pk,
+        version,
+        writes,
+        keep=[Put(Table.RUNTIME, job, MustNotExist())],
+        cleanup=[Delete(Table.RUNTIME, job.pk, job.sk, chunks=0)],
+    )
+    return Decision(first, intent, job)
+
+
+def apply_now(container: Services, decision: Decision) -> None:
+    """Apply right after the decide transaction; on failure wake the job (it is due now)."""
+    try:
+        intents.apply(container.store, decision.intent)
+    except Exception:
+        log.warning(
+            "commit intent of %s not applied now; its job will", decision.intent.pk, exc_info=True
+        )
+        publish(container, [decision.job])
+
+
+def run(container: Services, job: Item) -> str:
+    """The ``apply-intent`` runner: finish the intent, or drop the job when it is done."""
+    store = container.store
+    current = store.get(Table.RUNTIME, job.pk, intents.INTENT_SK)
+    wanted = job.data["jobHandlerConfiguration"].get("intentVersion")
+    if current is None or intents.intent_version(current) != wanted:
+        store.transact([job_done_write(job)])
+        return "already applied"
+    applied = intents.apply(store, current)
+    return "applied" if applied else "already applied"

@@ -1,0 +1,146 @@
+"""Queries and reads of ``job`` and ``job/deadletter`` (api-reference.md §3.6).
+
+Both listings read a sharded ``kindShard-sort`` index (``job#n`` in the runtime table, ``dlq#n``
+in the dead-letter table) merged in creation order. ``processInstanceId`` or ``jobId``
+equality reads only that instance's item collection instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ...clock import format_iso
+from ...crest import filter as crest_filter
+from ...crest.request import CrestRequest
+from ...errors import BadRequest, NotFound
+from ...ids import instance_of
+from ..container import Services
+from ..querying import FILTERED_QUERY, QuerySource, date_param, flag_param
+from ..repositories.jobs import (
+    DEAD_LETTER_KIND,
+    JOB_KIND,
+    delete_write,
+    instance_jobs,
+    job_listing,
+)
+from ..repositories.jobs import read_job as stored_job
+from .items import job_shape
+
+__all__ = ["ITEM_FIELDS", "job_source", "read_job", "delete_job", "stacktrace"]
+
+ITEM_FIELDS = frozenset(
+    {
+        "_id",
+        "retries",
+        "exceptionMessage",
+        "tenantId",
+        "jobHandlerType",
+        "jobHandlerConfiguration",
+        "dueDate",
+        "processInstanceId",
+        "executionId",
+        "processDefinitionId",
+        "jobType",
+        "elementId",
+        "elementName",
+        "exclusive",
+        "createTime",
+    }
+)
+_EQUAL = {
+    "jobId": "_id",
+    "processDefinitionId": "processDefinitionId",
+    "processInstanceId": "processInstanceId",
+    "executionId": "executionId",
+    "exceptionMessage": "exceptionMessage",
+}
+
+
+def _filtered(request: CrestRequest) -> Callable[[dict], bool]:
+    timers, messages = flag_param(request, "timersOnly"), flag_param(request, "messagesOnly")
+    if timers and messages:
+        raise BadRequest("Cannot combine onlyTimers() with onlyMessages() in the same query")
+    terms = {
+        field: request.param(param)
+        for param, field in _EQUAL.items()
+        if request.param(param) is not None
+    }
+    with_exception = flag_param(request, "withException")
+    due_before = format_iso(date_param(request, "dueBefore"))
+    due_after = format_iso(date_param(request, "dueAfter"))
+
+    def predicate(job: dict) -> bool:
+        if any(job.get(field) != value for field, value in terms.items()):
+            return False
+        if timers and job.get("jobType") != "timer":
+            return False
+        if messages and job.get("jobType") != "message":
+            return False
+        if with_exception and not job.get("exceptionMessage"):
+            return False
+        due = job.get("dueDate") or ""
+        if due_before is not None and not due < due_before:
+            return False
+        return due_after is None or due > due_after
+
+    return predicate
+
+
+def _instance_filter(request: CrestRequest) -> str | None:
+    """An instance id the query is limited to, when equality names one."""
+    terms: Mapping[str, Any]
+    if request.query_filter is not None:
+        terms = crest_filter.equality_terms(request.query_filter)
+    elif request.query_id == FILTERED_QUERY:
+        terms = {
+            "processInstanceId": request.param("processInstanceId"),
+            "_id": request.param("jobId"),
+        }
+    else:
+        return None
+    instance = terms.get("processInstanceId")
+    if isinstance(instance, str) and instance:
+        return instance
+    job_id = terms.get("_id")
+    return instance_of(job_id) if isinstance(job_id, str) else None
+
+
+def job_source(container: Services, request: CrestRequest, *, dead: bool) -> QuerySource:
+    """The ``QuerySource`` of ``job`` (or ``job/deadletter`` with ``dead``) queries."""
+    store = container.store
+    kind = DEAD_LETTER_KIND if dead else JOB_KIND
+    instance = None if dead else _instance_filter(request)
+
+    def fetch(token: Any, limit: int) -> tuple[list[dict], Any]:
+        if instance is not None:
+            page = instance_jobs(store, instance, limit=max(limit, 1), start=token)
+        else:
+            page = job_listing(store, dead=dead, limit=max(limit, 1), start=token)
+        return [job_shape(item) for item in page.items if item.kind == kind], page.next_token
+
+    return QuerySource(fetch=fetch, sortable=ITEM_FIELDS, filtered_query=_filtered)
+
+
+def _load(container: Services, job_id: str, *, dead: bool) -> Any:
+    item = stored_job(container.store, job_id, dead=dead)
+    if item is None:
+        raise NotFound(f"{'Dead-letter job' if dead else 'Job'} {job_id} not found")
+    return item
+
+
+def read_job(container: Services, job_id: str, *, dead: bool = False) -> dict:
+    """One job (or dead-letter job); 404 when absent."""
+    return job_shape(_load(container, job_id, dead=dead))
+
+
+def delete_job(container: Services, job_id: str, *, dead: bool = False) -> dict:
+    """Delete a job; 200 with the job as it was (a job deleted meanwhile: 404)."""
+    item = _load(container, job_id, dead=dead)
+    container.store.transact([delete_write(item, dead=dead)])
+    return job_shape(item)
+
+
+def stacktrace(container: Services, job_id: str, *, dead: bool = False) -> dict:
+    """``{"_id", "stacktrace": text | null}``."""
+    return {"_id": job_id, "stacktrace": _load(container, job_id, dead=dead).data.get("stacktrace")}

@@ -1,0 +1,140 @@
+"""When a job fails, and when its runner loses a race.
+
+A failing runner's effects are rolled back (it committed nothing); ``record_failure`` takes
+the job's retries down by one, keeps ``exceptionMessage`` and the stack trace, and makes it due
+again after ``RETRY_WAIT``; at zero retries it moves to the dead-letter table in one
+transaction.
+
+``failedJobRetryTimeCycle`` (Flowable's ``R5/PT7M`` on the job's element: 5 retries, 7 minutes
+apart) replaces both defaults: ``items.new_job(retry_cycle=...)`` starts the job with the
+cycle's repetitions as its retries and keeps the cycle in ``jobHandlerConfiguration``; a
+failure waits the cycle's period. An expression or an unbounded cycle (``R/PT1M``) keeps the
+default retries.
+
+``run_attempts``: a runner's lost race (a concurrent commit to its instance) is retried with
+the job read again.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from ...clock import format_iso
+from ...storage.aggregate import retry_on_conflict
+from ...storage.ports import Delete, Item, MustNotExist, Put, Table, VersionIs
+from ..container import Services
+from ..repositories.jobs import dead_letter_item, due_index
+from .wakeup import publish
+
+__all__ = [
+    "DEFAULT_RETRIES",
+    "RETRY_WAIT",
+    "RETRY_CYCLE_KEY",
+    "MAX_STACKTRACE",
+    "retry_policy",
+    "retry_wait",
+    "initial_retries",
+    "record_failure",
+    "run_attempts",
+]
+
+log = logging.getLogger("workflow.service.jobs")
+
+#: Flowable's defaults: 3 tries, 10 s apart
+DEFAULT_RETRIES = 3
+RETRY_WAIT = timedelta(seconds=10)
+#: where a job keeps its ``failedJobRetryTimeCycle`` (in ``jobHandlerConfiguration``)
+RETRY_CYCLE_KEY = "failedJobRetryTimeCycle"
+#: a stored stack trace is cut to this many characters
+MAX_STACKTRACE = 16_000
+
+
+def retry_policy(cycle: str | None) -> tuple[int, Any] | None:
+    """``(retries, wait)`` of a ``failedJobRetryTimeCycle`` (``R5/PT7M`` -> ``(5, 7 min)``).
+
+    None (the defaults apply) when there is no cycle, when it is an expression (not evaluated
+    here) or malformed, or when it has no repetition count (``R/PT7M``: the wait still applies
+    through ``retry_wait``).
+    """
+    if not cycle or not isinstance(cycle, str) or "${" in cycle or "#{" in cycle:
+        return None
+    from ...engine.timers import RepeatingInterval, parse_time_cycle
+
+    try:
+        parsed = parse_time_cycle(cycle)
+    except ValueError:
+        return None
+    if not isinstance(parsed, RepeatingInterval):
+        return None
+    retries = DEFAULT_RETRIES if parsed.repetitions is None else parsed.repetitions
+    return retries, parsed.period
+
+
+def retry_wait(item: Item) -> Any:
+    """How long a failed job waits before it is due again."""
+    configuration = item.data.get("jobHandlerConfiguration") or {}
+    policy = retry_policy(configuration.get(RETRY_CYCLE_KEY))
+    return policy[1] if policy is not None else RETRY_WAIT
+
+
+def initial_retries(item: Item) -> int:
+    """The retries a job starts with (its cycle's repetitions, else ``DEFAULT_RETRIES``)."""
+    configuration = item.data.get("jobHandlerConfiguration") or {}
+    policy = retry_policy(configuration.get(RETRY_CYCLE_KEY))
+    return policy[0] if policy is not None else DEFAULT_RETRIES
+
+
+def record_failure(container: Services, item: Item, exc: Exception) -> dict[str, Any]:
+    """Record that the job of ``item`` failed with ``exc`` (see the module doc); the
+    ``job?_action=execute`` response."""
+    job_id = item.data["_id"]
+    now = container.clock.now()
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    trace = "".join(traceback.format_exception(exc))[-MAX_STACKTRACE:]
+    retries = max(0, int(item.data.get("retries", DEFAULT_RETRIES)) - 1)
+    data = {**item.data, "retries": retries, "exceptionMessage": message, "stacktrace": trace}
+    condition = VersionIs(item.version or 1)
+    if retries == 0:
+        container.store.transact(
+            [
+                Delete(Table.RUNTIME, item.pk, item.sk, condition, item.stored_chunks),
+                Put(Table.DEADLETTER, dead_letter_item(data), MustNotExist()),
+            ]
+        )
+        log.warning("job %s moved to the dead-letter table: %s", job_id, message)
+        return {"_id": job_id, "status": "deadletter", "exceptionMessage": message, "retries": 0}
+    due = now + retry_wait(item)
+    data["dueDate"] = format_iso(due)
+    index = {**item.index, **due_index(job_id, due)}
+    updated = Item(item.pk, item.sk, item.kind, data, index=index, version=(item.version or 1) + 1)
+    container.store.transact(
+        [Put(Table.RUNTIME, updated, condition, replaces_chunks=item.stored_chunks)]
+    )
+    log.warning("job %s failed (%d retries left): %s", job_id, retries, message)
+    publish(container, [updated])
+    return {"_id": job_id, "status": "failed", "exceptionMessage": message, "retries": retries}
+
+
+def run_attempts(
+    container: Services, job: Item, attempt: Callable[[Item], str], *, attempts: int = 4
+) -> str:
+    """Run a runner's ``attempt(job)`` until it commits, retrying lost races.
+
+    The first attempt uses the job as the worker just read it: every runner commits with
+    ``job_done_write`` (conditioned on the job's version), so a stale copy cannot win, it only
+    loses the race. A retry reads the job again; a job gone meanwhile is already done.
+    """
+    latest: list[Item | None] = [job]
+
+    def once() -> str:
+        current = latest[0] or container.store.get(Table.RUNTIME, job.pk, job.sk)
+        latest[0] = None  # the next attempt reads it again
+        if current is None:
+            return "absent: already run"
+        return attempt(current)
+
+    return retry_on_conflict(once, attempts=attempts, delay=0.02)

@@ -1,0 +1,35 @@
+"""THE table of job runners: ``jobHandlerType -> runner(container, job item) -> outcome``.
+
+A runner does the job's work and commits its effects together with the deletion of the job
+item (``repositories.jobs.job_done_write``); raising means failure (``retry.record_failure``).
+Every job type the service writes is listed here, and nowhere else: a new job type is one row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ...storage.ports import Item
+from ..events import broadcast, deliveries, timer_start
+from . import engine_runner, intents
+
+__all__ = ["Runner", "RUNNERS"]
+
+Runner = Callable[[Any, Item], str]
+
+RUNNERS: dict[str, Runner] = {
+    # the engine's timers and async continuations
+    "trigger-timer": engine_runner.run_engine_job,
+    "async-continuation": engine_runner.run_engine_job,
+    "async-after": engine_runner.run_engine_job,
+    # a commit larger than one transaction
+    intents.HANDLER: intents.run,
+    # timer start events
+    timer_start.TIMER_START: timer_start.run_timer_start,
+    # queued execution actions and signal broadcasts
+    "deliver-message": deliveries.run_message,
+    "deliver-signal": deliveries.run_signal,
+    "trigger-execution": deliveries.run_trigger,
+    broadcast.HANDLER: broadcast.run_broadcast,
+}

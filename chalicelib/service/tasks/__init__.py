@@ -1,0 +1,1 @@
+"""Task instances: commands (``commands``), queries (``queries``), JSON shapes (``shapes``)."""

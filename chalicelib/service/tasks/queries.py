@@ -1,0 +1,562 @@
+"""Queries over task instances: ``taskinstance`` (open tasks) and ``taskinstance/history``.
+
+Each query is planned to the cheapest read that holds every match, then filtered in Python:
+
+* open tasks: ``_id``/``taskId`` equality → the task's own item (one Query of its instance,
+  ``task#<id>`` prefix); ``processInstanceId`` → that instance's ``task#`` items (one Query);
+  ``assignee`` → the ``assignee-sort`` index; ``unassignedTaskQuery``, or ``taskCandidateUser`` /
+  ``taskCandidateGroup`` → the ``candidate-sort`` partitions of the user and their groups (or of
+  the groups), merged (one index Query per partition per page; a task met in several is kept
+  from the first of them only); otherwise the sharded ``kindShard-sort`` listing (``task#0..7``:
+  one index Query per shard per page).
+* historic tasks: ``_id``/``taskId`` → one GetItem; ``processInstanceId`` → one Query of the
+  instance's history (``task#`` prefix); otherwise the ``htask#0..7`` listing.
+
+Equality terms come from ``filtered-query`` parameters or from the top-level ``eq`` terms of a
+``_queryFilter``. ``var-<name>`` reads the instance-scope variables of each instance met (one
+Query per instance, once per request); ``processFinished``/``processUnfinished`` read each
+instance's historic process item (one GetItem per instance, once per request).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, cast
+
+from ...clock import parse_iso
+from ...crest import filter as crest_filter
+from ...crest.paging import SortKey
+from ...crest.request import CrestRequest
+from ...errors import BadRequest
+from ...ids import instance_of
+from ...storage.ports import Index, ItemStore, Page, Table
+from ...storage.sharding import query_partitions
+from ..container import Services
+from ..definitions.queries import like_pattern
+from ..instances.shapes import HIDDEN_VARIABLES
+from ..querying import FILTERED_QUERY, QuerySource, date_param, flag_param
+from ..repositories import history
+from ..repositories.instances import (
+    candidate_key,
+    candidate_task,
+    instance_variables,
+    open_task_listing,
+    open_tasks,
+    records_of,
+)
+from .shapes import (
+    HISTORY_TASK_FIELDS,
+    TASK_FIELDS,
+    as_text,
+    history_task_shape,
+    task_shape,
+)
+
+__all__ = [
+    "UNASSIGNED_TASK_QUERY",
+    "RUNTIME_SORT_KEYS",
+    "HISTORY_SORT_KEYS",
+    "open_task_source",
+    "history_task_source",
+    "history_sort_keys",
+]
+
+UNASSIGNED_TASK_QUERY = "unassignedTaskQuery"
+#: api-reference.md §3.4 sort keys (all are item fields); any other item field is accepted too
+RUNTIME_SORT_KEYS = (
+    frozenset(
+        {
+            "_id",
+            "name",
+            "description",
+            "priority",
+            "assignee",
+            "createTime",
+            "processInstanceId",
+            "executionId",
+            "dueDate",
+            "tenantId",
+        }
+    )
+    | TASK_FIELDS
+)
+#: history sort keys; ``taskId`` and ``taskName`` sort by ``_id`` and ``name``
+HISTORY_SORT_KEYS = HISTORY_TASK_FIELDS | {"taskId", "taskName"}
+_HISTORY_SORT_ALIASES = {"taskId": "_id", "taskName": "name"}
+
+#: filtered-query equality parameters -> item field
+_RUNTIME_EQUAL = {
+    "_id": "_id",
+    "taskId": "_id",
+    "executionId": "executionId",
+    "processDefinitionId": "processDefinitionId",
+    "processInstanceId": "processInstanceId",
+    "assignee": "assignee",
+    "owner": "owner",
+    "name": "name",
+    "description": "description",
+    "taskDefinitionKey": "taskDefinitionKey",
+    "tenantId": "tenantId",
+    "category": "category",
+}
+_HISTORY_EQUAL = {
+    **{k: v for k, v in _RUNTIME_EQUAL.items() if k != "name"},
+    "taskName": "name",
+    "deleteReason": "deleteReason",
+    "taskDeleteReason": "deleteReason",
+}
+_RUNTIME_LIKE = {"nameLike": "name", "descriptionLike": "description"}
+_HISTORY_LIKE = {"taskNameLike": "name", "descriptionLike": "description"}
+#: date parameters -> (item field, bound): the item's date must be before/after the value
+_RUNTIME_DATES = {
+    "dueBefore": ("dueDate", "before"),
+    "dueAfter": ("dueDate", "after"),
+    "createdBefore": ("createTime", "before"),
+    "createdAfter": ("createTime", "after"),
+    "taskCreatedBefore": ("createTime", "before"),
+    "taskCreatedAfter": ("createTime", "after"),
+}
+_HISTORY_DATES = {
+    **_RUNTIME_DATES,
+    "finishedBefore": ("endTime", "before"),
+    "finishedAfter": ("endTime", "after"),
+    "taskCompletedBefore": ("endTime", "before"),
+    "taskCompletedAfter": ("endTime", "after"),
+}
+_VAR_PREFIX = "var-"
+
+Item = dict[str, Any]
+Predicate = Callable[[Item], bool]
+
+
+class _Records:
+    """The stored record behind each item a query fetched (candidates are not item fields)."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[str, Mapping[str, Any]] = {}
+
+    def keep(self, item_id: str, record: Mapping[str, Any]) -> None:
+        self.by_id[item_id] = record
+
+    def __call__(self, item: Item) -> Mapping[str, Any]:
+        return self.by_id.get(cast(str, item.get("_id")), {})
+
+
+class _PerInstance:
+    """A value per process instance (or other key), read at most once per request."""
+
+    def __init__(self, read: Callable[[str], Any]):
+        self._read = read
+        self._seen: dict[str, Any] = {}
+
+    def __call__(self, instance_id: str) -> Any:
+        if instance_id not in self._seen:
+            self._seen[instance_id] = self._read(instance_id)
+        return self._seen[instance_id]
+
+
+# --- parameters --------------------------------------------------------------------------------
+
+
+def _priority(request: CrestRequest) -> int | None:
+    value = request.param("priority")
+    if value is None:
+        return None
+    if not re.fullmatch(r"\s*-?[0-9]{1,9}\s*", value):
+        raise BadRequest(f"The value '{value}' for parameter 'priority' is not an integer")
+    return int(value)
+
+
+def _equal_terms(request: CrestRequest, table: Mapping[str, str]) -> dict[str, Any]:
+    terms: dict[str, Any] = {}
+    for param, field in table.items():
+        value = request.param(param)
+        if value is not None:
+            terms[field] = value
+    return terms
+
+
+def _plan_terms(request: CrestRequest, table: Mapping[str, str]) -> dict[str, Any]:
+    """Equality terms a read may be planned on (filter ``eq`` terms or query parameters)."""
+    if request.query_filter is not None:
+        return crest_filter.equality_terms(request.query_filter)
+    if request.query_id == FILTERED_QUERY:
+        return _equal_terms(request, table)
+    return {}
+
+
+def _groups(values: str) -> set[str]:
+    return {group.strip() for group in values.split(",") if group.strip()}
+
+
+def _equals(field: str, value: Any) -> Predicate:
+    return lambda item: item.get(field) == value
+
+
+def _like(field: str, regex: re.Pattern) -> Predicate:
+    return lambda item: (
+        isinstance(item.get(field), str) and regex.fullmatch(item[field]) is not None
+    )
+
+
+def _dated(field: str, bound: str, limit: Any) -> Predicate:
+    return lambda item: _date_matches(item.get(field), bound, limit)
+
+
+def _common_predicates(
+    request: CrestRequest,
+    equal: Mapping[str, str],
+    like: Mapping[str, str],
+    dates: Mapping[str, tuple[str, str]],
+    variables: Callable[[str], Mapping[str, Any]],
+) -> list[Predicate]:
+    """Predicates shared by both collections (each parameter validated before any read)."""
+    checks: list[Predicate] = []
+    for field, value in _equal_terms(request, equal).items():
+        checks.append(_equals(field, value))
+    for param, field in like.items():
+        pattern = request.param(param)
+        if pattern is not None:
+            checks.append(_like(field, like_pattern(pattern)))
+    key = request.param("processDefinitionKey")
+    if key is not None:
+        checks.append(lambda item: str(item.get("processDefinitionId") or "").split(":")[0] == key)
+    priority = _priority(request)
+    if priority is not None:
+        checks.append(lambda item: item.get("priority") == priority)
+    for param, (field, bound) in dates.items():
+        limit = date_param(request, param)
+        if limit is not None:
+            checks.append(_dated(field, bound, limit))
+    wanted = {
+        name[len(_VAR_PREFIX) :]: value
+        for name, value in request.additional_parameters.items()
+        if name.startswith(_VAR_PREFIX) and len(name) > len(_VAR_PREFIX)
+    }
+    if wanted:
+
+        def variables_match(item: Item) -> bool:
+            values = variables(item.get("processInstanceId") or "")
+            return all(
+                name in values and as_text(values[name]) == value for name, value in wanted.items()
+            )
+
+        checks.append(variables_match)
+    return checks
+
+
+def _date_matches(value: Any, bound: str, limit: datetime) -> bool:
+    if not isinstance(value, str):
+        return False
+    when = parse_iso(value)
+    return when < limit if bound == "before" else when > limit
+
+
+def _all(checks: list[Predicate]) -> Predicate:
+    return lambda item: all(check(item) for check in checks)
+
+
+# --- open tasks ----------------------------------------------------------------------------------
+
+
+def _is_candidate(record: Mapping[str, Any], user: str | None, groups: Iterable[str]) -> bool:
+    if user is not None and user in (record.get("candidate_users") or ()):
+        return True
+    held = set(groups)
+    return any(group in held for group in record.get("candidate_groups") or ())
+
+
+def _runtime_filtered(
+    request: CrestRequest,
+    records: _Records,
+    variables: Callable[[str], Mapping[str, Any]],
+    groups_of: Callable[[str], frozenset[str]],
+) -> Predicate:
+    checks = _common_predicates(request, _RUNTIME_EQUAL, _RUNTIME_LIKE, _RUNTIME_DATES, variables)
+    if flag_param(request, "unassigned"):
+        checks.append(lambda item: item.get("assignee") is None)
+    user = request.param("taskCandidateUser")
+    if user is not None:  # Flowable: unassigned tasks, the user or one of their groups
+        groups = groups_of(user)
+        checks.append(
+            lambda item: item.get("assignee") is None and _is_candidate(records(item), user, groups)
+        )
+    wanted_groups = _groups(request.param("taskCandidateGroup") or "")
+    if request.param("taskCandidateGroup") is not None:
+        checks.append(
+            lambda item: (
+                item.get("assignee") is None and _is_candidate(records(item), None, wanted_groups)
+            )
+        )
+    either = request.param("taskCandidateOrAssigned")
+    if either is not None:
+        groups_either = groups_of(either)
+        checks.append(
+            lambda item: (
+                item.get("assignee") == either
+                or (
+                    item.get("assignee") is None
+                    and _is_candidate(records(item), either, groups_either)
+                )
+            )
+        )
+    return _all(checks)
+
+
+def _task_items(page: Page, records: _Records) -> list[Item]:
+    items = []
+    for record in records_of(page.items):
+        if record.get("kind") != "task":
+            continue
+        item = task_shape(record)
+        records.keep(item["_id"], record)
+        items.append(item)
+    return items
+
+
+def _candidate_partitions(
+    request: CrestRequest, caller: Any, groups_of: Callable[[str], frozenset[str]]
+) -> list[str] | None:
+    """The ``candidate-sort`` partitions holding every match, or None (not a candidate query).
+
+    Follows ``querying``'s precedence: a ``_queryFilter`` wins over any ``_queryId``.
+    """
+    if request.query_filter is not None:
+        return None
+    if request.query_id == UNASSIGNED_TASK_QUERY:
+        user, groups = caller.user_id, caller.authz_strings
+    elif (
+        request.query_id == FILTERED_QUERY
+        and (candidate := request.param("taskCandidateUser")) is not None
+    ):
+        user = candidate
+        groups = groups_of(candidate)
+    elif request.query_id == FILTERED_QUERY and request.param("taskCandidateGroup") is not None:
+        user, groups = None, _groups(request.param("taskCandidateGroup") or "")
+    else:
+        return None
+    users = [candidate_key(user=user)] if user is not None else []
+    return users + [candidate_key(group=group) for group in sorted(groups)]
+
+
+def _first_partition(record: Mapping[str, Any], partitions: list[str]) -> str | None:
+    """The first of ``partitions`` that lists the task ``record``."""
+    held = {candidate_key(user=u) for u in record.get("candidate_users") or ()}
+    held.update(candidate_key(group=g) for g in record.get("candidate_groups") or ())
+    return next((partition for partition in partitions if partition in held), None)
+
+
+def _candidate_items(page: Page, partitions: list[str], records: _Records) -> list[Item]:
+    """Task items of a merged candidate page, each task once (from its first partition)."""
+    items = []
+    for stored in page.items:
+        record = candidate_task(stored)
+        if stored.index.get("candidate") != _first_partition(record, partitions):
+            continue  # the same task from an earlier partition of the list
+        item = task_shape(record)
+        records.keep(item["_id"], record)
+        items.append(item)
+    return items
+
+
+def _runtime_fetch(
+    store: ItemStore, request: CrestRequest, records: _Records, partitions: list[str] | None
+) -> Callable:
+    terms = _plan_terms(request, _RUNTIME_EQUAL)
+    task_id, instance_id, assignee = (
+        terms.get("_id"),
+        terms.get("processInstanceId"),
+        terms.get("assignee"),
+    )
+    owner = instance_of(task_id) if isinstance(task_id, str) else None
+    if isinstance(task_id, str) and owner:
+
+        def read(token: Any, limit: int) -> Page:
+            return open_tasks(store, owner, task_id=task_id, limit=limit, start=token)
+    elif isinstance(instance_id, str) and instance_id:
+
+        def read(token: Any, limit: int) -> Page:
+            return open_tasks(store, instance_id, limit=limit, start=token)
+    elif isinstance(assignee, str) and assignee:
+
+        def read(token: Any, limit: int) -> Page:
+            return store.query_index(
+                Table.RUNTIME, Index.ASSIGNEE_SORT, assignee, limit=limit, start=token
+            )
+    elif partitions is not None:
+
+        def fetch_candidates(token: Any, limit: int) -> tuple[list[Item], Any]:
+            page = query_partitions(
+                store,
+                Table.RUNTIME,
+                Index.CANDIDATE_SORT,
+                partitions,
+                limit=max(1, limit),
+                start=token,
+            )
+            return _candidate_items(page, partitions, records), page.next_token
+
+        return fetch_candidates
+    else:
+
+        def read(token: Any, limit: int) -> Page:
+            return open_task_listing(store, limit=limit, start=token)
+
+    def fetch(token: Any, limit: int) -> tuple[list[Item], Any]:
+        page = read(token, max(1, limit))
+        return _task_items(page, records), page.next_token
+
+    return fetch
+
+
+def _instance_variables(store: ItemStore, instance_id: str) -> dict[str, Any]:
+    if not instance_id:
+        return {}
+    page = instance_variables(store, instance_id)
+    return {
+        record["name"]: record.get("value")
+        for record in records_of(page.items)
+        if record.get("name") not in HIDDEN_VARIABLES
+    }
+
+
+def open_task_source(container: Services, request: CrestRequest, caller: Any) -> QuerySource:
+    """The ``QuerySource`` of ``taskinstance`` queries, planned for this request.
+
+    ``unassignedTaskQuery``: unassigned tasks where ``caller`` is a candidate user or holds a
+    candidate group (a role or group string).
+    """
+    store = container.store
+    records = _Records()
+    variables = _PerInstance(lambda instance_id: _instance_variables(store, instance_id))
+
+    def read_groups(user: str) -> frozenset[str]:
+        known = container.authenticator.user_store.get(user)
+        return frozenset() if known is None else known.roles | known.groups
+
+    groups_of = _PerInstance(read_groups)  # read once per request (planning and filtering)
+
+    def unassigned(_: CrestRequest) -> Predicate:
+        return lambda item: (
+            item.get("assignee") is None
+            and _is_candidate(records(item), caller.user_id, caller.authz_strings)
+        )
+
+    partitions = _candidate_partitions(request, caller, groups_of)
+    return QuerySource(
+        fetch=_runtime_fetch(store, request, records, partitions),
+        sortable=RUNTIME_SORT_KEYS,
+        filtered_query=lambda req: _runtime_filtered(req, records, variables, groups_of),
+        query_ids={UNASSIGNED_TASK_QUERY: unassigned},
+    )
+
+
+# --- historic tasks ------------------------------------------------------------------------------
+
+
+def _history_filtered(
+    request: CrestRequest,
+    records: _Records,
+    variables: Callable[[str], Mapping[str, Any]],
+    process_ended: Callable[[str], bool],
+) -> Predicate:
+    checks = _common_predicates(request, _HISTORY_EQUAL, _HISTORY_LIKE, _HISTORY_DATES, variables)
+    if flag_param(request, "finished"):
+        checks.append(lambda item: item.get("endTime") is not None)
+    if flag_param(request, "unfinished"):
+        checks.append(lambda item: item.get("endTime") is None)
+    if flag_param(request, "processFinished"):
+        checks.append(lambda item: process_ended(item.get("processInstanceId") or ""))
+    if flag_param(request, "processUnfinished"):
+        checks.append(lambda item: not process_ended(item.get("processInstanceId") or ""))
+    user = request.param("taskCandidateUser")
+    if user is not None:
+        checks.append(lambda item: user in (records(item).get("candidateUsers") or ()))
+    if request.param("taskCandidateGroup") is not None:
+        groups = _groups(request.param("taskCandidateGroup") or "")
+        checks.append(lambda item: bool(groups & set(records(item).get("candidateGroups") or ())))
+    return _all(checks)
+
+
+def _history_fetch(store: ItemStore, request: CrestRequest, records: _Records) -> Callable:
+    terms = _plan_terms(request, _HISTORY_EQUAL)
+    task_id, instance_id = terms.get("_id"), terms.get("processInstanceId")
+
+    def shaped(items: Iterable[Any]) -> list[Item]:
+        out = []
+        for stored in items:
+            if not history.is_task(stored):
+                continue
+            item = history_task_shape(stored.data)
+            records.keep(item["_id"], stored.data)
+            out.append(item)
+        return out
+
+    if isinstance(task_id, str) and instance_of(task_id):
+
+        def fetch_one(token: Any, limit: int) -> tuple[list[Item], Any]:
+            found = history.read_task(store, task_id)
+            return shaped([found] if found is not None else []), None
+
+        return fetch_one
+    if isinstance(instance_id, str) and instance_id:
+
+        def read(token: Any, limit: int) -> Page:
+            return history.historic_tasks(store, instance_id, limit=limit, start=token)
+    else:
+
+        def read(token: Any, limit: int) -> Page:
+            return history.task_listing(store, limit=limit, start=token)
+
+    def fetch(token: Any, limit: int) -> tuple[list[Item], Any]:
+        page = read(token, max(1, limit))
+        return shaped(page.items), page.next_token
+
+    return fetch
+
+
+def _historic_variables(store: ItemStore, instance_id: str) -> dict[str, Any]:
+    """The latest value of each instance-scope variable (history level ``activity`` and up)."""
+    if not instance_id:
+        return {}
+    page = history.historic_variables(store, instance_id)
+    return {
+        cast(str, item.data.get("name")): item.data.get("value")
+        for item in page.items
+        if item.data.get("executionId") == instance_id
+        and item.data.get("name") not in HIDDEN_VARIABLES
+    }
+
+
+def _process_ended(store: ItemStore, instance_id: str) -> bool:
+    found = history.read_process(store, instance_id) if instance_id else None
+    return found is not None and found.data.get("endTime") is not None
+
+
+def history_sort_keys(request: CrestRequest) -> CrestRequest:
+    """The request with ``taskId``/``taskName`` sort keys read as ``_id``/``name``."""
+    if not any(key.name in _HISTORY_SORT_ALIASES for key in request.sort_keys):
+        return request
+    keys = tuple(
+        SortKey((_HISTORY_SORT_ALIASES[key.name],), key.ascending)
+        if key.name in _HISTORY_SORT_ALIASES
+        else key
+        for key in request.sort_keys
+    )
+    return replace(request, sort_keys=keys)
+
+
+def history_task_source(container: Services, request: CrestRequest) -> QuerySource:
+    """The ``QuerySource`` of ``taskinstance/history`` queries, planned for this request."""
+    store = container.store
+    records = _Records()
+    variables = _PerInstance(lambda instance_id: _historic_variables(store, instance_id))
+    ended = _PerInstance(lambda instance_id: _process_ended(store, instance_id))
+    return QuerySource(
+        fetch=_history_fetch(store, request, records),
+        sortable=HISTORY_SORT_KEYS,
+        filtered_query=lambda req: _history_filtered(req, records, variables, ended),
+    )
