@@ -14,14 +14,15 @@ run: $(STAMP) ## Serve the API on http://127.0.0.1:8080 (embedded moto, workers,
 	$(PY) -m chalicelib.local
 
 # The wall time of the whole target is printed at the end of pytest's summary.
-test: $(STAMP) ## Lint and run every test in parallel (CI runs this)
+test: $(STAMP) ## Lint, type-check and run every test in parallel (CI runs this)
 	@echo "test started" && export WORKFLOW_TEST_STARTED=$$(date +%s) && \
 	$(MAKE) --no-print-directory lint && \
 	$(PY) -m pytest -n auto
 
-lint: $(STAMP) ## ruff (lint and format check)
+lint: $(STAMP) ## ruff (lint, format check) and mypy; the layer contracts run with the tests
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: $(STAMP) ## Reformat the tree and apply ruff's safe fixes
 	$(VENV)/bin/ruff format .

@@ -23,8 +23,6 @@ from typing import Any, Generic, TypeVar
 
 from ..errors import BadRequest
 from .enums import CountPolicy
-from .fields import parse_fields as parse_fields  # re-exported; its home is crest.fields
-from .fields import select_fields as select_fields  # re-exported; its home is crest.fields
 from .pointer import MISSING, PointerError, Segments, format_pointer, parse_pointer, resolve
 from .responses import query_envelope
 

@@ -22,7 +22,8 @@ from typing import Any
 
 from ..crest import filter as crest_filter
 from ..crest.enums import CountPolicy
-from ..crest.paging import Pager, effective_page_size, page, select_fields, sort_items
+from ..crest.fields import select_fields
+from ..crest.paging import Pager, effective_page_size, page, sort_items
 from ..crest.request import CrestRequest
 from ..crest.responses import order_keys, query_envelope
 from ..errors import BadRequest

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..messaging.job_message import MessageError, decode
-from ..messaging.job_message import encode as encode  # re-exported for service.jobs (to move)
 
 __all__ = ["handle_batch"]
 

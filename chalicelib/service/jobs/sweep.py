@@ -76,7 +76,7 @@ def sweep(container: Services) -> dict[str, int]:
         period = DEFAULT_SWEEP_PERIOD_SECONDS
     horizon = cast(str, format_iso(now + sweep_lookahead(period))) + "\uffff"
     queue = container.settings.jobs_queue
-    from ...workers.jobs import encode
+    from ...messaging.job_message import encode
 
     sent = 0
     token = None

@@ -30,7 +30,7 @@ def publish(container: Services, items: list[Item]) -> None:
     job by its due date.
     """
     now = container.clock.now()
-    from ...workers.jobs import encode
+    from ...messaging.job_message import encode
 
     for item in items:
         delay = delay_seconds(now, item.data["dueDate"])
