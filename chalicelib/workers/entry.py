@@ -11,13 +11,13 @@ def on_job_message(event: dict) -> dict:
     """The jobs-queue handler: run each record's job; report the records that failed."""
     from ..bootstrap import get_container
     from ..observability import configure_logging
-    from ..service.jobs import actions as jobs
+    from ..service.jobs.actions import run_job
     from . import jobs as decoding
 
     container = get_container()
     configure_logging(container.settings.log_level)
     return decoding.handle_batch(
-        event.get("Records") or [], lambda job_id: jobs.run_job(container, job_id)
+        event.get("Records") or [], lambda job_id: run_job(container, job_id)
     )
 
 
@@ -25,8 +25,8 @@ def sweep_due_jobs() -> dict[str, Any]:
     """The scheduled sweep: enqueue due and soon-due jobs."""
     from ..bootstrap import get_container
     from ..observability import configure_logging
-    from ..service.jobs import sweep as jobs
+    from ..service.jobs.sweep import sweep
 
     container = get_container()
     configure_logging(container.settings.log_level)
-    return jobs.sweep(container)
+    return sweep(container)

@@ -47,7 +47,7 @@ runs (the sub-instance would keep the old definition), any running multi-instanc
 - ``variables`` are set on the instance before anything is entered.
 
 The service updates what the engine does not hold: the stored job items of kept timers and
-async continuations, and the finished historic tasks and activities (``service.migrations``).
+async continuations, and the finished historic tasks and activities (``service/instances/migrate.py``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``service.deployments`` and ``service.definitions``: versions, duplicates, layout, caching."""
+"""`service/definitions`: deploy (versions, duplicates, item layout) and the definition cache."""
 
 from __future__ import annotations
 
