@@ -33,9 +33,9 @@ from typing import Any, cast
 
 from ..clock import format_iso, parse_iso
 from ..errors import BadRequest, ConcurrencyError, Conflict
-from ..storage.ports import Delete, Item, MustNotExist, Put, Table, VersionIs, Write
+from ..storage.ports import MustNotExist, Put, Table, VersionIs, Write
 from .container import Services
-from .repositories.idempotency import KIND, SK, scoped_pk
+from .repositories.idempotency import read_record, record_delete, record_item, scoped_pk
 
 __all__ = [
     "HEADER",
@@ -101,7 +101,7 @@ class Claim:
         }
         return Put(
             Table.RUNTIME,
-            Item(self.pk, SK, KIND, data=data, ttl=ttl, version=self.version + 1),
+            record_item(self.pk, data, ttl, self.version + 1),
             VersionIs(self.version),
         )
 
@@ -135,7 +135,7 @@ def begin(
     pk = scoped_pk(caller_id, route, check_key(key))
     digest = body_hash(body)
     now = container.clock.now()
-    found = container.store.get(Table.RUNTIME, pk, SK)
+    found = read_record(container.store, pk)
     condition: Any = MustNotExist()
     version = 1
     if found is not None:
@@ -159,13 +159,11 @@ def begin(
                 )
         condition, version = VersionIs(int(found.version or 0)), int(found.version or 0) + 1
     created_at = cast(str, format_iso(now))
-    claim = Item(
+    claim = record_item(
         pk,
-        SK,
-        KIND,
-        data={"bodyHash": digest, "state": ClaimState.RUNNING.value, "created": created_at},
-        ttl=ttl_of(container),
-        version=version,
+        {"bodyHash": digest, "state": ClaimState.RUNNING.value, "created": created_at},
+        ttl_of(container),
+        version,
     )
     try:
         container.store.transact([Put(Table.RUNTIME, claim, condition)])
@@ -184,6 +182,6 @@ def finish(container: Services, claim: Claim, response: StoredResponse) -> None:
 def release(container: Services, claim: Claim) -> None:
     """Give the key back after a failed request; a lost condition means nothing to release."""
     try:
-        container.store.transact([Delete(Table.RUNTIME, claim.pk, SK, VersionIs(claim.version))])
+        container.store.transact([record_delete(claim.pk, claim.version)])
     except ConcurrencyError:
         pass

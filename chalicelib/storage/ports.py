@@ -189,6 +189,19 @@ class Item:
     #: Chunk items this item had when it was read (set by the store; ignored when writing).
     stored_chunks: int = field(default=0, compare=False, repr=False)
 
+    def next_version(self, data: dict[str, Any], index: dict[str, str] | None = None) -> Item:
+        """This item (same keys and kind) holding ``data``, one version on: what a version-
+        conditioned Put of a changed item writes. ``index`` replaces the index values."""
+        return Item(
+            self.pk,
+            self.sk,
+            self.kind,
+            data,
+            index=dict(self.index if index is None else index),
+            ttl=self.ttl,
+            version=(self.version or 1) + 1,
+        )
+
 
 @dataclass(frozen=True)
 class MustNotExist:

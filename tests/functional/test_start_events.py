@@ -16,6 +16,7 @@ from chalicelib.service.definitions import start_events
 from chalicelib.service.definitions.errors import InvalidDeployment
 from chalicelib.service.jobs import actions as jobs
 from chalicelib.service.jobs.items import new_job
+from chalicelib.service.repositories.definitions import registry_pk
 from chalicelib.service.repositories.jobs import job_key
 from chalicelib.service.repositories.layout import LIST_SHARDS
 from chalicelib.storage.ports import Index, Put, Table
@@ -72,7 +73,7 @@ def the_timer_job(container):
 
 
 def registry(container, key: str) -> dict[str, dict]:
-    items = container.store.query(Table.REPOSITORY, start_events.registry_pk(key)).items
+    items = container.store.query(Table.REPOSITORY, registry_pk(key)).items
     return {item.sk: item.data for item in items}
 
 

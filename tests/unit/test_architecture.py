@@ -176,3 +176,17 @@ def test_layer_contracts_hold():
     from importlinter.cli import lint_imports
 
     assert lint_imports(config_filename=str(REPO / "pyproject.toml"), no_cache=True) == 0
+
+
+def test_only_repositories_build_storage_items():
+    """Use cases say what to store; ``service/repositories/`` alone builds the items (their
+    keys, kinds and indexes), so the storage layout reads in one place."""
+    service = REPO / "chalicelib" / "service"
+    builders = []
+    for path in sorted(service.rglob("*.py")):
+        if "repositories" in path.relative_to(service).parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Item":
+                builders.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert not builders, f"items built outside service/repositories/: {builders}"

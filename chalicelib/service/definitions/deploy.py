@@ -259,7 +259,7 @@ def _resource_item(deployment_id: str, name: str, value: Any) -> Item:
             data = {"name": name, "base64": base64.b64encode(value).decode("ascii")}
     else:
         data = {"name": name, "text": str(value)}
-    return Item(repo.deployment_pk(deployment_id), repo.resource_sk(name), repo.RESOURCE, data)
+    return repo.resource_item(deployment_id, data)
 
 
 def _latest_of_source(store: ItemStore, source: str) -> Item | None:
@@ -314,13 +314,12 @@ def _write(
     store = container.store
     deployment_id = new_id()
     deploy_time = cast(str, format_iso(container.clock.now()))
-    pk = repo.deployment_pk(deployment_id)
     names = list(bpmn) + list(resources)
     writes: list[Write] = []
     definition_ids: list[str] = []
     for item in parsed:
         for process in item.processes:
-            counter = store.get(Table.REPOSITORY, repo.counter_pk(process.key), repo.COUNTER_SK)
+            counter = repo.read_counter(store, process.key)
             current = int(counter.version or 0) if counter is not None else 0
             version = current + 1
             record = definition_record(process, item, version, deployment_id, names)
@@ -328,26 +327,14 @@ def _write(
             writes.append(
                 Put(
                     Table.REPOSITORY,
-                    Item(
-                        pk,
-                        repo.definition_sk(record["_id"]),
-                        repo.PROCESS_DEFINITION,
-                        record,
-                        index={"sort": repo.definition_sort(process.key, version, deployment_id)},
-                    ),
+                    repo.definition_item(deployment_id, record, process.key, version),
                     MustNotExist(),
                 )
             )
             writes.append(
                 Put(
                     Table.REPOSITORY,
-                    Item(
-                        repo.counter_pk(process.key),
-                        repo.COUNTER_SK,
-                        repo.COUNTER,
-                        {"key": process.key, "lastDefinitionId": record["_id"]},
-                        version=version,
-                    ),
+                    repo.counter_item(process.key, record["_id"], version),
                     VersionIs(current) if counter is not None else MustNotExist(),
                 )
             )
@@ -364,25 +351,17 @@ def _write(
         0,
         Put(
             Table.REPOSITORY,
-            Item(
-                pk,
-                repo.DEPLOYMENT_SK,
-                repo.DEPLOYMENT,
-                header,
-                index={"sort": f"{deploy_time}#{deployment_id}"},
-            ),
+            repo.deployment_item(deployment_id, header),
             MustNotExist(),
         ),
     )
     writes.append(
         Put(
             Table.REPOSITORY,
-            Item(
-                repo.source_pk(source),
-                repo.source_sk(deploy_time, deployment_id),
-                repo.DEPLOYMENT_SOURCE,
+            repo.deployment_source_item(
+                source,
+                deployment_id,
                 {
-                    "deploymentId": deployment_id,
                     "contentHash": digest,
                     "deployTime": deploy_time,
                     "processDefinitionIds": definition_ids,

@@ -141,21 +141,6 @@ def template_bpmn(name: str) -> str:
 """
 
 
-def _items(
-    model_id: str, light: dict[str, Any], heavy: dict[str, Any], version: int
-) -> tuple[Item, Item]:
-    header = Item(
-        repo.model_pk(model_id),
-        repo.MODEL_SK,
-        repo.MODEL,
-        light,
-        index={"sort": f"{light['createTime']}#{model_id}"},
-        version=version,
-    )
-    content = Item(repo.model_pk(model_id), repo.CONTENT_SK, repo.MODEL_CONTENT, heavy)
-    return header, content
-
-
 def _body(header: Item, content: Item | None) -> dict[str, Any]:
     body = {"_id": header.data["_id"], "_rev": str(header.version or 1)}
     body.update((k, v) for k, v in header.data.items() if k != "_id")
@@ -180,7 +165,7 @@ def create_model(container: Services, body: Any, model_id: str | None = None) ->
         "bpmnXML": fields.get("bpmnXML") or template_bpmn(fields["name"]),
         "resourceMap": fields.get("resourceMap") or {},
     }
-    header, content = _items(model_id, light, heavy, 1)
+    header, content = repo.model_items(model_id, light, heavy, 1)
     try:
         container.store.transact(
             [Put(Table.REPOSITORY, header, MustNotExist()), Put(Table.REPOSITORY, content)]
@@ -239,7 +224,7 @@ def update_model(
         if not heavy.get("bpmnXML"):
             heavy["bpmnXML"] = template_bpmn(light["name"])
         version = int(model.header.version or 1)
-        header, content = _items(model_id, light, heavy, version + 1)
+        header, content = repo.model_items(model_id, light, heavy, version + 1)
         old_chunks = model.content.stored_chunks if model.content is not None else 0
         container.store.transact(
             [

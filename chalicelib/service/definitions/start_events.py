@@ -44,18 +44,6 @@ from ..container import Services
 from ..jobs.items import new_job
 from ..jobs.wakeup import publish
 from ..repositories import definitions as repo
-from ..repositories.definitions import (
-    CLAIM_KIND,
-    CLAIM_SK,
-    claim_pk,
-    registry_pk,
-    start_event_sk,
-    start_event_sort,
-    start_events_named,
-)
-from ..repositories.definitions import (
-    START_EVENT_KINDS as KINDS,
-)
 from ..repositories.jobs import job_key
 from .cache import get_definition
 from .errors import InvalidDeployment
@@ -106,14 +94,7 @@ def find_start_events(container: Services, type: str, name: str) -> list[tuple[s
     found: list[tuple[str, str]] = []
     token = None
     while True:
-        page = container.store.query_index(
-            Table.REPOSITORY,
-            Index.KIND_SORT,
-            KINDS[type],
-            key_range=start_events_named(name),
-            limit=500,
-            start=token,
-        )
+        page = repo.start_events_page(container.store, type, name, limit=500, start=token)
         found.extend(
             (item.data["definitionId"], item.data["activityId"])
             for item in page.items
@@ -204,29 +185,27 @@ def _replace(
     others are deleted (a timer item with its job) or created; message claims follow the
     names. ``strict``: a message name another key holds is a 400, else it is left out.
     """
-    current = {
-        item.sk: item for item in container.store.query(Table.REPOSITORY, registry_pk(key)).items
-    }
+    current = repo.read_start_events(container.store, key)
     changes = StartEventChanges()
     wanted: dict[str, Item] = {}
     if target is not None:
         wanted, changes.new_jobs = _registrations(container, key, *target, strict=strict)
     old_names = _message_names(current.values())
     for sk, item in list(wanted.items()):
-        if item.kind == KINDS["message"] and item.data["eventName"] not in old_names:
+        if repo.is_message_start(item) and item.data["eventName"] not in old_names:
             if not _claim(container, key, item, strict, changes):
                 del wanted[sk]
     new_names = _message_names(wanted.values())
     definition_id = target[1] if target is not None else None
     for name in sorted(new_names & old_names):  # the claim stays ours; it names the new id
         changes.writes.append(
-            Put(Table.REPOSITORY, _claim_item(name, key, definition_id), MustExist())
+            Put(Table.REPOSITORY, repo.message_claim_item(name, key, definition_id), MustExist())
         )
     for name in sorted(old_names - new_names):
-        changes.writes.append(Delete(Table.REPOSITORY, claim_pk(name), CLAIM_SK))
+        changes.writes.append(repo.message_claim_delete(name))
     for sk, item in current.items():
         condition = VersionIs(item.version or 1)
-        if item.kind == KINDS["timer"] and item.data.get("jobId"):
+        if repo.is_timer_start(item) and item.data.get("jobId"):
             changes.writes.append(Delete(Table.RUNTIME, *job_key(item.data["jobId"])))
         if sk in wanted:
             wanted[sk].version = (item.version or 1) + 1
@@ -243,16 +222,7 @@ def _replace(
 
 
 def _message_names(items: Iterable[Item]) -> set[str]:
-    return {item.data["eventName"] for item in items if item.kind == KINDS["message"]}
-
-
-def _claim_item(name: str, key: str, definition_id: str | None) -> Item:
-    return Item(
-        claim_pk(name),
-        CLAIM_SK,
-        CLAIM_KIND,
-        {"messageName": name, "key": key, "definitionId": definition_id},
-    )
+    return {item.data["eventName"] for item in items if repo.is_message_start(item)}
 
 
 def _claim(
@@ -261,7 +231,7 @@ def _claim(
     """Claim a message name for ``key`` (adding the write); False when another key holds it
     and ``strict`` is off (on: ``InvalidDeployment`` naming the message and the holder)."""
     name = item.data["eventName"]
-    claim = container.store.get(Table.REPOSITORY, claim_pk(name), CLAIM_SK)
+    claim = repo.read_message_claim(container.store, name)
     if claim is not None and claim.data.get("key") != key:
         other = claim.data.get("definitionId")
         message = (
@@ -288,7 +258,7 @@ def _claim(
     changes.writes.append(
         Put(
             Table.REPOSITORY,
-            _claim_item(name, key, item.data["definitionId"]),
+            repo.message_claim_item(name, key, item.data["definitionId"]),
             MustExist() if claim is not None else MustNotExist(),
         )
     )
@@ -325,18 +295,11 @@ def _registrations(
     new_jobs: list[Item] = []
     for sub in start_event_subscriptions(model):
         activity_id, type_ = sub["activity_id"], sub["type"]
-        data = {"key": key, "definitionId": definition_id, "activityId": activity_id, "type": type_}
-        sk = start_event_sk(type_, activity_id)
         if type_ != "timer":
-            name = sub["event_name"] or ""
-            items[sk] = Item(
-                registry_pk(key),
-                sk,
-                KINDS[type_],
-                {**data, "eventName": name},
-                index={"sort": start_event_sort(name, definition_id)},
-                version=1,
+            item = repo.event_start_item(
+                key, type_, activity_id, definition_id, sub["event_name"] or ""
             )
+            items[item.sk] = item
             continue
         try:
             config = first_configuration(_timer_definition(model, activity_id), now)
@@ -349,9 +312,8 @@ def _registrations(
             continue
         job = timer_job(model, definition_id, activity_id, config, now)
         new_jobs.append(job)
-        items[sk] = Item(
-            registry_pk(key), sk, KINDS["timer"], {**data, "jobId": job.data["_id"]}, version=1
-        )
+        item = repo.timer_start_item(key, activity_id, definition_id, job.data["_id"])
+        items[item.sk] = item
     return items, new_jobs
 
 
@@ -458,6 +420,4 @@ def timer_pointer(container: Services, definition_id: str, activity_id: str) -> 
     parts = repo.split_definition_id(definition_id)
     if parts is None:
         return None
-    return container.store.get(
-        Table.REPOSITORY, registry_pk(parts[0]), start_event_sk("timer", activity_id)
-    )
+    return repo.read_timer_start(container.store, parts[0], activity_id)

@@ -178,9 +178,7 @@ def broadcast_step(container: Services, job: Item) -> Item | None:
             job.data,
             jobHandlerConfiguration=dict(configuration, cursor=page.next_token, startsQueued=True),
         )
-        updated = Item(
-            job.pk, job.sk, job.kind, data, index=dict(job.index), version=(job.version or 1) + 1
-        )
+        updated = job.next_version(data)
         writes.append(
             Put(
                 Table.RUNTIME,

@@ -64,13 +64,7 @@ def _following(container: Services, job: Item, pointer: Item) -> tuple[list[Writ
         return [Delete.of(Table.REPOSITORY, pointer, condition)], []
     model = get_definition(container, definition_id).process
     new_job = timer_job(model, definition_id, activity_id, following, container.clock.now())
-    moved = Item(
-        pointer.pk,
-        pointer.sk,
-        pointer.kind,
-        {**pointer.data, "jobId": new_job.data["_id"]},
-        version=(pointer.version or 1) + 1,
-    )
+    moved = pointer.next_version({**pointer.data, "jobId": new_job.data["_id"]})
     return [Put(Table.RUNTIME, new_job, MustNotExist()), Put(Table.REPOSITORY, moved, condition)], [
         new_job
     ]

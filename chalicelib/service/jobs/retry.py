@@ -27,7 +27,7 @@ from ...clock import format_iso
 from ...storage.aggregate import retry_on_conflict
 from ...storage.ports import Delete, Item, MustNotExist, Put, Table, VersionIs
 from ..container import Services
-from ..repositories.jobs import dead_letter_item, due_index
+from ..repositories.jobs import dead_letter_item, rescheduled_job
 from .wakeup import publish
 
 __all__ = [
@@ -109,8 +109,7 @@ def record_failure(container: Services, item: Item, exc: Exception) -> dict[str,
         return {"_id": job_id, "status": "deadletter", "exceptionMessage": message, "retries": 0}
     due = now + retry_wait(item)
     data["dueDate"] = format_iso(due)
-    index = {**item.index, **due_index(job_id, due)}
-    updated = Item(item.pk, item.sk, item.kind, data, index=index, version=(item.version or 1) + 1)
+    updated = rescheduled_job(item, data, due)
     container.store.transact(
         [Put(Table.RUNTIME, updated, condition, replaces_chunks=item.stored_chunks)]
     )

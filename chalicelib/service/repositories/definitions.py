@@ -38,9 +38,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...storage.ports import Index, Item, ItemStore, KeyRange, Table
+from ...storage.ports import Delete, Index, Item, ItemStore, KeyRange, Page, Table
 
 __all__ = [
+    "model_items",
+    "deployment_item",
+    "definition_item",
+    "counter_item",
+    "read_counter",
+    "deployment_source_item",
+    "resource_item",
     "START_EVENT_KINDS",
     "CLAIM_KIND",
     "CLAIM_SK",
@@ -48,6 +55,16 @@ __all__ = [
     "claim_pk",
     "start_event_sk",
     "start_event_sort",
+    "read_start_events",
+    "read_timer_start",
+    "start_events_page",
+    "event_start_item",
+    "timer_start_item",
+    "is_message_start",
+    "is_timer_start",
+    "read_message_claim",
+    "message_claim_item",
+    "message_claim_delete",
     "start_events_named",
     "Deployment",
     "load_deployment",
@@ -126,6 +143,93 @@ def start_event_sort(name: str, definition_id: str) -> str:
 def start_events_named(name: str) -> KeyRange:
     """The ``kind-sort`` range of the start events of the message or signal ``name``."""
     return KeyRange.prefix(f"{name}#")
+
+
+def read_start_events(store: ItemStore, key: str) -> dict[str, Item]:
+    """The start events registered for process key ``key``, by sort key (one Query)."""
+    return {item.sk: item for item in store.query(Table.REPOSITORY, registry_pk(key)).items}
+
+
+def read_timer_start(store: ItemStore, key: str, activity_id: str) -> Item | None:
+    """The registry item of the timer start event ``activity_id`` of ``key``."""
+    return store.get(Table.REPOSITORY, registry_pk(key), start_event_sk("timer", activity_id))
+
+
+def start_events_page(
+    store: ItemStore, type: str, name: str, *, limit: int, start: str | None = None
+) -> Page:
+    """One page of the registered ``type`` (message or signal) start events of ``name``."""
+    return store.query_index(
+        Table.REPOSITORY,
+        Index.KIND_SORT,
+        START_EVENT_KINDS[type],
+        key_range=start_events_named(name),
+        limit=limit,
+        start=start,
+    )
+
+
+def event_start_item(
+    key: str, type: str, activity_id: str, definition_id: str, event_name: str
+) -> Item:
+    """The registry item of a message or signal start event (listed by ``kind-sort``)."""
+    data = {
+        "key": key,
+        "definitionId": definition_id,
+        "activityId": activity_id,
+        "type": type,
+        "eventName": event_name,
+    }
+    return Item(
+        registry_pk(key),
+        start_event_sk(type, activity_id),
+        START_EVENT_KINDS[type],
+        data,
+        index={"sort": start_event_sort(event_name, definition_id)},
+        version=1,
+    )
+
+
+def timer_start_item(key: str, activity_id: str, definition_id: str, job_id: str) -> Item:
+    """The registry item of a timer start event; it names its outstanding job."""
+    data = {
+        "key": key,
+        "definitionId": definition_id,
+        "activityId": activity_id,
+        "type": "timer",
+        "jobId": job_id,
+    }
+    return Item(
+        registry_pk(key),
+        start_event_sk("timer", activity_id),
+        START_EVENT_KINDS["timer"],
+        data,
+        version=1,
+    )
+
+
+def is_message_start(item: Item) -> bool:
+    return item.kind == START_EVENT_KINDS["message"]
+
+
+def is_timer_start(item: Item) -> bool:
+    return item.kind == START_EVENT_KINDS["timer"]
+
+
+def read_message_claim(store: ItemStore, message_name: str) -> Item | None:
+    """Which key's latest version starts on ``message_name`` (None: no key)."""
+    return store.get(Table.REPOSITORY, claim_pk(message_name), CLAIM_SK)
+
+
+def message_claim_item(message_name: str, key: str, definition_id: str | None) -> Item:
+    """The claim of ``message_name`` by process key ``key`` (its latest definition)."""
+    data = {"messageName": message_name, "key": key, "definitionId": definition_id}
+    return Item(claim_pk(message_name), CLAIM_SK, CLAIM_KIND, data)
+
+
+def message_claim_delete(message_name: str) -> Delete:
+    """The write that releases the claim of ``message_name``."""
+    return Delete(Table.REPOSITORY, claim_pk(message_name), CLAIM_SK)
 
 
 def model_pk(model_id: str) -> str:
@@ -263,3 +367,66 @@ def load_deployment(store: ItemStore, deployment_id: str) -> Deployment | None:
         return None
     deployment.header = header
     return deployment
+
+
+# --- item builders (the use cases say what to store, this module says where) --------------------
+
+
+def model_items(
+    model_id: str, light: dict[str, Any], heavy: dict[str, Any], version: int
+) -> tuple[Item, Item]:
+    """A model's header (listed by ``kind-sort``, versioned) and its content item."""
+    header = Item(
+        model_pk(model_id),
+        MODEL_SK,
+        MODEL,
+        light,
+        index={"sort": f"{light['createTime']}#{model_id}"},
+        version=version,
+    )
+    return header, Item(model_pk(model_id), CONTENT_SK, MODEL_CONTENT, heavy)
+
+
+def deployment_item(deployment_id: str, header: dict[str, Any]) -> Item:
+    """A deployment's header item (listed by ``kind-sort`` in deploy-time order)."""
+    sort = f"{header['deployTime']}#{deployment_id}"
+    return Item(
+        deployment_pk(deployment_id), DEPLOYMENT_SK, DEPLOYMENT, header, index={"sort": sort}
+    )
+
+
+def definition_item(deployment_id: str, record: dict[str, Any], key: str, version: int) -> Item:
+    """A process definition's item, in its deployment's collection."""
+    return Item(
+        deployment_pk(deployment_id),
+        definition_sk(record["_id"]),
+        PROCESS_DEFINITION,
+        record,
+        index={"sort": definition_sort(key, version, deployment_id)},
+    )
+
+
+def counter_item(key: str, last_definition_id: str, version: int) -> Item:
+    """The version counter of process key ``key`` (``version`` = the last one handed out)."""
+    data = {"key": key, "lastDefinitionId": last_definition_id}
+    return Item(counter_pk(key), COUNTER_SK, COUNTER, data, version=version)
+
+
+def read_counter(store: ItemStore, key: str) -> Item | None:
+    """The version counter of process key ``key`` (None before its first deploy)."""
+    return store.get(Table.REPOSITORY, counter_pk(key), COUNTER_SK)
+
+
+def deployment_source_item(source: str, deployment_id: str, data: dict[str, Any]) -> Item:
+    """The entry of a deployment in the list of its source's deployments."""
+    return Item(
+        source_pk(source),
+        source_sk(data["deployTime"], deployment_id),
+        DEPLOYMENT_SOURCE,
+        {"deploymentId": deployment_id, **data},
+    )
+
+
+def resource_item(deployment_id: str, data: dict[str, Any]) -> Item:
+    """A resource (BPMN text, form, image) of a deployment; ``data`` names it."""
+    return Item(deployment_pk(deployment_id), resource_sk(data["name"]), RESOURCE, data)

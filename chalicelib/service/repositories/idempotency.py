@@ -13,8 +13,11 @@ The key is hashed, so no client key is stored raw. What the item holds and how i
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
-__all__ = ["SK", "KIND", "scoped_pk"]
+from ...storage.ports import Delete, Item, ItemStore, Table, VersionIs
+
+__all__ = ["SK", "KIND", "scoped_pk", "record_item", "read_record", "record_delete"]
 
 SK = "#idem"
 KIND = "idempotency"
@@ -24,3 +27,18 @@ def scoped_pk(caller_id: str, route: str, key: str) -> str:
     """The item's partition key: a hash of (caller, route, key), so no key is stored raw."""
     digest = hashlib.sha256("|".join((caller_id, route, key)).encode()).hexdigest()
     return f"idem#{digest}"
+
+
+def record_item(pk: str, data: dict[str, Any], ttl: int | None, version: int) -> Item:
+    """The idempotency record at ``pk`` holding ``data`` (kept until ``ttl``)."""
+    return Item(pk, SK, KIND, data=data, ttl=ttl, version=version)
+
+
+def read_record(store: ItemStore, pk: str) -> Item | None:
+    """The idempotency record at ``pk`` (strongly consistent)."""
+    return store.get(Table.RUNTIME, pk, SK)
+
+
+def record_delete(pk: str, version: int) -> Delete:
+    """The write that removes the record at ``pk`` if it is still at ``version``."""
+    return Delete(Table.RUNTIME, pk, SK, VersionIs(version))

@@ -30,6 +30,7 @@ from ...storage.sharding import query_shards, shard_for, shard_key
 from .layout import DUE_SHARDS, LIST_SHARDS, listing
 
 __all__ = [
+    "rescheduled_job",
     "JOB_KIND",
     "DEAD_LETTER_KIND",
     "JOB_LISTING",
@@ -105,6 +106,12 @@ def job_item(data: dict, due: datetime, version: int = 1) -> Item:
     pk, sk = job_key(job_id)
     index = {**listing_index(JOB_LISTING, job_id, data["createTime"]), **due_index(job_id, due)}
     return Item(pk, sk, JOB_KIND, data, index=index, version=version)
+
+
+def rescheduled_job(item: Item, data: dict, due: datetime) -> Item:
+    """``item`` (a job) with its data replaced by ``data`` and due again at ``due``, one
+    version on."""
+    return item.next_version(data, index={**item.index, **due_index(data["_id"], due)})
 
 
 def dead_letter_item(data: dict) -> Item:
