@@ -33,7 +33,7 @@ from typing import Any, cast
 
 from ..clock import format_iso, parse_iso
 from ..errors import BadRequest, ConcurrencyError, Conflict
-from ..storage.ports import Delete, Item, MustNotExist, Put, Table, VersionIs, Write
+from ..storage.ports import Condition, Delete, Item, MustNotExist, Put, Table, VersionIs, Write
 from .container import Services
 from .repositories.idempotency import KIND, SK, scoped_pk
 
@@ -136,7 +136,7 @@ def begin(
     digest = body_hash(body)
     now = container.clock.now()
     found = container.store.get(Table.RUNTIME, pk, SK)
-    condition: Any = MustNotExist()
+    condition: Condition = MustNotExist()
     version = 1
     if found is not None:
         data = found.data
