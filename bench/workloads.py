@@ -6,7 +6,7 @@
   sub-process runs a small JavaScript script per item (SpiffWorkflow's performance test shape).
 
 Each runs to completion in one start command through
-:class:`~chalicelib.engine.runtime.memory.InMemoryWorld` (JSON round trip included). ``run``
+:class:`~tests.support.world.InMemoryWorld` (JSON round trip included). ``run``
 returns sizes and timings; ``python -m bench.workloads`` prints a table. Benchmark code: it
 lives here, not in ``chalicelib/``, so that it does not ship in the Lambda package.
 """
@@ -107,7 +107,7 @@ class RunReport:
 
 def run(workload: str, n: int, *, history_level: str = "audit") -> RunReport:
     """Deploy and run a workload to completion; returns its :class:`RunReport`."""
-    from chalicelib.engine.runtime.memory import InMemoryWorld
+    from tests.support.world import InMemoryWorld
 
     world = InMemoryWorld(FixedClock(), history_level=history_level, verify=False)
     key, _ = WORKLOADS[workload]

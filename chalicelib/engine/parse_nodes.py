@@ -232,34 +232,34 @@ def _event_definitions(
             )
         elif name == "messageEventDefinition":
             ref = strip_prefix(node.get("messageRef"), ctx.messages)
-            declared = ctx.messages.get(ref)
+            message = ctx.messages.get(ref) if ref is not None else None
             found.append(
                 el.MessageDefinition(
                     message_ref=ref,
-                    message_name=(declared.name or declared.id) if declared else ref,
+                    message_name=(message.name or message.id) if message else ref,
                     **where,
                 )
             )
         elif name == "signalEventDefinition":
             ref = strip_prefix(node.get("signalRef"), ctx.signals)
-            declared = ctx.signals.get(ref)
+            signal = ctx.signals.get(ref) if ref is not None else None
             found.append(
                 el.SignalDefinition(
                     signal_ref=ref,
-                    signal_name=(declared.name or declared.id) if declared else ref,
-                    scope=declared.scope if declared else "global",
+                    signal_name=(signal.name or signal.id) if signal else ref,
+                    scope=signal.scope if signal else "global",
                     **where,
                 )
             )
         elif name == "errorEventDefinition":
             ref = strip_prefix(node.get("errorRef"), ctx.errors)
-            declared = ctx.errors.get(ref)
-            code = (declared.error_code or declared.id) if declared else ref
+            error = ctx.errors.get(ref) if ref is not None else None
+            code = (error.error_code or error.id) if error else ref
             found.append(el.ErrorDefinition(error_ref=ref, error_code=code, **where))
         elif name == "escalationEventDefinition":
             ref = strip_prefix(node.get("escalationRef"), ctx.escalations)
-            declared = ctx.escalations.get(ref)
-            code = (declared.escalation_code or declared.id) if declared else ref
+            escalation = ctx.escalations.get(ref) if ref is not None else None
+            code = (escalation.escalation_code or escalation.id) if escalation else ref
             found.append(el.EscalationDefinition(escalation_ref=ref, escalation_code=code, **where))
         elif name == "terminateEventDefinition":
             found.append(

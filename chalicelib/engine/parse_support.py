@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from lxml import etree
 
+from chalicelib.engine.model import ErrorDeclaration, Escalation, Message, Signal
 from chalicelib.engine.problems import Problem, ProblemCode
 
 __all__ = [
@@ -205,10 +206,10 @@ class ParseContext:
     locator: Locator
     problems: list[Problem] = field(default_factory=list)
     seen_ids: set[str] = field(default_factory=set)
-    messages: dict = field(default_factory=dict)
-    signals: dict = field(default_factory=dict)
-    errors: dict = field(default_factory=dict)
-    escalations: dict = field(default_factory=dict)
+    messages: dict[str, Message] = field(default_factory=dict)
+    signals: dict[str, Signal] = field(default_factory=dict)
+    errors: dict[str, ErrorDeclaration] = field(default_factory=dict)
+    escalations: dict[str, Escalation] = field(default_factory=dict)
     process_key: str | None = None
 
     def where(self, element: etree._Element) -> tuple[int, int]:

@@ -16,6 +16,7 @@ from collections import deque
 
 from lxml import etree
 
+from chalicelib.engine.elements import FlowNode
 from chalicelib.engine.model import (
     HISTORY_LEVELS,
     Bounds,
@@ -171,8 +172,8 @@ def _process(node: etree._Element, ctx: ParseContext) -> ProcessDefinitionModel 
     if key is None:
         return None
     ctx.process_key = key
-    elements: dict = {}
-    flows: dict = {}
+    elements: dict[str, FlowNode] = {}
+    flows: dict[str, SequenceFlow] = {}
     # Breadth-first over nested scopes: no recursion, whatever the nesting depth.
     pending: deque[tuple[etree._Element, str | None]] = deque([(node, None)])
     while pending:

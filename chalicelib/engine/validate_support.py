@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalicelib.engine.expressions import JuelSyntaxError, has_expression, parse_template
 from chalicelib.engine.expressions.ast import FunctionCall, Identifier, MethodCall, Property, walk
 from chalicelib.engine.model import Definitions, ProcessDefinitionModel
@@ -55,9 +53,9 @@ class ProcessChecker:
         self,
         code: ProblemCode,
         description: str,
-        node: Any = None,
+        node: object = None,
         *,
-        at: Any = None,
+        at: object = None,
         warning: bool = False,
     ) -> None:
         """Record a problem about ``node`` (an element or flow), located at ``at`` or the node."""
@@ -75,7 +73,7 @@ class ProcessChecker:
             )
         )
 
-    def expression(self, text: str | None, node: Any, what: str, *, at: Any = None) -> bool:
+    def expression(self, text: str | None, node: object, what: str, *, at: object = None) -> bool:
         """Check that ``text`` (literal text and ``${...}`` parts) parses; False if it does not.
 
         Also refuses expressions that reach for Java (reflection, class names), the part of
@@ -119,7 +117,7 @@ class ProcessChecker:
         return True
 
     def expressions(
-        self, node: Any, pairs: list[tuple[str, str | None]], *, at: Any = None
+        self, node: object, pairs: list[tuple[str, str | None]], *, at: object = None
     ) -> None:
         """Check several ``(what, text)`` expression values of one node."""
         for what, text in pairs:

@@ -32,9 +32,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..workers.lambda_context import LocalContext
+
+if TYPE_CHECKING:  # chalice and the settings load in start(), once the stage environment is read
+    from chalice.config import Config
+
+    from ..settings import Settings
 
 __all__ = ["Launcher", "LauncherStats", "main"]
 
@@ -120,7 +125,7 @@ class Launcher:
         self._start_http(config)
         return self
 
-    def _load_stage_environment(self) -> Any:
+    def _load_stage_environment(self) -> Config:
         """Read ``.chalice/config.json`` for the stage and export its environment variables.
 
         Values already in the environment win, so ``PORT=... WORKFLOW_...=... make run`` works.
@@ -156,7 +161,7 @@ class Launcher:
         self._mock.start()
         self.backend_name = "embedded moto"
 
-    def _create_resources(self, settings: Any) -> None:
+    def _create_resources(self, settings: Settings) -> None:
         from ..messaging.sqs import create_queues
         from ..storage.dynamo import create_tables
 
@@ -171,7 +176,7 @@ class Launcher:
             return
         deploy_directory(self.project_dir / "workflow")
 
-    def _start_event_threads(self, settings: Any) -> None:
+    def _start_event_threads(self, settings: Settings) -> None:
         from chalice.app import ScheduledEventConfig, SQSEventConfig
 
         app = self.app_module.app
@@ -193,7 +198,7 @@ class Launcher:
             thread.start()
             self._threads.append(thread)
 
-    def _start_http(self, config: Any) -> None:
+    def _start_http(self, config: Config) -> None:
         from chalice.local import ChaliceRequestHandler, LocalDevServer
 
         class QuietHandler(ChaliceRequestHandler):

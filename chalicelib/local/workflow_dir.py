@@ -20,10 +20,10 @@ import zipfile
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from ..engine import BpmnSyntaxError, parse_bpmn
 from ..errors import WorkflowError
+from ..service.container import Services
 from ..service.definitions.deploy import BPMN_SUFFIXES, deploy
 from ..service.definitions.errors import InvalidDeployment
 
@@ -173,7 +173,7 @@ def _archive_contents(file: Path) -> tuple[dict[str, str], dict[str, bytes]]:
     return bpmn, {name: data for name, data in entries.items() if name not in bpmn}
 
 
-def _deploy_file(container: Any, root: Path, file: Path) -> Outcome:
+def _deploy_file(container: Services, root: Path, file: Path) -> Outcome:
     name = file.relative_to(root).as_posix()
     try:
         if file.suffix.lower() == ".bar":
@@ -196,7 +196,7 @@ def _deploy_file(container: Any, root: Path, file: Path) -> Outcome:
     return Outcome(name, status, result.deployment_id, result.definition_ids)
 
 
-def deploy_directory(path: str | Path, container: Any = None) -> list[Outcome]:
+def deploy_directory(path: str | Path, container: Services | None = None) -> list[Outcome]:
     """Deploy every BPMN file and ``.bar`` archive under ``path``; returns one outcome per file.
 
     Never raises for a bad file (it is logged and skipped); a missing directory deploys nothing.

@@ -6,12 +6,15 @@ attributes (a fake store, an in-memory publisher, a fixed clock).
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..clock import Clock
 from ..messaging.ports import Publisher
 from ..settings import Settings
 from ..storage.ports import ItemStore
+
+if TYPE_CHECKING:  # the authenticator is built by the composition root, not imported here
+    from ..auth.authenticate import Authenticator
 
 __all__ = ["Services"]
 
@@ -24,5 +27,5 @@ class Services(Protocol):
     clock: Clock
     store: ItemStore
     publisher: Publisher
-    authenticator: Any  # auth.authenticate.Authenticator (the candidate-group query reads users)
+    authenticator: Authenticator  # the candidate-group query reads its user store
     extras: dict[str, Any]

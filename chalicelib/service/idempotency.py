@@ -33,7 +33,7 @@ from typing import Any, cast
 
 from ..clock import format_iso, parse_iso
 from ..errors import BadRequest, ConcurrencyError, Conflict
-from ..storage.ports import MustNotExist, Put, Table, VersionIs, Write
+from ..storage.ports import Condition, MustNotExist, Put, Table, VersionIs, Write
 from .container import Services
 from .repositories.idempotency import read_record, record_delete, record_item, scoped_pk
 
@@ -136,7 +136,7 @@ def begin(
     digest = body_hash(body)
     now = container.clock.now()
     found = read_record(container.store, pk)
-    condition: Any = MustNotExist()
+    condition: Condition = MustNotExist()
     version = 1
     if found is not None:
         data = found.data

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from ..engine.runtime.commands import Command
 from ..engine.runtime.state import InstanceState
@@ -40,6 +40,7 @@ from .repositories.instances import changed_items, state_of
 from .repositories.jobs import job_done_write
 
 if TYPE_CHECKING:  # the executor is imported by the first command, not at cold start
+    from ..engine.model import ProcessDefinitionModel
     from ..engine.runtime.session import CommandResult, InstanceLoader
 
 __all__ = [
@@ -76,11 +77,11 @@ class UnitOfWork:
 
     # -- callbacks the engine uses ------------------------------------------------------------
 
-    def _resolve_key(self, key: str) -> tuple[str, Any]:
+    def _resolve_key(self, key: str) -> tuple[str, ProcessDefinitionModel]:
         deployed = latest_definition(self.container, key)
         return deployed.id, deployed.process
 
-    def _load_definition(self, definition_id: str) -> Any:
+    def _load_definition(self, definition_id: str) -> ProcessDefinitionModel:
         return get_definition(self.container, definition_id).process
 
     def _load_state(self, instance_id: str) -> InstanceState | None:

@@ -9,6 +9,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from tests.support.env import REPO
+from tests.support.shipping import modules_only_tests_use
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,8 @@ def test_script_sandbox_javascript_is_packaged(zipped):
 
 def test_no_benchmark_or_test_code_is_packaged(zipped):
     """The Lambda package holds the service only: benchmark workloads and test helpers live
-    in bench/ and tests/, outside chalicelib/."""
+    in bench/ and tests/, outside chalicelib/, and every packaged module is one the handlers
+    or entry points load (tests/support/shipping.py)."""
     shipped = [n for n in zipped if n.endswith(".py")]
     assert "app.py" in shipped
     assert "chalicelib/engine/scripting/__init__.py" in shipped
@@ -57,6 +59,8 @@ def test_no_benchmark_or_test_code_is_packaged(zipped):
         or PurePosixPath(n).name.startswith("test_")
     ]
     assert not offending
+    only_tests = {m.replace(".", "/") for m in modules_only_tests_use()}
+    assert not [n for n in shipped if n.removesuffix(".py").removesuffix("/__init__") in only_tests]
 
 
 def swagger_paths(sam: dict) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalicelib.engine.runtime.memory import InMemoryWorld
+from tests.support.world import InMemoryWorld
 
 
 def bpmn(body: str, process_id: str = "p", extra: str = "") -> str:

@@ -44,6 +44,26 @@ def test_shipped_code_holds_no_benchmark_or_test_code():
     assert not [name for name in names if name.startswith("test_")]
 
 
+def test_every_shipped_module_is_loaded_by_an_entry_point(import_graph):
+    """No module of chalicelib is there only for tests/ and bench/ (such as the in-memory
+    engine world, now tests/support/world.py): app.py or a ``python -m`` entry point loads every
+    one, the in-memory storage and messaging adapters excepted."""
+    from tests.support.shipping import modules_only_tests_use
+
+    assert not sorted(modules_only_tests_use(import_graph))
+
+
+def test_a_test_only_module_would_be_found():
+    """The check above sees a module that only tests import."""
+    from tests.support.shipping import build_graph, modules_only_tests_use
+
+    graph = build_graph()  # a graph of its own: the shared one stays as read
+    graph.add_import(
+        importer="chalicelib.engine.runtime.world", imported="chalicelib.engine.runtime.session"
+    )
+    assert modules_only_tests_use(graph) == {"chalicelib.engine.runtime.world"}
+
+
 def test_importing_pure_packages_loads_no_aws_module():
     import subprocess
     import sys

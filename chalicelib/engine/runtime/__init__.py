@@ -13,8 +13,9 @@ Pure (standard library and the engine package only). Layout, by concern:
   kinds, gateways and multi-instance included). Imports go one way, lowest first;
   :mod:`.hooks` documents the layers and how :mod:`.flow` calls behaviours without importing
   them.
-- :mod:`.memory`: an in-memory world storing instances as JSON items (tests, benchmarks;
-  the benchmark workloads are ``bench/workloads.py``).
+
+The in-memory world that tests and benchmarks run commands in (instances stored as JSON
+items) is ``tests/support/world.py``: test code, so it does not ship.
 
 Names are loaded on first use (PEP 562): importing a record type does not load the executor,
 so the HTTP handler module stays cheap to import.

@@ -15,17 +15,20 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import InitVar, dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from chalicelib.clock import Clock, format_iso
 from chalicelib.engine.elements import FlowNode
-from chalicelib.engine.model import ProcessDefinitionModel
+from chalicelib.engine.model import ProcessDefinitionModel, SequenceFlow
 from chalicelib.engine.runtime.effects import Effect, HistoryLevel
 from chalicelib.engine.runtime.errors import StepLimitExceeded, UnsupportedElement
 from chalicelib.engine.runtime.hooks import Behaviour, Hooks
 from chalicelib.engine.runtime.records import ExecutionRecord
 from chalicelib.engine.runtime.state import InstanceState
 from chalicelib.ids import child_id, new_id
+
+if TYPE_CHECKING:  # the script sandbox loads with the first script, not with the engine
+    from chalicelib.engine.scripting import ScriptPool
 
 __all__ = ["InstanceContext", "Runtime", "SessionPort", "DEFAULT_MAX_STEPS"]
 
@@ -76,7 +79,7 @@ class InstanceContext:
         self.keeps_variables = level.keeps_variables
         self.keeps_details = level.keeps_details
 
-    def keeps_activity(self, element: Any) -> bool:
+    def keeps_activity(self, element: FlowNode | SequenceFlow) -> bool:
         """Whether a historic activity instance is kept for this flow node or sequence flow."""
         return self.keeps_activities or (
             element.include_in_history and self.history is not HistoryLevel.NONE
@@ -157,7 +160,7 @@ class Runtime:
         self._now_ms: int | None = None
         self.steps = 0
         self.transaction_order = 0
-        self._script_pool: Any = None
+        self._script_pool: ScriptPool | None = None
 
     # --- time and ids -----------------------------------------------------------------------
 
@@ -189,7 +192,7 @@ class Runtime:
         """A task/job id that names its instance."""
         return child_id(instance_id, self.now_ms())
 
-    def script_pool(self) -> Any:
+    def script_pool(self) -> ScriptPool:
         """The command's :class:`~chalicelib.engine.scripting.ScriptPool` (made on first use):
         simple scripts of one command share a QuickJS context, never across commands."""
         if self._script_pool is None:
@@ -222,7 +225,7 @@ class Runtime:
             operation, args = queue.popleft()
             operation(self, *args)
 
-    def behaviour(self, node: Any) -> Behaviour:
+    def behaviour(self, node: FlowNode) -> Behaviour:
         """The behaviour of a node's class; :class:`UnsupportedElement` when there is none."""
         behaviour = self._behaviours.get(type(node))
         if behaviour is None:

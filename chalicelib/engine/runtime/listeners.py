@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from chalicelib.engine.elements import FlowNode
+from chalicelib.engine.model import SequenceFlow
 from chalicelib.engine.parts import Listener
 from chalicelib.engine.runtime.context import InstanceContext, Runtime
 from chalicelib.engine.runtime.errors import UnsupportedElement
@@ -44,7 +46,7 @@ def execution_listeners(
     rt: Runtime,
     ic: InstanceContext,
     execution: ExecutionRecord,
-    element: Any,
+    element: FlowNode | SequenceFlow,
     listeners: Iterable[Listener],
     event: str,
 ) -> None:

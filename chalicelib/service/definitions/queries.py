@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ...crest import filter as crest_filter
 from ...crest.request import CrestRequest
 from ...errors import BadRequest, NotFound
-from ...storage.ports import ItemStore
+from ...storage.ports import Item, ItemStore
 from ..container import Services
 from ..querying import FILTERED_QUERY, QuerySource
 from ..repositories import definitions as repo
@@ -23,6 +23,7 @@ from ..repositories.definitions import load_deployment
 from .cache import DeployedDefinition, get_definition
 
 if TYPE_CHECKING:
+    from ...engine.elements import UserTask
     from ...engine.parts import FormProperty
 
 __all__ = [
@@ -135,7 +136,7 @@ def task_definition(definition: DeployedDefinition, task_id: str) -> dict[str, A
     raise NotFound(f"Task definition for {task_id} was not found")
 
 
-def _task_shape(definition: DeployedDefinition, task: Any) -> dict[str, Any]:
+def _task_shape(definition: DeployedDefinition, task: UserTask) -> dict[str, Any]:
     return {
         "_id": task.id,
         "name": _expression(task.name),
@@ -225,7 +226,7 @@ def _equalities(request: CrestRequest) -> dict[str, Any]:
     return {}
 
 
-def _record(item: Any) -> dict:
+def _record(item: Item) -> dict:
     return dict(item.data)
 
 

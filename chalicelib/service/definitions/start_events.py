@@ -25,7 +25,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
 
 from ... import ids
 from ...clock import parse_iso
@@ -50,6 +51,7 @@ from .errors import InvalidDeployment
 
 if TYPE_CHECKING:
     from ...engine import ProcessDefinitionModel
+    from ...engine.elements import TimerDefinition
 
 __all__ = [
     "TIMER_START",
@@ -274,8 +276,9 @@ def _subscriptions(model: ProcessDefinitionModel, type: str) -> list[dict[str, A
     return [sub for sub in start_event_subscriptions(model) if sub["type"] == type]
 
 
-def _timer_definition(model: ProcessDefinitionModel, activity_id: str) -> Any:
-    return model.elements[activity_id].event_definitions[0]
+def _timer_definition(model: ProcessDefinitionModel, activity_id: str) -> TimerDefinition:
+    """The timer of a timer start event (``_subscriptions(model, "timer")`` names them)."""
+    return cast("TimerDefinition", model.elements[activity_id].event_definitions[0])
 
 
 def _registrations(
@@ -322,7 +325,7 @@ def timer_job(
     definition_id: str,
     activity_id: str,
     config: dict[str, Any],
-    now: Any,
+    now: datetime,
 ) -> Item:
     return new_job(
         job_id=ids.new_id(),
@@ -357,7 +360,7 @@ def _problem(
     }
 
 
-def _timer_problems(model: ProcessDefinitionModel, definition_id: str, now: Any) -> list[dict]:
+def _timer_problems(model: ProcessDefinitionModel, definition_id: str, now: datetime) -> list[dict]:
     """Timer start events the engine cannot schedule at deploy: expressions (no execution to
     evaluate them in) and values that do not parse."""
     from ...engine.runtime.timers_rt import first_configuration

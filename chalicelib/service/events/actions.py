@@ -20,20 +20,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ... import ids
 from ...clock import format_iso
 from ...engine.runtime import DeliverSignal, EventDelivered, StartByEvent
+from ...engine.runtime.commands import Command
 from ...engine.runtime.records import SubscriptionType
 from ...errors import BadRequest, Conflict, NotFound
 from ...storage.aggregate import retry_on_conflict
-from ...storage.ports import MustNotExist, Put, StorageError, Table, Write
+from ...storage.ports import Item, MustNotExist, Put, StorageError, Table, Write
 from .. import idempotency
 from ..container import Services
 from ..jobs.items import new_job
 from ..jobs.wakeup import publish
-from ..unit_of_work import run_command
+from ..unit_of_work import UnitOfWork, run_command
 from .broadcast import broadcast_job
 from .requests import (
     MessageRequest,
@@ -57,6 +58,9 @@ from .targets import (
 )
 
 log = logging.getLogger("workflow.executions")
+
+if TYPE_CHECKING:  # the executor is imported by the first command, not at cold start
+    from ...engine.runtime.session import CommandResult
 
 __all__ = ["ROUTES", "message", "signal", "trigger", "broadcast_now"]
 
@@ -117,15 +121,15 @@ def _idempotent(
 
 def _run(
     container: Services,
-    build: Callable[[Any], Any],
-    respond: Callable[[Any], dict],
+    build: Callable[[UnitOfWork], Command],
+    respond: Callable[[CommandResult], dict],
     record: Recorder,
 ) -> dict:
     _, result = run_command(container, build, extra_writes=lambda r: record(respond(r)))
     return respond(result)
 
 
-def _delivered(result: Any) -> EventDelivered | None:
+def _delivered(result: CommandResult) -> EventDelivered | None:
     return next(
         (
             e
@@ -136,7 +140,7 @@ def _delivered(result: Any) -> EventDelivered | None:
     )
 
 
-def _queue(container: Services, job: Any, resolved: Resolved | None, record: Recorder) -> dict:
+def _queue(container: Services, job: Item, resolved: Resolved | None, record: Recorder) -> dict:
     body = {"status": "queued", "jobId": job.data["_id"]}
     writes: list[Write] = [Put(Table.RUNTIME, job, MustNotExist())]
     writes += resolved.check() if resolved is not None else []
@@ -151,7 +155,7 @@ def _job(
     configuration: dict,
     target: Target | None = None,
     definition_id: str | None = None,
-) -> Any:
+) -> Item:
     instance_id = target.instance_id if target is not None else None
     job_id = ids.child_id(instance_id) if instance_id else ids.new_id()
     return new_job(
@@ -184,14 +188,14 @@ def message(container: Services, caller_id: str, body: Any, key: str | None = No
 def _deliver_message(
     container: Services, caller_id: str, request: MessageRequest, target: Target, record: Recorder
 ) -> dict:
-    def build(uow: Any) -> Any:
+    def build(uow: UnitOfWork) -> Command:
         if not target.starts:
-            uow.load(target.instance_id)
+            uow.load(cast(str, target.instance_id))  # a target that does not start
         return message_command(
             request.name, target, request.variables or {}, request.business_key, caller_id
         )
 
-    def respond(result: Any) -> dict:
+    def respond(result: CommandResult) -> dict:
         delivered = _delivered(result)
         execution_id = (
             delivered.execution_ids[0]
@@ -241,7 +245,7 @@ def signal(container: Services, caller_id: str, body: Any, key: str | None = Non
 
 
 def _signal_execution(container: Services, request: SignalRequest, record: Recorder) -> dict:
-    def respond(result: Any) -> dict:
+    def respond(result: CommandResult) -> dict:
         delivered = _delivered(result)
         return {"status": "delivered", "deliveredTo": delivered.count if delivered else 0}
 
@@ -290,7 +294,7 @@ def broadcast_now(
     delivered, failed = 0, []
     for instance_id in instances:
 
-        def build(uow: Any, instance_id: str = instance_id) -> Any:
+        def build(uow: UnitOfWork, instance_id: str = instance_id) -> Command:
             uow.load(instance_id)
             return DeliverSignal(name, instance_id, dict(variables))
 
@@ -341,7 +345,7 @@ def trigger(container: Services, caller_id: str, body: Any, key: str | None = No
                 lambda: _queue_trigger(container, request, record), attempts=ATTEMPTS
             )
 
-        def respond(result: Any) -> dict:
+        def respond(result: CommandResult) -> dict:
             return {
                 "status": "delivered",
                 "executionId": request.execution_id,
@@ -366,11 +370,9 @@ def _queue_trigger(container: Services, request: TriggerRequest, record: Recorde
         s.type is SubscriptionType.TRIGGER for s in state.subscriptions_of(request.execution_id)
     ):
         raise NotWaiting(f"Execution {request.execution_id} is not waiting for a trigger")
-    target = Target(
-        state.id,
-        request.execution_id,
-        activity_id=state.execution(request.execution_id).activity_id,
-    )
+    execution = state.execution(request.execution_id)
+    assert execution is not None  # execution_state answers 404 otherwise
+    target = Target(state.id, request.execution_id, activity_id=execution.activity_id)
     resolved = Resolved(target, version, state.header.definition_id)
     configuration = {
         "executionId": request.execution_id,

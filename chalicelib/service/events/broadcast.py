@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ... import ids
 from ...clock import format_iso
@@ -30,6 +30,9 @@ from ..jobs.items import new_job
 from ..jobs.wakeup import publish
 from ..repositories.jobs import job_done_write
 from .targets import Target, find_start_events, subscribers
+
+if TYPE_CHECKING:  # the executor is imported by the first command, not at cold start
+    from ...engine.runtime.session import CommandResult
 
 log = logging.getLogger("workflow.execution_jobs")
 
@@ -84,7 +87,9 @@ def broadcast_job(
     )
 
 
-def thrown_signal_jobs(container: Services, result: Any) -> tuple[list[Write], list[Item]]:
+def thrown_signal_jobs(
+    container: Services, result: CommandResult
+) -> tuple[list[Write], list[Item]]:
     """``(writes, job items)``: one broadcast job per ``SignalThrown`` effect of ``result``."""
     items = [
         broadcast_job(

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
+from ...engine.runtime.commands import Command
 from ...errors import NotFound
 from ...storage.ports import Item
 from ..container import Services
@@ -35,7 +36,7 @@ __all__ = ["run_delivery", "run_message", "run_signal", "run_trigger"]
 def run_delivery(
     container: Services,
     job: Item,
-    build: Callable[[Any], Any],
+    build: Callable[[UnitOfWork], Command],
     what: str,
     *,
     stale_is_done: bool = False,
@@ -78,9 +79,9 @@ def run_message(container: Services, job: Item) -> str:
     target = _target(configuration)
     name = configuration["messageName"]
 
-    def build(uow: Any) -> Any:
+    def build(uow: UnitOfWork) -> Command:
         if not target.starts:
-            uow.load(target.instance_id)
+            uow.load(cast(str, target.instance_id))  # a target that does not start
         return message_command(
             name, target, {}, configuration.get("businessKey"), configuration.get("initiator")
         )

@@ -22,14 +22,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from ... import ids
 from ...engine.runtime import DeliverMessage, DeliverSignal, StartByEvent, Trigger
-from ...engine.runtime.records import SubscriptionType
+from ...engine.runtime.records import SubscriptionRecord, SubscriptionType
+from ...engine.runtime.state import InstanceState
 from ...errors import Conflict, NotFound
 from ...storage.aggregate import AggregateStore
-from ...storage.ports import Write
+from ...storage.ports import Page, Write
 from ..container import Services
 from ..definitions import start_events
 from ..repositories.instances import header_check, read_header, state_of
@@ -37,6 +38,7 @@ from ..repositories.instances import subscribers as stored_subscribers
 from .requests import MessageRequest
 
 __all__ = [
+    "InstanceLoading",
     "Target",
     "Resolved",
     "instance_of_execution",
@@ -49,6 +51,15 @@ __all__ = [
     "signal_command",
     "trigger_command",
 ]
+
+
+class InstanceLoading(Protocol):
+    """What the commands built here need of a unit of work (``unit_of_work.UnitOfWork``,
+    which imports this package: a protocol, not an import)."""
+
+    def load(self, instance_id: str) -> InstanceState:
+        """Load an instance into the unit of work (404 when it does not exist)."""
+        ...
 
 
 def instance_of_execution(execution_id: str) -> str:
@@ -70,7 +81,7 @@ def subscribers(
     bound: str | None = None,
     limit: int | None = None,
     start: str | None = None,
-) -> Any:
+) -> Page:
     """One page of the subscriptions to ``kind#name`` (``event-sort`` index; eventually
     consistent): items whose ``data`` is the subscription record. ``bound``: only those
     created up to that ISO time."""
@@ -125,7 +136,7 @@ class Resolved:
         return [header_check(self.target.instance_id, self.version)]
 
 
-def _load_running(container: Services, instance_id: str, missing: str) -> tuple[Any, int]:
+def _load_running(container: Services, instance_id: str, missing: str) -> tuple[InstanceState, int]:
     aggregate = AggregateStore(container.store).load(instance_id)
     if not aggregate.exists:
         raise NotFound(missing)
@@ -136,8 +147,8 @@ def _load_running(container: Services, instance_id: str, missing: str) -> tuple[
 
 
 def _subscriptions(
-    state: Any, kind: SubscriptionType, name: str, execution_id: str | None = None
-) -> list[Any]:
+    state: InstanceState, kind: SubscriptionType, name: str, execution_id: str | None = None
+) -> list[SubscriptionRecord]:
     return [
         s
         for s in state.subscriptions.values()
@@ -147,7 +158,7 @@ def _subscriptions(
     ]
 
 
-def execution_state(container: Services, execution_id: str) -> tuple[Any, int]:
+def execution_state(container: Services, execution_id: str) -> tuple[InstanceState, int]:
     missing = f"Execution {execution_id} not found"
     state, version = _load_running(container, instance_of_execution(execution_id), missing)
     if state.execution(execution_id) is None:
@@ -244,7 +255,7 @@ def message_command(
     variables: Mapping[str, Any],
     business_key: str | None,
     initiator: str | None,
-) -> Any:
+) -> StartByEvent | DeliverMessage:
     """The engine command that delivers a message to ``target`` (or starts there)."""
     if target.starts:
         return StartByEvent(
@@ -258,12 +269,12 @@ def message_command(
 
 
 def signal_command(
-    uow: Any,
+    uow: InstanceLoading,
     name: str,
     execution_id: str,
     variables: Mapping[str, Any],
     subscription_id: str | None = None,
-) -> Any:
+) -> DeliverSignal:
     """Load the execution's instance and check it subscribes to ``name`` (404 otherwise; also
     when ``subscription_id`` is gone); the ``DeliverSignal`` to run."""
     instance_id = instance_of_execution(execution_id)
@@ -283,7 +294,9 @@ def signal_command(
     return DeliverSignal(name, instance_id, dict(variables), execution_id)
 
 
-def trigger_command(uow: Any, execution_id: str, variables: Mapping[str, Any]) -> Any:
+def trigger_command(
+    uow: InstanceLoading, execution_id: str, variables: Mapping[str, Any]
+) -> Trigger:
     """Load the execution's instance (404 naming the execution) and the ``Trigger`` to run;
     the engine answers 409 when the execution is not waiting for a trigger."""
     instance_id = instance_of_execution(execution_id)

@@ -17,18 +17,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ...clock import format_iso, parse_iso
+from ...engine.runtime.commands import Command
+from ...engine.runtime.state import InstanceState
 from ...errors import BadRequest, Conflict, NotFound
-from ...storage.ports import MAX_TRANSACTION_WRITES, Delete, Table, Write
+from ...storage.ports import MAX_TRANSACTION_WRITES, Delete, Item, Table, Write
 from .. import idempotency
 from ..container import Services
 from ..definitions import cache as definitions
 from ..definitions.queries import diagram
 from ..repositories import history
 from ..tasks.shapes import history_task_shape
-from ..unit_of_work import load_instance, run_command
+from ..unit_of_work import UnitOfWork, load_instance, run_command
 from .shapes import (
     DefinitionNames,
     history_item,
@@ -36,6 +38,9 @@ from .shapes import (
     instance_item,
     visible,
 )
+
+if TYPE_CHECKING:  # the executor is imported by the first command, not at cold start
+    from ...engine.runtime.session import CommandResult
 
 __all__ = [
     "ROUTE_CREATE",
@@ -112,7 +117,7 @@ def start_request(container: Services, body: Any) -> StartRequest:
     return StartRequest(deployed, business_key, variables, body)
 
 
-def _created(result: Any) -> idempotency.StoredResponse:
+def _created(result: CommandResult) -> idempotency.StoredResponse:
     header = result.state.header
     return idempotency.StoredResponse(
         201,
@@ -137,7 +142,7 @@ def start(
     """
     from ...engine.runtime import StartProcess
 
-    def build(uow: Any) -> Any:
+    def build(uow: UnitOfWork) -> Command:
         return StartProcess(
             request.definition.id,
             variables=request.variables,
@@ -174,7 +179,7 @@ def _release_quietly(container: Services, claim: idempotency.Claim) -> None:
 # --- read and cancel -------------------------------------------------------------------------
 
 
-def _running(container: Services, instance_id: str) -> Any:
+def _running(container: Services, instance_id: str) -> InstanceState:
 
     state = load_instance(container, instance_id)
     if state is None or state.header.status.is_ended:
@@ -182,7 +187,7 @@ def _running(container: Services, instance_id: str) -> Any:
     return state
 
 
-def _read_shape(container: Services, state: Any) -> dict[str, Any]:
+def _read_shape(container: Services, state: InstanceState) -> dict[str, Any]:
     header = state.header.to_dict()
     variables = visible(
         (name, record.value) for name, record in state.variables.get(state.id, {}).items()
@@ -259,7 +264,7 @@ def delete_instance(
 
     before: dict[str, Any] = {}
 
-    def build(uow: Any) -> Any:
+    def build(uow: UnitOfWork) -> Command:
         state = uow.load(instance_id)
         if state.header.status.is_ended:
             raise NotFound(f"Process instance {instance_id} not found")
@@ -274,7 +279,7 @@ def delete_instance(
 # --- history ---------------------------------------------------------------------------------
 
 
-def _history_record(container: Services, instance_id: str) -> Any:
+def _history_record(container: Services, instance_id: str) -> Item:
     item = history.read_process(container.store, instance_id)
     if item is None:
         raise NotFound(f"Historic process instance {instance_id} not found")

@@ -24,17 +24,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ...engine.runtime.commands import Command
+from ...engine.runtime.state import InstanceState
 from ...errors import BadRequest, NotFound
 from ...storage.ports import Put, Table, VersionIs, Write
 from ..container import Services
 from ..definitions import cache as definitions
+from ..definitions.cache import DeployedDefinition
 from ..repositories import history
 from ..repositories.history import HISTORY_SK
 from ..repositories.jobs import dead_letter_key, job_key
-from ..unit_of_work import load_instance, run_command
+from ..unit_of_work import UnitOfWork, load_instance, run_command
 from .lifecycle import read_instance
+
+if TYPE_CHECKING:  # the executor is imported by the first command, not at cold start
+    from ...engine.runtime.session import CommandResult
 
 __all__ = ["MigrationRequest", "migration_request", "validate", "migrate"]
 
@@ -89,13 +95,15 @@ def migration_request(body: Any) -> MigrationRequest:
     return MigrationRequest(definition_id, dict(variables), mappings)
 
 
-def _running(state: Any, instance_id: str) -> Any:
+def _running(state: InstanceState | None, instance_id: str) -> InstanceState:
     if state is None or state.header.status.is_ended:
         raise NotFound(f"Process instance {instance_id} not found")
     return state
 
 
-def _target(container: Services, state: Any, request: MigrationRequest) -> Any:
+def _target(
+    container: Services, state: InstanceState, request: MigrationRequest
+) -> DeployedDefinition:
     if request.definition_id is None:
         return definitions.latest_definition(container, state.header.definition_key)
     try:
@@ -127,7 +135,7 @@ def migrate(container: Services, instance_id: str, body: Any) -> dict[str, Any]:
     request = migration_request(body)
     chosen: dict[str, str] = {}
 
-    def build(uow: Any) -> Any:
+    def build(uow: UnitOfWork) -> Command:
         state = _running(uow.load(instance_id), instance_id)
         chosen["id"] = _target(container, state, request).id
         return MigrateInstance(instance_id, chosen["id"], request.variables, request.mappings)
@@ -141,7 +149,7 @@ def migrate(container: Services, instance_id: str, body: Any) -> dict[str, Any]:
 
 
 def _reference_writes(
-    container: Services, instance_id: str, definition_id: str, result: Any
+    container: Services, instance_id: str, definition_id: str, result: CommandResult
 ) -> list[Write]:
     """Kept job items (runtime or dead-letter) and finished history items of the instance, with
     the new definition id."""

@@ -9,9 +9,8 @@ was cancelled, its instance deleted) is stale: it is deleted and counts as done.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from ...engine.runtime.commands import FireTimer, RunAsyncJob
+from ...engine.runtime.commands import Command, FireTimer, RunAsyncJob
 from ...engine.runtime.errors import UnknownTarget
 from ...errors import NotFound
 from ...storage.ports import Item
@@ -25,7 +24,7 @@ log = logging.getLogger("workflow.service.engine_jobs")
 __all__ = ["run_engine_job"]
 
 
-def _command(item: Item) -> Any:
+def _command(item: Item) -> Command:
     data = item.data
     kind = data["jobHandlerConfiguration"].get("kind")
     if kind == "timer":

@@ -15,6 +15,7 @@ from ...crest import filter as crest_filter
 from ...crest.request import CrestRequest
 from ...errors import BadRequest, NotFound
 from ...ids import instance_of
+from ...storage.ports import Item
 from ..container import Services
 from ..querying import FILTERED_QUERY, QuerySource, date_param, flag_param
 from ..repositories.jobs import (
@@ -122,7 +123,7 @@ def job_source(container: Services, request: CrestRequest, *, dead: bool) -> Que
     return QuerySource(fetch=fetch, sortable=ITEM_FIELDS, filtered_query=_filtered)
 
 
-def _load(container: Services, job_id: str, *, dead: bool) -> Any:
+def _load(container: Services, job_id: str, *, dead: bool) -> Item:
     item = stored_job(container.store, job_id, dead=dead)
     if item is None:
         raise NotFound(f"{'Dead-letter job' if dead else 'Job'} {job_id} not found")

@@ -53,7 +53,7 @@ RETRY_CYCLE_KEY = "failedJobRetryTimeCycle"
 MAX_STACKTRACE = 16_000
 
 
-def retry_policy(cycle: str | None) -> tuple[int, Any] | None:
+def retry_policy(cycle: str | None) -> tuple[int, timedelta] | None:
     """``(retries, wait)`` of a ``failedJobRetryTimeCycle`` (``R5/PT7M`` -> ``(5, 7 min)``).
 
     None (the defaults apply) when there is no cycle, when it is an expression (not evaluated
@@ -74,7 +74,7 @@ def retry_policy(cycle: str | None) -> tuple[int, Any] | None:
     return retries, parsed.period
 
 
-def retry_wait(item: Item) -> Any:
+def retry_wait(item: Item) -> timedelta:
     """How long a failed job waits before it is due again."""
     configuration = item.data.get("jobHandlerConfiguration") or {}
     policy = retry_policy(configuration.get(RETRY_CYCLE_KEY))

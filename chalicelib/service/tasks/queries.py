@@ -26,6 +26,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, cast
 
+from ...auth.caller import Caller
 from ...clock import parse_iso
 from ...crest import filter as crest_filter
 from ...crest.paging import SortKey
@@ -318,7 +319,7 @@ def _task_items(page: Page, records: _Records) -> list[Item]:
 
 
 def _candidate_partitions(
-    request: CrestRequest, caller: Any, groups_of: Callable[[str], frozenset[str]]
+    request: CrestRequest, caller: Caller, groups_of: Callable[[str], frozenset[str]]
 ) -> list[str] | None:
     """The ``candidate-sort`` partitions holding every match, or None (not a candidate query).
 
@@ -326,6 +327,7 @@ def _candidate_partitions(
     """
     if request.query_filter is not None:
         return None
+    groups: Iterable[str]
     if request.query_id == UNASSIGNED_TASK_QUERY:
         user, groups = caller.user_id, caller.authz_strings
     elif (
@@ -423,7 +425,7 @@ def _instance_variables(store: ItemStore, instance_id: str) -> dict[str, Any]:
     }
 
 
-def open_task_source(container: Services, request: CrestRequest, caller: Any) -> QuerySource:
+def open_task_source(container: Services, request: CrestRequest, caller: Caller) -> QuerySource:
     """The ``QuerySource`` of ``taskinstance`` queries, planned for this request.
 
     ``unassignedTaskQuery``: unassigned tasks where ``caller`` is a candidate user or holds a

@@ -10,7 +10,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from ...engine.runtime.records import TaskRecord
+    from ..definitions.cache import DeployedDefinition
 
 __all__ = [
     "TASK_FIELDS",
@@ -52,7 +56,7 @@ TASK_FIELDS = frozenset(
 )
 
 
-def _as_dict(task: Any) -> dict[str, Any]:
+def _as_dict(task: TaskRecord | Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(task, Mapping):
         return dict(task)
     return task.to_dict()
@@ -64,8 +68,8 @@ def task_rev(record: Mapping[str, Any]) -> str:
 
 
 def task_shape(
-    task: Any,
-    definition: Any = None,
+    task: TaskRecord | Mapping[str, Any],
+    definition: DeployedDefinition | None = None,
     *,
     process_variables: Mapping[str, Any] | None = None,
     local_variables: Mapping[str, Any] | None = None,

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from chalicelib.clock import FixedClock
-from chalicelib.engine.runtime.memory import InMemoryWorld
 from tests.support.env import CORPUS
+from tests.support.world import InMemoryWorld
 
 
 @pytest.fixture

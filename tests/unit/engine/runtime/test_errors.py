@@ -6,10 +6,10 @@ import pytest
 
 from chalicelib.clock import FixedClock
 from chalicelib.engine.runtime import EscalationUncaught, HistoryKind
-from chalicelib.engine.runtime.memory import InMemoryWorld
 from chalicelib.engine.runtime.state import dumps
 from chalicelib.errors import ProcessFailure
 from tests.support.engine import bpmn, seq, task_names
+from tests.support.world import InMemoryWorld
 
 ERRORS = '<error id="err1" errorCode="E1"/><error id="err2" errorCode="E2"/>'
 

@@ -15,8 +15,8 @@ from chalicelib.engine.parser import parse_bpmn
 from chalicelib.engine.problems import ProblemCode
 from chalicelib.engine.runtime import HistoryKind
 from chalicelib.engine.runtime.effects import HistoryLevel
-from chalicelib.engine.runtime.memory import InMemoryWorld
 from tests.support.engine import bpmn, seq
+from tests.support.world import InMemoryWorld
 
 
 def _own_level(level: str) -> str:

@@ -2,7 +2,7 @@
 
 It plays the storage engineer's part for tests and benchmarks: every command starts from
 records decoded from JSON text (as a DynamoDB Query would return them), runs in a fresh
-:class:`~.session.Session`, and commits only the change set, item by item, back to JSON text.
+:class:`~chalicelib.engine.runtime.session.Session`, and commits only the change set, item by item, back to JSON text.
 With ``verify=True`` every commit also checks that the stored items equal a full
 ``to_records()`` of the state, so a change-set bug cannot hide. History effects are applied to
 an in-memory history table (create-or-update by ``(kind, id)``).
