@@ -82,6 +82,19 @@ def container(moto_backend):
 
 
 @pytest.fixture
+def memory_container(settings):
+    """The container on the in-memory store and publisher (``FixedClock``), installed for
+    handlers and workers like ``container``: for service-level tests, no moto."""
+    from chalicelib import bootstrap
+    from tests.support.memory import memory_container as build
+
+    built = build(settings)
+    bootstrap.set_container(built)
+    yield built
+    bootstrap.reset_container()
+
+
+@pytest.fixture
 def client(container):
     """Chalice's test client over the real container."""
     from chalice.test import Client

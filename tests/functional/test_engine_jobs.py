@@ -1,4 +1,9 @@
-"""Timers and async continuations as jobs: written with the command, run by the worker."""
+"""Timers and async continuations as jobs over moto: written with the command, listed and run
+through the routes, woken through the SQS queue, and the DynamoDB requests of one job run.
+
+A completed task cancelling its timer job, on the memory store:
+``tests/unit/service/jobs/test_engine_effects.py``.
+"""
 
 from __future__ import annotations
 
@@ -55,17 +60,6 @@ def test_firing_the_timer_moves_the_process_and_deletes_the_job(client, containe
     # a duplicate wake-up for the same job does nothing
     assert "absent" in jobs.run_job(container, job_id)
     assert task_keys(container, instance) == ["escalated"]
-
-
-def test_completing_the_task_cancels_the_timer_job(client, container):
-    from chalicelib.engine.runtime import CompleteTask
-
-    instance = deploy_and_start(container, TIMER, "escalate")
-    task_id = next(iter(instances.load_instance(container, instance).tasks))
-    instances.run_command(
-        container, lambda uow: (uow.load(instance), CompleteTask(task_id, {}, "admin"))[1]
-    )
-    assert container.store.query(Table.RUNTIME, instance, sk_prefix="job#").items == []
 
 
 def test_async_continuation_runs_through_the_queue_worker_twice_safely(container):

@@ -4,9 +4,11 @@
   state and history as once;
 * a wake-up lost after the commit is sent again by the sweep;
 * a DynamoDB failure at any call of a job run leaves no partial state, and the job then runs;
-* a failing job walks its retries down to the dead-letter table and back (default 3 x 10 s,
-  or the element's ``failedJobRetryTimeCycle``);
+* a failing job walks its retries down to the dead-letter table and back (default 3 x 10 s);
 * two jobs of one instance run at the same moment (parallel branches before a join) join once.
+
+An element's ``failedJobRetryTimeCycle`` (async activity, timer event), on the memory store:
+``tests/unit/service/jobs/test_retry_and_sweep.py``.
 """
 
 from __future__ import annotations
@@ -27,56 +29,24 @@ from chalicelib.service.definitions import deploy as deployments
 from chalicelib.service.jobs.sweep import sweep
 from chalicelib.service.repositories import history as activity_history
 from chalicelib.service.repositories.jobs import job_key
-from chalicelib.service.repositories.layout import LIST_SHARDS
 from chalicelib.storage.ports import Table
 from chalicelib.workers import entry
-from tests.support.jobs import ASYNC, TIMER, deploy_and_start, task_keys
+from tests.support.jobs import (
+    ASYNC,
+    BPMN_HEAD,
+    FLAKY,
+    TIMER,
+    dead_letters,
+    deploy_and_start,
+    task_keys,
+)
 from tests.support.rest import ADMIN
 
 WF = "/openidm/workflow"
 JSON = dict(ADMIN, **{"Content-Type": "application/json"})
-_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
-             xmlns:flowable="http://flowable.org/bpmn" targetNamespace="Tests">"""
-
-FLAKY = (
-    _HEAD
-    + """
-  <process id="flaky" isExecutable="true">
-    <startEvent id="start"/>
-    <sequenceFlow id="f1" sourceRef="start" targetRef="work"/>
-    <scriptTask id="work" scriptFormat="javascript" flowable:async="true" {retry}>
-      <script>if (!execution.getVariable("ok")) {{ throw new Error("not ok yet"); }}
-        execution.setVariable("worked", true);</script>
-    </scriptTask>
-    <sequenceFlow id="f2" sourceRef="work" targetRef="wait"/>
-    <userTask id="wait"/>
-    <sequenceFlow id="f3" sourceRef="wait" targetRef="end"/>
-    <endEvent id="end"/>
-  </process>
-</definitions>"""
-)
-
-RETRY_TIMER = (
-    _HEAD
-    + """
-  <process id="retryTimer" isExecutable="true">
-    <startEvent id="start"/>
-    <sequenceFlow id="f1" sourceRef="start" targetRef="sleep"/>
-    <intermediateCatchEvent id="sleep">
-      <extensionElements>
-        <flowable:failedJobRetryTimeCycle>R2/PT1M</flowable:failedJobRetryTimeCycle>
-      </extensionElements>
-      <timerEventDefinition><timeDuration>PT5M</timeDuration></timerEventDefinition>
-    </intermediateCatchEvent>
-    <sequenceFlow id="f2" sourceRef="sleep" targetRef="end"/>
-    <endEvent id="end"/>
-  </process>
-</definitions>"""
-)
 
 PARALLEL = (
-    _HEAD
+    BPMN_HEAD
     + """
   <process id="fork" isExecutable="true">
     <startEvent id="start"/>
@@ -186,15 +156,6 @@ def job_ids(container, instance_id: str) -> list[str]:
 def the_job_id(container, instance_id: str) -> str:
     [job_id] = job_ids(container, instance_id)
     return job_id
-
-
-def dead_letters(container) -> list:
-    from chalicelib.storage.ports import Index
-    from chalicelib.storage.sharding import query_shards
-
-    return query_shards(
-        container.store, Table.DEADLETTER, Index.KIND_SHARD_SORT, "dlq", LIST_SHARDS, limit=100
-    ).items
 
 
 def fire_timer(container, instance_id: str) -> None:
@@ -412,34 +373,6 @@ def _pending(container) -> list[dict]:
 
     queue = sqs_backends["123456789012"]["us-east-1"].queues[container.settings.jobs_queue]
     return [{"Body": m.body} for m in queue._messages]
-
-
-def test_failed_job_retry_time_cycle_of_an_async_activity(container):
-    instance = deploy_and_start(
-        container, FLAKY.format(retry='flowable:failedJobRetryTimeCycle="R5/PT7M"'), "flaky"
-    )
-    job_id = the_job_id(container, instance)
-    receive_all(container)
-    job = container.store.get(Table.RUNTIME, *job_key(job_id))
-    assert job.data["retries"] == 5
-    assert job.data["jobHandlerConfiguration"]["failedJobRetryTimeCycle"] == "R5/PT7M"
-    for left in (4, 3, 2, 1):
-        wake(job_id)
-        job = container.store.get(Table.RUNTIME, *job_key(job_id))
-        assert job.data["retries"] == left
-        assert job.data["dueDate"] == format_iso(container.clock.now() + timedelta(minutes=7))
-        container.clock.advance(minutes=7)
-    wake(job_id)
-    assert container.store.get(Table.RUNTIME, *job_key(job_id)) is None
-    assert [d.data["_id"] for d in dead_letters(container)] == [job_id]
-
-
-def test_failed_job_retry_time_cycle_of_a_timer_event(container):
-    instance = deploy_and_start(container, RETRY_TIMER, "retryTimer")
-    job = container.store.query(Table.RUNTIME, instance, sk_prefix="job#").items[0]
-    assert job.data["jobType"] == "timer"
-    assert job.data["retries"] == 2
-    assert job.data["jobHandlerConfiguration"]["failedJobRetryTimeCycle"] == "R2/PT1M"
 
 
 # --- (e) concurrent jobs of one instance -----------------------------------------------------

@@ -1,8 +1,10 @@
-"""`service/definitions`: deploy (versions, duplicates, item layout) and the definition cache."""
+"""`service/definitions`: deploy (versions, duplicates, item layout) and the definition cache.
+
+Memory store. Eight threads deploying one key at once over moto:
+``tests/functional/test_deploy_race.py``.
+"""
 
 from __future__ import annotations
-
-import threading
 
 import pytest
 
@@ -12,63 +14,24 @@ from chalicelib.service.definitions import deploy as deployments
 from chalicelib.service.definitions.queries import like_pattern
 from chalicelib.service.repositories import definitions as repo
 from chalicelib.storage.ports import Table
+from tests.support.deployments import deploy_simple
 from tests.support.rest import simple_bpmn
 
 
-def _deploy(container, key="alpha", source="test", text=None, resources=None):
-    return deployments.deploy(
-        container,
-        source=source,
-        name=f"{key}.bpmn20.xml",
-        bpmn={f"{key}.bpmn20.xml": text or simple_bpmn(key=key)},
-        resources=resources or {},
-    )
-
-
-def test_concurrent_deploys_of_one_key_get_distinct_versions(container):
-    """Eight threads deploy different content for one key at once: versions 1..8, no repeats."""
-    results, failures = [], []
-    barrier = threading.Barrier(8)
-
-    def worker(n: int) -> None:
-        barrier.wait()
-        try:
-            results.append(
-                _deploy(
-                    container,
-                    source=f"thread:{n}",
-                    text=simple_bpmn(key="raced", name=f"variant {n}"),
-                )
-            )
-        except Exception as exc:  # pragma: no cover - reported below
-            failures.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not failures
-    versions = sorted(int(r.definition_ids[0].split(":")[1]) for r in results)
-    assert versions == list(range(1, 9))
-    counter = container.store.get(Table.REPOSITORY, repo.counter_pk("raced"), repo.COUNTER_SK)
-    assert counter.version == 8
-
-
 def test_duplicate_is_per_source_and_compares_resources(container):
-    first = _deploy(container, resources={"form.js": "a"})
-    assert _deploy(container, resources={"form.js": "a"}).duplicate is True
-    other_source = _deploy(container, source="elsewhere", resources={"form.js": "a"})
+    first = deploy_simple(container, resources={"form.js": "a"})
+    assert deploy_simple(container, resources={"form.js": "a"}).duplicate is True
+    other_source = deploy_simple(container, source="elsewhere", resources={"form.js": "a"})
     assert other_source.duplicate is False and other_source.definition_ids[0].startswith("alpha:2:")
-    changed = _deploy(container, resources={"form.js": "b"})
+    changed = deploy_simple(container, resources={"form.js": "b"})
     assert changed.duplicate is False and changed.definition_ids[0].startswith("alpha:3:")
-    back = _deploy(container, resources={"form.js": "a"})
+    back = deploy_simple(container, resources={"form.js": "a"})
     assert back.duplicate is False, "only the latest deployment of a source is compared"
     assert first.deployment_id != back.deployment_id
 
 
 def test_layout_one_collection_per_deployment(container):
-    result = _deploy(container, resources={"form.js": "x", "img.png": b"\x89PNG\x00\xff"})
+    result = deploy_simple(container, resources={"form.js": "x", "img.png": b"\x89PNG\x00\xff"})
     loaded = deployments.load_deployment(container.store, result.deployment_id)
     assert set(loaded.definitions) == set(result.definition_ids)
     assert set(loaded.resources) == {"alpha.bpmn20.xml", "form.js", "img.png"}
@@ -79,17 +42,17 @@ def test_layout_one_collection_per_deployment(container):
 
 
 def test_diagram_resource_name_follows_flowable_naming(container):
-    result = _deploy(container, resources={"alpha.alpha.png": b"\x89PNG"})
+    result = deploy_simple(container, resources={"alpha.alpha.png": b"\x89PNG"})
     record = definitions.get_definition(container, result.definition_ids[0]).record
     assert record["processDiagramResourceName"] == "alpha.alpha.png"
-    assert _deploy(container, key="beta").definition_ids  # no image: null
+    assert deploy_simple(container, key="beta").definition_ids  # no image: null
     beta = definitions.latest_definition(container, "beta").record
     assert beta["processDiagramResourceName"] is None
 
 
 def test_latest_definition_and_cache(container):
-    _deploy(container, source="a")
-    second = _deploy(container, source="b")
+    deploy_simple(container, source="a")
+    second = deploy_simple(container, source="b")
     latest = definitions.latest_definition(container, "alpha")
     assert latest.id == second.definition_ids[0] and latest.process.key == "alpha"
     assert definitions.get_definition(container, latest.id) is latest

@@ -6,34 +6,27 @@ Memory store and publisher; the same service code runs over DynamoDB in the func
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 
 import pytest
 
 from chalicelib import ids
-from chalicelib.clock import FixedClock
 from chalicelib.errors import BadRequest, NotFound
-from chalicelib.messaging.memory import MemoryPublisher
 from chalicelib.service.jobs import actions as jobs
 from chalicelib.service.jobs.items import new_job
 from chalicelib.service.jobs.retry import DEFAULT_RETRIES
 from chalicelib.service.jobs.runners import RUNNERS
 from chalicelib.service.jobs.sweep import sweep
 from chalicelib.service.repositories.jobs import dead_letter_key, job_done_write, job_key
-from chalicelib.storage.memory import MemoryItemStore
 from chalicelib.storage.ports import Put, Table
+from tests.support.memory import memory_container
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def container():
-    return SimpleNamespace(
-        store=MemoryItemStore(),
-        publisher=MemoryPublisher(),
-        clock=FixedClock(NOW),
-        settings=SimpleNamespace(jobs_queue="jobs"),
-    )
+    """The memory container (``tests/support/memory.py``) at ``NOW``, its queue named ``jobs``."""
+    return memory_container(now=NOW, jobs_queue="jobs")
 
 
 def add_job(

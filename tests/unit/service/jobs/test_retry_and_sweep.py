@@ -1,19 +1,22 @@
-"""``failedJobRetryTimeCycle`` on job items, and the sweep's lookahead from its period.
+"""``failedJobRetryTimeCycle`` on job items and from BPMN (an async activity's attribute, a
+timer event's extension element, down to the dead-letter table), and the sweep's lookahead
+from its period.
 
-Memory store and publisher (the BPMN-to-job path over DynamoDB is in
-``tests/functional/test_job_reliability.py``).
+Memory store and publisher, installed for the worker's entry point. Jobs under duplicate
+deliveries, lost wake-ups, injected store failures and racing threads over moto:
+``tests/functional/test_job_reliability.py``.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 
 import pytest
 
 from chalicelib import ids
-from chalicelib.clock import FixedClock, format_iso
-from chalicelib.messaging.memory import MemoryPublisher
+from chalicelib.clock import format_iso
+from chalicelib.messaging.job_message import encode
 from chalicelib.service.jobs import actions as jobs
 from chalicelib.service.jobs.items import new_job
 from chalicelib.service.jobs.retry import DEFAULT_RETRIES, RETRY_CYCLE_KEY, retry_policy
@@ -21,8 +24,10 @@ from chalicelib.service.jobs.runners import RUNNERS
 from chalicelib.service.jobs.sweep import sweep, sweep_lookahead
 from chalicelib.service.repositories.jobs import job_done_write, job_key
 from chalicelib.settings import Settings, SettingsError
-from chalicelib.storage.memory import MemoryItemStore
 from chalicelib.storage.ports import Put, Table
+from chalicelib.workers import entry
+from tests.support.jobs import FLAKY, RETRY_TIMER, dead_letters, deploy_and_start
+from tests.support.memory import memory_container
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 REQUIRED = {
@@ -35,15 +40,10 @@ REQUIRED = {
 
 
 def make_container(period: float | None = None):
-    settings = SimpleNamespace(jobs_queue="jobs")
+    """The memory container (``tests/support/memory.py``) at ``NOW``, its queue named ``jobs``."""
     if period is not None:
-        settings.sweep_period_seconds = period
-    return SimpleNamespace(
-        store=MemoryItemStore(),
-        publisher=MemoryPublisher(),
-        clock=FixedClock(NOW),
-        settings=settings,
-    )
+        return memory_container(now=NOW, jobs_queue="jobs", sweep_period_seconds=period)
+    return memory_container(now=NOW, jobs_queue="jobs")
 
 
 def add_job(
@@ -250,3 +250,48 @@ def test_a_wake_up_less_than_a_second_early_waits_for_the_due_time_then_runs(mon
     assert [(m.body["jobId"], m.delay_seconds) for m in container.publisher.drain("jobs")] == [
         (later, 1)
     ]
+
+
+# --- failedJobRetryTimeCycle from BPMN, through the worker's entry point ----------------------
+
+
+def job_ids(container, instance_id: str) -> list[str]:
+    return [
+        i.data["_id"]
+        for i in container.store.query(Table.RUNTIME, instance_id, sk_prefix="job#").items
+    ]
+
+
+def wake(job_id: str) -> dict:
+    """One message for ``job_id`` through the SQS handler (the installed memory container)."""
+    return entry.on_job_message(
+        {"Records": [{"messageId": "m", "body": json.dumps(encode(job_id))}]}
+    )
+
+
+def test_failed_job_retry_time_cycle_of_an_async_activity(container):
+    instance = deploy_and_start(
+        container, FLAKY.format(retry='flowable:failedJobRetryTimeCycle="R5/PT7M"'), "flaky"
+    )
+    [job_id] = job_ids(container, instance)
+    container.publisher.drain(container.settings.jobs_queue)  # the worker took the wake-up
+    job = container.store.get(Table.RUNTIME, *job_key(job_id))
+    assert job.data["retries"] == 5
+    assert job.data["jobHandlerConfiguration"]["failedJobRetryTimeCycle"] == "R5/PT7M"
+    for left in (4, 3, 2, 1):
+        wake(job_id)
+        job = container.store.get(Table.RUNTIME, *job_key(job_id))
+        assert job.data["retries"] == left
+        assert job.data["dueDate"] == format_iso(container.clock.now() + timedelta(minutes=7))
+        container.clock.advance(minutes=7)
+    wake(job_id)
+    assert container.store.get(Table.RUNTIME, *job_key(job_id)) is None
+    assert [d.data["_id"] for d in dead_letters(container)] == [job_id]
+
+
+def test_failed_job_retry_time_cycle_of_a_timer_event(container):
+    instance = deploy_and_start(container, RETRY_TIMER, "retryTimer")
+    job = container.store.query(Table.RUNTIME, instance, sk_prefix="job#").items[0]
+    assert job.data["jobType"] == "timer"
+    assert job.data["retries"] == 2
+    assert job.data["jobHandlerConfiguration"]["failedJobRetryTimeCycle"] == "R2/PT1M"

@@ -1,4 +1,10 @@
-"""Commands larger than one transaction commit through a commit intent (``commit_intents``)."""
+"""`service/jobs/intents`: commands larger than one transaction commit through a commit intent;
+an apply interrupted after the decide transaction is finished by the intent's job or rolled
+forward by the next command.
+
+Memory store and publisher (it enforces DynamoDB's 100-item transaction limit). The intent
+items over both stores: ``tests/contract/test_commit_intent.py``.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,10 @@
-"""Definition-level start events over moto: the message/signal registry and timer-start jobs
+"""`service/definitions/start_events`: the message/signal registry and timer-start jobs
 (created at deploy, replaced by a new version, restored when it is deleted, fired by the
-worker)."""
+worker's entry point).
+
+Memory store and publisher, installed for the worker. The corpus's start events through the
+REST API over moto: ``tests/functional/test_conformance_rest_events.py``.
+"""
 
 from __future__ import annotations
 
