@@ -64,9 +64,7 @@ class Models(CollectionResource):
         return _saved(models.create_model(ctx.container, _json_body(ctx)), 201)
 
     def action_validate_bpmn(self, ctx: RequestContext) -> Result:
-        from ..engine import validate_bpmn  # the engine loads only when a request needs it
-
-        return Result(validate_bpmn(bpmn_of(ctx.request)).to_json())
+        return Result(models.validate_model_bpmn(bpmn_of(ctx.request)))
 
 
 class Model(InstanceResource):

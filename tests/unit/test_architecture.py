@@ -210,3 +210,17 @@ def test_only_repositories_build_storage_items():
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Item":
                 builders.append(f"{path.relative_to(REPO)}:{node.lineno}")
     assert not builders, f"items built outside service/repositories/: {builders}"
+
+
+def test_a_broken_layer_contract_fails(tmp_path):
+    """The contracts check can fail: routes do import the use cases, so forbidding it breaks."""
+    from importlinter.cli import lint_imports
+
+    config = tmp_path / "contracts.toml"
+    config.write_text(
+        '[tool.importlinter]\nroot_packages = ["chalicelib"]\n\n'
+        "[[tool.importlinter.contracts]]\n"
+        'name = "routes without use cases"\ntype = "forbidden"\n'
+        'source_modules = ["chalicelib.api"]\nforbidden_modules = ["chalicelib.service"]\n'
+    )
+    assert lint_imports(config_filename=str(config), no_cache=True) == 1

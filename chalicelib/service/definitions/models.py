@@ -149,6 +149,14 @@ def _body(header: Item, content: Item | None) -> dict[str, Any]:
     return body
 
 
+def validate_model_bpmn(bpmn: str | bytes) -> dict[str, Any]:
+    """The validation report of a BPMN document (``validate_bpmn``): every problem with its
+    element, line and column. Nothing is stored."""
+    from ...engine import validate_bpmn  # the engine loads only when a request needs it
+
+    return validate_bpmn(bpmn).to_json()
+
+
 def create_model(container: Services, body: Any, model_id: str | None = None) -> dict[str, Any]:
     """Store a new model; ``model_id`` given (PUT) and taken: 412. Returns the full model."""
     fields = _validated(body, creating=True)
