@@ -111,6 +111,9 @@ class Index(Enum):
     EVENT_SORT = IndexSpec("event-sort", "event", "sort")
     #: open unassigned tasks by candidate (``u#<user>`` / ``g#<group>``): ``instance_items``
     CANDIDATE_SORT = IndexSpec("candidate-sort", "candidate", "sort")
+    #: running instances by business key, definition key/id, start user, super instance
+    #: (``<attr>=<value>``, or ``<attr>#<sha256>`` when long): ``instance_items``
+    LOOKUP_SORT = IndexSpec("lookup-sort", "lookup", "sort")
 
     @property
     def spec(self) -> IndexSpec:
@@ -126,6 +129,7 @@ INDEXES: dict[Table, tuple[Index, ...]] = {
         Index.DUE_SHARD_DUE_AT,
         Index.EVENT_SORT,
         Index.CANDIDATE_SORT,
+        Index.LOOKUP_SORT,
     ),
     Table.HISTORY: (Index.KIND_SHARD_SORT,),
     Table.DEADLETTER: (Index.KIND_SHARD_SORT,),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 from chalicelib import aws, ids
@@ -186,3 +187,119 @@ def test_assigned_task_has_no_candidate_items():
     state = new_state()
     task = next(iter(state.tasks.values()))
     assert task.assignee == "bob" and candidate_items(state.id, task.to_dict()) == []
+
+
+def _lookups(store, key: str) -> list[str]:
+    page = store.query_index(Table.RUNTIME, Index.LOOKUP_SORT, key)
+    return [f"{item.pk}/{item.sk}" for item in page.items]
+
+
+def test_lookup_items_follow_the_header(store):
+    """One ``lookup-sort`` item per set lookup attribute of a running instance, holding the
+    header data (with its listed variables) but no ``kind``; rewritten with the header, gone
+    when the instance ends."""
+    from dataclasses import replace
+
+    from chalicelib.engine.runtime.records import InstanceStatus
+    from chalicelib.service.repositories.instances import (
+        LISTED_VARIABLES,
+        instance_lookup,
+        lookup_key,
+    )
+
+    aggregates = AggregateStore(store)
+    state = new_state()
+    state.put(replace(state.header, business_key="bk-1", start_user_id="ann"))
+    version = commit(aggregates, state, 0)
+    i = state.id
+    assert _lookups(store, "bk=bk-1") == [f"{i}/look#bk"]
+    assert _lookups(store, "pdk=p") == [f"{i}/look#pdk"]
+    assert _lookups(store, "pdi=p:1:d") == [f"{i}/look#pdi"]
+    assert _lookups(store, "su=ann") == [f"{i}/look#su"]
+    assert store.get(Table.RUNTIME, i, "look#sup") is None  # no super instance: no item
+    [item] = instance_lookup(store, "bk", "bk-1").items
+    header = store.get(Table.RUNTIME, i, "#header")
+    assert "kind" not in item.data and item.kind == "lookup"
+    assert item.data == {k: v for k, v in header.data.items() if k != "kind"}
+    assert item.data[LISTED_VARIABLES] == {"amount": 42}
+    assert item.index["sort"] == header.index["sort"]
+    # lookup items never become engine records
+    loaded = aggregates.load(i)
+    again = state_of(loaded)
+    assert sorted(map(repr, again.to_records())) == sorted(map(repr, state.to_records()))
+    # a variable of the instance scope changes: header and lookups carry the new value
+    again.put(VariableRecord(scope_id=i, name="amount", value=43))
+    version = commit(aggregates, again, version, previous=loaded)
+    [item] = instance_lookup(store, "pdk", "p").items
+    assert item.data[LISTED_VARIABLES] == {"amount": 43}
+    assert store.get(Table.RUNTIME, i, "#header").data[LISTED_VARIABLES] == {"amount": 43}
+    # the business key changes: the old partition loses it
+    loaded = aggregates.load(i)
+    again = state_of(loaded)
+    again.put(replace(again.header, business_key="bk-2"))
+    version = commit(aggregates, again, version, previous=loaded)
+    assert _lookups(store, "bk=bk-1") == [] and _lookups(store, "bk=bk-2") == [f"{i}/look#bk"]
+    # the instance ends: every lookup item goes in the same commit
+    loaded = aggregates.load(i)
+    again = state_of(loaded)
+    again.put(
+        replace(again.header, status=InstanceStatus.COMPLETED, end_time="2026-11-27T11:00:00.000Z")
+    )
+    commit(aggregates, again, version, previous=loaded)
+    for key in ("bk=bk-2", "pdk=p", "pdi=p:1:d", "su=ann"):
+        assert _lookups(store, key) == []
+    long_key = "x" * 300  # longer than LOOKUP_VALUE_BYTES: keyed by its hash
+    assert lookup_key("bk", long_key) == "bk#" + hashlib.sha256(long_key.encode()).hexdigest()
+
+
+def test_variables_that_do_not_fit_are_not_listed(store):
+    from chalicelib.service.repositories.instances import (
+        LISTED_VARIABLES,
+        LISTED_VARIABLES_BYTES,
+        listed_variables,
+    )
+
+    assert listed_variables({"a": 1, "b": "x", "c": None, "d": True, "openidmcontext": {}}) == {
+        "a": 1,
+        "b": "x",
+        "c": None,
+        "d": True,
+    }
+    assert listed_variables({"a": {"nested": 1}}) is None
+    assert listed_variables({"a": [1]}) is None
+    assert listed_variables({"a": "x" * 2000}) is None
+    assert listed_variables({f"v{n}": "x" * 500 for n in range(9)}) is None  # > 4 KB in all
+    aggregates = AggregateStore(store)
+    state = new_state()
+    state.put(VariableRecord(scope_id=state.id, name="doc", value={"a": 1}))
+    version = commit(aggregates, state, 0)
+    header = store.get(Table.RUNTIME, state.id, "#header")
+    assert LISTED_VARIABLES not in header.data
+    # the large one goes: the rest fits again
+    loaded = aggregates.load(state.id)
+    again = state_of(loaded)
+    again.remove(again.local_variables(state.id)["doc"])
+    commit(aggregates, again, version, previous=loaded)
+    header = store.get(Table.RUNTIME, state.id, "#header")
+    assert header.data[LISTED_VARIABLES] == {"amount": 42}
+    assert LISTED_VARIABLES_BYTES == 4096
+
+
+def test_variable_commit_with_lookups_is_still_one_request(moto_tables):
+    from dataclasses import replace
+
+    from chalicelib.storage.dynamo import DynamoItemStore
+
+    store = DynamoItemStore(moto_tables, lock=aws.moto_lock())
+    aggregates = AggregateStore(store)
+    state = new_state()
+    state.put(replace(state.header, business_key="bk", start_user_id="ann"))
+    with aws.counting() as counter:
+        commit(aggregates, state, 0)
+    assert counter.counts == {"dynamodb": {"TransactWriteItems": 1}}
+    with aws.counting() as counter:
+        loaded = aggregates.load(state.id)
+        again = state_of(loaded)
+        again.put(VariableRecord(scope_id=state.id, name="amount", value=7))
+        commit(aggregates, again, loaded.version, previous=loaded)
+    assert counter.counts == {"dynamodb": {"Query": 1, "TransactWriteItems": 1}}

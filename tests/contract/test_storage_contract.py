@@ -212,6 +212,24 @@ def test_candidate_index_and_partition_merge(store):
     assert query_partitions(store, R, Index.CANDIDATE_SORT, []) == Page([], None)
 
 
+def test_lookup_index_is_sparse_ordered_and_paged(store):
+    """``lookup-sort``: only items with a ``lookup`` attribute, one partition per value, in
+    ``sort`` order, paged exactly (a page of one resumes where it stopped)."""
+    items = [
+        Item(f"i{n}", f"look#{attr}", "lookup", {"n": n}, {"lookup": key, "sort": f"2026-{n:02d}"})
+        for n, (attr, key) in enumerate(
+            [("bk", "bk=x"), ("pdk", "pdk=p"), ("bk", "bk=x"), ("pdk", "pdk=p"), ("bk", "bk=y")], 1
+        )
+    ]
+    store.batch_put(R, items + [Item("i9", "#header", "header", {"n": 9}, {"sort": "2026-00"})])
+    assert [i.data["n"] for i in store.query_index(R, Index.LOOKUP_SORT, "bk=x").items] == [1, 3]
+    pages = all_pages(lambda **kw: store.query_index(R, Index.LOOKUP_SORT, "pdk=p", **kw), limit=1)
+    assert [i.data["n"] for page in pages for i in page] == [2, 4]
+    assert store.query_index(R, Index.LOOKUP_SORT, "bk=none").items == []
+    [first] = store.query_index(R, Index.LOOKUP_SORT, "bk=x", limit=1, descending=True).items
+    assert first.data["n"] == 3 and first.kind == "lookup"
+
+
 def test_shard_for_is_stable():
     assert shard_for("abc", 16) == shard_for("abc", 16) == 2  # crc32: same in every process
     assert {shard_for(f"id{n}", 8) for n in range(100)} == set(range(8))

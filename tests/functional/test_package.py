@@ -128,3 +128,14 @@ def test_schedule_and_unknown_path_response(sam):
     assert any("rate(1 minute)" in json.dumps(e) for e in sweep.values())
     response = sam["Resources"]["UnknownPathIsCrest404"]["Properties"]
     assert response["StatusCode"] == "404"
+
+
+def test_runtime_table_has_the_lookup_index(sam):
+    runtime = sam["Resources"]["RuntimeTable"]["Properties"]
+    [index] = [i for i in runtime["GlobalSecondaryIndexes"] if i["IndexName"] == "lookup-sort"]
+    assert index["KeySchema"] == [
+        {"AttributeName": "lookup", "KeyType": "HASH"},
+        {"AttributeName": "sort", "KeyType": "RANGE"},
+    ]
+    assert index["Projection"] == {"ProjectionType": "ALL"}
+    assert {"AttributeName": "lookup", "AttributeType": "S"} in runtime["AttributeDefinitions"]

@@ -151,8 +151,12 @@ def test_fields_and_query_all_ids_skip_variable_reads(client, world):
     assert counter.counts["dynamodb"]["Query"] == all_ids_queries  # the 8 shards, nothing more
     assert data["result"][0] == {"_id": world["a1"], "businessKey": "b-1"}
     with aws.counting() as counter:
-        query(client, "_queryFilter=true")
-    assert counter.counts["dynamodb"]["Query"] == all_ids_queries + 3  # one per instance
+        data = query(client, "_queryFilter=true")
+    # the headers carry the instance-scope variables: no Query per instance any more
+    assert counter.counts["dynamodb"] == {"Query": all_ids_queries}
+    single = query(client, f'_queryFilter=_id eq "{world["a1"]}"')  # reads the instance
+    assert data["result"][0] == single["result"][0]
+    assert data["result"][0]["processVariables"]["color"] == "red"
 
 
 def test_instance_id_equality_reads_one_instance(client, world):
@@ -209,9 +213,9 @@ def test_running_instances_counts_per_definition(client, container, world):
     assert deployments.running_instances(container, alpha) == 1
 
 
-def test_any_running_stops_at_the_first_page_that_shows_one(client, container, world, monkeypatch):
-    """With one header per page, a1 (alpha, started first) is on the first page: the check
-    stops there, where counting reads every page."""
+def test_any_running_is_one_small_index_query_per_definition(client, container, world, monkeypatch):
+    """``any_running`` reads the ``lookup-sort`` partition of each definition id (one Query of
+    one item), stopping at the first that shows one; counting still reads every page."""
     monkeypatch.setattr(deployments, "RUNNING_PAGE", 1)
     alpha = world["alphaDefinition"]
     beta = expect(client.http.get(f"{WF}/processinstance/{world['b1']}", headers=ADMIN), 200)[
@@ -225,11 +229,11 @@ def test_any_running_stops_at_the_first_page_that_shows_one(client, container, w
 
     counted, whole = requests(lambda: deployments.running_instances(container, alpha))
     found, early = requests(lambda: deployments.any_running(container, {alpha}))
-    assert counted == 2 and found is True and early < whole
-    # nothing of these runs: the whole listing, read once for both
+    assert counted == 2 and found is True and early == 1 and early < whole
+    # nothing of these runs: one Query per definition id, whatever the listing holds
     assert requests(lambda: deployments.any_running(container, {"nobody:1:x", "none:1:y"})) == (
         False,
-        whole,
+        2,
     )
     assert deployments.any_running(container, {"nobody:1:x", beta}) is True
 

@@ -40,7 +40,7 @@ from ...storage.ports import (
 from ..container import Services
 from ..repositories import definitions as repo
 from ..repositories.definitions import load_deployment
-from ..repositories.instances import running_listing
+from ..repositories.instances import any_lookup, running_listing
 from . import start_events
 from .cache import forget
 from .errors import InvalidDeployment
@@ -144,10 +144,13 @@ def running_instances(container: Services, definition_id: str) -> int:
 
 
 def any_running(container: Services, definition_ids: Iterable[str]) -> bool:
-    """Whether an instance of any of ``definition_ids`` runs: one walk of the listing for all
-    of them, stopping at the first page that shows one (``delete_deployment``'s 409)."""
-    wanted = set(definition_ids)
-    return any(header.get("definition_id") in wanted for header in _running_headers(container))
+    """Whether an instance of any of ``definition_ids`` runs (``delete_deployment``'s 409):
+    one ``lookup-sort`` index Query of at most one item per definition id, stopping at the
+    first that finds one. The index is eventually consistent: an instance started a moment
+    ago may not show yet, as with the listing it replaces."""
+    return any(
+        any_lookup(container.store, "pdi", definition_id) for definition_id in definition_ids
+    )
 
 
 # --- deploy ----------------------------------------------------------------------------------

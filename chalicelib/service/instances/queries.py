@@ -3,8 +3,13 @@
 Reads (api-reference.md §3.3 parameters; items in the §8 shape):
 
 * running instances: the runtime table's sharded ``kindShard-sort`` index (``instance#0..7``,
-  headers only: an ended header leaves the index), merged in start-time order; then, per
-  instance, one Query of its instance-scope ``var#`` items for ``processVariables``;
+  headers only: an ended header leaves the index), merged in start-time order. The header
+  carries the instance-scope variables (``listed_variables``); only an instance whose variables
+  do not fit it costs one Query of its ``var#`` items (at most one per listed item);
+* running instances with a top-level ``eq`` on business key, super instance, start user,
+  definition id or key (or the same ``filtered-query`` parameters): one partition of the
+  ``lookup-sort`` index (``LOOKUP_FIELDS``), in the same start order; the whole predicate is
+  still evaluated on what it returns;
 * history: the history table's ``kindShard-sort`` index (``hpi#0..7``), then per instance one
   Query of its kept instance-scope variables;
 * ``_id``/``processInstanceId`` equality (filter or parameter) reads that one instance instead
@@ -36,6 +41,7 @@ from ..querying import (
 )
 from ..repositories.history import process_listing, read_process
 from ..repositories.instances import (
+    instance_lookup,
     instance_records,
     is_header,
     running_listing,
@@ -47,7 +53,7 @@ from .shapes import (
     history_item,
     history_variables,
     instance_item,
-    runtime_variables,
+    listed_runtime_variables,
 )
 
 __all__ = [
@@ -83,6 +89,14 @@ DATE_PARAMS = {
 }
 VAR_PREFIX = "var-"
 Item = dict[str, Any]
+#: item fields served by the ``lookup-sort`` index, most selective first, and their attribute
+LOOKUP_FIELDS = {
+    "businessKey": "bk",
+    "superProcessInstanceId": "sup",
+    "startUserId": "su",
+    "processDefinitionId": "pdi",
+    "processDefinitionKey": "pdk",
+}
 
 
 def _as_text(value: Any) -> str | None:
@@ -172,6 +186,23 @@ def _wanted_id(request: CrestRequest) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _lookup_term(request: CrestRequest) -> tuple[str, str] | None:
+    """``(lookup attribute, value)`` of the most selective indexed equality the query requires
+    of every item (None: nothing to look up)."""
+    terms: Mapping[str, Any]
+    if request.query_filter is not None:
+        terms = crest_filter.equality_terms(request.query_filter)
+    elif request.query_id == FILTERED_QUERY:
+        terms = {field: request.param(param) for param, field in EQUAL_PARAMS.items()}
+    else:
+        return None
+    for field, attribute in LOOKUP_FIELDS.items():
+        value = terms.get(field)
+        if isinstance(value, str):
+            return attribute, value
+    return None
+
+
 def _listing(
     container: Services, read: Callable[..., Page], shape: Callable[[Mapping[str, Any]], Item]
 ) -> Callable:
@@ -196,10 +227,11 @@ def running_source(container: Services, request: CrestRequest) -> QuerySource:
     with_variables = _needs_variables(request)
 
     def shape(header: Mapping[str, Any]) -> Item:
-        variables = runtime_variables(container, header["id"]) if with_variables else {}
+        variables = listed_runtime_variables(container, header) if with_variables else {}
         return instance_item(header, names, variables)
 
     wanted = _wanted_id(request)
+    lookup = _lookup_term(request)
     if wanted is not None:
 
         def one() -> Item | None:
@@ -215,6 +247,13 @@ def running_source(container: Services, request: CrestRequest) -> QuerySource:
             return instance_item(header, names, variables)
 
         fetch = _single(one)
+    elif lookup is not None:
+        attribute, value = lookup
+
+        def read(store: Any, **page: Any) -> Page:
+            return instance_lookup(store, attribute, value, **page)
+
+        fetch = _listing(container, read, shape)
     else:
         fetch = _listing(container, running_listing, shape)
     return QuerySource(fetch=fetch, sortable=SORT_KEYS, filtered_query=filtered_predicate)

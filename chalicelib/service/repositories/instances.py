@@ -20,6 +20,21 @@ task is assigned, loses that candidate or ends. Each holds the task record *with
 ``kind`` (``candidate_task`` restores it), so an index page has all a task read needs while
 ``state_of`` and ``records_of``, which take only data with a ``kind``, never see them as records.
 
+Lookup items list the running instances by the values the IDM queries compare for equality (the
+``lookup-sort`` index): one per set attribute of the header, ``look#<attr>`` with ``lookup`` =
+``<attr>=<value>`` (``bk`` business key, ``pdk`` definition key, ``pdi`` definition id, ``su``
+start user, ``sup`` super instance; a value longer than ``LOOKUP_VALUE_BYTES`` UTF-8 bytes is
+keyed ``<attr>#<sha256 hex>`` instead, so readers re-check the value) and ``sort`` as the
+header's. Each holds a copy of the header data *without* its ``kind`` (so ``state_of`` ignores
+it), so an index page answers a listing alone. They are written in the commit that puts the
+header, when their content changed, and deleted in the commit that ends the instance.
+
+The header carries ``listed_variables``: the instance-scope variables when every one of them
+is of simple value (string, number, boolean, null) and their JSON fits ``LISTED_VARIABLES_BYTES``
+(``HIDDEN_VARIABLES`` are left out). When they do not fit, the key is absent and a reader must
+Query the instance's variables (``instance_variables``). Any commit that changes an
+instance-scope variable rewrites the header (and its lookup items) to keep it exact.
+
 Each variable is its own item, so a large value (up to DynamoDB's item limit, and past it
 through the storage layer's chunking) never inflates anything else, and no variable is copied
 per task.
@@ -27,7 +42,9 @@ per task.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -72,7 +89,41 @@ __all__ = [
     "candidate_items",
     "candidate_key",
     "candidate_task",
+    "HIDDEN_VARIABLES",
+    "LISTED_VARIABLES",
+    "LISTED_VARIABLES_BYTES",
+    "LISTED_VALUE_CHARS",
+    "LOOKUP_KIND",
+    "LOOKUP_ATTRIBUTES",
+    "LOOKUP_VALUE_BYTES",
+    "listed_variables",
+    "lookup_key",
+    "lookup_items",
+    "instance_lookup",
+    "any_lookup",
 ]
+
+#: variables never shown, by any route (IDM's hidden security context, should a process set it)
+HIDDEN_VARIABLES = frozenset({"openidmcontext"})
+#: header key of the instance-scope variables a listing shows without reading them
+LISTED_VARIABLES = "listed_variables"
+#: at most this many bytes of JSON of listed variables per instance; more: read per instance
+LISTED_VARIABLES_BYTES = 4096
+#: a listed string variable has at most this many characters
+LISTED_VALUE_CHARS = 1024
+#: ``Item.kind`` of lookup items (not a record kind: their data has no ``kind``)
+LOOKUP_KIND = "lookup"
+_LOOKUP_PREFIX = "look#"
+#: lookup attribute -> the header record field it indexes (``lookup-sort``)
+LOOKUP_ATTRIBUTES = {
+    "bk": "business_key",
+    "pdk": "definition_key",
+    "pdi": "definition_id",
+    "su": "start_user_id",
+    "sup": "super_instance_id",
+}
+#: values longer than this (UTF-8 bytes) are keyed by their SHA-256 in the ``lookup`` attribute
+LOOKUP_VALUE_BYTES = 256
 
 #: shards of the instance and task listings (``kindShard-sort`` index)
 
@@ -193,13 +244,114 @@ def candidate_task(item: Item) -> dict:
     return {**item.data, "kind": RecordKind.TASK.value}
 
 
+def _simple(value: Any) -> bool:
+    if value is None or isinstance(value, (bool, int, float)):
+        return True
+    return isinstance(value, str) and len(value) <= LISTED_VALUE_CHARS
+
+
+def listed_variables(variables: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The ``listed_variables`` of an instance whose instance-scope variables are
+    ``variables`` (hidden ones left out), or None when they do not fit on the header."""
+    shown = {name: value for name, value in variables.items() if name not in HIDDEN_VARIABLES}
+    if not all(_simple(value) for value in shown.values()):
+        return None
+    size = len(json.dumps(shown, separators=(",", ":"), ensure_ascii=False).encode())
+    return shown if size <= LISTED_VARIABLES_BYTES else None
+
+
+def lookup_key(attribute: str, value: str) -> str:
+    """The ``lookup-sort`` hash value of ``value`` of a lookup attribute (``bk``, ``pdk``, ...)."""
+    if len(value.encode()) <= LOOKUP_VALUE_BYTES:
+        return f"{attribute}={value}"
+    return f"{attribute}#{hashlib.sha256(value.encode()).hexdigest()}"
+
+
+def lookup_items(instance_id: str, header: Item) -> list[Item]:
+    """The lookup items a header item should have: none unless it is listed (running)."""
+    if "sort" not in header.index:
+        return []
+    data = {name: value for name, value in header.data.items() if name != "kind"}
+    items = []
+    for attribute, name in LOOKUP_ATTRIBUTES.items():
+        value = header.data.get(name)
+        if isinstance(value, str):
+            items.append(
+                Item(
+                    pk=instance_id,
+                    sk=_LOOKUP_PREFIX + attribute,
+                    kind=LOOKUP_KIND,
+                    data=data,
+                    index={"lookup": lookup_key(attribute, value), "sort": header.index["sort"]},
+                )
+            )
+    return items
+
+
+def _instance_scope(instance_id: str, kind: str, key: Any) -> str | None:
+    """The variable name when ``(kind, key)`` is an instance-scope variable, else None."""
+    if kind != RecordKind.VARIABLE.value:
+        return None
+    scope, _, name = str(key).partition("/")
+    return name if scope == instance_id else None
+
+
+def _header_puts(
+    changes: ChangeSet, stored: Mapping[str, Item], puts: list[Item], deletes: list[str]
+) -> None:
+    """Keep ``listed_variables`` and the lookup items exact: rewrite the header when a variable
+    of the instance scope changed, and the lookup items when the header changed."""
+    instance_id = changes.instance_id
+    header_record = next((r for r in changes.puts if r["kind"] == RecordKind.INSTANCE.value), None)
+    changed: dict[str, Any] = {}
+    removed: set[str] = set()
+    for record in changes.puts:
+        name = _instance_scope(instance_id, record["kind"], _record_key(record))
+        if name is not None:
+            changed[name] = record.get("value")
+    for kind, key in changes.deletes:
+        name = _instance_scope(instance_id, kind, key)
+        if name is not None:
+            removed.add(name)
+    old_header = stored.get(HEADER_SK)
+    if HEADER_SK in deletes:  # the instance goes: so do its lookup items
+        deletes.extend(sk for sk in stored if sk.startswith(_LOOKUP_PREFIX))
+        return
+    if header_record is None:
+        if not (changed or removed) or old_header is None:
+            return
+        header_record = {n: v for n, v in old_header.data.items() if n != LISTED_VARIABLES}
+    prefix = variable_prefix(instance_id)
+    variables = {
+        item.data["name"]: item.data.get("value")
+        for sk, item in stored.items()
+        if sk.startswith(prefix) and item.data.get("kind")
+    }
+    variables.update(changed)
+    for name in removed - set(changed):
+        variables.pop(name, None)
+    data = dict(header_record)
+    listed = listed_variables(variables)
+    if listed is not None:
+        data[LISTED_VARIABLES] = listed
+    header = item_of(instance_id, data)
+    puts[:] = [item for item in puts if item.sk != HEADER_SK]
+    puts.insert(0, header)
+    wanted = {item.sk: item for item in lookup_items(instance_id, header)}
+    for sk, item in wanted.items():
+        old = stored.get(sk)
+        if old is None or old.data != item.data or old.index != item.index:
+            puts.append(item)
+    deletes.extend(sk for sk in stored if sk.startswith(_LOOKUP_PREFIX) and sk not in wanted)
+
+
 def changed_items(
     changes: ChangeSet, previous: Aggregate | None = None
 ) -> tuple[list[Item], list[str]]:
     """``(puts, deleted sort keys)`` for ``AggregateStore.commit``.
 
-    ``previous``: the aggregate as loaded, whose candidate items of a changed task that are not
-    wanted any more are deleted (None: a new instance, which has none).
+    ``previous``: the aggregate as loaded, whose candidate items of a changed task and lookup
+    items that are not wanted any more are deleted (None: a new instance, which has none).
     """
     instance_id = changes.instance_id
     stored = previous.items if previous is not None else {}
@@ -218,6 +370,7 @@ def changed_items(
     for kind, key in changes.deletes:
         if kind == RecordKind.TASK.value:
             deletes.extend(sk for sk in stored if sk.startswith(_candidate_prefix(str(key))))
+    _header_puts(changes, stored, puts, deletes)
     return puts, deletes
 
 
@@ -320,3 +473,30 @@ def subscribers(
         limit=limit,
         start=start,
     )
+
+
+def instance_lookup(
+    store: ItemStore,
+    attribute: str,
+    value: str,
+    *,
+    limit: int | None = None,
+    start: str | None = None,
+) -> Page:
+    """One page of the running instances whose ``attribute`` (``LOOKUP_ATTRIBUTES``) may equal
+    ``value`` (``lookup-sort`` index; eventually consistent), in start order: items whose
+    ``data`` is the header data (without ``kind``). A long value is keyed by its hash: compare
+    the field again."""
+    return store.query_index(
+        Table.RUNTIME,
+        Index.LOOKUP_SORT,
+        lookup_key(attribute, value),
+        limit=limit,
+        start=start,
+    )
+
+
+def any_lookup(store: ItemStore, attribute: str, value: str) -> bool:
+    """Whether a running instance has ``attribute`` equal to ``value``: one index Query of at
+    most one item (a long value is keyed by its SHA-256: a collision is not a concern)."""
+    return bool(instance_lookup(store, attribute, value, limit=1).items)

@@ -1,0 +1,209 @@
+"""``processinstance`` pages cost the same number of DynamoDB requests at any data size.
+
+Through HTTP over moto: a page of the running listing carries ``processVariables`` without a
+Query per instance (the header holds them), and equality on business key, definition key and
+id, start user and super instance reads one ``lookup-sort`` partition, not the listing. The
+answers equal those of the walk (a disjunction of the same term, which no index serves).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pytest
+
+from chalicelib import aws
+from tests.support.instances import deploy, start
+from tests.support.rest import ADMIN, WF, expect
+
+CALLER = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" targetNamespace="Tests">
+  <process id="caller" name="Caller" isExecutable="true">
+    <startEvent id="s"/>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="call"/>
+    <callActivity id="call" calledElement="alpha"/>
+    <sequenceFlow id="f2" sourceRef="call" targetRef="e"/>
+    <endEvent id="e"/>
+  </process>
+</definitions>"""
+
+
+def get(client, params: str) -> dict:
+    return expect(client.http.get(f"{WF}/processinstance?{params}", headers=ADMIN), 200)
+
+
+def counted(client, params: str) -> tuple[dict, dict]:
+    with aws.counting() as counter:
+        data = get(client, params)
+    return data, dict(counter.counts.get("dynamodb", {}))
+
+
+def walk_of(term: str) -> str:
+    """The same filter as a disjunction: answered by walking the listing (no index)."""
+    return "_queryFilter=" + quote(f"({term}) or ({term})")
+
+
+def start_many(client, container, first: int, last: int) -> None:
+    for n in range(first, last):
+        payload = {
+            "_key": "alpha" if n % 2 == 0 else "beta",
+            "_businessKey": f"bk-{n}",
+            "n": n,
+            "color": "red" if n % 3 == 0 else "blue",
+        }
+        expect(start(client, payload), 201)
+        container.clock.advance(seconds=1)
+
+
+@pytest.fixture
+def world(client, container):
+    alpha = deploy(container, "alpha", name="Alpha")
+    deploy(container, "beta", name="Beta")
+    deploy(container, "caller", bpmn=CALLER)
+    parent = expect(start(client, {"_key": "caller"}), 201)["_id"]
+    container.clock.advance(seconds=1)
+    big = expect(
+        start(client, {"_key": "beta", "_businessKey": "bk-big", "doc": {"a": [1, 2]}}), 201
+    )["_id"]
+    container.clock.advance(seconds=1)
+    return {"alpha": alpha, "parent": parent, "big": big}
+
+
+def measured(world) -> dict[str, str]:
+    """The measured queries: a page of 10 and each index-served equality."""
+    alpha, parent = world["alpha"], world["parent"]
+    return {
+        "page of 10": "_queryFilter=true&_pageSize=10",
+        "businessKey": "_queryFilter=" + quote('businessKey eq "bk-7"'),
+        "processDefinitionKey": "_queryFilter="
+        + quote('processDefinitionKey eq "alpha"')
+        + "&_pageSize=10",
+        "processDefinitionId": "_queryFilter="
+        + quote(f'processDefinitionId eq "{alpha}"')
+        + "&_pageSize=10",
+        "startUserId": "_queryFilter=" + quote('startUserId eq "openidm-admin"') + "&_pageSize=10",
+        "superProcessInstanceId": "_queryFilter=" + quote(f'superProcessInstanceId eq "{parent}"'),
+        "fq businessKey": "_queryId=filtered-query&processInstanceBusinessKey=bk-7",
+        "fq definitionKey": "_queryId=filtered-query&processDefinitionKey=alpha&_pageSize=10",
+        "fq definitionId": f"_queryId=filtered-query&processDefinitionId={alpha}&_pageSize=10",
+        "fq startUser": "_queryId=filtered-query&startUserId=openidm-admin&_pageSize=10",
+        "fq superInstance": f"_queryId=filtered-query&superProcessInstanceId={parent}",
+        "and-ed terms": "_queryFilter="
+        + quote(
+            'processDefinitionKey eq "beta" and businessKey eq "bk-7" and processVariables/n eq 7'
+        ),
+    }
+
+
+def test_request_counts_do_not_grow_with_the_running_instances(client, container, world):
+    get(client, "_queryFilter=true")  # definition names cached, as in a warm container
+    start_many(client, container, 0, 15)
+    small = {name: counted(client, params) for name, params in measured(world).items()}
+    start_many(client, container, 15, 60)
+    large = {name: counted(client, params) for name, params in measured(world).items()}
+    for name in small:
+        assert small[name][1] == large[name][1], name
+    # the 8 listing shards, and one Query for bk-big only (its variables do not fit the header)
+    assert small["page of 10"][1] == {"Query": 8 + 1}
+    for name, (data, counts) in small.items():
+        if name != "page of 10":
+            # one lookup-sort partition (and one Query for bk-big if it is on the page)
+            unlisted = sum(1 for item in data["result"] if item["_id"] == world["big"])
+            assert counts == {"Query": 1 + unlisted}, name
+    assert [i["businessKey"] for i in large["businessKey"][0]["result"]] == ["bk-7"]
+    assert large["businessKey"][0]["result"][0]["processVariables"] == {
+        "n": 7,
+        "color": "blue",
+        "initiator": "openidm-admin",
+        "prepared": "yes openidm-admin",
+    }
+    assert len(large["superProcessInstanceId"][0]["result"]) == 1
+    assert [i["businessKey"] for i in large["and-ed terms"][0]["result"]] == ["bk-7"]
+    assert len(large["page of 10"][0]["result"]) == 10
+    assert len(large["processDefinitionKey"][0]["result"]) == 10
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        'businessKey eq "bk-7"',
+        'businessKey eq "bk-big"',
+        'businessKey eq "nosuch"',
+        'processDefinitionKey eq "alpha"',
+        'processDefinitionKey eq "beta"',
+        "processDefinitionId eq {alpha}",
+        'startUserId eq "openidm-admin"',
+        'startUserId eq "bob"',
+        "superProcessInstanceId eq {parent}",
+        'processDefinitionKey eq "beta" and color eq "red"',
+    ],
+)
+def test_index_answers_equal_the_walk(client, container, world, term):
+    start_many(client, container, 0, 15)
+    term = term.format(alpha=f'"{world["alpha"]}"', parent=f'"{world["parent"]}"')
+    served = get(client, "_queryFilter=" + quote(term))
+    walked = get(client, walk_of(term))
+    assert served["result"] == walked["result"]
+    # and the variables are those the instance's own items hold
+    for item in served["result"]:
+        one = get(client, "_queryFilter=" + quote(f'_id eq "{item["_id"]}"'))
+        assert one["result"] == [item]
+
+
+@pytest.mark.parametrize(
+    "params, term",
+    [
+        ("processInstanceBusinessKey=bk-4", 'businessKey eq "bk-4"'),
+        ("processDefinitionKey=beta", 'processDefinitionKey eq "beta"'),
+        ("processDefinitionId={alpha}", "processDefinitionId eq {alpha_q}"),
+        ("startUserId=openidm-admin", 'startUserId eq "openidm-admin"'),
+        ("superProcessInstanceId={parent}", "superProcessInstanceId eq {parent_q}"),
+        ("processDefinitionKey=alpha&var-color=red", 'processDefinitionKey eq "alpha"'),
+    ],
+)
+def test_filtered_query_through_the_index_equals_the_walk(client, container, world, params, term):
+    start_many(client, container, 0, 15)
+    names = {
+        "alpha": world["alpha"],
+        "parent": world["parent"],
+        "alpha_q": f'"{world["alpha"]}"',
+        "parent_q": f'"{world["parent"]}"',
+    }
+    served = get(client, "_queryId=filtered-query&" + params.format(**names))
+    walked = get(client, walk_of(term.format(**names)))
+    expected = walked["result"]
+    if "var-color" in params:
+        expected = [i for i in expected if i["processVariables"].get("color") == "red"]
+    assert served["result"] == expected and expected
+
+
+def test_paging_through_an_index_partition(client, container, world):
+    start_many(client, container, 0, 15)
+    params = "_queryFilter=" + quote('processDefinitionKey eq "alpha"') + "&_pageSize=3"
+    seen, cookie = [], None
+    while True:
+        data = get(client, params + (f"&_pagedResultsCookie={cookie}" if cookie else ""))
+        seen.extend(item["_id"] for item in data["result"])
+        cookie = data["pagedResultsCookie"]
+        if not cookie:
+            break
+    walked = get(client, walk_of('processDefinitionKey eq "alpha"'))
+    assert seen == [item["_id"] for item in walked["result"]] and len(seen) == 9
+
+
+def test_instance_whose_variables_do_not_fit_is_read_on_its_own(client, container, world):
+    """``bk-big`` holds an object variable: the header does not list its variables, so it costs
+    one Query of its own (and only it)."""
+    data, counts = counted(client, "_queryFilter=" + quote('businessKey eq "bk-big"'))
+    assert data["result"][0]["processVariables"]["doc"] == {"a": [1, 2]}
+    assert counts == {"Query": 2}  # the lookup partition, then its variables
+
+
+def test_ended_and_deleted_instances_leave_the_index(client, container, world):
+    start_many(client, container, 0, 4)
+    bk = "_queryFilter=" + quote('businessKey eq "bk-2"')
+    [item] = get(client, bk)["result"]
+    expect(client.http.delete(f"{WF}/processinstance/{item['_id']}", headers=ADMIN), 200)
+    assert get(client, bk)["result"] == []
+    by_parent = "_queryFilter=" + quote(f'superProcessInstanceId eq "{world["parent"]}"')
+    assert len(get(client, by_parent)["result"]) == 1
