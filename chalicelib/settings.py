@@ -98,6 +98,7 @@ class Settings:
     process_access_file: str | None = None
     trust_authorizer: bool = False
     max_page_size: int = 1000
+    query_read_budget: int = 500
     credential_cache_seconds: int = 300
     history_level: str = "audit"
     history_ttl_days: int = 0
@@ -137,6 +138,7 @@ class Settings:
             process_access_file=env.get("WORKFLOW_PROCESS_ACCESS_FILE", "").strip() or None,
             trust_authorizer=_bool(env, "WORKFLOW_TRUST_AUTHORIZER", False),
             max_page_size=_int(env, "WORKFLOW_MAX_PAGE_SIZE", 1000, minimum=1),
+            query_read_budget=_int(env, "WORKFLOW_QUERY_READ_BUDGET", 500, minimum=1),
             credential_cache_seconds=_int(env, "WORKFLOW_CREDENTIAL_CACHE_SECONDS", 300),
             history_level=level,
             history_ttl_days=_int(env, "WORKFLOW_HISTORY_TTL_DAYS", 0),

@@ -20,7 +20,12 @@ blueprint = Blueprint(__name__)
 def _query(ctx: RequestContext, dead: bool) -> Result:
     source = job_queries.job_source(ctx.container, ctx.request, dead=dead)
     return Result(
-        run_query(ctx.request, source, max_page_size=ctx.container.settings.max_page_size)
+        run_query(
+            ctx.request,
+            source,
+            max_page_size=ctx.container.settings.max_page_size,
+            read_budget=ctx.container.settings.query_read_budget,
+        )
     )
 
 

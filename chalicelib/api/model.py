@@ -57,7 +57,12 @@ class Models(CollectionResource):
         heavy = {name for name in models.HEAVY_FIELDS if name in requested}
         source = QuerySource(fetch=models.model_listing(ctx.container, heavy), sortable=ITEM_FIELDS)
         return Result(
-            run_query(ctx.request, source, max_page_size=ctx.container.settings.max_page_size)
+            run_query(
+                ctx.request,
+                source,
+                max_page_size=ctx.container.settings.max_page_size,
+                read_budget=ctx.container.settings.query_read_budget,
+            )
         )
 
     def create(self, ctx: RequestContext) -> Result:

@@ -36,7 +36,12 @@ TASK_FIELDS = frozenset(
 
 def _page(ctx: RequestContext, source: QuerySource) -> Result:
     return Result(
-        run_query(ctx.request, source, max_page_size=ctx.container.settings.max_page_size)
+        run_query(
+            ctx.request,
+            source,
+            max_page_size=ctx.container.settings.max_page_size,
+            read_budget=ctx.container.settings.query_read_budget,
+        )
     )
 
 

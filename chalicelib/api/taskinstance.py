@@ -22,7 +22,14 @@ blueprint = Blueprint(__name__)
 
 
 def _page(ctx: RequestContext, request: CrestRequest, source: QuerySource) -> Result:
-    return Result(run_query(request, source, max_page_size=ctx.container.settings.max_page_size))
+    return Result(
+        run_query(
+            request,
+            source,
+            max_page_size=ctx.container.settings.max_page_size,
+            read_budget=ctx.container.settings.query_read_budget,
+        )
+    )
 
 
 def _etag(rev: str) -> dict[str, str]:

@@ -36,6 +36,7 @@ __all__ = [
     "effective_page_size",
     "page",
     "PageResult",
+    "ScanResult",
     "Pager",
 ]
 
@@ -230,53 +231,119 @@ Fetch = Callable[[Any, int], "tuple[Sequence[T], Any]"]
 
 @dataclass(frozen=True)
 class PageResult(Generic[T]):
-    """A page read by :class:`Pager`: the items and the cookie of the next page (or None)."""
+    """A page read by :class:`Pager`: the items, the cookie of the next page (or None), and how
+    many items the source returned while reading it (``read``)."""
 
     items: list[T]
     cookie: str | None
+    read: int = 0
+
+
+@dataclass(frozen=True)
+class ScanResult(Generic[T]):
+    """Matching items read by :meth:`Pager.scan`: ``complete`` when the data ended within the
+    budget (then ``items`` is every matching item), and how many items the source returned."""
+
+    items: list[T]
+    complete: bool
+    read: int
 
 
 class Pager(Generic[T]):
     """Pages over batched storage reads, filtered by a Python predicate.
 
     The cookie is ``{"token": <storage token of a batch>, "consumed": <items of that batch
-    already used>}``. A page ends only when it is full *and* a further matching item has been
-    seen (the cookie then points at that item), or when the data ends (cookie None). So every
-    page but the last is full, the last page has no cookie, and the next page starts exactly at
-    the first item not returned. A batch shorter than ``consumed`` on a re-read carries the rest
-    of the count into the next batch.
+    already used>}``, plus ``"skip"``: matching items still to skip of an offset the previous
+    request could not finish. A page ends when it is full *and* a further matching item has been
+    seen (the cookie then points at that item), when the data ends (cookie None), or when the
+    read budget is spent (the cookie points at the first item not read). So without a budget
+    every page but the last is full; with one a page may be short (even empty) and still carry a
+    cookie. Either way the next page starts exactly at the first item not returned. A batch
+    shorter than ``consumed`` on a re-read carries the rest of the count into the next batch.
+
+    The budget counts every item the source returns, before filtering, including the part of a
+    resumed batch that the cookie skips. The fetch ``limit`` never asks for more than the budget
+    left, so a source that honours it stops at the budget; a request always reads at least one
+    item past its starting point, so following cookies always makes progress.
     """
 
     def __init__(self, fetch: Fetch, predicate: Callable[[T], bool] | None = None):
         self._fetch = fetch
         self._predicate = predicate or (lambda item: True)
 
-    def page(self, page_size: int, cookie: str | None = None, offset: int = 0) -> PageResult[T]:
+    def page(
+        self,
+        page_size: int,
+        cookie: str | None = None,
+        offset: int = 0,
+        budget: int | None = None,
+    ) -> PageResult[T]:
         """Read one page of ``page_size`` (>= 1) matching items, after skipping ``offset`` of
-        them or resuming at ``cookie``."""
+        them or resuming at ``cookie``, reading at most ``budget`` items (None: no limit)."""
         if page_size < 1:
             raise ValueError("page_size must be >= 1")
+        if budget is not None and budget < 1:
+            raise ValueError("budget must be >= 1")
         _check_exclusive(offset, cookie)
-        token, consumed = self._start(cookie)
+        token, consumed, to_skip = self._start(cookie)
+        to_skip += offset
         result: list[T] = []
-        to_skip = offset
+        spent = 0  # items the source returned in earlier batches of this request
+        fresh = 0  # items examined past the starting point
         while True:
-            batch, next_token = self._fetch(token, consumed + to_skip + page_size - len(result) + 1)
+            wanted = consumed + to_skip + page_size - len(result) + 1
+            if budget is not None:
+                wanted = min(wanted, max(budget - spent, consumed + 1))
+            batch, next_token = self._fetch(token, wanted)
             for index in range(consumed, len(batch)):
+                if budget is not None and fresh and spent + index >= budget:
+                    return PageResult(
+                        result, _pager_cookie(token, index, to_skip), spent + len(batch)
+                    )
+                fresh += 1
                 item = batch[index]
                 if not self._predicate(item):
                     continue
                 if to_skip:
                     to_skip -= 1
                 elif len(result) == page_size:
-                    return PageResult(result, encode_cookie({"token": token, "consumed": index}))
+                    return PageResult(result, _pager_cookie(token, index, 0), spent + len(batch))
                 else:
                     result.append(item)
+            spent += len(batch)
             if next_token is None:
-                return PageResult(result, None)
+                return PageResult(result, None, spent)
             if next_token == token:
                 raise RuntimeError("fetch returned its start token again; it would never end")
             consumed = max(0, consumed - len(batch))
+            token = next_token
+            if budget is not None and fresh and spent >= budget:
+                return PageResult(result, _pager_cookie(token, consumed, to_skip), spent)
+
+    def scan(self, budget: int | None = None) -> ScanResult[T]:
+        """Every matching item in storage order, reading at most ``budget`` items (None: no
+        limit); ``complete`` is False when the budget ran out before the data ended."""
+        token = None
+        found: list[T] = []
+        spent = 0
+        while True:
+            limit = (
+                DEFAULT_MAX_PAGE_SIZE
+                if budget is None
+                else min(budget - spent, DEFAULT_MAX_PAGE_SIZE)
+            )
+            batch, next_token = self._fetch(token, limit)
+            if budget is not None and spent + len(batch) > budget:
+                found.extend(item for item in batch[: budget - spent] if self._predicate(item))
+                return ScanResult(found, False, spent + len(batch))
+            found.extend(item for item in batch if self._predicate(item))
+            spent += len(batch)
+            if next_token is None:
+                return ScanResult(found, True, spent)
+            if budget is not None and spent >= budget:
+                return ScanResult(found, False, spent)
+            if next_token == token:
+                raise RuntimeError("fetch returned its start token again; it would never end")
             token = next_token
 
     def items(self) -> Iterator[T]:
@@ -296,10 +363,18 @@ class Pager(Generic[T]):
         return sum(1 for _ in self.items())
 
     @staticmethod
-    def _start(cookie: str | None) -> tuple[Any, int]:
+    def _start(cookie: str | None) -> tuple[Any, int, int]:
         if not cookie:
-            return None, 0
+            return None, 0, 0
         state = decode_cookie(cookie)
         if "token" not in state:
             raise _bad_cookie(cookie)
-        return state["token"], _cookie_int(cookie, state, "consumed")
+        skip = _cookie_int(cookie, state, "skip") if "skip" in state else 0
+        return state["token"], _cookie_int(cookie, state, "consumed"), skip
+
+
+def _pager_cookie(token: Any, consumed: int, skip: int) -> str:
+    state: dict[str, Any] = {"token": token, "consumed": consumed}
+    if skip:
+        state["skip"] = skip
+    return encode_cookie(state)

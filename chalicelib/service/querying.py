@@ -8,9 +8,18 @@ every resource:
 * ``_queryId=query-all-ids``: items with ``_id`` only; ``_queryFilter``: any valid filter,
   evaluated over each item; ``_queryId=filtered-query``: the resource's parameter predicates;
   another ``_queryId``: 400 ``Unknown query-id``.
-* Without ``_sortKeys``, pages are read lazily: every page but the last is full, and its cookie
-  resumes exactly where it stopped. With ``_sortKeys``, the whole matching set is read, sorted,
-  then paged by offset (the server maximum page size still bounds one response).
+* One request reads at most ``read_budget`` items from storage (``WORKFLOW_QUERY_READ_BUDGET``),
+  counted before filtering.
+* Without ``_sortKeys``, pages are read lazily. A page ends when it is full or when the budget
+  is spent; either way its cookie resumes exactly where the reading stopped, so a filter that
+  matches little gives short (even empty) pages with cookies rather than reading the whole
+  listing. ``_pagedResultsOffset`` skips matching items within the same budget (an offset the
+  budget cannot reach answers an empty page whose cookie carries the rest of the skip). An
+  ``EXACT``/``ESTIMATE`` count is given only when the whole matching set fits in the budget
+  left after the page; otherwise ``totalPagedResults`` is -1.
+* With ``_sortKeys``, the whole matching set is read (within the budget), sorted, then paged by
+  offset; a matching set the budget cannot read is a 400 naming the budget (sorting part of
+  it would give a silently wrong order).
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ from ..errors import BadRequest
 __all__ = [
     "QuerySource",
     "run_query",
+    "budget_exceeded",
     "QUERY_ALL_IDS",
     "FILTERED_QUERY",
     "flag_param",
@@ -107,15 +117,33 @@ def _shape(item: Item, request: CrestRequest) -> Item:
     return order_keys(item)
 
 
-def run_query(request: CrestRequest, source: QuerySource, *, max_page_size: int) -> dict:
-    """The CREST query envelope for ``request`` over ``source``."""
+def budget_exceeded(budget: int) -> BadRequest:
+    """The 400 of a sorted query whose matching set cannot be read within the budget."""
+    return BadRequest(
+        f"Sorting this query needs every matching item, and it reads more than the query read "
+        f"budget of {budget} items (WORKFLOW_QUERY_READ_BUDGET); narrow it with a filter an "
+        "index serves, or page it without _sortKeys"
+    )
+
+
+def run_query(
+    request: CrestRequest, source: QuerySource, *, max_page_size: int, read_budget: int
+) -> dict:
+    """The CREST query envelope for ``request`` over ``source``, reading at most
+    ``read_budget`` items from storage (DECISIONS.md "Bounded work per request")."""
+    if read_budget < 1:
+        raise ValueError("read_budget must be >= 1")
     matches = _predicate(request, source)
     visible = source.visible
     predicate = matches if visible is None else (lambda item: visible(item) and matches(item))
     policy = request.total_paged_results_policy or CountPolicy.NONE
+    counted = policy in (CountPolicy.EXACT, CountPolicy.ESTIMATE)
     if request.sort_keys:
-        pager = Pager(source.fetch, predicate)
-        ordered = sort_items(pager.items(), request.sort_keys, allowed=source.sortable)
+        sort_items((), request.sort_keys, allowed=source.sortable)  # a bad key is a 400 first
+        scanned = Pager(source.fetch, predicate).scan(read_budget)
+        if not scanned.complete:
+            raise budget_exceeded(read_budget)
+        ordered = sort_items(scanned.items, request.sort_keys)
         envelope = page(
             ordered,
             request.page_size,
@@ -130,11 +158,19 @@ def run_query(request: CrestRequest, source: QuerySource, *, max_page_size: int)
     size = effective_page_size(request.page_size, max_page_size)
     pager = Pager(source.fetch, predicate)
     result = pager.page(
-        size, cookie=request.paged_results_cookie, offset=request.paged_results_offset
+        size,
+        cookie=request.paged_results_cookie,
+        offset=request.paged_results_offset,
+        budget=read_budget,
     )
     total = None
-    if policy in (CountPolicy.EXACT, CountPolicy.ESTIMATE):
-        total = Pager(source.fetch, predicate).count()
+    if counted:
+        from_start = not request.paged_results_cookie and not request.paged_results_offset
+        if from_start and result.cookie is None:
+            total = len(result.items)  # the whole set was read for this page
+        elif result.read < read_budget:
+            counting = Pager(source.fetch, predicate).scan(read_budget - result.read)
+            total = len(counting.items) if counting.complete else None  # -1: unknown
     return query_envelope([_shape(item, request) for item in result.items], result.cookie, total)
 
 

@@ -71,6 +71,10 @@ def test_settings_read_from_env_with_defaults():
     settings = Settings.from_env(TEST_ENV)
     assert settings.runtime_table == "wf-test-runtime"
     assert settings.max_page_size == 1000
+    assert settings.query_read_budget == 500
+    assert (
+        Settings.from_env(dict(TEST_ENV, WORKFLOW_QUERY_READ_BUDGET=" 40 ")).query_read_budget == 40
+    )
     assert settings.history_level == "audit"
     assert settings.jobs_dead_letter_queue == "wf-test-jobs-dlq"
     assert settings.backend == "moto"
@@ -88,6 +92,10 @@ def test_settings_are_loud_on_missing_values(missing):
     [
         ("WORKFLOW_MAX_PAGE_SIZE", "lots"),
         ("WORKFLOW_MAX_PAGE_SIZE", "0"),
+        ("WORKFLOW_QUERY_READ_BUDGET", "many"),
+        ("WORKFLOW_QUERY_READ_BUDGET", "0"),
+        ("WORKFLOW_QUERY_READ_BUDGET", "-5"),
+        ("WORKFLOW_QUERY_READ_BUDGET", "2.5"),
         ("WORKFLOW_HISTORY_LEVEL", "verbose"),
         ("WORKFLOW_BACKEND", "azure"),
         ("WORKFLOW_TRUST_AUTHORIZER", "perhaps"),

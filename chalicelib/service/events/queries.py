@@ -455,4 +455,5 @@ def query_executions(container: Services, request: CrestRequest) -> dict:
         request,
         execution_source(container, request),
         max_page_size=container.settings.max_page_size,
+        read_budget=container.settings.query_read_budget,
     )

@@ -285,7 +285,10 @@ def query_running(container: Services, request: CrestRequest) -> dict:
     """The CREST query envelope of ``processinstance``."""
     request = sort_aliases(request)
     return run_query(
-        request, running_source(container, request), max_page_size=container.settings.max_page_size
+        request,
+        running_source(container, request),
+        max_page_size=container.settings.max_page_size,
+        read_budget=container.settings.query_read_budget,
     )
 
 
@@ -293,5 +296,8 @@ def query_history(container: Services, request: CrestRequest) -> dict:
     """The CREST query envelope of ``processinstance/history``."""
     request = sort_aliases(request)
     return run_query(
-        request, history_source(container, request), max_page_size=container.settings.max_page_size
+        request,
+        history_source(container, request),
+        max_page_size=container.settings.max_page_size,
+        read_budget=container.settings.query_read_budget,
     )

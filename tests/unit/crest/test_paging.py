@@ -335,3 +335,68 @@ def test_pager_detects_a_fetch_that_never_advances():
     pager = Pager(lambda token, limit: ([], "same"))
     with pytest.raises(RuntimeError):
         pager.page(3, cookie=encode_cookie({"token": "same", "consumed": 0}))
+
+
+# ------------------------------------------------------------------------- Pager read budget
+
+
+class Counted(Storage):
+    """``Storage`` that counts the items it returns."""
+
+    def __init__(self, items, batch):
+        super().__init__(items, batch)
+        self.returned = 0
+
+    def fetch(self, token, limit):
+        items, next_token = super().fetch(token, limit)
+        self.returned += len(items)
+        return items, next_token
+
+
+@pytest.mark.parametrize("batch", [1, 3, 50])
+@pytest.mark.parametrize("budget", [1, 5, 12])
+def test_pager_budget_bounds_each_page_and_cookies_resume_exactly(batch, budget):
+    storage = Counted(NUMBERS, batch)
+    pager = Pager(storage.fetch, lambda item: item["n"] % 7 == 0)
+    found, cookie, pages = [], None, 0
+    while True:
+        storage.returned = 0
+        result = pager.page(4, cookie=cookie, budget=budget)
+        assert storage.returned <= budget and len(result.items) <= 4
+        assert result.read == storage.returned
+        found += [item["n"] for item in result.items]
+        pages += 1
+        cookie = result.cookie
+        if cookie is None:
+            break
+    assert found == [n for n in range(50) if n % 7 == 0]
+    assert pages <= -(-50 // budget) + 50 // 7
+
+
+def test_pager_budget_spent_while_skipping_an_offset_keeps_the_rest_in_the_cookie():
+    pager = Pager(Storage(NUMBERS, 10).fetch, lambda item: item["n"] % 2 == 0)
+    first = pager.page(3, offset=10, budget=10)
+    assert first.items == [] and decode_cookie(first.cookie) == {
+        "token": 10,
+        "consumed": 0,
+        "skip": 5,
+    }
+    second = pager.page(3, cookie=first.cookie, budget=10)
+    assert second.items == [] and decode_cookie(second.cookie)["token"] == 20
+    third = pager.page(3, cookie=second.cookie, budget=10)
+    assert [item["n"] for item in third.items] == [20, 22, 24]
+    with pytest.raises(BadRequest):
+        pager.page(3, cookie=encode_cookie({"token": 1, "consumed": 0, "skip": -1}))
+    with pytest.raises(ValueError):
+        pager.page(3, budget=0)
+
+
+def test_pager_scan_reads_within_the_budget():
+    storage = Counted(NUMBERS, 7)
+    pager = Pager(storage.fetch, lambda item: item["n"] < 10)
+    everything = pager.scan(50)
+    assert everything.complete and [item["n"] for item in everything.items] == list(range(10))
+    storage.returned = 0
+    cut = pager.scan(49)
+    assert not cut.complete and storage.returned <= 49 and cut.read == storage.returned
+    assert pager.scan().complete

@@ -1,0 +1,142 @@
+"""A filter no index serves reads at most ``WORKFLOW_QUERY_READ_BUDGET`` items per request
+(DECISIONS.md "Bounded work per request"): short pages with cookies, every match exactly once,
+and a bounded number of DynamoDB requests per HTTP request, over moto."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pytest
+
+from chalicelib import aws
+from tests.support import tasks
+from tests.support.env import TEST_ENV
+from tests.support.rest import ADMIN, WF, expect
+
+BUDGET = 4
+INSTANCES = 13
+
+
+@pytest.fixture
+def settings():
+    """The test settings with a small read budget (the container and client are built from it)."""
+    from chalicelib.settings import Settings
+
+    return Settings.from_env(dict(TEST_ENV, WORKFLOW_QUERY_READ_BUDGET=str(BUDGET)))
+
+
+@pytest.fixture
+def world(client, container):
+    """``INSTANCES`` running instances of the onboarding process, each with one open task;
+    ``n`` is its number: ``{"instances": [...], "tasks": [...]}`` in start order."""
+    definition = tasks.deploy_onboard(container)
+    made: dict[str, list[str]] = {"instances": [], "tasks": []}
+    for n in range(INSTANCES):
+        instance_id, task_id = tasks.start(
+            container, definition, who=f"user{n}", n=n, parity=("odd", "even")[n % 2 == 0]
+        )
+        made["instances"].append(instance_id)
+        made["tasks"].append(task_id)
+        container.clock.advance(minutes=1)
+    return made
+
+
+def follow(
+    client, path: str, params: str, cookie: str | None = None
+) -> tuple[list[str], list[dict], list[int]]:
+    """Every page of a query (from ``cookie``), following its cookies: the ids in order, the
+    envelopes, and the DynamoDB requests each HTTP request made."""
+    found: list[str] = []
+    envelopes: list[dict] = []
+    costs: list[int] = []
+    while True:
+        url = f"{WF}/{path}?{params}" + (f"&_pagedResultsCookie={cookie}" if cookie else "")
+        with aws.counting() as counter:
+            envelope = expect(client.http.get(url, headers=ADMIN), 200)
+        costs.append(sum(counter.counts.get("dynamodb", {}).values()))
+        envelopes.append(envelope)
+        found += [item["_id"] for item in envelope["result"]]
+        cookie = envelope["pagedResultsCookie"]
+        if cookie is None:
+            return found, envelopes, costs
+        assert len(envelopes) <= INSTANCES + 1, "the cookies never end"
+
+
+def test_settings_fixture_sets_the_budget(container):
+    assert container.settings.query_read_budget == BUDGET
+
+
+@pytest.mark.parametrize("path", ["processinstance", "processinstance/history"])
+def test_instances_filter_matching_nothing_gives_short_pages_with_cookies(client, world, path):
+    params = "_queryFilter=" + quote('startUserId co "nobody"') + "&_pageSize=5"
+    found, envelopes, costs = follow(client, path, params)
+    assert found == []
+    first = envelopes[0]
+    assert first["resultCount"] == 0 and first["pagedResultsCookie"]
+    assert first["totalPagedResults"] == -1 and first["remainingPagedResults"] == -1
+    assert len(envelopes) == -(-INSTANCES // BUDGET)  # each request reads one budget
+    # one read of the listing (8 shard Queries) and the variables of each instance read (one
+    # Query each): reading all 13 would take 8 + 13
+    assert max(costs) <= 8 + BUDGET, costs
+
+
+@pytest.mark.parametrize("path", ["processinstance", "processinstance/history"])
+def test_instances_cookies_return_every_match_once_in_order(client, world, path):
+    params = "_queryFilter=" + quote('processVariables/parity co "dd"') + "&_pageSize=3"
+    found, envelopes, costs = follow(client, path, params)
+    assert found == world["instances"][1::2]
+    assert all(envelope["resultCount"] <= 3 for envelope in envelopes)
+    assert any(
+        envelope["resultCount"] < 3 and envelope["pagedResultsCookie"] for envelope in envelopes
+    )
+    assert max(costs) <= 8 + BUDGET, costs
+
+
+def test_instances_offset_beyond_the_budget_continues_through_the_cookie(client, world):
+    params = "_queryFilter=" + quote('processVariables/parity co "ev"') + "&_pageSize=3"
+    first = expect(
+        client.http.get(f"{WF}/processinstance?{params}&_pagedResultsOffset=4", headers=ADMIN), 200
+    )
+    assert first["result"] == [] and first["pagedResultsCookie"]
+    found, _, _ = follow(client, "processinstance", params, first["pagedResultsCookie"])
+    assert found == world["instances"][0::2][4:]
+
+
+def test_instances_sorted_over_the_budget_is_a_400_naming_it(client, world):
+    response = client.http.get(
+        f"{WF}/processinstance?_queryFilter=true&_sortKeys=-startTime", headers=ADMIN
+    )
+    expect(response, 400, "WORKFLOW_QUERY_READ_BUDGET")
+    one = world["instances"][3]
+    data = expect(
+        client.http.get(
+            f"{WF}/processinstance?_queryFilter="
+            + quote(f'_id eq "{one}"')
+            + "&_sortKeys=-startTime",
+            headers=ADMIN,
+        ),
+        200,
+    )
+    assert [item["_id"] for item in data["result"]] == [one]  # a key read stays within it
+
+
+def test_tasks_filter_matching_nothing_gives_short_pages_with_cookies(client, world):
+    params = "_queryFilter=" + quote('name co "no such task"') + "&_pageSize=5"
+    found, envelopes, costs = follow(client, "taskinstance", params)
+    assert found == []
+    assert envelopes[0]["resultCount"] == 0 and envelopes[0]["pagedResultsCookie"]
+    assert len(envelopes) == -(-INSTANCES // BUDGET)
+    assert max(costs) <= 8 + BUDGET, costs
+
+
+def test_tasks_cookies_return_every_match_once_in_order(client, world):
+    params = "_queryFilter=" + quote('name co "user1"') + "&_pageSize=3"
+    listed, _, _ = follow(client, "taskinstance", "_queryFilter=true")  # the listing's order
+    assert sorted(listed) == sorted(world["tasks"])
+    found, envelopes, costs = follow(client, "taskinstance", params)
+    wanted = {world["tasks"][n] for n in (1, 10, 11, 12)}  # "Approve user1", "...user10", ...
+    assert found == [task for task in listed if task in wanted]
+    assert any(
+        envelope["resultCount"] < 3 and envelope["pagedResultsCookie"] for envelope in envelopes
+    )
+    assert max(costs) <= 8 + BUDGET, costs
