@@ -104,9 +104,13 @@ def test_instances_offset_beyond_the_budget_continues_through_the_cookie(client,
 
 def test_instances_sorted_over_the_budget_is_a_400_naming_it(client, world):
     response = client.http.get(
-        f"{WF}/processinstance?_queryFilter=true&_sortKeys=-startTime", headers=ADMIN
+        f"{WF}/processinstance?_queryFilter=true&_sortKeys=businessKey", headers=ADMIN
     )
     expect(response, 400, "WORKFLOW_QUERY_READ_BUDGET")
+    response = client.http.get(
+        f"{WF}/processinstance?_queryFilter=true&_sortKeys=-startTime,_id", headers=ADMIN
+    )
+    expect(response, 400, "WORKFLOW_QUERY_READ_BUDGET")  # the listing's order is one key
     one = world["instances"][3]
     data = expect(
         client.http.get(
@@ -139,4 +143,35 @@ def test_tasks_cookies_return_every_match_once_in_order(client, world):
     assert any(
         envelope["resultCount"] < 3 and envelope["pagedResultsCookie"] for envelope in envelopes
     )
+    assert max(costs) <= 8 + BUDGET, costs
+
+
+@pytest.mark.parametrize("path", ["processinstance", "processinstance/history"])
+@pytest.mark.parametrize("descending", [False, True])
+def test_instances_sorted_by_start_time_are_read_in_the_listing_order(
+    client, world, path, descending
+):
+    """The listings are sorted by start time: a sort on it alone (the admin UI's grids) pages
+    within the budget, in order, and every instance comes once."""
+    sort = "-startTime" if descending else "startTime"
+    found, envelopes, costs = follow(
+        client, path, f"_queryFilter=true&_sortKeys={sort}&_pageSize=5"
+    )
+    expected = world["instances"][::-1] if descending else world["instances"]
+    assert found == expected
+    assert len(envelopes) > 1 and max(costs) <= 8 + BUDGET, costs
+
+
+def test_an_index_served_equality_sorted_by_start_time_pages_in_order(client, world, container):
+    definition = next(
+        item["_id"]
+        for item in expect(
+            client.http.get(f"{WF}/processdefinition?_queryFilter=true", headers=ADMIN), 200
+        )["result"]
+    )
+    params = "_queryFilter=" + quote(f'processDefinitionId eq "{definition}"')
+    found, _, costs = follow(
+        client, "processinstance", params + "&_sortKeys=-startTime&_pageSize=5"
+    )
+    assert found == world["instances"][::-1]
     assert max(costs) <= 8 + BUDGET, costs

@@ -204,13 +204,33 @@ def _lookup_term(request: CrestRequest) -> tuple[str, str] | None:
 
 
 def _listing(
-    container: Services, read: Callable[..., Page], shape: Callable[[Mapping[str, Any]], Item]
+    container: Services,
+    read: Callable[..., Page],
+    shape: Callable[[Mapping[str, Any]], Item],
+    *,
+    descending: bool = False,
 ) -> Callable:
     def fetch(token: Any, limit: int) -> tuple[list[Item], Any]:
-        page = read(container.store, limit=max(limit, 1), start=token)
+        page = read(container.store, limit=max(limit, 1), start=token, descending=descending)
         return [shape(item.data) for item in page.items], page.next_token
 
     return fetch
+
+
+def _in_start_order(
+    container: Services,
+    read: Callable[..., Page],
+    shape: Callable[[Mapping[str, Any]], Item],
+    **source: Any,
+) -> QuerySource:
+    """A source over a listing sorted by ``<startTime>#<id>``: ``_sortKeys=startTime`` or
+    ``-startTime`` alone reads it in that order, page by page, within the read budget."""
+    return QuerySource(
+        fetch=_listing(container, read, shape),
+        fetch_descending=_listing(container, read, shape, descending=True),
+        ordered_by="startTime",
+        **source,
+    )
 
 
 def _single(fetch_one: Callable[[], Item | None]) -> Callable:
@@ -246,17 +266,19 @@ def running_source(container: Services, request: CrestRequest) -> QuerySource:
             }
             return instance_item(header, names, variables)
 
-        fetch = _single(one)
-    elif lookup is not None:
+        return QuerySource(
+            fetch=_single(one), sortable=SORT_KEYS, filtered_query=filtered_predicate
+        )
+    read: Callable[..., Page] = running_listing
+    if lookup is not None:
         attribute, value = lookup
 
         def read(store: Any, **page: Any) -> Page:
             return instance_lookup(store, attribute, value, **page)
 
-        fetch = _listing(container, read, shape)
-    else:
-        fetch = _listing(container, running_listing, shape)
-    return QuerySource(fetch=fetch, sortable=SORT_KEYS, filtered_query=filtered_predicate)
+    return _in_start_order(
+        container, read, shape, sortable=SORT_KEYS, filtered_query=filtered_predicate
+    )
 
 
 def history_source(container: Services, request: CrestRequest) -> QuerySource:
@@ -275,10 +297,12 @@ def history_source(container: Services, request: CrestRequest) -> QuerySource:
             found = read_process(container.store, wanted)
             return shape(found.data) if found is not None else None
 
-        fetch = _single(one)
-    else:
-        fetch = _listing(container, process_listing, shape)
-    return QuerySource(fetch=fetch, sortable=SORT_KEYS, filtered_query=filtered_predicate)
+        return QuerySource(
+            fetch=_single(one), sortable=SORT_KEYS, filtered_query=filtered_predicate
+        )
+    return _in_start_order(
+        container, process_listing, shape, sortable=SORT_KEYS, filtered_query=filtered_predicate
+    )
 
 
 def query_running(container: Services, request: CrestRequest) -> dict:

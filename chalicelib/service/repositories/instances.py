@@ -482,6 +482,7 @@ def instance_lookup(
     *,
     limit: int | None = None,
     start: str | None = None,
+    descending: bool = False,
 ) -> Page:
     """One page of the running instances whose ``attribute`` (``LOOKUP_ATTRIBUTES``) may equal
     ``value`` (``lookup-sort`` index; eventually consistent), in start order: items whose
@@ -493,6 +494,7 @@ def instance_lookup(
         lookup_key(attribute, value),
         limit=limit,
         start=start,
+        descending=descending,
     )
 
 
