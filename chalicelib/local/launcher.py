@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # chalice and the settings load in start(), once the stage en
 
     from ..settings import Settings
 
-__all__ = ["Launcher", "LauncherStats", "main"]
+__all__ = ["Launcher", "LauncherStats", "load_stage_environment", "main"]
 
 log = logging.getLogger("workflow.local")
 
@@ -53,6 +53,18 @@ DUMMY_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
 }
+
+
+def load_stage_environment(stage: str, project_dir: Path = PROJECT_DIR) -> Config:
+    """Read ``.chalice/config.json`` for ``stage`` and export its environment variables (values
+    already in the environment win); the default region is us-east-1."""
+    from chalice.cli.factory import CLIFactory
+
+    config = CLIFactory(str(project_dir)).create_config_obj(stage)
+    for name, value in (config.environment_variables or {}).items():
+        os.environ.setdefault(name, str(value))
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    return config
 
 
 @dataclass
@@ -130,13 +142,7 @@ class Launcher:
 
         Values already in the environment win, so ``PORT=... WORKFLOW_...=... make run`` works.
         """
-        from chalice.cli.factory import CLIFactory
-
-        config = CLIFactory(str(self.project_dir)).create_config_obj(self.stage)
-        for name, value in (config.environment_variables or {}).items():
-            os.environ.setdefault(name, str(value))
-        os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-        return config
+        return load_stage_environment(self.stage, self.project_dir)
 
     def _start_backend(self) -> None:
         explicit = os.environ.get("WORKFLOW_BACKEND", "").strip().lower()

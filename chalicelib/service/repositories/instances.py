@@ -35,6 +35,10 @@ is of simple value (string, number, boolean, null) and their JSON fits ``LISTED_
 Query the instance's variables (``instance_variables``). Any commit that changes an
 instance-scope variable rewrites the header (and its lookup items) to keep it exact.
 
+Data written before ``listed_variables``, lookup and candidate items lacks them:
+``layout_repairs`` says what brings a loaded instance to this layout (the backfill command,
+``service/instances/backfill.py``).
+
 Each variable is its own item, so a large value (up to DynamoDB's item limit, and past it
 through the storage layer's chunking) never inflates anything else, and no variable is copied
 per task.
@@ -101,6 +105,7 @@ __all__ = [
     "lookup_items",
     "instance_lookup",
     "any_lookup",
+    "layout_repairs",
 ]
 
 #: variables never shown, by any route (IDM's hidden security context, should a process set it)
@@ -371,6 +376,49 @@ def changed_items(
         if kind == RecordKind.TASK.value:
             deletes.extend(sk for sk in stored if sk.startswith(_candidate_prefix(str(key))))
     _header_puts(changes, stored, puts, deletes)
+    return puts, deletes
+
+
+def _differs(old: Item | None, new: Item) -> bool:
+    return old is None or (old.data, old.index, old.ttl) != (new.data, new.index, new.ttl)
+
+
+def layout_repairs(aggregate: Aggregate) -> tuple[list[Item], list[str]]:
+    """``(puts, deleted sort keys)`` that bring a loaded running instance to what the current
+    layout writes (the backfill of data written before ``listed_variables``, lookup and
+    candidate items): the header with its ``listed_variables``, its lookup items, and the
+    candidate items of its open unassigned tasks. Nothing for an instance already current, or
+    ended, or gone; commit with ``AggregateStore.commit`` at the loaded version."""
+    header = aggregate.header
+    if header is None or "sort" not in header.index or header.ttl is not None:
+        return [], []
+    instance_id = aggregate.pk
+    stored = aggregate.items
+    prefix = variable_prefix(instance_id)
+    variables = {
+        item.data["name"]: item.data.get("value")
+        for sk, item in stored.items()
+        if sk.startswith(prefix) and item.data.get("kind")
+    }
+    data = {name: value for name, value in header.data.items() if name != LISTED_VARIABLES}
+    listed = listed_variables(variables)
+    if listed is not None:
+        data[LISTED_VARIABLES] = listed
+    wanted_header = item_of(instance_id, data)
+    puts: list[Item] = []
+    deletes: list[str] = []
+    if _differs(header, wanted_header):
+        puts.append(wanted_header)
+    wanted = {item.sk: item for item in lookup_items(instance_id, wanted_header)}
+    for task in stored.values():
+        if task.sk.startswith(_TASK_PREFIX) and task.data.get("kind") == RecordKind.TASK.value:
+            wanted.update((item.sk, item) for item in candidate_items(instance_id, task.data))
+    puts.extend(item for sk, item in wanted.items() if _differs(stored.get(sk), item))
+    deletes.extend(
+        sk
+        for sk in stored
+        if sk.startswith((_LOOKUP_PREFIX, _CANDIDATE_PREFIX)) and sk not in wanted
+    )
     return puts, deletes
 
 

@@ -1,0 +1,26 @@
+"""Runtime items as the code before ``listed_variables``, lookup and candidate items wrote
+them (the layout backfill's tests)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from chalicelib.service.repositories.instances import LISTED_VARIABLES
+from chalicelib.storage.aggregate import AggregateStore
+from chalicelib.storage.ports import Delete, Put, Table, Write
+
+
+def make_old(store, instance_id: str) -> None:
+    """Rewrite a running instance as the old code left it: a header without
+    ``listed_variables``, no lookup items, no candidate items (the version stays)."""
+    aggregate = AggregateStore(store).load(instance_id)
+    header = aggregate.header
+    assert header is not None
+    data = {name: value for name, value in header.data.items() if name != LISTED_VARIABLES}
+    writes: list[Write] = [Put(Table.RUNTIME, replace(header, data=data))]
+    writes += [
+        Delete(Table.RUNTIME, instance_id, sk)
+        for sk in aggregate.items
+        if sk.startswith(("look#", "cand#"))
+    ]
+    store.transact(writes)

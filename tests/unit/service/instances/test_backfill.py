@@ -1,0 +1,186 @@
+"""The layout backfill (``service/instances/backfill.py``) on the in-memory store: instances
+written as the code before ``listed_variables``, lookup and candidate items wrote them are found
+again by the equality queries, the definition delete check and the candidate queries."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from chalicelib.engine.runtime import StartProcess
+from chalicelib.service import unit_of_work
+from chalicelib.service.definitions.deploy import any_running
+from chalicelib.service.instances.backfill import backfill
+from chalicelib.service.repositories.instances import (
+    LISTED_VARIABLES,
+    candidate_key,
+    instance_lookup,
+    read_header,
+)
+from chalicelib.storage.aggregate import AggregateStore
+from chalicelib.storage.ports import Index, Put, SetVersion, Table, VersionIs
+from tests.support.layout import make_old
+from tests.support.tasks import deploy_onboard
+
+
+def start(container, definition_id: str, business_key: str) -> str:
+    _, result = unit_of_work.run_command(
+        container,
+        lambda uow: StartProcess(
+            definition_id,
+            variables={"who": business_key},
+            business_key=business_key,
+            initiator="starter-user",
+        ),
+    )
+    return result.instance_id
+
+
+def snapshot(store, instance_ids) -> dict:
+    return {i: AggregateStore(store).load(i).items for i in instance_ids}
+
+
+def by_business_key(store, key: str) -> list[str]:
+    return [item.pk for item in instance_lookup(store, "bk", key).items]
+
+
+def candidates(store, group: str) -> set[str]:
+    page = store.query_index(Table.RUNTIME, Index.CANDIDATE_SORT, candidate_key(group=group))
+    return {item.pk for item in page.items}
+
+
+def setup(container):
+    definition_id = deploy_onboard(container)
+    old = [start(container, definition_id, f"old-{n}") for n in range(3)]
+    new = start(container, definition_id, "new")
+    for instance_id in old:
+        make_old(container.store, instance_id)
+    return definition_id, old, new
+
+
+def test_old_instances_are_found_again_after_the_backfill(container):
+    store = container.store
+    definition_id, old, new = setup(container)
+    assert by_business_key(store, "old-0") == []
+    assert {item.pk for item in instance_lookup(store, "pdi", definition_id).items} == {new}
+    assert candidates(store, "managers") == {new}
+    before = snapshot(store, old + [new])
+
+    dry = backfill(store, dry_run=True, page_size=2)
+    assert (dry.scanned, dry.updated, dry.current, dry.conflicts) == (4, 3, 1, 0)
+    assert dry.puts > 0 and dry.deletes == 0
+    assert snapshot(store, old + [new]) == before  # a dry run writes nothing
+
+    report = backfill(store, page_size=2)
+    assert (report.scanned, report.updated, report.current, report.conflicts) == (4, 3, 1, 0)
+    assert (report.puts, report.deletes) == (dry.puts, dry.deletes)
+    for n, instance_id in enumerate(old):
+        assert by_business_key(store, f"old-{n}") == [instance_id]
+        header = read_header(store, instance_id)
+        assert header.data[LISTED_VARIABLES]["who"] == f"old-{n}"
+        assert header.version == before[instance_id]["#header"].version + 1
+    assert {item.pk for item in instance_lookup(store, "pdi", definition_id).items} == {
+        *old,
+        new,
+    }
+    assert candidates(store, "managers") == {*old, new}
+    assert candidates(store, "internal/role/hr") == {*old, new}
+    page = store.query_index(Table.RUNTIME, Index.CANDIDATE_SORT, candidate_key(user="bob"))
+    assert {item.pk for item in page.items} == {*old, new}
+    after = snapshot(store, old + [new])
+
+    again = backfill(store)
+    assert (again.scanned, again.updated, again.current, again.puts, again.deletes) == (
+        4,
+        0,
+        4,
+        0,
+        0,
+    )
+    assert snapshot(store, old + [new]) == after  # the second run writes nothing
+
+
+def test_the_delete_check_sees_an_old_instance_after_the_backfill(container):
+    store = container.store
+    definition_id = deploy_onboard(container)
+    instance_id = start(container, definition_id, "only")
+    make_old(store, instance_id)
+    assert not any_running(container, [definition_id])
+    backfill(store)
+    assert any_running(container, [definition_id])
+
+
+def test_stale_candidate_items_of_an_assigned_task_are_deleted(container):
+    """A candidate item left behind (the task was assigned) goes; a lookup item of an attribute
+    the header no longer has goes too."""
+    store = container.store
+    definition_id = deploy_onboard(container)
+    instance_id = start(container, definition_id, "stale")
+    aggregate = AggregateStore(store).load(instance_id)
+    [task] = [item for item in aggregate.items.values() if item.sk.startswith("task#")]
+    store.transact(
+        [
+            Put(Table.RUNTIME, replace(task, data={**task.data, "assignee": "bob"})),
+            SetVersion(
+                Table.RUNTIME,
+                instance_id,
+                "#header",
+                aggregate.version,
+                VersionIs(aggregate.version),
+            ),
+        ]
+    )
+    report = backfill(store)
+    assert (report.updated, report.deletes) == (1, 3)  # bob, managers, internal/role/hr
+    assert candidates(store, "managers") == set()
+    assert backfill(store).updated == 0
+
+
+class RacingStore:
+    """A store whose next ``races`` transactions each lose to a concurrent commit (the header's
+    version moves on just before)."""
+
+    def __init__(self, store, races: int):
+        self.store = store
+        self.races = races
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+    def transact(self, writes, *, token=None):
+        if self.races:
+            self.races -= 1
+            header = self.store.get(Table.RUNTIME, writes[0].item.pk, "#header")
+            self.store.transact(
+                [
+                    SetVersion(
+                        Table.RUNTIME,
+                        header.pk,
+                        "#header",
+                        header.version + 1,
+                        VersionIs(header.version),
+                    )
+                ]
+            )
+        return self.store.transact(writes, token=token)
+
+
+def test_a_concurrent_commit_wins_and_the_instance_is_retried(container):
+    store = container.store
+    definition_id = deploy_onboard(container)
+    instance_id = start(container, definition_id, "racy")
+    make_old(store, instance_id)
+    report = backfill(RacingStore(store, races=1))
+    assert (report.updated, report.conflicts) == (1, 0)
+    assert by_business_key(store, "racy") == [instance_id]
+
+
+def test_an_instance_that_keeps_losing_is_reported_and_left(container):
+    store = container.store
+    definition_id = deploy_onboard(container)
+    instance_id = start(container, definition_id, "busy")
+    make_old(store, instance_id)
+    report = backfill(RacingStore(store, races=5), attempts=2)
+    assert (report.updated, report.conflicts) == (0, 1)
+    assert report.skipped == [(instance_id, "concurrent commits won every attempt")]
+    assert by_business_key(store, "busy") == []
+    assert backfill(store).updated == 1  # a later run does it
