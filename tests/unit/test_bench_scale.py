@@ -1,0 +1,43 @@
+"""bench/scale.py's bulk writer: its cloned instances are ones the API lists and filters."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from bench import scale
+from tests.support.rest import ADMIN
+
+
+def _query(client, path: str) -> list[dict]:
+    response = client.http.get(f"/openidm/workflow/{path}", headers=ADMIN)
+    assert response.status_code == 200, response.body
+    return json.loads(response.body)["result"]
+
+
+def test_bulk_written_instances_are_listed_and_filtered(container, client):
+    from chalicelib.service.definitions import deploy as deployments
+
+    definition_id = deployments.deploy(
+        container,
+        source="test:scale",
+        name="benchScale.bpmn20.xml",
+        bpmn={"benchScale.bpmn20.xml": scale.SCALE},
+    ).definition_ids[0]
+    running, finished = scale.templates(container, definition_id)
+    first = datetime(2026, 1, 1, tzinfo=UTC)
+    written = scale.bulk_write(container.store, running, finished, 20, first_start=first)
+    assert written == 18 * len(running) + 2 * len(finished)
+
+    instances = _query(client, "processinstance?_queryFilter=true&_pageSize=100")
+    assert len(instances) == 1 + 18  # the running template and the running clones
+    assert len({i["_id"] for i in instances}) == len(instances)
+    [seventh] = _query(client, 'processinstance?_queryFilter=businessKey eq "bk-7"')
+    assert seventh["startUserId"] == "user-7"
+    assert seventh["startTime"].startswith("2026-01-01T00:07:00")
+    assert len(_query(client, "processinstance?_queryId=filtered-query&var-n=7")) == 1
+    groups = _query(client, "taskinstance?_queryId=filtered-query&taskCandidateGroup=g3")
+    assert len(groups) == 2  # instances 3 and 13
+    history = _query(client, "processinstance/history?_queryFilter=true&_pageSize=100")
+    assert len(history) == 2 + 20
+    assert sum(1 for h in history if h.get("endTime")) == 1 + 2  # template, 9 and 19
