@@ -53,6 +53,7 @@ __all__ = [
     "render",
     "matches",
     "equality_terms",
+    "referenced_fields",
 ]
 
 STANDARD_OPS = frozenset({"eq", "co", "sw", "lt", "le", "gt", "ge"})
@@ -468,3 +469,18 @@ def equality_terms(node: Node) -> dict[str, Value]:
         elif isinstance(current, Comparison) and current.op == "eq" and len(current.field) == 1:
             terms.setdefault(current.field[0], current.value)
     return terms
+
+
+def referenced_fields(node: Node) -> set[Segments]:
+    """Every field pointer the filter reads: ``a eq 1 or !(b/c pr)`` gives ``{("a",), ("b", "c")}``."""
+    found: set[Segments] = set()
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, (Comparison, Presence)):
+            found.add(tuple(current.field))
+        elif isinstance(current, Not):
+            pending.append(current.operand)
+        elif isinstance(current, (And, Or)):
+            pending.extend(current.operands)
+    return found

@@ -96,6 +96,9 @@ class QuerySource:
     #: field alone is then read page by page within the budget instead of as a whole set
     ordered_by: str | None = None
     fetch_descending: Fetch | None = None
+    #: completes the items of the answered page only (reads the filter and sort did not need,
+    #: such as a historic instance's variables), so items read but not answered cost nothing more
+    complete: Callable[[list[Item]], list[Item]] | None = None
 
 
 def _predicate(request: CrestRequest, source: QuerySource) -> Callable[[Item], bool]:
@@ -170,7 +173,9 @@ def run_query(
             max_page_size=max_page_size,
             count_policy=policy,
         )
-        envelope["result"] = [_shape(item, request) for item in envelope["result"]]
+        envelope["result"] = [
+            _shape(item, request) for item in _completed(source, envelope["result"])
+        ]
         envelope["resultCount"] = len(envelope["result"])
         return envelope
     size = effective_page_size(request.page_size, max_page_size)
@@ -189,7 +194,12 @@ def run_query(
         elif result.read < read_budget:
             counting = Pager(fetch, predicate).scan(read_budget - result.read)
             total = len(counting.items) if counting.complete else None  # -1: unknown
-    return query_envelope([_shape(item, request) for item in result.items], result.cookie, total)
+    answered = _completed(source, list(result.items))
+    return query_envelope([_shape(item, request) for item in answered], result.cookie, total)
+
+
+def _completed(source: QuerySource, items: list[Item]) -> list[Item]:
+    return source.complete(items) if source.complete is not None else items
 
 
 def shaped(items: Iterable[Item]) -> list[Item]:

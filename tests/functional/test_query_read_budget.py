@@ -175,3 +175,35 @@ def test_an_index_served_equality_sorted_by_start_time_pages_in_order(client, wo
     )
     assert found == world["instances"][::-1]
     assert max(costs) <= 8 + BUDGET, costs
+
+
+def test_history_reads_variables_only_for_the_answered_items(client, world):
+    """A history filter that does not look at variables reads them for the page's items only:
+    the shard Queries plus one Query per answered instance, however many it read."""
+    params = "_queryFilter=" + quote("startTime pr") + "&_pageSize=2"
+    with aws.counting() as counter:
+        page = expect(client.http.get(f"{WF}/processinstance/history?{params}", headers=ADMIN), 200)
+    assert [item["_id"] for item in page["result"]] == world["instances"][:2]
+    assert sum(counter.counts.get("dynamodb", {}).values()) <= 8 + 2, counter.counts
+    for item in page["result"]:
+        one = expect(
+            client.http.get(f"{WF}/processinstance/history/{item['_id']}", headers=ADMIN), 200
+        )
+        assert item["processVariables"] == one["processVariables"] != {}
+    ids_only = expect(
+        client.http.get(
+            f"{WF}/processinstance/history?{params}&_fields=_id,processVariables", headers=ADMIN
+        ),
+        200,
+    )
+    assert [item["processVariables"] for item in ids_only["result"]] == [
+        item["processVariables"] for item in page["result"]
+    ]
+
+
+def test_history_filter_rejecting_everything_reads_no_variables(client, world):
+    found, envelopes, costs = follow(
+        client, "processinstance/history", "_queryFilter=" + quote("endTime pr") + "&_pageSize=5"
+    )
+    assert found == [] and len(envelopes) == -(-INSTANCES // BUDGET)
+    assert max(costs) <= 8, costs  # the shard Queries only: no variables of rejected items

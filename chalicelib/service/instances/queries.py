@@ -160,6 +160,21 @@ def sort_aliases(request: CrestRequest) -> CrestRequest:
     return dataclasses.replace(request, sort_keys=keys)
 
 
+def _selects_by_variables(request: CrestRequest) -> bool:
+    """Whether choosing or ordering the items reads ``processVariables`` (a filter or sort key
+    on them, a ``var-`` parameter): then every item read needs its variables."""
+    if request.query_filter is not None and any(
+        segments[:1] == ("processVariables",)
+        for segments in crest_filter.referenced_fields(request.query_filter)
+    ):
+        return True
+    if any(key.field[:1] == ("processVariables",) for key in request.sort_keys):
+        return True
+    return request.query_id == FILTERED_QUERY and any(
+        name.startswith(VAR_PREFIX) for name in request.additional_parameter_lists
+    )
+
+
 def _needs_variables(request: CrestRequest) -> bool:
     if request.query_filter is not None:
         return True
@@ -284,11 +299,21 @@ def running_source(container: Services, request: CrestRequest) -> QuerySource:
 def history_source(container: Services, request: CrestRequest) -> QuerySource:
     """The ``QuerySource`` of ``processinstance/history`` queries (finished and running)."""
     names = DefinitionNames(container)
-    with_variables = _needs_variables(request)
+    # Variables are read for every item read only when choosing the items needs them; else
+    # only for the items of the answered page.
+    upfront = _selects_by_variables(request)
+    deferred = not upfront and _needs_variables(request)
 
     def shape(record: Mapping[str, Any]) -> Item:
-        variables = history_variables(container, record["id"]) if with_variables else {}
+        variables = history_variables(container, record["id"]) if upfront else {}
         return history_item(record, names, variables)
+
+    def complete(items: list[Item]) -> list[Item]:
+        return [
+            dict(item, processVariables=history_variables(container, item["_id"])) for item in items
+        ]
+
+    extra: dict[str, Any] = {"complete": complete} if deferred else {}
 
     wanted = _wanted_id(request)
     if wanted is not None:
@@ -298,10 +323,15 @@ def history_source(container: Services, request: CrestRequest) -> QuerySource:
             return shape(found.data) if found is not None else None
 
         return QuerySource(
-            fetch=_single(one), sortable=SORT_KEYS, filtered_query=filtered_predicate
+            fetch=_single(one), sortable=SORT_KEYS, filtered_query=filtered_predicate, **extra
         )
     return _in_start_order(
-        container, process_listing, shape, sortable=SORT_KEYS, filtered_query=filtered_predicate
+        container,
+        process_listing,
+        shape,
+        sortable=SORT_KEYS,
+        filtered_query=filtered_predicate,
+        **extra,
     )
 
 

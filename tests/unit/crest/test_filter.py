@@ -390,3 +390,11 @@ def test_equality_terms():
     assert equality_terms(parse("a eq 1 and (b eq 2 or c eq 3)")) == {"a": 1}
     assert equality_terms(parse("true")) == {}
     assert equality_terms(parse("a co 'x' and b eq true")) == {"b": True}
+
+
+def test_referenced_fields_lists_every_pointer_the_filter_reads():
+    from chalicelib.crest.filter import parse, referenced_fields
+
+    node = parse("a eq 1 or !(b/c pr) and (d lt 2 or true)")
+    assert referenced_fields(node) == {("a",), ("b", "c"), ("d",)}
+    assert referenced_fields(parse("true")) == set()
