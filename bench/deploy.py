@@ -17,7 +17,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 ROUNDS = int(os.environ.get("BENCH_DEPLOY_ROUNDS", "20"))
-from bench.support import ENV  # noqa: E402  (the shared bench environment)
+from bench.support import ENV, moto_container  # noqa: E402  (the shared bench environment)
 
 ADMIN = {"X-OpenIDM-Username": "openidm-admin", "X-OpenIDM-Password": "openidm-admin"}
 
@@ -41,25 +41,14 @@ def main() -> dict:
     os.environ.update(ENV)
     sys.path.insert(0, str(REPO))
     from chalice.test import Client
-    from moto import mock_aws
 
-    from chalicelib import aws, bootstrap
-    from chalicelib.messaging.sqs import create_queues
     from chalicelib.service.definitions import cache as definitions
     from chalicelib.service.definitions import deploy as deployments
-    from chalicelib.settings import Settings
-    from chalicelib.storage.dynamo import create_tables
 
     sample = (REPO / "workflow" / "accessRequest.bpmn20.xml").read_text()
     form = (REPO / "workflow" / "accessRequestForm.js").read_text()
     figures = {}
-    with mock_aws():
-        aws.reset_clients()
-        settings = Settings.from_env(ENV)
-        create_tables(settings)
-        create_queues(settings)
-        container = bootstrap.build_container(settings)
-        bootstrap.set_container(container)
+    with moto_container() as container:
         import app as application
 
         def deploy(n: int, source: str = "bench") -> deployments.DeployResult:
@@ -113,8 +102,6 @@ def main() -> dict:
                 "query key eq (index range)",
                 query('_queryFilter=key+eq+"accessRequest"+and+version+eq+3'),
             )
-        bootstrap.reset_container()
-        aws.reset_clients()
     return figures
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.support import ADMIN, ENV  # noqa: E402
+from bench.support import ADMIN, ENV, moto_container  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 ROUNDS = int(os.environ.get("BENCH_REQUESTS_ROUNDS", "20"))
@@ -228,43 +228,28 @@ def main() -> dict:
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
         os.environ.pop(name, None)
     sys.path.insert(0, str(REPO))
-    from moto import mock_aws
 
-    from chalicelib import aws, bootstrap
-    from chalicelib.messaging.sqs import create_queues
     from chalicelib.service.definitions import deploy as deployments
-    from chalicelib.settings import Settings
-    from chalicelib.storage.dynamo import create_tables
 
     figures: dict[str, Any] = {}
-    with mock_aws():
-        aws.reset_clients()
-        settings = Settings.from_env(ENV)
-        create_tables(settings)
-        create_queues(settings)
-        container = bootstrap.build_container(settings)
-        bootstrap.set_container(container)
+    with moto_container() as container:
+        definition_id = deployments.deploy(
+            container,
+            source="bench:one-task",
+            name="benchOneTask.bpmn20.xml",
+            bpmn={"benchOneTask.bpmn20.xml": ONE_TASK},
+        ).definition_ids[0]
+        print(
+            f"== DynamoDB requests per operation under moto (warm, definition cached), "
+            f"median of {ROUNDS} =="
+        )
+        figures["service"] = _service_rounds(container, definition_id)
         try:
-            definition_id = deployments.deploy(
-                container,
-                source="bench:one-task",
-                name="benchOneTask.bpmn20.xml",
-                bpmn={"benchOneTask.bpmn20.xml": ONE_TASK},
-            ).definition_ids[0]
-            print(
-                f"== DynamoDB requests per operation under moto (warm, definition cached), "
-                f"median of {ROUNDS} =="
-            )
-            figures["service"] = _service_rounds(container, definition_id)
-            try:
-                figures["http"] = _http_rounds(container, definition_id)
-            except Exception as exc:  # the API is work in progress: report, never fail
-                print(f"  HTTP: not measured ({type(exc).__name__}: {exc})")
-            print("== A command larger than one transaction (commit intent) ==")
-            figures["fan_out"] = _fan_out(container)
-        finally:
-            bootstrap.reset_container()
-            aws.reset_clients()
+            figures["http"] = _http_rounds(container, definition_id)
+        except Exception as exc:  # the API is work in progress: report, never fail
+            print(f"  HTTP: not measured ({type(exc).__name__}: {exc})")
+        print("== A command larger than one transaction (commit intent) ==")
+        figures["fan_out"] = _fan_out(container)
     return figures
 
 

@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.support import ADMIN, ENV  # noqa: E402
+from bench.support import ADMIN, ENV, moto_container  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SIZES = [int(n) for n in os.environ.get("BENCH_SCALE_N", "1000,10000").split(",") if n.strip()]
@@ -420,14 +420,10 @@ def main() -> dict:
         os.environ.pop(name, None)
     sys.path.insert(0, str(REPO))
     from chalice.test import Client
-    from moto import mock_aws
 
     import app as application
-    from chalicelib import aws, bootstrap
-    from chalicelib.messaging.sqs import create_queues
+    from chalicelib import aws
     from chalicelib.service.definitions import deploy as deployments
-    from chalicelib.settings import Settings
-    from chalicelib.storage.dynamo import create_tables
 
     sizes = sorted(SIZES)
     read = ItemsRead()
@@ -436,47 +432,40 @@ def main() -> dict:
         f"== Scale: DynamoDB requests and items read per query at N = "
         f"{', '.join(f'{n:,}' for n in sizes)} instances (BENCH_SCALE_N) =="
     )
-    with mock_aws():
-        aws.reset_clients()
-        aws.session().register("after-call.dynamodb", read, unique_id="bench-scale-items-read")
-        settings = Settings.from_env(ENV)
-        create_tables(settings)
-        create_queues(settings)
-        container = bootstrap.build_container(settings)
-        bootstrap.set_container(container)
-        try:
-            definition_id = deployments.deploy(
-                container,
-                source="bench:scale",
-                name="benchScale.bpmn20.xml",
-                bpmn={"benchScale.bpmn20.xml": SCALE},
-            ).definition_ids[0]
-            running, finished = templates(container, definition_id)
-            first_start = datetime.now(UTC) - timedelta(days=30)
-            stored = 0
-            with Client(application.app, stage_name="local") as client:
-                for size in sizes:
-                    began = time.perf_counter()
-                    items = bulk_write(
-                        container.store,
-                        running,
-                        finished,
-                        size - stored,
-                        first_start=first_start,
-                        offset=stored,
-                    )
-                    stored = size
-                    print(
-                        f"  N = {size:,}: {items:,} items written in "
-                        f"{time.perf_counter() - began:.0f} s (plus the 2 templates)"
-                    )
-                    began = time.perf_counter()
-                    runs[size] = run_queries(client, read)
-                    print(f"  N = {size:,}: queries ran in {time.perf_counter() - began:.0f} s")
-            summary = report(sizes, runs)
-        finally:
-            bootstrap.reset_container()
-            aws.reset_clients()
+    with moto_container(
+        lambda: aws.session().register(
+            "after-call.dynamodb", read, unique_id="bench-scale-items-read"
+        )
+    ) as container:
+        definition_id = deployments.deploy(
+            container,
+            source="bench:scale",
+            name="benchScale.bpmn20.xml",
+            bpmn={"benchScale.bpmn20.xml": SCALE},
+        ).definition_ids[0]
+        running, finished = templates(container, definition_id)
+        first_start = datetime.now(UTC) - timedelta(days=30)
+        stored = 0
+        with Client(application.app, stage_name="local") as client:
+            for size in sizes:
+                began = time.perf_counter()
+                items = bulk_write(
+                    container.store,
+                    running,
+                    finished,
+                    size - stored,
+                    first_start=first_start,
+                    offset=stored,
+                )
+                stored = size
+                print(
+                    f"  N = {size:,}: {items:,} items written in "
+                    f"{time.perf_counter() - began:.0f} s (plus the 2 templates)"
+                )
+                began = time.perf_counter()
+                runs[size] = run_queries(client, read)
+                print(f"  N = {size:,}: queries ran in {time.perf_counter() - began:.0f} s")
+        summary = report(sizes, runs)
     return {"sizes": sizes, "runs": runs, "summary": summary}
 
 

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.support import ADMIN, ENV  # noqa: E402
+from bench.support import ADMIN, ENV, moto_container  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 TIMERS = int(os.environ.get("BENCH_TIMERS", "50"))
@@ -144,56 +144,40 @@ def _free_port() -> int:
 
 
 def requests_per_job() -> dict:
-    from moto import mock_aws
 
-    from chalicelib import aws, bootstrap
+    from chalicelib import aws
     from chalicelib.messaging.job_message import encode
-    from chalicelib.messaging.sqs import create_queues
-    from chalicelib.settings import Settings
-    from chalicelib.storage.dynamo import create_tables
     from chalicelib.workers import entry
 
     print("== AWS requests per async job (one worker run, warm container, moto) ==")
     figures = {}
-    with mock_aws():
-        aws.reset_clients()
-        settings = Settings.from_env(ENV)
-        create_tables(settings)
-        create_queues(settings)
-        container = bootstrap.build_container(settings)
-        bootstrap.set_container(container)
-        try:
-            cases = {
-                "async continuation -> user task": (ASYNC, "benchAsync", {}),
-                "timer fires -> instance ends": (TIMER, "benchTimer", {"wait": "PT0S"}),
-            }
-            for label, (xml, key, variables) in cases.items():
-                definition_id = _deploy(container, key, xml)
-                samples = []
-                for round_ in range(4):  # the first run warms the worker's path
-                    job_id = _job(container, _start(container, definition_id, variables)).data[
-                        "_id"
-                    ]
-                    record = {"messageId": "bench", "body": json.dumps(encode(job_id))}
-                    with aws.counting(current_thread_only=True) as counter:
-                        began = time.perf_counter()
-                        response = entry.on_job_message({"Records": [record]})
-                        elapsed = (time.perf_counter() - began) * 1000
-                    assert response == {"batchItemFailures": []}, response
-                    if round_:
-                        samples.append((elapsed, counter.counts))
-                ms = statistics.median(s[0] for s in samples)
-                counts = samples[-1][1]
-                dynamo = sum(counts.get("dynamodb", {}).values())
-                sqs = sum(counts.get("sqs", {}).values())
-                print(
-                    f"  {label:<36} {dynamo} DynamoDB + {sqs} SQS requests   "
-                    f"{ms:7.1f} ms   ({_ops(counts)})"
-                )
-                figures[label] = {"dynamodb": dynamo, "sqs": sqs, "ms": ms}
-        finally:
-            bootstrap.reset_container()
-            aws.reset_clients()
+    with moto_container() as container:
+        cases = {
+            "async continuation -> user task": (ASYNC, "benchAsync", {}),
+            "timer fires -> instance ends": (TIMER, "benchTimer", {"wait": "PT0S"}),
+        }
+        for label, (xml, key, variables) in cases.items():
+            definition_id = _deploy(container, key, xml)
+            samples = []
+            for round_ in range(4):  # the first run warms the worker's path
+                job_id = _job(container, _start(container, definition_id, variables)).data["_id"]
+                record = {"messageId": "bench", "body": json.dumps(encode(job_id))}
+                with aws.counting(current_thread_only=True) as counter:
+                    began = time.perf_counter()
+                    response = entry.on_job_message({"Records": [record]})
+                    elapsed = (time.perf_counter() - began) * 1000
+                assert response == {"batchItemFailures": []}, response
+                if round_:
+                    samples.append((elapsed, counter.counts))
+            ms = statistics.median(s[0] for s in samples)
+            counts = samples[-1][1]
+            dynamo = sum(counts.get("dynamodb", {}).values())
+            sqs = sum(counts.get("sqs", {}).values())
+            print(
+                f"  {label:<36} {dynamo} DynamoDB + {sqs} SQS requests   "
+                f"{ms:7.1f} ms   ({_ops(counts)})"
+            )
+            figures[label] = {"dynamodb": dynamo, "sqs": sqs, "ms": ms}
     return figures
 
 
