@@ -249,6 +249,10 @@ class ScanResult(Generic[T]):
     read: int
 
 
+#: the most a page's later fetches multiply what it still needs by (the budget caps them too)
+MAX_FETCH_GROWTH = 32
+
+
 class Pager(Generic[T]):
     """Pages over batched storage reads, filtered by a Python predicate.
 
@@ -290,8 +294,14 @@ class Pager(Generic[T]):
         result: list[T] = []
         spent = 0  # items the source returned in earlier batches of this request
         fresh = 0  # items examined past the starting point
+        # From the third fetch on, each asks for twice as many: a selective filter (few matches
+        # per item read) then fills its page in a few larger reads, not one read per match,
+        # while a page the first two fetches fill reads about what it needs.
+        fetches = 0
         while True:
-            wanted = consumed + to_skip + page_size - len(result) + 1
+            growth = min(2 ** max(fetches - 1, 0), MAX_FETCH_GROWTH)
+            fetches += 1
+            wanted = consumed + to_skip + max(page_size - len(result), 1) * growth + 1
             if budget is not None:
                 wanted = min(wanted, max(budget - spent, consumed + 1))
             batch, next_token = self._fetch(token, wanted)

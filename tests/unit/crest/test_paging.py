@@ -400,3 +400,17 @@ def test_pager_scan_reads_within_the_budget():
     cut = pager.scan(49)
     assert not cut.complete and storage.returned <= 49 and cut.read == storage.returned
     assert pager.scan().complete
+
+
+def test_a_selective_filter_fills_its_page_in_a_few_growing_fetches():
+    """One item in ten matches: the page of 10 needs about 100 items read, and asks for them in
+    growing fetches (each storage request costs as much whatever its size), not one per match."""
+    items = [{"n": n} for n in range(1000)]
+    storage = Storage(items, 1000)
+    pager = Pager(storage.fetch, lambda item: item["n"] % 10 == 9)
+    result = pager.page(10, budget=500)
+    assert [item["n"] for item in result.items] == list(range(9, 100, 10))
+    assert len(storage.calls) <= 8, storage.calls  # one request per match would be about 20
+    assert result.read <= 500
+    rest = Pager(storage.fetch, lambda item: item["n"] % 10 == 9).page(10, cookie=result.cookie)
+    assert [item["n"] for item in rest.items] == list(range(109, 200, 10))  # no skip, no repeat
