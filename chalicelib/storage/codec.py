@@ -42,6 +42,7 @@ from .ports import (
     INDEX_ATTRIBUTES,
     INDEXES,
     MAX_TRANSACTION_WRITES,
+    AddCount,
     Condition,
     ConditionCheck,
     Delete,
@@ -98,6 +99,7 @@ class Op(Enum):
     DELETE = "Delete"
     CHECK = "ConditionCheck"
     SET_VERSION = "Update"
+    ADD = "Add"
 
 
 @dataclass(frozen=True)
@@ -235,7 +237,7 @@ def body_data(body: bytes) -> dict[str, Any]:
 
 
 def _decode(head: Record, pieces: Sequence[bytes]) -> Item:
-    body = b"".join([head["body"], *pieces]) if pieces else head["body"]
+    body = b"".join([head["body"], *pieces]) if pieces else head.get("body", b"")
     data = body_data(body)
     index = {name: value for name, value in head.items() if name not in _ENVELOPE}
     return Item(
@@ -362,6 +364,10 @@ def plan(writes: Sequence[Write]) -> list[RawWrite]:
                     condition=write.condition,
                     version=int(write.version),
                 )
+            )
+        elif isinstance(write, AddCount):
+            raw.append(
+                RawWrite(Op.ADD, write.table, write.pk, write.sk, position, version=write.delta)
             )
         else:
             raise TypeError(f"not a storage write: {write!r}")

@@ -18,6 +18,7 @@ from ..errors import ConcurrencyError
 from . import codec
 from .codec import Op, RawWrite, Record
 from .ports import (
+    COUNTER_KIND,
     Condition,
     Index,
     Item,
@@ -166,6 +167,11 @@ class MemoryItemStore:
             for record in records:
                 self._tables[table].setdefault(record["pk"], {})[record["sk"]] = record
 
+    def batch_get(self, table: Table, keys: Sequence[tuple[str, str]]) -> list[Item]:
+        """The items at ``keys`` that exist, in the order of ``keys``."""
+        found = (self.get(table, pk, sk) for pk, sk in dict.fromkeys(keys))
+        return [item for item in found if item is not None]
+
     def _apply(self, write: RawWrite) -> None:
         collection = self._tables[write.table].setdefault(write.pk, {})
         if write.op is Op.PUT:
@@ -175,6 +181,11 @@ class MemoryItemStore:
         elif write.op is Op.SET_VERSION:
             record = collection.setdefault(write.sk, {"pk": write.pk, "sk": write.sk})
             record["version"] = write.version
+        elif write.op is Op.ADD:
+            record = collection.setdefault(
+                write.sk, {"pk": write.pk, "sk": write.sk, "kind": COUNTER_KIND}
+            )
+            record["version"] = int(record.get("version") or 0) + int(write.new_version())
         if not collection:
             del self._tables[write.table][write.pk]
 

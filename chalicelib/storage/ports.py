@@ -63,6 +63,8 @@ __all__ = [
     "Delete",
     "ConditionCheck",
     "SetVersion",
+    "AddCount",
+    "COUNTER_KIND",
     "Write",
     "ItemStore",
     "StorageError",
@@ -281,7 +283,23 @@ class SetVersion:
     condition: VersionIs | MustExist
 
 
-Write = Put | Delete | ConditionCheck | SetVersion
+@dataclass(frozen=True)
+class AddCount:
+    """Add ``delta`` to the counter item ``(pk, sk)`` (an UpdateItem ``ADD``; an absent counter
+    starts at 0). A counter item has ``kind`` ``COUNTER_KIND`` and keeps its count in
+    ``version``, the item's one numeric attribute. Not idempotent: a transaction that carries
+    one must not be replayed without its token."""
+
+    table: Table
+    pk: str
+    sk: str
+    delta: int
+
+
+#: ``Item.kind`` of counter items (``AddCount``)
+COUNTER_KIND = "counter"
+
+Write = Put | Delete | ConditionCheck | SetVersion | AddCount
 
 
 @dataclass(frozen=True)
@@ -378,6 +396,10 @@ class ItemStore(Protocol):
 
     def batch_put(self, table: Table, items: Iterable[Item]) -> None:
         """Write many items without a transaction (not atomic, no conditions)."""
+
+    def batch_get(self, table: Table, keys: Sequence[tuple[str, str]]) -> list[Item]:
+        """The items at ``keys`` (``(pk, sk)`` pairs) that exist, in the order of ``keys``
+        (strongly consistent; one BatchGetItem per 100 keys, plus a Query per chunked item)."""
 
 
 # --- tokens and shards -----------------------------------------------------------------------

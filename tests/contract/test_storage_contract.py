@@ -11,6 +11,8 @@ import pytest
 from chalicelib import errors
 from chalicelib.storage.aggregate import HEADER_SK, AggregateStore, retry_on_conflict
 from chalicelib.storage.ports import (
+    COUNTER_KIND,
+    AddCount,
     ConditionCheck,
     Delete,
     DuplicateWrite,
@@ -314,6 +316,34 @@ def test_large_body_round_trip_and_cleanup(store, raw):
     assert store.get(R, "p", "var#big").data == body
     store.transact([Delete.of(R, store.get(R, "p", "var#big"))])
     assert raw.count(R, "p") == 1
+
+
+def test_batch_get_returns_existing_items_in_key_order(store, raw):
+    body = big_body()
+    store.batch_put(R, [item("a", "x", v=1), item("b", "y", v=2), Item("c", "z", "var", body)])
+    keys = [("b", "y"), ("nobody", "x"), ("c", "z"), ("a", "x"), ("b", "y")]
+    got = store.batch_get(R, keys)
+    assert [(i.pk, i.sk) for i in got] == [("b", "y"), ("c", "z"), ("a", "x")]
+    assert got[1].data == body  # a chunked item comes back whole
+    assert store.batch_get(R, []) == []
+    many = [item(f"p{n:03d}", "x", v=n) for n in range(130)]  # past one BatchGetItem's 100
+    store.batch_put(H, many)
+    got = store.batch_get(H, [(i.pk, i.sk) for i in reversed(many)])
+    assert [i.data["v"] for i in got] == list(range(129, -1, -1))
+
+
+def test_add_count_creates_adds_and_joins_transactions(store):
+    store.transact([AddCount(R, "#count#x", "0", 3)])
+    store.transact([Put(R, item("p", "var#1")), AddCount(R, "#count#x", "0", -1)])
+    counter = store.get(R, "#count#x", "0")
+    assert counter.kind == COUNTER_KIND and counter.version == 2
+    with pytest.raises(errors.ConcurrencyError):  # all or nothing: the count is unchanged
+        store.transact(
+            [AddCount(R, "#count#x", "0", 5), Put(R, item("p", "var#1"), MustNotExist())]
+        )
+    assert store.get(R, "#count#x", "0").version == 2
+    with pytest.raises(DuplicateWrite):
+        store.transact([AddCount(R, "#count#x", "0", 1), AddCount(R, "#count#x", "0", 1)])
 
 
 def test_ttl_and_schema_version_are_stored(store):

@@ -28,6 +28,7 @@ from ...settings import Settings
 from .. import codec
 from ..codec import Op, RawWrite, Record
 from ..ports import (
+    COUNTER_KIND,
     Condition,
     Index,
     Item,
@@ -49,8 +50,9 @@ log = logging.getLogger(__name__)
 
 #: Cancellation reasons that mean "someone else changed the item": reload and retry.
 _CONFLICT_REASONS = frozenset({"ConditionalCheckFailed", "TransactionConflict"})
-#: pynamodb sends a transaction's actions grouped in this order (``transact_write_items``).
-_PYNAMODB_ORDER = (Op.CHECK, Op.DELETE, Op.PUT, Op.SET_VERSION)
+#: pynamodb sends a transaction's actions grouped in this order (``transact_write_items``;
+#: updates in the order they were added).
+_PYNAMODB_ORDER = {Op.CHECK: 0, Op.DELETE: 1, Op.PUT: 2, Op.SET_VERSION: 3, Op.ADD: 3}
 
 
 class DynamoItemStore:
@@ -141,6 +143,24 @@ class DynamoItemStore:
             items = codec.assemble(records, lambda p, s: self._chunks(model, p, s))
             return Page(items, _token(results.last_evaluated_key))
 
+    def batch_get(self, table: Table, keys: Sequence[tuple[str, str]]) -> list[Item]:
+        """The items at ``keys`` that exist, in the order of ``keys`` (strongly consistent;
+        pynamodb sends one BatchGetItem per 100 keys and retries unprocessed keys)."""
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return []
+        model = self._model(table)
+        with self._lock, _translated():
+            records = {
+                (record["pk"], record["sk"]): record
+                for record in (
+                    to_record(stored) for stored in model.batch_get(wanted, consistent_read=True)
+                )
+                if record["kind"] != codec.CHUNK_KIND
+            }
+            ordered = [records[key] for key in wanted if key in records]
+            return codec.assemble(ordered, lambda p, s: self._chunks(model, p, s))
+
     def _chunks(self, model: type[StoredItem], pk: str, sk: str) -> list[Record]:
         """The chunk records of one item (called with the lock already held)."""
         results = model.query(pk, model.sk.startswith(codec.chunk_prefix(sk)), consistent_read=True)
@@ -151,7 +171,7 @@ class DynamoItemStore:
     def transact(self, writes: Sequence[Write], *, token: str | None = None) -> None:
         """Apply ``writes`` all or nothing in one TransactWriteItems."""
         raw = codec.plan(writes)
-        sent = sorted(raw, key=lambda w: _PYNAMODB_ORDER.index(w.op))  # stable: as pynamodb sends
+        sent = sorted(raw, key=lambda w: _PYNAMODB_ORDER[w.op])  # stable: as pynamodb sends
         with self._lock:
             try:
                 with TransactWrite(
@@ -175,6 +195,12 @@ class DynamoItemStore:
             )
         elif write.op is Op.CHECK:
             transaction.condition_check(model, write.pk, write.sk, condition=condition)
+        elif write.op is Op.ADD:
+            transaction.update(
+                model(write.pk, write.sk),
+                actions=[model.version.add(write.new_version()), model.kind.set(COUNTER_KIND)],
+                add_version_condition=False,
+            )
         else:
             transaction.update(
                 model(write.pk, write.sk),
