@@ -28,13 +28,14 @@ from ..engine.runtime.commands import Command
 from ..engine.runtime.state import InstanceState
 from ..errors import NotFound
 from ..storage.aggregate import Aggregate, AggregateStore, retry_on_conflict
-from ..storage.ports import Item, Put, Table, TransactionTooLarge, Write
+from ..storage.ports import AddCount, Item, Put, Table, TransactionTooLarge, Write
 from .container import Services
 from .definitions.cache import get_definition, latest_definition
 from .events.broadcast import thrown_signal_jobs
 from .jobs import intents
 from .jobs.engine_effects import effect_writes
 from .jobs.wakeup import publish
+from .repositories import counters
 from .repositories.history import history_items
 from .repositories.instances import changed_items, state_of
 from .repositories.jobs import job_done_write
@@ -121,6 +122,7 @@ class UnitOfWork:
         new jobs. ``running_job``: the job this command runs, deleted in the same transaction.
         """
         writes: list[Write] = []
+        counts: list[AddCount] = []
         for instance_id, state in result.instances.items():
             puts, deletes = changed_items(state.changes(), self.loaded.get(instance_id))
             previous = self.loaded.get(instance_id)
@@ -128,6 +130,11 @@ class UnitOfWork:
             writes.extend(
                 self.aggregates.writes(instance_id, version, puts, deletes, previous=previous)
             )
+            stored = previous.items if previous is not None else {}
+            counts.extend(
+                counters.membership_deltas(Table.RUNTIME, instance_id, puts, deletes, stored)
+            )
+        writes.extend(counters.merged(counts))
         job_writes, new_jobs = effect_writes(
             self.container,
             result,
