@@ -12,9 +12,10 @@ import pytest
 
 from chalicelib import aws
 from chalicelib.local.backfill import EXIT_MISSING_INDEX, main
+from chalicelib.service.repositories import counters
 from chalicelib.storage.dynamo import missing_indexes
 from chalicelib.storage.dynamo.models import table_name
-from chalicelib.storage.ports import INDEXES, Index, Table
+from chalicelib.storage.ports import INDEXES, AddCount, Index, Table
 from tests.support.layout import make_old
 from tests.support.rest import ADMIN, WF
 from tests.support.tasks import deploy_onboard, start
@@ -77,6 +78,13 @@ def candidate_tasks(client, group: str) -> set[str]:
     return {row["processInstanceId"] for row in json.loads(response.body)["result"]}
 
 
+def total(client, resource: str, query: str) -> int:
+    url = f"{WF}/{resource}?{query}&_pageSize=1&_totalPagedResultsPolicy=EXACT"
+    response = client.http.get(url, headers=ADMIN)
+    assert response.status_code == 200, response.body
+    return json.loads(response.body)["totalPagedResults"]
+
+
 def test_missing_index_add_index_and_backfill(client, container, aws_backend):
     settings = container.settings
     recreate_runtime_table_without_lookup_sort(settings)
@@ -97,10 +105,21 @@ def test_missing_index_add_index_and_backfill(client, container, aws_backend):
     assert "updated 2" in output
     assert missing_indexes(settings, Table.RUNTIME) == [Index.LOOKUP_SORT]
 
+    # counts the old code never kept: off by 5 here, set right by the recount
+    listing = counters.counter_pk(Index.KIND_SHARD_SORT, "instance")
+    container.store.transact([AddCount(Table.RUNTIME, listing, "0", 5)])
+    assert total(client, "processinstance", "_queryFilter=true") == 7
     status, output = run("--add-index")
     assert status == 0, output
     assert missing_indexes(settings, Table.RUNTIME) == []
     assert "scanned 2, updated 2, already current 0, conflicts 0" in output
+    assert "counter items" in output
+    assert total(client, "processinstance", "_queryFilter=true") == 2
+    assert (
+        total(client, "processinstance", "_queryId=filtered-query&processDefinitionKey=onboard")
+        == 2
+    )
+    assert total(client, "taskinstance", "_queryId=filtered-query&taskCandidateGroup=managers") == 2
 
     key_query = "_queryId=filtered-query&processDefinitionKey=onboard"
     assert running_ids(client, key_query) == set(old)

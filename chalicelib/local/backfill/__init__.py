@@ -29,6 +29,10 @@ what it does:
   (run again later). Instances already current are not written, so a second run changes
   nothing; it may run while the service serves traffic. No data is deleted.
 
+  Then it recounts the maintained counts (EXACT totals of the listings and index partitions)
+  from the running instances and rewrites them: exact when no command commits meanwhile (run it
+  again, or while the service is idle, to settle counts that moved during the walk).
+
   First it checks that the runtime table has the lookup-sort index (a persistent table made
   before the index lacks it). Without it the command exits with status 3 and prints the fix,
   unless --add-index is given: then it creates the index (UpdateTable) and backfills.
@@ -120,6 +124,7 @@ def main(argv: list[str] | None = None, *, out: TextIO | None = None) -> int:
         )
         return EXIT_NO_BACKEND
     from ...service.instances.backfill import backfill
+    from ...service.instances.recount import recount
     from ...settings import Settings
     from ...storage.dynamo import DynamoStore, add_index, missing_indexes
     from ...storage.ports import Index, Table
@@ -153,4 +158,6 @@ def main(argv: list[str] | None = None, *, out: TextIO | None = None) -> int:
     print(
         prefix + ", ".join(f"{name} {count}" for name, count in report.counts().items()), file=out
     )
+    written = recount(store, page_size=arguments.page_size, dry_run=arguments.dry_run)
+    print(f"{prefix}counter items {written}", file=out)
     return 1 if report.failed else 0

@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
-from ...storage.ports import INDEXES, AddCount, Index, Item, ItemStore, Table
+from ...storage.ports import COUNTER_KIND, INDEXES, AddCount, Index, Item, ItemStore, Table
 from ...storage.sharding import shard_for
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "read",
     "membership",
     "membership_deltas",
+    "recounted",
 ]
 
 #: counter items per counted partition
@@ -113,6 +114,30 @@ def membership(table: Table, item: Item) -> set[tuple[Index, str]]:
         if allowed is None or base in allowed:
             found.add((index, base))
     return found
+
+
+def recounted(collections: Iterable[tuple[str, Iterable[Item]]], table: Table) -> list[Item]:
+    """The counter items that count ``collections`` (``(entity id, its items)`` pairs: every
+    collection of the table whose items are counted) exactly: every shard of every partition
+    met, zero shards included. Writing them replaces the counts of those partitions (the
+    backfill of data written before counters)."""
+    totals: Counter[tuple[Index, str, str]] = Counter()
+    for entity_id, items in collections:
+        shard = str(shard_for(entity_id, COUNTER_SHARDS))
+        for item in items:
+            for index, base in membership(table, item):
+                totals[(index, base, shard)] += 1
+    partitions = sorted({(index.spec.name, index, base) for index, base, _ in totals})
+    return [
+        Item(
+            counter_pk(index, base),
+            str(shard),
+            COUNTER_KIND,
+            version=totals[(index, base, str(shard))],
+        )
+        for _, index, base in partitions
+        for shard in range(COUNTER_SHARDS)
+    ]
 
 
 def membership_deltas(
