@@ -71,6 +71,7 @@ def handler_class(app: Any) -> type:
             return  # the app logs one line per request itself; send_envelope logs the others
 
         def parse_request(self) -> bool:
+            self.started = time.perf_counter()
             if not super().parse_request():
                 return False
             size = len(self.requestline) + sum(
@@ -103,9 +104,18 @@ def handler_class(app: Any) -> type:
         do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
 
         def send_envelope(self, code: int) -> None:
-            started = time.perf_counter()
+            """Answer ``code`` with its envelope, logged (before it leaves) like the app's."""
+            started = getattr(self, "started", None) or time.perf_counter()
             body = envelope(code)
             correlation = uuid.uuid4().hex
+            log.info(
+                "%s %s %d %.1fms [%s]",
+                getattr(self, "command", None) or "-",
+                _logged_path(getattr(self, "path", "")),
+                code,
+                (time.perf_counter() - started) * 1000,
+                correlation,
+            )
             self.send_response_only(code)
             self.send_header("Content-Type", "application/json;charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
@@ -116,14 +126,6 @@ def handler_class(app: Any) -> type:
             self.end_headers()
             if getattr(self, "command", None) != "HEAD":
                 self.wfile.write(body)
-            log.info(
-                "%s %s %d %.1fms [%s]",
-                getattr(self, "command", None) or "-",
-                _logged_path(getattr(self, "path", "")),
-                code,
-                (time.perf_counter() - started) * 1000,
-                correlation,
-            )
 
         def _drain(self) -> None:
             try:
