@@ -7,8 +7,9 @@ headers (HTML pages: 400, 414, 431, 501). Here every one of them is a CREST enve
 ``{"code", "reason", "message"}`` with a fixed message that echoes nothing the caller sent, and
 is logged like every request (method, path without the query, status, time, request id).
 
-The request line and headers together are limited to ``MAX_HEADER_BYTES`` (API Gateway's limit
-for REST APIs): a larger request is a 431 before anything runs.
+The header fields together are limited to ``MAX_HEADER_BYTES`` (API Gateway's limit for the
+request line and headers of REST APIs): more is a 431 before anything runs. The request line
+keeps ``http.server``'s own limit (64 KB, a 414), so long query strings still reach the app.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ __all__ = ["MAX_HEADER_BYTES", "handler_class"]
 
 log = logging.getLogger("workflow.local")
 
-#: request line plus header names and values, in bytes (API Gateway REST APIs: 10,240)
+#: header names and values, in bytes (API Gateway REST APIs: 10,240 with the request line)
 MAX_HEADER_BYTES = 10_240
 #: after an early error, how much of what the caller is still sending is read and dropped (so
 #: it reads the answer instead of a connection reset), and for how long
@@ -74,9 +75,7 @@ def handler_class(app: Any) -> type:
             self.started = time.perf_counter()
             if not super().parse_request():
                 return False
-            size = len(self.requestline) + sum(
-                len(name) + len(value) + 4 for name, value in self.headers.items()
-            )
+            size = sum(len(name) + len(value) + 4 for name, value in self.headers.items())
             if size > MAX_HEADER_BYTES:
                 self.send_error(431)
                 return False

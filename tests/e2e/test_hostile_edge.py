@@ -320,3 +320,14 @@ def test_unsupported_methods_and_malformed_requests_are_crest_envelopes(service)
     status, _, data = timed(service.port, "TRACE", f"{WF}/processdefinition", ADMIN)
     assert status == 501
     assert_envelope(data, 501, "Not Implemented")
+
+
+def test_a_long_request_line_reaches_the_app_and_an_overlong_one_is_a_crest_414(service):
+    needle = "x" * 20_000
+    query = "processinstance?_queryFilter=" + quote(f'businessKey co "{needle}"')
+    status, _, data = timed(service.port, "GET", f"{WF}/{query}", ADMIN)
+    assert status == 200 and data["result"] == [], data
+    status, _, data = timed(service.port, "GET", f"{WF}/processdefinition?x={'y' * 70_000}", ADMIN)
+    assert status == 414
+    assert_envelope(data, 414, "Request-URI Too Large")
+    assert "yyyy" not in data["message"]
