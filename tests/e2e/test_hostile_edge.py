@@ -331,3 +331,11 @@ def test_a_long_request_line_reaches_the_app_and_an_overlong_one_is_a_crest_414(
     assert status == 414
     assert_envelope(data, 414, "Request-URI Too Large")
     assert "yyyy" not in data["message"]
+
+
+@pytest.mark.parametrize("target, code", [(f"{WF}/processdefinition", 401), ("/elsewhere", 404)])
+def test_non_ascii_credentials_are_crest_envelopes(service, target, code):
+    headers = {"Authorization": "Basic caf\u00e9", "X-Other": "\u00ff" * 100}
+    status, _, data = timed(service.port, "GET", target, headers)
+    assert status == code and data["code"] == code, data
+    assert "caf" not in json.dumps(data)
