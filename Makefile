@@ -52,4 +52,4 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $@
 
 clean: ## Remove .venv, build/ and the test caches
-	rm -rf $(VENV) build .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) build .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -36,6 +36,7 @@ from decimal import Decimal
 from typing import Any, NoReturn
 
 from ..errors import BadRequest
+from . import like
 from .pointer import MISSING, PointerError, Segments, format_pointer, parse_pointer, resolve
 
 __all__ = [
@@ -424,13 +425,13 @@ def _equal(actual: Any, expected: Any) -> bool:
 
 def _contains(actual: Any, expected: Any) -> bool:
     if isinstance(expected, str) and isinstance(actual, str):
-        return expected.lower() in actual.lower()
+        return like.contains(actual, expected)
     return _equal(actual, expected)
 
 
 def _starts_with(actual: Any, expected: Any) -> bool:
     if isinstance(expected, str) and isinstance(actual, str):
-        return actual.lower().startswith(expected.lower())
+        return like.starts_with(actual, expected)
     return _equal(actual, expected)
 
 

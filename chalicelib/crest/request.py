@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from ..errors import BadRequest, Conflict, NotSupported, PayloadTooLarge, PreconditionFailed
+from .charset import decode_body
 from .enums import CountPolicy, RequestType
 from .fields import parse_fields
 from .filter import Node
@@ -414,12 +415,7 @@ def _parse_body(
             f"content-type '{content_type}' when only the {noun} {listed} {verb} "
             "supported"
         )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BadRequest(
-            f"The request body is not valid UTF-8: invalid byte at position {exc.start}"
-        ) from None
+    text = decode_body(data, media_type, content_type)  # XML: its declared charset
     if media_type != JSON and not media_type.endswith("+json"):
         return None, text
     content = _loads(text)

@@ -6,7 +6,8 @@ It does what API Gateway, Lambda, SQS event source mappings and EventBridge sche
   ``AWS_ENDPOINT_URL`` is set (a moto server, say) or ``WORKFLOW_BACKEND=aws`` is explicit
   (stray AWS credentials alone never switch it);
 * the tables and queues, created at start (moto only: on AWS the deploy template creates them);
-* Chalice's local HTTP server for the routes;
+* Chalice's local HTTP server for the routes, with CREST JSON envelopes for what it answers
+  itself (``server.py``: paths outside the API, malformed or oversized requests);
 * one worker thread per ``@app.on_sqs_message`` handler that long-polls its queue, hands the
   handler a Lambda-shaped event, and deletes only the records the handler did not list in
   ``batchItemFailures`` (the others come back after the visibility timeout and, after the
@@ -205,16 +206,13 @@ class Launcher:
             self._threads.append(thread)
 
     def _start_http(self, config: Config) -> None:
-        from chalice.local import ChaliceRequestHandler, LocalDevServer
+        from chalice.local import LocalDevServer
 
-        class QuietHandler(ChaliceRequestHandler):
-            """The app logs one line per request itself."""
+        from .server import handler_class
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                return
-
+        app = self.app_module.app
         self._server = LocalDevServer(
-            self.app_module.app, config, self.host, self.port, handler_cls=QuietHandler
+            app, config, self.host, self.port, handler_cls=handler_class(app)
         )
         self.port = self._server.server.server_address[1]
         thread = threading.Thread(

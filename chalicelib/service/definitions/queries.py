@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ...crest import filter as crest_filter
+from ...crest.like import LikePattern
 from ...crest.request import CrestRequest
 from ...errors import BadRequest, NotFound
 from ...storage.ports import Item, ItemStore
@@ -34,7 +35,6 @@ __all__ = [
     "diagram",
     "task_definitions",
     "task_definition",
-    "like_pattern",
     "plan_fetch",
     "ITEM_FIELDS",
 ]
@@ -178,12 +178,6 @@ LIKE_PARAMS = {
 }
 
 
-def like_pattern(pattern: str) -> re.Pattern:
-    """A regex for an SQL LIKE pattern (the whole value must match)."""
-    parts = [".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern]
-    return re.compile("".join(parts), re.DOTALL)
-
-
 def _filtered_terms(request: CrestRequest) -> dict[str, Any]:
     """The filtered-query parameters as ``{record field: value}`` equality terms."""
     terms: dict[str, Any] = {}
@@ -202,7 +196,7 @@ def _filtered_terms(request: CrestRequest) -> dict[str, Any]:
 def _filtered_predicate(request: CrestRequest) -> Callable[[dict], bool]:
     terms = _filtered_terms(request)
     likes = {
-        field: like_pattern(pattern)
+        field: LikePattern(pattern)
         for param, field in LIKE_PARAMS.items()
         if (pattern := request.param(param)) is not None
     }
@@ -211,8 +205,8 @@ def _filtered_predicate(request: CrestRequest) -> Callable[[dict], bool]:
         if any(item.get(field) != value for field, value in terms.items()):
             return False
         return all(
-            isinstance(item.get(field), str) and regex.fullmatch(item[field]) is not None
-            for field, regex in likes.items()
+            isinstance(item.get(field), str) and like.matches(item[field])
+            for field, like in likes.items()
         )
 
     return predicate

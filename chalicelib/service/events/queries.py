@@ -27,13 +27,13 @@ comparison). Bad operator, type or value: 400 naming the parameter.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, cast
 
 from ...clock import format_iso, parse_iso
 from ...crest import filter as crest_filter
+from ...crest.like import LikePattern
 from ...crest.request import CrestRequest
 from ...errors import BadRequest, NotFound
 from ..container import Services
@@ -125,11 +125,6 @@ class Row(dict):
 # --- typed variable comparisons --------------------------------------------------------------
 
 
-def _like(pattern: str, flags: int = 0) -> re.Pattern:
-    parts = [".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern]
-    return re.compile("".join(parts), re.DOTALL | flags)
-
-
 class Comparison:
     """One ``<prefix>Name/Value/ValueType/Operator`` comparison, checked when built."""
 
@@ -158,7 +153,7 @@ class Comparison:
             )
         self.expected = _parse(prefix, value, value_type)
         if operator in ("like", "likeIgnoreCase"):
-            self.pattern = _like(value, re.IGNORECASE if operator == "likeIgnoreCase" else 0)
+            self.pattern = LikePattern(value, ignore_case=operator == "likeIgnoreCase")
 
     def matches(self, variables: Mapping[str, Any]) -> bool:
         actual = _typed(variables.get(self.name, _MISSING), self.type)
@@ -172,7 +167,7 @@ class Comparison:
         if op == "equalsIgnoreCase":
             return actual.casefold() == expected.casefold()
         if op in ("like", "likeIgnoreCase"):
-            return bool(self.pattern.fullmatch(actual))
+            return self.pattern.matches(actual)
         return {
             "greaterThan": actual > expected,
             "greaterThanOrEqual": actual >= expected,

@@ -29,6 +29,7 @@ from typing import Any, cast
 from ...auth.caller import Caller
 from ...clock import parse_iso
 from ...crest import filter as crest_filter
+from ...crest.like import LikePattern
 from ...crest.paging import SortKey
 from ...crest.request import CrestRequest
 from ...errors import BadRequest
@@ -36,7 +37,6 @@ from ...ids import instance_of
 from ...storage.ports import Index, ItemStore, Page, Table
 from ...storage.sharding import query_partitions
 from ..container import Services
-from ..definitions.queries import like_pattern
 from ..instances.shapes import HIDDEN_VARIABLES
 from ..querying import FILTERED_QUERY, QuerySource, date_param, flag_param, served_terms
 from ..repositories import history
@@ -200,10 +200,8 @@ def _equals(field: str, value: Any) -> Predicate:
     return lambda item: item.get(field) == value
 
 
-def _like(field: str, regex: re.Pattern) -> Predicate:
-    return lambda item: (
-        isinstance(item.get(field), str) and regex.fullmatch(item[field]) is not None
-    )
+def _like(field: str, pattern: LikePattern) -> Predicate:
+    return lambda item: isinstance(item.get(field), str) and pattern.matches(item[field])
 
 
 def _dated(field: str, bound: str, limit: Any) -> Predicate:
@@ -224,7 +222,7 @@ def _common_predicates(
     for param, field in like.items():
         pattern = request.param(param)
         if pattern is not None:
-            checks.append(_like(field, like_pattern(pattern)))
+            checks.append(_like(field, LikePattern(pattern)))
     key = request.param("processDefinitionKey")
     if key is not None:
         checks.append(lambda item: str(item.get("processDefinitionId") or "").split(":")[0] == key)

@@ -11,7 +11,6 @@ import pytest
 from chalicelib.errors import BadRequest, NotFound
 from chalicelib.service.definitions import cache as definitions
 from chalicelib.service.definitions import deploy as deployments
-from chalicelib.service.definitions.queries import like_pattern
 from chalicelib.service.repositories import definitions as repo
 from chalicelib.storage.ports import Table
 from tests.support.deployments import deploy_simple
@@ -107,22 +106,6 @@ def test_content_hash_is_order_independent_and_content_sensitive():
 )
 def test_split_definition_id(text, expected):
     assert repo.split_definition_id(text) == expected
-
-
-@pytest.mark.parametrize(
-    "pattern, value, matches",
-    [
-        ("a%", "abc", True),
-        ("%c", "abc", True),
-        ("a_c", "abc", True),
-        ("a_c", "abbc", False),
-        ("a.c", "abc", False),
-        ("%", "", True),
-        ("A%", "abc", False),
-    ],
-)
-def test_like_pattern(pattern, value, matches):
-    assert (like_pattern(pattern).fullmatch(value) is not None) is matches
 
 
 def test_batches_respect_the_transaction_limit():
