@@ -24,7 +24,7 @@ SAMPLES = int(os.environ.get("BENCH_SCRIPT_SAMPLES", "7"))
 SCRIPTS = {
     "trivial": 'execution.setVariable("count", execution.getVariable("count") + item.length);',
     "regex": (
-        'var m = /^([a-z]+)-(\\d+)$/.exec(item); execution.setVariable("count", '
+        'var m = /^([a-z]+)-([0-9]+)$/.exec(item); execution.setVariable("count", '
         'execution.getVariable("count") + (m ? m[1].replace(/[aeiou]/g, "").length : 0));'
     ),
 }
