@@ -45,8 +45,12 @@ package: $(STAMP) ## Build the SAM template and deployment zip in build/package
 
 install: $(STAMP) ## Create .venv and install the pinned dependencies
 
+# quickjs-ng replaced quickjs (issue 12; same module name): a venv holding both would load the
+# old binary, so an old quickjs goes (with quickjs-ng, whose files it shares) before installing.
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	! $(PY) -m pip show --quiet quickjs >/dev/null 2>&1 || \
+		$(PY) -m pip uninstall --quiet --yes quickjs quickjs-ng
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	rm -f $(VENV)/.installed-*
 	touch $@

@@ -106,6 +106,8 @@ class Settings:
     endpoint_url: str | None = None
     backend: str = "aws"
     sweep_period_seconds: float = 60.0
+    #: CPU-time limit of one script task (regular expressions included: issue 12)
+    script_time_limit_seconds: float = 1.0
     extra: dict = field(default_factory=dict)
 
     @property
@@ -146,6 +148,7 @@ class Settings:
             endpoint_url=env.get("AWS_ENDPOINT_URL", "").strip() or None,
             backend=_backend(env),
             sweep_period_seconds=_seconds(env, "WORKFLOW_SWEEP_PERIOD_SECONDS", 60.0),
+            script_time_limit_seconds=_seconds(env, "WORKFLOW_SCRIPT_TIME_LIMIT_SECONDS", 1.0),
         )
 
 

@@ -74,6 +74,7 @@ class UnitOfWork:
             load_definition=self._load_definition,
             load_instance=cast("InstanceLoader", self._load_state),  # None: not found
             history_level=settings.history_level,
+            script_time_limit_s=settings.script_time_limit_seconds,
         )
 
     # -- callbacks the engine uses ------------------------------------------------------------

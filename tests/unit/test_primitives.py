@@ -78,6 +78,9 @@ def test_settings_read_from_env_with_defaults():
     assert settings.history_level == "audit"
     assert settings.jobs_dead_letter_queue == "wf-test-jobs-dlq"
     assert settings.backend == "moto"
+    assert settings.script_time_limit_seconds == 1.0
+    limited = Settings.from_env(dict(TEST_ENV, WORKFLOW_SCRIPT_TIME_LIMIT_SECONDS="0.25"))
+    assert limited.script_time_limit_seconds == 0.25
 
 
 @pytest.mark.parametrize("missing", ["WORKFLOW_RUNTIME_TABLE", "WORKFLOW_JOBS_QUEUE"])
@@ -99,6 +102,8 @@ def test_settings_are_loud_on_missing_values(missing):
         ("WORKFLOW_HISTORY_LEVEL", "verbose"),
         ("WORKFLOW_BACKEND", "azure"),
         ("WORKFLOW_TRUST_AUTHORIZER", "perhaps"),
+        ("WORKFLOW_SCRIPT_TIME_LIMIT_SECONDS", "0"),
+        ("WORKFLOW_SCRIPT_TIME_LIMIT_SECONDS", "soon"),
     ],
 )
 def test_settings_reject_malformed_values(name, value):

@@ -33,6 +33,21 @@ command's simple scripts, and how it stays clean), :mod:`.errors` (QuickJS excep
 process failures), :mod:`.limits`, and :mod:`.js`, which reads the JavaScript preludes
 (``fresh.js``, ``pool.js``, ``common.js`` beside it) once, at first use.
 
+The time limit holds for regular expressions too (issue 12): the binding is ``quickjs-ng``,
+the PetterS ``quickjs`` binding's API over the quickjs-ng engine, whose regex engine
+(libregexp's ``lre_exec``) polls the interrupt handler while it backtracks. The ``quickjs``
+package (QuickJS 2021-03-27, its last release) never did, so ``/^(a+)+$/.test('a'.repeat(40) +
+'b')`` ran for hours past any limit. Rejected: a static check for catastrophic patterns
+(polynomial cases like ``a*a*a*b`` and backreferences slip through), a regex engine written in
+JavaScript (slow, and ECMAScript's full syntax is large), a watchdog thread (nothing outside
+QuickJS can stop ``lre_exec``) and a subprocess per script (milliseconds per call against
+about 30 µs pooled). Two differences of the newer engine are handled here: a long
+concatenation is a *rope* string, which the binding cannot hand to Python ("Unknown quickjs
+tag: -6"), so every string the preludes return is flattened first (``flat`` in
+``common.js``), and a script whose own value is such a string runs again through the fresh
+prelude's runner, its value read back as JSON (:mod:`.sandbox`); and a ReferenceError reads
+``x is not defined`` (no quotes).
+
 Early time-outs: QuickJS measures the *process's* CPU time, so busy sibling threads (threaded
 local mode, tests) make the limit fire early. When an interrupt fires after the script's own
 thread used less than :data:`EARLY_INTERRUPT_RATIO` of the limit, the script is run once more

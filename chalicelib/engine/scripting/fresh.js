@@ -1,6 +1,9 @@
 // The prelude of a fresh context: runs before the script (no time limit yet). Sets up
-// `execution`, `console`, the variable globals and the read-back function (__wf_collect);
-// returns the JSON list of names bound as globals. Reads its input from globalThis.__wf_input.
+// `execution`, `console`, the variable globals, a runner (__wf_run: the script as global
+// code through an indirect eval, its value kept here; used when the script's value is a
+// string the binding cannot convert) and the read-back function (__wf_collect); returns
+// the JSON list of names bound as globals. Reads its input from globalThis.__wf_input.
+// Strings handed back to Python are flat (`flat`, see common.js).
 // The marker below is replaced by common.js (helpers both preludes use).
 (function () {
   "use strict";
@@ -11,7 +14,8 @@
   const changed = Object.create(null), local = Object.create(null);
   const removed = Object.create(null), originals = Object.create(null);
   const logs = [];
-  let dropped = 0;
+  const indirectEval = eval;
+  let dropped = 0, result;
 /*@common*/
   const logger = (level) => (...args) => {
     if (logs.length >= limits.lines) { dropped += 1; return; }
@@ -59,8 +63,9 @@
   };
   const entries = (marks) => "{" + Object.keys(marks).map((n) =>
     JSON.stringify(n) + ":" + json("variable '" + n + "'", vars[n])).join(",") + "}";
-  fixed("__wf_console", () => JSON.stringify({console: logs, dropped: dropped}));
-  fixed("__wf_collect", (globalsNow, result) => {
+  fixed("__wf_console", () => flat(JSON.stringify({console: logs, dropped: dropped})));
+  fixed("__wf_run", (source) => { result = indirectEval(source); });
+  fixed("__wf_collect", (globalsNow, withResult, kept, value) => {
     const stored = [];
     if (globalsNow) {
       for (const n of bound) {
@@ -69,10 +74,11 @@
         if (now !== originals[n]) stored.push(JSON.stringify(n) + ":" + now);
       }
     }
-    return "{\"changed\":" + entries(changed) + ",\"local\":" + entries(local) +
+    return flat("{\"changed\":" + entries(changed) + ",\"local\":" + entries(local) +
       ",\"autoStored\":{" + stored.join(",") + "},\"removed\":" +
       JSON.stringify(Object.keys(removed)) + ",\"console\":" + JSON.stringify(logs) +
-      ",\"dropped\":" + dropped + ",\"result\":" + json("the script result", result) + "}";
+      ",\"dropped\":" + dropped + ",\"result\":" +
+      json("the script result", !withResult ? undefined : kept ? result : value) + "}");
   });
   return JSON.stringify(bound);
 })()

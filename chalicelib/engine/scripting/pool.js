@@ -55,7 +55,7 @@
   fixed("execution", execution);
   fixed("console", freeze(O.fromEntries(
     ["log", "info", "debug", "warn", "error"].map((level) => [level, logger(level)]))));
-  fixed("__wf_console", () => stringify({console: st.logs, dropped: st.dropped}));
+  fixed("__wf_console", () => flat(stringify({console: st.logs, dropped: st.dropped})));
   fixed("__wf_begin", (vars, names, activityId, processInstanceId, executionId, businessKey,
                        bind) => {
     st = {vars: parse(vars), meta: {activityId, processInstanceId, executionId, businessKey},
@@ -116,9 +116,9 @@
     "]";
   fixed("__wf_collect", (withResult) => {
     try {
-      return collect(withResult, false);
+      return flat(collect(withResult, false));
     } catch (e) {  // a BigInt, or not JSON: the exact conversion, or its error
-      return collect(withResult, true);
+      return flat(collect(withResult, true));
     }
   });
   fixed("__wf_list", (words) => parse(words));

@@ -55,7 +55,7 @@ def test_errors_in_pooled_scripts_keep_their_line_and_a_fresh_context_follows():
     pool = ScriptPool()
     with pytest.raises(ProcessFailure) as info:
         run(pool, "var a = 1;\n\nmissing.call2()")
-    assert info.value.message == "Script error: ReferenceError: 'missing' is not defined (line 3)"
+    assert info.value.message == "Script error: ReferenceError: missing is not defined (line 3)"
     assert run(pool, "typeof a").result == "undefined"
 
 
@@ -166,7 +166,7 @@ def test_compiled_scripts_report_lines_time_out_and_then_start_afresh():
     assert pool.compiled == 1
     with pytest.raises(ProcessFailure) as info:
         run(pool, source, {"item": "b"}, need_result=False)
-    assert info.value.message == "Script error: ReferenceError: 'missing' is not defined (line 2)"
+    assert info.value.message == "Script error: ReferenceError: missing is not defined (line 2)"
     run(pool, source, {"item": "a"}, need_result=False)  # a new context, validated text
     with pytest.raises(ProcessFailure) as info:
         run(pool, source, {"item": "loop"}, need_result=False, time_limit_s=0.2)

@@ -145,7 +145,7 @@ def test_console_output_is_capped():
 
 def test_javascript_error_is_a_script_failure_with_its_line():
     error = fails("var a = 1;\n\nmissing.call()")
-    assert error.message == "Script error: ReferenceError: 'missing' is not defined (line 3)"
+    assert error.message == "Script error: ReferenceError: missing is not defined (line 3)"
 
 
 def test_syntax_error_is_a_script_failure():
@@ -197,7 +197,8 @@ def test_allocation_bomb_hits_the_memory_limit():
 
 def test_string_bomb_hits_the_memory_limit():
     error = fails("var s = 'x'; while (true) s = s + s", memory_limit_bytes=8 * 1024 * 1024)
-    assert "memory" in error.message
+    # doubling a rope string copies nothing: QuickJS's string length limit comes first
+    assert "memory" in error.message or "string too long" in error.message
 
 
 def test_unserialisable_input_is_a_script_failure():
