@@ -73,6 +73,7 @@ class UnitOfWork:
             load_definition=self._load_definition,
             load_instance=cast("InstanceLoader", self._load_state),  # None: not found
             history_level=settings.history_level,
+            limits=settings.limits,
         )
 
     # -- callbacks the engine uses ------------------------------------------------------------

@@ -24,6 +24,7 @@ from chalicelib.engine.runtime.variables import (
     set_variable_local,
     visible_variables,
 )
+from chalicelib.limits import check_count
 
 __all__ = [
     "pass_through",
@@ -88,6 +89,12 @@ def _run_javascript(
         auto_store=node.auto_store_variables,
         pool=rt.script_pool(),
         need_result=bool(node.result_variable),
+    )
+    check_count(
+        len(outcome.changed) + len(outcome.changed_local) + len(outcome.removed),
+        rt.limits,
+        node.id,
+        f"Script task '{node.id}'",
     )
     for name in outcome.removed:
         remove_variable(rt, ic, execution.id, name)
