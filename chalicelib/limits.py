@@ -221,13 +221,21 @@ def check_instance_variables(values: Iterable[Any], limits: Limits, instance_id:
         )
 
 
-def check_response(body: str | bytes, limits: Limits, fields: Iterable[tuple[str, int]]) -> None:
+def check_response(body: str | bytes, limits: Limits, content: Any = None) -> None:
     """:class:`LimitExceeded` when a response body is larger than ``limits.response_bytes``;
-    ``fields`` are ``(name, bytes)`` of its top-level fields, the largest named as at fault."""
+    when ``content`` (what ``body`` encodes) is a dict, its largest top-level field is named as
+    at fault (and the ten largest listed, with their sizes, in the error's detail)."""
+    if len(body) * 4 <= limits.response_bytes:  # UTF-8 takes at most 4 bytes a character
+        return
     size = len(body.encode("utf-8")) if isinstance(body, str) else len(body)
     if size <= limits.response_bytes:
         return
-    ranked = sorted(fields, key=lambda pair: pair[1], reverse=True)
+    fields = content.items() if isinstance(content, dict) else ()
+    ranked = sorted(
+        ((str(name), encoded_size(value)) for name, value in fields),
+        key=lambda pair: pair[1],
+        reverse=True,
+    )
     largest = ranked[0][0] if ranked else ""
     raise LimitExceeded(
         SETTING_NAMES["response_bytes"],

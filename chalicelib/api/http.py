@@ -26,6 +26,7 @@ from ..crest.enums import RequestType
 from ..crest.fields import read_fields
 from ..crest.request import CrestRequest, parse_request
 from ..errors import Forbidden, InternalError, WorkflowError
+from ..limits import DEFAULT_LIMITS, Limits, check_response
 from .errors import error_envelope, reason_for, status_of
 from .resource import RequestContext, Resource, Result
 
@@ -104,6 +105,7 @@ def serve(request: Request, resource: Resource, ids: Mapping[str, str] | None = 
             max_page_size=container.settings.max_page_size,
             max_body_bytes=MAX_BODY_BYTES,
             content_types=getattr(resource, "content_types", ("application/json",)),
+            limits=container.settings.limits,
         )
         decoded = {name: unquote(value) for name, value in (ids or {}).items()}
         ctx = RequestContext(
@@ -123,7 +125,12 @@ def serve(request: Request, resource: Resource, ids: Mapping[str, str] | None = 
                 f"{type(resource).__name__} answered without checking the "
                 f"caller against its item (correlation id {correlation})"
             )
-        return _render(_read_result(result, crest_request), crest_request.pretty_print, correlation)
+        return _render(
+            _read_result(result, crest_request),
+            crest_request.pretty_print,
+            correlation,
+            container.settings.limits,
+        )
     except WorkflowError as exc:
         return _error(exc, correlation)
     except Exception:  # a bug: log it whole, answer without the trace
@@ -167,7 +174,11 @@ def _read_result(result: Result, request: CrestRequest) -> Result:
     )
 
 
-def _render(result: Result, pretty: bool, correlation: str) -> Response:
+def _render(
+    result: Result, pretty: bool, correlation: str, limits: Limits = DEFAULT_LIMITS
+) -> Response:
+    """The response of ``result``; ``LimitExceeded`` (400) when its JSON body would be larger
+    than ``limits.response_bytes`` (Lambda answers at most 6 MB): ``_fields`` reads less."""
     from chalice import Response
 
     headers: Headers = {
@@ -182,6 +193,7 @@ def _render(result: Result, pretty: bool, correlation: str) -> Response:
     if result.status == 204:
         return Response(body="", status_code=204, headers=headers)
     body = responses.render_json(result.body, pretty=pretty)
+    check_response(body, limits, result.body)
     return Response(body=body, status_code=result.status, headers=headers)
 
 
