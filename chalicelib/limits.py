@@ -41,6 +41,7 @@ __all__ = [
     "check_key",
     "check_instance_variables",
     "check_response",
+    "response_fits",
 ]
 
 #: The setting that holds each limit (the name a refusal gives).
@@ -221,15 +222,21 @@ def check_instance_variables(values: Iterable[Any], limits: Limits, instance_id:
         )
 
 
+def response_fits(body: str | bytes, limits: Limits) -> bool:
+    """Whether a response body is within ``limits.response_bytes``."""
+    if len(body) * 4 <= limits.response_bytes:  # UTF-8 takes at most 4 bytes a character
+        return True
+    size = len(body.encode("utf-8")) if isinstance(body, str) else len(body)
+    return size <= limits.response_bytes
+
+
 def check_response(body: str | bytes, limits: Limits, content: Any = None) -> None:
     """:class:`LimitExceeded` when a response body is larger than ``limits.response_bytes``;
     when ``content`` (what ``body`` encodes) is a dict, its largest top-level field is named as
     at fault (and the ten largest listed, with their sizes, in the error's detail)."""
-    if len(body) * 4 <= limits.response_bytes:  # UTF-8 takes at most 4 bytes a character
+    if response_fits(body, limits):
         return
     size = len(body.encode("utf-8")) if isinstance(body, str) else len(body)
-    if size <= limits.response_bytes:
-        return
     fields = content.items() if isinstance(content, dict) else ()
     ranked = sorted(
         ((str(name), encoded_size(value)) for name, value in fields),
