@@ -199,6 +199,20 @@ def test_a_variable_name_too_long_for_a_key_is_refused(launcher):
     )
 
 
+@pytest.mark.parametrize(
+    "action, payload, field",
+    [
+        ("message", {"messageName": "m" * 5000}, "messageName"),
+        ("message", {"messageName": "m", "businessKey": "b" * 300}, "businessKey"),
+        ("signal", {"signalName": "s" * 5000}, "signalName"),
+        ("signal", {"signalName": "s" * 5000, "processVariables": {"a": 1}}, "signalName"),
+    ],
+)
+def test_message_and_signal_names_too_long_are_refused(launcher, action, payload, field):
+    status, body, seconds = post(launcher, f"execution?_action={action}", payload)
+    refused(status, body, seconds, "WORKFLOW_MAX_KEY_LENGTH", field)
+
+
 def test_an_id_too_long_for_a_key_reads_as_not_found(launcher):
     for path in ("processinstance/", "taskinstance/", "processinstance/history/"):
         status, body = get(launcher, path + "i" * 5000)
@@ -259,7 +273,14 @@ def test_a_read_past_the_response_limit_is_refused_and_fields_read_the_rest(laun
     for name in ("a", "b"):
         status, body = get(launcher, f"processinstance/{instance}?_fields=processVariables/{name}")
         assert status == 200 and body[name] == name * 200_000  # keyed by the leaf (CREST)
-    assert call(f"{launcher.url}{WF}/processinstance/{instance}", "DELETE", ADMIN)[0] == 200
+    # a delete changes something: it is made, and answers the _id alone
+    status, _, body = call(f"{launcher.url}{WF}/processinstance/{instance}", "DELETE", ADMIN)
+    assert status == 200 and body == {"_id": instance}, body
+    status, body = get(
+        launcher,
+        f"processinstance?_queryId=filtered-query&processInstanceId={instance}&_fields=_id",
+    )
+    assert status == 200 and body["result"] == []  # no longer running
 
 
 # --- item 6: variables set by one request or one script -------------------------------------
