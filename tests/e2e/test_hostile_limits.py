@@ -199,6 +199,33 @@ def test_a_variable_name_too_long_for_a_key_is_refused(launcher):
     )
 
 
+def test_a_definition_key_too_long_is_refused_and_not_deployed(launcher):
+    from chalicelib.bootstrap import get_container
+    from chalicelib.limits import LimitExceeded
+    from chalicelib.service.definitions.deploy import deploy
+
+    key = "k" * 300
+    text = PROCESS.format(key=key, work=NOTHING, task="")
+    with pytest.raises(LimitExceeded) as caught:
+        deploy(get_container(), source="limits:long", name="long", bpmn={"long.bpmn": text})
+    assert caught.value.detail["field"] == "processDefinitionKey"
+    status, body = get(launcher, "processdefinition?_queryId=query-all-ids")
+    assert status == 200 and all(len(item["_id"]) < 300 for item in body["result"])
+
+
+def test_a_claim_for_a_user_id_too_long_changes_nothing(launcher):
+    status, created, _ = start(launcher, {"_key": "plain"})
+    assert status == 201, created
+    [task] = get(launcher, f"processinstance/{created['_id']}")[1]["tasks"]
+    status, body, seconds = post(
+        launcher, f"taskinstance/{task['_id']}?_action=claim", {"userId": "u" * 5000}
+    )
+    refused(status, body, seconds, "WORKFLOW_MAX_KEY_LENGTH", "assignee")
+    status, after = get(launcher, f"taskinstance/{task['_id']}")
+    assert status == 200 and after["assignee"] is None, after
+    call(f"{launcher.url}{WF}/processinstance/{created['_id']}", "DELETE", ADMIN)
+
+
 @pytest.mark.parametrize(
     "action, payload, field",
     [
