@@ -72,16 +72,19 @@ def test_a_request_s_variables_are_counted_checked_for_depth_and_size(world):
     assert len(variables(world, instance)) == 200
 
 
-def test_values_a_script_sets_are_held_to_the_limits(world):
+@pytest.mark.parametrize("levels, field", [(80, "deep"), (5000, "work")])
+def test_values_a_script_sets_are_held_to_the_depth_limit(world, levels, field):
+    """Past Python's recursion limit the value cannot even be read back: the script is named."""
     world.deploy(
         waiting(
             work=script(
-                "var v = []; for (var i = 0; i &lt; 80; i++) { v = [v]; } "
+                f"var v = []; for (var i = 0; i &lt; {levels}; i++) {{ v = [v]; }} "
                 "execution.setVariable('deep', v);"
             )
         )
     )
-    assert refused(world, "p").detail["field"] == "deep"
+    error = refused(world, "p")
+    assert error.detail["field"] == field and error.detail["limit"] == "WORKFLOW_MAX_JSON_DEPTH"
 
 
 def test_a_script_setting_too_many_variables_is_refused(world):
