@@ -249,7 +249,7 @@ def check_response(body: str | bytes, limits: Limits, content: Any = None) -> No
         limits.response_bytes,
         largest,
         f"The response would be {size} bytes, more than {limits.response_bytes}; its largest "
-        f"field is '{largest}': read the others with _fields, and that one in parts",
+        f"field is '{largest}': read less at a time (_fields, or a smaller _pageSize)",
         size=size,
         fields={name: nbytes for name, nbytes in ranked[:10]},
     )
