@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .errors import InternalError
+from .limits import DEFAULT_LIMITS, SETTING_NAMES, Limits
 
 __all__ = ["Settings", "SettingsError", "get_settings", "reset_settings", "jobs_queue_name"]
 
@@ -83,6 +84,15 @@ def _backend(env: Mapping[str, str]) -> str:
     return raw
 
 
+def _limits(env: Mapping[str, str]) -> Limits:
+    """The ``WORKFLOW_MAX_*`` input limits (``chalicelib.limits``), each an integer >= 1."""
+    values = {
+        name: _int(env, setting, getattr(DEFAULT_LIMITS, name), minimum=1)
+        for name, setting in SETTING_NAMES.items()
+    }
+    return Limits(**values)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting of the service. Build with ``Settings.from_env``."""
@@ -108,6 +118,8 @@ class Settings:
     sweep_period_seconds: float = 60.0
     #: CPU-time limit of one script task (regular expressions included: issue 12)
     script_time_limit_seconds: float = 1.0
+    #: the input limits (``chalicelib.limits``), each its own ``WORKFLOW_MAX_*`` setting
+    limits: Limits = DEFAULT_LIMITS
     extra: dict = field(default_factory=dict)
 
     @property
@@ -149,6 +161,7 @@ class Settings:
             backend=_backend(env),
             sweep_period_seconds=_seconds(env, "WORKFLOW_SWEEP_PERIOD_SECONDS", 60.0),
             script_time_limit_seconds=_seconds(env, "WORKFLOW_SCRIPT_TIME_LIMIT_SECONDS", 1.0),
+            limits=_limits(env),
         )
 
 

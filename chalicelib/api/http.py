@@ -26,6 +26,7 @@ from ..crest.enums import RequestType
 from ..crest.fields import read_fields
 from ..crest.request import CrestRequest, parse_request
 from ..errors import Forbidden, InternalError, WorkflowError
+from ..limits import DEFAULT_LIMITS, Limits, check_response, response_fits
 from .errors import error_envelope, reason_for, status_of
 from .resource import RequestContext, Resource, Result
 
@@ -104,6 +105,7 @@ def serve(request: Request, resource: Resource, ids: Mapping[str, str] | None = 
             max_page_size=container.settings.max_page_size,
             max_body_bytes=MAX_BODY_BYTES,
             content_types=getattr(resource, "content_types", ("application/json",)),
+            limits=container.settings.limits,
         )
         decoded = {name: unquote(value) for name, value in (ids or {}).items()}
         ctx = RequestContext(
@@ -123,7 +125,13 @@ def serve(request: Request, resource: Resource, ids: Mapping[str, str] | None = 
                 f"{type(resource).__name__} answered without checking the "
                 f"caller against its item (correlation id {correlation})"
             )
-        return _render(_read_result(result, crest_request), crest_request.pretty_print, correlation)
+        return _render(
+            _read_result(result, crest_request),
+            crest_request.pretty_print,
+            correlation,
+            container.settings.limits,
+            crest_request.request_type,
+        )
     except WorkflowError as exc:
         return _error(exc, correlation)
     except Exception:  # a bug: log it whole, answer without the trace
@@ -167,7 +175,17 @@ def _read_result(result: Result, request: CrestRequest) -> Result:
     )
 
 
-def _render(result: Result, pretty: bool, correlation: str) -> Response:
+def _render(
+    result: Result,
+    pretty: bool,
+    correlation: str,
+    limits: Limits = DEFAULT_LIMITS,
+    request_type: RequestType = RequestType.READ,
+) -> Response:
+    """The response of ``result``. A JSON body larger than ``limits.response_bytes`` (Lambda
+    answers at most 6 MB) is ``LimitExceeded`` (400) for a read or query, which changed nothing
+    (``_fields`` reads less); any other request has made its change, so it answers its
+    ``_id``/``_rev`` only (logged)."""
     from chalice import Response
 
     headers: Headers = {
@@ -182,6 +200,11 @@ def _render(result: Result, pretty: bool, correlation: str) -> Response:
     if result.status == 204:
         return Response(body="", status_code=204, headers=headers)
     body = responses.render_json(result.body, pretty=pretty)
+    if not response_fits(body, limits):
+        if request_type in (RequestType.READ, RequestType.QUERY):
+            check_response(body, limits, result.body)
+        log.warning("response of %d characters cut to its _id/_rev [%s]", len(body), correlation)
+        body = responses.render_json(read_fields(result.body, [("_id",)]), pretty=pretty)
     return Response(body=body, status_code=result.status, headers=headers)
 
 

@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from ..errors import BadRequest, Conflict, NotSupported, PayloadTooLarge, PreconditionFailed
+from ..limits import DEFAULT_LIMITS, Limits, check_depth
 from .charset import decode_body
 from .enums import CountPolicy, RequestType
 from .fields import parse_fields
@@ -139,6 +140,7 @@ def parse_request(
     max_body_bytes: int | None = None,
     content_types: Collection[str] = (JSON,),
     require_object: bool = True,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> CrestRequest:
     """Parse one HTTP request into a :class:`CrestRequest`.
 
@@ -156,6 +158,8 @@ def parse_request(
         take XML (the body is then left in ``raw_content``).
     require_object:
         Whether create, update and action bodies must be JSON objects.
+    limits:
+        A JSON body nested deeper than ``limits.json_depth`` is a 400 naming the limit.
 
     Raises
     ------
@@ -190,6 +194,7 @@ def parse_request(
         content, raw_content = _parse_body(
             body, content_type, request_type, max_body_bytes, content_types, require_object
         )
+        check_depth(content, limits, "request body")
     action = options.pop("action")
     return CrestRequest(
         method=method,

@@ -75,6 +75,7 @@ class UnitOfWork:
             load_instance=cast("InstanceLoader", self._load_state),  # None: not found
             history_level=settings.history_level,
             script_time_limit_s=settings.script_time_limit_seconds,
+            limits=settings.limits,
         )
 
     # -- callbacks the engine uses ------------------------------------------------------------

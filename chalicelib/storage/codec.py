@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from .keys import check_item as check_key_sizes
 from .ports import (
     INDEX_ATTRIBUTES,
     INDEXES,
@@ -166,6 +167,7 @@ def _validate(table: Table, item: Item) -> None:
                 raise InvalidItem(f"Index attribute {name!r} must be a non-empty string")
     if item.ttl is not None and (not isinstance(item.ttl, int) or item.ttl < 0):
         raise InvalidItem("ttl must be epoch seconds (a non-negative int)")
+    check_key_sizes(table, item.pk, item.sk, item.index)  # DynamoDB's key limits (moto's too)
 
 
 def encode(table: Table, item: Item) -> list[Record]:

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 
 from ..errors import ConcurrencyError
 from . import codec
+from . import keys as key_sizes
 from .codec import Op, RawWrite, Record
 from .ports import (
     COUNTER_KIND,
@@ -49,6 +50,8 @@ class MemoryItemStore:
 
     def get(self, table: Table, pk: str, sk: str) -> Item | None:
         """The item at ``(pk, sk)``, or None."""
+        if not key_sizes.key_fits(pk, sk):  # longer than any key written
+            return None
         with self._lock:
             record = self._tables[table].get(pk, {}).get(sk)
             if record is None or record["kind"] == codec.CHUNK_KIND:
@@ -67,6 +70,8 @@ class MemoryItemStore:
         descending: bool = False,
     ) -> Page:
         """Items of collection ``pk`` in sort-key order; ``limit`` counts stored records."""
+        if not key_sizes.key_fits(pk):
+            return Page([], None)
         codec.check_limit(limit)
         after = decode_token(start, ["pk", "sk"]) if start else None
         with self._lock:
@@ -95,6 +100,8 @@ class MemoryItemStore:
         descending: bool = False,
     ) -> Page:
         """Items of one index partition in (range key, pk, sk) order."""
+        if not key_sizes.index_value_fits(index, hash_value):
+            return Page([], None)
         codec.check_limit(limit)
         codec.check_index(table, index)
         spec = index.spec

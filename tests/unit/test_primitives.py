@@ -104,11 +104,25 @@ def test_settings_are_loud_on_missing_values(missing):
         ("WORKFLOW_TRUST_AUTHORIZER", "perhaps"),
         ("WORKFLOW_SCRIPT_TIME_LIMIT_SECONDS", "0"),
         ("WORKFLOW_SCRIPT_TIME_LIMIT_SECONDS", "soon"),
+        ("WORKFLOW_MAX_JSON_DEPTH", "0"),
+        ("WORKFLOW_MAX_VARIABLE_BYTES", "big"),
+        ("WORKFLOW_MAX_RESPONSE_BYTES", "-1"),
     ],
 )
 def test_settings_reject_malformed_values(name, value):
     with pytest.raises(SettingsError, match=name):
         Settings.from_env(dict(TEST_ENV, **{name: value}))
+
+
+def test_input_limits_have_defaults_and_each_its_setting():
+    from chalicelib.limits import DEFAULT_LIMITS, SETTING_NAMES
+
+    assert Settings.from_env(TEST_ENV).limits == DEFAULT_LIMITS
+    env = dict(TEST_ENV, WORKFLOW_MAX_JSON_DEPTH="10", WORKFLOW_MAX_KEY_LENGTH="100")
+    limits = Settings.from_env(env).limits
+    assert (limits.json_depth, limits.key_length) == (10, 100)
+    assert limits.variable_bytes == DEFAULT_LIMITS.variable_bytes
+    assert all(name.startswith("WORKFLOW_MAX_") for name in SETTING_NAMES.values())
 
 
 def test_error_envelopes():

@@ -26,6 +26,7 @@ from chalicelib.engine.runtime.hooks import Behaviour, Hooks
 from chalicelib.engine.runtime.records import ExecutionRecord
 from chalicelib.engine.runtime.state import InstanceState
 from chalicelib.ids import child_id, new_id
+from chalicelib.limits import DEFAULT_LIMITS, Limits
 
 if TYPE_CHECKING:  # the script sandbox loads with the first script, not with the engine
     from chalicelib.engine.scripting import ScriptPool
@@ -145,6 +146,7 @@ class Runtime:
         hooks: Hooks,
         max_steps: int = DEFAULT_MAX_STEPS,
         script_time_limit_s: float | None = None,
+        limits: Limits = DEFAULT_LIMITS,
     ):
         self.session = session
         self.clock = clock
@@ -153,6 +155,8 @@ class Runtime:
         self.history = history_level  # instances of a definition without its own level
         self.max_steps = max_steps
         self.script_time_limit_s = script_time_limit_s
+        #: the input limits every variable set in this command is held to
+        self.limits = limits
         self.effects: list[Effect] = []
         self._queue: deque[tuple[Callable[..., Any], tuple]] = deque()
         self._now: datetime | None = None

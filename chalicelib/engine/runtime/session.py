@@ -38,6 +38,7 @@ from chalicelib.engine.runtime import (
 )
 from chalicelib.engine.runtime.behaviours import gateways, multi_instance, scopes, user_task
 from chalicelib.engine.runtime.behaviours.table import dispatch_table
+from chalicelib.engine.runtime.bounds import check_changes, check_command
 from chalicelib.engine.runtime.commands import (
     UPDATABLE_TASK_FIELDS,
     Command,
@@ -56,6 +57,7 @@ from chalicelib.engine.runtime.records import SubscriptionType
 from chalicelib.engine.runtime.state import InstanceState
 from chalicelib.engine.runtime.variables import set_variable, set_variable_local
 from chalicelib.ids import instance_of
+from chalicelib.limits import DEFAULT_LIMITS, Limits
 
 __all__ = [
     "Session",
@@ -112,6 +114,7 @@ class Session:
         history_level: HistoryLevel | str | None = None,
         max_steps: int = DEFAULT_MAX_STEPS,
         script_time_limit_s: float | None = None,
+        limits: Limits = DEFAULT_LIMITS,
     ):
         self.clock = clock
         self._resolve_key = resolve_key
@@ -120,6 +123,7 @@ class Session:
         self.history_level = HistoryLevel.parse(history_level)
         self.max_steps = max_steps
         self.script_time_limit_s = script_time_limit_s
+        self.limits = limits
         self._contexts: dict[str, InstanceContext] = {}
         self._touched: dict[str, InstanceContext] | None = None
         self._created: list[str] = []
@@ -203,11 +207,15 @@ class Session:
             hooks=HOOKS,
             max_steps=self.max_steps,
             script_time_limit_s=self.script_time_limit_s,
+            limits=self.limits,
         )
+        check_command(command, self.limits)
         self._touched, self._created = {}, []
         try:
             target = _HANDLERS[type(command)](self, rt, command)
             rt.run()
+            for context in self._touched.values():
+                check_changes(context.state, self.limits)
         except BaseException:
             for instance_id, context in self._touched.items():
                 if instance_id in self._created:

@@ -291,6 +291,10 @@ class InstanceState:
                 deletes.append(key)
         return ChangeSet(self.id, tuple(puts), tuple(deletes))
 
+    def changed_records(self) -> Iterator[Record]:
+        """The records put (not deleted) since the last :meth:`mark_clean`."""
+        return (record for record in self._dirty.values() if record is not None)
+
     def mark_clean(self) -> None:
         """Call after a successful commit: what was written is now the stored state."""
         for key, record in self._dirty.items():

@@ -16,6 +16,7 @@ from chalicelib.engine.expressions.evaluate import UndefinedName, evaluate, eval
 from chalicelib.engine.runtime import history
 from chalicelib.engine.runtime.context import InstanceContext, Runtime
 from chalicelib.engine.runtime.records import VariableRecord
+from chalicelib.limits import check_variable
 
 __all__ = [
     "MISSING",
@@ -86,7 +87,9 @@ def set_variable_local(
     *,
     task_id: str | None = None,
 ) -> None:
-    """Set a variable on exactly that execution."""
+    """Set a variable on exactly that execution (held to the input limits: its name, nesting
+    and size; ``LimitExceeded`` otherwise, and the command writes nothing)."""
+    check_variable(name, value, rt.limits)
     ic.state.put(VariableRecord(scope_id=scope_id, name=name, value=value))
     history.variable_set(rt, ic, scope_id, name, value, task_id=task_id)
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, cast
 from ...clock import format_iso
 from ...errors import BadRequest, Conflict, NotFound
 from ...ids import new_id
+from ...limits import check_key
 from ...storage.aggregate import retry_on_conflict
 from ...storage.ports import (
     MAX_TRANSACTION_WRITES,
@@ -266,6 +267,9 @@ def deploy(
     if clash:
         raise BadRequest(f"resourceMap: '{clash[0]}' clashes with the BPMN resource name")
     parsed = _parse_all(bpmn)
+    for item in parsed:  # a process id becomes the definition key: a storage key
+        for process in item.processes:
+            check_key(process.key, container.settings.limits, "processDefinitionKey")
     digest = content_hash(bpmn, resources)
     store = container.store
 

@@ -28,6 +28,7 @@ from ...engine.runtime import DeliverSignal, EventDelivered, StartByEvent
 from ...engine.runtime.commands import Command
 from ...engine.runtime.records import SubscriptionType
 from ...errors import BadRequest, Conflict, NotFound
+from ...limits import check_key
 from ...storage.aggregate import retry_on_conflict
 from ...storage.ports import Item, MustNotExist, Put, StorageError, Table, Write
 from .. import idempotency
@@ -173,6 +174,8 @@ def _job(
 def message(container: Services, caller_id: str, body: Any, key: str | None = None) -> dict:
     """``execution?_action=message``: delivered now (``processVariables`` non-null) or queued."""
     request = parse_message(body)
+    check_key(request.name, container.settings.limits, "messageName")
+    check_key(request.business_key, container.settings.limits, "businessKey")
 
     def run(record: Recorder) -> dict:
         if request.variables is None:
@@ -228,6 +231,7 @@ def _queue_message(
 def signal(container: Services, caller_id: str, body: Any, key: str | None = None) -> dict:
     """``execution?_action=signal``: to one execution, or broadcast; now or queued."""
     request = parse_signal(body)
+    check_key(request.name, container.settings.limits, "signalName")
 
     def run(record: Recorder) -> dict:
         if request.execution_id is not None:

@@ -26,6 +26,7 @@ from pynamodb.transactions import TransactWrite
 from ... import errors
 from ...settings import Settings
 from .. import codec
+from .. import keys as key_sizes
 from ..codec import Op, RawWrite, Record
 from ..ports import (
     COUNTER_KIND,
@@ -72,6 +73,8 @@ class DynamoItemStore:
 
     def get(self, table: Table, pk: str, sk: str) -> Item | None:
         """The item at ``(pk, sk)``, or None (strongly consistent)."""
+        if not key_sizes.key_fits(pk, sk):  # longer than any key written
+            return None
         model = self._model(table)
         with self._lock, _translated():
             try:
@@ -94,6 +97,8 @@ class DynamoItemStore:
         descending: bool = False,
     ) -> Page:
         """Items of collection ``pk`` in sort-key order (strongly consistent)."""
+        if not key_sizes.key_fits(pk):
+            return Page([], None)
         codec.check_limit(limit)
         model = self._model(table)
         condition = model.sk.startswith(sk_prefix) if sk_prefix else None
@@ -124,6 +129,8 @@ class DynamoItemStore:
         descending: bool = False,
     ) -> Page:
         """Items of one index partition in range-key order (eventually consistent on AWS)."""
+        if not key_sizes.index_value_fits(index, hash_value):
+            return Page([], None)
         codec.check_limit(limit)
         codec.check_index(table, index)
         model = self._model(table)

@@ -60,6 +60,8 @@ EXPECTED: dict[str, int] = {
     "TransactionTooLarge": 400,
     "DuplicateWrite": 400,
     "InvalidItem": 400,
+    "KeyTooLarge": 400,
+    "LimitExceeded": 400,
     "InvalidPageToken": 400,
     "TooLarge": 400,
     "MessageTooLarge": 500,

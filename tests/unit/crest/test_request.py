@@ -406,6 +406,20 @@ def test_deeply_nested_json_is_a_400():
     assert "nested too deeply" in error(BadRequest, "PUT", {}, JSON, b"[" * 100000)
 
 
+def test_json_nested_past_the_depth_limit_is_a_400_naming_it():
+    from chalicelib.limits import Limits
+
+    deep = b'{"a": ' + b"[" * 900 + b"]" * 900 + b"}"
+    message = error(BadRequest, "PUT", {}, JSON, deep)
+    assert "'request body' is nested deeper than 64 levels" in message
+    assert "WORKFLOW_MAX_JSON_DEPTH" in message
+    at_limit = b'{"a": ' + b"[" * 63 + b"]" * 63 + b"}"
+    assert parse_request("PUT", {}, JSON, at_limit).content["a"] is not None
+    assert "deeper than 3 levels" in error(
+        BadRequest, "PUT", {}, JSON, b'{"a": [[[]]]}', limits=Limits(json_depth=3)
+    )
+
+
 @pytest.mark.parametrize("body", [b"[1]", b'"text"', b"3", b"null"])
 def test_body_must_be_an_object(body):
     assert error(BadRequest, "POST", {}, JSON, body) == (

@@ -24,6 +24,7 @@ from chalicelib.engine.runtime.variables import (
     set_variable_local,
     visible_variables,
 )
+from chalicelib.limits import SETTING_NAMES, LimitExceeded, check_count
 
 __all__ = [
     "pass_through",
@@ -77,17 +78,31 @@ def _run_javascript(
 ) -> Any:
     from chalicelib.engine.scripting import DEFAULT_TIME_LIMIT_S, run_script
 
-    outcome = run_script(
-        source,
-        visible_variables(ic, execution.id),
-        activity_id=node.id,
-        process_instance_id=ic.id,
-        execution_id=execution.id,
-        business_key=ic.state.header.business_key,
-        time_limit_s=rt.script_time_limit_s or DEFAULT_TIME_LIMIT_S,
-        auto_store=node.auto_store_variables,
-        pool=rt.script_pool(),
-        need_result=bool(node.result_variable),
+    try:
+        outcome = run_script(
+            source,
+            visible_variables(ic, execution.id),
+            activity_id=node.id,
+            process_instance_id=ic.id,
+            execution_id=execution.id,
+            business_key=ic.state.header.business_key,
+            time_limit_s=rt.script_time_limit_s or DEFAULT_TIME_LIMIT_S,
+            auto_store=node.auto_store_variables,
+            pool=rt.script_pool(),
+            need_result=bool(node.result_variable),
+        )
+    except RecursionError:  # what the script set is nested too deep even to be read back
+        raise LimitExceeded(
+            SETTING_NAMES["json_depth"],
+            rt.limits.json_depth,
+            node.id,
+            f"Script task '{node.id}' set a value nested deeper than {rt.limits.json_depth} levels",
+        ) from None
+    check_count(
+        len(outcome.changed) + len(outcome.changed_local) + len(outcome.removed),
+        rt.limits,
+        node.id,
+        f"Script task '{node.id}'",
     )
     for name in outcome.removed:
         remove_variable(rt, ic, execution.id, name)
