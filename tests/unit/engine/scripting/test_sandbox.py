@@ -295,3 +295,18 @@ def test_busy_sibling_threads_do_not_fail_a_short_script():
         for thread in threads:
             thread.join()
     assert result.result == 1999999000000
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "var a = []; for (var i = 0; i < 100000; i++) { a = [a]; } JSON.stringify(a).length",
+        "var a = []; for (var i = 0; i < 100000; i++) { a = [a]; } execution.setVariable('x', a)",
+        "function f(n) { return n ? f(n - 1) + 1 : 0; } f(1e6)",
+    ],
+)
+def test_deep_structures_and_recursion_fail_the_script_not_the_process(source):
+    """QuickJS 2021-03-27 crashed the whole process on the first of these (a C stack overflow
+    in JSON.stringify); the engine now bundled reports a stack overflow."""
+    error = fails(source)
+    assert "stack overflow" in error.message
