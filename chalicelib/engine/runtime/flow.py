@@ -323,13 +323,16 @@ def end_instance(
     end_activity_id: str | None = None,
     delete_reason: str | None = None,
     notify_parent: bool = True,
+    completed: bool | None = None,
 ) -> None:
     """End the instance: cancel what is left, close its header and history, and (for a called
-    instance that completed) let the calling activity continue."""
+    instance that completed) let the calling activity continue. ``completed`` defaults to
+    "no ``delete_reason``"; a terminate end event completes with a reason."""
     header = ic.state.header
     if header.status.is_ended:
         return
-    completed = delete_reason is None
+    if completed is None:
+        completed = delete_reason is None
     out_values = None
     if completed and header.super_execution_id and notify_parent:
         out_values = rt.hooks.call_out_values(rt, ic)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.engine.runtime import HistoryKind, InstanceEnded, StartProcess
-from tests.support.engine import bpmn, seq, task_names, variables
+from tests.support.engine import bpmn, seq, task_named, task_names, variables
 
 
 def test_sub_process_is_a_scope_with_local_variables(world):
@@ -121,6 +121,126 @@ def test_terminate_in_multi_instance_body_ends_that_instance_only(world):
     world.complete(next(t.id for t in world.tasks(iid) if t.name == "b1"))
     world.complete(next(t.id for t in world.tasks(iid) if t.name == "a1"))
     assert task_names(world, iid) == ["after"]
+
+
+def _mi_terminate(attributes: str, sequential: bool = False) -> str:
+    return bpmn(
+        '<startEvent id="s"/>' + seq("s", "sub") + '<subProcess id="sub">'
+        f'<multiInstanceLoopCharacteristics isSequential="{str(sequential).lower()}">'
+        "<loopCardinality>3</loopCardinality></multiInstanceLoopCharacteristics>"
+        '<startEvent id="ss"/>'
+        + seq("ss", "fork")
+        + '<parallelGateway id="fork"/>'
+        + seq("fork", "a")
+        + seq("fork", "b")
+        + '<userTask id="a" name="a${loopCounter}"/><userTask id="b" name="b${loopCounter}"/>'
+        + seq("a", "term")
+        + f'<endEvent id="term"><terminateEventDefinition {attributes}/></endEvent>'
+        + seq("b", "se")
+        + '<endEvent id="se"/></subProcess>'
+        + seq("sub", "after")
+        + '<userTask id="after" name="after"/>'
+    )
+
+
+@pytest.mark.parametrize("sequential", [False, True])
+def test_terminate_multi_instance_ends_the_whole_activity(world, sequential):
+    world.deploy(_mi_terminate('flowable:terminateMultiInstance="true"', sequential))
+    iid = world.start("p")
+    first = sorted(task_names(world, iid))
+    assert first == (["a0", "b0"] if sequential else ["a0", "a1", "a2", "b0", "b1", "b2"])
+    world.complete(next(t.id for t in world.tasks(iid) if t.name == "a0"))
+    assert task_names(world, iid) == ["after"]
+    state = world.state(iid)
+    assert [e.activity_id for e in state.executions.values() if e.id != iid] == ["after"]
+    assert not any(v.name.startswith("nrOf") for v in state.variables.values())
+    deleted = {
+        h["name"]: h["deleteReason"]
+        for h in world.history_of(HistoryKind.TASK_INSTANCE, iid)
+        if h["deleteReason"]
+    }
+    cut = ["b0"] if sequential else ["a1", "a2", "b0", "b1", "b2"]
+    assert deleted == dict.fromkeys(cut, "terminate end event (sub)")
+
+
+def test_terminate_multi_instance_outside_a_multi_instance_ends_its_scope(world):
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>'
+            + seq("s", "fork")
+            + '<parallelGateway id="fork"/>'
+            + seq("fork", "a")
+            + seq("fork", "b")
+            + '<userTask id="a" name="a"/><userTask id="b" name="b"/>'
+            + seq("a", "t")
+            + '<endEvent id="t"><terminateEventDefinition '
+            'flowable:terminateMultiInstance="true"/></endEvent>'
+        )
+    )
+    iid = world.start("p")
+    world.complete(next(t.id for t in world.tasks(iid) if t.name == "a"))
+    assert world.is_ended(iid) and world.tasks(iid) == []
+
+
+def test_terminate_records_flowable_delete_reasons(world):
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>'
+            + seq("s", "fork")
+            + '<parallelGateway id="fork"/>'
+            + seq("fork", "a")
+            + seq("fork", "b")
+            + '<userTask id="a" name="a"/><userTask id="b" name="b"/>'
+            + seq("a", "t")
+            + '<endEvent id="t"><terminateEventDefinition/></endEvent>'
+        )
+    )
+    iid = world.start("p")
+    world.complete(next(t.id for t in world.tasks(iid) if t.name == "a"))
+    reason = "terminate end event (t)"
+    header = world.state(iid).header
+    assert (header.delete_reason, header.end_activity_id) == (reason, "t")
+    assert header.status.value == "completed"
+    [historic] = world.history_of(HistoryKind.PROCESS_INSTANCE, iid)
+    assert historic["deleteReason"] == reason and historic["endActivityId"] == "t"
+    acts = {h["activityId"]: h for h in world.history_of(HistoryKind.ACTIVITY_INSTANCE, iid)}
+    assert acts["t"]["deleteReason"] == reason and acts["t"]["endTime"]
+    assert acts["b"]["deleteReason"] == reason and acts["a"]["deleteReason"] is None
+    [task_b] = [h for h in world.history_of(HistoryKind.TASK_INSTANCE, iid) if h["name"] == "b"]
+    assert task_b["deleteReason"] == reason
+    ended = [e for e in world.effects if isinstance(e, InstanceEnded)]
+    assert ended[-1].delete_reason == reason
+
+
+TERMINATED_CHILD = bpmn(
+    '<startEvent id="cs"/>'
+    + seq("cs", "cfork")
+    + '<parallelGateway id="cfork"/>'
+    + seq("cfork", "ct")
+    + seq("cfork", "cw")
+    + '<userTask id="ct" name="child"/><userTask id="cw" name="waiting"/>'
+    + seq("ct", "cterm")
+    + '<endEvent id="cterm"><terminateEventDefinition {attributes}/></endEvent>',
+    process_id="child",
+)
+
+
+@pytest.mark.parametrize("terminate_all", [False, True])
+def test_terminate_in_a_called_instance(world, terminate_all):
+    attributes = 'flowable:terminateAll="true"' if terminate_all else ""
+    world.deploy(TERMINATED_CHILD.replace("{attributes}", attributes))
+    world.deploy(PARENT)
+    pid = world.start("p", {"x": 1})
+    child_id = next(i for i in world.items if i != pid)
+    world.complete(task_named(world, child_id, "child").id, {"answer": "done"})
+    assert world.is_ended(child_id) and world.tasks(child_id) == []
+    child = world.state(child_id).header
+    if terminate_all:  # the root instance ends too
+        assert world.is_ended(pid) and world.tasks(pid) == []
+        assert world.state(pid).header.delete_reason == "terminate end event (cterm)"
+    else:  # the caller goes on, with the out mappings
+        assert child.delete_reason == "terminate end event"
+        assert task_names(world, pid) == ["after done 3"]
 
 
 def test_parallel_multi_instance_over_collection(world):
