@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from chalicelib.engine.elements import Activity, FlowNode, SubProcess
+from chalicelib.engine.elements import Activity, FlowNode, StartEvent, SubProcess
 from chalicelib.engine.model import SequenceFlow
 from chalicelib.engine.parts import MultiInstance
 from chalicelib.engine.runtime import history, jobs, listeners, subscriptions
@@ -48,6 +48,7 @@ __all__ = [
     "end_instance",
     "delete_scope_variables",
     "remove_event_scope_children",
+    "close_event_sub_process_starts",
 ]
 
 
@@ -247,7 +248,27 @@ def finish_token(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord) -
     remove_event_scope_children(rt, ic, current)
     delete_scope_variables(ic, current.id)
     ic.state.remove(current)
+    close_event_sub_process_starts(rt, ic, current.parent_id)
     scope_may_complete(rt, ic, current.parent_id, current.activity_id)
+
+
+def close_event_sub_process_starts(rt: Runtime, ic: InstanceContext, scope_id: str | None) -> None:
+    """The scope's normal flow has ended (no token left outside running event sub-processes):
+    its event sub-processes stop listening. Their start listeners go, with their message,
+    signal and timer subscriptions and timer jobs (Flowable's ``EndExecutionOperation``); an
+    event sub-process already running goes on, and the scope ends with it."""
+    if scope_id is None:
+        return
+    starts = []
+    for child in ic.state.children(scope_id):
+        node = ic.model.elements.get(child.activity_id) if child.activity_id else None
+        if child.is_event_scope:
+            if isinstance(node, StartEvent):
+                starts.append(child)
+        elif not (isinstance(node, SubProcess) and node.triggered_by_event):
+            return  # the normal flow goes on
+    for listener in starts:
+        cancel_execution(rt, ic, listener, None)
 
 
 def scope_may_complete(
