@@ -39,6 +39,9 @@ __all__ = [
     "enter",
     "leave",
     "take_outgoing",
+    "park_leave",
+    "resume_leave",
+    "leave_multi_instance",
     "take",
     "finish_token",
     "scope_may_complete",
@@ -152,8 +155,14 @@ def leave(
     rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: FlowNode | None = None
 ) -> None:
     """The activity is done: end listeners, history, then the outgoing flows (or the
-    multi-instance bookkeeping when this is one instance of a multi-instance activity)."""
+    multi-instance bookkeeping when this is one instance of a multi-instance activity).
+
+    With ``flowable:asyncLeave`` the activity parks first (:func:`park_leave`): its end
+    listeners and history end run in the leave job (:func:`resume_leave`), as in Flowable."""
     node = node or ic.node(execution.activity_id)
+    if node.async_after and not is_mi_instance(ic, execution):
+        park_leave(rt, ic, execution, node)
+        return
     if node.execution_listeners:
         listeners.execution_listeners(rt, ic, execution, node, node.execution_listeners, "end")
     current = ic.execution(execution.id)
@@ -167,10 +176,48 @@ def leave(
     if current.is_scope and current.id != ic.id:
         delete_scope_variables(ic, current.id)
         current = update(ic, current, is_scope=False)
-    if node.async_after:
-        jobs.park(rt, ic, current, node, JobKind.ASYNC_AFTER)
-        return
     take_outgoing(rt, ic, current, node)
+
+
+def park_leave(
+    rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: FlowNode
+) -> None:
+    """``flowable:asyncLeave``: the activity's boundary listeners go and the execution waits
+    for its leave job (Flowable's ``TakeOutgoingSequenceFlowsOperation`` schedules it before
+    the activity ends). A sub-process scope is closed now (history, local variables), as
+    Flowable's scope end precedes its outgoing flows; a multi-instance root has completed."""
+    current = execution
+    remove_event_scope_children(rt, ic, current)
+    if current.is_scope and current.id != ic.id:
+        current = history.activity_ended(rt, ic, current)
+        delete_scope_variables(ic, current.id)
+        current = update(ic, current, is_scope=False)
+    jobs.park(rt, ic, current, node, JobKind.ASYNC_AFTER)
+
+
+def resume_leave(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord) -> None:
+    """The leave job runs: the activity's end listeners and history end (not for a
+    multi-instance root: its instances had theirs), then its outgoing flows."""
+    node = ic.node(execution.activity_id)
+    if not isinstance(getattr(node, "loop", None), MultiInstance):
+        if node.execution_listeners:
+            listeners.execution_listeners(rt, ic, execution, node, node.execution_listeners, "end")
+        current = ic.execution(execution.id)
+        if current is None:
+            return
+        execution = history.activity_ended(rt, ic, current)
+    take_outgoing(rt, ic, execution, node)
+
+
+def leave_multi_instance(
+    rt: Runtime, ic: InstanceContext, root: ExecutionRecord, node: FlowNode
+) -> None:
+    """A multi-instance activity has completed: its root takes the outgoing flows, or waits
+    for its leave job (``asyncLeave`` is for the whole activity, not each instance)."""
+    if node.async_after:
+        jobs.park(rt, ic, root, node, JobKind.ASYNC_AFTER)
+        return
+    take_outgoing(rt, ic, root, node)
 
 
 def take_outgoing(
