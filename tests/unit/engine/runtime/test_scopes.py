@@ -406,3 +406,66 @@ def test_missing_called_definition_fails_cleanly(world):
     with pytest.raises(DefinitionNotFound):
         world.start("p", {"x": 1})
     assert world.items == {}
+
+
+def _data(name: str, ref: str, value: str) -> str:
+    return (
+        f'<dataObject id="do_{name}" name="{name}" itemSubjectRef="{ref}"><extensionElements>'
+        f"<flowable:value>{value}</flowable:value></extensionElements></dataObject>"
+    )
+
+
+def test_data_objects_become_variables_of_their_scope(world):
+    """Flowable's processDataObjects: process-level data objects are instance variables
+    (start variables of the same name win), a sub-process's are its scope's locals."""
+    world.deploy(
+        bpmn(
+            _data("title", "xsd:string", "Hello")
+            + _data("limit", "xsd:int", "3")
+            + _data("flag", "xsd:boolean", "true")
+            + _data("when", "xsd:datetime", "2013-09-16T11:23:00")
+            + '<startEvent id="s"/>'
+            + seq("s", "sub")
+            + '<subProcess id="sub">'
+            + _data("inner", "xsd:double", "2.5")
+            + '<startEvent id="ss"/>'
+            + seq("ss", "ut")
+            + '<userTask id="ut" name="${title} ${limit} ${inner}"/>'
+            + seq("ut", "se")
+            + '<endEvent id="se"/></subProcess>'
+            + seq("sub", "after")
+            + '<userTask id="after" name="after"/>'
+        )
+    )
+    iid = world.start("p", {"limit": 10})
+    assert variables(world, iid) == {
+        "title": "Hello",
+        "limit": 10,
+        "flag": True,
+        "when": "2013-09-16T11:23:00.000Z",
+    }
+    state = world.state(iid)
+    [scope] = state.executions_at(iid, "sub")
+    assert state.local_variables(scope.id)["inner"].value == 2.5
+    assert task_names(world, iid) == ["Hello 10 2.5"]
+    world.complete(world.tasks(iid)[0].id)
+    assert "inner" not in variables(world, iid) and task_names(world, iid) == ["after"]
+    names = {h["name"] for h in world.history_of(HistoryKind.VARIABLE_INSTANCE, iid)}
+    assert {"title", "limit", "flag", "when", "inner"} <= names
+
+
+def test_data_objects_of_a_called_process(world):
+    world.deploy(
+        bpmn(
+            _data("greeting", "xsd:string", "from child")
+            + '<startEvent id="cs"/>'
+            + seq("cs", "ct")
+            + '<userTask id="ct" name="${greeting}"/>',
+            process_id="child",
+        )
+    )
+    world.deploy(PARENT)
+    pid = world.start("p", {"x": 1})
+    child_id = next(i for i in world.items if i != pid)
+    assert variables(world, child_id)["greeting"] == "from child"
+    assert task_names(world, child_id) == ["from child"] and "greeting" not in variables(world, pid)
