@@ -44,10 +44,11 @@ def boundary_event(
 
 
 def end_event(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: EndEvent) -> None:
-    """None end: the token ends. Terminate, error and escalation ends as in Flowable."""
+    """None end: the token ends (its end listeners run, as Flowable's). Terminate, error and
+    escalation ends as in Flowable."""
     definition = node.event_definitions[0] if node.event_definitions else None
-    if definition is None:
-        flow.finish_token(rt, ic, execution)
+    if definition is None:  # Flowable takes the (no) outgoing flows: end listeners, asyncLeave
+        flow.leave(rt, ic, execution, node)
     elif isinstance(definition, TerminateDefinition):
         terminate(rt, ic, execution, node, definition)
     elif isinstance(definition, ErrorDefinition):
@@ -122,6 +123,9 @@ def terminate(
         )
         return
     flow.cancel_children(rt, ic, scope_id, reason)
+    scope = ic.execution(scope_id)
+    if scope is not None:  # the sub-process's own history ends with the reason too
+        history.activity_ended(rt, ic, scope, reason)
     flow.scope_may_complete(rt, ic, scope_id, node.id)
 
 

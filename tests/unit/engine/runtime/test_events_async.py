@@ -135,6 +135,43 @@ def test_async_leave_drops_boundary_events_when_the_activity_completes(world):
     assert task_names(world, iid) == ["T"]
 
 
+def test_end_event_with_async_leave_ends_in_its_job(world):
+    """AsyncLeaveTest.testEndWithAsyncLeave: the end event's end listener runs, and the
+    instance ends, when the leave job runs."""
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>'
+            + seq("s", "e")
+            + '<endEvent id="e" flowable:asyncLeave="true">'
+            + _listeners("start", "end")
+            + "</endEvent>"
+        )
+    )
+    iid = world.start("p")
+    assert variables(world, iid) == {"start": True} and not world.is_ended(iid)
+    [job] = world.jobs_of(iid)
+    world.run_job(job.job_id)
+    assert world.is_ended(iid) and world.state(iid).header.end_activity_id == "e"
+    ended = {h["name"]: h["value"] for h in world.history_of(HistoryKind.VARIABLE_INSTANCE, iid)}
+    assert ended == {"start": True, "end": True}
+
+
+def test_none_end_event_runs_its_end_listener(world):
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>'
+            + seq("s", "e")
+            + '<endEvent id="e">'
+            + _listeners("end")
+            + "</endEvent>"
+        )
+    )
+    iid = world.start("p")
+    assert world.is_ended(iid)
+    [ended] = world.history_of(HistoryKind.VARIABLE_INSTANCE, iid)
+    assert (ended["name"], ended["value"]) == ("end", True)
+
+
 def test_async_leave_of_a_multi_instance_is_one_job_for_the_activity(world):
     """AsyncLeaveTest.testParallelMultiInstanceWithAsyncLeave: the leave is for the whole
     activity, once its instances are done."""

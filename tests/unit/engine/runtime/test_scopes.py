@@ -73,6 +73,8 @@ def test_terminate_in_sub_process_ends_only_that_scope(world):
     deleted = [h for h in world.history_of(HistoryKind.TASK_INSTANCE, iid) if h["deleteReason"]]
     assert [h["name"] for h in deleted] == ["t2"]
     assert deleted[0]["deleteReason"] == "terminate end event (term)"
+    acts = {a["activityId"]: a for a in world.history_of(HistoryKind.ACTIVITY_INSTANCE, iid)}
+    assert acts["sub"]["deleteReason"] == "terminate end event (term)" and acts["sub"]["endTime"]
 
 
 def test_terminate_at_process_level_ends_the_instance(world):
