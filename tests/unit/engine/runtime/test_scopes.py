@@ -165,6 +165,50 @@ def test_terminate_multi_instance_ends_the_whole_activity(world, sequential):
     assert deleted == dict.fromkeys(cut, "terminate end event (sub)")
 
 
+def test_terminate_multi_instance_ends_the_innermost_multi_instance(world):
+    """Flowable's findFirstMultiInstanceRoot: nested multi-instance sub-processes, the
+    terminate ends the inner one of its own outer instance only."""
+    mi = (
+        '<multiInstanceLoopCharacteristics isSequential="false"><loopCardinality>2'
+        "</loopCardinality></multiInstanceLoopCharacteristics>"
+    )
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>' + seq("s", "outer") + f'<subProcess id="outer">{mi}'
+            '<startEvent id="os"/>' + seq("os", "inner") + f'<subProcess id="inner">{mi}'
+            '<startEvent id="is"/>'
+            + seq("is", "fork")
+            + '<parallelGateway id="fork"/>'
+            + seq("fork", "a")
+            + seq("fork", "b")
+            + '<userTask id="a" name="a"/><userTask id="b" name="b"/>'
+            + seq("a", "term")
+            + '<endEvent id="term"><terminateEventDefinition '
+            'flowable:terminateMultiInstance="true"/></endEvent>'
+            + seq("b", "ie")
+            + '<endEvent id="ie"/></subProcess>'
+            + seq("inner", "c")
+            + '<userTask id="c" name="c"/>'
+            + seq("c", "oe")
+            + '<endEvent id="oe"/></subProcess>'
+            + seq("outer", "after")
+            + '<userTask id="after" name="after"/>'
+        )
+    )
+    iid = world.start("p")
+    assert task_names(world, iid) == ["a"] * 4 + ["b"] * 4
+    world.complete(world.tasks(iid)[0].id)
+    assert sorted(task_names(world, iid)) == ["a", "a", "b", "b", "c"]
+    world.complete(task_named(world, iid, "c").id)
+    for task in [t for t in world.tasks(iid) if t.name == "b"]:
+        world.complete(task.id)
+    assert task_names(world, iid) == ["a", "a"]  # the other outer instance's inner instances
+    world.complete(world.tasks(iid)[0].id)  # its terminate ends its inner multi-instance
+    assert task_names(world, iid) == ["c"]
+    world.complete(task_named(world, iid, "c").id)
+    assert task_names(world, iid) == ["after"]
+
+
 def test_terminate_multi_instance_outside_a_multi_instance_ends_its_scope(world):
     world.deploy(
         bpmn(
