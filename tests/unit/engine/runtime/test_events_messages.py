@@ -473,3 +473,19 @@ def test_start_event_subscriptions_parse_only():
     assert start_event_subscriptions(model) == [
         {"activity_id": "s", "type": "signal", "event_name": "x", "scope": "processInstance"}
     ]
+
+
+def test_data_objects_of_an_instance_started_by_a_message(world):
+    [definition_id] = world.deploy(
+        bpmn(
+            '<dataObject id="d" name="source" itemSubjectRef="xsd:string"><extensionElements>'
+            "<flowable:value>default</flowable:value></extensionElements></dataObject>"
+            '<startEvent id="ms"><messageEventDefinition messageRef="m1"/></startEvent>'
+            + seq("ms", "t")
+            + '<userTask id="t" name="${source}"/>',
+            extra=MSG,
+        )
+    )
+    iid = world.run(StartByEvent(definition_id, "ms", {"x": 1})).instance_id
+    assert variables(world, iid) == {"source": "default", "x": 1}
+    assert task_names(world, iid) == ["default"]
