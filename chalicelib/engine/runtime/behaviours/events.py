@@ -150,11 +150,12 @@ def _first_mi_root(ic: InstanceContext, execution_id: str | None) -> ExecutionRe
 
 
 def _terminate_multi_instance(rt: Runtime, ic: InstanceContext, root: ExecutionRecord) -> None:
-    """End every instance of the multi-instance activity and leave it (its outgoing flows)."""
+    """End every instance of the multi-instance activity and leave it (its outgoing flows, or
+    its leave job with ``asyncLeave``)."""
     activity = ic.node(root.activity_id)
     flow.cancel_children(rt, ic, root.id, f"{TERMINATE_END_EVENT} ({activity.id})")
     flow.delete_scope_variables(ic, root.id)
     root = flow.update(
         ic, ic.state.executions[root.id], is_mi_root=False, is_scope=False, is_active=True
     )
-    flow.take_outgoing(rt, ic, root, activity)
+    flow.leave_multi_instance(rt, ic, root, activity)
