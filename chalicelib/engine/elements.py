@@ -122,9 +122,11 @@ class EscalationDefinition:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TerminateDefinition:
-    """``terminateEventDefinition`` (``flowable:terminateAll`` kept)."""
+    """``terminateEventDefinition`` (``flowable:terminateAll`` and
+    ``flowable:terminateMultiInstance`` kept)."""
 
     terminate_all: bool = False
+    terminate_multi_instance: bool = False
     line: int = 0
     column: int = 0
 

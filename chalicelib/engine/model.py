@@ -22,7 +22,7 @@ from chalicelib.engine.elements import (
     SubProcess,
     UserTask,
 )
-from chalicelib.engine.parts import FormProperty
+from chalicelib.engine.parts import DataObject, FormProperty
 from chalicelib.engine.problems import Problem
 
 __all__ = [
@@ -179,6 +179,8 @@ class ProcessDefinitionModel:
     history_level: str | None = None
     elements: Mapping[str, FlowNode] = field(default_factory=_empty)
     flows: Mapping[str, SequenceFlow] = field(default_factory=_empty)
+    #: ``<dataObject>``s with a name, by scope (``None``: the process, else a sub-process id)
+    data_objects: Mapping[str | None, tuple[DataObject, ...]] = field(default_factory=_empty)
     line: int = 0
     column: int = 0
     _outgoing: Mapping[str, tuple[SequenceFlow, ...]] = field(

@@ -263,7 +263,11 @@ def _event_definitions(
             found.append(el.EscalationDefinition(escalation_ref=ref, escalation_code=code, **where))
         elif name == "terminateEventDefinition":
             found.append(
-                el.TerminateDefinition(terminate_all=ext_bool(node, "terminateAll"), **where)
+                el.TerminateDefinition(
+                    terminate_all=ext_bool(node, "terminateAll"),
+                    terminate_multi_instance=ext_bool(node, "terminateMultiInstance"),
+                    **where,
+                )
             )
         elif name == "conditionalEventDefinition":
             found.append(el.ConditionalDefinition(condition=child_text(node, "condition"), **where))

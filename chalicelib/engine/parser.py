@@ -12,7 +12,11 @@ with its own findings.
 
 from __future__ import annotations
 
+import math
+import re
 from collections import deque
+from datetime import UTC, datetime
+from typing import Any
 
 from lxml import etree
 
@@ -51,6 +55,7 @@ from chalicelib.engine.parse_support import (
     namespace,
     split_list,
 )
+from chalicelib.engine.parts import DataObject
 from chalicelib.engine.problems import ProblemCode
 from chalicelib.engine.registry import BY_TAG
 from chalicelib.engine.xmlsafe import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, parse_xml, to_bytes
@@ -64,7 +69,6 @@ _IGNORED = frozenset(
         "extensionElements",
         "laneSet",
         "lane",
-        "dataObject",
         "dataObjectReference",
         "dataStoreReference",
         "textAnnotation",
@@ -174,6 +178,7 @@ def _process(node: etree._Element, ctx: ParseContext) -> ProcessDefinitionModel 
     ctx.process_key = key
     elements: dict[str, FlowNode] = {}
     flows: dict[str, SequenceFlow] = {}
+    data_objects: dict[str | None, list[DataObject]] = {}
     # Breadth-first over nested scopes: no recursion, whatever the nesting depth.
     pending: deque[tuple[etree._Element, str | None]] = deque([(node, None)])
     while pending:
@@ -182,6 +187,11 @@ def _process(node: etree._Element, ctx: ParseContext) -> ProcessDefinitionModel 
             if not isinstance(child.tag, str) or namespace(child) != BPMN_NS:
                 continue  # vendor extensions and comments
             name = local_name(child)
+            if name == "dataObject":
+                data = _data_object(child, ctx)
+                if data is not None:
+                    data_objects.setdefault(parent_id, []).append(data)
+                continue
             if name in _IGNORED:
                 continue
             if name == "sequenceFlow":
@@ -216,6 +226,81 @@ def _process(node: etree._Element, ctx: ParseContext) -> ProcessDefinitionModel 
         history_level=_history_level(node, ctx),
         elements=frozen_map(elements),
         flows=frozen_map(flows),
+        data_objects=frozen_map({scope: tuple(items) for scope, items in data_objects.items()}),
+        line=line,
+        column=column,
+    )
+
+
+_DATETIME = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})T(\d{1,2}):(\d{1,2}):(\d{1,2})")
+_INTEGER = re.compile(r"[+-]?\d+")
+#: Java's ``Integer`` and ``Long`` ranges (``valueOf`` refuses what is outside)
+_RANGES = {"int": 2**31, "long": 2**63}
+
+
+def _data_value(kind: str, text: str) -> Any:
+    """Flowable's ``ValuedDataObject.setValue`` for each type; ValueError when Java's
+    ``valueOf`` would throw (the deployment then fails, as in Flowable)."""
+    if kind == "string":
+        return text
+    if kind == "boolean":
+        return text.lower() == "true"  # Boolean.valueOf
+    if kind in _RANGES:
+        if not _INTEGER.fullmatch(text) or not -_RANGES[kind] <= int(text) < _RANGES[kind]:
+            raise ValueError(text)
+        return int(text)
+    if kind == "double":
+        number = float(text)
+        if not math.isfinite(number):
+            raise ValueError(text)
+        return number
+    # datetime: SimpleDateFormat("yyyy-MM-dd'T'HH:mm:ss") reads a prefix; unparseable: no value
+    match = _DATETIME.match(text.strip())
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = (int(part) for part in match.groups())
+    try:
+        moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    except ValueError:
+        return None
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _data_object(node: etree._Element, ctx: ParseContext) -> DataObject | None:
+    """A ``<dataObject>`` as Flowable's ``ValuedDataObjectXMLConverter`` reads it: the type
+    from ``itemSubjectRef`` (``xsd:string`` when it has no prefix), the value from
+    ``<flowable:value>``. An unknown type is skipped with a warning (Flowable logs it)."""
+    ident = (node.get("id") or "").strip()
+    ref = (node.get("itemSubjectRef") or "").strip()
+    kind = ref.split(":", 1)[1] if ":" in ref else "string"
+    ref = ref if ":" in ref else "xsd:string"
+    line, column = ctx.where(node)
+    if kind not in ("string", "int", "long", "double", "boolean", "datetime"):
+        ctx.report(
+            ProblemCode.INVALID_VALUE,
+            f"data object '{ident}' has an unsupported itemSubjectRef '{ref}'; it is ignored",
+            node,
+            warning=True,
+        )
+        return None
+    value = None
+    for element in ext_children(node, "value"):
+        text = "".join(element.itertext())
+        if text:
+            try:
+                value = _data_value(kind, text)
+            except ValueError:
+                ctx.report(
+                    ProblemCode.INVALID_VALUE,
+                    f"data object '{ident}': '{text}' is not a valid {ref} value",
+                    element,
+                )
+        break
+    return DataObject(
+        id=ident,
+        name=node.get("name"),
+        item_subject_ref=ref,
+        value=value,
         line=line,
         column=column,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "FieldExtension",
@@ -13,6 +14,7 @@ __all__ = [
     "MultiInstance",
     "StandardLoop",
     "LoopCharacteristics",
+    "DataObject",
 ]
 
 
@@ -109,3 +111,18 @@ class StandardLoop:
 
 
 LoopCharacteristics = MultiInstance | StandardLoop
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataObject:
+    """``<dataObject id name itemSubjectRef>`` with its ``<flowable:value>``: a variable of
+    its scope (the process or the sub-process) created when the scope starts. ``value`` is
+    already typed (``xsd:string``, ``int``, ``long``, ``double``, ``boolean``; ``datetime``
+    as ISO-8601 UTC text), None without a value."""
+
+    id: str
+    name: str | None = None
+    item_subject_ref: str = "xsd:string"
+    value: Any = None
+    line: int = 0
+    column: int = 0

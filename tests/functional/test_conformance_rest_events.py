@@ -33,108 +33,32 @@ import pytest
 
 from tests.support.conformance import (
     _call,
+    act,
     active_activity_ids,
     assert_ended,
     complete,
+    corpus_text,
     deploy,
+    deploy_text,
+    due,
+    execute,
     executions,
     history,
     instance,
+    instance_jobs,
     is_running,
+    iso,
+    job_list,
     names,
     open_tasks,
+    run_all_jobs,
+    running_of,
     start,
+    subscribed,
     task_history,
+    timer_start_jobs,
 )
 from tests.support.rest import expect
-
-# --- helpers: the REST calls a client makes ---------------------------------------------------
-
-
-def deploy_text(client, name: str, text: str) -> list[str]:
-    """Store ``text`` as a model named ``name`` and deploy it; the new definition ids."""
-    model = expect(_call(client, "POST", "model", {"name": name, "bpmnXML": text}), 201)
-    deployed = expect(_call(client, "POST", f"model/{model['_id']}?_action=deploy"), 200)
-    assert deployed["duplicate"] is False and deployed["processDefinitionIds"]
-    return deployed["processDefinitionIds"]
-
-
-def corpus_text(corpus, name: str, *replacements: tuple[str, str]) -> str:
-    text = (corpus / "flowable" / name).read_text(encoding="utf-8")
-    for old, new in replacements:
-        assert old in text, old
-        text = text.replace(old, new)
-    return text
-
-
-def job_list(client, **params: str) -> list[dict]:
-    """``job?_queryId=filtered-query`` with ``params``, oldest first."""
-    query = "&".join(f"{k}={v}" for k, v in params.items())
-    data = expect(_call(client, "GET", f"job?_queryId=filtered-query&{query}"), 200)
-    return sorted(data["result"], key=lambda j: (j["createTime"], j["_id"]))
-
-
-def instance_jobs(client, instance_id: str, **params: str) -> list[dict]:
-    return job_list(client, processInstanceId=instance_id, **params)
-
-
-def timer_start_jobs(client, definition_id: str) -> list[dict]:
-    return job_list(client, processDefinitionId=definition_id, timersOnly="true")
-
-
-def execute(client, job_id: str) -> None:
-    """``job/{id}?_action=execute``: it ran, and the job is gone."""
-    outcome = expect(_call(client, "POST", f"job/{job_id}?_action=execute"), 200)
-    assert outcome == {"_id": job_id, "status": "executed"}, outcome
-    expect(_call(client, "GET", f"job/{job_id}"), 404)
-
-
-def run_all_jobs(client, rounds: int = 10) -> int:
-    """Execute every listed job until none is left (a broadcast fans out into more jobs);
-    the number of jobs run."""
-    ran = 0
-    for _ in range(rounds):
-        pending = job_list(client)
-        if not pending:
-            return ran
-        for job in pending:
-            execute(client, job["_id"])
-            ran += 1
-    raise AssertionError("jobs kept appearing")
-
-
-def act(client, action: str, payload: dict, code: int = 200) -> dict:
-    """``execution?_action=message|signal|trigger``."""
-    return expect(_call(client, "POST", f"execution?_action={action}", payload), code)
-
-
-def subscribed(client, kind: str, name: str) -> list[dict]:
-    """The executions subscribed to the message / signal ``name`` (``execution`` query)."""
-    data = expect(
-        _call(
-            client,
-            "GET",
-            f"execution?_queryId=filtered-query&{kind}Name={name.replace(' ', '%20')}",
-        ),
-        200,
-    )
-    return data["result"]
-
-
-def running_of(client, **params: str) -> list[str]:
-    """Ids of the running instances matching ``params`` (``processinstance`` query)."""
-    query = "&".join(f"{k}={v}" for k, v in params.items())
-    data = expect(_call(client, "GET", f"processinstance?_queryId=filtered-query&{query}"), 200)
-    return sorted(i["_id"] for i in data["result"])
-
-
-def due(job: dict) -> datetime:
-    return datetime.fromisoformat(job["dueDate"].replace("Z", "+00:00"))
-
-
-def iso(when: datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
-
 
 # --- async ------------------------------------------------------------------------------------
 

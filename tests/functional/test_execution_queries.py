@@ -126,6 +126,19 @@ def waiting_execution_of(client, instance: str) -> str:
     return found
 
 
+def test_activity_id_matches_active_executions_only(client, container):
+    """Flowable's ExecutionQuery.activityId adds IS_ACTIVE_: a multi-instance activity's
+    instances are found, not its inactive root."""
+    instance = start(container, deploy(container, "miwait"))
+    state = instances.load_instance(container, instance)
+    at_c = {e.id: e for e in state.executions.values() if e.activity_id == "c"}
+    [root] = [i for i, e in at_c.items() if e.is_mi_root]
+    assert len(at_c) == 3 and not at_c[root].is_active
+    found = filtered(client, f"processInstanceId={instance}&activityId=c")
+    assert found == set(at_c) - {root}
+    assert root in filtered(client, f"processInstanceId={instance}")
+
+
 def test_equality_parameters(client, world):
     small, child = world["small"], world["child"]
     assert filtered(client, f"processInstanceId={small}") == {small, child}

@@ -30,6 +30,9 @@ _WAITS = {
     "sigwait": '<intermediateCatchEvent id="c"><signalEventDefinition signalRef="s1"/>'
     "</intermediateCatchEvent>",
     "recv": '<receiveTask id="c"/>',
+    "miwait": '<userTask id="c" name="Each"><multiInstanceLoopCharacteristics '
+    'isSequential="false"><loopCardinality>2</loopCardinality>'
+    "</multiInstanceLoopCharacteristics></userTask>",
     "sigfail": '<intermediateCatchEvent id="c"><signalEventDefinition signalRef="s1"/>'
     '</intermediateCatchEvent><sequenceFlow id="f3" sourceRef="c" targetRef="boom"/>'
     '<scriptTask id="boom" scriptFormat="javascript"><script>throw new Error("no");'

@@ -186,7 +186,7 @@ class JobKind(str, enum.Enum):
 
     TIMER = "timer"  # run FireTimer
     ASYNC_CONTINUATION = "async-continuation"  # run RunAsyncJob: enter the activity
-    ASYNC_AFTER = "async-after"  # run RunAsyncJob: take the outgoing flows
+    ASYNC_AFTER = "async-after"  # run RunAsyncJob: end listeners, then the outgoing flows
 
 
 @dataclass(frozen=True, slots=True)

@@ -110,7 +110,7 @@ def run_job(
     if kind == JobKind.ASYNC_CONTINUATION.value:
         rt.plan(flow.enter, ic.id, execution.id, True)
     elif kind == JobKind.ASYNC_AFTER.value:
-        flow.take_outgoing(rt, ic, execution, ic.node(execution.activity_id))
+        flow.resume_leave(rt, ic, execution)
     else:
         raise UnknownTarget(f"Job kind '{kind}' is not an async continuation")
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from chalicelib.engine.elements import Activity, FlowNode, SubProcess
+from chalicelib.engine.elements import Activity, FlowNode, StartEvent, SubProcess
 from chalicelib.engine.model import SequenceFlow
 from chalicelib.engine.parts import MultiInstance
 from chalicelib.engine.runtime import history, jobs, listeners, subscriptions
@@ -39,6 +39,9 @@ __all__ = [
     "enter",
     "leave",
     "take_outgoing",
+    "park_leave",
+    "resume_leave",
+    "leave_multi_instance",
     "take",
     "finish_token",
     "scope_may_complete",
@@ -48,6 +51,7 @@ __all__ = [
     "end_instance",
     "delete_scope_variables",
     "remove_event_scope_children",
+    "close_event_sub_process_starts",
 ]
 
 
@@ -151,8 +155,14 @@ def leave(
     rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: FlowNode | None = None
 ) -> None:
     """The activity is done: end listeners, history, then the outgoing flows (or the
-    multi-instance bookkeeping when this is one instance of a multi-instance activity)."""
+    multi-instance bookkeeping when this is one instance of a multi-instance activity).
+
+    With ``flowable:asyncLeave`` the activity parks first (:func:`park_leave`): its end
+    listeners and history end run in the leave job (:func:`resume_leave`), as in Flowable."""
     node = node or ic.node(execution.activity_id)
+    if node.async_after and not is_mi_instance(ic, execution):
+        park_leave(rt, ic, execution, node)
+        return
     if node.execution_listeners:
         listeners.execution_listeners(rt, ic, execution, node, node.execution_listeners, "end")
     current = ic.execution(execution.id)
@@ -166,10 +176,48 @@ def leave(
     if current.is_scope and current.id != ic.id:
         delete_scope_variables(ic, current.id)
         current = update(ic, current, is_scope=False)
-    if node.async_after:
-        jobs.park(rt, ic, current, node, JobKind.ASYNC_AFTER)
-        return
     take_outgoing(rt, ic, current, node)
+
+
+def park_leave(
+    rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: FlowNode
+) -> None:
+    """``flowable:asyncLeave``: the activity's boundary listeners go and the execution waits
+    for its leave job (Flowable's ``TakeOutgoingSequenceFlowsOperation`` schedules it before
+    the activity ends). A sub-process scope is closed now (history, local variables), as
+    Flowable's scope end precedes its outgoing flows; a multi-instance root has completed."""
+    current = execution
+    remove_event_scope_children(rt, ic, current)
+    if current.is_scope and current.id != ic.id:
+        current = history.activity_ended(rt, ic, current)
+        delete_scope_variables(ic, current.id)
+        current = update(ic, current, is_scope=False)
+    jobs.park(rt, ic, current, node, JobKind.ASYNC_AFTER)
+
+
+def resume_leave(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord) -> None:
+    """The leave job runs: the activity's end listeners and history end (not for a
+    multi-instance root: its instances had theirs), then its outgoing flows."""
+    node = ic.node(execution.activity_id)
+    if not isinstance(getattr(node, "loop", None), MultiInstance):
+        if node.execution_listeners:
+            listeners.execution_listeners(rt, ic, execution, node, node.execution_listeners, "end")
+        current = ic.execution(execution.id)
+        if current is None:
+            return
+        execution = history.activity_ended(rt, ic, current)
+    take_outgoing(rt, ic, execution, node)
+
+
+def leave_multi_instance(
+    rt: Runtime, ic: InstanceContext, root: ExecutionRecord, node: FlowNode
+) -> None:
+    """A multi-instance activity has completed: its root takes the outgoing flows, or waits
+    for its leave job (``asyncLeave`` is for the whole activity, not each instance)."""
+    if node.async_after:
+        jobs.park(rt, ic, root, node, JobKind.ASYNC_AFTER)
+        return
+    take_outgoing(rt, ic, root, node)
 
 
 def take_outgoing(
@@ -247,7 +295,27 @@ def finish_token(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord) -
     remove_event_scope_children(rt, ic, current)
     delete_scope_variables(ic, current.id)
     ic.state.remove(current)
+    close_event_sub_process_starts(rt, ic, current.parent_id)
     scope_may_complete(rt, ic, current.parent_id, current.activity_id)
+
+
+def close_event_sub_process_starts(rt: Runtime, ic: InstanceContext, scope_id: str | None) -> None:
+    """The scope's normal flow has ended (no token left outside running event sub-processes):
+    its event sub-processes stop listening. Their start listeners go, with their message,
+    signal and timer subscriptions and timer jobs (Flowable's ``EndExecutionOperation``); an
+    event sub-process already running goes on, and the scope ends with it."""
+    if scope_id is None:
+        return
+    starts = []
+    for child in ic.state.children(scope_id):
+        node = ic.model.elements.get(child.activity_id) if child.activity_id else None
+        if child.is_event_scope:
+            if isinstance(node, StartEvent):
+                starts.append(child)
+        elif not (isinstance(node, SubProcess) and node.triggered_by_event):
+            return  # the normal flow goes on
+    for listener in starts:
+        cancel_execution(rt, ic, listener, None)
 
 
 def scope_may_complete(
@@ -323,13 +391,16 @@ def end_instance(
     end_activity_id: str | None = None,
     delete_reason: str | None = None,
     notify_parent: bool = True,
+    completed: bool | None = None,
 ) -> None:
     """End the instance: cancel what is left, close its header and history, and (for a called
-    instance that completed) let the calling activity continue."""
+    instance that completed) let the calling activity continue. ``completed`` defaults to
+    "no ``delete_reason``"; a terminate end event completes with a reason."""
     header = ic.state.header
     if header.status.is_ended:
         return
-    completed = delete_reason is None
+    if completed is None:
+        completed = delete_reason is None
     out_values = None
     if completed and header.super_execution_id and notify_parent:
         out_values = rt.hooks.call_out_values(rt, ic)

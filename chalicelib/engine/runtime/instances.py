@@ -16,7 +16,7 @@ from chalicelib.engine.runtime.records import ExecutionRecord, InstanceRecord
 from chalicelib.engine.runtime.state import InstanceState
 from chalicelib.engine.runtime.variables import set_variable_local
 
-__all__ = ["new_instance", "start_instance", "start_at"]
+__all__ = ["new_instance", "start_instance", "start_at", "create_data_objects"]
 
 
 def new_instance(
@@ -65,6 +65,7 @@ def start_instance(
     start = ic.model.initial_start_event
     if start is None:
         raise UnsupportedElement(ic.model.key, "the process has no none start event")
+    create_data_objects(rt, ic, ic.id, None)
     for name, value in variables.items():
         set_variable_local(rt, ic, ic.id, name, value)
     if start.initiator:
@@ -101,6 +102,7 @@ def start_at(
         start_user_id=initiator,
     )
     ic.state.put(replace(ic.state.header, start_activity_id=start.id))
+    create_data_objects(rt, ic, ic.id, None)
     for name, value in variables.items():
         set_variable_local(rt, ic, ic.id, name, value)
     if start.initiator:
@@ -112,3 +114,14 @@ def start_at(
     token = flow.create_execution(rt, ic, parent_id=ic.id, activity_id=start.id)
     rt.plan(flow.enter, ic.id, token.id)
     return ic
+
+
+def create_data_objects(
+    rt: Runtime, ic: InstanceContext, scope_id: str, scope_node_id: str | None
+) -> None:
+    """A scope starts (the instance: ``scope_node_id`` None, or a sub-process): its named
+    ``<dataObject>``s become local variables of the scope execution, with their typed values
+    (Flowable's ``processDataObjects``; start variables of the same name then override)."""
+    for data in ic.model.data_objects.get(scope_node_id, ()):
+        if data.name:
+            set_variable_local(rt, ic, scope_id, data.name, data.value)

@@ -3,8 +3,9 @@
 - ``flowable:async`` / ``asyncBefore``: the token stops *before* the activity; a
   :class:`~.effects.JobRequested` of kind ``async-continuation`` is emitted. Running the job
   (:func:`~.event_commands.run_job`) enters the activity.
-- ``flowable:asyncLeave`` / ``asyncAfter``: the activity completes, then the token stops
-  before its outgoing flows (kind ``async-after``); running the job takes them.
+- ``flowable:asyncLeave`` / ``asyncAfter``: the activity's work is done, then the token
+  stops before leaving it (kind ``async-after``); running the job runs the activity's end
+  listeners, ends its history and takes its outgoing flows (``flow.resume_leave``).
 
 While parked, the execution carries the job id (``ExecutionRecord.job_id``), so a duplicate
 or stale job is refused (:class:`~.errors.UnknownTarget`) instead of running twice. The job

@@ -280,6 +280,8 @@ def filtered_predicate(request: CrestRequest) -> Callable[[dict[str, Any]], bool
         row = cast(Row, item)  # the rows of ``execution_source``
         if any(row.get(field) != value for field, value in terms.items()):
             return False
+        if "activityId" in terms and not row.get("isActive"):
+            return False  # Flowable's activityId query: active executions only
         if version is not None and row.get("processDefinitionVersion") != version:
             return False
         started = row.get("startTime") or ""

@@ -272,3 +272,64 @@ def test_unknown_bpmn_element_is_a_warning(bpmn):
 def test_is_executable_defaults_to_true(bpmn):
     xml = bpmn('<startEvent id="s"/>').replace(' isExecutable="true"', "")
     assert parse_bpmn(xml).processes["p"].is_executable
+
+
+DATA_OBJECTS = """
+  <dataObject id="d1" name="StringTest" itemSubjectRef="xsd:string">
+    <extensionElements><flowable:value>Testing123</flowable:value></extensionElements>
+  </dataObject>
+  <dataObject id="d2" name="BooleanTest" itemSubjectRef="xsd:boolean">
+    <extensionElements><flowable:value>TRUE</flowable:value></extensionElements>
+  </dataObject>
+  <dataObject id="d3" name="IntegerTest" itemSubjectRef="xsd:int">
+    <extensionElements><activiti:value>-123</activiti:value></extensionElements>
+  </dataObject>
+  <dataObject id="d4" name="LongTest" itemSubjectRef="xsd:long">
+    <extensionElements><flowable:value>9876543210</flowable:value></extensionElements>
+  </dataObject>
+  <dataObject id="d5" name="DoubleTest" itemSubjectRef="xsd:double">
+    <extensionElements><flowable:value>1.5e2</flowable:value></extensionElements>
+  </dataObject>
+  <dataObject id="d6" name="DateTest" itemSubjectRef="xsd:datetime">
+    <extensionElements><flowable:value>2013-09-16T11:23:00</flowable:value></extensionElements>
+  </dataObject>
+  <dataObject id="d7" name="NoValue"/>
+  <dataObject id="d8" name="Odd" itemSubjectRef="xsd:decimal"/>
+  <startEvent id="s"/>
+  <subProcess id="sub"><dataObject id="d9" name="Inner" itemSubjectRef="xsd:int">
+    <extensionElements><flowable:value>7</flowable:value></extensionElements></dataObject>
+  </subProcess>
+"""
+
+
+def test_data_objects_are_typed_as_flowable_reads_them(bpmn):
+    """Flowable's ValuedDataObjectXMLConverter: the type from itemSubjectRef (no prefix:
+    xsd:string), the value from <flowable:value>; an unknown type is skipped."""
+    definitions = parse_bpmn(bpmn(DATA_OBJECTS))
+    [problem] = definitions.problems
+    assert problem.code is ProblemCode.INVALID_VALUE and problem.is_warning
+    model = definitions.processes["p"]
+    top = {d.name: (d.item_subject_ref, d.value) for d in model.data_objects[None]}
+    assert top == {
+        "StringTest": ("xsd:string", "Testing123"),
+        "BooleanTest": ("xsd:boolean", True),
+        "IntegerTest": ("xsd:int", -123),
+        "LongTest": ("xsd:long", 9876543210),
+        "DoubleTest": ("xsd:double", 150.0),
+        "DateTest": ("xsd:datetime", "2013-09-16T11:23:00.000Z"),
+        "NoValue": ("xsd:string", None),
+    }
+    assert [(d.id, d.value) for d in model.data_objects["sub"]] == [("d9", 7)]
+
+
+@pytest.mark.parametrize(
+    ("ref", "text"), [("xsd:int", "12.5"), ("xsd:int", "3000000000"), ("xsd:double", "x")]
+)
+def test_a_data_object_value_java_refuses_is_an_error(bpmn, ref, text):
+    body = (
+        f'<dataObject id="d" name="n" itemSubjectRef="{ref}"><extensionElements>'
+        f"<flowable:value>{text}</flowable:value></extensionElements></dataObject>"
+        '<startEvent id="s"/>'
+    )
+    [problem] = parse_bpmn(bpmn(body)).problems
+    assert problem.code is ProblemCode.INVALID_VALUE and not problem.is_warning

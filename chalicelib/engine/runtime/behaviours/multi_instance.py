@@ -216,4 +216,4 @@ def instance_completed(
         is_scope=False,
         is_active=True,
     )
-    flow.take_outgoing(rt, ic, root, node)
+    flow.leave_multi_instance(rt, ic, root, node)

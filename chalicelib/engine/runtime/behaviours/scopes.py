@@ -32,6 +32,7 @@ def sub_process(
     if not starts:
         raise UnsupportedElement(node.id, "the sub-process has no none start event")
     scope = flow.update(ic, execution, is_scope=True)
+    instances.create_data_objects(rt, ic, scope.id, node.id)
     events.open_scope(rt, ic, scope.id, node.id)
     token = flow.create_execution(rt, ic, parent_id=scope.id, activity_id=starts[0].id)
     rt.plan(flow.enter, ic.id, token.id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.engine.runtime import JobCancelled, JobKind, RunAsyncJob, UnknownTarget
+from chalicelib.engine.runtime import HistoryKind, JobCancelled, JobKind, RunAsyncJob, UnknownTarget
 from tests.support.engine import bpmn, seq, task_names, variables
 
 
@@ -46,6 +46,179 @@ def test_async_after_parks_before_outgoing_flows(world):
     assert variables(world, iid)["r"] == 1 and not world.is_ended(iid)
     world.run_job(job.job_id)
     assert world.is_ended(iid)
+
+
+def _listeners(*events: str) -> str:
+    return (
+        "<extensionElements>"
+        + "".join(
+            f'<flowable:executionListener event="{event}" '
+            f"expression=\"${{execution.setVariable('{event}', true)}}\"/>"
+            for event in events
+        )
+        + "</extensionElements>"
+    )
+
+
+def _activity(world, iid, activity_id):
+    [act] = [
+        a
+        for a in world.history_of(HistoryKind.ACTIVITY_INSTANCE, iid)
+        if a["activityId"] == activity_id
+    ]
+    return act
+
+
+def test_async_leave_runs_end_listeners_in_the_leave_job(world):
+    """Flowable's AsyncLeaveTest.testExecutionListenersAsyncLeave: the end listener (and the
+    activity's history end) wait for the leave job."""
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>'
+            + seq("s", "u")
+            + '<userTask id="u" name="U" flowable:async="true" flowable:asyncLeave="true">'
+            + _listeners("start", "end")
+            + "</userTask>"
+            + seq("u", "t")
+            + '<userTask id="t" name="T"/>'
+        )
+    )
+    iid = world.start("p")
+    world.run_job(world.jobs_of(iid)[0].job_id)
+    world.complete(world.tasks(iid)[0].id)
+    assert variables(world, iid) == {"start": True}
+    assert _activity(world, iid, "u")["endTime"] is None
+    [job] = world.jobs_of(iid)
+    assert job.kind == JobKind.ASYNC_AFTER.value and job.activity_id == "u"
+    world.run_job(job.job_id)
+    assert variables(world, iid) == {"start": True, "end": True}
+    assert _activity(world, iid, "u")["endTime"] and task_names(world, iid) == ["T"]
+
+
+def test_async_leave_service_task_ends_in_the_job(world):
+    """AsyncLeaveTest.testServiceTaskAsyncLeave: the result is set, the activity still open."""
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>'
+            + seq("s", "svc")
+            + '<serviceTask id="svc" flowable:asyncLeave="true" flowable:expression="${1}" '
+            'flowable:resultVariable="r"/>' + seq("svc", "t") + '<userTask id="t" name="T"/>'
+        )
+    )
+    iid = world.start("p")
+    assert variables(world, iid) == {"r": 1} and world.tasks(iid) == []
+    assert _activity(world, iid, "svc")["endTime"] is None
+    world.run_job(world.jobs_of(iid)[0].job_id)
+    assert _activity(world, iid, "svc")["endTime"] and task_names(world, iid) == ["T"]
+
+
+def test_async_leave_drops_boundary_events_when_the_activity_completes(world):
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>'
+            + seq("s", "u")
+            + '<userTask id="u" name="U" flowable:asyncLeave="true"/>'
+            + seq("u", "t")
+            + '<userTask id="t" name="T"/>'
+            '<boundaryEvent id="b" attachedToRef="u"><timerEventDefinition><timeDuration>PT1H'
+            "</timeDuration></timerEventDefinition></boundaryEvent>"
+            + seq("b", "late")
+            + '<userTask id="late" name="Late"/>'
+        )
+    )
+    iid = world.start("p")
+    assert [j.kind for j in world.jobs_of(iid)] == [JobKind.TIMER.value]
+    world.complete(world.tasks(iid)[0].id)
+    assert [j.kind for j in world.jobs_of(iid)] == [JobKind.ASYNC_AFTER.value]
+    assert world.state(iid).subscriptions == {}
+    world.run_job(world.jobs_of(iid)[0].job_id)
+    assert task_names(world, iid) == ["T"]
+
+
+def test_end_event_with_async_leave_ends_in_its_job(world):
+    """AsyncLeaveTest.testEndWithAsyncLeave: the end event's end listener runs, and the
+    instance ends, when the leave job runs."""
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>'
+            + seq("s", "e")
+            + '<endEvent id="e" flowable:asyncLeave="true">'
+            + _listeners("start", "end")
+            + "</endEvent>"
+        )
+    )
+    iid = world.start("p")
+    assert variables(world, iid) == {"start": True} and not world.is_ended(iid)
+    [job] = world.jobs_of(iid)
+    world.run_job(job.job_id)
+    assert world.is_ended(iid) and world.state(iid).header.end_activity_id == "e"
+    ended = {h["name"]: h["value"] for h in world.history_of(HistoryKind.VARIABLE_INSTANCE, iid)}
+    assert ended == {"start": True, "end": True}
+
+
+def test_none_end_event_runs_its_end_listener(world):
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>'
+            + seq("s", "e")
+            + '<endEvent id="e">'
+            + _listeners("end")
+            + "</endEvent>"
+        )
+    )
+    iid = world.start("p")
+    assert world.is_ended(iid)
+    [ended] = world.history_of(HistoryKind.VARIABLE_INSTANCE, iid)
+    assert (ended["name"], ended["value"]) == ("end", True)
+
+
+def test_async_leave_of_a_multi_instance_is_one_job_for_the_activity(world):
+    """AsyncLeaveTest.testParallelMultiInstanceWithAsyncLeave: the leave is for the whole
+    activity, once its instances are done."""
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>'
+            + seq("s", "u")
+            + '<userTask id="u" name="U" flowable:asyncLeave="true">'
+            '<multiInstanceLoopCharacteristics isSequential="false"><loopCardinality>3'
+            "</loopCardinality></multiInstanceLoopCharacteristics></userTask>"
+            + seq("u", "t")
+            + '<userTask id="t" name="T"/>'
+        )
+    )
+    iid = world.start("p")
+    for task in world.tasks(iid):
+        assert world.jobs_of(iid) == []
+        world.complete(task.id)
+    [job] = world.jobs_of(iid)
+    assert job.kind == JobKind.ASYNC_AFTER.value and world.tasks(iid) == []
+    world.run_job(job.job_id)
+    assert task_names(world, iid) == ["T"]
+
+
+def test_async_leave_of_a_sub_process_closes_the_scope_first(world):
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>'
+            + seq("s", "sub")
+            + '<subProcess id="sub" flowable:asyncLeave="true">'
+            + _listeners("end")
+            + '<startEvent id="ss"/>'
+            + seq("ss", "loc")
+            + '<serviceTask id="loc" flowable:expression="${execution.setVariableLocal(\'inner\', 1)}"/>'
+            + seq("loc", "se")
+            + '<endEvent id="se"/></subProcess>'
+            + seq("sub", "t")
+            + '<userTask id="t" name="T"/>'
+        )
+    )
+    iid = world.start("p")
+    [job] = world.jobs_of(iid)
+    state = world.state(iid)
+    assert not any(v.name == "inner" for v in state.variables.values())
+    assert _activity(world, iid, "sub")["endTime"] and "end" not in variables(world, iid)
+    world.run_job(job.job_id)
+    assert variables(world, iid) == {"end": True} and task_names(world, iid) == ["T"]
 
 
 def test_async_multi_instance_one_job_per_instance(world):

@@ -18,7 +18,7 @@ from chalicelib.engine.runtime import (
     start_event_subscriptions,
 )
 from chalicelib.errors import Conflict
-from tests.support.engine import bpmn, seq, task_names, variables
+from tests.support.engine import bpmn, seq, task_named, task_names, variables
 
 MSG = '<message id="m1" name="go"/><message id="m2" name="stop"/><signal id="s1" name="alert"/>'
 
@@ -200,6 +200,55 @@ def test_message_event_sub_process_interrupting(world):
     assert task_names(world, iid) == ["Handle"] and subs(world, iid) == []
     world.complete(world.tasks(iid)[0].id)
     assert world.is_ended(iid)
+
+
+@pytest.mark.parametrize(
+    ("definition", "kind"),
+    [
+        ('<messageEventDefinition messageRef="m1"/>', SubscriptionType.MESSAGE),
+        ('<signalEventDefinition signalRef="s1"/>', SubscriptionType.SIGNAL),
+    ],
+)
+def test_event_sub_process_stops_listening_when_the_main_flow_ends(world, definition, kind):
+    """Flowable's EndExecutionOperation: once the scope's normal flow is over, a running
+    non-interrupting event sub-process finishes, but no new one can start."""
+    world.deploy(esp(definition, False))
+    iid = world.start("p")
+    fire = world.deliver_message if kind is SubscriptionType.MESSAGE else world.deliver_signal
+    fire(iid, "go" if kind is SubscriptionType.MESSAGE else "alert")
+    assert task_names(world, iid) == ["Handle", "Work"] and len(subs(world, iid, kind)) == 1
+    world.complete(task_named(world, iid, "Work").id)
+    state = world.state(iid)
+    assert subs(world, iid) == [] and not any(e.is_event_scope for e in state.executions.values())
+    assert task_names(world, iid) == ["Handle"] and not world.is_ended(iid)
+    world.complete(task_named(world, iid, "Handle").id)
+    assert world.is_ended(iid)
+
+
+def test_event_sub_process_in_a_sub_process_stops_with_its_main_flow(world):
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>' + seq("s", "sub") + '<subProcess id="sub">'
+            '<startEvent id="ss"/>'
+            + seq("ss", "w")
+            + '<userTask id="w" name="W"/>'
+            + seq("w", "se")
+            + '<endEvent id="se"/>'
+            '<subProcess id="esp" triggeredByEvent="true"><startEvent id="es" '
+            'isInterrupting="false"><signalEventDefinition signalRef="s1"/></startEvent>'
+            + seq("es", "h")
+            + '<userTask id="h" name="H"/></subProcess></subProcess>'
+            + seq("sub", "after")
+            + '<userTask id="after" name="After"/>',
+            extra=MSG,
+        )
+    )
+    iid = world.start("p")
+    world.deliver_signal(iid, "alert")
+    world.complete(task_named(world, iid, "W").id)
+    assert task_names(world, iid) == ["H"] and subs(world, iid) == []
+    world.complete(task_named(world, iid, "H").id)
+    assert task_names(world, iid) == ["After"]
 
 
 def test_event_sub_process_in_a_sub_process_lives_with_it(world):
@@ -424,3 +473,19 @@ def test_start_event_subscriptions_parse_only():
     assert start_event_subscriptions(model) == [
         {"activity_id": "s", "type": "signal", "event_name": "x", "scope": "processInstance"}
     ]
+
+
+def test_data_objects_of_an_instance_started_by_a_message(world):
+    [definition_id] = world.deploy(
+        bpmn(
+            '<dataObject id="d" name="source" itemSubjectRef="xsd:string"><extensionElements>'
+            "<flowable:value>default</flowable:value></extensionElements></dataObject>"
+            '<startEvent id="ms"><messageEventDefinition messageRef="m1"/></startEvent>'
+            + seq("ms", "t")
+            + '<userTask id="t" name="${source}"/>',
+            extra=MSG,
+        )
+    )
+    iid = world.run(StartByEvent(definition_id, "ms", {"x": 1})).instance_id
+    assert variables(world, iid) == {"source": "default", "x": 1}
+    assert task_names(world, iid) == ["default"]

@@ -245,6 +245,36 @@ def test_timer_event_sub_process_interrupting(world):
     assert world.is_ended(iid)
 
 
+def test_timer_event_sub_process_cycle_stops_when_the_main_flow_ends(world, clock):
+    """The cycle's job goes with the main flow; the running event sub-process finishes."""
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>'
+            + seq("s", "work")
+            + '<userTask id="work" name="Work"/>'
+            + seq("work", "e")
+            + '<endEvent id="e"/>'
+            '<subProcess id="esp" triggeredByEvent="true"><startEvent id="es" '
+            'isInterrupting="false"><timerEventDefinition><timeCycle>R/PT1H</timeCycle>'
+            "</timerEventDefinition></startEvent>"
+            + seq("es", "remind")
+            + '<userTask id="remind" name="Remind"/>'
+            + seq("remind", "ee")
+            + '<endEvent id="ee"/></subProcess>'
+        )
+    )
+    iid = world.start("p")
+    [job] = timers(world, iid)
+    clock.advance(hours=1)
+    world.run_job(job.job_id)
+    assert task_names(world, iid) == ["Remind", "Work"] and len(timers(world, iid)) == 1
+    world.complete(next(t.id for t in world.tasks(iid) if t.name == "Work"))
+    assert timers(world, iid) == [] and timer_subscriptions(world, iid) == []
+    assert task_names(world, iid) == ["Remind"] and not world.is_ended(iid)
+    world.complete(world.tasks(iid)[0].id)
+    assert world.is_ended(iid)
+
+
 # --- timer start events ------------------------------------------------------------------------
 
 

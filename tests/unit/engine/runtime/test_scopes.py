@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.engine.runtime import HistoryKind, InstanceEnded, StartProcess
-from tests.support.engine import bpmn, seq, task_names, variables
+from tests.support.engine import bpmn, seq, task_named, task_names, variables
 
 
 def test_sub_process_is_a_scope_with_local_variables(world):
@@ -73,6 +73,8 @@ def test_terminate_in_sub_process_ends_only_that_scope(world):
     deleted = [h for h in world.history_of(HistoryKind.TASK_INSTANCE, iid) if h["deleteReason"]]
     assert [h["name"] for h in deleted] == ["t2"]
     assert deleted[0]["deleteReason"] == "terminate end event (term)"
+    acts = {a["activityId"]: a for a in world.history_of(HistoryKind.ACTIVITY_INSTANCE, iid)}
+    assert acts["sub"]["deleteReason"] == "terminate end event (term)" and acts["sub"]["endTime"]
 
 
 def test_terminate_at_process_level_ends_the_instance(world):
@@ -121,6 +123,170 @@ def test_terminate_in_multi_instance_body_ends_that_instance_only(world):
     world.complete(next(t.id for t in world.tasks(iid) if t.name == "b1"))
     world.complete(next(t.id for t in world.tasks(iid) if t.name == "a1"))
     assert task_names(world, iid) == ["after"]
+
+
+def _mi_terminate(attributes: str, sequential: bool = False) -> str:
+    return bpmn(
+        '<startEvent id="s"/>' + seq("s", "sub") + '<subProcess id="sub">'
+        f'<multiInstanceLoopCharacteristics isSequential="{str(sequential).lower()}">'
+        "<loopCardinality>3</loopCardinality></multiInstanceLoopCharacteristics>"
+        '<startEvent id="ss"/>'
+        + seq("ss", "fork")
+        + '<parallelGateway id="fork"/>'
+        + seq("fork", "a")
+        + seq("fork", "b")
+        + '<userTask id="a" name="a${loopCounter}"/><userTask id="b" name="b${loopCounter}"/>'
+        + seq("a", "term")
+        + f'<endEvent id="term"><terminateEventDefinition {attributes}/></endEvent>'
+        + seq("b", "se")
+        + '<endEvent id="se"/></subProcess>'
+        + seq("sub", "after")
+        + '<userTask id="after" name="after"/>'
+    )
+
+
+@pytest.mark.parametrize("sequential", [False, True])
+def test_terminate_multi_instance_ends_the_whole_activity(world, sequential):
+    world.deploy(_mi_terminate('flowable:terminateMultiInstance="true"', sequential))
+    iid = world.start("p")
+    first = sorted(task_names(world, iid))
+    assert first == (["a0", "b0"] if sequential else ["a0", "a1", "a2", "b0", "b1", "b2"])
+    world.complete(next(t.id for t in world.tasks(iid) if t.name == "a0"))
+    assert task_names(world, iid) == ["after"]
+    state = world.state(iid)
+    assert [e.activity_id for e in state.executions.values() if e.id != iid] == ["after"]
+    assert not any(v.name.startswith("nrOf") for v in state.variables.values())
+    deleted = {
+        h["name"]: h["deleteReason"]
+        for h in world.history_of(HistoryKind.TASK_INSTANCE, iid)
+        if h["deleteReason"]
+    }
+    cut = ["b0"] if sequential else ["a1", "a2", "b0", "b1", "b2"]
+    assert deleted == dict.fromkeys(cut, "terminate end event (sub)")
+
+
+def test_terminate_multi_instance_ends_the_innermost_multi_instance(world):
+    """Flowable's findFirstMultiInstanceRoot: nested multi-instance sub-processes, the
+    terminate ends the inner one of its own outer instance only."""
+    mi = (
+        '<multiInstanceLoopCharacteristics isSequential="false"><loopCardinality>2'
+        "</loopCardinality></multiInstanceLoopCharacteristics>"
+    )
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>' + seq("s", "outer") + f'<subProcess id="outer">{mi}'
+            '<startEvent id="os"/>' + seq("os", "inner") + f'<subProcess id="inner">{mi}'
+            '<startEvent id="is"/>'
+            + seq("is", "fork")
+            + '<parallelGateway id="fork"/>'
+            + seq("fork", "a")
+            + seq("fork", "b")
+            + '<userTask id="a" name="a"/><userTask id="b" name="b"/>'
+            + seq("a", "term")
+            + '<endEvent id="term"><terminateEventDefinition '
+            'flowable:terminateMultiInstance="true"/></endEvent>'
+            + seq("b", "ie")
+            + '<endEvent id="ie"/></subProcess>'
+            + seq("inner", "c")
+            + '<userTask id="c" name="c"/>'
+            + seq("c", "oe")
+            + '<endEvent id="oe"/></subProcess>'
+            + seq("outer", "after")
+            + '<userTask id="after" name="after"/>'
+        )
+    )
+    iid = world.start("p")
+    assert task_names(world, iid) == ["a"] * 4 + ["b"] * 4
+    world.complete(world.tasks(iid)[0].id)
+    assert sorted(task_names(world, iid)) == ["a", "a", "b", "b", "c"]
+    world.complete(task_named(world, iid, "c").id)
+    for task in [t for t in world.tasks(iid) if t.name == "b"]:
+        world.complete(task.id)
+    assert task_names(world, iid) == ["a", "a"]  # the other outer instance's inner instances
+    world.complete(world.tasks(iid)[0].id)  # its terminate ends its inner multi-instance
+    assert task_names(world, iid) == ["c"]
+    world.complete(task_named(world, iid, "c").id)
+    assert task_names(world, iid) == ["after"]
+
+
+def test_terminate_multi_instance_outside_a_multi_instance_ends_its_scope(world):
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>'
+            + seq("s", "fork")
+            + '<parallelGateway id="fork"/>'
+            + seq("fork", "a")
+            + seq("fork", "b")
+            + '<userTask id="a" name="a"/><userTask id="b" name="b"/>'
+            + seq("a", "t")
+            + '<endEvent id="t"><terminateEventDefinition '
+            'flowable:terminateMultiInstance="true"/></endEvent>'
+        )
+    )
+    iid = world.start("p")
+    world.complete(next(t.id for t in world.tasks(iid) if t.name == "a"))
+    assert world.is_ended(iid) and world.tasks(iid) == []
+
+
+def test_terminate_records_flowable_delete_reasons(world):
+    world.deploy(
+        bpmn(
+            '<startEvent id="s"/>'
+            + seq("s", "fork")
+            + '<parallelGateway id="fork"/>'
+            + seq("fork", "a")
+            + seq("fork", "b")
+            + '<userTask id="a" name="a"/><userTask id="b" name="b"/>'
+            + seq("a", "t")
+            + '<endEvent id="t"><terminateEventDefinition/></endEvent>'
+        )
+    )
+    iid = world.start("p")
+    world.complete(next(t.id for t in world.tasks(iid) if t.name == "a"))
+    reason = "terminate end event (t)"
+    header = world.state(iid).header
+    assert (header.delete_reason, header.end_activity_id) == (reason, "t")
+    assert header.status.value == "completed"
+    [historic] = world.history_of(HistoryKind.PROCESS_INSTANCE, iid)
+    assert historic["deleteReason"] == reason and historic["endActivityId"] == "t"
+    acts = {h["activityId"]: h for h in world.history_of(HistoryKind.ACTIVITY_INSTANCE, iid)}
+    assert acts["t"]["deleteReason"] == reason and acts["t"]["endTime"]
+    assert acts["b"]["deleteReason"] == reason and acts["a"]["deleteReason"] is None
+    [task_b] = [h for h in world.history_of(HistoryKind.TASK_INSTANCE, iid) if h["name"] == "b"]
+    assert task_b["deleteReason"] == reason
+    ended = [e for e in world.effects if isinstance(e, InstanceEnded)]
+    assert ended[-1].delete_reason == reason
+
+
+TERMINATED_CHILD = bpmn(
+    '<startEvent id="cs"/>'
+    + seq("cs", "cfork")
+    + '<parallelGateway id="cfork"/>'
+    + seq("cfork", "ct")
+    + seq("cfork", "cw")
+    + '<userTask id="ct" name="child"/><userTask id="cw" name="waiting"/>'
+    + seq("ct", "cterm")
+    + '<endEvent id="cterm"><terminateEventDefinition {attributes}/></endEvent>',
+    process_id="child",
+)
+
+
+@pytest.mark.parametrize("terminate_all", [False, True])
+def test_terminate_in_a_called_instance(world, terminate_all):
+    attributes = 'flowable:terminateAll="true"' if terminate_all else ""
+    world.deploy(TERMINATED_CHILD.replace("{attributes}", attributes))
+    world.deploy(PARENT)
+    pid = world.start("p", {"x": 1})
+    child_id = next(i for i in world.items if i != pid)
+    world.complete(task_named(world, child_id, "child").id, {"answer": "done"})
+    assert world.is_ended(child_id) and world.tasks(child_id) == []
+    child = world.state(child_id).header
+    if terminate_all:  # the root instance ends too
+        assert world.is_ended(pid) and world.tasks(pid) == []
+        assert world.state(pid).header.delete_reason == "terminate end event (cterm)"
+    else:  # the caller goes on, with the out mappings
+        assert child.delete_reason == "terminate end event"
+        assert task_names(world, pid) == ["after done 3"]
 
 
 def test_parallel_multi_instance_over_collection(world):
@@ -286,3 +452,66 @@ def test_missing_called_definition_fails_cleanly(world):
     with pytest.raises(DefinitionNotFound):
         world.start("p", {"x": 1})
     assert world.items == {}
+
+
+def _data(name: str, ref: str, value: str) -> str:
+    return (
+        f'<dataObject id="do_{name}" name="{name}" itemSubjectRef="{ref}"><extensionElements>'
+        f"<flowable:value>{value}</flowable:value></extensionElements></dataObject>"
+    )
+
+
+def test_data_objects_become_variables_of_their_scope(world):
+    """Flowable's processDataObjects: process-level data objects are instance variables
+    (start variables of the same name win), a sub-process's are its scope's locals."""
+    world.deploy(
+        bpmn(
+            _data("title", "xsd:string", "Hello")
+            + _data("limit", "xsd:int", "3")
+            + _data("flag", "xsd:boolean", "true")
+            + _data("when", "xsd:datetime", "2013-09-16T11:23:00")
+            + '<startEvent id="s"/>'
+            + seq("s", "sub")
+            + '<subProcess id="sub">'
+            + _data("inner", "xsd:double", "2.5")
+            + '<startEvent id="ss"/>'
+            + seq("ss", "ut")
+            + '<userTask id="ut" name="${title} ${limit} ${inner}"/>'
+            + seq("ut", "se")
+            + '<endEvent id="se"/></subProcess>'
+            + seq("sub", "after")
+            + '<userTask id="after" name="after"/>'
+        )
+    )
+    iid = world.start("p", {"limit": 10})
+    assert variables(world, iid) == {
+        "title": "Hello",
+        "limit": 10,
+        "flag": True,
+        "when": "2013-09-16T11:23:00.000Z",
+    }
+    state = world.state(iid)
+    [scope] = state.executions_at(iid, "sub")
+    assert state.local_variables(scope.id)["inner"].value == 2.5
+    assert task_names(world, iid) == ["Hello 10 2.5"]
+    world.complete(world.tasks(iid)[0].id)
+    assert "inner" not in variables(world, iid) and task_names(world, iid) == ["after"]
+    names = {h["name"] for h in world.history_of(HistoryKind.VARIABLE_INSTANCE, iid)}
+    assert {"title", "limit", "flag", "when", "inner"} <= names
+
+
+def test_data_objects_of_a_called_process(world):
+    world.deploy(
+        bpmn(
+            _data("greeting", "xsd:string", "from child")
+            + '<startEvent id="cs"/>'
+            + seq("cs", "ct")
+            + '<userTask id="ct" name="${greeting}"/>',
+            process_id="child",
+        )
+    )
+    world.deploy(PARENT)
+    pid = world.start("p", {"x": 1})
+    child_id = next(i for i in world.items if i != pid)
+    assert variables(world, child_id)["greeting"] == "from child"
+    assert task_names(world, child_id) == ["from child"] and "greeting" not in variables(world, pid)

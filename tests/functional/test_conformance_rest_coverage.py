@@ -1,0 +1,193 @@
+"""Every file of the Flowable corpus THROUGH THE REST API (MANIFEST.md), the last ones.
+
+``test_conformance_rest.py`` and ``test_conformance_rest_events.py`` drive most files; this
+module drives the rest and checks that none is left out: each file of ``flowable/`` is named
+by one of the three REST conformance modules.
+
+Files whose MANIFEST behaviour rests on a Java bean passed as a variable run with a JSON object
+in its place (a JUEL property reads a key of it, as Flowable's map resolver does; a method call
+on it is refused, and the test says so). A Java delegate that only sets a variable or throws a
+BPMN error is swapped for an expression or an error end event, as the event module swaps its
+delegates. Files with constructs the service does not execute (compensation, transactions,
+conditional events, mail and business rule tasks) are asserted refused at deploy, naming each
+such element, with nothing deployed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.support.conformance import (
+    _call,
+    assert_ended,
+    complete,
+    corpus_text,
+    deploy,
+    deploy_text,
+    instance,
+    is_running,
+    names,
+    open_tasks,
+    start,
+)
+from tests.support.rest import expect
+
+MODULES = (
+    "test_conformance_rest.py",
+    "test_conformance_rest_events.py",
+    "test_conformance_rest_coverage.py",
+)
+
+
+def test_every_flowable_corpus_file_is_driven_over_rest(corpus):
+    """A new corpus file fails this until a REST conformance test names it."""
+    here = Path(__file__).parent
+    sources = "".join((here / module).read_text(encoding="utf-8") for module in MODULES)
+    files = sorted(p.name for p in (corpus / "flowable").iterdir() if ".bpmn" in p.name)
+    assert len(files) == 60
+    missing = [name for name in files if name.split(".bpmn")[0] not in sources]
+    assert missing == []
+
+
+# --- Java beans as JSON objects ----------------------------------------------------------------
+
+
+def test_exclusive_gateway_decides_on_bean_properties(client, corpus):
+    """ExclusiveGatewayTest.testDecideBasedOnBeanMethod: ``${order.gold}`` and its siblings
+    read the order's properties; an order of 300 is gold -> "Gold Member service"."""
+    deploy(client, corpus, "ExclusiveGatewayTest.testDecideBasedOnBeanMethod.bpmn20.xml")
+    order = {"price": 300, "basic": False, "standard": False, "gold": True}
+    iid = start(client, "decisionBasedOnBeanMethod", order=order)["_id"]
+    assert names(client, iid) == ["Gold Member service"]
+
+
+def test_expression_service_task_result_variable(client, corpus):
+    """ExpressionServiceTaskTest.testSetServiceResultToProcessVariables: ``#{bean.value}``
+    with resultVariable -> ``result == "ok"``; the expression without one sets nothing."""
+    deploy(
+        client,
+        corpus,
+        "ExpressionServiceTaskTest.testSetServiceResultToProcessVariables.bpmn20.xml",
+    )
+    iid = start(client, "setServiceResultToProcessVariables", bean={"value": "ok"})["_id"]
+    assert instance(client, iid)["processVariables"] == {"bean": {"value": "ok"}, "result": "ok"}
+    [task] = open_tasks(client, iid)
+    assert task["taskDefinitionKey"] == "waitState"
+    complete(client, task["_id"])
+    assert_ended(client, iid, "theEnd")
+
+
+def test_uel_value_and_method_expressions(client, corpus):
+    """UelExpressionTest.testValueAndMethodExpression: order 150 -> "Standard service" (a
+    value expression). Order 300 reaches ``${order.isPremiumOrder()}``, a method of Flowable's
+    Java bean: on a JSON object the call is refused, the start fails naming the expression and
+    nothing runs (Flowable: "Premium service")."""
+    deploy(client, corpus, "UelExpressionTest.testValueAndMethodExpression.bpmn20.xml")
+    iid = start(client, "uelExpressions", order={"price": 150})["_id"]
+    assert names(client, iid) == ["Standard service"]
+    complete(client, open_tasks(client, iid)[0]["_id"])
+    assert_ended(client, iid, "end1")
+    response = _call(
+        client, "POST", "processinstance", {"_key": "uelExpressions", "order": {"price": 300}}
+    )
+    assert response.status_code == 400, response.body
+    assert "isPremiumOrder" in json.loads(response.body)["message"]
+    listed = expect(
+        _call(
+            client,
+            "GET",
+            "processinstance?_queryId=filtered-query&processDefinitionKey=uelExpressions",
+        ),
+        200,
+    )
+    assert listed["result"] == []
+
+
+def test_service_task_delegate_expression(client, corpus):
+    """ServiceTaskDelegateExpressionTest.testDelegateExpression (the delegate bean, which sets
+    ``executed``, swapped for an expression that does): one task "Task A", variables
+    ``{executed: true}``."""
+    deploy_text(
+        client,
+        "delegateExpression",
+        corpus_text(
+            corpus,
+            "ServiceTaskDelegateExpressionTest.testDelegateExpression.bpmn20.xml",
+            (
+                'flowable:delegateExpression="${delegateBean}"',
+                "flowable:expression=\"${execution.setVariable('executed', true)}\"",
+            ),
+        ),
+    )
+    iid = start(client, "process")["_id"]
+    assert names(client, iid) == ["Task A"]
+    assert instance(client, iid)["processVariables"] == {"executed": True}
+
+
+def test_boundary_error_caught_from_the_service_task(client, corpus):
+    """BoundaryErrorEventTest.testCatchErrorThrownByJavaDelegateOnServiceTask (the delegate
+    that throws a BpmnError swapped for a sub-process ending in an error end event): the
+    catch-all boundary error event takes the flow to "Escalated Task"; completing it ends the
+    process."""
+    name = "BoundaryErrorEventTest.testCatchErrorThrownByJavaDelegateOnServiceTask.bpmn20.xml"
+    thrower = (
+        '<subProcess id="serviceTask"><startEvent id="inner"/>'
+        '<sequenceFlow id="innerFlow" sourceRef="inner" targetRef="throw"/>'
+        '<endEvent id="throw"><errorEventDefinition errorRef="delegateError"/></endEvent>'
+        "</subProcess>"
+    )
+    text = corpus_text(
+        corpus,
+        name,
+        (
+            '<serviceTask id="serviceTask" activiti:class="org.flowable.engine.test.bpmn.event.'
+            'error.ThrowBpmnErrorDelegate" />',
+            thrower,
+        ),
+    )
+    deploy_text(client, "catchDelegateError", text)
+    iid = start(client, "catchErrorThrownByJavaDelegateOnServiceTask")["_id"]
+    assert names(client, iid) == ["Escalated Task"]
+    complete(client, open_tasks(client, iid)[0]["_id"])
+    assert not is_running(client, iid)
+
+
+# --- constructs the service does not execute ---------------------------------------------------
+
+
+REFUSED = {
+    "BoundaryErrorEventTest.testCatchErrorThrownByJavaDelegateOnServiceTask": ["serviceTask"],
+    "CompensateEventTest.testCompensateServiceTask": [
+        "undoBookHotel",
+        "compensateBookHotelEvt",
+        "throwCompensate",
+    ],
+    "CompensateEventTest.testCompensateSubprocess": [
+        "undoBookHotel",
+        "compensateBookHotelEvt",
+        "throwCompensate",
+    ],
+    "ConditionalIntermediateCatchEventTest.testConditionalIntermediateCatchEvent": [
+        "catchConditional"
+    ],
+    "EmailSendTaskTest.testSimpleTextMail": ["sendMail"],
+    "RuleTaskTest.testJavaDelegate": ["theTask"],
+    "TransactionSubProcessTest.testSimpleCase": ["tx", "catchCancelTx", "undoBookHotel"],
+}
+
+
+def test_files_with_unexecuted_constructs_are_refused(client, corpus):
+    """Each deploy is a 400 whose ``detail.errors`` name each such element (with its line);
+    the model lists no deployment (one container for all seven files: setup is the cost)."""
+    for name, elements in REFUSED.items():
+        text = (corpus / "flowable" / f"{name}.bpmn20.xml").read_text(encoding="utf-8")
+        model = expect(_call(client, "POST", "model", {"name": "Refused", "bpmnXML": text}), 201)
+        data = expect(_call(client, "POST", f"model/{model['_id']}?_action=deploy"), 400)
+        errors = data["detail"]["errors"]
+        assert set(elements) <= {e.get("activityId") for e in errors}, (name, json.dumps(errors))
+        assert all(e["xmlLineNumber"] > 0 for e in errors)
+        listed = expect(
+            _call(client, "POST", f"model/{model['_id']}?_action=list_deployments"), 200
+        )
+        assert listed["processDefinitionIds"] == []
