@@ -36,10 +36,21 @@ from ...clock import format_iso, parse_iso
 from ...crest import filter as crest_filter
 from ...crest.request import CrestRequest
 from ...errors import BadRequest, NotFound
+from ...storage.ports import Item, Table
 from ..container import Services
 from ..definitions import cache as definitions
 from ..querying import FILTERED_QUERY, QuerySource, date_param, run_query
-from ..repositories.instances import instance_records, running_listing, subscribers
+from ..repositories.instances import (
+    EXECUTION_HEADER,
+    execution_listing,
+    execution_prefix,
+    instance_records,
+    instance_subscriptions,
+    read_headers,
+    records_of,
+    subscribers,
+    variable_prefix,
+)
 from .targets import instance_of_execution
 
 __all__ = [
@@ -109,8 +120,6 @@ EQUAL_PARAMS = {
     "activityId": "activityId",
     "startedBy": "startUserId",
 }
-#: instances read per page of the listing (each one Query)
-INSTANCES_PER_PAGE = 50
 _MISSING = object()
 
 
@@ -317,7 +326,7 @@ class _Definitions(dict):
 
 
 def _rows(items: Iterable[Any], known: _Definitions) -> list[Row]:
-    """The execution rows of one instance's items (none when it has ended)."""
+    """The execution rows of one instance's whole item collection (none when it has ended)."""
     records = [item.data for item in items if item.data.get("kind")]
     header = next((r for r in records if r["kind"] == "instance"), None)
     if header is None or header.get("end_time"):
@@ -346,14 +355,17 @@ def _rows(items: Iterable[Any], known: _Definitions) -> list[Row]:
 def _item(
     record: Mapping[str, Any], header: Mapping[str, Any], definition: Mapping[str, Any]
 ) -> dict[str, Any]:
-    is_root = record["id"] == header["id"]
+    """An execution item from its record and its instance's header (or the header copy an
+    execution item carries, ``EXECUTION_HEADER``)."""
+    instance_id = record.get("instance_id") or header["id"]
+    is_root = record["id"] == instance_id
     return {
         "_id": record["id"],
         "activityId": record.get("activity_id"),
-        "processInstanceId": header["id"],
+        "processInstanceId": instance_id,
         "parentId": record.get("parent_id"),
         "superExecutionId": header.get("super_execution_id") if is_root else None,
-        "rootProcessInstanceId": header.get("root_instance_id") or header["id"],
+        "rootProcessInstanceId": header.get("root_instance_id") or instance_id,
         "suspended": header.get("status") == "suspended",
         "ended": False,
         "tenantId": header.get("tenant_id") or "",
@@ -377,60 +389,141 @@ def _item(
     }
 
 
-def _load(container: Services, instance_id: str, known: _Definitions) -> list[Row]:
-    return _rows(instance_records(container.store, instance_id), known)
+class _Reader:
+    """Reads rows for one request: from execution items (which carry their header copy),
+    completed with only what the request's filters compare."""
+
+    def __init__(self, container: Services, request: CrestRequest, known: _Definitions):
+        self.store = container.store
+        self.known = known
+        filtered = request.query_id == FILTERED_QUERY
+        self.events = _events(request) if filtered else []
+        self.process_var = comparison(request, "processVariable") if filtered else None
+        self.local_var = comparison(request, "variable") if filtered else None
+
+    def rows(self, items: Iterable[Item], events: Mapping[str, set] | None = None) -> list[Row]:
+        """Rows of execution items (duplicates and executions of ended instances dropped);
+        ``events``: the subscriptions already known, by execution id."""
+        items = list({item.sk: item for item in items}.values())
+        headers = self._headers({item.pk for item in items if EXECUTION_HEADER not in item.data})
+        rows = []
+        for item in items:
+            header = item.data.get(EXECUTION_HEADER) or headers.get(item.pk)
+            if header is None or header.get("end_time"):
+                continue
+            row = Row(_item(item.data, header, self.known[header["definition_id"]]))
+            row.events = frozenset((events or {}).get(item.data["id"], ()))
+            rows.append(row)
+        self._variables(rows)
+        if len(self.events) > 1 or (self.events and events is None):
+            self._subscriptions(rows)
+        return rows
+
+    def _headers(self, instance_ids: set[str]) -> dict[str, Mapping[str, Any]]:
+        """Headers of instances whose execution items predate the header copy (one
+        BatchGetItem; none once the backfill has run)."""
+        found = read_headers(self.store, sorted(instance_ids))
+        return {pk: {**item.data, "id": pk} for pk, item in found.items()}
+
+    def _variables(self, rows: list[Row]) -> None:
+        """The one variable each comparison names, of every row (one BatchGetItem)."""
+        if not rows or (self.process_var is None and self.local_var is None):
+            return
+        keys: list[tuple[str, str]] = []
+        for row in rows:
+            instance_id = row["processInstanceId"]
+            if self.process_var is not None:
+                keys.append((instance_id, variable_prefix(instance_id) + self.process_var.name))
+            if self.local_var is not None:
+                keys.append(
+                    (instance_id, variable_prefix(instance_id, row["_id"]) + self.local_var.name)
+                )
+        values = {
+            (item.pk, item.sk): item.data.get("value")
+            for item in self.store.batch_get(Table.RUNTIME, keys)
+        }
+        for row in rows:
+            instance_id = row["processInstanceId"]
+            if self.process_var is not None:
+                key = (instance_id, variable_prefix(instance_id) + self.process_var.name)
+                if key in values:
+                    row.process_variables = {self.process_var.name: values[key]}
+            if self.local_var is not None:
+                key = (instance_id, variable_prefix(instance_id, row["_id"]) + self.local_var.name)
+                if key in values:
+                    row.local_variables = {self.local_var.name: values[key]}
+
+    def _subscriptions(self, rows: list[Row]) -> None:
+        """Every event subscription of the rows' executions (one Query per instance: only
+        when a query names both a signal and a message)."""
+        found: dict[str, set[tuple[str, str]]] = {}
+        for instance_id in dict.fromkeys(row["processInstanceId"] for row in rows):
+            for record in records_of(instance_subscriptions(self.store, instance_id).items):
+                if record.get("event_name"):
+                    found.setdefault(record["execution_id"], set()).add(
+                        (record["type"], record["event_name"])
+                    )
+        for row in rows:
+            row.events = frozenset(found.get(row["_id"], ()))
 
 
 def _wanted_instance(request: CrestRequest) -> str | None:
+    """The one instance a query names: by ``processInstanceId``, or by an execution id or a
+    parent execution id (the root execution's id is the instance id, a child's names it)."""
     if request.query_filter is not None:
         terms = crest_filter.equality_terms(request.query_filter)
-        instance, execution = terms.get("processInstanceId"), terms.get("_id")
+        named = (terms.get("processInstanceId"), terms.get("_id"), terms.get("parentId"))
     elif request.query_id == FILTERED_QUERY:
-        instance, execution = request.param("processInstanceId"), request.param("executionId")
+        named = (
+            request.param("processInstanceId"),
+            request.param("executionId"),
+            request.param("executionParentId"),
+        )
     else:
         return None
+    instance, execution, parent = named
     if isinstance(instance, str) and instance:
         return instance
-    if isinstance(execution, str) and execution:
-        return instance_of_execution(execution)
+    for value in (execution, parent):
+        if isinstance(value, str) and value:
+            return instance_of_execution(value)
     return None
 
 
 def _fetch_one(container: Services, instance_id: str, known: _Definitions) -> Callable:
+    """The executions of one instance: one Query of its item collection."""
+
     def fetch(token: Any, limit: int) -> tuple[list[Row], Any]:
-        return _load(container, instance_id, known), None
+        return _rows(instance_records(container.store, instance_id), known), None
 
     return fetch
 
 
-def _fetch_listing(container: Services, known: _Definitions) -> Callable:
+def _fetch_listing(container: Services, reader: _Reader) -> Callable:
+    """Pages of the execution listing (8 shard Queries per fetch, plus one BatchGetItem when a
+    variable comparison needs values)."""
+
     def fetch(token: Any, limit: int) -> tuple[list[Row], Any]:
-        page = running_listing(
-            container.store, limit=max(1, min(limit, INSTANCES_PER_PAGE)), start=token
-        )
-        rows = [row for item in page.items for row in _load(container, item.pk, known)]
-        return rows, page.next_token
+        page = execution_listing(container.store, limit=max(1, limit), start=token)
+        return reader.rows(page.items), page.next_token
 
     return fetch
 
 
-def _fetch_subscribed(container: Services, kind: str, name: str, known: _Definitions) -> Callable:
+def _fetch_subscribed(container: Services, kind: str, name: str, reader: _Reader) -> Callable:
+    """Pages of the subscriptions to one event (``event-sort``: one Query), and the subscribed
+    executions (one BatchGetItem)."""
+
     def fetch(token: Any, limit: int) -> tuple[list[Row], Any]:
-        page = subscribers(
-            container.store, kind, name, limit=max(1, min(limit, INSTANCES_PER_PAGE)), start=token
-        )
-        wanted = {item.data["execution_id"]: item.pk for item in page.items}
-        loaded: dict[str, dict[str, Row]] = {}
-        rows: list[Row] = []
-        for execution_id, instance_id in wanted.items():
-            if instance_id not in loaded:
-                loaded[instance_id] = {
-                    row["_id"]: row for row in _load(container, instance_id, known)
-                }
-            row = loaded[instance_id].get(execution_id)
-            if row is not None:
-                rows.append(row)
-        return rows, page.next_token
+        page = subscribers(container.store, kind, name, limit=max(1, limit), start=token)
+        events: dict[str, set[tuple[str, str]]] = {}
+        keys = []
+        for item in page.items:
+            execution_id = item.data["execution_id"]
+            events.setdefault(execution_id, set()).add((kind, name))
+            keys.append((item.pk, execution_prefix(execution_id)))
+        items = container.store.batch_get(Table.RUNTIME, keys) if keys else []
+        return reader.rows(items, events), page.next_token
 
     return fetch
 
@@ -438,14 +531,14 @@ def _fetch_subscribed(container: Services, kind: str, name: str, known: _Definit
 def execution_source(container: Services, request: CrestRequest) -> QuerySource:
     """The ``QuerySource`` of ``execution`` queries (see the module doc for what is read)."""
     known = _Definitions(container)
+    reader = _Reader(container, request, known)
     wanted = _wanted_instance(request)
-    events = _events(request) if request.query_id == FILTERED_QUERY else []
     if wanted is not None:
         fetch = _fetch_one(container, wanted, known)
-    elif events:
-        fetch = _fetch_subscribed(container, *events[0], known)
+    elif reader.events:
+        fetch = _fetch_subscribed(container, *reader.events[0], reader)
     else:
-        fetch = _fetch_listing(container, known)
+        fetch = _fetch_listing(container, reader)
     return QuerySource(fetch=fetch, sortable=ITEM_FIELDS, filtered_query=filtered_predicate)
 
 
