@@ -44,6 +44,8 @@ from ..repositories.instances import (
     EXECUTION_HEADER,
     execution_listing,
     execution_prefix,
+    instance_executions,
+    instance_lookup,
     instance_records,
     instance_subscriptions,
     read_headers,
@@ -490,6 +492,34 @@ def _wanted_instance(request: CrestRequest) -> str | None:
     return None
 
 
+#: ``filtered-query`` parameter and ``_queryFilter`` field -> the ``lookup-sort`` attribute that
+#: lists the running instances with that value (first found wins)
+LOOKUPS = (
+    ("processInstanceBusinessKey", "businessKey", "bk"),
+    ("processDefinitionId", "processDefinitionId", "pdi"),
+    ("processDefinitionKey", "processDefinitionKey", "pdk"),
+    ("startedBy", "startUserId", "su"),
+)
+#: instances read per fetch of a lookup partition (each one Query of its executions)
+INSTANCES_PER_FETCH = 10
+
+
+def _wanted_lookup(request: CrestRequest) -> tuple[str, str] | None:
+    """``(lookup attribute, value)`` when the query compares an instance attribute that the
+    ``lookup-sort`` index lists for equality."""
+    if request.query_filter is not None:
+        terms = crest_filter.equality_terms(request.query_filter)
+        values = [(terms.get(field), attribute) for _, field, attribute in LOOKUPS]
+    elif request.query_id == FILTERED_QUERY:
+        values = [(request.param(param), attribute) for param, _, attribute in LOOKUPS]
+    else:
+        return None
+    for value, attribute in values:
+        if isinstance(value, str) and value:
+            return attribute, value
+    return None
+
+
 def _fetch_one(container: Services, instance_id: str, known: _Definitions) -> Callable:
     """The executions of one instance: one Query of its item collection."""
 
@@ -506,6 +536,23 @@ def _fetch_listing(container: Services, reader: _Reader) -> Callable:
     def fetch(token: Any, limit: int) -> tuple[list[Row], Any]:
         page = execution_listing(container.store, limit=max(1, limit), start=token)
         return reader.rows(page.items), page.next_token
+
+    return fetch
+
+
+def _fetch_by_lookup(container: Services, attribute: str, value: str, reader: _Reader) -> Callable:
+    """Pages of the running instances with one attribute value (``lookup-sort``: one Query),
+    then each one's executions (one Query each, at most ``INSTANCES_PER_FETCH`` per fetch)."""
+
+    def fetch(token: Any, limit: int) -> tuple[list[Row], Any]:
+        instances = max(1, min(limit // 2 + 1, INSTANCES_PER_FETCH))
+        page = instance_lookup(container.store, attribute, value, limit=instances, start=token)
+        items = [
+            item
+            for instance in page.items
+            for item in instance_executions(container.store, instance.pk).items
+        ]
+        return reader.rows(items), page.next_token
 
     return fetch
 
@@ -533,10 +580,13 @@ def execution_source(container: Services, request: CrestRequest) -> QuerySource:
     known = _Definitions(container)
     reader = _Reader(container, request, known)
     wanted = _wanted_instance(request)
+    lookup = _wanted_lookup(request)
     if wanted is not None:
         fetch = _fetch_one(container, wanted, known)
     elif reader.events:
         fetch = _fetch_subscribed(container, *reader.events[0], reader)
+    elif lookup is not None:
+        fetch = _fetch_by_lookup(container, *lookup, reader)
     else:
         fetch = _fetch_listing(container, reader)
     return QuerySource(fetch=fetch, sortable=ITEM_FIELDS, filtered_query=filtered_predicate)
