@@ -90,12 +90,33 @@ QUERIES: list[tuple[str, str, tuple[str, ...]]] = [
     ("history true p10", "processinstance/history?_queryFilter=true&_pageSize=10", ("page",)),
     ("executions true p10", "execution?_queryFilter=true&_pageSize=10", ("page",)),
     (
+        "executions businessKey",
+        "execution?_queryId=filtered-query&processInstanceBusinessKey=bk-7",
+        ("page",),
+    ),
+    (
+        "executions definitionKey p10",
+        "execution?_queryId=filtered-query&processDefinitionKey=benchScale&_pageSize=10",
+        ("page",),
+    ),
+    (
+        "executions activityId eq p10",
+        'execution?_queryFilter=activityId eq "review"&_pageSize=10',
+        ("page",),
+    ),
+    (
         "tasks candidateGroup g3 p10",
         "taskinstance?_queryId=filtered-query&taskCandidateGroup=g3&_pageSize=10",
         ("page",),
     ),
     ("tasks true p10", "taskinstance?_queryFilter=true&_pageSize=10", ("page",)),
     ("jobs true p10", "job?_queryFilter=true&_pageSize=10", ("page",)),
+    (
+        "jobs timersOnly p10",
+        "job?_queryId=filtered-query&timersOnly=true&_pageSize=10",
+        ("page",),
+    ),
+    ("dead-letter jobs true p10", "job/deadletter?_queryFilter=true&_pageSize=10", ("page",)),
     ("definitions true", "processdefinition?_queryFilter=true", ()),
     # the IDM UIs (API reference §3.3, §3.4)
     (
@@ -221,7 +242,7 @@ def clones(
             index = row["index"]
             if "kind_shard" in index:
                 listing = index["kind_shard"].split("#", 1)[0]
-                entity = index["sort"].split("#", 1)[1]
+                entity = index["sort"].rsplit("#", 1)[1]  # the id: task, instance, execution
                 index["kind_shard"] = shard_key(listing, shard_for(entity, LIST_SHARDS))
             yield (
                 Table(row["table"]),
