@@ -6,15 +6,22 @@ referenceId, referenceType, propagatedStageInstanceId``) plus the instance's def
 (``processDefinitionId/Key/Name/Version/Category``), ``businessKey``, ``startTime`` and
 ``startUserId`` (the instance's), and ``isActive``/``isScope``/``isConcurrent``/``isEventScope``.
 
-Reads (each instance is one Query of its item collection, which gives its executions,
-variables and subscriptions at once):
+Reads (DynamoDB requests per read of the Pager, whatever the number of running instances):
 
-* ``processInstanceId`` or ``executionId`` equality (``filtered-query`` parameter, or an
-  ``_id``/``processInstanceId`` equality term of ``_queryFilter``): that one instance;
-* ``signalName`` / ``messageName``: the ``event-sort`` index (``signal#<name>``), then the
-  instances it names, keeping the subscribed executions;
-* otherwise the running-instance listing (sharded ``kindShard-sort`` index, ``instance#0..7``)
-  and one Query per instance: the cost grows with the number of running instances.
+* ``processInstanceId``, ``executionId`` or ``executionParentId`` equality (``filtered-query``
+  parameter, or an ``_id``/``processInstanceId``/``parentId`` equality term of
+  ``_queryFilter``): that one instance's item collection (one Query), which gives its
+  executions, variables and subscriptions at once;
+* ``signalName`` / ``messageName``: the ``event-sort`` index (the subscription records, one
+  Query) and the subscribed executions (one BatchGetItem);
+* business key, definition id or key, start user equality: the running instances of that
+  value (``lookup-sort``, one Query) and the executions of each (one Query each, at most
+  ``INSTANCES_PER_FETCH``);
+* otherwise the execution listing (sharded ``kindShard-sort`` index, ``execution#0..7``: 8
+  Queries), within the read budget. Execution items carry their header's fields
+  (``EXECUTION_HEADER``), so a listed row needs no other read.
+
+A variable comparison adds one BatchGetItem of the one variable it names per execution read.
 
 ``processVariable*`` compares one instance-scope variable, ``variable*`` one variable local to
 the execution: ``<prefix>Name``, ``<prefix>Value``, ``<prefix>ValueType`` (``string`` default,
