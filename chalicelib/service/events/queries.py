@@ -34,12 +34,10 @@ comparison). Bad operator, type or value: 400 naming the parameter.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
 from typing import Any, cast
 
-from ...clock import format_iso, parse_iso
+from ...clock import format_iso
 from ...crest import filter as crest_filter
 from ...crest.request import CrestRequest
 from ...errors import BadRequest, NotFound
@@ -60,6 +58,7 @@ from ..repositories.instances import (
     subscribers,
     variable_prefix,
 )
+from .comparisons import OPERATORS, VALUE_TYPES, Comparison, comparison
 from .targets import instance_of_execution
 
 __all__ = [
@@ -104,18 +103,6 @@ ITEM_FIELDS = frozenset(
         "isEventScope",
     }
 )
-OPERATORS = (
-    "equals",
-    "notEquals",
-    "greaterThan",
-    "greaterThanOrEqual",
-    "lessThan",
-    "lessThanOrEqual",
-    "like",
-    "equalsIgnoreCase",
-    "likeIgnoreCase",
-)
-VALUE_TYPES = ("string", "long", "integer", "double", "boolean", "date")
 #: filtered-query parameters compared for equality, and the item field each reads
 EQUAL_PARAMS = {
     "executionId": "_id",
@@ -129,7 +116,6 @@ EQUAL_PARAMS = {
     "activityId": "activityId",
     "startedBy": "startUserId",
 }
-_MISSING = object()
 
 
 class Row(dict):
@@ -138,128 +124,6 @@ class Row(dict):
     process_variables: Mapping[str, Any] = {}
     local_variables: Mapping[str, Any] = {}
     events: frozenset = frozenset()
-
-
-# --- typed variable comparisons --------------------------------------------------------------
-
-
-def _like(pattern: str, flags: int = 0) -> re.Pattern:
-    parts = [".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern]
-    return re.compile("".join(parts), re.DOTALL | flags)
-
-
-class Comparison:
-    """One ``<prefix>Name/Value/ValueType/Operator`` comparison, checked when built."""
-
-    def __init__(self, prefix: str, name: str, value: str, value_type: str, operator: str):
-        self.name, self.operator, self.type = name, operator, value_type
-        if operator not in OPERATORS:
-            raise BadRequest(
-                f"The value '{operator}' for parameter '{prefix}Operator' is not "
-                f"one of {', '.join(OPERATORS)}"
-            )
-        if value_type not in VALUE_TYPES:
-            raise BadRequest(
-                f"The value '{value_type}' for parameter '{prefix}ValueType' is "
-                f"not one of {', '.join(VALUE_TYPES)}"
-            )
-        text_only = operator in ("like", "equalsIgnoreCase", "likeIgnoreCase")
-        if text_only and value_type != "string":
-            raise BadRequest(
-                f"The operator '{operator}' of parameter '{prefix}Operator' needs "
-                f"{prefix}ValueType string"
-            )
-        ordered = operator not in ("equals", "notEquals") and not text_only
-        if ordered and value_type == "boolean":
-            raise BadRequest(
-                f"The operator '{operator}' of parameter '{prefix}Operator' cannot compare booleans"
-            )
-        self.expected = _parse(prefix, value, value_type)
-        if operator in ("like", "likeIgnoreCase"):
-            self.pattern = _like(value, re.IGNORECASE if operator == "likeIgnoreCase" else 0)
-
-    def matches(self, variables: Mapping[str, Any]) -> bool:
-        actual = _typed(variables.get(self.name, _MISSING), self.type)
-        if actual is _MISSING:
-            return False
-        op, expected = self.operator, self.expected
-        if op == "equals":
-            return actual == expected
-        if op == "notEquals":
-            return actual != expected
-        if op == "equalsIgnoreCase":
-            return actual.casefold() == expected.casefold()
-        if op in ("like", "likeIgnoreCase"):
-            return bool(self.pattern.fullmatch(actual))
-        return {
-            "greaterThan": actual > expected,
-            "greaterThanOrEqual": actual >= expected,
-            "lessThan": actual < expected,
-            "lessThanOrEqual": actual <= expected,
-        }[op]
-
-
-def _parse(prefix: str, value: str, value_type: str) -> Any:
-    try:
-        if value_type in ("long", "integer"):
-            return int(value)
-        if value_type == "double":
-            return float(value)
-        if value_type == "boolean":
-            if value.lower() not in ("true", "false"):
-                raise ValueError(value)
-            return value.lower() == "true"
-        if value_type == "date":
-            return parse_iso(value)
-    except (ValueError, TypeError):
-        raise BadRequest(
-            f"The value '{value}' for parameter '{prefix}Value' is not a {value_type}"
-        ) from None
-    return value
-
-
-def _typed(value: Any, value_type: str) -> Any:
-    """A stored value as ``value_type``, or ``_MISSING`` when it is not of that type."""
-    if value is _MISSING or value is None:
-        return _MISSING
-    if value_type == "string":
-        return value if isinstance(value, str) else _MISSING
-    if value_type == "boolean":
-        return value if isinstance(value, bool) else _MISSING
-    if isinstance(value, bool):
-        return _MISSING
-    if value_type in ("long", "integer"):
-        return (
-            value
-            if isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-            else _MISSING
-        )
-    if value_type == "double":
-        return value if isinstance(value, (int, float)) else _MISSING
-    if isinstance(value, str):  # date: stored as ISO text
-        try:
-            return parse_iso(value)
-        except ValueError:
-            return _MISSING
-    return value if isinstance(value, datetime) else _MISSING
-
-
-def comparison(request: CrestRequest, prefix: str) -> Comparison | None:
-    """The comparison of ``<prefix>*`` parameters, None when absent; 400 when incomplete."""
-    name, value = request.param(f"{prefix}Name"), request.param(f"{prefix}Value")
-    if name is None and value is None:
-        return None
-    if not name:
-        raise BadRequest(f"The parameter '{prefix}Name' is required with '{prefix}Value'")
-    if value is None:
-        raise BadRequest(f"The parameter '{prefix}Value' is required with '{prefix}Name'")
-    return Comparison(
-        prefix,
-        name,
-        value,
-        request.param(f"{prefix}ValueType") or "string",
-        request.param(f"{prefix}Operator") or "equals",
-    )
 
 
 # --- filtered-query --------------------------------------------------------------------------
