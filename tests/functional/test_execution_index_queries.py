@@ -214,3 +214,18 @@ def test_the_count_follows_starts_and_ends(client, container, world):
         response = client.http.delete(f"{WF}/processinstance/{instance}", headers=ADMIN)
         assert response.status_code == 200, json.loads(response.body)
     assert execution_count(container.store) == 4 == len(get(client, "_queryFilter=true")["result"])
+
+
+def test_exact_total_of_every_execution_is_the_maintained_count(client, container, world):
+    start_many(container, world, 0, 30)
+    for params in ("_queryFilter=true", "_queryId=query-all-ids", "_queryId=filtered-query"):
+        data, cost = counted(client, f"{params}&_pageSize=10&_totalPagedResultsPolicy=EXACT")
+        assert data["totalPagedResults"] == 60 and len(data["result"]) == 10, params
+        assert cost == {"Query": 8 + 1}, params  # the page, and the counter's collection
+    # a filter: counted within the read budget (all 30 msgwait executions fit it)
+    data = get(
+        client,
+        "_queryId=filtered-query&processDefinitionKey=msgwait&_pageSize=10"
+        "&_totalPagedResultsPolicy=EXACT",
+    )
+    assert data["totalPagedResults"] == 30

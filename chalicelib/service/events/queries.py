@@ -22,6 +22,8 @@ Reads (DynamoDB requests per read of the Pager, whatever the number of running i
   (``EXECUTION_HEADER``), so a listed row needs no other read.
 
 A variable comparison adds one BatchGetItem of the one variable it names per execution read.
+``_totalPagedResultsPolicy=EXACT`` over every execution (no filter) is the listing's maintained
+count (``execution_count``, one Query); a filtered query counts within the read budget.
 
 ``processVariable*`` compares one instance-scope variable, ``variable*`` one variable local to
 the execution: ``<prefix>Name``, ``<prefix>Value``, ``<prefix>ValueType`` (``string`` default,
@@ -44,9 +46,10 @@ from ...errors import BadRequest, NotFound
 from ...storage.ports import Item, Table
 from ..container import Services
 from ..definitions import cache as definitions
-from ..querying import FILTERED_QUERY, QuerySource, date_param, run_query
+from ..querying import FILTERED_QUERY, QuerySource, date_param, run_query, served_terms
 from ..repositories.instances import (
     EXECUTION_HEADER,
+    execution_count,
     execution_listing,
     execution_prefix,
     instance_executions,
@@ -460,7 +463,14 @@ def execution_source(container: Services, request: CrestRequest) -> QuerySource:
         fetch = _fetch_by_lookup(container, *lookup, reader)
     else:
         fetch = _fetch_listing(container, reader)
-    return QuerySource(fetch=fetch, sortable=ITEM_FIELDS, filtered_query=filtered_predicate)
+    store = container.store
+    everything = served_terms(request, EQUAL_PARAMS) == {}
+    return QuerySource(
+        fetch=fetch,
+        sortable=ITEM_FIELDS,
+        filtered_query=filtered_predicate,
+        count=(lambda: execution_count(store)) if everything else None,
+    )
 
 
 def query_executions(container: Services, request: CrestRequest) -> dict:
