@@ -8,6 +8,8 @@ templates that ``bulk_write`` clones, with new time-ordered ids, through the sto
 (``ItemStore.batch_put``, BatchWriteItem): instance ``i`` has business key ``bk-<i>``, start user
 ``user-<i % 50>``, ``n = i % 100``, candidate group ``g<i % 10>`` (``internal/role/openidm-admin``
 when ``i % 10 == 0``), starts ``i`` minutes after the first, and every tenth one has finished.
+``bulk_jobs`` writes one job per ``i`` beside them (timers and async continuations, every
+twentieth one in the dead-letter table).
 
 Then every query of issue 11 and the IDM UI queries of the API reference run through the HTTP
 handler (Chalice test client, admin headers) while ``aws.counting()`` counts DynamoDB requests
@@ -109,12 +111,40 @@ QUERIES: list[tuple[str, str, tuple[str, ...]]] = [
     ("history true p10", "processinstance/history?_queryFilter=true&_pageSize=10", ("page",)),
     ("executions true p10", "execution?_queryFilter=true&_pageSize=10", ("page",)),
     (
+        "executions businessKey",
+        "execution?_queryId=filtered-query&processInstanceBusinessKey=bk-7",
+        ("page",),
+    ),
+    (
+        "executions definitionKey p10",
+        "execution?_queryId=filtered-query&processDefinitionKey=benchScale&_pageSize=10",
+        ("page",),
+    ),
+    (
+        "executions activityId eq p10",
+        'execution?_queryFilter=activityId eq "review"&_pageSize=10',
+        ("page",),
+    ),
+    (
         "tasks candidateGroup g3 p10",
         "taskinstance?_queryId=filtered-query&taskCandidateGroup=g3&_pageSize=10",
         ("page",),
     ),
     ("tasks true p10", "taskinstance?_queryFilter=true&_pageSize=10", ("page",)),
     ("jobs true p10", "job?_queryFilter=true&_pageSize=10", ("page",)),
+    (
+        "jobs timersOnly p10",
+        "job?_queryId=filtered-query&timersOnly=true&_pageSize=10",
+        ("page",),
+    ),
+    ("jobs processInstanceId", "job?_queryId=filtered-query&processInstanceId={job7i}", ("page",)),
+    ("jobs jobId", "job?_queryId=filtered-query&jobId={job7}", ("page",)),
+    ("dead-letter jobs true p10", "job/deadletter?_queryFilter=true&_pageSize=10", ("page",)),
+    (
+        "dead-letter withException p10",
+        "job/deadletter?_queryId=filtered-query&withException=true&_pageSize=10",
+        ("page",),
+    ),
     ("definitions true", "processdefinition?_queryFilter=true", ()),
     # the IDM UIs (API reference §3.3, §3.4)
     (
@@ -240,7 +270,7 @@ def clones(
             index = row["index"]
             if "kind_shard" in index:
                 listing = index["kind_shard"].split("#", 1)[0]
-                entity = index["sort"].split("#", 1)[1]
+                entity = index["sort"].rsplit("#", 1)[1]  # the id: task, instance, execution
                 index["kind_shard"] = shard_key(listing, shard_for(entity, LIST_SHARDS))
             yield (
                 Table(row["table"]),
@@ -289,6 +319,46 @@ def bulk_write(
     for first in range(0, len(merged), 100):
         store.transact(merged[first : first + 100])
     return written
+
+
+#: the ids of job number 7 (``{job7}``) and of its instance (``{job7i}``) in ``QUERIES`` paths
+JOB_IDS: dict[str, str] = {}
+
+
+def bulk_jobs(store: Any, count: int, *, first_start: datetime, offset: int = 0) -> int:
+    """One job per number (timers and async continuations alternately, due 60 days after their
+    creation, so none runs), of an instance id of their own (the queries read jobs only); every
+    twentieth one failed into the dead-letter table instead. Returns items written."""
+    from chalicelib.ids import child_id, new_id
+    from chalicelib.service.jobs.items import new_job
+    from chalicelib.service.repositories.jobs import dead_letter_item
+    from chalicelib.storage.ports import Table
+
+    jobs, dead = [], []
+    for number in range(offset, offset + count):
+        created = first_start + timedelta(minutes=number)
+        instance = new_id(int(created.timestamp() * 1000))
+        job = new_job(
+            job_id=child_id(instance),
+            handler_type="trigger-timer" if number % 2 == 0 else "async-continuation",
+            created=created,
+            due=created + timedelta(days=60),
+            instance_id=instance,
+            execution_id=instance,
+            definition_id="benchScale:1:bench",
+            timer=number % 2 == 0,
+        )
+        if number == 7:
+            JOB_IDS.update(job7=job.data["_id"], job7i=instance)
+        if number % 20 == 19:
+            data = {**job.data, "retries": 0, "exceptionMessage": "bench failure"}
+            dead.append(dead_letter_item(data))
+        else:
+            jobs.append(job)
+    for table, items in ((Table.RUNTIME, jobs), (Table.DEADLETTER, dead)):
+        if items:
+            store.batch_put(table, items)
+    return len(jobs) + len(dead)
 
 
 def templates(container: Any, definition_id: str) -> tuple[list, list]:
@@ -359,7 +429,7 @@ def run_queries(client: Any, read: ItemsRead) -> dict[str, dict[str, Any]]:
     """Each query once through the HTTP handler: requests, items read, results, cookie, ms."""
     figures = {}
     for label, path, _ in QUERIES:
-        url = "/openidm/workflow/" + quote(path, safe="/?=&-_.:,")
+        url = "/openidm/workflow/" + quote(path.format(**JOB_IDS), safe="/?=&-_.:,")
         with measuring(read) as counter:
             began = time.perf_counter()
             response = client.http.get(url, headers=ADMIN)
@@ -491,9 +561,12 @@ def main() -> dict:
                     first_start=first_start,
                     offset=stored,
                 )
+                items += bulk_jobs(
+                    container.store, size - stored, first_start=first_start, offset=stored
+                )
                 stored = size
                 print(
-                    f"  N = {size:,}: {items:,} items written in "
+                    f"  N = {size:,}: {items:,} items written (jobs included) in "
                     f"{time.perf_counter() - began:.0f} s (plus the 2 templates)"
                 )
                 began = time.perf_counter()

@@ -155,3 +155,67 @@ def test_unknown_action_and_anonymous(client, container):
     response = client.http.post(f"{WF}/job/{job_id}?_action=retry", headers=JSON)
     assert response.status_code == 400 and "Unknown action" in body(response)["message"]
     assert client.http.get(f"{WF}/job?_queryFilter=true", headers=ANONYMOUS).status_code == 403
+
+
+def counted_get(client, path: str) -> tuple[dict, dict]:
+    from chalicelib import aws
+
+    with aws.counting() as counter:
+        response = client.http.get(f"{WF}/{path}", headers=ADMIN)
+    assert response.status_code == 200, body(response)
+    return body(response), dict(counter.counts.get("dynamodb", {}))
+
+
+def test_query_costs_do_not_grow_with_the_jobs(client, container, runners):
+    """A page of the listing is the 8 shard Queries; ``jobId`` one GetItem (dead or not);
+    ``processInstanceId`` and ``executionId`` one Query of the instance's collection."""
+    from urllib.parse import quote
+
+    def measured(job_id: str, instance: str, dead_id: str) -> dict[str, tuple[str, dict]]:
+        return {
+            "page": ("job?_queryFilter=true&_pageSize=10", {"Query": 8}),
+            "fq jobId": (f"job?_queryId=filtered-query&jobId={job_id}", {"GetItem": 1}),
+            "_id eq": ("job?_queryFilter=" + quote(f'_id eq "{job_id}"'), {"GetItem": 1}),
+            "fq instance": (
+                f"job?_queryId=filtered-query&processInstanceId={instance}",
+                {"Query": 1},
+            ),
+            "fq execution": (
+                f"job?_queryId=filtered-query&executionId={instance}",
+                {"Query": 1},
+            ),
+            "instance eq": (
+                "job?_queryFilter=" + quote(f'processInstanceId eq "{instance}"'),
+                {"Query": 1},
+            ),
+            "dead page": ("job/deadletter?_queryFilter=true&_pageSize=10", {"Query": 8}),
+            "dead jobId": (
+                f"job/deadletter?_queryId=filtered-query&jobId={dead_id}",
+                {"GetItem": 1},
+            ),
+        }
+
+    dead_id = add_job(container, "boom")
+    for _ in range(3):
+        client.http.post(f"{WF}/job/{dead_id}?_action=execute", headers=JSON)
+    instance = ids.new_id()
+    job_id = add_job(container, instance=instance)
+    for _ in range(4):
+        add_job(container)
+    small = {
+        name: counted_get(client, path)
+        for name, (path, _) in measured(job_id, instance, dead_id).items()
+    }
+    for _ in range(30):
+        add_job(container)
+    for name, (path, cost) in measured(job_id, instance, dead_id).items():
+        data, counts = counted_get(client, path)
+        assert counts == small[name][1] == cost, name
+        assert data["result"] == small[name][0]["result"] or name in ("page",), name
+    assert [j["_id"] for j in small["fq jobId"][0]["result"]] == [job_id]
+    assert [j["_id"] for j in small["fq execution"][0]["result"]] == [job_id]
+    assert [j["_id"] for j in small["dead jobId"][0]["result"]] == [dead_id]
+    assert (
+        counted_get(client, f"job/deadletter?_queryId=filtered-query&jobId={job_id}")[0]["result"]
+        == []
+    )

@@ -1,26 +1,44 @@
-"""Runtime items as the code before ``listed_variables``, lookup and candidate items wrote
-them (the layout backfill's tests)."""
+"""Runtime items as the code before ``listed_variables``, lookup, candidate items and the
+execution listing wrote them (the layout backfill's tests)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from chalicelib.service.repositories.instances import LISTED_VARIABLES
+from chalicelib.service.repositories import counters
+from chalicelib.service.repositories.instances import EXECUTION_HEADER, LISTED_VARIABLES
 from chalicelib.storage.aggregate import AggregateStore
 from chalicelib.storage.ports import Delete, Put, Table, Write
 
 
 def make_old(store, instance_id: str) -> None:
     """Rewrite a running instance as the old code left it: a header without
-    ``listed_variables``, no lookup items, no candidate items (the version stays)."""
+    ``listed_variables``, no lookup items, no candidate items, executions neither listed nor
+    carrying their header copy (the version stays). The maintained counts drop by what is
+    no longer listed, as if it had never been counted."""
     aggregate = AggregateStore(store).load(instance_id)
     header = aggregate.header
     assert header is not None
     data = {name: value for name, value in header.data.items() if name != LISTED_VARIABLES}
     writes: list[Write] = [Put(Table.RUNTIME, replace(header, data=data))]
     writes += [
+        Put(
+            Table.RUNTIME,
+            replace(
+                item,
+                data={name: value for name, value in item.data.items() if name != EXECUTION_HEADER},
+                index={},
+            ),
+        )
+        for sk, item in aggregate.items.items()
+        if sk.startswith("exec#")
+    ]
+    writes += [
         Delete(Table.RUNTIME, instance_id, sk)
         for sk in aggregate.items
         if sk.startswith(("look#", "cand#"))
     ]
+    puts = [write.item for write in writes if isinstance(write, Put)]
+    deletes = [write.sk for write in writes if isinstance(write, Delete)]
+    writes += counters.membership_deltas(Table.RUNTIME, instance_id, puts, deletes, aggregate.items)
     store.transact(writes)

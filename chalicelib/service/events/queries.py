@@ -6,15 +6,24 @@ referenceId, referenceType, propagatedStageInstanceId``) plus the instance's def
 (``processDefinitionId/Key/Name/Version/Category``), ``businessKey``, ``startTime`` and
 ``startUserId`` (the instance's), and ``isActive``/``isScope``/``isConcurrent``/``isEventScope``.
 
-Reads (each instance is one Query of its item collection, which gives its executions,
-variables and subscriptions at once):
+Reads (DynamoDB requests per read of the Pager, whatever the number of running instances):
 
-* ``processInstanceId`` or ``executionId`` equality (``filtered-query`` parameter, or an
-  ``_id``/``processInstanceId`` equality term of ``_queryFilter``): that one instance;
-* ``signalName`` / ``messageName``: the ``event-sort`` index (``signal#<name>``), then the
-  instances it names, keeping the subscribed executions;
-* otherwise the running-instance listing (sharded ``kindShard-sort`` index, ``instance#0..7``)
-  and one Query per instance: the cost grows with the number of running instances.
+* ``processInstanceId``, ``executionId`` or ``executionParentId`` equality (``filtered-query``
+  parameter, or an ``_id``/``processInstanceId``/``parentId`` equality term of
+  ``_queryFilter``): that one instance's item collection (one Query), which gives its
+  executions, variables and subscriptions at once;
+* ``signalName`` / ``messageName``: the ``event-sort`` index (the subscription records, one
+  Query) and the subscribed executions (one BatchGetItem);
+* business key, definition id or key, start user equality: the running instances of that
+  value (``lookup-sort``, one Query) and the executions of each (one Query each, at most
+  ``INSTANCES_PER_FETCH``);
+* otherwise the execution listing (sharded ``kindShard-sort`` index, ``execution#0..7``: 8
+  Queries), within the read budget. Execution items carry their header's fields
+  (``EXECUTION_HEADER``), so a listed row needs no other read.
+
+A variable comparison adds one BatchGetItem of the one variable it names per execution read.
+``_totalPagedResultsPolicy=EXACT`` over every execution (no filter) is the listing's maintained
+count (``execution_count``, one Query); a filtered query counts within the read budget.
 
 ``processVariable*`` compares one instance-scope variable, ``variable*`` one variable local to
 the execution: ``<prefix>Name``, ``<prefix>Value``, ``<prefix>ValueType`` (``string`` default,
@@ -28,18 +37,31 @@ comparison). Bad operator, type or value: 400 naming the parameter.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
 from typing import Any, cast
 
-from ...clock import format_iso, parse_iso
+from ...clock import format_iso
 from ...crest import filter as crest_filter
-from ...crest.like import LikePattern
 from ...crest.request import CrestRequest
 from ...errors import BadRequest, NotFound
+from ...storage.ports import Item, Table
 from ..container import Services
 from ..definitions import cache as definitions
-from ..querying import FILTERED_QUERY, QuerySource, date_param, run_query
-from ..repositories.instances import instance_records, running_listing, subscribers
+from ..querying import FILTERED_QUERY, QuerySource, date_param, run_query, served_terms
+from ..repositories.instances import (
+    EXECUTION_HEADER,
+    execution_count,
+    execution_listing,
+    execution_prefix,
+    instance_executions,
+    instance_lookup,
+    instance_records,
+    instance_subscriptions,
+    read_headers,
+    records_of,
+    subscribers,
+    variable_prefix,
+)
+from .comparisons import OPERATORS, VALUE_TYPES, Comparison, comparison
 from .targets import instance_of_execution
 
 __all__ = [
@@ -84,18 +106,6 @@ ITEM_FIELDS = frozenset(
         "isEventScope",
     }
 )
-OPERATORS = (
-    "equals",
-    "notEquals",
-    "greaterThan",
-    "greaterThanOrEqual",
-    "lessThan",
-    "lessThanOrEqual",
-    "like",
-    "equalsIgnoreCase",
-    "likeIgnoreCase",
-)
-VALUE_TYPES = ("string", "long", "integer", "double", "boolean", "date")
 #: filtered-query parameters compared for equality, and the item field each reads
 EQUAL_PARAMS = {
     "executionId": "_id",
@@ -109,9 +119,6 @@ EQUAL_PARAMS = {
     "activityId": "activityId",
     "startedBy": "startUserId",
 }
-#: instances read per page of the listing (each one Query)
-INSTANCES_PER_PAGE = 50
-_MISSING = object()
 
 
 class Row(dict):
@@ -120,123 +127,6 @@ class Row(dict):
     process_variables: Mapping[str, Any] = {}
     local_variables: Mapping[str, Any] = {}
     events: frozenset = frozenset()
-
-
-# --- typed variable comparisons --------------------------------------------------------------
-
-
-class Comparison:
-    """One ``<prefix>Name/Value/ValueType/Operator`` comparison, checked when built."""
-
-    def __init__(self, prefix: str, name: str, value: str, value_type: str, operator: str):
-        self.name, self.operator, self.type = name, operator, value_type
-        if operator not in OPERATORS:
-            raise BadRequest(
-                f"The value '{operator}' for parameter '{prefix}Operator' is not "
-                f"one of {', '.join(OPERATORS)}"
-            )
-        if value_type not in VALUE_TYPES:
-            raise BadRequest(
-                f"The value '{value_type}' for parameter '{prefix}ValueType' is "
-                f"not one of {', '.join(VALUE_TYPES)}"
-            )
-        text_only = operator in ("like", "equalsIgnoreCase", "likeIgnoreCase")
-        if text_only and value_type != "string":
-            raise BadRequest(
-                f"The operator '{operator}' of parameter '{prefix}Operator' needs "
-                f"{prefix}ValueType string"
-            )
-        ordered = operator not in ("equals", "notEquals") and not text_only
-        if ordered and value_type == "boolean":
-            raise BadRequest(
-                f"The operator '{operator}' of parameter '{prefix}Operator' cannot compare booleans"
-            )
-        self.expected = _parse(prefix, value, value_type)
-        if operator in ("like", "likeIgnoreCase"):
-            self.pattern = LikePattern(value, ignore_case=operator == "likeIgnoreCase")
-
-    def matches(self, variables: Mapping[str, Any]) -> bool:
-        actual = _typed(variables.get(self.name, _MISSING), self.type)
-        if actual is _MISSING:
-            return False
-        op, expected = self.operator, self.expected
-        if op == "equals":
-            return actual == expected
-        if op == "notEquals":
-            return actual != expected
-        if op == "equalsIgnoreCase":
-            return actual.casefold() == expected.casefold()
-        if op in ("like", "likeIgnoreCase"):
-            return self.pattern.matches(actual)
-        return {
-            "greaterThan": actual > expected,
-            "greaterThanOrEqual": actual >= expected,
-            "lessThan": actual < expected,
-            "lessThanOrEqual": actual <= expected,
-        }[op]
-
-
-def _parse(prefix: str, value: str, value_type: str) -> Any:
-    try:
-        if value_type in ("long", "integer"):
-            return int(value)
-        if value_type == "double":
-            return float(value)
-        if value_type == "boolean":
-            if value.lower() not in ("true", "false"):
-                raise ValueError(value)
-            return value.lower() == "true"
-        if value_type == "date":
-            return parse_iso(value)
-    except (ValueError, TypeError):
-        raise BadRequest(
-            f"The value '{value}' for parameter '{prefix}Value' is not a {value_type}"
-        ) from None
-    return value
-
-
-def _typed(value: Any, value_type: str) -> Any:
-    """A stored value as ``value_type``, or ``_MISSING`` when it is not of that type."""
-    if value is _MISSING or value is None:
-        return _MISSING
-    if value_type == "string":
-        return value if isinstance(value, str) else _MISSING
-    if value_type == "boolean":
-        return value if isinstance(value, bool) else _MISSING
-    if isinstance(value, bool):
-        return _MISSING
-    if value_type in ("long", "integer"):
-        return (
-            value
-            if isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-            else _MISSING
-        )
-    if value_type == "double":
-        return value if isinstance(value, (int, float)) else _MISSING
-    if isinstance(value, str):  # date: stored as ISO text
-        try:
-            return parse_iso(value)
-        except ValueError:
-            return _MISSING
-    return value if isinstance(value, datetime) else _MISSING
-
-
-def comparison(request: CrestRequest, prefix: str) -> Comparison | None:
-    """The comparison of ``<prefix>*`` parameters, None when absent; 400 when incomplete."""
-    name, value = request.param(f"{prefix}Name"), request.param(f"{prefix}Value")
-    if name is None and value is None:
-        return None
-    if not name:
-        raise BadRequest(f"The parameter '{prefix}Name' is required with '{prefix}Value'")
-    if value is None:
-        raise BadRequest(f"The parameter '{prefix}Value' is required with '{prefix}Name'")
-    return Comparison(
-        prefix,
-        name,
-        value,
-        request.param(f"{prefix}ValueType") or "string",
-        request.param(f"{prefix}Operator") or "equals",
-    )
 
 
 # --- filtered-query --------------------------------------------------------------------------
@@ -314,7 +204,7 @@ class _Definitions(dict):
 
 
 def _rows(items: Iterable[Any], known: _Definitions) -> list[Row]:
-    """The execution rows of one instance's items (none when it has ended)."""
+    """The execution rows of one instance's whole item collection (none when it has ended)."""
     records = [item.data for item in items if item.data.get("kind")]
     header = next((r for r in records if r["kind"] == "instance"), None)
     if header is None or header.get("end_time"):
@@ -343,14 +233,17 @@ def _rows(items: Iterable[Any], known: _Definitions) -> list[Row]:
 def _item(
     record: Mapping[str, Any], header: Mapping[str, Any], definition: Mapping[str, Any]
 ) -> dict[str, Any]:
-    is_root = record["id"] == header["id"]
+    """An execution item from its record and its instance's header (or the header copy an
+    execution item carries, ``EXECUTION_HEADER``)."""
+    instance_id = record.get("instance_id") or header["id"]
+    is_root = record["id"] == instance_id
     return {
         "_id": record["id"],
         "activityId": record.get("activity_id"),
-        "processInstanceId": header["id"],
+        "processInstanceId": instance_id,
         "parentId": record.get("parent_id"),
         "superExecutionId": header.get("super_execution_id") if is_root else None,
-        "rootProcessInstanceId": header.get("root_instance_id") or header["id"],
+        "rootProcessInstanceId": header.get("root_instance_id") or instance_id,
         "suspended": header.get("status") == "suspended",
         "ended": False,
         "tenantId": header.get("tenant_id") or "",
@@ -374,60 +267,186 @@ def _item(
     }
 
 
-def _load(container: Services, instance_id: str, known: _Definitions) -> list[Row]:
-    return _rows(instance_records(container.store, instance_id), known)
+class _Reader:
+    """Reads rows for one request: from execution items (which carry their header copy),
+    completed with only what the request's filters compare."""
+
+    def __init__(self, container: Services, request: CrestRequest, known: _Definitions):
+        self.store = container.store
+        self.known = known
+        filtered = request.query_id == FILTERED_QUERY
+        self.events = _events(request) if filtered else []
+        self.process_var = comparison(request, "processVariable") if filtered else None
+        self.local_var = comparison(request, "variable") if filtered else None
+
+    def rows(self, items: Iterable[Item], events: Mapping[str, set] | None = None) -> list[Row]:
+        """Rows of execution items (duplicates and executions of ended instances dropped);
+        ``events``: the subscriptions already known, by execution id."""
+        items = list({item.sk: item for item in items}.values())
+        headers = self._headers({item.pk for item in items if EXECUTION_HEADER not in item.data})
+        rows = []
+        for item in items:
+            header = item.data.get(EXECUTION_HEADER) or headers.get(item.pk)
+            if header is None or header.get("end_time"):
+                continue
+            row = Row(_item(item.data, header, self.known[header["definition_id"]]))
+            row.events = frozenset((events or {}).get(item.data["id"], ()))
+            rows.append(row)
+        self._variables(rows)
+        if len(self.events) > 1 or (self.events and events is None):
+            self._subscriptions(rows)
+        return rows
+
+    def _headers(self, instance_ids: set[str]) -> dict[str, Mapping[str, Any]]:
+        """Headers of instances whose execution items predate the header copy (one
+        BatchGetItem; none once the backfill has run)."""
+        found = read_headers(self.store, sorted(instance_ids))
+        return {pk: {**item.data, "id": pk} for pk, item in found.items()}
+
+    def _variables(self, rows: list[Row]) -> None:
+        """The one variable each comparison names, of every row (one BatchGetItem)."""
+        if not rows or (self.process_var is None and self.local_var is None):
+            return
+        keys: list[tuple[str, str]] = []
+        for row in rows:
+            instance_id = row["processInstanceId"]
+            if self.process_var is not None:
+                keys.append((instance_id, variable_prefix(instance_id) + self.process_var.name))
+            if self.local_var is not None:
+                keys.append(
+                    (instance_id, variable_prefix(instance_id, row["_id"]) + self.local_var.name)
+                )
+        values = {
+            (item.pk, item.sk): item.data.get("value")
+            for item in self.store.batch_get(Table.RUNTIME, keys)
+        }
+        for row in rows:
+            instance_id = row["processInstanceId"]
+            if self.process_var is not None:
+                key = (instance_id, variable_prefix(instance_id) + self.process_var.name)
+                if key in values:
+                    row.process_variables = {self.process_var.name: values[key]}
+            if self.local_var is not None:
+                key = (instance_id, variable_prefix(instance_id, row["_id"]) + self.local_var.name)
+                if key in values:
+                    row.local_variables = {self.local_var.name: values[key]}
+
+    def _subscriptions(self, rows: list[Row]) -> None:
+        """Every event subscription of the rows' executions (one Query per instance: only
+        when a query names both a signal and a message)."""
+        found: dict[str, set[tuple[str, str]]] = {}
+        for instance_id in dict.fromkeys(row["processInstanceId"] for row in rows):
+            for record in records_of(instance_subscriptions(self.store, instance_id).items):
+                if record.get("event_name"):
+                    found.setdefault(record["execution_id"], set()).add(
+                        (record["type"], record["event_name"])
+                    )
+        for row in rows:
+            row.events = frozenset(found.get(row["_id"], ()))
 
 
 def _wanted_instance(request: CrestRequest) -> str | None:
+    """The one instance a query names: by ``processInstanceId``, or by an execution id or a
+    parent execution id (the root execution's id is the instance id, a child's names it)."""
     if request.query_filter is not None:
         terms = crest_filter.equality_terms(request.query_filter)
-        instance, execution = terms.get("processInstanceId"), terms.get("_id")
+        named = (terms.get("processInstanceId"), terms.get("_id"), terms.get("parentId"))
     elif request.query_id == FILTERED_QUERY:
-        instance, execution = request.param("processInstanceId"), request.param("executionId")
+        named = (
+            request.param("processInstanceId"),
+            request.param("executionId"),
+            request.param("executionParentId"),
+        )
     else:
         return None
+    instance, execution, parent = named
     if isinstance(instance, str) and instance:
         return instance
-    if isinstance(execution, str) and execution:
-        return instance_of_execution(execution)
+    for value in (execution, parent):
+        if isinstance(value, str) and value:
+            return instance_of_execution(value)
+    return None
+
+
+#: ``filtered-query`` parameter and ``_queryFilter`` field -> the ``lookup-sort`` attribute that
+#: lists the running instances with that value (first found wins)
+LOOKUPS = (
+    ("processInstanceBusinessKey", "businessKey", "bk"),
+    ("processDefinitionId", "processDefinitionId", "pdi"),
+    ("processDefinitionKey", "processDefinitionKey", "pdk"),
+    ("startedBy", "startUserId", "su"),
+)
+#: instances read per fetch of a lookup partition (each one Query of its executions)
+INSTANCES_PER_FETCH = 10
+
+
+def _wanted_lookup(request: CrestRequest) -> tuple[str, str] | None:
+    """``(lookup attribute, value)`` when the query compares an instance attribute that the
+    ``lookup-sort`` index lists for equality."""
+    if request.query_filter is not None:
+        terms = crest_filter.equality_terms(request.query_filter)
+        values = [(terms.get(field), attribute) for _, field, attribute in LOOKUPS]
+    elif request.query_id == FILTERED_QUERY:
+        values = [(request.param(param), attribute) for param, _, attribute in LOOKUPS]
+    else:
+        return None
+    for value, attribute in values:
+        if isinstance(value, str) and value:
+            return attribute, value
     return None
 
 
 def _fetch_one(container: Services, instance_id: str, known: _Definitions) -> Callable:
+    """The executions of one instance: one Query of its item collection."""
+
     def fetch(token: Any, limit: int) -> tuple[list[Row], Any]:
-        return _load(container, instance_id, known), None
+        return _rows(instance_records(container.store, instance_id), known), None
 
     return fetch
 
 
-def _fetch_listing(container: Services, known: _Definitions) -> Callable:
+def _fetch_listing(container: Services, reader: _Reader) -> Callable:
+    """Pages of the execution listing (8 shard Queries per fetch, plus one BatchGetItem when a
+    variable comparison needs values)."""
+
     def fetch(token: Any, limit: int) -> tuple[list[Row], Any]:
-        page = running_listing(
-            container.store, limit=max(1, min(limit, INSTANCES_PER_PAGE)), start=token
-        )
-        rows = [row for item in page.items for row in _load(container, item.pk, known)]
-        return rows, page.next_token
+        page = execution_listing(container.store, limit=max(1, limit), start=token)
+        return reader.rows(page.items), page.next_token
 
     return fetch
 
 
-def _fetch_subscribed(container: Services, kind: str, name: str, known: _Definitions) -> Callable:
+def _fetch_by_lookup(container: Services, attribute: str, value: str, reader: _Reader) -> Callable:
+    """Pages of the running instances with one attribute value (``lookup-sort``: one Query),
+    then each one's executions (one Query each, at most ``INSTANCES_PER_FETCH`` per fetch)."""
+
     def fetch(token: Any, limit: int) -> tuple[list[Row], Any]:
-        page = subscribers(
-            container.store, kind, name, limit=max(1, min(limit, INSTANCES_PER_PAGE)), start=token
-        )
-        wanted = {item.data["execution_id"]: item.pk for item in page.items}
-        loaded: dict[str, dict[str, Row]] = {}
-        rows: list[Row] = []
-        for execution_id, instance_id in wanted.items():
-            if instance_id not in loaded:
-                loaded[instance_id] = {
-                    row["_id"]: row for row in _load(container, instance_id, known)
-                }
-            row = loaded[instance_id].get(execution_id)
-            if row is not None:
-                rows.append(row)
-        return rows, page.next_token
+        instances = max(1, min(limit // 2 + 1, INSTANCES_PER_FETCH))
+        page = instance_lookup(container.store, attribute, value, limit=instances, start=token)
+        items = [
+            item
+            for instance in page.items
+            for item in instance_executions(container.store, instance.pk).items
+        ]
+        return reader.rows(items), page.next_token
+
+    return fetch
+
+
+def _fetch_subscribed(container: Services, kind: str, name: str, reader: _Reader) -> Callable:
+    """Pages of the subscriptions to one event (``event-sort``: one Query), and the subscribed
+    executions (one BatchGetItem)."""
+
+    def fetch(token: Any, limit: int) -> tuple[list[Row], Any]:
+        page = subscribers(container.store, kind, name, limit=max(1, limit), start=token)
+        events: dict[str, set[tuple[str, str]]] = {}
+        keys = []
+        for item in page.items:
+            execution_id = item.data["execution_id"]
+            events.setdefault(execution_id, set()).add((kind, name))
+            keys.append((item.pk, execution_prefix(execution_id)))
+        items = container.store.batch_get(Table.RUNTIME, keys) if keys else []
+        return reader.rows(items, events), page.next_token
 
     return fetch
 
@@ -435,15 +454,25 @@ def _fetch_subscribed(container: Services, kind: str, name: str, known: _Definit
 def execution_source(container: Services, request: CrestRequest) -> QuerySource:
     """The ``QuerySource`` of ``execution`` queries (see the module doc for what is read)."""
     known = _Definitions(container)
+    reader = _Reader(container, request, known)
     wanted = _wanted_instance(request)
-    events = _events(request) if request.query_id == FILTERED_QUERY else []
+    lookup = _wanted_lookup(request)
     if wanted is not None:
         fetch = _fetch_one(container, wanted, known)
-    elif events:
-        fetch = _fetch_subscribed(container, *events[0], known)
+    elif reader.events:
+        fetch = _fetch_subscribed(container, *reader.events[0], reader)
+    elif lookup is not None:
+        fetch = _fetch_by_lookup(container, *lookup, reader)
     else:
-        fetch = _fetch_listing(container, known)
-    return QuerySource(fetch=fetch, sortable=ITEM_FIELDS, filtered_query=filtered_predicate)
+        fetch = _fetch_listing(container, reader)
+    store = container.store
+    everything = served_terms(request, EQUAL_PARAMS) == {}
+    return QuerySource(
+        fetch=fetch,
+        sortable=ITEM_FIELDS,
+        filtered_query=filtered_predicate,
+        count=(lambda: execution_count(store)) if everything else None,
+    )
 
 
 def query_executions(container: Services, request: CrestRequest) -> dict:

@@ -1,11 +1,13 @@
 """Backfill running instances written before the current runtime layout (issue 11).
 
-Instances started before ``listed_variables``, lookup items (``lookup-sort``) and candidate
-items (``candidate-sort``) lack them until their header is next written: equality queries, the
-definition delete check and candidate task queries miss them. ``backfill`` walks the sharded
+Instances started before ``listed_variables``, lookup items (``lookup-sort``), candidate
+items (``candidate-sort``) and the execution listing (``execution#n`` with the header copy)
+lack them until their header (or execution) is next written: equality queries, the definition
+delete check, candidate task queries and execution listings miss them. ``backfill`` walks the sharded
 running listing page by page, loads each instance (``AggregateStore.load``, one Query), asks
 ``repositories.instances.layout_repairs`` what the current layout would have written, and
-commits that in one transaction conditioned on the loaded version (the version moves on, as in
+commits that in one transaction conditioned on the loaded version, with the maintained counts
+of the listings it adds the instance's items to (``repositories.counters``) (the version moves on, as in
 any commit, so a command that loaded the instance before retries on the new items). A concurrent
 commit wins: the instance is reloaded and tried again, and after ``attempts`` it is counted as
 a conflict and left for a later run. An instance already current is not written, so a second
@@ -22,7 +24,8 @@ from dataclasses import dataclass, field
 
 from ...errors import ConcurrencyError
 from ...storage.aggregate import AggregateStore
-from ...storage.ports import ItemStore, StorageError
+from ...storage.ports import ItemStore, StorageError, Table
+from ..repositories import counters
 from ..repositories.instances import layout_repairs, running_listing
 
 __all__ = ["BackfillReport", "backfill", "backfill_instance"]
@@ -77,8 +80,18 @@ def backfill_instance(
             report.puts += len(puts)
             report.deletes += len(deletes)
             return
+        counts = counters.membership_deltas(
+            Table.RUNTIME, instance_id, puts, deletes, aggregate.items
+        )
         try:
-            aggregates.commit(instance_id, aggregate.version, puts, deletes, previous=aggregate)
+            aggregates.commit(
+                instance_id,
+                aggregate.version,
+                puts,
+                deletes,
+                side_writes=counts,
+                previous=aggregate,
+            )
         except ConcurrencyError:
             if attempt == attempts:
                 report.conflicts += 1

@@ -1,8 +1,19 @@
 """Queries and reads of ``job`` and ``job/deadletter`` (api-reference.md §3.6).
 
 Both listings read a sharded ``kindShard-sort`` index (``job#n`` in the runtime table, ``dlq#n``
-in the dead-letter table) merged in creation order. ``processInstanceId`` or ``jobId``
-equality reads only that instance's item collection instead.
+in the dead-letter table) merged in creation order: 8 shard Queries per read, and a filter no
+key serves (``processDefinitionId``, ``timersOnly``, ``messagesOnly``, ``withException``,
+``exceptionMessage``, ``dueBefore``, ``dueAfter``) reads them within the query read budget.
+Equality served by a key instead (``filtered-query`` parameter, or an equality term of
+``_queryFilter``):
+
+* ``jobId`` (``_id``): that one job, one GetItem (a job's id locates it, dead or not);
+* ``processInstanceId``, or ``executionId`` (whose id names its instance): the jobs of that
+  instance's item collection, one Query (runtime jobs only: a dead-letter job is keyed by its
+  own id, so the dead-letter listing is read within the budget).
+
+``totalPagedResults`` of job queries is not maintained (jobs are written outside the instance
+unit of work, by runners, retries and the sweep): ``EXACT`` counts only within the budget.
 """
 
 from __future__ import annotations
@@ -88,32 +99,42 @@ def _filtered(request: CrestRequest) -> Callable[[dict], bool]:
     return predicate
 
 
-def _instance_filter(request: CrestRequest) -> str | None:
-    """An instance id the query is limited to, when equality names one."""
-    terms: Mapping[str, Any]
+def _terms(request: CrestRequest) -> Mapping[str, Any]:
     if request.query_filter is not None:
-        terms = crest_filter.equality_terms(request.query_filter)
-    elif request.query_id == FILTERED_QUERY:
-        terms = {
-            "processInstanceId": request.param("processInstanceId"),
-            "_id": request.param("jobId"),
-        }
-    else:
-        return None
-    instance = terms.get("processInstanceId")
-    if isinstance(instance, str) and instance:
+        return crest_filter.equality_terms(request.query_filter)
+    if request.query_id == FILTERED_QUERY:
+        return {field: request.param(param) for param, field in _EQUAL.items()}
+    return {}
+
+
+def _named(terms: Mapping[str, Any], field: str) -> str | None:
+    value = terms.get(field)
+    return value if isinstance(value, str) and value else None
+
+
+def _instance_filter(terms: Mapping[str, Any]) -> str | None:
+    """An instance id the query is limited to, when equality names one (by itself or by an
+    execution of it)."""
+    instance = _named(terms, "processInstanceId")
+    if instance is not None:
         return instance
-    job_id = terms.get("_id")
-    return instance_of(job_id) if isinstance(job_id, str) else None
+    execution = _named(terms, "executionId")
+    return (instance_of(execution) or execution) if execution is not None else None
 
 
 def job_source(container: Services, request: CrestRequest, *, dead: bool) -> QuerySource:
     """The ``QuerySource`` of ``job`` (or ``job/deadletter`` with ``dead``) queries."""
     store = container.store
     kind = DEAD_LETTER_KIND if dead else JOB_KIND
-    instance = None if dead else _instance_filter(request)
+    terms = _terms(request)
+    job_id = _named(terms, "_id")
+    instance = None if dead else _instance_filter(terms)
 
     def fetch(token: Any, limit: int) -> tuple[list[dict], Any]:
+        if job_id is not None:
+            item = stored_job(store, job_id, dead=dead)
+            found = [item] if item is not None and item.kind == kind else []
+            return [job_shape(item) for item in found], None
         if instance is not None:
             page = instance_jobs(store, instance, limit=max(limit, 1), start=token)
         else:

@@ -56,7 +56,7 @@ _PREFIX = "#count#"
 #: named (others, such as jobs, are written outside the instance unit of work)
 COUNTED: Mapping[Table, Mapping[Index, frozenset[str] | None]] = {
     Table.RUNTIME: {
-        Index.KIND_SHARD_SORT: frozenset({"instance", "task"}),
+        Index.KIND_SHARD_SORT: frozenset({"instance", "task", "execution"}),
         Index.LOOKUP_SORT: None,  # None: every partition
         Index.CANDIDATE_SORT: None,
         Index.ASSIGNEE_SORT: None,

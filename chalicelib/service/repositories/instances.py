@@ -7,7 +7,8 @@ instance's item collection (partition key = instance id) and back:
 | record       | sort key                     | sparse index attributes                         |
 |--------------|------------------------------|-------------------------------------------------|
 | instance     | ``#header`` (holds version)  | ``kind_shard=instance#n``, ``sort=<start>#<id>`` |
-| execution    | ``exec#<id>``                | ``event`` for subscriptions only (below)         |
+| execution    | ``exec#<id>``                | ``kind_shard=execution#n``,                      |
+|              |                              | ``sort=<instance start>#<instance id>#<id>``     |
 | variable     | ``var#<scope id>/<name>``    |                                                 |
 | task         | ``task#<id>``                | ``kind_shard=task#n``, ``assignee``, ``sort``    |
 | subscription | ``sub#<id>``                 | ``event=<type>#<event name>``, ``sort``          |
@@ -35,7 +36,18 @@ is of simple value (string, number, boolean, null) and their JSON fits ``LISTED_
 Query the instance's variables (``instance_variables``). Any commit that changes an
 instance-scope variable rewrites the header (and its lookup items) to keep it exact.
 
-Data written before ``listed_variables``, lookup and candidate items lacks them:
+Execution items list the executions of running instances (``kindShard-sort``, ``execution#n``,
+sharded by execution id, ordered by instance start, instance and execution id) and carry
+``EXECUTION_HEADER``: the header fields an execution row shows (definition id and key, name,
+business key, start user and time, status, super execution, root instance, tenant), so a page
+of the listing, or an execution read by key, needs no read of its header. None of those changes
+while an instance runs but the definition (migration): a commit whose header changes them
+rewrites every execution of the instance; an ended instance's executions are gone (the engine
+deletes them in the commit that ends it), and an execution item written without a header in
+reach is simply not listed.
+
+Data written before ``listed_variables``, lookup, candidate and execution listing attributes
+lacks them:
 ``layout_repairs`` says what brings a loaded instance to this layout (the backfill command,
 ``service/instances/backfill.py``).
 
@@ -112,6 +124,14 @@ __all__ = [
     "candidate_count",
     "lookup_count",
     "layout_repairs",
+    "EXECUTION_LISTING",
+    "EXECUTION_HEADER",
+    "execution_prefix",
+    "execution_listing",
+    "execution_count",
+    "instance_executions",
+    "instance_subscriptions",
+    "read_headers",
 ]
 
 #: variables never shown, by any route (IDM's hidden security context, should a process set it)
@@ -136,7 +156,20 @@ LOOKUP_ATTRIBUTES = {
 #: values longer than this (UTF-8 bytes) are keyed by their SHA-256 in the ``lookup`` attribute
 LOOKUP_VALUE_BYTES = 256
 
-#: shards of the instance and task listings (``kindShard-sort`` index)
+#: execution item data key: the header fields an execution row shows (``_header_copy``)
+EXECUTION_HEADER = "instance_header"
+_EXECUTION_HEADER_FIELDS = (
+    "definition_id",
+    "definition_key",
+    "name",
+    "business_key",
+    "start_user_id",
+    "start_time",
+    "status",
+    "super_execution_id",
+    "root_instance_id",
+    "tenant_id",
+)
 
 #: ``Item.kind`` of candidate items (not a record kind: their data has no ``kind``)
 CANDIDATE_KIND = "candidate"
@@ -194,9 +227,36 @@ def _index_of(record: dict) -> dict[str, str]:
 ENDED_HEADER_TTL = timedelta(days=7)
 
 
-def item_of(instance_id: str, record: dict) -> Item:
-    """The runtime item that stores ``record`` (a dict from the engine's ``to_dict``)."""
+def _header_copy(header: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: header.get(name) for name in _EXECUTION_HEADER_FIELDS}
+
+
+def _execution_item(instance_id: str, record: dict, header: Mapping[str, Any] | None) -> Item:
+    """An execution's item: listed, with the header copy, while ``header`` (data of the
+    instance's header after the commit) is running."""
+    data = {name: value for name, value in record.items() if name != EXECUTION_HEADER}
+    index: dict[str, str] = {}
+    if header is not None and not header.get("end_time"):
+        data[EXECUTION_HEADER] = _header_copy(header)
+        index = {
+            "kind_shard": shard_key(EXECUTION_LISTING, shard_for(record["id"], LIST_SHARDS)),
+            "sort": f"{header.get('start_time') or ''}#{instance_id}#{record['id']}",
+        }
+    return Item(
+        pk=instance_id,
+        sk=sort_key_of(RecordKind.EXECUTION.value, record["id"]),
+        kind=RecordKind.EXECUTION.value,
+        data=data,
+        index=index,
+    )
+
+
+def item_of(instance_id: str, record: dict, header: Mapping[str, Any] | None = None) -> Item:
+    """The runtime item that stores ``record`` (a dict from the engine's ``to_dict``);
+    ``header``: the instance's header data, which an execution's item copies and is listed by."""
     kind = record["kind"]
+    if kind == RecordKind.EXECUTION.value:
+        return _execution_item(instance_id, record, header)
     item_kind = HEADER_KIND if kind == RecordKind.INSTANCE.value else kind
     ttl = None
     if kind == RecordKind.INSTANCE.value and record.get("end_time"):
@@ -366,7 +426,10 @@ def changed_items(
     """
     instance_id = changes.instance_id
     stored = previous.items if previous is not None else {}
-    puts = [item_of(instance_id, record) for record in changes.puts]
+    executions = [r for r in changes.puts if r["kind"] == RecordKind.EXECUTION.value]
+    puts = [
+        item_of(instance_id, r) for r in changes.puts if r["kind"] != RecordKind.EXECUTION.value
+    ]
     deletes = [sort_key_of(kind, key) for kind, key in changes.deletes]
     for record in changes.puts:
         if record["kind"] == RecordKind.TASK.value:
@@ -382,7 +445,34 @@ def changed_items(
         if kind == RecordKind.TASK.value:
             deletes.extend(sk for sk in stored if sk.startswith(_candidate_prefix(str(key))))
     _header_puts(changes, stored, puts, deletes)
+    _execution_puts(instance_id, executions, stored, puts, deletes)
     return puts, deletes
+
+
+def _execution_puts(
+    instance_id: str,
+    executions: list[dict],
+    stored: Mapping[str, Item],
+    puts: list[Item],
+    deletes: list[str],
+) -> None:
+    """Add the items of the changed ``executions``, listed under the header as committed; and
+    when the header's copied fields change (a migration), every other execution's too."""
+    old_header = stored.get(HEADER_SK)
+    new_header = next((item for item in puts if item.sk == HEADER_SK), None)
+    header = None if HEADER_SK in deletes else (new_header or old_header)
+    data = header.data if header is not None else None
+    puts.extend(item_of(instance_id, record, data) for record in executions)
+    if new_header is None or old_header is None or data is None:
+        return
+    if _header_copy(old_header.data) == _header_copy(data):
+        return
+    written = {item.sk for item in puts} | set(deletes)
+    for sk, old in stored.items():
+        if sk.startswith(_EXECUTION_PREFIX) and old.data.get("kind") and sk not in written:
+            item = item_of(instance_id, old.data, data)
+            if _differs(old, item):
+                puts.append(item)
 
 
 def _differs(old: Item | None, new: Item) -> bool:
@@ -391,9 +481,10 @@ def _differs(old: Item | None, new: Item) -> bool:
 
 def layout_repairs(aggregate: Aggregate) -> tuple[list[Item], list[str]]:
     """``(puts, deleted sort keys)`` that bring a loaded running instance to what the current
-    layout writes (the backfill of data written before ``listed_variables``, lookup and
-    candidate items): the header with its ``listed_variables``, its lookup items, and the
-    candidate items of its open unassigned tasks. Nothing for an instance already current, or
+    layout writes (the backfill of data written before ``listed_variables``, lookup, candidate
+    items and the execution listing): the header with its ``listed_variables``, its lookup
+    items, the candidate items of its open unassigned tasks, and its executions listed with
+    their header copy. Nothing for an instance already current, or
     ended, or gone; commit with ``AggregateStore.commit`` at the loaded version."""
     header = aggregate.header
     if header is None or "sort" not in header.index or header.ttl is not None:
@@ -419,6 +510,10 @@ def layout_repairs(aggregate: Aggregate) -> tuple[list[Item], list[str]]:
     for task in stored.values():
         if task.sk.startswith(_TASK_PREFIX) and task.data.get("kind") == RecordKind.TASK.value:
             wanted.update((item.sk, item) for item in candidate_items(instance_id, task.data))
+    for execution in stored.values():
+        if execution.sk.startswith(_EXECUTION_PREFIX) and execution.data.get("kind"):
+            execution_item = item_of(instance_id, execution.data, wanted_header.data)
+            wanted[execution_item.sk] = execution_item
     puts.extend(item for sk, item in wanted.items() if _differs(stored.get(sk), item))
     deletes.extend(
         sk
@@ -438,8 +533,11 @@ def records_of(items: Iterable[Item]) -> list[dict]:
 #: the ``kindShard-sort`` listings of the runtime table (``layout.listing``)
 RUNNING_LISTING = "instance"
 OPEN_TASK_LISTING = "task"
+EXECUTION_LISTING = "execution"
 _VARIABLE_PREFIX = "var#"
 _TASK_PREFIX = "task#"
+_EXECUTION_PREFIX = "exec#"
+_SUBSCRIPTION_PREFIX = "sub#"
 
 
 def event_key(kind: str, name: str) -> str:
@@ -499,6 +597,43 @@ def open_tasks(
 def running_listing(store: ItemStore, **page: Any) -> Page:
     """One page of the running instances' headers (``layout.listing`` arguments)."""
     return listing(store, Table.RUNTIME, RUNNING_LISTING, **page)
+
+
+def execution_prefix(execution_id: str = "") -> str:
+    """The sort key of an execution item (``execution_id`` empty: the prefix of them all)."""
+    return f"{_EXECUTION_PREFIX}{execution_id}"
+
+
+def execution_listing(store: ItemStore, **page: Any) -> Page:
+    """One page of the executions of every running instance (``layout.listing`` arguments):
+    items whose data is the execution record plus ``EXECUTION_HEADER``."""
+    return listing(store, Table.RUNTIME, EXECUTION_LISTING, **page)
+
+
+def execution_count(store: ItemStore) -> int:
+    """How many executions running instances have (the maintained counter: one Query)."""
+    return counters.read(store, Table.RUNTIME, Index.KIND_SHARD_SORT, EXECUTION_LISTING)
+
+
+def instance_executions(
+    store: ItemStore, instance_id: str, *, limit: int | None = None, start: str | None = None
+) -> Page:
+    """The execution items of one instance, in id order (one Query per page)."""
+    return store.query(
+        Table.RUNTIME, instance_id, sk_prefix=_EXECUTION_PREFIX, limit=limit, start=start
+    )
+
+
+def instance_subscriptions(store: ItemStore, instance_id: str) -> Page:
+    """The subscription items of one running instance (one Query)."""
+    return store.query(Table.RUNTIME, instance_id, sk_prefix=_SUBSCRIPTION_PREFIX)
+
+
+def read_headers(store: ItemStore, instance_ids: Iterable[str]) -> dict[str, Item]:
+    """The header items of ``instance_ids`` that exist, by instance id (one BatchGetItem per
+    100 ids; none for no ids)."""
+    keys = [(instance_id, HEADER_SK) for instance_id in dict.fromkeys(instance_ids)]
+    return {item.pk: item for item in store.batch_get(Table.RUNTIME, keys)} if keys else {}
 
 
 def open_task_listing(store: ItemStore, **page: Any) -> Page:

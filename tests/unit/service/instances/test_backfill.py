@@ -11,8 +11,12 @@ from chalicelib.service import unit_of_work
 from chalicelib.service.definitions.deploy import any_running
 from chalicelib.service.instances.backfill import backfill
 from chalicelib.service.repositories.instances import (
+    EXECUTION_HEADER,
     LISTED_VARIABLES,
     candidate_key,
+    execution_count,
+    execution_listing,
+    instance_executions,
     instance_lookup,
     read_header,
 )
@@ -184,3 +188,39 @@ def test_an_instance_that_keeps_losing_is_reported_and_left(container):
     assert report.skipped == [(instance_id, "concurrent commits won every attempt")]
     assert by_business_key(store, "busy") == []
     assert backfill(store).updated == 1  # a later run does it
+
+
+def listed_executions(store) -> dict[str, str]:
+    """Listed execution id -> its instance (the ``execution#n`` listing)."""
+    page = execution_listing(store, limit=1000)
+    assert page.next_token is None
+    return {item.data["id"]: item.pk for item in page.items}
+
+
+def test_old_executions_are_listed_and_counted_after_the_backfill(container):
+    store = container.store
+    _, old, new = setup(container)
+    executions = {
+        item.data["id"]: instance_id
+        for instance_id in old + [new]
+        for item in instance_executions(store, instance_id).items
+    }
+    assert len(executions) >= 8  # a root and a waiting child each
+    assert set(listed_executions(store).values()) == {new}
+    listed_before = execution_count(store)
+    assert listed_before == len(listed_executions(store))
+
+    backfill(store)
+    assert listed_executions(store) == executions
+    assert execution_count(store) == len(executions)  # the backfill added its counts
+    for instance_id in old:
+        header = read_header(store, instance_id)
+        for item in instance_executions(store, instance_id).items:
+            copy = item.data[EXECUTION_HEADER]
+            assert copy["business_key"] == header.data["business_key"]
+            assert copy["start_time"] == header.data["start_time"]
+            assert item.index["sort"].startswith(f"{header.data['start_time']}#{instance_id}#")
+    after = snapshot(store, old + [new])
+    again = backfill(store)
+    assert (again.updated, again.puts) == (0, 0) and snapshot(store, old + [new]) == after
+    assert execution_count(store) == len(executions)
