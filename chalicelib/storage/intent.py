@@ -16,19 +16,26 @@ long automatic run writes hundreds. Such a commit is made in two phases:
 
 Only writes that nobody else may touch meanwhile are deferred: the aggregate's own items other
 than its header (the header's new version guards them; new job items there have fresh ids, so
-their ``MustNotExist`` is dropped) and unconditional history puts. Everything else stays in the
-decide transaction, which must fit; if it does not, ``TooLarge`` says so before anything is sent.
+their ``MustNotExist`` is dropped), unconditional history puts, and counter additions
+(``AddCount``: a 500-way fan-out with an assignee per branch counts 500 partitions). Everything
+else stays in the decide transaction, which must fit; if it does not, ``TooLarge`` says so
+before anything is sent.
 
 Who applies: the committer, right after deciding. If it dies meanwhile, the next loader of the
 aggregate (``AggregateStore.load``) rolls the intent forward before it reads, and the recovery
 job the service writes beside the intent finishes it otherwise. Applying is idempotent (puts of
 final values, deletes); a stale applier fails its intent check and stops, so it can never
-overwrite a later commit.
+overwrite a later commit. Counter additions are not idempotent, so a batch that carries any
+also puts a marker item (``#applied#<aggregate>`` / ``<version>#<batch>``, must not exist, kept
+a day): an applier that meets the marker knows the batch is in and goes on to the next, so each
+count is added exactly once. The last batch needs none: it deletes the intent, which happens
+once.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -36,6 +43,7 @@ from ..errors import ConcurrencyError
 from . import codec
 from .ports import (
     MAX_TRANSACTION_WRITES,
+    AddCount,
     ConditionCheck,
     Delete,
     DuplicateWrite,
@@ -63,6 +71,10 @@ log = logging.getLogger("workflow.storage.intent")
 
 INTENT_SK = "#intent"
 INTENT_KIND = "commit-intent"
+#: markers of applied batches that carry counts: ``#applied#<aggregate>`` / ``<version>#<n>``
+APPLIED_PREFIX = "#applied#"
+APPLIED_KIND = "applied-batch"
+APPLIED_MARKER_TTL_S = 86_400
 _HEADER_SK = "#header"
 #: bytes kept free in each apply transaction (DynamoDB counts a little more than the records)
 _BYTES_MARGIN = 200_000
@@ -78,6 +90,8 @@ def physical_writes(writes: Sequence[Write]) -> int:
 
 
 def _deferrable(write: Write, pk: str) -> bool:
+    if isinstance(write, AddCount):
+        return True  # applied exactly once: see ``apply``
     if not isinstance(write, (Put, Delete)):
         return False
     if write.table is Table.HISTORY:
@@ -176,18 +190,54 @@ def apply(store: ItemStore, intent: Item) -> bool:
     )
     cleanup = [_decode(raw) for raw in intent.data.get("cleanup", ())]
     # the last transaction deletes the intent (its own condition) and does the cleanup
-    batches = list(_batches(writes, reserve=1 + stored_chunks + physical_writes(cleanup)))
+    # reserve: the intent check or delete (and its chunks), the cleanup, an applied marker
+    batches = list(_batches(writes, reserve=2 + stored_chunks + physical_writes(cleanup)))
     last = batches.pop() if batches else []
+    for number, batch in enumerate(batches):
+        # puts and deletes may be applied twice; counts may not: a batch that carries any
+        # also puts its own marker, which exists once it has committed
+        marker = _applied_marker(intent, number) if _counts(batch) else None
+        try:
+            store.transact([still_there, *batch, *([marker] if marker else [])])
+        except ConcurrencyError:
+            if _finished(store, intent):
+                return False
+            if marker is not None and store.get(Table.RUNTIME, *_key(marker)) is not None:
+                continue  # applied by someone else (or by us before a crash)
+            raise
     try:
-        for batch in batches:
-            store.transact([still_there, *batch])
-        store.transact([*last, *cleanup, done])
+        store.transact([*last, *cleanup, done])  # the intent's delete: once, by its condition
     except ConcurrencyError:
-        current = store.get(Table.RUNTIME, intent.pk, INTENT_SK)
-        if current is None or intent_version(current) != intent_version(intent):
-            return False  # someone else finished it (and maybe committed since)
+        if _finished(store, intent):
+            return False
         raise
     return True
+
+
+def _finished(store: ItemStore, intent: Item) -> bool:
+    """Whether someone else finished ``intent`` (and maybe committed since)."""
+    current = store.get(Table.RUNTIME, intent.pk, INTENT_SK)
+    return current is None or intent_version(current) != intent_version(intent)
+
+
+def _counts(batch: Sequence[Write]) -> bool:
+    return any(isinstance(write, AddCount) for write in batch)
+
+
+def _applied_marker(intent: Item, number: int) -> Put:
+    """The marker of apply batch ``number`` of ``intent`` (kept a day: long after any applier
+    of that intent has finished or given up)."""
+    marker = Item(
+        pk=f"{APPLIED_PREFIX}{intent.pk}",
+        sk=f"{intent_version(intent)}#{number}",
+        kind=APPLIED_KIND,
+        ttl=int(time.time()) + APPLIED_MARKER_TTL_S,
+    )
+    return Put(Table.RUNTIME, marker, MustNotExist())
+
+
+def _key(marker: Put) -> tuple[str, str]:
+    return marker.item.pk, marker.item.sk
 
 
 def _batches(writes: Sequence[Write], *, reserve: int) -> Iterator[list[Write]]:
@@ -233,10 +283,14 @@ def _encode(write: Write) -> dict[str, Any]:
         }
     if isinstance(write, Delete):
         return {"delete": write.table.value, "pk": write.pk, "sk": write.sk, "chunks": write.chunks}
+    if isinstance(write, AddCount):
+        return {"add": write.table.value, "pk": write.pk, "sk": write.sk, "delta": write.delta}
     raise TypeError(f"not a deferrable write: {write!r}")
 
 
 def _decode(raw: dict[str, Any]) -> Write:
+    if "add" in raw:
+        return AddCount(Table(raw["add"]), raw["pk"], raw["sk"], raw["delta"])
     if "put" in raw:
         return Put(Table(raw["put"]), Item(**raw["item"]), replaces_chunks=raw["replaces"])
     return Delete(Table(raw["delete"]), raw["pk"], raw["sk"], chunks=raw["chunks"])

@@ -9,6 +9,7 @@ from chalicelib.errors import ConcurrencyError
 from chalicelib.storage import intent
 from chalicelib.storage.aggregate import HEADER_SK, AggregateStore
 from chalicelib.storage.ports import (
+    AddCount,
     ConditionCheck,
     Delete,
     DuplicateWrite,
@@ -157,3 +158,47 @@ def test_an_apply_interrupted_halfway_is_finished_by_the_next_loader(store):
     assert len([sk for sk in loaded.items if sk.startswith("thing#")]) == 250
     assert len(store.query(Table.HISTORY, "i9").items) == 250
     assert store.get(Table.RUNTIME, "i9", intent.INTENT_SK) is None
+
+
+def counted_commit(aggregates: AggregateStore, pk: str, partitions: int):
+    """A commit of 250 items plus one count per partition (a fan-out with an assignee per
+    branch): the counts are deferred with the items."""
+    writes = aggregates.writes(pk, 0, [item(pk, f"thing#{n:04}") for n in range(250)])
+    writes += [AddCount(Table.RUNTIME, f"#count#p{n:03}", "0", 1) for n in range(partitions)]
+    return intent.split(pk, 1, writes)
+
+
+def counted(store, partitions: int) -> list[int]:
+    return [
+        int(getattr(store.get(Table.RUNTIME, f"#count#p{n:03}", "0"), "version", 0) or 0)
+        for n in range(partitions)
+    ]
+
+
+def test_counts_of_a_large_commit_are_deferred_and_added_exactly_once(store):
+    aggregates = AggregateStore(store)
+    first, pending = counted_commit(aggregates, "c1", 300)
+    assert len(first) == 2  # the header and the intent: 300 counts would not fit beside them
+    store.transact(first)
+    original = store.transact
+    calls = []
+
+    def dies_after_the_fourth(writes, **kwargs):
+        calls.append(len(writes))
+        result = original(writes, **kwargs)
+        if len(calls) == 4:
+            raise RuntimeError("Lambda timed out")  # after its batch committed
+        return result
+
+    store.transact = dies_after_the_fourth
+    try:
+        with pytest.raises(RuntimeError):
+            intent.apply(store, pending)
+    finally:
+        store.transact = original
+    assert store.get(Table.RUNTIME, "c1", intent.INTENT_SK) is not None
+    assert intent.apply(store, pending) is True  # re-applies from the start: markers skip
+    assert counted(store, 300) == [1] * 300
+    assert intent.apply(store, pending) is False  # finished: nothing more
+    assert counted(store, 300) == [1] * 300
+    assert len([sk for sk in aggregates.load("c1").items if sk.startswith("thing#")]) == 250
