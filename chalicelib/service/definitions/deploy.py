@@ -184,7 +184,14 @@ def _parse_all(bpmn: Mapping[str, str]) -> list[_Parsed]:
     return parsed
 
 
-def _diagram_resource(resource_name: str, key: str, names: Iterable[str]) -> str | None:
+def _diagram_resource(
+    resource_name: str, key: str, names: Iterable[str], *, graphical: bool
+) -> str | None:
+    """``processDiagramResourceName`` as Flowable sets it at deploy: a shipped image
+    ``<base>.<key>.<png|jpg|gif|svg>`` (else ``<base>.<ext>``) of the deployment; else, when
+    the process has diagram interchange, the name of the PNG Flowable generates from it,
+    ``<base>.<key>.png`` (DECISIONS.md). That image is drawn when asked for (``diagram``),
+    not stored."""
     base = resource_name
     for suffix in BPMN_SUFFIXES:
         if base.endswith(suffix):
@@ -196,7 +203,7 @@ def _diagram_resource(resource_name: str, key: str, names: Iterable[str]) -> str
     ]:
         if candidate in available:
             return candidate
-    return None
+    return f"{base}.{key}.png" if graphical else None
 
 
 def definition_record(
@@ -208,6 +215,7 @@ def definition_record(
 ) -> dict[str, Any]:
     """The process definition item of api-reference.md §8 (query shape)."""
     shapes = parsed.definitions.diagram.shapes
+    graphical = any(node_id in shapes for node_id in process.elements)
     return {
         "_id": repo.definition_id(process.key, version, deployment_id),
         "_rev": "1",
@@ -219,10 +227,10 @@ def definition_record(
         "deploymentId": deployment_id,
         "resourceName": parsed.resource_name,
         "processDiagramResourceName": _diagram_resource(
-            parsed.resource_name, process.key, resource_names
+            parsed.resource_name, process.key, resource_names, graphical=graphical
         ),
         "hasStartFormKey": bool(process.start_form_key),
-        "graphicalNotationDefined": any(node_id in shapes for node_id in process.elements),
+        "graphicalNotationDefined": graphical,
         "suspended": False,
         "suspensionState": 1,
         "tenantId": "",
