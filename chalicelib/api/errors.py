@@ -4,7 +4,8 @@ Domain errors (``chalicelib.errors`` and the adapters' own, such as ``storage.po
 carry no HTTP status. ``status_of`` finds an error's status by walking its class hierarchy (its
 MRO) through ``STATUS_CODES``: the nearest listed class wins, so a subclass inherits its base's
 status unless it is listed itself. ``error_envelope`` renders CREST's body
-``{code, reason, message[, detail]}`` with the reason phrase of ``REASONS``.
+``{code, reason, message[, detail]}`` with the reason phrase of ``REASONS``; the words of
+storage (a failed write, DynamoDB's reason) never reach it (``public_error``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from ..errors import (
     BadRequest,
+    ConcurrencyError,
     Conflict,
     Forbidden,
     InternalError,
@@ -25,7 +27,8 @@ from ..errors import (
     UnsupportedMediaType,
     WorkflowError,
 )
-from ..storage.ports import StorageError
+from ..storage.intent import TooLarge
+from ..storage.ports import InvalidPageToken, StorageError, TransactionTooLarge
 
 __all__ = [
     "STATUS_CODES",
@@ -33,6 +36,7 @@ __all__ = [
     "status_of",
     "reason_for",
     "error_envelope",
+    "public_error",
 ]
 
 #: Domain error class -> HTTP status. A class not listed takes the status of its nearest listed
@@ -97,16 +101,46 @@ def status_of(exc: BaseException) -> int:
     return 500
 
 
+def public_error(exc: WorkflowError) -> tuple[str, dict[str, Any] | None]:
+    """The message and detail a response may show of ``exc``: storage words (items, writes,
+    tables, keys, DynamoDB's reasons) stay in the logs. A lost race (``ConcurrencyError``) shows
+    its own plain message without the failed write; a ``StorageError`` is worded for the
+    caller: an invalid cookie names ``_pagedResultsCookie``, a commit too large gives the
+    counts, anything else a plain sentence."""
+    if isinstance(exc, ConcurrencyError):
+        return ConcurrencyError().message, None
+    if isinstance(exc, InvalidPageToken):
+        return "The value of _pagedResultsCookie is not a valid cookie", None
+    if isinstance(exc, (TransactionTooLarge, TooLarge)):
+        detail = exc.detail or {}
+        limit = detail.get("limit")
+        if "bytes" in detail:
+            return f"This request changes more data at once than can be saved ({limit} bytes)", {
+                "limit": limit
+            }
+        count = detail.get("items", detail.get("writes"))
+        return (
+            f"This request makes {count} changes that must be saved together; at most {limit} "
+            "can be",
+            {"limit": limit, "changes": count},
+        )
+    if isinstance(exc, StorageError):
+        return "The request cannot be saved as it is", None
+    return exc.message, exc.detail
+
+
 def error_envelope(exc: BaseException) -> dict[str, Any]:
     """The CREST error body ``{code, reason, message[, detail]}`` for any exception.
 
-    A domain error gives its own status, message and detail; anything else is a bug and gives a
-    bare 500 ``Internal Server Error`` (never the exception text or a stack trace).
+    A domain error gives its own status, message and detail (``public_error``: no storage
+    detail); anything else is a bug and gives a bare 500 ``Internal Server Error`` (never the
+    exception text or a stack trace).
     """
     if not isinstance(exc, WorkflowError):
         exc = InternalError()
     status = status_of(exc)
-    body: dict[str, Any] = {"code": status, "reason": reason_for(status), "message": exc.message}
-    if exc.detail is not None:
-        body["detail"] = exc.detail
+    message, detail = public_error(exc)
+    body: dict[str, Any] = {"code": status, "reason": reason_for(status), "message": message}
+    if detail is not None:
+        body["detail"] = detail
     return body
