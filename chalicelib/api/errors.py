@@ -14,7 +14,6 @@ from typing import Any
 
 from ..errors import (
     BadRequest,
-    ConcurrencyError,
     Conflict,
     Forbidden,
     InternalError,
@@ -27,8 +26,8 @@ from ..errors import (
     UnsupportedMediaType,
     WorkflowError,
 )
-from ..storage.intent import TooLarge
-from ..storage.ports import InvalidPageToken, StorageError, TransactionTooLarge
+from ..service.public_errors import public_error
+from ..storage.ports import StorageError
 
 __all__ = [
     "STATUS_CODES",
@@ -99,34 +98,6 @@ def status_of(exc: BaseException) -> int:
         if status is not None:
             return status
     return 500
-
-
-def public_error(exc: WorkflowError) -> tuple[str, dict[str, Any] | None]:
-    """The message and detail a response may show of ``exc``: storage words (items, writes,
-    tables, keys, DynamoDB's reasons) stay in the logs. A lost race (``ConcurrencyError``) shows
-    its own plain message without the failed write; a ``StorageError`` is worded for the
-    caller: an invalid cookie names ``_pagedResultsCookie``, a commit too large gives the
-    counts, anything else a plain sentence."""
-    if isinstance(exc, ConcurrencyError):
-        return ConcurrencyError().message, None
-    if isinstance(exc, InvalidPageToken):
-        return "The value of _pagedResultsCookie is not a valid cookie", None
-    if isinstance(exc, (TransactionTooLarge, TooLarge)):
-        detail = exc.detail or {}
-        limit = detail.get("limit")
-        if "bytes" in detail:
-            return f"This request changes more data at once than can be saved ({limit} bytes)", {
-                "limit": limit
-            }
-        count = detail.get("items", detail.get("writes"))
-        return (
-            f"This request makes {count} changes that must be saved together; at most {limit} "
-            "can be",
-            {"limit": limit, "changes": count},
-        )
-    if isinstance(exc, StorageError):
-        return "The request cannot be saved as it is", None
-    return exc.message, exc.detail
 
 
 def error_envelope(exc: BaseException) -> dict[str, Any]:

@@ -151,3 +151,25 @@ def test_storage_conflicts_never_reach_a_response_body(client, container, monkey
         "reason": "Conflict",
         "message": "The resource was modified concurrently; retry the request",
     }
+
+
+def test_a_job_failing_in_storage_reports_no_storage_words(client, container, monkeypatch):
+    from chalicelib.storage.intent import TooLarge
+
+    def too_large(container, item):
+        raise TooLarge(
+            "This request would write 130 items that must commit together; one transaction "
+            "takes at most 100",
+            {"limit": 100, "items": 130},
+        )
+
+    monkeypatch.setitem(RUNNERS, "too-large", too_large)
+    job_id = _add_job(container, "too-large")
+    outcome = _body(_execute(client, job_id))
+    assert outcome["status"] == "failed" and outcome["exceptionMessage"] == (
+        "This request makes 130 changes that must be saved together; at most 100 can be"
+    )
+    read = _body(client.http.get(f"{WF}/job/{job_id}", headers=ADMIN))
+    assert not any(word in json.dumps(read) for word in STORAGE_WORDS)
+    trace = _body(client.http.post(f"{WF}/job/{job_id}?_action=stacktrace", headers=JSON))
+    assert "TooLarge" in trace["stacktrace"]  # the stack trace keeps the cause, as Flowable's
