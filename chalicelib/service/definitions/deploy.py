@@ -44,6 +44,7 @@ from ..repositories.instances import any_lookup, lookup_count
 from . import start_events
 from .cache import forget
 from .errors import InvalidDeployment
+from .naming import BPMN_SUFFIXES, generated_diagram_name, record_of, resource_base
 
 if TYPE_CHECKING:  # the engine is imported when a deploy needs it (cold-start import cost)
     from ...engine import Definitions, ProcessDefinitionModel
@@ -61,8 +62,6 @@ __all__ = [
     "MAX_RESOURCE_NAME",
 ]
 
-#: File names deployed as BPMN (everything else is a plain resource: forms, scripts, images).
-BPMN_SUFFIXES = (".bpmn20.xml", ".bpmn")
 MAX_RESOURCE_NAME = 512
 _DIAGRAM_SUFFIXES = ("png", "jpg", "gif", "svg")
 #: Deploy attempts when a concurrent deploy of the same key wins the version race.
@@ -192,18 +191,14 @@ def _diagram_resource(
     the process has diagram interchange, the name of the PNG Flowable generates from it,
     ``<base>.<key>.png`` (DECISIONS.md). That image is drawn when asked for (``diagram``),
     not stored."""
-    base = resource_name
-    for suffix in BPMN_SUFFIXES:
-        if base.endswith(suffix):
-            base = base[: -len(suffix)]
-            break
+    base = resource_base(resource_name)
     available = set(names)
     for candidate in [f"{base}.{key}.{ext}" for ext in _DIAGRAM_SUFFIXES] + [
         f"{base}.{ext}" for ext in _DIAGRAM_SUFFIXES
     ]:
         if candidate in available:
             return candidate
-    return f"{base}.{key}.png" if graphical else None
+    return generated_diagram_name(resource_name, key) if graphical else None
 
 
 def definition_record(
@@ -402,7 +397,7 @@ def delete_deployment(container: Services, definition_id: str) -> dict[str, Any]
         raise NotFound(f"No deployed process definition found with id '{definition_id}'")
     if any_running(container, deployment.definitions):
         raise Conflict("The process definition has running instances, can not be deleted")
-    record = dict(deployment.definitions[definition_id].data)
+    record = record_of(deployment.definitions[definition_id].data)
     header = deployment.header
     source_delete = Delete(
         Table.REPOSITORY,
