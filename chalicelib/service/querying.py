@@ -5,8 +5,8 @@ from storage (already in the resource's JSON shape), which sort keys it accepts,
 predicates of its ``filtered-query`` parameters. ``run_query`` does the rest the same way for
 every resource:
 
-* ``_queryId=query-all-ids``: every item, whole (as WrenIDM and OpenIDM answer it: the IDM UIs
-  read ``name`` and ``key`` from it); ``_queryFilter``: any valid filter, evaluated over each item; ``_queryId=filtered-query``: the resource's parameter predicates;
+* ``_queryId=query-all-ids``: items with ``_id`` only; ``_queryFilter``: any valid filter,
+  evaluated over each item; ``_queryId=filtered-query``: the resource's parameter predicates;
   another ``_queryId``: 400 ``Unknown query-id``.
 * One request reads at most ``read_budget`` items from storage (``WORKFLOW_QUERY_READ_BUDGET``),
   counted before filtering.
@@ -150,6 +150,8 @@ def _predicate(request: CrestRequest, source: QuerySource) -> Callable[[Item], b
 
 
 def _shape(item: Item, request: CrestRequest) -> Item:
+    """An answered item: whole, ``query-all-ids`` included (as WrenIDM and OpenIDM answer it;
+    the IDM UIs read ``name`` and ``key`` from it: DECISIONS.md), or as ``_fields`` selects."""
     if request.fields:
         return order_keys(select_fields(item, request.fields))
     return order_keys(item)
