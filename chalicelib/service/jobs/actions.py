@@ -26,7 +26,7 @@ from .wakeup import publish, seconds_until
 
 __all__ = ["EARLY_WAIT_SECONDS", "UnknownJobType", "run_job", "execute", "move_to_executable"]
 
-#: how long a run that keeps losing races to other runs of its job tries again (then 409)
+#: how long a run that keeps losing races tries again (then the conflict is its failure)
 RACE_SECONDS = 10.0
 RACE_PAUSE_SECONDS = 0.05
 #: a wake-up this early (delays are whole seconds, rounded down) waits in the worker until
@@ -74,19 +74,21 @@ def _execute(container: Services, item: Item) -> dict[str, Any]:
     and never answers 409. It reads the job again instead and answers the winner's outcome: gone
     from the runtime is executed (or in the dead-letter table: dead letter); still there with
     a failure recorded since is failed; still there otherwise (a broadcast moved on, the
-    instance changed meanwhile) is run again, for a bounded time."""
+    instance changed meanwhile) is run again. A conflict that outlasts ``RACE_SECONDS`` is
+    then recorded as the job's failure, as any error of its run (so a conflict that never
+    clears still ends in the dead-letter table)."""
     deadline = time.monotonic() + RACE_SECONDS
     while True:
         try:
             return _run_once(container, item)
-        except ConcurrencyError:
+        except ConcurrencyError as lost:
             fresh = read_job(container.store, item.data["_id"])
             outcome = _outcome_of_other_run(container, item, fresh)
             if outcome is not None:
                 return outcome
-            if time.monotonic() > deadline:
-                raise
             item = cast(Item, fresh)
+            if time.monotonic() > deadline:
+                return record_failure(container, item, lost)
             time.sleep(RACE_PAUSE_SECONDS)
 
 
