@@ -4,7 +4,8 @@ Domain errors (``chalicelib.errors`` and the adapters' own, such as ``storage.po
 carry no HTTP status. ``status_of`` finds an error's status by walking its class hierarchy (its
 MRO) through ``STATUS_CODES``: the nearest listed class wins, so a subclass inherits its base's
 status unless it is listed itself. ``error_envelope`` renders CREST's body
-``{code, reason, message[, detail]}`` with the reason phrase of ``REASONS``.
+``{code, reason, message[, detail]}`` with the reason phrase of ``REASONS``; the words of
+storage (a failed write, DynamoDB's reason) never reach it (``public_error``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ..errors import (
     UnsupportedMediaType,
     WorkflowError,
 )
+from ..service.public_errors import public_error
 from ..storage.ports import StorageError
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "status_of",
     "reason_for",
     "error_envelope",
+    "public_error",
 ]
 
 #: Domain error class -> HTTP status. A class not listed takes the status of its nearest listed
@@ -100,13 +103,15 @@ def status_of(exc: BaseException) -> int:
 def error_envelope(exc: BaseException) -> dict[str, Any]:
     """The CREST error body ``{code, reason, message[, detail]}`` for any exception.
 
-    A domain error gives its own status, message and detail; anything else is a bug and gives a
-    bare 500 ``Internal Server Error`` (never the exception text or a stack trace).
+    A domain error gives its own status, message and detail (``public_error``: no storage
+    detail); anything else is a bug and gives a bare 500 ``Internal Server Error`` (never the
+    exception text or a stack trace).
     """
     if not isinstance(exc, WorkflowError):
         exc = InternalError()
     status = status_of(exc)
-    body: dict[str, Any] = {"code": status, "reason": reason_for(status), "message": exc.message}
-    if exc.detail is not None:
-        body["detail"] = exc.detail
+    message, detail = public_error(exc)
+    body: dict[str, Any] = {"code": status, "reason": reason_for(status), "message": message}
+    if detail is not None:
+        body["detail"] = detail
     return body

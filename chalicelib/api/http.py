@@ -25,8 +25,9 @@ from ..crest import responses
 from ..crest.enums import RequestType
 from ..crest.fields import read_fields
 from ..crest.request import CrestRequest, parse_request
-from ..errors import Forbidden, InternalError, WorkflowError
+from ..errors import ConcurrencyError, Forbidden, InternalError, WorkflowError
 from ..limits import DEFAULT_LIMITS, Limits, check_response, response_fits
+from ..storage.ports import StorageError
 from .errors import error_envelope, reason_for, status_of
 from .resource import RequestContext, Resource, Result
 
@@ -218,6 +219,8 @@ def _error(exc: WorkflowError, correlation: str) -> Response:
         "Cache-Control": "no-cache",
     }
     status = status_of(exc)
+    if isinstance(exc, (ConcurrencyError, StorageError)):  # its detail stays in the log
+        log.info("%s [%s]: %s %s", type(exc).__name__, correlation, exc.message, exc.detail)
     if status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="openidm"'
     return Response(body=json.dumps(error_envelope(exc)), status_code=status, headers=headers)

@@ -1,8 +1,14 @@
 """Routes 26-31: ``processdefinition`` and ``processdefinition/{id}/taskdefinition``.
 
+``processdefinition`` queries ignore ``_pageSize`` and ``_pagedResultsOffset``, as IDM does
+(DECISIONS.md: the admin UI sends ``_pageSize=10`` there and expects every definition): every
+match comes back, up to the server maximum or the read budget, then a cookie to continue.
+
 Non-administrators see (query, read) only the definitions the process-access rules let them
 start, and the task definitions of those; deleting is for administrators.
 """
+
+import dataclasses
 
 from chalice import Blueprint
 
@@ -56,8 +62,10 @@ class ProcessDefinitions(CollectionResource):
     name = "processdefinition"
 
     def query(self, ctx: RequestContext) -> Result:
-        """Every deployed definition (all versions) the caller may start; any filter."""
+        """Every deployed definition (all versions) the caller may start; any filter; paging
+        parameters other than the cookie are ignored (see the module doc)."""
         policy = ctx.container.policy
+        ctx.request = dataclasses.replace(ctx.request, page_size=0, paged_results_offset=0)
         return _page(
             ctx,
             definitions.query_source(

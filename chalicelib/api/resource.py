@@ -6,7 +6,7 @@ only the operations it supports: ``query``, ``create``, ``read``, ``update``, ``
 ``patch`` and ``action_<name>`` methods. Whatever it does not define answers the way CREST does:
 read, update, delete or patch on a collection URL is 400 ``The resource collection <path> cannot
 be <op>``; any other unsupported operation is 501 ``The <OP> operations are not supported``;
-an unknown ``_action`` is 400 ``Unknown action``.
+an unknown ``_action`` is 400 ``Unknown action``, on a resource that has no action too.
 """
 
 from __future__ import annotations
@@ -108,11 +108,10 @@ class Resource:
 
     def _action_handler(self, action: str | None) -> Callable[[RequestContext], Result]:
         actions = self.actions()
-        if not actions:
-            raise responses.not_supported_on_instance("ACTION")
         handler = actions.get(action or "")
-        if handler is None:
-            raise BadRequest(f"Unknown action: {action!r}; supported: {', '.join(sorted(actions))}")
+        if handler is None:  # also where the resource has no action at all (DECISIONS.md)
+            supported = ", ".join(sorted(actions)) or "none"
+            raise BadRequest(f"Unknown action: {action!r}; supported: {supported}")
         return handler
 
     def actions(self) -> dict[str, Callable[[RequestContext], Result]]:

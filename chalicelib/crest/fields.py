@@ -9,15 +9,29 @@ from typing import Any
 from ..errors import BadRequest
 from .pointer import MISSING, PointerError, Segments, parse_pointer, resolve
 
-__all__ = ["parse_fields", "select_fields", "read_fields"]
+__all__ = ["ALL_FIELDS", "parse_fields", "all_fields", "select_fields", "read_fields"]
+
+#: the empty pointer: a ``_fields`` entry that keeps every field
+ALL_FIELDS: Segments = ()
 
 
 def parse_fields(values: Iterable[str]) -> tuple[Segments, ...]:
-    """Parse ``_fields`` values (``a,b/c``; repeatable). Empty entries are ignored."""
+    """Parse ``_fields`` values (``a,b/c``; repeatable).
+
+    An empty entry before another one (``,diagram``), or a value that is empty as a whole, is
+    the empty pointer ``()``: "all fields", as CREST reads it (``String.split`` drops only the
+    trailing empty entries: ``a,`` is just ``a``). ``ALL_FIELDS`` in the result means the whole
+    item, plus whatever else is named (DECISIONS.md).
+    """
     fields: list[Segments] = []
     for value in values:
-        for raw in value.split(","):
+        entries = value.split(",")
+        while len(entries) > 1 and not entries[-1].strip():
+            entries.pop()
+        for raw in entries:
             if not raw.strip():
+                if ALL_FIELDS not in fields:
+                    fields.append(ALL_FIELDS)
                 continue
             try:
                 fields.append(parse_pointer(raw.strip()))
@@ -29,13 +43,20 @@ def parse_fields(values: Iterable[str]) -> tuple[Segments, ...]:
     return tuple(fields)
 
 
+def all_fields(fields: Iterable[Segments]) -> bool:
+    """True when ``fields`` keep the whole item: none named, or the empty pointer among them."""
+    fields = list(fields)
+    return not fields or ALL_FIELDS in fields
+
+
 def select_fields(item: Mapping[str, Any], fields: Iterable[Segments]) -> dict[str, Any]:
     """Keep only ``fields`` (keyed by each pointer's leaf name) plus ``_id`` and ``_rev``.
 
-    No fields means the whole item. A field the item does not have is left out.
+    No fields, or the empty pointer among them, means the whole item. A field the item does
+    not have is left out.
     """
     fields = list(fields)
-    if not fields:
+    if all_fields(fields):
         return dict(item)
     selected = {key: item[key] for key in ("_id", "_rev") if key in item}
     for segments in fields:
@@ -49,6 +70,6 @@ def read_fields(body: Any, fields: Iterable[tuple[str, ...]]) -> Any:
     """A READ body filtered to ``_fields`` (plus ``_id``, ``_rev``), as CREST's
     ``Resources.filterResource``; an empty pointer (``_fields=,x``) keeps everything."""
     fields = list(fields)
-    if not fields or not isinstance(body, Mapping) or any(not f for f in fields):
+    if all_fields(fields) or not isinstance(body, Mapping):
         return body
     return select_fields(body, fields)

@@ -150,8 +150,8 @@ def _predicate(request: CrestRequest, source: QuerySource) -> Callable[[Item], b
 
 
 def _shape(item: Item, request: CrestRequest) -> Item:
-    if request.query_id == QUERY_ALL_IDS and request.query_filter is None:
-        return {"_id": item.get("_id")}
+    """An answered item: whole, ``query-all-ids`` included (as WrenIDM and OpenIDM answer it;
+    the IDM UIs read ``name`` and ``key`` from it: DECISIONS.md), or as ``_fields`` selects."""
     if request.fields:
         return order_keys(select_fields(item, request.fields))
     return order_keys(item)

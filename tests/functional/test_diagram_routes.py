@@ -39,6 +39,28 @@ def test_definition_diagram_is_rendered_only_when_requested(client):
     assert set(data) == {"_id", "_rev", "key", "diagram", "formProperties"}
 
 
+def test_diagram_interchange_names_the_generated_diagram_as_flowable(client):
+    """DECISIONS.md: with diagram interchange (and no shipped image), processDiagramResourceName
+    is ``<resource base>.<key>.png``, the image Flowable generates at deploy; the IDM admin
+    instance page asks for the diagram only when it is set."""
+    definition = deploy_model(client, {"name": "Drawn", "bpmnXML": di_bpmn("drawnName")})
+    read = expect(get(client, f"processdefinition/{definition}"), 200)
+    assert read["processDiagramResourceName"] == "Drawn.drawnName.png"
+    assert read["graphicalNotationDefined"] is True
+    listed = expect(get(client, "processdefinition?_queryFilter=key%20eq%20%22drawnName%22"), 200)
+    assert listed["result"][0]["processDiagramResourceName"] == "Drawn.drawnName.png"
+    response = get(
+        client,
+        f"processdefinition/{definition}?_fields=/diagram&_mimeType=image/png",
+        dict(ADMIN, Accept="image/avif,image/webp,*/*"),
+    )
+    assert response.status_code == 200 and decode(response.body)[:2] == (WIDTH, HEIGHT)
+    bare = deploy_model(client, {"name": "Bare", "bpmnXML": simple_bpmn(key="bareName")})
+    assert (
+        expect(get(client, f"processdefinition/{bare}"), 200)["processDiagramResourceName"] is None
+    )
+
+
 def test_mime_type_download_sends_the_png_bytes(client):
     definition = deploy_model(client, {"name": "Drawn", "bpmnXML": di_bpmn("drawnDef")})
     encoded = expect(get(client, f"processdefinition/{definition}?_fields=diagram"), 200)

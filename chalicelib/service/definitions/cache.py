@@ -20,6 +20,7 @@ from ...storage.ports import Index, Table
 from ..container import Services
 from ..repositories import definitions as repo
 from ..repositories.definitions import load_deployment
+from .naming import record_of
 
 if TYPE_CHECKING:  # the engine is imported on the first cache miss (cold-start import cost)
     from ...engine import Definitions, ProcessDefinitionModel
@@ -97,7 +98,7 @@ def get_definition(container: Services, definition_id: str) -> DeployedDefinitio
     deployment = load_deployment(container.store, parts[2]) if parts else None
     if deployment is None or definition_id not in deployment.definitions:
         raise _not_found(definition_id)
-    record = dict(deployment.definitions[definition_id].data)
+    record = record_of(deployment.definitions[definition_id].data)
     text = deployment.resource_text(record["resourceName"])
     definitions = parse_bpmn(text or "", resource_name=record["resourceName"])
     process = definitions.processes[record["key"]]

@@ -45,6 +45,7 @@ from ..repositories.instances import any_lookup, lookup_count
 from . import start_events
 from .cache import forget
 from .errors import InvalidDeployment
+from .naming import BPMN_SUFFIXES, generated_diagram_name, record_of, resource_base
 
 if TYPE_CHECKING:  # the engine is imported when a deploy needs it (cold-start import cost)
     from ...engine import Definitions, ProcessDefinitionModel
@@ -62,8 +63,6 @@ __all__ = [
     "MAX_RESOURCE_NAME",
 ]
 
-#: File names deployed as BPMN (everything else is a plain resource: forms, scripts, images).
-BPMN_SUFFIXES = (".bpmn20.xml", ".bpmn")
 MAX_RESOURCE_NAME = 512
 _DIAGRAM_SUFFIXES = ("png", "jpg", "gif", "svg")
 #: Deploy attempts when a concurrent deploy of the same key wins the version race.
@@ -185,19 +184,22 @@ def _parse_all(bpmn: Mapping[str, str]) -> list[_Parsed]:
     return parsed
 
 
-def _diagram_resource(resource_name: str, key: str, names: Iterable[str]) -> str | None:
-    base = resource_name
-    for suffix in BPMN_SUFFIXES:
-        if base.endswith(suffix):
-            base = base[: -len(suffix)]
-            break
+def _diagram_resource(
+    resource_name: str, key: str, names: Iterable[str], *, graphical: bool
+) -> str | None:
+    """``processDiagramResourceName`` as Flowable sets it at deploy: a shipped image
+    ``<base>.<key>.<png|jpg|gif|svg>`` (else ``<base>.<ext>``) of the deployment; else, when
+    the process has diagram interchange, the name of the PNG Flowable generates from it,
+    ``<base>.<key>.png`` (DECISIONS.md). That image is drawn when asked for (``diagram``),
+    not stored."""
+    base = resource_base(resource_name)
     available = set(names)
     for candidate in [f"{base}.{key}.{ext}" for ext in _DIAGRAM_SUFFIXES] + [
         f"{base}.{ext}" for ext in _DIAGRAM_SUFFIXES
     ]:
         if candidate in available:
             return candidate
-    return None
+    return generated_diagram_name(resource_name, key) if graphical else None
 
 
 def definition_record(
@@ -209,6 +211,7 @@ def definition_record(
 ) -> dict[str, Any]:
     """The process definition item of api-reference.md §8 (query shape)."""
     shapes = parsed.definitions.diagram.shapes
+    graphical = any(node_id in shapes for node_id in process.elements)
     return {
         "_id": repo.definition_id(process.key, version, deployment_id),
         "_rev": "1",
@@ -220,10 +223,10 @@ def definition_record(
         "deploymentId": deployment_id,
         "resourceName": parsed.resource_name,
         "processDiagramResourceName": _diagram_resource(
-            parsed.resource_name, process.key, resource_names
+            parsed.resource_name, process.key, resource_names, graphical=graphical
         ),
         "hasStartFormKey": bool(process.start_form_key),
-        "graphicalNotationDefined": any(node_id in shapes for node_id in process.elements),
+        "graphicalNotationDefined": graphical,
         "suspended": False,
         "suspensionState": 1,
         "tenantId": "",
@@ -398,7 +401,7 @@ def delete_deployment(container: Services, definition_id: str) -> dict[str, Any]
         raise NotFound(f"No deployed process definition found with id '{definition_id}'")
     if any_running(container, deployment.definitions):
         raise Conflict("The process definition has running instances, can not be deleted")
-    record = dict(deployment.definitions[definition_id].data)
+    record = record_of(deployment.definitions[definition_id].data)
     header = deployment.header
     source_delete = Delete(
         Table.REPOSITORY,

@@ -22,6 +22,7 @@ from ..querying import FILTERED_QUERY, QuerySource
 from ..repositories import definitions as repo
 from ..repositories.definitions import load_deployment
 from .cache import DeployedDefinition, get_definition
+from .naming import record_of
 
 if TYPE_CHECKING:
     from ...engine.elements import UserTask
@@ -221,7 +222,7 @@ def _equalities(request: CrestRequest) -> dict[str, Any]:
 
 
 def _record(item: Item) -> dict:
-    return dict(item.data)
+    return record_of(item.data)
 
 
 def plan_fetch(store: ItemStore, request: CrestRequest) -> Callable:

@@ -15,8 +15,9 @@ Reads (api-reference.md §3.3 parameters; items in the §8 shape):
 * ``_id``/``processInstanceId`` equality (filter or parameter) reads that one instance instead
   of the listing.
 
-Variables are skipped (no per-item Query) when the answer cannot need them: ``query-all-ids``,
-or ``_fields`` without ``processVariables`` and no filter or ``var-`` parameter.
+Variables are skipped (no per-item Query) when the answer cannot need them: ``_fields``
+without ``processVariables`` (and without an empty field, "all fields") and no filter or
+``var-`` parameter.
 """
 
 from __future__ import annotations
@@ -28,12 +29,12 @@ from typing import Any
 
 from ...clock import format_iso
 from ...crest import filter as crest_filter
+from ...crest.fields import all_fields
 from ...crest.request import CrestRequest
 from ...storage.ports import Page
 from ..container import Services
 from ..querying import (
     FILTERED_QUERY,
-    QUERY_ALL_IDS,
     QuerySource,
     date_param,
     flag_param,
@@ -183,13 +184,11 @@ def _selects_by_variables(request: CrestRequest) -> bool:
 def _needs_variables(request: CrestRequest) -> bool:
     if request.query_filter is not None:
         return True
-    if request.query_id == QUERY_ALL_IDS:
-        return False
     if request.query_id == FILTERED_QUERY and any(
         name.startswith(VAR_PREFIX) for name in request.additional_parameter_lists
     ):
         return True
-    if request.fields:
+    if not all_fields(request.fields):
         return any(segments[:1] == ("processVariables",) for segments in request.fields)
     return True
 

@@ -4,26 +4,31 @@
 Running (``execute``): the runner of the job's ``jobHandlerType`` (``runners.RUNNERS``) does
 the work and deletes the job in the same transaction as its effects, so a duplicate wake-up
 finds nothing. When a runner fails, ``retry.record_failure`` keeps the failure and makes the
-job due again, or moves it to the dead-letter table.
+job due again, or moves it to the dead-letter table. A run that loses the race to another
+run of the same job (the worker and an explicit execute at once) answers the other run's
+outcome (``_execute``), never a 409 asking the caller to retry.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import Any, cast
 
 from ...clock import format_iso
-from ...errors import BadRequest, NotFound
+from ...errors import BadRequest, ConcurrencyError, NotFound
 from ...storage.ports import Delete, Item, MustExist, MustNotExist, Put, Table
 from ..container import Services
 from ..repositories.jobs import job_item, read_job
-from .retry import initial_retries, record_failure
+from .retry import DEFAULT_RETRIES, initial_retries, record_failure
 from .runners import RUNNERS
 from .wakeup import publish, seconds_until
 
 __all__ = ["EARLY_WAIT_SECONDS", "UnknownJobType", "run_job", "execute", "move_to_executable"]
 
+#: how long a run that keeps losing races tries again (then the conflict is its failure)
+RACE_SECONDS = 10.0
+RACE_PAUSE_SECONDS = 0.05
 #: a wake-up this early (delays are whole seconds, rounded down) waits in the worker until
 #: the job is due; an earlier one goes back to the queue. Never run early either way.
 EARLY_WAIT_SECONDS = 1.0
@@ -62,15 +67,69 @@ def execute(container: Services, job_id: str) -> dict[str, Any]:
 
 
 def _execute(container: Services, item: Item) -> dict[str, Any]:
+    """Run the job of ``item``; its outcome (executed, failed, dead letter).
+
+    Another run of the same job (the worker, a second ``execute``) may commit first: this run
+    then loses its race (``ConcurrencyError``, from the runner or from recording a failure)
+    and never answers 409. It reads the job again instead and answers the winner's outcome: gone
+    from the runtime is executed (or in the dead-letter table: dead letter); still there with
+    a failure recorded since is failed; still there otherwise (a broadcast moved on, the
+    instance changed meanwhile) is run again. A conflict that outlasts ``RACE_SECONDS`` is
+    then recorded as the job's failure, as any error of its run (so a conflict that never
+    clears still ends in the dead-letter table)."""
+    deadline = time.monotonic() + RACE_SECONDS
+    while True:
+        try:
+            return _run_once(container, item)
+        except ConcurrencyError as lost:
+            fresh = read_job(container.store, item.data["_id"])
+            outcome = _outcome_of_other_run(container, item, fresh)
+            if outcome is not None:
+                return outcome
+            item = cast(Item, fresh)
+            if time.monotonic() > deadline:
+                return record_failure(container, item, lost)
+            time.sleep(RACE_PAUSE_SECONDS)
+
+
+def _run_once(container: Services, item: Item) -> dict[str, Any]:
     job_id = item.data["_id"]
     runner = RUNNERS.get(item.data["jobHandlerType"])
     try:
         if runner is None:
             raise UnknownJobType(f"No runner for job type {item.data['jobHandlerType']!r}")
         runner(container, item)
+    except ConcurrencyError:
+        raise  # a lost race is no failure of the job: ``_execute`` looks again
     except Exception as exc:  # roll back is implicit: the runner committed nothing
         return record_failure(container, item, exc)
     return {"_id": job_id, "status": "executed"}
+
+
+def _outcome_of_other_run(
+    container: Services, ran: Item, fresh: Item | None
+) -> dict[str, Any] | None:
+    """What the run that won the race did with the job (None: nothing yet, run it again)."""
+    job_id = ran.data["_id"]
+    if fresh is None:
+        dead = read_job(container.store, job_id, dead=True)
+        if dead is not None:
+            return {
+                "_id": job_id,
+                "status": "deadletter",
+                "exceptionMessage": dead.data.get("exceptionMessage"),
+                "retries": 0,
+            }
+        return {"_id": job_id, "status": "executed"}
+    retries = fresh.data.get("retries", DEFAULT_RETRIES)
+    if retries < ran.data.get("retries", DEFAULT_RETRIES):
+        return {
+            "_id": job_id,
+            "status": "failed",
+            "exceptionMessage": fresh.data.get("exceptionMessage"),
+            "retries": retries,
+        }
+    return None
 
 
 def move_to_executable(container: Services, job_id: str, retries: Any = None) -> dict[str, Any]:

@@ -24,9 +24,11 @@ from datetime import timedelta
 from typing import Any
 
 from ...clock import format_iso
+from ...errors import ConcurrencyError
 from ...storage.aggregate import retry_on_conflict
-from ...storage.ports import Delete, Item, MustNotExist, Put, Table, VersionIs
+from ...storage.ports import Delete, Item, MustNotExist, Put, StorageError, Table, VersionIs
 from ..container import Services
+from ..public_errors import public_message
 from ..repositories.jobs import dead_letter_item, rescheduled_job
 from .wakeup import publish
 
@@ -93,7 +95,8 @@ def record_failure(container: Services, item: Item, exc: Exception) -> dict[str,
     ``job?_action=execute`` response."""
     job_id = item.data["_id"]
     now = container.clock.now()
-    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    raw = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    message = public_message(exc) if isinstance(exc, (ConcurrencyError, StorageError)) else raw
     trace = "".join(traceback.format_exception(exc))[-MAX_STACKTRACE:]
     retries = max(0, int(item.data.get("retries", DEFAULT_RETRIES)) - 1)
     data = {**item.data, "retries": retries, "exceptionMessage": message, "stacktrace": trace}
@@ -105,7 +108,7 @@ def record_failure(container: Services, item: Item, exc: Exception) -> dict[str,
                 Put(Table.DEADLETTER, dead_letter_item(data), MustNotExist()),
             ]
         )
-        log.warning("job %s moved to the dead-letter table: %s", job_id, message)
+        log.warning("job %s moved to the dead-letter table: %s", job_id, raw)
         return {"_id": job_id, "status": "deadletter", "exceptionMessage": message, "retries": 0}
     due = now + retry_wait(item)
     data["dueDate"] = format_iso(due)
@@ -113,7 +116,7 @@ def record_failure(container: Services, item: Item, exc: Exception) -> dict[str,
     container.store.transact(
         [Put(Table.RUNTIME, updated, condition, replaces_chunks=item.stored_chunks)]
     )
-    log.warning("job %s failed (%d retries left): %s", job_id, retries, message)
+    log.warning("job %s failed (%d retries left): %s", job_id, retries, raw)
     publish(container, [updated])
     return {"_id": job_id, "status": "failed", "exceptionMessage": message, "retries": retries}
 

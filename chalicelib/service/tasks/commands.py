@@ -28,6 +28,7 @@ from ..instances.shapes import HIDDEN_VARIABLES
 from ..repositories import history
 from ..unit_of_work import UnitOfWork, load_instance, run_command
 from .shapes import (
+    TASK_FIELDS,
     candidates_of,
     form_values,
     history_task_shape,
@@ -39,6 +40,7 @@ __all__ = [
     "TaskAction",
     "TaskRef",
     "UPDATABLE_FIELDS",
+    "READ_ONLY_FIELDS",
     "Authorize",
     "subject_of",
     "read_task",
@@ -71,8 +73,12 @@ UPDATABLE_FIELDS = {
     "dueDate": "due_date",
     "priority": "priority",
 }
-#: fields a client may send back unchanged from a read; ignored
-_ECHOED = frozenset({"_id", "_rev"})
+#: the task's own read-only fields (its read shape: the §8 item plus what the read adds): a
+#: client sends the whole task it read back with its changes (the IDM admin UI's "assign task"
+#: dialog does), so these are ignored (DECISIONS.md); any other field is a 400 naming it
+READ_ONLY_FIELDS = (TASK_FIELDS | {"formProperties", "variables", "candidates"}) - set(
+    UPDATABLE_FIELDS
+)
 _TEXT_FIELDS = ("description", "name", "owner", "category")
 
 
@@ -193,9 +199,10 @@ def _due_date(value: Any) -> str:
 def parse_update(body: Mapping[str, Any]) -> dict[str, Any]:
     """The record changes a PUT body asks for (400 naming a field it may not carry).
 
-    ``assignee`` applies when present (null clears it); the other fields only when non-null.
+    ``assignee`` applies when present (null clears it); the other fields only when non-null;
+    the task's read-only fields (``READ_ONLY_FIELDS``) are ignored, whatever their values.
     """
-    unknown = sorted(set(body) - set(UPDATABLE_FIELDS) - _ECHOED)
+    unknown = sorted(set(body) - set(UPDATABLE_FIELDS) - READ_ONLY_FIELDS)
     if unknown:
         raise BadRequest(
             f"The field '{unknown[0]}' cannot be updated; a task update accepts "

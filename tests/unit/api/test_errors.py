@@ -21,6 +21,7 @@ from chalicelib.errors import (
     Unauthorized,
     WorkflowError,
 )
+from chalicelib.storage.intent import TooLarge
 from chalicelib.storage.ports import InvalidPageToken, StorageError
 
 #: Every domain error class of chalicelib (by name, so that a module may move) and the HTTP
@@ -165,3 +166,46 @@ def test_error_envelopes():
 def test_default_messages_are_the_reason_phrase(error, body):
     assert error_envelope(error) == body
     assert str(error) == body["message"]
+
+
+@pytest.mark.parametrize(
+    "error, body",
+    [
+        (
+            ConcurrencyError(detail={"write": 0, "reason": "ConditionalCheckFailed"}),
+            {
+                "code": 409,
+                "reason": "Conflict",
+                "message": "The resource was modified concurrently; retry the request",
+            },
+        ),
+        (
+            InvalidPageToken("Invalid paging token"),
+            {
+                "code": 400,
+                "reason": "Bad Request",
+                "message": "The value of _pagedResultsCookie is not a valid cookie",
+            },
+        ),
+        (
+            TooLarge("one transaction takes at most 100", {"limit": 100, "items": 130}),
+            {
+                "code": 400,
+                "reason": "Bad Request",
+                "message": "This request makes 130 changes that must be saved together; "
+                "at most 100 can be",
+                "detail": {"limit": 100, "changes": 130},
+            },
+        ),
+        (
+            StorageError("Two writes on one item in a transaction: runtime 'a' 'b'"),
+            {
+                "code": 400,
+                "reason": "Bad Request",
+                "message": "The request cannot be saved as it is",
+            },
+        ),
+    ],
+)
+def test_storage_words_never_reach_the_envelope(error, body):
+    assert error_envelope(error) == body

@@ -2,7 +2,13 @@
 
 import pytest
 
-from chalicelib.crest.fields import parse_fields, read_fields, select_fields
+from chalicelib.crest.fields import (
+    ALL_FIELDS,
+    all_fields,
+    parse_fields,
+    read_fields,
+    select_fields,
+)
 from chalicelib.errors import BadRequest
 
 
@@ -20,8 +26,14 @@ def test_select_fields_by_leaf_name_with_id_and_rev():
     assert select_fields({"x": 1}, parse_fields(["x"])) == {"x": 1}
 
 
-def test_parse_fields_ignores_empty_entries_and_rejects_bad_pointers():
-    assert parse_fields(["a,,b ", ""]) == (("a",), ("b",))
+def test_parse_fields_reads_an_empty_entry_as_all_fields_and_rejects_bad_pointers():
+    # CREST splits with Java's String.split: trailing empty entries are dropped, the others
+    # are the empty pointer, "all fields" (DECISIONS.md: ``_fields=,diagram``)
+    assert parse_fields(["a,b ,"]) == (("a",), ("b",))
+    assert parse_fields([",diagram"]) == (ALL_FIELDS, ("diagram",))
+    assert parse_fields(["a,,b "]) == (("a",), ALL_FIELDS, ("b",))
+    assert parse_fields(["a", ""]) == (("a",), ALL_FIELDS)
+    assert parse_fields([",a", ",b"]) == (ALL_FIELDS, ("a",), ("b",))
     with pytest.raises(BadRequest) as err:
         parse_fields(["a~x"])
     assert "'_fields'" in err.value.message
@@ -33,3 +45,9 @@ def test_read_fields_keeps_everything_without_fields_or_with_an_empty_pointer():
     assert read_fields(body, ()) == body
     assert read_fields(body, [(), ("a",)]) == body
     assert read_fields(["not", "an", "object"], [("a",)]) == ["not", "an", "object"]
+
+
+def test_select_fields_with_an_empty_pointer_keeps_the_whole_item():
+    item = {"_id": "1", "_rev": "2", "name": "n", "key": "k"}
+    assert select_fields(item, parse_fields([",diagram"])) == item
+    assert all_fields(()) and all_fields(parse_fields([",x"])) and not all_fields([("x",)])
