@@ -43,32 +43,21 @@ def attempt(
     Raises :class:`~chalicelib.errors.ProcessFailure`, or :class:`.errors.EarlyInterrupt`
     when the budget ran out before the script's own thread used its share of the limit.
     """
+    arguments = (
+        source,
+        payload,
+        budget_s,
+        time_limit_s,
+        memory_limit_bytes,
+        auto_store,
+        activity_id,
+        logger,
+        need_result,
+    )
     try:
-        return _once(
-            source,
-            payload,
-            budget_s,
-            time_limit_s,
-            memory_limit_bytes,
-            auto_store,
-            activity_id,
-            logger,
-            need_result,
-            value_in_js=False,
-        )
+        return _once(*arguments, value_in_js=False)
     except _RopeValue:
-        return _once(
-            source,
-            payload,
-            budget_s,
-            time_limit_s,
-            memory_limit_bytes,
-            auto_store,
-            activity_id,
-            logger,
-            need_result,
-            value_in_js=True,
-        )
+        return _once(*arguments, value_in_js=True)
 
 
 class _RopeValue(Exception):
