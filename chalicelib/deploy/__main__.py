@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,9 +21,12 @@ from pathlib import Path
 
 from ..auth.users import UsersFileError, UserStore
 from .finalize import finalize
-from .template import AUTHORIZER, merge_template, trusts_authorizer
+from .template import AUTHORIZER, merge_template, trusts_authorizer, users_parameter
 
 PROJECT = Path(__file__).resolve().parents[2]
+
+
+_PARAMETER_NAME = re.compile(r"/?[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*")
 
 
 class PackageError(Exception):
@@ -33,12 +37,20 @@ def check_authentication(stage: str, environment: dict[str, str], project: Path 
     """Fail unless the packaged stage can authenticate someone.
 
     A stage that names a users file (``WORKFLOW_USERS_FILE``, shipped in the zip) needs that file,
-    valid; a stage with neither a users file nor the authorizer (``WORKFLOW_TRUST_AUTHORIZER``)
+    valid; one naming an SSM parameter (``ssm:<name>``, read at cold start) a valid name (the
+    parameter itself cannot be checked offline); a stage with neither a users file nor the authorizer (``WORKFLOW_TRUST_AUTHORIZER``)
     would answer every request 401.
     """
     users_file = environment.get("WORKFLOW_USERS_FILE", "").strip()
     where = f"stage '{stage}' in .chalice/config.json"
-    if users_file:
+    parameter = users_parameter(environment)
+    if parameter is not None:
+        if not _PARAMETER_NAME.fullmatch(parameter):
+            raise PackageError(
+                f"WORKFLOW_USERS_FILE ({where}) names the SSM parameter {parameter!r}, which is "
+                f"not a parameter name (ssm:/path/to/users: letters, digits, _ . - /)."
+            )
+    elif users_file:
         path = project / users_file
         if not path.is_file():
             raise PackageError(

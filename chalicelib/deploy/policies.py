@@ -12,7 +12,9 @@ The actions are those the code calls (``storage/dynamo/store.py``, ``messaging/s
 * sweep (``sweep_due_jobs``): Query on the runtime table's due-date index only, and sending to
   the jobs queue;
 * each: CreateLogStream and PutLogEvents on its own log group (the template creates the group,
-  so no CreateLogGroup).
+  so no CreateLogGroup), and, on a stage whose users file is an SSM parameter
+  (``WORKFLOW_USERS_FILE=ssm:<name>``), GetParameter on that one parameter (every function
+  builds the container, users included, at its cold start).
 
 No function reads the SQS dead-letter queue (it only holds undecodable messages for an
 operator).
@@ -32,6 +34,7 @@ __all__ = [
     "LOG_ACTIONS",
     "table_logical_id",
     "function_policy",
+    "parameter_arn",
     "role_policies",
 ]
 
@@ -77,8 +80,17 @@ def _statement(sid: str, actions: tuple[str, ...], resources: list[Any]) -> dict
     return {"Sid": sid, "Effect": "Allow", "Action": list(actions), "Resource": resources}
 
 
-def function_policy(function: Function) -> dict[str, Any]:
-    """The policy document of ``function``'s role."""
+def parameter_arn(name: str) -> dict[str, Any]:
+    """The ARN of the SSM parameter ``name`` in this stack's account and region."""
+    return {
+        "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/"
+        + name.lstrip("/")
+    }
+
+
+def function_policy(function: Function, users_parameter: str | None = None) -> dict[str, Any]:
+    """The policy document of ``function``'s role (``users_parameter``: the SSM parameter
+    holding the users file, if any)."""
     logs = _statement("OwnLogGroup", LOG_ACTIONS, [_arn(function.log_group)])
     send = _statement("SendJobs", SEND_ACTIONS, [_arn(JOBS_QUEUE)])
     if function is Function.SWEEP:
@@ -88,10 +100,14 @@ def function_policy(function: Function) -> dict[str, Any]:
         statements = [logs, _statement("ItemStore", STORE_ACTIONS, _store_resources()), send]
         if function is Function.WORKER:
             statements.append(_statement("ReceiveJobs", RECEIVE_ACTIONS, [_arn(JOBS_QUEUE)]))
+    if users_parameter:
+        statements.append(
+            _statement("UsersParameter", ("ssm:GetParameter",), [parameter_arn(users_parameter)])
+        )
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def role_policies() -> dict[str, Any]:
+def role_policies(users_parameter: str | None = None) -> dict[str, Any]:
     """Merge-template fragments replacing the policies Chalice gives each role (a list in the
     merge template replaces Chalice's list whole)."""
     return {
@@ -100,7 +116,7 @@ def role_policies() -> dict[str, Any]:
                 "Policies": [
                     {
                         "PolicyName": f"{function.spec.logical_id}Policy",
-                        "PolicyDocument": function_policy(function),
+                        "PolicyDocument": function_policy(function, users_parameter),
                     }
                 ]
             }

@@ -36,6 +36,7 @@ __all__ = [
     "merge_template",
     "deep_merge",
     "trusts_authorizer",
+    "users_parameter",
     "TABLE_SETTINGS",
     "JOB_HANDLER",
     "AUTHORIZER",
@@ -73,6 +74,16 @@ GATEWAY_RESPONSES: dict[str, Any] = {
     "ACCESS_DENIED": _crest(403, "Forbidden", "Access Denied"),
     "THROTTLED": _crest(429, "Too Many Requests", "Too many requests; retry later"),
 }
+
+
+#: ``WORKFLOW_USERS_FILE`` prefix naming an SSM parameter (``bootstrap.USERS_PARAMETER_PREFIX``)
+USERS_PARAMETER_PREFIX = "ssm:"
+
+
+def users_parameter(environment: Mapping[str, str]) -> str | None:
+    """The SSM parameter holding the stage's users file, if ``WORKFLOW_USERS_FILE`` names one."""
+    value = environment.get("WORKFLOW_USERS_FILE", "").strip()
+    return value.removeprefix(USERS_PARAMETER_PREFIX) if value.startswith("ssm:") else None
 
 
 def trusts_authorizer(environment: Mapping[str, str]) -> bool:
@@ -214,7 +225,7 @@ def merge_template(
                 }
             },
         },
-        role_policies(),
+        role_policies(users_parameter(environment)),
         monitoring.log_groups(prefix),
         monitoring.alarms(prefix, api_name),
         monitoring.api_logging_role(),

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from chalicelib.deploy.__main__ import PackageError, check_authentication, main
+from chalicelib.deploy.names import Function
 from chalicelib.deploy.template import merge_template
 from tests.support.auth import USERS_DOC
 
@@ -60,3 +61,26 @@ def test_without_the_authorizer_no_cognito_parameter_or_security():
     body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
     assert "securityDefinitions" not in body
     assert template["Resources"]["RuntimeTable"]["Properties"]["TableName"] == "workflow-x-runtime"
+
+
+def test_a_users_parameter_passes_when_its_name_is_one(tmp_path):
+    check_authentication("x", dict(ENV, WORKFLOW_USERS_FILE="ssm:/workflow/x/users"), tmp_path)
+    with pytest.raises(PackageError, match="not a parameter name"):
+        check_authentication("x", dict(ENV, WORKFLOW_USERS_FILE="ssm:/workflow/*"), tmp_path)
+
+
+def test_every_role_may_read_the_users_parameter_and_nothing_else_of_ssm():
+    template = merge_template(dict(ENV, WORKFLOW_USERS_FILE="ssm:/workflow/x/users"), stage="x")
+    arn = "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/workflow/x/users"
+    for function in Function:
+        policies = template["Resources"][function.spec.role]["Properties"]["Policies"]
+        statements = [s for p in policies for s in p["PolicyDocument"]["Statement"]]
+        ssm = [s for s in statements if s["Action"][0].startswith("ssm:")]
+        assert ssm == [
+            {
+                "Sid": "UsersParameter",
+                "Effect": "Allow",
+                "Action": ["ssm:GetParameter"],
+                "Resource": [{"Fn::Sub": arn}],
+            }
+        ]
