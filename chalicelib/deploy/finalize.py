@@ -18,7 +18,9 @@ from .names import API, JOBS_QUEUE, Function
 
 __all__ = ["finalize", "HTTP_METHODS"]
 
-HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options"})
+#: the operations that require the authorizer (not a CORS preflight ``options``: it carries no
+#: token)
+HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head"})
 
 
 def _sqs_events(function: dict[str, Any]) -> list[dict[str, Any]]:

@@ -73,6 +73,7 @@ GATEWAY_RESPONSES: dict[str, Any] = {
     "UNAUTHORIZED": _crest(401, "Unauthorized", "Access Denied"),
     "ACCESS_DENIED": _crest(403, "Forbidden", "Access Denied"),
     "THROTTLED": _crest(429, "Too Many Requests", "Too many requests; retry later"),
+    "INTEGRATION_TIMEOUT": _crest(504, "Gateway Timeout", "The request took too long"),
 }
 
 
