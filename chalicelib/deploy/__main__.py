@@ -2,9 +2,10 @@
 
 Checks the stage's authentication (``check_authentication``), exports the stage's environment
 (``app.py`` names its queue at import), writes the merge template, runs ``chalice package
---merge-template`` and rewrites what a merge cannot (``finalize.py``). ``--no-deps`` packages a copy of the
-project with an empty requirements file: no wheel downloads, so it runs offline (the tests use
-it to catch route shapes that API Gateway would reject).
+--merge-template`` and rewrites what a merge cannot (``finalize.py``). ``--no-deps`` packages a
+copy of the project with an empty requirements file: no wheel downloads, so it runs offline
+(the tests use it to catch route shapes that API Gateway would reject, and to lint the
+template).
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ from .finalize import finalize
 from .template import AUTHORIZER, merge_template, trusts_authorizer, users_parameter
 
 PROJECT = Path(__file__).resolve().parents[2]
-
-
+#: an SSM parameter name: path segments of letters, digits, ``_ . -``
 _PARAMETER_NAME = re.compile(r"/?[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*")
 
 
@@ -38,8 +38,8 @@ def check_authentication(stage: str, environment: dict[str, str], project: Path 
 
     A stage that names a users file (``WORKFLOW_USERS_FILE``, shipped in the zip) needs that file,
     valid; one naming an SSM parameter (``ssm:<name>``, read at cold start) a valid name (the
-    parameter itself cannot be checked offline); a stage with neither a users file nor the authorizer (``WORKFLOW_TRUST_AUTHORIZER``)
-    would answer every request 401.
+    parameter itself cannot be checked offline); a stage with neither a users file nor the
+    authorizer (``WORKFLOW_TRUST_AUTHORIZER``) would answer every request 401.
     """
     users_file = environment.get("WORKFLOW_USERS_FILE", "").strip()
     where = f"stage '{stage}' in .chalice/config.json"
@@ -56,7 +56,8 @@ def check_authentication(stage: str, environment: dict[str, str], project: Path 
             raise PackageError(
                 f"The users file {users_file} named by WORKFLOW_USERS_FILE ({where}) is missing: "
                 f"it is not in git (deployers provide it). Create it with hashed passwords "
-                f"(python -m chalicelib.auth.passwords), or drop WORKFLOW_USERS_FILE and set "
+                f"(python -m chalicelib.auth.passwords), store it in SSM and name it "
+                f"ssm:<parameter>, or drop WORKFLOW_USERS_FILE and set "
                 f'WORKFLOW_TRUST_AUTHORIZER to "true" to use the Cognito authorizer '
                 f"(docs/deploying.md, Authentication)."
             )
@@ -75,7 +76,11 @@ def check_authentication(stage: str, environment: dict[str, str], project: Path 
 def package(stage: str, outdir: Path, *, no_deps: bool = False) -> Path:
     """Package ``stage`` into ``outdir``; returns the SAM template's path."""
     config = json.loads((PROJECT / ".chalice" / "config.json").read_text())
-    environment = config["stages"][stage]["environment_variables"]
+    if stage not in config["stages"]:
+        raise PackageError(
+            f"No stage '{stage}' in .chalice/config.json (stages: {', '.join(config['stages'])})"
+        )
+    environment = config["stages"][stage].get("environment_variables", {})
     check_authentication(stage, environment)
     with tempfile.TemporaryDirectory() as scratch:
         project = PROJECT

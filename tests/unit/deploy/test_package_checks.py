@@ -84,3 +84,8 @@ def test_every_role_may_read_the_users_parameter_and_nothing_else_of_ssm():
                 "Resource": [{"Fn::Sub": arn}],
             }
         ]
+
+
+def test_an_unknown_stage_is_named(capsys, tmp_path):
+    assert main(["package", "nosuchstage", str(tmp_path)]) == 2
+    assert "No stage 'nosuchstage'" in capsys.readouterr().err
