@@ -100,6 +100,25 @@ def test_role_has_the_actions_it_uses_and_no_other(sam, function):
     assert not actions & FORBIDDEN[function]
 
 
+def test_every_action_exists():
+    """cfn-lint's W3037 skips templates with the SAM transform, so this checks the actions
+    against its IAM data (``sqs:SendMessageBatch``, say, is no action: ``sqs:SendMessage``
+    allows the batch)."""
+    from cfnlint.data import AdditionalSpecs
+    from cfnlint.helpers import load_resource
+
+    services = load_resource(AdditionalSpecs, "Policies.json")
+    sam = dev_template()
+    unknown = []
+    for function in Function:
+        for statement in statements(sam, function):
+            for action in as_list(statement["Action"]):
+                service, _, name = action.lower().partition(":")
+                if name not in services.get(service, {}).get("Actions", {}):
+                    unknown.append(action)
+    assert unknown == []
+
+
 def test_the_sweep_queries_the_due_index_only(sam):
     dynamodb = [
         s for s in statements(sam, Function.SWEEP) if as_list(s["Action"])[0].startswith("dynamodb")
