@@ -127,3 +127,24 @@ def test_every_method_requires_the_cognito_authorizer(sam):
     environment = sam["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
     assert environment["WORKFLOW_TRUST_AUTHORIZER"] == "true"
     assert "WORKFLOW_USERS_FILE" not in environment
+
+
+def test_every_table_and_queue_the_stage_names_is_created(sam):
+    """A new ``WORKFLOW_*_TABLE`` or ``WORKFLOW_*_QUEUE`` setting (an events queue, say) needs
+    its resource in ``chalicelib/deploy/template.py`` and its actions in ``policies.py``."""
+    environment = sam["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
+    created = {
+        resource["Properties"].get("TableName") or resource["Properties"].get("QueueName")
+        for resource in sam["Resources"].values()
+        if resource["Type"] in ("AWS::DynamoDB::Table", "AWS::SQS::Queue")
+    }
+    missing = [
+        f"{key}={value}"
+        for key, value in environment.items()
+        if key.startswith("WORKFLOW_") and key.endswith(("_TABLE", "_QUEUE"))
+        if value not in created
+    ]
+    assert not missing, (
+        f"{missing}: no resource in the template; add it to chalicelib/deploy/template.py and "
+        f"the functions' actions on it to chalicelib/deploy/policies.py"
+    )
