@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ def packaged_dev() -> Path:
     from chalicelib.deploy.__main__ import package
 
     out = Path(tempfile.mkdtemp(prefix="package-dev-"))
+    atexit.register(shutil.rmtree, out, ignore_errors=True)
     return Path(package("dev", out, no_deps=True)).parent
 
 
