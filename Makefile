@@ -37,11 +37,14 @@ bench: $(STAMP) ## Run the benchmarks under bench/ and print their figures
 		&& touch $(BENCH_STAMP) || echo "bench/requirements.txt not installed: ratios skipped"; }
 	$(PY) bench/run.py
 
-# SAM template + deployment zip for the dev stage, in build/package (needs the package index
-# to fetch Lambda wheels; the tests package with an empty requirements file instead).
-package: $(STAMP) ## Build the SAM template and deployment zip in build/package
+# SAM template + deployment zip for a stage (STAGE=dev by default), in build/package (needs the
+# package index to fetch Lambda wheels; the tests package with an empty requirements file
+# instead). Fails with a message when the stage cannot authenticate anyone (docs/deploying.md).
+STAGE ?= dev
+
+package: $(STAMP) ## Build the SAM template and deployment zip of STAGE (dev) in build/package
 	rm -rf build/package
-	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(PY) -m chalicelib.deploy package dev build/package
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(PY) -m chalicelib.deploy package $(STAGE) build/package
 
 install: $(STAMP) ## Create .venv and install the pinned dependencies
 

@@ -8,6 +8,7 @@ create clients), and tests install their own container with ``set_container``.
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ if TYPE_CHECKING:  # the adapters are imported when built, not when this module 
     from .auth.access import ProcessAccess
     from .auth.authenticate import Authenticator
     from .auth.rules import Policy
+    from .auth.users import UserStore
     from .messaging.ports import Publisher
     from .storage.ports import ItemStore
 
@@ -30,7 +32,13 @@ __all__ = [
     "reset_container",
     "build_container",
     "warm",
+    "USERS_PARAMETER_PREFIX",
+    "load_users",
 ]
+
+#: a ``WORKFLOW_USERS_FILE`` of ``ssm:<name>`` names an SSM parameter (SecureString, decrypted)
+#: holding the users file's JSON, read once per container
+USERS_PARAMETER_PREFIX = "ssm:"
 
 
 @dataclass
@@ -60,7 +68,7 @@ def build_container(
     publisher: Publisher | None = None,
 ) -> Container:
     """Build the container from settings; pass ``store``/``publisher`` to use fakes."""
-    from .auth import Authenticator, ProcessAccess, UserStore, default_policy
+    from .auth import Authenticator, ProcessAccess, default_policy
 
     settings = settings or get_settings()
     clock = clock or SystemClock()
@@ -74,7 +82,7 @@ def build_container(
         from .messaging.sqs import SqsPublisher
 
         publisher = SqsPublisher(settings)
-    users = UserStore.from_settings(settings)
+    users = load_users(settings)
     access = ProcessAccess.from_settings(settings)
     authenticator = Authenticator(
         users,
@@ -91,6 +99,33 @@ def build_container(
         policy=default_policy(access),
         process_access=access,
     )
+
+
+def load_users(settings: Settings, *, ssm: Any = None) -> UserStore:
+    """The user store of ``settings``: ``UserStore.from_settings``, or the SSM parameter that
+    ``WORKFLOW_USERS_FILE=ssm:<name>`` names (``UsersFileError`` when it cannot be read)."""
+    from .auth import UsersFileError, UserStore
+
+    reference = settings.users_file or ""
+    if not reference.startswith(USERS_PARAMETER_PREFIX):
+        return UserStore.from_settings(settings)
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from . import aws
+
+    name = reference.removeprefix(USERS_PARAMETER_PREFIX)
+    client = ssm or aws.client("ssm", settings.region, settings.endpoint_url)
+    try:
+        text = client.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+    except (BotoCoreError, ClientError) as exc:
+        raise UsersFileError(
+            f"Users parameter {name} (WORKFLOW_USERS_FILE) cannot be read: {exc}"
+        ) from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise UsersFileError(f"Users parameter {name} is not valid JSON: {exc}") from None
+    return UserStore.from_dict(data, source=reference)
 
 
 def get_container() -> Container:

@@ -183,12 +183,15 @@ def load_user_store(settings: Settings, *, verify: Verifier = verify_password) -
     """The store the settings call for (``users_file``, ``is_local``, ``stage``).
 
     ``WORKFLOW_USERS_FILE`` set: that file. Not set: the built-in local file on the local stage,
-    and a ``UsersFileError`` on any other stage (a deployed stage never has a default password).
+    no users on a stage that trusts the authorizer (``trust_authorizer``), and a
+    ``UsersFileError`` on any other stage (a deployed stage never has a default password).
     """
     if settings.users_file:
         return UserStore.from_file(settings.users_file, verify=verify)
     if settings.is_local:
         return UserStore.from_file(BUILTIN_USERS_FILE, verify=verify)
+    if settings.trust_authorizer:  # callers come from the authorizer's claims only
+        return UserStore((), verify=verify, source="<authorizer only>")
     raise UsersFileError(
         f"Setting WORKFLOW_USERS_FILE is required on stage '{settings.stage}': a deployed stage "
         f"never has a default password (the built-in users are for the local stage only)"

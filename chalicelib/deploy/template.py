@@ -1,16 +1,25 @@
 """The merge template ``chalice package --merge-template`` adds to the SAM template.
 
-Chalice creates the functions, the API and the event source mappings; it creates no tables or
-queues and cannot ask for partial batch responses. This template adds, from the same
-declarations the storage layer uses (``storage.ports.INDEXES``):
+Chalice creates the functions, their roles, the API and the event source mappings; it creates
+no tables, queues, log groups or alarms and cannot ask for partial batch responses. This
+template adds, from the same declarations the storage layer uses (``storage.ports.INDEXES``):
 
 * the four DynamoDB tables, on-demand, with their sparse GSIs, TTL on ``expires`` and
-  point-in-time recovery;
-* the jobs queue and its dead-letter queue (redrive after 5 receives, for undecodable messages);
+  point-in-time recovery, kept (``Retain``) on stack deletion and on replacement;
+* the jobs queue and its dead-letter queue (redrive after 5 receives, for undecodable
+  messages), retention set, deleted with the stack (the jobs queue only carries wake-ups: the
+  sweep re-sends every due job from the runtime table);
 * ``FunctionResponseTypes: [ReportBatchItemFailures]`` on the jobs-queue event source, without
   which Lambda ignores ``batchItemFailures``;
-* a gateway response that turns API Gateway's "Missing Authentication Token" (its answer for an
-  unknown path) into a CREST 404 envelope.
+* one least-privilege policy per function (``policies.py``), log groups, alarms, API throttling
+  and access logs (``monitoring.py``);
+* inside the API definition (so every deployment carries them): gateway responses that turn API
+  Gateway's "Missing Authentication Token" (its answer for an unknown path) into a CREST 404
+  and its own 401/403 answers into CREST envelopes, and, on a stage that trusts the authorizer
+  (``WORKFLOW_TRUST_AUTHORIZER``), the Cognito user pool authorizer of ``CognitoUserPoolArn``.
+
+What the merge cannot replace (Chalice's built-up queue ARN, the per-method authorizer) is
+rewritten afterwards by ``finalize.py``.
 """
 
 from __future__ import annotations
@@ -19,8 +28,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..storage.ports import INDEXES, Table
+from . import monitoring
+from .names import API, JOBS_DLQ, JOBS_QUEUE, camel
+from .policies import role_policies, table_logical_id
 
-__all__ = ["merge_template", "TABLE_SETTINGS", "JOB_HANDLER"]
+__all__ = [
+    "merge_template",
+    "deep_merge",
+    "trusts_authorizer",
+    "users_parameter",
+    "TABLE_SETTINGS",
+    "JOB_HANDLER",
+    "AUTHORIZER",
+    "GATEWAY_RESPONSES",
+]
 
 #: stage environment variable holding each table's name
 TABLE_SETTINGS = {
@@ -33,10 +54,54 @@ TABLE_SETTINGS = {
 JOB_HANDLER = "on_job_message"
 JOB_LAMBDA_TIMEOUT = 60
 MAX_RECEIVE_COUNT = 5
+#: jobs-queue messages are wake-ups (the sweep re-sends due jobs), 4 days is plenty
+JOBS_RETENTION_SECONDS = 4 * 24 * 3600
+#: the dead-letter queue keeps undecodable messages for an operator as long as SQS allows
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+#: name of the Cognito user pool authorizer in the API definition
+AUTHORIZER = "CognitoUserPool"
 
 
-def _camel(name: str) -> str:
-    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
+def _crest(code: int, reason: str, message: str) -> dict[str, Any]:
+    body = f'{{"code": {code}, "reason": "{reason}", "message": "{message}"}}'
+    return {"statusCode": str(code), "responseTemplates": {"application/json": body}}
+
+
+#: API Gateway's own answers, as CREST envelopes (``x-amazon-apigateway-gateway-responses``)
+GATEWAY_RESPONSES: dict[str, Any] = {
+    "MISSING_AUTHENTICATION_TOKEN": _crest(404, "Not Found", "Resource '$context.path' not found"),
+    "UNAUTHORIZED": _crest(401, "Unauthorized", "Access Denied"),
+    "ACCESS_DENIED": _crest(403, "Forbidden", "Access Denied"),
+    "THROTTLED": _crest(429, "Too Many Requests", "Too many requests; retry later"),
+    "INTEGRATION_TIMEOUT": _crest(504, "Gateway Timeout", "The request took too long"),
+}
+
+
+#: ``WORKFLOW_USERS_FILE`` prefix naming an SSM parameter (``bootstrap.USERS_PARAMETER_PREFIX``)
+USERS_PARAMETER_PREFIX = "ssm:"
+
+
+def users_parameter(environment: Mapping[str, str]) -> str | None:
+    """The SSM parameter holding the stage's users file, if ``WORKFLOW_USERS_FILE`` names one."""
+    value = environment.get("WORKFLOW_USERS_FILE", "").strip()
+    return value.removeprefix(USERS_PARAMETER_PREFIX) if value.startswith("ssm:") else None
+
+
+def trusts_authorizer(environment: Mapping[str, str]) -> bool:
+    """Whether the stage takes its callers from API Gateway's authorizer."""
+    value = environment.get("WORKFLOW_TRUST_AUTHORIZER", "")
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """``extra`` merged into ``base`` (dicts merged key by key, anything else replaced)."""
+    for key, value in extra.items():
+        current = base.get(key)
+        if isinstance(current, dict) and isinstance(value, Mapping):
+            deep_merge(current, value)
+        else:
+            base[key] = value
+    return base
 
 
 def _table(table: Table, name: str) -> dict[str, Any]:
@@ -58,6 +123,7 @@ def _table(table: Table, name: str) -> dict[str, Any]:
     return {
         "Type": "AWS::DynamoDB::Table",
         "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
         "Properties": {
             "TableName": name,
             "BillingMode": "PAY_PER_REQUEST",
@@ -75,51 +141,100 @@ def _table(table: Table, name: str) -> dict[str, Any]:
     }
 
 
-def merge_template(environment: Mapping[str, str]) -> dict[str, Any]:
+def _queues(queue: str) -> dict[str, Any]:
+    return {
+        JOBS_DLQ: {
+            "Type": "AWS::SQS::Queue",
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": {
+                "QueueName": f"{queue}-dlq",
+                "MessageRetentionPeriod": DLQ_RETENTION_SECONDS,
+            },
+        },
+        JOBS_QUEUE: {
+            "Type": "AWS::SQS::Queue",
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": {
+                "QueueName": queue,
+                "MessageRetentionPeriod": JOBS_RETENTION_SECONDS,
+                # AWS's guidance: at least six times the consuming function's timeout
+                "VisibilityTimeout": 6 * JOB_LAMBDA_TIMEOUT,
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": {"Fn::GetAtt": [JOBS_DLQ, "Arn"]},
+                    "maxReceiveCount": MAX_RECEIVE_COUNT,
+                },
+            },
+        },
+    }
+
+
+def _api_definition(authorizer: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"x-amazon-apigateway-gateway-responses": GATEWAY_RESPONSES}
+    if authorizer:
+        body["securityDefinitions"] = {
+            AUTHORIZER: {
+                "type": "apiKey",
+                "name": "Authorization",
+                "in": "header",
+                "x-amazon-apigateway-authtype": "cognito_user_pools",
+                "x-amazon-apigateway-authorizer": {
+                    "type": "cognito_user_pools",
+                    "providerARNs": [{"Ref": "CognitoUserPoolArn"}],
+                },
+            }
+        }
+    return body
+
+
+def merge_template(
+    environment: Mapping[str, str], *, stage: str = "dev", app_name: str = "workflow"
+) -> dict[str, Any]:
     """The merge template for a stage, given that stage's environment variables."""
-    queue = environment["WORKFLOW_JOBS_QUEUE"]
-    function = _camel(JOB_HANDLER)
+    prefix = f"{app_name}-{stage}"
+    api_name = prefix
+    authorizer = trusts_authorizer(environment)
+    job_function = camel(JOB_HANDLER)
+    parameters = dict(monitoring.PARAMETERS)
+    if authorizer:
+        parameters["CognitoUserPoolArn"] = {
+            "Type": "String",
+            "AllowedPattern": r"arn:aws[\w-]*:cognito-idp:[\w-]+:\d{12}:userpool/[\w-]+_\w+",
+            "Description": "Cognito user pool whose ID tokens the API accepts (Authorization)",
+        }
     resources: dict[str, Any] = {
-        f"{table.name.title()}Table": _table(table, environment[setting])
+        table_logical_id(table): _table(table, environment[setting])
         for table, setting in TABLE_SETTINGS.items()
     }
-    resources["JobsDeadLetterQueue"] = {
-        "Type": "AWS::SQS::Queue",
-        "Properties": {"QueueName": f"{queue}-dlq", "MessageRetentionPeriod": 1209600},
-    }
-    resources["JobsQueue"] = {
-        "Type": "AWS::SQS::Queue",
-        "Properties": {
-            "QueueName": queue,
-            # AWS's guidance: at least six times the consuming function's timeout
-            "VisibilityTimeout": 6 * JOB_LAMBDA_TIMEOUT,
-            "RedrivePolicy": {
-                "deadLetterTargetArn": {"Fn::GetAtt": ["JobsDeadLetterQueue", "Arn"]},
-                "maxReceiveCount": MAX_RECEIVE_COUNT,
-            },
-        },
-    }
-    resources[function] = {
-        "Properties": {
-            "Events": {
-                f"{function}SqsEventSource": {
-                    "Properties": {"FunctionResponseTypes": ["ReportBatchItemFailures"]}
+    resources.update(_queues(environment["WORKFLOW_JOBS_QUEUE"]))
+    fragments = [
+        {
+            job_function: {
+                "Properties": {
+                    "Events": {
+                        f"{job_function}SqsEventSource": {
+                            "Properties": {"FunctionResponseTypes": ["ReportBatchItemFailures"]}
+                        }
+                    }
                 }
-            }
-        },
-    }
-    resources["UnknownPathIsCrest404"] = {
-        "Type": "AWS::ApiGateway::GatewayResponse",
-        "Properties": {
-            "RestApiId": {"Ref": "RestAPI"},
-            "ResponseType": "MISSING_AUTHENTICATION_TOKEN",
-            "StatusCode": "404",
-            "ResponseTemplates": {
-                "application/json": (
-                    '{"code": 404, "reason": "Not Found", '
-                    '"message": "Resource \'$context.path\' not found"}'
-                )
+            },
+            API: {
+                "Properties": {
+                    "DefinitionBody": _api_definition(authorizer),
+                    **monitoring.api_stage_settings(api_name),
+                }
             },
         },
+        role_policies(users_parameter(environment)),
+        monitoring.log_groups(prefix),
+        monitoring.alarms(prefix, api_name),
+        monitoring.api_logging_role(),
+    ]
+    for fragment in fragments:
+        deep_merge(resources, fragment)
+    return {
+        "Parameters": parameters,
+        "Conditions": dict(monitoring.CONDITIONS),
+        "Resources": resources,
     }
-    return {"Resources": resources}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -223,6 +224,25 @@ def test_a_wake_up_lost_after_the_commit_is_sent_again_by_the_sweep(container):
     assert drain(container) == 1
     assert task_keys(container, instance) == ["wait"] and job_ids(container, instance) == []
     assert sweep(container) == {"sent": 0}  # nothing left to find
+
+
+def test_a_wake_up_lost_in_a_crash_is_sent_again_a_few_seconds_later_on_a_one_second_tick(
+    container,
+):
+    """The local tick: the sweep re-sends an overdue job once it is 5 s late, not when its age
+    next falls in a one-second window of the minute (up to 60 s later)."""
+    container.settings = replace(container.settings, sweep_period_seconds=1)
+    instance = deploy_and_start(container, ASYNC, "background")
+    job_id = the_job_id(container, instance)
+    assert len(receive_all(container)) == 1  # lost with the crashed worker
+    ticks = 0
+    while task_keys(container, instance) != ["wait"]:
+        ticks += 1
+        assert ticks <= 7, "not recovered within the grace and a tick"
+        container.clock.advance(seconds=1)
+        sweep(container)
+        drain(container)
+    assert job_ids(container, instance) == [] and job_id
 
 
 def test_a_timer_whose_wake_up_never_went_out_fires_through_the_sweep(container, monkeypatch):

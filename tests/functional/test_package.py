@@ -9,24 +9,21 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from tests.support.env import REPO
+from tests.support.packaging import dev_template, packaged_dev
 from tests.support.shipping import modules_only_tests_use
 
 
 @pytest.fixture(scope="module")
-def packaged(tmp_path_factory) -> Path:
+def packaged() -> Path:
     """The output directory of the package: ``sam.json`` and ``deployment.zip``."""
-    from chalicelib.deploy.__main__ import package
-
-    out = tmp_path_factory.mktemp("package")
-    template = package("dev", out, no_deps=True)
-    packaged = Path(template).parent
+    packaged = packaged_dev()
     assert (packaged / "deployment.zip").is_file()
     return packaged
 
 
 @pytest.fixture(scope="module")
 def sam(packaged) -> dict:
-    return json.loads((packaged / "sam.json").read_text())
+    return dev_template()
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +95,8 @@ def test_jobs_queue_reports_partial_batch_failures(sam):
     function = sam["Resources"]["OnJobMessage"]
     event = function["Properties"]["Events"]["OnJobMessageSqsEventSource"]["Properties"]
     assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert "workflow-dev-jobs" in json.dumps(event["Queue"])
+    # a reference, so a first stack create makes the queue before the event source mapping
+    assert event["Queue"] == {"Fn::GetAtt": ["JobsQueue", "Arn"]}
     queue = sam["Resources"]["JobsQueue"]["Properties"]
     assert queue["QueueName"] == "workflow-dev-jobs"
     assert queue["RedrivePolicy"]["maxReceiveCount"] >= 1
@@ -126,8 +124,11 @@ def test_runtime_table_has_the_candidate_index(sam):
 def test_schedule_and_unknown_path_response(sam):
     sweep = sam["Resources"]["SweepDueJobs"]["Properties"]["Events"]
     assert any("rate(1 minute)" in json.dumps(e) for e in sweep.values())
-    response = sam["Resources"]["UnknownPathIsCrest404"]["Properties"]
-    assert response["StatusCode"] == "404"
+    # inside the API definition, so the deployment that serves the API carries it
+    body = sam["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    response = body["x-amazon-apigateway-gateway-responses"]["MISSING_AUTHENTICATION_TOKEN"]
+    assert response["statusCode"] == "404"
+    assert json.loads(response["responseTemplates"]["application/json"])["code"] == 404
 
 
 def test_runtime_table_has_the_lookup_index(sam):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -152,6 +153,12 @@ def test_local_stage_without_users_file_uses_the_builtin():
 def test_deployed_stage_without_users_file_is_a_loud_error(stage):
     with pytest.raises(SettingsError, match="never has a default password"):
         load_user_store(settings(stage))
+
+
+def test_deployed_stage_trusting_the_authorizer_needs_no_users_file():
+    """Callers come from the authorizer's claims; no credentials header can log in."""
+    store = load_user_store(replace(settings("dev"), trust_authorizer=True))
+    assert len(store) == 0 and store.check("openidm-admin", "openidm-admin") is None
 
 
 @pytest.mark.parametrize("stage", ["local", "prod"])

@@ -194,8 +194,49 @@ def test_one_second_sweep_resends_an_overdue_backlog_once_a_minute_not_every_tic
         for message in container.publisher.drain("jobs"):
             sends[message.body["jobId"]] += 1
         container.clock.advance(seconds=1)
-    # sent as they came due, then again after about 60 s and 120 s (a lost wake-up recovers)
+    # sent as they came due, again once 5 s late (a wake-up lost in a crash recovers at once),
+    # then a minute later, not every tick
     assert set(sends.values()) == {3}
+
+
+def test_one_second_sweep_resends_a_crash_backlog_at_once():
+    """Jobs overdue since a crash are re-sent by the next sweep, whatever their age's phase in
+    the minute, once each."""
+    container = make_container(period=1)
+    backlog = {
+        add_job(container, handler="noop", due=NOW - timedelta(minutes=3, seconds=s))
+        for s in range(60)
+    }
+    assert sweep(container) == {"sent": 60}
+    assert {m.body["jobId"] for m in container.publisher.drain("jobs")} == backlog
+    for _ in range(50):
+        container.clock.advance(seconds=1)
+        assert sweep(container) == {"sent": 0}
+
+
+def test_overdue_resends_are_bounded_per_sweep(monkeypatch):
+    monkeypatch.setattr("chalicelib.service.jobs.sweep.MAX_OVERDUE_RESENDS", 7)
+    container = make_container(period=1)
+    soon = add_job(container, handler="noop", due=NOW + timedelta(milliseconds=500))
+    backlog = {
+        add_job(container, handler="noop", due=NOW - timedelta(minutes=2)) for _ in range(10)
+    }
+    assert sweep(container) == {"sent": 8}  # the coming-due job is never held back
+    first = {m.body["jobId"] for m in container.publisher.drain("jobs")}
+    assert soon in first and len(first & backlog) == 7
+    container.clock.advance(seconds=1)
+    sweep(container)
+    second = {m.body["jobId"] for m in container.publisher.drain("jobs")}
+    assert (second & backlog) == backlog - first
+
+
+def test_a_job_a_few_seconds_late_is_left_to_its_wake_up():
+    container = make_container(period=1)
+    late = add_job(container, handler="noop", due=NOW - timedelta(seconds=2))
+    assert sweep(container) == {"sent": 0}
+    container.clock.advance(seconds=3)
+    assert sweep(container) == {"sent": 1}
+    assert [m.body["jobId"] for m in container.publisher.drain("jobs")] == [late]
 
 
 def test_minute_sweep_resends_every_overdue_job_every_tick():

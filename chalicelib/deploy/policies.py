@@ -1,0 +1,125 @@
+"""Least-privilege IAM policies: one per function, naming only this stack's resources.
+
+Every resource is a ``Fn::GetAtt`` (or a ``Fn::Sub`` on one) of a table, index, queue or log
+group of the same template, so a stage's roles can reach nothing of another stage or account.
+The actions are those the code calls (``storage/dynamo/store.py``, ``messaging/sqs.py``):
+
+* API function: the item store on the four tables (GetItem, BatchGetItem, Query, the writes of
+  a transaction, BatchWriteItem) and sending to the jobs queue (never receiving or deleting);
+* worker (``on_job_message``): the same store actions, sending follow-up jobs, and what the SQS
+  event source mapping needs through the function's role (ReceiveMessage, DeleteMessage,
+  GetQueueAttributes);
+* sweep (``sweep_due_jobs``): Query on the runtime table's due-date index only, and sending to
+  the jobs queue;
+* each: CreateLogStream and PutLogEvents on its own log group (the template creates the group,
+  so no CreateLogGroup), and, on a stage whose users file is an SSM parameter
+  (``WORKFLOW_USERS_FILE=ssm:<name>``), GetParameter on that one parameter (every function
+  builds the container, users included, at its cold start).
+
+No function reads the SQS dead-letter queue (it only holds undecodable messages for an
+operator).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..storage.ports import INDEXES, Index, Table
+from .names import JOBS_QUEUE, Function
+
+__all__ = [
+    "STORE_ACTIONS",
+    "SEND_ACTIONS",
+    "RECEIVE_ACTIONS",
+    "LOG_ACTIONS",
+    "table_logical_id",
+    "function_policy",
+    "parameter_arn",
+    "role_policies",
+]
+
+#: what ``DynamoStore`` calls: reads, the item writes of TransactWriteItems, batch writes
+STORE_ACTIONS = (
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:BatchWriteItem",
+)
+#: SendMessageBatch is authorised by sqs:SendMessage (there is no sqs:SendMessageBatch action)
+SEND_ACTIONS = ("sqs:GetQueueUrl", "sqs:SendMessage")
+#: what Lambda's SQS event source mapping does with the function's role
+RECEIVE_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
+
+
+def table_logical_id(table: Table) -> str:
+    return f"{table.name.title()}Table"
+
+
+def _arn(logical_id: str) -> dict[str, Any]:
+    return {"Fn::GetAtt": [logical_id, "Arn"]}
+
+
+def _index_arn(table: Table, index: Index) -> dict[str, Any]:
+    return {"Fn::Sub": f"${{{table_logical_id(table)}.Arn}}/index/{index.spec.name}"}
+
+
+def _store_resources() -> list[dict[str, Any]]:
+    resources: list[dict[str, Any]] = []
+    for table, indexes in INDEXES.items():
+        resources.append(_arn(table_logical_id(table)))
+        resources.extend(_index_arn(table, index) for index in indexes)
+    return resources
+
+
+def _statement(sid: str, actions: tuple[str, ...], resources: list[Any]) -> dict[str, Any]:
+    return {"Sid": sid, "Effect": "Allow", "Action": list(actions), "Resource": resources}
+
+
+def parameter_arn(name: str) -> dict[str, Any]:
+    """The ARN of the SSM parameter ``name`` in this stack's account and region."""
+    return {
+        "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/"
+        + name.lstrip("/")
+    }
+
+
+def function_policy(function: Function, users_parameter: str | None = None) -> dict[str, Any]:
+    """The policy document of ``function``'s role (``users_parameter``: the SSM parameter
+    holding the users file, if any)."""
+    logs = _statement("OwnLogGroup", LOG_ACTIONS, [_arn(function.log_group)])
+    send = _statement("SendJobs", SEND_ACTIONS, [_arn(JOBS_QUEUE)])
+    if function is Function.SWEEP:
+        due = _index_arn(Table.RUNTIME, Index.DUE_SHARD_DUE_AT)
+        statements = [logs, _statement("DueJobs", ("dynamodb:Query",), [due]), send]
+    else:
+        statements = [logs, _statement("ItemStore", STORE_ACTIONS, _store_resources()), send]
+        if function is Function.WORKER:
+            statements.append(_statement("ReceiveJobs", RECEIVE_ACTIONS, [_arn(JOBS_QUEUE)]))
+    if users_parameter:
+        statements.append(
+            _statement("UsersParameter", ("ssm:GetParameter",), [parameter_arn(users_parameter)])
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def role_policies(users_parameter: str | None = None) -> dict[str, Any]:
+    """Merge-template fragments replacing the policies Chalice gives each role (a list in the
+    merge template replaces Chalice's list whole)."""
+    return {
+        function.spec.role: {
+            "Properties": {
+                "Policies": [
+                    {
+                        "PolicyName": f"{function.spec.logical_id}Policy",
+                        "PolicyDocument": function_policy(function, users_parameter),
+                    }
+                ]
+            }
+        }
+        for function in Function
+    }

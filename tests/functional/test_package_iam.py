@@ -1,0 +1,139 @@
+"""Least privilege: each function's role names only this stack's resources and the actions it
+uses, read from the packaged template."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from chalicelib.deploy.names import Function
+from tests.support.packaging import dev_template
+
+#: actions no function may have, per function
+FORBIDDEN = {
+    Function.API: {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"},
+    Function.WORKER: set(),
+    Function.SWEEP: {
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+    },
+}
+#: actions each function needs
+REQUIRED = {
+    Function.API: {"dynamodb:Query", "dynamodb:PutItem", "sqs:SendMessage"},
+    Function.WORKER: {
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "sqs:SendMessage",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    },
+    Function.SWEEP: {"dynamodb:Query", "sqs:SendMessage"},
+}
+_SUB_REFERENCE = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.Arn)?\}")
+
+
+@pytest.fixture(scope="module")
+def sam() -> dict:
+    return dev_template()
+
+
+def statements(sam: dict, function: Function) -> list[dict[str, Any]]:
+    role = sam["Resources"][function.spec.role]
+    assert role["Type"] == "AWS::IAM::Role"
+    assert not role["Properties"].get("ManagedPolicyArns")
+    found = []
+    for policy in role["Properties"]["Policies"]:
+        found.extend(policy["PolicyDocument"]["Statement"])
+    return found
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def referenced_resource(sam: dict, resource: Any) -> str:
+    """The logical id a policy resource refers to; fails on a literal ARN or a wildcard."""
+    assert isinstance(resource, dict), f"literal resource {resource!r}"
+    if "Fn::GetAtt" in resource:
+        logical_id, attribute = resource["Fn::GetAtt"]
+        assert attribute == "Arn"
+    else:
+        text = resource["Fn::Sub"]
+        assert isinstance(text, str) and "*" not in text, f"wildcard in {text!r}"
+        assert "AWS::AccountId" not in text and "AWS::Region" not in text, text
+        match = _SUB_REFERENCE.fullmatch(text.split("/index/")[0])
+        assert match, text
+        logical_id = match.group(1)
+    assert logical_id in sam["Resources"], logical_id
+    return logical_id
+
+
+@pytest.mark.parametrize("function", list(Function), ids=lambda f: f.spec.short)
+def test_role_names_only_its_stage_resources(sam, function):
+    referenced = set()
+    for statement in statements(sam, function):
+        assert statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"]):
+            assert "*" not in action, action
+        for resource in as_list(statement["Resource"]):
+            referenced.add(referenced_resource(sam, resource))
+    kinds = {sam["Resources"][r]["Type"] for r in referenced}
+    assert kinds <= {"AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::Logs::LogGroup"}
+    assert "JobsDeadLetterQueue" not in referenced
+    # its own log group, nobody else's
+    groups = {r for r in referenced if sam["Resources"][r]["Type"] == "AWS::Logs::LogGroup"}
+    assert groups == {function.log_group}
+
+
+@pytest.mark.parametrize("function", list(Function), ids=lambda f: f.spec.short)
+def test_role_has_the_actions_it_uses_and_no_other(sam, function):
+    actions = {a for s in statements(sam, function) for a in as_list(s["Action"])}
+    assert REQUIRED[function] <= actions
+    assert not actions & FORBIDDEN[function]
+
+
+def test_every_action_exists():
+    """cfn-lint's W3037 skips templates with the SAM transform, so this checks the actions
+    against its IAM data (``sqs:SendMessageBatch``, say, is no action: ``sqs:SendMessage``
+    allows the batch)."""
+    from cfnlint.data import AdditionalSpecs
+    from cfnlint.helpers import load_resource
+
+    services = load_resource(AdditionalSpecs, "Policies.json")
+    sam = dev_template()
+    unknown = []
+    for function in Function:
+        for statement in statements(sam, function):
+            for action in as_list(statement["Action"]):
+                service, _, name = action.lower().partition(":")
+                if name not in services.get(service, {}).get("Actions", {}):
+                    unknown.append(action)
+    assert unknown == []
+
+
+def test_the_sweep_queries_the_due_index_only(sam):
+    dynamodb = [
+        s for s in statements(sam, Function.SWEEP) if as_list(s["Action"])[0].startswith("dynamodb")
+    ]
+    [statement] = dynamodb
+    assert as_list(statement["Resource"]) == [
+        {"Fn::Sub": "${RuntimeTable.Arn}/index/dueShard-dueAt"}
+    ]
+
+
+def test_only_the_worker_receives_from_the_jobs_queue(sam):
+    receivers = {
+        function
+        for function in Function
+        for s in statements(sam, function)
+        if "sqs:ReceiveMessage" in as_list(s["Action"])
+    }
+    assert receivers == {Function.WORKER}
