@@ -34,7 +34,7 @@ __all__ = ["shard_key", "shard_for", "query_shards", "query_partitions", "SHARE_
 _DONE = "-"
 #: items asked of each unfinished partition beyond its share of the limit: enough that the
 #: certainly-ordered prefix of a page of 10 over 8 shards is rarely short
-SHARE_MARGIN = 4
+SHARE_MARGIN = 6
 
 
 def shard_key(base: str, shard: int) -> str:
