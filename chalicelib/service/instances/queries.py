@@ -227,8 +227,8 @@ def _filter_texts(value: Any) -> tuple[str, ...]:
     spellings: list[Any] = [value]
     if isinstance(value, float) and value.is_integer():
         spellings.append(int(value))
-    elif isinstance(value, int) and abs(value) < 2**53:
-        spellings.append(float(value))
+    elif isinstance(value, int) and abs(value) < 2**1023 and float(value) == value:
+        spellings.append(float(value))  # exactly: 2**53 + 1 has no float spelling
     return tuple(dict.fromkeys(t for v in spellings if (t := variable_text(v)) is not None))
 
 
