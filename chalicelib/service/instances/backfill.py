@@ -10,7 +10,8 @@ any commit, so a command that loaded the instance before retries on the new item
 commit wins: the instance is reloaded and tried again, and after ``attempts`` it is counted as
 a conflict and left for a later run. An instance already current is not written, so a second
 run writes nothing; ``dry_run`` counts without writing. Nothing is deleted but stale lookup and
-candidate items of the instance itself.
+candidate items of the instance itself. The counts of the index partitions it adds items to or
+removes them from (``repositories.counters``) change in the same transaction, as in any commit.
 
 The command is ``python -m chalicelib.local.backfill`` (docs/configuration.md).
 """
@@ -22,7 +23,8 @@ from dataclasses import dataclass, field
 
 from ...errors import ConcurrencyError
 from ...storage.aggregate import AggregateStore
-from ...storage.ports import ItemStore, StorageError
+from ...storage.ports import ItemStore, StorageError, Table
+from ..repositories import counters
 from ..repositories.instances import layout_repairs, running_listing
 
 __all__ = ["BackfillReport", "backfill", "backfill_instance"]
@@ -78,7 +80,17 @@ def backfill_instance(
             report.deletes += len(deletes)
             return
         try:
-            aggregates.commit(instance_id, aggregate.version, puts, deletes, previous=aggregate)
+            counts = counters.membership_deltas(
+                Table.RUNTIME, instance_id, puts, deletes, aggregate.items
+            )
+            aggregates.commit(
+                instance_id,
+                aggregate.version,
+                puts,
+                deletes,
+                side_writes=counts,
+                previous=aggregate,
+            )
         except ConcurrencyError:
             if attempt == attempts:
                 report.conflicts += 1
