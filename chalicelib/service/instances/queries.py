@@ -37,12 +37,16 @@ from ..querying import (
     date_param,
     flag_param,
     run_query,
+    served_terms,
 )
 from ..repositories.history import process_listing, read_process
 from ..repositories.instances import (
+    LISTED_VARIABLES,
     instance_lookup,
     instance_records,
     is_header,
+    lookup_count,
+    running_count,
     running_listing,
     variable_lookup,
     variable_prefix,
@@ -55,6 +59,7 @@ from .shapes import (
     history_variables,
     instance_item,
     listed_runtime_variables,
+    runtime_variables,
 )
 
 __all__ = [
@@ -294,10 +299,26 @@ def running_source(container: Services, request: CrestRequest) -> QuerySource:
     """The ``QuerySource`` of ``processinstance`` queries (running instances only)."""
     names = DefinitionNames(container)
     with_variables = _needs_variables(request)
+    # An instance whose variables do not fit its header costs a Query for them: made for every
+    # item read only when choosing the items needs them; else for the answered page only.
+    upfront = _selects_by_variables(request)
+    deferred: set[str] = set()
 
     def shape(header: Mapping[str, Any]) -> Item:
-        variables = listed_runtime_variables(container, header) if with_variables else {}
-        return instance_item(header, names, variables)
+        if not with_variables:
+            return instance_item(header, names, {})
+        if upfront or isinstance(header.get(LISTED_VARIABLES), dict):
+            return instance_item(header, names, listed_runtime_variables(container, header))
+        deferred.add(header["id"])
+        return instance_item(header, names, {})
+
+    def complete(items: list[Item]) -> list[Item]:
+        return [
+            dict(item, processVariables=runtime_variables(container, item["_id"]))
+            if item["_id"] in deferred
+            else item
+            for item in items
+        ]
 
     wanted = _wanted_id(request)
     lookup = _lookup_term(request)
@@ -335,8 +356,28 @@ def running_source(container: Services, request: CrestRequest) -> QuerySource:
             return instance_lookup(store, attribute, value, **page)
 
     return _in_start_order(
-        container, read, shape, sortable=SORT_KEYS, filtered_query=filtered_predicate
+        container,
+        read,
+        shape,
+        sortable=SORT_KEYS,
+        filtered_query=filtered_predicate,
+        complete=complete,
+        count=_running_count(container, request),
     )
+
+
+def _running_count(container: Services, request: CrestRequest) -> Callable[[], int] | None:
+    """The maintained count that answers ``request`` exactly, if one does: the running listing
+    for no filter, a ``lookup-sort`` partition for one equality on a looked-up field."""
+    terms = served_terms(request, EQUAL_PARAMS)
+    if terms == {}:
+        return lambda: running_count(container.store)
+    if terms is not None and len(terms) == 1:
+        [(field, value)] = terms.items()
+        attribute = LOOKUP_FIELDS.get(field)
+        if attribute is not None and isinstance(value, str):
+            return lambda: lookup_count(container.store, attribute, value)
+    return None
 
 
 def history_source(container: Services, request: CrestRequest) -> QuerySource:
