@@ -3,10 +3,11 @@
 One instance of a small process (start -> user task with a candidate group -> end; variables
 ``n``, ``group``, ``note``; a business key; a start user) is started through the service, and a
 second one is started and completed. Their items (runtime: header, executions, variables, task,
-candidate and lookup items; history: process, task, variables, activity segment) are the
+candidate, lookup and variable lookup items; history: process, task, variables, activity segment) are the
 templates that ``bulk_write`` clones, with new time-ordered ids, through the storage layer
 (``ItemStore.batch_put``, BatchWriteItem): instance ``i`` has business key ``bk-<i>``, start user
-``user-<i % 50>``, ``n = i % 100``, candidate group ``g<i % 10>`` (``internal/role/openidm-admin``
+``user-<i % 50>``, ``n = i % 100`` (its variable lookup item keyed ``var:n=<i % 100>``: the
+value marker is replaced inside index keys too), candidate group ``g<i % 10>`` (``internal/role/openidm-admin``
 when ``i % 10 == 0``), starts ``i`` minutes after the first, and every tenth one has finished.
 ``bulk_jobs`` writes one job per ``i`` beside them (timers and async continuations, every
 twentieth one in the dead-letter table).
@@ -91,6 +92,16 @@ QUERIES: list[tuple[str, str, tuple[str, ...]]] = [
         "taskinstance?_queryId=filtered-query&taskCandidateGroup=g3&_pageSize=10"
         "&_totalPagedResultsPolicy=EXACT",
         ("page", "exact"),
+    ),
+    (
+        "instances var-n=7 p10",
+        "processinstance?_queryId=filtered-query&var-n=7&_pageSize=10",
+        ("page",),
+    ),
+    (
+        "instances processVariables/n eq 7 p10",
+        "processinstance?_queryFilter=processVariables/n eq 7&_pageSize=10",
+        ("page",),
     ),
     ("instances businessKey eq", 'processinstance?_queryFilter=businessKey eq "bk-7"', ()),
     (

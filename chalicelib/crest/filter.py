@@ -54,6 +54,7 @@ __all__ = [
     "render",
     "matches",
     "equality_terms",
+    "equality_paths",
     "conjunction_terms",
     "referenced_fields",
 ]
@@ -462,14 +463,22 @@ def equality_terms(node: Node) -> dict[str, Value]:
     the index returns. When a field appears twice, the first term wins. A filter that is not a
     conjunction (``or``, ``!``) gives ``{}`` unless it is itself a single equality term.
     """
-    terms: dict[str, Value] = {}
+    return {
+        segments[0]: value for segments, value in equality_paths(node).items() if len(segments) == 1
+    }
+
+
+def equality_paths(node: Node) -> dict[Segments, Value]:
+    """Top-level AND-ed ``eq`` terms on any field pointer: ``{segments: value}`` (as
+    ``equality_terms``, with ``c/d eq 2`` giving ``("c", "d"): 2``)."""
+    terms: dict[Segments, Value] = {}
     pending = [node]
     while pending:
         current = pending.pop(0)
         if isinstance(current, And):
             pending[0:0] = list(current.operands)
-        elif isinstance(current, Comparison) and current.op == "eq" and len(current.field) == 1:
-            terms.setdefault(current.field[0], current.value)
+        elif isinstance(current, Comparison) and current.op == "eq":
+            terms.setdefault(tuple(current.field), current.value)
     return terms
 
 

@@ -304,10 +304,20 @@ Write = Put | Delete | ConditionCheck | SetVersion | AddCount
 
 @dataclass(frozen=True)
 class Page:
-    """One page of a query: the items and the token of the next page (None: no more)."""
+    """One page of a query: the items and the token of the next page (None: no more).
+
+    ``read``: how many items storage returned to make this page, when that differs from
+    ``len(items)`` (a merge of partitions reads items it returns on a later page); None: the
+    page's own items. Not part of equality."""
 
     items: list[Item]
     next_token: str | None = None
+    read: int | None = field(default=None, compare=False)
+
+    @property
+    def items_read(self) -> int:
+        """The items storage returned for this page (``read``, else ``len(items)``)."""
+        return len(self.items) if self.read is None else self.read
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,12 @@ from .ports import (
     token_after,
 )
 
-__all__ = ["shard_key", "shard_for", "query_shards", "query_partitions"]
+__all__ = ["shard_key", "shard_for", "query_shards", "query_partitions", "SHARE_MARGIN"]
 
 _DONE = "-"
+#: items asked of each unfinished partition beyond its share of the limit: enough that the
+#: certainly-ordered prefix of a page of 10 over 8 shards is rarely short
+SHARE_MARGIN = 6
 
 
 def shard_key(base: str, shard: int) -> str:
@@ -58,7 +61,8 @@ def query_shards(
 ) -> Page:
     """One page of all shards ``base#0 .. base#N-1`` of ``index``, merged in range-key order.
 
-    Costs one index query per unfinished shard per page (see ``query_partitions``).
+    Costs one index query per unfinished shard per page, and reads about ``limit`` items; a
+    page may be short with a token (see ``query_partitions``).
     """
     return query_partitions(
         store,
@@ -85,20 +89,27 @@ def query_partitions(
 ) -> Page:
     """One page of the partitions ``hash_values`` of ``index``, merged in range-key order.
 
-    Costs one index query per unfinished partition per page. The token records where each
-    partition stopped (by its position in ``hash_values``: resume with the same list), so paging
-    neither skips nor repeats items. Ties on the range key are ordered by (pk, sk); use unique
-    range values (``<time>#<id>``) when the order matters. No partitions: an empty last page.
+    Costs one index query per unfinished partition per page, and reads about ``limit`` items,
+    not ``limit`` per partition: each unfinished partition is asked for its share,
+    ``ceil(limit / unfinished) + SHARE_MARGIN`` (at most ``limit``), so one call reads at most
+    ``limit + unfinished * (SHARE_MARGIN + 1)`` items (``Page.read``). Only the items certainly
+    in merged order are returned: those up to the smallest (descending: largest) last key of
+    the partitions that have more. So a page may be short (never empty while items remain)
+    with a token; callers loop on ``next_token``. The token records where each partition
+    stopped (by its position in ``hash_values``: resume with the same list), so paging neither
+    skips nor repeats items. Ties on the range key are ordered by (pk, sk); use unique range
+    values (``<time>#<id>``) when the order matters. No partitions: an empty last page.
     """
     if limit < 1:
         raise ValueError("limit must be >= 1")
     count = len(hash_values)
     state = _decode_state(start, count)
+    unfinished = [p for p in range(count) if state.get(p) != _DONE]
+    share = min(limit, -(-limit // max(len(unfinished), 1)) + SHARE_MARGIN)
     fetched: dict[int, Page] = {}
-    for position, hash_value in enumerate(hash_values):
+    for position in unfinished:
+        hash_value = hash_values[position]
         resume = state.get(position)
-        if resume == _DONE:
-            continue
         if (
             resume is not None
             and decode_token(resume, _index_key(index)).get(index.spec.hash_attr) != hash_value
@@ -109,12 +120,25 @@ def query_partitions(
             index,
             hash_value,
             key_range=key_range,
-            limit=limit,
+            limit=share,
             start=resume,
             descending=descending,
         )
+    read = sum(len(page.items) for page in fetched.values())
+    # A partition with more can still hold items between its last one and anything later in
+    # the other partitions: only keys up to the nearest such last key are certainly in order.
+    pending = [
+        _sort_key(index, page.items[-1])
+        for page in fetched.values()
+        if page.next_token is not None and page.items
+    ]
+    cut = (max(pending) if descending else min(pending)) if pending else None
+
+    def certain(key: tuple[str, str, str]) -> bool:
+        return cut is None or (key >= cut if descending else key <= cut)
+
     streams = [
-        [(_sort_key(index, item), position, item) for item in page.items]
+        [(key, position, item) for item in page.items if certain(key := _sort_key(index, item))]
         for position, page in fetched.items()
     ]
     merged = heapq.merge(*streams, reverse=descending)
@@ -126,10 +150,12 @@ def query_partitions(
             new_state[position] = _DONE
         elif mine:
             new_state[position] = token_after(mine[-1], index)
+        elif not page.items and page.next_token is not None:
+            new_state[position] = page.next_token  # an empty page with more: move past it
     items = [item for _, _, item in taken]
     if all(new_state.get(position) == _DONE for position in range(count)):
-        return Page(items, None)
-    return Page(items, encode_token({"shards": json.dumps(new_state, sort_keys=True)}))
+        return Page(items, None, read)
+    return Page(items, encode_token({"shards": json.dumps(new_state, sort_keys=True)}), read)
 
 
 def _index_key(index: Index) -> list[str]:

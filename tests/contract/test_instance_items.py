@@ -303,3 +303,141 @@ def test_variable_commit_with_lookups_is_still_one_request(moto_tables):
         again.put(VariableRecord(scope_id=state.id, name="amount", value=7))
         commit(aggregates, again, loaded.version, previous=loaded)
     assert counter.counts == {"dynamodb": {"Query": 1, "TransactWriteItems": 1}}
+
+
+def counted_commit(aggregates, state, version: int, previous=None) -> int:
+    """``commit`` with the counter writes the unit of work adds (``counters``)."""
+    from chalicelib.service.repositories import counters
+
+    puts, deletes = changed_items(state.changes(), previous)
+    writes = aggregates.writes(state.id, version, puts, deletes, previous=previous)
+    stored = previous.items if previous is not None else {}
+    writes += counters.membership_deltas(Table.RUNTIME, state.id, puts, deletes, stored)
+    aggregates.store.transact(writes)
+    state.mark_clean()
+    return version + 1
+
+
+def _var_lookups(store, name: str, text: str) -> list[str]:
+    from chalicelib.service.repositories.instances import variable_lookup_key
+
+    return _lookups(store, variable_lookup_key(name, text))
+
+
+def test_variable_lookup_items_follow_the_variables(store):
+    """One key-only ``lookup-sort`` item per instance-scope variable with a text (as a
+    ``var-`` parameter compares it), written only when that variable's text changes, deleted
+    when it goes, loses its text, or the instance ends; the header is read by ``batch_get``."""
+    from dataclasses import replace
+
+    from chalicelib.engine.runtime.records import InstanceStatus
+    from chalicelib.service.repositories.instances import variable_count, variable_lookup
+
+    aggregates = AggregateStore(store)
+    state = new_state()
+    i = state.id
+    for name, value in [
+        ("s", "seven"),
+        ("flag", True),
+        ("ratio", 7.0),
+        ("nothing", None),
+        ("obj", {"a": 1}),
+        ("openidmcontext", "x"),
+        ("long", "y" * 2000),
+    ]:
+        state.put(VariableRecord(scope_id=i, name=name, value=value))
+    version = counted_commit(aggregates, state, 0)
+    header = store.get(Table.RUNTIME, i, "#header")
+    assert _var_lookups(store, "amount", "42") == [f"{i}/look#var/amount"]
+    assert _var_lookups(store, "s", "seven") == [f"{i}/look#var/s"]
+    assert _var_lookups(store, "flag", "true") == [f"{i}/look#var/flag"]
+    assert _var_lookups(store, "ratio", "7.0") == [f"{i}/look#var/ratio"]
+    assert _var_lookups(store, "ratio", "7") == []
+    assert _var_lookups(store, "long", "y" * 2000) == [f"{i}/look#var/long"]
+    for absent in ("nothing", "obj", "openidmcontext"):  # no text, or hidden: no item
+        assert store.get(Table.RUNTIME, i, f"look#var/{absent}") is None
+    item = store.get(Table.RUNTIME, i, "look#var/amount")
+    assert item.data == {"name": "amount"} and item.index["sort"] == header.index["sort"]
+    [found] = variable_lookup(store, "amount", ["42"]).items
+    assert found.sk == "#header" and found.data == header.data
+    assert variable_count(store, "amount", "42") == 1 and variable_count(store, "s", "x") == 0
+    # never engine records
+    loaded = aggregates.load(i)
+    again = state_of(loaded)
+    assert sorted(map(repr, again.to_records())) == sorted(map(repr, state.to_records()))
+    # a variable changes: its item moves to the new partition, the others are not rewritten
+    again.put(VariableRecord(scope_id=i, name="amount", value=43))
+    puts, _ = changed_items(again.changes(), loaded)
+    assert [p.sk for p in puts if p.sk.startswith("look#var")] == ["look#var/amount"]
+    version = counted_commit(aggregates, again, version, previous=loaded)
+    assert _var_lookups(store, "amount", "42") == []
+    assert _var_lookups(store, "amount", "43") == [f"{i}/look#var/amount"]
+    assert variable_count(store, "amount", "42") == 0
+    assert variable_count(store, "amount", "43") == 1
+    # a variable removed, another set to null: their items go
+    loaded = aggregates.load(i)
+    again = state_of(loaded)
+    again.remove(again.local_variables(i)["s"])
+    again.put(VariableRecord(scope_id=i, name="flag", value=None))
+    version = counted_commit(aggregates, again, version, previous=loaded)
+    assert _var_lookups(store, "s", "seven") == [] and _var_lookups(store, "flag", "true") == []
+    # a variable of another scope is not indexed
+    loaded = aggregates.load(i)
+    again = state_of(loaded)
+    child = next(e for e in again.executions.values() if e.parent_id)
+    again.put(VariableRecord(scope_id=child.id, name="local", value="z"))
+    version = counted_commit(aggregates, again, version, previous=loaded)
+    assert _var_lookups(store, "local", "z") == []
+    # the instance ends: every variable item goes in the same commit
+    loaded = aggregates.load(i)
+    again = state_of(loaded)
+    again.put(
+        replace(again.header, status=InstanceStatus.COMPLETED, end_time="2026-11-27T11:00:00.000Z")
+    )
+    counted_commit(aggregates, again, version, previous=loaded)
+    assert [sk for sk in aggregates.load(i).items if sk.startswith("look#")] == []
+    assert _var_lookups(store, "amount", "43") == [] and variable_count(store, "amount", "43") == 0
+
+
+def test_many_variables_overflow_into_one_item(store):
+    """More than ``VARIABLE_LOOKUP_MAX`` indexable variables: one ``VARIABLE_OVERFLOW`` item
+    instead, which every variable lookup reads too (and which makes the count unknown); back
+    under the limit, the items return."""
+    from chalicelib.service.repositories.instances import (
+        VARIABLE_LOOKUP_MAX,
+        VARIABLE_OVERFLOW,
+        variable_count,
+        variable_lookup,
+    )
+
+    aggregates = AggregateStore(store)
+    state = new_state()
+    i = state.id
+    for n in range(VARIABLE_LOOKUP_MAX):  # with "amount": one too many
+        state.put(VariableRecord(scope_id=i, name=f"v{n}", value=n))
+    version = counted_commit(aggregates, state, 0)
+    assert _lookups(store, VARIABLE_OVERFLOW) == [f"{i}/look#var*"]
+    assert _var_lookups(store, "v3", "3") == []
+    assert [h.pk for h in variable_lookup(store, "v3", ["3"]).items] == [i]
+    assert [h.pk for h in variable_lookup(store, "v3", ["4"]).items] == [i]  # a candidate
+    assert variable_count(store, "v3", "3") is None
+    loaded = aggregates.load(i)
+    again = state_of(loaded)
+    again.remove(again.local_variables(i)["v0"])
+    counted_commit(aggregates, again, version, previous=loaded)
+    assert _lookups(store, VARIABLE_OVERFLOW) == []
+    assert _var_lookups(store, "v3", "3") == [f"{i}/look#var/v3"]
+    assert variable_count(store, "v3", "3") == 1
+
+
+def test_variable_lookup_keys_stay_within_dynamodb_limits():
+    from chalicelib.service.repositories.instances import LOOKUP_KEY_BYTES, variable_lookup_key
+
+    assert variable_lookup_key("n", "7") == "var:n=7"
+    long_text = "é" * 300
+    digest = hashlib.sha256(long_text.encode()).hexdigest()
+    assert variable_lookup_key("n", long_text) == f"var:n#{digest}"
+    for name in ("a=b", "a#b", "x" * 1500):  # ambiguous or long names: one hash of both
+        key = variable_lookup_key(name, "c")
+        assert key.startswith("var#") and len(key.encode()) <= LOOKUP_KEY_BYTES
+    assert variable_lookup_key("a=b", "c") != variable_lookup_key("a", "b=c")

@@ -31,7 +31,7 @@ from chalicelib.storage.ports import (
     VersionIs,
     shard_for,
 )
-from chalicelib.storage.sharding import query_partitions, query_shards, shard_key
+from chalicelib.storage.sharding import SHARE_MARGIN, query_partitions, query_shards, shard_key
 
 R, H = Table.RUNTIME, Table.HISTORY
 
@@ -186,6 +186,63 @@ def test_sharded_index_merge(store):
         limit=100,
     )
     assert [i.data["n"] for i in due.items] == [0, 1, 2, 3, 4] and due.next_token is None
+
+
+class _ReadCounter:
+    """``store`` whose index queries add the items they return to ``read``."""
+
+    def __init__(self, store):
+        self.store, self.read, self.queries = store, 0, 0
+
+    def query_index(self, *args, **kwargs):
+        page = self.store.query_index(*args, **kwargs)
+        self.read += len(page.items)
+        self.queries += 1
+        return page
+
+
+@pytest.mark.parametrize("skewed", [False, True])
+def test_sharded_merge_reads_about_its_limit(store, skewed):
+    """Each call reads at most ``limit + shards * (SHARE_MARGIN + 1)`` items (``Page.read``),
+    and paging through, in both directions and at any limit, gives every item once, in order
+    (a short page carries a token; only an exhausted listing ends)."""
+    shards = 8
+    rng = random.Random(3)
+    items = []
+    for n in range(90):
+        task_id = f"task-{n:03d}"
+        shard = 0 if skewed and n % 3 else shard_for(task_id, shards)
+        index = {"kind_shard": shard_key("task", shard), "sort": f"{rng.random():.12f}#{n:03d}"}
+        items.append(Item(f"inst-{n}", task_id, "task", {"n": n}, index))
+    store.batch_put(R, items)
+    expected = [i.data["n"] for i in sorted(items, key=lambda i: i.index["sort"])]
+    for descending in (False, True):
+        for limit in (1, 3, 10, 25, 200):
+            counting = _ReadCounter(store)
+            order, token, calls = [], None, 0
+            while True:
+                before = counting.read
+                page = query_shards(
+                    counting,
+                    R,
+                    Index.KIND_SHARD_SORT,
+                    "task",
+                    shards,
+                    limit=limit,
+                    start=token,
+                    descending=descending,
+                )
+                calls += 1
+                assert page.read == counting.read - before
+                assert page.read <= limit + shards * (SHARE_MARGIN + 1)
+                assert 1 <= len(page.items) <= limit or page.next_token is None
+                order += [i.data["n"] for i in page.items]
+                token = page.next_token
+                if token is None:
+                    break
+            assert order == (expected[::-1] if descending else expected), (limit, descending)
+            if limit == 200:
+                assert calls == 1 or skewed  # one partition with more than its share: 2+ calls
 
 
 def test_candidate_index_and_partition_merge(store):

@@ -101,10 +101,22 @@ def task_keys(container, instance_id):
 
 
 def dead_letters(container) -> list:
-    """The dead-letter listing (its sharded index), first 100."""
+    """The dead-letter listing (its sharded index), every page."""
     from chalicelib.storage.ports import Index
     from chalicelib.storage.sharding import query_shards
 
-    return query_shards(
-        container.store, Table.DEADLETTER, Index.KIND_SHARD_SORT, "dlq", LIST_SHARDS, limit=100
-    ).items
+    found, token = [], None
+    while True:
+        page = query_shards(
+            container.store,
+            Table.DEADLETTER,
+            Index.KIND_SHARD_SORT,
+            "dlq",
+            LIST_SHARDS,
+            limit=100,
+            start=token,
+        )
+        found += page.items
+        token = page.next_token
+        if token is None:
+            return found

@@ -12,7 +12,8 @@ any commit, so a command that loaded the instance before retries on the new item
 commit wins: the instance is reloaded and tried again, and after ``attempts`` it is counted as
 a conflict and left for a later run. An instance already current is not written, so a second
 run writes nothing; ``dry_run`` counts without writing. Nothing is deleted but stale lookup and
-candidate items of the instance itself.
+candidate items of the instance itself. The counts of the index partitions it adds items to or
+removes them from (``repositories.counters``) change in the same transaction, as in any commit.
 
 The command is ``python -m chalicelib.local.backfill`` (docs/configuration.md).
 """

@@ -23,7 +23,6 @@ without ``processVariables`` (and without an empty field, "all fields") and no f
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -50,7 +49,9 @@ from ..repositories.instances import (
     lookup_count,
     running_count,
     running_listing,
+    variable_lookup,
     variable_prefix,
+    variable_text,
 )
 from .shapes import (
     ITEM_FIELDS,
@@ -106,14 +107,9 @@ LOOKUP_FIELDS = {
 
 
 def _as_text(value: Any) -> str | None:
-    """A variable's value as IDM compares it with a ``var-`` parameter (a string)."""
-    if value is None or isinstance(value, (dict, list)):
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return json.dumps(value)
-    return str(value)
+    """A variable's value as IDM compares it with a ``var-`` parameter (a string); the variable
+    lookup items are keyed by the same text."""
+    return variable_text(value)
 
 
 def filtered_predicate(request: CrestRequest) -> Callable[[Item], bool]:
@@ -222,6 +218,44 @@ def _lookup_term(request: CrestRequest) -> tuple[str, str] | None:
     return None
 
 
+#: lookup attributes near-unique per value: preferred to a variable lookup
+_UNIQUE_LOOKUPS = frozenset({"bk", "sup"})
+
+
+def _filter_texts(value: Any) -> tuple[str, ...]:
+    """The variable texts a ``_queryFilter`` ``eq`` value can match: a number equals the
+    integer and the floating point spelling of itself (``7`` and ``7.0``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        text = variable_text(value)
+        return (text,) if text is not None else ()
+    spellings: list[Any] = [value]
+    if isinstance(value, float) and value.is_integer():
+        spellings.append(int(value))
+    elif isinstance(value, int) and abs(value) < 2**1023 and float(value) == value:
+        spellings.append(float(value))  # exactly: 2**53 + 1 has no float spelling
+    return tuple(dict.fromkeys(t for v in spellings if (t := variable_text(v)) is not None))
+
+
+def _variable_term(request: CrestRequest) -> tuple[str, tuple[str, ...]] | None:
+    """``(variable name, texts)`` of an instance-scope variable equality the query requires of
+    every item: the first ``var-`` parameter of a ``filtered-query``, or a top-level
+    ``processVariables/<name> eq <value>`` of a filter (None: none)."""
+    if request.query_filter is not None:
+        for segments, value in crest_filter.equality_paths(request.query_filter).items():
+            if len(segments) == 2 and segments[0] == "processVariables" and segments[1]:
+                texts = _filter_texts(value)
+                if texts:
+                    return segments[1], texts
+        return None
+    if request.query_id != FILTERED_QUERY:
+        return None
+    for param in request.additional_parameter_lists:
+        given = request.param(param)
+        if param.startswith(VAR_PREFIX) and len(param) > len(VAR_PREFIX) and given is not None:
+            return param[len(VAR_PREFIX) :], (given,)
+    return None
+
+
 def _listing(
     container: Services,
     read: Callable[..., Page],
@@ -305,7 +339,16 @@ def running_source(container: Services, request: CrestRequest) -> QuerySource:
             fetch=_single(one), sortable=SORT_KEYS, filtered_query=filtered_predicate
         )
     read: Callable[..., Page] = running_listing
-    if lookup is not None:
+    variable = (
+        _variable_term(request) if lookup is None or lookup[0] not in _UNIQUE_LOOKUPS else None
+    )
+    if variable is not None:
+        name, texts = variable
+
+        def read(store: Any, **page: Any) -> Page:
+            return variable_lookup(store, name, texts, **page)
+
+    elif lookup is not None:
         attribute, value = lookup
 
         def read(store: Any, **page: Any) -> Page:

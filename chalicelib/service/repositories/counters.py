@@ -21,8 +21,8 @@ counter collection (one request, at most ``COUNTER_SHARDS`` items) and sums.
 Counts change with ``AddCount`` writes in the same transaction as the items they count, so a
 count is exact for what has committed: two concurrent commits each add their own delta, and a
 reader sees either commit whole or not at all. A commit too large for one transaction (a commit
-intent) adds its counts in its deciding transaction, so for the moment its deferred items are
-being applied the count runs ahead of the listing.
+intent, ``storage/intent.py``) defers its counts with its items and applies them batch by
+batch, each batch exactly once, so while it is applied count and listing grow together.
 
 ``membership_deltas`` derives the counts from the items a commit writes and the items it
 replaces: the runtime unit of work calls it with every changed instance.

@@ -30,6 +30,25 @@ header's. Each holds a copy of the header data *without* its ``kind`` (so ``stat
 it), so an index page answers a listing alone. They are written in the commit that puts the
 header, when their content changed, and deleted in the commit that ends the instance.
 
+Variable lookup items list the running instances by the value of an instance-scope variable
+(``var-<name>`` and ``processVariables/<name> eq``), in the same index: one per variable whose
+value has a text as the ``filtered-query`` compares it (``variable_text``: a string, a number's
+JSON, ``true``/``false``; none for null, objects and lists, or ``HIDDEN_VARIABLES``),
+``look#var/<name>`` with ``lookup`` = ``var:<name>=<text>`` (hashed when long:
+``variable_lookup_key``) and ``sort`` as the header's. Unlike the lookup items above they are
+*key-only* (data ``{"name": ..}``): a page of a variable partition is one Query plus one
+BatchGetItem of the headers (``variable_lookup``). A header copy would answer in one request,
+but the header is rewritten whenever any instance-scope variable changes, and every copy with
+it: an instance with k variables would rewrite k items per variable change. Key-only, a
+variable change writes its own item only when its text changed (a put; a delete when it
+becomes null or an object, or goes) plus two counter writes (the old and the new partition's
+count, ``counters``); starting an instance writes one item and one counter write per indexed
+variable; ending it deletes them (and their counts). So that a commit's counter writes stay few
+(a commit intent cannot defer them), an instance with more than ``VARIABLE_LOOKUP_MAX`` such
+variables has one ``look#var*`` item in the ``VARIABLE_OVERFLOW`` partition instead, which
+every variable lookup reads too (its instances are candidates for any value).
+``variable_count`` gives the exact count for one ``var-`` parameter from the counters.
+
 The header carries ``listed_variables``: the instance-scope variables when every one of them
 is of simple value (string, number, boolean, null) and their JSON fits ``LISTED_VARIABLES_BYTES``
 (``HIDDEN_VARIABLES`` are left out). When they do not fit, the key is absent and a reader must
@@ -46,8 +65,8 @@ rewrites every execution of the instance; an ended instance's executions are gon
 deletes them in the commit that ends it), and an execution item written without a header in
 reach is simply not listed.
 
-Data written before ``listed_variables``, lookup, candidate and execution listing attributes
-lacks them:
+Data written before ``listed_variables``, lookup (variable lookup included), candidate items
+and execution listing attributes lacks them:
 ``layout_repairs`` says what brings a loaded instance to this layout (the backfill command,
 ``service/instances/backfill.py``).
 
@@ -60,7 +79,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -78,7 +97,7 @@ from ...storage.ports import (
     Table,
     VersionIs,
 )
-from ...storage.sharding import shard_for, shard_key
+from ...storage.sharding import query_partitions, shard_for, shard_key
 from . import counters
 from .layout import LIST_SHARDS, listing
 
@@ -132,6 +151,14 @@ __all__ = [
     "instance_executions",
     "instance_subscriptions",
     "read_headers",
+    "VARIABLE_LOOKUP_MAX",
+    "VARIABLE_OVERFLOW",
+    "LOOKUP_KEY_BYTES",
+    "variable_text",
+    "variable_lookup_key",
+    "variable_items",
+    "variable_lookup",
+    "variable_count",
 ]
 
 #: variables never shown, by any route (IDM's hidden security context, should a process set it)
@@ -155,6 +182,18 @@ LOOKUP_ATTRIBUTES = {
 }
 #: values longer than this (UTF-8 bytes) are keyed by their SHA-256 in the ``lookup`` attribute
 LOOKUP_VALUE_BYTES = 256
+#: a variable's ``lookup`` value longer than this (UTF-8 bytes; its name is long) is keyed by the
+#: SHA-256 of name and value: well under DynamoDB's 2,048 bytes of a GSI hash key
+LOOKUP_KEY_BYTES = 1024
+#: at most this many variable lookup items per running instance; an instance with more
+#: indexable instance-scope variables has one ``VARIABLE_OVERFLOW`` item instead, so the counter
+#: writes of one commit (which a commit intent cannot defer) stay few
+VARIABLE_LOOKUP_MAX = 16
+#: the ``lookup`` value listing the running instances whose variables are not indexed one by one
+#: (more than ``VARIABLE_LOOKUP_MAX``): every variable lookup reads this partition too
+VARIABLE_OVERFLOW = "var*"
+_VARIABLE_LOOKUP_PREFIX = "look#var/"
+_VARIABLE_OVERFLOW_SK = "look#var*"
 
 #: execution item data key: the header fields an execution row shows (``_header_copy``)
 EXECUTION_HEADER = "instance_header"
@@ -359,6 +398,64 @@ def lookup_items(instance_id: str, header: Item) -> list[Item]:
     return items
 
 
+def variable_text(value: Any) -> str | None:
+    """A variable's value as a ``var-<name>`` parameter compares it (a string, as IDM), or None
+    when no parameter can equal it (null, an object or a list)."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    return str(value)
+
+
+def variable_lookup_key(name: str, text: str) -> str:
+    """The ``lookup-sort`` hash value of the instances whose variable ``name`` has the text
+    ``text`` (``variable_text``): ``var:<name>=<text>``; ``var:<name>#<sha256 of text>`` when the
+    text is long; ``var#<sha256 of both>`` when the name holds ``=`` or ``#`` (which would make
+    the short forms ambiguous) or the key would pass ``LOOKUP_KEY_BYTES``."""
+    key = lookup_key(f"var:{name}", text)
+    if "=" in name or "#" in name or len(key.encode()) > LOOKUP_KEY_BYTES:
+        both = json.dumps([name, text], ensure_ascii=False).encode()
+        return f"var#{hashlib.sha256(both).hexdigest()}"
+    return key
+
+
+def variable_items(instance_id: str, variables: Mapping[str, Any], sort: str) -> list[Item]:
+    """The variable lookup items of a running instance whose instance-scope variables are
+    ``variables`` and whose header's ``sort`` is ``sort``: one key-only item per variable with a
+    text (``variable_text``; hidden ones left out), or one ``VARIABLE_OVERFLOW`` item when there
+    are more than ``VARIABLE_LOOKUP_MAX``."""
+    texts = {
+        name: text
+        for name, value in variables.items()
+        if name not in HIDDEN_VARIABLES and (text := variable_text(value)) is not None
+    }
+    if len(texts) > VARIABLE_LOOKUP_MAX:
+        index = {"lookup": VARIABLE_OVERFLOW, "sort": sort}
+        return [Item(instance_id, _VARIABLE_OVERFLOW_SK, LOOKUP_KIND, {}, index)]
+    return [
+        Item(
+            pk=instance_id,
+            sk=_VARIABLE_LOOKUP_PREFIX + name,
+            kind=LOOKUP_KIND,
+            data={"name": name},
+            index={"lookup": variable_lookup_key(name, text), "sort": sort},
+        )
+        for name, text in sorted(texts.items())
+    ]
+
+
+def _index_items(instance_id: str, header: Item, variables: Mapping[str, Any]) -> list[Item]:
+    """Every lookup item a header item and its instance-scope ``variables`` should have."""
+    if "sort" not in header.index:
+        return []
+    return lookup_items(instance_id, header) + variable_items(
+        instance_id, variables, header.index["sort"]
+    )
+
+
 def _instance_scope(instance_id: str, kind: str, key: Any) -> str | None:
     """The variable name when ``(kind, key)`` is an instance-scope variable, else None."""
     if kind != RecordKind.VARIABLE.value:
@@ -408,7 +505,7 @@ def _header_puts(
     header = item_of(instance_id, data)
     puts[:] = [item for item in puts if item.sk != HEADER_SK]
     puts.insert(0, header)
-    wanted = {item.sk: item for item in lookup_items(instance_id, header)}
+    wanted = {item.sk: item for item in _index_items(instance_id, header, variables)}
     for sk, item in wanted.items():
         old = stored.get(sk)
         if old is None or old.data != item.data or old.index != item.index:
@@ -506,7 +603,7 @@ def layout_repairs(aggregate: Aggregate) -> tuple[list[Item], list[str]]:
     deletes: list[str] = []
     if _differs(header, wanted_header):
         puts.append(wanted_header)
-    wanted = {item.sk: item for item in lookup_items(instance_id, wanted_header)}
+    wanted = {item.sk: item for item in _index_items(instance_id, wanted_header, variables)}
     for task in stored.values():
         if task.sk.startswith(_TASK_PREFIX) and task.data.get("kind") == RecordKind.TASK.value:
             wanted.update((item.sk, item) for item in candidate_items(instance_id, task.data))
@@ -718,3 +815,45 @@ def any_lookup(store: ItemStore, attribute: str, value: str) -> bool:
     """Whether a running instance has ``attribute`` equal to ``value``: one index Query of at
     most one item (a long value is keyed by its SHA-256: a collision is not a concern)."""
     return bool(instance_lookup(store, attribute, value, limit=1).items)
+
+
+def variable_lookup(
+    store: ItemStore,
+    name: str,
+    texts: Sequence[str],
+    *,
+    limit: int | None = None,
+    start: str | None = None,
+    descending: bool = False,
+) -> Page:
+    """One page of the running instances whose instance-scope variable ``name`` may have one of
+    ``texts`` (``variable_text``), in start order: their header items, plus those of the
+    instances whose variables are not indexed one by one (``VARIABLE_OVERFLOW``). The
+    ``lookup-sort`` partitions are merged (one Query each: ``len(texts) + 1``), then one
+    BatchGetItem reads the headers (strongly consistent; an instance that ended meanwhile is
+    left out). The items are candidates: compare the variable again (a long text is keyed by
+    its hash; the overflow partition holds any value)."""
+    keys = [variable_lookup_key(name, text) for text in dict.fromkeys(texts)]
+    page = query_partitions(
+        store,
+        Table.RUNTIME,
+        Index.LOOKUP_SORT,
+        [*keys, VARIABLE_OVERFLOW],
+        limit=max(limit or 100, 1),
+        start=start,
+        descending=descending,
+    )
+    wanted = list(dict.fromkeys(item.pk for item in page.items))
+    headers = store.batch_get(Table.RUNTIME, [(pk, HEADER_SK) for pk in wanted]) if wanted else []
+    running = [item for item in headers if "sort" in item.index and item.ttl is None]
+    return Page(running, page.next_token, page.items_read + len(headers))
+
+
+def variable_count(store: ItemStore, name: str, text: str) -> int | None:
+    """How many running instances have the instance-scope variable ``name`` with the text
+    ``text`` (what ``var-<name>=<text>`` matches), from the maintained counters (two Queries),
+    or None when some running instance's variables are not indexed one by one
+    (``VARIABLE_OVERFLOW``): then only reading them can tell."""
+    if counters.read(store, Table.RUNTIME, Index.LOOKUP_SORT, VARIABLE_OVERFLOW):
+        return None
+    return counters.read(store, Table.RUNTIME, Index.LOOKUP_SORT, variable_lookup_key(name, text))

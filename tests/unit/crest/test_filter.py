@@ -12,6 +12,7 @@ from chalicelib.crest.filter import (
     Or,
     Presence,
     QueryFilterError,
+    equality_paths,
     equality_terms,
     matches,
     parse,
@@ -398,3 +399,11 @@ def test_referenced_fields_lists_every_pointer_the_filter_reads():
     node = parse("a eq 1 or !(b/c pr) and (d lt 2 or true)")
     assert referenced_fields(node) == {("a",), ("b", "c"), ("d",)}
     assert referenced_fields(parse("true")) == set()
+
+
+def test_equality_paths():
+    assert equality_paths(parse("a/b eq 1 and (c eq 2 and a/b eq 3) and d gt 1")) == {
+        ("a", "b"): 1,
+        ("c",): 2,
+    }
+    assert equality_paths(parse("a/b eq 1 or c eq 2")) == {}

@@ -19,6 +19,8 @@ from chalicelib.service.repositories.instances import (
     instance_executions,
     instance_lookup,
     read_header,
+    variable_count,
+    variable_lookup,
 )
 from chalicelib.storage.aggregate import AggregateStore
 from chalicelib.storage.ports import Index, Put, SetVersion, Table, VersionIs
@@ -66,6 +68,8 @@ def test_old_instances_are_found_again_after_the_backfill(container):
     definition_id, old, new = setup(container)
     assert by_business_key(store, "old-0") == []
     assert {item.pk for item in instance_lookup(store, "pdi", definition_id).items} == {new}
+    assert [item.pk for item in variable_lookup(store, "who", ["old-1"]).items] == []
+    assert variable_count(store, "who", "old-1") == 0 and variable_count(store, "who", "new") == 1
     assert candidates(store, "managers") == {new}
     before = snapshot(store, old + [new])
 
@@ -88,6 +92,11 @@ def test_old_instances_are_found_again_after_the_backfill(container):
     }
     assert candidates(store, "managers") == {*old, new}
     assert candidates(store, "internal/role/hr") == {*old, new}
+    for n, instance_id in enumerate(old):  # the variable lookup items too, and their counts
+        assert [item.pk for item in variable_lookup(store, "who", [f"old-{n}"]).items] == [
+            instance_id
+        ]
+        assert variable_count(store, "who", f"old-{n}") == 1
     page = store.query_index(Table.RUNTIME, Index.CANDIDATE_SORT, candidate_key(user="bob"))
     assert {item.pk for item in page.items} == {*old, new}
     after = snapshot(store, old + [new])
