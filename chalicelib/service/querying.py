@@ -107,8 +107,9 @@ class QuerySource:
     #: such as a historic instance's variables), so items read but not answered cost nothing more
     complete: Callable[[list[Item]], list[Item]] | None = None
     #: the number of items ``fetch`` lists, from a maintained count (see ``served_terms``): set
-    #: only when the request's predicate selects every one of them
-    count: Callable[[], int] | None = None
+    #: only when the request's predicate selects every one of them; it may answer None (no
+    #: count can tell: then the matching set is counted by reading, within the budget)
+    count: Callable[[], int | None] | None = None
 
 
 def served_terms(request: CrestRequest, equal_params: Mapping[str, str]) -> dict[str, Any] | None:
@@ -222,7 +223,7 @@ def run_query(
     total = None
     if counted and source.count is not None and visible is None:
         total = source.count()
-    elif counted:
+    if counted and total is None:
         from_start = not request.paged_results_cookie and not request.paged_results_offset
         if from_start and result.cookie is None:
             total = len(result.items)  # the whole set was read for this page

@@ -123,3 +123,14 @@ def test_task_totals_follow_claims_and_completions(client, container, started):
         assert requests["Query"] <= 8 + 1, params
     listed = query(client, "taskinstance", "_queryId=filtered-query&taskCandidateGroup=manager")
     assert listed["resultCount"] == 4
+
+
+def test_one_variable_parameter_is_counted_from_its_partition(client, container, started):
+    for color in ("red", "blue", "red"):
+        expect(start(client, {"_key": "alpha", "color": color}), 201)
+    total, requests = exact(client, "processinstance", "_queryId=filtered-query&var-color=red")
+    assert total == 2
+    # the page (variable partition, overflow partition, headers) and the two counter Queries
+    assert requests == {"Query": 4, "BatchGetItem": 1}, requests
+    total, _ = exact(client, "processinstance", "_queryId=filtered-query&var-color=green")
+    assert total == 0

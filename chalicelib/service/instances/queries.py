@@ -49,6 +49,7 @@ from ..repositories.instances import (
     lookup_count,
     running_count,
     running_listing,
+    variable_count,
     variable_lookup,
     variable_prefix,
     variable_text,
@@ -365,9 +366,15 @@ def running_source(container: Services, request: CrestRequest) -> QuerySource:
     )
 
 
-def _running_count(container: Services, request: CrestRequest) -> Callable[[], int] | None:
+def _running_count(container: Services, request: CrestRequest) -> Callable[[], int | None] | None:
     """The maintained count that answers ``request`` exactly, if one does: the running listing
-    for no filter, a ``lookup-sort`` partition for one equality on a looked-up field."""
+    for no filter, a ``lookup-sort`` partition for one equality on a looked-up field or one
+    ``var-<name>`` parameter alone."""
+    params = request.additional_parameters
+    if request.query_id == FILTERED_QUERY and request.query_filter is None and len(params) == 1:
+        [(name, text)] = params.items()
+        if name.startswith(VAR_PREFIX) and len(name) > len(VAR_PREFIX):
+            return lambda: variable_count(container.store, name[len(VAR_PREFIX) :], text)
     terms = served_terms(request, EQUAL_PARAMS)
     if terms == {}:
         return lambda: running_count(container.store)
