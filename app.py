@@ -21,6 +21,9 @@ from chalicelib.workers import entry
 
 app = Chalice(app_name="workflow")
 app.register_middleware(envelope_middleware, "http")
+# XML bodies reach the app as the caller's bytes (API Gateway passes other text as UTF-8), so
+# validate_bpmn decodes them by their declared charset (ISO-8859-1, UTF-16, ...)
+app.api.binary_types.extend(["application/xml", "text/xml"])
 
 for family in (execution, job, model, processdefinition, processinstance, taskinstance):
     app.register_blueprint(family.blueprint)

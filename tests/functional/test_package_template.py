@@ -81,6 +81,14 @@ def test_gateway_responses_are_crest_envelopes_inside_the_api_definition(sam):
     assert not resources_of(sam, "AWS::ApiGateway::GatewayResponse")
 
 
+def test_xml_bodies_reach_the_function_as_bytes(sam):
+    """validate_bpmn decodes an XML body by its declared charset: API Gateway must pass the
+    caller's bytes (a binary media type), not re-encode them as UTF-8 text."""
+    body = sam["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    binary = body["x-amazon-apigateway-binary-media-types"]
+    assert "application/xml" in binary and "text/xml" in binary
+
+
 def test_alarms_notify_the_optional_topic(sam):
     assert sam["Parameters"]["AlarmTopicArn"]["Default"] == ""
     alarms = resources_of(sam, "AWS::CloudWatch::Alarm")
