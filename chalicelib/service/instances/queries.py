@@ -10,8 +10,11 @@ Reads (api-reference.md §3.3 parameters; items in the §8 shape):
   definition id or key (or the same ``filtered-query`` parameters): one partition of the
   ``lookup-sort`` index (``LOOKUP_FIELDS``), in the same start order; the whole predicate is
   still evaluated on what it returns;
-* history: the history table's ``kindShard-sort`` index (``hpi#0..7``), then per instance one
-  Query of its kept instance-scope variables;
+* history: the history table's ``kindShard-sort`` index (``hpi#0..7``), or with an indexed
+  equality and/or a required state (``finished``/``unfinished``, ``endTime pr``) its
+  ``lookup-sort`` partitions plus one BatchGetItem of the process items
+  (``history_index.lookup_page``); each process item carries its ``listed_variables``, so only
+  an instance whose variables do not fit costs a Query of its kept variables;
 * ``_id``/``processInstanceId`` equality (filter or parameter) reads that one instance instead
   of the listing.
 
@@ -39,8 +42,10 @@ from ..querying import (
     flag_param,
     run_query,
 )
-from ..repositories.history import process_listing, read_process
+from ..repositories.history import read_process
+from ..repositories.history_index import FINISHED, UNFINISHED, lookup_page
 from ..repositories.instances import (
+    LISTED_VARIABLES,
     instance_lookup,
     instance_records,
     is_header,
@@ -54,6 +59,7 @@ from .shapes import (
     history_variables,
     instance_item,
     listed_runtime_variables,
+    visible,
 )
 
 __all__ = [
@@ -296,21 +302,66 @@ def running_source(container: Services, request: CrestRequest) -> QuerySource:
     )
 
 
+def _history_state(request: CrestRequest) -> str | None:
+    """The state every answered historic instance must be in (``finished``/``unfinished``),
+    when the query requires one: ``filtered-query``'s ``finished=true``/``unfinished=true``, or
+    a top-level AND-ed ``endTime pr`` / ``!(endTime pr)`` of ``_queryFilter``."""
+    if request.query_filter is not None:
+        pending = [request.query_filter]
+        while pending:
+            node = pending.pop(0)
+            if isinstance(node, crest_filter.And):
+                pending[0:0] = list(node.operands)
+            elif isinstance(node, crest_filter.Presence) and tuple(node.field) == ("endTime",):
+                return FINISHED
+            elif (
+                isinstance(node, crest_filter.Not)
+                and isinstance(node.operand, crest_filter.Presence)
+                and tuple(node.operand.field) == ("endTime",)
+            ):
+                return UNFINISHED
+        return None
+    if request.query_id == FILTERED_QUERY:
+        if flag_param(request, "finished"):
+            return FINISHED
+        if flag_param(request, "unfinished"):
+            return UNFINISHED
+    return None
+
+
 def history_source(container: Services, request: CrestRequest) -> QuerySource:
-    """The ``QuerySource`` of ``processinstance/history`` queries (finished and running)."""
+    """The ``QuerySource`` of ``processinstance/history`` queries (finished and running).
+
+    Served in start order by the history ``lookup-sort`` partitions of the most selective
+    indexed equality and the state the query requires (``history_index.lookup_page``), else by
+    the ``hpi`` listing; the whole predicate is still evaluated on what they return. Items
+    carry the process item's ``listed_variables``; only those whose variables do not fit cost
+    a Query of their historic variables (for the answered page only, unless choosing the items
+    needs them)."""
     names = DefinitionNames(container)
     # Variables are read for every item read only when choosing the items needs them; else
     # only for the items of the answered page.
     upfront = _selects_by_variables(request)
     deferred = not upfront and _needs_variables(request)
+    unlisted: set[str] = set()
 
     def shape(record: Mapping[str, Any]) -> Item:
-        variables = history_variables(container, record["id"]) if upfront else {}
+        listed = record.get(LISTED_VARIABLES)
+        if isinstance(listed, dict):
+            variables = visible(listed.items())
+        elif upfront:
+            variables = history_variables(container, record["id"])
+        else:
+            variables = {}
+            unlisted.add(record["id"])
         return history_item(record, names, variables)
 
     def complete(items: list[Item]) -> list[Item]:
         return [
-            dict(item, processVariables=history_variables(container, item["_id"])) for item in items
+            dict(item, processVariables=history_variables(container, item["_id"]))
+            if item["_id"] in unlisted
+            else item
+            for item in items
         ]
 
     extra: dict[str, Any] = {"complete": complete} if deferred else {}
@@ -325,9 +376,15 @@ def history_source(container: Services, request: CrestRequest) -> QuerySource:
         return QuerySource(
             fetch=_single(one), sortable=SORT_KEYS, filtered_query=filtered_predicate, **extra
         )
+    attribute, value = _lookup_term(request) or (None, None)
+    state = _history_state(request)
+
+    def read(store: Any, **page: Any) -> Page:
+        return lookup_page(store, attribute, value, state, **page)
+
     return _in_start_order(
         container,
-        process_listing,
+        read,
         shape,
         sortable=SORT_KEYS,
         filtered_query=filtered_predicate,

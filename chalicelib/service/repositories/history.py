@@ -36,7 +36,7 @@ an ``endTime`` winning over one without. Segments are never updated except by mi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import timedelta
 from types import MappingProxyType
@@ -141,14 +141,24 @@ _HISTORY_LAYOUT = {
 }
 
 
-def history_items(container: Services, effects: Iterable[Any]) -> list[Item]:
+def history_items(
+    container: Services,
+    effects: Iterable[Any],
+    processes: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[Item]:
     """The history-table items of a command's history records: the latest record of each
     history item (every record is the whole item), activity records as one segment per
-    instance (``segment_item``)."""
+    instance (``segment_item``). ``processes``: per instance id, the data of its historic
+    process item to write instead of (or without) an engine record (the record with its
+    ``listed_variables``: ``history_index.commit_writes``)."""
     latest: dict[tuple[HistoryKind, str], HistoryRecord] = {}
     for effect in effects:
         if isinstance(effect, HistoryRecord):
             latest[(effect.kind, effect.id)] = effect
+    for instance_id, data in (processes or {}).items():
+        latest[(HistoryKind.PROCESS_INSTANCE, instance_id)] = HistoryRecord.owned(
+            instance_id, HistoryKind.PROCESS_INSTANCE, instance_id, dict(data)
+        )
     ttl = history_ttl(container)  # the command's time is one: computed once for all items
     items: list[Item] = []
     activities: dict[str, list[Any]] = {}
