@@ -53,6 +53,7 @@ __all__ = [
     "render",
     "matches",
     "equality_terms",
+    "conjunction_terms",
     "referenced_fields",
 ]
 
@@ -468,6 +469,31 @@ def equality_terms(node: Node) -> dict[str, Value]:
             pending[0:0] = list(current.operands)
         elif isinstance(current, Comparison) and current.op == "eq" and len(current.field) == 1:
             terms.setdefault(current.field[0], current.value)
+    return terms
+
+
+def conjunction_terms(node: Node) -> dict[str, Value] | None:
+    """The ``eq`` terms when the filter is nothing but them: ``{}`` for ``true``, ``{"a": 1, "b":
+    "x"}`` for ``a eq 1 and b eq "x"``; None for anything else (another operator, ``or``, ``!``,
+    ``false``, a nested field, a field compared twice). Such a filter selects exactly the items
+    whose fields equal the terms, so a count of an index partition keyed by them answers it."""
+    terms: dict[str, Value] = {}
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, And):
+            pending.extend(current.operands)
+        elif isinstance(current, Constant) and current.value:
+            continue
+        elif (
+            isinstance(current, Comparison)
+            and current.op == "eq"
+            and len(current.field) == 1
+            and current.field[0] not in terms
+        ):
+            terms[current.field[0]] = current.value
+        else:
+            return None
     return terms
 
 

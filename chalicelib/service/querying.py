@@ -13,10 +13,13 @@ every resource:
 * Without ``_sortKeys``, pages are read lazily. A page ends when it is full or when the budget
   is spent; either way its cookie resumes exactly where the reading stopped, so a filter that
   matches little gives short (even empty) pages with cookies rather than reading the whole
-  listing. ``_pagedResultsOffset`` skips matching items within the same budget (an offset the
-  budget cannot reach answers an empty page whose cookie carries the rest of the skip). An
-  ``EXACT``/``ESTIMATE`` count is given only when the whole matching set fits in the budget
-  left after the page; otherwise ``totalPagedResults`` is -1.
+  listing. ``_pagedResultsOffset`` skips matching items: the items it skips are read on top of
+  the budget, up to ``MAX_OFFSET`` of them (so a request costs what it asks for: its offset plus
+  its page); an offset past that answers an empty page whose cookie carries the rest of the skip.
+* ``EXACT``/``ESTIMATE`` counts come from the source's maintained count (``QuerySource.count``:
+  one request) when the request selects exactly what the source lists (no filter beyond the
+  equality the source's index serves), else from reading the whole matching set when it fits
+  in the budget left after the page; otherwise ``totalPagedResults`` is -1.
 * With ``_sortKeys``, the whole matching set is read (within the budget), sorted, then paged by
   offset; a matching set the budget cannot read is a 400 naming the budget (sorting part of
   it would give a silently wrong order).
@@ -24,7 +27,7 @@ every resource:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -40,6 +43,8 @@ from ..errors import BadRequest
 __all__ = [
     "QuerySource",
     "run_query",
+    "served_terms",
+    "MAX_OFFSET",
     "budget_exceeded",
     "QUERY_ALL_IDS",
     "FILTERED_QUERY",
@@ -49,6 +54,8 @@ __all__ = [
 
 QUERY_ALL_IDS = "query-all-ids"
 FILTERED_QUERY = "filtered-query"
+#: items an ``_pagedResultsOffset`` may skip on top of the read budget, per request
+MAX_OFFSET = 10_000
 
 
 def flag_param(request: CrestRequest, name: str) -> bool:
@@ -99,6 +106,31 @@ class QuerySource:
     #: completes the items of the answered page only (reads the filter and sort did not need,
     #: such as a historic instance's variables), so items read but not answered cost nothing more
     complete: Callable[[list[Item]], list[Item]] | None = None
+    #: the number of items ``fetch`` lists, from a maintained count (see ``served_terms``): set
+    #: only when the request's predicate selects every one of them
+    count: Callable[[], int] | None = None
+
+
+def served_terms(request: CrestRequest, equal_params: Mapping[str, str]) -> dict[str, Any] | None:
+    """The equality terms a query selects its items by, when it selects by nothing else: ``{}``
+    for ``_queryFilter=true``, ``query-all-ids`` or a ``filtered-query`` without parameters;
+    ``{field: value}`` for a filter that is only ``eq`` terms (``crest.filter.conjunction_terms``)
+    or a ``filtered-query`` whose every parameter is one of ``equal_params`` (parameter -> item
+    field); None otherwise. A source whose index partition is keyed by exactly these terms can
+    answer a count from the partition's counter."""
+    if request.query_filter is not None:
+        return crest_filter.conjunction_terms(request.query_filter)
+    if request.query_id == QUERY_ALL_IDS:
+        return {}
+    if request.query_id != FILTERED_QUERY:
+        return None
+    terms: dict[str, Any] = {}
+    for name, value in request.additional_parameters.items():
+        field_name = equal_params.get(name)
+        if field_name is None or terms.get(field_name, value) != value:
+            return None
+        terms[field_name] = value
+    return terms
 
 
 def _predicate(request: CrestRequest, source: QuerySource) -> Callable[[Item], bool]:
@@ -180,14 +212,17 @@ def run_query(
         return envelope
     size = effective_page_size(request.page_size, max_page_size)
     pager = Pager(fetch, predicate)
+    offset = request.paged_results_offset
     result = pager.page(
         size,
         cookie=request.paged_results_cookie,
-        offset=request.paged_results_offset,
-        budget=read_budget,
+        offset=offset,
+        budget=read_budget + min(offset, MAX_OFFSET),
     )
     total = None
-    if counted:
+    if counted and source.count is not None and visible is None:
+        total = source.count()
+    elif counted:
         from_start = not request.paged_results_cookie and not request.paged_results_offset
         if from_start and result.cookie is None:
             total = len(result.items)  # the whole set was read for this page

@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -40,7 +40,7 @@ from ...storage.ports import (
 from ..container import Services
 from ..repositories import definitions as repo
 from ..repositories.definitions import load_deployment
-from ..repositories.instances import any_lookup, running_listing
+from ..repositories.instances import any_lookup, lookup_count
 from . import start_events
 from .cache import forget
 from .errors import InvalidDeployment
@@ -112,35 +112,10 @@ def content_hash(bpmn: Mapping[str, str], resources: Mapping[str, Any]) -> str:
     return digest.hexdigest()
 
 
-#: running headers read per page of the sharded listing (``_running_headers``)
-RUNNING_PAGE = 500
-
-
-def _running_headers(container: Services) -> Iterator[Mapping[str, Any]]:
-    """The headers of running (or suspended) instances of every definition, page by page.
-
-    The runtime table's sharded ``kindShard-sort`` index (``instance#0..7``: ended headers
-    leave it): one index Query per shard per ``RUNNING_PAGE`` headers. A per-definition
-    counter would make the checks below O(1); until there are many running instances the scan
-    is cheaper than keeping one up to date on every start and end.
-    """
-    token = None
-    while True:
-        page = running_listing(container.store, limit=RUNNING_PAGE, start=token)
-        for item in page.items:
-            if not item.data.get("end_time"):
-                yield item.data
-        token = page.next_token
-        if token is None:
-            return
-
-
 def running_instances(container: Services, definition_id: str) -> int:
-    """How many process instances of ``definition_id`` are running (or suspended): the whole
-    listing is read."""
-    return sum(
-        1 for header in _running_headers(container) if header.get("definition_id") == definition_id
-    )
+    """How many process instances of ``definition_id`` are running (or suspended): the
+    maintained count of its ``lookup-sort`` partition (one Query)."""
+    return lookup_count(container.store, "pdi", definition_id)
 
 
 def any_running(container: Services, definition_ids: Iterable[str]) -> bool:

@@ -41,14 +41,23 @@ from ..querying import (
     date_param,
     flag_param,
     run_query,
+    served_terms,
 )
 from ..repositories.history import read_process
-from ..repositories.history_index import FINISHED, UNFINISHED, lookup_page
+from ..repositories.history_index import (
+    FINISHED,
+    UNFINISHED,
+    counts_exact,
+    history_count,
+    lookup_page,
+)
 from ..repositories.instances import (
     LISTED_VARIABLES,
     instance_lookup,
     instance_records,
     is_header,
+    lookup_count,
+    running_count,
     running_listing,
     variable_prefix,
 )
@@ -59,6 +68,7 @@ from .shapes import (
     history_variables,
     instance_item,
     listed_runtime_variables,
+    runtime_variables,
     visible,
 )
 
@@ -266,10 +276,26 @@ def running_source(container: Services, request: CrestRequest) -> QuerySource:
     """The ``QuerySource`` of ``processinstance`` queries (running instances only)."""
     names = DefinitionNames(container)
     with_variables = _needs_variables(request)
+    # An instance whose variables do not fit its header costs a Query for them: made for every
+    # item read only when choosing the items needs them; else for the answered page only.
+    upfront = _selects_by_variables(request)
+    deferred: set[str] = set()
 
     def shape(header: Mapping[str, Any]) -> Item:
-        variables = listed_runtime_variables(container, header) if with_variables else {}
-        return instance_item(header, names, variables)
+        if not with_variables:
+            return instance_item(header, names, {})
+        if upfront or isinstance(header.get(LISTED_VARIABLES), dict):
+            return instance_item(header, names, listed_runtime_variables(container, header))
+        deferred.add(header["id"])
+        return instance_item(header, names, {})
+
+    def complete(items: list[Item]) -> list[Item]:
+        return [
+            dict(item, processVariables=runtime_variables(container, item["_id"]))
+            if item["_id"] in deferred
+            else item
+            for item in items
+        ]
 
     wanted = _wanted_id(request)
     lookup = _lookup_term(request)
@@ -298,8 +324,28 @@ def running_source(container: Services, request: CrestRequest) -> QuerySource:
             return instance_lookup(store, attribute, value, **page)
 
     return _in_start_order(
-        container, read, shape, sortable=SORT_KEYS, filtered_query=filtered_predicate
+        container,
+        read,
+        shape,
+        sortable=SORT_KEYS,
+        filtered_query=filtered_predicate,
+        complete=complete,
+        count=_running_count(container, request),
     )
+
+
+def _running_count(container: Services, request: CrestRequest) -> Callable[[], int] | None:
+    """The maintained count that answers ``request`` exactly, if one does: the running listing
+    for no filter, a ``lookup-sort`` partition for one equality on a looked-up field."""
+    terms = served_terms(request, EQUAL_PARAMS)
+    if terms == {}:
+        return lambda: running_count(container.store)
+    if terms is not None and len(terms) == 1:
+        [(field, value)] = terms.items()
+        attribute = LOOKUP_FIELDS.get(field)
+        if attribute is not None and isinstance(value, str):
+            return lambda: lookup_count(container.store, attribute, value)
+    return None
 
 
 def _history_state(request: CrestRequest) -> str | None:
@@ -326,6 +372,73 @@ def _history_state(request: CrestRequest) -> str | None:
             return FINISHED
         if flag_param(request, "unfinished"):
             return UNFINISHED
+    return None
+
+
+def _history_selection(request: CrestRequest) -> tuple[dict[str, Any], str | None] | None:
+    """``(equality terms, state)`` when the query selects its historic instances by nothing
+    else (``_queryFilter`` of ``eq`` terms and at most an ``endTime pr`` or ``!(endTime pr)``,
+    a ``filtered-query`` of equality parameters and ``finished``/``unfinished``); else None."""
+    state = _history_state(request)
+    if request.query_filter is not None:
+        kept = crest_filter.And(tuple(_without_state(request.query_filter)))
+        found = crest_filter.conjunction_terms(kept)
+        return (found, state) if found is not None else None
+    if request.query_id == QUERY_ALL_IDS:
+        return {}, None
+    if request.query_id != FILTERED_QUERY:
+        return None
+    if flag_param(request, "finished") and flag_param(request, "unfinished"):
+        return None
+    terms: dict[str, Any] = {}
+    for name, value in request.additional_parameters.items():
+        if name in ("finished", "unfinished"):
+            continue
+        field_name = EQUAL_PARAMS.get(name)
+        if field_name is None:
+            return None
+        terms[field_name] = value
+    return terms, state
+
+
+def _without_state(node: crest_filter.Node) -> list[crest_filter.Node]:
+    """The top-level AND-ed terms of ``node`` but ``endTime pr`` and ``!(endTime pr)``."""
+    operands = list(node.operands) if isinstance(node, crest_filter.And) else [node]
+    kept: list[crest_filter.Node] = []
+    for operand in operands:
+        if isinstance(operand, crest_filter.And):
+            kept.extend(_without_state(operand))
+        elif isinstance(operand, crest_filter.Presence) and tuple(operand.field) == ("endTime",):
+            continue
+        elif (
+            isinstance(operand, crest_filter.Not)
+            and isinstance(operand.operand, crest_filter.Presence)
+            and tuple(operand.operand.field) == ("endTime",)
+        ):
+            continue
+        else:
+            kept.append(operand)
+    return kept
+
+
+def _history_count(container: Services, request: CrestRequest) -> Callable[[], int] | None:
+    """The maintained count that answers a history query exactly, if one does: all, finished
+    or unfinished instances, or those of one looked-up equality in either or both states
+    (``history_index.history_count``, 1 or 2 Queries); None when the count cannot hold (a
+    history TTL: ``counts_exact``) or the query selects by anything else."""
+    selection = _history_selection(request)
+    if selection is None:
+        return None
+    terms, state = selection
+    if not counts_exact(container, state):
+        return None
+    if not terms:
+        return lambda: history_count(container.store, state=state)
+    if len(terms) == 1:
+        [(field, value)] = terms.items()
+        attribute = LOOKUP_FIELDS.get(field)
+        if attribute is not None and isinstance(value, str):
+            return lambda: history_count(container.store, attribute, value, state)
     return None
 
 
@@ -388,6 +501,7 @@ def history_source(container: Services, request: CrestRequest) -> QuerySource:
         shape,
         sortable=SORT_KEYS,
         filtered_query=filtered_predicate,
+        count=_history_count(container, request),
         **extra,
     )
 

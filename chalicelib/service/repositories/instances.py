@@ -67,6 +67,7 @@ from ...storage.ports import (
     VersionIs,
 )
 from ...storage.sharding import shard_for, shard_key
+from . import counters
 from .layout import LIST_SHARDS, listing
 
 __all__ = [
@@ -105,6 +106,11 @@ __all__ = [
     "lookup_items",
     "instance_lookup",
     "any_lookup",
+    "running_count",
+    "open_task_count",
+    "assignee_count",
+    "candidate_count",
+    "lookup_count",
     "layout_repairs",
 ]
 
@@ -544,6 +550,33 @@ def instance_lookup(
         start=start,
         descending=descending,
     )
+
+
+def running_count(store: ItemStore) -> int:
+    """How many instances run (their maintained count: one Query)."""
+    return counters.read(store, Table.RUNTIME, Index.KIND_SHARD_SORT, RUNNING_LISTING)
+
+
+def lookup_count(store: ItemStore, attribute: str, value: str) -> int:
+    """How many running instances have ``attribute`` (``LOOKUP_ATTRIBUTES``) equal to
+    ``value`` (the maintained count of its ``lookup-sort`` partition: one Query)."""
+    return counters.read(store, Table.RUNTIME, Index.LOOKUP_SORT, lookup_key(attribute, value))
+
+
+def open_task_count(store: ItemStore) -> int:
+    """How many tasks are open (their maintained count: one Query)."""
+    return counters.read(store, Table.RUNTIME, Index.KIND_SHARD_SORT, OPEN_TASK_LISTING)
+
+
+def assignee_count(store: ItemStore, assignee: str) -> int:
+    """How many open tasks ``assignee`` holds (``assignee-sort`` partition count: one Query)."""
+    return counters.read(store, Table.RUNTIME, Index.ASSIGNEE_SORT, assignee)
+
+
+def candidate_count(store: ItemStore, key: str) -> int:
+    """How many open unassigned tasks have the candidate ``key`` (``candidate_key``): the
+    maintained count of its ``candidate-sort`` partition (one Query)."""
+    return counters.read(store, Table.RUNTIME, Index.CANDIDATE_SORT, key)
 
 
 def any_lookup(store: ItemStore, attribute: str, value: str) -> bool:

@@ -38,12 +38,15 @@ from ...storage.sharding import query_partitions
 from ..container import Services
 from ..definitions.queries import like_pattern
 from ..instances.shapes import HIDDEN_VARIABLES
-from ..querying import FILTERED_QUERY, QuerySource, date_param, flag_param
+from ..querying import FILTERED_QUERY, QuerySource, date_param, flag_param, served_terms
 from ..repositories import history
 from ..repositories.instances import (
+    assignee_count,
+    candidate_count,
     candidate_key,
     candidate_task,
     instance_variables,
+    open_task_count,
     open_task_listing,
     open_tasks,
     records_of,
@@ -453,7 +456,26 @@ def open_task_source(container: Services, request: CrestRequest, caller: Caller)
         sortable=RUNTIME_SORT_KEYS,
         filtered_query=lambda req: _runtime_filtered(req, records, variables, groups_of),
         query_ids={UNASSIGNED_TASK_QUERY: unassigned},
+        count=_open_task_count(store, request),
     )
+
+
+def _open_task_count(store: ItemStore, request: CrestRequest) -> Callable[[], int] | None:
+    """The maintained count that answers ``request`` exactly, if one does: every open task, the
+    tasks of one assignee, or the unassigned tasks of one candidate group."""
+    terms = served_terms(request, {"assignee": "assignee"})
+    if terms == {}:
+        return lambda: open_task_count(store)
+    if terms is not None and list(terms) == ["assignee"] and isinstance(terms["assignee"], str):
+        assignee = terms["assignee"]
+        return lambda: assignee_count(store, assignee)
+    params = request.additional_parameters
+    if request.query_id == FILTERED_QUERY and list(params) == ["taskCandidateGroup"]:
+        groups = _groups(params["taskCandidateGroup"])
+        if len(groups) == 1:
+            key = candidate_key(group=groups.pop())
+            return lambda: candidate_count(store, key)
+    return None
 
 
 # --- historic tasks ------------------------------------------------------------------------------

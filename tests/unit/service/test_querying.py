@@ -132,13 +132,64 @@ def test_a_budget_stop_mid_batch_resumes_at_the_next_unread_item():
 
 
 @pytest.mark.parametrize("batch", [1, 5, 100])
-def test_an_offset_is_read_within_the_budget_and_its_rest_travels_in_the_cookie(batch):
+def test_an_offset_adds_what_it_skips_to_the_budget_and_its_rest_travels_in_the_cookie(batch):
+    """The request asks to skip 5 matches: it may read 5 items more than the budget of 8."""
     source = CountingSource(ITEMS, batch)
     first = query(source, 8, _queryFilter="group eq 0", _pageSize="3", _pagedResultsOffset="5")
-    assert first["result"] == [] and source.returned <= 8
-    assert decode_cookie(first["pagedResultsCookie"])["skip"] == 3  # 2 of 5 skipped so far
+    assert first["result"] == [] and source.returned <= 8 + 5
+    assert decode_cookie(first["pagedResultsCookie"])["skip"] == 1  # items 0, 4, 8, 12 skipped
     found, _ = follow(source, 8, _queryFilter="group eq 0", _pageSize="3", _pagedResultsOffset="5")
     assert found == [n for n in range(60) if n % 4 == 0][5:]
+
+
+def test_the_offset_allowance_is_capped(monkeypatch):
+    from chalicelib.service import querying
+
+    monkeypatch.setattr(querying, "MAX_OFFSET", 2)
+    source = CountingSource(ITEMS, 100)
+    first = query(source, 8, _queryFilter="true", _pageSize="3", _pagedResultsOffset="40")
+    assert first["result"] == [] and source.returned <= 8 + 2
+    assert decode_cookie(first["pagedResultsCookie"])["skip"] == 30
+
+
+def test_a_maintained_count_answers_exact_without_reading():
+    source = CountingSource(ITEMS, 10)
+    counted = QuerySource(fetch=source.fetch, sortable=frozenset({"_id"}), count=lambda: 1234)
+    request = parse_request(
+        "GET", {"_queryFilter": "true", "_pageSize": "2", "_totalPagedResultsPolicy": "EXACT"}
+    )
+    envelope = run_query(request, counted, max_page_size=1000, read_budget=500)
+    assert envelope["totalPagedResults"] == 1234 and source.returned <= 3
+    hidden = QuerySource(
+        fetch=source.fetch, sortable=frozenset({"_id"}), count=lambda: 1234, visible=lambda i: True
+    )
+    envelope = run_query(request, hidden, max_page_size=1000, read_budget=500)
+    assert envelope["totalPagedResults"] == 60  # a caller who may not see everything: walked
+
+
+@pytest.mark.parametrize(
+    ("params", "terms"),
+    [
+        ({"_queryFilter": "true"}, {}),
+        ({"_queryId": "query-all-ids"}, {}),
+        ({"_queryId": "filtered-query"}, {}),
+        ({"_queryFilter": 'a eq "x" and true'}, {"a": "x"}),
+        ({"_queryFilter": 'a eq "x" and b eq 2'}, {"a": "x", "b": 2}),
+        ({"_queryFilter": 'a eq "x" or b eq 2'}, None),
+        ({"_queryFilter": 'a eq "x" and a eq "y"'}, None),
+        ({"_queryFilter": 'a co "x"'}, None),
+        ({"_queryFilter": 'a/b eq "x"'}, None),
+        ({"_queryFilter": "false"}, None),
+        ({"_queryFilter": '!(a eq "x")'}, None),
+        ({"_queryId": "filtered-query", "key": "k"}, {"a": "k"}),
+        ({"_queryId": "filtered-query", "key": "k", "other": "1"}, None),
+        ({"_queryId": "somethingElse"}, None),
+    ],
+)
+def test_served_terms_says_when_a_query_selects_by_equalities_only(params, terms):
+    from chalicelib.service.querying import served_terms
+
+    assert served_terms(parse_request("GET", params), {"key": "a"}) == terms
 
 
 def test_an_offset_within_the_budget_is_served_at_once():
