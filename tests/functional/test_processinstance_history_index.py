@@ -305,3 +305,42 @@ def test_counts_follow_start_end_and_delete(client, container, world):
     ]
     assert get(client, "_queryFilter=" + quote('businessKey eq "bk-3"'))["result"] == []
     assert history_count(store, "pdk", "beta") == walked('processDefinitionKey eq "beta"')
+
+
+@pytest.mark.parametrize(
+    "params, term, counter_queries",
+    [
+        ("_queryFilter=true", "true", 2),
+        ("_queryId=filtered-query&finished=true&_sortKeys=-startTime", "endTime pr", 1),
+        ("_queryId=filtered-query&unfinished=true", "!(endTime pr)", 1),
+        ("_queryFilter=" + quote("endTime pr"), "endTime pr", 1),
+        ("_queryFilter=" + quote('businessKey eq "bk-4"'), 'businessKey eq "bk-4"', 2),
+        (
+            "_queryId=filtered-query&processDefinitionKey=beta&finished=true",
+            'processDefinitionKey eq "beta" and endTime pr',
+            1,
+        ),
+        (
+            "_queryFilter=" + quote('startUserId eq "openidm-admin" and !(endTime pr)'),
+            'startUserId eq "openidm-admin" and !(endTime pr)',
+            1,
+        ),
+    ],
+)
+def test_exact_totals_come_from_the_counts(client, container, world, params, term, counter_queries):
+    start_many(client, container, 0, 15)
+    page, _ = counted(client, params + "&_pageSize=2")
+    data, counts = counted(client, params + "&_pageSize=2&_totalPagedResultsPolicy=EXACT")
+    assert data["result"] == page["result"]
+    assert data["totalPagedResults"] == len(get(client, walk_of(term))["result"]) >= 1
+    _, plain = counted(client, params + "&_pageSize=2")
+    assert counts["Query"] == plain["Query"] + counter_queries, counts
+
+
+def test_exact_total_of_a_filter_no_count_serves_is_read(client, container, world):
+    start_many(client, container, 0, 6)
+    params = "_queryFilter=" + quote('processVariables/color eq "red"') + "&_pageSize=1"
+    data = get(client, params + "&_totalPagedResultsPolicy=EXACT")
+    assert data["totalPagedResults"] == len(
+        get(client, walk_of('processVariables/color eq "red"'))["result"]
+    )
