@@ -10,7 +10,19 @@ instance id                   ``task#<id>``           history-task-instance     
 instance id                   ``var#<id>``            history-variable-instance      (not indexed)
 instance id                   ``vdet#<id>``           history-variable-detail        (not indexed)
 instance id                   ``acts#<segment id>``   history-activities             (not indexed)
+instance id                   ``look#state``,         history-lookup (key-only)      ``lookup=...``,
+                              ``look#<attr>``                                        ``sort`` as
+                                                                                     ``#process``
+``#count#lookup-sort#<base>``  ``0``..``7``            counter                        (not indexed)
 ============================  ======================  =============================  =================
+
+The historic process item also carries ``listed_variables`` (the instance-scope variables it
+keeps, when they fit), and the lookup items and counters make the history **read model**:
+``processinstance/history`` by state (``finished``/``unfinished``, a sharded partition) and by
+business key, definition key and id, start user and super instance in either or both states,
+in start order, with maintained counts. Design, write costs and the limits of the counts:
+``repositories.history_index``, which the unit of work calls (``commit_writes``) instead of
+``history_items`` alone.
 
 Every item carries the history TTL (``history_ttl``; None: kept). ``history_items`` turns a
 command's history records into items: the latest record of each history item (every record is
