@@ -344,3 +344,13 @@ def test_exact_total_of_a_filter_no_count_serves_is_read(client, container, worl
     assert data["totalPagedResults"] == len(
         get(client, walk_of('processVariables/color eq "red"'))["result"]
     )
+
+
+def test_both_states_at_once_answer_nothing_and_count_nothing(client, container, world):
+    start_many(client, container, 0, 6)
+    both = "_queryFilter=" + quote("endTime pr and !(endTime pr)")
+    data = get(client, both + "&_totalPagedResultsPolicy=EXACT")
+    assert data["result"] == [] and data["totalPagedResults"] == 0
+    fq = "_queryId=filtered-query&finished=true&unfinished=true&_totalPagedResultsPolicy=EXACT"
+    data = get(client, fq)
+    assert data["result"] == [] and data["totalPagedResults"] == 0

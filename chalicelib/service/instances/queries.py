@@ -381,9 +381,12 @@ def _history_selection(request: CrestRequest) -> tuple[dict[str, Any], str | Non
     a ``filtered-query`` of equality parameters and ``finished``/``unfinished``); else None."""
     state = _history_state(request)
     if request.query_filter is not None:
-        kept = crest_filter.And(tuple(_without_state(request.query_filter)))
+        states: set[str] = set()
+        kept = crest_filter.And(tuple(_without_state(request.query_filter, states)))
         found = crest_filter.conjunction_terms(kept)
-        return (found, state) if found is not None else None
+        if found is None or len(states) > 1:  # both states: nothing matches, nothing to count
+            return None
+        return found, state
     if request.query_id == QUERY_ALL_IDS:
         return {}, None
     if request.query_id != FILTERED_QUERY:
@@ -401,21 +404,22 @@ def _history_selection(request: CrestRequest) -> tuple[dict[str, Any], str | Non
     return terms, state
 
 
-def _without_state(node: crest_filter.Node) -> list[crest_filter.Node]:
-    """The top-level AND-ed terms of ``node`` but ``endTime pr`` and ``!(endTime pr)``."""
+def _without_state(node: crest_filter.Node, states: set[str]) -> list[crest_filter.Node]:
+    """The top-level AND-ed terms of ``node`` but ``endTime pr`` and ``!(endTime pr)``, whose
+    states go into ``states``."""
     operands = list(node.operands) if isinstance(node, crest_filter.And) else [node]
     kept: list[crest_filter.Node] = []
     for operand in operands:
         if isinstance(operand, crest_filter.And):
-            kept.extend(_without_state(operand))
+            kept.extend(_without_state(operand, states))
         elif isinstance(operand, crest_filter.Presence) and tuple(operand.field) == ("endTime",):
-            continue
+            states.add(FINISHED)
         elif (
             isinstance(operand, crest_filter.Not)
             and isinstance(operand.operand, crest_filter.Presence)
             and tuple(operand.operand.field) == ("endTime",)
         ):
-            continue
+            states.add(UNFINISHED)
         else:
             kept.append(operand)
     return kept
