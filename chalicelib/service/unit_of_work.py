@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, cast
 
 from ..engine.runtime.commands import Command
+from ..engine.runtime.effects import HistoryLevel
 from ..engine.runtime.state import InstanceState
 from ..errors import NotFound
 from ..storage.aggregate import Aggregate, AggregateStore, retry_on_conflict
@@ -36,7 +37,7 @@ from .jobs import intents
 from .jobs.engine_effects import effect_writes
 from .jobs.wakeup import publish
 from .repositories import counters
-from .repositories.history import history_items
+from .repositories.history_index import CommittedInstance, commit_writes
 from .repositories.instances import changed_items, state_of
 from .repositories.jobs import job_done_write
 
@@ -176,8 +177,20 @@ class UnitOfWork:
         version = (previous.version if previous is not None else 0) + 1
         return intents.decide(self.container, pk, version, writes)
 
-    def _history_writes(self, result: CommandResult) -> list[Put]:
-        return [Put(Table.HISTORY, item) for item in history_items(self.container, result.effects)]
+    def _history_writes(self, result: CommandResult) -> list[Write]:
+        """The command's history, with the historic read model (``history_index``)."""
+
+        def describe(instance_id: str) -> CommittedInstance | None:
+            state = result.instances.get(instance_id)
+            if state is None:
+                return None
+            own = self._load_definition(state.header.definition_id).history_level
+            level = HistoryLevel.parse(own or self.container.settings.history_level)
+            return CommittedInstance(
+                self.loaded.get(instance_id), state.header, level.keeps_variables
+            )
+
+        return commit_writes(self.container, result.effects, describe)
 
 
 def run_command(

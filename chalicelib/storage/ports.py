@@ -114,7 +114,8 @@ class Index(Enum):
     #: open unassigned tasks by candidate (``u#<user>`` / ``g#<group>``): ``instance_items``
     CANDIDATE_SORT = IndexSpec("candidate-sort", "candidate", "sort")
     #: running instances by business key, definition key/id, start user, super instance
-    #: (``<attr>=<value>``, or ``<attr>#<sha256>`` when long): ``instance_items``
+    #: (``<attr>=<value>``, or ``<attr>#<sha256>`` when long): ``instance_items``; historic
+    #: instances by the same attributes and their state (``repositories.history``)
     LOOKUP_SORT = IndexSpec("lookup-sort", "lookup", "sort")
 
     @property
@@ -133,7 +134,7 @@ INDEXES: dict[Table, tuple[Index, ...]] = {
         Index.CANDIDATE_SORT,
         Index.LOOKUP_SORT,
     ),
-    Table.HISTORY: (Index.KIND_SHARD_SORT,),
+    Table.HISTORY: (Index.KIND_SHARD_SORT, Index.LOOKUP_SORT),
     Table.DEADLETTER: (Index.KIND_SHARD_SORT,),
 }
 

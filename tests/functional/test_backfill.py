@@ -13,20 +13,21 @@ import pytest
 from chalicelib import aws
 from chalicelib.local.backfill import EXIT_MISSING_INDEX, main
 from chalicelib.service.repositories import counters
+from chalicelib.service.repositories.history_index import FINISHED, history_count
 from chalicelib.storage.dynamo import missing_indexes
 from chalicelib.storage.dynamo.models import table_name
 from chalicelib.storage.ports import INDEXES, AddCount, Index, Table
-from tests.support.layout import make_old
+from tests.support.layout import make_old, make_old_history
 from tests.support.rest import ADMIN, WF
 from tests.support.tasks import deploy_onboard, start
 
 
-def recreate_runtime_table_without_lookup_sort(settings) -> None:
-    """The runtime table as ``create_tables`` made it before ``lookup-sort`` existed."""
+def recreate_runtime_table_without_lookup_sort(settings, table: Table = Table.RUNTIME) -> None:
+    """The runtime (or history) table as ``create_tables`` made it before ``lookup-sort``."""
     client = aws.client("dynamodb", settings.region, settings.endpoint_url)
-    name = table_name(settings, Table.RUNTIME)
+    name = table_name(settings, table)
     client.delete_table(TableName=name)
-    indexes = [index.spec for index in INDEXES[Table.RUNTIME] if index != Index.LOOKUP_SORT]
+    indexes = [index.spec for index in INDEXES[table] if index != Index.LOOKUP_SORT]
     attributes = {"pk", "sk"} | {a for spec in indexes for a in (spec.hash_attr, spec.range_attr)}
     client.create_table(
         TableName=name,
@@ -132,3 +133,53 @@ def test_missing_index_add_index_and_backfill(client, container, aws_backend):
     status, output = run()
     assert status == 0, output
     assert "scanned 2, updated 0, already current 2, conflicts 0" in output
+
+
+def history_ids(client, query: str) -> list[str]:
+    response = client.http.get(f"{WF}/processinstance/history?{query}", headers=ADMIN)
+    assert response.status_code == 200, response.body
+    return [row["_id"] for row in json.loads(response.body)["result"]]
+
+
+def test_history_table_without_the_index_and_old_history(client, container, aws_backend):
+    """History written before the read model: ``--add-index`` adds the history table's
+    ``lookup-sort``, the backfill its lookup items and listed variables, and recounts."""
+    settings = container.settings
+    recreate_runtime_table_without_lookup_sort(settings, Table.HISTORY)
+    assert missing_indexes(settings, Table.HISTORY) == [Index.LOOKUP_SORT]
+    definition_id = deploy_onboard(container)
+    old = [start(container, definition_id, who=f"w{n}")[0] for n in range(3)]
+    response = client.http.delete(f"{WF}/processinstance/{old[0]}", headers=ADMIN)
+    assert response.status_code == 200, response.body
+    for instance_id in old:
+        make_old_history(container.store, instance_id)
+    # a count that drifted (as an old instance ending after the layout leaves it)
+    container.store.transact(
+        [counters.add(Table.HISTORY, Index.LOOKUP_SORT, "state=finished", "x", 5)]
+    )
+    assert history_count(container.store, state=FINISHED) == 6
+
+    status, output = run("--dry-run")
+    assert status == EXIT_MISSING_INDEX and "history table" in output, output
+
+    status, output = run("--add-index")
+    assert status == 0, output
+    assert missing_indexes(settings, Table.HISTORY) == []
+    assert "history: scanned 3, updated 3, already current 0, conflicts 0" in output
+    assert history_ids(client, "_queryId=filtered-query&finished=true") == [old[0]]
+    assert history_ids(client, "_queryId=filtered-query&unfinished=true") == old[1:]
+    assert history_ids(client, "_queryFilter=" + quote('startUserId eq "starter-user"')) == old
+    assert history_count(container.store, state=FINISHED) == 1
+    assert history_count(container.store) == 3
+    with aws.counting() as counter:
+        response = client.http.get(
+            f"{WF}/processinstance/history?_queryId=filtered-query&finished=true", headers=ADMIN
+        )
+    [finished] = json.loads(response.body)["result"]
+    assert finished["processVariables"]  # listed on the process item: no Query of its own
+    assert counter.counts["dynamodb"] == {"Query": 8, "BatchGetItem": 1}
+
+    status, output = run()
+    assert status == 0, output
+    assert "history: scanned 3, updated 0, already current 3" in output
+    assert "counters fixed 0" in output

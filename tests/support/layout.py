@@ -42,3 +42,14 @@ def make_old(store, instance_id: str) -> None:
     deletes = [write.sk for write in writes if isinstance(write, Delete)]
     writes += counters.membership_deltas(Table.RUNTIME, instance_id, puts, deletes, aggregate.items)
     store.transact(writes)
+
+
+def make_old_history(store, instance_id: str) -> None:
+    """Rewrite an instance's history as the code before the history read model left it: a
+    process item without ``listed_variables``, no lookup items (counts are left as they are)."""
+    items = store.query(Table.HISTORY, instance_id).items
+    [process] = [item for item in items if item.sk == "#process"]
+    data = {name: value for name, value in process.data.items() if name != LISTED_VARIABLES}
+    writes: list[Write] = [Put(Table.HISTORY, replace(process, data=data))]
+    writes += [Delete(Table.HISTORY, instance_id, i.sk) for i in items if i.sk.startswith("look#")]
+    store.transact(writes)

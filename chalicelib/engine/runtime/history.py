@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "activity_type",
+    "process_fields",
     "process_started",
     "process_ended",
     "activity_started",
@@ -83,7 +84,8 @@ def _emit(
     rt.emit(HistoryRecord.owned(ic.id, kind, record_id, fields))
 
 
-def _process_fields(h: InstanceRecord) -> dict[str, Any]:
+def process_fields(h: InstanceRecord) -> dict[str, Any]:
+    """The historic process instance record of the instance whose header is ``h``."""
     return {
         "id": h.id,
         "processInstanceId": h.id,
@@ -112,7 +114,7 @@ def process_started(rt: Runtime, ic: InstanceContext) -> None:
             ic,
             HistoryKind.PROCESS_INSTANCE,
             ic.state.header.id,
-            _process_fields(ic.state.header),
+            process_fields(ic.state.header),
         )
 
 
@@ -124,7 +126,7 @@ def process_ended(rt: Runtime, ic: InstanceContext) -> None:
             ic,
             HistoryKind.PROCESS_INSTANCE,
             ic.state.header.id,
-            _process_fields(ic.state.header),
+            process_fields(ic.state.header),
         )
 
 

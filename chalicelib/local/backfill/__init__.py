@@ -1,10 +1,12 @@
 """``python -m chalicelib.local.backfill``: backfill running instances written before the
-current runtime layout (``listed_variables``, lookup and candidate items), against the
+current runtime layout (``listed_variables``, lookup and candidate items) and history written
+before the history read model (listed variables, lookup items, counts), against the
 configured DynamoDB (``AWS_ENDPOINT_URL``, or real AWS with ``WORKFLOW_BACKEND=aws``).
 
 Only arguments and wiring live here (settings read as the launcher reads them, the DynamoDB
-store); it is operator tooling, which no Lambda handler imports. The walk is
-``service.instances.backfill``, the index check ``storage.dynamo.tables``.
+store); it is operator tooling, which no Lambda handler imports. The walks are
+``service.instances.backfill`` and ``service.instances.history_backfill``, the index check
+``storage.dynamo.tables``.
 """
 
 from __future__ import annotations
@@ -29,13 +31,20 @@ what it does:
   (run again later). Instances already current are not written, so a second run changes
   nothing; it may run while the service serves traffic. No data is deleted.
 
-  Then it recounts the maintained counts (EXACT totals of the listings and index partitions)
-  from the running instances and rewrites them: exact when no command commits meanwhile (run it
-  again, or while the service is idle, to settle counts that moved during the walk).
+  Then it walks the historic instances (the sharded history listing) and adds what the history
+  read model writes: the lookup items of each (history table's lookup-sort index: its state
+  and its business key, definition key and id, start user and super instance), and a finished
+  instance's listed variables on its process item; then it recounts the history partitions it
+  saw (maintained counts of finished, unfinished and each lookup partition). Run it again when
+  no instance started or ended during the run to be sure the counts are exact.
 
-  First it checks that the runtime table has the lookup-sort index (a persistent table made
-  before the index lacks it). Without it the command exits with status 3 and prints the fix,
-  unless --add-index is given: then it creates the index (UpdateTable) and backfills.
+  Last it recounts the runtime table's maintained counts (EXACT totals of the listings and
+  index partitions) from the running instances and rewrites them: exact when no command commits
+  meanwhile (run it again, or while the service is idle, to settle counts that moved).
+
+  First it checks that the runtime and history tables have the lookup-sort index (a persistent
+  table made before the index lacks it). Without it the command exits with status 3 and prints
+  the fix, unless --add-index is given: then it creates the index (UpdateTable) and backfills.
 
 environment (as for `python -m chalicelib.local`; values already set win over the stage's):
   AWS_ENDPOINT_URL   the DynamoDB to use (a moto server, DynamoDB Local); dummy credentials
@@ -71,7 +80,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--add-index",
         action="store_true",
-        help="create the runtime table's missing lookup-sort index (UpdateTable), then backfill",
+        help="create the runtime and history tables' missing lookup-sort index (UpdateTable), "
+        "then backfill",
     )
     parser.add_argument(
         "--page-size", type=int, default=100, help="running instances read per listing page"
@@ -93,10 +103,10 @@ def _backend() -> str | None:
     return None
 
 
-def _index_command(settings) -> str:
+def _index_command(settings, table_name: str) -> str:
     endpoint = f" --endpoint-url {settings.endpoint_url}" if settings.endpoint_url else ""
     return (
-        f"aws dynamodb update-table --table-name {settings.runtime_table}{endpoint} "
+        f"aws dynamodb update-table --table-name {table_name}{endpoint} "
         "--attribute-definitions AttributeName=lookup,AttributeType=S "
         "AttributeName=sort,AttributeType=S --global-secondary-index-updates "
         '\'[{"Create": {"IndexName": "lookup-sort", "KeySchema": '
@@ -124,40 +134,56 @@ def main(argv: list[str] | None = None, *, out: TextIO | None = None) -> int:
         )
         return EXIT_NO_BACKEND
     from ...service.instances.backfill import backfill
+    from ...service.instances.history_backfill import backfill_history
     from ...service.instances.recount import recount
     from ...settings import Settings
     from ...storage.dynamo import DynamoStore, add_index, missing_indexes
+    from ...storage.dynamo.models import table_name
     from ...storage.ports import Index, Table
 
     settings = Settings.from_env(os.environ)
-    print(f"Backend: {backend}; runtime table {settings.runtime_table}", file=out)
-    if Index.LOOKUP_SORT in missing_indexes(settings, Table.RUNTIME):
+    print(
+        f"Backend: {backend}; runtime table {settings.runtime_table}, history table "
+        f"{settings.history_table}",
+        file=out,
+    )
+    for table in (Table.RUNTIME, Table.HISTORY):
+        if Index.LOOKUP_SORT not in missing_indexes(settings, table):
+            continue
+        name = table_name(settings, table)
         if not arguments.add_index:
             print(
-                f"The runtime table {settings.runtime_table} has no lookup-sort index (it was "
-                "made before the index). Run again with --add-index to create it (UpdateTable; "
-                "no data is deleted), or create it yourself:\n  " + _index_command(settings),
+                f"The {table.value} table {name} has no lookup-sort index (it was made before "
+                "the index). Run again with --add-index to create it (UpdateTable; no data is "
+                "deleted), or create it yourself:\n  " + _index_command(settings, name),
                 file=out,
             )
             return EXIT_MISSING_INDEX
         if arguments.dry_run:
-            print("Dry run: would create the lookup-sort index.", file=out)
+            print(f"Dry run: would create the lookup-sort index of {name}.", file=out)
         else:
-            add_index(settings, Table.RUNTIME, Index.LOOKUP_SORT)
+            add_index(settings, table, Index.LOOKUP_SORT)
             print(
-                "Creating the lookup-sort index (DynamoDB builds it in the background; "
-                "equality queries use it once it is ACTIVE).",
+                f"Creating the lookup-sort index of {name} (DynamoDB builds it in the "
+                "background; the queries use it once it is ACTIVE).",
                 file=out,
             )
     # the store alone: the container's users file and queue are not needed here
     store = DynamoStore(settings)
     report = backfill(store, dry_run=arguments.dry_run, page_size=arguments.page_size)
-    for instance_id, reason in report.skipped:
+    history = backfill_history(store, dry_run=arguments.dry_run, page_size=arguments.page_size)
+    for instance_id, reason in report.skipped + history.skipped:
         print(f"skipped {instance_id}: {reason}", file=out)
     prefix = "Dry run, would write: " if report.dry_run else ""
     print(
         prefix + ", ".join(f"{name} {count}" for name, count in report.counts().items()), file=out
     )
+    print(
+        prefix
+        + "history: "
+        + ", ".join(f"{name} {count}" for name, count in history.counts().items()),
+        file=out,
+    )
     written = recount(store, page_size=arguments.page_size, dry_run=arguments.dry_run)
     print(f"{prefix}counter items {written}", file=out)
-    return 1 if report.failed else 0
+    return 1 if report.failed or history.failed else 0

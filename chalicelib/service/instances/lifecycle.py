@@ -29,6 +29,7 @@ from ..container import Services
 from ..definitions import cache as definitions
 from ..definitions.queries import diagram
 from ..repositories import history
+from ..repositories.history_index import deletion_counts
 from ..tasks.shapes import history_task_shape
 from ..unit_of_work import UnitOfWork, load_instance, run_command
 from .shapes import (
@@ -324,20 +325,23 @@ def delete_history(container: Services, instance_id: str) -> dict[str, Any]:
         page = container.store.query(
             Table.HISTORY, instance_id, limit=MAX_TRANSACTION_WRITES, start=token
         )
-        for batch in _batches([Delete.of(Table.HISTORY, item) for item in page.items]):
-            container.store.transact(batch)
+        by_sk = {item.sk: item for item in page.items}
+        # each batch with the counts of the lookup items it deletes (at most 6 counters)
+        for batch in _batches([Delete.of(Table.HISTORY, item) for item in page.items], room=6):
+            deleted = [by_sk[write.sk] for write in batch if isinstance(write, Delete)]
+            container.store.transact([*batch, *deletion_counts(deleted)])
         token = page.next_token
         if token is None:
             return body
 
 
-def _batches(writes: list[Write]) -> list[list[Write]]:
-    """Transactions of at most 100 writes, chunk items included."""
+def _batches(writes: list[Write], *, room: int = 0) -> list[list[Write]]:
+    """Transactions of at most 100 writes, chunk items included (``room``: that many fewer)."""
     batches: list[list[Write]] = [[]]
     used = 0
     for write in writes:
         cost = 1 + getattr(write, "chunks", 0)
-        if used + cost > MAX_TRANSACTION_WRITES and batches[-1]:
+        if used + cost > MAX_TRANSACTION_WRITES - room and batches[-1]:
             batches.append([])
             used = 0
         batches[-1].append(write)

@@ -10,8 +10,11 @@ Reads (api-reference.md §3.3 parameters; items in the §8 shape):
   definition id or key (or the same ``filtered-query`` parameters): one partition of the
   ``lookup-sort`` index (``LOOKUP_FIELDS``), in the same start order; the whole predicate is
   still evaluated on what it returns;
-* history: the history table's ``kindShard-sort`` index (``hpi#0..7``), then per instance one
-  Query of its kept instance-scope variables;
+* history: the history table's ``kindShard-sort`` index (``hpi#0..7``), or with an indexed
+  equality and/or a required state (``finished``/``unfinished``, ``endTime pr``) its
+  ``lookup-sort`` partitions plus one BatchGetItem of the process items
+  (``history_index.lookup_page``); each process item carries its ``listed_variables``, so only
+  an instance whose variables do not fit costs a Query of its kept variables;
 * ``_id``/``processInstanceId`` equality (filter or parameter) reads that one instance instead
   of the listing.
 
@@ -34,13 +37,21 @@ from ...storage.ports import Page
 from ..container import Services
 from ..querying import (
     FILTERED_QUERY,
+    QUERY_ALL_IDS,
     QuerySource,
     date_param,
     flag_param,
     run_query,
     served_terms,
 )
-from ..repositories.history import process_listing, read_process
+from ..repositories.history import read_process
+from ..repositories.history_index import (
+    FINISHED,
+    UNFINISHED,
+    counts_exact,
+    history_count,
+    lookup_page,
+)
 from ..repositories.instances import (
     LISTED_VARIABLES,
     instance_lookup,
@@ -62,6 +73,7 @@ from .shapes import (
     instance_item,
     listed_runtime_variables,
     runtime_variables,
+    visible,
 )
 
 __all__ = [
@@ -386,21 +398,137 @@ def _running_count(container: Services, request: CrestRequest) -> Callable[[], i
     return None
 
 
+def _history_state(request: CrestRequest) -> str | None:
+    """The state every answered historic instance must be in (``finished``/``unfinished``),
+    when the query requires one: ``filtered-query``'s ``finished=true``/``unfinished=true``, or
+    a top-level AND-ed ``endTime pr`` / ``!(endTime pr)`` of ``_queryFilter``."""
+    if request.query_filter is not None:
+        pending = [request.query_filter]
+        while pending:
+            node = pending.pop(0)
+            if isinstance(node, crest_filter.And):
+                pending[0:0] = list(node.operands)
+            elif isinstance(node, crest_filter.Presence) and tuple(node.field) == ("endTime",):
+                return FINISHED
+            elif (
+                isinstance(node, crest_filter.Not)
+                and isinstance(node.operand, crest_filter.Presence)
+                and tuple(node.operand.field) == ("endTime",)
+            ):
+                return UNFINISHED
+        return None
+    if request.query_id == FILTERED_QUERY:
+        if flag_param(request, "finished"):
+            return FINISHED
+        if flag_param(request, "unfinished"):
+            return UNFINISHED
+    return None
+
+
+def _history_selection(request: CrestRequest) -> tuple[dict[str, Any], str | None] | None:
+    """``(equality terms, state)`` when the query selects its historic instances by nothing
+    else (``_queryFilter`` of ``eq`` terms and at most an ``endTime pr`` or ``!(endTime pr)``,
+    a ``filtered-query`` of equality parameters and ``finished``/``unfinished``); else None."""
+    state = _history_state(request)
+    if request.query_filter is not None:
+        states: set[str] = set()
+        kept = crest_filter.And(tuple(_without_state(request.query_filter, states)))
+        found = crest_filter.conjunction_terms(kept)
+        if found is None or len(states) > 1:  # both states: nothing matches, nothing to count
+            return None
+        return found, state
+    if request.query_id == QUERY_ALL_IDS:
+        return {}, None
+    if request.query_id != FILTERED_QUERY:
+        return None
+    if flag_param(request, "finished") and flag_param(request, "unfinished"):
+        return None
+    terms: dict[str, Any] = {}
+    for name, value in request.additional_parameters.items():
+        if name in ("finished", "unfinished"):
+            continue
+        field_name = EQUAL_PARAMS.get(name)
+        if field_name is None:
+            return None
+        terms[field_name] = value
+    return terms, state
+
+
+def _without_state(node: crest_filter.Node, states: set[str]) -> list[crest_filter.Node]:
+    """The top-level AND-ed terms of ``node`` but ``endTime pr`` and ``!(endTime pr)``, whose
+    states go into ``states``."""
+    operands = list(node.operands) if isinstance(node, crest_filter.And) else [node]
+    kept: list[crest_filter.Node] = []
+    for operand in operands:
+        if isinstance(operand, crest_filter.And):
+            kept.extend(_without_state(operand, states))
+        elif isinstance(operand, crest_filter.Presence) and tuple(operand.field) == ("endTime",):
+            states.add(FINISHED)
+        elif (
+            isinstance(operand, crest_filter.Not)
+            and isinstance(operand.operand, crest_filter.Presence)
+            and tuple(operand.operand.field) == ("endTime",)
+        ):
+            states.add(UNFINISHED)
+        else:
+            kept.append(operand)
+    return kept
+
+
+def _history_count(container: Services, request: CrestRequest) -> Callable[[], int] | None:
+    """The maintained count that answers a history query exactly, if one does: all, finished
+    or unfinished instances, or those of one looked-up equality in either or both states
+    (``history_index.history_count``, 1 or 2 Queries); None when the count cannot hold (a
+    history TTL: ``counts_exact``) or the query selects by anything else."""
+    selection = _history_selection(request)
+    if selection is None:
+        return None
+    terms, state = selection
+    if not counts_exact(container, state):
+        return None
+    if not terms:
+        return lambda: history_count(container.store, state=state)
+    if len(terms) == 1:
+        [(field, value)] = terms.items()
+        attribute = LOOKUP_FIELDS.get(field)
+        if attribute is not None and isinstance(value, str):
+            return lambda: history_count(container.store, attribute, value, state)
+    return None
+
+
 def history_source(container: Services, request: CrestRequest) -> QuerySource:
-    """The ``QuerySource`` of ``processinstance/history`` queries (finished and running)."""
+    """The ``QuerySource`` of ``processinstance/history`` queries (finished and running).
+
+    Served in start order by the history ``lookup-sort`` partitions of the most selective
+    indexed equality and the state the query requires (``history_index.lookup_page``), else by
+    the ``hpi`` listing; the whole predicate is still evaluated on what they return. Items
+    carry the process item's ``listed_variables``; only those whose variables do not fit cost
+    a Query of their historic variables (for the answered page only, unless choosing the items
+    needs them)."""
     names = DefinitionNames(container)
     # Variables are read for every item read only when choosing the items needs them; else
     # only for the items of the answered page.
     upfront = _selects_by_variables(request)
     deferred = not upfront and _needs_variables(request)
+    unlisted: set[str] = set()
 
     def shape(record: Mapping[str, Any]) -> Item:
-        variables = history_variables(container, record["id"]) if upfront else {}
+        listed = record.get(LISTED_VARIABLES)
+        if isinstance(listed, dict):
+            variables = visible(listed.items())
+        elif upfront:
+            variables = history_variables(container, record["id"])
+        else:
+            variables = {}
+            unlisted.add(record["id"])
         return history_item(record, names, variables)
 
     def complete(items: list[Item]) -> list[Item]:
         return [
-            dict(item, processVariables=history_variables(container, item["_id"])) for item in items
+            dict(item, processVariables=history_variables(container, item["_id"]))
+            if item["_id"] in unlisted
+            else item
+            for item in items
         ]
 
     extra: dict[str, Any] = {"complete": complete} if deferred else {}
@@ -415,12 +543,19 @@ def history_source(container: Services, request: CrestRequest) -> QuerySource:
         return QuerySource(
             fetch=_single(one), sortable=SORT_KEYS, filtered_query=filtered_predicate, **extra
         )
+    attribute, value = _lookup_term(request) or (None, None)
+    state = _history_state(request)
+
+    def read(store: Any, **page: Any) -> Page:
+        return lookup_page(store, attribute, value, state, **page)
+
     return _in_start_order(
         container,
-        process_listing,
+        read,
         shape,
         sortable=SORT_KEYS,
         filtered_query=filtered_predicate,
+        count=_history_count(container, request),
         **extra,
     )
 

@@ -10,7 +10,19 @@ instance id                   ``task#<id>``           history-task-instance     
 instance id                   ``var#<id>``            history-variable-instance      (not indexed)
 instance id                   ``vdet#<id>``           history-variable-detail        (not indexed)
 instance id                   ``acts#<segment id>``   history-activities             (not indexed)
+instance id                   ``look#state``,         history-lookup (key-only)      ``lookup=...``,
+                              ``look#<attr>``                                        ``sort`` as
+                                                                                     ``#process``
+``#count#lookup-sort#<base>``  ``0``..``7``            counter                        (not indexed)
 ============================  ======================  =============================  =================
+
+The historic process item also carries ``listed_variables`` (the instance-scope variables it
+keeps, when they fit), and the lookup items and counters make the history **read model**:
+``processinstance/history`` by state (``finished``/``unfinished``, a sharded partition) and by
+business key, definition key and id, start user and super instance in either or both states,
+in start order, with maintained counts. Design, write costs and the limits of the counts:
+``repositories.history_index``, which the unit of work calls (``commit_writes``) instead of
+``history_items`` alone.
 
 Every item carries the history TTL (``history_ttl``; None: kept). ``history_items`` turns a
 command's history records into items: the latest record of each history item (every record is
@@ -36,7 +48,7 @@ an ``endTime`` winning over one without. Segments are never updated except by mi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import timedelta
 from types import MappingProxyType
@@ -141,14 +153,24 @@ _HISTORY_LAYOUT = {
 }
 
 
-def history_items(container: Services, effects: Iterable[Any]) -> list[Item]:
+def history_items(
+    container: Services,
+    effects: Iterable[Any],
+    processes: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[Item]:
     """The history-table items of a command's history records: the latest record of each
     history item (every record is the whole item), activity records as one segment per
-    instance (``segment_item``)."""
+    instance (``segment_item``). ``processes``: per instance id, the data of its historic
+    process item to write instead of (or without) an engine record (the record with its
+    ``listed_variables``: ``history_index.commit_writes``)."""
     latest: dict[tuple[HistoryKind, str], HistoryRecord] = {}
     for effect in effects:
         if isinstance(effect, HistoryRecord):
             latest[(effect.kind, effect.id)] = effect
+    for instance_id, data in (processes or {}).items():
+        latest[(HistoryKind.PROCESS_INSTANCE, instance_id)] = HistoryRecord.owned(
+            instance_id, HistoryKind.PROCESS_INSTANCE, instance_id, dict(data)
+        )
     ttl = history_ttl(container)  # the command's time is one: computed once for all items
     items: list[Item] = []
     activities: dict[str, list[Any]] = {}

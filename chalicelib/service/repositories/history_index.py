@@ -1,0 +1,444 @@
+"""The historic process instances' read model: listed variables, lookup items and counts.
+
+A historic process item (``#process``, ``repositories.history``) carries ``listed_variables``
+like a running header: the instance-scope variables history keeps (history level ``activity``
+and up; ``{}`` below it) when every one is of simple value and their JSON fits 4 KB
+(``instances.listed_variables``), so a listing answers ``processVariables`` without a Query per
+instance; when they do not fit, the key is absent and readers Query the historic variables.
+
+Lookup items list the historic instances by state and by the attributes the IDM queries compare
+for equality, in the history table's ``lookup-sort`` index (hash ``lookup``, range ``sort`` =
+the process item's ``<startTime>#<id>``), one item per index partition the instance is in:
+
+=================  =====================  ==========================================  ===========
+partition (``pk``)  sort key (``sk``)      ``lookup``                                  ``ttl``
+=================  =====================  ==========================================  ===========
+instance id        ``look#state``         ``state=<state>#<n>`` (``n`` = shard of id)   finished:
+instance id        ``look#<attr>``        ``<state>/<attr>=<value>`` (``bk``, ``pdk``,   the
+                                          ``pdi``, ``su``, ``sup``; ``<attr>#<sha256>``  history
+                                          when long, as ``instances.lookup_key``)        TTL
+=================  =====================  ==========================================  ===========
+
+``<state>`` is ``unfinished`` or ``finished``. Every instance start and end writes to the state
+partition, so it is sharded like the listings (``LIST_SHARDS``); an attribute partition holds
+the instances of one value only. The items are **key-only** (``kind`` ``history-lookup``, no
+copy of the record): a reader Queries the partition(s) and reads the process items with one
+``BatchGetItem`` (``lookup_page``): one request more per page than a copy, but the items are
+written only when the instance's lookup keys change (its start, its end, a migration to
+another definition), never when its variables change, which rewrite the process item alone.
+An unfinished instance's lookup items carry no TTL (its process item may be rewritten later
+with a later one); a finished instance's carry the TTL its process item got at the end.
+
+Write cost per historic instance (``commit_writes``, in the command's own transaction; history
+items are written without reading them, so what changes is derived from the command): the
+start writes the process item, 1 state item and 1 per set attribute (at most 6 lookup items),
+plus one counter ``AddCount`` per partition (at most 6); the end rewrites the same lookup items
+with the ``finished`` keys (at most 6 Puts) and moves their counts (at most 12 ``AddCount``:
+``-1`` unfinished, ``+1`` finished per partition); a commit that changes an instance-scope
+variable rewrites the process item only (1 Put, as before); a migration rewrites the ``pdi``
+item and moves its count.
+
+Counts (``history_count``): ``repositories.counters`` items of the ``lookup-sort`` partitions
+(``state=<state>`` for the sharded state partition), kept by the same transactions, so a count
+is exact for what has committed. The total of historic instances is finished + unfinished.
+``DELETE processinstance/history/{id}`` decrements what it deletes (``deletion_counts``).
+DynamoDB's TTL deletes items without a write of ours, so with ``WORKFLOW_HISTORY_TTL_DAYS`` set
+the finished counts go on counting expired instances (``counts_exact`` says when a count
+holds). Instances started before this layout are counted and listed once the backfill
+(``python -m chalicelib.local.backfill``) has added their lookup items and recounted
+(``process_repairs``, ``service/instances/history_backfill.py``).
+
+What a commit knows of the instance's variables is the runtime collection it loaded plus the
+variables the command set, so the listed variables follow every set. A variable removed from
+the instance scope by a script keeps its historic variable (we never delete one): the read
+still shows it, and the process item drops it from ``listed_variables`` at the next commit that
+rewrites it (Flowable deletes the historic variable on removal, as the listing then shows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ...engine.runtime.effects import HistoryKind, HistoryRecord
+from ...engine.runtime.history import process_fields
+from ...engine.runtime.records import InstanceRecord
+from ...storage.aggregate import HEADER_SK, Aggregate
+from ...storage.ports import (
+    AddCount,
+    Delete,
+    Index,
+    Item,
+    ItemStore,
+    MustExist,
+    MustNotExist,
+    Page,
+    Put,
+    Table,
+    Write,
+)
+from ...storage.sharding import query_partitions, shard_for, shard_key
+from ..container import Services
+from . import counters
+from .history import HISTORY_SK, historic_variables, history_items, history_ttl, process_listing
+from .instances import (
+    LISTED_VARIABLES,
+    LOOKUP_ATTRIBUTES,
+    listed_variables,
+    lookup_key,
+    variable_prefix,
+)
+from .layout import LIST_SHARDS
+
+__all__ = [
+    "FINISHED",
+    "UNFINISHED",
+    "STATES",
+    "HISTORY_LOOKUP_KIND",
+    "HISTORY_LOOKUP_FIELDS",
+    "CommittedInstance",
+    "attribute_key",
+    "state_base",
+    "state_key",
+    "memberships",
+    "lookup_item",
+    "commit_writes",
+    "lookup_page",
+    "history_count",
+    "counts_exact",
+    "deletion_counts",
+    "process_repairs",
+    "counted_partitions",
+    "recount_writes",
+]
+
+FINISHED = "finished"
+UNFINISHED = "unfinished"
+STATES = (UNFINISHED, FINISHED)
+#: ``Item.kind`` of the history table's lookup items (key-only)
+HISTORY_LOOKUP_KIND = "history-lookup"
+_LOOKUP_PREFIX = "look#"
+_STATE_SK = "look#state"
+_PROCESS_SK = HISTORY_SK[HistoryKind.PROCESS_INSTANCE]
+#: lookup attribute -> the historic process record field it indexes (as ``LOOKUP_ATTRIBUTES``)
+HISTORY_LOOKUP_FIELDS = {
+    "bk": "businessKey",
+    "pdk": "processDefinitionKey",
+    "pdi": "processDefinitionId",
+    "su": "startUserId",
+    "sup": "superProcessInstanceId",
+}
+
+
+def attribute_key(attribute: str, value: str, state: str) -> str:
+    """The ``lookup`` of the historic instances in ``state`` whose ``attribute`` is ``value``."""
+    return f"{state}/{lookup_key(attribute, value)}"
+
+
+def state_base(state: str) -> str:
+    """The state partition's name (its shards are ``<base>#<n>``; its counter is ``<base>``)."""
+    return f"state={state}"
+
+
+def state_key(state: str, instance_id: str) -> str:
+    """The ``lookup`` of an instance's state item (its shard of the state partition)."""
+    return shard_key(state_base(state), shard_for(instance_id, LIST_SHARDS))
+
+
+def memberships(instance_id: str, fields: Mapping[str, Any], finished: bool) -> dict[str, str]:
+    """``{lookup item sort key: lookup}`` of a historic instance whose process record has
+    ``fields`` (``HISTORY_LOOKUP_FIELDS`` names)."""
+    state = FINISHED if finished else UNFINISHED
+    found = {_STATE_SK: state_key(state, instance_id)}
+    for attribute, name in HISTORY_LOOKUP_FIELDS.items():
+        value = fields.get(name)
+        if isinstance(value, str):
+            found[_LOOKUP_PREFIX + attribute] = attribute_key(attribute, value, state)
+    return found
+
+
+def _counted(sk: str, lookup: str) -> str:
+    """The counter base of a lookup item: the partition, the state partition unsharded."""
+    return lookup.rpartition("#")[0] if sk == _STATE_SK else lookup
+
+
+def lookup_item(instance_id: str, sk: str, lookup: str, sort: str, ttl: int | None) -> Item:
+    """One key-only lookup item (``ttl``: None unless finished)."""
+    return Item(
+        instance_id,
+        sk,
+        HISTORY_LOOKUP_KIND,
+        {"id": instance_id},
+        {"lookup": lookup, "sort": sort},
+        ttl,
+    )
+
+
+def _sort(instance_id: str, fields: Mapping[str, Any]) -> str:
+    return f"{fields.get('startTime') or ''}#{instance_id}"
+
+
+def _count(instance_id: str, sk: str, lookup: str, delta: int) -> AddCount:
+    return counters.add(Table.HISTORY, Index.LOOKUP_SORT, _counted(sk, lookup), instance_id, delta)
+
+
+def _moves(
+    instance_id: str,
+    sort: str,
+    before: Mapping[str, str],
+    after: Mapping[str, str],
+    ttl: int | None,
+) -> tuple[list[Write], list[AddCount]]:
+    """The lookup writes and count changes that take an instance from ``before`` to
+    ``after`` (``memberships``)."""
+    writes: list[Write] = []
+    counts: list[AddCount] = []
+    for sk, lookup in after.items():
+        if before.get(sk) != lookup:
+            writes.append(Put(Table.HISTORY, lookup_item(instance_id, sk, lookup, sort, ttl)))
+            counts.append(_count(instance_id, sk, lookup, 1))
+    for sk, lookup in before.items():
+        if after.get(sk) != lookup:
+            counts.append(_count(instance_id, sk, lookup, -1))
+            if sk not in after:
+                writes.append(Delete(Table.HISTORY, instance_id, sk))
+    return writes, counts
+
+
+# --- writes of a command ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CommittedInstance:
+    """What a commit knows of one changed instance beside its history records."""
+
+    #: the runtime collection as loaded (None: started by this command)
+    previous: Aggregate | None
+    #: the instance's header after the command
+    header: InstanceRecord
+    #: whether its history level keeps variables (``activity`` and up)
+    keeps_variables: bool
+
+    def loaded_variables(self) -> dict[str, Any]:
+        """The instance-scope variables as loaded."""
+        if self.previous is None:
+            return {}
+        prefix = variable_prefix(self.previous.pk)
+        return {
+            item.data["name"]: item.data.get("value")
+            for sk, item in self.previous.items.items()
+            if sk.startswith(prefix) and item.data.get("kind")
+        }
+
+    def loaded_memberships(self) -> dict[str, str]:
+        """The lookup items the instance had before the command (from its loaded header)."""
+        header = self.previous.items.get(HEADER_SK) if self.previous is not None else None
+        if header is None:
+            return {}
+        fields = {
+            HISTORY_LOOKUP_FIELDS[attribute]: header.data.get(name)
+            for attribute, name in LOOKUP_ATTRIBUTES.items()
+        }
+        return memberships(header.pk, fields, bool(header.data.get("end_time")))
+
+
+def commit_writes(
+    container: Services,
+    effects: Iterable[Any],
+    describe: Callable[[str], CommittedInstance | None],
+) -> list[Write]:
+    """The history writes of a command: its history items (``history.history_items``), the
+    historic process item rewritten with its ``listed_variables`` when the command recorded it
+    or set an instance-scope variable, and the lookup items and counts of the instances whose
+    process record the engine recorded (start, end, migration). ``describe`` tells what the
+    commit knows of an instance (None: nothing, then its record is written as recorded)."""
+    effects = list(effects)
+    recorded: dict[str, Mapping[str, Any]] = {}
+    changed: dict[str, dict[str, Any]] = {}
+    for effect in effects:
+        if not isinstance(effect, HistoryRecord):
+            continue
+        if effect.kind is HistoryKind.PROCESS_INSTANCE:
+            recorded[effect.instance_id] = effect.fields
+        elif (
+            effect.kind is HistoryKind.VARIABLE_INSTANCE
+            and effect.fields.get("executionId") == effect.instance_id
+        ):
+            changed.setdefault(effect.instance_id, {})[effect.fields["name"]] = effect.fields.get(
+                "value"
+            )
+    ttl = history_ttl(container)
+    processes: dict[str, dict[str, Any]] = {}
+    writes: list[Write] = []
+    counts: list[AddCount] = []
+    for instance_id in dict.fromkeys([*recorded, *changed]):
+        known = describe(instance_id)
+        if known is None:
+            continue
+        record = recorded.get(instance_id)
+        data = dict(record) if record is not None else process_fields(known.header)
+        data.pop(LISTED_VARIABLES, None)
+        if known.keeps_variables:
+            variables = known.loaded_variables()
+            variables.update(changed.get(instance_id, {}))
+            listed = listed_variables(variables)
+        else:
+            listed = {}
+        if listed is not None:
+            data[LISTED_VARIABLES] = listed
+        processes[instance_id] = data
+        if record is not None:
+            finished = bool(data.get("endTime"))
+            more, moved = _moves(
+                instance_id,
+                _sort(instance_id, data),
+                known.loaded_memberships(),
+                memberships(instance_id, data, finished),
+                ttl if finished else None,
+            )
+            writes.extend(more)
+            counts.extend(moved)
+    items = history_items(container, effects, processes)
+    return [Put(Table.HISTORY, item) for item in items] + writes + counters.merged(counts)
+
+
+# --- reads ----------------------------------------------------------------------------------------
+
+
+def _partitions(attribute: str | None, value: str | None, state: str | None) -> list[str] | None:
+    states = (state,) if state is not None else STATES
+    if attribute is None or value is None:
+        if state is None:
+            return None  # every historic instance: the listing
+        return [shard_key(state_base(state), n) for n in range(LIST_SHARDS)]
+    return [attribute_key(attribute, value, s) for s in states]
+
+
+def lookup_page(
+    store: ItemStore,
+    attribute: str | None = None,
+    value: str | None = None,
+    state: str | None = None,
+    *,
+    limit: int = 100,
+    start: str | None = None,
+    descending: bool = False,
+) -> Page:
+    """One page of the historic process items whose ``attribute`` (``HISTORY_LOOKUP_FIELDS``)
+    may equal ``value`` and whose state is ``state`` (None: either), in start order: the
+    partition's lookup items (one index Query per partition: 1, 2 for both states, the 8 shards
+    for a state alone; eventually consistent), then their process items (one BatchGetItem).
+    Neither: the ``hpi`` listing (8 Queries). A long value is keyed by its hash, and an item
+    may change state meanwhile: compare again."""
+    partitions = _partitions(attribute, value, state)
+    if partitions is None:
+        return process_listing(store, limit=limit, start=start, descending=descending)
+    page = query_partitions(
+        store,
+        Table.HISTORY,
+        Index.LOOKUP_SORT,
+        partitions,
+        limit=limit,
+        start=start,
+        descending=descending,
+    )
+    processes = store.batch_get(Table.HISTORY, [(item.pk, _PROCESS_SK) for item in page.items])
+    return Page(processes, page.next_token)
+
+
+def history_count(
+    store: ItemStore,
+    attribute: str | None = None,
+    value: str | None = None,
+    state: str | None = None,
+) -> int:
+    """The number of historic instances ``lookup_page`` lists for the same arguments, from the
+    maintained counters (one Query per state: 1 or 2 requests)."""
+    states = (state,) if state is not None else STATES
+    if attribute is None or value is None:
+        bases = [state_base(s) for s in states]
+    else:
+        bases = [attribute_key(attribute, value, s) for s in states]
+    return sum(counters.read(store, Table.HISTORY, Index.LOOKUP_SORT, base) for base in bases)
+
+
+def counts_exact(container: Services, state: str | None) -> bool:
+    """Whether ``history_count`` is exact for ``state``: not when finished instances may have
+    expired (``WORKFLOW_HISTORY_TTL_DAYS`` set), which no counter sees."""
+    return not container.settings.history_ttl_days or state == UNFINISHED
+
+
+def deletion_counts(items: Iterable[Item]) -> list[AddCount]:
+    """The count changes of deleting ``items`` of a history partition (its lookup items)."""
+    return counters.merged(
+        _count(item.pk, item.sk, item.index["lookup"], -1)
+        for item in items
+        if item.kind == HISTORY_LOOKUP_KIND and "lookup" in item.index
+    )
+
+
+def process_repairs(store: ItemStore, process: Item) -> tuple[list[Write], dict[str, str]]:
+    """What brings a historic instance written before this layout to it: ``(writes,
+    memberships)``. Reads its instance-scope historic variables and its lookup items (two
+    Queries). A finished instance's process item gets its ``listed_variables`` (a running
+    one's gets them at its next commit that sets a variable or ends it); missing lookup items
+    are added (``MustNotExist``: a concurrent commit wins), a finished instance's stale ones
+    replaced. ``memberships``: the partitions it belongs to; the counts are not changed here
+    (the backfill recounts every partition it saw: ``recount_writes``)."""
+    instance_id = process.pk
+    data = process.data
+    finished = bool(data.get("endTime"))
+    wanted = memberships(instance_id, data, finished)
+    stored = {
+        item.sk: item
+        for item in store.query(Table.HISTORY, instance_id, sk_prefix=_LOOKUP_PREFIX).items
+    }
+    writes: list[Write] = []
+    if finished:
+        page = historic_variables(store, instance_id, scope_id=instance_id)
+        variables = {item.data["name"]: item.data.get("value") for item in page.items}
+        listed = listed_variables(variables)
+        fixed = {name: value for name, value in data.items() if name != LISTED_VARIABLES}
+        if listed is not None:
+            fixed[LISTED_VARIABLES] = listed
+        if fixed != data:
+            item = Item(
+                process.pk, process.sk, process.kind, fixed, dict(process.index), process.ttl
+            )
+            writes.append(
+                Put(Table.HISTORY, item, MustExist(), replaces_chunks=process.stored_chunks)
+            )
+    sort = _sort(instance_id, data)
+    for sk, lookup in wanted.items():
+        old = stored.get(sk)
+        if old is not None and old.index.get("lookup") == lookup:
+            continue
+        if old is not None and not finished:
+            continue  # a concurrent commit moved it: the instance is not ours to judge
+        new = lookup_item(instance_id, sk, lookup, sort, process.ttl if finished else None)
+        writes.append(Put(Table.HISTORY, new, MustNotExist() if old is None else MustExist()))
+    for sk in stored:
+        if sk not in wanted and finished:
+            writes.append(Delete(Table.HISTORY, instance_id, sk, MustExist()))
+    return writes, wanted
+
+
+def counted_partitions(memberships_of: Mapping[str, str]) -> list[str]:
+    """The counter bases of an instance's ``memberships`` (for a recount)."""
+    return [_counted(sk, lookup) for sk, lookup in memberships_of.items()]
+
+
+def recount_writes(store: ItemStore, observed: Mapping[str, int]) -> list[AddCount]:
+    """The counter writes that make the count of each base in ``observed`` equal to its value
+    (one counter Query per base): the backfill's recount, exact when nothing commits
+    meanwhile (a start or end during the walk may leave its partitions off by one: run again).
+    """
+    writes = []
+    for base, count in observed.items():
+        current = counters.read(store, Table.HISTORY, Index.LOOKUP_SORT, base)
+        if current != count:
+            writes.append(
+                counters.add(Table.HISTORY, Index.LOOKUP_SORT, base, base, count - current)
+            )
+    return writes

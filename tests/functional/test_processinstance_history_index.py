@@ -1,0 +1,356 @@
+"""``processinstance/history`` pages cost the same number of DynamoDB requests at any size.
+
+Through HTTP over moto: a history page carries ``processVariables`` from the process items'
+``listed_variables`` (no Query per instance), ``finished``/``unfinished`` and the equalities on
+business key, definition key and id, start user and super instance read the history table's
+``lookup-sort`` partitions plus one BatchGetItem, not the listing, in start order both ways;
+the answers equal the walk's (a disjunction of the same term, which no index serves), and the
+maintained counts (``history_index.history_count``) equal what the walk finds.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pytest
+
+from chalicelib import aws
+from chalicelib.service.repositories.history_index import (
+    FINISHED,
+    UNFINISHED,
+    history_count,
+)
+from tests.support.instances import deploy, start
+from tests.support.rest import ADMIN, WF, expect
+
+CALLER = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" targetNamespace="Tests">
+  <process id="caller" name="Caller" isExecutable="true">
+    <startEvent id="s"/>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="call"/>
+    <callActivity id="call" calledElement="alpha"/>
+    <sequenceFlow id="f2" sourceRef="call" targetRef="e"/>
+    <endEvent id="e"/>
+  </process>
+</definitions>"""
+
+HISTORY = f"{WF}/processinstance/history"
+
+
+def get(client, params: str) -> dict:
+    return expect(client.http.get(f"{HISTORY}?{params}", headers=ADMIN), 200)
+
+
+def counted(client, params: str) -> tuple[dict, dict]:
+    with aws.counting() as counter:
+        data = get(client, params)
+    return data, dict(counter.counts.get("dynamodb", {}))
+
+
+def walk_of(term: str) -> str:
+    """The same filter as a disjunction: answered by walking the listing (no index)."""
+    return "_queryFilter=" + quote(f"({term}) or ({term})")
+
+
+def start_many(client, container, first: int, last: int) -> None:
+    """Instances ``bk-<n>``: alpha or beta, every third one cancelled (finished)."""
+    for n in range(first, last):
+        payload = {
+            "_key": "alpha" if n % 2 == 0 else "beta",
+            "_businessKey": f"bk-{n}",
+            "n": n,
+            "color": "red" if n % 3 == 0 else "blue",
+        }
+        instance_id = expect(start(client, payload), 201)["_id"]
+        container.clock.advance(seconds=1)
+        if n % 3 == 0:
+            expect(client.http.delete(f"{WF}/processinstance/{instance_id}", headers=ADMIN), 200)
+
+
+@pytest.fixture
+def world(client, container):
+    alpha = deploy(container, "alpha", name="Alpha")
+    deploy(container, "beta", name="Beta")
+    deploy(container, "caller", bpmn=CALLER)
+    parent = expect(start(client, {"_key": "caller"}), 201)["_id"]
+    container.clock.advance(seconds=1)
+    big = expect(
+        start(client, {"_key": "beta", "_businessKey": "bk-big", "doc": {"a": [1, 2]}}), 201
+    )["_id"]
+    container.clock.advance(seconds=1)
+    get(client, "_queryFilter=true")  # definition names cached, as in a warm container
+    return {"alpha": alpha, "parent": parent, "big": big}
+
+
+def measured(world) -> dict[str, tuple[str, dict]]:
+    """The measured queries and what each costs (the BatchGetItem only when a page has items)."""
+    alpha, parent = world["alpha"], world["parent"]
+    shards = {"Query": 8, "BatchGetItem": 1}
+    two, one = {"Query": 2, "BatchGetItem": 1}, {"Query": 1, "BatchGetItem": 1}
+    return {
+        "page of 10": ("_queryFilter=true&_pageSize=10", {"Query": 8}),
+        "UI completed": (
+            "_queryId=filtered-query&finished=true&_sortKeys=-startTime&_pageSize=10",
+            shards,
+        ),
+        "unfinished": ("_queryId=filtered-query&unfinished=true&_pageSize=10", shards),
+        "endTime pr": ("_queryFilter=" + quote("endTime pr") + "&_pageSize=10", shards),
+        "!(endTime pr)": (
+            "_queryFilter=" + quote("!(endTime pr)") + "&_sortKeys=startTime&_pageSize=10",
+            shards,
+        ),
+        "businessKey": ("_queryFilter=" + quote('businessKey eq "bk-7"'), two),
+        "businessKey finished": (
+            "_queryFilter=" + quote('businessKey eq "bk-6" and endTime pr'),
+            one,
+        ),
+        "processDefinitionKey": (
+            "_queryFilter=" + quote('processDefinitionKey eq "alpha"') + "&_pageSize=10",
+            two,
+        ),
+        "processDefinitionId": (
+            "_queryFilter=" + quote(f'processDefinitionId eq "{alpha}"') + "&_pageSize=10",
+            two,
+        ),
+        "startUserId": (
+            "_queryFilter=" + quote('startUserId eq "openidm-admin"') + "&_pageSize=10",
+            two,
+        ),
+        "superProcessInstanceId": (
+            "_queryFilter=" + quote(f'superProcessInstanceId eq "{parent}"'),
+            two,
+        ),
+        "fq businessKey": ("_queryId=filtered-query&processInstanceBusinessKey=bk-7", two),
+        "fq definitionKey finished": (
+            "_queryId=filtered-query&processDefinitionKey=beta&finished=true&_pageSize=10",
+            one,
+        ),
+        "fq definitionId unfinished": (
+            f"_queryId=filtered-query&processDefinitionId={alpha}&unfinished=true"
+            "&_sortKeys=-startTime&_pageSize=10",
+            one,
+        ),
+        "fq startUser": ("_queryId=filtered-query&startUserId=openidm-admin&_pageSize=10", two),
+        "fq superInstance": (f"_queryId=filtered-query&superProcessInstanceId={parent}", two),
+    }
+
+
+def test_request_counts_do_not_grow_with_the_history(client, container, world):
+    start_many(client, container, 0, 15)
+    small = {name: counted(client, params) for name, (params, _) in measured(world).items()}
+    start_many(client, container, 15, 60)
+    large = {name: counted(client, params) for name, (params, _) in measured(world).items()}
+    for name, (_, cost) in measured(world).items():
+        data, counts = small[name]
+        assert data["result"], name
+        # bk-big's variables do not fit its process item: one Query of its own when answered
+        unlisted = sum(1 for item in data["result"] if item["_id"] == world["big"])
+        expected = dict(cost)
+        expected["Query"] += unlisted
+        assert counts == expected, name
+        assert (
+            large[name][1]["Query"]
+            - sum(1 for item in large[name][0]["result"] if item["_id"] == world["big"])
+            == cost["Query"]
+        ), name
+        assert large[name][1].get("BatchGetItem") == cost.get("BatchGetItem"), name
+    assert len(large["UI completed"][0]["result"]) == 10
+    assert all(item["endTime"] for item in large["UI completed"][0]["result"])
+    starts = [item["startTime"] for item in large["UI completed"][0]["result"]]
+    assert starts == sorted(starts, reverse=True)
+    assert [i["businessKey"] for i in large["businessKey"][0]["result"]] == ["bk-7"]
+    assert large["businessKey"][0]["result"][0]["processVariables"] == {
+        "n": 7,
+        "color": "blue",
+        "initiator": "openidm-admin",
+        "prepared": "yes openidm-admin",
+    }
+    assert [i["businessKey"] for i in large["businessKey finished"][0]["result"]] == ["bk-6"]
+    assert len(large["superProcessInstanceId"][0]["result"]) == 1
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "endTime pr",
+        "!(endTime pr)",
+        'businessKey eq "bk-7"',
+        'businessKey eq "bk-6"',
+        'businessKey eq "bk-big"',
+        'businessKey eq "nosuch"',
+        'businessKey eq "bk-9" and endTime pr',
+        'businessKey eq "bk-9" and !(endTime pr)',
+        'processDefinitionKey eq "alpha"',
+        'processDefinitionKey eq "beta" and endTime pr',
+        "processDefinitionId eq {alpha}",
+        'startUserId eq "openidm-admin" and !(endTime pr)',
+        'startUserId eq "bob"',
+        "superProcessInstanceId eq {parent}",
+        'processDefinitionKey eq "beta" and processVariables/color eq "red"',
+    ],
+)
+@pytest.mark.parametrize("order", ["", "&_sortKeys=startTime", "&_sortKeys=-startTime"])
+def test_index_answers_equal_the_walk(client, container, world, term, order):
+    start_many(client, container, 0, 15)
+    term = term.format(alpha=f'"{world["alpha"]}"', parent=f'"{world["parent"]}"')
+    served = get(client, "_queryFilter=" + quote(term) + order)
+    walked = get(client, walk_of(term) + order)
+    assert served["result"] == walked["result"]
+    # and the variables are those the instance's own history holds
+    for item in served["result"]:
+        one = expect(client.http.get(f"{HISTORY}/{item['_id']}", headers=ADMIN), 200)
+        assert item["processVariables"] == one["processVariables"]
+
+
+@pytest.mark.parametrize(
+    "params, term",
+    [
+        ("finished=true", "endTime pr"),
+        ("unfinished=true", "!(endTime pr)"),
+        ("processInstanceBusinessKey=bk-4", 'businessKey eq "bk-4"'),
+        (
+            "processDefinitionKey=beta&finished=true",
+            'processDefinitionKey eq "beta" and endTime pr',
+        ),
+        ("processDefinitionId={alpha}", "processDefinitionId eq {alpha_q}"),
+        ("startUserId=openidm-admin&unfinished=true", 'startUserId eq "openidm-admin"'),
+        ("superProcessInstanceId={parent}", "superProcessInstanceId eq {parent_q}"),
+    ],
+)
+def test_filtered_query_through_the_index_equals_the_walk(client, container, world, params, term):
+    start_many(client, container, 0, 15)
+    names = {
+        "alpha": world["alpha"],
+        "parent": world["parent"],
+        "alpha_q": f'"{world["alpha"]}"',
+        "parent_q": f'"{world["parent"]}"',
+    }
+    served = get(client, "_queryId=filtered-query&_sortKeys=-startTime&" + params.format(**names))
+    walked = get(client, walk_of(term.format(**names)) + "&_sortKeys=-startTime")
+    expected = walked["result"]
+    if "unfinished" in params:
+        expected = [i for i in expected if i["endTime"] is None]
+    assert served["result"] == expected and expected
+
+
+def _pages(client, params: str) -> list[str]:
+    seen, cookie = [], None
+    while True:
+        data = get(client, params + (f"&_pagedResultsCookie={cookie}" if cookie else ""))
+        seen.extend(item["_id"] for item in data["result"])
+        cookie = data["pagedResultsCookie"]
+        if not cookie:
+            return seen
+
+
+@pytest.mark.parametrize(
+    "filter_params, term",
+    [
+        ("_queryId=filtered-query&finished=true", "endTime pr"),
+        ("_queryId=filtered-query&unfinished=true", "!(endTime pr)"),
+        (
+            "_queryFilter=" + quote('processDefinitionKey eq "alpha"'),
+            'processDefinitionKey eq "alpha"',
+        ),
+        (
+            "_queryFilter=" + quote('processDefinitionKey eq "beta" and endTime pr'),
+            'processDefinitionKey eq "beta" and endTime pr',
+        ),
+    ],
+)
+@pytest.mark.parametrize("order", ["startTime", "-startTime"])
+def test_paging_through_a_partition_by_cookie(client, container, world, filter_params, term, order):
+    start_many(client, container, 0, 15)
+    seen = _pages(client, f"{filter_params}&_sortKeys={order}&_pageSize=2")
+    walked = get(client, walk_of(term) + f"&_sortKeys={order}")
+    assert seen == [item["_id"] for item in walked["result"]] and seen
+    assert len(set(seen)) == len(seen)
+
+
+def test_variables_that_do_not_fit_are_read_on_their_own(client, container, world):
+    data, counts = counted(client, "_queryFilter=" + quote('businessKey eq "bk-big"'))
+    assert data["result"][0]["processVariables"]["doc"] == {"a": [1, 2]}
+    assert counts == {"Query": 3, "BatchGetItem": 1}  # 2 partitions, then its variables
+
+
+def test_counts_follow_start_end_and_delete(client, container, world):
+    store = container.store
+    start_many(client, container, 0, 15)
+
+    def walked(term: str) -> int:
+        return len(get(client, walk_of(term))["result"])
+
+    assert history_count(store) == walked("true") == 18  # caller, its alpha, bk-big, bk-0..14
+    assert history_count(store, state=FINISHED) == walked("endTime pr") == 5
+    assert history_count(store, state=UNFINISHED) == walked("!(endTime pr)") == 13
+    assert history_count(store, "pdk", "alpha") == walked('processDefinitionKey eq "alpha"')
+    assert history_count(store, "pdk", "beta", FINISHED) == walked(
+        'processDefinitionKey eq "beta" and endTime pr'
+    )
+    assert history_count(store, "bk", "bk-3", FINISHED) == 1
+    assert history_count(store, "su", "openidm-admin", UNFINISHED) == walked(
+        'startUserId eq "openidm-admin" and !(endTime pr)'
+    )
+    with aws.counting() as counter:
+        history_count(store, "pdk", "alpha")
+    assert counter.total("dynamodb") == 2
+    # the history of a finished instance deleted: gone from its partitions and their counts
+    [gone] = get(client, "_queryId=filtered-query&processInstanceBusinessKey=bk-3")["result"]
+    expect(client.http.delete(f"{HISTORY}/{gone['_id']}", headers=ADMIN), 200)
+    assert history_count(store, "bk", "bk-3") == 0
+    assert history_count(store, state=FINISHED) == 4
+    assert history_count(store) == 17
+    assert gone["_id"] not in [
+        i["_id"] for i in get(client, "_queryId=filtered-query&finished=true")["result"]
+    ]
+    assert get(client, "_queryFilter=" + quote('businessKey eq "bk-3"'))["result"] == []
+    assert history_count(store, "pdk", "beta") == walked('processDefinitionKey eq "beta"')
+
+
+@pytest.mark.parametrize(
+    "params, term, counter_queries",
+    [
+        ("_queryFilter=true", "true", 2),
+        ("_queryId=filtered-query&finished=true&_sortKeys=-startTime", "endTime pr", 1),
+        ("_queryId=filtered-query&unfinished=true", "!(endTime pr)", 1),
+        ("_queryFilter=" + quote("endTime pr"), "endTime pr", 1),
+        ("_queryFilter=" + quote('businessKey eq "bk-4"'), 'businessKey eq "bk-4"', 2),
+        (
+            "_queryId=filtered-query&processDefinitionKey=beta&finished=true",
+            'processDefinitionKey eq "beta" and endTime pr',
+            1,
+        ),
+        (
+            "_queryFilter=" + quote('startUserId eq "openidm-admin" and !(endTime pr)'),
+            'startUserId eq "openidm-admin" and !(endTime pr)',
+            1,
+        ),
+    ],
+)
+def test_exact_totals_come_from_the_counts(client, container, world, params, term, counter_queries):
+    start_many(client, container, 0, 15)
+    page, _ = counted(client, params + "&_pageSize=2")
+    data, counts = counted(client, params + "&_pageSize=2&_totalPagedResultsPolicy=EXACT")
+    assert data["result"] == page["result"]
+    assert data["totalPagedResults"] == len(get(client, walk_of(term))["result"]) >= 1
+    _, plain = counted(client, params + "&_pageSize=2")
+    assert counts["Query"] == plain["Query"] + counter_queries, counts
+
+
+def test_exact_total_of_a_filter_no_count_serves_is_read(client, container, world):
+    start_many(client, container, 0, 6)
+    params = "_queryFilter=" + quote('processVariables/color eq "red"') + "&_pageSize=1"
+    data = get(client, params + "&_totalPagedResultsPolicy=EXACT")
+    assert data["totalPagedResults"] == len(
+        get(client, walk_of('processVariables/color eq "red"'))["result"]
+    )
+
+
+def test_both_states_at_once_answer_nothing_and_count_nothing(client, container, world):
+    start_many(client, container, 0, 6)
+    both = "_queryFilter=" + quote("endTime pr and !(endTime pr)")
+    data = get(client, both + "&_totalPagedResultsPolicy=EXACT")
+    assert data["result"] == [] and data["totalPagedResults"] == 0
+    fq = "_queryId=filtered-query&finished=true&unfinished=true&_totalPagedResultsPolicy=EXACT"
+    data = get(client, fq)
+    assert data["result"] == [] and data["totalPagedResults"] == 0

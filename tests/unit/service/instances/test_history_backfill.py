@@ -1,0 +1,91 @@
+"""The history backfill (``service/instances/history_backfill.py``) on the in-memory store:
+history written before the read model is listed, counted and carries its variables after it;
+a second run writes nothing; a concurrent commit wins and the instance is retried."""
+
+from __future__ import annotations
+
+from chalicelib.engine.runtime import StartProcess
+from chalicelib.errors import ConcurrencyError
+from chalicelib.service import unit_of_work
+from chalicelib.service.instances.history_backfill import backfill_history
+from chalicelib.service.instances.lifecycle import delete_instance
+from chalicelib.service.repositories import counters
+from chalicelib.service.repositories.history import read_process
+from chalicelib.service.repositories.history_index import (
+    FINISHED,
+    UNFINISHED,
+    history_count,
+    lookup_page,
+)
+from chalicelib.service.repositories.instances import LISTED_VARIABLES
+from chalicelib.storage.ports import Index, Table
+from tests.support.layout import make_old_history
+from tests.support.tasks import deploy_onboard
+
+
+def start(container, definition_id: str, business_key: str) -> str:
+    _, result = unit_of_work.run_command(
+        container,
+        lambda uow: StartProcess(
+            definition_id, variables={"who": business_key}, business_key=business_key
+        ),
+    )
+    return result.instance_id
+
+
+def setup(container) -> list[str]:
+    definition_id = deploy_onboard(container)
+    old = [start(container, definition_id, f"old-{n}") for n in range(3)]
+    delete_instance(container, "openidm-admin", old[0])
+    for instance_id in old:
+        make_old_history(container.store, instance_id)
+    return old
+
+
+def test_old_history_is_listed_counted_and_listed_with_its_variables(container):
+    store = container.store
+    old = setup(container)
+    assert lookup_page(store, state=FINISHED).items == []
+    store.transact([counters.add(Table.HISTORY, Index.LOOKUP_SORT, "state=unfinished", "x", 7)])
+    dry = backfill_history(store, dry_run=True)
+    assert (dry.scanned, dry.updated, dry.counters) == (3, 3, 1)
+    assert lookup_page(store, state=FINISHED).items == []  # nothing written
+    report = backfill_history(store)
+    assert (report.scanned, report.updated, report.conflicts, report.counters) == (3, 3, 0, 1)
+    assert [i.pk for i in lookup_page(store, state=FINISHED).items] == old[:1]
+    assert [i.pk for i in lookup_page(store, state=UNFINISHED).items] == old[1:]
+    assert [i.pk for i in lookup_page(store, "bk", "old-1").items] == [old[1]]
+    assert history_count(store, state=UNFINISHED) == 2 and history_count(store) == 3
+    # the finished one's process item lists its variables; a running one's waits for a commit
+    assert read_process(store, old[0]).data[LISTED_VARIABLES]["who"] == "old-0"
+    assert LISTED_VARIABLES not in read_process(store, old[1]).data
+    again = backfill_history(store)
+    assert (again.updated, again.current, again.counters) == (0, 3, 0)
+
+
+class RacingStore:
+    """A store whose first ``races`` transactions lose to a concurrent commit."""
+
+    def __init__(self, store, races: int):
+        self.store, self.races = store, races
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+    def transact(self, writes, *, token=None):
+        if self.races:
+            self.races -= 1
+            raise ConcurrencyError("a concurrent commit won")
+        return self.store.transact(writes, token=token)
+
+
+def test_a_concurrent_commit_wins_and_the_instance_is_retried(container):
+    store = container.store
+    definition_id = deploy_onboard(container)
+    instance_id = start(container, definition_id, "racy")
+    make_old_history(store, instance_id)
+    report = backfill_history(RacingStore(store, races=1))
+    assert (report.updated, report.conflicts) == (1, 0)
+    assert [i.pk for i in lookup_page(store, "bk", "racy").items] == [instance_id]
+    lost = backfill_history(RacingStore(store, races=0))
+    assert lost.updated == 0
