@@ -9,6 +9,7 @@ import pytest
 from chalicelib.clock import FixedClock
 from chalicelib.engine.runtime import StartProcess, UpdateTask
 from chalicelib.engine.runtime.session import Session
+from chalicelib.errors import ProcessFailure
 from chalicelib.limits import LimitExceeded, Limits
 from tests.support.engine import bpmn, seq, variables
 
@@ -72,19 +73,27 @@ def test_a_request_s_variables_are_counted_checked_for_depth_and_size(world):
     assert len(variables(world, instance)) == 200
 
 
-@pytest.mark.parametrize("levels, field", [(80, "deep"), (5000, "work")])
-def test_values_a_script_sets_are_held_to_the_depth_limit(world, levels, field):
-    """Past Python's recursion limit the value cannot even be read back: the script is named."""
-    world.deploy(
-        waiting(
-            work=script(
-                f"var v = []; for (var i = 0; i &lt; {levels}; i++) {{ v = [v]; }} "
-                "execution.setVariable('deep', v);"
-            )
-        )
+def deep_script(levels: int) -> str:
+    return script(
+        f"var v = []; for (var i = 0; i &lt; {levels}; i++) {{ v = [v]; }} "
+        "execution.setVariable('deep', v);"
     )
+
+
+def test_values_a_script_sets_are_held_to_the_depth_limit(world):
+    world.deploy(waiting(work=deep_script(80)))
     error = refused(world, "p")
-    assert error.detail["field"] == field and error.detail["limit"] == "WORKFLOW_MAX_JSON_DEPTH"
+    assert error.detail["field"] == "deep" and error.detail["limit"] == "WORKFLOW_MAX_JSON_DEPTH"
+
+
+def test_a_value_too_deep_to_hand_back_fails_the_script(world):
+    """Thousands of levels overflow QuickJS's own stack while the value is handed back: a
+    script failure naming the task (400), nothing committed."""
+    world.deploy(waiting(work=deep_script(5000)))
+    with pytest.raises((ProcessFailure, LimitExceeded)) as caught:
+        world.start("p")
+    assert world.items == {}
+    assert caught.value.detail.get("activityId", caught.value.detail.get("field")) == "work"
 
 
 def test_a_script_setting_too_many_variables_is_refused(world):
