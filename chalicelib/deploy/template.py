@@ -7,7 +7,9 @@ declarations the storage layer uses (``storage.ports.INDEXES``):
 * the four DynamoDB tables, on-demand, with their sparse GSIs, TTL on ``expires`` and
   point-in-time recovery;
 * the jobs queue and its dead-letter queue (redrive after 5 receives, for undecodable messages);
-* ``FunctionResponseTypes: [ReportBatchItemFailures]`` on the jobs-queue event source, without
+* the inbound events queue (``WORKFLOW_EVENTS_QUEUE``, default ``workflow-events``) and its
+  dead-letter queue, read by ``on_event_message`` (the event registry's inbound channels);
+* ``FunctionResponseTypes: [ReportBatchItemFailures]`` on both queues' event sources, without
   which Lambda ignores ``batchItemFailures``;
 * a gateway response that turns API Gateway's "Missing Authentication Token" (its answer for an
   unknown path) into a CREST 404 envelope.
@@ -18,9 +20,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..settings import DEFAULT_EVENTS_QUEUE
 from ..storage.ports import INDEXES, Table
 
-__all__ = ["merge_template", "TABLE_SETTINGS", "JOB_HANDLER"]
+__all__ = ["merge_template", "TABLE_SETTINGS", "JOB_HANDLER", "EVENT_HANDLER"]
 
 #: stage environment variable holding each table's name
 TABLE_SETTINGS = {
@@ -31,6 +34,8 @@ TABLE_SETTINGS = {
 }
 #: the ``app.py`` handler bound to the jobs queue (Chalice names its resources after it)
 JOB_HANDLER = "on_job_message"
+#: the ``app.py`` handler bound to the inbound events queue
+EVENT_HANDLER = "on_event_message"
 JOB_LAMBDA_TIMEOUT = 60
 MAX_RECEIVE_COUNT = 5
 
@@ -99,15 +104,32 @@ def merge_template(environment: Mapping[str, str]) -> dict[str, Any]:
             },
         },
     }
-    resources[function] = {
+    events_queue = environment.get("WORKFLOW_EVENTS_QUEUE") or DEFAULT_EVENTS_QUEUE
+    resources["EventsDeadLetterQueue"] = {
+        "Type": "AWS::SQS::Queue",
+        "Properties": {"QueueName": f"{events_queue}-dlq", "MessageRetentionPeriod": 1209600},
+    }
+    resources["EventsQueue"] = {
+        "Type": "AWS::SQS::Queue",
         "Properties": {
-            "Events": {
-                f"{function}SqsEventSource": {
-                    "Properties": {"FunctionResponseTypes": ["ReportBatchItemFailures"]}
-                }
-            }
+            "QueueName": events_queue,
+            "VisibilityTimeout": 6 * JOB_LAMBDA_TIMEOUT,
+            "RedrivePolicy": {
+                "deadLetterTargetArn": {"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]},
+                "maxReceiveCount": MAX_RECEIVE_COUNT,
+            },
         },
     }
+    for handler in (function, _camel(EVENT_HANDLER)):
+        resources[handler] = {
+            "Properties": {
+                "Events": {
+                    f"{handler}SqsEventSource": {
+                        "Properties": {"FunctionResponseTypes": ["ReportBatchItemFailures"]}
+                    }
+                }
+            },
+        }
     resources["UnknownPathIsCrest404"] = {
         "Type": "AWS::ApiGateway::GatewayResponse",
         "Properties": {

@@ -149,7 +149,7 @@ def check_event(c: ProcessChecker, node) -> None:
         article = "an" if where[0] in "aeiou" else "a"
         c.add(
             code,
-            f"a {_KIND[type(definition)]} event definition is not supported on "
+            f"a {_KIND.get(type(definition), 'event-registry')} event definition is not supported on "
             f"{article} {where} event",
             node,
             at=definition,
@@ -162,6 +162,8 @@ def _check_definition(c: ProcessChecker, node, definition, where: str) -> None:
     d = c.definitions
     if isinstance(definition, el.TimerDefinition):
         _check_timer(c, node, definition)
+    elif isinstance(definition, el.EventRegistryDefinition):
+        return  # the event type is checked at deploy (service.definitions.event_registry)
     elif isinstance(definition, el.MessageDefinition):
         if not definition.message_ref:
             c.add(P.MESSAGE_REF_MISSING, "attribute 'messageRef' is required", node, at=definition)

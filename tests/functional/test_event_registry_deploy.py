@@ -202,3 +202,15 @@ def test_the_model_route_answers_400_naming_the_event_key(client, container, cor
     )
     refused = expect(post(client, f"model/{stored['_id']}?_action=deploy"), 400, "myEvent")
     assert refused["detail"]["errors"][0]["eventKey"] == "myEvent"
+
+
+def test_the_merge_template_adds_the_events_queue_its_dlq_and_partial_batch_responses():
+    from chalicelib.deploy.template import TABLE_SETTINGS, merge_template
+
+    environment = {setting: f"t-{table.name}" for table, setting in TABLE_SETTINGS.items()}
+    environment |= {"WORKFLOW_JOBS_QUEUE": "wf-jobs", "WORKFLOW_EVENTS_QUEUE": "wf-events"}
+    resources = merge_template(environment)["Resources"]
+    assert resources["EventsQueue"]["Properties"]["QueueName"] == "wf-events"
+    assert resources["EventsDeadLetterQueue"]["Properties"]["QueueName"] == "wf-events-dlq"
+    source = resources["OnEventMessage"]["Properties"]["Events"]["OnEventMessageSqsEventSource"]
+    assert source["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]

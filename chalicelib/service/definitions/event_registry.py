@@ -41,6 +41,9 @@ __all__ = [
     "find_event",
     "inbound_channels",
     "find_channel",
+    "start_writes",
+    "start_deletes",
+    "event_starts",
 ]
 
 EVENT_SUFFIX = ".event"
@@ -419,6 +422,64 @@ def on_delete(resources: Iterable[Item], deploy_time: str, deployment_id: str) -
             continue
         writes.append(repo.definition_delete(kind, key, deploy_time, deployment_id))
     return writes
+
+
+def start_writes(processes: Iterable[tuple[Any, str]]) -> list[Write]:
+    """Register the event-registry start events of ``(model, definition id)`` pairs (each the
+    new latest version of its key)."""
+    from ...engine.elements import EventRegistryDefinition
+    from ...storage.ports import Put, Table
+    from ..repositories.definitions import split_definition_id
+
+    writes: list[Write] = []
+    for model, definition_id in processes:
+        parts = split_definition_id(definition_id)
+        for start in model.start_events(None):
+            for definition in start.event_definitions[:1]:
+                if not isinstance(definition, EventRegistryDefinition):
+                    continue
+                data = {
+                    "definitionId": definition_id,
+                    "version": parts[1] if parts else 0,
+                    "eventType": definition.event_type,
+                    "correlation": [list(c) for c in definition.correlation],
+                    "outParameters": [list(p) for p in definition.out_parameters],
+                }
+                item = repo.event_start_item(definition.event_type, model.key, start.id, data)
+                writes.append(Put(Table.REPOSITORY, item))
+    return writes
+
+
+def start_deletes(
+    store: ItemStore, bpmn: Mapping[str, str | None], definition_ids: Iterable[str]
+) -> list[Write]:
+    """Remove the start registrations that name one of ``definition_ids`` (a deployment being
+    deleted; ``bpmn``: its BPMN resources)."""
+    from ...storage.ports import Delete, Table
+
+    deleted = set(definition_ids)
+    writes: list[Write] = []
+    for name, xml in bpmn.items():
+        for ref in event_references(name, xml or ""):
+            if ref.element != "startEvent":
+                continue
+            pk, sk = repo.event_start_key(ref.event_key, ref.process_key, ref.activity_id)
+            item = store.get(Table.REPOSITORY, pk, sk)
+            if item is not None and item.data.get("definitionId") in deleted:
+                writes.append(Delete(Table.REPOSITORY, pk, sk))
+    return writes
+
+
+def event_starts(store: ItemStore, event_key: str) -> list[dict[str, Any]]:
+    """The start events on ``event_key`` whose definition is the latest of its key."""
+    from ..repositories.definitions import read_counter
+
+    found = []
+    for item in repo.event_starts(store, event_key):
+        counter = read_counter(store, item.data["key"])
+        if counter is not None and int(counter.version or 0) == int(item.data["version"]):
+            found.append(item.data)
+    return found
 
 
 # --- reading -----------------------------------------------------------------------------------

@@ -5,7 +5,13 @@ partition (``pk``)            sort key (``sk``)                ``kind``         
 ============================  ===============================  ====================  ======================
 ``event-def#<key>``           ``<deployTime>#<d>``             event-definition      (not indexed)
 ``channel-def#<key>``         ``<deployTime>#<d>``             channel-definition    ``<key>#<deployTime>#<d>``
+``event-start#<eventKey>``    ``<processKey>#<activityId>``    event-start           (not indexed)
 ============================  ===============================  ====================  ======================
+
+An ``event-start`` item is a start event of a process key's latest version that starts on an
+event type: one Query of the event key finds them all. A new version overwrites its key's
+items; an item left by an older version (a start event the new version dropped) names a
+definition that is no longer the latest and is skipped by the reader.
 
 One item per definition and deployment: the newest item of a key (one Query, descending,
 limit 1) is the definition in force; deleting a deployment deletes its items, so the previous
@@ -26,7 +32,13 @@ __all__ = [
     "definition_delete",
     "latest_definition",
     "all_channels",
+    "EVENT_START",
+    "event_start_item",
+    "event_start_key",
+    "event_starts",
 ]
+
+EVENT_START = "event-start"
 
 EVENT_DEFINITION = "event-definition"
 CHANNEL_DEFINITION = "channel-definition"
@@ -83,3 +95,21 @@ def all_channels(store: ItemStore) -> list[Item]:
         token = page.next_token
         if token is None:
             return list(newest.values())
+
+
+def event_start_key(event_key: str, process_key: str, activity_id: str) -> tuple[str, str]:
+    """``(pk, sk)`` of the start event ``activity_id`` of ``process_key`` on ``event_key``."""
+    return f"event-start#{event_key}", f"{process_key}#{activity_id}"
+
+
+def event_start_item(event_key: str, process_key: str, activity_id: str, data: dict) -> Item:
+    """The registration of a start event on ``event_key`` (``data``: definitionId, version,
+    correlation, outParameters)."""
+    pk, sk = event_start_key(event_key, process_key, activity_id)
+    return Item(pk, sk, EVENT_START, {**data, "key": process_key, "activityId": activity_id})
+
+
+def event_starts(store: ItemStore, event_key: str) -> list[Item]:
+    """The start events registered on ``event_key`` (one Query)."""
+    pk, _ = event_start_key(event_key, "", "")
+    return list(store.query(Table.REPOSITORY, pk).items)

@@ -1,0 +1,168 @@
+"""Flowable's ``BpmnEventRegistryConsumerTest`` over SQS: the test files from ``../shared``,
+``myEvent`` and the test channel as ``.event``/``.channel`` resources (the channel of type
+``sqs`` instead of the Java test adapter), events sent with SendMessage and handled by the
+Lambda function (Chalice's ``client.lambda_.invoke`` with the SQS event)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.eventregistry import (
+    complete_task,
+    deploy_consumer,
+    instance_ids,
+    instances_of,
+    subscriptions,
+    trigger,
+)
+from tests.support.executions import start, tasks, variables
+
+
+@pytest.fixture(autouse=True)
+def _corpus(corpus):
+    return corpus
+
+
+def _task(container, instance_id):
+    found = tasks(container, instance_id)
+    assert len(found) <= 1, found
+    return found[0] if found else None
+
+
+# --- boundary events --------------------------------------------------------------------------
+
+
+def test_boundary_event_listener_no_correlation(client, container):
+    definition = deploy_consumer(container, "testBoundaryEventListenerNoCorrelation")
+    instance = start(container, definition)
+    assert _task(container, instance) == "task"
+    [subscription] = subscriptions(container, "eventBoundary")
+    assert subscription["instance_id"] == instance
+    assert subscription["configuration"]["eventType"] == "myEvent"
+
+    trigger(client, container)
+    assert _task(container, instance) == "taskAfterBoundary"
+    assert subscriptions(container, "eventBoundary") == []
+
+
+def test_boundary_event_listener_no_correlation_no_trigger(client, container):
+    definition = deploy_consumer(container, "testBoundaryEventListenerNoCorrelationNoTrigger")
+    instance = start(container, definition)
+    assert _task(container, instance) == "task"
+    complete_task(container, instance, "task")
+    assert _task(container, instance) == "taskAfterTask"
+    assert subscriptions(container, "eventBoundary") == []
+
+
+def test_boundary_event_listener_with_correlation(client, container):
+    definition = deploy_consumer(container, "testBoundaryEventListenerWithCorrelation")
+    kermit = start(container, definition, {"customerIdVar": "kermit"})
+    gonzo = start(container, definition, {"customerIdVar": "gonzo"})
+    assert (_task(container, kermit), _task(container, gonzo)) == ("task", "task")
+
+    trigger(client, container, customer_id="kermit")
+    assert (_task(container, kermit), _task(container, gonzo)) == ("taskAfterBoundary", "task")
+    trigger(client, container, customer_id="fozzie")
+    assert (_task(container, kermit), _task(container, gonzo)) == ("taskAfterBoundary", "task")
+    trigger(client, container, customer_id="gonzo")
+    assert (_task(container, kermit), _task(container, gonzo)) == (
+        "taskAfterBoundary",
+        "taskAfterBoundary",
+    )
+
+
+def test_boundary_event_listener_with_payload(client, container):
+    definition = deploy_consumer(container, "testBoundaryEventListenerWithPayload")
+    instance = start(container, definition)
+    assert _task(container, instance) == "task"
+    [subscription] = subscriptions(container, "eventBoundary")
+    assert subscription["instance_id"] == instance
+
+    trigger(client, container, customer_id="payloadStartCustomer")
+    assert _task(container, instance) == "taskAfterBoundary"
+    assert variables(container, instance) == {
+        "customerIdVar": "payloadStartCustomer",
+        "payload1": "Hello World",
+    }
+    assert subscriptions(container, "eventBoundary") == []
+
+
+# --- receive event task and intermediate catch event -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "activity"),
+    [
+        ("testReceiveEventTaskNoCorrelation", "task"),
+        ("testIntermediateCatchEventNoCorrelation", "catchEvent"),
+    ],
+)
+def test_waiting_without_correlation(client, container, method, activity):
+    definition = deploy_consumer(container, method)
+    instance = start(container, definition)
+    [subscription] = subscriptions(container, activity)
+    assert subscription["instance_id"] == instance
+    assert subscription["configuration"]["eventType"] == "myEvent"
+
+    trigger(client, container)
+    assert _task(container, instance) == "taskAfterTask"
+    assert subscriptions(container, activity) == []
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        "testReceiveEventTaskWithCorrelationAndPayload",
+        "testIntermediateCatchEventWithCorrelationAndPayload",
+    ],
+)
+def test_waiting_with_correlation_and_payload(client, container, method):
+    definition = deploy_consumer(container, method)
+    kermit = start(container, definition, {"customerIdVar": "kermit"})
+    gonzo = start(container, definition, {"customerIdVar": "gonzo"})
+
+    def counts():
+        return len(tasks(container, kermit)), len(tasks(container, gonzo))
+
+    trigger(client, container, customer_id="kermit")
+    assert counts() == (1, 0)
+    trigger(client, container, customer_id="kermit")
+    assert _task(container, kermit) == "taskAfterTask"
+    # payload2 is mapped to a transient variable: not stored
+    assert variables(container, kermit) == {"customerIdVar": "kermit", "payload1": "Hello World"}
+    trigger(client, container, customer_id="fozzie")
+    assert counts() == (1, 0)
+    trigger(client, container, customer_id="gonzo")
+    assert counts() == (1, 1)
+    trigger(client, container, customer_id="kermit")
+    assert counts() == (1, 1)
+
+
+# --- process start ---------------------------------------------------------------------------
+
+
+def test_process_start_no_correlation_parameter(client, container):
+    definition = deploy_consumer(container, "testProcessStartNoCorrelationParameter")
+    assert instances_of(container, definition) == 0
+    for i in range(1, 6):
+        trigger(client, container)
+        assert instances_of(container, definition) == i
+
+
+def test_process_start_simple_correlation_parameter(client, container):
+    definition = deploy_consumer(container, "testProcessStartSimpleCorrelationParameter")
+    trigger(client, container, customer_id="anotherCustomer")
+    assert instances_of(container, definition) == 0
+    for i in range(1, 6):
+        trigger(client, container, customer_id="testCustomer")
+        assert instances_of(container, definition) == i
+
+
+def test_process_start_with_payload(client, container):
+    definition = deploy_consumer(container, "testProcessStartWithPayload")
+    trigger(client, container, customer_id="payloadStartCustomer")
+    [instance] = instance_ids(container, definition)
+    assert variables(container, instance) == {
+        "customerIdVar": "payloadStartCustomer",
+        "payload1": "Hello World",
+    }

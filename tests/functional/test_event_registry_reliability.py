@@ -1,0 +1,184 @@
+"""Inbound events over SQS: one effect per message (redelivery, ``idempotencyKey``), partial
+batch failures, and poison messages in the dead-letter listing with their reason."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.support.eventregistry import (
+    deliver,
+    deploy_consumer,
+    event_body,
+    inbound_channel_json,
+    instances_of,
+    send,
+    sqs_event,
+    trigger,
+)
+from tests.support.rest import ADMIN, WF
+
+
+@pytest.fixture(autouse=True)
+def _corpus(corpus):
+    return corpus
+
+
+def _dead_letters(client) -> list[dict]:
+    response = client.http.get(f"{WF}/job/deadletter?_queryFilter=true", headers=ADMIN)
+    assert response.status_code == 200, response.body
+    return json.loads(response.body)["result"]
+
+
+def _receive(container, count=10):
+    from chalicelib import aws
+    from tests.support.eventregistry import queue_url
+
+    sqs = aws.client("sqs")
+    return sqs.receive_message(
+        QueueUrl=queue_url(container), MaxNumberOfMessages=count, VisibilityTimeout=0
+    ).get("Messages", [])
+
+
+def test_the_same_message_delivered_twice_has_one_effect(client, container):
+    definition = deploy_consumer(container, "testProcessStartNoCorrelationParameter")
+    send(container, event_body())
+    [message] = _receive(container)
+    queue = container.settings.events_queue
+    for _ in range(2):  # SQS at-least-once: the same record again
+        response = client.lambda_.invoke("on_event_message", sqs_event([message], queue))
+        assert response.payload == {"batchItemFailures": []}
+    assert instances_of(container, definition) == 1
+
+
+def test_an_idempotency_key_field_makes_two_messages_one_effect(client, container):
+    definition = deploy_consumer(container, "testProcessStartNoCorrelationParameter")
+    send(container, event_body(idempotencyKey="hire-42"))
+    send(container, event_body(idempotencyKey="hire-42"))
+    send(container, event_body(idempotencyKey="hire-43"))
+    assert deliver(client, container) == []
+    assert instances_of(container, definition) == 2
+
+
+def test_a_correlated_delivery_redelivered_moves_the_instance_once(client, container):
+    from tests.support.executions import start, tasks
+
+    definition = deploy_consumer(container, "testIntermediateCatchEventNoCorrelation")
+    instance = start(container, definition)
+    send(container, event_body())
+    [message] = _receive(container)
+    queue = container.settings.events_queue
+    for _ in range(2):
+        response = client.lambda_.invoke("on_event_message", sqs_event([message], queue))
+        assert response.payload == {"batchItemFailures": []}
+    assert tasks(container, instance) == ["taskAfterTask"]
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("this is not json", "not JSON"),
+        ("[1, 2]", "not a JSON object"),
+        (json.dumps({"type": "noSuchEvent"}), "unknown event key 'noSuchEvent'"),
+        (json.dumps({"payload1": "x"}), "no event key found"),
+        (json.dumps(event_body(payload2="many")), "payload field 'payload2'"),
+    ],
+)
+def test_a_poison_message_is_dead_lettered_with_its_reason_and_body(
+    client, container, body, reason
+):
+    deploy_consumer(container, "testProcessStartNoCorrelationParameter")
+    send(container, body)
+    assert deliver(client, container) == []  # acknowledged: never retried by SQS
+    [dead] = _dead_letters(client)
+    assert reason in dead["exceptionMessage"]
+    assert dead["jobHandlerType"] == "inbound-event"
+    assert dead["jobHandlerConfiguration"]["body"] == body
+    assert _receive(container) == []
+
+
+def test_no_match_is_poison_only_when_the_channel_requires_a_match(client, container):
+    channel = json.loads(inbound_channel_json("test-channel", jsonField="type"))
+    channel["requireMatch"] = True
+    deploy_consumer(
+        container,
+        "testIntermediateCatchEventNoCorrelation",
+        extra={"testChannel.channel": json.dumps(channel)},
+    )
+    trigger(client, container)  # nobody waits: dead-lettered, acknowledged
+    [dead] = _dead_letters(client)
+    assert "matched no start event and no waiting execution" in dead["exceptionMessage"]
+
+
+def test_no_match_without_require_match_is_dropped(client, container):
+    deploy_consumer(container, "testIntermediateCatchEventNoCorrelation")
+    trigger(client, container)
+    assert _dead_letters(client) == []
+
+
+def test_a_failing_record_is_reported_alone(client, container, monkeypatch):
+    from chalicelib.service.events import inbound
+
+    definition = deploy_consumer(container, "testProcessStartNoCorrelationParameter")
+    real = inbound.receive
+
+    def flaky(container_, queue, message_id, body):
+        if "boom" in body:
+            raise RuntimeError("storage unavailable")
+        return real(container_, queue, message_id, body)
+
+    monkeypatch.setattr(inbound, "receive", flaky)
+    send(container, event_body())
+    send(container, event_body(payload1="boom"))
+    messages = _receive(container)
+    response = client.lambda_.invoke(
+        "on_event_message", sqs_event(messages, container.settings.events_queue)
+    )
+    [failed] = [m["MessageId"] for m in messages if "boom" in m["Body"]]
+    assert response.payload == {"batchItemFailures": [{"itemIdentifier": failed}]}
+    assert instances_of(container, definition) == 1
+
+
+def test_a_dead_lettered_event_runs_again_once_its_definition_is_deployed(client, container):
+    from chalicelib.service.definitions import deploy as deployments
+    from chalicelib.service.jobs import actions as jobs
+    from tests.support.eventregistry import MY_EVENT, consumer_bpmn
+
+    deployments.deploy(
+        container,
+        source="model:channel-only",
+        name="channel",
+        bpmn={"p.bpmn20.xml": consumer_bpmn("testProcessStartNoCorrelationParameter")},
+        resources={
+            "myEvent.event": MY_EVENT,
+            "c.channel": inbound_channel_json("test-channel", jsonField="type"),
+        },
+    )
+    send(container, json.dumps({"type": "laterEvent", "customerId": "c"}))
+    assert deliver(client, container) == []
+    [dead] = _dead_letters(client)
+    assert "unknown event key 'laterEvent'" in dead["exceptionMessage"]
+    later = json.dumps(
+        {"key": "laterEvent", "correlationParameters": [{"name": "customerId", "type": "string"}]}
+    )
+    bpmn = (
+        consumer_bpmn("testProcessStartNoCorrelationParameter")
+        .replace(">myEvent<", ">laterEvent<")
+        .replace('id="process"', 'id="later"')
+    )
+    result = deployments.deploy(
+        container,
+        source="model:later",
+        name="later",
+        bpmn={"l.bpmn20.xml": bpmn},
+        resources={"laterEvent.event": later},
+    )
+    moved = client.http.post(
+        f"{WF}/job/deadletter/{dead['_id']}?_action=execute",
+        headers={**ADMIN, "Content-Type": "application/json"},
+        body="{}",
+    )
+    assert moved.status_code == 200, moved.body
+    assert jobs.run_job(container, dead["_id"])
+    assert instances_of(container, result.definition_ids[0]) == 1
