@@ -10,6 +10,7 @@ import pytest
 from tests.support.eventregistry import (
     complete_task,
     deploy_consumer,
+    event_subprocess_bpmn,
     instance_ids,
     instances_of,
     subscriptions,
@@ -166,3 +167,80 @@ def test_process_start_with_payload(client, container):
         "customerIdVar": "payloadStartCustomer",
         "payload1": "Hello World",
     }
+
+
+def test_redeploy_moves_the_start_to_the_new_version_and_keeps_old_subscriptions(client, container):
+    from chalicelib.service.unit_of_work import load_instance
+
+    first = deploy_consumer(container, "testRedeploy", source="model:one")
+    trigger(client, container)
+    [instance] = instance_ids(container, first)
+    assert [s["instance_id"] for s in subscriptions(container)] == [instance]
+    assert tasks(container, instance) == ["task"]
+
+    second = deploy_consumer(container, "testRedeploy", source="model:two")
+    assert second != first
+    trigger(client, container)
+    # ended thanks to the boundary event; the start event of the new version started another
+    state = load_instance(container, instance)
+    assert state is None or state.header.status.is_ended
+    assert instance_ids(container, first) == []
+    [newer] = instance_ids(container, second)
+    assert [s["instance_id"] for s in subscriptions(container)] == [newer]
+
+
+def _ended(container, instance_id) -> bool:
+    from chalicelib.service.unit_of_work import load_instance
+
+    state = load_instance(container, instance_id)
+    return state is None or state.header.status.is_ended
+
+
+def test_non_interrupting_event_sub_process(client, container):
+    definition = deploy_consumer(
+        container,
+        "testNonInterruptingSubProcess",
+        bpmn=event_subprocess_bpmn("testNonInterruptingSubProcess"),
+    )
+    instance = start(container, definition, {"customerIdVar": "kermit"})
+    trigger(client, container, customer_id="nooexisting")
+    assert tasks(container, instance) == ["task"]
+    trigger(client, container, customer_id="kermit")
+    assert tasks(container, instance) == ["eventSubProcessTask", "task"]
+    assert len(subscriptions(container)) == 1
+    trigger(client, container, customer_id="kermit")
+    assert tasks(container, instance) == ["eventSubProcessTask", "eventSubProcessTask", "task"]
+    assert len(subscriptions(container)) == 1
+    complete_task(container, instance, "task")
+    # Flowable also drops the event sub-process's subscription here (0 subscriptions); this
+    # engine keeps it until the scope ends, as for message event sub-processes (engine
+    # semantics of event sub-processes, not of the event registry)
+    complete_task(container, instance, "eventSubProcessTask", first=True)
+    complete_task(container, instance, "eventSubProcessTask")
+    assert _ended(container, instance)
+
+
+def test_interrupting_event_sub_process(client, container):
+    definition = deploy_consumer(
+        container,
+        "testInterruptingSubProcess",
+        bpmn=event_subprocess_bpmn("testInterruptingSubProcess"),
+    )
+    instance = start(container, definition, {"customerIdVar": "gonzo"})
+    trigger(client, container, customer_id="nooexisting")
+    assert tasks(container, instance) == ["task"]
+    trigger(client, container, customer_id="gonzo")
+    assert tasks(container, instance) == ["eventSubProcessTask"]
+    assert subscriptions(container) == []
+    complete_task(container, instance, "eventSubProcessTask")
+    assert _ended(container, instance)
+
+
+def test_a_start_correlation_configuration_we_do_not_run_is_refused(container):
+    from chalicelib.service.definitions.errors import InvalidDeployment
+
+    with pytest.raises(InvalidDeployment) as exc:
+        deploy_consumer(container, "testStartOnlyOneInstance")
+    [problem] = exc.value.detail["errors"]
+    assert problem["problem"] == "unsupported-start-correlation"
+    assert "storeAsUniqueReferenceId" in problem["defaultDescription"]

@@ -53,8 +53,15 @@ def channel_json() -> str:
     return inbound_channel_json("test-channel", jsonField="type")
 
 
-def deploy_consumer(container, method: str, *, source: str | None = None, extra=None) -> str:
-    """Deploy ``BpmnEventRegistryConsumerTest.<method>`` with myEvent and the test channel."""
+def event_subprocess_bpmn(method: str) -> str:
+    return corpus_file(f"EventRegistryEventSubprocessTest.{method}.bpmn20.xml")
+
+
+def deploy_consumer(
+    container, method: str, *, source: str | None = None, extra=None, bpmn: str | None = None
+) -> str:
+    """Deploy ``BpmnEventRegistryConsumerTest.<method>`` (or ``bpmn``) with myEvent and the
+    test channel."""
     from chalicelib.service.definitions import deploy as deployments
 
     resources = {"myEvent.event": MY_EVENT, "testChannel.channel": channel_json(), **(extra or {})}
@@ -62,7 +69,7 @@ def deploy_consumer(container, method: str, *, source: str | None = None, extra=
         container,
         source=source or f"file:{method}",
         name=method,
-        bpmn={f"{method}.bpmn20.xml": consumer_bpmn(method)},
+        bpmn={f"{method}.bpmn20.xml": bpmn or consumer_bpmn(method)},
         resources=resources,
     )
     return result.definition_ids[0]
@@ -160,13 +167,16 @@ def instances_of(container, definition_id: str) -> int:
     return running_instances(container, definition_id)
 
 
-def complete_task(container, instance_id: str, key: str) -> None:
-    """Complete the open task ``key`` of an instance."""
+def complete_task(container, instance_id: str, key: str, first: bool = False) -> None:
+    """Complete the open task ``key`` of an instance (``first``: the first of several)."""
     from chalicelib.engine.runtime import CompleteTask
     from chalicelib.service import unit_of_work as instances
 
     state = instances.load_instance(container, instance_id)
-    [task_id] = [t.id for t in state.tasks.values() if t.task_definition_key == key]
+    found = sorted(t.id for t in state.tasks.values() if t.task_definition_key == key)
+    if not first:
+        assert len(found) == 1, found
+    task_id = found[0]
     instances.run_command(
         container, lambda uow: (uow.load(instance_id), CompleteTask(task_id, {}, None))[1]
     )

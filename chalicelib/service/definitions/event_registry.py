@@ -122,6 +122,7 @@ class EventReference:
     element: str
     event_key: str
     channel_key: str | None = None
+    start_configuration: str | None = None
 
 
 # --- parsing -----------------------------------------------------------------------------------
@@ -178,7 +179,10 @@ def parse_event(text: str | bytes) -> EventDefinition:
         if entry.get("correlationParameter") is True:
             correlation.setdefault(n, t)
         if entry.get("header") is True:
-            headers.append(n)
+            raise DefinitionError(
+                f"payload[{len(payload) - 1}].header",
+                "header fields are not supported (SQS message attributes are not read)",
+            )
     for n, t in correlation.items():
         if payload.setdefault(n, t) != t:
             raise DefinitionError("correlationParameters", f"'{n}' has two types")
@@ -265,6 +269,7 @@ def event_references(resource_name: str, xml: str) -> list[EventReference]:
                         name,
                         key,
                         channel,
+                        ext_text(element, "startEventCorrelationConfiguration"),
                     )
                 )
     return found
@@ -353,6 +358,18 @@ def on_deploy(
             if ref.element == "serviceTask":
                 problems.extend(_outbound_problems(store, changes, ref))
                 continue
+            if ref.start_configuration not in (None, "startNewInstance"):
+                problems.append(
+                    _problem(
+                        "unsupported-start-correlation",
+                        f"process '{ref.process_key}': start event '{ref.activity_id}': "
+                        f"startEventCorrelationConfiguration '{ref.start_configuration}' is not "
+                        "supported (only startNewInstance: every matching event starts one)",
+                        resource_name,
+                        activityId=ref.activity_id,
+                        eventKey=ref.event_key,
+                    )
+                )
             if ref.event_key in changes.events or find_event(store, ref.event_key):
                 continue
             problems.append(

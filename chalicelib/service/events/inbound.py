@@ -101,6 +101,8 @@ def receive(container: Services, queue: str, message_id: str, body: str | None) 
     started: list[str] = []
     delivered: list[str] = []
     skipped = 0
+    # the waiting executions as the event arrives (not those of the instances it starts)
+    waiting = _subscriptions(container, event.key)
     for start in registry.event_starts(container.store, event.key):
         if not _matches(_fixed(start["correlation"]), event.correlation):
             continue
@@ -110,7 +112,7 @@ def receive(container: Services, queue: str, message_id: str, body: str | None) 
             skipped += 1
         elif result:
             started.append(result)
-    for subscription in _subscriptions(container, event.key):
+    for subscription in waiting:
         configuration = subscription.get("configuration") or {}
         if not _matches(configuration.get("correlation") or {}, event.correlation):
             continue
