@@ -326,6 +326,12 @@ class ServiceTask(Activity):
     use_local_scope_for_result_variable: bool = False
     triggerable: bool = False
     fields: tuple[FieldExtension, ...] = ()
+    #: ``flowable:type="send-event"``: the event type, channels and ``(source, target)``
+    #: in-parameters; ``trigger_event_type``: send-and-receive (refused by validation)
+    event_type: str | None = None
+    channel_keys: tuple[str, ...] = ()
+    event_in_parameters: tuple[tuple[str, str], ...] = ()
+    trigger_event_type: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

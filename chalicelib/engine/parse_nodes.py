@@ -414,6 +414,18 @@ def build_service_task(node: etree._Element, ctx: ParseContext) -> dict[str, Any
         "use_local_scope_for_result_variable": ext_bool(node, "useLocalScopeForResultVariable"),
         "triggerable": ext_bool(node, "triggerable"),
         "fields": _fields(node, ctx),
+        "event_type": ext_text(node, "eventType"),
+        "channel_keys": tuple(
+            key.strip()
+            for child in ext_children(node, "channelKey")
+            for key in (child.text or "").split(",")
+            if key.strip()
+        ),
+        "event_in_parameters": tuple(
+            (p.get("source") or "", p.get("target") or "")
+            for p in ext_children(node, "eventInParameter")
+        ),
+        "trigger_event_type": ext_text(node, "triggerEventType"),
     }
 
 

@@ -420,6 +420,20 @@ def check_service_task(c: ProcessChecker, node: el.ServiceTask) -> None:
             "supported (use an expression or a delegateExpression)",
             node,
         )
+    elif node.type == "send-event" and node.event_type:
+        if node.triggerable or node.trigger_event_type:
+            c.add(
+                P.UNSUPPORTED_TASK_TYPE,
+                "send event tasks that wait for a reply (triggerable, triggerEventType) "
+                "are not supported",
+                node,
+            )
+        elif not node.channel_keys:
+            c.add(
+                P.UNSUPPORTED_TASK_TYPE,
+                "a send event task needs flowable:channelKey (the outbound channel)",
+                node,
+            )
     elif node.type:
         c.add(
             P.UNSUPPORTED_TASK_TYPE, f"service tasks of type '{node.type}' are not supported", node

@@ -406,17 +406,29 @@ def _outbound_problems(
                 eventKey=ref.event_key,
             )
         )
-    if ref.channel_key:
-        channel = changes.channels.get(ref.channel_key) or find_channel(store, ref.channel_key)
-        if channel is None or channel.channel_type != "outbound":
+    for channel_key in [k.strip() for k in (ref.channel_key or "").split(",") if k.strip()]:
+        channel = changes.channels.get(channel_key) or find_channel(store, channel_key)
+        if channel is not None and channel.channel_type == "outbound" and channel.type != "sqs":
+            out.append(
+                _problem(
+                    "unsupported-channel",
+                    f"process '{ref.process_key}': send event task '{ref.activity_id}' names "
+                    f"channel '{channel_key}' of type '{channel.type}': send event tasks "
+                    "publish to sqs channels only",
+                    ref.resource_name,
+                    activityId=ref.activity_id,
+                    channelKey=channel_key,
+                )
+            )
+        elif channel is None or channel.channel_type != "outbound":
             out.append(
                 _problem(
                     "unknown-channel",
                     f"process '{ref.process_key}': send event task '{ref.activity_id}' names "
-                    f"channel '{ref.channel_key}', which is not a deployed outbound channel",
+                    f"channel '{channel_key}', which is not a deployed outbound channel",
                     ref.resource_name,
                     activityId=ref.activity_id,
-                    channelKey=ref.channel_key,
+                    channelKey=channel_key,
                 )
             )
     return out

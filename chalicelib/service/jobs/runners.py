@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...storage.ports import Item
-from ..events import broadcast, deliveries, inbound, timer_start
+from ..events import broadcast, deliveries, inbound, outbound, timer_start
 from . import engine_runner, intents
 
 __all__ = ["Runner", "RUNNERS"]
@@ -34,4 +34,6 @@ RUNNERS: dict[str, Runner] = {
     broadcast.HANDLER: broadcast.run_broadcast,
     # a dead-lettered inbound event executed again (service/events/inbound.py)
     inbound.HANDLER: inbound.run_dead_letter,
+    # a send event task's outbox job (service/events/outbound.py)
+    outbound.HANDLER: outbound.run_send_event,
 }

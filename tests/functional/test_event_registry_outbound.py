@@ -1,0 +1,89 @@
+"""Flowable's ``SendEventTaskTest.testSendEvent`` over SQS: the send event task's event is an
+outbox job written with the command's commit; the jobs worker publishes it to the outbound
+channel's queue (moto)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chalicelib.service.definitions import deploy as deployments
+from chalicelib.service.definitions.errors import InvalidDeployment
+from tests.support.eventregistry import complete_task, corpus_file, event_json
+from tests.support.executions import drain, start, tasks
+
+OUT_QUEUE = "wf-test-out"
+SEND_EVENT = event_json("myEvent", payload=[("eventProperty", "string")])
+
+
+def _out_channel(type_: str = "sqs") -> str:
+    return json.dumps(
+        {"key": "out-channel", "channelType": "outbound", "type": type_, "destination": OUT_QUEUE}
+    )
+
+
+def _deploy(container, method: str, channel: str | None = None) -> str:
+    return deployments.deploy(
+        container,
+        source=f"file:{method}",
+        name=method,
+        bpmn={"p.bpmn20.xml": corpus_file(f"SendEventTaskTest.{method}.bpmn20.xml")},
+        resources={"myEvent.event": SEND_EVENT, "out.channel": channel or _out_channel()},
+    ).definition_ids[0]
+
+
+def _received(queue_url: str) -> list[dict]:
+    from chalicelib import aws
+
+    messages = aws.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
+    return [json.loads(m["Body"]) for m in messages.get("Messages", [])]
+
+
+@pytest.fixture
+def out_queue(container, corpus):
+    from chalicelib import aws
+
+    return aws.client("sqs").create_queue(QueueName=OUT_QUEUE)["QueueUrl"]
+
+
+def test_send_event(container, out_queue):
+    definition = _deploy(container, "testSendEvent")
+    instance = start(container, definition, {"test": "Hello World"})
+    assert tasks(container, instance) == ["task"]
+    assert _received(out_queue) == []
+
+    complete_task(container, instance, "task")
+    assert tasks(container, instance) == ["taskAfter"]  # the task did not wait
+    drain(container)  # the outbox job, after the commit
+    [body] = _received(out_queue)
+    assert body["eventType"] == "myEvent" and body["eventProperty"] == "Hello World"
+    assert body["eventId"]
+    drain(container)
+    assert _received(out_queue) == []  # sent once
+
+
+def test_a_send_event_task_naming_an_sns_channel_is_refused_at_deploy(container, corpus):
+    with pytest.raises(InvalidDeployment) as exc:
+        _deploy(container, "testSendEvent", _out_channel("sns"))
+    [problem] = exc.value.detail["errors"]
+    assert problem["problem"] == "unsupported-channel" and problem["channelKey"] == "out-channel"
+
+
+def test_a_send_event_task_naming_an_unknown_channel_is_refused_at_deploy(container, corpus):
+    with pytest.raises(InvalidDeployment) as exc:
+        deployments.deploy(
+            container,
+            source="file:x",
+            name="x",
+            bpmn={"p.bpmn20.xml": corpus_file("SendEventTaskTest.testSendEvent.bpmn20.xml")},
+            resources={"myEvent.event": SEND_EVENT},
+        )
+    [problem] = exc.value.detail["errors"]
+    assert problem["problem"] == "unknown-channel"
+
+
+def test_a_triggerable_send_event_task_is_refused(container, corpus):
+    with pytest.raises(InvalidDeployment) as exc:
+        _deploy(container, "testTriggerableSendEvent")
+    assert "wait for a reply" in str(exc.value.detail)
