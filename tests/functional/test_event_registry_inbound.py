@@ -244,3 +244,38 @@ def test_a_start_correlation_configuration_we_do_not_run_is_refused(container):
     [problem] = exc.value.detail["errors"]
     assert problem["problem"] == "unsupported-start-correlation"
     assert "storeAsUniqueReferenceId" in problem["defaultDescription"]
+
+
+def test_static_event_registry_process_start_with_correlation_parameters(client, container):
+    """``DynamicProcessStartEventRegistryDeploymentTest``'s static start with correlation
+    parameters, with the corpus's ``simple.event`` (key ``simpleTest``)."""
+    from chalicelib.service.definitions import deploy as deployments
+    from tests.support.eventregistry import corpus_file, inbound_channel_json, send
+
+    method = "testStaticEventRegistryProcessWithCorrelationParameters"
+    definition = deployments.deploy(
+        container,
+        source="file:static",
+        name="static",
+        bpmn={
+            "p.bpmn20.xml": corpus_file(
+                f"DynamicProcessStartEventRegistryDeploymentTest.{method}.bpmn20.xml"
+            )
+        },
+        resources={
+            "simple.event": corpus_file("SendInternalEventTaskTest.simple.event"),
+            "c.channel": inbound_channel_json("c", jsonField="eventKey"),
+        },
+    ).definition_ids[0]
+    event = {"eventKey": "simpleTest", "customer": "kermit", "action": "start", "name": "Kermit"}
+    send(container, {**event, "customer": "gonzo"})
+    send(container, {**event, "action": "stop"})
+    from tests.support.eventregistry import deliver
+
+    assert deliver(client, container) == []
+    assert instance_ids(container, definition) == []
+    send(container, event)
+    assert deliver(client, container) == []
+    [instance] = instance_ids(container, definition)
+    assert variables(container, instance) == {"name": "Kermit", "action": "start"}
+    assert tasks(container, instance) == ["bpmnTask_2"]

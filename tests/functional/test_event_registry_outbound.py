@@ -87,3 +87,55 @@ def test_a_triggerable_send_event_task_is_refused(container, corpus):
     with pytest.raises(InvalidDeployment) as exc:
         _deploy(container, "testTriggerableSendEvent")
     assert "wait for a reply" in str(exc.value.detail)
+
+
+def test_send_event_with_expressions(container, out_queue):
+    another = event_json(
+        "anotherEvent", payload=[("nameProperty", "string"), ("numberProperty", "integer")]
+    )
+    definition = deployments.deploy(
+        container,
+        source="file:expr",
+        name="expr",
+        bpmn={
+            "p.bpmn20.xml": corpus_file("SendEventTaskTest.testSendEventWithExpressions.bpmn20.xml")
+        },
+        resources={"anotherEvent.event": another, "out.channel": _out_channel()},
+    ).definition_ids[0]
+    instance = start(container, definition, {"name": "Kermit", "accountNumber": 123})
+    complete_task(container, instance, "task")
+    drain(container)
+    [body] = _received(out_queue)
+    assert (body["eventType"], body["nameProperty"], body["numberProperty"]) == (
+        "anotherEvent",
+        "Kermit",
+        123,
+    )
+
+
+@pytest.mark.parametrize(
+    "method", ["testParallelMultiInstanceSendEvent", "testSequentialMultiInstanceSendEvent"]
+)
+def test_multi_instance_send_event_sends_one_event_per_instance(container, out_queue, method):
+    definition = _deploy(container, method)
+    instance = start(container, definition, {"test": "Hello World"})
+    complete_task(container, instance, "task")
+    assert tasks(container, instance) == ["taskAfter"]
+    drain(container)
+    bodies = _received(out_queue)
+    assert [b["eventProperty"] for b in bodies] == ["Hello World"] * 3
+    assert len({b["eventId"] for b in bodies}) == 3
+
+
+@pytest.mark.parametrize(("skip", "sent"), [(True, 0), (False, 1)])
+def test_send_event_skip_expression(container, out_queue, skip, sent):
+    definition = _deploy(container, "testSendEventSkipExpression")
+    instance = start(
+        container,
+        definition,
+        {"test": "Hello World", "_FLOWABLE_SKIP_EXPRESSION_ENABLED": True, "skipExpression": skip},
+    )
+    complete_task(container, instance, "task")
+    assert tasks(container, instance) == ["taskAfter"]
+    drain(container)
+    assert len(_received(out_queue)) == sent

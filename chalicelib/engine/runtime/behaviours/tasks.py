@@ -181,7 +181,15 @@ def _send_event(
 ) -> None:
     """Send event task: the payload from ``eventInParameter`` (a ``${}`` source is evaluated,
     else it names a variable) goes into an outbox job written with this command's commit;
-    the job publishes it. The task does not wait."""
+    the job publishes it. The task does not wait. A ``skipExpression`` that is true while the
+    variable ``_FLOWABLE_SKIP_EXPRESSION_ENABLED`` is true sends nothing (Flowable)."""
+    if (
+        node.skip_expression
+        and get_variable(ic, execution.id, "_FLOWABLE_SKIP_EXPRESSION_ENABLED") is True
+        and eval_text(rt, ic, execution.id, node.skip_expression, activity_id=node.id) is True
+    ):
+        flow.leave(rt, ic, execution, node)
+        return
     payload: dict[str, Any] = {}
     for source, target in node.event_in_parameters:
         if "${" in source or "#{" in source:
