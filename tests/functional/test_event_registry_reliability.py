@@ -182,3 +182,28 @@ def test_a_dead_lettered_event_runs_again_once_its_definition_is_deployed(client
     assert moved.status_code == 200, moved.body
     assert jobs.run_job(container, dead["_id"])
     assert instances_of(container, result.definition_ids[0]) == 1
+
+
+def test_concurrent_duplicate_deliveries_have_one_effect_each(container):
+    """40 events, each sent twice (SQS at-least-once, or a sender's retry with the same
+    ``idempotencyKey``), handled by 8 concurrent invocations: 40 instances."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib.workers import entry
+
+    definition = deploy_consumer(container, "testProcessStartNoCorrelationParameter")
+    bodies = [json.dumps(event_body(idempotencyKey=f"event-{i}")) for i in range(40)] * 2
+    queue = container.settings.events_queue
+    records = [
+        {
+            "messageId": f"m-{n}",
+            "body": body,
+            "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue}",
+        }
+        for n, body in enumerate(bodies)
+    ]
+    batches = [records[i::8] for i in range(8)]
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda b: entry.on_event_message({"Records": b}), batches))
+    assert all(a == {"batchItemFailures": []} for a in answers)
+    assert instances_of(container, definition) == 40
