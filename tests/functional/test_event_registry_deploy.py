@@ -114,6 +114,19 @@ def test_deleting_the_deployment_removes_its_definitions(container, corpus):
         ),
         (
             "c.channel",
+            json.dumps(
+                {
+                    "key": "c",
+                    "channelType": "inbound",
+                    "type": "sqs",
+                    "destination": "some-other-queue",
+                    "channelEventKeyDetection": {"fixedValue": "e"},
+                }
+            ),
+            "destination",
+        ),
+        (
+            "c.channel",
             json.dumps({"key": "c", "channelType": "sideways", "type": "sqs"}),
             "channelType",
         ),

@@ -270,7 +270,9 @@ def deploy(
     if clash:
         raise BadRequest(f"resourceMap: '{clash[0]}' clashes with the BPMN resource name")
     parsed = _parse_all(bpmn)
-    registry = event_registry.on_deploy(container.store, bpmn, resources)
+    registry = event_registry.on_deploy(
+        container.store, bpmn, resources, container.settings.events_queue
+    )
     digest = content_hash(bpmn, resources)
     store = container.store
 

@@ -313,10 +313,15 @@ def _problem(problem: str, text: str, resource: str, **extra: Any) -> dict[str, 
 
 
 def on_deploy(
-    store: ItemStore, bpmn: Mapping[str, str], resources: Mapping[str, Any]
+    store: ItemStore,
+    bpmn: Mapping[str, str],
+    resources: Mapping[str, Any],
+    events_queue: str | None = None,
 ) -> RegistryChanges:
     """Validate the deployment's ``.event``/``.channel`` resources and the event types its
-    BPMN names; ``InvalidDeployment`` (400) listing every problem."""
+    BPMN names; ``InvalidDeployment`` (400) listing every problem. An inbound channel's
+    ``destination`` must be the stage's ``events_queue`` (or absent): no other queue is
+    wired to the inbound function."""
     changes = RegistryChanges()
     problems: list[dict[str, Any]] = []
     for name in sorted(resources):
@@ -333,6 +338,17 @@ def on_deploy(
             else:
                 channel = parse_channel(resources[name])
                 target, key, value = changes.channels, channel.key, channel
+                if (
+                    channel.channel_type == "inbound"
+                    and channel.destination
+                    and events_queue
+                    and channel.destination != events_queue
+                ):
+                    raise DefinitionError(
+                        "destination",
+                        f"'{channel.destination}' is not the events queue '{events_queue}' "
+                        "(the only queue the inbound function reads; leave it out)",
+                    )
         except DefinitionError as exc:
             problems.append(
                 _problem(
