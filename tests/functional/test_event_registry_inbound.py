@@ -279,3 +279,18 @@ def test_static_event_registry_process_start_with_correlation_parameters(client,
     [instance] = instance_ids(container, definition)
     assert variables(container, instance) == {"name": "Kermit", "action": "start"}
     assert tasks(container, instance) == ["bpmnTask_2"]
+
+
+def test_deleting_the_latest_version_restores_the_previous_versions_start(client, container):
+    """``testEventRegistrySubscriptionsRecreatedOnDeploymentDelete``: the start event of the
+    remaining version starts instances again."""
+    from chalicelib.service.definitions import deploy as deployments
+
+    first = deploy_consumer(container, "testProcessStartNoCorrelationParameter", source="model:1")
+    second = deploy_consumer(container, "testProcessStartNoCorrelationParameter", source="model:2")
+    trigger(client, container)
+    assert (instances_of(container, first), instances_of(container, second)) == (0, 1)
+    complete_task(container, instance_ids(container, second)[0], "task")
+    deployments.delete_deployment(container, second)
+    trigger(client, container)
+    assert instances_of(container, first) == 1

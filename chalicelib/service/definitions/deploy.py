@@ -361,7 +361,7 @@ def _write(
 
     processes = [process for item in parsed for process in item.processes]
     starts = start_events.on_deploy(container, zip(processes, definition_ids))
-    writes.extend(event_registry.start_writes(zip(processes, definition_ids)))
+    writes.extend(event_registry.start_writes(store, zip(processes, definition_ids)))
     store.transact(writes + starts.writes)
     starts.publish(container)
     return DeployResult(deployment_id, tuple(definition_ids), False)
@@ -416,10 +416,7 @@ def delete_deployment(container: Services, definition_id: str) -> dict[str, Any]
     rest: list[Write] = [
         Delete.of(Table.REPOSITORY, item) for item in deployment.resources.values()
     ]
-    bpmn_texts = {
-        n: deployment.resource_text(n) for n in deployment.resources if n.endswith(BPMN_SUFFIXES)
-    }
-    first.extend(event_registry.start_deletes(container.store, bpmn_texts, deployment.definitions))
+    first.extend(event_registry.start_deletes(container, deployment.definitions))
     first.extend(
         event_registry.on_delete(
             deployment.resources.values(), header.data["deployTime"], deployment.deployment_id

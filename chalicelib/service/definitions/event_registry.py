@@ -469,62 +469,93 @@ def on_delete(resources: Iterable[Item], deploy_time: str, deployment_id: str) -
     return writes
 
 
-def start_writes(processes: Iterable[tuple[Any, str]]) -> list[Write]:
-    """Register the event-registry start events of ``(model, definition id)`` pairs (each the
-    new latest version of its key)."""
+def _entries(model: Any, definition_id: str) -> list[Item]:
+    """The registration items of a definition's event-registry start events."""
     from ...engine.elements import EventRegistryDefinition
-    from ...storage.ports import Put, Table
-    from ..repositories.definitions import split_definition_id
 
-    writes: list[Write] = []
-    for model, definition_id in processes:
-        parts = split_definition_id(definition_id)
-        for start in model.start_events(None):
-            for definition in start.event_definitions[:1]:
-                if not isinstance(definition, EventRegistryDefinition):
-                    continue
+    items = []
+    for start in model.start_events(None):
+        for definition in start.event_definitions[:1]:
+            if isinstance(definition, EventRegistryDefinition):
                 data = {
                     "definitionId": definition_id,
-                    "version": parts[1] if parts else 0,
                     "eventType": definition.event_type,
                     "correlation": [list(c) for c in definition.correlation],
                     "outParameters": [list(p) for p in definition.out_parameters],
                 }
-                item = repo.event_start_item(definition.event_type, model.key, start.id, data)
-                writes.append(Put(Table.REPOSITORY, item))
+                items.append(
+                    repo.event_start_item(definition.event_type, model.key, start.id, data)
+                )
+    return items
+
+
+def _register(store: ItemStore, key: str, target: tuple[Any, str] | None) -> list[Write]:
+    """Writes that make ``target`` (model, definition id), or nothing, the registered
+    event-registry start events of process key ``key``."""
+    from ...storage.ports import Delete, Put, Table
+
+    current = repo.read_starts_of_key(store, key)
+    old = {tuple(e) for e in current.data.get("entries", [])} if current is not None else set()
+    items = _entries(*target) if target is not None else []
+    new = {(i.data["eventType"], i.data["activityId"]) for i in items}
+    writes: list[Write] = [Put(Table.REPOSITORY, item) for item in items]
+    for event_key, activity_id in sorted(old - new):
+        writes.append(Delete(Table.REPOSITORY, *repo.event_start_key(event_key, key, activity_id)))
+    if items:
+        definition_id = target[1] if target is not None else None
+        writes.append(Put(Table.REPOSITORY, repo.starts_of_key_item(key, definition_id, new)))
+    elif current is not None:
+        writes.append(Delete(Table.REPOSITORY, current.pk, current.sk))
     return writes
 
 
-def start_deletes(
-    store: ItemStore, bpmn: Mapping[str, str | None], definition_ids: Iterable[str]
-) -> list[Write]:
-    """Remove the start registrations that name one of ``definition_ids`` (a deployment being
-    deleted; ``bpmn``: its BPMN resources)."""
-    from ...storage.ports import Delete, Table
+def start_writes(store: ItemStore, processes: Iterable[tuple[Any, str]]) -> list[Write]:
+    """Register the event-registry start events of ``(model, definition id)`` pairs (each the
+    new latest version of its key), replacing those of the key's previous version."""
+    return [
+        w
+        for model, definition_id in processes
+        for w in _register(store, model.key, (model, definition_id))
+    ]
+
+
+def start_deletes(container: Any, definition_ids: Iterable[str]) -> list[Write]:
+    """For each key whose registered start events belong to a deleted definition (the
+    latest version), register the previous remaining version's instead (or none)."""
+    from ...storage.ports import Index, Table
+    from ..repositories.definitions import (
+        PROCESS_DEFINITION,
+        key_range_of_key,
+        split_definition_id,
+    )
+    from .cache import get_definition
 
     deleted = set(definition_ids)
+    store = container.store
     writes: list[Write] = []
-    for name, xml in bpmn.items():
-        for ref in event_references(name, xml or ""):
-            if ref.element != "startEvent":
-                continue
-            pk, sk = repo.event_start_key(ref.event_key, ref.process_key, ref.activity_id)
-            item = store.get(Table.REPOSITORY, pk, sk)
-            if item is not None and item.data.get("definitionId") in deleted:
-                writes.append(Delete(Table.REPOSITORY, pk, sk))
+    for key in sorted({p[0] for p in map(split_definition_id, deleted) if p}):
+        current = repo.read_starts_of_key(store, key)
+        if current is None or current.data.get("definitionId") not in deleted:
+            continue
+        page = store.query_index(
+            Table.REPOSITORY,
+            Index.KIND_SORT,
+            PROCESS_DEFINITION,
+            key_range=key_range_of_key(key),
+            limit=len(deleted) + 1,
+            descending=True,
+        )
+        previous = next((i.data["_id"] for i in page.items if i.data["_id"] not in deleted), None)
+        target = None
+        if previous is not None:
+            target = (get_definition(container, previous).process, previous)
+        writes.extend(_register(store, key, target))
     return writes
 
 
 def event_starts(store: ItemStore, event_key: str) -> list[dict[str, Any]]:
-    """The start events on ``event_key`` whose definition is the latest of its key."""
-    from ..repositories.definitions import read_counter
-
-    found = []
-    for item in repo.event_starts(store, event_key):
-        counter = read_counter(store, item.data["key"])
-        if counter is not None and int(counter.version or 0) == int(item.data["version"]):
-            found.append(item.data)
-    return found
+    """The registered start events on ``event_key`` (latest versions; one Query)."""
+    return [item.data for item in repo.event_starts(store, event_key)]
 
 
 # --- reading -----------------------------------------------------------------------------------

@@ -6,12 +6,13 @@ partition (``pk``)            sort key (``sk``)                ``kind``         
 ``event-def#<key>``           ``<deployTime>#<d>``             event-definition      (not indexed)
 ``channel-def#<key>``         ``<deployTime>#<d>``             channel-definition    ``<key>#<deployTime>#<d>``
 ``event-start#<eventKey>``    ``<processKey>#<activityId>``    event-start           (not indexed)
+``event-start-key#<key>``     ``#starts``                      event-start-key       (not indexed)
 ============================  ===============================  ====================  ======================
 
 An ``event-start`` item is a start event of a process key's latest version that starts on an
-event type: one Query of the event key finds them all. A new version overwrites its key's
-items; an item left by an older version (a start event the new version dropped) names a
-definition that is no longer the latest and is skipped by the reader.
+event type: one Query of the event key finds them all. The ``event-start-key`` item of a
+process key lists its registered ``(eventKey, activityId)`` pairs and their definition, so a
+new version (or deleting the latest) replaces exactly the items of the previous one.
 
 One item per definition and deployment: the newest item of a key (one Query, descending,
 limit 1) is the definition in force; deleting a deployment deletes its items, so the previous
@@ -36,6 +37,8 @@ __all__ = [
     "event_start_item",
     "event_start_key",
     "event_starts",
+    "starts_of_key_item",
+    "read_starts_of_key",
 ]
 
 EVENT_START = "event-start"
@@ -113,3 +116,14 @@ def event_starts(store: ItemStore, event_key: str) -> list[Item]:
     """The start events registered on ``event_key`` (one Query)."""
     pk, _ = event_start_key(event_key, "", "")
     return list(store.query(Table.REPOSITORY, pk).items)
+
+
+def starts_of_key_item(key: str, definition_id: str | None, entries: set) -> Item:
+    """Which event-registry start events process key ``key`` has registered."""
+    data = {"key": key, "definitionId": definition_id, "entries": sorted(list(e) for e in entries)}
+    return Item(f"event-start-key#{key}", "#starts", "event-start-key", data)
+
+
+def read_starts_of_key(store: ItemStore, key: str) -> Item | None:
+    """The ``event-start-key`` item of process key ``key`` (one GetItem), or None."""
+    return store.get(Table.REPOSITORY, f"event-start-key#{key}", "#starts")
