@@ -106,6 +106,7 @@ class Settings:
     deadletter_table: str
     jobs_queue: str
     events_queue: str = DEFAULT_EVENTS_QUEUE
+    event_registry_cache_seconds: int = 5
     users_file: str | None = None
     process_access_file: str | None = None
     trust_authorizer: bool = False
@@ -152,6 +153,7 @@ class Settings:
             deadletter_table=_required(env, "WORKFLOW_DEADLETTER_TABLE"),
             jobs_queue=_required(env, "WORKFLOW_JOBS_QUEUE"),
             events_queue=env.get("WORKFLOW_EVENTS_QUEUE", "").strip() or DEFAULT_EVENTS_QUEUE,
+            event_registry_cache_seconds=_int(env, "WORKFLOW_EVENT_REGISTRY_CACHE_SECONDS", 5),
             users_file=env.get("WORKFLOW_USERS_FILE", "").strip() or None,
             process_access_file=env.get("WORKFLOW_PROCESS_ACCESS_FILE", "").strip() or None,
             trust_authorizer=_bool(env, "WORKFLOW_TRUST_AUTHORIZER", False),

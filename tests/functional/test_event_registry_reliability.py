@@ -207,3 +207,28 @@ def test_concurrent_duplicate_deliveries_have_one_effect_each(container):
         answers = list(pool.map(lambda b: entry.on_event_message({"Records": b}), batches))
     assert all(a == {"batchItemFailures": []} for a in answers)
     assert instances_of(container, definition) == 40
+
+
+def test_dynamodb_requests_per_inbound_event(container):
+    """Warm worker: a start is 2 Queries (the subscriptions of the key, its start events) and
+    one transaction; a correlation adds the instance's Query."""
+    from chalicelib import aws
+    from chalicelib.service.events import inbound
+    from tests.support.executions import start
+
+    queue = container.settings.events_queue
+    deploy_consumer(container, "testProcessStartNoCorrelationParameter")
+    inbound.receive(container, queue, "warm", json.dumps(event_body()))
+    with aws.counting() as counter:
+        inbound.receive(container, queue, "m-1", json.dumps(event_body()))
+    assert counter.counts["dynamodb"] == {"Query": 2, "TransactWriteItems": 1}
+
+    definition = deploy_consumer(container, "testIntermediateCatchEventNoCorrelation")
+    inbound.receive(container, queue, "warm-2", json.dumps({"type": "nothing"}))  # poison: warms
+    instance = start(container, definition)
+    inbound.receive(container, queue, "warm-3", json.dumps(event_body()))
+    start(container, definition)
+    del instance
+    with aws.counting() as counter:
+        inbound.receive(container, queue, "m-2", json.dumps(event_body()))
+    assert counter.counts["dynamodb"] == {"Query": 3, "TransactWriteItems": 1}

@@ -363,6 +363,7 @@ def _write(
     starts = start_events.on_deploy(container, zip(processes, definition_ids))
     writes.extend(event_registry.start_writes(store, zip(processes, definition_ids)))
     store.transact(writes + starts.writes)
+    event_registry.forget_cached(container)
     starts.publish(container)
     return DeployResult(deployment_id, tuple(definition_ids), False)
 
@@ -428,6 +429,7 @@ def delete_deployment(container: Services, definition_id: str) -> dict[str, Any]
         container.store.transact(batch)
     starts.publish(container)
     forget(container, deployment.definitions)
+    event_registry.forget_cached(container)
     return record
 
 

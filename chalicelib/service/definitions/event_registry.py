@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from ...storage.ports import Item, ItemStore, Write
 from ..repositories import event_registry as repo
@@ -44,7 +44,12 @@ __all__ = [
     "start_writes",
     "start_deletes",
     "event_starts",
+    "cached_event",
+    "cached_inbound_channels",
+    "forget_cached",
 ]
+
+_CACHE_KEY = "event-registry-cache"
 
 EVENT_SUFFIX = ".event"
 CHANNEL_SUFFIX = ".channel"
@@ -582,3 +587,45 @@ def inbound_channels(store: ItemStore) -> list[ChannelDefinition]:
 def _channel(item: Item) -> ChannelDefinition:
     data = {k: v for k, v in item.data.items() if k not in ("deploymentId", "deployTime")}
     return ChannelDefinition.from_json(data)
+
+
+# --- the inbound worker's cache ----------------------------------------------------------------
+
+
+def _cached(container: Any, name: str, load: Any) -> Any:
+    """``load()`` cached per container for ``WORKFLOW_EVENT_REGISTRY_CACHE_SECONDS`` (a deploy
+    in another container is seen at most that late; one in this container at once)."""
+    import time
+
+    ttl = container.settings.event_registry_cache_seconds
+    if ttl <= 0:
+        return load()
+    cache = container.extras.setdefault(_CACHE_KEY, {})
+    now = time.monotonic()
+    found = cache.get(name)
+    if found is not None and found[0] > now:
+        return found[1]
+    value = load()
+    cache[name] = (now + ttl, value)
+    return value
+
+
+def cached_event(container: Any, key: str) -> EventDefinition | None:
+    """``find_event`` through the container's cache."""
+    return cast(
+        "EventDefinition | None",
+        _cached(container, f"event:{key}", lambda: find_event(container.store, key)),
+    )
+
+
+def cached_inbound_channels(container: Any) -> list[ChannelDefinition]:
+    """``inbound_channels`` through the container's cache."""
+    return cast(
+        "list[ChannelDefinition]",
+        _cached(container, "channels", lambda: inbound_channels(container.store)),
+    )
+
+
+def forget_cached(container: Any) -> None:
+    """Drop the container's cached definitions (after a deploy or delete in it)."""
+    container.extras.pop(_CACHE_KEY, None)

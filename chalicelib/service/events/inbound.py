@@ -58,6 +58,8 @@ HANDLER = "inbound-event"
 #: the raw body kept with a poison message (characters)
 MAX_RAW_BODY = 64_000
 _SCOPE = "inbound-event"
+#: lost races (the instance changed under the effect) before the last attempt
+_ATTEMPTS = 3
 
 
 class Poison(ValueError):
@@ -148,7 +150,7 @@ def _decode(container: Services, queue: str, message_id: str, text: str) -> tupl
     message_key = key_field if isinstance(key_field, str) and key_field else message_id
     channels = [
         c
-        for c in registry.inbound_channels(container.store)
+        for c in registry.cached_inbound_channels(container)
         if (c.destination or container.settings.events_queue) == queue
     ]
     if not channels:
@@ -165,7 +167,7 @@ def _decode(container: Services, queue: str, message_id: str, text: str) -> tupl
             + ")"
         )
     for channel, key in detected:
-        event = registry.find_event(container.store, key)
+        event = registry.cached_event(container, key)
         if event is not None:
             values = _payload(event, payload)
             correlation = {n: values[n] for n in event.correlation if n in values}
@@ -261,18 +263,22 @@ def _once(
     """Run ``effect(record)`` unless the record of (message, target) exists: None when it
     does (already done), else what the effect returns ("" when its target is gone)."""
     pk = scoped_pk(_SCOPE, target, message_key)
-    if read_record(container.store, pk) is not None:
-        return None
     record = Put(
         Table.RUNTIME,
         record_item(pk, {"state": "done", "target": target}, ttl_of(container), 1),
         MustNotExist(),
     )
+    for _ in range(_ATTEMPTS):
+        try:
+            return effect(record)
+        except ConcurrencyError:
+            if read_record(container.store, pk) is not None:
+                return None  # done already: this is a redelivery (or a concurrent one)
     try:
         return effect(record)
     except ConcurrencyError:
         if read_record(container.store, pk) is not None:
-            return None  # a concurrent delivery of the same message did it
+            return None
         raise
     except NotFound:
         return ""  # the execution moved on, or the definition is gone
@@ -285,6 +291,7 @@ def _start(container: Services, event: _Event, start: Mapping[str, Any]) -> Call
         _, result = run_command(
             container,
             lambda uow: StartByEvent(start["definitionId"], start["activityId"], variables),
+            attempts=1,
             extra_writes=lambda r: [record],
         )
         return str(result.instance_id)
@@ -310,7 +317,7 @@ def _deliver(
                 subscription_id=subscription["id"],
             )
 
-        run_command(container, build, extra_writes=lambda r: [record])
+        run_command(container, build, attempts=1, extra_writes=lambda r: [record])
         return str(subscription["execution_id"])
 
     return run
