@@ -139,3 +139,33 @@ def test_send_event_skip_expression(container, out_queue, skip, sent):
     assert tasks(container, instance) == ["taskAfter"]
     drain(container)
     assert len(_received(out_queue)) == sent
+
+
+def test_a_send_failure_after_the_commit_is_retried_from_the_outbox(
+    container, out_queue, monkeypatch
+):
+    from chalicelib.service.jobs import actions as jobs
+    from tests.support.executions import job_items
+
+    definition = _deploy(container, "testSendEvent")
+    instance = start(container, definition, {"test": "Hello World"})
+    complete_task(container, instance, "task")
+    [job] = job_items(container, instance)
+    assert job.data["jobHandlerType"] == "send-event"
+    real = container.publisher.send
+    calls = []
+
+    def failing_once(queue, body, **kwargs):
+        calls.append(queue)
+        if len(calls) == 1:
+            raise ConnectionError("SQS unavailable")
+        return real(queue, body, **kwargs)
+
+    monkeypatch.setattr(container.publisher, "send", failing_once)
+    first = jobs.execute(container, job.data["_id"])
+    assert first["status"] == "failed" and "SQS unavailable" in first["exceptionMessage"]
+    assert _received(out_queue) == []
+    assert jobs.execute(container, job.data["_id"])["status"] == "executed"
+    [body] = _received(out_queue)
+    assert body["eventProperty"] == "Hello World"
+    assert job_items(container, instance) == []
