@@ -232,3 +232,21 @@ def test_the_merge_template_adds_the_events_queue_its_dlq_and_partial_batch_resp
     assert resources["EventsDeadLetterQueue"]["Properties"]["QueueName"] == "wf-events-dlq"
     source = resources["OnEventMessage"]["Properties"]["Events"]["OnEventMessageSqsEventSource"]
     assert source["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_an_expression_in_a_process_start_correlation_is_refused(container, corpus):
+    bpmn = consumer_bpmn("testProcessStartSimpleCorrelationParameter").replace(
+        'value="testCustomer"', 'value="${customer}"'
+    )
+    with pytest.raises(InvalidDeployment) as exc:
+        _deploy(container, bpmn, {"myEvent.event": MY_EVENT})
+    [problem] = _errors(exc)
+    assert problem["problem"] == "start-correlation-expression"
+
+
+def test_an_expression_in_an_event_sub_process_start_correlation_deploys(container, corpus):
+    from tests.support.eventregistry import corpus_file
+
+    bpmn = corpus_file("EventRegistryEventSubprocessTest.testInterruptingSubProcess.bpmn20.xml")
+    assert "${" in bpmn
+    assert _deploy(container, bpmn, {"myEvent.event": MY_EVENT}).definition_ids

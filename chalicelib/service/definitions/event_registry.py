@@ -128,6 +128,8 @@ class EventReference:
     event_key: str
     channel_key: str | None = None
     start_configuration: str | None = None
+    correlation_values: tuple[str, ...] = ()
+    process_level: bool = False
 
 
 # --- parsing -----------------------------------------------------------------------------------
@@ -247,7 +249,7 @@ def parse_channel(text: str | bytes) -> ChannelDefinition:
 def event_references(resource_name: str, xml: str) -> list[EventReference]:
     """The elements of ``xml`` naming ``flowable:eventType`` (a document that does not parse
     has none: BPMN validation reports it)."""
-    from ...engine.parse_support import bpmn, ext_attr, ext_text, local_name
+    from ...engine.parse_support import bpmn, ext_attr, ext_children, ext_text, local_name
     from ...engine.xmlsafe import parse_xml
 
     try:
@@ -275,6 +277,11 @@ def event_references(resource_name: str, xml: str) -> list[EventReference]:
                         key,
                         channel,
                         ext_text(element, "startEventCorrelationConfiguration"),
+                        tuple(
+                            p.get("value") or ""
+                            for p in ext_children(element, "eventCorrelationParameter")
+                        ),
+                        element.getparent() is process,
                     )
                 )
     return found
@@ -379,6 +386,18 @@ def on_deploy(
             if ref.element == "serviceTask":
                 problems.extend(_outbound_problems(store, changes, ref))
                 continue
+            if _is_process_start(ref) and any("{" in v for v in ref.correlation_values):
+                problems.append(
+                    _problem(
+                        "start-correlation-expression",
+                        f"process '{ref.process_key}': start event '{ref.activity_id}': "
+                        "correlation parameter values of a process start event are fixed "
+                        "values (there is no execution to evaluate an expression in)",
+                        resource_name,
+                        activityId=ref.activity_id,
+                        eventKey=ref.event_key,
+                    )
+                )
             if ref.start_configuration not in (None, "startNewInstance"):
                 problems.append(
                     _problem(
@@ -410,6 +429,11 @@ def on_deploy(
             {"errors": problems, "warnings": []},
         )
     return changes
+
+
+def _is_process_start(ref: EventReference) -> bool:
+    """A start event directly in its process (not in an event sub-process)."""
+    return ref.element == "startEvent" and ref.process_level
 
 
 def _outbound_problems(
