@@ -7,9 +7,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import deploy, engine, import_time, requests_per_op, scale, timers  # noqa: E402
+from bench import (  # noqa: E402
+    deploy,
+    engine,
+    events,
+    import_time,
+    requests_per_op,
+    scale,
+    timers,
+)
 
-BENCHMARKS = [import_time, deploy, requests_per_op, engine, timers, scale]
+BENCHMARKS = [import_time, deploy, requests_per_op, engine, timers, events, scale]
 
 if __name__ == "__main__":
     for benchmark in BENCHMARKS:

@@ -46,6 +46,7 @@ __all__ = [
     "event_starts",
     "cached_event",
     "cached_inbound_channels",
+    "cached_channel",
     "forget_cached",
 ]
 
@@ -647,6 +648,14 @@ def cached_inbound_channels(container: Any) -> list[ChannelDefinition]:
     return cast(
         "list[ChannelDefinition]",
         _cached(container, "channels", lambda: inbound_channels(container.store)),
+    )
+
+
+def cached_channel(container: Any, key: str) -> ChannelDefinition | None:
+    """``find_channel`` through the container's cache."""
+    return cast(
+        "ChannelDefinition | None",
+        _cached(container, f"channel:{key}", lambda: find_channel(container.store, key)),
     )
 
 

@@ -40,13 +40,13 @@ def run_send_event(container: Services, job: Item) -> str:
     """Publish the job's event to its channels, then delete the job."""
     configuration = job.data.get("jobHandlerConfiguration") or {}
     key = configuration.get("eventType") or ""
-    event = registry.find_event(container.store, key)
+    event = registry.cached_event(container, key)
     if event is None:
         raise NotFound(f"No event definition with key '{key}' is deployed")
     body = message_body(event, configuration.get("payload") or {}, job.data["_id"])
     sent = []
     for channel_key in configuration.get("channelKeys") or []:
-        channel = registry.find_channel(container.store, channel_key)
+        channel = registry.cached_channel(container, channel_key)
         if channel is None or channel.channel_type != "outbound" or channel.type != "sqs":
             raise NotFound(f"No outbound sqs channel '{channel_key}' is deployed")
         container.publisher.send(str(channel.destination), body)
