@@ -232,3 +232,54 @@ def test_dynamodb_requests_per_inbound_event(container):
     with aws.counting() as counter:
         inbound.receive(container, queue, "m-2", json.dumps(event_body()))
     assert counter.counts["dynamodb"] == {"Query": 3, "TransactWriteItems": 1}
+
+
+def test_events_from_16_concurrent_senders_each_have_exactly_one_effect(container):
+    """``EVENTS_LOAD_N`` events (64; the issue's figure is 1,000) from 16 sender threads, each
+    event sent twice (a sender's retry: same ``idempotencyKey``), handled by 4 concurrent
+    workers that receive from the queue as Lambda's poller does: one instance per event."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib import aws
+    from chalicelib.workers import entry
+    from tests.support.eventregistry import queue_url
+
+    total = int(os.environ.get("EVENTS_LOAD_N", "64"))
+    definition = deploy_consumer(container, "testProcessStartNoCorrelationParameter")
+    sqs = aws.client("sqs")
+    url = queue_url(container)
+    queue = container.settings.events_queue
+
+    def sender(index: int) -> None:
+        for n in range(index, total, 16):
+            body = json.dumps(event_body(idempotencyKey=f"load-{n}"))
+            sqs.send_message(QueueUrl=url, MessageBody=body)
+            sqs.send_message(QueueUrl=url, MessageBody=body)
+
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(sender, range(16)))
+
+    def worker(_: int) -> int:
+        handled = 0
+        idle = 0
+        while idle < 2:
+            messages = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60
+            ).get("Messages", [])
+            if not messages:
+                idle += 1
+                continue
+            idle = 0
+            answer = entry.on_event_message(sqs_event(messages, queue))
+            failed = {f["itemIdentifier"] for f in answer["batchItemFailures"]}
+            assert not failed
+            for m in messages:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            handled += len(messages)
+        return handled
+
+    with ThreadPoolExecutor(4) as pool:
+        handled = sum(pool.map(worker, range(4)))
+    assert handled == 2 * total
+    assert instances_of(container, definition) == total
