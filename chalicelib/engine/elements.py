@@ -327,11 +327,12 @@ class ServiceTask(Activity):
     triggerable: bool = False
     fields: tuple[FieldExtension, ...] = ()
     #: ``flowable:type="send-event"``: the event type, channels and ``(source, target)``
-    #: in-parameters; ``trigger_event_type``: send-and-receive (refused by validation)
+    #: in-parameters; ``trigger_event``: send-and-receive, the reply it waits for
     event_type: str | None = None
     channel_keys: tuple[str, ...] = ()
     event_in_parameters: tuple[tuple[str, str], ...] = ()
     trigger_event_type: str | None = None
+    trigger_event: EventRegistryDefinition | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -426,7 +426,34 @@ def build_service_task(node: etree._Element, ctx: ParseContext) -> dict[str, Any
             for p in ext_children(node, "eventInParameter")
         ),
         "trigger_event_type": ext_text(node, "triggerEventType"),
+        "trigger_event": _trigger_event(node, ctx),
     }
+
+
+def _trigger_event(node: etree._Element, ctx: ParseContext) -> el.EventRegistryDefinition | None:
+    """The reply a send-and-receive send event task waits for (``triggerEventType``)."""
+    key = ext_text(node, "triggerEventType")
+    if not key:
+        return None
+    line, column = ctx.where(node)
+    return el.EventRegistryDefinition(
+        message_name=f"{el.EVENT_REGISTRY_PREFIX}{key}",
+        event_type=key,
+        correlation=tuple(
+            (p.get("name") or "", p.get("value") or "")
+            for p in ext_children(node, "triggerEventCorrelationParameter")
+        ),
+        out_parameters=tuple(
+            (
+                p.get("source") or "",
+                p.get("target") or "",
+                (p.get("transient") or "").strip().lower() == "true",
+            )
+            for p in ext_children(node, "eventOutParameter")
+        ),
+        line=line,
+        column=column,
+    )
 
 
 def build_receive_task(node: etree._Element, ctx: ParseContext) -> dict[str, Any]:

@@ -421,11 +421,10 @@ def check_service_task(c: ProcessChecker, node: el.ServiceTask) -> None:
             node,
         )
     elif node.type == "send-event" and node.event_type:
-        if node.triggerable or node.trigger_event_type:
+        if node.trigger_event_type and not node.triggerable:
             c.add(
                 P.UNSUPPORTED_TASK_TYPE,
-                "send event tasks that wait for a reply (triggerable, triggerEventType) "
-                "are not supported",
+                "a send event task with triggerEventType must be flowable:triggerable",
                 node,
             )
         elif not node.channel_keys:

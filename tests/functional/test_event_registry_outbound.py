@@ -83,10 +83,59 @@ def test_a_send_event_task_naming_an_unknown_channel_is_refused_at_deploy(contai
     assert problem["problem"] == "unknown-channel"
 
 
-def test_a_triggerable_send_event_task_is_refused(container, corpus):
-    with pytest.raises(InvalidDeployment) as exc:
-        _deploy(container, "testTriggerableSendEvent")
-    assert "wait for a reply" in str(exc.value.detail)
+TRIGGER_EVENT = event_json("myTriggerEvent", correlation=[("customerId", "string")])
+
+
+def _deploy_triggerable(container, method: str) -> str:
+    from tests.support.eventregistry import inbound_channel_json
+
+    return deployments.deploy(
+        container,
+        source=f"file:{method}",
+        name=method,
+        bpmn={"p.bpmn20.xml": corpus_file(f"SendEventTaskTest.{method}.bpmn20.xml")},
+        resources={
+            "myEvent.event": SEND_EVENT,
+            "myTriggerEvent.event": TRIGGER_EVENT,
+            "out.channel": _out_channel(),
+            "in.channel": inbound_channel_json("in-channel", jsonField="type"),
+        },
+    ).definition_ids[0]
+
+
+def test_triggerable_send_event(client, container, out_queue):
+    from tests.support.eventregistry import trigger_with, variables
+
+    definition = _deploy_triggerable(container, "testTriggerableSendEvent")
+    instance = start(container, definition, {"test": "Hello World"})
+    complete_task(container, instance, "task")
+    assert tasks(container, instance) == []  # waits at the send event task for the reply
+    drain(container)
+    [body] = _received(out_queue)
+    assert body["eventProperty"] == "Hello World"
+
+    trigger_with(client, container, {"type": "myTriggerEvent", "customerId": "testCustomer"})
+    assert tasks(container, instance) == ["taskAfter"]
+    assert variables(container, instance)["anotherVariable"] == "testCustomer"
+
+
+def test_triggerable_send_event_with_correlation(client, container, out_queue):
+    from tests.support.eventregistry import trigger_with
+
+    definition = _deploy_triggerable(container, "testTriggerableSendEventWithCorrelation")
+    kermit = start(container, definition, {"test": "a", "customerIdVar": "kermit"})
+    gonzo = start(container, definition, {"test": "b", "customerIdVar": "gonzo"})
+    complete_task(container, kermit, "task")
+    complete_task(container, gonzo, "task")
+    drain(container)
+    assert len(_received(out_queue)) == 2
+
+    trigger_with(client, container, {"type": "myTriggerEvent", "customerId": "fozzie"})
+    assert (tasks(container, kermit), tasks(container, gonzo)) == ([], [])
+    trigger_with(client, container, {"type": "myTriggerEvent", "customerId": "gonzo"})
+    assert (tasks(container, kermit), tasks(container, gonzo)) == ([], ["taskAfter"])
+    trigger_with(client, container, {"type": "myTriggerEvent", "customerId": "kermit"})
+    assert tasks(container, kermit) == ["taskAfter"]
 
 
 def test_send_event_with_expressions(container, out_queue):

@@ -186,3 +186,15 @@ def instance_ids(container, definition_id: str) -> list[str]:
     from chalicelib.service.repositories.instances import instance_lookup
 
     return [i.pk for i in instance_lookup(container.store, "pdi", definition_id).items]
+
+
+def trigger_with(client, container, body: dict) -> None:
+    """Send ``body`` to the events queue and handle it as Lambda would."""
+    send(container, body)
+    assert deliver(client, container) == []
+
+
+def variables(container, instance_id: str) -> dict:
+    from tests.support.executions import variables as instance_variables
+
+    return instance_variables(container, instance_id)

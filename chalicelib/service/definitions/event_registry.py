@@ -128,6 +128,7 @@ class EventReference:
     element: str
     event_key: str
     channel_key: str | None = None
+    trigger_key: str | None = None
     start_configuration: str | None = None
     correlation_values: tuple[str, ...] = ()
     process_level: bool = False
@@ -269,6 +270,7 @@ def event_references(resource_name: str, xml: str) -> list[EventReference]:
             key = ext_text(element, "eventType")
             if key:
                 channel = ext_text(element, "channelKey") if is_send else None
+                trigger = ext_text(element, "triggerEventType") if is_send else None
                 found.append(
                     EventReference(
                         resource_name,
@@ -277,6 +279,7 @@ def event_references(resource_name: str, xml: str) -> list[EventReference]:
                         name,
                         key,
                         channel,
+                        trigger,
                         ext_text(element, "startEventCorrelationConfiguration"),
                         tuple(
                             p.get("value") or ""
@@ -441,6 +444,19 @@ def _outbound_problems(
     store: ItemStore, changes: RegistryChanges, ref: EventReference
 ) -> list[dict[str, Any]]:
     out = []
+    if ref.trigger_key and not (
+        ref.trigger_key in changes.events or find_event(store, ref.trigger_key)
+    ):
+        out.append(
+            _problem(
+                "unknown-event-type",
+                f"process '{ref.process_key}': send event task '{ref.activity_id}' waits for "
+                f"event type '{ref.trigger_key}' (triggerEventType), which is not defined",
+                ref.resource_name,
+                activityId=ref.activity_id,
+                eventKey=ref.trigger_key,
+            )
+        )
     if ref.event_key not in changes.events and not find_event(store, ref.event_key):
         out.append(
             _problem(

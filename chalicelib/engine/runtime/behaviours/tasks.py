@@ -7,7 +7,7 @@ from typing import Any
 
 from chalicelib.engine.elements import Activity, ReceiveTask, ScriptTask, ServiceTask
 from chalicelib.engine.expressions.evaluate import evaluate
-from chalicelib.engine.runtime import flow
+from chalicelib.engine.runtime import flow, subscriptions
 from chalicelib.engine.runtime.context import InstanceContext, Runtime
 from chalicelib.engine.runtime.effects import JobKind, JobRequested, ScriptLog
 from chalicelib.engine.runtime.errors import UnsupportedElement
@@ -213,4 +213,10 @@ def _send_event(
             },
         )
     )
+    if node.trigger_event is not None:  # send and receive: wait for the reply event
+        subscriptions.subscribe(rt, ic, execution.id, node, node.trigger_event)
+        return
+    if node.triggerable:
+        _wait_for_trigger(rt, ic, execution, node)
+        return
     flow.leave(rt, ic, execution, node)
