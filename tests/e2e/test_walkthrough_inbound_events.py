@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from tests.support.launcher import WF, get_json, running_launcher, wait_until
+from tests.support.launcher import WF, get_json, post_json, running_launcher, wait_until
+from tests.support.rest import ADMIN
 
 
 @pytest.fixture(scope="module")
@@ -55,3 +56,23 @@ def test_an_event_starts_an_instance_and_a_correlated_event_moves_it_on(service)
     found = get_json(f"{service}/processinstance/{instance['_id']}")
     variables = found.get("processVariables") or found.get("variables") or found
     assert variables["userName"] == "jdoe" and variables["approvedBy"] == "alice"
+
+    # the workstation is ready: the send event task's message is on provisioning's queue
+    query = f"taskinstance?_queryId=filtered-query&processInstanceId={instance['_id']}"
+    [task] = get_json(f"{service}/{query}")["result"]
+    headers = dict(ADMIN, **{"Content-Type": "application/json"})
+    status, _, _ = post_json(f"{service}/taskinstance/{task['_id']}?_action=complete", {}, headers)
+    assert status == 200
+    from chalicelib import aws
+
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName="workflow-provisioning")["QueueUrl"]
+    received: list[dict] = []
+
+    def message_arrived() -> bool:
+        found = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        received.extend(json.loads(m["Body"]) for m in found)
+        return bool(received)
+
+    assert wait_until(message_arrived)
+    assert received[0]["eventType"] == "contractorReady" and received[0]["userName"] == "jdoe"
