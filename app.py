@@ -1,4 +1,4 @@
-"""The Chalice application: routes, the jobs-queue handler and the timer sweep.
+"""The Chalice application: routes, the jobs-queue and events-queue handlers, the timer sweep.
 
 This module only creates the app and registers blueprints, workers and middleware; the work is
 done in ``chalicelib``.
@@ -16,7 +16,7 @@ from chalicelib.api import (
     taskinstance,
 )
 from chalicelib.api.http import envelope_middleware
-from chalicelib.settings import jobs_queue_name
+from chalicelib.settings import events_queue_name, jobs_queue_name
 from chalicelib.workers import entry
 
 app = Chalice(app_name="workflow")
@@ -34,6 +34,12 @@ app.register_blueprint(notfound.build_blueprint())  # last: catch-alls for unkno
 def on_job_message(event):
     """Run the jobs named by a batch of jobs-queue messages (partial batch response)."""
     return entry.on_job_message(event.to_dict())
+
+
+@app.on_sqs_message(queue=events_queue_name(), batch_size=10)
+def on_event_message(event):
+    """Start or correlate the event-registry events of a batch of inbound messages."""
+    return entry.on_event_message(event.to_dict())
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))

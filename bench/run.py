@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import (  # noqa: E402
     deploy,
     engine,
+    events,
     import_time,
     requests_per_op,
     scale,
@@ -17,7 +18,7 @@ from bench import (  # noqa: E402
     timers,
 )
 
-BENCHMARKS = [import_time, deploy, requests_per_op, engine, script_call, timers, scale]
+BENCHMARKS = [import_time, deploy, requests_per_op, engine, script_call, timers, events, scale]
 
 if __name__ == "__main__":
     for benchmark in BENCHMARKS:

@@ -14,7 +14,18 @@ from dataclasses import dataclass, field
 from .errors import InternalError
 from .limits import DEFAULT_LIMITS, SETTING_NAMES, Limits
 
-__all__ = ["Settings", "SettingsError", "get_settings", "reset_settings", "jobs_queue_name"]
+__all__ = [
+    "Settings",
+    "SettingsError",
+    "get_settings",
+    "reset_settings",
+    "jobs_queue_name",
+    "events_queue_name",
+    "DEFAULT_EVENTS_QUEUE",
+]
+
+#: the inbound events queue when ``WORKFLOW_EVENTS_QUEUE`` is not set
+DEFAULT_EVENTS_QUEUE = "workflow-events"
 
 
 class SettingsError(InternalError):
@@ -104,6 +115,8 @@ class Settings:
     history_table: str
     deadletter_table: str
     jobs_queue: str
+    events_queue: str = DEFAULT_EVENTS_QUEUE
+    event_registry_cache_seconds: int = 5
     users_file: str | None = None
     process_access_file: str | None = None
     trust_authorizer: bool = False
@@ -128,6 +141,11 @@ class Settings:
         return f"{self.jobs_queue}-dlq"
 
     @property
+    def events_dead_letter_queue(self) -> str:
+        """The SQS dead-letter queue of the inbound events queue."""
+        return f"{self.events_queue}-dlq"
+
+    @property
     def is_local(self) -> bool:
         return self.stage == "local"
 
@@ -148,6 +166,8 @@ class Settings:
             history_table=_required(env, "WORKFLOW_HISTORY_TABLE"),
             deadletter_table=_required(env, "WORKFLOW_DEADLETTER_TABLE"),
             jobs_queue=_required(env, "WORKFLOW_JOBS_QUEUE"),
+            events_queue=env.get("WORKFLOW_EVENTS_QUEUE", "").strip() or DEFAULT_EVENTS_QUEUE,
+            event_registry_cache_seconds=_int(env, "WORKFLOW_EVENT_REGISTRY_CACHE_SECONDS", 5),
             users_file=env.get("WORKFLOW_USERS_FILE", "").strip() or None,
             process_access_file=env.get("WORKFLOW_PROCESS_ACCESS_FILE", "").strip() or None,
             trust_authorizer=_bool(env, "WORKFLOW_TRUST_AUTHORIZER", False),
@@ -190,3 +210,9 @@ def jobs_queue_name() -> str:
     tests set the stage's environment before importing the app.
     """
     return os.environ.get("WORKFLOW_JOBS_QUEUE", "").strip() or "workflow-jobs"
+
+
+def events_queue_name() -> str:
+    """The inbound events queue name for ``@app.on_sqs_message`` (read at import time, as
+    ``jobs_queue_name``)."""
+    return os.environ.get("WORKFLOW_EVENTS_QUEUE", "").strip() or DEFAULT_EVENTS_QUEUE

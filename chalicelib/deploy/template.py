@@ -52,6 +52,8 @@ TABLE_SETTINGS = {
 }
 #: the ``app.py`` handler bound to the jobs queue (Chalice names its resources after it)
 JOB_HANDLER = "on_job_message"
+#: the ``app.py`` handler bound to the inbound events queue
+EVENT_HANDLER = "on_event_message"
 JOB_LAMBDA_TIMEOUT = 60
 MAX_RECEIVE_COUNT = 5
 #: jobs-queue messages are wake-ups (the sweep re-sends due jobs), 4 days is plenty

@@ -24,6 +24,8 @@ from chalicelib.engine.parts import (
 __all__ = [
     "TimerDefinition",
     "MessageDefinition",
+    "EventRegistryDefinition",
+    "EVENT_REGISTRY_PREFIX",
     "SignalDefinition",
     "ErrorDefinition",
     "EscalationDefinition",
@@ -87,6 +89,22 @@ class MessageDefinition:
     message_name: str | None = None
     line: int = 0
     column: int = 0
+
+
+#: the subscription name of an event-registry event (``message_name`` of its definition)
+EVENT_REGISTRY_PREFIX = "eventRegistry:"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventRegistryDefinition(MessageDefinition):
+    """``<flowable:eventType>`` on a start, catch or boundary event or a receive task: waits
+    (through a message subscription named ``eventRegistry:<key>``) for an event of the event
+    registry. ``correlation``: ``(name, value expression)``; ``out_parameters``: ``(source
+    payload field, target variable, transient)``."""
+
+    event_type: str = ""
+    correlation: tuple[tuple[str, str], ...] = ()
+    out_parameters: tuple[tuple[str, str, bool], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -310,6 +328,13 @@ class ServiceTask(Activity):
     use_local_scope_for_result_variable: bool = False
     triggerable: bool = False
     fields: tuple[FieldExtension, ...] = ()
+    #: ``flowable:type="send-event"``: the event type, channels and ``(source, target)``
+    #: in-parameters; ``trigger_event``: send-and-receive, the reply it waits for
+    event_type: str | None = None
+    channel_keys: tuple[str, ...] = ()
+    event_in_parameters: tuple[tuple[str, str], ...] = ()
+    trigger_event_type: str | None = None
+    trigger_event: EventRegistryDefinition | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -319,6 +344,7 @@ class ReceiveTask(Activity):
 
     message_ref: str | None = None
     message_name: str | None = None
+    event_registry: EventRegistryDefinition | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

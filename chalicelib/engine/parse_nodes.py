@@ -291,7 +291,38 @@ def _event_definitions(
                 warning=True,
                 activity_id=element.get("id"),
             )
+    registry = _event_registry(element, ctx)
+    if registry is not None and not found:
+        found.append(registry)
     return tuple(found)
+
+
+def _event_registry(
+    element: etree._Element, ctx: ParseContext
+) -> el.EventRegistryDefinition | None:
+    """``<flowable:eventType>`` with its correlation and out parameters (None without it)."""
+    key = ext_text(element, "eventType")
+    if not key:
+        return None
+    line, column = ctx.where(element)
+    return el.EventRegistryDefinition(
+        message_name=f"{el.EVENT_REGISTRY_PREFIX}{key}",
+        event_type=key,
+        correlation=tuple(
+            (p.get("name") or "", p.get("value") or "")
+            for p in ext_children(element, "eventCorrelationParameter")
+        ),
+        out_parameters=tuple(
+            (
+                p.get("source") or "",
+                p.get("target") or "",
+                (p.get("transient") or "").strip().lower() == "true",
+            )
+            for p in ext_children(element, "eventOutParameter")
+        ),
+        line=line,
+        column=column,
+    )
 
 
 # --- per-kind builders ---------------------------------------------------------------------
@@ -387,14 +418,57 @@ def build_service_task(node: etree._Element, ctx: ParseContext) -> dict[str, Any
         "use_local_scope_for_result_variable": ext_bool(node, "useLocalScopeForResultVariable"),
         "triggerable": ext_bool(node, "triggerable"),
         "fields": _fields(node, ctx),
+        "event_type": ext_text(node, "eventType"),
+        "channel_keys": tuple(
+            key.strip()
+            for child in ext_children(node, "channelKey")
+            for key in (child.text or "").split(",")
+            if key.strip()
+        ),
+        "event_in_parameters": tuple(
+            (p.get("source") or "", p.get("target") or "")
+            for p in ext_children(node, "eventInParameter")
+        ),
+        "trigger_event_type": ext_text(node, "triggerEventType"),
+        "trigger_event": _trigger_event(node, ctx),
     }
+
+
+def _trigger_event(node: etree._Element, ctx: ParseContext) -> el.EventRegistryDefinition | None:
+    """The reply a send-and-receive send event task waits for (``triggerEventType``)."""
+    key = ext_text(node, "triggerEventType")
+    if not key:
+        return None
+    line, column = ctx.where(node)
+    return el.EventRegistryDefinition(
+        message_name=f"{el.EVENT_REGISTRY_PREFIX}{key}",
+        event_type=key,
+        correlation=tuple(
+            (p.get("name") or "", p.get("value") or "")
+            for p in ext_children(node, "triggerEventCorrelationParameter")
+        ),
+        out_parameters=tuple(
+            (
+                p.get("source") or "",
+                p.get("target") or "",
+                (p.get("transient") or "").strip().lower() == "true",
+            )
+            for p in ext_children(node, "eventOutParameter")
+        ),
+        line=line,
+        column=column,
+    )
 
 
 def build_receive_task(node: etree._Element, ctx: ParseContext) -> dict[str, Any]:
     """Receive task: its message reference."""
     ref = strip_prefix(node.get("messageRef"), ctx.messages)
     declared = ctx.messages.get(ref) if ref else None
-    return {"message_ref": ref, "message_name": (declared.name or declared.id) if declared else ref}
+    return {
+        "message_ref": ref,
+        "message_name": (declared.name or declared.id) if declared else ref,
+        "event_registry": _event_registry(node, ctx),
+    }
 
 
 def build_send_task(node: etree._Element, ctx: ParseContext) -> dict[str, Any]:

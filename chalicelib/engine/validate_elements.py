@@ -149,7 +149,7 @@ def check_event(c: ProcessChecker, node) -> None:
         article = "an" if where[0] in "aeiou" else "a"
         c.add(
             code,
-            f"a {_KIND[type(definition)]} event definition is not supported on "
+            f"a {_KIND.get(type(definition), 'event-registry')} event definition is not supported on "
             f"{article} {where} event",
             node,
             at=definition,
@@ -162,6 +162,8 @@ def _check_definition(c: ProcessChecker, node, definition, where: str) -> None:
     d = c.definitions
     if isinstance(definition, el.TimerDefinition):
         _check_timer(c, node, definition)
+    elif isinstance(definition, el.EventRegistryDefinition):
+        return  # the event type is checked at deploy (service.definitions.event_registry)
     elif isinstance(definition, el.MessageDefinition):
         if not definition.message_ref:
             c.add(P.MESSAGE_REF_MISSING, "attribute 'messageRef' is required", node, at=definition)
@@ -418,6 +420,19 @@ def check_service_task(c: ProcessChecker, node: el.ServiceTask) -> None:
             "supported (use an expression or a delegateExpression)",
             node,
         )
+    elif node.type == "send-event" and node.event_type:
+        if node.trigger_event_type and not node.triggerable:
+            c.add(
+                P.UNSUPPORTED_TASK_TYPE,
+                "a send event task with triggerEventType must be flowable:triggerable",
+                node,
+            )
+        elif not node.channel_keys:
+            c.add(
+                P.UNSUPPORTED_TASK_TYPE,
+                "a send event task needs flowable:channelKey (the outbound channel)",
+                node,
+            )
     elif node.type:
         c.add(
             P.UNSUPPORTED_TASK_TYPE, f"service tasks of type '{node.type}' are not supported", node

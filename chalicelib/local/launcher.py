@@ -182,6 +182,20 @@ class Launcher:
         except ImportError:  # BPMN deployment arrives with the model issue
             return
         deploy_directory(self.project_dir / "workflow")
+        self._create_outbound_queues()
+
+    def _create_outbound_queues(self) -> None:
+        """Create the queues of the deployed outbound ``sqs`` channels (local runs only: a
+        deployed stage's queues are the deployer's)."""
+        from ..aws import client
+        from ..bootstrap import get_container
+        from ..service.repositories.event_registry import all_channels
+
+        sqs = client("sqs")
+        for item in all_channels(get_container().store):
+            data = item.data
+            if data.get("channelType") == "outbound" and data.get("type") == "sqs":
+                sqs.create_queue(QueueName=str(data["destination"]))
 
     def _start_event_threads(self, settings: Settings) -> None:
         from chalice.app import ScheduledEventConfig, SQSEventConfig

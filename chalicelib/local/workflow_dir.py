@@ -2,7 +2,8 @@
 
 * Every ``*.bpmn20.xml`` and ``*.bpmn`` file under the directory is one deployment, named after
   the file, with the forms its ``formKey``s name taken from files beside it (and a diagram image
-  ``<name>.<key>.png`` when one is there).
+  ``<name>.<key>.png`` when one is there), and every ``*.event`` and ``*.channel`` file of its
+  directory (the event registry's definitions, ``service/definitions/event_registry.py``).
 * Every ``*.bar`` archive (a zip of BPMN and form files) is one deployment of all its entries.
   Archives are read defensively: regular files only, no absolute or ``..`` paths, bounded entry
   count, entry size, total size and compression ratio (zip bombs), sizes checked while reading.
@@ -158,6 +159,9 @@ def _file_contents(root: Path, file: Path) -> tuple[dict[str, str], dict[str, by
             stem = stem[: -len(suffix)]
     for key in definitions.processes:
         wanted.append(f"{stem}.{key}.png")
+    for sibling in sorted(file.parent.iterdir()):  # the event registry's definitions
+        if sibling.name.lower().endswith((".event", ".channel")):
+            wanted.append(sibling.name)
     for name in wanted:
         data = _beside(root, file, name)
         if data is not None:

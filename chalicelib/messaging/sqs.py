@@ -125,13 +125,23 @@ def _unavailable(exc: Exception, queue_name: str) -> errors.ServiceUnavailable:
 
 
 def create_queues(settings: Settings, *, client: BaseClient | None = None) -> dict[str, str]:
-    """Create the jobs queue and its dead-letter queue if missing; returns name -> URL.
+    """Create the jobs queue, the inbound events queue and their dead-letter queues if missing;
+    returns name -> URL.
 
-    The jobs queue gets a RedrivePolicy (``maxReceiveCount`` 5) to the dead-letter queue and a 60 s
-    visibility timeout; the dead-letter queue keeps messages 14 days.
+    Each gets a RedrivePolicy (``maxReceiveCount`` 5) to its dead-letter queue and a 60 s
+    visibility timeout; the dead-letter queues keep messages 14 days.
     """
     sqs = client or aws.client("sqs", settings.region, settings.endpoint_url)
-    dlq_name = settings.jobs_dead_letter_queue
+    urls: dict[str, str] = {}
+    for name, dlq in (
+        (settings.jobs_queue, settings.jobs_dead_letter_queue),
+        (settings.events_queue, settings.events_dead_letter_queue),
+    ):
+        urls.update(_create_pair(sqs, name, dlq))
+    return urls
+
+
+def _create_pair(sqs: BaseClient, queue_name: str, dlq_name: str) -> dict[str, str]:
     dlq_url = sqs.create_queue(
         QueueName=dlq_name, Attributes={"MessageRetentionPeriod": str(_DLQ_RETENTION_SECONDS)}
     )["QueueUrl"]
@@ -141,8 +151,8 @@ def create_queues(settings: Settings, *, client: BaseClient | None = None) -> di
     redrive = json.dumps(
         {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)}
     )
-    jobs_url = sqs.create_queue(
-        QueueName=settings.jobs_queue,
+    url = sqs.create_queue(
+        QueueName=queue_name,
         Attributes={"VisibilityTimeout": str(VISIBILITY_TIMEOUT_SECONDS), "RedrivePolicy": redrive},
     )["QueueUrl"]
-    return {settings.jobs_queue: jobs_url, dlq_name: dlq_url}
+    return {queue_name: url, dlq_name: dlq_url}

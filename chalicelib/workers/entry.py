@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["on_job_message", "sweep_due_jobs"]
+__all__ = ["on_job_message", "on_event_message", "sweep_due_jobs"]
 
 
 def on_job_message(event: dict) -> dict:
@@ -18,6 +18,22 @@ def on_job_message(event: dict) -> dict:
     configure_logging(container.settings.log_level)
     return decoding.handle_batch(
         event.get("Records") or [], lambda job_id: run_job(container, job_id)
+    )
+
+
+def on_event_message(event: dict) -> dict:
+    """The inbound events handler: start or correlate per record; report the failed ones."""
+    from ..bootstrap import get_container
+    from ..observability import configure_logging
+    from ..service.events.inbound import receive
+    from . import events as decoding
+
+    container = get_container()
+    configure_logging(container.settings.log_level)
+    return decoding.handle_batch(
+        event.get("Records") or [],
+        container.settings.events_queue,
+        lambda queue, message_id, body: receive(container, queue, message_id, body).describe(),
     )
 
 

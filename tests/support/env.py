@@ -12,6 +12,7 @@ TEST_ENV = {
     "WORKFLOW_HISTORY_TABLE": "wf-test-history",
     "WORKFLOW_DEADLETTER_TABLE": "wf-test-deadletter",
     "WORKFLOW_JOBS_QUEUE": "wf-test-jobs",
+    "WORKFLOW_EVENTS_QUEUE": "wf-test-events",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",

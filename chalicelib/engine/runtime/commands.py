@@ -116,6 +116,8 @@ class DeliverMessage(Command):
     instance_id: str | None = None
     execution_id: str | None = None
     variables: Mapping[str, Any] = field(default_factory=dict)
+    #: only this subscription (an event-registry event correlated to it)
+    subscription_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

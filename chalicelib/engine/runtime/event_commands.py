@@ -51,7 +51,12 @@ def _deliver_message(session: SessionPort, rt: Runtime, command: DeliverMessage)
         instance_id = session.find_instance_of_execution(command.execution_id)
     context = _running(rt, instance_id)
     events.deliver_message(
-        rt, context, command.message_name, dict(command.variables), command.execution_id
+        rt,
+        context,
+        command.message_name,
+        dict(command.variables),
+        command.execution_id,
+        subscription_id=command.subscription_id,
     )
     return context.id
 

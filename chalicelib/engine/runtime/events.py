@@ -24,6 +24,7 @@ from typing import Any
 
 from chalicelib.engine.elements import (
     BoundaryEvent,
+    EventRegistryDefinition,
     FlowNode,
     MessageDefinition,
     SignalDefinition,
@@ -223,10 +224,15 @@ def deliver_message(
     name: str,
     variables: Mapping[str, Any] | None = None,
     execution_id: str | None = None,
+    *,
+    subscription_id: str | None = None,
 ) -> str:
     """Deliver a message to the one subscription of that name in the instance (or on the
-    given execution). None: :class:`UnknownTarget`; several: 409 :class:`Conflict`."""
+    given execution, or ``subscription_id``). None: :class:`UnknownTarget`; several: 409
+    :class:`Conflict`."""
     found = _matching(ic, SubscriptionType.MESSAGE, name, execution_id)
+    if subscription_id is not None:
+        found = [s for s in found if s.id == subscription_id]
     if not found:
         where = f"execution {execution_id}" if execution_id else f"process instance {ic.id}"
         raise UnknownTarget(f"No subscription to a message event with name '{name}' in {where}")
@@ -291,6 +297,8 @@ def start_event_subscriptions(model: ProcessDefinitionModel) -> list[dict[str, A
     for start in model.start_events(None):
         for definition in start.event_definitions[:1]:
             entry: dict[str, Any] = {"activity_id": start.id}
+            if isinstance(definition, EventRegistryDefinition):
+                continue  # registered by the event registry (service.definitions.event_registry)
             if isinstance(definition, MessageDefinition):
                 entry |= {
                     "type": SubscriptionType.MESSAGE.value,

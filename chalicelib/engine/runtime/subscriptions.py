@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.engine.elements import (
+    EventRegistryDefinition,
     FlowNode,
     MessageDefinition,
     ReceiveTask,
@@ -54,6 +55,8 @@ _TYPES = {
 def catch_definition(node: FlowNode) -> CatchDefinition | None:
     """The message, signal or timer a node waits for (a receive task: its message)."""
     if isinstance(node, ReceiveTask):
+        if node.event_registry is not None:
+            return node.event_registry
         if node.message_ref:
             name = getattr(node, "message_name", None) or node.message_ref
             return MessageDefinition(message_ref=node.message_ref, message_name=name)
@@ -75,8 +78,18 @@ def subscribe(
 ) -> SubscriptionRecord | None:
     """Create the subscription of ``execution_id`` for ``node``'s event (a timer also
     requests its job). Returns None for a timer cycle that will never fire again."""
-    kind = _TYPES[type(definition)]
+    kind = SubscriptionType.MESSAGE
+    for cls, subscription_type in _TYPES.items():
+        if isinstance(definition, cls):
+            kind = subscription_type
     configuration: dict[str, Any] = dict(extra or {})
+    if isinstance(definition, EventRegistryDefinition):
+        configuration["eventType"] = definition.event_type
+        configuration["correlation"] = {
+            name: eval_text(rt, ic, execution_id, value, activity_id=node.id)
+            for name, value in definition.correlation
+        }
+        configuration["outParameters"] = [list(p) for p in definition.out_parameters]
     name: str | None = None
     if isinstance(definition, MessageDefinition):
         name = definition.message_name or definition.message_ref

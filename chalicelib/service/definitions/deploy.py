@@ -10,6 +10,10 @@ Duplicate filtering (Flowable's ``enableDuplicateFiltering``): a deployment reco
 its BPMN and resources; deploying the same content again from the same source (a model, or one
 file of ``workflow/``) as its latest deployment returns that deployment's ids with
 ``duplicate=True`` and writes nothing.
+
+Event registry: ``.event`` and ``.channel`` resources are validated at deploy and stored as
+registry items in the same transaction; a BPMN naming an event type that is neither in the
+deployment nor already deployed is refused (``event_registry.on_deploy``).
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from ..container import Services
 from ..repositories import definitions as repo
 from ..repositories.definitions import load_deployment
 from ..repositories.instances import any_lookup, lookup_count
-from . import start_events
+from . import event_registry, start_events
 from .cache import forget
 from .errors import InvalidDeployment
 from .naming import BPMN_SUFFIXES, generated_diagram_name, record_of, resource_base
@@ -273,6 +277,9 @@ def deploy(
     for item in parsed:  # a process id becomes the definition key: a storage key
         for process in item.processes:
             check_key(process.key, container.settings.limits, "processDefinitionKey")
+    registry = event_registry.on_deploy(
+        container.store, bpmn, resources, container.settings.events_queue
+    )
     digest = content_hash(bpmn, resources)
     store = container.store
 
@@ -282,7 +289,7 @@ def deploy(
             return DeployResult(
                 latest.data["deploymentId"], tuple(latest.data["processDefinitionIds"]), True
             )
-        return _write(container, source, name, bpmn, resources, parsed, digest)
+        return _write(container, source, name, bpmn, resources, parsed, digest, registry)
 
     return retry_on_conflict(attempt, attempts=DEPLOY_ATTEMPTS, delay=0.02)
 
@@ -295,6 +302,7 @@ def _write(
     resources: Mapping[str, Any],
     parsed: list[_Parsed],
     digest: str,
+    registry: event_registry.RegistryChanges,
 ) -> DeployResult:
     store = container.store
     deployment_id = new_id()
@@ -356,10 +364,13 @@ def _write(
     )
     for resource_name, text in list(bpmn.items()) + list(resources.items()):
         writes.append(Put(Table.REPOSITORY, _resource_item(deployment_id, resource_name, text)))
+    writes.extend(registry.writes(deployment_id, deploy_time))
 
     processes = [process for item in parsed for process in item.processes]
     starts = start_events.on_deploy(container, zip(processes, definition_ids))
+    writes.extend(event_registry.start_writes(store, zip(processes, definition_ids)))
     store.transact(writes + starts.writes)
+    event_registry.forget_cached(container)
     starts.publish(container)
     return DeployResult(deployment_id, tuple(definition_ids), False)
 
@@ -413,12 +424,19 @@ def delete_deployment(container: Services, definition_id: str) -> dict[str, Any]
     rest: list[Write] = [
         Delete.of(Table.REPOSITORY, item) for item in deployment.resources.values()
     ]
+    first.extend(event_registry.start_deletes(container, deployment.definitions))
+    first.extend(
+        event_registry.on_delete(
+            deployment.resources.values(), header.data["deployTime"], deployment.deployment_id
+        )
+    )
 
     starts = start_events.on_undeploy(container, deployment.definitions)
     for batch in _batches(first + starts.writes, rest):
         container.store.transact(batch)
     starts.publish(container)
     forget(container, deployment.definitions)
+    event_registry.forget_cached(container)
     return record
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...storage.ports import Item
-from ..events import broadcast, deliveries, timer_start
+from ..events import broadcast, deliveries, inbound, outbound, timer_start
 from . import engine_runner, intents
 
 __all__ = ["Runner", "RUNNERS"]
@@ -32,4 +32,8 @@ RUNNERS: dict[str, Runner] = {
     "deliver-signal": deliveries.run_signal,
     "trigger-execution": deliveries.run_trigger,
     broadcast.HANDLER: broadcast.run_broadcast,
+    # a dead-lettered inbound event executed again (service/events/inbound.py)
+    inbound.HANDLER: inbound.run_dead_letter,
+    # a send event task's outbox job (service/events/outbound.py)
+    outbound.HANDLER: outbound.run_send_event,
 }

@@ -7,9 +7,9 @@ from typing import Any
 
 from chalicelib.engine.elements import Activity, ReceiveTask, ScriptTask, ServiceTask
 from chalicelib.engine.expressions.evaluate import evaluate
-from chalicelib.engine.runtime import flow
+from chalicelib.engine.runtime import flow, subscriptions
 from chalicelib.engine.runtime.context import InstanceContext, Runtime
-from chalicelib.engine.runtime.effects import ScriptLog
+from chalicelib.engine.runtime.effects import JobKind, JobRequested, ScriptLog
 from chalicelib.engine.runtime.errors import UnsupportedElement
 from chalicelib.engine.runtime.records import (
     ExecutionRecord,
@@ -19,6 +19,7 @@ from chalicelib.engine.runtime.records import (
 from chalicelib.engine.runtime.variables import (
     ExecutionScope,
     eval_text,
+    get_variable,
     remove_variable,
     set_variable,
     set_variable_local,
@@ -120,6 +121,9 @@ def service_task(
 ) -> None:
     """``flowable:expression`` / ``delegateExpression`` through the evaluator, the value
     stored in ``resultVariable``; a triggerable service task then waits for a trigger."""
+    if node.type == "send-event" and node.event_type:
+        _send_event(rt, ic, execution, node)
+        return
     if node.class_name or node.type:
         raise UnsupportedElement(
             node.id,
@@ -180,4 +184,54 @@ def trigger_wait_state(
             ic.state.remove(subscription)
     for name, value in variables.items():
         set_variable(rt, ic, execution.id, name, value)
+    flow.leave(rt, ic, execution, node)
+
+
+#: the job handler type of a send event task's outbox job (``service/events/outbound.py``)
+SEND_EVENT_HANDLER = "send-event"
+
+
+def _send_event(
+    rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: ServiceTask
+) -> None:
+    """Send event task: the payload from ``eventInParameter`` (a ``${}`` source is evaluated,
+    else it names a variable) goes into an outbox job written with this command's commit;
+    the job publishes it. The task does not wait. A ``skipExpression`` that is true while the
+    variable ``_FLOWABLE_SKIP_EXPRESSION_ENABLED`` is true sends nothing (Flowable)."""
+    if (
+        node.skip_expression
+        and get_variable(ic, execution.id, "_FLOWABLE_SKIP_EXPRESSION_ENABLED") is True
+        and eval_text(rt, ic, execution.id, node.skip_expression, activity_id=node.id) is True
+    ):
+        flow.leave(rt, ic, execution, node)
+        return
+    payload: dict[str, Any] = {}
+    for source, target in node.event_in_parameters:
+        if "${" in source or "#{" in source:
+            value = eval_text(rt, ic, execution.id, source, activity_id=node.id)
+        else:
+            value = get_variable(ic, execution.id, source)
+        payload[target or source] = value
+    rt.emit(
+        JobRequested(
+            ic.id,
+            JobKind.ASYNC_CONTINUATION.value,
+            execution.id,
+            node.id,
+            job_id=rt.new_child_id(ic.id),
+            payload={
+                "handler": SEND_EVENT_HANDLER,
+                "exclusive": False,
+                "eventType": node.event_type,
+                "channelKeys": list(node.channel_keys),
+                "payload": payload,
+            },
+        )
+    )
+    if node.trigger_event is not None:  # send and receive: wait for the reply event
+        subscriptions.subscribe(rt, ic, execution.id, node, node.trigger_event)
+        return
+    if node.triggerable:
+        _wait_for_trigger(rt, ic, execution, node)
+        return
     flow.leave(rt, ic, execution, node)
