@@ -5,8 +5,9 @@ A merge template merges dicts key by key, so it cannot replace Chalice's queue A
 cannot add a property to every method of the API definition. ``finalize`` does both on the
 packaged ``sam.json``:
 
-* the jobs-queue event source names the queue by ``Fn::GetAtt [JobsQueue, Arn]``, so a first
-  stack create makes the queue before the event source mapping;
+* the jobs-queue and events-queue event sources name their queue by ``Fn::GetAtt [JobsQueue,
+  Arn]`` and ``Fn::GetAtt [EventsQueue, Arn]``, so a first stack create makes the queue before
+  the event source mapping;
 * on a stage that trusts the authorizer, every method requires the Cognito authorizer.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .names import API, JOBS_QUEUE, Function
+from .names import API, EVENTS_QUEUE, JOBS_QUEUE, Function
 
 __all__ = ["finalize", "HTTP_METHODS"]
 
@@ -32,10 +33,13 @@ def finalize(template: dict[str, Any], *, authorizer: str | None) -> dict[str, A
     """Rewrite ``template`` in place (and return it); ``authorizer``: the security definition
     every method requires, or None."""
     resources = template["Resources"]
-    events = _sqs_events(resources[Function.WORKER.spec.logical_id])
-    if len(events) != 1:
-        raise ValueError(f"expected one SQS event on the worker, found {len(events)}")
-    events[0]["Properties"]["Queue"] = {"Fn::GetAtt": [JOBS_QUEUE, "Arn"]}
+    for function, queue in ((Function.WORKER, JOBS_QUEUE), (Function.EVENTS, EVENTS_QUEUE)):
+        events = _sqs_events(resources[function.spec.logical_id])
+        if len(events) != 1:
+            raise ValueError(
+                f"expected one SQS event on the {function.spec.short} function, found {len(events)}"
+            )
+        events[0]["Properties"]["Queue"] = {"Fn::GetAtt": [queue, "Arn"]}
     if authorizer is not None:
         paths = resources[API]["Properties"]["DefinitionBody"]["paths"]
         for operations in paths.values():

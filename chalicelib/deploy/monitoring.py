@@ -4,6 +4,8 @@
   access logs, each with ``LogRetentionDays``; deleted with the stack.
 * Alarms, each notifying ``AlarmTopicArn`` when that parameter is set (alarm and recovery):
   messages in the jobs dead-letter queue, the oldest jobs-queue message older than 15 minutes,
+  messages in the events dead-letter queue, the oldest events-queue message older than 15
+  minutes (the events function failing or behind: its messages expire after 4 days),
   jobs moved to the dead-letter table (a metric filter on the worker's log line), the API's 5xx
   rate over 5 %, and per function any error or throttle.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .names import API, API_STAGE, JOBS_DLQ, JOBS_QUEUE, Function
+from .names import API, API_STAGE, EVENTS_DLQ, EVENTS_QUEUE, JOBS_DLQ, JOBS_QUEUE, Function
 
 __all__ = [
     "PARAMETERS",
@@ -170,6 +172,23 @@ def alarms(prefix: str, api_name: str) -> dict[str, Any]:
             "AWS/SQS",
             "ApproximateAgeOfOldestMessage",
             queue,
+            statistic="Maximum",
+            threshold=900,
+            period=300,
+        ),
+        "EventsDeadLetterQueueAlarm": _alarm(
+            "Inbound events the events function failed 5 times are in the events dead-letter queue",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"QueueName": {"Fn::GetAtt": [EVENTS_DLQ, "QueueName"]}},
+            statistic="Maximum",
+            period=300,
+        ),
+        "EventsQueueAgeAlarm": _alarm(
+            "The oldest inbound event waits for more than 15 minutes (events function behind)",
+            "AWS/SQS",
+            "ApproximateAgeOfOldestMessage",
+            {"QueueName": {"Fn::GetAtt": [EVENTS_QUEUE, "QueueName"]}},
             statistic="Maximum",
             threshold=900,
             period=300,

@@ -1,14 +1,21 @@
 """Least-privilege IAM policies: one per function, naming only this stack's resources.
 
 Every resource is a ``Fn::GetAtt`` (or a ``Fn::Sub`` on one) of a table, index, queue or log
-group of the same template, so a stage's roles can reach nothing of another stage or account.
-The actions are those the code calls (``storage/dynamo/store.py``, ``messaging/sqs.py``):
+group of the same template, so a stage's roles can reach nothing of another stage or account;
+the one exception is the outbound channels' queues (below). The actions are those the code
+calls (``storage/dynamo/store.py``, ``messaging/sqs.py``):
 
 * API function: the item store on the four tables (GetItem, BatchGetItem, Query, the writes of
-  a transaction, BatchWriteItem) and sending to the jobs queue (never receiving or deleting);
-* worker (``on_job_message``): the same store actions, sending follow-up jobs, and what the SQS
-  event source mapping needs through the function's role (ReceiveMessage, DeleteMessage,
-  GetQueueAttributes);
+  a transaction, BatchWriteItem), sending to the jobs queue (never receiving or deleting) and
+  to the outbound channels' queues (``job/{id}?_action=execute`` runs a ``send-event`` job);
+* worker (``on_job_message``): the same store actions, sending follow-up jobs, sending to the
+  outbound channels' queues (``send-event`` jobs, ``service/events/outbound.py``), and what the
+  SQS event source mapping needs through the function's role (ReceiveMessage, DeleteMessage,
+  GetQueueAttributes) on the jobs queue;
+* inbound events (``on_event_message``): the same store actions (``service/events/inbound.py``
+  starts and correlates instances as the API does, and records dead letters), sending the jobs
+  its starts and correlations create, and the event source mapping's actions on the events
+  queue; it sends no outbound event (those are ``send-event`` jobs, run by the worker);
 * sweep (``sweep_due_jobs``): Query on the runtime table's due-date index only, and sending to
   the jobs queue;
 * each: CreateLogStream and PutLogEvents on its own log group (the template creates the group,
@@ -16,7 +23,13 @@ The actions are those the code calls (``storage/dynamo/store.py``, ``messaging/s
   (``WORKFLOW_USERS_FILE=ssm:<name>``), GetParameter on that one parameter (every function
   builds the container, users included, at its cold start).
 
-No function reads the SQS dead-letter queue (it only holds undecodable messages for an
+Outbound sqs channels are deployed at run time with the queue of their ``destination``, so no
+template can name those queues: the API and worker roles may send to the queues of this
+account and region whose name starts with ``names.outbound_queue_prefix`` (``<app>-<stage>-out-``,
+docs/deploying.md), the only wildcard of any policy. A channel naming another queue deploys,
+but its sends are denied (the ``send-event`` job fails, is retried, then dead-lettered).
+
+No function reads an SQS dead-letter queue (they only hold undecodable messages for an
 operator).
 """
 
@@ -25,7 +38,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..storage.ports import INDEXES, Index, Table
-from .names import JOBS_QUEUE, Function
+from .names import EVENTS_QUEUE, JOBS_QUEUE, Function
 
 __all__ = [
     "STORE_ACTIONS",
@@ -35,6 +48,7 @@ __all__ = [
     "table_logical_id",
     "function_policy",
     "parameter_arn",
+    "outbound_queues_arn",
     "role_policies",
 ]
 
@@ -88,9 +102,17 @@ def parameter_arn(name: str) -> dict[str, Any]:
     }
 
 
-def function_policy(function: Function, users_parameter: str | None = None) -> dict[str, Any]:
+def outbound_queues_arn(prefix: str) -> dict[str, Any]:
+    """The queues of this account and region whose name starts with ``prefix``."""
+    return {"Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:" + prefix + "*"}
+
+
+def function_policy(
+    function: Function, users_parameter: str | None = None, outbound_prefix: str | None = None
+) -> dict[str, Any]:
     """The policy document of ``function``'s role (``users_parameter``: the SSM parameter
-    holding the users file, if any)."""
+    holding the users file, if any; ``outbound_prefix``: the outbound channels' queue names'
+    prefix, None: no outbound sends)."""
     logs = _statement("OwnLogGroup", LOG_ACTIONS, [_arn(function.log_group)])
     send = _statement("SendJobs", SEND_ACTIONS, [_arn(JOBS_QUEUE)])
     if function is Function.SWEEP:
@@ -100,6 +122,12 @@ def function_policy(function: Function, users_parameter: str | None = None) -> d
         statements = [logs, _statement("ItemStore", STORE_ACTIONS, _store_resources()), send]
         if function is Function.WORKER:
             statements.append(_statement("ReceiveJobs", RECEIVE_ACTIONS, [_arn(JOBS_QUEUE)]))
+        if function is Function.EVENTS:
+            statements.append(_statement("ReceiveEvents", RECEIVE_ACTIONS, [_arn(EVENTS_QUEUE)]))
+        elif outbound_prefix:
+            statements.append(
+                _statement("SendOutbound", SEND_ACTIONS, [outbound_queues_arn(outbound_prefix)])
+            )
     if users_parameter:
         statements.append(
             _statement("UsersParameter", ("ssm:GetParameter",), [parameter_arn(users_parameter)])
@@ -107,7 +135,9 @@ def function_policy(function: Function, users_parameter: str | None = None) -> d
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def role_policies(users_parameter: str | None = None) -> dict[str, Any]:
+def role_policies(
+    users_parameter: str | None = None, outbound_prefix: str | None = None
+) -> dict[str, Any]:
     """Merge-template fragments replacing the policies Chalice gives each role (a list in the
     merge template replaces Chalice's list whole)."""
     return {
@@ -116,7 +146,9 @@ def role_policies(users_parameter: str | None = None) -> dict[str, Any]:
                 "Policies": [
                     {
                         "PolicyName": f"{function.spec.logical_id}Policy",
-                        "PolicyDocument": function_policy(function, users_parameter),
+                        "PolicyDocument": function_policy(
+                            function, users_parameter, outbound_prefix
+                        ),
                     }
                 ]
             }

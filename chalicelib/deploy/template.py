@@ -9,8 +9,11 @@ template adds, from the same declarations the storage layer uses (``storage.port
 * the jobs queue and its dead-letter queue (redrive after 5 receives, for undecodable
   messages), retention set, deleted with the stack (the jobs queue only carries wake-ups: the
   sweep re-sends every due job from the runtime table);
-* ``FunctionResponseTypes: [ReportBatchItemFailures]`` on the jobs-queue event source, without
-  which Lambda ignores ``batchItemFailures``;
+* the inbound events queue (``WORKFLOW_EVENTS_QUEUE``) and its dead-letter queue, same redrive,
+  with longer retention: an inbound event is the data itself (nothing re-sends it), so a
+  backlog or an outage of the events function must not expire it;
+* ``FunctionResponseTypes: [ReportBatchItemFailures]`` on the jobs-queue and events-queue event
+  sources, without which Lambda ignores ``batchItemFailures``;
 * one least-privilege policy per function (``policies.py``), log groups, alarms, API throttling
   and access logs (``monitoring.py``);
 * inside the API definition (so every deployment carries them): gateway responses that turn API
@@ -18,7 +21,7 @@ template adds, from the same declarations the storage layer uses (``storage.port
   and its own 401/403 answers into CREST envelopes, and, on a stage that trusts the authorizer
   (``WORKFLOW_TRUST_AUTHORIZER``), the Cognito user pool authorizer of ``CognitoUserPoolArn``.
 
-What the merge cannot replace (Chalice's built-up queue ARN, the per-method authorizer) is
+What the merge cannot replace (Chalice's built-up queue ARNs, the per-method authorizer) is
 rewritten afterwards by ``finalize.py``.
 """
 
@@ -27,9 +30,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..settings import DEFAULT_EVENTS_QUEUE
 from ..storage.ports import INDEXES, Table
 from . import monitoring
-from .names import API, JOBS_DLQ, JOBS_QUEUE, camel
+from .names import (
+    API,
+    EVENT_HANDLER,
+    EVENTS_DLQ,
+    EVENTS_QUEUE,
+    JOB_HANDLER,
+    JOBS_DLQ,
+    JOBS_QUEUE,
+    camel,
+    outbound_queue_prefix,
+)
 from .policies import role_policies, table_logical_id
 
 __all__ = [
@@ -39,6 +53,7 @@ __all__ = [
     "users_parameter",
     "TABLE_SETTINGS",
     "JOB_HANDLER",
+    "EVENT_HANDLER",
     "AUTHORIZER",
     "GATEWAY_RESPONSES",
 ]
@@ -50,15 +65,16 @@ TABLE_SETTINGS = {
     Table.HISTORY: "WORKFLOW_HISTORY_TABLE",
     Table.DEADLETTER: "WORKFLOW_DEADLETTER_TABLE",
 }
-#: the ``app.py`` handler bound to the jobs queue (Chalice names its resources after it)
-JOB_HANDLER = "on_job_message"
-#: the ``app.py`` handler bound to the inbound events queue
-EVENT_HANDLER = "on_event_message"
+#: ``lambda_timeout`` of ``on_job_message`` and ``on_event_message`` (``.chalice/config.json``)
 JOB_LAMBDA_TIMEOUT = 60
+EVENT_LAMBDA_TIMEOUT = 60
 MAX_RECEIVE_COUNT = 5
 #: jobs-queue messages are wake-ups (the sweep re-sends due jobs), 4 days is plenty
 JOBS_RETENTION_SECONDS = 4 * 24 * 3600
-#: the dead-letter queue keeps undecodable messages for an operator as long as SQS allows
+#: inbound events are the data (the sender does not keep them): 4 days outlasts a long weekend
+#: of the events function failing or throttled; the alarms fire long before
+EVENTS_RETENTION_SECONDS = 4 * 24 * 3600
+#: the dead-letter queues keep undecodable messages for an operator as long as SQS allows
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 #: name of the Cognito user pool authorizer in the API definition
 AUTHORIZER = "CognitoUserPool"
@@ -143,33 +159,66 @@ def _table(table: Table, name: str) -> dict[str, Any]:
     }
 
 
-def _queues(queue: str) -> dict[str, Any]:
+def _queue_pair(
+    logical_id: str, dlq_logical_id: str, name: str, *, retention: int, timeout: int
+) -> dict[str, Any]:
+    # Deleted with the stack (and on replacement) on purpose, both queues: the jobs queue only
+    # carries wake-ups (the sweep re-sends every due job from the runtime table); the events
+    # queue's messages are the data, but a stack deleted is a stage retired, and a Retain'ed
+    # queue would block re-creating the stage (same QueueName). Longer retention, not Retain,
+    # is what protects inbound events.
     return {
-        JOBS_DLQ: {
+        dlq_logical_id: {
             "Type": "AWS::SQS::Queue",
             "DeletionPolicy": "Delete",
             "UpdateReplacePolicy": "Delete",
             "Properties": {
-                "QueueName": f"{queue}-dlq",
+                "QueueName": f"{name}-dlq",
                 "MessageRetentionPeriod": DLQ_RETENTION_SECONDS,
             },
         },
-        JOBS_QUEUE: {
+        logical_id: {
             "Type": "AWS::SQS::Queue",
             "DeletionPolicy": "Delete",
             "UpdateReplacePolicy": "Delete",
             "Properties": {
-                "QueueName": queue,
-                "MessageRetentionPeriod": JOBS_RETENTION_SECONDS,
+                "QueueName": name,
+                "MessageRetentionPeriod": retention,
                 # AWS's guidance: at least six times the consuming function's timeout
-                "VisibilityTimeout": 6 * JOB_LAMBDA_TIMEOUT,
+                "VisibilityTimeout": 6 * timeout,
                 "RedrivePolicy": {
-                    "deadLetterTargetArn": {"Fn::GetAtt": [JOBS_DLQ, "Arn"]},
+                    "deadLetterTargetArn": {"Fn::GetAtt": [dlq_logical_id, "Arn"]},
                     "maxReceiveCount": MAX_RECEIVE_COUNT,
                 },
             },
         },
     }
+
+
+def _queues(jobs_queue: str, events_queue: str) -> dict[str, Any]:
+    return {
+        **_queue_pair(
+            JOBS_QUEUE,
+            JOBS_DLQ,
+            jobs_queue,
+            retention=JOBS_RETENTION_SECONDS,
+            timeout=JOB_LAMBDA_TIMEOUT,
+        ),
+        **_queue_pair(
+            EVENTS_QUEUE,
+            EVENTS_DLQ,
+            events_queue,
+            retention=EVENTS_RETENTION_SECONDS,
+            timeout=EVENT_LAMBDA_TIMEOUT,
+        ),
+    }
+
+
+def _partial_batch_responses(handler: str) -> dict[str, Any]:
+    function = camel(handler)
+    source = f"{function}SqsEventSource"
+    properties = {"FunctionResponseTypes": ["ReportBatchItemFailures"]}
+    return {function: {"Properties": {"Events": {source: {"Properties": properties}}}}}
 
 
 def _api_definition(authorizer: bool) -> dict[str, Any]:
@@ -197,7 +246,6 @@ def merge_template(
     prefix = f"{app_name}-{stage}"
     api_name = prefix
     authorizer = trusts_authorizer(environment)
-    job_function = camel(JOB_HANDLER)
     parameters = dict(monitoring.PARAMETERS)
     if authorizer:
         parameters["CognitoUserPoolArn"] = {
@@ -209,18 +257,12 @@ def merge_template(
         table_logical_id(table): _table(table, environment[setting])
         for table, setting in TABLE_SETTINGS.items()
     }
-    resources.update(_queues(environment["WORKFLOW_JOBS_QUEUE"]))
+    events_queue = environment.get("WORKFLOW_EVENTS_QUEUE", "").strip() or DEFAULT_EVENTS_QUEUE
+    resources.update(_queues(environment["WORKFLOW_JOBS_QUEUE"], events_queue))
     fragments = [
+        _partial_batch_responses(JOB_HANDLER),
+        _partial_batch_responses(EVENT_HANDLER),
         {
-            job_function: {
-                "Properties": {
-                    "Events": {
-                        f"{job_function}SqsEventSource": {
-                            "Properties": {"FunctionResponseTypes": ["ReportBatchItemFailures"]}
-                        }
-                    }
-                }
-            },
             API: {
                 "Properties": {
                     "DefinitionBody": _api_definition(authorizer),
@@ -228,7 +270,7 @@ def merge_template(
                 }
             },
         },
-        role_policies(users_parameter(environment)),
+        role_policies(users_parameter(environment), outbound_queue_prefix(app_name, stage)),
         monitoring.log_groups(prefix),
         monitoring.alarms(prefix, api_name),
         monitoring.api_logging_role(),

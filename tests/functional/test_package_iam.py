@@ -1,5 +1,6 @@
 """Least privilege: each function's role names only this stack's resources and the actions it
-uses, read from the packaged template."""
+uses, read from the packaged template. The one wildcard: the outbound channels' queues, by the
+stage's name prefix (``workflow-dev-out-*``), for the functions that run ``send-event`` jobs."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from tests.support.packaging import dev_template
 FORBIDDEN = {
     Function.API: {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"},
     Function.WORKER: set(),
+    Function.EVENTS: {"sqs:ChangeMessageVisibility", "ssm:PutParameter"},
     Function.SWEEP: {
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
@@ -35,8 +37,25 @@ REQUIRED = {
         "sqs:DeleteMessage",
         "sqs:GetQueueAttributes",
     },
+    Function.EVENTS: {
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:ConditionCheckItem",
+        "sqs:SendMessage",
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    },
     Function.SWEEP: {"dynamodb:Query", "sqs:SendMessage"},
 }
+#: the outbound channels' queues (``names.outbound_queue_prefix``), the only wildcard resource
+OUTBOUND_QUEUES = {
+    "Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:workflow-dev-out-*"
+}
+#: the functions that run ``send-event`` jobs: the worker, and the API (``job/{id}?_action=execute``)
+OUTBOUND_SENDERS = {Function.API, Function.WORKER}
 _SUB_REFERENCE = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.Arn)?\}")
 
 
@@ -83,11 +102,15 @@ def test_role_names_only_its_stage_resources(sam, function):
         assert statement["Effect"] == "Allow"
         for action in as_list(statement["Action"]):
             assert "*" not in action, action
+        if statement["Sid"] == "SendOutbound":
+            assert as_list(statement["Resource"]) == [OUTBOUND_QUEUES]
+            assert set(as_list(statement["Action"])) == {"sqs:GetQueueUrl", "sqs:SendMessage"}
+            continue
         for resource in as_list(statement["Resource"]):
             referenced.add(referenced_resource(sam, resource))
     kinds = {sam["Resources"][r]["Type"] for r in referenced}
     assert kinds <= {"AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::Logs::LogGroup"}
-    assert "JobsDeadLetterQueue" not in referenced
+    assert not referenced & {"JobsDeadLetterQueue", "EventsDeadLetterQueue"}
     # its own log group, nobody else's
     groups = {r for r in referenced if sam["Resources"][r]["Type"] == "AWS::Logs::LogGroup"}
     assert groups == {function.log_group}
@@ -129,11 +152,45 @@ def test_the_sweep_queries_the_due_index_only(sam):
     ]
 
 
-def test_only_the_worker_receives_from_the_jobs_queue(sam):
+def _functions_with(sam: dict, action: str, resource: Any) -> set[Function]:
+    return {
+        function
+        for function in Function
+        for s in statements(sam, function)
+        if action in as_list(s["Action"]) and resource in as_list(s["Resource"])
+    }
+
+
+@pytest.mark.parametrize(
+    ("queue", "consumer"), [("JobsQueue", Function.WORKER), ("EventsQueue", Function.EVENTS)]
+)
+def test_only_its_function_consumes_a_queue(sam, queue, consumer):
+    """The events function never receives jobs, the API nothing; each consumer exactly its
+    queue."""
+    arn = {"Fn::GetAtt": [queue, "Arn"]}
+    for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
+        assert _functions_with(sam, action, arn) == {consumer}, action
     receivers = {
         function
         for function in Function
         for s in statements(sam, function)
         if "sqs:ReceiveMessage" in as_list(s["Action"])
     }
-    assert receivers == {Function.WORKER}
+    assert receivers == {Function.WORKER, Function.EVENTS}
+
+
+def test_nobody_sends_to_the_events_queue(sam):
+    """Inbound events come from other systems; a function sends jobs or outbound events."""
+    assert _functions_with(sam, "sqs:SendMessage", {"Fn::GetAtt": ["EventsQueue", "Arn"]}) == set()
+
+
+def test_send_event_jobs_may_reach_the_outbound_queues_only(sam):
+    assert _functions_with(sam, "sqs:SendMessage", OUTBOUND_QUEUES) == OUTBOUND_SENDERS
+    jobs = {"Fn::GetAtt": ["JobsQueue", "Arn"]}
+    assert _functions_with(sam, "sqs:SendMessage", jobs) == set(Function)
+
+
+def test_the_outbound_prefix_is_the_stages():
+    from chalicelib.deploy.names import outbound_queue_prefix
+
+    assert OUTBOUND_QUEUES["Fn::Sub"].endswith(":" + outbound_queue_prefix("workflow", "dev") + "*")

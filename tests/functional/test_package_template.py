@@ -44,11 +44,39 @@ def test_stateful_resources_have_both_policies(sam):
 
 def test_queues_have_retention(sam):
     queues = resources_of(sam, "AWS::SQS::Queue")
-    assert set(queues) == {"JobsQueue", "JobsDeadLetterQueue"}
+    assert set(queues) == {
+        "JobsQueue",
+        "JobsDeadLetterQueue",
+        "EventsQueue",
+        "EventsDeadLetterQueue",
+    }
     for queue in queues.values():
         assert queue["Properties"]["MessageRetentionPeriod"] >= 24 * 3600
-    dlq = queues["JobsDeadLetterQueue"]["Properties"]
-    assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
+    for dlq in ("JobsDeadLetterQueue", "EventsDeadLetterQueue"):
+        assert queues[dlq]["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
+    # inbound events are the data: kept 4 days (jobs-queue messages are only wake-ups)
+    events = queues["EventsQueue"]["Properties"]
+    assert events["QueueName"] == "workflow-dev-events"
+    assert events["MessageRetentionPeriod"] == 4 * 24 * 3600
+    assert events["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": 5,
+    }
+    assert queues["EventsDeadLetterQueue"]["Properties"]["QueueName"] == "workflow-dev-events-dlq"
+    # six times the consuming function's timeout
+    for queue, function in [("JobsQueue", Function.WORKER), ("EventsQueue", Function.EVENTS)]:
+        timeout = sam["Resources"][function.spec.logical_id]["Properties"]["Timeout"]
+        assert queues[queue]["Properties"]["VisibilityTimeout"] == 6 * timeout
+
+
+@pytest.mark.parametrize(
+    ("function", "queue"), [(Function.WORKER, "JobsQueue"), (Function.EVENTS, "EventsQueue")]
+)
+def test_each_consumer_reads_its_queue_with_partial_batch_responses(sam, function, queue):
+    events = sam["Resources"][function.spec.logical_id]["Properties"]["Events"]
+    [source] = [event for event in events.values() if event["Type"] == "SQS"]
+    assert source["Properties"]["Queue"] == {"Fn::GetAtt": [queue, "Arn"]}
+    assert source["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
 def test_each_function_logs_to_its_own_group_with_retention(sam):
@@ -108,6 +136,12 @@ def test_alarms_notify_the_optional_topic(sam):
     for function in Function:
         assert f"{function.spec.logical_id}ErrorsAlarm" in alarms
         assert f"{function.spec.logical_id}ThrottlesAlarm" in alarms
+    events_dlq = alarms["EventsDeadLetterQueueAlarm"]["Properties"]
+    assert events_dlq["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert events_dlq["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["EventsDeadLetterQueue", "QueueName"]}}
+    ]
+    assert "EventsQueueAgeAlarm" in alarms
 
 
 def test_dead_letter_metric_matches_what_the_worker_logs(sam):

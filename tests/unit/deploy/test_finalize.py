@@ -14,6 +14,11 @@ def chalice_like() -> dict:
             "OnJobMessage": {
                 "Properties": {"Events": {"E": {"Type": "SQS", "Properties": {"Queue": queue}}}}
             },
+            "OnEventMessage": {
+                "Properties": {
+                    "Events": {"V": {"Type": "SQS", "Properties": {"Queue": dict(queue)}}}
+                }
+            },
             "RestAPI": {
                 "Properties": {
                     "DefinitionBody": {
@@ -29,6 +34,8 @@ def test_the_queue_is_referenced_and_every_method_but_a_preflight_is_authorized(
     template = finalize(chalice_like(), authorizer="Pool")
     event = template["Resources"]["OnJobMessage"]["Properties"]["Events"]["E"]
     assert event["Properties"]["Queue"] == {"Fn::GetAtt": ["JobsQueue", "Arn"]}
+    event = template["Resources"]["OnEventMessage"]["Properties"]["Events"]["V"]
+    assert event["Properties"]["Queue"] == {"Fn::GetAtt": ["EventsQueue", "Arn"]}
     path = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]["/a"]
     assert path == {"get": {"security": [{"Pool": []}]}, "options": {}, "x-extension": {}}
 
@@ -39,8 +46,9 @@ def test_without_an_authorizer_the_methods_are_left_alone():
     assert path["get"] == {}
 
 
-def test_a_worker_without_its_queue_event_is_refused():
+@pytest.mark.parametrize("function", ["OnJobMessage", "OnEventMessage"])
+def test_a_consumer_without_its_queue_event_is_refused(function):
     template = chalice_like()
-    template["Resources"]["OnJobMessage"]["Properties"]["Events"] = {}
+    template["Resources"][function]["Properties"]["Events"] = {}
     with pytest.raises(ValueError, match="one SQS event"):
         finalize(template, authorizer=None)
