@@ -140,7 +140,7 @@ def requests_per_event() -> None:
 def latency() -> None:
     from chalicelib import aws, bootstrap, settings
     from chalicelib.local.launcher import Launcher
-    from chalicelib.service.repositories.instances import instance_lookup
+    from chalicelib.service.repositories.instance_reads import instance_lookup
 
     print("== Event registry: SendMessage to a started instance, local launcher ==")
     aws.reset_clients()

@@ -15,13 +15,8 @@ from chalicelib.engine.runtime.records import (
 )
 from chalicelib.engine.runtime.state import InstanceState
 from chalicelib.service.repositories import counters
-from chalicelib.service.repositories.instances import (
-    EXECUTION_HEADER,
-    changed_items,
-    execution_count,
-    execution_listing,
-    state_of,
-)
+from chalicelib.service.repositories.instance_reads import execution_count, execution_listing
+from chalicelib.service.repositories.instances import EXECUTION_HEADER, changed_items, state_of
 from chalicelib.storage.aggregate import AggregateStore
 from chalicelib.storage.ports import Table
 

@@ -201,11 +201,8 @@ def test_lookup_items_follow_the_header(store):
     from dataclasses import replace
 
     from chalicelib.engine.runtime.records import InstanceStatus
-    from chalicelib.service.repositories.instances import (
-        LISTED_VARIABLES,
-        instance_lookup,
-        lookup_key,
-    )
+    from chalicelib.service.repositories.instance_reads import instance_lookup
+    from chalicelib.service.repositories.instances import LISTED_VARIABLES, lookup_key
 
     aggregates = AggregateStore(store)
     state = new_state()
@@ -331,7 +328,7 @@ def test_variable_lookup_items_follow_the_variables(store):
     from dataclasses import replace
 
     from chalicelib.engine.runtime.records import InstanceStatus
-    from chalicelib.service.repositories.instances import variable_count, variable_lookup
+    from chalicelib.service.repositories.instance_reads import variable_count, variable_lookup
 
     aggregates = AggregateStore(store)
     state = new_state()
@@ -403,12 +400,8 @@ def test_many_variables_overflow_into_one_item(store):
     """More than ``VARIABLE_LOOKUP_MAX`` indexable variables: one ``VARIABLE_OVERFLOW`` item
     instead, which every variable lookup reads too (and which makes the count unknown); back
     under the limit, the items return."""
-    from chalicelib.service.repositories.instances import (
-        VARIABLE_LOOKUP_MAX,
-        VARIABLE_OVERFLOW,
-        variable_count,
-        variable_lookup,
-    )
+    from chalicelib.service.repositories.instance_reads import variable_count, variable_lookup
+    from chalicelib.service.repositories.instances import VARIABLE_LOOKUP_MAX, VARIABLE_OVERFLOW
 
     aggregates = AggregateStore(store)
     state = new_state()

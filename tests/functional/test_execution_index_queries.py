@@ -16,7 +16,7 @@ from urllib.parse import quote
 import pytest
 
 from chalicelib import aws
-from chalicelib.service.repositories.instances import execution_count
+from chalicelib.service.repositories.instance_reads import execution_count
 from tests.support.executions import WF, deploy, start, waiting_execution
 from tests.support.rest import ADMIN, expect
 

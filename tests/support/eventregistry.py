@@ -183,7 +183,7 @@ def complete_task(container, instance_id: str, key: str, first: bool = False) ->
 
 
 def instance_ids(container, definition_id: str) -> list[str]:
-    from chalicelib.service.repositories.instances import instance_lookup
+    from chalicelib.service.repositories.instance_reads import instance_lookup
 
     return [i.pk for i in instance_lookup(container.store, "pdi", definition_id).items]
 

@@ -45,7 +45,7 @@ from ...storage.ports import (
 from ..container import Services
 from ..repositories import definitions as repo
 from ..repositories.definitions import load_deployment
-from ..repositories.instances import any_lookup, lookup_count
+from ..repositories.instance_reads import any_lookup, lookup_count
 from . import event_registry, start_events
 from .cache import forget
 from .errors import InvalidDeployment

@@ -47,8 +47,7 @@ from ...storage.ports import Item, Table
 from ..container import Services
 from ..definitions import cache as definitions
 from ..querying import FILTERED_QUERY, QuerySource, date_param, run_query, served_terms
-from ..repositories.instances import (
-    EXECUTION_HEADER,
+from ..repositories.instance_reads import (
     execution_count,
     execution_listing,
     execution_prefix,
@@ -57,10 +56,9 @@ from ..repositories.instances import (
     instance_records,
     instance_subscriptions,
     read_headers,
-    records_of,
     subscribers,
-    variable_prefix,
 )
+from ..repositories.instances import EXECUTION_HEADER, records_of, variable_prefix
 from .comparisons import OPERATORS, VALUE_TYPES, Comparison, comparison
 from .targets import instance_of_execution
 

@@ -33,8 +33,9 @@ from ...storage.aggregate import AggregateStore
 from ...storage.ports import Page, Write
 from ..container import Services
 from ..definitions import start_events
-from ..repositories.instances import header_check, read_header, state_of
-from ..repositories.instances import subscribers as stored_subscribers
+from ..repositories.instance_reads import header_check, read_header
+from ..repositories.instance_reads import subscribers as stored_subscribers
+from ..repositories.instances import state_of
 from .requests import MessageRequest
 
 __all__ = [

@@ -27,7 +27,8 @@ from ...errors import ConcurrencyError
 from ...storage.aggregate import AggregateStore
 from ...storage.ports import ItemStore, StorageError, Table
 from ..repositories import counters
-from ..repositories.instances import layout_repairs, running_listing
+from ..repositories.instance_reads import running_listing
+from ..repositories.instances import layout_repairs
 
 __all__ = ["BackfillReport", "backfill", "backfill_instance"]
 

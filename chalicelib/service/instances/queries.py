@@ -52,8 +52,7 @@ from ..repositories.history_index import (
     history_count,
     lookup_page,
 )
-from ..repositories.instances import (
-    LISTED_VARIABLES,
+from ..repositories.instance_reads import (
     instance_lookup,
     instance_records,
     is_header,
@@ -62,9 +61,8 @@ from ..repositories.instances import (
     running_listing,
     variable_count,
     variable_lookup,
-    variable_prefix,
-    variable_text,
 )
+from ..repositories.instances import LISTED_VARIABLES, variable_prefix, variable_text
 from .shapes import (
     ITEM_FIELDS,
     DefinitionNames,

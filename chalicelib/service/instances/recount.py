@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 from ...storage.ports import Item, ItemStore, Table
 from ..repositories import counters
-from ..repositories.instances import instance_records, running_listing
+from ..repositories.instance_reads import instance_records, running_listing
 
 __all__ = ["recount"]
 

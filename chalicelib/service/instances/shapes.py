@@ -14,7 +14,8 @@ from ...errors import NotFound
 from ..container import Services
 from ..definitions import cache as definitions
 from ..repositories.history import historic_variables
-from ..repositories.instances import HIDDEN_VARIABLES, LISTED_VARIABLES, instance_variables
+from ..repositories.instance_reads import instance_variables
+from ..repositories.instances import HIDDEN_VARIABLES, LISTED_VARIABLES
 
 __all__ = [
     "HIDDEN_VARIABLES",

@@ -70,6 +70,8 @@ and execution listing attributes lacks them:
 ``layout_repairs`` says what brings a loaded instance to this layout (the backfill command,
 ``service/instances/backfill.py``).
 
+The reads of these items (collections, listings, indexes, counts) are in ``instance_reads.py``.
+
 Each variable is its own item, so a large value (up to DynamoDB's item limit, and past it
 through the storage layer's chunking) never inflates anything else, and no variable is copied
 per task.
@@ -79,7 +81,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -88,33 +90,19 @@ from ...engine.runtime.records import RecordKind
 from ...engine.runtime.state import ChangeSet, InstanceState
 from ...storage.aggregate import HEADER_KIND, HEADER_SK, Aggregate
 from ...storage.ports import (
-    ConditionCheck,
-    Index,
     Item,
-    ItemStore,
-    KeyRange,
-    Page,
-    Table,
-    VersionIs,
 )
-from ...storage.sharding import query_partitions, shard_for, shard_key
-from . import counters
-from .layout import LIST_SHARDS, listing
+from ...storage.sharding import shard_for, shard_key
+from .layout import LIST_SHARDS
 
 __all__ = [
     "RUNNING_LISTING",
+    "TASK_PREFIX",
+    "EXECUTION_PREFIX",
+    "SUBSCRIPTION_PREFIX",
     "OPEN_TASK_LISTING",
     "event_key",
-    "instance_records",
-    "read_header",
-    "header_check",
-    "is_header",
     "variable_prefix",
-    "instance_variables",
-    "open_tasks",
-    "running_listing",
-    "open_task_listing",
-    "subscribers",
     "ENDED_HEADER_TTL",
     "CANDIDATE_KIND",
     "sort_key_of",
@@ -135,30 +123,15 @@ __all__ = [
     "listed_variables",
     "lookup_key",
     "lookup_items",
-    "instance_lookup",
-    "any_lookup",
-    "running_count",
-    "open_task_count",
-    "assignee_count",
-    "candidate_count",
-    "lookup_count",
     "layout_repairs",
     "EXECUTION_LISTING",
     "EXECUTION_HEADER",
-    "execution_prefix",
-    "execution_listing",
-    "execution_count",
-    "instance_executions",
-    "instance_subscriptions",
-    "read_headers",
     "VARIABLE_LOOKUP_MAX",
     "VARIABLE_OVERFLOW",
     "LOOKUP_KEY_BYTES",
     "variable_text",
     "variable_lookup_key",
     "variable_items",
-    "variable_lookup",
-    "variable_count",
 ]
 
 #: variables never shown, by any route (IDM's hidden security context, should a process set it)
@@ -566,7 +539,7 @@ def _execution_puts(
         return
     written = {item.sk for item in puts} | set(deletes)
     for sk, old in stored.items():
-        if sk.startswith(_EXECUTION_PREFIX) and old.data.get("kind") and sk not in written:
+        if sk.startswith(EXECUTION_PREFIX) and old.data.get("kind") and sk not in written:
             item = item_of(instance_id, old.data, data)
             if _differs(old, item):
                 puts.append(item)
@@ -605,10 +578,10 @@ def layout_repairs(aggregate: Aggregate) -> tuple[list[Item], list[str]]:
         puts.append(wanted_header)
     wanted = {item.sk: item for item in _index_items(instance_id, wanted_header, variables)}
     for task in stored.values():
-        if task.sk.startswith(_TASK_PREFIX) and task.data.get("kind") == RecordKind.TASK.value:
+        if task.sk.startswith(TASK_PREFIX) and task.data.get("kind") == RecordKind.TASK.value:
             wanted.update((item.sk, item) for item in candidate_items(instance_id, task.data))
     for execution in stored.values():
-        if execution.sk.startswith(_EXECUTION_PREFIX) and execution.data.get("kind"):
+        if execution.sk.startswith(EXECUTION_PREFIX) and execution.data.get("kind"):
             execution_item = item_of(instance_id, execution.data, wanted_header.data)
             wanted[execution_item.sk] = execution_item
     puts.extend(item for sk, item in wanted.items() if _differs(stored.get(sk), item))
@@ -625,16 +598,16 @@ def records_of(items: Iterable[Item]) -> list[dict]:
     return [item.data for item in items if item.data.get("kind")]
 
 
-# --- reads ------------------------------------------------------------------------------------
+# --- keys the readers share (the reads themselves: ``instance_reads.py``) ---------------------
 
 #: the ``kindShard-sort`` listings of the runtime table (``layout.listing``)
 RUNNING_LISTING = "instance"
 OPEN_TASK_LISTING = "task"
 EXECUTION_LISTING = "execution"
 _VARIABLE_PREFIX = "var#"
-_TASK_PREFIX = "task#"
-_EXECUTION_PREFIX = "exec#"
-_SUBSCRIPTION_PREFIX = "sub#"
+TASK_PREFIX = "task#"
+EXECUTION_PREFIX = "exec#"
+SUBSCRIPTION_PREFIX = "sub#"
 
 
 def event_key(kind: str, name: str) -> str:
@@ -643,217 +616,6 @@ def event_key(kind: str, name: str) -> str:
     return f"{kind}#{name}"
 
 
-def instance_records(store: ItemStore, instance_id: str) -> list[Item]:
-    """Every item of an instance's collection (one strongly consistent Query)."""
-    return store.query(Table.RUNTIME, instance_id).items
-
-
-def read_header(store: ItemStore, instance_id: str) -> Item | None:
-    """The header item of an instance (one GetItem), or None."""
-    return store.get(Table.RUNTIME, instance_id, HEADER_SK)
-
-
-def header_check(instance_id: str, version: int) -> ConditionCheck:
-    """A transaction condition: the instance is still at ``version``."""
-    return ConditionCheck(Table.RUNTIME, instance_id, HEADER_SK, VersionIs(version))
-
-
-def is_header(item: Item) -> bool:
-    """Whether a runtime item is an instance header."""
-    return item.sk == HEADER_SK
-
-
 def variable_prefix(instance_id: str, scope_id: str | None = None) -> str:
     """The sort-key prefix of the variables of scope ``scope_id`` (default: the instance)."""
     return f"{_VARIABLE_PREFIX}{scope_id or instance_id}/"
-
-
-def instance_variables(store: ItemStore, instance_id: str) -> Page:
-    """The instance-scope variable items of a running instance (one Query)."""
-    return store.query(Table.RUNTIME, instance_id, sk_prefix=variable_prefix(instance_id))
-
-
-def open_tasks(
-    store: ItemStore,
-    instance_id: str,
-    *,
-    task_id: str | None = None,
-    limit: int | None = None,
-    start: str | None = None,
-) -> Page:
-    """The task items of a running instance (``task_id``: that task only), in id order."""
-    return store.query(
-        Table.RUNTIME,
-        instance_id,
-        sk_prefix=f"{_TASK_PREFIX}{task_id or ''}",
-        limit=limit,
-        start=start,
-    )
-
-
-def running_listing(store: ItemStore, **page: Any) -> Page:
-    """One page of the running instances' headers (``layout.listing`` arguments)."""
-    return listing(store, Table.RUNTIME, RUNNING_LISTING, **page)
-
-
-def execution_prefix(execution_id: str = "") -> str:
-    """The sort key of an execution item (``execution_id`` empty: the prefix of them all)."""
-    return f"{_EXECUTION_PREFIX}{execution_id}"
-
-
-def execution_listing(store: ItemStore, **page: Any) -> Page:
-    """One page of the executions of every running instance (``layout.listing`` arguments):
-    items whose data is the execution record plus ``EXECUTION_HEADER``."""
-    return listing(store, Table.RUNTIME, EXECUTION_LISTING, **page)
-
-
-def execution_count(store: ItemStore) -> int:
-    """How many executions running instances have (the maintained counter: one Query)."""
-    return counters.read(store, Table.RUNTIME, Index.KIND_SHARD_SORT, EXECUTION_LISTING)
-
-
-def instance_executions(
-    store: ItemStore, instance_id: str, *, limit: int | None = None, start: str | None = None
-) -> Page:
-    """The execution items of one instance, in id order (one Query per page)."""
-    return store.query(
-        Table.RUNTIME, instance_id, sk_prefix=_EXECUTION_PREFIX, limit=limit, start=start
-    )
-
-
-def instance_subscriptions(store: ItemStore, instance_id: str) -> Page:
-    """The subscription items of one running instance (one Query)."""
-    return store.query(Table.RUNTIME, instance_id, sk_prefix=_SUBSCRIPTION_PREFIX)
-
-
-def read_headers(store: ItemStore, instance_ids: Iterable[str]) -> dict[str, Item]:
-    """The header items of ``instance_ids`` that exist, by instance id (one BatchGetItem per
-    100 ids; none for no ids)."""
-    keys = [(instance_id, HEADER_SK) for instance_id in dict.fromkeys(instance_ids)]
-    return {item.pk: item for item in store.batch_get(Table.RUNTIME, keys)} if keys else {}
-
-
-def open_task_listing(store: ItemStore, **page: Any) -> Page:
-    """One page of the open tasks of every instance (``layout.listing`` arguments)."""
-    return listing(store, Table.RUNTIME, OPEN_TASK_LISTING, **page)
-
-
-def subscribers(
-    store: ItemStore,
-    kind: str,
-    name: str,
-    *,
-    bound: str | None = None,
-    limit: int | None = None,
-    start: str | None = None,
-) -> Page:
-    """One page of the subscriptions to ``kind#name`` (``event-sort`` index; eventually
-    consistent): items whose ``data`` is the subscription record. ``bound``: only those
-    created up to that ISO time (the index ``sort`` is ``<created>#<id>``)."""
-    key_range = KeyRange.at_most(f"{bound}#\uffff") if bound else None
-    return store.query_index(
-        Table.RUNTIME,
-        Index.EVENT_SORT,
-        event_key(kind, name),
-        key_range=key_range,
-        limit=limit,
-        start=start,
-    )
-
-
-def instance_lookup(
-    store: ItemStore,
-    attribute: str,
-    value: str,
-    *,
-    limit: int | None = None,
-    start: str | None = None,
-    descending: bool = False,
-) -> Page:
-    """One page of the running instances whose ``attribute`` (``LOOKUP_ATTRIBUTES``) may equal
-    ``value`` (``lookup-sort`` index; eventually consistent), in start order: items whose
-    ``data`` is the header data (without ``kind``). A long value is keyed by its hash: compare
-    the field again."""
-    return store.query_index(
-        Table.RUNTIME,
-        Index.LOOKUP_SORT,
-        lookup_key(attribute, value),
-        limit=limit,
-        start=start,
-        descending=descending,
-    )
-
-
-def running_count(store: ItemStore) -> int:
-    """How many instances run (their maintained count: one Query)."""
-    return counters.read(store, Table.RUNTIME, Index.KIND_SHARD_SORT, RUNNING_LISTING)
-
-
-def lookup_count(store: ItemStore, attribute: str, value: str) -> int:
-    """How many running instances have ``attribute`` (``LOOKUP_ATTRIBUTES``) equal to
-    ``value`` (the maintained count of its ``lookup-sort`` partition: one Query)."""
-    return counters.read(store, Table.RUNTIME, Index.LOOKUP_SORT, lookup_key(attribute, value))
-
-
-def open_task_count(store: ItemStore) -> int:
-    """How many tasks are open (their maintained count: one Query)."""
-    return counters.read(store, Table.RUNTIME, Index.KIND_SHARD_SORT, OPEN_TASK_LISTING)
-
-
-def assignee_count(store: ItemStore, assignee: str) -> int:
-    """How many open tasks ``assignee`` holds (``assignee-sort`` partition count: one Query)."""
-    return counters.read(store, Table.RUNTIME, Index.ASSIGNEE_SORT, assignee)
-
-
-def candidate_count(store: ItemStore, key: str) -> int:
-    """How many open unassigned tasks have the candidate ``key`` (``candidate_key``): the
-    maintained count of its ``candidate-sort`` partition (one Query)."""
-    return counters.read(store, Table.RUNTIME, Index.CANDIDATE_SORT, key)
-
-
-def any_lookup(store: ItemStore, attribute: str, value: str) -> bool:
-    """Whether a running instance has ``attribute`` equal to ``value``: one index Query of at
-    most one item (a long value is keyed by its SHA-256: a collision is not a concern)."""
-    return bool(instance_lookup(store, attribute, value, limit=1).items)
-
-
-def variable_lookup(
-    store: ItemStore,
-    name: str,
-    texts: Sequence[str],
-    *,
-    limit: int | None = None,
-    start: str | None = None,
-    descending: bool = False,
-) -> Page:
-    """One page of the running instances whose instance-scope variable ``name`` may have one of
-    ``texts`` (``variable_text``), in start order: their header items, plus those of the
-    instances whose variables are not indexed one by one (``VARIABLE_OVERFLOW``). The
-    ``lookup-sort`` partitions are merged (one Query each: ``len(texts) + 1``), then one
-    BatchGetItem reads the headers (strongly consistent; an instance that ended meanwhile is
-    left out). The items are candidates: compare the variable again (a long text is keyed by
-    its hash; the overflow partition holds any value)."""
-    keys = [variable_lookup_key(name, text) for text in dict.fromkeys(texts)]
-    page = query_partitions(
-        store,
-        Table.RUNTIME,
-        Index.LOOKUP_SORT,
-        [*keys, VARIABLE_OVERFLOW],
-        limit=max(limit or 100, 1),
-        start=start,
-        descending=descending,
-    )
-    wanted = list(dict.fromkeys(item.pk for item in page.items))
-    headers = store.batch_get(Table.RUNTIME, [(pk, HEADER_SK) for pk in wanted]) if wanted else []
-    running = [item for item in headers if "sort" in item.index and item.ttl is None]
-    return Page(running, page.next_token, page.items_read + len(headers))
-
-
-def variable_count(store: ItemStore, name: str, text: str) -> int | None:
-    """How many running instances have the instance-scope variable ``name`` with the text
-    ``text`` (what ``var-<name>=<text>`` matches), from the maintained counters (two Queries),
-    or None when some running instance's variables are not indexed one by one
-    (``VARIABLE_OVERFLOW``): then only reading them can tell."""
-    if counters.read(store, Table.RUNTIME, Index.LOOKUP_SORT, VARIABLE_OVERFLOW):
-        return None
-    return counters.read(store, Table.RUNTIME, Index.LOOKUP_SORT, variable_lookup_key(name, text))

@@ -40,17 +40,15 @@ from ..container import Services
 from ..instances.shapes import HIDDEN_VARIABLES
 from ..querying import FILTERED_QUERY, QuerySource, date_param, flag_param, served_terms
 from ..repositories import history
-from ..repositories.instances import (
+from ..repositories.instance_reads import (
     assignee_count,
     candidate_count,
-    candidate_key,
-    candidate_task,
     instance_variables,
     open_task_count,
     open_task_listing,
     open_tasks,
-    records_of,
 )
+from ..repositories.instances import candidate_key, candidate_task, records_of
 from .shapes import (
     HISTORY_TASK_FIELDS,
     TASK_FIELDS,

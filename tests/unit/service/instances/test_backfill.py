@@ -10,10 +10,7 @@ from chalicelib.engine.runtime import StartProcess
 from chalicelib.service import unit_of_work
 from chalicelib.service.definitions.deploy import any_running
 from chalicelib.service.instances.backfill import backfill
-from chalicelib.service.repositories.instances import (
-    EXECUTION_HEADER,
-    LISTED_VARIABLES,
-    candidate_key,
+from chalicelib.service.repositories.instance_reads import (
     execution_count,
     execution_listing,
     instance_executions,
@@ -21,6 +18,11 @@ from chalicelib.service.repositories.instances import (
     read_header,
     variable_count,
     variable_lookup,
+)
+from chalicelib.service.repositories.instances import (
+    EXECUTION_HEADER,
+    LISTED_VARIABLES,
+    candidate_key,
 )
 from chalicelib.storage.aggregate import AggregateStore
 from chalicelib.storage.ports import Index, Put, SetVersion, Table, VersionIs

@@ -1,0 +1,274 @@
+"""Reads of the running instances' items (the layout is ``instances.py``): an instance's
+collection or parts of it, the sharded listings, the lookup, candidate, subscription and
+variable indexes, and the maintained counts of their partitions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ...storage.aggregate import HEADER_SK
+from ...storage.ports import (
+    ConditionCheck,
+    Index,
+    Item,
+    ItemStore,
+    KeyRange,
+    Page,
+    Table,
+    VersionIs,
+)
+from ...storage.sharding import query_partitions
+from . import counters
+from .instances import (
+    EXECUTION_LISTING,
+    EXECUTION_PREFIX,
+    OPEN_TASK_LISTING,
+    RUNNING_LISTING,
+    SUBSCRIPTION_PREFIX,
+    TASK_PREFIX,
+    VARIABLE_OVERFLOW,
+    event_key,
+    lookup_key,
+    variable_lookup_key,
+    variable_prefix,
+)
+from .layout import listing
+
+__all__ = [
+    "instance_records",
+    "read_header",
+    "header_check",
+    "is_header",
+    "instance_variables",
+    "open_tasks",
+    "running_listing",
+    "execution_prefix",
+    "execution_listing",
+    "execution_count",
+    "instance_executions",
+    "instance_subscriptions",
+    "read_headers",
+    "open_task_listing",
+    "subscribers",
+    "instance_lookup",
+    "running_count",
+    "lookup_count",
+    "open_task_count",
+    "assignee_count",
+    "candidate_count",
+    "any_lookup",
+    "variable_lookup",
+    "variable_count",
+]
+
+
+def instance_records(store: ItemStore, instance_id: str) -> list[Item]:
+    """Every item of an instance's collection (one strongly consistent Query)."""
+    return store.query(Table.RUNTIME, instance_id).items
+
+
+def read_header(store: ItemStore, instance_id: str) -> Item | None:
+    """The header item of an instance (one GetItem), or None."""
+    return store.get(Table.RUNTIME, instance_id, HEADER_SK)
+
+
+def header_check(instance_id: str, version: int) -> ConditionCheck:
+    """A transaction condition: the instance is still at ``version``."""
+    return ConditionCheck(Table.RUNTIME, instance_id, HEADER_SK, VersionIs(version))
+
+
+def is_header(item: Item) -> bool:
+    """Whether a runtime item is an instance header."""
+    return item.sk == HEADER_SK
+
+
+def instance_variables(store: ItemStore, instance_id: str) -> Page:
+    """The instance-scope variable items of a running instance (one Query)."""
+    return store.query(Table.RUNTIME, instance_id, sk_prefix=variable_prefix(instance_id))
+
+
+def open_tasks(
+    store: ItemStore,
+    instance_id: str,
+    *,
+    task_id: str | None = None,
+    limit: int | None = None,
+    start: str | None = None,
+) -> Page:
+    """The task items of a running instance (``task_id``: that task only), in id order."""
+    return store.query(
+        Table.RUNTIME,
+        instance_id,
+        sk_prefix=f"{TASK_PREFIX}{task_id or ''}",
+        limit=limit,
+        start=start,
+    )
+
+
+def running_listing(store: ItemStore, **page: Any) -> Page:
+    """One page of the running instances' headers (``layout.listing`` arguments)."""
+    return listing(store, Table.RUNTIME, RUNNING_LISTING, **page)
+
+
+def execution_prefix(execution_id: str = "") -> str:
+    """The sort key of an execution item (``execution_id`` empty: the prefix of them all)."""
+    return f"{EXECUTION_PREFIX}{execution_id}"
+
+
+def execution_listing(store: ItemStore, **page: Any) -> Page:
+    """One page of the executions of every running instance (``layout.listing`` arguments):
+    items whose data is the execution record plus ``EXECUTION_HEADER``."""
+    return listing(store, Table.RUNTIME, EXECUTION_LISTING, **page)
+
+
+def execution_count(store: ItemStore) -> int:
+    """How many executions running instances have (the maintained counter: one Query)."""
+    return counters.read(store, Table.RUNTIME, Index.KIND_SHARD_SORT, EXECUTION_LISTING)
+
+
+def instance_executions(
+    store: ItemStore, instance_id: str, *, limit: int | None = None, start: str | None = None
+) -> Page:
+    """The execution items of one instance, in id order (one Query per page)."""
+    return store.query(
+        Table.RUNTIME, instance_id, sk_prefix=EXECUTION_PREFIX, limit=limit, start=start
+    )
+
+
+def instance_subscriptions(store: ItemStore, instance_id: str) -> Page:
+    """The subscription items of one running instance (one Query)."""
+    return store.query(Table.RUNTIME, instance_id, sk_prefix=SUBSCRIPTION_PREFIX)
+
+
+def read_headers(store: ItemStore, instance_ids: Iterable[str]) -> dict[str, Item]:
+    """The header items of ``instance_ids`` that exist, by instance id (one BatchGetItem per
+    100 ids; none for no ids)."""
+    keys = [(instance_id, HEADER_SK) for instance_id in dict.fromkeys(instance_ids)]
+    return {item.pk: item for item in store.batch_get(Table.RUNTIME, keys)} if keys else {}
+
+
+def open_task_listing(store: ItemStore, **page: Any) -> Page:
+    """One page of the open tasks of every instance (``layout.listing`` arguments)."""
+    return listing(store, Table.RUNTIME, OPEN_TASK_LISTING, **page)
+
+
+def subscribers(
+    store: ItemStore,
+    kind: str,
+    name: str,
+    *,
+    bound: str | None = None,
+    limit: int | None = None,
+    start: str | None = None,
+) -> Page:
+    """One page of the subscriptions to ``kind#name`` (``event-sort`` index; eventually
+    consistent): items whose ``data`` is the subscription record. ``bound``: only those
+    created up to that ISO time (the index ``sort`` is ``<created>#<id>``)."""
+    key_range = KeyRange.at_most(f"{bound}#\uffff") if bound else None
+    return store.query_index(
+        Table.RUNTIME,
+        Index.EVENT_SORT,
+        event_key(kind, name),
+        key_range=key_range,
+        limit=limit,
+        start=start,
+    )
+
+
+def instance_lookup(
+    store: ItemStore,
+    attribute: str,
+    value: str,
+    *,
+    limit: int | None = None,
+    start: str | None = None,
+    descending: bool = False,
+) -> Page:
+    """One page of the running instances whose ``attribute`` (``LOOKUP_ATTRIBUTES``) may equal
+    ``value`` (``lookup-sort`` index; eventually consistent), in start order: items whose
+    ``data`` is the header data (without ``kind``). A long value is keyed by its hash: compare
+    the field again."""
+    return store.query_index(
+        Table.RUNTIME,
+        Index.LOOKUP_SORT,
+        lookup_key(attribute, value),
+        limit=limit,
+        start=start,
+        descending=descending,
+    )
+
+
+def running_count(store: ItemStore) -> int:
+    """How many instances run (their maintained count: one Query)."""
+    return counters.read(store, Table.RUNTIME, Index.KIND_SHARD_SORT, RUNNING_LISTING)
+
+
+def lookup_count(store: ItemStore, attribute: str, value: str) -> int:
+    """How many running instances have ``attribute`` (``LOOKUP_ATTRIBUTES``) equal to
+    ``value`` (the maintained count of its ``lookup-sort`` partition: one Query)."""
+    return counters.read(store, Table.RUNTIME, Index.LOOKUP_SORT, lookup_key(attribute, value))
+
+
+def open_task_count(store: ItemStore) -> int:
+    """How many tasks are open (their maintained count: one Query)."""
+    return counters.read(store, Table.RUNTIME, Index.KIND_SHARD_SORT, OPEN_TASK_LISTING)
+
+
+def assignee_count(store: ItemStore, assignee: str) -> int:
+    """How many open tasks ``assignee`` holds (``assignee-sort`` partition count: one Query)."""
+    return counters.read(store, Table.RUNTIME, Index.ASSIGNEE_SORT, assignee)
+
+
+def candidate_count(store: ItemStore, key: str) -> int:
+    """How many open unassigned tasks have the candidate ``key`` (``candidate_key``): the
+    maintained count of its ``candidate-sort`` partition (one Query)."""
+    return counters.read(store, Table.RUNTIME, Index.CANDIDATE_SORT, key)
+
+
+def any_lookup(store: ItemStore, attribute: str, value: str) -> bool:
+    """Whether a running instance has ``attribute`` equal to ``value``: one index Query of at
+    most one item (a long value is keyed by its SHA-256: a collision is not a concern)."""
+    return bool(instance_lookup(store, attribute, value, limit=1).items)
+
+
+def variable_lookup(
+    store: ItemStore,
+    name: str,
+    texts: Sequence[str],
+    *,
+    limit: int | None = None,
+    start: str | None = None,
+    descending: bool = False,
+) -> Page:
+    """One page of the running instances whose instance-scope variable ``name`` may have one of
+    ``texts`` (``variable_text``), in start order: their header items, plus those of the
+    instances whose variables are not indexed one by one (``VARIABLE_OVERFLOW``). The
+    ``lookup-sort`` partitions are merged (one Query each: ``len(texts) + 1``), then one
+    BatchGetItem reads the headers (strongly consistent; an instance that ended meanwhile is
+    left out). The items are candidates: compare the variable again (a long text is keyed by
+    its hash; the overflow partition holds any value)."""
+    keys = [variable_lookup_key(name, text) for text in dict.fromkeys(texts)]
+    page = query_partitions(
+        store,
+        Table.RUNTIME,
+        Index.LOOKUP_SORT,
+        [*keys, VARIABLE_OVERFLOW],
+        limit=max(limit or 100, 1),
+        start=start,
+        descending=descending,
+    )
+    wanted = list(dict.fromkeys(item.pk for item in page.items))
+    headers = store.batch_get(Table.RUNTIME, [(pk, HEADER_SK) for pk in wanted]) if wanted else []
+    running = [item for item in headers if "sort" in item.index and item.ttl is None]
+    return Page(running, page.next_token, page.items_read + len(headers))
+
+
+def variable_count(store: ItemStore, name: str, text: str) -> int | None:
+    """How many running instances have the instance-scope variable ``name`` with the text
+    ``text`` (what ``var-<name>=<text>`` matches), from the maintained counters (two Queries),
+    or None when some running instance's variables are not indexed one by one
+    (``VARIABLE_OVERFLOW``): then only reading them can tell."""
+    if counters.read(store, Table.RUNTIME, Index.LOOKUP_SORT, VARIABLE_OVERFLOW):
+        return None
+    return counters.read(store, Table.RUNTIME, Index.LOOKUP_SORT, variable_lookup_key(name, text))
