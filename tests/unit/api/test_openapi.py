@@ -82,3 +82,8 @@ def test_error_envelope_and_parameters():
     assert "userId" in claim["requestBody"]["content"]["application/json"]["schema"]["properties"]
     query = document["paths"][f"{WORKFLOW}/processinstance#_query_id_filtered-query"]["get"]
     assert any(p.get("name") == "_queryId" for p in query["parameters"])
+
+
+def test_the_document_is_valid_openapi():
+    validator = pytest.importorskip("openapi_spec_validator")  # requirements-dev.txt
+    validator.validate(openapi.describe())
