@@ -19,7 +19,7 @@ from typing import Any
 
 from .routing import WORKFLOW
 
-__all__ = ["Operation", "OPERATIONS", "describe", "path_key"]
+__all__ = ["Operation", "OPERATIONS", "FILTERS", "describe", "path_key"]
 
 QUERY_FILTER = "queryFilter"
 QUERY_ID = "queryId"
@@ -120,6 +120,41 @@ OPERATIONS: tuple[Operation, ...] = (
 )  # fmt: skip
 del Op
 
+_JOB_FILTERS = (
+    "jobId processDefinitionId processInstanceId executionId timersOnly messagesOnly "
+    "withException exceptionMessage dueAfter dueBefore"
+)
+_INSTANCE_FILTERS = (
+    "processDefinitionId processDefinitionKey processInstanceBusinessKey processInstanceId "
+    "superProcessInstanceId finished unfinished involvedUserId startUserId startedAfter "
+    "startedBefore"
+)
+#: the filter parameters of each ``filtered-query``, as the seed's table lists them
+FILTERS: dict[str, tuple[str, ...]] = {
+    path: tuple(names.split())
+    for path, names in {
+        "/execution": "executionId executionParentId processDefinitionCategory "
+        "processDefinitionId processDefinitionKey processDefinitionName processDefinitionVersion "
+        "processInstanceBusinessKey processInstanceId activityId signalName messageName "
+        "startedBefore startedAfter startedBy processVariableName processVariableValue "
+        "processVariableValueType processVariableOperator variableName variableValue "
+        "variableValueType variableOperator",
+        "/job": _JOB_FILTERS,
+        "/job/deadletter": _JOB_FILTERS,
+        "/processdefinition": "version deploymentId category key name "
+        "processDefinitionResourceName",
+        "/processinstance": _INSTANCE_FILTERS,
+        "/processinstance/history": _INSTANCE_FILTERS,
+        "/taskinstance": "executionId processDefinitionId processDefinitionKey processInstanceId "
+        "assignee taskCandidateGroup taskCandidateUser name owner description priority "
+        "unassigned",
+        "/taskinstance/history": "executionId processDefinitionId processDefinitionKey "
+        "processInstanceId assignee taskCandidateGroup taskCandidateUser taskId taskName owner "
+        "description finished unfinished processFinished processUnfinished priority "
+        "deleteReason",
+    }.items()
+}
+
 #: The API descriptor itself (not a route of the table).
 DESCRIPTOR_PATH = ""
 
@@ -166,13 +201,15 @@ def _parameters(op: Operation) -> list[dict[str, Any]]:
         else:
             params.append(_param("_queryId", "query", "the query", enum=[op.detail], required=True))
             if op.detail == "filtered-query":
+                params += [_param(name, "query", "filter parameter") for name in FILTERS[op.path]]
                 params.append(
                     {
-                        "name": "filter",
+                        "name": "variables",
                         "in": "query",
                         "style": "form",
                         "explode": True,
-                        "description": "the resource's filter parameters (docs/api-notes.md)",
+                        "description": "var-<name>=<value>: a process variable equal to a value "
+                        "(processinstance; docs/api-notes.md)",
                         "schema": {"type": "object", "additionalProperties": {"type": "string"}},
                     }
                 )

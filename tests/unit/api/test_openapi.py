@@ -44,10 +44,15 @@ def test_each_operation_is_one_its_resource_defines():
             assert callable(getattr(resource, op.kind, None)), op
 
 
-def _seed_rows() -> set[tuple[str, str, str]]:
+def _seed_rows(filters: dict[str, list[str]] | None = None) -> set[tuple[str, str, str]]:
+    """(method, path, action or query) of each row; ``filters`` gets each filtered-query's
+    parameters, by path."""
     rows = set()
+    listing: list[str] | None = None
     for line in SEED.read_text().splitlines():
         cells = [cell.strip() for cell in line.split("|")]
+        if listing is not None:
+            listing += re.findall(r"\* `([^`]+)`", line)
         if len(cells) < 3 or "openidm/workflow" not in cells[1]:
             continue
         uri = cells[1].replace("\\", "").lstrip("/")
@@ -61,6 +66,10 @@ def _seed_rows() -> set[tuple[str, str, str]]:
         elif query.startswith("_queryId="):
             detail = query.split("=", 1)[1].split("&", 1)[0]
         rows.add((cells[2], path, detail))
+        listing = None
+        if detail == "filtered-query" and filters is not None:
+            listing = filters.setdefault(path, [])
+            listing += re.findall(r"\* `([^`]+)`", line)
     return rows
 
 
@@ -68,6 +77,17 @@ def _seed_rows() -> set[tuple[str, str, str]]:
 def test_operations_are_the_seed_table():
     ours = {(op.method, re.sub(r"\{\w+\}", "{}", op.path), op.detail) for op in openapi.OPERATIONS}
     assert ours == _seed_rows()
+
+
+@pytest.mark.skipif(not SEED.exists(), reason="the seed's table is beside the checkout")
+def test_filter_parameters_are_the_seed_table_s():
+    seed: dict[str, list[str]] = {}
+    _seed_rows(seed)
+    assert {path: tuple(names) for path, names in seed.items()} == openapi.FILTERS
+    document = openapi.describe()
+    tasks = document["paths"][f"{WORKFLOW}/taskinstance#_query_id_filtered-query"]["get"]
+    names = {p.get("name") or p["$ref"].rsplit("/", 1)[1] for p in tasks["parameters"]}
+    assert {"taskCandidateGroup", "unassigned", "_queryId", "_pageSize"} <= names
 
 
 def test_error_envelope_and_parameters():
