@@ -65,6 +65,9 @@ MAX_BODY_BYTES = 6 * 1024 * 1024
 API_VERSION_HEADER = "Content-API-Version"
 API_VERSION_VALUE = "protocol=2.1,resource=1.0"
 PREFIX = "/openidm/"
+WORKFLOW_ROOT = "/openidm/workflow"
+#: the query parameter asking for the OpenAPI description (``api.openapi``)
+API_PARAMETER = "_api"
 
 #: what ``serve`` learns that the request line reports (the caller), per request
 _request_fields: ContextVar[dict[str, Any] | None] = ContextVar("request_fields", default=None)
@@ -119,6 +122,11 @@ def serve(request: Request, resource: Resource, ids: Mapping[str, str] | None = 
             content_types=getattr(resource, "content_types", ("application/json",)),
             limits=container.settings.limits,
         )
+        if resource.describable and _wants_api(crest_request):
+            from .openapi import describe_route
+
+            route = (request.path or "").removeprefix(WORKFLOW_ROOT)
+            return _render(Result(describe_route(route)), crest_request.pretty_print, correlation)
         decoded = {name: unquote(value) for name, value in (ids or {}).items()}
         ctx = RequestContext(
             caller=caller,
@@ -151,6 +159,13 @@ def serve(request: Request, resource: Resource, ids: Mapping[str, str] | None = 
         return _error(
             InternalError(f"Internal Server Error (correlation id {correlation})"), correlation
         )
+
+
+def _wants_api(request: CrestRequest) -> bool:
+    """``GET ...?_api``: the OpenAPI description (any authenticated caller may read it)."""
+    return request.request_type is RequestType.READ and API_PARAMETER in (
+        request.additional_parameter_lists
+    )
 
 
 def _gate(policy: Policy, ctx: RequestContext, resource: Resource) -> Gate:

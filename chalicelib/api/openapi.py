@@ -1,4 +1,5 @@
-"""The OpenAPI 3 description of the 53 routes, served for ``GET /openidm/workflow?_api``.
+"""The OpenAPI 3 description of the 53 routes, served for ``GET /openidm/workflow?_api`` (and
+``GET <route>?_api``: the part about that route and those below it, as CREST answers).
 
 ``OPERATIONS`` is the seed's route table as data, one row per route (``docs/status.md``); the
 description is built from it on the first ``?_api`` request and kept (``describe``), so neither
@@ -17,9 +18,10 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from .routing import WORKFLOW
+#: ``routing.WORKFLOW`` (not imported: ``http`` imports this module, ``routing`` imports ``http``)
+WORKFLOW = "/openidm/workflow"
 
-__all__ = ["Operation", "OPERATIONS", "FILTERS", "describe", "path_key"]
+__all__ = ["Operation", "OPERATIONS", "FILTERS", "describe", "describe_route", "path_key"]
 
 QUERY_FILTER = "queryFilter"
 QUERY_ID = "queryId"
@@ -337,7 +339,7 @@ def describe() -> dict[str, Any]:
     paths[WORKFLOW + DESCRIPTOR_PATH + "#_api"] = {
         "get": {
             "operationId": "api",
-            "summary": "This description (query parameter _api)",
+            "summary": "This description (query parameter _api; on a route: its part)",
             "tags": ["workflow"],
             "parameters": [_param("_api", "query", "present", required=True)],
             "responses": {
@@ -358,3 +360,19 @@ def describe() -> dict[str, Any]:
         "paths": paths,
         "components": _components(),
     }
+
+
+@functools.cache
+def describe_route(route: str) -> dict[str, Any]:
+    """The part of ``describe()`` about ``route`` (a route template below /openidm/workflow,
+    ``/processinstance`` say) and the routes below it; ``""`` is the whole document."""
+    whole = describe()
+    if not route:
+        return whole
+    full = WORKFLOW + route
+    paths = {
+        key: item
+        for key, item in whole["paths"].items()
+        if (base := key.split("#", 1)[0]) == full or base.startswith(full + "/")
+    }
+    return {**whole, "paths": paths}

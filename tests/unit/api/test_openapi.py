@@ -26,6 +26,12 @@ def test_every_registered_route_is_documented_and_nothing_else():
     assert documented == registered
 
 
+def test_one_root_path():
+    from chalicelib.api import http, routing
+
+    assert openapi.WORKFLOW == routing.WORKFLOW == http.WORKFLOW_ROOT
+
+
 def test_fifty_three_operations_numbered_once():
     ops = openapi.OPERATIONS
     assert [op.number for op in ops] == list(range(1, 54))
