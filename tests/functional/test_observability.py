@@ -122,3 +122,35 @@ def test_failures_and_dead_letters_are_counted(container, caplog, monkeypatch):
     container.store.transact([Put(Table.RUNTIME, item)])
     assert actions.execute(container, job_id)["status"] == "deadletter"
     assert totals(caplog) == {"JobRuns": 1, "JobFailures": 1, "JobsDeadLettered": 1}
+
+
+@pytest.fixture
+def lambda_logging(monkeypatch):
+    """The API as Lambda runs it (``AWS_LAMBDA_FUNCTION_NAME`` set): the first request
+    configures JSON logging on stdout; the loggers are put back afterwards."""
+    from chalicelib import observability
+
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "workflow-dev-api")
+    names = ("workflow", METRICS_LOGGER, REQUEST_LOGGER)
+    saved = {
+        name: (logging.getLogger(name).handlers[:], logging.getLogger(name).level) for name in names
+    }
+    propagate = logging.getLogger("workflow").propagate
+    monkeypatch.setattr(observability, "_configured", False)
+    yield
+    for name, (handlers, level) in saved.items():
+        logging.getLogger(name).handlers[:] = handlers
+        logging.getLogger(name).setLevel(level)
+    logging.getLogger("workflow").propagate = propagate
+
+
+def test_in_lambda_the_request_line_is_json_on_stdout(client, lambda_logging, capsys):
+    capsys.readouterr()
+    assert client.http.get(f"{WF}/job?_queryFilter=true", headers=ADMIN).status_code == 200
+    [line] = [
+        json.loads(text)
+        for text in capsys.readouterr().out.splitlines()
+        if text.startswith("{") and '"workflow.request"' in text
+    ]
+    assert line["caller"] == "openidm-admin" and line["status"] == 200
+    assert metric_names(line) == {"RequestLatency", "DynamoDBRequests"}
