@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+
 import pytest
 
 from chalicelib.deploy import smoke
+from tests.support.env import REPO
 from tests.support.launcher import running_launcher
 
 
@@ -37,3 +42,16 @@ def test_the_command_exit_status(base_url, capsys):
 
     assert main(["smoke", base_url, "--password", "wrong"]) == 1
     assert "FAIL" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_smoke_passes_against_the_launcher(base_url):
+    done = subprocess.run(
+        ["make", "--no-print-directory", "smoke", f"URL={base_url}", f"PYTHON={sys.executable}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ok  smoke check passed" in done.stdout
