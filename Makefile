@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: help run test lint format bench package install clean
+.PHONY: help run test lint format bench package deploy smoke install clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -45,6 +45,32 @@ STAGE ?= dev
 package: $(STAMP) ## Build the SAM template and deployment zip of STAGE (dev) in build/package
 	rm -rf build/package
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(PY) -m chalicelib.deploy package $(STAGE) build/package
+
+# Package STAGE and create or update its stack, as docs/deploying.md describes step by step:
+# needs the aws CLI, credentials for the account, and BUCKET (an S3 bucket for the code).
+# PARAMS are the stack's parameter overrides (CognitoUserPoolArn=... AlarmTopicArn=...).
+BUCKET ?=
+PARAMS ?=
+STACK  ?= workflow-$(STAGE)
+
+deploy: ## Package STAGE and deploy its stack (BUCKET=..., PARAMS=...; docs/deploying.md)
+	@command -v aws >/dev/null 2>&1 || { echo "deploy: the aws CLI is not installed (docs/deploying.md)" >&2; exit 2; }
+	@test -n "$(BUCKET)" || { echo "deploy: set BUCKET=<S3 bucket for the deployment zip> (docs/deploying.md)" >&2; exit 2; }
+	@aws sts get-caller-identity >/dev/null 2>&1 || { echo "deploy: no usable AWS credentials (aws sts get-caller-identity failed): set AWS_PROFILE or run aws configure" >&2; exit 2; }
+	$(MAKE) --no-print-directory package STAGE=$(STAGE)
+	aws cloudformation package --template-file build/package/sam.json \
+		--s3-bucket $(BUCKET) --output-template-file build/packaged.yaml
+	aws cloudformation deploy --template-file build/packaged.yaml --stack-name $(STACK) \
+		--capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND --no-fail-on-empty-changeset \
+		$(if $(PARAMS),--parameter-overrides $(PARAMS))
+	@aws cloudformation describe-stacks --stack-name $(STACK) \
+		--query "Stacks[0].Outputs[?OutputKey=='EndpointURL'].OutputValue" --output text
+
+# Standard library only: runs without .venv, against any URL (make run's by default).
+URL ?= http://127.0.0.1:8080
+
+smoke: ## Check a live API: auth, a process started and completed, a timer (URL=...)
+	$(PYTHON) -m chalicelib.deploy smoke $(URL)
 
 install: $(STAMP) ## Create .venv and install the pinned dependencies
 

@@ -7,6 +7,7 @@ done in ``chalicelib``.
 from chalice import Chalice, Rate
 
 from chalicelib.api import (
+    descriptor,
     execution,
     job,
     model,
@@ -25,7 +26,7 @@ app.register_middleware(envelope_middleware, "http")
 # validate_bpmn decodes them by their declared charset (ISO-8859-1, UTF-16, ...)
 app.api.binary_types.extend(["application/xml", "text/xml"])
 
-for family in (execution, job, model, processdefinition, processinstance, taskinstance):
+for family in (descriptor, execution, job, model, processdefinition, processinstance, taskinstance):
     app.register_blueprint(family.blueprint)
 app.register_blueprint(notfound.build_blueprint())  # last: catch-alls for unknown paths
 

@@ -7,16 +7,20 @@ one place (its status from ``api.errors``); any other exception is logged with i
 answered with a bare 500 envelope that carries the correlation id, never the trace.
 
 ``envelope_middleware`` rewrites the few errors Chalice produces before a view runs (415, 405,
-its own 500) into the same envelope and logs one line per request.
+its own 500) into the same envelope and logs one line per request: its fields (method, path,
+status, ms, correlationId, caller, dynamodbRequests) as their own JSON keys, and the metrics
+``RequestLatency`` and ``DynamoDBRequests`` in embedded metric format (``observability``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -27,6 +31,7 @@ from ..crest.fields import read_fields
 from ..crest.request import CrestRequest, parse_request
 from ..errors import ConcurrencyError, Forbidden, InternalError, WorkflowError
 from ..limits import DEFAULT_LIMITS, Limits, check_response, response_fits
+from ..observability import REQUEST_LOGGER, configure_logging, emit_metrics
 from ..storage.ports import StorageError
 from .errors import error_envelope, reason_for, status_of
 from .resource import RequestContext, Resource, Result
@@ -60,6 +65,12 @@ MAX_BODY_BYTES = 6 * 1024 * 1024
 API_VERSION_HEADER = "Content-API-Version"
 API_VERSION_VALUE = "protocol=2.1,resource=1.0"
 PREFIX = "/openidm/"
+WORKFLOW_ROOT = "/openidm/workflow"
+#: the query parameter asking for the OpenAPI description (``api.openapi``)
+API_PARAMETER = "_api"
+
+#: what ``serve`` learns that the request line reports (the caller), per request
+_request_fields: ContextVar[dict[str, Any] | None] = ContextVar("request_fields", default=None)
 
 
 def correlation_id_of(headers: Mapping[str, str], context: Mapping[str, Any] | None) -> str:
@@ -98,6 +109,9 @@ def serve(request: Request, resource: Resource, ids: Mapping[str, str] | None = 
         caller = container.authenticator.authenticate(
             dict(headers.items()), (request.context or {}).get("authorizer")
         )
+        fields = _request_fields.get()
+        if fields is not None:
+            fields["caller"] = caller.user_id
         crest_request = parse_request(
             method=request.method,
             query_params=_multi(request.query_params),
@@ -108,6 +122,11 @@ def serve(request: Request, resource: Resource, ids: Mapping[str, str] | None = 
             content_types=getattr(resource, "content_types", ("application/json",)),
             limits=container.settings.limits,
         )
+        if resource.describable and _wants_api(crest_request):
+            from .openapi import describe_route
+
+            route = (request.path or "").removeprefix(WORKFLOW_ROOT)
+            return _render(Result(describe_route(route)), crest_request.pretty_print, correlation)
         decoded = {name: unquote(value) for name, value in (ids or {}).items()}
         ctx = RequestContext(
             caller=caller,
@@ -140,6 +159,13 @@ def serve(request: Request, resource: Resource, ids: Mapping[str, str] | None = 
         return _error(
             InternalError(f"Internal Server Error (correlation id {correlation})"), correlation
         )
+
+
+def _wants_api(request: CrestRequest) -> bool:
+    """``GET ...?_api``: the OpenAPI description (any authenticated caller may read it)."""
+    return request.request_type is RequestType.READ and API_PARAMETER in (
+        request.additional_parameter_lists
+    )
 
 
 def _gate(policy: Policy, ctx: RequestContext, resource: Resource) -> Gate:
@@ -230,8 +256,18 @@ def envelope_middleware(event: Request, get_response: Callable[[Request], Respon
     """Log one line per request and rewrite Chalice's own error bodies as CREST envelopes."""
     from chalice import Response
 
+    from ..aws import counting
+
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):  # make run and the workers configure theirs
+        configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
     started = time.perf_counter()
-    response = get_response(event)
+    fields: dict[str, Any] = {}
+    token = _request_fields.set(fields)
+    try:
+        with counting(current_thread_only=True) as counter:
+            response = get_response(event)
+    finally:
+        _request_fields.reset(token)
     body = response.body
     if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
         code = response.status_code
@@ -246,15 +282,22 @@ def envelope_middleware(event: Request, get_response: Callable[[Request], Respon
                 API_VERSION_HEADER: API_VERSION_VALUE,
             },
         )
-    elapsed_ms = (time.perf_counter() - started) * 1000
+    elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
     headers = response.headers or {}
-    log.info(
-        "%s %s%s %d %.1fms [%s]",
-        event.method,
-        PREFIX,
-        _resource_path(event),
-        response.status_code,
-        elapsed_ms,
-        headers.get("X-Request-Id", "-"),
+    path = PREFIX + _resource_path(event)
+    correlation = headers.get("X-Request-Id", "-")
+    dynamodb = counter.total("dynamodb")
+    emit_metrics(
+        f"{event.method} {path} {response.status_code} {elapsed_ms:.1f}ms [{correlation}]",
+        {"RequestLatency": elapsed_ms, "DynamoDBRequests": dynamodb},
+        logger=REQUEST_LOGGER,
+        keep_zero=True,
+        method=event.method,
+        path=path,
+        status=response.status_code,
+        ms=elapsed_ms,
+        correlationId=correlation,
+        caller=fields.get("caller"),
+        dynamodbRequests=dynamodb,
     )
     return response

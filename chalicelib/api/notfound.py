@@ -22,6 +22,7 @@ class Unknown(Resource):
 
     name = "unknown"
     authorize = False
+    describable = False
 
     def dispatch(self, ctx: RequestContext) -> Result:
         raise responses.resource_not_found(ctx.path)

@@ -95,6 +95,8 @@ class Resource:
     collection: bool = True
     #: False only where the answer is the same for every authenticated caller (unknown paths)
     authorize: bool = True
+    #: True where ``GET ?_api`` answers the OpenAPI description of this route (not unknown paths)
+    describable: bool = True
 
     def dispatch(self, ctx: RequestContext) -> Result:
         """Call the operation named by the request type (and ``_action``)."""

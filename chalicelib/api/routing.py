@@ -26,6 +26,8 @@ MAX_DEPTH = 5
 
 #: every real route path (below /openidm/workflow), filled by ``route``
 REGISTERED: list[str] = []
+#: the resource serving each of them
+RESOURCES: dict[str, Resource] = {}
 
 
 def route(blueprint: Blueprint, path: str, resource: Resource) -> None:
@@ -39,6 +41,7 @@ def route(blueprint: Blueprint, path: str, resource: Resource) -> None:
     view.__name__ = name
     blueprint.route(full, methods=ALL_METHODS, content_types=ANY_CONTENT)(view)
     REGISTERED.append(path)
+    RESOURCES[path] = resource
 
 
 def catch_all_paths(real_paths: Iterable[str]) -> list[str]:

@@ -1,4 +1,5 @@
-"""``python -m chalicelib.deploy package STAGE OUTDIR [--no-deps]``: SAM template and zip.
+"""``python -m chalicelib.deploy package STAGE OUTDIR [--no-deps]``: SAM template and zip;
+``python -m chalicelib.deploy smoke URL``: the post-deploy check (``smoke.py``).
 
 Checks the stage's authentication (``check_authentication``), exports the stage's environment
 (``app.py`` names its queue at import), writes the merge template, runs ``chalice package
@@ -134,8 +135,14 @@ def package(stage: str, outdir: Path, *, no_deps: bool = False) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["smoke"]:  # its own options (smoke.py)
+        from .smoke import main as smoke
+
+        return smoke(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m chalicelib.deploy")
     commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("smoke", help="check a live API (smoke --help)", add_help=False)
     pkg = commands.add_parser("package", help="build the SAM template and deployment zip")
     pkg.add_argument("stage")
     pkg.add_argument("outdir", type=Path)

@@ -25,9 +25,10 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, cast
 
 from ..engine.runtime.commands import Command
-from ..engine.runtime.effects import HistoryLevel
+from ..engine.runtime.effects import HistoryLevel, InstanceEnded, InstanceStarted, TaskCompleted
 from ..engine.runtime.state import InstanceState
 from ..errors import NotFound
+from ..observability import emit_metrics
 from ..storage.aggregate import Aggregate, AggregateStore, retry_on_conflict
 from ..storage.ports import AddCount, Item, Put, Table, TransactionTooLarge, Write
 from .container import Services
@@ -163,6 +164,7 @@ class UnitOfWork:
         if decision is not None:
             intents.apply_now(self.container, decision)
         publish(self.container, new_jobs + signal_jobs)
+        _emit_commit_metrics(result)
 
     def _decide(self, result: CommandResult, writes: list[Write]) -> intents.Decision:
         """The writes of a commit too large for one transaction: see ``jobs.intents``. The
@@ -191,6 +193,21 @@ class UnitOfWork:
             )
 
         return commit_writes(self.container, result.effects, describe)
+
+
+def _emit_commit_metrics(result: CommandResult) -> None:
+    """``InstancesStarted``, ``InstancesEnded`` and ``TaskCompletions`` of a committed command
+    (a metrics line only when one of them is not zero)."""
+    kinds = Counter(type(effect) for effect in result.effects)
+    emit_metrics(
+        "committed",
+        {
+            "InstancesStarted": kinds[InstanceStarted],
+            "InstancesEnded": kinds[InstanceEnded],
+            "TaskCompletions": kinds[TaskCompleted],
+        },
+        instanceId=result.instance_id,
+    )
 
 
 def run_command(

@@ -17,6 +17,7 @@ from typing import Any, cast
 
 from ...clock import format_iso
 from ...errors import BadRequest, ConcurrencyError, NotFound
+from ...observability import emit_metrics
 from ...storage.ports import Delete, Item, MustExist, MustNotExist, Put, Table
 from ..container import Services
 from ..repositories.jobs import job_item, read_job
@@ -52,6 +53,14 @@ def run_job(container: Services, job_id: str) -> str:
         return f"not due for {math.ceil(remaining)} s: delayed again"
     if remaining > 0:  # sent with whole-second delays rounded down: wait the fraction here
         time.sleep(remaining)
+    if "timer" in item.data.get("jobHandlerType", ""):
+        late = -seconds_until(container.clock.now(), item.data["dueDate"])
+        emit_metrics(
+            "timer ran",
+            {"TimerLateness": round(max(late, 0.0) * 1000, 1)},
+            keep_zero=True,
+            jobId=job_id,
+        )
     outcome = _execute(container, item)
     if outcome["status"] == "failed":  # the retry is the job's new due date, not this message
         return f"failed ({outcome['retries']} retries left): {outcome['exceptionMessage']}"
@@ -67,6 +76,24 @@ def execute(container: Services, job_id: str) -> dict[str, Any]:
 
 
 def _execute(container: Services, item: Item) -> dict[str, Any]:
+    """``_run_until_settled``, counted: ``JobRuns``, ``JobFailures`` (failed or dead letter),
+    ``JobsDeadLettered``."""
+    outcome = _run_until_settled(container, item)
+    status = outcome.get("status")
+    emit_metrics(
+        f"job {outcome.get('_id')}: {status}",
+        {
+            "JobRuns": 1,
+            "JobFailures": int(status in ("failed", "deadletter")),
+            "JobsDeadLettered": int(status == "deadletter"),
+        },
+        jobId=outcome.get("_id"),
+        jobHandlerType=item.data.get("jobHandlerType"),
+    )
+    return outcome
+
+
+def _run_until_settled(container: Services, item: Item) -> dict[str, Any]:
     """Run the job of ``item``; its outcome (executed, failed, dead letter).
 
     Another run of the same job (the worker, a second ``execute``) may commit first: this run
