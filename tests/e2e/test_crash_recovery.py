@@ -4,10 +4,12 @@ The first launcher (``tests.support.crashing_launcher``, over a moto server that
 starts a 500-way parallel multi-instance: the decide transaction commits the intent and its
 ``apply-intent`` job, the apply commits one batch, and the process dies (``os._exit``) before
 the second. A second, ordinary launcher against the same moto server must, on its own (no
-request touches the instance), finish the commit within one sweep period + 10 s: every
-listing then shows the whole fan-out (all 500 tasks, ``EXACT`` counts right), never a part.
+request touches the instance), finish the commit within one sweep period + 10 s: by then
+every listing shows the whole fan-out (all 500 tasks, ``EXACT`` counts right) and the intent
+and its job are gone.
 
-Under ``tests/e2e``: two launcher subprocesses and a moto server (about 30 s on 2 cores).
+Under ``tests/e2e`` with the other launcher subprocess tests: two launchers and a moto server,
+about 15 s on 2 shared cores (the recovery itself a few seconds after the restart).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import urllib.error
 
 import pytest
 
+from chalicelib.storage import intent
 from tests.support.crashing_launcher import CRASH_EXIT
 from tests.support.launcher import (
     WF,
@@ -58,6 +61,28 @@ def _post(base: str, path: str, body: dict | None = None) -> tuple[int, dict]:
     return status, answer
 
 
+def _pending(endpoint: str) -> list[str]:
+    """The commit intents and jobs stored in the local stage's runtime table (a Scan)."""
+    import botocore.session
+
+    dynamodb = botocore.session.get_session().create_client(
+        "dynamodb",
+        region_name="us-east-1",
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    found = []
+    for page in dynamodb.get_paginator("scan").paginate(TableName="workflow-local-runtime"):
+        for item in page["Items"]:
+            sk = item["sk"]["S"]
+            if sk == intent.INTENT_SK:
+                found.append(sk)
+            elif sk.startswith("job#"):
+                found.append("job")
+    return found
+
+
 def _tasks(base: str) -> dict:
     return get_json(
         f"{base}{WF}/taskinstance?_queryFilter=true&_totalPagedResultsPolicy=EXACT&_pageSize=1000"
@@ -89,6 +114,8 @@ def test_a_fan_out_commit_killed_half_way_is_finished_by_a_restarted_launcher(tm
             with pytest.raises((urllib.error.URLError, ConnectionError, json.JSONDecodeError)):
                 _post(base, "processinstance", {"_key": "crashFanOut", "width": WIDTH})
             assert first.wait(timeout=30) == CRASH_EXIT, (tmp_path / "first.log").read_text()
+        # the crash left the commit half-done: its intent and its apply-intent job are stored
+        assert sorted(_pending(endpoint)) == [intent.INTENT_SK, "job"]
 
         with launched_process(tmp_path / "second.log", **settings):
             ready = time.monotonic()
@@ -116,3 +143,4 @@ def test_a_fan_out_commit_killed_half_way_is_finished_by_a_restarted_launcher(tm
             assert wait_until(
                 lambda: get_json(f"{base}{WF}/job?_queryFilter=true")["result"] == [], timeout=5
             )
+            assert _pending(endpoint) == []
