@@ -160,7 +160,7 @@ def _snapshot(table: Any, operations: Iterable[Mapping[str, Any]]) -> Any:
     snapshot = copy.copy(table)
     ranged = bool(table.range_key_attr)
     items: Any = defaultdict(dict)
-    for hash_value, entry in table.items.items():
+    for hash_value, entry in list(table.items.items()):  # one step: other threads may write
         items[hash_value] = dict(entry) if ranged else entry
     snapshot.items = items
     for operation in operations:
