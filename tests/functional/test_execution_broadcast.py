@@ -89,3 +89,54 @@ def test_a_delivery_whose_subscription_is_gone_is_simply_done(client, container,
     dead = json.loads(client.http.get(f"{WF}/job/deadletter?_queryFilter=true", headers=JSON).body)
     assert dead["resultCount"] == 0
     assert tasks(container, waiting[0]) == ["T"]
+
+
+def test_deliveries_run_between_chunks_and_twice_woken_each_receiver_gets_it_once(
+    client, container, waiting, monkeypatch
+):
+    """The worker's view of a broadcast in chunks: one chunk per run (the run wakes itself for
+    the next), each chunk's delivery jobs woken at once, so a batch mixes the deliveries of
+    chunk k with the fan-out of chunk k + 1; and every message arrives twice in its batch (as
+    SQS may, and the sweep does). Each receiver runs its delivery exactly once."""
+    from chalicelib import aws
+    from chalicelib.service.jobs.runners import RUNNERS
+    from chalicelib.workers import entry
+
+    monkeypatch.setattr(execution_jobs, "STEPS_PER_RUN", 1)
+    deliver = RUNNERS["deliver-signal"]
+    outcomes: list[tuple[str, str]] = []
+
+    def recording(container_, job):
+        outcome = deliver(container_, job)
+        outcomes.append((job.data["processInstanceId"], outcome))
+        return outcome
+
+    monkeypatch.setitem(RUNNERS, "deliver-signal", recording)
+    status, body = post(client, "signal", {"signalName": "alert"})
+    assert status == 200 and body["status"] == "queued"
+
+    sqs = aws.client("sqs")
+    url = sqs.get_queue_url(QueueName=container.settings.jobs_queue)["QueueUrl"]
+    mixed = 0
+    for _ in range(50):
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            break
+        kinds = set()
+        for m in messages:
+            job = next((j for j in listed_jobs(client) if j["_id"] in m["Body"]), None)
+            kinds.add(job and job["jobHandlerType"])
+        mixed += {"signal-broadcast", "deliver-signal"} <= kinds
+        records = [{"messageId": m["MessageId"], "body": m["Body"]} for m in messages]
+        twice = [dict(r, messageId=f"{r['messageId']}-{n}") for r in records for n in (1, 2)]
+        assert entry.on_job_message({"Records": twice}) == {"batchItemFailures": []}
+        for m in messages:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    else:
+        raise AssertionError("the jobs queue never emptied")
+
+    executed = Counter(instance for instance, outcome in outcomes if outcome == "executed")
+    assert set(executed) == set(waiting) and set(executed.values()) == {1}
+    assert mixed  # some batch ran deliveries beside the broadcast's next chunk
+    assert all(tasks(container, instance) == ["T"] for instance in waiting)
+    assert listed_jobs(client) == []

@@ -113,8 +113,12 @@ def running_launcher(*, deploy_workflows: bool = True, **env_overrides: str) -> 
 
 
 @contextlib.contextmanager
-def launched_process(log_path: Path, **env_overrides: str) -> Iterator[subprocess.Popen]:
+def launched_process(
+    log_path: Path, *, module: str = "chalicelib.local", **env_overrides: str
+) -> Iterator[subprocess.Popen]:
     """``python -m chalicelib.local`` as ``make run`` starts it, until it says where it listens.
+
+    ``module``: another entry point that runs the launcher (``tests.support.crashing_launcher``).
 
     Its output goes to ``log_path``; ``env_overrides`` (``PORT``, ``HOST``,
     ``AWS_ENDPOINT_URL``...) are added to its environment. The stage comes from
@@ -125,7 +129,7 @@ def launched_process(log_path: Path, **env_overrides: str) -> Iterator[subproces
     env.update(PYTHONUNBUFFERED="1", **env_overrides)
     with open(log_path, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "chalicelib.local"],
+            [sys.executable, "-m", module],
             cwd=REPO,
             env=env,
             stdout=log,
@@ -137,8 +141,9 @@ def launched_process(log_path: Path, **env_overrides: str) -> Iterator[subproces
         )
         yield process
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 @contextlib.contextmanager

@@ -1,4 +1,5 @@
-"""moto's transactions copy each table once (``chalicelib.local.moto_fixes``), still roll back."""
+"""moto's transactions snapshot each table once, copy no whole table (``chalicelib.local.moto_fixes``),
+and still roll back (a failed ``Update`` too: it changes its item in place)."""
 
 from __future__ import annotations
 
@@ -27,20 +28,25 @@ def put(n: int, **extra) -> dict:
     return {"Put": {"TableName": "t", "Item": {"pk": {"S": f"k{n}"}}, **extra}}
 
 
-def test_a_transaction_copies_its_table_once(table, monkeypatch):
+def test_a_transaction_snapshots_its_table_once_and_deep_copies_no_table(table, monkeypatch):
     from moto.dynamodb import models
 
-    copies = []
-    real = moto_fixes.copy.deepcopy
+    copies, snapshots = [], []
+    real_copy, real_snapshot = moto_fixes.copy.deepcopy, moto_fixes._snapshot
 
     def counting(value, memo=None):
         if isinstance(value, models.Table):
             copies.append(value.name)
-        return real(value, memo)
+        return real_copy(value, memo)
+
+    def snapshot(value, operations):
+        snapshots.append(value.name)
+        return real_snapshot(value, operations)
 
     monkeypatch.setattr(moto_fixes.copy, "deepcopy", counting)
+    monkeypatch.setattr(moto_fixes, "_snapshot", snapshot)
     table.transact_write_items(TransactItems=[put(n) for n in range(50)])
-    assert copies == ["t"]
+    assert snapshots == ["t"] and copies == []
     assert table.scan(TableName="t")["Count"] == 50
 
 
@@ -52,3 +58,141 @@ def test_a_failed_transaction_still_rolls_back(table):
         table.transact_write_items(TransactItems=items)
     assert failed.value.response["Error"]["Code"] == "TransactionCanceledException"
     assert [i["pk"]["S"] for i in table.scan(TableName="t")["Items"]] == ["k7"]
+
+
+def test_a_failed_transaction_rolls_back_an_update_and_a_delete(table):
+    for n in (1, 2):
+        table.put_item(TableName="t", Item={"pk": {"S": f"k{n}"}, "v": {"N": "1"}})
+    update = {
+        "Update": {
+            "TableName": "t",
+            "Key": {"pk": {"S": "k1"}},
+            "UpdateExpression": "SET v = :two",
+            "ExpressionAttributeValues": {":two": {"N": "2"}},
+        }
+    }
+    delete = {"Delete": {"TableName": "t", "Key": {"pk": {"S": "k2"}}}}
+    check = {
+        "ConditionCheck": {
+            "TableName": "t",
+            "Key": {"pk": {"S": "k9"}},
+            "ConditionExpression": "attribute_exists(pk)",
+        }
+    }
+    with pytest.raises(ClientError):
+        table.transact_write_items(TransactItems=[update, delete, check])
+    items = {i["pk"]["S"]: i["v"]["N"] for i in table.scan(TableName="t")["Items"]}
+    assert items == {"k1": "1", "k2": "1"}
+
+
+def test_sending_counts_no_message_and_the_queue_attributes_still_count(monkeypatch):
+    from moto.sqs import models
+
+    moto_fixes.install()
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="q")["QueueUrl"]
+        counted = []
+        real = models.Queue.messages
+
+        def counting(queue):
+            counted.append(queue.name)
+            return real.fget(queue)
+
+        monkeypatch.setattr(models.Queue, "messages", property(counting))
+        for n in range(5):
+            sqs.send_message(QueueUrl=url, MessageBody=str(n))
+        assert counted == []
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        assert attributes["ApproximateNumberOfMessages"] == "5" and counted
+        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        assert sorted(m["Body"] for m in received) == ["0", "1", "2", "3", "4"]
+
+
+@pytest.fixture
+def ranged():
+    moto_fixes.install()
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(
+            TableName="r",
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk", "g", "d")
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "by-g",
+                    "KeySchema": [
+                        {"AttributeName": "g", "KeyType": "HASH"},
+                        {"AttributeName": "d", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+        )
+        for p in ("b", "a", "c"):
+            for s in ("2", "1", "3"):
+                item = {"pk": {"S": p}, "sk": {"S": s}}
+                if s != "3":
+                    item.update(g={"S": "G"}, d={"S": "same" if p != "c" else "0"})
+                client.put_item(TableName="r", Item=item)
+        yield client
+
+
+def test_a_partition_query_reads_its_partition_in_range_order(ranged, monkeypatch):
+    from moto.dynamodb.models import table as tables
+
+    sorted_all = []
+    monkeypatch.setattr(
+        tables, "sorted", lambda *a, **k: sorted_all.append(1) or sorted(*a, **k), raising=False
+    )
+    answer = ranged.query(
+        TableName="r",
+        KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": "b"}},
+    )
+    assert [(i["pk"]["S"], i["sk"]["S"]) for i in answer["Items"]] == [
+        ("b", "1"),
+        ("b", "2"),
+        ("b", "3"),
+    ]
+    assert sorted_all == []  # the table's items were not sorted to find them
+    backwards = ranged.query(
+        TableName="r",
+        KeyConditionExpression="pk = :p AND sk > :s",
+        ExpressionAttributeValues={":p": {"S": "a"}, ":s": {"S": "1"}},
+        ScanIndexForward=False,
+    )
+    assert [i["sk"]["S"] for i in backwards["Items"]] == ["3", "2"]
+    assert ranged.scan(TableName="r")["Count"] == 9
+
+
+def test_an_index_query_keeps_its_order_index_keys_then_table_keys(ranged):
+    pages, start = [], None
+    while True:
+        kwargs = {"ExclusiveStartKey": start} if start else {}
+        answer = ranged.query(
+            TableName="r",
+            IndexName="by-g",
+            KeyConditionExpression="g = :g",
+            ExpressionAttributeValues={":g": {"S": "G"}},
+            Limit=2,
+            **kwargs,
+        )
+        pages += [(i["d"]["S"], i["pk"]["S"], i["sk"]["S"]) for i in answer["Items"]]
+        start = answer.get("LastEvaluatedKey")
+        if not start:
+            break
+    assert pages == [
+        ("0", "c", "1"),
+        ("0", "c", "2"),
+        ("same", "a", "1"),
+        ("same", "a", "2"),
+        ("same", "b", "1"),
+        ("same", "b", "2"),
+    ]
