@@ -301,7 +301,15 @@ def _event_registry(
     element: etree._Element, ctx: ParseContext
 ) -> el.EventRegistryDefinition | None:
     """``<flowable:eventType>`` with its correlation and out parameters (None without it)."""
-    key = ext_text(element, "eventType")
+    return _registry_event(element, ctx, "eventType", "eventCorrelationParameter")
+
+
+def _registry_event(
+    element: etree._Element, ctx: ParseContext, key_tag: str, correlation_tag: str
+) -> el.EventRegistryDefinition | None:
+    """The event-registry event ``<flowable:{key_tag}>`` names, its ``correlation_tag``
+    parameters and ``eventOutParameter`` mappings (None without the key)."""
+    key = ext_text(element, key_tag)
     if not key:
         return None
     line, column = ctx.where(element)
@@ -310,7 +318,7 @@ def _event_registry(
         event_type=key,
         correlation=tuple(
             (p.get("name") or "", p.get("value") or "")
-            for p in ext_children(element, "eventCorrelationParameter")
+            for p in ext_children(element, correlation_tag)
         ),
         out_parameters=tuple(
             (
@@ -323,9 +331,6 @@ def _event_registry(
         line=line,
         column=column,
     )
-
-
-# --- per-kind builders ---------------------------------------------------------------------
 
 
 def build_start_event(node: etree._Element, ctx: ParseContext) -> dict[str, Any]:
@@ -436,28 +441,7 @@ def build_service_task(node: etree._Element, ctx: ParseContext) -> dict[str, Any
 
 def _trigger_event(node: etree._Element, ctx: ParseContext) -> el.EventRegistryDefinition | None:
     """The reply a send-and-receive send event task waits for (``triggerEventType``)."""
-    key = ext_text(node, "triggerEventType")
-    if not key:
-        return None
-    line, column = ctx.where(node)
-    return el.EventRegistryDefinition(
-        message_name=f"{el.EVENT_REGISTRY_PREFIX}{key}",
-        event_type=key,
-        correlation=tuple(
-            (p.get("name") or "", p.get("value") or "")
-            for p in ext_children(node, "triggerEventCorrelationParameter")
-        ),
-        out_parameters=tuple(
-            (
-                p.get("source") or "",
-                p.get("target") or "",
-                (p.get("transient") or "").strip().lower() == "true",
-            )
-            for p in ext_children(node, "eventOutParameter")
-        ),
-        line=line,
-        column=column,
-    )
+    return _registry_event(node, ctx, "triggerEventType", "triggerEventCorrelationParameter")
 
 
 def build_receive_task(node: etree._Element, ctx: ParseContext) -> dict[str, Any]:
