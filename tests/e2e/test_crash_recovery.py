@@ -94,6 +94,14 @@ def _instances(base: str) -> dict:
 
 
 @pytest.mark.timeout(180)
+def test_importing_the_crashing_launcher_changes_nothing_here():
+    """Only the launcher process it runs as crashes: a test process that imports it for
+    ``CRASH_EXIT`` keeps the real ``intent.apply`` (other tests in this worker apply intents)."""
+    from tests.support import crashing_launcher
+
+    assert intent.apply is crashing_launcher._apply
+
+
 def test_a_fan_out_commit_killed_half_way_is_finished_by_a_restarted_launcher(tmp_path):
     with moto_server() as endpoint:
         port = free_port()

@@ -43,7 +43,12 @@ def _crashing_apply(store: Any, item: Any) -> bool:
     return _apply(_DyingStore(store), item)
 
 
-setattr(intent, "apply", _crashing_apply)  # noqa: B010 (a test double on purpose)
+def install() -> None:
+    """Make every commit intent this process applies crash it (only when run as the launcher:
+    importing this module, for ``CRASH_EXIT`` say, changes nothing)."""
+    setattr(intent, "apply", _crashing_apply)  # noqa: B010 (a test double on purpose)
+
 
 if __name__ == "__main__":
+    install()
     sys.exit(main())
