@@ -12,6 +12,7 @@ kind, or the ``candidate-sort`` partitions of a user and their groups) read as o
 from __future__ import annotations
 
 import heapq
+import itertools
 import json
 from collections.abc import Sequence
 
@@ -93,8 +94,8 @@ def query_partitions(
     not ``limit`` per partition: each unfinished partition is asked for its share,
     ``ceil(limit / unfinished) + SHARE_MARGIN`` (at most ``limit``), so one call reads at most
     ``limit + unfinished * (SHARE_MARGIN + 1)`` items (``Page.read``). Only the items certainly
-    in merged order are returned: those up to the smallest (descending: largest) last key of
-    the partitions that have more. So a page may be short (never empty while items remain)
+    in merged order are returned: the first ``share`` of the merge, and those up to the
+    smallest (descending: largest) last key of the partitions that have more. So a page may be short (never empty while items remain)
     with a token; callers loop on ``next_token``. The token records where each partition
     stopped (by its position in ``hash_values``: resume with the same list), so paging neither
     skips nor repeats items. Ties on the range key are ordered by (pk, sk); use unique range
@@ -134,15 +135,23 @@ def query_partitions(
     ]
     cut = (max(pending) if descending else min(pending)) if pending else None
 
-    def certain(key: tuple[str, str, str]) -> bool:
-        return cut is None or (key >= cut if descending else key <= cut)
+    def certain(rank: int, key: tuple[str, str, str]) -> bool:
+        # Also certain: the first ``share`` merged items. An item a partition has not returned
+        # yet comes after all ``share`` items it did return, so it cannot precede any of them.
+        return rank < share or cut is None or (key >= cut if descending else key <= cut)
 
     streams = [
-        [(key, position, item) for item in page.items if certain(key := _sort_key(index, item))]
+        [(_sort_key(index, item), position, item) for item in page.items]
         for position, page in fetched.items()
     ]
     merged = heapq.merge(*streams, reverse=descending)
-    taken = [entry for _, entry in zip(range(limit), merged)]
+    taken = [
+        entry
+        for _, entry in itertools.takewhile(
+            lambda ranked: certain(ranked[0], ranked[1][0]),
+            enumerate(itertools.islice(merged, limit)),
+        )
+    ]
     new_state = dict(state)
     for position, page in fetched.items():
         mine = [item for _, p, item in taken if p == position]
