@@ -15,20 +15,18 @@ from urllib.parse import quote
 
 import pytest
 
-from chalicelib import aws
 from chalicelib.service.repositories.instance_reads import execution_count
 from tests.support.executions import WF, deploy, start, waiting_execution
-from tests.support.rest import ADMIN, expect
+from tests.support.instances import counted_query, query
+from tests.support.rest import ADMIN
 
 
 def get(client, params: str) -> dict:
-    return expect(client.http.get(f"{WF}/execution?{params}", headers=ADMIN), 200)
+    return query(client, f"{WF}/execution", params)
 
 
 def counted(client, params: str) -> tuple[dict, dict]:
-    with aws.counting() as counter:
-        data = get(client, params)
-    return data, dict(counter.counts.get("dynamodb", {}))
+    return counted_query(client, f"{WF}/execution", params)
 
 
 def start_many(container, world, first: int, last: int) -> None:

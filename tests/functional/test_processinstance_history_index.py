@@ -20,36 +20,18 @@ from chalicelib.service.repositories.history_index import (
     UNFINISHED,
     history_count,
 )
-from tests.support.instances import deploy, start
+from tests.support.instances import CALLER, counted_query, deploy, query, start, walk_of
 from tests.support.rest import ADMIN, WF, expect
-
-CALLER = """<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" targetNamespace="Tests">
-  <process id="caller" name="Caller" isExecutable="true">
-    <startEvent id="s"/>
-    <sequenceFlow id="f1" sourceRef="s" targetRef="call"/>
-    <callActivity id="call" calledElement="alpha"/>
-    <sequenceFlow id="f2" sourceRef="call" targetRef="e"/>
-    <endEvent id="e"/>
-  </process>
-</definitions>"""
 
 HISTORY = f"{WF}/processinstance/history"
 
 
 def get(client, params: str) -> dict:
-    return expect(client.http.get(f"{HISTORY}?{params}", headers=ADMIN), 200)
+    return query(client, HISTORY, params)
 
 
 def counted(client, params: str) -> tuple[dict, dict]:
-    with aws.counting() as counter:
-        data = get(client, params)
-    return data, dict(counter.counts.get("dynamodb", {}))
-
-
-def walk_of(term: str) -> str:
-    """The same filter as a disjunction: answered by walking the listing (no index)."""
-    return "_queryFilter=" + quote(f"({term}) or ({term})")
+    return counted_query(client, HISTORY, params)
 
 
 def start_many(client, container, first: int, last: int) -> None:

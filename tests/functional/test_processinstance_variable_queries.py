@@ -14,8 +14,7 @@ from urllib.parse import quote
 
 import pytest
 
-from chalicelib import aws
-from tests.support.instances import deploy, start
+from tests.support.instances import counted_query, deploy, query, start
 from tests.support.rest import ADMIN, JSON_HEADERS, WF, expect
 
 TWO_TASKS = """<?xml version="1.0" encoding="UTF-8"?>
@@ -35,13 +34,11 @@ LONG = "long value " * 200  # past LOOKUP_VALUE_BYTES: keyed by its hash
 
 
 def get(client, params: str) -> dict:
-    return expect(client.http.get(f"{WF}/processinstance?{params}", headers=ADMIN), 200)
+    return query(client, f"{WF}/processinstance", params)
 
 
 def counted(client, params: str) -> tuple[dict, dict]:
-    with aws.counting() as counter:
-        data = get(client, params)
-    return data, dict(counter.counts.get("dynamodb", {}))
+    return counted_query(client, f"{WF}/processinstance", params)
 
 
 def ids_of(data: dict) -> list[str]:

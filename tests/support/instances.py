@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
-from tests.support.rest import ADMIN, WF
+from chalicelib import aws
+from tests.support.rest import ADMIN, WF, expect
 
 JSON = {**ADMIN, "Content-Type": "application/json"}
 
@@ -47,3 +49,33 @@ def deploy(container, key="onboard", name="Onboarding", bpmn=None) -> str:
 def start(client, payload, headers=JSON, action=True):
     path = f"{WF}/processinstance" + ("?_action=create" if action else "")
     return client.http.post(path, headers=headers, body=json.dumps(payload).encode())
+
+
+#: a process whose call activity starts ``alpha`` (super-instance queries)
+CALLER = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" targetNamespace="Tests">
+  <process id="caller" name="Caller" isExecutable="true">
+    <startEvent id="s"/>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="call"/>
+    <callActivity id="call" calledElement="alpha"/>
+    <sequenceFlow id="f2" sourceRef="call" targetRef="e"/>
+    <endEvent id="e"/>
+  </process>
+</definitions>"""
+
+
+def query(client, path: str, params: str) -> dict:
+    """The envelope of ``GET <path>?<params>`` as the admin (200 asserted)."""
+    return expect(client.http.get(f"{path}?{params}", headers=ADMIN), 200)
+
+
+def counted_query(client, path: str, params: str) -> tuple[dict, dict]:
+    """``query`` and the DynamoDB requests it made, by operation."""
+    with aws.counting() as counter:
+        data = query(client, path, params)
+    return data, dict(counter.counts.get("dynamodb", {}))
+
+
+def walk_of(term: str) -> str:
+    """The same filter as a disjunction: answered by walking the listing (no index)."""
+    return "_queryFilter=" + quote(f"({term}) or ({term})")
