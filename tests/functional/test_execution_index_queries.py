@@ -170,7 +170,10 @@ def test_paging_by_cookie_across_shards_has_no_skip_or_duplicate(client, contain
         while True:
             url = f"{params}&_pageSize=4" + (f"&_pagedResultsCookie={cookie}" if cookie else "")
             data, cost = counted(client, url)
-            assert sum(cost.values()) <= 8, cost
+            # at most two rounds of the 8 shard Queries: a shard whose last page ended exactly
+            # at its share says it has more, and only a second Query finds it has not (which
+            # shards those are depends on the random ids, so the first round is not always all)
+            assert sum(cost.values()) <= 2 * 8, cost
             seen += [row["_id"] for row in data["result"]]
             cookie = data["pagedResultsCookie"]
             if cookie is None:
