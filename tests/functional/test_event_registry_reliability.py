@@ -260,6 +260,8 @@ def test_events_from_16_concurrent_senders_each_have_exactly_one_effect(containe
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(sender, range(16)))
 
+    seen: list[str] = []
+
     def worker(_: int) -> int:
         handled = 0
         idle = 0
@@ -276,10 +278,15 @@ def test_events_from_16_concurrent_senders_each_have_exactly_one_effect(containe
             assert not failed
             for m in messages:
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            seen.extend(m["MessageId"] for m in messages)
             handled += len(messages)
         return handled
 
     with ThreadPoolExecutor(4) as pool:
         handled = sum(pool.map(worker, range(4)))
-    assert handled == 2 * total
+    # SQS delivers at least once (moto's receive, like the real one, may hand one message to
+    # two concurrent receivers): every message was handled, some maybe twice, and still each
+    # event had exactly one effect.
+    assert len(set(seen)) == 2 * total
+    assert handled >= 2 * total
     assert instances_of(container, definition) == total
