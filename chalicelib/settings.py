@@ -76,6 +76,25 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"Setting {name} must be true or false, got {raw!r}")
 
 
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list (blank entries dropped)."""
+    return tuple(part.strip() for part in env.get(name, "").split(",") if part.strip())
+
+
+def _pairs(env: Mapping[str, str], name: str) -> dict[str, str]:
+    """``a=x,b=y`` -> ``{"a": "x", "b": "y"}`` (loud on an entry without ``=``)."""
+    pairs: dict[str, str] = {}
+    for part in _list(env, name):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise SettingsError(f"Setting {name} must be name=value pairs, got {part!r}")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
+#: ``WORKFLOW_HTTP_SECRET_<NAME>``: a header secret an HTTP task names as ``{{secret:NAME}}``
+HTTP_SECRET_PREFIX = "WORKFLOW_HTTP_SECRET_"
+
 HISTORY_LEVELS = ("none", "activity", "audit", "full")
 BACKENDS = ("aws", "moto")
 
@@ -133,6 +152,20 @@ class Settings:
     script_time_limit_seconds: float = 1.0
     #: the input limits (``chalicelib.limits``), each its own ``WORKFLOW_MAX_*`` setting
     limits: Limits = DEFAULT_LIMITS
+    #: HTTP tasks (``service/actions/http_task.py``): the URL prefixes they may call (none: an
+    #: HTTP task is refused at deploy), the longest wait, the largest response body, and the
+    #: header secrets (``WORKFLOW_HTTP_SECRET_<NAME>``: a value, or ``ssm:<parameter>``)
+    http_allow: tuple[str, ...] = ()
+    http_timeout_seconds: float = 10.0
+    http_max_response_bytes: int = 1_048_576
+    http_secrets: dict = field(default_factory=dict)
+    #: mail tasks: the sender when the task names none, and the SES region (default: region)
+    mail_from: str | None = None
+    ses_region: str | None = None
+    #: external worker tasks: topic -> SQS queue name (else an outbound channel keyed like the
+    #: topic), and how long a published job waits for its worker before it is published again
+    worker_topics: dict = field(default_factory=dict)
+    worker_lock_seconds: int = 300
     extra: dict = field(default_factory=dict)
 
     @property
@@ -182,6 +215,20 @@ class Settings:
             sweep_period_seconds=_seconds(env, "WORKFLOW_SWEEP_PERIOD_SECONDS", 60.0),
             script_time_limit_seconds=_seconds(env, "WORKFLOW_SCRIPT_TIME_LIMIT_SECONDS", 1.0),
             limits=_limits(env),
+            http_allow=_list(env, "WORKFLOW_HTTP_ALLOW"),
+            http_timeout_seconds=_seconds(env, "WORKFLOW_HTTP_TIMEOUT_SECONDS", 10.0),
+            http_max_response_bytes=_int(
+                env, "WORKFLOW_HTTP_MAX_RESPONSE_BYTES", 1_048_576, minimum=1
+            ),
+            http_secrets={
+                name[len(HTTP_SECRET_PREFIX) :]: value
+                for name, value in env.items()
+                if name.startswith(HTTP_SECRET_PREFIX) and len(name) > len(HTTP_SECRET_PREFIX)
+            },
+            mail_from=env.get("WORKFLOW_MAIL_FROM", "").strip() or None,
+            ses_region=env.get("WORKFLOW_SES_REGION", "").strip() or None,
+            worker_topics=_pairs(env, "WORKFLOW_WORKER_TOPICS"),
+            worker_lock_seconds=_int(env, "WORKFLOW_WORKER_LOCK_SECONDS", 300, minimum=1),
         )
 
 

@@ -335,6 +335,13 @@ class ServiceTask(Activity):
     event_in_parameters: tuple[tuple[str, str], ...] = ()
     trigger_event_type: str | None = None
     trigger_event: EventRegistryDefinition | None = None
+    #: ``flowable:type="external-worker"``: the topic (may be an expression), whether the job
+    #: carries no variables (``doNotIncludeVariables``), and the ``externalWorkerInParameter``
+    #: / ``externalWorkerOutParameter`` mappings
+    topic: str | None = None
+    do_not_include_variables: bool = False
+    worker_in_parameters: tuple[CallMapping, ...] = ()
+    worker_out_parameters: tuple[CallMapping, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -349,7 +356,7 @@ class ReceiveTask(Activity):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SendTask(Activity):
-    """``sendTask`` (not executed; ``type="mail"`` in Flowable)."""
+    """``sendTask``: executed only as Flowable's mail task (``flowable:type="mail"``)."""
 
     type: str | None = None
     class_name: str | None = None

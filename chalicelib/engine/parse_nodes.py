@@ -436,6 +436,10 @@ def build_service_task(node: etree._Element, ctx: ParseContext) -> dict[str, Any
         ),
         "trigger_event_type": ext_text(node, "triggerEventType"),
         "trigger_event": _trigger_event(node, ctx),
+        "topic": ext_attr(node, "topic"),
+        "do_not_include_variables": ext_bool(node, "doNotIncludeVariables"),
+        "worker_in_parameters": _mappings(node, ctx, "externalWorkerInParameter"),
+        "worker_out_parameters": _mappings(node, ctx, "externalWorkerOutParameter"),
     }
 
 

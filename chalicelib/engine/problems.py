@@ -68,6 +68,11 @@ class ProblemCode(str, enum.Enum):
     SCRIPT_LANGUAGE_MISSING = "bpmn-scripttask-missing-language"
     LISTENER_IMPLEMENTATION_MISSING = "flowable-listener-implementation-missing"
     INVALID_VALUE = "bpmn-invalid-attribute-value"
+    HTTP_TASK_NO_METHOD = "flowable-http-task-no-request-method"
+    HTTP_TASK_NO_URL = "flowable-http-task-no-request-url"
+    MAIL_TASK_NO_RECIPIENT = "flowable-mail-task-no-recipient"
+    MAIL_TASK_NO_CONTENT = "flowable-mail-task-no-content"
+    EXTERNAL_WORKER_NO_TOPIC = "flowable-external-worker-task-no-topic"
     # expressions
     EXPRESSION_SYNTAX = "bpmn-expression-syntax"
     CONDITION_NOT_EXPRESSION = "bpmn-condition-not-expression"

@@ -109,7 +109,7 @@ KINDS: tuple[ElementKind, ...] = (
         check.no_extra_checks,
         "receive_task",
     ),
-    _refused("sendTask", el.SendTask, build.build_send_task, check.check_send_task),
+    ElementKind("sendTask", el.SendTask, build.build_send_task, check.check_send_task, "send_task"),
     _refused(
         "businessRuleTask",
         el.BusinessRuleTask,

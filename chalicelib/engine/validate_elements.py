@@ -433,6 +433,8 @@ def check_service_task(c: ProcessChecker, node: el.ServiceTask) -> None:
                 "a send event task needs flowable:channelKey (the outbound channel)",
                 node,
             )
+    elif node.type in ACTION_FIELDS:
+        check_action_task(c, node)
     elif node.type:
         c.add(
             P.UNSUPPORTED_TASK_TYPE, f"service tasks of type '{node.type}' are not supported", node
@@ -460,9 +462,95 @@ def unsupported(what: str) -> Callable[[ProcessChecker, el.FlowNode], None]:
 
 
 def check_send_task(c: ProcessChecker, node: el.SendTask) -> None:
-    """Send task: refused (not supported by this engine)."""
+    """Send task: run only as Flowable's mail task (``flowable:type="mail"``)."""
+    if node.type == "mail" and not node.class_name:
+        check_action_task(c, node)
+        for item in node.fields:
+            c.expression(item.expression, node, f"field '{item.name}'", at=item)
+        return
     suffix = f" (type '{node.type}')" if node.type else ""
-    c.add(P.UNSUPPORTED_TASK_TYPE, f"send tasks{suffix} are not supported by this engine", node)
+    c.add(
+        P.UNSUPPORTED_TASK_TYPE,
+        f"send tasks{suffix} are not supported by this engine (a mail task is)",
+        node,
+    )
+
+
+#: the ``flowable:field`` names each action task type reads (Flowable's names)
+ACTION_FIELDS: dict[str, frozenset[str]] = {
+    "http": frozenset(
+        {
+            "requestMethod",
+            "requestUrl",
+            "requestHeaders",
+            "requestBody",
+            "requestBodyEncoding",
+            "requestTimeout",
+            "disallowRedirects",
+            "failStatusCodes",
+            "handleStatusCodes",
+            "ignoreException",
+            "saveRequestVariables",
+            "saveResponseParameters",
+            "saveResponseParametersTransient",
+            "saveResponseVariableAsJson",
+            "responseVariableName",
+            "resultVariablePrefix",
+        }
+    ),
+    "mail": frozenset(
+        {
+            "to",
+            "from",
+            "subject",
+            "cc",
+            "bcc",
+            "text",
+            "textVar",
+            "html",
+            "htmlVar",
+            "charset",
+            "ignoreException",
+            "exceptionVariableName",
+            "headers",
+        }
+    ),
+    "external-worker": frozenset(),
+}
+
+
+def check_action_task(c: ProcessChecker, node: el.ServiceTask | el.SendTask) -> None:
+    """HTTP, mail and external worker tasks: the fields each needs, and no field it would
+    silently ignore (attachments, request/response handlers: Java or Groovy)."""
+    kind = node.type or ""
+    names = {item.name for item in node.fields}
+    known = ACTION_FIELDS[kind]
+    for name in sorted(names - known):
+        c.add(
+            P.UNSUPPORTED_TASK_TYPE,
+            f"field '{name}' is not supported on a {kind} task"
+            + (f" (supported: {', '.join(sorted(known))})" if known else ""),
+            node,
+        )
+    if kind == "http":
+        if "requestMethod" not in names:
+            c.add(P.HTTP_TASK_NO_METHOD, "an HTTP task needs the field requestMethod", node)
+        if "requestUrl" not in names:
+            c.add(P.HTTP_TASK_NO_URL, "an HTTP task needs the field requestUrl", node)
+    elif kind == "mail":
+        if not names & {"to", "cc", "bcc"}:
+            c.add(P.MAIL_TASK_NO_RECIPIENT, "a mail task needs the field to, cc or bcc", node)
+        if not names & {"text", "textVar", "html", "htmlVar"}:
+            c.add(
+                P.MAIL_TASK_NO_CONTENT,
+                "a mail task needs the field text, textVar, html or htmlVar",
+                node,
+            )
+    elif kind == "external-worker" and isinstance(node, el.ServiceTask):
+        if not (node.topic or "").strip():
+            c.add(P.EXTERNAL_WORKER_NO_TOPIC, "an external worker task needs flowable:topic", node)
+        else:
+            c.expressions(node, [("topic", node.topic)])
 
 
 def check_call_activity(c: ProcessChecker, node: el.CallActivity) -> None:

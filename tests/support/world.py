@@ -23,6 +23,7 @@ from chalicelib.engine.runtime.commands import (
     DeleteInstance,
     DeliverMessage,
     DeliverSignal,
+    FinishAction,
     FireTimer,
     RunAsyncJob,
     SetVariables,
@@ -155,7 +156,7 @@ class InMemoryWorld:
         return result
 
     def _apply_jobs(self, command: Command, effects: Iterable[Effect]) -> None:
-        if isinstance(command, (FireTimer, RunAsyncJob)):
+        if isinstance(command, (FireTimer, RunAsyncJob, FinishAction)):
             self.jobs.pop(command.job_id, None)  # the job ran: deleted in its commit
         for effect in effects:
             if isinstance(effect, JobRequested) and effect.job_id:

@@ -14,6 +14,7 @@ __all__ = [
     "DeleteInstance",
     "SetVariables",
     "UpdateTask",
+    "FinishAction",
     "UPDATABLE_TASK_FIELDS",
 ]
 
@@ -141,6 +142,20 @@ class RunAsyncJob(Command):
     execution_id: str
     activity_id: str | None = None
     kind: str = "async-continuation"
+
+
+@dataclass(frozen=True, slots=True)
+class FinishAction(Command):
+    """The outcome of an action task's job (HTTP, mail, external worker task): set
+    ``variables`` from the task's execution, then leave the task, or, with ``error_code``,
+    throw that BPMN error from it. Refused (``UnknownTarget``) when the execution no longer
+    waits for ``job_id``: a duplicate or late outcome has no effect."""
+
+    job_id: str
+    instance_id: str
+    execution_id: str
+    variables: Mapping[str, Any] = field(default_factory=dict)
+    error_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -187,6 +187,7 @@ class JobKind(str, enum.Enum):
     TIMER = "timer"  # run FireTimer
     ASYNC_CONTINUATION = "async-continuation"  # run RunAsyncJob: enter the activity
     ASYNC_AFTER = "async-after"  # run RunAsyncJob: end listeners, then the outgoing flows
+    ACTION = "action"  # an HTTP, mail or external worker task's I/O, then FinishAction
 
 
 @dataclass(frozen=True, slots=True)

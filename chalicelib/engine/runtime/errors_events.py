@@ -29,7 +29,7 @@ from chalicelib.engine.elements import (
 from chalicelib.engine.model import ProcessDefinitionModel
 from chalicelib.engine.runtime import flow, history, subscriptions
 from chalicelib.engine.runtime.context import InstanceContext, Runtime
-from chalicelib.engine.runtime.effects import EscalationUncaught
+from chalicelib.engine.runtime.effects import EscalationUncaught, JobCancelled
 from chalicelib.engine.runtime.records import ExecutionRecord
 from chalicelib.errors import ProcessFailure
 
@@ -128,9 +128,9 @@ def _propagate(
     node_id: str,
     kind: str,
     code: str | None,
+    include_self: bool = False,
 ) -> tuple[InstanceContext, ExecutionRecord, Catch, bool] | None:
     """Search this instance, then the calling ones. Returns where it is caught."""
-    include_self = False
     crossed = False
     while True:
         catch = find_catch(ic.model, node_id, kind, code, include_own_boundaries=include_self)
@@ -149,10 +149,18 @@ def _propagate(
 
 
 def throw_error(
-    rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node_id: str, code: str | None
+    rt: Runtime,
+    ic: InstanceContext,
+    execution: ExecutionRecord,
+    node_id: str,
+    code: str | None,
+    *,
+    from_activity: bool = False,
 ) -> None:
-    """Throw a BPMN error from ``node_id``; raises ``ProcessFailure`` when nobody catches it."""
-    found = _propagate(rt, ic, execution, node_id, "error", code)
+    """Throw a BPMN error from ``node_id``; raises ``ProcessFailure`` when nobody catches it.
+    ``from_activity``: the activity itself failed with it (an HTTP task's ``HTTP404``), so its
+    own boundary events catch it first; else it is an end or throw event's."""
+    found = _propagate(rt, ic, execution, node_id, "error", code, from_activity)
     if found is None:
         raise ProcessFailure(
             "bpmn-error",
@@ -233,6 +241,9 @@ def _interrupt(
             rt, rt.instance(target.sub_instance_id), delete_reason=reason, notify_parent=False
         )
     current = ic.execution(target.id) or target
+    if current.job_id:  # an action task's job (HTTP, mail, external worker) is void now
+        rt.emit(JobCancelled(ic.id, current.job_id, reason))
+        current = flow.update(ic, current, job_id=None)
     current = history.activity_ended(rt, ic, current, reason)
     flow.delete_scope_variables(ic, current.id)
     return current

@@ -36,7 +36,13 @@ from chalicelib.engine.runtime import (
     listeners,
     migration,
 )
-from chalicelib.engine.runtime.behaviours import gateways, multi_instance, scopes, user_task
+from chalicelib.engine.runtime.behaviours import (
+    action_tasks,
+    gateways,
+    multi_instance,
+    scopes,
+    user_task,
+)
 from chalicelib.engine.runtime.behaviours.table import dispatch_table
 from chalicelib.engine.runtime.bounds import check_changes, check_command
 from chalicelib.engine.runtime.commands import (
@@ -355,6 +361,7 @@ _HANDLERS: dict[type, Callable[[Session, Runtime, Any], str]] = {
     UpdateTask: _update_task,
     **event_commands.HANDLERS,  # events, timers and async jobs
     **migration.HANDLERS,  # process instance migration
+    **action_tasks.HANDLERS,  # the outcome of an HTTP, mail or external worker task's job
 }
 
 

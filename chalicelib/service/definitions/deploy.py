@@ -46,7 +46,7 @@ from ..container import Services
 from ..repositories import definitions as repo
 from ..repositories.definitions import load_deployment
 from ..repositories.instance_reads import any_lookup, lookup_count
-from . import event_registry, start_events
+from . import action_checks, event_registry, start_events
 from .cache import forget
 from .errors import InvalidDeployment
 from .naming import BPMN_SUFFIXES, generated_diagram_name, record_of, resource_base
@@ -253,6 +253,25 @@ def _latest_of_source(store: ItemStore, source: str) -> Item | None:
     return page.items[0] if page.items else None
 
 
+def _check_actions(
+    container: Services, parsed: list[_Parsed], registry: event_registry.RegistryChanges
+) -> None:
+    """HTTP, mail and external worker tasks against the stage's settings (``action_checks``)."""
+
+    def channel(key: str) -> Any:
+        return registry.channels.get(key) or event_registry.cached_channel(container, key)
+
+    processes = [process for item in parsed for process in item.processes]
+    errors = action_checks.check_actions(container.settings, processes, channel)
+    if errors:
+        first = errors[0]
+        raise InvalidDeployment(
+            f"The BPMN cannot run on this stage ({len(errors)} error(s)); first: line "
+            f"{first['xmlLineNumber']}: {first['defaultDescription']}",
+            {"errors": errors, "warnings": []},
+        )
+
+
 def deploy(
     container: Services,
     *,
@@ -280,6 +299,7 @@ def deploy(
     registry = event_registry.on_deploy(
         container.store, bpmn, resources, container.settings.events_queue
     )
+    _check_actions(container, parsed, registry)
     digest = content_hash(bpmn, resources)
     store = container.store
 

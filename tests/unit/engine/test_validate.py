@@ -53,11 +53,50 @@ UNSUPPORTED = [
         "com.acme.Delegate",
     ),
     ('<serviceTask id="x" activiti:class="com.acme.Delegate"/>', P.UNSUPPORTED_JAVA_CLASS, "Java"),
-    ('<serviceTask id="x" flowable:type="mail"/>', P.UNSUPPORTED_TASK_TYPE, "mail"),
-    ('<serviceTask id="x" flowable:type="http"/>', P.UNSUPPORTED_TASK_TYPE, "http"),
+    (
+        '<serviceTask id="x" flowable:type="mail"><extensionElements>'
+        '<flowable:field name="to" stringValue="a@example.com"/></extensionElements></serviceTask>',
+        P.MAIL_TASK_NO_CONTENT,
+        "text",
+    ),
+    (
+        '<serviceTask id="x" flowable:type="mail"><extensionElements>'
+        '<flowable:field name="text" stringValue="hi"/></extensionElements></serviceTask>',
+        P.MAIL_TASK_NO_RECIPIENT,
+        "to, cc or bcc",
+    ),
+    (
+        '<serviceTask id="x" flowable:type="http"><extensionElements>'
+        '<flowable:field name="requestMethod" stringValue="GET"/></extensionElements></serviceTask>',
+        P.HTTP_TASK_NO_URL,
+        "requestUrl",
+    ),
+    (
+        '<serviceTask id="x" flowable:type="http"><extensionElements>'
+        '<flowable:field name="requestUrl" stringValue="https://a.example/"/></extensionElements>'
+        "</serviceTask>",
+        P.HTTP_TASK_NO_METHOD,
+        "requestMethod",
+    ),
+    (
+        '<serviceTask id="x" flowable:type="http"><extensionElements>'
+        '<flowable:field name="requestMethod" stringValue="GET"/>'
+        '<flowable:field name="requestUrl" stringValue="https://a.example/"/>'
+        '<flowable:field name="httpActivityBehaviorClass" stringValue="com.acme.X"/>'
+        "</extensionElements></serviceTask>",
+        P.UNSUPPORTED_TASK_TYPE,
+        "httpActivityBehaviorClass",
+    ),
+    ('<serviceTask id="x" flowable:type="external-worker"/>', P.EXTERNAL_WORKER_NO_TOPIC, "topic"),
     ('<serviceTask id="x" flowable:type="camel"/>', P.UNSUPPORTED_TASK_TYPE, "camel"),
     ('<serviceTask id="x" flowable:type="shell"/>', P.UNSUPPORTED_TASK_TYPE, "shell"),
-    ('<sendTask id="x" flowable:type="mail"/>', P.UNSUPPORTED_TASK_TYPE, "send tasks"),
+    ('<sendTask id="x"/>', P.UNSUPPORTED_TASK_TYPE, "send tasks"),
+    (
+        '<sendTask id="x" flowable:type="mail"><extensionElements>'
+        '<flowable:field name="html" stringValue="hi"/></extensionElements></sendTask>',
+        P.MAIL_TASK_NO_RECIPIENT,
+        "to, cc or bcc",
+    ),
     ('<businessRuleTask id="x"/>', P.UNSUPPORTED_ELEMENT, "business rule"),
     ('<complexGateway id="x"/>', P.UNSUPPORTED_ELEMENT, "complex gateway"),
     ('<adHocSubProcess id="x"><task id="in"/></adHocSubProcess>', P.UNSUPPORTED_ELEMENT, "ad-hoc"),

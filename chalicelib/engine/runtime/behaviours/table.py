@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from chalicelib.engine.registry import ElementKind
 from chalicelib.engine.runtime.behaviours import (
+    action_tasks,
     catch_events,
     events,
     gateways,
@@ -33,6 +34,7 @@ BEHAVIOURS: dict[str, Behaviour] = {
     "pass_through": Behaviour(tasks.pass_through),
     "script_task": Behaviour(tasks.script_task),
     "service_task": Behaviour(tasks.service_task, tasks.trigger_wait_state),
+    "send_task": Behaviour(action_tasks.action_task, action_tasks.trigger_action),
     "receive_task": Behaviour(catch_events.receive_task, tasks.trigger_wait_state),
     "user_task": Behaviour(user_task.execute),
     "exclusive_gateway": Behaviour(gateways.exclusive),

@@ -8,6 +8,7 @@ from typing import Any
 from chalicelib.engine.elements import Activity, ReceiveTask, ScriptTask, ServiceTask
 from chalicelib.engine.expressions.evaluate import evaluate
 from chalicelib.engine.runtime import flow, subscriptions
+from chalicelib.engine.runtime.behaviours import action_tasks
 from chalicelib.engine.runtime.context import InstanceContext, Runtime
 from chalicelib.engine.runtime.effects import JobKind, JobRequested, ScriptLog
 from chalicelib.engine.runtime.errors import UnsupportedElement
@@ -124,6 +125,9 @@ def service_task(
     if node.type == "send-event" and node.event_type:
         _send_event(rt, ic, execution, node)
         return
+    if action_tasks.is_action_task(node):
+        action_tasks.action_task(rt, ic, execution, node)
+        return
     if node.class_name or node.type:
         raise UnsupportedElement(
             node.id,
@@ -178,7 +182,11 @@ def trigger_wait_state(
     variables: Mapping[str, Any],
 ) -> None:
     """The trigger command: variables are set from the execution (Flowable's
-    ``trigger(executionId, vars)``), the subscription dropped, and the task left."""
+    ``trigger(executionId, vars)``), the subscription dropped, and the task left (an external
+    worker task also drops its job: ``action_tasks.trigger_action``)."""
+    if action_tasks.is_action_task(node):
+        action_tasks.trigger_action(rt, ic, execution, node, variables)
+        return
     for subscription in ic.state.subscriptions_of(execution.id):
         if subscription.type is SubscriptionType.TRIGGER:
             ic.state.remove(subscription)
@@ -198,11 +206,7 @@ def _send_event(
     else it names a variable) goes into an outbox job written with this command's commit;
     the job publishes it. The task does not wait. A ``skipExpression`` that is true while the
     variable ``_FLOWABLE_SKIP_EXPRESSION_ENABLED`` is true sends nothing (Flowable)."""
-    if (
-        node.skip_expression
-        and get_variable(ic, execution.id, "_FLOWABLE_SKIP_EXPRESSION_ENABLED") is True
-        and eval_text(rt, ic, execution.id, node.skip_expression, activity_id=node.id) is True
-    ):
+    if action_tasks.skipped(rt, ic, execution, node):
         flow.leave(rt, ic, execution, node)
         return
     payload: dict[str, Any] = {}
