@@ -110,6 +110,7 @@ class Launcher:
         self._threads: list[threading.Thread] = []
         self._mock: Any = None
         self._server: Any = None
+        self.demo_api: Any = None
         self.app_module: Any = None
 
     # -- start -------------------------------------------------------------------------------
@@ -130,6 +131,7 @@ class Launcher:
         settings = get_settings()
         if self.backend_name != "aws":
             self._create_resources(settings)
+        self._start_demo_api(settings)
         sys.path.insert(0, str(self.project_dir))
         self.app_module = importlib.import_module("app")
         if self.deploy_workflows:
@@ -174,6 +176,26 @@ class Launcher:
 
         create_tables(settings)
         create_queues(settings)
+        if settings.mail_from:  # SES sends only from a verified identity (moto checks it too)
+            from ..aws import client
+
+            ses = client("ses", settings.ses_region or settings.region, settings.endpoint_url)
+            ses.verify_email_identity(EmailAddress=settings.mail_from)
+
+    def _start_demo_api(self, settings: Settings) -> None:
+        """The stand-in provisioning API the ``contractorOnboarding`` sample calls
+        (``demo_api.py``), on ``WORKFLOW_LOCAL_DEMO_API_PORT`` (0 or unset in tests: none)."""
+        port = int(os.environ.get("WORKFLOW_LOCAL_DEMO_API_PORT", "0") or 0)
+        if port <= 0:
+            return
+        from .demo_api import DemoApi
+
+        try:
+            self.demo_api = DemoApi(
+                "127.0.0.1", port, settings.http_secrets.get("PROVISIONING")
+            ).start()
+        except OSError as exc:  # the port is taken: the samples' HTTP task will be retried
+            log.warning("demo provisioning API not started on port %d: %s", port, exc)
 
     def _deploy_workflow_directory(self) -> None:
         """Deploy ``workflow/`` (BPMN files and ``.bar`` archives) when the service can."""
@@ -325,6 +347,8 @@ class Launcher:
     def stop(self) -> None:
         """Stop the threads and the server, and the embedded backend."""
         self._stop.set()
+        if self.demo_api is not None:
+            self.demo_api.stop()
         if self._server is not None:
             self._server.server.shutdown()
             self._server.server.server_close()
@@ -374,6 +398,9 @@ environment settings (read at start; values already set win over the stage's):
                                credentials (stray AWS credentials alone never switch it)
   WORKFLOW_LOCAL_TICK_SECONDS  period of each scheduled handler (default 1); the job sweep's
                                WORKFLOW_SWEEP_PERIOD_SECONDS is set to the same tick
+  WORKFLOW_LOCAL_DEMO_API_PORT port of the stand-in provisioning API the contractorOnboarding
+                               sample calls (chalicelib/local/demo_api.py; the local stage
+                               sets 8025; 0: not started)
   WORKFLOW_*                   every other setting (tables, queue, history level, users file,
                                ...) as in chalicelib/settings.py; the "local" stage of
                                .chalice/config.json provides the defaults

@@ -13,6 +13,11 @@ TEST_ENV = {
     "WORKFLOW_DEADLETTER_TABLE": "wf-test-deadletter",
     "WORKFLOW_JOBS_QUEUE": "wf-test-jobs",
     "WORKFLOW_EVENTS_QUEUE": "wf-test-events",
+    # the contractorOnboarding sample's HTTP and mail tasks deploy (tests that call out start
+    # their own endpoint and allow it; see tests/e2e/test_samples.py)
+    "WORKFLOW_HTTP_ALLOW": "http://127.0.0.1:8025/",
+    "WORKFLOW_HTTP_SECRET_PROVISIONING": "test-token",
+    "WORKFLOW_MAIL_FROM": "workflow@example.com",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
