@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.launcher import WF, get_json, post_json, running_launcher
+from tests.support.launcher import WF, get_json, post_json, running_launcher, wait_until
 
 #: the seed's second curl example, headers as written
 SEED_HEADERS = {
@@ -20,9 +20,20 @@ SEED_HEADERS = {
 
 
 @pytest.fixture(scope="module")
-def launcher():
-    """The launcher with ``workflow/`` deployed (the samples)."""
-    with running_launcher(deploy_workflows=True) as running:
+def demo_api():
+    """The stand-in provisioning API ``contractorOnboarding``'s HTTP task calls."""
+    from chalicelib.local.demo_api import DemoApi
+    from tests.support.env import TEST_ENV
+
+    api = DemoApi("127.0.0.1", 0, TEST_ENV["WORKFLOW_HTTP_SECRET_PROVISIONING"]).start()
+    yield api
+    api.stop()
+
+
+@pytest.fixture(scope="module")
+def launcher(demo_api):
+    """The launcher with ``workflow/`` deployed (the samples), allowed to call ``demo_api``."""
+    with running_launcher(deploy_workflows=True, WORKFLOW_HTTP_ALLOW=f"{demo_api.url}/") as running:
         yield running
 
 
@@ -75,7 +86,7 @@ def test_seed_start_example_waits_for_a_manager(launcher):
     assert data["_id"] in [item["_id"] for item in listed["result"]]
 
 
-def test_contractor_accepted_ends_with_the_user_provisioned(launcher):
+def test_contractor_accepted_ends_with_the_user_provisioned(launcher, demo_api):
     status, _, data = post(
         launcher,
         "processinstance",
@@ -87,11 +98,16 @@ def test_contractor_accepted_ends_with_the_user_provisioned(launcher):
             "sn": "Doe",
             "mail": "jdoe@example.com",
             "startDate": "2026-12-01T09:00:00.000Z",
+            "provisioningApi": demo_api.url,
         },
     )
     assert status == 201, data
     [task] = get(launcher, f"processinstance/{data['_id']}")["tasks"]
     complete(task["_id"], decision="accept")
+    # the HTTP and mail tasks run as jobs after the commit; then the instance ends
+    assert wait_until(
+        lambda: get(launcher, f"processinstance/history/{data['_id']}")["endTime"] is not None
+    )
     ended = get(launcher, f"processinstance/{data['_id']}")  # as IDM: finished ones read too
     assert ended["endTime"] is not None
     [done] = ended["tasks"]
