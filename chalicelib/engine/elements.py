@@ -22,6 +22,9 @@ from chalicelib.engine.parts import (
 )
 
 __all__ = [
+    "ACTION_HANDLERS",
+    "EXTERNAL_WORKER",
+    "is_action_task",
     "TimerDefinition",
     "MessageDefinition",
     "EventRegistryDefinition",
@@ -462,3 +465,23 @@ GATEWAY_CLASSES = (
 )
 #: Elements that contain other flow elements.
 SCOPE_CLASSES = (SubProcess, Transaction, AdHocSubProcess)
+
+
+# --- action tasks --------------------------------------------------------------------------
+
+#: ``flowable:type`` of the tasks that act on the world through a job -> the job's handler type
+#: (``runtime/behaviours/action_tasks.py``; the runners are the service's ``service/actions/``)
+ACTION_HANDLERS: dict[str, str] = {
+    "http": "http-task",
+    "mail": "mail-task",
+    "external-worker": "external-worker",
+}
+EXTERNAL_WORKER = "external-worker"
+
+
+def is_action_task(node: object) -> bool:
+    """An HTTP, mail or external worker task (a send task only as a mail task)."""
+    kind = getattr(node, "type", None)
+    if isinstance(node, SendTask):
+        return kind == "mail"
+    return isinstance(node, ServiceTask) and kind in ACTION_HANDLERS

@@ -52,12 +52,14 @@ def test_a_rerun_after_a_crash_between_chunks_delivers_once_per_execution(
     _, body = post(client, "signal", {"signalName": "alert"})
     pk, sk = job_key(body["jobId"])
     before = container.store.get(Table.RUNTIME, pk, sk)
-    after_first = execution_jobs.broadcast_step(container, before)  # then the worker "dies"
-    assert after_first is not None
+    children = execution_jobs.broadcast_step(container, before)  # then the worker "dies"
+    assert 1 <= len(children) <= execution_jobs.FAN_OUT  # the rest of the range, in slices
     assert len([j for j in listed_jobs(client) if j["jobHandlerType"] == "deliver-signal"]) == 8
     with pytest.raises(ConcurrencyError):  # a stale copy of the job cannot fan out again
         execution_jobs.broadcast_step(container, before)
-    assert jobs.execute(container, body["jobId"])["status"] == "executed"  # resumes at cursor
+    for child in children:  # what the wake-ups (or the sweep) run: stored with the chunk
+        assert jobs.execute(container, child.data["_id"])["status"] == "executed"
+    assert not [j for j in listed_jobs(client) if j["jobHandlerType"] == "signal-broadcast"]
     deliveries = [j for j in listed_jobs(client) if j["jobHandlerType"] == "deliver-signal"]
     per_execution = Counter(j["executionId"] for j in deliveries)
     assert len(per_execution) == INSTANCES and set(per_execution.values()) == {1}
@@ -140,3 +142,32 @@ def test_deliveries_run_between_chunks_and_twice_woken_each_receiver_gets_it_onc
     assert mixed  # some batch ran deliveries beside the broadcast's next chunk
     assert all(tasks(container, instance) == ["T"] for instance in waiting)
     assert listed_jobs(client) == []
+
+
+def test_the_rest_of_a_broadcast_fans_out_in_parallel_slices(client, container, monkeypatch):
+    """Subscriptions created a second apart: the first chunk splits the rest of the range into
+    ``FAN_OUT`` broadcasts with contiguous, disjoint ranges, each a job any worker may run;
+    together they deliver to every receiver exactly once."""
+    monkeypatch.setattr(execution_jobs, "CHUNK", 8)
+    definition = deploy(container, "sigwait")
+    waiting = []
+    for _ in range(INSTANCES):
+        waiting.append(start(container, definition))
+        container.clock.advance(seconds=1)
+    _, body = post(client, "signal", {"signalName": "alert"})
+    pk, sk = job_key(body["jobId"])
+    children = execution_jobs.broadcast_step(container, container.store.get(Table.RUNTIME, pk, sk))
+    assert len(children) == execution_jobs.FAN_OUT
+    ranges = [
+        (c.data["jobHandlerConfiguration"]["after"], c.data["jobHandlerConfiguration"]["upTo"])
+        for c in children
+    ]
+    assert all(low < high for low, high in ranges)
+    assert all(ranges[i][1] == ranges[i + 1][0] for i in range(len(ranges) - 1))
+    for child in reversed(children):  # any order, any worker
+        assert execution_jobs.broadcast_step(container, child) == []  # each fits one chunk
+    deliveries = [j for j in listed_jobs(client) if j["jobHandlerType"] == "deliver-signal"]
+    per_execution = Counter(j["executionId"] for j in deliveries)
+    assert len(per_execution) == INSTANCES and set(per_execution.values()) == {1}
+    drain(container)
+    assert all(tasks(container, instance) == ["T"] for instance in waiting)

@@ -14,9 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ...engine.elements import FlowNode
+from ...engine.elements import EXTERNAL_WORKER, FlowNode, is_action_task
 from ...engine.model import ProcessDefinitionModel
-from ...engine.runtime.behaviours.action_tasks import EXTERNAL_WORKER, is_action_task
 from ...settings import Settings
 
 __all__ = ["allowed_prefix", "topic_queue", "check_actions"]

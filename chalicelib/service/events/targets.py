@@ -82,11 +82,15 @@ def subscribers(
     bound: str | None = None,
     limit: int | None = None,
     start: str | None = None,
+    low: str | None = None,
+    high: str | None = None,
 ) -> Page:
     """One page of the subscriptions to ``kind#name`` (``event-sort`` index; eventually
     consistent): items whose ``data`` is the subscription record. ``bound``: only those
-    created up to that ISO time."""
-    return stored_subscribers(container.store, kind, name, bound=bound, limit=limit, start=start)
+    created up to that ISO time; ``low``/``high``: sort keys in that range."""
+    return stored_subscribers(
+        container.store, kind, name, bound=bound, limit=limit, start=start, low=low, high=high
+    )
 
 
 def _all_subscribers(container: Services, kind: str, name: str) -> list[dict]:

@@ -161,11 +161,20 @@ def subscribers(
     bound: str | None = None,
     limit: int | None = None,
     start: str | None = None,
+    low: str | None = None,
+    high: str | None = None,
 ) -> Page:
     """One page of the subscriptions to ``kind#name`` (``event-sort`` index; eventually
     consistent): items whose ``data`` is the subscription record. ``bound``: only those
-    created up to that ISO time (the index ``sort`` is ``<created>#<id>``)."""
-    key_range = KeyRange.at_most(f"{bound}#\uffff") if bound else None
+    created up to that ISO time (the index ``sort`` is ``<created>#<id>``, see
+    ``subscription_sort``); ``low``/``high``: only sort keys in ``[low, high]`` (``high``
+    wins over ``bound``)."""
+    upper = high or (f"{bound}#\uffff" if bound else None)
+    key_range: KeyRange | None = None
+    if low is not None:
+        key_range = KeyRange.between(low, upper or "\uffff")
+    elif upper is not None:
+        key_range = KeyRange.at_most(upper)
     return store.query_index(
         Table.RUNTIME,
         Index.EVENT_SORT,

@@ -100,6 +100,7 @@ __all__ = [
     "TASK_PREFIX",
     "EXECUTION_PREFIX",
     "SUBSCRIPTION_PREFIX",
+    "subscription_sort",
     "OPEN_TASK_LISTING",
     "event_key",
     "variable_prefix",
@@ -229,9 +230,14 @@ def _index_of(record: dict) -> dict[str, str]:
     if kind == RecordKind.SUBSCRIPTION.value and record.get("event_name"):
         return {
             "event": event_key(record["type"], record["event_name"]),
-            "sort": f"{record.get('created') or ''}#{record['id']}",
+            "sort": subscription_sort(record),
         }
     return {}
+
+
+def subscription_sort(record: Mapping[str, Any]) -> str:
+    """A subscription's sort key in the ``event-sort`` index: ``<created>#<id>``."""
+    return f"{record.get('created') or ''}#{record['id']}"
 
 
 #: how long the header of an ended instance stays in the runtime table (then DynamoDB's TTL

@@ -20,7 +20,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from chalicelib.engine.elements import FlowNode, SendTask, ServiceTask
+from chalicelib.engine.elements import (
+    ACTION_HANDLERS,
+    EXTERNAL_WORKER,
+    FlowNode,
+    SendTask,
+    ServiceTask,
+    is_action_task,
+)
 from chalicelib.engine.parts import CallMapping
 from chalicelib.engine.runtime import errors_events, flow
 from chalicelib.engine.runtime.commands import FinishAction
@@ -50,22 +57,6 @@ __all__ = [
     "skipped",
     "HANDLERS",
 ]
-
-#: ``flowable:type`` -> the job handler type its runner is registered under
-ACTION_HANDLERS: dict[str, str] = {
-    "http": "http-task",
-    "mail": "mail-task",
-    "external-worker": "external-worker",
-}
-EXTERNAL_WORKER = "external-worker"
-
-
-def is_action_task(node: FlowNode) -> bool:
-    """An HTTP, mail or external worker task (a send task only as a mail task)."""
-    kind = getattr(node, "type", None)
-    if isinstance(node, SendTask):
-        return kind == "mail"
-    return isinstance(node, ServiceTask) and kind in ACTION_HANDLERS
 
 
 def skipped(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: FlowNode) -> bool:
