@@ -166,6 +166,9 @@ class Settings:
     #: topic), and how long a published job waits for its worker before it is published again
     worker_topics: dict = field(default_factory=dict)
     worker_lock_seconds: int = 300
+    #: lifecycle events (``service/events/lifecycle.py``): the outbound channel that receives
+    #: them as CloudEvents, or None (off)
+    lifecycle_channel: str | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -229,6 +232,7 @@ class Settings:
             ses_region=env.get("WORKFLOW_SES_REGION", "").strip() or None,
             worker_topics=_pairs(env, "WORKFLOW_WORKER_TOPICS"),
             worker_lock_seconds=_int(env, "WORKFLOW_WORKER_LOCK_SECONDS", 300, minimum=1),
+            lifecycle_channel=env.get("WORKFLOW_LIFECYCLE_CHANNEL", "").strip() or None,
         )
 
 

@@ -34,6 +34,7 @@ from ..storage.ports import AddCount, Item, Put, Table, TransactionTooLarge, Wri
 from .container import Services
 from .definitions.cache import get_definition, latest_definition
 from .events.broadcast import thrown_signal_jobs
+from .events.lifecycle import lifecycle_writes
 from .jobs import intents
 from .jobs.engine_effects import effect_writes
 from .jobs.wakeup import publish
@@ -147,6 +148,8 @@ class UnitOfWork:
         writes.extend(job_writes)
         signal_writes, signal_jobs = thrown_signal_jobs(self.container, result)
         writes.extend(signal_writes)
+        lifecycle_jobs_writes, lifecycle_jobs = lifecycle_writes(self.container, result)
+        writes.extend(lifecycle_jobs_writes)
         if running_job is not None:
             writes.append(job_done_write(running_job))
         writes.extend(extra)
@@ -163,7 +166,7 @@ class UnitOfWork:
             state.mark_clean()
         if decision is not None:
             intents.apply_now(self.container, decision)
-        publish(self.container, new_jobs + signal_jobs)
+        publish(self.container, new_jobs + signal_jobs + lifecycle_jobs)
         _emit_commit_metrics(result)
 
     def _decide(self, result: CommandResult, writes: list[Write]) -> intents.Decision:

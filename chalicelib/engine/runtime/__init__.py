@@ -66,6 +66,7 @@ _MODULE_OF = {
     "StepLimitExceeded": "errors",
     "SubscriptionRecord": "records",
     "SubscriptionType": "records",
+    "TaskAssigned": "effects",
     "TaskCompleted": "effects",
     "TaskCreated": "effects",
     "TaskDeleted": "effects",

@@ -133,6 +133,14 @@ class TaskCompleted(Effect):
 
 
 @dataclass(frozen=True, slots=True)
+class TaskAssigned(Effect):
+    """An open user task got a new assignee (claim, or a changed ``assignee``)."""
+
+    task_id: str
+    assignee: str
+
+
+@dataclass(frozen=True, slots=True)
 class TaskDeleted(Effect):
     """A user task was removed without completion (boundary event, MI completion, delete)."""
 

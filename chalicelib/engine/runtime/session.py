@@ -56,7 +56,7 @@ from chalicelib.engine.runtime.commands import (
     UpdateTask,
 )
 from chalicelib.engine.runtime.context import DEFAULT_MAX_STEPS, InstanceContext, Runtime
-from chalicelib.engine.runtime.effects import Effect, HistoryLevel
+from chalicelib.engine.runtime.effects import Effect, HistoryLevel, TaskAssigned
 from chalicelib.engine.runtime.errors import DefinitionNotFound, NotWaiting, UnknownTarget
 from chalicelib.engine.runtime.hooks import Hooks
 from chalicelib.engine.runtime.records import SubscriptionType
@@ -297,6 +297,7 @@ def _update_task(session: Session, rt: Runtime, command: UpdateTask) -> str:
     context.state.put(updated)
     history.task_updated(rt, context, updated)
     if updated.assignee and updated.assignee != task.assignee:
+        rt.emit(TaskAssigned(context.id, updated.id, updated.assignee))
         node = context.node(task.task_definition_key)
         listeners.task_listeners(
             rt,

@@ -28,6 +28,7 @@ from ...errors import ConcurrencyError
 from ...storage.aggregate import retry_on_conflict
 from ...storage.ports import Delete, Item, MustNotExist, Put, StorageError, Table, VersionIs
 from ..container import Services
+from ..events.lifecycle import dead_letter_writes
 from ..public_errors import public_message
 from ..repositories.jobs import dead_letter_item, rescheduled_job
 from .wakeup import publish
@@ -102,12 +103,15 @@ def record_failure(container: Services, item: Item, exc: Exception) -> dict[str,
     data = {**item.data, "retries": retries, "exceptionMessage": message, "stacktrace": trace}
     condition = VersionIs(item.version or 1)
     if retries == 0:
+        announce, announcements = dead_letter_writes(container, data)
         container.store.transact(
             [
                 Delete(Table.RUNTIME, item.pk, item.sk, condition, item.stored_chunks),
                 Put(Table.DEADLETTER, dead_letter_item(data), MustNotExist()),
+                *announce,
             ]
         )
+        publish(container, announcements)
         log.warning("job %s moved to the dead-letter table: %s", job_id, raw)
         return {"_id": job_id, "status": "deadletter", "exceptionMessage": message, "retries": 0}
     due = now + retry_wait(item)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...storage.ports import Item
-from ..events import broadcast, deliveries, inbound, outbound, timer_start
+from ..events import broadcast, deliveries, inbound, lifecycle, outbound, timer_start
 from . import engine_runner, intents
 
 __all__ = ["Runner", "RUNNERS"]
@@ -36,4 +36,6 @@ RUNNERS: dict[str, Runner] = {
     inbound.HANDLER: inbound.run_dead_letter,
     # a send event task's outbox job (service/events/outbound.py)
     outbound.HANDLER: outbound.run_send_event,
+    # lifecycle events as CloudEvents (service/events/lifecycle.py)
+    lifecycle.HANDLER: lifecycle.run_lifecycle,
 }
