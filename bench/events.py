@@ -7,10 +7,19 @@
 2. Through the real local launcher in this process: the latency from SendMessage on the events
    queue to the started instance being readable (p50, p99), the launcher's queue worker
    polling as under ``make run``.
+3. Load (issue 14's proof): ``BENCH_EVENTS_LOAD`` (1,000) inbound events, each sent twice, by 16
+   concurrent senders to a moto server in its own process (embedded moto keeps every request
+   in memory), handled by 4 concurrent workers as Lambda's poller would: every event must have
+   exactly one effect (one instance per event, none twice). Prints the wall time and the
+   verdict; ``BENCH_EVENTS_LOAD=0`` skips it. moto's server fails some concurrent
+   TransactWriteItems with a 500 (real DynamoDB does not): those records fail, come back after
+   the 3 s visibility timeout and are retried, some until the queue's DLQ; each event's twin
+   message still gives it its one effect.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
@@ -25,6 +34,9 @@ from bench.support import ENV, moto_container  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "workflow" / "events"
 ROUNDS = int(os.environ.get("BENCH_EVENTS_ROUNDS", "20"))
+LOAD = int(os.environ.get("BENCH_EVENTS_LOAD", "1000"))
+SENDERS = 16
+WORKERS = 4
 GOALS = {"inbound start": 2, "inbound correlate": 3}
 
 SEND = """<?xml version="1.0" encoding="UTF-8"?>
@@ -182,6 +194,160 @@ def latency() -> None:
         aws.reset_clients()
 
 
+def _moto_server() -> tuple[Any, str]:
+    """A moto server in a process of its own on a free port: ``(process, endpoint)``."""
+    import socket
+    import subprocess
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1)
+            return process, endpoint
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("the moto server did not start")
+
+
+def load() -> None:
+    """Part 3 (see the module doc)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from chalicelib import aws, bootstrap, settings
+    from chalicelib.messaging.sqs import create_queues
+    from chalicelib.service.repositories.instance_reads import instance_lookup
+    from chalicelib.storage.dynamo import create_tables
+    from chalicelib.workers import entry
+
+    print(f"== Event registry: {LOAD} events x2, {SENDERS} senders, {WORKERS} workers ==")
+    process, endpoint = _moto_server()
+    os.environ.update(AWS_ENDPOINT_URL=endpoint, WORKFLOW_BACKEND="aws")
+    settings.reset_settings()
+    bootstrap.reset_container()
+    aws.reset_clients()
+    try:
+        current = settings.get_settings()
+        create_tables(current)
+        create_queues(current)
+        container = bootstrap.get_container()
+        _deploy_sample(container)
+        from chalicelib.service.definitions.cache import latest_definition
+
+        definition = latest_definition(container, "contractorHired").id
+        sqs = aws.client("sqs")
+        url = sqs.get_queue_url(QueueName=current.events_queue)["QueueUrl"]
+        arn = f"arn:aws:sqs:{current.region}:123456789012:{current.events_queue}"
+        begin = time.perf_counter()
+
+        def sender(first: int) -> None:
+            for n in range(first, LOAD, SENDERS):
+                body = json.dumps(
+                    {
+                        "eventType": "contractorHired",
+                        "idempotencyKey": f"load-{n}",
+                        "userName": f"u{n}",
+                        "mail": "m",
+                        "startDate": "d",
+                    }
+                )
+                sqs.send_message(QueueUrl=url, MessageBody=body)
+                sqs.send_message(QueueUrl=url, MessageBody=body)
+
+        with ThreadPoolExecutor(SENDERS) as pool:
+            list(pool.map(sender, range(SENDERS)))
+        sent = time.perf_counter() - begin
+
+        def in_flight() -> int:
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=url,
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                ],
+            )["Attributes"]
+            return sum(int(v) for v in attributes.values())
+
+        handled_ids: set[str] = set()
+
+        def worker(_: int) -> int:
+            # a failed record is not deleted: it comes back after the visibility timeout (3 s
+            # here), as Lambda's poller retries it; a worker stops once nothing is left
+            handled, idle = 0, 0
+            while idle < 3:
+                messages = sqs.receive_message(
+                    QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=3
+                ).get("Messages", [])
+                if not messages:
+                    idle = idle + 1 if in_flight() == 0 else 0
+                    time.sleep(0.2)
+                    continue
+                idle = 0
+                records = [
+                    {"messageId": m["MessageId"], "body": m["Body"], "eventSourceARN": arn}
+                    for m in messages
+                ]
+                failed = {
+                    f["itemIdentifier"]
+                    for f in entry.on_event_message({"Records": records})["batchItemFailures"]
+                }
+                for m in messages:
+                    if m["MessageId"] not in failed:
+                        handled_ids.add(m["MessageId"])
+                        with contextlib.suppress(sqs.exceptions.ReceiptHandleIsInvalid):
+                            # received again meanwhile: that worker deletes it (at least once)
+                            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+                        handled += 1
+            return handled
+
+        with ThreadPoolExecutor(WORKERS) as pool:
+            handled = sum(pool.map(worker, range(WORKERS)))
+        elapsed = time.perf_counter() - begin
+        names: list[str] = []
+        token = None
+        while True:
+            page = instance_lookup(container.store, "pdi", definition, start=token)
+            names.extend(
+                str(item.data.get("businessKey") or item.data.get("_id")) for item in page.items
+            )
+            token = page.next_token
+            if token is None:
+                break
+        started = len(names)
+        dead = int(
+            sqs.get_queue_attributes(
+                QueueUrl=sqs.get_queue_url(QueueName=current.events_dead_letter_queue)["QueueUrl"],
+                AttributeNames=["ApproximateNumberOfMessages"],
+            )["Attributes"]["ApproximateNumberOfMessages"]
+        )
+        # one instance per event, and no event started twice (each has its own userName)
+        verdict = "exactly once" if started == LOAD else "FAILED"
+        print(
+            f"  sent {2 * LOAD} messages in {sent:5.1f} s; handled {len(handled_ids)} "
+            f"({handled - len(handled_ids)} more than once, {dead} in the DLQ after 5 "
+            "receives); "
+            f"instances {started} of {LOAD} ({verdict}); {elapsed:5.1f} s in all, "
+            f"{LOAD / elapsed:5.1f} events/s"
+        )
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+        os.environ["WORKFLOW_BACKEND"] = "moto"
+        settings.reset_settings()
+        bootstrap.reset_container()
+        aws.reset_clients()
+
+
 def main() -> None:
     saved = dict(os.environ)
     os.environ.update(ENV)
@@ -193,6 +359,9 @@ def main() -> None:
         requests_per_event()
         print()
         latency()
+        if LOAD > 0:
+            print()
+            load()
     finally:
         os.environ.clear()
         os.environ.update(saved)
