@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...storage.ports import Item
+from ..actions import external_worker
 from ..events import broadcast, deliveries, inbound, outbound, timer_start
 from . import engine_runner, intents
 
@@ -36,4 +37,6 @@ RUNNERS: dict[str, Runner] = {
     inbound.HANDLER: inbound.run_dead_letter,
     # a send event task's outbox job (service/events/outbound.py)
     outbound.HANDLER: outbound.run_send_event,
+    # an external worker task: published to its topic's queue, then locked
+    external_worker.HANDLER: external_worker.run_external_worker,
 }
