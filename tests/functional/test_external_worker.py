@@ -288,6 +288,24 @@ def test_a_malformed_answer_is_poison(client, container, topic, fields, reason):
     assert _job(container, instance).data["lockOwner"]  # the job still waits for an answer
 
 
+def test_a_poison_answer_executed_again_fails_again_and_changes_nothing(
+    client, container, topic
+):
+    instance, work = _run(container, topic, "testSimple", {"name": "kermit"})
+    _answer(container, work, action="explode")
+    [poison] = _dead_letters(client)
+    moved = client.http.post(
+        f"{WF}/job/deadletter/{poison['_id']}?_action=execute", headers=JSON, body="{}"
+    )
+    assert moved.status_code == 200, moved.body
+    drain(container)
+    retried = read_job(container.store, poison["_id"])
+    assert retried is not None and retried.data["retries"] == 2
+    assert "action" in retried.data["exceptionMessage"]
+    assert tasks(container, instance) == []
+    assert _job(container, instance).data["_id"] == work["jobId"]
+
+
 def test_an_answer_naming_another_kind_of_job_is_poison(client, container, topic):
     from chalicelib import ids
     from chalicelib.service.jobs.items import new_job

@@ -44,7 +44,10 @@ Answers (``answer``, called by the inbound events function for a message carryin
 
 The first answer wins: a job already completed (a duplicate answer, an SQS redelivery, an
 answer after ``execution?_action=trigger``) is gone, and the answer has no effect (logged, not
-an error). A malformed answer (no such action, a ``variables`` that is not an object, a
+an error). Unlike Flowable, no worker id is checked: the job id is the token, so a late
+``complete`` from a worker whose lock expired still counts if it comes first. A ``fail`` that
+overtakes its own lock (answered before the lock was written) finds the job unlocked and is
+ignored: the job comes back when that lock expires. A malformed answer (no such action, a ``variables`` that is not an object, a
 ``bpmnError`` without ``errorCode``, a job id naming another kind of job) is poison: the inbound
 function dead-letters it like any poison message.
 """
@@ -72,6 +75,7 @@ __all__ = [
     "ACTIONS",
     "LOCK_FIELDS",
     "MalformedAnswer",
+    "WorkerFailed",
     "work_item",
     "run_external_worker",
     "is_answer",
