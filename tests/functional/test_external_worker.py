@@ -288,9 +288,7 @@ def test_a_malformed_answer_is_poison(client, container, topic, fields, reason):
     assert _job(container, instance).data["lockOwner"]  # the job still waits for an answer
 
 
-def test_a_poison_answer_executed_again_fails_again_and_changes_nothing(
-    client, container, topic
-):
+def test_a_poison_answer_executed_again_fails_again_and_changes_nothing(client, container, topic):
     instance, work = _run(container, topic, "testSimple", {"name": "kermit"})
     _answer(container, work, action="explode")
     [poison] = _dead_letters(client)
