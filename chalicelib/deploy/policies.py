@@ -28,6 +28,9 @@ template can name those queues: the API and worker roles may send to the queues 
 account and region whose name starts with ``names.outbound_queue_prefix`` (``<app>-<stage>-out-``,
 docs/deploying.md), the only wildcard of any policy. A channel naming another queue deploys,
 but its sends are denied (the ``send-event`` job fails, is retried, then dead-lettered).
+External worker topics' queues (``WORKFLOW_WORKER_TOPICS``, or an outbound channel keyed like
+the topic) are sent to by the same roles (the worker runs ``external-worker`` jobs, the API
+``job/{id}?_action=execute``), so they follow the same naming rule: ``<app>-<stage>-out-*``.
 
 No function reads an SQS dead-letter queue (they only hold undecodable messages for an
 operator).

@@ -194,3 +194,17 @@ def test_the_outbound_prefix_is_the_stages():
     from chalicelib.deploy.names import outbound_queue_prefix
 
     assert OUTBOUND_QUEUES["Fn::Sub"].endswith(":" + outbound_queue_prefix("workflow", "dev") + "*")
+
+
+def test_external_worker_topic_queues_are_reached_by_the_outbound_rule(sam):
+    """The worker (``external-worker`` jobs) and the API (``job/{id}?_action=execute``)
+    publish an external worker task to its topic's queue: a queue named by the outbound rule
+    (``docs/deploying.md``) is in their send resource, and no other is."""
+    from fnmatch import fnmatch
+
+    from chalicelib.deploy.names import outbound_queue_prefix
+
+    assert {Function.API, Function.WORKER} <= set(OUTBOUND_SENDERS)
+    pattern = OUTBOUND_QUEUES["Fn::Sub"].rsplit(":", 1)[-1]
+    assert fnmatch(outbound_queue_prefix("workflow", "dev") + "crm", pattern)
+    assert not fnmatch("workflow-dev-crm", pattern)

@@ -84,6 +84,9 @@ def check_actions(
 ) -> list[dict[str, Any]]:
     """Every problem of the processes' action tasks (see the module doc), in the shape of
     ``validate_bpmn``'s errors."""
+    # the engine's behaviours load the expression parser: on first use, not at a cold start
+    from ...engine.runtime.behaviours.action_tasks import EXTERNAL_WORKER, is_action_task
+
     problems: list[dict[str, Any]] = []
     for process in processes:
         for node in process.elements.values():

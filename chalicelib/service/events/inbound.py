@@ -16,6 +16,10 @@
    fields to variables (transient ones are not stored).
 5. Nothing matched and the channel says ``"requireMatch": true``: poison.
 
+A message carrying ``workflowCallback`` is no event but an external worker's answer (complete,
+BPMN error or failure of an external worker job: ``service/actions/external_worker.py``);
+it is applied to its job, and a malformed one is poison like any other.
+
 Exactly once: each effect (a start or a delivery) is one transaction that also writes an
 idempotency record named after the message key (``idempotencyKey`` of the body, else the SQS
 message id) and the target, conditioned on its absence; a redelivered message skips the
@@ -40,6 +44,7 @@ from ...engine.elements import EVENT_REGISTRY_PREFIX
 from ...engine.runtime import DeliverMessage, StartByEvent
 from ...errors import ConcurrencyError, NotFound
 from ...storage.ports import Item, MustNotExist, Put, Table, Write
+from ..actions import external_worker
 from ..container import Services
 from ..definitions import event_registry as registry
 from ..idempotency import ttl_of
@@ -75,10 +80,14 @@ class Outcome:
     delivered: tuple[str, ...] = ()
     skipped: int = 0
     poison: str | None = None
+    #: what an external worker's answer did (the message was an answer, not an event)
+    answered: str | None = None
 
     def describe(self) -> str:
         if self.poison is not None:
             return f"dead-lettered: {self.poison}"
+        if self.answered is not None:
+            return f"worker answer: {self.answered}"
         return (
             f"started {len(self.started)}, delivered {len(self.delivered)}, skipped {self.skipped}"
         )
@@ -96,6 +105,12 @@ def receive(container: Services, queue: str, message_id: str, body: str | None) 
     """Handle one message of ``queue``; raises only for transient failures (retry)."""
     text = body or ""
     message_key = message_id
+    answer = _worker_answer(text)
+    if answer is not None:
+        try:
+            return Outcome(answered=external_worker.answer(container, answer))
+        except external_worker.MalformedAnswer as exc:
+            return _dead_letter(container, queue, _key(answer, message_id), text, str(exc))
     try:
         event, message_key = _decode(container, queue, message_id, text)
     except Poison as exc:
@@ -139,6 +154,23 @@ def receive(container: Services, queue: str, message_id: str, body: str | None) 
 # --- decoding ----------------------------------------------------------------------------------
 
 
+def _worker_answer(text: str) -> dict[str, Any] | None:
+    """The decoded message when it is an external worker's answer, else None."""
+    if "workflowCallback" not in text:
+        return None
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        return None
+    return payload if external_worker.is_answer(payload) else None
+
+
+def _key(payload: Mapping[str, Any], message_id: str) -> str:
+    """The message's key: its ``idempotencyKey``, else the SQS message id."""
+    key_field = payload.get("idempotencyKey")
+    return key_field if isinstance(key_field, str) and key_field else message_id
+
+
 def _decode(container: Services, queue: str, message_id: str, text: str) -> tuple[_Event, str]:
     try:
         payload = json.loads(text)
@@ -146,8 +178,7 @@ def _decode(container: Services, queue: str, message_id: str, text: str) -> tupl
         raise Poison("the message body is not JSON") from None
     if not isinstance(payload, dict):
         raise Poison("the message body is not a JSON object")
-    key_field = payload.get("idempotencyKey")
-    message_key = key_field if isinstance(key_field, str) and key_field else message_id
+    message_key = _key(payload, message_id)
     channels = [
         c
         for c in registry.cached_inbound_channels(container)
@@ -371,6 +402,14 @@ def run_dead_letter(container: Services, job: Item) -> str:
     configuration = job.data.get("jobHandlerConfiguration") or {}
     retry_key = f"{configuration.get('messageKey')}#retry#{job.data['_id']}#{job.version or 1}"
     text = configuration.get("body") or ""
+    answer = _worker_answer(text)
+    if answer is not None:
+        try:
+            done = external_worker.answer(container, answer)
+        except external_worker.MalformedAnswer as exc:
+            raise Poison(str(exc)) from None
+        container.store.transact([job_done_write(job)])
+        return f"worker answer: {done}"
     _decode(container, configuration.get("queue") or "", retry_key, text)  # Poison: fail again
     outcome = receive(container, configuration.get("queue") or "", retry_key, text)
     if outcome.poison is not None:

@@ -91,14 +91,17 @@ def initial_retries(item: Item) -> int:
     return policy[0] if policy is not None else DEFAULT_RETRIES
 
 
-def record_failure(container: Services, item: Item, exc: Exception) -> dict[str, Any]:
+def record_failure(
+    container: Services, item: Item, exc: Exception, *, details: str | None = None
+) -> dict[str, Any]:
     """Record that the job of ``item`` failed with ``exc`` (see the module doc); the
-    ``job?_action=execute`` response."""
+    ``job?_action=execute`` response. ``details`` (an external worker's ``errorDetails``)
+    is kept as the stack trace instead of ``exc``'s."""
     job_id = item.data["_id"]
     now = container.clock.now()
     raw = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     message = public_message(exc) if isinstance(exc, (ConcurrencyError, StorageError)) else raw
-    trace = "".join(traceback.format_exception(exc))[-MAX_STACKTRACE:]
+    trace = (details or "".join(traceback.format_exception(exc)))[-MAX_STACKTRACE:]
     retries = max(0, int(item.data.get("retries", DEFAULT_RETRIES)) - 1)
     data = {**item.data, "retries": retries, "exceptionMessage": message, "stacktrace": trace}
     condition = VersionIs(item.version or 1)

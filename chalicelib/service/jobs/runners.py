@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...storage.ports import Item
+from ..actions import external_worker
 from ..events import broadcast, deliveries, inbound, lifecycle, outbound, timer_start
 from . import engine_runner, intents
 
@@ -38,4 +39,6 @@ RUNNERS: dict[str, Runner] = {
     outbound.HANDLER: outbound.run_send_event,
     # lifecycle events as CloudEvents (service/events/lifecycle.py)
     lifecycle.HANDLER: lifecycle.run_lifecycle,
+    # an external worker task: published to its topic's queue, then locked
+    external_worker.HANDLER: external_worker.run_external_worker,
 }

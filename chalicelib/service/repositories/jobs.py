@@ -20,6 +20,7 @@ sweep reads (every job has a due time: ``createTime`` when it may run at once).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +32,7 @@ from .layout import DUE_SHARDS, LIST_SHARDS, listing
 
 __all__ = [
     "rescheduled_job",
+    "job_without",
     "JOB_KIND",
     "DEAD_LETTER_KIND",
     "JOB_LISTING",
@@ -112,6 +114,13 @@ def rescheduled_job(item: Item, data: dict, due: datetime) -> Item:
     """``item`` (a job) with its data replaced by ``data`` and due again at ``due``, one
     version on."""
     return item.next_version(data, index={**item.index, **due_index(data["_id"], due)})
+
+
+def job_without(item: Item, names: tuple[str, ...]) -> Item:
+    """``item`` (a job, same version: its Put stays conditioned on the version read) without
+    the data fields ``names`` (an external worker job's lock, released)."""
+    data = {k: v for k, v in item.data.items() if k not in names}
+    return replace(item, data=data)
 
 
 def dead_letter_item(data: dict) -> Item:
