@@ -174,6 +174,16 @@ class Launcher:
 
         create_tables(settings)
         create_queues(settings)
+        if self._mock is not None and settings.mail_from:
+            self._verify_sender(settings)
+
+    def _verify_sender(self, settings: Settings) -> None:
+        """Embedded moto only: verify ``WORKFLOW_MAIL_FROM`` so mail tasks can send (moto's SES
+        keeps what they send; a real account's identities are its owner's)."""
+        from ..aws import client
+
+        ses = client("ses", settings.ses_region or settings.region, settings.endpoint_url)
+        ses.verify_email_identity(EmailAddress=settings.mail_from)
 
     def _deploy_workflow_directory(self) -> None:
         """Deploy ``workflow/`` (BPMN files and ``.bar`` archives) when the service can."""
