@@ -51,6 +51,10 @@ _CONFIGS: dict[str, Config] = {
     "sqs": Config(
         connect_timeout=2, read_timeout=30, retries={"mode": "standard", "total_max_attempts": 4}
     ),
+    # a retried SendRawEmail may send twice: few attempts, and well inside the worker's timeout
+    "ses": Config(
+        connect_timeout=2, read_timeout=15, retries={"mode": "standard", "total_max_attempts": 2}
+    ),
 }
 
 _lock = threading.Lock()

@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the adapters are imported when built, not when this module 
     from .auth.authenticate import Authenticator
     from .auth.rules import Policy
     from .auth.users import UserStore
+    from .messaging.mail import Mailer
     from .messaging.ports import Publisher
     from .storage.ports import ItemStore
 
@@ -52,6 +53,8 @@ class Container:
     authenticator: Authenticator
     policy: Policy
     process_access: ProcessAccess
+    #: the mail tasks' sender (SES; its client is built on first use)
+    mailer: Mailer
     #: per-container caches and test hooks, by name
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -66,8 +69,10 @@ def build_container(
     clock: Clock | None = None,
     store: ItemStore | None = None,
     publisher: Publisher | None = None,
+    mailer: Mailer | None = None,
 ) -> Container:
-    """Build the container from settings; pass ``store``/``publisher`` to use fakes."""
+    """Build the container from settings; pass ``store``/``publisher``/``mailer`` to use
+    fakes."""
     from .auth import Authenticator, ProcessAccess, default_policy
 
     settings = settings or get_settings()
@@ -82,6 +87,10 @@ def build_container(
         from .messaging.sqs import SqsPublisher
 
         publisher = SqsPublisher(settings)
+    if mailer is None:
+        from .messaging.ses import SesMailer
+
+        mailer = SesMailer(settings)
     users = load_users(settings)
     access = ProcessAccess.from_settings(settings)
     authenticator = Authenticator(
@@ -98,6 +107,7 @@ def build_container(
         authenticator=authenticator,
         policy=default_policy(access),
         process_access=access,
+        mailer=mailer,
     )
 
 

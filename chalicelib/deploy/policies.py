@@ -2,16 +2,19 @@
 
 Every resource is a ``Fn::GetAtt`` (or a ``Fn::Sub`` on one) of a table, index, queue or log
 group of the same template, so a stage's roles can reach nothing of another stage or account;
-the one exception is the outbound channels' queues (below). The actions are those the code
-calls (``storage/dynamo/store.py``, ``messaging/sqs.py``):
+the two exceptions are the outbound channels' queues and the SES identities (below). The
+actions are those the code calls (``storage/dynamo/store.py``, ``messaging/sqs.py``,
+``messaging/ses.py``):
 
 * API function: the item store on the four tables (GetItem, BatchGetItem, Query, the writes of
-  a transaction, BatchWriteItem), sending to the jobs queue (never receiving or deleting) and
-  to the outbound channels' queues (``job/{id}?_action=execute`` runs a ``send-event`` job);
+  a transaction, BatchWriteItem), sending to the jobs queue (never receiving or deleting), to
+  the outbound channels' queues and mail (``job/{id}?_action=execute`` runs a ``send-event`` or
+  ``mail-task`` job);
 * worker (``on_job_message``): the same store actions, sending follow-up jobs, sending to the
-  outbound channels' queues (``send-event`` jobs, ``service/events/outbound.py``), and what the
-  SQS event source mapping needs through the function's role (ReceiveMessage, DeleteMessage,
-  GetQueueAttributes) on the jobs queue;
+  outbound channels' queues (``send-event`` jobs, ``service/events/outbound.py``), sending mail
+  (``mail-task`` jobs, ``messaging/ses.py``), and what the SQS event source mapping needs
+  through the function's role (ReceiveMessage, DeleteMessage, GetQueueAttributes) on the jobs
+  queue;
 * inbound events (``on_event_message``): the same store actions (``service/events/inbound.py``
   starts and correlates instances as the API does, and records dead letters), sending the jobs
   its starts and correlations create, and the event source mapping's actions on the events
@@ -26,11 +29,17 @@ calls (``storage/dynamo/store.py``, ``messaging/sqs.py``):
 Outbound sqs channels are deployed at run time with the queue of their ``destination``, so no
 template can name those queues: the API and worker roles may send to the queues of this
 account and region whose name starts with ``names.outbound_queue_prefix`` (``<app>-<stage>-out-``,
-docs/deploying.md), the only wildcard of any policy. A channel naming another queue deploys,
-but its sends are denied (the ``send-event`` job fails, is retried, then dead-lettered).
-External worker topics' queues (``WORKFLOW_WORKER_TOPICS``, or an outbound channel keyed like
-the topic) are sent to by the same roles (the worker runs ``external-worker`` jobs, the API
-``job/{id}?_action=execute``), so they follow the same naming rule: ``<app>-<stage>-out-*``.
+docs/deploying.md). A channel naming another queue deploys, but its sends are denied (the
+``send-event`` job fails, is retried, then dead-lettered). External worker topics' queues
+(``WORKFLOW_WORKER_TOPICS``, or an outbound channel keyed like the topic) are sent to by the
+same roles (the worker runs ``external-worker`` jobs, the API ``job/{id}?_action=execute``), so
+they follow the same naming rule: ``<app>-<stage>-out-*``.
+
+Mail tasks send from the address of their ``from`` field (an expression, say) or
+``WORKFLOW_MAIL_FROM``, so the API and worker roles may ``ses:SendRawEmail`` as any SES
+identity of this account in the SES region (``WORKFLOW_SES_REGION``, else the stack's):
+``identity/*``, the other wildcard. SES itself sends only from identities the account has
+verified there.
 
 No function reads an SQS dead-letter queue (they only hold undecodable messages for an
 operator).
@@ -52,6 +61,8 @@ __all__ = [
     "function_policy",
     "parameter_arn",
     "outbound_queues_arn",
+    "MAIL_ACTIONS",
+    "ses_identities_arn",
     "role_policies",
 ]
 
@@ -71,6 +82,8 @@ SEND_ACTIONS = ("sqs:GetQueueUrl", "sqs:SendMessage")
 #: what Lambda's SQS event source mapping does with the function's role
 RECEIVE_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
 LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
+#: what ``messaging/ses.py`` calls
+MAIL_ACTIONS = ("ses:SendRawEmail",)
 
 
 def table_logical_id(table: Table) -> str:
@@ -110,12 +123,22 @@ def outbound_queues_arn(prefix: str) -> dict[str, Any]:
     return {"Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:" + prefix + "*"}
 
 
+def ses_identities_arn(region: str | None = None) -> dict[str, Any]:
+    """Every SES identity of this account in ``region`` (None: the stack's region)."""
+    where = region or "${AWS::Region}"
+    return {"Fn::Sub": f"arn:${{AWS::Partition}}:ses:{where}:${{AWS::AccountId}}:identity/*"}
+
+
 def function_policy(
-    function: Function, users_parameter: str | None = None, outbound_prefix: str | None = None
+    function: Function,
+    users_parameter: str | None = None,
+    outbound_prefix: str | None = None,
+    ses_region: str | None = None,
 ) -> dict[str, Any]:
     """The policy document of ``function``'s role (``users_parameter``: the SSM parameter
     holding the users file, if any; ``outbound_prefix``: the outbound channels' queue names'
-    prefix, None: no outbound sends)."""
+    prefix, None: no outbound sends; ``ses_region``: ``WORKFLOW_SES_REGION``, None: the
+    stack's region)."""
     logs = _statement("OwnLogGroup", LOG_ACTIONS, [_arn(function.log_group)])
     send = _statement("SendJobs", SEND_ACTIONS, [_arn(JOBS_QUEUE)])
     if function is Function.SWEEP:
@@ -127,9 +150,13 @@ def function_policy(
             statements.append(_statement("ReceiveJobs", RECEIVE_ACTIONS, [_arn(JOBS_QUEUE)]))
         if function is Function.EVENTS:
             statements.append(_statement("ReceiveEvents", RECEIVE_ACTIONS, [_arn(EVENTS_QUEUE)]))
-        elif outbound_prefix:
+        else:
+            if outbound_prefix:
+                statements.append(
+                    _statement("SendOutbound", SEND_ACTIONS, [outbound_queues_arn(outbound_prefix)])
+                )
             statements.append(
-                _statement("SendOutbound", SEND_ACTIONS, [outbound_queues_arn(outbound_prefix)])
+                _statement("SendMail", MAIL_ACTIONS, [ses_identities_arn(ses_region)])
             )
     if users_parameter:
         statements.append(
@@ -139,7 +166,9 @@ def function_policy(
 
 
 def role_policies(
-    users_parameter: str | None = None, outbound_prefix: str | None = None
+    users_parameter: str | None = None,
+    outbound_prefix: str | None = None,
+    ses_region: str | None = None,
 ) -> dict[str, Any]:
     """Merge-template fragments replacing the policies Chalice gives each role (a list in the
     merge template replaces Chalice's list whole)."""
@@ -150,7 +179,7 @@ def role_policies(
                     {
                         "PolicyName": f"{function.spec.logical_id}Policy",
                         "PolicyDocument": function_policy(
-                            function, users_parameter, outbound_prefix
+                            function, users_parameter, outbound_prefix, ses_region
                         ),
                     }
                 ]

@@ -270,7 +270,11 @@ def merge_template(
                 }
             },
         },
-        role_policies(users_parameter(environment), outbound_queue_prefix(app_name, stage)),
+        role_policies(
+            users_parameter(environment),
+            outbound_queue_prefix(app_name, stage),
+            environment.get("WORKFLOW_SES_REGION", "").strip() or None,
+        ),
         monitoring.log_groups(prefix),
         monitoring.alarms(prefix, api_name),
         monitoring.api_logging_role(),

@@ -176,11 +176,16 @@ class Launcher:
 
         create_tables(settings)
         create_queues(settings)
-        if settings.mail_from:  # SES sends only from a verified identity (moto checks it too)
-            from ..aws import client
+        if self._mock is not None and settings.mail_from:
+            self._verify_sender(settings)
 
-            ses = client("ses", settings.ses_region or settings.region, settings.endpoint_url)
-            ses.verify_email_identity(EmailAddress=settings.mail_from)
+    def _verify_sender(self, settings: Settings) -> None:
+        """Embedded moto only: verify ``WORKFLOW_MAIL_FROM`` so mail tasks can send (moto's SES
+        keeps what they send; a real account's identities are its owner's)."""
+        from ..aws import client
+
+        ses = client("ses", settings.ses_region or settings.region, settings.endpoint_url)
+        ses.verify_email_identity(EmailAddress=settings.mail_from)
 
     def _start_demo_api(self, settings: Settings) -> None:
         """The stand-in provisioning API the ``contractorOnboarding`` sample calls

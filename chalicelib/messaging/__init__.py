@@ -1,2 +1,3 @@
-"""Messaging: the ``Publisher`` port (``ports``), its adapters ``sqs`` and ``memory``, and the
-jobs-queue message (``job_message``)."""
+"""Messaging: the ``Publisher`` port (``ports``), its adapters ``sqs`` and ``memory``, the
+jobs-queue message (``job_message``), and the ``Mailer`` port (``mail``) with its adapter
+``ses``."""

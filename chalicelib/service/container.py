@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..clock import Clock
+from ..messaging.mail import Mailer
 from ..messaging.ports import Publisher
 from ..settings import Settings
 from ..storage.ports import ItemStore
@@ -21,11 +22,13 @@ __all__ = ["Services"]
 
 class Services(Protocol):
     """The adapters a use case runs with: settings, clock, item store, queue publisher, the
-    authenticator (its user store), and per-container extras (the definition cache)."""
+    authenticator (its user store), the mailer (mail tasks), and per-container extras (the
+    definition cache)."""
 
     settings: Settings
     clock: Clock
     store: ItemStore
     publisher: Publisher
     authenticator: Authenticator  # the candidate-group query reads its user store
+    mailer: Mailer
     extras: dict[str, Any]

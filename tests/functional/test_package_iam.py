@@ -1,6 +1,8 @@
 """Least privilege: each function's role names only this stack's resources and the actions it
-uses, read from the packaged template. The one wildcard: the outbound channels' queues, by the
-stage's name prefix (``workflow-dev-out-*``), for the functions that run ``send-event`` jobs."""
+uses, read from the packaged template. The two wildcards: the outbound channels' queues, by the
+stage's name prefix (``workflow-dev-out-*``), for the functions that run ``send-event`` jobs,
+and the SES identities of the account in the stack's region (``identity/*``), for the
+functions that run ``mail-task`` jobs (the same two)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from tests.support.packaging import dev_template
 FORBIDDEN = {
     Function.API: {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"},
     Function.WORKER: set(),
-    Function.EVENTS: {"sqs:ChangeMessageVisibility", "ssm:PutParameter"},
+    Function.EVENTS: {"sqs:ChangeMessageVisibility", "ssm:PutParameter", "ses:SendRawEmail"},
     Function.SWEEP: {
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",
@@ -24,11 +26,12 @@ FORBIDDEN = {
         "dynamodb:BatchWriteItem",
         "sqs:ReceiveMessage",
         "sqs:DeleteMessage",
+        "ses:SendRawEmail",
     },
 }
 #: actions each function needs
 REQUIRED = {
-    Function.API: {"dynamodb:Query", "dynamodb:PutItem", "sqs:SendMessage"},
+    Function.API: {"dynamodb:Query", "dynamodb:PutItem", "sqs:SendMessage", "ses:SendRawEmail"},
     Function.WORKER: {
         "dynamodb:Query",
         "dynamodb:PutItem",
@@ -36,6 +39,7 @@ REQUIRED = {
         "sqs:ReceiveMessage",
         "sqs:DeleteMessage",
         "sqs:GetQueueAttributes",
+        "ses:SendRawEmail",
     },
     Function.EVENTS: {
         "dynamodb:GetItem",
@@ -56,6 +60,11 @@ OUTBOUND_QUEUES = {
 }
 #: the functions that run ``send-event`` jobs: the worker, and the API (``job/{id}?_action=execute``)
 OUTBOUND_SENDERS = {Function.API, Function.WORKER}
+#: the SES identities of the account in the stack's region (the dev stage sets no
+#: ``WORKFLOW_SES_REGION``), the other wildcard; the same functions run ``mail-task`` jobs
+SES_IDENTITIES = {
+    "Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"
+}
 _SUB_REFERENCE = re.compile(r"\$\{([A-Za-z0-9]+)(?:\.Arn)?\}")
 
 
@@ -105,6 +114,10 @@ def test_role_names_only_its_stage_resources(sam, function):
         if statement["Sid"] == "SendOutbound":
             assert as_list(statement["Resource"]) == [OUTBOUND_QUEUES]
             assert set(as_list(statement["Action"])) == {"sqs:GetQueueUrl", "sqs:SendMessage"}
+            continue
+        if statement["Sid"] == "SendMail":
+            assert as_list(statement["Resource"]) == [SES_IDENTITIES]
+            assert as_list(statement["Action"]) == ["ses:SendRawEmail"]
             continue
         for resource in as_list(statement["Resource"]):
             referenced.add(referenced_resource(sam, resource))
@@ -208,3 +221,24 @@ def test_external_worker_topic_queues_are_reached_by_the_outbound_rule(sam):
     pattern = OUTBOUND_QUEUES["Fn::Sub"].rsplit(":", 1)[-1]
     assert fnmatch(outbound_queue_prefix("workflow", "dev") + "crm", pattern)
     assert not fnmatch("workflow-dev-crm", pattern)
+
+
+def test_mail_task_jobs_may_send_as_the_accounts_ses_identities_only(sam):
+    assert _functions_with(sam, "ses:SendRawEmail", SES_IDENTITIES) == OUTBOUND_SENDERS
+    senders = {
+        function
+        for function in Function
+        for s in statements(sam, function)
+        if any(a.startswith("ses:") for a in as_list(s["Action"]))
+    }
+    assert senders == OUTBOUND_SENDERS
+
+
+def test_the_ses_region_setting_scopes_the_mail_grant():
+    from chalicelib.deploy.policies import function_policy
+
+    document = function_policy(Function.WORKER, ses_region="eu-west-1")
+    [statement] = [s for s in document["Statement"] if s["Sid"] == "SendMail"]
+    assert statement["Resource"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:ses:eu-west-1:${AWS::AccountId}:identity/*"}
+    ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ...engine.elements import EXTERNAL_WORKER, FlowNode, is_action_task
+from ...engine.elements import FlowNode
 from ...engine.model import ProcessDefinitionModel
 from ...settings import Settings
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...storage.ports import Item
-from ..actions import external_worker
+from ..actions import external_worker, mail_task
 from ..events import broadcast, deliveries, inbound, lifecycle, outbound, timer_start
 from . import engine_runner, intents
 
@@ -41,4 +41,6 @@ RUNNERS: dict[str, Runner] = {
     lifecycle.HANDLER: lifecycle.run_lifecycle,
     # an external worker task: published to its topic's queue, then locked
     external_worker.HANDLER: external_worker.run_external_worker,
+    # the engine's action tasks (service/actions/)
+    mail_task.HANDLER: mail_task.run_mail_task,
 }

@@ -69,6 +69,11 @@ def skipped(rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: 
     )
 
 
+#: a mail task's fields naming a variable whose value is the body template (Flowable's
+#: ``textVar`` and ``htmlVar``) -> the field the evaluated template replaces
+MAIL_TEMPLATE_VARIABLES = {"textVar": "text", "htmlVar": "html"}
+
+
 def _field_values(
     rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: ServiceTask | SendTask
 ) -> dict[str, Any]:
@@ -80,7 +85,29 @@ def _field_values(
             )
         else:
             values[item.name] = item.string_value
+    if node.type == "mail":
+        _mail_templates(rt, ic, execution, node, values)
     return values
+
+
+def _mail_templates(
+    rt: Runtime,
+    ic: InstanceContext,
+    execution: ExecutionRecord,
+    node: FlowNode,
+    values: dict[str, Any],
+) -> None:
+    """Flowable's ``textVar``/``htmlVar``: the named variable's value is a template, evaluated
+    now, and it wins over ``text``/``html`` (the runner sees the mail's final body)."""
+    for name_field, body_field in MAIL_TEMPLATE_VARIABLES.items():
+        name = values.get(name_field)
+        if name is None or str(name).strip() == "":
+            continue
+        template = get_variable(ic, execution.id, str(name).strip())
+        if template is MISSING or template is None:
+            values[body_field] = None
+        else:
+            values[body_field] = eval_text(rt, ic, execution.id, str(template), activity_id=node.id)
 
 
 def _mapped(

@@ -226,3 +226,51 @@ def test_external_worker_without_variables(world):
     world.deploy(plain)
     other = world.start("p", {"topic": "t", "name": "Bo"})
     assert only_action_job(world, other).payload["variables"] == {"topic": "t", "name": "Bo"}
+
+
+def test_mail_text_var_and_html_var_are_templates_evaluated_when_the_task_is_entered(world):
+    """Flowable's ``textVar``/``htmlVar`` name a variable whose value is a template; it is
+    evaluated at the task and wins over ``text``/``html`` (the runner sends the final body)."""
+    world.deploy(
+        bpmn(
+            '<startEvent id="start"/>'
+            + seq("start", "mail")
+            + '<serviceTask id="mail" flowable:type="mail"><extensionElements>'
+            + field("to", "kermit@example.com")
+            + field("text", "ignored")
+            + field("textVar", "plain")
+            + field("htmlVar", "html", expression=True)
+            + "</extensionElements></serviceTask>"
+            + seq("mail", "end")
+            + '<endEvent id="end"/>'
+        )
+    )
+    iid = world.start(
+        "p",
+        {
+            "gender": "male",
+            "plain": "Hello ${gender == 'male' ? 'Mr' : 'Ms'}. Kermit",
+            "html": "<b>${gender}</b>",
+        },
+    )
+    fields = only_action_job(world, iid).payload["fields"]
+    assert fields["text"] == "Hello Mr. Kermit"
+    assert fields["html"] == "<b>male</b>"
+    assert fields["textVar"] == "plain" and fields["htmlVar"] == "html"
+
+
+def test_mail_text_var_naming_no_variable_gives_no_body(world):
+    world.deploy(
+        bpmn(
+            '<startEvent id="start"/>'
+            + seq("start", "mail")
+            + '<serviceTask id="mail" flowable:type="mail"><extensionElements>'
+            + field("to", "kermit@example.com")
+            + field("textVar", "absent")
+            + "</extensionElements></serviceTask>"
+            + seq("mail", "end")
+            + '<endEvent id="end"/>'
+        )
+    )
+    iid = world.start("p", {})
+    assert only_action_job(world, iid).payload["fields"]["text"] is None
