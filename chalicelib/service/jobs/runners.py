@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...storage.ports import Item
+from ..actions import http_task
 from ..events import broadcast, deliveries, inbound, outbound, timer_start
 from . import engine_runner, intents
 
@@ -36,4 +37,6 @@ RUNNERS: dict[str, Runner] = {
     inbound.HANDLER: inbound.run_dead_letter,
     # a send event task's outbox job (service/events/outbound.py)
     outbound.HANDLER: outbound.run_send_event,
+    # an HTTP task's request (service/actions/http_task.py)
+    http_task.HANDLER: http_task.run_http_task,
 }
