@@ -79,6 +79,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200)
         elif path == "/redirect":
             self._send(int(query.get("code", 302)), Location=query["to"])
+        elif path == "/loop":
+            self._send(302, Location="/loop")
         elif path == "/big":
             self._send(200, b"x" * int(query["n"]), Content_Type="text/plain")
         elif path == "/stream":

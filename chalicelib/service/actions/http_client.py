@@ -224,7 +224,11 @@ def _exchange(request: Request, target: Target, limit: int, deadline: float) -> 
     connection = connection_type(target, timeout)
     where = f"{request.method} {request.url}"
     try:
-        connection.putrequest(request.method, target.path, skip_accept_encoding=True)
+        # a Host header of the task's own only names a virtual host of the checked address
+        own_host = any(n.lower() == "host" for n, _ in request.headers)
+        connection.putrequest(
+            request.method, target.path, skip_host=own_host, skip_accept_encoding=True
+        )
         for name, value in request.headers:
             connection.putheader(name, value)
         if request.body is not None and not any(
@@ -256,29 +260,28 @@ def _exchange(request: Request, target: Target, limit: int, deadline: float) -> 
 
 
 def _redirected(request: Request, response: Response, target: Target) -> Request | None:
+    """The request a redirect asks for, like Apache's ``DefaultRedirectStrategy`` (Flowable's
+    client): 303 becomes a GET, the other redirects are followed by GET only; None if not."""
     location = next((v for n, v in response.headers if n.lower() == "location"), None)
     if response.status not in _REDIRECTS or not location:
         return None
+    if response.status != 303 and request.method != "GET":
+        return None
     url = urljoin(request.url, location.strip())
-    method, body = request.method, request.body
-    if response.status == 303 or (response.status in (301, 302) and method != "GET"):
-        method, body = "GET", None
     headers = request.headers
-    next_parts = urlsplit(url)
-    same_origin = (next_parts.scheme, (next_parts.hostname or "").lower(), next_parts.port) in (
-        target.origin,
-        (target.scheme, target.host.lower(), None),
-    )
-    if not same_origin:
-        dropped = request.secret_headers | _CREDENTIAL_HEADERS
-        headers = tuple((n, v) for n, v in headers if n.lower() not in dropped)
-    if body is None:
-        headers = (
-            tuple((n, v) for n, v in headers if n.lower() not in ("content-length", "content-type"))
-            if method != request.method
-            else headers
+    if request.method != "GET":
+        headers = tuple(
+            (n, v) for n, v in headers if n.lower() not in ("content-length", "content-type")
         )
-    return replace(request, url=url, method=method, body=body, headers=headers)
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = -1
+    if (parts.scheme, (parts.hostname or "").lower(), port) != target.origin:
+        dropped = request.secret_headers | _CREDENTIAL_HEADERS | {"host"}
+        headers = tuple((n, v) for n, v in headers if n.lower() not in dropped)
+    return replace(request, url=url, method="GET", body=None, headers=headers)
 
 
 def send(
