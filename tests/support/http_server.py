@@ -52,7 +52,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         parts = urlsplit(self.path)
-        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        args = parse_qs(parts.query, keep_blank_values=True)
+        query = {k: v[0] for k, v in args.items()}
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {k: v for k, v in self.headers.items()}
@@ -62,14 +63,17 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.local.stop.wait(delay / 1000)
         path = parts.path
         if path.startswith("/api"):
-            self._api(int(query.get("code", 200)), query, headers, body)
+            self._api(int(query.get("code", 200)), args, headers, body)
         elif path == "/test":
             self._json(200, {"name": {"firstName": "John", "lastName": "Doe"}})
         elif path == "/hello":
             name = json.loads(body.decode("utf-8"))["name"]
             self._send(
                 200,
-                json.dumps({"result": f"Hello {name}"}, ensure_ascii=False).encode() + b"\n",
+                json.dumps(
+                    {"result": f"Hello {name}"}, ensure_ascii=False, separators=(",", ":")
+                ).encode()
+                + b"\n",
                 Content_Type="application/json;charset=utf-8",
             )
         elif path == "/array-response":

@@ -164,9 +164,11 @@ def check_target(url: str, allow: Sequence[str], resolve: Resolver = socket.geta
                 f"requestUrl '{url}': host {host} resolves to {address}, a {reason} address "
                 "(only called when a WORKFLOW_HTTP_ALLOW entry names that address)"
             )
-    path = (parts.path or "/").replace(" ", "%20")
+    # Flowable's createUri: a space and a plus sign are sent encoded (%20, %2B)
+    path = parts.path or "/"
     if parts.query:
-        path += "?" + parts.query.replace(" ", "%20")
+        path += "?" + parts.query
+    path = path.replace(" ", "%20").replace("+", "%2B")
     return Target(parts.scheme, host, port, path, str(addresses[0]))
 
 
