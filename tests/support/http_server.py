@@ -24,12 +24,13 @@ class Received:
 @dataclass
 class LocalServer:
     port: int
+    tls: bool = False
     received: list[Received] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
 
     @property
     def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -124,10 +125,17 @@ class _Server(ThreadingHTTPServer):
     local: LocalServer
 
 
-def serve():
-    """Start a server on 127.0.0.1 (a free port); a generator for a pytest fixture."""
+def serve(certificate: tuple[str, str] | None = None):
+    """Start a server on 127.0.0.1 (a free port); a generator for a pytest fixture.
+    ``certificate``: (certificate file, key file) to serve HTTPS."""
     server = _Server(("127.0.0.1", 0), _Handler)
-    server.local = LocalServer(server.server_address[1])
+    if certificate is not None:
+        import ssl
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*certificate)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.local = LocalServer(server.server_address[1], tls=certificate is not None)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
