@@ -45,6 +45,7 @@ _CHUNK = 65536
 _METADATA = {ipaddress.ip_address("169.254.169.254"), ipaddress.ip_address("fd00:ec2::254")}
 #: dropped from a redirect to another origin, with every header that carried a secret
 _CREDENTIAL_HEADERS = {"authorization", "cookie", "proxy-authorization"}
+_FRAMING_HEADERS = {"content-length", "transfer-encoding"}
 
 Resolver = Callable[..., Sequence[tuple]]
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -106,17 +107,23 @@ class Target:
         return (self.scheme, self.host.lower(), self.port)
 
 
+def _unmapped(address: Address) -> Address:
+    """An IPv4-mapped IPv6 address as the IPv4 address it is."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
 def _literal(host: str | None) -> Address | None:
     try:
-        return ipaddress.ip_address(host or "")
+        return _unmapped(ipaddress.ip_address(host or ""))
     except ValueError:
         return None
 
 
 def _refusal(address: Address) -> str | None:
     """Why ``address`` may not be called without being named, or None if it is public."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    address = _unmapped(address)
     checks = (
         ("loopback", address.is_loopback),
         ("link-local", address.is_link_local),
@@ -153,7 +160,7 @@ def check_target(url: str, allow: Sequence[str], resolve: Resolver = socket.geta
     if not addresses:
         raise ActionFailed(f"requestUrl '{url}': host {host} has no address")
     named = _literal(urlsplit(prefix).hostname)
-    for address in addresses:
+    for address in map(_unmapped, addresses):
         if address in _METADATA:
             raise ActionFailed(
                 f"requestUrl '{url}': {address} is the instance metadata address (never called)"
@@ -232,10 +239,9 @@ def _exchange(request: Request, target: Target, limit: int, deadline: float) -> 
             request.method, target.path, skip_host=own_host, skip_accept_encoding=True
         )
         for name, value in request.headers:
-            connection.putheader(name, value)
-        if request.body is not None and not any(
-            n.lower() == "content-length" for n, _ in request.headers
-        ):
+            if name.lower() not in _FRAMING_HEADERS:  # the body's framing is ours to say
+                connection.putheader(name, value)
+        if request.body is not None:
             connection.putheader("Content-Length", str(len(request.body)))
         connection.endheaders(request.body)
         response = connection.getresponse()

@@ -55,7 +55,8 @@ def test_a_public_address_is_called_at_the_address_checked():
 )
 def test_a_name_resolving_inward_is_refused_even_when_listed(address, reason):
     message = refused("http://internal.example/x", ["http://internal.example"], address)
-    shown = str(ipaddress.ip_address(address))
+    parsed = ipaddress.ip_address(address)
+    shown = str(getattr(parsed, "ipv4_mapped", None) or parsed)
     assert f"resolves to {shown}" in message and f"a {reason} address" in message
 
 
@@ -69,6 +70,8 @@ def test_the_metadata_address_is_refused_even_when_the_list_names_it():
     assert "instance metadata" in message
     message = refused("http://meta.example/", ["http://meta.example/"], "169.254.169.254")
     assert "instance metadata" in message
+    mapped = "http://[::ffff:169.254.169.254]/"
+    assert "instance metadata" in refused(mapped, [mapped])
 
 
 def test_an_entry_naming_the_address_allows_that_address():
