@@ -19,7 +19,6 @@ from chalicelib.service.repositories.history import historic_variables
 from tests.functional.test_http_task import settings  # noqa: F401  (the fixture)
 from tests.support.executions import drain, job_items, start
 from tests.support.http_server import LocalServer, serve
-from tests.support.jobs import dead_letters  # noqa: F401
 
 FOLDER = "flowable-integration/http"
 JOHN = {"name": {"firstName": "John", "lastName": "Doe"}}
