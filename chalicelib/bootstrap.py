@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .clock import Clock, SystemClock
-from .settings import Settings, get_settings
+from .settings import SECRET_READER, Settings, get_settings
 
 if TYPE_CHECKING:  # the adapters are imported when built, not when this module is
     from .auth.access import ProcessAccess
@@ -99,7 +99,7 @@ def build_container(
         clock=clock,
         trust_authorizer=settings.trust_authorizer,
     )
-    return Container(
+    built = Container(
         settings=settings,
         clock=clock,
         store=store,
@@ -109,6 +109,23 @@ def build_container(
         process_access=access,
         mailer=mailer,
     )
+    built.extras[SECRET_READER] = lambda name: read_secure_parameter(settings, name)
+    return built
+
+
+def read_secure_parameter(settings: Settings, name: str) -> str:
+    """The decrypted value of the SSM parameter ``name`` (an HTTP task's ``ssm:`` secret);
+    ``LookupError`` naming the parameter (never a value) when it cannot be read."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from . import aws
+
+    client = aws.client("ssm", settings.region, settings.endpoint_url)
+    try:
+        reply = client.get_parameter(Name=name, WithDecryption=True)
+    except (BotoCoreError, ClientError) as exc:
+        raise LookupError(f"SSM parameter {name} cannot be read: {type(exc).__name__}") from None
+    return str(reply["Parameter"]["Value"])
 
 
 def load_users(settings: Settings, *, ssm: Any = None) -> UserStore:

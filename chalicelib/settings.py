@@ -94,6 +94,10 @@ def _pairs(env: Mapping[str, str], name: str) -> dict[str, str]:
 
 #: ``WORKFLOW_HTTP_SECRET_<NAME>``: a header secret an HTTP task names as ``{{secret:NAME}}``
 HTTP_SECRET_PREFIX = "WORKFLOW_HTTP_SECRET_"
+#: ``container.extras`` key of ``read(parameter) -> str``, the SSM SecureString reader that
+#: ``bootstrap.build_container`` installs for ``ssm:<parameter>`` secrets (the use cases know
+#: no AWS SDK)
+SECRET_READER = "read-secure-parameter"
 
 HISTORY_LEVELS = ("none", "activity", "audit", "full")
 BACKENDS = ("aws", "moto")

@@ -345,6 +345,9 @@ class ServiceTask(Activity):
     do_not_include_variables: bool = False
     worker_in_parameters: tuple[CallMapping, ...] = ()
     worker_out_parameters: tuple[CallMapping, ...] = ()
+    #: the HTTP task's extensions this engine does not run (``httpRequestHandler``,
+    #: ``httpResponseHandler``, ``mapException``), kept for the validator to refuse
+    unsupported_extensions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

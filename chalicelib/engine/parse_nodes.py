@@ -440,7 +440,14 @@ def build_service_task(node: etree._Element, ctx: ParseContext) -> dict[str, Any
         "do_not_include_variables": ext_bool(node, "doNotIncludeVariables"),
         "worker_in_parameters": _mappings(node, ctx, "externalWorkerInParameter"),
         "worker_out_parameters": _mappings(node, ctx, "externalWorkerOutParameter"),
+        "unsupported_extensions": tuple(
+            tag for tag in _UNSUPPORTED_EXTENSIONS if ext_children(node, tag)
+        ),
     }
+
+
+#: Flowable HTTP task extensions that run Java classes or scripts (refused by the validator)
+_UNSUPPORTED_EXTENSIONS = ("httpRequestHandler", "httpResponseHandler", "mapException")
 
 
 def _trigger_event(node: etree._Element, ctx: ParseContext) -> el.EventRegistryDefinition | None:

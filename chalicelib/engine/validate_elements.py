@@ -533,6 +533,13 @@ def check_action_task(c: ProcessChecker, node: el.ServiceTask | el.SendTask) -> 
             node,
         )
     if kind == "http":
+        for tag in getattr(node, "unsupported_extensions", ()):
+            c.add(
+                P.UNSUPPORTED_TASK_TYPE,
+                f"flowable:{tag} is not supported on an HTTP task (it runs a Java class or a "
+                "script; handle the response with the task's variables and boundary events)",
+                node,
+            )
         if "requestMethod" not in names:
             c.add(P.HTTP_TASK_NO_METHOD, "an HTTP task needs the field requestMethod", node)
         if "requestUrl" not in names:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...storage.ports import Item
-from ..actions import external_worker, mail_task
+from ..actions import external_worker, http_task, mail_task
 from ..events import broadcast, deliveries, inbound, lifecycle, outbound, timer_start
 from . import engine_runner, intents
 
@@ -39,8 +39,9 @@ RUNNERS: dict[str, Runner] = {
     outbound.HANDLER: outbound.run_send_event,
     # lifecycle events as CloudEvents (service/events/lifecycle.py)
     lifecycle.HANDLER: lifecycle.run_lifecycle,
-    # an external worker task: published to its topic's queue, then locked
-    external_worker.HANDLER: external_worker.run_external_worker,
-    # the engine's action tasks (service/actions/)
+    # the action tasks (service/actions/): an HTTP request, a mail through SES, an external
+    # worker task published to its topic's queue (then locked until answered)
+    http_task.HANDLER: http_task.run_http_task,
     mail_task.HANDLER: mail_task.run_mail_task,
+    external_worker.HANDLER: external_worker.run_external_worker,
 }
