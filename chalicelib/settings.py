@@ -161,7 +161,7 @@ class Settings:
     #: header secrets (``WORKFLOW_HTTP_SECRET_<NAME>``: a value, or ``ssm:<parameter>``)
     http_allow: tuple[str, ...] = ()
     http_timeout_seconds: float = 10.0
-    http_max_response_bytes: int = 1_048_576
+    http_max_response_bytes: int = 262_144
     http_secrets: dict = field(default_factory=dict)
     #: mail tasks: the sender when the task names none, and the SES region (default: region)
     mail_from: str | None = None
@@ -225,7 +225,7 @@ class Settings:
             http_allow=_list(env, "WORKFLOW_HTTP_ALLOW"),
             http_timeout_seconds=_seconds(env, "WORKFLOW_HTTP_TIMEOUT_SECONDS", 10.0),
             http_max_response_bytes=_int(
-                env, "WORKFLOW_HTTP_MAX_RESPONSE_BYTES", 1_048_576, minimum=1
+                env, "WORKFLOW_HTTP_MAX_RESPONSE_BYTES", 262_144, minimum=1
             ),
             http_secrets={
                 name[len(HTTP_SECRET_PREFIX) :]: value

@@ -134,11 +134,13 @@ def function_policy(
     users_parameter: str | None = None,
     outbound_prefix: str | None = None,
     ses_region: str | None = None,
+    secret_parameters: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """The policy document of ``function``'s role (``users_parameter``: the SSM parameter
     holding the users file, if any; ``outbound_prefix``: the outbound channels' queue names'
     prefix, None: no outbound sends; ``ses_region``: ``WORKFLOW_SES_REGION``, None: the
-    stack's region)."""
+    stack's region; ``secret_parameters``: the SSM parameters of HTTP task secrets, read by the
+    functions that run ``http-task`` jobs)."""
     logs = _statement("OwnLogGroup", LOG_ACTIONS, [_arn(function.log_group)])
     send = _statement("SendJobs", SEND_ACTIONS, [_arn(JOBS_QUEUE)])
     if function is Function.SWEEP:
@@ -158,6 +160,14 @@ def function_policy(
             statements.append(
                 _statement("SendMail", MAIL_ACTIONS, [ses_identities_arn(ses_region)])
             )
+            if secret_parameters:
+                statements.append(
+                    _statement(
+                        "HttpSecrets",
+                        ("ssm:GetParameter",),
+                        [parameter_arn(name) for name in secret_parameters],
+                    )
+                )
     if users_parameter:
         statements.append(
             _statement("UsersParameter", ("ssm:GetParameter",), [parameter_arn(users_parameter)])
@@ -169,6 +179,7 @@ def role_policies(
     users_parameter: str | None = None,
     outbound_prefix: str | None = None,
     ses_region: str | None = None,
+    secret_parameters: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Merge-template fragments replacing the policies Chalice gives each role (a list in the
     merge template replaces Chalice's list whole)."""
@@ -179,7 +190,11 @@ def role_policies(
                     {
                         "PolicyName": f"{function.spec.logical_id}Policy",
                         "PolicyDocument": function_policy(
-                            function, users_parameter, outbound_prefix, ses_region
+                            function,
+                            users_parameter,
+                            outbound_prefix,
+                            ses_region,
+                            secret_parameters,
                         ),
                     }
                 ]

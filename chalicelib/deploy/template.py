@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..settings import DEFAULT_EVENTS_QUEUE
+from ..settings import DEFAULT_EVENTS_QUEUE, HTTP_SECRET_PREFIX
 from ..storage.ports import INDEXES, Table
 from . import monitoring
 from .names import (
@@ -103,6 +103,18 @@ def users_parameter(environment: Mapping[str, str]) -> str | None:
     """The SSM parameter holding the stage's users file, if ``WORKFLOW_USERS_FILE`` names one."""
     value = environment.get("WORKFLOW_USERS_FILE", "").strip()
     return value.removeprefix(USERS_PARAMETER_PREFIX) if value.startswith("ssm:") else None
+
+
+def secret_parameters(environment: Mapping[str, str]) -> tuple[str, ...]:
+    """The SSM parameters the stage's HTTP task secrets name (``WORKFLOW_HTTP_SECRET_<NAME>=
+    ssm:<parameter>``): the jobs that send them read exactly these."""
+    return tuple(
+        sorted(
+            value.strip().removeprefix(USERS_PARAMETER_PREFIX)
+            for name, value in environment.items()
+            if name.startswith(HTTP_SECRET_PREFIX) and value.strip().startswith("ssm:")
+        )
+    )
 
 
 def trusts_authorizer(environment: Mapping[str, str]) -> bool:
@@ -274,6 +286,7 @@ def merge_template(
             users_parameter(environment),
             outbound_queue_prefix(app_name, stage),
             environment.get("WORKFLOW_SES_REGION", "").strip() or None,
+            secret_parameters(environment),
         ),
         monitoring.log_groups(prefix),
         monitoring.alarms(prefix, api_name),

@@ -6,10 +6,13 @@ through SES (moto), then the instance ends with the account in its history."""
 
 from __future__ import annotations
 
+import email
+from email import policy
+
 import pytest
 
 from tests.support.launcher import WF, get_json, post_json, running_launcher, wait_until
-from tests.support.rest import ADMIN
+from tests.support.rest import JSON_HEADERS as ADMIN
 
 TOKEN = "walkthrough-token"
 
@@ -75,4 +78,6 @@ def test_approval_provisions_the_account_over_http_and_mails_the_contractor(serv
     assert TOKEN not in str(history)  # the secret is a setting, never a variable
     mails = [m for m in _sent_mails() if "jdoe@example.com" in str(m.destinations)]
     assert len(mails) == 1
-    assert "Welcome, Jane" in str(mails[0].subject if hasattr(mails[0], "subject") else mails[0])
+    message = email.message_from_string(mails[0].raw_data, policy=policy.default)
+    assert message["Subject"] == "Welcome, Jane" and message["From"] == "workflow@example.com"
+    assert "Your account jdoe is ready from 2026-12-01." in message.get_content()

@@ -29,6 +29,7 @@ from tests.support.conformance import (
     is_running,
     names,
     open_tasks,
+    run_all_jobs,
     start,
 )
 from tests.support.rest import expect
@@ -123,6 +124,32 @@ def test_service_task_delegate_expression(client, corpus):
     iid = start(client, "process")["_id"]
     assert names(client, iid) == ["Task A"]
     assert instance(client, iid)["processVariables"] == {"executed": True}
+
+
+def test_mail_send_task_sends_through_ses_as_a_job(client, corpus):
+    """EmailSendTaskTest.testSimpleTextMail: exactly one mail "Hello Kermit!" to
+    kermit@activiti.org, sent by the job the send task parks on (moto's SES keeps it); then the
+    process ends. The task names no sender: Flowable's default is its mail server setting
+    (flowable@localhost), ours ``WORKFLOW_MAIL_FROM``."""
+    import email
+    from email import policy
+
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    from chalicelib import aws
+
+    aws.client("ses").verify_email_identity(EmailAddress="workflow@example.com")
+    deploy(client, corpus, "EmailSendTaskTest.testSimpleTextMail.bpmn20.xml")
+    iid = start(client, "simpleTextOnly")["_id"]
+    assert is_running(client, iid)  # waiting for its mail job
+    run_all_jobs(client)
+    [sent] = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+    message = email.message_from_string(sent.raw_data, policy=policy.default)
+    assert message["From"] == "workflow@example.com" and message["To"] == "kermit@activiti.org"
+    assert message["Subject"] == "Hello Kermit!"
+    assert message.get_content().strip() == "This a text only e-mail."
+    assert_ended(client, iid, "theEnd")
 
 
 def test_boundary_error_caught_from_the_service_task(client, corpus):

@@ -242,3 +242,29 @@ def test_the_ses_region_setting_scopes_the_mail_grant():
     assert statement["Resource"] == [
         {"Fn::Sub": "arn:${AWS::Partition}:ses:eu-west-1:${AWS::AccountId}:identity/*"}
     ]
+
+
+def test_http_task_secrets_in_ssm_are_granted_one_parameter_each():
+    """``WORKFLOW_HTTP_SECRET_<NAME>=ssm:<parameter>``: the functions that run ``http-task``
+    jobs (the worker, and the API for ``job/{id}?_action=execute``) may read exactly those
+    parameters; a plain secret value grants nothing."""
+    from chalicelib.deploy.policies import function_policy, parameter_arn
+    from chalicelib.deploy.template import secret_parameters
+
+    environment = {
+        "WORKFLOW_HTTP_SECRET_CRM": "ssm:/workflow/dev/crm-token",
+        "WORKFLOW_HTTP_SECRET_PLAIN": "not-a-parameter",
+        "WORKFLOW_USERS_FILE": "ssm:/workflow/dev/users",
+    }
+    names = secret_parameters(environment)
+    assert names == ("/workflow/dev/crm-token",)
+    for function in Function:
+        document = function_policy(function, secret_parameters=names)
+        granted = [s for s in document["Statement"] if s["Sid"] == "HttpSecrets"]
+        if function in (Function.API, Function.WORKER):
+            [statement] = granted
+            assert statement["Action"] == ["ssm:GetParameter"]
+            assert statement["Resource"] == [parameter_arn("/workflow/dev/crm-token")]
+        else:
+            assert granted == []
+    assert not any(s["Sid"] == "HttpSecrets" for s in function_policy(Function.WORKER)["Statement"])

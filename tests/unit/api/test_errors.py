@@ -66,6 +66,9 @@ EXPECTED: dict[str, int] = {
     "InvalidPageToken": 400,
     "TooLarge": 400,
     "MessageTooLarge": 500,
+    # a failed action job (HTTP, mail, external worker): recorded on the job, never a response
+    "ActionFailed": 500,
+    "WorkerFailed": 500,
 }
 
 
