@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # the adapters are imported when built, not when this module 
     from .auth.rules import Policy
     from .auth.users import UserStore
     from .messaging.mail import Mailer
+    from .messaging.notify import Notifier
     from .messaging.ports import Publisher
     from .storage.ports import ItemStore
 
@@ -55,6 +56,8 @@ class Container:
     process_access: ProcessAccess
     #: the mail tasks' sender (SES; its client is built on first use)
     mailer: Mailer
+    #: outbound sns and eventbridge channels' publisher (clients built on first use)
+    notifier: Notifier
     #: per-container caches and test hooks, by name
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -70,6 +73,7 @@ def build_container(
     store: ItemStore | None = None,
     publisher: Publisher | None = None,
     mailer: Mailer | None = None,
+    notifier: Notifier | None = None,
 ) -> Container:
     """Build the container from settings; pass ``store``/``publisher``/``mailer`` to use
     fakes."""
@@ -91,6 +95,10 @@ def build_container(
         from .messaging.ses import SesMailer
 
         mailer = SesMailer(settings)
+    if notifier is None:
+        from .messaging.aws_notify import AwsNotifier
+
+        notifier = AwsNotifier(settings)
     users = load_users(settings)
     access = ProcessAccess.from_settings(settings)
     authenticator = Authenticator(
@@ -108,6 +116,7 @@ def build_container(
         policy=default_policy(access),
         process_access=access,
         mailer=mailer,
+        notifier=notifier,
     )
     built.extras[SECRET_READER] = lambda name: read_secure_parameter(settings, name)
     return built

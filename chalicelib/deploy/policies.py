@@ -33,7 +33,9 @@ docs/deploying.md). A channel naming another queue deploys, but its sends are de
 ``send-event`` job fails, is retried, then dead-lettered). External worker topics' queues
 (``WORKFLOW_WORKER_TOPICS``, or an outbound channel keyed like the topic) are sent to by the
 same roles (the worker runs ``external-worker`` jobs, the API ``job/{id}?_action=execute``), so
-they follow the same naming rule: ``<app>-<stage>-out-*``.
+they follow the same naming rule: ``<app>-<stage>-out-*``. Outbound ``sns`` and
+``eventbridge`` channels too: the same roles may publish to the topics and put events on the
+buses of this account and region named by that prefix.
 
 Mail tasks send from the address of their ``from`` field (an expression, say) or
 ``WORKFLOW_MAIL_FROM``, so the API and worker roles may ``ses:SendRawEmail`` as any SES
@@ -62,6 +64,10 @@ __all__ = [
     "parameter_arn",
     "outbound_queues_arn",
     "MAIL_ACTIONS",
+    "TOPIC_ACTIONS",
+    "BUS_ACTIONS",
+    "outbound_topics_arn",
+    "outbound_buses_arn",
     "ses_identities_arn",
     "role_policies",
 ]
@@ -84,6 +90,9 @@ RECEIVE_ACTIONS = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttri
 LOG_ACTIONS = ("logs:CreateLogStream", "logs:PutLogEvents")
 #: what ``messaging/ses.py`` calls
 MAIL_ACTIONS = ("ses:SendRawEmail",)
+#: outbound sns and eventbridge channels (``service/events/outbound.py``)
+TOPIC_ACTIONS = ("sns:Publish",)
+BUS_ACTIONS = ("events:PutEvents",)
 
 
 def table_logical_id(table: Table) -> str:
@@ -123,6 +132,21 @@ def outbound_queues_arn(prefix: str) -> dict[str, Any]:
     return {"Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:" + prefix + "*"}
 
 
+def outbound_topics_arn(prefix: str) -> dict[str, Any]:
+    """The SNS topics of this account and region whose name starts with ``prefix``."""
+    return {"Fn::Sub": "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:" + prefix + "*"}
+
+
+def outbound_buses_arn(prefix: str) -> dict[str, Any]:
+    """The EventBridge event buses of this account and region whose name starts with
+    ``prefix``."""
+    return {
+        "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/"
+        + prefix
+        + "*"
+    }
+
+
 def ses_identities_arn(region: str | None = None) -> dict[str, Any]:
     """Every SES identity of this account in ``region`` (None: the stack's region)."""
     where = region or "${AWS::Region}"
@@ -156,6 +180,16 @@ def function_policy(
             if outbound_prefix:
                 statements.append(
                     _statement("SendOutbound", SEND_ACTIONS, [outbound_queues_arn(outbound_prefix)])
+                )
+                statements.append(
+                    _statement(
+                        "PublishOutbound", TOPIC_ACTIONS, [outbound_topics_arn(outbound_prefix)]
+                    )
+                )
+                statements.append(
+                    _statement(
+                        "PutOutboundEvents", BUS_ACTIONS, [outbound_buses_arn(outbound_prefix)]
+                    )
                 )
             statements.append(
                 _statement("SendMail", MAIL_ACTIONS, [ses_identities_arn(ses_region)])

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..clock import Clock
 from ..messaging.mail import Mailer
+from ..messaging.notify import Notifier
 from ..messaging.ports import Publisher
 from ..settings import Settings
 from ..storage.ports import ItemStore
@@ -22,8 +23,8 @@ __all__ = ["Services"]
 
 class Services(Protocol):
     """The adapters a use case runs with: settings, clock, item store, queue publisher, the
-    authenticator (its user store), the mailer (mail tasks), and per-container extras (the
-    definition cache)."""
+    authenticator (its user store), the mailer (mail tasks), the notifier (outbound sns and
+    eventbridge channels), and per-container extras (the definition cache)."""
 
     settings: Settings
     clock: Clock
@@ -31,4 +32,5 @@ class Services(Protocol):
     publisher: Publisher
     authenticator: Authenticator  # the candidate-group query reads its user store
     mailer: Mailer
+    notifier: Notifier
     extras: dict[str, Any]

@@ -63,11 +63,98 @@ def test_send_event(container, out_queue):
     assert _received(out_queue) == []  # sent once
 
 
-def test_a_send_event_task_naming_an_sns_channel_is_refused_at_deploy(container, corpus):
+def _subscribed_queue(name: str) -> tuple[str, str]:
+    """A queue of its own: ``(url, arn)``."""
+    from chalicelib import aws
+
+    sqs = aws.client("sqs")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    return url, arn
+
+
+def test_send_event_to_an_sns_topic(container, corpus):
+    """An ``sns`` channel's destination is a topic ARN: the event is the message, its key the
+    ``eventType`` attribute (read here through an SQS subscription of the topic)."""
+    from chalicelib import aws
+
+    topic = aws.client("sns").create_topic(Name="wf-test-out-topic")["TopicArn"]
+    url, arn = _subscribed_queue("wf-test-out-topic-reader")
+    aws.client("sns").subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    channel = json.dumps(
+        {"key": "out-channel", "channelType": "outbound", "type": "sns", "destination": topic}
+    )
+    definition = _deploy(container, "testSendEvent", channel)
+    instance = start(container, definition, {"test": "Hello World"})
+    complete_task(container, instance, "task")
+    drain(container)
+    [envelope] = _received(url)
+    assert envelope["TopicArn"] == topic
+    assert envelope["MessageAttributes"]["eventType"]["Value"] == "myEvent"
+    body = json.loads(envelope["Message"])
+    assert body["eventType"] == "myEvent" and body["eventProperty"] == "Hello World"
+
+
+def test_send_event_to_an_eventbridge_bus(container, corpus):
+    """An ``eventbridge`` channel's destination is a bus: the event is the ``detail``, its key
+    the ``detail-type``, ``workflow`` the ``source`` (read here through a rule's SQS target)."""
+    from chalicelib import aws
+
+    events = aws.client("events")
+    events.create_event_bus(Name="wf-test-out-bus")
+    url, arn = _subscribed_queue("wf-test-out-bus-reader")
+    events.put_rule(
+        Name="all",
+        EventBusName="wf-test-out-bus",
+        EventPattern=json.dumps({"source": ["workflow"]}),
+    )
+    events.put_targets(
+        Rule="all", EventBusName="wf-test-out-bus", Targets=[{"Id": "reader", "Arn": arn}]
+    )
+    channel = json.dumps(
+        {
+            "key": "out-channel",
+            "channelType": "outbound",
+            "type": "eventbridge",
+            "destination": "wf-test-out-bus",
+        }
+    )
+    definition = _deploy(container, "testSendEvent", channel)
+    instance = start(container, definition, {"test": "Hello World"})
+    complete_task(container, instance, "task")
+    drain(container)
+    [event] = _received(url)
+    assert event["source"] == "workflow" and event["detail-type"] == "myEvent"
+    assert event["detail"]["eventProperty"] == "Hello World"
+
+
+def test_a_publish_the_topic_refuses_fails_the_job_naming_the_channel(container, corpus):
+    from chalicelib.service.jobs import actions as jobs
+    from tests.support.executions import job_items
+
+    channel = json.dumps(
+        {
+            "key": "out-channel",
+            "channelType": "outbound",
+            "type": "sns",
+            "destination": "arn:aws:sns:us-east-1:123456789012:no-such-topic",
+        }
+    )
+    definition = _deploy(container, "testSendEvent", channel)
+    instance = start(container, definition, {"test": "x"})
+    complete_task(container, instance, "task")
+    [job] = [j for j in job_items(container, instance) if j.data["jobHandlerType"] == "send-event"]
+    outcome = jobs.execute(container, job.data["_id"])
+    assert outcome["status"] == "failed" and "out-channel" in outcome["exceptionMessage"]
+
+
+def test_an_sns_channel_needs_a_topic_arn(container, corpus):
     with pytest.raises(InvalidDeployment) as exc:
         _deploy(container, "testSendEvent", _out_channel("sns"))
-    [problem] = exc.value.detail["errors"]
-    assert problem["problem"] == "unsupported-channel" and problem["channelKey"] == "out-channel"
+    problems = {(p["problem"], p.get("field")) for p in exc.value.detail["errors"]}
+    assert ("invalid-channel-definition", "destination") in problems
 
 
 def test_a_send_event_task_naming_an_unknown_channel_is_refused_at_deploy(container, corpus):

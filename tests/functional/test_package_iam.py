@@ -1,8 +1,8 @@
 """Least privilege: each function's role names only this stack's resources and the actions it
-uses, read from the packaged template. The two wildcards: the outbound channels' queues, by the
-stage's name prefix (``workflow-dev-out-*``), for the functions that run ``send-event`` jobs,
-and the SES identities of the account in the stack's region (``identity/*``), for the
-functions that run ``mail-task`` jobs (the same two)."""
+uses, read from the packaged template. The wildcards: the outbound channels' queues, topics and
+event buses, by the stage's name prefix (``workflow-dev-out-*``), for the functions that run
+``send-event`` jobs, and the SES identities of the account in the stack's region
+(``identity/*``), for the functions that run ``mail-task`` jobs (the same two)."""
 
 from __future__ import annotations
 
@@ -57,6 +57,14 @@ REQUIRED = {
 #: the outbound channels' queues (``names.outbound_queue_prefix``), the only wildcard resource
 OUTBOUND_QUEUES = {
     "Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:workflow-dev-out-*"
+}
+#: outbound sns and eventbridge channels: topics and buses by the same name rule
+OUTBOUND_TOPICS = {
+    "Fn::Sub": "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:workflow-dev-out-*"
+}
+OUTBOUND_BUSES = {
+    "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:"
+    "event-bus/workflow-dev-out-*"
 }
 #: the functions that run ``send-event`` jobs: the worker, and the API (``job/{id}?_action=execute``)
 OUTBOUND_SENDERS = {Function.API, Function.WORKER}
@@ -114,6 +122,14 @@ def test_role_names_only_its_stage_resources(sam, function):
         if statement["Sid"] == "SendOutbound":
             assert as_list(statement["Resource"]) == [OUTBOUND_QUEUES]
             assert set(as_list(statement["Action"])) == {"sqs:GetQueueUrl", "sqs:SendMessage"}
+            continue
+        if statement["Sid"] == "PublishOutbound":
+            assert as_list(statement["Resource"]) == [OUTBOUND_TOPICS]
+            assert as_list(statement["Action"]) == ["sns:Publish"]
+            continue
+        if statement["Sid"] == "PutOutboundEvents":
+            assert as_list(statement["Resource"]) == [OUTBOUND_BUSES]
+            assert as_list(statement["Action"]) == ["events:PutEvents"]
             continue
         if statement["Sid"] == "SendMail":
             assert as_list(statement["Resource"]) == [SES_IDENTITIES]
@@ -195,6 +211,11 @@ def test_only_its_function_consumes_a_queue(sam, queue, consumer):
 def test_nobody_sends_to_the_events_queue(sam):
     """Inbound events come from other systems; a function sends jobs or outbound events."""
     assert _functions_with(sam, "sqs:SendMessage", {"Fn::GetAtt": ["EventsQueue", "Arn"]}) == set()
+
+
+def test_send_event_jobs_may_publish_to_the_outbound_topics_and_buses_only(sam):
+    assert _functions_with(sam, "sns:Publish", OUTBOUND_TOPICS) == OUTBOUND_SENDERS
+    assert _functions_with(sam, "events:PutEvents", OUTBOUND_BUSES) == OUTBOUND_SENDERS
 
 
 def test_send_event_jobs_may_reach_the_outbound_queues_only(sam):

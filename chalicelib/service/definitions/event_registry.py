@@ -213,6 +213,8 @@ def parse_channel(text: str | bytes) -> ChannelDefinition:
             f"'{type_}' is not run here: an {channel_type} channel is {' or '.join(allowed)}",
         )
     destination = _string(data, "destination", required=channel_type == "outbound")
+    if channel_type == "outbound" and type_ == "sns" and not str(destination).startswith("arn:"):
+        raise DefinitionError("destination", "an sns channel's destination is a topic ARN")
     key_detection = None
     if channel_type == "inbound":
         serial = data.get("deserializerType", "json")
@@ -470,19 +472,7 @@ def _outbound_problems(
         )
     for channel_key in [k.strip() for k in (ref.channel_key or "").split(",") if k.strip()]:
         channel = changes.channels.get(channel_key) or find_channel(store, channel_key)
-        if channel is not None and channel.channel_type == "outbound" and channel.type != "sqs":
-            out.append(
-                _problem(
-                    "unsupported-channel",
-                    f"process '{ref.process_key}': send event task '{ref.activity_id}' names "
-                    f"channel '{channel_key}' of type '{channel.type}': send event tasks "
-                    "publish to sqs channels only",
-                    ref.resource_name,
-                    activityId=ref.activity_id,
-                    channelKey=channel_key,
-                )
-            )
-        elif channel is None or channel.channel_type != "outbound":
+        if channel is None or channel.channel_type != "outbound":
             out.append(
                 _problem(
                     "unknown-channel",

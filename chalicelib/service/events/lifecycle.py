@@ -1,14 +1,14 @@
 """Lifecycle events (beyond Flowable): what happened to processes, tasks and jobs, as
 CloudEvents 1.0 JSON on an outbound channel, through the same outbox as send event tasks.
 
-With ``WORKFLOW_LIFECYCLE_CHANNEL`` naming a deployed outbound ``sqs`` channel, every commit
-that starts, ends or cancels a process, or creates, assigns or completes a user task, writes
-ONE ``lifecycle-events`` job in its own transaction (``lifecycle_writes``, called by
-``UnitOfWork.commit``); a job moved to the dead-letter table writes one in that transaction
-(``dead_letter_writes``). The job's runner (``run_lifecycle``) sends each event as its own
-message to the channel's queue, then deletes the job: delivery is at least once, in commit
-order within a job; consumers deduplicate on the CloudEvents ``id``. Unset, nothing is
-written and nothing costs anything.
+With ``WORKFLOW_LIFECYCLE_CHANNEL`` naming a deployed outbound channel (``sqs``, ``sns`` or
+``eventbridge``), every commit that starts, ends or cancels a process, or creates, assigns or
+completes a user task, writes ONE ``lifecycle-events`` job in its own transaction
+(``lifecycle_writes``, called by ``UnitOfWork.commit``); a job moved to the dead-letter table
+writes one in that transaction (``dead_letter_writes``). The job's runner (``run_lifecycle``)
+sends each event as its own message (or topic message, or bus event) to the channel, then
+deletes the job: delivery is at least once, in commit order within a job; consumers
+deduplicate on the CloudEvents ``id``. Unset, nothing is written and nothing costs anything.
 
 Event ``type``: ``workflow.process.started`` | ``.ended`` | ``.cancelled``,
 ``workflow.task.created`` | ``.assigned`` | ``.completed``, ``workflow.job.deadlettered``;
@@ -35,6 +35,7 @@ from ...storage.ports import Item, MustNotExist, Put, Table, Write
 from ..container import Services
 from ..definitions import event_registry as registry
 from ..repositories.jobs import job_done_write, job_item
+from .outbound import publish_to
 
 if TYPE_CHECKING:
     from ...engine.runtime.session import CommandResult
@@ -185,9 +186,13 @@ def run_lifecycle(container: Services, job: Item) -> str:
     configuration = job.data.get("jobHandlerConfiguration") or {}
     key = configuration.get("channelKey") or ""
     channel = registry.cached_channel(container, key)
-    if channel is None or channel.channel_type != "outbound" or channel.type != "sqs":
-        raise NotFound(f"No outbound sqs channel '{key}' is deployed (WORKFLOW_LIFECYCLE_CHANNEL)")
+    if channel is None or channel.channel_type != "outbound":
+        raise NotFound(f"No outbound channel '{key}' is deployed (WORKFLOW_LIFECYCLE_CHANNEL)")
     events = list(configuration.get("events") or [])
-    container.publisher.send_batch(str(channel.destination), events)
+    if channel.type == "sqs":
+        container.publisher.send_batch(str(channel.destination), events)
+    else:  # a topic or bus takes one event per call
+        for event in events:
+            publish_to(container, channel, str(event.get("type")), event)
     container.store.transact([job_done_write(job)])
     return f"sent {len(events)} lifecycle event(s) to {key}"

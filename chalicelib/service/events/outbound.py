@@ -8,21 +8,25 @@ retried and finally dead-lettered like any job. Delivery is at least once: a cra
 the send and the job's deletion sends again (consumers deduplicate on the ``eventId`` field,
 the job id).
 
-Only ``sqs`` outbound channels are published to; deploy refuses a send event task naming an
-``sns`` or ``eventbridge`` channel (``definitions.event_registry``).
+An ``sqs`` channel's ``destination`` is a queue name (the body is the message); an ``sns``
+channel's a topic ARN (the body is the message, the event key its ``eventType`` attribute); an
+``eventbridge`` channel's an event bus name or ARN (the body is the event's ``detail``, the
+event key its ``detail-type``, ``workflow`` its ``source``). SNS and EventBridge go through the
+container's notifier (``messaging/notify.py``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ...errors import NotFound
+from ...errors import NotFound, ServiceUnavailable
+from ...messaging.notify import NotificationNotSent
 from ...storage.ports import Item
 from ..container import Services
 from ..definitions import event_registry as registry
 from ..repositories.jobs import job_done_write
 
-__all__ = ["HANDLER", "run_send_event", "message_body"]
+__all__ = ["HANDLER", "run_send_event", "message_body", "publish_to"]
 
 HANDLER = "send-event"
 
@@ -36,6 +40,22 @@ def message_body(
     return {"eventType": event.key, "eventId": event_id, **body}
 
 
+def publish_to(
+    container: Services, channel: registry.ChannelDefinition, key: str, body: dict[str, Any]
+) -> None:
+    """Send ``body`` (an event of key ``key``) to an outbound channel of any type we run."""
+    destination = str(channel.destination)
+    if channel.type == "sqs":
+        container.publisher.send(destination, body)
+        return
+    try:
+        container.notifier.publish(channel.type, destination, key, body)
+    except NotificationNotSent as exc:
+        raise ServiceUnavailable(
+            f"The {channel.type} channel '{channel.key}' did not take the event: {exc}"
+        ) from None
+
+
 def run_send_event(container: Services, job: Item) -> str:
     """Publish the job's event to its channels, then delete the job."""
     configuration = job.data.get("jobHandlerConfiguration") or {}
@@ -47,9 +67,9 @@ def run_send_event(container: Services, job: Item) -> str:
     sent = []
     for channel_key in configuration.get("channelKeys") or []:
         channel = registry.cached_channel(container, channel_key)
-        if channel is None or channel.channel_type != "outbound" or channel.type != "sqs":
-            raise NotFound(f"No outbound sqs channel '{channel_key}' is deployed")
-        container.publisher.send(str(channel.destination), body)
+        if channel is None or channel.channel_type != "outbound":
+            raise NotFound(f"No outbound channel '{channel_key}' is deployed")
+        publish_to(container, channel, key, body)
         sent.append(channel_key)
     container.store.transact([job_done_write(job)])
     return f"sent {key} to {', '.join(sent)}"
