@@ -173,6 +173,9 @@ class Settings:
     #: lifecycle events (``service/events/lifecycle.py``): the outbound channel that receives
     #: them as CloudEvents, or None (off)
     lifecycle_channel: str | None = None
+    #: queues besides the events queue that the deploy template wires to the inbound events
+    #: function (an inbound channel's ``destination`` must be one of them, or the events queue)
+    inbound_queues: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
 
     @property
@@ -237,6 +240,7 @@ class Settings:
             worker_topics=_pairs(env, "WORKFLOW_WORKER_TOPICS"),
             worker_lock_seconds=_int(env, "WORKFLOW_WORKER_LOCK_SECONDS", 300, minimum=1),
             lifecycle_channel=env.get("WORKFLOW_LIFECYCLE_CHANNEL", "").strip() or None,
+            inbound_queues=_list(env, "WORKFLOW_INBOUND_QUEUES"),
         )
 
 

@@ -67,6 +67,7 @@ __all__ = [
     "TOPIC_ACTIONS",
     "BUS_ACTIONS",
     "outbound_topics_arn",
+    "queue_arn",
     "outbound_buses_arn",
     "ses_identities_arn",
     "role_policies",
@@ -127,6 +128,11 @@ def parameter_arn(name: str) -> dict[str, Any]:
     }
 
 
+def queue_arn(name: str) -> dict[str, Any]:
+    """The ARN of the queue ``name`` of this account and region (not one of the stack's)."""
+    return {"Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:" + name}
+
+
 def outbound_queues_arn(prefix: str) -> dict[str, Any]:
     """The queues of this account and region whose name starts with ``prefix``."""
     return {"Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:" + prefix + "*"}
@@ -159,12 +165,14 @@ def function_policy(
     outbound_prefix: str | None = None,
     ses_region: str | None = None,
     secret_parameters: tuple[str, ...] = (),
+    inbound_queues: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """The policy document of ``function``'s role (``users_parameter``: the SSM parameter
     holding the users file, if any; ``outbound_prefix``: the outbound channels' queue names'
     prefix, None: no outbound sends; ``ses_region``: ``WORKFLOW_SES_REGION``, None: the
     stack's region; ``secret_parameters``: the SSM parameters of HTTP task secrets, read by the
-    functions that run ``http-task`` jobs)."""
+    functions that run ``http-task`` jobs; ``inbound_queues``: ``WORKFLOW_INBOUND_QUEUES``, read
+    by the events function besides the events queue)."""
     logs = _statement("OwnLogGroup", LOG_ACTIONS, [_arn(function.log_group)])
     send = _statement("SendJobs", SEND_ACTIONS, [_arn(JOBS_QUEUE)])
     if function is Function.SWEEP:
@@ -175,7 +183,13 @@ def function_policy(
         if function is Function.WORKER:
             statements.append(_statement("ReceiveJobs", RECEIVE_ACTIONS, [_arn(JOBS_QUEUE)]))
         if function is Function.EVENTS:
-            statements.append(_statement("ReceiveEvents", RECEIVE_ACTIONS, [_arn(EVENTS_QUEUE)]))
+            statements.append(
+                _statement(
+                    "ReceiveEvents",
+                    RECEIVE_ACTIONS,
+                    [_arn(EVENTS_QUEUE), *(queue_arn(name) for name in inbound_queues)],
+                )
+            )
         else:
             if outbound_prefix:
                 statements.append(
@@ -214,6 +228,7 @@ def role_policies(
     outbound_prefix: str | None = None,
     ses_region: str | None = None,
     secret_parameters: tuple[str, ...] = (),
+    inbound_queues: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Merge-template fragments replacing the policies Chalice gives each role (a list in the
     merge template replaces Chalice's list whole)."""

@@ -44,7 +44,7 @@ from .names import (
     camel,
     outbound_queue_prefix,
 )
-from .policies import role_policies, table_logical_id
+from .policies import queue_arn, role_policies, table_logical_id
 
 __all__ = [
     "merge_template",
@@ -233,6 +233,32 @@ def _partial_batch_responses(handler: str) -> dict[str, Any]:
     return {function: {"Properties": {"Events": {source: {"Properties": properties}}}}}
 
 
+def inbound_queues(environment: Mapping[str, str]) -> tuple[str, ...]:
+    """``WORKFLOW_INBOUND_QUEUES``: the other queues the inbound events function reads."""
+    raw = environment.get("WORKFLOW_INBOUND_QUEUES", "")
+    return tuple(name.strip() for name in raw.split(",") if name.strip())
+
+
+def _inbound_queue_sources(queues: tuple[str, ...]) -> dict[str, Any]:
+    """One SQS event source of the events function per inbound channel queue, as the events
+    queue's (batches of 10, partial batch responses). The queues are the integrators': the
+    stack neither creates nor deletes them."""
+    if not queues:
+        return {}
+    events = {
+        f"InboundQueue{n}SqsEventSource": {
+            "Type": "SQS",
+            "Properties": {
+                "Queue": queue_arn(name),
+                "BatchSize": 10,
+                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            },
+        }
+        for n, name in enumerate(queues, 1)
+    }
+    return {camel(EVENT_HANDLER): {"Properties": {"Events": events}}}
+
+
 def _api_definition(authorizer: bool) -> dict[str, Any]:
     body: dict[str, Any] = {"x-amazon-apigateway-gateway-responses": GATEWAY_RESPONSES}
     if authorizer:
@@ -274,6 +300,7 @@ def merge_template(
     fragments = [
         _partial_batch_responses(JOB_HANDLER),
         _partial_batch_responses(EVENT_HANDLER),
+        _inbound_queue_sources(inbound_queues(environment)),
         {
             API: {
                 "Properties": {
@@ -287,6 +314,7 @@ def merge_template(
             outbound_queue_prefix(app_name, stage),
             environment.get("WORKFLOW_SES_REGION", "").strip() or None,
             secret_parameters(environment),
+            inbound_queues(environment),
         ),
         monitoring.log_groups(prefix),
         monitoring.alarms(prefix, api_name),

@@ -176,6 +176,11 @@ class Launcher:
 
         create_tables(settings)
         create_queues(settings)
+        if settings.inbound_queues:  # inbound channels' own queues (integrators' on AWS)
+            from ..aws import client
+
+            for name in settings.inbound_queues:
+                client("sqs").create_queue(QueueName=name)
         if self._mock is not None and settings.mail_from:
             self._verify_sender(settings)
 
@@ -245,6 +250,16 @@ class Launcher:
             )
             thread.start()
             self._threads.append(thread)
+            if isinstance(source, SQSEventConfig) and source.queue == settings.events_queue:
+                for name in settings.inbound_queues:  # wired to the same function on AWS
+                    extra = threading.Thread(
+                        target=self._sqs_worker,
+                        args=(name, min(source.batch_size, 10), handler, f"{source.name}-{name}"),
+                        daemon=True,
+                        name=f"local-{source.name}-{name}",
+                    )
+                    extra.start()
+                    self._threads.append(extra)
 
     def _start_http(self, config: Config) -> None:
         from chalice.local import LocalDevServer

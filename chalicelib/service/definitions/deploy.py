@@ -297,7 +297,11 @@ def deploy(
         for process in item.processes:
             check_key(process.key, container.settings.limits, "processDefinitionKey")
     registry = event_registry.on_deploy(
-        container.store, bpmn, resources, container.settings.events_queue
+        container.store,
+        bpmn,
+        resources,
+        container.settings.events_queue,
+        container.settings.inbound_queues,
     )
     _check_actions(container, parsed, registry)
     digest = content_hash(bpmn, resources)

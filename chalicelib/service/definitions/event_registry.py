@@ -335,11 +335,14 @@ def on_deploy(
     bpmn: Mapping[str, str],
     resources: Mapping[str, Any],
     events_queue: str | None = None,
+    inbound_queues: Iterable[str] = (),
 ) -> RegistryChanges:
     """Validate the deployment's ``.event``/``.channel`` resources and the event types its
     BPMN names; ``InvalidDeployment`` (400) listing every problem. An inbound channel's
-    ``destination`` must be the stage's ``events_queue`` (or absent): no other queue is
-    wired to the inbound function."""
+    ``destination`` must be the stage's ``events_queue`` (or absent) or one of its
+    ``inbound_queues`` (``WORKFLOW_INBOUND_QUEUES``): no other queue is wired to the inbound
+    function."""
+    listened = {events_queue, *inbound_queues} - {None}
     changes = RegistryChanges()
     problems: list[dict[str, Any]] = []
     for name in sorted(resources):
@@ -360,12 +363,13 @@ def on_deploy(
                     channel.channel_type == "inbound"
                     and channel.destination
                     and events_queue
-                    and channel.destination != events_queue
+                    and channel.destination not in listened
                 ):
                     raise DefinitionError(
                         "destination",
-                        f"'{channel.destination}' is not the events queue '{events_queue}' "
-                        "(the only queue the inbound function reads; leave it out)",
+                        f"'{channel.destination}' is not a queue the inbound function reads: "
+                        f"the events queue '{events_queue}' (leave destination out) or one of "
+                        "WORKFLOW_INBOUND_QUEUES",
                     )
         except DefinitionError as exc:
             problems.append(
