@@ -33,7 +33,9 @@ def on_event_message(event: dict) -> dict:
     return decoding.handle_batch(
         event.get("Records") or [],
         container.settings.events_queue,
-        lambda queue, message_id, body: receive(container, queue, message_id, body).describe(),
+        lambda queue, message_id, body, attributes: receive(
+            container, queue, message_id, body, attributes
+        ).describe(),
     )
 
 

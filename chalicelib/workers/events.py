@@ -1,6 +1,7 @@
 """The SQS handler of inbound event-registry channels: each record is one event.
 
-A record's queue is the last part of its ``eventSourceARN`` (the events queue, or a channel's
+A record's message attributes carry the ``.event``'s header fields. A record's queue is the
+last part of its ``eventSourceARN`` (the events queue, or a channel's
 own ``destination`` queue wired to the same function). ``receive(queue, message_id, body)``
 (``service.events.inbound``) handles it: poison is recorded there and acknowledged; a record
 whose handling raises is reported in ``batchItemFailures``, so SQS delivers it again and, after
@@ -27,7 +28,7 @@ def queue_of(record: Mapping[str, Any], default: str) -> str:
 def handle_batch(
     records: Iterable[Mapping[str, Any]],
     default_queue: str,
-    receive: Callable[[str, str, str], str],
+    receive: Callable[[str, str, str, Mapping[str, Any]], str],
 ) -> dict:
     """Handle every record; return Lambda's partial batch response."""
     failures = []
@@ -35,7 +36,8 @@ def handle_batch(
         message_id = record.get("messageId", "?")
         queue = queue_of(record, default_queue)
         try:
-            outcome = receive(queue, message_id, record.get("body") or "")
+            attributes = record.get("messageAttributes") or {}
+            outcome = receive(queue, message_id, record.get("body") or "", attributes)
         except Exception:
             log.exception("inbound event %s on %s failed", message_id, queue)
             failures.append({"itemIdentifier": message_id})

@@ -75,11 +75,6 @@ def test_deleting_the_deployment_removes_its_definitions(container, corpus):
         ("e.event", json.dumps({"name": "x"}), "key"),
         (
             "e.event",
-            json.dumps({"key": "k", "payload": [{"name": "h", "type": "string", "header": True}]}),
-            "payload[0].header",
-        ),
-        (
-            "e.event",
             json.dumps({"key": "k", "payload": [{"name": "a", "type": "map"}]}),
             "payload[0].type",
         ),

@@ -294,3 +294,53 @@ def test_deleting_the_latest_version_restores_the_previous_versions_start(client
     deployments.delete_deployment(container, second)
     trigger(client, container)
     assert instances_of(container, first) == 1
+
+
+# --- header fields -------------------------------------------------------------------------
+
+
+def test_process_start_with_headers(client, container):
+    """BpmnHeaderEventRegistryConsumerTest.testProcessStartWithHeaders: payload fields marked
+    ``"header": true`` are read from the SQS message attributes (typed as declared), the
+    others from the body; ``eventOutParameter`` maps both."""
+    import json
+
+    from chalicelib import aws
+    from tests.support.eventregistry import (
+        corpus_file,
+        deliver,
+        event_json,
+        queue_url,
+    )
+
+    event = json.loads(
+        event_json(
+            "myEvent",
+            correlation=[("customerId", "string")],
+            payload=[("payload1", "string"), ("headerProperty1", "string")],
+        )
+    )
+    event["payload"].append({"name": "headerProperty2", "type": "integer", "header": True})
+    event["payload"][1]["header"] = True
+    bpmn = corpus_file("BpmnHeaderEventRegistryConsumerTest.testProcessStartWithHeaders.bpmn20.xml")
+    definition = deploy_consumer(
+        container, "unused", bpmn=bpmn, extra={"myEvent.event": json.dumps(event)}
+    )
+    aws.client("sqs").send_message(
+        QueueUrl=queue_url(container),
+        MessageBody=json.dumps(
+            {"type": "myEvent", "customerId": "kermit", "payload1": "Hello", "headerProperty1": "x"}
+        ),
+        MessageAttributes={
+            "headerProperty1": {"DataType": "String", "StringValue": "Test header value"},
+            "headerProperty2": {"DataType": "Number", "StringValue": "1234"},
+        },
+    )
+    assert deliver(client, container) == []
+    [instance] = instance_ids(container, definition)
+    assert variables(container, instance) == {
+        "myHeaderValue1": "Test header value",  # the attribute, not the body's "x"
+        "myHeaderValue2": 1234,
+        "customerIdVar": "kermit",
+        "payload1": "Hello",
+    }

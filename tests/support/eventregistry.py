@@ -111,7 +111,10 @@ def sqs_event(messages, queue: str) -> dict:
                 "receiptHandle": m["ReceiptHandle"],
                 "body": m["Body"],
                 "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {},
+                "messageAttributes": {
+                    name: {"stringValue": a.get("StringValue"), "dataType": a.get("DataType")}
+                    for name, a in (m.get("MessageAttributes") or {}).items()
+                },
                 "md5OfBody": m.get("MD5OfBody", ""),
                 "eventSource": "aws:sqs",
                 "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue}",
@@ -133,7 +136,9 @@ def deliver(client, container, *, queue: str | None = None, delete: bool = True)
     url = queue_url(container, name)
     failures: list[dict] = []
     for _ in range(20):
-        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        messages = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        ).get("Messages", [])
         if not messages:
             return failures
         response = client.lambda_.invoke("on_event_message", sqs_event(messages, name))

@@ -187,11 +187,8 @@ def parse_event(text: str | bytes) -> EventDefinition:
         payload[n] = t
         if entry.get("correlationParameter") is True:
             correlation.setdefault(n, t)
-        if entry.get("header") is True:
-            raise DefinitionError(
-                f"payload[{len(payload) - 1}].header",
-                "header fields are not supported (SQS message attributes are not read)",
-            )
+        if entry.get("header") is True:  # read from the SQS message attributes
+            headers.append(n)
     for n, t in correlation.items():
         if payload.setdefault(n, t) != t:
             raise DefinitionError("correlationParameters", f"'{n}' has two types")

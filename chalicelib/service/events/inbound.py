@@ -101,8 +101,16 @@ class _Event:
     correlation: dict[str, Any]
 
 
-def receive(container: Services, queue: str, message_id: str, body: str | None) -> Outcome:
-    """Handle one message of ``queue``; raises only for transient failures (retry)."""
+def receive(
+    container: Services,
+    queue: str,
+    message_id: str,
+    body: str | None,
+    attributes: Mapping[str, Any] | None = None,
+) -> Outcome:
+    """Handle one message of ``queue``; raises only for transient failures (retry).
+    ``attributes``: the SQS record's ``messageAttributes``, where the ``.event``'s header
+    fields (``"header": true``) are read."""
     text = body or ""
     message_key = message_id
     answer = _worker_answer(text)
@@ -112,7 +120,7 @@ def receive(container: Services, queue: str, message_id: str, body: str | None) 
         except external_worker.MalformedAnswer as exc:
             return _dead_letter(container, queue, _key(answer, message_id), text, str(exc))
     try:
-        event, message_key = _decode(container, queue, message_id, text)
+        event, message_key = _decode(container, queue, message_id, text, _headers(attributes))
     except Poison as exc:
         return _dead_letter(container, queue, message_key, text, str(exc))
     started: list[str] = []
@@ -171,7 +179,26 @@ def _key(payload: Mapping[str, Any], message_id: str) -> str:
     return key_field if isinstance(key_field, str) and key_field else message_id
 
 
-def _decode(container: Services, queue: str, message_id: str, text: str) -> tuple[_Event, str]:
+def _headers(attributes: Mapping[str, Any] | None) -> dict[str, Any]:
+    """SQS message attributes as header values: ``{name: {"stringValue", "dataType"}}`` (the
+    Lambda record's shape; ``StringValue`` as ``ReceiveMessage`` returns it) -> ``{name:
+    text}``; binary attributes are not headers."""
+    found: dict[str, Any] = {}
+    for name, attribute in (attributes or {}).items():
+        if isinstance(attribute, Mapping):
+            value = attribute.get("stringValue", attribute.get("StringValue"))
+            if isinstance(value, str):
+                found[str(name)] = value
+    return found
+
+
+def _decode(
+    container: Services,
+    queue: str,
+    message_id: str,
+    text: str,
+    headers: Mapping[str, Any] | None = None,
+) -> tuple[_Event, str]:
     try:
         payload = json.loads(text)
     except ValueError:
@@ -200,7 +227,7 @@ def _decode(container: Services, queue: str, message_id: str, text: str) -> tupl
     for channel, key in detected:
         event = registry.cached_event(container, key)
         if event is not None:
-            values = _payload(event, payload)
+            values = _payload(event, payload, headers or {})
             correlation = {n: values[n] for n in event.correlation if n in values}
             return _Event(key, channel, values, correlation), message_key
     raise Poison(f"unknown event key '{detected[0][1]}': no .event definition is deployed")
@@ -236,13 +263,18 @@ def _bad() -> Any:
     raise ValueError("not a number")
 
 
-def _payload(event: registry.EventDefinition, payload: Mapping[str, Any]) -> dict[str, Any]:
+def _payload(
+    event: registry.EventDefinition, payload: Mapping[str, Any], headers: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The event's payload fields, typed: header fields from the message attributes, the
+    others from the body."""
     values: dict[str, Any] = {}
     for name, type_ in event.payload.items():
-        if name not in payload or payload[name] is None:
+        source = headers if name in event.headers else payload
+        if name not in source or source[name] is None:
             continue
         try:
-            values[name] = _CONVERT[type_](payload[name])
+            values[name] = _CONVERT[type_](source[name])
         except (ValueError, TypeError, KeyError):
             raise Poison(
                 f"payload field '{name}' of event '{event.key}' is not a {type_}"

@@ -14,18 +14,22 @@ def test_the_queue_is_the_last_part_of_the_event_source_arn():
 def test_only_the_records_whose_handling_raised_are_reported():
     seen = []
 
-    def receive(queue, message_id, body):
-        seen.append((queue, message_id, body))
+    def receive(queue, message_id, body, attributes):
+        seen.append((queue, message_id, body, attributes))
         if body == "boom":
             raise RuntimeError("storage unavailable")
         return "started 1"
 
     records = [
-        {"messageId": "a", "body": "{}"},
+        {"messageId": "a", "body": "{}", "messageAttributes": {"h": {"stringValue": "v"}}},
         {"messageId": "b", "body": "boom"},
         {"messageId": "c", "body": "x", "eventSourceARN": "arn:aws:sqs:r:1:other"},
     ]
     assert handle_batch(records, "events", receive) == {
         "batchItemFailures": [{"itemIdentifier": "b"}]
     }
-    assert seen == [("events", "a", "{}"), ("events", "b", "boom"), ("other", "c", "x")]
+    assert seen == [
+        ("events", "a", "{}", {"h": {"stringValue": "v"}}),
+        ("events", "b", "boom", {}),
+        ("other", "c", "x", {}),
+    ]
