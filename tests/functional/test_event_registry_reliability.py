@@ -123,10 +123,10 @@ def test_a_failing_record_is_reported_alone(client, container, monkeypatch):
     definition = deploy_consumer(container, "testProcessStartNoCorrelationParameter")
     real = inbound.receive
 
-    def flaky(container_, queue, message_id, body):
+    def flaky(container_, queue, message_id, body, attributes=None):
         if "boom" in body:
             raise RuntimeError("storage unavailable")
-        return real(container_, queue, message_id, body)
+        return real(container_, queue, message_id, body, attributes)
 
     monkeypatch.setattr(inbound, "receive", flaky)
     send(container, event_body())

@@ -113,6 +113,7 @@ def receive(
     fields (``"header": true``) are read."""
     text = body or ""
     message_key = message_id
+    headers = _headers(attributes)
     answer = _worker_answer(text)
     if answer is not None:
         try:
@@ -120,9 +121,9 @@ def receive(
         except external_worker.MalformedAnswer as exc:
             return _dead_letter(container, queue, _key(answer, message_id), text, str(exc))
     try:
-        event, message_key = _decode(container, queue, message_id, text, _headers(attributes))
+        event, message_key = _decode(container, queue, message_id, text, headers)
     except Poison as exc:
-        return _dead_letter(container, queue, message_key, text, str(exc))
+        return _dead_letter(container, queue, message_key, text, str(exc), headers)
     started: list[str] = []
     delivered: list[str] = []
     skipped = 0
@@ -155,6 +156,7 @@ def receive(
             text,
             f"event '{event.key}' matched no start event and no waiting execution "
             f"(channel '{event.channel.key}' requires a match)",
+            headers,
         )
     return Outcome(tuple(started), tuple(delivered), skipped)
 
@@ -390,9 +392,15 @@ def _deliver(
 
 
 def _dead_letter(
-    container: Services, queue: str, message_key: str, text: str, reason: str
+    container: Services,
+    queue: str,
+    message_key: str,
+    text: str,
+    reason: str,
+    headers: Mapping[str, Any] | None = None,
 ) -> Outcome:
-    """Record the poison message as a dead-letter job (once per message key)."""
+    """Record the poison message, with its header values, as a dead-letter job (once per
+    message key)."""
     pk = scoped_pk(_SCOPE, "poison", message_key)
     if read_record(container.store, pk) is not None:
         return Outcome(poison=reason)
@@ -406,6 +414,7 @@ def _dead_letter(
             "reason": reason,
             "body": text[:MAX_RAW_BODY],
             "truncated": len(text) > MAX_RAW_BODY,
+            "headers": dict(headers or {}),
         },
         retries=0,
     )
@@ -442,8 +451,11 @@ def run_dead_letter(container: Services, job: Item) -> str:
             raise Poison(str(exc)) from None
         container.store.transact([job_done_write(job)])
         return f"worker answer: {done}"
-    _decode(container, configuration.get("queue") or "", retry_key, text)  # Poison: fail again
-    outcome = receive(container, configuration.get("queue") or "", retry_key, text)
+    headers = configuration.get("headers") or {}
+    queue = configuration.get("queue") or ""
+    _decode(container, queue, retry_key, text, headers)  # Poison: fail again
+    attributes = {name: {"stringValue": value} for name, value in headers.items()}
+    outcome = receive(container, queue, retry_key, text, attributes)
     if outcome.poison is not None:
         raise Poison(outcome.poison)
     container.store.transact([job_done_write(job)])
