@@ -155,10 +155,19 @@ def test_a_dead_lettered_event_runs_again_once_its_definition_is_deployed(client
             "c.channel": inbound_channel_json("test-channel", jsonField="type"),
         },
     )
-    send(container, json.dumps({"type": "laterEvent", "customerId": "c"}))
+    from chalicelib import aws
+    from tests.support.eventregistry import queue_url
+
+    aws.client("sqs").send_message(
+        QueueUrl=queue_url(container),
+        MessageBody=json.dumps({"type": "laterEvent", "customerId": "c"}),
+        MessageAttributes={"region": {"DataType": "String", "StringValue": "emea"}},
+    )
     assert deliver(client, container) == []
     [dead] = _dead_letters(client)
     assert "unknown event key 'laterEvent'" in dead["exceptionMessage"]
+    # its header values are kept with it (a header field of laterEvent reads them on re-run)
+    assert dead["jobHandlerConfiguration"]["headers"] == {"region": "emea"}
     later = json.dumps(
         {"key": "laterEvent", "correlationParameters": [{"name": "customerId", "type": "string"}]}
     )
