@@ -108,6 +108,8 @@ class EventRegistryDefinition(MessageDefinition):
     event_type: str = ""
     correlation: tuple[tuple[str, str], ...] = ()
     out_parameters: tuple[tuple[str, str, bool], ...] = ()
+    #: a process start event's ``startEventCorrelationConfiguration`` (None: startNewInstance)
+    start_configuration: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

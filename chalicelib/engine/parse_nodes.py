@@ -328,6 +328,7 @@ def _registry_event(
             )
             for p in ext_children(element, "eventOutParameter")
         ),
+        start_configuration=ext_text(element, "startEventCorrelationConfiguration") or None,
         line=line,
         column=column,
     )

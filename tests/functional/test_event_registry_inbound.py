@@ -236,14 +236,37 @@ def test_interrupting_event_sub_process(client, container):
     assert _ended(container, instance)
 
 
+def test_start_only_one_instance(client, container):
+    """BpmnEventRegistryConsumerTest.testStartOnlyOneInstance (``storeAsUniqueReferenceId``):
+    events with the same correlation values start one instance while it runs; other values
+    start their own; once it has ended, the next such event starts a new one."""
+    definition = deploy_consumer(container, "testStartOnlyOneInstance")
+    for _ in range(4):
+        trigger(client, container, customer_id="testCustomer")
+        assert instances_of(container, definition) == 1
+    [first] = instance_ids(container, definition)
+    trigger(client, container, customer_id="anotherTestCustomer")
+    trigger(client, container, customer_id="anotherTestCustomer")
+    assert instances_of(container, definition) == 2
+    complete_task(container, first, "task")
+    assert _ended(container, first)
+    trigger(client, container, customer_id="testCustomer")
+    assert instances_of(container, definition) == 2
+    assert first not in instance_ids(container, definition)
+
+
 def test_a_start_correlation_configuration_we_do_not_run_is_refused(container):
     from chalicelib.service.definitions.errors import InvalidDeployment
+    from tests.support.eventregistry import consumer_bpmn
 
+    bpmn = consumer_bpmn("testStartOnlyOneInstance").replace(
+        "storeAsUniqueReferenceId", "manualStart"
+    )
     with pytest.raises(InvalidDeployment) as exc:
-        deploy_consumer(container, "testStartOnlyOneInstance")
+        deploy_consumer(container, "x", bpmn=bpmn)
     [problem] = exc.value.detail["errors"]
     assert problem["problem"] == "unsupported-start-correlation"
-    assert "storeAsUniqueReferenceId" in problem["defaultDescription"]
+    assert "manualStart" in problem["defaultDescription"]
 
 
 def test_static_event_registry_process_start_with_correlation_parameters(client, container):

@@ -24,7 +24,14 @@ from ...storage.ports import Item, ItemStore, Write
 from ..repositories import event_registry as repo
 from .errors import InvalidDeployment
 
+#: ``startEventCorrelationConfiguration`` values: the default, and one running instance per
+#: correlation (``service/events/inbound.py``)
+UNIQUE_REFERENCE = "storeAsUniqueReferenceId"
+START_CONFIGURATIONS = (None, "startNewInstance", UNIQUE_REFERENCE)
+
 __all__ = [
+    "UNIQUE_REFERENCE",
+    "START_CONFIGURATIONS",
     "EVENT_SUFFIX",
     "CHANNEL_SUFFIX",
     "PAYLOAD_TYPES",
@@ -405,13 +412,14 @@ def on_deploy(
                         eventKey=ref.event_key,
                     )
                 )
-            if ref.start_configuration not in (None, "startNewInstance"):
+            if ref.start_configuration not in START_CONFIGURATIONS:
                 problems.append(
                     _problem(
                         "unsupported-start-correlation",
                         f"process '{ref.process_key}': start event '{ref.activity_id}': "
                         f"startEventCorrelationConfiguration '{ref.start_configuration}' is not "
-                        "supported (only startNewInstance: every matching event starts one)",
+                        "supported (startNewInstance: every matching event starts one; "
+                        f"{UNIQUE_REFERENCE}: one running instance per correlation)",
                         resource_name,
                         activityId=ref.activity_id,
                         eventKey=ref.event_key,
@@ -519,6 +527,7 @@ def _entries(model: Any, definition_id: str) -> list[Item]:
                     "eventType": definition.event_type,
                     "correlation": [list(c) for c in definition.correlation],
                     "outParameters": [list(p) for p in definition.out_parameters],
+                    "uniqueReference": definition.start_configuration == UNIQUE_REFERENCE,
                 }
                 items.append(
                     repo.event_start_item(definition.event_type, model.key, start.id, data)

@@ -43,13 +43,14 @@ from ...crest.pointer import PointerError, parse_pointer, resolve
 from ...engine.elements import EVENT_REGISTRY_PREFIX
 from ...engine.runtime import DeliverMessage, StartByEvent
 from ...errors import ConcurrencyError, NotFound
-from ...storage.ports import Item, MustNotExist, Put, Table, Write
+from ...storage.ports import Item, MustNotExist, Put, Table, VersionIs, Write
 from ..actions import external_worker
 from ..container import Services
 from ..definitions import event_registry as registry
 from ..idempotency import ttl_of
 from ..jobs.items import new_job
 from ..repositories.idempotency import read_record, record_item, scoped_pk
+from ..repositories.instance_reads import is_running
 from ..repositories.jobs import dead_letter_item
 from ..unit_of_work import run_command
 from .targets import subscribers
@@ -323,10 +324,14 @@ def _variables(out_parameters: list[list[Any]], values: Mapping[str, Any]) -> di
 
 
 def _once(
-    container: Services, message_key: str, target: str, effect: Callable[[Write], str]
+    container: Services,
+    message_key: str,
+    target: str,
+    effect: Callable[[Write], str | None],
 ) -> str | None:
     """Run ``effect(record)`` unless the record of (message, target) exists: None when it
-    does (already done), else what the effect returns ("" when its target is gone)."""
+    does (already done) or the effect declined (a unique reference still running), else what
+    the effect returns ("" when its target is gone)."""
     pk = scoped_pk(_SCOPE, target, message_key)
     record = Put(
         Table.RUNTIME,
@@ -349,15 +354,49 @@ def _once(
         return ""  # the execution moved on, or the definition is gone
 
 
-def _start(container: Services, event: _Event, start: Mapping[str, Any]) -> Callable[[Write], str]:
+def _reference(
+    container: Services, event: _Event, start: Mapping[str, Any]
+) -> tuple[str, Item | None]:
+    """``storeAsUniqueReferenceId``: the record naming the instance started for this
+    definition key and these correlation values, ``(pk, item or None)``."""
+    key = str(start["definitionId"]).split(":", 1)[0]
+    values = json.dumps(sorted(event.correlation.items()), default=str)
+    pk = scoped_pk(_SCOPE, f"reference:{key}", values)
+    return pk, read_record(container.store, pk)
+
+
+def _start(
+    container: Services, event: _Event, start: Mapping[str, Any]
+) -> Callable[[Write], str | None]:
+    """Start an instance at a registered start event. With ``storeAsUniqueReferenceId`` (as
+    Flowable's), not while an instance started by an event of the same correlation values
+    still runs: the event counts as matched, and nothing starts (None)."""
     variables = _variables(start.get("outParameters") or [], event.values)
 
-    def run(record: Write) -> str:
+    def run(record: Write) -> str | None:
+        reference: tuple[str, Item | None] | None = None
+        if start.get("uniqueReference"):
+            reference = _reference(container, event, start)
+            existing = reference[1]
+            if existing is not None and is_running(
+                container.store, str(existing.data.get("instanceId"))
+            ):
+                return None
+
+        def writes(result: Any) -> list[Write]:
+            if reference is None:
+                return [record]
+            pk, existing = reference
+            version = (existing.version or 1) + 1 if existing is not None else 1
+            data = {"state": "reference", "instanceId": str(result.instance_id)}
+            condition = MustNotExist() if existing is None else VersionIs(existing.version or 1)
+            return [record, Put(Table.RUNTIME, record_item(pk, data, None, version), condition)]
+
         _, result = run_command(
             container,
             lambda uow: StartByEvent(start["definitionId"], start["activityId"], variables),
             attempts=1,
-            extra_writes=lambda r: [record],
+            extra_writes=writes,
         )
         return str(result.instance_id)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ...engine.runtime.records import InstanceStatus
 from ...storage.aggregate import HEADER_SK
 from ...storage.ports import (
     ConditionCheck,
@@ -71,6 +72,16 @@ def instance_records(store: ItemStore, instance_id: str) -> list[Item]:
 def read_header(store: ItemStore, instance_id: str) -> Item | None:
     """The header item of an instance (one GetItem), or None."""
     return store.get(Table.RUNTIME, instance_id, HEADER_SK)
+
+
+def is_running(store: ItemStore, instance_id: str) -> bool:
+    """Whether the instance exists and has not ended (one GetItem of its header)."""
+    header = read_header(store, instance_id)
+    return header is not None and header.data.get("status") not in _ENDED
+
+
+#: the header ``status`` of an ended instance
+_ENDED = tuple(status.value for status in InstanceStatus if status.is_ended)
 
 
 def header_check(instance_id: str, version: int) -> ConditionCheck:
