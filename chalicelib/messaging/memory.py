@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from .ports import clamp_delay, encode_body
@@ -22,6 +22,7 @@ class SentMessage:
     body: dict[str, Any]
     delay_seconds: int
     message_id: str
+    attributes: dict[str, Any] = field(default_factory=dict)
 
 
 class MemoryPublisher:
@@ -31,9 +32,25 @@ class MemoryPublisher:
         self._lock = threading.Lock()
         self._queues: dict[str, list[SentMessage]] = {}
 
-    def send(self, queue_name: str, body: dict[str, Any], *, delay_seconds: float = 0) -> str:
-        """Record one message; returns its id."""
-        return self.send_batch(queue_name, [body], delay_seconds=delay_seconds)[0]
+    def send(
+        self,
+        queue_name: str,
+        body: dict[str, Any],
+        *,
+        delay_seconds: float = 0,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Record one message (with its attributes); returns its id."""
+        message = SentMessage(
+            queue_name,
+            json.loads(encode_body(body)),
+            clamp_delay(delay_seconds),
+            str(uuid.uuid4()),
+            dict(attributes or {}),
+        )
+        with self._lock:
+            self._queues.setdefault(queue_name, []).append(message)
+        return message.message_id
 
     def send_batch(
         self, queue_name: str, bodies: Sequence[dict[str, Any]], *, delay_seconds: float = 0

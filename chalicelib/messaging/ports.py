@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from .. import errors
@@ -39,8 +39,16 @@ class MessageTooLarge(errors.InternalError, ValueError):
 class Publisher(Protocol):
     """Sends JSON messages to queues by name."""
 
-    def send(self, queue_name: str, body: dict[str, Any], *, delay_seconds: float = 0) -> str:
-        """Send one message; returns its message id."""
+    def send(
+        self,
+        queue_name: str,
+        body: dict[str, Any],
+        *,
+        delay_seconds: float = 0,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Send one message; returns its message id. ``attributes``: its message attributes
+        (an event's header fields), each sent as a String or a Number."""
 
     def send_batch(
         self, queue_name: str, bodies: Sequence[dict[str, Any]], *, delay_seconds: float = 0

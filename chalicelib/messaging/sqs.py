@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from botocore.client import BaseClient
@@ -25,6 +25,7 @@ from .ports import clamp_delay, encode_body
 
 __all__ = [
     "SqsPublisher",
+    "message_attributes",
     "create_queues",
     "MAX_RECEIVE_COUNT",
     "VISIBILITY_TIMEOUT_SECONDS",
@@ -41,6 +42,21 @@ VISIBILITY_TIMEOUT_SECONDS = 60
 #: SendMessageBatch's limit.
 BATCH_SIZE = 10
 _DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+
+
+def message_attributes(attributes: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """SQS message attributes: a number (not a boolean) as ``Number``, anything else as a
+    ``String`` (JSON text unless it is a string); None values are left out."""
+    found: dict[str, dict[str, str]] = {}
+    for name, value in attributes.items():
+        if value is None:
+            continue
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            found[name] = {"DataType": "Number", "StringValue": str(value)}
+        else:
+            text = value if isinstance(value, str) else json.dumps(value)
+            found[name] = {"DataType": "String", "StringValue": text}
+    return found
 
 
 class SqsPublisher:
@@ -69,13 +85,23 @@ class SqsPublisher:
                 self._urls[queue_name] = url
         return url
 
-    def send(self, queue_name: str, body: dict[str, Any], *, delay_seconds: float = 0) -> str:
+    def send(
+        self,
+        queue_name: str,
+        body: dict[str, Any],
+        *,
+        delay_seconds: float = 0,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> str:
         """Send one message (``delay_seconds`` rounded up to whole seconds, at most 900)."""
         text = encode_body(body)
         url = self.queue_url(queue_name)
+        extra: dict[str, Any] = {}
+        if attributes:
+            extra["MessageAttributes"] = message_attributes(attributes)
         try:
             response = self._sqs().send_message(
-                QueueUrl=url, MessageBody=text, DelaySeconds=clamp_delay(delay_seconds)
+                QueueUrl=url, MessageBody=text, DelaySeconds=clamp_delay(delay_seconds), **extra
             )
         except (BotoCoreError, ClientError) as exc:
             raise _unavailable(exc, queue_name) from None

@@ -305,3 +305,46 @@ def test_a_send_failure_after_the_commit_is_retried_from_the_outbox(
     [body] = _received(out_queue)
     assert body["eventProperty"] == "Hello World"
     assert job_items(container, instance) == []
+
+
+def test_send_event_with_headers(container, out_queue):
+    """SendEventTaskTest.testSendEventWithHeadersSynchronously: payload fields marked
+    ``"header": true`` go out as the SQS message's attributes (a number as a Number), the
+    others in the body."""
+    from chalicelib import aws
+
+    event = json.loads(
+        event_json(
+            "myEvent",
+            payload=[
+                ("headerProperty1", "string"),
+                ("headerProperty2", "integer"),
+                ("eventProperty", "string"),
+            ],
+        )
+    )
+    event["payload"][0]["header"] = True
+    event["payload"][1]["header"] = True
+    definition = deployments.deploy(
+        container,
+        source="file:headers",
+        name="headers",
+        bpmn={
+            "p.bpmn20.xml": corpus_file(
+                "SendEventTaskTest.testSendEventWithHeadersSynchronously.bpmn20.xml"
+            )
+        },
+        resources={"myEvent.event": json.dumps(event), "out.channel": _out_channel()},
+    ).definition_ids[0]
+    instance = start(container, definition, {"test": "Hello World", "headerValue": 123})
+    complete_task(container, instance, "task")
+    drain(container)
+    [message] = aws.client("sqs").receive_message(
+        QueueUrl=out_queue, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+    )["Messages"]
+    body = json.loads(message["Body"])
+    assert body["eventProperty"] == "Hello World"
+    assert "headerProperty1" not in body and "headerProperty2" not in body
+    attributes = message["MessageAttributes"]
+    assert attributes["headerProperty1"] == {"StringValue": "Hello World", "DataType": "String"}
+    assert attributes["headerProperty2"] == {"StringValue": "123", "DataType": "Number"}

@@ -26,7 +26,7 @@ from ..container import Services
 from ..definitions import event_registry as registry
 from ..repositories.jobs import job_done_write
 
-__all__ = ["HANDLER", "run_send_event", "message_body", "publish_to"]
+__all__ = ["HANDLER", "run_send_event", "message_body", "message_headers", "publish_to"]
 
 HANDLER = "send-event"
 
@@ -34,22 +34,37 @@ HANDLER = "send-event"
 def message_body(
     event: registry.EventDefinition, payload: dict[str, Any], event_id: str
 ) -> dict[str, Any]:
-    """The JSON object sent: the event's payload fields present in ``payload``, its key as
-    ``eventType`` and the job id as ``eventId``."""
-    body = {name: payload[name] for name in event.payload if name in payload}
+    """The JSON object sent: the event's payload fields present in ``payload`` (header fields
+    aside: ``message_headers``), its key as ``eventType`` and the job id as ``eventId``."""
+    body = {
+        name: payload[name]
+        for name in event.payload
+        if name in payload and name not in event.headers
+    }
     return {"eventType": event.key, "eventId": event_id, **body}
 
 
+def message_headers(event: registry.EventDefinition, payload: dict[str, Any]) -> dict[str, Any]:
+    """The event's header fields present in ``payload``: an ``sqs`` channel sends them as
+    message attributes; a topic or bus, which has no such place for them here, in the body."""
+    return {name: payload[name] for name in event.headers if name in payload}
+
+
 def publish_to(
-    container: Services, channel: registry.ChannelDefinition, key: str, body: dict[str, Any]
+    container: Services,
+    channel: registry.ChannelDefinition,
+    key: str,
+    body: dict[str, Any],
+    headers: dict[str, Any] | None = None,
 ) -> None:
-    """Send ``body`` (an event of key ``key``) to an outbound channel of any type we run."""
+    """Send ``body`` (an event of key ``key``) and its ``headers`` to an outbound channel of
+    any type we run."""
     destination = str(channel.destination)
     if channel.type == "sqs":
-        container.publisher.send(destination, body)
+        container.publisher.send(destination, body, attributes=headers or None)
         return
     try:
-        container.notifier.publish(channel.type, destination, key, body)
+        container.notifier.publish(channel.type, destination, key, {**body, **(headers or {})})
     except NotificationNotSent as exc:
         raise ServiceUnavailable(
             f"The {channel.type} channel '{channel.key}' did not take the event: {exc}"
@@ -63,13 +78,15 @@ def run_send_event(container: Services, job: Item) -> str:
     event = registry.cached_event(container, key)
     if event is None:
         raise NotFound(f"No event definition with key '{key}' is deployed")
-    body = message_body(event, configuration.get("payload") or {}, job.data["_id"])
+    payload = configuration.get("payload") or {}
+    body = message_body(event, payload, job.data["_id"])
+    headers = message_headers(event, payload)
     sent = []
     for channel_key in configuration.get("channelKeys") or []:
         channel = registry.cached_channel(container, channel_key)
         if channel is None or channel.channel_type != "outbound":
             raise NotFound(f"No outbound channel '{channel_key}' is deployed")
-        publish_to(container, channel, key, body)
+        publish_to(container, channel, key, body, headers)
         sent.append(channel_key)
     container.store.transact([job_done_write(job)])
     return f"sent {key} to {', '.join(sent)}"

@@ -65,3 +65,26 @@ def test_thread_safe():
     for thread in threads:
         thread.join()
     assert len(publisher.drain("q")) == 400
+
+
+def test_a_message_keeps_its_attributes():
+    publisher = MemoryPublisher()
+    publisher.send("out", {"e": 1}, attributes={"region": "emea", "priority": 2})
+    publisher.send("out", {"e": 2})
+    first, second = publisher.drain("out")
+    assert first.attributes == {"region": "emea", "priority": 2}
+    assert second.attributes == {}
+
+
+def test_sqs_attributes_are_typed_and_none_is_left_out():
+    from chalicelib.messaging.sqs import message_attributes
+
+    assert message_attributes(
+        {"a": "x", "n": 12, "f": 1.5, "b": True, "o": {"k": 1}, "none": None}
+    ) == {
+        "a": {"DataType": "String", "StringValue": "x"},
+        "n": {"DataType": "Number", "StringValue": "12"},
+        "f": {"DataType": "Number", "StringValue": "1.5"},
+        "b": {"DataType": "String", "StringValue": "true"},
+        "o": {"DataType": "String", "StringValue": '{"k": 1}'},
+    }
