@@ -15,11 +15,17 @@ from chalicelib.service.definitions.errors import InvalidDeployment
 from chalicelib.storage.ports import Table
 from tests.support.executions import drain, job_items, start, variables
 from tests.support.http_server import serve
-from tests.support.jobs import dead_letters
-
-SECRET = "s3cr3t-Value-42"
-SSM_SECRET = "ssm-Held-Secret-7"
-CAP = 4096
+from tests.support.http_tasks import (
+    CAP,
+    SECRET,
+    SSM_SECRET,
+    http_process,
+    http_settings,
+    run,
+    the_job,
+    waiting_at,
+)
+from tests.support.jobs import dead_letters, wake
 
 
 @pytest.fixture
@@ -29,80 +35,7 @@ def server():
 
 @pytest.fixture
 def settings(server):
-    """The test settings, the local server allowed, small caps, two header secrets."""
-    from chalicelib.settings import Settings
-    from tests.support.env import TEST_ENV
-
-    env = dict(
-        TEST_ENV,
-        WORKFLOW_HTTP_ALLOW=f"{server.base},http://nohost:9798",
-        WORKFLOW_HTTP_TIMEOUT_SECONDS="4",
-        WORKFLOW_HTTP_MAX_RESPONSE_BYTES=str(CAP),
-        WORKFLOW_HTTP_SECRET_TOKEN=SECRET,
-        WORKFLOW_HTTP_SECRET_VAULT="ssm:/wf/http/vault",
-    )
-    return Settings.from_env(env)
-
-
-def http_process(fields: dict[str, str], *, catch: str | None = None) -> str:
-    """start -> HTTP task ``call`` -> receive task ``after`` -> end; ``catch``: a boundary
-    error event with that code leading to the receive task ``caught``."""
-    field_xml = "".join(
-        f'<flowable:field name="{name}"><flowable:expression><![CDATA[{value}]]>'
-        "</flowable:expression></flowable:field>"
-        if "${" in value
-        else f'<flowable:field name="{name}"><flowable:string><![CDATA[{value}]]>'
-        "</flowable:string></flowable:field>"
-        for name, value in fields.items()
-    )
-    boundary = f'<error id="err" errorCode="{catch}"/>' if catch else ""
-    caught = (
-        '<boundaryEvent id="b" attachedToRef="call"><errorEventDefinition errorRef="err"/>'
-        '</boundaryEvent><receiveTask id="caught"/>'
-        '<sequenceFlow id="f4" sourceRef="b" targetRef="caught"/>'
-        if catch
-        else ""
-    )
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
-             xmlns:flowable="http://flowable.org/bpmn" targetNamespace="Tests">
-  {boundary}
-  <process id="http" isExecutable="true">
-    <startEvent id="start"/>
-    <sequenceFlow id="f1" sourceRef="start" targetRef="call"/>
-    <serviceTask id="call" flowable:type="http"><extensionElements>{field_xml}
-    </extensionElements></serviceTask>
-    <sequenceFlow id="f2" sourceRef="call" targetRef="after"/>
-    <receiveTask id="after"/>
-    <sequenceFlow id="f3" sourceRef="after" targetRef="end"/>
-    <endEvent id="end"/>
-    {caught}
-  </process>
-</definitions>"""
-
-
-def run(container, fields: dict[str, str], start_variables=None, catch=None) -> str:
-    definition = deployments.deploy(
-        container,
-        source="file:http",
-        name="http",
-        bpmn={"http.bpmn20.xml": http_process(fields, catch=catch)},
-    ).definition_ids[0]
-    instance = start(container, definition, start_variables or {})
-    drain(container)
-    return instance
-
-
-def waiting_at(container, instance: str) -> list[str]:
-    from chalicelib.service import unit_of_work as instances
-
-    state = instances.load_instance(container, instance)
-    return sorted(e.activity_id for e in state.executions.values() if e.activity_id)
-
-
-def the_job(container, instance: str) -> dict:
-    [job] = job_items(container, instance)
-    return job.data
+    return http_settings(server)
 
 
 def everything_stored(container, instance: str) -> str:
@@ -151,8 +84,6 @@ def test_post_sends_its_body_and_headers(container, server):
 
 
 def test_fail_status_codes_fail_the_job_then_dead_letter_it(container, server):
-    from tests.functional.test_job_reliability import wake
-
     fields = {
         "requestMethod": "GET",
         "requestUrl": f"{server.base}/api/fail?code=503",
@@ -347,3 +278,29 @@ def test_deploy_is_refused_while_the_allow_list_is_empty(container, server, monk
     [problem] = exc.value.detail["errors"]
     assert problem["problem"] == "http-task-not-allowed" and problem["activityId"] == "call"
     assert "WORKFLOW_HTTP_ALLOW" in problem["defaultDescription"]
+
+
+def test_failed_job_retry_time_cycle_sets_the_tries_and_the_wait(container, server):
+    """``flowable:failedJobRetryTimeCycle="R5/PT7M"`` on the HTTP task: a failing call leaves
+    4 of 5 tries, due again 7 minutes later (not the default 3 x 10 s)."""
+    from chalicelib.clock import parse_iso
+
+    fields = {
+        "requestMethod": "GET",
+        "requestUrl": f"{server.base}/api/fail?code=500",
+        "failStatusCodes": "5XX",
+    }
+    xml = http_process(fields).replace(
+        '<serviceTask id="call" flowable:type="http">',
+        '<serviceTask id="call" flowable:type="http" flowable:failedJobRetryTimeCycle="R5/PT7M">',
+    )
+    definition = deployments.deploy(
+        container, source="file:cycle", name="cycle", bpmn={"http.bpmn20.xml": xml}
+    ).definition_ids[0]
+    before = container.clock.now()
+    instance = start(container, definition, {})
+    drain(container)
+    job = the_job(container, instance)
+    assert job["retries"] == 4 and job["exceptionMessage"].startswith("HTTP500")
+    assert (parse_iso(job["dueDate"]) - before).total_seconds() == 7 * 60
+    assert len(server.received) == 1

@@ -16,9 +16,9 @@ from chalicelib.service import unit_of_work as instances
 from chalicelib.service.definitions import deploy as deployments
 from chalicelib.service.definitions.errors import InvalidDeployment
 from chalicelib.service.repositories.history import historic_variables
-from tests.functional.test_http_task import settings  # noqa: F401  (the fixture)
 from tests.support.executions import drain, job_items, start
 from tests.support.http_server import LocalServer, serve
+from tests.support.http_tasks import http_settings
 
 FOLDER = "flowable-integration/http"
 JOHN = {"name": {"firstName": "John", "lastName": "Doe"}}
@@ -27,6 +27,11 @@ JOHN = {"name": {"firstName": "John", "lastName": "Doe"}}
 @pytest.fixture
 def server():
     yield from serve()
+
+
+@pytest.fixture
+def settings(server):
+    return http_settings(server)
 
 
 def corpus_xml(corpus, method: str, server: LocalServer) -> str:

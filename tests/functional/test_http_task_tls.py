@@ -10,8 +10,8 @@ import subprocess
 
 import pytest
 
-from tests.functional.test_http_task import run, the_job, waiting_at
 from tests.support.http_server import serve
+from tests.support.http_tasks import run, the_job, waiting_at
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 

@@ -40,6 +40,7 @@ from tests.support.jobs import (
     dead_letters,
     deploy_and_start,
     task_keys,
+    wake,
 )
 from tests.support.rest import ADMIN
 
@@ -112,13 +113,6 @@ def drain(container, times: int = 1, rounds: int = 20) -> int:
         deliver(messages, times)
         handled += len(messages)
     raise AssertionError("the jobs queue never emptied")
-
-
-def wake(job_id: str) -> str:
-    """One message for ``job_id`` through the SQS handler."""
-    return entry.on_job_message(
-        {"Records": [{"messageId": "m", "body": json.dumps(encode(job_id))}]}
-    )
 
 
 def runtime(container, instance_id: str) -> list[tuple[str, dict]]:

@@ -120,3 +120,15 @@ def dead_letters(container) -> list:
         token = page.next_token
         if token is None:
             return found
+
+
+def wake(job_id: str) -> str:
+    """One message for ``job_id`` through the SQS handler."""
+    import json
+
+    from chalicelib.messaging.job_message import encode
+    from chalicelib.workers import entry
+
+    return entry.on_job_message(
+        {"Records": [{"messageId": "m", "body": json.dumps(encode(job_id))}]}
+    )

@@ -224,3 +224,21 @@ def test_a_broken_layer_contract_fails(tmp_path):
         'source_modules = ["chalicelib.api"]\nforbidden_modules = ["chalicelib.service"]\n'
     )
     assert lint_imports(config_filename=str(config), no_cache=True) == 1
+
+
+def test_no_test_module_imports_another():
+    """Shared test code lives in ``tests/support/``: a test module importing another would run
+    (and collect) that module's tests and fixtures where they do not belong."""
+    offenders = []
+    for path in sorted((REPO / "tests").rglob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            for name in names:
+                parts = name.split(".")
+                if parts[0] == "tests" and parts[-1].startswith("test_"):
+                    offenders.append(f"{path.relative_to(REPO)}: {name}")
+    assert offenders == []
