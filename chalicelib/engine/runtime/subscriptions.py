@@ -162,6 +162,22 @@ def _timer_configuration(
         ) from None
 
 
+def wait_for_trigger(rt: Runtime, ic: InstanceContext, execution_id: str, activity_id: str) -> None:
+    """The execution waits for the trigger command (receive task, triggerable service task,
+    external worker task): a ``TRIGGER`` subscription on it."""
+    ic.state.put(
+        SubscriptionRecord(
+            id=rt.new_id(),
+            instance_id=ic.id,
+            type=SubscriptionType.TRIGGER,
+            execution_id=execution_id,
+            activity_id=activity_id,
+            event_name=None,
+            created=rt.now_iso(),
+        )
+    )
+
+
 def is_cycle(subscription: SubscriptionRecord) -> bool:
     """True for a timer with a cycle (it may fire again)."""
     return (

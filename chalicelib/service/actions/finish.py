@@ -2,26 +2,19 @@
 one transaction.
 
 The I/O has happened once before this is called; only the commit is retried when it loses a
-race with another commit to the instance (``retry.run_attempts``). A task that moved on
-meanwhile (cancelled by a boundary event, its instance deleted, the outcome applied already)
-makes the outcome stale: the job is deleted and nothing else changes.
+race with another commit to the instance (``jobs.engine_runner.run_job_command``, as for the
+engine's own jobs). A task that moved on meanwhile (cancelled by a boundary event, its instance
+deleted, the outcome applied already) makes the outcome stale: the job is deleted and nothing
+else changes.
 """
 
 from __future__ import annotations
 
-import logging
-
 from ...engine.runtime.commands import FinishAction
-from ...engine.runtime.errors import UnknownTarget
-from ...errors import NotFound
 from ...storage.ports import Item
 from ..container import Services
-from ..jobs.retry import run_attempts
-from ..repositories.jobs import job_done_write
-from ..unit_of_work import UnitOfWork
+from ..jobs.engine_runner import run_job_command
 from .outcome import ActionOutcome
-
-log = logging.getLogger("workflow.service.actions")
 
 __all__ = ["finish_job", "finish_command"]
 
@@ -40,17 +33,5 @@ def finish_command(job: Item, outcome: ActionOutcome) -> FinishAction:
 
 def finish_job(container: Services, job: Item, outcome: ActionOutcome) -> str:
     """Apply ``outcome`` and delete ``job`` in one transaction (see the module doc)."""
-
-    def attempt(current: Item) -> str:
-        uow = UnitOfWork(container)
-        try:
-            uow.load(current.data["processInstanceId"])
-            result = uow.session.execute(finish_command(current, outcome))
-        except (UnknownTarget, NotFound) as exc:
-            container.store.transact([job_done_write(current)])
-            log.info("action job %s is stale (%s): deleted", current.data["_id"], exc)
-            return "stale: deleted"
-        uow.commit(result, running_job=current)
-        return "completed" if outcome.error_code is None else f"error {outcome.error_code}"
-
-    return run_attempts(container, job, attempt)
+    done = "completed" if outcome.error_code is None else f"error {outcome.error_code}"
+    return run_job_command(container, job, lambda current: finish_command(current, outcome), done)

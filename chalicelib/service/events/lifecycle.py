@@ -34,7 +34,8 @@ from ...errors import NotFound
 from ...storage.ports import Item, MustNotExist, Put, Table, Write
 from ..container import Services
 from ..definitions import event_registry as registry
-from ..repositories.jobs import job_done_write, job_item
+from ..jobs.items import new_job
+from ..repositories.jobs import job_done_write
 from .outbound import publish_to
 
 if TYPE_CHECKING:
@@ -51,8 +52,6 @@ __all__ = [
 ]
 
 HANDLER = "lifecycle-events"
-#: Flowable's default tries of a job (as ``jobs.retry.DEFAULT_RETRIES``)
-DEFAULT_RETRIES = 3
 SOURCE = "/openidm/workflow"
 #: the "terminate end event" reason ends a process; any other reason cancelled it
 _ENDED_REASONS = ("terminate end event",)
@@ -123,31 +122,14 @@ def events_of(container: Services, result: CommandResult) -> list[dict[str, Any]
 
 
 def _job(container: Services, events: list[dict[str, Any]], instance_id: str | None) -> Item:
-    """The outbox job (built here, not with ``jobs.items.new_job``: the retry module, which
-    ``new_job`` reads, writes one when it dead-letters a job)."""
-    now = container.clock.now()
-    data = {
-        "_id": ids.child_id(instance_id) if instance_id else ids.new_id(),
-        "jobType": "message",
-        "jobHandlerType": HANDLER,
-        "jobHandlerConfiguration": {
-            "channelKey": container.settings.lifecycle_channel,
-            "events": events,
-        },
-        "processInstanceId": instance_id,
-        "executionId": None,
-        "processDefinitionId": None,
-        "elementId": None,
-        "elementName": None,
-        "dueDate": format_iso(now),
-        "createTime": format_iso(now),
-        "retries": DEFAULT_RETRIES,
-        "exceptionMessage": None,
-        "exclusive": False,
-        "tenantId": "",
-        "stacktrace": None,
-    }
-    return job_item(data, now)
+    return new_job(
+        job_id=ids.child_id(instance_id) if instance_id else ids.new_id(),
+        handler_type=HANDLER,
+        created=container.clock.now(),
+        instance_id=instance_id,
+        configuration={"channelKey": container.settings.lifecycle_channel, "events": events},
+        exclusive=False,
+    )
 
 
 def lifecycle_writes(container: Services, result: CommandResult) -> tuple[list[Write], list[Item]]:

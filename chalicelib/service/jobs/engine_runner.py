@@ -9,6 +9,7 @@ was cancelled, its instance deleted) is stale: it is deleted and counts as done.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from ...engine.runtime.commands import Command, FireTimer, RunAsyncJob
 from ...engine.runtime.errors import UnknownTarget
@@ -21,7 +22,7 @@ from .retry import run_attempts
 
 log = logging.getLogger("workflow.service.engine_jobs")
 
-__all__ = ["run_engine_job"]
+__all__ = ["run_engine_job", "run_job_command"]
 
 
 def _command(item: Item) -> Command:
@@ -40,18 +41,26 @@ def _command(item: Item) -> Command:
 
 def run_engine_job(container: Services, item: Item) -> str:
     """Run one engine job and delete it in the same transaction (see the module doc)."""
-    job_id = item.data["_id"]
+    return run_job_command(container, item, _command)
+
+
+def run_job_command(
+    container: Services, item: Item, command: Callable[[Item], Command], done: str = "executed"
+) -> str:
+    """Run ``command(job)`` on the job's instance and delete the job in the same transaction
+    (answers ``done``); a target that is gone makes the job stale: it is deleted, nothing else
+    changes. A lost race is retried with the job read again (``retry.run_attempts``)."""
 
     def attempt(current: Item) -> str:
         uow = UnitOfWork(container)
         try:
             uow.load(current.data["processInstanceId"])
-            result = uow.session.execute(_command(current))
+            result = uow.session.execute(command(current))
         except (UnknownTarget, NotFound) as exc:
             container.store.transact([job_done_write(current)])
-            log.info("job %s is stale (%s): deleted", job_id, exc)
+            log.info("job %s is stale (%s): deleted", current.data["_id"], exc)
             return "stale: deleted"
         uow.commit(result, running_job=current)
-        return "executed"
+        return done
 
     return run_attempts(container, item, attempt)

@@ -12,7 +12,7 @@ from typing import Any
 from ...clock import format_iso
 from ...storage.ports import Item
 from ..repositories.jobs import job_item
-from .retry import DEFAULT_RETRIES, RETRY_CYCLE_KEY, retry_policy
+from .policy import DEFAULT_RETRIES, RETRY_CYCLE_KEY, retry_policy
 
 __all__ = ["new_job", "job_shape"]
 

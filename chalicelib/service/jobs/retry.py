@@ -31,6 +31,7 @@ from ..container import Services
 from ..events.lifecycle import dead_letter_writes
 from ..public_errors import public_message
 from ..repositories.jobs import dead_letter_item, rescheduled_job
+from .policy import DEFAULT_RETRIES, RETRY_CYCLE_KEY, RETRY_WAIT, retry_policy
 from .wakeup import publish
 
 __all__ = [
@@ -47,34 +48,8 @@ __all__ = [
 
 log = logging.getLogger("workflow.service.jobs")
 
-#: Flowable's defaults: 3 tries, 10 s apart
-DEFAULT_RETRIES = 3
-RETRY_WAIT = timedelta(seconds=10)
-#: where a job keeps its ``failedJobRetryTimeCycle`` (in ``jobHandlerConfiguration``)
-RETRY_CYCLE_KEY = "failedJobRetryTimeCycle"
 #: a stored stack trace is cut to this many characters
 MAX_STACKTRACE = 16_000
-
-
-def retry_policy(cycle: str | None) -> tuple[int, timedelta] | None:
-    """``(retries, wait)`` of a ``failedJobRetryTimeCycle`` (``R5/PT7M`` -> ``(5, 7 min)``).
-
-    None (the defaults apply) when there is no cycle, when it is an expression (not evaluated
-    here) or malformed, or when it has no repetition count (``R/PT7M``: the wait still applies
-    through ``retry_wait``).
-    """
-    if not cycle or not isinstance(cycle, str) or "${" in cycle or "#{" in cycle:
-        return None
-    from ...engine.timers import RepeatingInterval, parse_time_cycle
-
-    try:
-        parsed = parse_time_cycle(cycle)
-    except ValueError:
-        return None
-    if not isinstance(parsed, RepeatingInterval):
-        return None
-    retries = DEFAULT_RETRIES if parsed.repetitions is None else parsed.repetitions
-    return retries, parsed.period
 
 
 def retry_wait(item: Item) -> timedelta:

@@ -29,14 +29,13 @@ from chalicelib.engine.elements import (
     is_action_task,
 )
 from chalicelib.engine.parts import CallMapping
-from chalicelib.engine.runtime import errors_events, flow
+from chalicelib.engine.runtime import errors_events, flow, subscriptions
 from chalicelib.engine.runtime.commands import FinishAction
 from chalicelib.engine.runtime.context import InstanceContext, Runtime, SessionPort
 from chalicelib.engine.runtime.effects import JobCancelled, JobKind, JobRequested
 from chalicelib.engine.runtime.errors import UnknownTarget
 from chalicelib.engine.runtime.records import (
     ExecutionRecord,
-    SubscriptionRecord,
     SubscriptionType,
     evolve,
 )
@@ -160,17 +159,7 @@ def action_task(
     if kind == EXTERNAL_WORKER and isinstance(node, ServiceTask):
         payload["topic"] = eval_text(rt, ic, execution.id, node.topic, activity_id=node.id)
         payload["variables"] = _worker_variables(rt, ic, execution, node)
-        ic.state.put(
-            SubscriptionRecord(
-                id=rt.new_id(),
-                instance_id=ic.id,
-                type=SubscriptionType.TRIGGER,
-                execution_id=execution.id,
-                activity_id=node.id,
-                event_name=None,
-                created=rt.now_iso(),
-            )
-        )
+        subscriptions.wait_for_trigger(rt, ic, execution.id, node.id)
     job_id = rt.new_child_id(ic.id)
     ic.state.put(evolve(execution, job_id=job_id))
     rt.emit(

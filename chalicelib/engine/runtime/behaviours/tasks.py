@@ -14,7 +14,6 @@ from chalicelib.engine.runtime.effects import JobKind, JobRequested, ScriptLog
 from chalicelib.engine.runtime.errors import UnsupportedElement
 from chalicelib.engine.runtime.records import (
     ExecutionRecord,
-    SubscriptionRecord,
     SubscriptionType,
 )
 from chalicelib.engine.runtime.variables import (
@@ -146,7 +145,7 @@ def service_task(
         else:
             set_variable(rt, ic, execution.id, node.result_variable, result)
     if node.triggerable:
-        _wait_for_trigger(rt, ic, execution, node)
+        subscriptions.wait_for_trigger(rt, ic, execution.id, node.id)
         return
     flow.leave(rt, ic, execution, node)
 
@@ -155,23 +154,7 @@ def receive_task(
     rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: ReceiveTask
 ) -> None:
     """A wait state released by the trigger command."""
-    _wait_for_trigger(rt, ic, execution, node)
-
-
-def _wait_for_trigger(
-    rt: Runtime, ic: InstanceContext, execution: ExecutionRecord, node: Activity
-) -> None:
-    ic.state.put(
-        SubscriptionRecord(
-            id=rt.new_id(),
-            instance_id=ic.id,
-            type=SubscriptionType.TRIGGER,
-            execution_id=execution.id,
-            activity_id=node.id,
-            event_name=None,
-            created=rt.now_iso(),
-        )
-    )
+    subscriptions.wait_for_trigger(rt, ic, execution.id, node.id)
 
 
 def trigger_wait_state(
@@ -236,6 +219,6 @@ def _send_event(
         subscriptions.subscribe(rt, ic, execution.id, node, node.trigger_event)
         return
     if node.triggerable:
-        _wait_for_trigger(rt, ic, execution, node)
+        subscriptions.wait_for_trigger(rt, ic, execution.id, node.id)
         return
     flow.leave(rt, ic, execution, node)
