@@ -18,10 +18,13 @@ import pytest
 from chalicelib.service.repositories import history as activity_history
 from tests.support.conformance import (
     _call,
+    act,
     active_activity_ids,
     assert_ended,
     complete,
+    corpus_text,
     deploy,
+    deploy_text,
     executions,
     history,
     instance,
@@ -32,6 +35,40 @@ from tests.support.conformance import (
     task_history,
 )
 from tests.support.rest import expect
+
+#: the ``flowable/`` corpus files this module's tests run through the REST API (as they
+#: are or with a swap), by exact name: ``test_conformance_rest_coverage`` checks them
+#: against the corpus and against the names the tests use
+DRIVEN_FILES = (
+    "BoundaryErrorEventTest.subprocess.bpmn20.xml",
+    "BoundaryErrorEventTest.testUncaughtErrorOnCallActivity-parent.bpmn20.xml",
+    "BoundaryErrorEventTest.testUncaughtErrorOnScriptTask.bpmn20.xml",
+    "BpmnDeploymentTest.testStartFormKey.bpmn20.xml",
+    "ConditionalSequenceFlowTest.testUelExpression.bpmn20.xml",
+    "ErrorEventSubProcessTest.testCatchErrorInEmbeddedSubProcess.bpmn20.xml",
+    "EscalationEventSubProcessTest.testCatchChildProcessThrowEventInEventSubProcess.bpmn20.xml",
+    "EscalationEventSubProcessTest.testCatchEscalationInEmbeddedSubProcess.bpmn20.xml",
+    "ExclusiveGatewayTest.testDivergingExclusiveGateway.bpmn20.xml",
+    "FormServiceTest.testFormPropertyDetails.bpmn20.xml",
+    "InclusiveGatewayTest.testDivergingInclusiveGateway.bpmn20.xml",
+    "JavaServiceTaskTest.testJavaServiceDelegation.bpmn20.xml",
+    "MultiInstanceTest.testParallelUserTasks.bpmn20.xml",
+    "MultiInstanceTest.testParallelUserTasksCompletionCondition.bpmn20.xml",
+    "MultiInstanceTest.testSequentialSubProcess.bpmn20.xml",
+    "ParallelGatewayTest.testForkJoin.bpmn20.xml",
+    "ParallelGatewayTest.testUnstructuredConcurrencyTwoForks.bpmn20.xml",
+    "ScriptTaskTest.testSetScriptResultToProcessVariable.bpmn20.xml",
+    "StartToEndTest.testStartToEnd.bpmn20.xml",
+    "SubProcessTest.testSimpleSubProcess.bpmn20.xml",
+    "TaskAssigneeTest.testTaskAssignee.bpmn20.xml",
+    "TaskCandidateTest.testMixedCandidateUserAndGroup.bpmn20.xml",
+    "TaskDueDateExtensionsTest.testDueDateExtension.bpmn20.xml",
+    "TaskPriorityExtensionsTest.testPriorityExtension.bpmn20.xml",
+    "TerminateEndEventTest.testTerminateInSubProcess.bpmn",
+    "one-task-simple-process.bpmn20.xml",
+    "throwEscalationEventSubProcess.bpmn20.xml",
+    "two-tasks-simple-process.bpmn20.xml",
+)
 
 # --- helpers: the REST calls a client makes ---------------------------------------------------
 
@@ -580,13 +617,16 @@ def test_form_property_details(client, corpus):
     assert read["hasStartFormKey"] is False
 
 
-@pytest.mark.parametrize(
-    "name, element",
-    [
-        ("BoundaryErrorEventTest.testUncaughtErrorOnScriptTask.bpmn20.xml", "theScript"),
-        ("JavaServiceTaskTest.testJavaServiceDelegation.bpmn20.xml", "javaService"),
-    ],
-)
+#: the files this module deploys as they are, whose deploy is refused, and the element each
+#: refusal names: a Groovy script task, a Java class service task (both also run below with
+#: that element swapped)
+REFUSED_AS_IS = {
+    "BoundaryErrorEventTest.testUncaughtErrorOnScriptTask.bpmn20.xml": "theScript",
+    "JavaServiceTaskTest.testJavaServiceDelegation.bpmn20.xml": "javaService",
+}
+
+
+@pytest.mark.parametrize("name, element", sorted(REFUSED_AS_IS.items()))
 def test_unsupported_file_is_refused_naming_the_element(client, corpus, name, element):
     """A Groovy script task / a Java class service task: the deploy is a 400 whose
     ``detail.errors`` name the element (with its line); nothing is deployed."""
@@ -598,6 +638,69 @@ def test_unsupported_file_is_refused_naming_the_element(client, corpus, name, el
     assert all(e["xmlLineNumber"] > 0 for e in errors)
     listed = expect(_call(client, "POST", f"model/{model['_id']}?_action=list_deployments"), 200)
     assert listed["processDefinitionIds"] == []
+
+
+def test_uncaught_error_on_script_task_fails_the_start(client, corpus):
+    """BoundaryErrorEventTest.testUncaughtErrorOnScriptTask, over REST. The Groovy script
+    throws ``new BpmnError("errorUncaught")``; a script here cannot throw a BPMN error (any
+    thrown value is a script failure), so ``theScript`` becomes a sub-process of the same id
+    whose error end event throws that code. Its boundary event catches only ``errorOne``, so,
+    as Flowable's ``startProcessInstanceByKey`` throws BpmnError "No catching boundary event
+    found for error with errorCode 'errorUncaught', neither in same process nor in parent
+    process", the start is a 400 with that message and no instance is kept."""
+    thrower = (
+        '<subProcess id="theScript"><startEvent id="scriptStart"/>'
+        '<sequenceFlow id="scriptFlow" sourceRef="scriptStart" targetRef="scriptThrow"/>'
+        '<endEvent id="scriptThrow"><errorEventDefinition errorRef="errorUncaught"/>'
+        "</endEvent></subProcess>"
+    )
+    name = "BoundaryErrorEventTest.testUncaughtErrorOnScriptTask.bpmn20.xml"
+    text = (corpus / "flowable" / name).read_text(encoding="utf-8")
+    script = text[text.index('<scriptTask id="theScript"') : text.index("</scriptTask>") + 13]
+    assert 'throw new BpmnError("errorUncaught")' in script
+    deploy_text(client, "uncaughtErrorOnScriptTask", corpus_text(corpus, name, (script, thrower)))
+    data = expect(
+        _call(client, "POST", "processinstance", {"_key": "uncaughtErrorOnScriptTask"}),
+        400,
+        "No catching boundary event found for error with errorCode 'errorUncaught', "
+        "neither in same process nor in parent process",
+    )
+    assert data["detail"]["type"] == "bpmn-error"
+    assert data["detail"]["errorCode"] == "errorUncaught"
+    listed = expect(
+        _call(
+            client,
+            "GET",
+            "processinstance/history?_queryId=filtered-query"
+            "&processDefinitionKey=uncaughtErrorOnScriptTask",
+        ),
+        200,
+    )
+    assert listed["result"] == []
+
+
+def test_java_service_delegation(client, corpus):
+    """JavaServiceTaskTest.testJavaServiceDelegation, over REST (the ToUppercase delegate
+    swapped for an expression that does what it does): started with ``input`` "Flowable BPM
+    Engine", the instance waits at ``waitState`` with ``input`` "FLOWABLE BPM ENGINE"; a
+    trigger ends it."""
+    deploy_text(
+        client,
+        "javaServiceDelegation",
+        corpus_text(
+            corpus,
+            "JavaServiceTaskTest.testJavaServiceDelegation.bpmn20.xml",
+            (
+                'activiti:class="org.flowable.examples.bpmn.servicetask.ToUppercase"',
+                "activiti:expression=\"${execution.setVariable('input', input.toUpperCase())}\"",
+            ),
+        ),
+    )
+    iid = start(client, "javaServiceDelegation", input="Flowable BPM Engine")["_id"]
+    [waiting] = [e for e in executions(client, iid) if e["activityId"] == "waitState"]
+    assert instance(client, iid)["processVariables"] == {"input": "FLOWABLE BPM ENGINE"}
+    act(client, "trigger", {"executionId": waiting["_id"], "transientVariables": {}})
+    assert_ended(client, iid, "theEnd")
 
 
 # --- concurrency: two branches completed at once join exactly once ----------------------------

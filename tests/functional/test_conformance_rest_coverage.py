@@ -1,21 +1,27 @@
 """Every file of the Flowable corpus THROUGH THE REST API (MANIFEST.md), the last ones.
 
 ``test_conformance_rest.py`` and ``test_conformance_rest_events.py`` drive most files; this
-module drives the rest and checks that none is left out: each file of ``flowable/`` is named
-by one of the three REST conformance modules.
+module drives the rest and checks that none is left out.
 
 Files whose MANIFEST behaviour rests on a Java bean passed as a variable run with a JSON object
 in its place (a JUEL property reads a key of it, as Flowable's map resolver does; a method call
 on it is refused, and the test says so). A Java delegate that only sets a variable or throws a
 BPMN error is swapped for an expression or an error end event, as the event module swaps its
 delegates. Files with constructs the service does not execute (compensation, transactions,
-conditional events, mail and business rule tasks) are asserted refused at deploy, naming each
-such element, with nothing deployed.
+conditional events, business rule tasks) are asserted refused at deploy, naming each such
+element, with nothing deployed.
+
+Each module declares the files it drives (``DRIVEN_FILES``) and the files it asserts refused
+as they are (``REFUSED_AS_IS``) by exact name; the first test below compares them with the
+corpus and with the names the tests really use.
 """
 
 from __future__ import annotations
 
+import ast
+import importlib
 import json
+import re
 from pathlib import Path
 
 from tests.support.conformance import (
@@ -34,21 +40,75 @@ from tests.support.conformance import (
 )
 from tests.support.rest import expect
 
-MODULES = (
-    "test_conformance_rest.py",
-    "test_conformance_rest_events.py",
-    "test_conformance_rest_coverage.py",
+#: the ``flowable/`` corpus files this module's tests run through the REST API (as they
+#: are or with a swap), by exact name: ``test_conformance_rest_coverage`` checks them
+#: against the corpus and against the names the tests use
+DRIVEN_FILES = (
+    "BoundaryErrorEventTest.testCatchErrorThrownByJavaDelegateOnServiceTask.bpmn20.xml",
+    "EmailSendTaskTest.testSimpleTextMail.bpmn20.xml",
+    "ExclusiveGatewayTest.testDecideBasedOnBeanMethod.bpmn20.xml",
+    "ExpressionServiceTaskTest.testSetServiceResultToProcessVariables.bpmn20.xml",
+    "ServiceTaskDelegateExpressionTest.testDelegateExpression.bpmn20.xml",
+    "UelExpressionTest.testValueAndMethodExpression.bpmn20.xml",
 )
+
+#: the REST conformance modules: each declares ``DRIVEN_FILES`` and ``REFUSED_AS_IS``
+MODULES = (
+    "tests.functional.test_conformance_rest",
+    "tests.functional.test_conformance_rest_events",
+    "tests.functional.test_conformance_rest_coverage",
+)
+#: a literal naming a corpus file, as the tests pass it to ``deploy`` / ``corpus_text``
+FILE_NAME = re.compile(r"[\w.-]+\.bpmn(20\.xml)?")
+
+
+def _flowable_files(corpus: Path) -> set[str]:
+    """The BPMN files of ``flowable/``; MANIFEST.md's ``## flowable`` table lists the same."""
+    folder = {p.name for p in (corpus / "flowable").iterdir() if FILE_NAME.fullmatch(p.name)}
+    manifest = (corpus / "MANIFEST.md").read_text(encoding="utf-8").split("\n## ")
+    [section] = [part for part in manifest if part.startswith("flowable\n")]
+    rows = [line.split("|")[1].strip() for line in section.splitlines() if line.startswith("| ")]
+    assert set(rows) - {"file"} == folder, "MANIFEST.md and the flowable/ folder differ"
+    return folder
+
+
+def _names_used_by_tests(tree: ast.Module) -> tuple[set[str], set[str]]:
+    """The corpus file names written as whole string literals inside the ``test_*``
+    functions (bodies and decorators) of a module, and the module-level names those
+    functions read: a docstring or comment that merely mentions a file is not a use."""
+    literals: set[str] = set()
+    read: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Constant) and isinstance(inner.value, str):
+                    if FILE_NAME.fullmatch(inner.value):
+                        literals.add(inner.value)
+                elif isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Load):
+                    read.add(inner.id)
+    return literals, read
 
 
 def test_every_flowable_corpus_file_is_driven_over_rest(corpus):
-    """A new corpus file fails this until a REST conformance test names it."""
-    here = Path(__file__).parent
-    sources = "".join((here / module).read_text(encoding="utf-8") for module in MODULES)
-    files = sorted(p.name for p in (corpus / "flowable").iterdir() if ".bpmn" in p.name)
-    assert len(files) == 60
-    missing = [name for name in files if name.split(".bpmn")[0] not in sources]
-    assert missing == []
+    """Each file of ``flowable/`` is driven over REST (``DRIVEN_FILES``) or asserted refused
+    as it is (``REFUSED_AS_IS``) by a conformance module, by exact name; no module declares a
+    name the corpus lacks. The declarations are honest: a module's ``DRIVEN_FILES`` are exactly
+    the file names its tests pass as literals, and its ``REFUSED_AS_IS`` is read by a test (the
+    refusal tests iterate over it). A new corpus file fails this until a test runs it."""
+    declared: set[str] = set()
+    for name in MODULES:
+        module = importlib.import_module(name)
+        driven, refused = set(module.DRIVEN_FILES), set(module.REFUSED_AS_IS)
+        assert len(driven) == len(module.DRIVEN_FILES), f"{name}: DRIVEN_FILES repeats a name"
+        tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
+        literals, read = _names_used_by_tests(tree)
+        assert sorted(literals - driven) == [], f"{name}: tests use files not in DRIVEN_FILES"
+        assert sorted(driven - literals) == [], f"{name}: DRIVEN_FILES no test uses"
+        assert "REFUSED_AS_IS" in read, f"{name}: no test reads REFUSED_AS_IS"
+        declared |= driven | refused
+    files = _flowable_files(corpus)
+    assert sorted(files - declared) == [], "corpus files no REST conformance module declares"
+    assert sorted(declared - files) == [], "declared files the corpus does not have"
 
 
 # --- Java beans as JSON objects ----------------------------------------------------------------
@@ -183,31 +243,35 @@ def test_boundary_error_caught_from_the_service_task(client, corpus):
 # --- constructs the service does not execute ---------------------------------------------------
 
 
-REFUSED = {
-    "BoundaryErrorEventTest.testCatchErrorThrownByJavaDelegateOnServiceTask": ["serviceTask"],
-    "CompensateEventTest.testCompensateServiceTask": [
+#: the files this module deploys as they are, whose deploy is refused, and the elements each
+#: refusal names (the first one also runs above, its delegate swapped)
+REFUSED_AS_IS = {
+    "BoundaryErrorEventTest.testCatchErrorThrownByJavaDelegateOnServiceTask.bpmn20.xml": [
+        "serviceTask"
+    ],
+    "CompensateEventTest.testCompensateServiceTask.bpmn20.xml": [
         "undoBookHotel",
         "compensateBookHotelEvt",
         "throwCompensate",
     ],
-    "CompensateEventTest.testCompensateSubprocess": [
+    "CompensateEventTest.testCompensateSubprocess.bpmn20.xml": [
         "undoBookHotel",
         "compensateBookHotelEvt",
         "throwCompensate",
     ],
-    "ConditionalIntermediateCatchEventTest.testConditionalIntermediateCatchEvent": [
+    "ConditionalIntermediateCatchEventTest.testConditionalIntermediateCatchEvent.bpmn20.xml": [
         "catchConditional"
     ],
-    "RuleTaskTest.testJavaDelegate": ["theTask"],
-    "TransactionSubProcessTest.testSimpleCase": ["tx", "catchCancelTx", "undoBookHotel"],
+    "RuleTaskTest.testJavaDelegate.bpmn20.xml": ["theTask"],
+    "TransactionSubProcessTest.testSimpleCase.bpmn20.xml": ["tx", "catchCancelTx", "undoBookHotel"],
 }
 
 
 def test_files_with_unexecuted_constructs_are_refused(client, corpus):
     """Each deploy is a 400 whose ``detail.errors`` name each such element (with its line);
     the model lists no deployment (one container for all of them: setup is the cost)."""
-    for name, elements in REFUSED.items():
-        text = (corpus / "flowable" / f"{name}.bpmn20.xml").read_text(encoding="utf-8")
+    for name, elements in REFUSED_AS_IS.items():
+        text = (corpus / "flowable" / name).read_text(encoding="utf-8")
         model = expect(_call(client, "POST", "model", {"name": "Refused", "bpmnXML": text}), 201)
         data = expect(_call(client, "POST", f"model/{model['_id']}?_action=deploy"), 400)
         errors = data["detail"]["errors"]

@@ -139,6 +139,20 @@ def test_activity_id_matches_active_executions_only(client, container):
     assert root in filtered(client, f"processInstanceId={instance}")
 
 
+def test_query_filter_on_activity_id_is_a_field_filter(client, container):
+    """``_queryFilter`` compares the items' fields as shown (api-notes): the inactive
+    multi-instance root stands at ``c`` and is found by ``activityId eq "c"``, unlike the
+    ``activityId`` parameter; ``and isActive eq true`` gives Flowable's set."""
+    instance = start(container, deploy(container, "miwait"))
+    state = instances.load_instance(container, instance)
+    at_c = {e.id for e in state.executions.values() if e.activity_id == "c"}
+    [root] = [e.id for e in state.executions.values() if e.activity_id == "c" and e.is_mi_root]
+    by_field = ids(client, "_queryFilter=" + quote('activityId eq "c"'))
+    assert by_field == at_c and root in by_field
+    active = ids(client, "_queryFilter=" + quote('activityId eq "c" and isActive eq true'))
+    assert active == at_c - {root} == filtered(client, f"processInstanceId={instance}&activityId=c")
+
+
 def test_equality_parameters(client, world):
     small, child = world["small"], world["child"]
     assert filtered(client, f"processInstanceId={small}") == {small, child}

@@ -5,6 +5,8 @@ does reach a caller shows no storage words (moto, through the test client)."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 
@@ -14,7 +16,7 @@ from chalicelib.service.jobs import actions
 from chalicelib.service.jobs.items import new_job
 from chalicelib.service.jobs.runners import RUNNERS
 from chalicelib.service.repositories.jobs import job_done_write
-from chalicelib.storage.ports import Put, Table
+from chalicelib.storage.ports import Put, Table, VersionIs
 from tests.support.rest import ADMIN, WF
 
 JSON = dict(ADMIN, **{"Content-Type": "application/json"})
@@ -115,24 +117,143 @@ def test_execute_losing_to_a_worker_that_dead_letters_the_job(client, container,
     assert dead["_id"] == job_id
 
 
-def test_a_conflict_that_never_clears_is_the_job_failure_not_a_409(client, container, monkeypatch):
-    def always_loses(container, item):
+LASTING = "The job was being changed by another run for more than 0.2 seconds; this run gave up"
+
+
+@pytest.fixture
+def always_loses(monkeypatch):
+    """An ``always-loses`` runner whose every commit loses a race, and ``RACE_SECONDS`` short."""
+
+    def lose(container, item):
         raise ConcurrencyError(detail={"write": 0, "reason": "ConditionalCheckFailed"})
 
-    monkeypatch.setitem(RUNNERS, "always-loses", always_loses)
+    monkeypatch.setitem(RUNNERS, "always-loses", lose)
     monkeypatch.setattr(actions, "RACE_SECONDS", 0.2)
+
+
+def _record_after(monkeypatch, container, change: str) -> list[str]:
+    """``record_failure`` as the execute calls it once its run gave up, with another run's
+    write landing just before the first record (``bump``: the job is saved again unchanged;
+    ``done``: the job's work commits and the job goes). The job the execute holds is then stale,
+    so that record loses a real storage race. Returns the changes made."""
+    real = actions.record_failure
+    made: list[str] = []
+
+    def record(container, item, exc, **kwargs):
+        if not made:
+            current = container.store.get(Table.RUNTIME, item.pk, item.sk)
+            if change == "bump":
+                write = Put(Table.RUNTIME, current.next_version(current.data), VersionIs(1))
+                container.store.transact([write])
+            else:
+                container.store.transact([job_done_write(current)])
+            made.append(change)
+        return real(container, item, exc, **kwargs)
+
+    monkeypatch.setattr(actions, "record_failure", record)
+    return made
+
+
+def test_a_conflict_that_never_clears_is_the_job_failure_not_a_409(client, container, always_loses):
     job_id = _add_job(container, "always-loses")
     response = _execute(client, job_id)
     assert response.status_code == 200, response.body
     assert _body(response) == {
         "_id": job_id,
         "status": "failed",
-        "exceptionMessage": "The resource was modified concurrently; retry the request",
+        "exceptionMessage": LASTING,
         "retries": 2,
     }
     assert not any(word in response.body.decode() for word in STORAGE_WORDS)
     # counted once, after RACE_SECONDS of tries (a conflict that never clears dead-letters)
-    assert _body(client.http.get(f"{WF}/job/{job_id}", headers=ADMIN))["retries"] == 2
+    read = _body(client.http.get(f"{WF}/job/{job_id}", headers=ADMIN))
+    assert read["retries"] == 2 and read["exceptionMessage"] == LASTING
+
+
+def test_recording_the_lasting_conflict_retries_when_it_loses_too(
+    client, container, always_loses, monkeypatch
+):
+    """The record of the failure loses a race of its own (another run saved the job): the job
+    is read again and the failure recorded on the fresh copy, once; no 409."""
+    job_id = _add_job(container, "always-loses")
+    made = _record_after(monkeypatch, container, "bump")
+    response = _execute(client, job_id)
+    assert made == ["bump"]
+    assert response.status_code == 200, response.body
+    assert _body(response) == {
+        "_id": job_id,
+        "status": "failed",
+        "exceptionMessage": LASTING,
+        "retries": 2,
+    }
+    read = _body(client.http.get(f"{WF}/job/{job_id}", headers=ADMIN))
+    assert read["retries"] == 2 and read["exceptionMessage"] == LASTING
+
+
+def test_recording_the_lasting_conflict_answers_a_run_that_finished_the_job(
+    client, container, always_loses, monkeypatch
+):
+    """While the failure is being recorded another run commits the job's work: the answer is
+    that run's outcome (executed), nothing is recorded, no dead letter."""
+    job_id = _add_job(container, "always-loses")
+    made = _record_after(monkeypatch, container, "done")
+    response = _execute(client, job_id)
+    assert made == ["done"]
+    assert response.status_code == 200, response.body
+    assert _body(response) == {"_id": job_id, "status": "executed"}
+    assert client.http.get(f"{WF}/job/{job_id}", headers=ADMIN).status_code == 404
+    assert client.http.get(f"{WF}/job/deadletter/{job_id}", headers=ADMIN).status_code == 404
+
+
+def test_a_record_that_never_lands_is_still_no_409(client, container, always_loses, monkeypatch):
+    """Every record of the failure loses too: the answer is ``failed`` with the job's retries
+    as stored (nothing counted, the job stays to run again), not a 409."""
+
+    def loses(container, item, exc, **kwargs):
+        raise ConcurrencyError(detail={"write": 0, "reason": "ConditionalCheckFailed"})
+
+    monkeypatch.setattr(actions, "record_failure", loses)
+    monkeypatch.setattr(actions, "RACE_PAUSE_SECONDS", 0.001)
+    job_id = _add_job(container, "always-loses")
+    response = _execute(client, job_id)
+    assert response.status_code == 200, response.body
+    assert _body(response) == {
+        "_id": job_id,
+        "status": "failed",
+        "exceptionMessage": LASTING,
+        "retries": 3,
+    }
+    assert _body(client.http.get(f"{WF}/job/{job_id}", headers=ADMIN))["retries"] == 3
+
+
+def test_two_executes_of_one_job_at_once_both_answer_executed(client, container, monkeypatch):
+    """Two real threads execute the same job at the same moment; its runner is slow enough
+    that both hold the same version: one commits, the other loses the storage race, reads the
+    job again and answers ``executed`` too. The work is committed once."""
+    commits: list[str] = []
+    barrier = threading.Barrier(2)
+
+    def slow_done(container, item) -> None:
+        time.sleep(0.1)  # both runs read the job before either commits
+        container.store.transact([job_done_write(item)])
+        commits.append(item.data["_id"])
+
+    monkeypatch.setitem(RUNNERS, "slow-done", slow_done)
+    job_id = _add_job(container, "slow-done")
+    answers: list[tuple[int, dict]] = []
+
+    def run() -> None:
+        barrier.wait()
+        response = _execute(client, job_id)
+        answers.append((response.status_code, _body(response)))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [(200, {"_id": job_id, "status": "executed"})] * 2
+    assert commits == [job_id]
 
 
 def test_storage_conflicts_never_reach_a_response_body(client, container, monkeypatch):

@@ -30,6 +30,8 @@ __all__ = ["EARLY_WAIT_SECONDS", "UnknownJobType", "run_job", "execute", "move_t
 #: how long a run that keeps losing races tries again (then the conflict is its failure)
 RACE_SECONDS = 10.0
 RACE_PAUSE_SECONDS = 0.05
+#: how often recording that lasting conflict as the job's failure is tried
+RECORD_ATTEMPTS = 5
 #: a wake-up this early (delays are whole seconds, rounded down) waits in the worker until
 #: the job is due; an earlier one goes back to the queue. Never run early either way.
 EARLY_WAIT_SECONDS = 1.0
@@ -103,7 +105,7 @@ def _run_until_settled(container: Services, item: Item) -> dict[str, Any]:
     a failure recorded since is failed; still there otherwise (a broadcast moved on, the
     instance changed meanwhile) is run again. A conflict that outlasts ``RACE_SECONDS`` is
     then recorded as the job's failure, as any error of its run (so a conflict that never
-    clears still ends in the dead-letter table)."""
+    clears still ends in the dead-letter table): see ``_record_lasting_conflict``."""
     deadline = time.monotonic() + RACE_SECONDS
     while True:
         try:
@@ -115,8 +117,50 @@ def _run_until_settled(container: Services, item: Item) -> dict[str, Any]:
                 return outcome
             item = cast(Item, fresh)
             if time.monotonic() > deadline:
-                return record_failure(container, item, lost)
+                return _record_lasting_conflict(container, item, lost)
             time.sleep(RACE_PAUSE_SECONDS)
+
+
+class LastingConflict(RuntimeError):
+    """The failure recorded for a run that kept losing races for ``RACE_SECONDS``: its message
+    says what happened (the caller retrying would meet the same other run), not "retry"."""
+
+    def __init__(self, seconds: float):
+        super().__init__(
+            f"The job was being changed by another run for more than {seconds:g} seconds; "
+            "this run gave up"
+        )
+
+
+def _record_lasting_conflict(
+    container: Services, item: Item, lost: ConcurrencyError
+) -> dict[str, Any]:
+    """Record ``LastingConflict`` as the failure of the job of ``item``; its outcome.
+
+    Recording is itself a version-conditioned write, so the other run may win again: then the
+    job is read again and, as in ``_run_until_settled``, the other run's outcome is answered
+    when it settled the job, else the record is tried again on the fresh copy. Never a 409:
+    after ``RECORD_ATTEMPTS`` lost records the answer is ``failed`` with the job's retries as
+    stored (nothing counted; the job stays due, so it runs again)."""
+    failure = LastingConflict(RACE_SECONDS)
+    failure.__cause__ = lost  # the stack trace keeps the storage conflict; responses do not
+    for attempt in range(RECORD_ATTEMPTS):
+        try:
+            return record_failure(container, item, failure)
+        except ConcurrencyError:
+            fresh = read_job(container.store, item.data["_id"])
+            outcome = _outcome_of_other_run(container, item, fresh)
+            if outcome is not None:
+                return outcome
+            item = cast(Item, fresh)
+            if attempt + 1 < RECORD_ATTEMPTS:
+                time.sleep(RACE_PAUSE_SECONDS)
+    return {
+        "_id": item.data["_id"],
+        "status": "failed",
+        "exceptionMessage": str(failure),
+        "retries": item.data.get("retries", DEFAULT_RETRIES),
+    }
 
 
 def _run_once(container: Services, item: Item) -> dict[str, Any]:
