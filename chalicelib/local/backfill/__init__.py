@@ -38,9 +38,13 @@ what it does:
   saw (maintained counts of finished, unfinished and each lookup partition). Run it again when
   no instance started or ended during the run to be sure the counts are exact.
 
-  Last it recounts the runtime table's maintained counts (EXACT totals of the listings and
+  Then it recounts the runtime table's maintained counts (EXACT totals of the listings and
   index partitions) from the running instances and rewrites them: exact when no command commits
   meanwhile (run it again, or while the service is idle, to settle counts that moved).
+
+  Last it moves event-registry start registrations written in the repository table to the
+  runtime table, beside the subscriptions of their event type, where inbound events read them
+  (one transaction each; a second run moves nothing).
 
   First it checks that the runtime and history tables have the lookup-sort index (a persistent
   table made before the index lacks it). Without it the command exits with status 3 and prints
@@ -133,6 +137,7 @@ def main(argv: list[str] | None = None, *, out: TextIO | None = None) -> int:
             file=out,
         )
         return EXIT_NO_BACKEND
+    from ...service.definitions.event_start_backfill import move_event_starts
     from ...service.instances.backfill import backfill
     from ...service.instances.history_backfill import backfill_history
     from ...service.instances.recount import recount
@@ -186,4 +191,6 @@ def main(argv: list[str] | None = None, *, out: TextIO | None = None) -> int:
     )
     written = recount(store, page_size=arguments.page_size, dry_run=arguments.dry_run)
     print(f"{prefix}counter items {written}", file=out)
+    moved = move_event_starts(store, dry_run=arguments.dry_run)
+    print(f"{prefix}event-registry start registrations moved {moved}", file=out)
     return 1 if report.failed or history.failed else 0

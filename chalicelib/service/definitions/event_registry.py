@@ -28,6 +28,10 @@ from .errors import InvalidDeployment
 #: correlation (``service/events/inbound.py``)
 UNIQUE_REFERENCE = "storeAsUniqueReferenceId"
 START_CONFIGURATIONS = (None, "startNewInstance", UNIQUE_REFERENCE)
+#: Flowable's third value: the start event starts nothing until Java code registers a
+#: subscription with correlation values (``ProcessStartEventSubscriptionBuilder``); no route of
+#: this API registers one, so such a definition could never start and is refused
+MANUAL_SUBSCRIPTION = "manualSubscription"
 
 __all__ = [
     "UNIQUE_REFERENCE",
@@ -50,7 +54,6 @@ __all__ = [
     "find_channel",
     "start_writes",
     "start_deletes",
-    "event_starts",
     "cached_event",
     "cached_inbound_channels",
     "cached_channel",
@@ -413,12 +416,19 @@ def on_deploy(
                     )
                 )
             if ref.start_configuration not in START_CONFIGURATIONS:
+                why = (
+                    ": its start subscriptions are registered by Flowable's Java API "
+                    "(ProcessStartEventSubscriptionBuilder), which no route of this service "
+                    "offers, so the process could never start"
+                    if ref.start_configuration == MANUAL_SUBSCRIPTION
+                    else ""
+                )
                 problems.append(
                     _problem(
                         "unsupported-start-correlation",
                         f"process '{ref.process_key}': start event '{ref.activity_id}': "
                         f"startEventCorrelationConfiguration '{ref.start_configuration}' is not "
-                        "supported (startNewInstance: every matching event starts one; "
+                        f"supported{why} (startNewInstance: every matching event starts one; "
                         f"{UNIQUE_REFERENCE}: one running instance per correlation)",
                         resource_name,
                         activityId=ref.activity_id,
@@ -544,9 +554,11 @@ def _register(store: ItemStore, key: str, target: tuple[Any, str] | None) -> lis
     old = {tuple(e) for e in current.data.get("entries", [])} if current is not None else set()
     items = _entries(*target) if target is not None else []
     new = {(i.data["eventType"], i.data["activityId"]) for i in items}
-    writes: list[Write] = [Put(Table.REPOSITORY, item) for item in items]
+    writes: list[Write] = [Put(repo.EVENT_START_TABLE, item) for item in items]
     for event_key, activity_id in sorted(old - new):
-        writes.append(Delete(Table.REPOSITORY, *repo.event_start_key(event_key, key, activity_id)))
+        writes.append(
+            Delete(repo.EVENT_START_TABLE, *repo.event_start_key(event_key, key, activity_id))
+        )
     if items:
         definition_id = target[1] if target is not None else None
         writes.append(Put(Table.REPOSITORY, repo.starts_of_key_item(key, definition_id, new)))
@@ -597,11 +609,6 @@ def start_deletes(container: Any, definition_ids: Iterable[str]) -> list[Write]:
             target = (get_definition(container, previous).process, previous)
         writes.extend(_register(store, key, target))
     return writes
-
-
-def event_starts(store: ItemStore, event_key: str) -> list[dict[str, Any]]:
-    """The registered start events on ``event_key`` (latest versions; one Query)."""
-    return [item.data for item in repo.event_starts(store, event_key)]
 
 
 # --- reading -----------------------------------------------------------------------------------

@@ -9,10 +9,11 @@
    ``.event``: poison.
 3. The payload fields of the ``.event`` are read from the body and converted to their types
    (a value that does not convert: poison); correlation parameters are payload fields.
-4. Every start event registered on the key (latest versions) whose fixed correlation values
-   equal the event's starts an instance; every subscription to the key (``event-sort``
-   index, ``eventRegistry:<key>``) whose correlation values (evaluated when the execution
-   subscribed) all equal the event's is delivered to. ``eventOutParameter`` maps payload
+4. One Query of the key's ``event-sort`` partition (``eventRegistry:<key>``) reads the start
+   events registered on it (latest versions) and the subscriptions to it. Every start event
+   whose fixed correlation values equal the event's starts an instance; every subscription
+   whose correlation values (evaluated when the execution subscribed) all equal the event's
+   is delivered to. ``eventOutParameter`` maps payload
    fields to variables (transient ones are not stored).
 5. Nothing matched and the channel says ``"requireMatch": true``: poison.
 
@@ -49,11 +50,11 @@ from ..container import Services
 from ..definitions import event_registry as registry
 from ..idempotency import ttl_of
 from ..jobs.items import new_job
+from ..repositories.event_registry import event_lookup
 from ..repositories.idempotency import read_record, record_item, scoped_pk
 from ..repositories.instance_reads import is_running
 from ..repositories.jobs import dead_letter_item
 from ..unit_of_work import run_command
-from .targets import subscribers
 
 __all__ = ["HANDLER", "Poison", "Outcome", "receive", "run_dead_letter", "MAX_RAW_BODY"]
 
@@ -128,9 +129,10 @@ def receive(
     started: list[str] = []
     delivered: list[str] = []
     skipped = 0
-    # the waiting executions as the event arrives (not those of the instances it starts)
-    waiting = _subscriptions(container, event.key)
-    for start in registry.event_starts(container.store, event.key):
+    # one Query: the start events on the key and the executions waiting as the event arrives
+    # (not those of the instances it starts)
+    starts, waiting = event_lookup(container.store, event.key)
+    for start in starts:
         if not _matches(_fixed(start["correlation"]), event.correlation):
             continue
         target = f"start:{start['definitionId']}:{start['activityId']}"
@@ -299,17 +301,6 @@ def _equal(expected: Any, actual: Any) -> bool:
 def _matches(expected: Mapping[str, Any], correlation: Mapping[str, Any]) -> bool:
     """Flowable: a subscription's correlation parameters must all be in the event, equal."""
     return all(name in correlation and _equal(v, correlation[name]) for name, v in expected.items())
-
-
-def _subscriptions(container: Services, key: str) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    token = None
-    while True:
-        page = subscribers(container, "message", f"{EVENT_REGISTRY_PREFIX}{key}", start=token)
-        found.extend(item.data for item in page.items)
-        token = page.next_token
-        if token is None:
-            return found
 
 
 def _variables(out_parameters: list[list[Any]], values: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,18 +1,34 @@
-"""The event registry's items in the repository table: deployed event and channel definitions.
+"""The event registry's items: deployed event and channel definitions (repository table) and
+the start events registered on an event type (runtime table, beside the subscriptions).
+
+Repository table:
 
 ============================  ===============================  ====================  ======================
 partition (``pk``)            sort key (``sk``)                ``kind``              index ``sort``
 ============================  ===============================  ====================  ======================
 ``event-def#<key>``           ``<deployTime>#<d>``             event-definition      (not indexed)
 ``channel-def#<key>``         ``<deployTime>#<d>``             channel-definition    ``<key>#<deployTime>#<d>``
-``event-start#<eventKey>``    ``<processKey>#<activityId>``    event-start           (not indexed)
 ``event-start-key#<key>``     ``#starts``                      event-start-key       (not indexed)
 ============================  ===============================  ====================  ======================
 
+Runtime table:
+
+============================  ===============================  ====================  ======================
+partition (``pk``)            sort key (``sk``)                ``kind``              ``event-sort`` index
+============================  ===============================  ====================  ======================
+``event-start#<eventKey>``    ``<processKey>#<activityId>``    event-start           ``message#eventRegistry:<eventKey>``,
+                                                                                     ``!start#<processKey>#<activityId>``
+============================  ===============================  ====================  ======================
+
 An ``event-start`` item is a start event of a process key's latest version that starts on an
-event type: one Query of the event key finds them all. The ``event-start-key`` item of a
-process key lists its registered ``(eventKey, activityId)`` pairs and their definition, so a
-new version (or deleting the latest) replaces exactly the items of the previous one.
+event type. It sits in the ``event-sort`` index partition of the subscriptions to that event
+type (``message#eventRegistry:<eventKey>``, see ``instances.event_key``), sorted before them
+(``!`` sorts before the subscriptions' ``<created>#<id>``): one Query of the partition answers
+both halves of an inbound event's lookup, what it starts and whom it reaches, as Flowable's one
+``ACT_RU_EVENT_SUBSCR`` query does. ``instance_reads.subscribers`` leaves them out, so every
+other reader of the index sees subscriptions only. The ``event-start-key`` item of a process
+key lists its registered ``(eventKey, activityId)`` pairs and their definition, so a new
+version (or deleting the latest) replaces exactly the items of the previous one.
 
 One item per definition and deployment: the newest item of a key (one Query, descending,
 limit 1) is the definition in force; deleting a deployment deletes its items, so the previous
@@ -24,7 +40,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...engine.elements import EVENT_REGISTRY_PREFIX
 from ...storage.ports import Delete, Index, Item, ItemStore, Table
+from .instances import event_key as event_partition_key
 
 __all__ = [
     "EVENT_DEFINITION",
@@ -36,7 +54,10 @@ __all__ = [
     "EVENT_START",
     "event_start_item",
     "event_start_key",
-    "event_starts",
+    "EVENT_START_TABLE",
+    "START_SORT_PREFIX",
+    "event_lookup",
+    "legacy_event_start",
     "starts_of_key_item",
     "read_starts_of_key",
 ]
@@ -100,6 +121,12 @@ def all_channels(store: ItemStore) -> list[Item]:
             return list(newest.values())
 
 
+#: where the start registrations live: beside the subscriptions they are looked up with
+EVENT_START_TABLE = Table.RUNTIME
+#: the ``event-sort`` sort prefix of a start registration (before every ``<created>#<id>``)
+START_SORT_PREFIX = "!start#"
+
+
 def event_start_key(event_key: str, process_key: str, activity_id: str) -> tuple[str, str]:
     """``(pk, sk)`` of the start event ``activity_id`` of ``process_key`` on ``event_key``."""
     return f"event-start#{event_key}", f"{process_key}#{activity_id}"
@@ -107,15 +134,43 @@ def event_start_key(event_key: str, process_key: str, activity_id: str) -> tuple
 
 def event_start_item(event_key: str, process_key: str, activity_id: str, data: dict) -> Item:
     """The registration of a start event on ``event_key`` (``data``: definitionId, version,
-    correlation, outParameters)."""
+    correlation, outParameters), in the ``event-sort`` partition of the event type."""
     pk, sk = event_start_key(event_key, process_key, activity_id)
-    return Item(pk, sk, EVENT_START, {**data, "key": process_key, "activityId": activity_id})
+    index = {
+        "event": event_partition_key("message", f"{EVENT_REGISTRY_PREFIX}{event_key}"),
+        "sort": f"{START_SORT_PREFIX}{sk}",
+    }
+    data = {**data, "key": process_key, "activityId": activity_id}
+    return Item(pk, sk, EVENT_START, data, index=index)
 
 
-def event_starts(store: ItemStore, event_key: str) -> list[Item]:
-    """The start events registered on ``event_key`` (one Query)."""
-    pk, _ = event_start_key(event_key, "", "")
-    return list(store.query(Table.REPOSITORY, pk).items)
+def event_lookup(
+    store: ItemStore, event_key: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``(start registrations, subscriptions)`` of ``event_key``: the data of the start events
+    registered on it and of the executions subscribed to it, from one Query of its
+    ``event-sort`` partition (more only past 1 MB of items). Eventually consistent, like
+    every index read: a registration or subscription a few hundred milliseconds old may be
+    missed."""
+    partition = event_partition_key("message", f"{EVENT_REGISTRY_PREFIX}{event_key}")
+    starts: list[dict[str, Any]] = []
+    subscriptions: list[dict[str, Any]] = []
+    token = None
+    while True:
+        page = store.query_index(Table.RUNTIME, Index.EVENT_SORT, partition, start=token)
+        for item in page.items:
+            (starts if item.kind == EVENT_START else subscriptions).append(item.data)
+        token = page.next_token
+        if token is None:
+            return starts, subscriptions
+
+
+def legacy_event_start(
+    store: ItemStore, event_key: str, process_key: str, activity_id: str
+) -> Item | None:
+    """A registration written by the earlier layout (repository table, not indexed), or
+    None: read only by the backfill that moves it."""
+    return store.get(Table.REPOSITORY, *event_start_key(event_key, process_key, activity_id))
 
 
 def starts_of_key_item(key: str, definition_id: str | None, entries: set) -> Item:

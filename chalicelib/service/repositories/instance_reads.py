@@ -27,6 +27,7 @@ from .instances import (
     OPEN_TASK_LISTING,
     RUNNING_LISTING,
     SUBSCRIPTION_PREFIX,
+    SUBSCRIPTION_SORT_LOW,
     TASK_PREFIX,
     VARIABLE_OVERFLOW,
     event_key,
@@ -179,13 +180,10 @@ def subscribers(
     consistent): items whose ``data`` is the subscription record. ``bound``: only those
     created up to that ISO time (the index ``sort`` is ``<created>#<id>``, see
     ``subscription_sort``); ``low``/``high``: only sort keys in ``[low, high]`` (``high``
-    wins over ``bound``)."""
+    wins over ``bound``). The event registry's start registrations in the same partition sort
+    below ``SUBSCRIPTION_SORT_LOW`` and are never read here."""
     upper = high or (f"{bound}#\uffff" if bound else None)
-    key_range: KeyRange | None = None
-    if low is not None:
-        key_range = KeyRange.between(low, upper or "\uffff")
-    elif upper is not None:
-        key_range = KeyRange.at_most(upper)
+    key_range = KeyRange.between(max(low or "", SUBSCRIPTION_SORT_LOW), upper or "\uffff")
     return store.query_index(
         Table.RUNTIME,
         Index.EVENT_SORT,

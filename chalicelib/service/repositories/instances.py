@@ -240,6 +240,12 @@ def subscription_sort(record: Mapping[str, Any]) -> str:
     return f"{record.get('created') or ''}#{record['id']}"
 
 
+#: no subscription sorts below this (``<created>#<id>``: an ISO time or ``#``); the event
+#: registry's start registrations share the partitions of event types and sort below it
+#: (``event_registry.START_SORT_PREFIX``), so a read of subscriptions starts here
+SUBSCRIPTION_SORT_LOW = "#"
+
+
 #: how long the header of an ended instance stays in the runtime table (then DynamoDB's TTL
 #: removes it; the history table keeps the instance). Late duplicate commands still meet it.
 ENDED_HEADER_TTL = timedelta(days=7)
