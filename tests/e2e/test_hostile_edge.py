@@ -84,6 +84,24 @@ def timed(port: int, method: str, target: str, headers: dict, body: bytes | None
     return answer
 
 
+def served_meanwhile(port: int, hostile, *args):
+    """Run ``hostile(*args)`` in a thread while a cheap read is sent beside it: the read must be
+    answered (200) within ``BOUND``. Returns what ``hostile`` returned (its exceptions too)."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        future = pool.submit(hostile, *args)
+        status, _, data = timed(
+            port, "GET", f"{WF}/processdefinition?_queryId=query-all-ids", ADMIN
+        )
+        assert status == 200 and data["resultCount"] >= 1, data
+        return future.result()
+
+
+def stored(port: int) -> dict[str, int]:
+    """How many models, definitions and instances (running and historic) are stored."""
+    collections = ("model", "processdefinition", "processinstance", "processinstance/history")
+    return {collection: count(port, collection) for collection in collections}
+
+
 def count(port: int, collection: str) -> int:
     status, _, data = request(port, "GET", f"{WF}/{collection}?_queryFilter=true", ADMIN)
     assert status == 200, data
@@ -162,7 +180,9 @@ LATIN1_BPMN = """<?xml version="1.0" encoding="ISO-8859-1"?>
 def test_a_latin1_document_gets_a_validation_report(service, content_type):
     before = count(service.port, "model")
     headers = dict(ADMIN, **{"Content-Type": content_type})
-    status, _, data = timed(
+    status, _, data = served_meanwhile(
+        service.port,
+        timed,
         service.port,
         "POST",
         f"{WF}/model?_action=validate_bpmn",
@@ -229,10 +249,14 @@ def _create_with(port: int, headers: dict) -> tuple[int, dict, dict]:
     return timed(port, "POST", CREATE, headers, json.dumps(START).encode())
 
 
-def test_undecodable_basic_credentials_are_a_crest_401(service):
+def test_undecodable_basic_credentials_are_a_crest_401_and_others_are_served(service):
     before = count(service.port, "processinstance")
-    for token in ("AAAAAAAAAAAAAAAAAAAAAAAA", "!!!", base64.b64encode(b"\xff\xfe").decode()):
-        status, headers, data = _create_with(service.port, {"Authorization": f"Basic {token}"})
+    tokens = ("AAAAAAAAAAAAAAAAAAAAAAAA", "!!!", base64.b64encode(b"\xff\xfe").decode())
+
+    def hostile() -> list:
+        return [_create_with(service.port, {"Authorization": f"Basic {t}"}) for t in tokens]
+
+    for status, headers, data in served_meanwhile(service.port, hostile):
         assert status == 401 and headers["WWW-Authenticate"] == 'Basic realm="openidm"'
         assert_envelope(data, 401, "Unauthorized")
     assert count(service.port, "processinstance") == before
@@ -255,18 +279,23 @@ def test_an_oversized_header_is_a_crest_431_and_others_are_served(service, size)
     assert count(service.port, "processinstance") == before
 
 
-def test_user_names_are_compared_exactly(service):
+def test_user_names_are_compared_exactly_and_others_are_served(service):
     """A name with a leading space is another name, in every form that can carry the space
     (a raw header's surrounding whitespace is not part of its value in HTTP)."""
     before = count(service.port, "processinstance")
     spaced = base64.b64encode(b" openidm-admin:openidm-admin").decode()
-    for headers in (
+    attempts = (
         {"Authorization": f"Basic {spaced}"},
         {"X-OpenIDM-Username": "UTF-8''%20openidm-admin", "X-OpenIDM-Password": "openidm-admin"},
         {"X-OpenIDM-Username": "UTF-8''openidm-admin%20", "X-OpenIDM-Password": "openidm-admin"},
         {"X-OpenIDM-Username": "OPENIDM-ADMIN", "X-OpenIDM-Password": "openidm-admin"},
-    ):
-        status, _, data = _create_with(service.port, headers)
+    )
+
+    def hostile() -> list:
+        return [_create_with(service.port, headers) for headers in attempts]
+
+    answers = served_meanwhile(service.port, hostile)
+    for headers, (status, _, data) in zip(attempts, answers, strict=True):
         assert status == 401, headers
         assert_envelope(data, 401, "Unauthorized")
     assert count(service.port, "processinstance") == before
@@ -294,15 +323,24 @@ class _Lines(logging.Handler):
     ],
 )
 def test_outside_the_api_a_crest_404_that_echoes_nothing_and_is_logged(service, method, target):
+    """Also answered while other requests are served, and storing nothing (``POST /admin``
+    carries admin credentials and a body)."""
     secret = base64.b64encode(b"openidm-admin:openidm-admin").decode()
+    before = stored(service.port)
     lines = _Lines()
     logger = logging.getLogger("workflow.local")
     logger.addHandler(lines)
     level = logger.level
     logger.setLevel(logging.INFO)
     try:
-        status, headers, data = timed(
-            service.port, method, target, {"Authorization": f"Basic {secret}"}, b"{}"
+        status, headers, data = served_meanwhile(
+            service.port,
+            timed,
+            service.port,
+            method,
+            target,
+            {"Authorization": f"Basic {secret}"},
+            b"{}",
         )
     finally:
         logger.removeHandler(lines)
@@ -314,6 +352,7 @@ def test_outside_the_api_a_crest_404_that_echoes_nothing_and_is_logged(service, 
     path = target.split("?")[0]
     assert any(line.startswith(f"{method} {path} 404 ") for line in lines.lines), lines.lines
     assert not any(secret in line or "_queryFilter" in line for line in lines.lines)
+    assert stored(service.port) == before
 
 
 def test_unsupported_methods_and_malformed_requests_are_crest_envelopes(service):

@@ -2,11 +2,13 @@
 
 Each case asserts the 400 with its CREST envelope naming the limit (a ``WORKFLOW_MAX_*``
 setting) and the field at fault, that it is answered within the time bound, and that nothing
-was stored (no instance, no history, the task still open). The cases that could stall a
-server thread (many variables) also check that another request is served meanwhile.
+was stored (no instance, no history, the task still open). One case of each item also checks
+that another request is served meanwhile.
 
 The module's launcher lowers ``WORKFLOW_MAX_RESPONSE_BYTES`` so that a response over the limit
-needs only a few hundred KB of variables; every other limit keeps its default.
+needs only a few hundred KB of variables; every other limit keeps its default. Its users file
+adds, beside ``openidm-admin``, an administrator whose name is too long for a key, so that a
+start by them (``startUserId``) is refused.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from urllib.parse import quote
 
 import pytest
 
+from chalicelib.auth.passwords import hash_password
+from chalicelib.auth.users import BUILTIN_USERS_FILE
 from tests.support.launcher import WF, call, running_launcher
 from tests.support.rest import ADMIN
 
@@ -25,6 +29,8 @@ JSON = dict(ADMIN, **{"Content-Type": "application/json"})
 #: every refusal here must come back within this many seconds
 TIME_BOUND = 2.0
 RESPONSE_LIMIT = 300_000
+#: an administrator whose user name (and so an instance's ``startUserId``) is too long a key
+LONG_USER = {"X-OpenIDM-Username": "s" * 300, "X-OpenIDM-Password": "long-user-password"}
 
 PROCESS = """<?xml version="1.0" encoding="UTF-8"?>
 <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -51,6 +57,8 @@ DEFINITIONS = {
     "plain": (NOTHING, 'flowable:candidateGroups="manager"'),
     "assignedTo": (NOTHING, 'flowable:assignee="${who}"'),
     "offeredTo": (NOTHING, 'flowable:candidateUsers="${who}"'),
+    "groupedFor": (NOTHING, 'flowable:candidateGroups="${group}"'),
+    "ownedBy": (NOTHING, 'flowable:owner="${who}"'),
     "bigScript": (script("execution.setVariable('big', 'x'.repeat(7 * 1024 * 1024));"), ""),
     "deepScript": (
         script(
@@ -67,10 +75,19 @@ DEFINITIONS = {
 
 
 @pytest.fixture(scope="module")
-def launcher():
-    """The launcher (no ``workflow/``) with this module's definitions deployed."""
+def launcher(tmp_path_factory):
+    """The launcher (no ``workflow/``) with this module's definitions deployed, and the
+    built-in users plus :data:`LONG_USER` (an administrator too)."""
+    users = json.loads(BUILTIN_USERS_FILE.read_text(encoding="utf-8"))
+    [admin] = [user for user in users["users"] if user["username"] == "openidm-admin"]
+    password = hash_password(LONG_USER["X-OpenIDM-Password"], iterations=1_000)
+    users["users"].append(dict(admin, username=LONG_USER["X-OpenIDM-Username"], password=password))
+    users_file = tmp_path_factory.mktemp("users") / "users.json"
+    users_file.write_text(json.dumps(users), encoding="utf-8")
     with running_launcher(
-        deploy_workflows=False, WORKFLOW_MAX_RESPONSE_BYTES=str(RESPONSE_LIMIT)
+        deploy_workflows=False,
+        WORKFLOW_MAX_RESPONSE_BYTES=str(RESPONSE_LIMIT),
+        WORKFLOW_USERS_FILE=str(users_file),
     ) as running:
         from chalicelib.bootstrap import get_container
         from chalicelib.service.definitions.deploy import deploy
@@ -84,11 +101,15 @@ def launcher():
 # --- helpers -------------------------------------------------------------------------------
 
 
-def post(launcher, path: str, payload) -> tuple[int, dict, float]:
-    """POST JSON (a dict, or text sent as is): ``(status, body, seconds)``."""
+def post(
+    launcher, path: str, payload, method: str = "POST", headers: dict | None = None
+) -> tuple[int, dict, float]:
+    """POST JSON (a dict, or text sent as is), as the admin unless ``headers`` say otherwise:
+    ``(status, body, seconds)``."""
     data = payload if isinstance(payload, str) else json.dumps(payload)
+    headers = JSON if headers is None else dict(headers, **{"Content-Type": "application/json"})
     started = time.monotonic()
-    status, _, body = call(f"{launcher.url}{WF}/{path}", "POST", JSON, data.encode())
+    status, _, body = call(f"{launcher.url}{WF}/{path}", method, headers, data.encode())
     return status, body, time.monotonic() - started
 
 
@@ -134,6 +155,16 @@ def stored_instances(launcher, key: str) -> list:
     return found
 
 
+def stored_anywhere(launcher) -> dict[str, int]:
+    """How many instances (running, historic) and jobs are stored, of every definition."""
+    counts = {}
+    for path in ("processinstance", "processinstance/history", "job"):
+        status, body = get(launcher, f"{path}?_queryFilter=true&_fields=_id")
+        assert status == 200, body
+        counts[path] = body["resultCount"]
+    return counts
+
+
 def served_meanwhile(launcher, hostile) -> tuple:
     """Run ``hostile()`` in a thread; while it runs, a cheap read must be answered within
     the time bound. Returns what ``hostile()`` returned."""
@@ -159,6 +190,7 @@ def test_an_assignee_expression_too_long_for_a_key_is_refused_and_nothing_stored
         {"_key": "assignedTo", "who": "u" * 5000},
         "WORKFLOW_MAX_KEY_LENGTH",
         "assignee",
+        meanwhile=True,
     )
     # the same process with a sane assignee starts
     status, body, _ = start(launcher, {"_key": "assignedTo", "who": "u" * 255})
@@ -173,6 +205,51 @@ def test_a_candidate_user_too_long_for_a_key_is_refused(launcher):
         "WORKFLOW_MAX_KEY_LENGTH",
         "candidateUsers",
     )
+
+
+def test_a_candidate_group_too_long_for_a_key_is_refused(launcher):
+    start_refused(
+        launcher,
+        "groupedFor",
+        {"_key": "groupedFor", "group": "g" * 300},
+        "WORKFLOW_MAX_KEY_LENGTH",
+        "candidateGroups",
+    )
+
+
+def test_an_owner_too_long_for_a_key_is_refused_at_start_and_on_update(launcher):
+    start_refused(
+        launcher,
+        "ownedBy",
+        {"_key": "ownedBy", "who": "o" * 300},
+        "WORKFLOW_MAX_KEY_LENGTH",
+        "owner",
+    )
+    status, created, _ = start(launcher, {"_key": "plain"})
+    assert status == 201, created
+    [task] = get(launcher, f"processinstance/{created['_id']}")[1]["tasks"]
+    status, body, seconds = post(
+        launcher, f"taskinstance/{task['_id']}", {"owner": "o" * 300}, method="PUT"
+    )
+    refused(status, body, seconds, "WORKFLOW_MAX_KEY_LENGTH", "owner")
+    status, after = get(launcher, f"taskinstance/{task['_id']}")
+    assert status == 200 and after["owner"] is None, after
+    call(f"{launcher.url}{WF}/processinstance/{created['_id']}", "DELETE", ADMIN)
+
+
+def test_a_start_by_a_user_whose_name_is_too_long_a_key_is_refused(launcher):
+    """The caller becomes the instance's ``startUserId``, an index key."""
+    before = stored_instances(launcher, "plain")
+    status, body, seconds = post(
+        launcher, "processinstance?_action=create", {"_key": "plain"}, headers=LONG_USER
+    )
+    refused(status, body, seconds, "WORKFLOW_MAX_KEY_LENGTH", "startUserId")
+    assert stored_instances(launcher, "plain") == before
+    # the same user reads: the refusal was the key, not the credentials
+    status, _, listing = call(
+        f"{launcher.url}{WF}/processdefinition?_queryId=query-all-ids", headers=LONG_USER
+    )
+    assert status == 200 and listing["resultCount"] >= 1, listing
 
 
 def test_a_business_key_too_long_is_refused(launcher):
@@ -213,6 +290,20 @@ def test_a_definition_key_too_long_is_refused_and_not_deployed(launcher):
     assert status == 200 and all(len(item["_id"]) < 300 for item in body["result"])
 
 
+def test_a_model_whose_key_is_too_long_is_refused_on_deploy(launcher):
+    key = "m" * 300
+    text = PROCESS.format(key=key, work=NOTHING, task="")
+    status, model, _ = post(launcher, "model", {"name": "long", "bpmnXML": text})
+    assert status == 201, model
+    status, body, seconds = post(launcher, f"model/{model['_id']}?_action=deploy", {})
+    refused(status, body, seconds, "WORKFLOW_MAX_KEY_LENGTH", "processDefinitionKey")
+    status, listing = get(launcher, f"processdefinition?_queryFilter=key%20eq%20%22{key}%22")
+    assert status == 200 and listing["result"] == [], listing
+    status, listing = get(launcher, "processdefinition?_queryId=query-all-ids")
+    assert status == 200 and all(len(item["_id"]) < 300 for item in listing["result"])
+    assert call(f"{launcher.url}{WF}/model/{model['_id']}", "DELETE", ADMIN)[0] == 200
+
+
 def test_a_claim_for_a_user_id_too_long_changes_nothing(launcher):
     status, created, _ = start(launcher, {"_key": "plain"})
     assert status == 201, created
@@ -236,8 +327,10 @@ def test_a_claim_for_a_user_id_too_long_changes_nothing(launcher):
     ],
 )
 def test_message_and_signal_names_too_long_are_refused(launcher, action, payload, field):
+    before = stored_anywhere(launcher)
     status, body, seconds = post(launcher, f"execution?_action={action}", payload)
     refused(status, body, seconds, "WORKFLOW_MAX_KEY_LENGTH", field)
+    assert stored_anywhere(launcher) == before
 
 
 def test_an_id_too_long_for_a_key_reads_as_not_found(launcher):
@@ -255,7 +348,9 @@ def test_an_id_too_long_for_a_key_reads_as_not_found(launcher):
 
 def test_a_body_nested_900_levels_is_refused_naming_the_depth_limit(launcher):
     text = '{"_key": "plain", "deep": ' + "[" * 900 + "]" * 900 + "}"
-    start_refused(launcher, "plain", text, "WORKFLOW_MAX_JSON_DEPTH", "request body")
+    start_refused(
+        launcher, "plain", text, "WORKFLOW_MAX_JSON_DEPTH", "request body", meanwhile=True
+    )
 
 
 def test_a_body_nested_64_levels_is_accepted(launcher):
@@ -275,7 +370,12 @@ def test_a_script_value_nested_too_deep_is_refused(launcher):
 
 def test_a_script_variable_of_7_mb_is_refused(launcher):
     start_refused(
-        launcher, "bigScript", {"_key": "bigScript"}, "WORKFLOW_MAX_VARIABLE_BYTES", "big"
+        launcher,
+        "bigScript",
+        {"_key": "bigScript"},
+        "WORKFLOW_MAX_VARIABLE_BYTES",
+        "big",
+        meanwhile=True,
     )
 
 

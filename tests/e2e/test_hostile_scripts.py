@@ -1,6 +1,11 @@
 """Issue 12, item 1, over HTTP against the real launcher: a script task whose regular expression
 backtracks catastrophically ends at the script time limit (a 400 ``script-timeout``, nothing
-stored) while other requests are served meanwhile."""
+stored) while other requests are served meanwhile. The launcher runs with a limit of 0.5 s, not
+the default 1 s: QuickJS counts the process's CPU time, so on a machine loaded past its cores
+the wall time of a 1 s limit stretches (1.03-1.06 s at a load of 3 on 2 cores, up to 2.15 s at
+a load of 6, measured); half the default keeps the 2 s bound honest on a loaded CI machine.
+The retry after busy sibling threads shares the same deadline (``tests/unit/engine/scripting``
+checks that deterministically)."""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from tests.support.launcher import WF, call, get_json, post_json, running_launch
 from tests.support.rest import ADMIN
 
 JSON = dict(ADMIN, **{"Content-Type": "application/json"})
-LIMIT_S = 0.3
+LIMIT_S = 0.5
 
 BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" targetNamespace="hostile">
@@ -32,8 +37,8 @@ BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 
 @pytest.fixture(scope="module")
 def service():
-    """The workflow routes of a launcher (nothing deployed at start) with a 0.3 s script limit,
-    and ``regexBomb`` deployed through a model."""
+    """The workflow routes of a launcher (nothing deployed at start) with a 0.5 s script time
+    limit, and ``regexBomb`` deployed through a model."""
     with running_launcher(
         deploy_workflows=False, WORKFLOW_SCRIPT_TIME_LIMIT_SECONDS=str(LIMIT_S)
     ) as running:

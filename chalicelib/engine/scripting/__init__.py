@@ -49,18 +49,26 @@ prelude's runner, its value read back as JSON (:mod:`.sandbox`); and a Reference
 ``x is not defined`` (no quotes).
 
 Early time-outs: QuickJS measures the *process's* CPU time, so busy sibling threads (threaded
-local mode, tests) make the limit fire early. When an interrupt fires after the script's own
-thread used less than :data:`EARLY_INTERRUPT_RATIO` of the limit, the script is run once more
-in a fresh context (it has no side effects until read back, so this is safe). The retry's
-QuickJS budget is stretched by the contention just seen (own CPU share), at most
-:data:`MAX_RETRY_STRETCH` times the limit, so the script's own thread again gets about the
-limit; if the retry is interrupted too, the script fails with ``script-timeout``. The cost of
-this is bounded: an endless script under contention burns at most (1 + stretch) limits.
+local mode, tests) make the limit fire early. The limit is therefore also a wall-clock deadline
+for the whole call: ``time_limit_s`` after :func:`run_script` began. When an interrupt fires
+after the script's own thread used less than :data:`EARLY_INTERRUPT_RATIO` of the limit and at
+least :data:`MIN_RETRY_REMAINDER` of the limit is left before the deadline, the script is run
+once more in a fresh context (it has no side effects until read back, so this is safe). The
+retry's QuickJS budget is the wall time left times the rate at which the process's CPU clock
+ran during the first attempt (at most :data:`MAX_RETRY_STRETCH`), so it ends about at the
+deadline; if it is interrupted too, the script fails with ``script-timeout``. So a script that
+never ends answers after about one limit even under contention (issue 12: a regex bomb took
+1.7-2.6 s at a 1 s limit when the retry had a budget of its own), and a short script whose
+budget siblings ate still gets the rest of its time. Each attempt is still bounded by CPU time
+(the binding's interrupt reads no wall clock): on a machine short of cores a first attempt can
+take longer than the limit in wall time, as any request does there.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import time
 from typing import Any
 
 from chalicelib.errors import ProcessFailure
@@ -75,6 +83,7 @@ from .limits import (
     MAX_CONSOLE_LINE_LENGTH,
     MAX_CONSOLE_LINES,
     MAX_RETRY_STRETCH,
+    MIN_RETRY_REMAINDER,
 )
 from .pool import ScriptPool
 from .sandbox import attempt as _attempt  # looked up here at each call (tests replace it)
@@ -90,6 +99,7 @@ __all__ = [
     "DEFAULT_MEMORY_LIMIT_BYTES",
     "EARLY_INTERRUPT_RATIO",
     "MAX_RETRY_STRETCH",
+    "MIN_RETRY_REMAINDER",
     "MAX_CONSOLE_LINES",
     "MAX_CONSOLE_LINE_LENGTH",
 ]
@@ -103,7 +113,7 @@ def run_script(
     process_instance_id: str | None,
     execution_id: str | None,
     business_key: str | None = None,
-    time_limit_s: float = DEFAULT_TIME_LIMIT_S,
+    time_limit_s: float | None = DEFAULT_TIME_LIMIT_S,
     memory_limit_bytes: int = DEFAULT_MEMORY_LIMIT_BYTES,
     auto_store: bool = False,
     logger: logging.Logger | None = None,
@@ -121,7 +131,10 @@ def run_script(
     activity_id, process_instance_id, execution_id, business_key:
         What ``execution``'s getters return; ``activity_id`` is also reported on failure.
     time_limit_s, memory_limit_bytes:
-        CPU-time and heap limits of the context.
+        The time limit (QuickJS's CPU-time limit, and the wall-clock deadline of the call
+        including a retry) and the context's heap limit. ``time_limit_s=None`` runs without
+        any interrupt handler: only ``bench/script_call.py`` passes it, to measure what the
+        limit costs per call; the engine always passes a limit.
     auto_store:
         Write back changed globals named after existing variables (``autoStoreVariables``).
     logger:
@@ -153,7 +166,11 @@ def run_script(
     encoded = encode(variables, activity_id)
     names = ",".join(name for name in variables if bindable(name))
     meta = (activity_id, process_instance_id, execution_id, business_key)
-    budget = time_limit_s  # QuickJS's limit counts the whole process's CPU time
+    began = time.monotonic()  # the deadline is began + time_limit_s, retry included
+    if time_limit_s is None:  # a negative QuickJS limit installs no interrupt handler
+        budget, time_limit_s = _NO_LIMIT, math.inf
+    else:
+        budget = time_limit_s  # QuickJS's limit counts the whole process's CPU time
     pooled = pool is not None and not auto_store and is_poolable(source)
     for attempt in (1, 2):
         try:
@@ -183,18 +200,18 @@ def run_script(
                     need_result=need_result,
                 )
         except _EarlyInterrupt as early:
-            if attempt == 2:
+            retry_budget = _retry_budget(time_limit_s, budget, began, time.monotonic())
+            if attempt == 2 or retry_budget is None:
                 break
-            share = max(early.own_cpu / budget, 1 / MAX_RETRY_STRETCH)
-            budget = time_limit_s / share
             if logger is not None:
                 logger.warning(
                     "script %s interrupted after %.3f s of its own CPU (busy "
                     "threads?); retrying once with a %.3f s budget",
                     activity_id,
                     early.own_cpu,
-                    budget,
+                    retry_budget,
                 )
+            budget = retry_budget
             continue
         for level, line in result.pop("_log"):
             if logger is not None:
@@ -203,3 +220,23 @@ def run_script(
     raise ProcessFailure(
         "script-timeout", f"Script exceeded its time limit of {time_limit_s:g} s", activity_id
     )
+
+
+#: What QuickJS's ``set_time_limit`` takes for "no limit": no interrupt handler is set.
+_NO_LIMIT = -1.0
+
+
+def _retry_budget(time_limit_s: float, used_s: float, began: float, now: float) -> float | None:
+    """The QuickJS budget of the retry after an early interrupt, or None for no retry.
+
+    The first attempt started at ``began`` (monotonic) with a budget of ``used_s`` of process
+    CPU, all spent by ``now``: the process's clock ran ``used_s / (now - began)`` times as fast
+    as the wall clock. At that rate the retry's budget runs out at the deadline
+    (``began + time_limit_s``). The rate is capped by :data:`MAX_RETRY_STRETCH`: if the
+    siblings go idle, the retry's own CPU time is at most that many times what was left.
+    """
+    left = began + time_limit_s - now
+    if left < MIN_RETRY_REMAINDER * time_limit_s:
+        return None
+    rate = min(used_s / max(now - began, 1e-6), MAX_RETRY_STRETCH)
+    return left * rate

@@ -253,27 +253,55 @@ def test_execution_cannot_be_replaced():
 # --- early interrupts from busy sibling threads ------------------------------------------
 
 
-def test_early_interrupt_is_retried_once(monkeypatch):
-    calls = []
+def _early_after(seconds: float, budgets: list[float], *, then_run: bool = True):
+    """An attempt that spends ``seconds`` of wall time and is interrupted early, once (or
+    always, when not ``then_run``), recording each QuickJS budget it is given."""
     real = scripting._attempt
 
-    def flaky(*args, **kwargs):
-        calls.append(args[2])  # the QuickJS budget
-        if len(calls) == 1:
-            raise scripting._EarlyInterrupt(0.1)
+    def attempt(*args, **kwargs):
+        budgets.append(args[2])  # the QuickJS budget
+        if len(budgets) == 1 or not then_run:
+            time.sleep(seconds)
+            raise scripting._EarlyInterrupt(0.01)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(scripting, "_attempt", flaky)
+    return attempt
+
+
+def test_early_interrupt_is_retried_once_with_the_time_left(monkeypatch):
+    """The first attempt's 1 s of process CPU went by in 0.5 s of wall time (siblings on the
+    other core): the retry gets the 0.5 s left at that rate, about 1 s of process CPU."""
+    budgets: list[float] = []
+    monkeypatch.setattr(scripting, "_attempt", _early_after(0.5, budgets))
     assert run("1 + 1", time_limit_s=1.0).result == 2
-    assert calls == [1.0, 1.0 * scripting.MAX_RETRY_STRETCH]
+    assert budgets[0] == 1.0
+    assert 0.8 < budgets[1] <= 1.0, budgets
+
+
+def test_the_retry_budget_is_capped_by_the_stretch(monkeypatch):
+    budgets: list[float] = []
+    monkeypatch.setattr(scripting, "_attempt", _early_after(0.0, budgets))
+    assert run("1 + 1", time_limit_s=1.0).result == 2
+    assert budgets[1] <= 1.0 * scripting.MAX_RETRY_STRETCH
+    assert budgets[1] > 0.9 * scripting.MAX_RETRY_STRETCH  # almost the whole limit was left
+
+
+def test_no_retry_when_the_deadline_is_near(monkeypatch):
+    """Interrupted early by the process clock, but the wall-clock limit is (nearly) used up:
+    a time-out at once, without a second run."""
+    budgets: list[float] = []
+    monkeypatch.setattr(scripting, "_attempt", _early_after(0.35, budgets))
+    began = time.monotonic()
+    fails("1", kind="script-timeout", time_limit_s=0.3)
+    assert budgets == [0.3]
+    assert time.monotonic() - began < 0.6
 
 
 def test_second_early_interrupt_is_a_timeout(monkeypatch):
-    def always(*args, **kwargs):
-        raise scripting._EarlyInterrupt(0.1)
-
-    monkeypatch.setattr(scripting, "_attempt", always)
+    budgets: list[float] = []
+    monkeypatch.setattr(scripting, "_attempt", _early_after(0.0, budgets, then_run=False))
     fails("1", kind="script-timeout")
+    assert len(budgets) == 2
 
 
 def test_busy_sibling_threads_do_not_fail_a_short_script():
@@ -288,13 +316,13 @@ def test_busy_sibling_threads_do_not_fail_a_short_script():
     for thread in threads:
         thread.start()
     try:
-        # About 0.1-0.3 s of the script's own CPU against a 0.4 s limit.
-        result = run("var s = 0; for (var i = 0; i < 2000000; i++) s += i; s", time_limit_s=0.4)
+        # About 0.05-0.15 s of the script's own CPU against a 0.8 s limit (wall clock).
+        result = run("var s = 0; for (var i = 0; i < 1000000; i++) s += i; s", time_limit_s=0.8)
     finally:
         stop.set()
         for thread in threads:
             thread.join()
-    assert result.result == 1999999000000
+    assert result.result == 499999500000
 
 
 @pytest.mark.parametrize(
@@ -310,3 +338,12 @@ def test_deep_structures_and_recursion_fail_the_script_not_the_process(source):
     in JSON.stringify); the engine now bundled reports a stack overflow."""
     error = fails(source)
     assert "stack overflow" in error.message
+
+
+def test_no_time_limit_installs_no_interrupt():
+    """``time_limit_s=None`` (bench/script_call.py's baseline) lets a script run past what a
+    limit would allow, fresh and pooled."""
+    loop = "var s = 0; for (var i = 0; i < 3000000; i++) s += i; s"
+    fails(loop, kind="script-timeout", time_limit_s=0.02)
+    assert run(loop, time_limit_s=None).result == 4499998500000
+    assert run(loop, time_limit_s=None, pool=scripting.ScriptPool()).result == 4499998500000
