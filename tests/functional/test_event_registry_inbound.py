@@ -269,47 +269,16 @@ def test_a_start_correlation_configuration_we_do_not_run_is_refused(container):
     assert "manualStart" in problem["defaultDescription"]
 
 
-def test_a_manual_subscription_start_is_refused_saying_why(container):
-    """``DynamicProcessStartEventRegistryDeploymentTest.testDynamicEventRegistryProcessStart``:
-    its start waits for subscriptions Java code registers; with no route to register one, the
-    deploy is refused (not accepted to start nothing forever)."""
+def _deploy_dynamic_start_test(container, method: str) -> str:
+    """Deploy ``DynamicProcessStartEventRegistryDeploymentTest.<method>`` with the corpus's
+    ``simple.event`` (key ``simpleTest``) and a channel reading the key from ``eventKey``."""
     from chalicelib.service.definitions import deploy as deployments
-    from chalicelib.service.definitions.errors import InvalidDeployment
     from tests.support.eventregistry import corpus_file, inbound_channel_json
 
-    method = "testDynamicEventRegistryProcessStart"
-    with pytest.raises(InvalidDeployment) as exc:
-        deployments.deploy(
-            container,
-            source="file:dynamic",
-            name="dynamic",
-            bpmn={
-                "p.bpmn20.xml": corpus_file(
-                    f"DynamicProcessStartEventRegistryDeploymentTest.{method}.bpmn20.xml"
-                )
-            },
-            resources={
-                "simple.event": corpus_file("SendInternalEventTaskTest.simple.event"),
-                "c.channel": inbound_channel_json("c", jsonField="eventKey"),
-            },
-        )
-    [problem] = exc.value.detail["errors"]
-    assert problem["problem"] == "unsupported-start-correlation"
-    assert "'manualSubscription' is not supported" in problem["defaultDescription"]
-    assert "ProcessStartEventSubscriptionBuilder" in problem["defaultDescription"]
-
-
-def test_static_event_registry_process_start_with_correlation_parameters(client, container):
-    """``DynamicProcessStartEventRegistryDeploymentTest``'s static start with correlation
-    parameters, with the corpus's ``simple.event`` (key ``simpleTest``)."""
-    from chalicelib.service.definitions import deploy as deployments
-    from tests.support.eventregistry import corpus_file, inbound_channel_json, send
-
-    method = "testStaticEventRegistryProcessWithCorrelationParameters"
-    definition = deployments.deploy(
+    return deployments.deploy(
         container,
-        source="file:static",
-        name="static",
+        source=f"file:{method}",
+        name=method,
         bpmn={
             "p.bpmn20.xml": corpus_file(
                 f"DynamicProcessStartEventRegistryDeploymentTest.{method}.bpmn20.xml"
@@ -320,6 +289,30 @@ def test_static_event_registry_process_start_with_correlation_parameters(client,
             "c.channel": inbound_channel_json("c", jsonField="eventKey"),
         },
     ).definition_ids[0]
+
+
+def test_a_manual_subscription_start_is_refused_saying_why(container):
+    """``DynamicProcessStartEventRegistryDeploymentTest.testDynamicEventRegistryProcessStart``:
+    its start waits for subscriptions Java code registers; with no route to register one, the
+    deploy is refused (not accepted to start nothing forever)."""
+    from chalicelib.service.definitions.errors import InvalidDeployment
+
+    with pytest.raises(InvalidDeployment) as exc:
+        _deploy_dynamic_start_test(container, "testDynamicEventRegistryProcessStart")
+    [problem] = exc.value.detail["errors"]
+    assert problem["problem"] == "unsupported-start-correlation"
+    assert "'manualSubscription' is not supported" in problem["defaultDescription"]
+    assert "ProcessStartEventSubscriptionBuilder" in problem["defaultDescription"]
+
+
+def test_static_event_registry_process_start_with_correlation_parameters(client, container):
+    """``DynamicProcessStartEventRegistryDeploymentTest``'s static start with correlation
+    parameters, with the corpus's ``simple.event`` (key ``simpleTest``)."""
+    from tests.support.eventregistry import send
+
+    definition = _deploy_dynamic_start_test(
+        container, "testStaticEventRegistryProcessWithCorrelationParameters"
+    )
     event = {"eventKey": "simpleTest", "customer": "kermit", "action": "start", "name": "Kermit"}
     send(container, {**event, "customer": "gonzo"})
     send(container, {**event, "action": "stop"})
