@@ -521,3 +521,25 @@ def test_task_lookup_keys_of_long_definition_ids_are_hashed():
     expected = hashlib.sha256(long_id.encode()).hexdigest()
     assert keys["pdi"] == f"task:pdi#{expected}"
     assert keys["pdk"] == f"task:pdk#{hashlib.sha256(('k' * 300).encode()).hexdigest()}"
+
+
+def test_task_lookup_items_follow_a_migration(store):
+    """A migration puts each task with its new definition id: its definition partitions move."""
+    from dataclasses import replace
+
+    from chalicelib.service.repositories.instance_reads import task_lookup, task_lookup_count
+    from chalicelib.service.repositories.instances import task_lookup_key
+
+    aggregates = AggregateStore(store)
+    state = new_state()
+    task = next(iter(state.tasks.values()))
+    version = _commit_counted(aggregates, state, 0)
+    loaded = aggregates.load(state.id)
+    again = state_of(loaded)
+    again.put(replace(again.tasks[task.id], definition_id="q:2:e"))
+    _commit_counted(aggregates, again, version, previous=loaded)
+    for old in (task_lookup_key("pdi", "p:1:d"), task_lookup_key("pdk", "p")):
+        assert not task_lookup(store, old).items and task_lookup_count(store, old) == 0
+    for new in (task_lookup_key("pdi", "q:2:e"), task_lookup_key("pdk", "q")):
+        [item] = task_lookup(store, new).items
+        assert item.data["definition_id"] == "q:2:e" and task_lookup_count(store, new) == 1
