@@ -210,6 +210,38 @@ QUERIES: list[tuple[str, str, tuple[str, ...]]] = [
         ("page",),
     ),
     (
+        "UI admin unassigned p10 EXACT",
+        "taskinstance?_queryId=filtered-query&unassigned=true&_pageSize=10"
+        "&_totalPagedResultsPolicy=EXACT",
+        ("page", "exact"),
+    ),
+    (
+        "UI admin unassigned -createTime p10",
+        "taskinstance?_queryId=filtered-query&unassigned=true&_sortKeys=-createTime&_pageSize=10",
+        ("page",),
+    ),
+    (
+        "UI admin tasks -createTime p10",
+        "taskinstance?_queryId=filtered-query&_sortKeys=-createTime&_pageSize=10",
+        ("page",),
+    ),
+    (
+        "tasks definitionKey p10",
+        "taskinstance?_queryId=filtered-query&processDefinitionKey=benchScale&_pageSize=10",
+        ("page",),
+    ),
+    (
+        "tasks definitionKey p10 EXACT",
+        "taskinstance?_queryId=filtered-query&processDefinitionKey=benchScale&_pageSize=10"
+        "&_totalPagedResultsPolicy=EXACT",
+        ("page", "exact"),
+    ),
+    (
+        "tasks definitionId eq p10",
+        'taskinstance?_queryFilter=processDefinitionId eq "{pdi}"&_pageSize=10',
+        ("page",),
+    ),
+    (
         "UI admin assignee p10",
         "taskinstance?_queryId=filtered-query&assignee=openidm-admin&_pageSize=10",
         ("page",),
@@ -395,7 +427,8 @@ def _counted(table: Any, item: Any) -> list[tuple[Any, Any, str]]:
     return [(table, index, base) for index, base in counters.membership(table, item)]
 
 
-#: the ids of job number 7 (``{job7}``) and of its instance (``{job7i}``) in ``QUERIES`` paths
+#: the ids of job number 7 (``{job7}``) and of its instance (``{job7i}``), and the definition
+#: id (``{pdi}``) in ``QUERIES`` paths
 JOB_IDS: dict[str, str] = {}
 
 
@@ -621,6 +654,7 @@ def main() -> dict:
             name="benchScale.bpmn20.xml",
             bpmn={"benchScale.bpmn20.xml": SCALE},
         ).definition_ids[0]
+        JOB_IDS["pdi"] = definition_id  # the ``{pdi}`` of ``QUERIES`` paths
         running, finished = templates(container, definition_id)
         first_start = datetime.now(UTC) - timedelta(days=30)
         stored = 0

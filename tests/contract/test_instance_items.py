@@ -434,3 +434,112 @@ def test_variable_lookup_keys_stay_within_dynamodb_limits():
         key = variable_lookup_key(name, "c")
         assert key.startswith("var#") and len(key.encode()) <= LOOKUP_KEY_BYTES
     assert variable_lookup_key("a=b", "c") != variable_lookup_key("a", "b=c")
+
+
+def _commit_counted(aggregates, state, version: int, previous=None) -> int:
+    """``commit`` with the maintained counts, as the unit of work writes them."""
+    from chalicelib.service.repositories import counters
+
+    puts, deletes = changed_items(state.changes(), previous)
+    stored = previous.items if previous is not None else {}
+    counts = counters.membership_deltas(Table.RUNTIME, state.id, puts, deletes, stored)
+    new_version = aggregates.commit(
+        state.id, version, puts, deletes, side_writes=counts, previous=previous
+    )
+    state.mark_clean()
+    return new_version
+
+
+def test_task_lookup_items_follow_the_task(store):
+    """``task:unassigned`` while the task has no assignee, ``task:pdi=`` and ``task:pdk=`` while
+    it is open: each holding the task record without ``kind``, counted, gone with the task."""
+    from dataclasses import replace
+
+    from chalicelib.service.repositories.instance_reads import task_lookup, task_lookup_count
+    from chalicelib.service.repositories.instances import (
+        TASK_UNASSIGNED,
+        candidate_task,
+        task_lookup_key,
+    )
+
+    def listed(key: str) -> list[str]:
+        return [item.sk for item in task_lookup(store, key).items]
+
+    def count(key: str) -> int:
+        return task_lookup_count(store, key)
+
+    pdi, pdk = task_lookup_key("pdi", "p:1:d"), task_lookup_key("pdk", "p")
+    assert (pdi, pdk) == ("task:pdi=p:1:d", "task:pdk=p")
+    aggregates = AggregateStore(store)
+    state = new_state()
+    task = next(iter(state.tasks.values()))
+    state.put(replace(task, assignee=None))
+    version = _commit_counted(aggregates, state, 0)
+    prefix = f"tlook#{task.id}#"
+    assert listed(TASK_UNASSIGNED) == [prefix + "un"]
+    assert listed(pdi) == [prefix + "pdi"] and listed(pdk) == [prefix + "pdk"]
+    assert (count(TASK_UNASSIGNED), count(pdi), count(pdk)) == (1, 1, 1)
+    [item] = task_lookup(store, TASK_UNASSIGNED).items
+    assert "kind" not in item.data and item.kind == "task-lookup"
+    assert item.index["sort"] == f"2026-11-27T10:00:01.000Z#{task.id}"
+    assert candidate_task(item) == state.tasks[task.id].to_dict()
+    # never engine records
+    loaded = aggregates.load(state.id)
+    again = state_of(loaded)
+    assert sorted(map(repr, again.to_records())) == sorted(map(repr, state.to_records()))
+    # claimed: out of the unassigned partition, the definition ones rewritten with the task
+    again.put(replace(again.tasks[task.id], assignee="ann"))
+    version = _commit_counted(aggregates, again, version, previous=loaded)
+    assert listed(TASK_UNASSIGNED) == [] and count(TASK_UNASSIGNED) == 0
+    [item] = task_lookup(store, pdi).items
+    assert item.data["assignee"] == "ann" and count(pdi) == 1
+    # unclaimed: back
+    loaded = aggregates.load(state.id)
+    again = state_of(loaded)
+    again.put(replace(again.tasks[task.id], assignee=None))
+    version = _commit_counted(aggregates, again, version, previous=loaded)
+    assert listed(TASK_UNASSIGNED) == [prefix + "un"] and count(TASK_UNASSIGNED) == 1
+    # task gone: every task lookup item and its counts go with it
+    loaded = aggregates.load(state.id)
+    again = state_of(loaded)
+    again.remove(again.tasks[task.id])
+    _commit_counted(aggregates, again, version, previous=loaded)
+    assert listed(TASK_UNASSIGNED) == [] and listed(pdi) == [] and listed(pdk) == []
+    assert (count(TASK_UNASSIGNED), count(pdi), count(pdk)) == (0, 0, 0)
+    assert not [sk for sk in aggregates.load(state.id).items if sk.startswith("tlook#")]
+
+
+def test_task_lookup_keys_of_long_definition_ids_are_hashed():
+    from chalicelib.service.repositories.instances import task_lookup_items
+
+    state = new_state()
+    task = next(iter(state.tasks.values()))
+    long_id = "k" * 300 + ":1:d"
+    items = task_lookup_items(state.id, {**task.to_dict(), "definition_id": long_id})
+    keys = {item.sk.rpartition("#")[2]: item.index["lookup"] for item in items}
+    assert set(keys) == {"pdi", "pdk"}  # assigned to bob: not in the unassigned partition
+    expected = hashlib.sha256(long_id.encode()).hexdigest()
+    assert keys["pdi"] == f"task:pdi#{expected}"
+    assert keys["pdk"] == f"task:pdk#{hashlib.sha256(('k' * 300).encode()).hexdigest()}"
+
+
+def test_task_lookup_items_follow_a_migration(store):
+    """A migration puts each task with its new definition id: its definition partitions move."""
+    from dataclasses import replace
+
+    from chalicelib.service.repositories.instance_reads import task_lookup, task_lookup_count
+    from chalicelib.service.repositories.instances import task_lookup_key
+
+    aggregates = AggregateStore(store)
+    state = new_state()
+    task = next(iter(state.tasks.values()))
+    version = _commit_counted(aggregates, state, 0)
+    loaded = aggregates.load(state.id)
+    again = state_of(loaded)
+    again.put(replace(again.tasks[task.id], definition_id="q:2:e"))
+    _commit_counted(aggregates, again, version, previous=loaded)
+    for old in (task_lookup_key("pdi", "p:1:d"), task_lookup_key("pdk", "p")):
+        assert not task_lookup(store, old).items and task_lookup_count(store, old) == 0
+    for new in (task_lookup_key("pdi", "q:2:e"), task_lookup_key("pdk", "q")):
+        [item] = task_lookup(store, new).items
+        assert item.data["definition_id"] == "q:2:e" and task_lookup_count(store, new) == 1

@@ -79,6 +79,12 @@ def candidate_tasks(client, group: str) -> set[str]:
     return {row["processInstanceId"] for row in json.loads(response.body)["result"]}
 
 
+def task_instances(client, query: str) -> set[str]:
+    response = client.http.get(f"{WF}/taskinstance?{query}", headers=ADMIN)
+    assert response.status_code == 200, response.body
+    return {row["processInstanceId"] for row in json.loads(response.body)["result"]}
+
+
 def total(client, resource: str, query: str) -> int:
     url = f"{WF}/{resource}?{query}&_pageSize=1&_totalPagedResultsPolicy=EXACT"
     response = client.http.get(url, headers=ADMIN)
@@ -121,6 +127,13 @@ def test_missing_index_add_index_and_backfill(client, container, aws_backend):
         == 2
     )
     assert total(client, "taskinstance", "_queryId=filtered-query&taskCandidateGroup=managers") == 2
+    for task_query in (
+        "_queryId=filtered-query&unassigned=true",
+        "_queryId=filtered-query&processDefinitionKey=onboard",
+        f"_queryId=filtered-query&processDefinitionId={quote(definition_id)}",
+    ):  # the task lookup items and their counts
+        assert total(client, "taskinstance", task_query) == 2
+        assert task_instances(client, task_query) == set(old)
 
     key_query = "_queryId=filtered-query&processDefinitionKey=onboard"
     assert running_ids(client, key_query) == set(old)

@@ -177,6 +177,30 @@ def test_an_index_served_equality_sorted_by_start_time_pages_in_order(client, wo
     assert max(costs) <= 8 + BUDGET, costs
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        "_queryFilter=true",
+        "_queryId=filtered-query&unassigned=true",
+        "_queryId=filtered-query&processDefinitionKey=onboard",
+    ],
+)
+@pytest.mark.parametrize("descending", [False, True])
+def test_tasks_sorted_by_create_time_are_read_in_the_listing_order(
+    client, world, params, descending
+):
+    """The open-task listing and the task lookup partitions are in creation order: a sort on
+    ``createTime`` alone pages within the budget (it was a 400 past it)."""
+    sort = "-createTime" if descending else "createTime"
+    found, envelopes, costs = follow(
+        client, "taskinstance", f"{params}&_sortKeys={sort}&_pageSize=5"
+    )
+    assert found == (world["tasks"][::-1] if descending else world["tasks"])
+    assert len(envelopes) > 1 and max(costs) <= 8 + BUDGET, costs
+    response = client.http.get(f"{WF}/taskinstance?{params}&_sortKeys=name", headers=ADMIN)
+    expect(response, 400, "WORKFLOW_QUERY_READ_BUDGET")  # any other order: the whole set
+
+
 def test_history_reads_variables_only_for_the_answered_items(client, world):
     """A history filter that does not look at variables reads them for the page's items only:
     the shard Queries plus one Query per answered instance, however many it read."""

@@ -1,5 +1,5 @@
-"""Runtime items as the code before ``listed_variables``, lookup, candidate items and the
-execution listing wrote them (the layout backfill's tests)."""
+"""Runtime items as the code before ``listed_variables``, lookup, candidate and task lookup
+items and the execution listing wrote them (the layout backfill's tests)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from chalicelib.storage.ports import Delete, Put, Table, Write
 
 def make_old(store, instance_id: str) -> None:
     """Rewrite a running instance as the old code left it: a header without
-    ``listed_variables``, no lookup items, no candidate items, executions neither listed nor
-    carrying their header copy (the version stays). The maintained counts drop by what is
+    ``listed_variables``, no lookup, candidate or task lookup items, executions neither listed
+    nor carrying their header copy (the version stays). The maintained counts drop by what is
     no longer listed, as if it had never been counted."""
     aggregate = AggregateStore(store).load(instance_id)
     header = aggregate.header
@@ -36,7 +36,7 @@ def make_old(store, instance_id: str) -> None:
     writes += [
         Delete(Table.RUNTIME, instance_id, sk)
         for sk in aggregate.items
-        if sk.startswith(("look#", "cand#"))
+        if sk.startswith(("look#", "cand#", "tlook#"))
     ]
     puts = [write.item for write in writes if isinstance(write, Put)]
     deletes = [write.sk for write in writes if isinstance(write, Delete)]

@@ -38,6 +38,10 @@ def test_bulk_written_instances_are_listed_and_filtered(container, client):
     assert len(_query(client, "processinstance?_queryId=filtered-query&var-n=7")) == 1
     groups = _query(client, "taskinstance?_queryId=filtered-query&taskCandidateGroup=g3")
     assert len(groups) == 2  # instances 3 and 13
+    unassigned = _query(client, "taskinstance?_queryId=filtered-query&unassigned=true")
+    assert len(unassigned) == 1 + 18  # the template's task and every running clone's
+    by_key = "taskinstance?_queryId=filtered-query&processDefinitionKey=benchScale"
+    assert {t["_id"] for t in _query(client, by_key)} == {t["_id"] for t in unassigned}
     history = _query(client, "processinstance/history?_queryFilter=true&_pageSize=100")
     assert len(history) == 2 + 20
     assert sum(1 for h in history if h.get("endTime")) == 1 + 2  # template, 9 and 19

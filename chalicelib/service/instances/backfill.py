@@ -1,9 +1,11 @@
 """Backfill running instances written before the current runtime layout (issue 11).
 
 Instances started before ``listed_variables``, lookup items (``lookup-sort``), candidate
-items (``candidate-sort``) and the execution listing (``execution#n`` with the header copy)
-lack them until their header (or execution) is next written: equality queries, the definition
-delete check, candidate task queries and execution listings miss them. ``backfill`` walks the sharded
+items (``candidate-sort``), task lookup items (``lookup-sort``: ``task:unassigned``,
+``task:pdi=``, ``task:pdk=``) and the execution listing (``execution#n`` with the header copy)
+lack them until their header (task, execution) is next written: equality queries, the
+definition delete check, candidate, unassigned and definition task queries and execution
+listings miss them. ``backfill`` walks the sharded
 running listing page by page, loads each instance (``AggregateStore.load``, one Query), asks
 ``repositories.instances.layout_repairs`` what the current layout would have written, and
 commits that in one transaction conditioned on the loaded version, with the maintained counts
@@ -11,8 +13,8 @@ of the listings it adds the instance's items to (``repositories.counters``) (the
 any commit, so a command that loaded the instance before retries on the new items). A concurrent
 commit wins: the instance is reloaded and tried again, and after ``attempts`` it is counted as
 a conflict and left for a later run. An instance already current is not written, so a second
-run writes nothing; ``dry_run`` counts without writing. Nothing is deleted but stale lookup and
-candidate items of the instance itself. The counts of the index partitions it adds items to or
+run writes nothing; ``dry_run`` counts without writing. Nothing is deleted but stale lookup,
+candidate and task lookup items of the instance itself. The counts of the index partitions it adds items to or
 removes them from (``repositories.counters``) change in the same transaction, as in any commit.
 
 The command is ``python -m chalicelib.local.backfill`` (docs/configuration.md).

@@ -1,6 +1,6 @@
 """Reads of the running instances' items (the layout is ``instances.py``): an instance's
-collection or parts of it, the sharded listings, the lookup, candidate, subscription and
-variable indexes, and the maintained counts of their partitions."""
+collection or parts of it, the sharded listings, the lookup, task lookup, candidate,
+subscription and variable indexes, and the maintained counts of their partitions."""
 
 from __future__ import annotations
 
@@ -62,6 +62,8 @@ __all__ = [
     "any_lookup",
     "variable_lookup",
     "variable_count",
+    "task_lookup",
+    "task_lookup_count",
 ]
 
 
@@ -290,3 +292,26 @@ def variable_count(store: ItemStore, name: str, text: str) -> int | None:
     if counters.read(store, Table.RUNTIME, Index.LOOKUP_SORT, VARIABLE_OVERFLOW):
         return None
     return counters.read(store, Table.RUNTIME, Index.LOOKUP_SORT, variable_lookup_key(name, text))
+
+
+def task_lookup(
+    store: ItemStore,
+    key: str,
+    *,
+    limit: int | None = None,
+    start: str | None = None,
+    descending: bool = False,
+) -> Page:
+    """One page of the open tasks in the task lookup partition ``key`` (``TASK_UNASSIGNED`` or
+    ``task_lookup_key``; ``lookup-sort`` index, eventually consistent), in creation order:
+    items whose ``data`` is the task record without its ``kind`` (``candidate_task``). A long
+    value is keyed by its hash: compare the field again."""
+    return store.query_index(
+        Table.RUNTIME, Index.LOOKUP_SORT, key, limit=limit, start=start, descending=descending
+    )
+
+
+def task_lookup_count(store: ItemStore, key: str) -> int:
+    """How many open tasks the task lookup partition ``key`` lists (its maintained count: one
+    Query)."""
+    return counters.read(store, Table.RUNTIME, Index.LOOKUP_SORT, key)

@@ -14,12 +14,23 @@ instance's item collection (partition key = instance id) and back:
 | subscription | ``sub#<id>``                 | ``event=<type>#<event name>``, ``sort``          |
 | candidate    | ``cand#<task>#u#<user>`` or  | ``candidate=u#<user>`` or ``g#<group>``, ``sort`` |
 |              | ``cand#<task>#g#<group>``    | (``<create time>#<task id>``, as the task's)     |
+| task lookup  | ``tlook#<task>#<attr>``      | ``lookup=task:<attr>[=<value>]``, ``sort`` (as   |
+|              |                              | the task's)                                      |
 
 Candidate items list the open, unassigned tasks by candidate (the ``candidate-sort`` index): one
 per candidate user and group of each such task, written in the task's commit, deleted when the
 task is assigned, loses that candidate or ends. Each holds the task record *without* its
 ``kind`` (``candidate_task`` restores it), so an index page has all a task read needs while
 ``state_of`` and ``records_of``, which take only data with a ``kind``, never see them as records.
+
+Task lookup items list the open tasks by what the admin UI's task grid filters on (the
+``lookup-sort`` index, in partitions no instance lookup uses): ``tlook#<task>#un`` in
+``task:unassigned`` while the task has no assignee, ``tlook#<task>#pdi`` in
+``task:pdi=<definition id>`` and ``tlook#<task>#pdk`` in ``task:pdk=<definition key>`` (the key is
+the id's first ``:`` part; long values hashed as ``lookup_key``). Like candidate items they hold
+the task record without its ``kind`` (``candidate_task`` restores it), are written with every
+put of their task in its commit and deleted when it ends (``task_lookup_items``); their
+partitions are counted (``counters``) like every ``lookup-sort`` partition.
 
 Lookup items list the running instances by the values the IDM queries compare for equality (the
 ``lookup-sort`` index): one per set attribute of the header, ``look#<attr>`` with ``lookup`` =
@@ -65,7 +76,8 @@ rewrites every execution of the instance; an ended instance's executions are gon
 deletes them in the commit that ends it), and an execution item written without a header in
 reach is simply not listed.
 
-Data written before ``listed_variables``, lookup (variable lookup included), candidate items
+Data written before ``listed_variables``, lookup (variable lookup included), candidate and task
+lookup items
 and execution listing attributes lacks them:
 ``layout_repairs`` says what brings a loaded instance to this layout (the backfill command,
 ``service/instances/backfill.py``).
@@ -114,6 +126,10 @@ __all__ = [
     "candidate_items",
     "candidate_key",
     "candidate_task",
+    "TASK_LOOKUP_KIND",
+    "TASK_UNASSIGNED",
+    "task_lookup_key",
+    "task_lookup_items",
     "HIDDEN_VARIABLES",
     "LISTED_VARIABLES",
     "LISTED_VARIABLES_BYTES",
@@ -187,6 +203,12 @@ _EXECUTION_HEADER_FIELDS = (
 #: ``Item.kind`` of candidate items (not a record kind: their data has no ``kind``)
 CANDIDATE_KIND = "candidate"
 _CANDIDATE_PREFIX = "cand#"
+
+#: ``Item.kind`` of task lookup items (not a record kind: their data has no ``kind``)
+TASK_LOOKUP_KIND = "task-lookup"
+_TASK_LOOKUP_PREFIX = "tlook#"
+#: the ``lookup-sort`` partition of the open unassigned tasks
+TASK_UNASSIGNED = "task:unassigned"
 
 _PREFIX = {
     RecordKind.EXECUTION.value: "exec#",
@@ -332,6 +354,49 @@ def candidate_items(instance_id: str, task: dict) -> list[Item]:
             index={"candidate": key, "sort": sort},
         )
     return list(items.values())
+
+
+def task_lookup_key(attribute: str, value: str) -> str:
+    """The ``lookup-sort`` hash value of the open tasks whose ``attribute`` (``pdi`` definition
+    id, ``pdk`` definition key) is ``value``: ``task:<attr>=<value>`` (hashed when long)."""
+    return lookup_key(f"task:{attribute}", value)
+
+
+def _task_lookup_prefix(task_id: str) -> str:
+    return f"{_TASK_LOOKUP_PREFIX}{task_id}#"
+
+
+def task_lookup_items(instance_id: str, task: dict) -> list[Item]:
+    """The task lookup items an open task record should have: its definition id and key, and
+    ``TASK_UNASSIGNED`` while it has no assignee."""
+    partitions: dict[str, str] = {}
+    if not task.get("assignee"):
+        partitions["un"] = TASK_UNASSIGNED
+    definition_id = task.get("definition_id")
+    if isinstance(definition_id, str) and definition_id:
+        partitions["pdi"] = task_lookup_key("pdi", definition_id)
+        partitions["pdk"] = task_lookup_key("pdk", definition_id.split(":")[0])
+    data = {name: value for name, value in task.items() if name != "kind"}
+    sort = f"{task.get('create_time') or ''}#{task['id']}"
+    return [
+        Item(
+            pk=instance_id,
+            sk=_task_lookup_prefix(task["id"]) + attribute,
+            kind=TASK_LOOKUP_KIND,
+            data=data,
+            index={"lookup": key, "sort": sort},
+        )
+        for attribute, key in partitions.items()
+    ]
+
+
+def _task_items(instance_id: str, task: dict) -> list[Item]:
+    """Every index item (candidate and task lookup) of an open task record."""
+    return candidate_items(instance_id, task) + task_lookup_items(instance_id, task)
+
+
+def _task_item_prefixes(task_id: str) -> tuple[str, str]:
+    return _candidate_prefix(task_id), _task_lookup_prefix(task_id)
 
 
 def candidate_task(item: Item) -> dict:
@@ -515,17 +580,17 @@ def changed_items(
     deletes = [sort_key_of(kind, key) for kind, key in changes.deletes]
     for record in changes.puts:
         if record["kind"] == RecordKind.TASK.value:
-            wanted = candidate_items(instance_id, record)
+            wanted = _task_items(instance_id, record)
             puts.extend(wanted)
             keep = {item.sk for item in wanted}
             deletes.extend(
                 sk
                 for sk in stored
-                if sk.startswith(_candidate_prefix(record["id"])) and sk not in keep
+                if sk.startswith(_task_item_prefixes(record["id"])) and sk not in keep
             )
     for kind, key in changes.deletes:
         if kind == RecordKind.TASK.value:
-            deletes.extend(sk for sk in stored if sk.startswith(_candidate_prefix(str(key))))
+            deletes.extend(sk for sk in stored if sk.startswith(_task_item_prefixes(str(key))))
     _header_puts(changes, stored, puts, deletes)
     _execution_puts(instance_id, executions, stored, puts, deletes)
     return puts, deletes
@@ -564,8 +629,9 @@ def _differs(old: Item | None, new: Item) -> bool:
 def layout_repairs(aggregate: Aggregate) -> tuple[list[Item], list[str]]:
     """``(puts, deleted sort keys)`` that bring a loaded running instance to what the current
     layout writes (the backfill of data written before ``listed_variables``, lookup, candidate
-    items and the execution listing): the header with its ``listed_variables``, its lookup
-    items, the candidate items of its open unassigned tasks, and its executions listed with
+    and task lookup items and the execution listing): the header with its
+    ``listed_variables``, its lookup items, the candidate and task lookup items of its open
+    tasks, and its executions listed with
     their header copy. Nothing for an instance already current, or
     ended, or gone; commit with ``AggregateStore.commit`` at the loaded version."""
     header = aggregate.header
@@ -591,7 +657,7 @@ def layout_repairs(aggregate: Aggregate) -> tuple[list[Item], list[str]]:
     wanted = {item.sk: item for item in _index_items(instance_id, wanted_header, variables)}
     for task in stored.values():
         if task.sk.startswith(TASK_PREFIX) and task.data.get("kind") == RecordKind.TASK.value:
-            wanted.update((item.sk, item) for item in candidate_items(instance_id, task.data))
+            wanted.update((item.sk, item) for item in _task_items(instance_id, task.data))
     for execution in stored.values():
         if execution.sk.startswith(EXECUTION_PREFIX) and execution.data.get("kind"):
             execution_item = item_of(instance_id, execution.data, wanted_header.data)
@@ -600,7 +666,8 @@ def layout_repairs(aggregate: Aggregate) -> tuple[list[Item], list[str]]:
     deletes.extend(
         sk
         for sk in stored
-        if sk.startswith((_LOOKUP_PREFIX, _CANDIDATE_PREFIX)) and sk not in wanted
+        if sk.startswith((_LOOKUP_PREFIX, _CANDIDATE_PREFIX, _TASK_LOOKUP_PREFIX))
+        and sk not in wanted
     )
     return puts, deletes
 

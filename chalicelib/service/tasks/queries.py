@@ -7,8 +7,13 @@ Each query is planned to the cheapest read that holds every match, then filtered
   ``assignee`` → the ``assignee-sort`` index; ``unassignedTaskQuery``, or ``taskCandidateUser`` /
   ``taskCandidateGroup`` → the ``candidate-sort`` partitions of the user and their groups (or of
   the groups), merged (one index Query per partition per page; a task met in several is kept
-  from the first of them only); otherwise the sharded ``kindShard-sort`` listing (``task#0..7``:
-  one index Query per shard per page).
+  from the first of them only); a ``processDefinitionId`` equality, or ``filtered-query``'s
+  ``processDefinitionKey`` or ``unassigned=true`` → that task lookup partition of the
+  ``lookup-sort`` index (``task:pdi=..``, ``task:pdk=..``, ``task:unassigned``: one index Query
+  per page); otherwise the sharded ``kindShard-sort`` listing (``task#0..7``: one index Query
+  per shard per page). Every read but those of one instance is in creation order
+  (``<create time>#<id>``), so ``_sortKeys=createTime`` or ``-createTime`` alone pages it
+  forwards or backwards within the read budget (``QuerySource.ordered_by``).
 * historic tasks: ``_id``/``taskId`` → one GetItem; ``processInstanceId`` → one Query of the
   instance's history (``task#`` prefix); otherwise the ``htask#0..7`` listing.
 
@@ -47,8 +52,16 @@ from ..repositories.instance_reads import (
     open_task_count,
     open_task_listing,
     open_tasks,
+    task_lookup,
+    task_lookup_count,
 )
-from ..repositories.instances import candidate_key, candidate_task, records_of
+from ..repositories.instances import (
+    TASK_UNASSIGNED,
+    candidate_key,
+    candidate_task,
+    records_of,
+    task_lookup_key,
+)
 from .shapes import (
     HISTORY_TASK_FIELDS,
     TASK_FIELDS,
@@ -363,21 +376,61 @@ def _candidate_items(page: Page, partitions: list[str], records: _Records) -> li
     return items
 
 
+def _task_lookup_partition(request: CrestRequest, terms: Mapping[str, Any]) -> str | None:
+    """The task lookup partition (``lookup-sort``) holding every match, or None: a
+    ``processDefinitionId`` equality, else ``filtered-query``'s ``processDefinitionKey``, else
+    its ``unassigned=true``."""
+    definition_id = terms.get("processDefinitionId")
+    if isinstance(definition_id, str) and definition_id:
+        return task_lookup_key("pdi", definition_id)
+    if request.query_filter is not None or request.query_id != FILTERED_QUERY:
+        return None
+    key = request.param("processDefinitionKey")
+    if key:
+        return task_lookup_key("pdk", key)
+    if flag_param(request, "unassigned"):
+        return TASK_UNASSIGNED
+    return None
+
+
+def _lookup_items(page: Page, records: _Records) -> list[Item]:
+    """Task items of a task lookup page (each holds its task's record)."""
+    items = []
+    for stored in page.items:
+        record = candidate_task(stored)
+        item = task_shape(record)
+        records.keep(item["_id"], record)
+        items.append(item)
+    return items
+
+
 def _runtime_fetch(
-    store: ItemStore, request: CrestRequest, records: _Records, partitions: list[str] | None
-) -> Callable:
+    store: ItemStore,
+    request: CrestRequest,
+    records: _Records,
+    partitions: list[str] | None,
+    *,
+    descending: bool = False,
+) -> Callable | None:
+    """The fetch of the read planned for ``request``; ``descending``: the same read backwards,
+    or None when the read is not in creation order (one instance's tasks are in id order)."""
     terms = _plan_terms(request, _RUNTIME_EQUAL)
     task_id, instance_id, assignee = (
         terms.get("_id"),
         terms.get("processInstanceId"),
         terms.get("assignee"),
     )
+    lookup = _task_lookup_partition(request, terms)
     owner = instance_of(task_id) if isinstance(task_id, str) else None
     if isinstance(task_id, str) and owner:
+        if descending:
+            return None
 
         def read(token: Any, limit: int) -> Page:
             return open_tasks(store, owner, task_id=task_id, limit=limit, start=token)
     elif isinstance(instance_id, str) and instance_id:
+        if descending:
+            return None
 
         def read(token: Any, limit: int) -> Page:
             return open_tasks(store, instance_id, limit=limit, start=token)
@@ -385,7 +438,12 @@ def _runtime_fetch(
 
         def read(token: Any, limit: int) -> Page:
             return store.query_index(
-                Table.RUNTIME, Index.ASSIGNEE_SORT, assignee, limit=limit, start=token
+                Table.RUNTIME,
+                Index.ASSIGNEE_SORT,
+                assignee,
+                limit=limit,
+                start=token,
+                descending=descending,
             )
     elif partitions is not None:
 
@@ -397,14 +455,23 @@ def _runtime_fetch(
                 partitions,
                 limit=max(1, limit),
                 start=token,
+                descending=descending,
             )
             return _candidate_items(page, partitions, records), page.next_token
 
         return fetch_candidates
+    elif lookup is not None:
+        key = lookup
+
+        def fetch_lookup(token: Any, limit: int) -> tuple[list[Item], Any]:
+            page = task_lookup(store, key, limit=max(1, limit), start=token, descending=descending)
+            return _lookup_items(page, records), page.next_token
+
+        return fetch_lookup
     else:
 
         def read(token: Any, limit: int) -> Page:
-            return open_task_listing(store, limit=limit, start=token)
+            return open_task_listing(store, limit=limit, start=token, descending=descending)
 
     def fetch(token: Any, limit: int) -> tuple[list[Item], Any]:
         page = read(token, max(1, limit))
@@ -447,9 +514,15 @@ def open_task_source(container: Services, request: CrestRequest, caller: Caller)
         )
 
     partitions = _candidate_partitions(request, caller, groups_of)
+    fetch = _runtime_fetch(store, request, records, partitions)
+    assert fetch is not None
+    backwards = _runtime_fetch(store, request, records, partitions, descending=True)
     return QuerySource(
-        fetch=_runtime_fetch(store, request, records, partitions),
+        fetch=fetch,
         sortable=RUNTIME_SORT_KEYS,
+        # the listing and every index partition are in ``<create time>#<id>`` order
+        ordered_by="createTime" if backwards is not None else None,
+        fetch_descending=backwards,
         filtered_query=lambda req: _runtime_filtered(req, records, variables, groups_of),
         query_ids={UNASSIGNED_TASK_QUERY: unassigned},
         count=_open_task_count(store, request),
@@ -458,19 +531,32 @@ def open_task_source(container: Services, request: CrestRequest, caller: Caller)
 
 def _open_task_count(store: ItemStore, request: CrestRequest) -> Callable[[], int] | None:
     """The maintained count that answers ``request`` exactly, if one does: every open task, the
-    tasks of one assignee, or the unassigned tasks of one candidate group."""
-    terms = served_terms(request, {"assignee": "assignee"})
+    tasks of one assignee, of one definition id or key, the unassigned tasks, or the
+    unassigned tasks of one candidate group."""
+    terms = served_terms(
+        request, {"assignee": "assignee", "processDefinitionId": "processDefinitionId"}
+    )
     if terms == {}:
         return lambda: open_task_count(store)
-    if terms is not None and list(terms) == ["assignee"] and isinstance(terms["assignee"], str):
-        assignee = terms["assignee"]
-        return lambda: assignee_count(store, assignee)
+    if terms is not None and len(terms) == 1:
+        [(field, value)] = terms.items()
+        if isinstance(value, str) and field == "assignee":
+            return lambda: assignee_count(store, value)
+        if isinstance(value, str) and value and field == "processDefinitionId":
+            return lambda: task_lookup_count(store, task_lookup_key("pdi", value))
     params = request.additional_parameters
-    if request.query_id == FILTERED_QUERY and list(params) == ["taskCandidateGroup"]:
+    if request.query_filter is not None or request.query_id != FILTERED_QUERY:
+        return None
+    if list(params) == ["taskCandidateGroup"]:
         groups = _groups(params["taskCandidateGroup"])
         if len(groups) == 1:
             key = candidate_key(group=groups.pop())
             return lambda: candidate_count(store, key)
+    if list(params) == ["processDefinitionKey"] and params["processDefinitionKey"]:
+        key = task_lookup_key("pdk", params["processDefinitionKey"])
+        return lambda: task_lookup_count(store, key)
+    if list(params) == ["unassigned"] and flag_param(request, "unassigned"):
+        return lambda: task_lookup_count(store, TASK_UNASSIGNED)
     return None
 
 

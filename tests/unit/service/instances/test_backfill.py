@@ -16,12 +16,15 @@ from chalicelib.service.repositories.instance_reads import (
     instance_executions,
     instance_lookup,
     read_header,
+    task_lookup,
+    task_lookup_count,
     variable_count,
     variable_lookup,
 )
 from chalicelib.service.repositories.instances import (
     EXECUTION_HEADER,
     LISTED_VARIABLES,
+    TASK_UNASSIGNED,
     candidate_key,
 )
 from chalicelib.storage.aggregate import AggregateStore
@@ -125,8 +128,8 @@ def test_the_delete_check_sees_an_old_instance_after_the_backfill(container):
 
 
 def test_stale_candidate_items_of_an_assigned_task_are_deleted(container):
-    """A candidate item left behind (the task was assigned) goes; a lookup item of an attribute
-    the header no longer has goes too."""
+    """Candidate and unassigned task lookup items left behind (the task was assigned) go, and
+    their counts with them."""
     store = container.store
     definition_id = deploy_onboard(container)
     instance_id = start(container, definition_id, "stale")
@@ -145,8 +148,11 @@ def test_stale_candidate_items_of_an_assigned_task_are_deleted(container):
         ]
     )
     report = backfill(store)
-    assert (report.updated, report.deletes) == (1, 3)  # bob, managers, internal/role/hr
+    # candidates bob, managers, internal/role/hr and the task's unassigned task lookup item
+    assert (report.updated, report.deletes) == (1, 4)
     assert candidates(store, "managers") == set()
+    assert not task_lookup(store, TASK_UNASSIGNED).items
+    assert task_lookup_count(store, TASK_UNASSIGNED) == 0
     assert backfill(store).updated == 0
 
 
