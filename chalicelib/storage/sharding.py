@@ -30,7 +30,14 @@ from .ports import (
     token_after,
 )
 
-__all__ = ["shard_key", "shard_for", "query_shards", "query_partitions", "SHARE_MARGIN"]
+__all__ = [
+    "shard_key",
+    "shard_for",
+    "query_shards",
+    "query_partitions",
+    "skip_partitions",
+    "SHARE_MARGIN",
+]
 
 _DONE = "-"
 #: items asked of each unfinished partition beyond its share of the limit: enough that the
@@ -87,6 +94,7 @@ def query_partitions(
     limit: int = 100,
     start: str | None = None,
     descending: bool = False,
+    whole: bool = False,
 ) -> Page:
     """One page of the partitions ``hash_values`` of ``index``, merged in range-key order.
 
@@ -100,13 +108,15 @@ def query_partitions(
     stopped (by its position in ``hash_values``: resume with the same list), so paging neither
     skips nor repeats items. Ties on the range key are ordered by (pk, sk); use unique range
     values (``<time>#<id>``) when the order matters. No partitions: an empty last page.
+    ``whole``: each partition is asked for ``limit`` items, so the page is never short (up to
+    ``limit`` items per partition read, for a page of ``limit``: ``skip_partitions``).
     """
     if limit < 1:
         raise ValueError("limit must be >= 1")
     count = len(hash_values)
     state = _decode_state(start, count)
     unfinished = [p for p in range(count) if state.get(p) != _DONE]
-    share = min(limit, -(-limit // max(len(unfinished), 1)) + SHARE_MARGIN)
+    share = limit if whole else min(limit, -(-limit // max(len(unfinished), 1)) + SHARE_MARGIN)
     fetched: dict[int, Page] = {}
     for position in unfinished:
         hash_value = hash_values[position]
@@ -165,6 +175,39 @@ def query_partitions(
     if all(new_state.get(position) == _DONE for position in range(count)):
         return Page(items, None, read)
     return Page(items, encode_token({"shards": json.dumps(new_state, sort_keys=True)}), read)
+
+
+def skip_partitions(
+    store: ItemStore,
+    table: Table,
+    index: Index,
+    hash_values: Sequence[str],
+    count: int,
+    *,
+    descending: bool = False,
+) -> tuple[str | None, bool]:
+    """``(token, ended)``: the ``query_partitions`` token (same partitions and order) that
+    resumes after the first ``count`` merged items, reading their index items only; ``ended``
+    (token None) when no item follows them. Each partition is asked for ``count`` items at once
+    (``whole``), so it costs one Query per partition (two past DynamoDB's 1 MB per response) and
+    reads at most ``count`` index items per partition."""
+    token: str | None = None
+    while count > 0:
+        page = query_partitions(
+            store,
+            table,
+            index,
+            hash_values,
+            limit=count,
+            start=token,
+            descending=descending,
+            whole=True,
+        )
+        count -= len(page.items)
+        token = page.next_token
+        if token is None:
+            return None, True
+    return token, False
 
 
 def _index_key(index: Index) -> list[str]:

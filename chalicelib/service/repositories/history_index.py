@@ -78,7 +78,7 @@ from ...storage.ports import (
     Table,
     Write,
 )
-from ...storage.sharding import query_partitions, shard_for, shard_key
+from ...storage.sharding import query_partitions, shard_for, shard_key, skip_partitions
 from ..container import Services
 from . import counters
 from .history import HISTORY_SK, historic_variables, history_items, history_ttl, process_listing
@@ -105,6 +105,7 @@ __all__ = [
     "lookup_item",
     "commit_writes",
     "lookup_page",
+    "lookup_skip",
     "history_count",
     "counts_exact",
     "deletion_counts",
@@ -345,6 +346,27 @@ def lookup_page(
     )
     processes = store.batch_get(Table.HISTORY, [(item.pk, _PROCESS_SK) for item in page.items])
     return Page(processes, page.next_token)
+
+
+def lookup_skip(
+    store: ItemStore,
+    attribute: str | None,
+    value: str | None,
+    state: str | None,
+    count: int,
+    *,
+    descending: bool = False,
+) -> tuple[str | None, bool]:
+    """``(token, ended)``: where ``lookup_page`` (same arguments, an attribute or a state
+    given) continues after its first ``count`` items, found by reading the partitions' key-only
+    lookup items alone (no process item): ``ended`` when fewer than ``count`` + 1 remain. One
+    index Query per partition per ``count`` keys or so (``query_partitions``)."""
+    partitions = _partitions(attribute, value, state)
+    if partitions is None:
+        raise ValueError("the listing has no key-only partition to skip on")
+    return skip_partitions(
+        store, Table.HISTORY, Index.LOOKUP_SORT, partitions, count, descending=descending
+    )
 
 
 def history_count(
