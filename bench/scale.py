@@ -190,6 +190,11 @@ QUERIES: list[tuple[str, str, tuple[str, ...]]] = [
         "job?_queryId=filtered-query&timersOnly=true&_pageSize=10",
         ("page",),
     ),
+    (
+        "jobs processDefinitionId p10",
+        "job?_queryId=filtered-query&processDefinitionId=benchScale:1:bench&_pageSize=10",
+        ("page",),
+    ),
     ("jobs processInstanceId", "job?_queryId=filtered-query&processInstanceId={job7i}", ("page",)),
     ("jobs jobId", "job?_queryId=filtered-query&jobId={job7}", ("page",)),
     ("dead-letter jobs true p10", "job/deadletter?_queryFilter=true&_pageSize=10", ("page",)),

@@ -125,6 +125,9 @@ class QuerySource:
     #: no variable), as ``(storage token, ended)``; set only when every item ``fetch`` lists
     #: matches the request (as ``count``), so an ``_pagedResultsOffset`` costs the skipped keys
     skip: Callable[[int, bool], tuple[Any, bool]] | None = None
+    #: the least a fetch asks for when the request filters what ``fetch`` lists (a listing of
+    #: 8 shards costs 8 Queries per fetch whatever it returns): ``Pager``'s ``batch``
+    batch: int = 0
 
 
 def served_terms(request: CrestRequest, equal_params: Mapping[str, str]) -> dict[str, Any] | None:
@@ -227,7 +230,8 @@ def run_query(
         envelope["resultCount"] = len(envelope["result"])
         return envelope
     size = effective_page_size(request.page_size, max_page_size)
-    pager = Pager(fetch, predicate)
+    thinned = source.count is None and served_terms(request, {}) != {}
+    pager = Pager(fetch, predicate, batch=source.batch if thinned else 0)
     offset = request.paged_results_offset
     cookie = request.paged_results_cookie
     result: PageResult[Item] | None = None

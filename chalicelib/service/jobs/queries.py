@@ -3,7 +3,10 @@
 Both listings read a sharded ``kindShard-sort`` index (``job#n`` in the runtime table, ``dlq#n``
 in the dead-letter table) merged in creation order: 8 shard Queries per read, and a filter no
 key serves (``processDefinitionId``, ``timersOnly``, ``messagesOnly``, ``withException``,
-``exceptionMessage``, ``dueBefore``, ``dueAfter``) reads them within the query read budget.
+``exceptionMessage``, ``dueBefore``, ``dueAfter``) reads them within the query read budget, in
+reads of at least ``layout.FILTERED_BATCH`` items (``QuerySource.batch``): a filter that one
+listed job in 8 or more matches fills a page of 10 with one read (8 requests); a rarer one
+reads more rounds of 8, up to the budget, then answers a short page with a cookie.
 Equality served by a key instead (``filtered-query`` parameter, or an equality term of
 ``_queryFilter``):
 
@@ -37,6 +40,7 @@ from ..repositories.jobs import (
     job_listing,
 )
 from ..repositories.jobs import read_job as stored_job
+from ..repositories.layout import FILTERED_BATCH
 from .items import job_shape
 
 __all__ = ["ITEM_FIELDS", "job_source", "read_job", "delete_job", "stacktrace"]
@@ -141,7 +145,13 @@ def job_source(container: Services, request: CrestRequest, *, dead: bool) -> Que
             page = job_listing(store, dead=dead, limit=max(limit, 1), start=token)
         return [job_shape(item) for item in page.items if item.kind == kind], page.next_token
 
-    return QuerySource(fetch=fetch, sortable=ITEM_FIELDS, filtered_query=_filtered)
+    listed = job_id is None and instance is None
+    return QuerySource(
+        fetch=fetch,
+        sortable=ITEM_FIELDS,
+        filtered_query=_filtered,
+        batch=FILTERED_BATCH if listed else 0,
+    )
 
 
 def _load(container: Services, job_id: str, *, dead: bool) -> Item:
