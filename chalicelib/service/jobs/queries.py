@@ -17,6 +17,10 @@ Equality served by a key instead (``filtered-query`` parameter, or an equality t
 
 ``totalPagedResults`` of job queries is not maintained (jobs are written outside the instance
 unit of work, by runners, retries and the sweep): ``EXACT`` counts only within the budget.
+A maintained count would need an ``AddCount`` beside each of the ~20 places that create, run
+(delete), retry into the dead-letter table, revive or delete a job, in their transactions; one
+missed leaves the count wrong for good, so it waits for a single job-write path
+(docs/benchmarks.md, scale).
 """
 
 from __future__ import annotations
