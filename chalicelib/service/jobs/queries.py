@@ -2,7 +2,7 @@
 
 Both listings read a sharded ``kindShard-sort`` index (``job#n`` in the runtime table, ``dlq#n``
 in the dead-letter table) merged in creation order: 8 shard Queries per read, and a filter no
-key serves (``processDefinitionId``, ``timersOnly``, ``messagesOnly``, ``withException``,
+key serves (``timersOnly``, ``messagesOnly``, ``withException``,
 ``exceptionMessage``, ``dueBefore``, ``dueAfter``) reads them within the query read budget, in
 reads of at least ``layout.FILTERED_BATCH`` items (``QuerySource.batch``): a filter that one
 listed job in 8 or more matches fills a page of 10 with one read (8 requests); a rarer one
@@ -14,6 +14,8 @@ Equality served by a key instead (``filtered-query`` parameter, or an equality t
 * ``processInstanceId``, or ``executionId`` (whose id names its instance): the jobs of that
   instance's item collection, one Query (runtime jobs only: a dead-letter job is keyed by its
   own id, so the dead-letter listing is read within the budget).
+* ``processDefinitionId``: the jobs of that definition's ``lookup-sort`` partition
+  (``repositories.jobs.definition_jobs``), one Query per page (runtime jobs only).
 
 ``totalPagedResults`` of job queries is not maintained (jobs are written outside the instance
 unit of work, by runners, retries and the sweep): ``EXACT`` counts only within the budget.
@@ -39,6 +41,7 @@ from ..querying import FILTERED_QUERY, QuerySource, date_param, flag_param
 from ..repositories.jobs import (
     DEAD_LETTER_KIND,
     JOB_KIND,
+    definition_jobs,
     delete_write,
     instance_jobs,
     job_listing,
@@ -138,6 +141,8 @@ def job_source(container: Services, request: CrestRequest, *, dead: bool) -> Que
     job_id = _named(terms, "_id")
     instance = None if dead else _instance_filter(terms)
 
+    definition = None if dead else _named(terms, "processDefinitionId")
+
     def fetch(token: Any, limit: int) -> tuple[list[dict], Any]:
         if job_id is not None:
             item = stored_job(store, job_id, dead=dead)
@@ -145,11 +150,13 @@ def job_source(container: Services, request: CrestRequest, *, dead: bool) -> Que
             return [job_shape(item) for item in found], None
         if instance is not None:
             page = instance_jobs(store, instance, limit=max(limit, 1), start=token)
+        elif definition is not None:
+            page = definition_jobs(store, definition, limit=max(limit, 1), start=token)
         else:
             page = job_listing(store, dead=dead, limit=max(limit, 1), start=token)
         return [job_shape(item) for item in page.items if item.kind == kind], page.next_token
 
-    listed = job_id is None and instance is None
+    listed = job_id is None and instance is None  # a listing or a definition partition
     return QuerySource(
         fetch=fetch,
         sortable=ITEM_FIELDS,
