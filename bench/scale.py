@@ -160,7 +160,7 @@ QUERIES: list[tuple[str, str, tuple[str, ...]]] = [
         "UI admin completed p10 offset 80",
         "processinstance/history?_queryId=filtered-query&finished=true"
         "&_sortKeys=-startTime&_pageSize=10&_pagedResultsOffset=80",
-        (),
+        ("page",),
     ),
     ("executions true p10", "execution?_queryFilter=true&_pageSize=10", ("page",)),
     (

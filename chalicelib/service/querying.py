@@ -120,11 +120,13 @@ class QuerySource:
     #: only when the request's predicate selects every one of them; it may answer None (no
     #: count can tell: then the matching set is counted by reading, within the budget)
     count: Callable[[], int | None] | None = None
-    #: ``skip(n, descending)``: positions a read of ``fetch`` (``descending``: of
+    #: ``skip(n, descending, then)``: positions a read of ``fetch`` (``descending``: of
     #: ``fetch_descending``) after its first ``n`` items by reading index keys only (no item,
     #: no variable), as ``(storage token, ended)``; set only when every item ``fetch`` lists
-    #: matches the request (as ``count``), so an ``_pagedResultsOffset`` costs the skipped keys
-    skip: Callable[[int, bool], tuple[Any, bool]] | None = None
+    #: matches the request (as ``count``), so an ``_pagedResultsOffset`` costs the skipped
+    #: keys. ``then``: the items the page will fetch from there, which the source may read
+    #: with the skip and answer the page's first fetch from (no second Query of the keys)
+    skip: Callable[[int, bool, int], tuple[Any, bool]] | None = None
     #: the least a fetch asks for when the request filters what ``fetch`` lists (a listing of
     #: 8 shards costs 8 Queries per fetch whatever it returns): ``Pager``'s ``batch``
     batch: int = 0
@@ -237,7 +239,7 @@ def run_query(
     result: PageResult[Item] | None = None
     if offset and source.skip is not None and visible is None and offset <= MAX_OFFSET:
         descending = fetch is source.fetch_descending and fetch is not source.fetch
-        token, ended = source.skip(offset, descending)
+        token, ended = source.skip(offset, descending, size + 1)
         if ended:
             result = PageResult([], None, 0)
         else:

@@ -51,6 +51,7 @@ from ..repositories.history_index import (
     counts_exact,
     history_count,
     lookup_page,
+    lookup_processes,
     lookup_skip,
 )
 from ..repositories.instance_reads import (
@@ -363,7 +364,7 @@ def running_source(container: Services, request: CrestRequest) -> QuerySource:
             return variable_lookup(store, name, texts, **page)
 
         if _skips_by_variable_keys(container, request, name):
-            extra["skip"] = lambda count, descending: variable_skip(
+            extra["skip"] = lambda count, descending, then: variable_skip(
                 container.store, name, texts, count, descending=descending
             )
 
@@ -566,13 +567,25 @@ def history_source(container: Services, request: CrestRequest) -> QuerySource:
     attribute, value = _lookup_term(request) or (None, None)
     state = _history_state(request)
 
+    #: lookup items read by an offset's skip, by the token they start at (``lookup_skip``)
+    following: dict[str, Page] = {}
+
     def read(store: Any, **page: Any) -> Page:
+        keys = following.pop(page.get("start") or "", None)
+        if keys is not None:
+            return lookup_processes(store, keys)
         return lookup_page(store, attribute, value, state, **page)
 
-    if _history_exact(request, attribute, value, state):
-        extra["skip"] = lambda count, descending: lookup_skip(
-            container.store, attribute, value, state, count, descending=descending
+    def skip(count: int, descending: bool, then: int) -> tuple[str | None, bool]:
+        token, ended, keys = lookup_skip(
+            container.store, attribute, value, state, count, descending=descending, then=then
         )
+        if token is not None and keys is not None:
+            following[token] = keys
+        return token, ended
+
+    if _history_exact(request, attribute, value, state):
+        extra["skip"] = skip
     return _in_start_order(
         container,
         read,

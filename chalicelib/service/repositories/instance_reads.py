@@ -291,7 +291,7 @@ def variable_skip(
     header). Exact only when the ``VARIABLE_OVERFLOW`` partition is empty (``variable_count``
     is not None) and one text is looked up (an instance is then in one partition only)."""
     keys = [variable_lookup_key(name, text) for text in dict.fromkeys(texts)]
-    return skip_partitions(
+    token, ended, _ = skip_partitions(
         store,
         Table.RUNTIME,
         Index.LOOKUP_SORT,
@@ -299,6 +299,7 @@ def variable_skip(
         count,
         descending=descending,
     )
+    return token, ended
 
 
 def variable_count(store: ItemStore, name: str, text: str) -> int | None:
