@@ -162,6 +162,12 @@ QUERIES: list[tuple[str, str, tuple[str, ...]]] = [
         "&_sortKeys=-startTime&_pageSize=10&_pagedResultsOffset=80",
         ("page",),
     ),
+    (
+        "UI admin active p10 offset 200",
+        "processinstance?_queryId=filtered-query&_sortKeys=-startTime&_pageSize=10"
+        "&_pagedResultsOffset=200",
+        (),
+    ),
     ("executions true p10", "execution?_queryFilter=true&_pageSize=10", ("page",)),
     (
         "executions businessKey",
