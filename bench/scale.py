@@ -148,6 +148,26 @@ QUERIES: list[tuple[str, str, tuple[str, ...]]] = [
         "processinstance/history?_queryId=filtered-query&startUserId=user-7&_pageSize=10",
         ("page",),
     ),
+    # _pagedResultsOffset skips on key-only lookup items (QuerySource.skip): the page's
+    # items alone are read (one BatchGetItem), at any offset up to MAX_OFFSET
+    (
+        "history definitionKey p10 offset 500",
+        "processinstance/history?_queryId=filtered-query&processDefinitionKey=benchScale"
+        "&_pageSize=10&_pagedResultsOffset=500",
+        ("page",),
+    ),
+    (
+        "UI admin completed p10 offset 80",
+        "processinstance/history?_queryId=filtered-query&finished=true"
+        "&_sortKeys=-startTime&_pageSize=10&_pagedResultsOffset=80",
+        ("page",),
+    ),
+    (
+        "UI admin active p10 offset 200",
+        "processinstance?_queryId=filtered-query&_sortKeys=-startTime&_pageSize=10"
+        "&_pagedResultsOffset=200",
+        (),
+    ),
     ("executions true p10", "execution?_queryFilter=true&_pageSize=10", ("page",)),
     (
         "executions businessKey",
@@ -174,6 +194,11 @@ QUERIES: list[tuple[str, str, tuple[str, ...]]] = [
     (
         "jobs timersOnly p10",
         "job?_queryId=filtered-query&timersOnly=true&_pageSize=10",
+        ("page",),
+    ),
+    (
+        "jobs processDefinitionId p10",
+        "job?_queryId=filtered-query&processDefinitionId=benchScale:1:bench&_pageSize=10",
         ("page",),
     ),
     ("jobs processInstanceId", "job?_queryId=filtered-query&processInstanceId={job7i}", ("page",)),

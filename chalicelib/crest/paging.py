@@ -271,9 +271,15 @@ class Pager(Generic[T]):
     item past its starting point, so following cookies always makes progress.
     """
 
-    def __init__(self, fetch: Fetch, predicate: Callable[[T], bool] | None = None):
+    def __init__(
+        self, fetch: Fetch, predicate: Callable[[T], bool] | None = None, *, batch: int = 0
+    ):
         self._fetch = fetch
         self._predicate = predicate or (lambda item: True)
+        #: the least a fetch of :meth:`page` asks for (the budget still caps it): a source
+        #: whose every read costs the same requests whatever it returns (a sharded listing)
+        #: fills a filtered page in one read when a fair share of what it lists matches
+        self._batch = batch
 
     def page(
         self,
@@ -302,6 +308,7 @@ class Pager(Generic[T]):
             growth = min(2 ** max(fetches - 1, 0), MAX_FETCH_GROWTH)
             fetches += 1
             wanted = consumed + to_skip + max(page_size - len(result), 1) * growth + 1
+            wanted = max(wanted, consumed + self._batch)
             if budget is not None:
                 wanted = min(wanted, max(budget - spent, consumed + 1))
             batch, next_token = self._fetch(token, wanted)

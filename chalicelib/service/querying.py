@@ -13,9 +13,12 @@ every resource:
 * Without ``_sortKeys``, pages are read lazily. A page ends when it is full or when the budget
   is spent; either way its cookie resumes exactly where the reading stopped, so a filter that
   matches little gives short (even empty) pages with cookies rather than reading the whole
-  listing. ``_pagedResultsOffset`` skips matching items: the items it skips are read on top of
-  the budget, up to ``MAX_OFFSET`` of them (so a request costs what it asks for: its offset plus
-  its page); an offset past that answers an empty page whose cookie carries the rest of the skip.
+  listing. ``_pagedResultsOffset`` skips matching items: a source whose listing the request
+  selects exactly (``QuerySource.skip``: an index partition of key-only items) skips up to
+  ``MAX_OFFSET`` of them by reading their keys alone, then reads the page's items only;
+  otherwise the items it skips are read on top of the budget, up to ``MAX_OFFSET`` of them (so
+  a request costs what it asks for: its offset plus its page); an offset past that answers an
+  empty page whose cookie carries the rest of the skip.
 * ``EXACT``/``ESTIMATE`` counts come from the source's maintained count (``QuerySource.count``:
   one request) when the request selects exactly what the source lists (no filter beyond the
   equality the source's index serves), else from reading the whole matching set when it fits
@@ -35,7 +38,14 @@ from typing import Any
 from ..crest import filter as crest_filter
 from ..crest.enums import CountPolicy
 from ..crest.fields import select_fields
-from ..crest.paging import Pager, effective_page_size, page, sort_items
+from ..crest.paging import (
+    Pager,
+    PageResult,
+    effective_page_size,
+    encode_cookie,
+    page,
+    sort_items,
+)
 from ..crest.request import CrestRequest
 from ..crest.responses import order_keys, query_envelope
 from ..errors import BadRequest
@@ -110,6 +120,16 @@ class QuerySource:
     #: only when the request's predicate selects every one of them; it may answer None (no
     #: count can tell: then the matching set is counted by reading, within the budget)
     count: Callable[[], int | None] | None = None
+    #: ``skip(n, descending, then)``: positions a read of ``fetch`` (``descending``: of
+    #: ``fetch_descending``) after its first ``n`` items by reading index keys only (no item,
+    #: no variable), as ``(storage token, ended)``; set only when every item ``fetch`` lists
+    #: matches the request (as ``count``), so an ``_pagedResultsOffset`` costs the skipped
+    #: keys. ``then``: the items the page will fetch from there, which the source may read
+    #: with the skip and answer the page's first fetch from (no second Query of the keys)
+    skip: Callable[[int, bool, int], tuple[Any, bool]] | None = None
+    #: the least a fetch asks for when the request filters what ``fetch`` lists (a listing of
+    #: 8 shards costs 8 Queries per fetch whatever it returns): ``Pager``'s ``batch``
+    batch: int = 0
 
 
 def served_terms(request: CrestRequest, equal_params: Mapping[str, str]) -> dict[str, Any] | None:
@@ -212,14 +232,22 @@ def run_query(
         envelope["resultCount"] = len(envelope["result"])
         return envelope
     size = effective_page_size(request.page_size, max_page_size)
-    pager = Pager(fetch, predicate)
+    thinned = source.count is None and served_terms(request, {}) != {}
+    pager = Pager(fetch, predicate, batch=source.batch if thinned else 0)
     offset = request.paged_results_offset
-    result = pager.page(
-        size,
-        cookie=request.paged_results_cookie,
-        offset=offset,
-        budget=read_budget + min(offset, MAX_OFFSET),
-    )
+    cookie = request.paged_results_cookie
+    result: PageResult[Item] | None = None
+    if offset and source.skip is not None and visible is None and offset <= MAX_OFFSET:
+        descending = fetch is source.fetch_descending and fetch is not source.fetch
+        token, ended = source.skip(offset, descending, size + 1)
+        if ended:
+            result = PageResult([], None, 0)
+        else:
+            cookie, offset = encode_cookie({"token": token, "consumed": 0}), 0
+    if result is None:
+        result = pager.page(
+            size, cookie=cookie, offset=offset, budget=read_budget + min(offset, MAX_OFFSET)
+        )
     total = None
     if counted and source.count is not None and visible is None:
         total = source.count()

@@ -15,6 +15,7 @@ import heapq
 import itertools
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from .ports import (
     Index,
@@ -30,7 +31,14 @@ from .ports import (
     token_after,
 )
 
-__all__ = ["shard_key", "shard_for", "query_shards", "query_partitions", "SHARE_MARGIN"]
+__all__ = [
+    "shard_key",
+    "shard_for",
+    "query_shards",
+    "query_partitions",
+    "skip_partitions",
+    "SHARE_MARGIN",
+]
 
 _DONE = "-"
 #: items asked of each unfinished partition beyond its share of the limit: enough that the
@@ -87,6 +95,7 @@ def query_partitions(
     limit: int = 100,
     start: str | None = None,
     descending: bool = False,
+    whole: bool = False,
 ) -> Page:
     """One page of the partitions ``hash_values`` of ``index``, merged in range-key order.
 
@@ -100,13 +109,35 @@ def query_partitions(
     stopped (by its position in ``hash_values``: resume with the same list), so paging neither
     skips nor repeats items. Ties on the range key are ordered by (pk, sk); use unique range
     values (``<time>#<id>``) when the order matters. No partitions: an empty last page.
+    ``whole``: each partition is asked for ``limit`` items, so the page is never short (up to
+    ``limit`` items per partition read, for a page of ``limit``: ``skip_partitions``).
     """
     if limit < 1:
         raise ValueError("limit must be >= 1")
+    state, fetched, taken, read = _merge(
+        store, table, index, hash_values, key_range, limit, start, descending, whole
+    )
+    items = [item for _, _, item in taken]
+    return Page(items, _token_after(state, fetched, taken, index, len(hash_values)), read)
+
+
+def _merge(
+    store: ItemStore,
+    table: Table,
+    index: Index,
+    hash_values: Sequence[str],
+    key_range: KeyRange | None,
+    limit: int,
+    start: str | None,
+    descending: bool,
+    whole: bool,
+) -> tuple[dict[int, str], dict[int, Page], list[tuple[Any, int, Item]], int]:
+    """One round of ``query_partitions``: ``(state it started from, the page of each
+    partition queried, the merged items certainly in order, items read)``."""
     count = len(hash_values)
     state = _decode_state(start, count)
     unfinished = [p for p in range(count) if state.get(p) != _DONE]
-    share = min(limit, -(-limit // max(len(unfinished), 1)) + SHARE_MARGIN)
+    share = limit if whole else min(limit, -(-limit // max(len(unfinished), 1)) + SHARE_MARGIN)
     fetched: dict[int, Page] = {}
     for position in unfinished:
         hash_value = hash_values[position]
@@ -152,6 +183,18 @@ def query_partitions(
             enumerate(itertools.islice(merged, limit)),
         )
     ]
+    return state, fetched, taken, read
+
+
+def _token_after(
+    state: dict[int, str],
+    fetched: dict[int, Page],
+    taken: list[tuple[Any, int, Item]],
+    index: Index,
+    count: int,
+) -> str | None:
+    """The token that resumes a merge from ``state`` after ``taken`` (a prefix of the merged
+    ``fetched`` pages), None when every partition is done."""
     new_state = dict(state)
     for position, page in fetched.items():
         mine = [item for _, p, item in taken if p == position]
@@ -161,10 +204,50 @@ def query_partitions(
             new_state[position] = token_after(mine[-1], index)
         elif not page.items and page.next_token is not None:
             new_state[position] = page.next_token  # an empty page with more: move past it
-    items = [item for _, _, item in taken]
     if all(new_state.get(position) == _DONE for position in range(count)):
-        return Page(items, None, read)
-    return Page(items, encode_token({"shards": json.dumps(new_state, sort_keys=True)}), read)
+        return None
+    return encode_token({"shards": json.dumps(new_state, sort_keys=True)})
+
+
+def skip_partitions(
+    store: ItemStore,
+    table: Table,
+    index: Index,
+    hash_values: Sequence[str],
+    count: int,
+    *,
+    descending: bool = False,
+    then: int = 0,
+) -> tuple[str | None, bool, Page | None]:
+    """``(token, ended, following)``: the ``query_partitions`` token (same partitions and
+    order) that resumes after the first ``count`` merged items, reading their index items only;
+    ``ended`` (token None) when no item follows them. Each partition is asked for ``count`` +
+    ``then`` items at once (``whole``), so it costs one Query per partition (more past
+    DynamoDB's 1 MB per response) and reads at most that many index items per partition.
+    ``following``: the up to ``then`` items after the skipped ones, as the page
+    ``query_partitions`` would return from ``token`` (its token resumes after them), so the
+    caller need not query again; None when ``then`` is 0 or nothing follows."""
+    if count < 1:
+        raise ValueError("count must be >= 1")
+    token: str | None = None
+    while True:
+        state, fetched, taken, _ = _merge(
+            store, table, index, hash_values, None, count + then, token, descending, True
+        )
+        total = len(hash_values)
+        if len(taken) > count:
+            after = _token_after(state, fetched, taken[:count], index, total)
+            following = Page(
+                [item for _, _, item in taken[count:]],
+                _token_after(state, fetched, taken, index, total),
+            )
+            return after, False, following
+        count -= len(taken)
+        token = _token_after(state, fetched, taken, index, total)
+        if token is None:
+            return None, True, None
+        if count == 0:
+            return token, False, None
 
 
 def _index_key(index: Index) -> list[str]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import random
 import threading
 
 import pytest
 
-from chalicelib import errors
+from chalicelib import aws, errors
 from chalicelib.storage.aggregate import HEADER_SK, AggregateStore, retry_on_conflict
 from chalicelib.storage.ports import (
     COUNTER_KIND,
@@ -31,7 +32,13 @@ from chalicelib.storage.ports import (
     VersionIs,
     shard_for,
 )
-from chalicelib.storage.sharding import SHARE_MARGIN, query_partitions, query_shards, shard_key
+from chalicelib.storage.sharding import (
+    SHARE_MARGIN,
+    query_partitions,
+    query_shards,
+    shard_key,
+    skip_partitions,
+)
 
 R, H = Table.RUNTIME, Table.HISTORY
 
@@ -269,6 +276,57 @@ def test_candidate_index_and_partition_merge(store):
         order = [i.data["n"] for page in pages for i in page]
         assert order == ([7, 5, 4, 3, 2, 1] if descending else [1, 2, 3, 4, 5, 7])
     assert query_partitions(store, R, Index.CANDIDATE_SORT, []) == Page([], None)
+
+
+def test_skip_partitions_resumes_the_merge_after_its_count(store):
+    """``skip_partitions``: one Query per partition whatever the count, and the token resumes
+    ``query_partitions`` exactly after the skipped items, both ways; ``then`` items after them
+    come with it (their token resumes after them); past the end: ended."""
+    items = [
+        Item(f"i{n:02d}", "look#x", "lookup", {"n": n}, {"lookup": key, "sort": f"2026-{n:02d}"})
+        for n, key in enumerate(["a", "b", "c"] * 7 + ["a", "a"], 1)
+    ]
+    store.batch_put(R, items)
+    partitions = ["a", "b", "c", "none"]
+
+    def rest(token, descending):
+        pages = all_pages(
+            lambda **kw: query_partitions(
+                store,
+                R,
+                Index.LOOKUP_SORT,
+                partitions,
+                descending=descending,
+                **{**kw, "start": kw["start"] or token},
+            ),
+            limit=4,
+        )
+        return [i.data["n"] for page in pages for i in page]
+
+    for descending in (False, True):
+        expected = sorted((i.data["n"] for i in items), reverse=descending)
+        for count, then in itertools.product((1, 5, 12, 22), (0, 3)):
+            with aws.counting() as counter:
+                token, ended, following = skip_partitions(
+                    store, R, Index.LOOKUP_SORT, partitions, count, descending=descending, then=then
+                )
+            assert not ended and token is not None
+            assert counter.total("dynamodb") in (0, len(partitions)), counter.counts
+            assert rest(token, descending) == expected[count:], count
+            if then == 0:
+                assert following is None
+                continue
+            assert following is not None
+            shown = [i.data["n"] for i in following.items]
+            assert shown == expected[count : count + then]
+            if following.next_token is None:
+                assert count + then >= len(items)
+            else:
+                assert rest(following.next_token, descending) == expected[count + then :]
+        for count in (23, 40):
+            assert skip_partitions(
+                store, R, Index.LOOKUP_SORT, partitions, count, descending=descending, then=2
+            ) == (None, True, None)
 
 
 def test_lookup_index_is_sparse_ordered_and_paged(store):

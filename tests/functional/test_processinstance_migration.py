@@ -145,6 +145,15 @@ def test_migrate_auto_maps_the_task_and_updates_every_reference(client, containe
     # the identical boundary timer keeps its job; the stored job names the new definition
     stored = container.store.get(Table.RUNTIME, *job_key(job["_id"]))
     assert stored.data["processDefinitionId"] == v2 and stored.data["dueDate"] == job["dueDate"]
+    # and it moved to the new definition's job partition (queries by definition read it)
+    by_new = expect(
+        _call(client, "GET", f"job?_queryId=filtered-query&processDefinitionId={v2}"), 200
+    )
+    assert [j["_id"] for j in by_new["result"]] == [job["_id"]]
+    by_old = expect(
+        _call(client, "GET", f"job?_queryId=filtered-query&processDefinitionId={v1}"), 200
+    )
+    assert by_old["result"] == []
     activities = activity_history.read(container.store, instance_id)
     assert activities and {a["processDefinitionId"] for a in activities} == {v2}
     expect(_call(client, "POST", f"taskinstance/{task['_id']}?_action=complete", {}), 200)

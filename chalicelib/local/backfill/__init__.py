@@ -46,6 +46,9 @@ what it does:
   runtime table, beside the subscriptions of their event type, where inbound events read them
   (one transaction each; a second run moves nothing).
 
+  And it lists each runtime job of a definition in its definition's lookup-sort partition
+  (job processDefinitionId queries read it), one conditional rewrite each.
+
   First it checks that the runtime and history tables have the lookup-sort index (a persistent
   table made before the index lacks it). Without it the command exits with status 3 and prints
   the fix, unless --add-index is given: then it creates the index (UpdateTable) and backfills.
@@ -141,6 +144,7 @@ def main(argv: list[str] | None = None, *, out: TextIO | None = None) -> int:
     from ...service.instances.backfill import backfill
     from ...service.instances.history_backfill import backfill_history
     from ...service.instances.recount import recount
+    from ...service.jobs.backfill import backfill_jobs
     from ...settings import Settings
     from ...storage.dynamo import DynamoStore, add_index, missing_indexes
     from ...storage.dynamo.models import table_name
@@ -193,4 +197,6 @@ def main(argv: list[str] | None = None, *, out: TextIO | None = None) -> int:
     print(f"{prefix}counter items {written}", file=out)
     moved = move_event_starts(store, dry_run=arguments.dry_run)
     print(f"{prefix}event-registry start registrations moved {moved}", file=out)
+    jobs = backfill_jobs(store, dry_run=arguments.dry_run, page_size=arguments.page_size)
+    print(f"{prefix}jobs listed by definition {jobs}", file=out)
     return 1 if report.failed or history.failed else 0

@@ -59,6 +59,7 @@ from ..repositories.instance_reads import (
     subscribers,
 )
 from ..repositories.instances import EXECUTION_HEADER, records_of, variable_prefix
+from ..repositories.layout import FILTERED_BATCH
 from .comparisons import OPERATORS, VALUE_TYPES, Comparison, comparison
 from .targets import instance_of_execution
 
@@ -455,6 +456,7 @@ def execution_source(container: Services, request: CrestRequest) -> QuerySource:
     reader = _Reader(container, request, known)
     wanted = _wanted_instance(request)
     lookup = _wanted_lookup(request)
+    batch = 0  # a read that costs a Query per instance asks for what the page needs
     if wanted is not None:
         fetch = _fetch_one(container, wanted, known)
     elif reader.events:
@@ -463,6 +465,7 @@ def execution_source(container: Services, request: CrestRequest) -> QuerySource:
         fetch = _fetch_by_lookup(container, *lookup, reader)
     else:
         fetch = _fetch_listing(container, reader)
+        batch = FILTERED_BATCH
     store = container.store
     everything = served_terms(request, EQUAL_PARAMS) == {}
     return QuerySource(
@@ -470,6 +473,7 @@ def execution_source(container: Services, request: CrestRequest) -> QuerySource:
         sortable=ITEM_FIELDS,
         filtered_query=filtered_predicate,
         count=(lambda: execution_count(store)) if everything else None,
+        batch=batch,
     )
 
 

@@ -35,7 +35,7 @@ from ..definitions import cache as definitions
 from ..definitions.cache import DeployedDefinition
 from ..repositories import history
 from ..repositories.history import HISTORY_SK
-from ..repositories.jobs import dead_letter_key, job_key
+from ..repositories.jobs import dead_letter_key, definition_index, job_key
 from ..unit_of_work import UnitOfWork, load_instance, run_command
 from .lifecycle import read_instance
 
@@ -170,11 +170,9 @@ def _reference_writes(
             )
         if item is None or item.data.get("processDefinitionId") == definition_id:
             continue
-        updated = replace(
-            item,
-            data={**item.data, "processDefinitionId": definition_id},
-            version=(item.version or 1) + 1,
-        )
+        data = {**item.data, "processDefinitionId": definition_id}
+        index = {**item.index, **definition_index(data)} if table is Table.RUNTIME else item.index
+        updated = replace(item, data=data, index=index, version=(item.version or 1) + 1)
         writes.append(
             Put(table, updated, VersionIs(item.version or 1), replaces_chunks=item.stored_chunks)
         )

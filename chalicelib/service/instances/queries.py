@@ -51,6 +51,8 @@ from ..repositories.history_index import (
     counts_exact,
     history_count,
     lookup_page,
+    lookup_processes,
+    lookup_skip,
 )
 from ..repositories.instance_reads import (
     instance_lookup,
@@ -61,6 +63,7 @@ from ..repositories.instance_reads import (
     running_listing,
     variable_count,
     variable_lookup,
+    variable_skip,
 )
 from ..repositories.instances import LISTED_VARIABLES, variable_prefix, variable_text
 from .shapes import (
@@ -350,6 +353,7 @@ def running_source(container: Services, request: CrestRequest) -> QuerySource:
             fetch=_single(one), sortable=SORT_KEYS, filtered_query=filtered_predicate
         )
     read: Callable[..., Page] = running_listing
+    extra: dict[str, Any] = {}
     variable = (
         _variable_term(request) if lookup is None or lookup[0] not in _UNIQUE_LOOKUPS else None
     )
@@ -358,6 +362,11 @@ def running_source(container: Services, request: CrestRequest) -> QuerySource:
 
         def read(store: Any, **page: Any) -> Page:
             return variable_lookup(store, name, texts, **page)
+
+        if _skips_by_variable_keys(container, request, name):
+            extra["skip"] = lambda count, descending, then: variable_skip(
+                container.store, name, texts, count, descending=descending
+            )
 
     elif lookup is not None:
         attribute, value = lookup
@@ -373,7 +382,21 @@ def running_source(container: Services, request: CrestRequest) -> QuerySource:
         filtered_query=filtered_predicate,
         complete=complete,
         count=_running_count(container, request),
+        **extra,
     )
+
+
+def _skips_by_variable_keys(container: Services, request: CrestRequest, name: str) -> bool:
+    """Whether an ``_pagedResultsOffset`` of a ``var-<name>`` query is skipped on the variable
+    partition's key-only items: the request has an offset and selects by that one parameter
+    alone, and no running instance is in the ``VARIABLE_OVERFLOW`` partition (one counter
+    Query, made only for a request with an offset)."""
+    params = request.additional_parameters
+    if not request.paged_results_offset or request.query_id != FILTERED_QUERY:
+        return False
+    if request.query_filter is not None or list(params) != [VAR_PREFIX + name]:
+        return False
+    return variable_count(container.store, name, params[VAR_PREFIX + name]) is not None
 
 
 def _running_count(container: Services, request: CrestRequest) -> Callable[[], int | None] | None:
@@ -544,9 +567,25 @@ def history_source(container: Services, request: CrestRequest) -> QuerySource:
     attribute, value = _lookup_term(request) or (None, None)
     state = _history_state(request)
 
+    #: lookup items read by an offset's skip, by the token they start at (``lookup_skip``)
+    following: dict[str, Page] = {}
+
     def read(store: Any, **page: Any) -> Page:
+        keys = following.pop(page.get("start") or "", None)
+        if keys is not None:
+            return lookup_processes(store, keys)
         return lookup_page(store, attribute, value, state, **page)
 
+    def skip(count: int, descending: bool, then: int) -> tuple[str | None, bool]:
+        token, ended, keys = lookup_skip(
+            container.store, attribute, value, state, count, descending=descending, then=then
+        )
+        if token is not None and keys is not None:
+            following[token] = keys
+        return token, ended
+
+    if _history_exact(request, attribute, value, state):
+        extra["skip"] = skip
     return _in_start_order(
         container,
         read,
@@ -556,6 +595,24 @@ def history_source(container: Services, request: CrestRequest) -> QuerySource:
         count=_history_count(container, request),
         **extra,
     )
+
+
+def _history_exact(
+    request: CrestRequest, attribute: str | None, value: str | None, state: str | None
+) -> bool:
+    """Whether the ``lookup-sort`` partitions ``lookup_page`` reads for ``attribute``,
+    ``value`` and ``state`` hold exactly the historic instances the request selects (then an
+    offset is skipped on their key-only items: ``history_index.lookup_skip``)."""
+    selection = _history_selection(request)
+    if selection is None or selection[1] != state:
+        return False
+    terms = selection[0]
+    if not terms:
+        return attribute is None and state is not None
+    if len(terms) != 1 or attribute is None:
+        return False
+    [(field, term)] = terms.items()
+    return LOOKUP_FIELDS.get(field) == attribute and term == value
 
 
 def query_running(container: Services, request: CrestRequest) -> dict:

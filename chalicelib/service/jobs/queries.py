@@ -2,8 +2,11 @@
 
 Both listings read a sharded ``kindShard-sort`` index (``job#n`` in the runtime table, ``dlq#n``
 in the dead-letter table) merged in creation order: 8 shard Queries per read, and a filter no
-key serves (``processDefinitionId``, ``timersOnly``, ``messagesOnly``, ``withException``,
-``exceptionMessage``, ``dueBefore``, ``dueAfter``) reads them within the query read budget.
+key serves (``timersOnly``, ``messagesOnly``, ``withException``,
+``exceptionMessage``, ``dueBefore``, ``dueAfter``) reads them within the query read budget, in
+reads of at least ``layout.FILTERED_BATCH`` items (``QuerySource.batch``): a filter that one
+listed job in 8 or more matches fills a page of 10 with one read (8 requests); a rarer one
+reads more rounds of 8, up to the budget, then answers a short page with a cookie.
 Equality served by a key instead (``filtered-query`` parameter, or an equality term of
 ``_queryFilter``):
 
@@ -11,9 +14,15 @@ Equality served by a key instead (``filtered-query`` parameter, or an equality t
 * ``processInstanceId``, or ``executionId`` (whose id names its instance): the jobs of that
   instance's item collection, one Query (runtime jobs only: a dead-letter job is keyed by its
   own id, so the dead-letter listing is read within the budget).
+* ``processDefinitionId``: the jobs of that definition's ``lookup-sort`` partition
+  (``repositories.jobs.definition_jobs``), one Query per page (runtime jobs only).
 
 ``totalPagedResults`` of job queries is not maintained (jobs are written outside the instance
 unit of work, by runners, retries and the sweep): ``EXACT`` counts only within the budget.
+A maintained count would need an ``AddCount`` beside each of the ~20 places that create, run
+(delete), retry into the dead-letter table, revive or delete a job, in their transactions; one
+missed leaves the count wrong for good, so it waits for a single job-write path
+(docs/benchmarks.md, scale).
 """
 
 from __future__ import annotations
@@ -32,11 +41,13 @@ from ..querying import FILTERED_QUERY, QuerySource, date_param, flag_param
 from ..repositories.jobs import (
     DEAD_LETTER_KIND,
     JOB_KIND,
+    definition_jobs,
     delete_write,
     instance_jobs,
     job_listing,
 )
 from ..repositories.jobs import read_job as stored_job
+from ..repositories.layout import FILTERED_BATCH
 from .items import job_shape
 
 __all__ = ["ITEM_FIELDS", "job_source", "read_job", "delete_job", "stacktrace"]
@@ -130,6 +141,8 @@ def job_source(container: Services, request: CrestRequest, *, dead: bool) -> Que
     job_id = _named(terms, "_id")
     instance = None if dead else _instance_filter(terms)
 
+    definition = None if dead else _named(terms, "processDefinitionId")
+
     def fetch(token: Any, limit: int) -> tuple[list[dict], Any]:
         if job_id is not None:
             item = stored_job(store, job_id, dead=dead)
@@ -137,11 +150,19 @@ def job_source(container: Services, request: CrestRequest, *, dead: bool) -> Que
             return [job_shape(item) for item in found], None
         if instance is not None:
             page = instance_jobs(store, instance, limit=max(limit, 1), start=token)
+        elif definition is not None:
+            page = definition_jobs(store, definition, limit=max(limit, 1), start=token)
         else:
             page = job_listing(store, dead=dead, limit=max(limit, 1), start=token)
         return [job_shape(item) for item in page.items if item.kind == kind], page.next_token
 
-    return QuerySource(fetch=fetch, sortable=ITEM_FIELDS, filtered_query=_filtered)
+    listed = job_id is None and instance is None  # a listing or a definition partition
+    return QuerySource(
+        fetch=fetch,
+        sortable=ITEM_FIELDS,
+        filtered_query=_filtered,
+        batch=FILTERED_BATCH if listed else 0,
+    )
 
 
 def _load(container: Services, job_id: str, *, dead: bool) -> Item:

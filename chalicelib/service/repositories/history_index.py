@@ -78,7 +78,7 @@ from ...storage.ports import (
     Table,
     Write,
 )
-from ...storage.sharding import query_partitions, shard_for, shard_key
+from ...storage.sharding import query_partitions, shard_for, shard_key, skip_partitions
 from ..container import Services
 from . import counters
 from .history import HISTORY_SK, historic_variables, history_items, history_ttl, process_listing
@@ -105,6 +105,8 @@ __all__ = [
     "lookup_item",
     "commit_writes",
     "lookup_page",
+    "lookup_skip",
+    "lookup_processes",
     "history_count",
     "counts_exact",
     "deletion_counts",
@@ -343,8 +345,46 @@ def lookup_page(
         start=start,
         descending=descending,
     )
-    processes = store.batch_get(Table.HISTORY, [(item.pk, _PROCESS_SK) for item in page.items])
-    return Page(processes, page.next_token)
+    return lookup_processes(store, page)
+
+
+def lookup_skip(
+    store: ItemStore,
+    attribute: str | None,
+    value: str | None,
+    state: str | None,
+    count: int,
+    *,
+    descending: bool = False,
+    then: int = 0,
+) -> tuple[str | None, bool, Page | None]:
+    """``(token, ended, following)``: where ``lookup_page`` (same arguments, an attribute or
+    a state given) continues after its first ``count`` items, found by reading the partitions'
+    key-only lookup items alone (no process item): ``ended`` when none remains. One index Query
+    per partition (``sharding.skip_partitions``), which also reads the up to ``then`` lookup
+    items after them: ``following``, the page ``lookup_page`` would read from ``token`` before
+    its process items (``lookup_processes``), so that page costs no Query again."""
+    partitions = _partitions(attribute, value, state)
+    if partitions is None:
+        raise ValueError("the listing has no key-only partition to skip on")
+    return skip_partitions(
+        store,
+        Table.HISTORY,
+        Index.LOOKUP_SORT,
+        partitions,
+        count,
+        descending=descending,
+        then=then,
+    )
+
+
+def lookup_processes(store: ItemStore, keys: Page) -> Page:
+    """The page of historic process items of a page of lookup items (one BatchGetItem; none
+    for no items), with its token."""
+    if not keys.items:
+        return Page([], keys.next_token)
+    processes = store.batch_get(Table.HISTORY, [(item.pk, _PROCESS_SK) for item in keys.items])
+    return Page(processes, keys.next_token)
 
 
 def history_count(

@@ -19,7 +19,7 @@ from ...storage.ports import (
     Table,
     VersionIs,
 )
-from ...storage.sharding import query_partitions
+from ...storage.sharding import query_partitions, skip_partitions
 from . import counters
 from .instances import (
     EXECUTION_LISTING,
@@ -64,6 +64,7 @@ __all__ = [
     "variable_count",
     "task_lookup",
     "task_lookup_count",
+    "variable_skip",
 ]
 
 
@@ -282,6 +283,25 @@ def variable_lookup(
     headers = store.batch_get(Table.RUNTIME, [(pk, HEADER_SK) for pk in wanted]) if wanted else []
     running = [item for item in headers if "sort" in item.index and item.ttl is None]
     return Page(running, page.next_token, page.items_read + len(headers))
+
+
+def variable_skip(
+    store: ItemStore, name: str, texts: Sequence[str], count: int, *, descending: bool = False
+) -> tuple[str | None, bool]:
+    """``(token, ended)``: where ``variable_lookup`` (same ``name`` and ``texts``) continues
+    after its first ``count`` instances, found by reading the key-only lookup items alone (no
+    header). Exact only when the ``VARIABLE_OVERFLOW`` partition is empty (``variable_count``
+    is not None) and one text is looked up (an instance is then in one partition only)."""
+    keys = [variable_lookup_key(name, text) for text in dict.fromkeys(texts)]
+    token, ended, _ = skip_partitions(
+        store,
+        Table.RUNTIME,
+        Index.LOOKUP_SORT,
+        [*keys, VARIABLE_OVERFLOW],
+        count,
+        descending=descending,
+    )
+    return token, ended
 
 
 def variable_count(store: ItemStore, name: str, text: str) -> int | None:

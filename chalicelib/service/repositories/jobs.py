@@ -16,6 +16,14 @@ dead-letter, the job id       ``#job``                 deadletter    ``kind_shar
 A job's id is ``ids.child_id(I)``, so the id alone locates it. The ``job#n`` and ``dlq#n``
 shards are the ``job`` and ``job/deadletter`` listings; ``due#n`` is the due-date index the
 sweep reads (every job has a due time: ``createTime`` when it may run at once).
+
+A runtime job of a definition also carries ``lookup=jobdef=<processDefinitionId>`` (hashed when
+long, as ``instances.lookup_key``): the jobs of one definition are a partition of the
+``lookup-sort`` index, in creation order (``sort``), so ``processDefinitionId`` queries read it
+(``definition_jobs``: one Query per page) instead of the listing. No write more: the attribute
+rides on the job item (one more index entry written with it; a retry or a lock rewrites it
+with the item). Not counted (``counters.membership`` skips jobs). Jobs written before it gain
+it from the backfill (``lookup_repair``) or their next rewrite.
 """
 
 from __future__ import annotations
@@ -26,8 +34,19 @@ from typing import Any
 
 from ... import ids
 from ...clock import format_iso
-from ...storage.ports import Delete, Index, Item, ItemStore, KeyRange, Page, Table, VersionIs
+from ...storage.ports import (
+    Delete,
+    Index,
+    Item,
+    ItemStore,
+    KeyRange,
+    Page,
+    Put,
+    Table,
+    VersionIs,
+)
 from ...storage.sharding import query_shards, shard_for, shard_key
+from .instances import lookup_key
 from .layout import DUE_SHARDS, LIST_SHARDS, listing
 
 __all__ = [
@@ -52,6 +71,10 @@ __all__ = [
     "instance_jobs",
     "job_listing",
     "due_jobs",
+    "DEFINITION_LOOKUP",
+    "definition_index",
+    "definition_jobs",
+    "lookup_repair",
 ]
 
 JOB_KIND = "job"
@@ -62,6 +85,8 @@ DEAD_LETTER_LISTING = "dlq"
 _JOB_SK_PREFIX = "job#"
 #: the due-date index partitions: ``due#<n>``
 _DUE_PREFIX = "due"
+#: the ``lookup-sort`` attribute of a job's definition
+DEFINITION_LOOKUP = "jobdef"
 
 
 def job_key(job_id: str) -> tuple[str, str]:
@@ -106,8 +131,36 @@ def job_item(data: dict, due: datetime, version: int = 1) -> Item:
     ``due``: listed, and in the due-date index."""
     job_id = data["_id"]
     pk, sk = job_key(job_id)
-    index = {**listing_index(JOB_LISTING, job_id, data["createTime"]), **due_index(job_id, due)}
+    index = {
+        **listing_index(JOB_LISTING, job_id, data["createTime"]),
+        **due_index(job_id, due),
+        **definition_index(data),
+    }
     return Item(pk, sk, JOB_KIND, data, index=index, version=version)
+
+
+def definition_index(data: dict) -> dict[str, str]:
+    """The ``lookup`` attribute that lists a job in its definition's ``lookup-sort`` partition
+    (none for a job of no definition); its ``sort`` is the listing's."""
+    definition = data.get("processDefinitionId")
+    if not isinstance(definition, str) or not definition:
+        return {}
+    return {"lookup": lookup_key(DEFINITION_LOOKUP, definition)}
+
+
+def lookup_repair(item: Item) -> Put | None:
+    """The rewrite that lists a runtime job written before ``definition_index`` in its
+    definition's partition (same version, conditioned on it: a runner that read it still
+    commits), or None when it needs none."""
+    wanted = definition_index(item.data)
+    if item.kind != JOB_KIND or "sort" not in item.index or not wanted:
+        return None
+    if all(item.index.get(name) == value for name, value in wanted.items()):
+        return None
+    repaired = replace(item, index={**item.index, **wanted})
+    return Put(
+        Table.RUNTIME, repaired, VersionIs(item.version or 1), replaces_chunks=item.stored_chunks
+    )
 
 
 def rescheduled_job(item: Item, data: dict, due: datetime) -> Item:
@@ -167,6 +220,21 @@ def job_listing(store: ItemStore, *, dead: bool = False, **page: Any) -> Page:
     """One page of the ``job`` (or ``job/deadletter``) listing (``layout.listing`` arguments)."""
     prefix = DEAD_LETTER_LISTING if dead else JOB_LISTING
     return listing(store, table_of(dead=dead), prefix, **page)
+
+
+def definition_jobs(
+    store: ItemStore, definition_id: str, *, limit: int | None = None, start: str | None = None
+) -> Page:
+    """One page of the runtime jobs of one definition, in creation order (its ``lookup-sort``
+    partition: one Query; eventually consistent; a long id is keyed by its hash: compare the
+    field again)."""
+    return store.query_index(
+        Table.RUNTIME,
+        Index.LOOKUP_SORT,
+        lookup_key(DEFINITION_LOOKUP, definition_id),
+        limit=limit,
+        start=start,
+    )
 
 
 def due_jobs(store: ItemStore, until: str, *, limit: int, start: str | None = None) -> Page:

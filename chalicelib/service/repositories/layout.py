@@ -15,6 +15,11 @@ __all__ = ["LIST_SHARDS", "DUE_SHARDS", "listing"]
 
 #: shards of every ``kindShard-sort`` listing
 LIST_SHARDS = 8
+#: the least a filtered read of a listing asks for (``QuerySource.batch``): its 8 shard
+#: Queries read about ``LIST_SHARDS * (batch / LIST_SHARDS + SHARE_MARGIN)`` items (128), so a
+#: filter that one listed item in 8 matches fills a page of 10 with one read (8 requests), where
+#: growing reads from a page's 11 took three (24)
+FILTERED_BATCH = 80
 #: shards of the jobs' due-date index: enough to spread a burst of timers over partitions
 DUE_SHARDS = 8
 
