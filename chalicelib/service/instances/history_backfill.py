@@ -13,8 +13,10 @@ process item gets its listed variables at its next commit that sets a variable o
 
 Then it **recounts**: every partition it saw gets the count of the instances it found there
 (``history_index.recount_writes``: one counter Query per partition, an ``AddCount`` of the
-difference). That also repairs counts that drifted before the backfill (an instance started
-before the layout and ended after it moved a count it had never added). A start or an end
+difference), and the count of historic tasks gets the number of ``task#`` items of the
+instances walked (one more Query per instance). That also repairs counts that drifted before
+the backfill (an instance started before the layout and ended after it moved a count it had
+never added). A start or an end
 committed during the walk may leave its partitions off by one: run again when quiet. A second
 run writes nothing. ``dry_run`` counts without writing.
 """
@@ -28,7 +30,13 @@ from dataclasses import dataclass
 from ...errors import ConcurrencyError
 from ...storage.ports import MAX_TRANSACTION_WRITES, Item, ItemStore, Put, StorageError, Write
 from ..repositories.history import process_listing, read_process
-from ..repositories.history_index import counted_partitions, process_repairs, recount_writes
+from ..repositories.history_index import (
+    counted_partitions,
+    instance_task_count,
+    process_repairs,
+    recount_writes,
+    task_recount_writes,
+)
 from .backfill import ATTEMPTS, PAGE_SIZE, BackfillReport
 
 __all__ = ["HistoryBackfillReport", "backfill_history"]
@@ -94,18 +102,20 @@ def backfill_history(
     recount the partitions seen. ``progress`` is called after each page."""
     report = HistoryBackfillReport(dry_run=dry_run)
     observed: Counter[str] = Counter()
+    tasks = 0
     token: str | None = None
     while True:
         page = process_listing(store, limit=page_size, start=token)
         for item in page.items:
             report.scanned += 1
             observed.update(counted_partitions(_repair(store, item, report, attempts)))
+            tasks += instance_task_count(store, item.pk)
         if progress is not None:
             progress(report)
         token = page.next_token
         if token is None:
             break
-    fixes = recount_writes(store, observed)
+    fixes = [*recount_writes(store, observed), *task_recount_writes(store, tasks)]
     report.counters = len(fixes)
     if not dry_run:
         for first in range(0, len(fixes), MAX_TRANSACTION_WRITES):

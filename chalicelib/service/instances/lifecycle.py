@@ -326,8 +326,9 @@ def delete_history(container: Services, instance_id: str) -> dict[str, Any]:
             Table.HISTORY, instance_id, limit=MAX_TRANSACTION_WRITES, start=token
         )
         by_sk = {item.sk: item for item in page.items}
-        # each batch with the counts of the lookup items it deletes (at most 6 counters)
-        for batch in _batches([Delete.of(Table.HISTORY, item) for item in page.items], room=6):
+        # each batch with the counts of the lookup items and historic tasks it deletes (at
+        # most 7 counters)
+        for batch in _batches([Delete.of(Table.HISTORY, item) for item in page.items], room=7):
             deleted = [by_sk[write.sk] for write in batch if isinstance(write, Delete)]
             container.store.transact([*batch, *deletion_counts(deleted)])
         token = page.next_token

@@ -38,6 +38,14 @@ with the ``finished`` keys (at most 6 Puts) and moves their counts (at most 12 `
 variable rewrites the process item only (1 Put, as before); a migration rewrites the ``pdi``
 item and moves its count.
 
+Historic tasks (``task#<id>`` items, listed in ``htask``) are counted by one counter
+(``task_count``, base ``htask`` of ``kindShard-sort``): the commit that first writes a historic
+task adds 1 (``AddCount`` on the counter shard of the instance, in the same transaction; at most
+one per instance per commit after ``counters.merged``). A task is new when its id is not among
+the instance's runtime tasks as loaded (``CommittedInstance.had_task``): the engine records a
+task at its creation, update and end, and only the creation meets a task the collection did
+not hold. The history delete subtracts the tasks it deletes.
+
 Counts (``history_count``): ``repositories.counters`` items of the ``lookup-sort`` partitions
 (``state=<state>`` for the sharded state partition), kept by the same transactions, so a count
 is exact for what has committed. The total of historic instances is finished + unfinished.
@@ -81,10 +89,20 @@ from ...storage.ports import (
 from ...storage.sharding import query_partitions, shard_for, shard_key, skip_partitions
 from ..container import Services
 from . import counters
-from .history import HISTORY_SK, historic_variables, history_items, history_ttl, process_listing
+from .history import (
+    HISTORY_SK,
+    TASK_LISTING,
+    historic_tasks,
+    historic_variables,
+    history_items,
+    history_ttl,
+    is_task,
+    process_listing,
+)
 from .instances import (
     LISTED_VARIABLES,
     LOOKUP_ATTRIBUTES,
+    TASK_PREFIX,
     listed_variables,
     lookup_key,
     variable_prefix,
@@ -108,11 +126,14 @@ __all__ = [
     "lookup_skip",
     "lookup_processes",
     "history_count",
+    "task_count",
     "counts_exact",
     "deletion_counts",
     "process_repairs",
     "counted_partitions",
     "recount_writes",
+    "instance_task_count",
+    "task_recount_writes",
 ]
 
 FINISHED = "finished"
@@ -185,6 +206,11 @@ def _count(instance_id: str, sk: str, lookup: str, delta: int) -> AddCount:
     return counters.add(Table.HISTORY, Index.LOOKUP_SORT, _counted(sk, lookup), instance_id, delta)
 
 
+def _task_count(instance_id: str, delta: int) -> AddCount:
+    """A change of the count of historic tasks (the ``htask`` listing's counter)."""
+    return counters.add(Table.HISTORY, Index.KIND_SHARD_SORT, TASK_LISTING, instance_id, delta)
+
+
 def _moves(
     instance_id: str,
     sort: str,
@@ -233,6 +259,11 @@ class CommittedInstance:
             if sk.startswith(prefix) and item.data.get("kind")
         }
 
+    def had_task(self, task_id: str) -> bool:
+        """Whether the task was among the instance's runtime tasks as loaded: its historic
+        task was written (and counted) by the command that created it."""
+        return self.previous is not None and TASK_PREFIX + task_id in self.previous.items
+
     def loaded_memberships(self) -> dict[str, str]:
         """The lookup items the instance had before the command (from its loaded header)."""
         header = self.previous.items.get(HEADER_SK) if self.previous is not None else None
@@ -258,11 +289,14 @@ def commit_writes(
     effects = list(effects)
     recorded: dict[str, Mapping[str, Any]] = {}
     changed: dict[str, dict[str, Any]] = {}
+    tasks: dict[str, str] = {}
     for effect in effects:
         if not isinstance(effect, HistoryRecord):
             continue
         if effect.kind is HistoryKind.PROCESS_INSTANCE:
             recorded[effect.instance_id] = effect.fields
+        elif effect.kind is HistoryKind.TASK_INSTANCE:
+            tasks[effect.id] = effect.instance_id
         elif (
             effect.kind is HistoryKind.VARIABLE_INSTANCE
             and effect.fields.get("executionId") == effect.instance_id
@@ -274,8 +308,20 @@ def commit_writes(
     processes: dict[str, dict[str, Any]] = {}
     writes: list[Write] = []
     counts: list[AddCount] = []
+    described: dict[str, CommittedInstance | None] = {}
+
+    def known_of(instance_id: str) -> CommittedInstance | None:
+        if instance_id not in described:
+            described[instance_id] = describe(instance_id)
+        return described[instance_id]
+
+    for task_id, instance_id in tasks.items():
+        # a task the instance did not have as loaded is new: its historic task item too
+        owner = known_of(instance_id)
+        if owner is not None and not owner.had_task(task_id):
+            counts.append(_task_count(instance_id, 1))
     for instance_id in dict.fromkeys([*recorded, *changed]):
-        known = describe(instance_id)
+        known = known_of(instance_id)
         if known is None:
             continue
         record = recorded.get(instance_id)
@@ -403,6 +449,12 @@ def history_count(
     return sum(counters.read(store, Table.HISTORY, Index.LOOKUP_SORT, base) for base in bases)
 
 
+def task_count(store: ItemStore) -> int:
+    """The number of historic tasks (the ``htask`` listing), from its maintained counter (one
+    Query)."""
+    return counters.read(store, Table.HISTORY, Index.KIND_SHARD_SORT, TASK_LISTING)
+
+
 def counts_exact(container: Services, state: str | None) -> bool:
     """Whether ``history_count`` is exact for ``state``: not when finished instances may have
     expired (``WORKFLOW_HISTORY_TTL_DAYS`` set), which no counter sees."""
@@ -410,12 +462,15 @@ def counts_exact(container: Services, state: str | None) -> bool:
 
 
 def deletion_counts(items: Iterable[Item]) -> list[AddCount]:
-    """The count changes of deleting ``items`` of a history partition (its lookup items)."""
-    return counters.merged(
-        _count(item.pk, item.sk, item.index["lookup"], -1)
-        for item in items
-        if item.kind == HISTORY_LOOKUP_KIND and "lookup" in item.index
-    )
+    """The count changes of deleting ``items`` of a history partition (its lookup items and
+    historic tasks): at most 7 counter items."""
+    changes: list[AddCount] = []
+    for item in items:
+        if item.kind == HISTORY_LOOKUP_KIND and "lookup" in item.index:
+            changes.append(_count(item.pk, item.sk, item.index["lookup"], -1))
+        elif is_task(item):
+            changes.append(_task_count(item.pk, -1))
+    return counters.merged(changes)
 
 
 def process_repairs(store: ItemStore, process: Item) -> tuple[list[Write], dict[str, str]]:
@@ -482,3 +537,28 @@ def recount_writes(store: ItemStore, observed: Mapping[str, int]) -> list[AddCou
                 counters.add(Table.HISTORY, Index.LOOKUP_SORT, base, base, count - current)
             )
     return writes
+
+
+def instance_task_count(store: ItemStore, instance_id: str) -> int:
+    """The number of historic tasks of an instance (its ``task#`` items: one Query per page)."""
+    found = 0
+    token: str | None = None
+    while True:
+        page = historic_tasks(store, instance_id, start=token)
+        found += len(page.items)
+        token = page.next_token
+        if token is None:
+            return found
+
+
+def task_recount_writes(store: ItemStore, count: int) -> list[AddCount]:
+    """The counter write that makes the count of historic tasks ``count`` (one counter Query;
+    none when it already is): the backfill's recount, exact when nothing commits meanwhile."""
+    current = task_count(store)
+    if current == count:
+        return []
+    return [
+        counters.add(
+            Table.HISTORY, Index.KIND_SHARD_SORT, TASK_LISTING, TASK_LISTING, count - current
+        )
+    ]

@@ -15,7 +15,9 @@ Each query is planned to the cheapest read that holds every match, then filtered
   (``<create time>#<id>``), so ``_sortKeys=createTime`` or ``-createTime`` alone pages it
   forwards or backwards within the read budget (``QuerySource.ordered_by``).
 * historic tasks: ``_id``/``taskId`` → one GetItem; ``processInstanceId`` → one Query of the
-  instance's history (``task#`` prefix); otherwise the ``htask#0..7`` listing.
+  instance's history (``task#`` prefix); otherwise the ``htask#0..7`` listing, whose
+  ``_totalPagedResultsPolicy=EXACT`` over every historic task is its maintained counter
+  (``history_index.task_count``: one Query; not with a history TTL).
 
 Equality terms come from ``filtered-query`` parameters or from the top-level ``eq`` terms of a
 ``_queryFilter``. ``var-<name>`` reads the instance-scope variables of each instance met (one
@@ -45,6 +47,7 @@ from ..container import Services
 from ..instances.shapes import HIDDEN_VARIABLES
 from ..querying import FILTERED_QUERY, QuerySource, date_param, flag_param, served_terms
 from ..repositories import history
+from ..repositories.history_index import counts_exact, task_count
 from ..repositories.instance_reads import (
     assignee_count,
     candidate_count,
@@ -665,4 +668,14 @@ def history_task_source(container: Services, request: CrestRequest) -> QuerySour
         fetch=_history_fetch(store, request, records),
         sortable=HISTORY_SORT_KEYS,
         filtered_query=lambda req: _history_filtered(req, records, variables, ended),
+        count=_history_task_count(container, request),
     )
+
+
+def _history_task_count(container: Services, request: CrestRequest) -> Callable[[], int] | None:
+    """The maintained count of every historic task (``history_index.task_count``, one Query)
+    when the query selects them all and no history TTL may have expired some
+    (``counts_exact``); None otherwise."""
+    if served_terms(request, _HISTORY_EQUAL) != {} or not counts_exact(container, None):
+        return None
+    return lambda: task_count(container.store)

@@ -89,3 +89,18 @@ def test_a_concurrent_commit_wins_and_the_instance_is_retried(container):
     assert [i.pk for i in lookup_page(store, "bk", "racy").items] == [instance_id]
     lost = backfill_history(RacingStore(store, races=0))
     assert lost.updated == 0
+
+
+def test_the_count_of_historic_tasks_is_recounted(container):
+    from chalicelib.service.repositories.history import TASK_LISTING
+    from chalicelib.service.repositories.history_index import instance_task_count, task_count
+
+    store = container.store
+    old = setup(container)
+    tasks = sum(instance_task_count(store, instance_id) for instance_id in old)
+    assert task_count(store) == tasks >= 3
+    store.transact([counters.add(Table.HISTORY, Index.KIND_SHARD_SORT, TASK_LISTING, "x", 5)])
+    assert task_count(store) == tasks + 5
+    backfill_history(store)
+    assert task_count(store) == tasks
+    assert backfill_history(store).counters == 0
