@@ -16,7 +16,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.support.env import TEST_ENV
-from tests.support.instances import deploy, start
+from tests.support.instances import deploy, follow_cookies, start
 from tests.support.rest import ADMIN, WF, expect
 
 BUDGET = 5
@@ -48,23 +48,6 @@ def world(client, container):
             path = f"{WF}/processinstance/{instance['id']}"
             expect(client.http.delete(path, headers=ADMIN), 200)
     return made
-
-
-def follow(client, params: str) -> tuple[list[str], list[dict]]:
-    """Every id the query answers, following its cookies (the offset only on the first)."""
-    found: list[str] = []
-    envelopes: list[dict] = []
-    url = f"{WF}/processinstance/history?{params}"
-    while True:
-        envelope = expect(client.http.get(url, headers=ADMIN), 200)
-        envelopes.append(envelope)
-        found += [item["_id"] for item in envelope["result"]]
-        cookie = envelope["pagedResultsCookie"]
-        if cookie is None:
-            return found, envelopes
-        kept = "&".join(p for p in params.split("&") if not p.startswith("_pagedResultsOffset"))
-        url = f"{WF}/processinstance/history?{kept}&_pagedResultsCookie={cookie}"
-        assert len(envelopes) < 80, "the cookies never end"
 
 
 #: name: (query parameters, which instances match)
@@ -105,6 +88,6 @@ def test_history_queries_match_the_reference(client, world, filter_name):
         expected = [m["id"] for m in world if matches(m)]
         if sort_name == "-startTime":
             expected.reverse()
-        found, envelopes = follow(client, query)
+        found, envelopes = follow_cookies(client, "processinstance/history", query)
         assert found == expected[offset:], combination
         assert envelopes[0]["totalPagedResults"] == len(expected), combination

@@ -17,7 +17,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.support.env import TEST_ENV
-from tests.support.instances import deploy, start
+from tests.support.instances import deploy, follow_cookies, start
 from tests.support.rest import ADMIN, WF, expect
 
 BUDGET = 5
@@ -45,25 +45,6 @@ def world(client, container):
     for gone in (made[1], made[6], made[11]):
         expect(client.http.delete(f"{WF}/processinstance/{gone['id']}", headers=ADMIN), 200)
     return [m for m in made if m not in (made[1], made[6], made[11])]
-
-
-def follow(client, path: str, params: str) -> tuple[list[str], list[dict]]:
-    found: list[str] = []
-    envelopes: list[dict] = []
-    url = f"{WF}/{path}?{params}"
-    while True:
-        response = client.http.get(url, headers=ADMIN)
-        if response.status_code == 400:
-            return [], [expect(response, 400)]
-        envelope = expect(response, 200)
-        envelopes.append(envelope)
-        found += [item["_id"] for item in envelope["result"]]
-        cookie = envelope["pagedResultsCookie"]
-        if cookie is None:
-            return found, envelopes
-        stripped = "&".join(p for p in params.split("&") if not p.startswith("_pagedResultsOffset"))
-        url = f"{WF}/{path}?{stripped}&_pagedResultsCookie={cookie}"
-        assert len(envelopes) < 60, "the cookies never end"
 
 
 #: (query parameters, which instances match, the index partition it reads or None, counted)
@@ -132,7 +113,7 @@ def test_running_instance_queries_match_the_reference(client, world, filter_name
         elif sort_name.startswith("businessKey"):
             expected.sort(key=lambda m: m["n"] % 3)  # stable: ties in start order
         offset = 3 if "offset" in paging_name else 0
-        found, envelopes = follow(client, "processinstance", query)
+        found, envelopes = follow_cookies(client, "processinstance", query, most=60)
         if sort_name.startswith("businessKey") and partition(world, read, matches) > BUDGET:
             assert envelopes[0]["code"] == 400, combination
             assert "WORKFLOW_QUERY_READ_BUDGET" in envelopes[0]["message"], combination

@@ -76,6 +76,30 @@ def counted_query(client, path: str, params: str) -> tuple[dict, dict]:
     return data, dict(counter.counts.get("dynamodb", {}))
 
 
+def follow_cookies(
+    client, path: str, params: str, *, most: int = 80
+) -> tuple[list[str], list[dict]]:
+    """Every id ``GET <WF>/<path>?<params>`` answers and the envelopes, following its cookies
+    (an offset applies to the first page only); a 400 answers ``([], [its envelope])``.
+    Fails past ``most`` pages (cookies that never end)."""
+    found: list[str] = []
+    envelopes: list[dict] = []
+    url = f"{WF}/{path}?{params}"
+    kept = "&".join(p for p in params.split("&") if not p.startswith("_pagedResultsOffset"))
+    while True:
+        response = client.http.get(url, headers=ADMIN)
+        if response.status_code == 400:
+            return [], [expect(response, 400)]
+        envelope = expect(response, 200)
+        envelopes.append(envelope)
+        found += [item["_id"] for item in envelope["result"]]
+        cookie = envelope["pagedResultsCookie"]
+        if cookie is None:
+            return found, envelopes
+        url = f"{WF}/{path}?{kept}&_pagedResultsCookie={cookie}"
+        assert len(envelopes) < most, "the cookies never end"
+
+
 def walk_of(term: str) -> str:
     """The same filter as a disjunction: answered by walking the listing (no index)."""
     return "_queryFilter=" + quote(f"({term}) or ({term})")
