@@ -13,8 +13,11 @@ process item gets its listed variables at its next commit that sets a variable o
 
 Then it **recounts**: every partition it saw gets the count of the instances it found there
 (``history_index.recount_writes``: one counter Query per partition, an ``AddCount`` of the
-difference), and the count of historic tasks gets the number of ``task#`` items of the
-instances walked (one more Query per instance). That also repairs counts that drifted before
+difference), and the count of historic tasks and of each of their state partitions
+(``htask-state=finished``/``unfinished``) gets the number of ``task#`` items of the instances
+walked (one more Query per instance, which also rewrites the tasks written before their state
+partition with its ``lookup``: ``history_index.task_repairs``; an unfinished task completed
+during that rewrite may lose its end: run it when quiet). That also repairs counts that drifted before
 the backfill (an instance started before the layout and ended after it moved a count it had
 never added). A start or an end
 committed during the walk may leave its partitions off by one: run again when quiet. A second
@@ -29,13 +32,13 @@ from dataclasses import dataclass
 
 from ...errors import ConcurrencyError
 from ...storage.ports import MAX_TRANSACTION_WRITES, Item, ItemStore, Put, StorageError, Write
-from ..repositories.history import process_listing, read_process
+from ..repositories.history import TASK_LISTING, process_listing, read_process, task_state_base
 from ..repositories.history_index import (
     counted_partitions,
-    instance_task_count,
     process_repairs,
     recount_writes,
     task_recount_writes,
+    task_repairs,
 )
 from .backfill import ATTEMPTS, PAGE_SIZE, BackfillReport
 
@@ -84,6 +87,28 @@ def _repair(store: ItemStore, item: Item, report: BackfillReport, attempts: int)
     return wanted
 
 
+def _repair_tasks(
+    store: ItemStore, instance_id: str, report: BackfillReport, observed: Counter[str]
+) -> int:
+    """Give an instance's historic tasks their state partition (``history_index.task_repairs``)
+    and add them to ``observed`` per state; the number of its historic tasks."""
+    writes, found = task_repairs(store, instance_id)
+    tasks = found.pop(TASK_LISTING, 0)
+    observed.update(found)
+    if not writes:
+        return tasks
+    report.puts += len(writes)
+    if report.dry_run:
+        return tasks
+    for first in range(0, len(writes), MAX_TRANSACTION_WRITES):
+        try:
+            store.transact(writes[first : first + MAX_TRANSACTION_WRITES])
+        except ConcurrencyError:  # its history was deleted meanwhile: the recount drifts by it
+            report.conflicts += 1
+            report.skipped.append((instance_id, "historic tasks deleted meanwhile"))
+    return tasks
+
+
 def _written(report: BackfillReport, writes: list[Write]) -> None:
     report.updated += 1
     report.puts += sum(1 for write in writes if isinstance(write, Put))
@@ -109,12 +134,14 @@ def backfill_history(
         for item in page.items:
             report.scanned += 1
             observed.update(counted_partitions(_repair(store, item, report, attempts)))
-            tasks += instance_task_count(store, item.pk)
+            tasks += _repair_tasks(store, item.pk, report, observed)
         if progress is not None:
             progress(report)
         token = page.next_token
         if token is None:
             break
+    for finished in (False, True):  # a state with no task left is recounted to 0 too
+        observed.setdefault(task_state_base(finished), 0)
     fixes = [*recount_writes(store, observed), *task_recount_writes(store, tasks)]
     report.counters = len(fixes)
     if not dry_run:

@@ -6,7 +6,8 @@ partition (``pk``)            sort key (``sk``)       ``kind``                  
 instance id                   ``#process``            history-process-instance       ``kind_shard=hpi#n``,
                                                                                      ``sort=<startTime>#<id>``
 instance id                   ``task#<id>``           history-task-instance          ``kind_shard=htask#n``,
-                                                                                     ``sort=<createTime>#<id>``
+                                                                                     ``sort=<createTime>#<id>``,
+                                                                                     ``lookup=htask-state=<state>#n``
 instance id                   ``var#<id>``            history-variable-instance      (not indexed)
 instance id                   ``vdet#<id>``           history-variable-detail        (not indexed)
 instance id                   ``acts#<segment id>``   history-activities             (not indexed)
@@ -81,6 +82,9 @@ __all__ = [
     "historic_variables",
     "process_listing",
     "task_listing",
+    "TASK_STATE_PREFIX",
+    "task_state_base",
+    "task_state_key",
 ]
 
 #: sort-key prefix of the segments in an instance's history partition
@@ -153,6 +157,21 @@ _HISTORY_LAYOUT = {
 }
 
 
+#: the ``lookup`` prefix of the historic tasks' state partitions (``task_state_base``)
+TASK_STATE_PREFIX = "htask-state="
+
+
+def task_state_base(finished: bool) -> str:
+    """The historic tasks' state partition (its shards are ``<base>#<n>``; its counter is
+    ``<base>``): ``htask-state=finished`` or ``htask-state=unfinished``."""
+    return TASK_STATE_PREFIX + ("finished" if finished else "unfinished")
+
+
+def task_state_key(task_id: str, finished: bool) -> str:
+    """The ``lookup`` of a historic task item: its shard of its state partition."""
+    return shard_key(task_state_base(finished), shard_for(task_id, LIST_SHARDS))
+
+
 def history_items(
     container: Services,
     effects: Iterable[Any],
@@ -217,6 +236,9 @@ def history_item(record: HistoryRecord, ttl: int | None) -> Item:
             "kind_shard": shard_key(shard_prefix, shard_for(record.id, LIST_SHARDS)),
             "sort": f"{data.get(time_field) or ''}#{record.id}",
         }
+        if kind is HistoryKind.TASK_INSTANCE:
+            # the task's state partition of the ``lookup-sort`` index (same ``sort``)
+            index["lookup"] = task_state_key(record.id, bool(data.get("endTime")))
     return Item(
         record.instance_id, prefix + record.id if with_id else prefix, item_kind, data, index, ttl
     )

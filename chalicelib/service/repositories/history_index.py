@@ -46,6 +46,17 @@ the instance's runtime tasks as loaded (``CommittedInstance.had_task``): the eng
 task at its creation, update and end, and only the creation meets a task the collection did
 not hold. The history delete subtracts the tasks it deletes.
 
+Each historic task item also carries its state partition in the ``lookup-sort`` index on its own
+item (no extra item): ``lookup`` = ``htask-state=<state>#<n>`` (``n`` = shard of the task id;
+``<state>`` finished when the record has an ``endTime``), ``sort`` = its ``<createTime>#<id>``
+(as the ``htask`` listing). ``taskinstance/history`` ``finished``/``unfinished`` merge the 8
+shards (``task_state_page``); each state is counted (``task_state_count``, base
+``htask-state=<state>``): +1 unfinished at the task's creation, -1 unfinished +1 finished at the
+commit that ends a task the instance had as loaded (+1 finished for a task created and ended in
+one commit), and the history delete subtracts each deleted task from its state. At most 2 more
+``AddCount`` per instance per commit that creates or ends tasks (merged per counter shard), in
+the same transaction.
+
 Counts (``history_count``): ``repositories.counters`` items of the ``lookup-sort`` partitions
 (``state=<state>`` for the sharded state partition), kept by the same transactions, so a count
 is exact for what has committed. The total of historic instances is finished + unfinished.
@@ -65,8 +76,9 @@ rewrites it (Flowable deletes the historic variable on removal, as the listing t
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ...engine.runtime.effects import HistoryKind, HistoryRecord
@@ -98,6 +110,8 @@ from .history import (
     history_ttl,
     is_task,
     process_listing,
+    task_state_base,
+    task_state_key,
 )
 from .instances import (
     LISTED_VARIABLES,
@@ -127,6 +141,8 @@ __all__ = [
     "lookup_processes",
     "history_count",
     "task_count",
+    "task_state_page",
+    "task_state_count",
     "counts_exact",
     "deletion_counts",
     "process_repairs",
@@ -134,6 +150,7 @@ __all__ = [
     "recount_writes",
     "instance_task_count",
     "task_recount_writes",
+    "task_repairs",
 ]
 
 FINISHED = "finished"
@@ -209,6 +226,13 @@ def _count(instance_id: str, sk: str, lookup: str, delta: int) -> AddCount:
 def _task_count(instance_id: str, delta: int) -> AddCount:
     """A change of the count of historic tasks (the ``htask`` listing's counter)."""
     return counters.add(Table.HISTORY, Index.KIND_SHARD_SORT, TASK_LISTING, instance_id, delta)
+
+
+def _task_state_count(instance_id: str, finished: bool, delta: int) -> AddCount:
+    """A change of the count of a historic task state partition (``task_state_base``)."""
+    return counters.add(
+        Table.HISTORY, Index.LOOKUP_SORT, task_state_base(finished), instance_id, delta
+    )
 
 
 def _moves(
@@ -289,14 +313,14 @@ def commit_writes(
     effects = list(effects)
     recorded: dict[str, Mapping[str, Any]] = {}
     changed: dict[str, dict[str, Any]] = {}
-    tasks: dict[str, str] = {}
+    tasks: dict[str, tuple[str, bool]] = {}
     for effect in effects:
         if not isinstance(effect, HistoryRecord):
             continue
         if effect.kind is HistoryKind.PROCESS_INSTANCE:
             recorded[effect.instance_id] = effect.fields
         elif effect.kind is HistoryKind.TASK_INSTANCE:
-            tasks[effect.id] = effect.instance_id
+            tasks[effect.id] = (effect.instance_id, bool(effect.fields.get("endTime")))
         elif (
             effect.kind is HistoryKind.VARIABLE_INSTANCE
             and effect.fields.get("executionId") == effect.instance_id
@@ -315,11 +339,18 @@ def commit_writes(
             described[instance_id] = describe(instance_id)
         return described[instance_id]
 
-    for task_id, instance_id in tasks.items():
-        # a task the instance did not have as loaded is new: its historic task item too
+    for task_id, (instance_id, ended) in tasks.items():
+        # a task the instance did not have as loaded is new: its historic task item too; one
+        # it had was unfinished, and moves to finished when the command ends it
         owner = known_of(instance_id)
-        if owner is not None and not owner.had_task(task_id):
+        if owner is None:
+            continue
+        if not owner.had_task(task_id):
             counts.append(_task_count(instance_id, 1))
+            counts.append(_task_state_count(instance_id, ended, 1))
+        elif ended:
+            counts.append(_task_state_count(instance_id, False, -1))
+            counts.append(_task_state_count(instance_id, True, 1))
     for instance_id in dict.fromkeys([*recorded, *changed]):
         known = known_of(instance_id)
         if known is None:
@@ -455,6 +486,37 @@ def task_count(store: ItemStore) -> int:
     return counters.read(store, Table.HISTORY, Index.KIND_SHARD_SORT, TASK_LISTING)
 
 
+def _task_partitions(finished: bool) -> list[str]:
+    return [shard_key(task_state_base(finished), n) for n in range(LIST_SHARDS)]
+
+
+def task_state_page(
+    store: ItemStore,
+    finished: bool,
+    *,
+    limit: int = 100,
+    start: str | None = None,
+    descending: bool = False,
+) -> Page:
+    """One page of the historic task items of one state (finished: with an ``endTime``), in
+    creation order: the state partition's shards merged (one index Query per shard per page,
+    eventually consistent; the task items themselves, no further read)."""
+    return query_partitions(
+        store,
+        Table.HISTORY,
+        Index.LOOKUP_SORT,
+        _task_partitions(finished),
+        limit=limit,
+        start=start,
+        descending=descending,
+    )
+
+
+def task_state_count(store: ItemStore, finished: bool) -> int:
+    """The number of historic tasks of one state, from its maintained counter (one Query)."""
+    return counters.read(store, Table.HISTORY, Index.LOOKUP_SORT, task_state_base(finished))
+
+
 def counts_exact(container: Services, state: str | None) -> bool:
     """Whether ``history_count`` is exact for ``state``: not when finished instances may have
     expired (``WORKFLOW_HISTORY_TTL_DAYS`` set), which no counter sees."""
@@ -470,6 +532,9 @@ def deletion_counts(items: Iterable[Item]) -> list[AddCount]:
             changes.append(_count(item.pk, item.sk, item.index["lookup"], -1))
         elif is_task(item):
             changes.append(_task_count(item.pk, -1))
+            if "lookup" in item.index:  # its state partition (backfilled when written before)
+                base = item.index["lookup"].rpartition("#")[0]
+                changes.append(counters.add(Table.HISTORY, Index.LOOKUP_SORT, base, item.pk, -1))
     return counters.merged(changes)
 
 
@@ -562,3 +627,29 @@ def task_recount_writes(store: ItemStore, count: int) -> list[AddCount]:
             Table.HISTORY, Index.KIND_SHARD_SORT, TASK_LISTING, TASK_LISTING, count - current
         )
     ]
+
+
+def task_repairs(store: ItemStore, instance_id: str) -> tuple[list[Write], Counter[str]]:
+    """What brings an instance's historic tasks written before their state partition to it:
+    ``(writes, found)``. Reads its ``task#`` items (one Query per page); each lacking its
+    ``lookup`` (or with a stale one) is rewritten with it (``MustExist``: a deleted history is
+    not brought back). ``found``: the number of its tasks per counter base (``htask`` and each
+    state partition), for the recount (``recount_writes``, ``task_recount_writes``)."""
+    writes: list[Write] = []
+    found: Counter[str] = Counter()
+    token: str | None = None
+    while True:
+        page = historic_tasks(store, instance_id, start=token)
+        for item in page.items:
+            finished = bool(item.data.get("endTime"))
+            lookup = task_state_key(item.sk[len("task#") :], finished)
+            found[TASK_LISTING] += 1
+            found[task_state_base(finished)] += 1
+            if item.index.get("lookup") != lookup:
+                fixed = replace(item, index={**item.index, "lookup": lookup})
+                writes.append(
+                    Put(Table.HISTORY, fixed, MustExist(), replaces_chunks=item.stored_chunks)
+                )
+        token = page.next_token
+        if token is None:
+            return writes, found

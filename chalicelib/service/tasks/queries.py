@@ -47,7 +47,12 @@ from ..container import Services
 from ..instances.shapes import HIDDEN_VARIABLES
 from ..querying import FILTERED_QUERY, QuerySource, date_param, flag_param, served_terms
 from ..repositories import history
-from ..repositories.history_index import counts_exact, task_count
+from ..repositories.history_index import (
+    counts_exact,
+    task_count,
+    task_state_count,
+    task_state_page,
+)
 from ..repositories.instance_reads import (
     assignee_count,
     candidate_count,
@@ -615,6 +620,10 @@ def _history_fetch(store: ItemStore, request: CrestRequest, records: _Records) -
 
         def read(token: Any, limit: int) -> Page:
             return history.historic_tasks(store, instance_id, limit=limit, start=token)
+    elif (state := _history_state(request)) is not None:
+
+        def read(token: Any, limit: int) -> Page:
+            return task_state_page(store, state, limit=limit, start=token)
     else:
 
         def read(token: Any, limit: int) -> Page:
@@ -625,6 +634,17 @@ def _history_fetch(store: ItemStore, request: CrestRequest, records: _Records) -
         return shaped(page.items), page.next_token
 
     return fetch
+
+
+def _history_state(request: CrestRequest) -> bool | None:
+    """The task state partition a ``filtered-query`` selects (``finished=true``: True,
+    ``unfinished=true``: False; None: neither, or both, or not a ``filtered-query``)."""
+    if request.query_filter is not None or request.query_id != FILTERED_QUERY:
+        return None
+    finished, unfinished = flag_param(request, "finished"), flag_param(request, "unfinished")
+    if finished == unfinished:
+        return None
+    return finished
 
 
 def _historic_variables(store: ItemStore, instance_id: str) -> dict[str, Any]:
@@ -676,6 +696,14 @@ def _history_task_count(container: Services, request: CrestRequest) -> Callable[
     """The maintained count of every historic task (``history_index.task_count``, one Query)
     when the query selects them all and no history TTL may have expired some
     (``counts_exact``); None otherwise."""
-    if served_terms(request, _HISTORY_EQUAL) != {} or not counts_exact(container, None):
+    if not counts_exact(container, None):
+        return None
+    state = _history_state(request)
+    if state is not None and list(request.additional_parameters) in (
+        ["finished"],
+        ["unfinished"],
+    ):
+        return lambda: task_state_count(container.store, state)
+    if served_terms(request, _HISTORY_EQUAL) != {}:
         return None
     return lambda: task_count(container.store)

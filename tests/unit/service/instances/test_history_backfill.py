@@ -104,3 +104,36 @@ def test_the_count_of_historic_tasks_is_recounted(container):
     backfill_history(store)
     assert task_count(store) == tasks
     assert backfill_history(store).counters == 0
+
+
+def test_historic_tasks_get_their_state_partition_and_its_counts(container):
+    from dataclasses import replace
+
+    from chalicelib.service.repositories.history import historic_tasks
+    from chalicelib.service.repositories.history_index import task_state_count, task_state_page
+    from chalicelib.storage.ports import Put
+
+    store = container.store
+    old = setup(container)
+    tasks = [item for instance_id in old for item in historic_tasks(store, instance_id).items]
+    finished = sorted(i.pk for i in tasks if i.data.get("endTime"))
+    unfinished = sorted(i.pk for i in tasks if not i.data.get("endTime"))
+    assert finished and unfinished
+    # as written before the state partition: no ``lookup``, counts off
+    store.transact(
+        [
+            Put(
+                Table.HISTORY, replace(i, index={k: v for k, v in i.index.items() if k != "lookup"})
+            )
+            for i in tasks
+        ]
+        + [counters.add(Table.HISTORY, Index.LOOKUP_SORT, "htask-state=finished", "x", 4)]
+    )
+    assert task_state_page(store, False).items == []
+    backfill_history(store)
+    assert sorted(i.pk for i in task_state_page(store, True).items) == finished
+    assert sorted(i.pk for i in task_state_page(store, False).items) == unfinished
+    assert task_state_count(store, True) == len(finished)
+    assert task_state_count(store, False) == len(unfinished)
+    again = backfill_history(store)
+    assert (again.puts, again.counters) == (0, 0)
