@@ -16,8 +16,8 @@ Then it **recounts**: every partition it saw gets the count of the instances it 
 difference), and the count of historic tasks and of each of their state partitions
 (``htask-state=finished``/``unfinished``) gets the number of ``task#`` items of the instances
 walked (one more Query per instance, which also rewrites the tasks written before their state
-partition with its ``lookup``: ``history_index.task_repairs``; an unfinished task completed
-during that rewrite may lose its end: run it when quiet). That also repairs counts that drifted before
+partition with its ``lookup``: ``history_index.task_repairs``, each transaction conditioned on
+the running instance's header version, so a task completed meanwhile is never overwritten). That also repairs counts that drifted before
 the backfill (an instance started before the layout and ended after it moved a count it had
 never added). A start or an end
 committed during the walk may leave its partitions off by one: run again when quiet. A second
@@ -31,7 +31,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ...errors import ConcurrencyError
-from ...storage.ports import MAX_TRANSACTION_WRITES, Item, ItemStore, Put, StorageError, Write
+from ...storage.ports import (
+    MAX_TRANSACTION_WRITES,
+    ConditionCheck,
+    Item,
+    ItemStore,
+    Put,
+    StorageError,
+    Table,
+    VersionIs,
+    Write,
+)
 from ..repositories.history import TASK_LISTING, process_listing, read_process, task_state_base
 from ..repositories.history_index import (
     counted_partitions,
@@ -40,6 +50,7 @@ from ..repositories.history_index import (
     task_recount_writes,
     task_repairs,
 )
+from ..repositories.instance_reads import read_header
 from .backfill import ATTEMPTS, PAGE_SIZE, BackfillReport
 
 __all__ = ["HistoryBackfillReport", "backfill_history"]
@@ -88,25 +99,46 @@ def _repair(store: ItemStore, item: Item, report: BackfillReport, attempts: int)
 
 
 def _repair_tasks(
-    store: ItemStore, instance_id: str, report: BackfillReport, observed: Counter[str]
+    store: ItemStore,
+    instance_id: str,
+    report: BackfillReport,
+    observed: Counter[str],
+    attempts: int = ATTEMPTS,
 ) -> int:
     """Give an instance's historic tasks their state partition (``history_index.task_repairs``)
-    and add them to ``observed`` per state; the number of its historic tasks."""
-    writes, found = task_repairs(store, instance_id)
-    tasks = found.pop(TASK_LISTING, 0)
-    observed.update(found)
-    if not writes:
-        return tasks
-    report.puts += len(writes)
-    if report.dry_run:
-        return tasks
-    for first in range(0, len(writes), MAX_TRANSACTION_WRITES):
+    and add them to ``observed`` per state; the number of its historic tasks.
+
+    A repair rewrites whole task items, so it must not overwrite a task a command completes
+    meanwhile: while the instance runs, every command that writes its history also moves its
+    runtime header's version, so each transaction checks the header still has the version
+    read before the tasks (a lost race reads again, up to ``attempts`` times). An instance
+    without a header has ended: nothing writes its tasks again but the history delete
+    (``MustExist`` on each write)."""
+    for attempt in range(1, attempts + 1):
+        header = read_header(store, instance_id)
+        writes, found = task_repairs(store, instance_id)
+        tasks = found.pop(TASK_LISTING, 0)
+        if not writes or report.dry_run:
+            report.puts += len(writes)
+            observed.update(found)
+            return tasks
+        guard: list[Write] = []
+        if header is not None:
+            check = VersionIs(header.version or 1)
+            guard = [ConditionCheck(Table.RUNTIME, header.pk, header.sk, check)]
+        room = MAX_TRANSACTION_WRITES - len(guard)
         try:
-            store.transact(writes[first : first + MAX_TRANSACTION_WRITES])
-        except ConcurrencyError:  # its history was deleted meanwhile: the recount drifts by it
+            for first in range(0, len(writes), room):
+                store.transact([*writes[first : first + room], *guard])
+                report.puts += len(writes[first : first + room])
+        except ConcurrencyError:
+            if attempt < attempts:
+                continue  # a command (or the history delete) won: read again
             report.conflicts += 1
-            report.skipped.append((instance_id, "historic tasks deleted meanwhile"))
-    return tasks
+            report.skipped.append((instance_id, "historic tasks changed during every attempt"))
+        observed.update(found)
+        return tasks
+    return 0
 
 
 def _written(report: BackfillReport, writes: list[Write]) -> None:

@@ -137,3 +137,42 @@ def test_historic_tasks_get_their_state_partition_and_its_counts(container):
     assert task_state_count(store, False) == len(unfinished)
     again = backfill_history(store)
     assert (again.puts, again.counters) == (0, 0)
+
+
+def test_a_task_completed_while_its_repair_is_written_keeps_its_end(container, monkeypatch):
+    """The repair of an unfinished historic task rewrites the whole item: a completion
+    committed between the repair's read and its write must win (the write is conditioned on
+    the instance's header version), and the retry repairs what the completion wrote."""
+    from dataclasses import replace
+
+    from chalicelib.service.instances import history_backfill
+    from chalicelib.service.repositories.history import historic_tasks
+    from chalicelib.service.tasks.commands import complete_task
+    from chalicelib.storage.ports import Put
+
+    store = container.store
+    running = setup(container)[1]
+    [task] = historic_tasks(store, running).items
+    assert not task.data.get("endTime")
+    stale = replace(task, index={k: v for k, v in task.index.items() if k != "lookup"})
+    store.transact([Put(Table.HISTORY, stale)])
+    real = history_backfill.task_repairs
+    raced: list[str] = []
+
+    def racing(store_, instance_id):
+        found = real(store_, instance_id)
+        if instance_id == running and not raced:  # the repair has read the open task
+            task_id = task.sk.removeprefix("task#")
+            complete_task(
+                container, task_id, {"decision": "reject"}, authorize=lambda s: None, user_id="u"
+            )
+            raced.append(task_id)
+        return found
+
+    monkeypatch.setattr(history_backfill, "task_repairs", racing)
+    report = backfill_history(store)
+
+    assert raced and report.conflicts == 0
+    [after] = historic_tasks(store, running).items
+    assert after.data.get("endTime"), "the repair overwrote the completion"
+    assert after.index.get("lookup", "").startswith("htask-state=finished")
