@@ -12,7 +12,13 @@ from urllib.parse import quote
 
 from chalicelib import aws
 from chalicelib.service.repositories.history_index import task_count
-from tests.support.instances import counted_query, deploy, query, start
+from tests.support.instances import (
+    complete_task_of,
+    counted_query,
+    deploy,
+    query,
+    start_alphas,
+)
 from tests.support.rest import ADMIN, WF, expect
 
 TASKS = f"{WF}/taskinstance/history"
@@ -25,30 +31,10 @@ def walked(client) -> int:
     return len(query(client, TASKS, f"_queryFilter={term}")["result"])
 
 
-def start_many(client, container, first: int, last: int) -> list[str]:
-    started = []
-    for n in range(first, last):
-        started.append(expect(start(client, {"_key": "alpha", "n": n}), 201)["_id"])
-        container.clock.advance(seconds=1)
-    return started
-
-
-def complete_task_of(client, instance_id: str) -> None:
-    [task] = query(
-        client, f"{WF}/taskinstance", f"_queryId=filtered-query&processInstanceId={instance_id}"
-    )["result"]
-    body = b"{}"
-    path = f"{WF}/taskinstance/{task['_id']}?_action=complete"
-    expect(
-        client.http.post(path, headers={**ADMIN, "Content-Type": "application/json"}, body=body),
-        200,
-    )
-
-
 def test_the_count_follows_create_complete_and_delete(client, container):
     store = container.store
     deploy(container, "alpha", name="Alpha")
-    started = start_many(client, container, 0, 6)
+    started = start_alphas(client, container, 0, 6)
     assert task_count(store) == walked(client) == 6
     complete_task_of(client, started[0])  # the instance ends: no task more
     complete_task_of(client, started[1])
@@ -69,7 +55,7 @@ def test_exact_costs_one_counter_query_at_any_size(client, container):
     params = "_queryFilter=true&_pageSize=2"
     costs = []
     for first, last in ((0, 4), (4, 20)):
-        start_many(client, container, first, last)
+        start_alphas(client, container, first, last)
         page, plain = counted_query(client, TASKS, params)
         data, counts = counted_query(client, TASKS, params + "&_totalPagedResultsPolicy=EXACT")
         assert data["result"] == page["result"]
@@ -83,7 +69,7 @@ def test_exact_costs_one_counter_query_at_any_size(client, container):
 
 def test_exact_with_a_filter_is_not_the_count(client, container):
     deploy(container, "alpha", name="Alpha")
-    started = start_many(client, container, 0, 3)
+    started = start_alphas(client, container, 0, 3)
     complete_task_of(client, started[0])
     data = query(
         client, TASKS, "_queryId=filtered-query&finished=true&_totalPagedResultsPolicy=EXACT"

@@ -12,28 +12,17 @@ from urllib.parse import quote
 
 from chalicelib import aws
 from chalicelib.service.repositories.history_index import task_state_count
-from tests.support.instances import counted_query, deploy, query, start
+from tests.support.instances import (
+    complete_task_of,
+    counted_query,
+    deploy,
+    query,
+    start_alphas,
+)
 from tests.support.rest import ADMIN, WF, expect
 
 TASKS = f"{WF}/taskinstance/history"
 PROCESSES = f"{WF}/processinstance"
-
-
-def start_many(client, container, first: int, last: int) -> list[str]:
-    started = []
-    for n in range(first, last):
-        started.append(expect(start(client, {"_key": "alpha", "n": n}), 201)["_id"])
-        container.clock.advance(seconds=1)
-    return started
-
-
-def complete_task_of(client, instance_id: str) -> None:
-    [task] = query(
-        client, f"{WF}/taskinstance", f"_queryId=filtered-query&processInstanceId={instance_id}"
-    )["result"]
-    path = f"{WF}/taskinstance/{task['_id']}?_action=complete"
-    headers = {**ADMIN, "Content-Type": "application/json"}
-    expect(client.http.post(path, headers=headers, body=b"{}"), 200)
 
 
 def walked(client, finished: bool) -> list[str]:
@@ -50,7 +39,7 @@ def served(client, state: str, extra: str = "") -> dict:
 def test_answers_and_counts_follow_create_complete_and_delete(client, container):
     store = container.store
     deploy(container, "alpha", name="Alpha")
-    started = start_many(client, container, 0, 5)
+    started = start_alphas(client, container, 0, 5)
     complete_task_of(client, started[0])
     complete_task_of(client, started[1])
     for finished, state in ((True, "finished"), (False, "unfinished")):
@@ -72,7 +61,7 @@ def test_requests_do_not_grow_and_exact_costs_the_counter_query(client, containe
     deploy(container, "alpha", name="Alpha")
     costs = []
     for first, last in ((0, 4), (4, 24)):
-        started = start_many(client, container, first, last)
+        started = start_alphas(client, container, first, last)
         complete_task_of(client, started[0])
         complete_task_of(client, started[1])
         for finished, state in ((True, "finished"), (False, "unfinished")):
@@ -89,7 +78,7 @@ def test_requests_do_not_grow_and_exact_costs_the_counter_query(client, containe
 
 def test_the_counts_cost_one_query(client, container):
     deploy(container, "alpha", name="Alpha")
-    start_many(client, container, 0, 2)
+    start_alphas(client, container, 0, 2)
     with aws.counting() as counter:
         task_state_count(container.store, False)
     assert counter.total("dynamodb") == 1

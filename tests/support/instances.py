@@ -51,6 +51,26 @@ def start(client, payload, headers=JSON, action=True):
     return client.http.post(path, headers=headers, body=json.dumps(payload).encode())
 
 
+def start_alphas(client, container, first: int, last: int) -> list[str]:
+    """Start instances of ``alpha`` with ``n`` = ``first`` .. ``last - 1``, one second apart;
+    their ids."""
+    started = []
+    for n in range(first, last):
+        started.append(expect(start(client, {"_key": "alpha", "n": n}), 201)["_id"])
+        container.clock.advance(seconds=1)
+    return started
+
+
+def complete_task_of(client, instance_id: str) -> None:
+    """Complete the one open task of an instance through the REST API (no variables)."""
+    [task] = query(
+        client, f"{WF}/taskinstance", f"_queryId=filtered-query&processInstanceId={instance_id}"
+    )["result"]
+    path = f"{WF}/taskinstance/{task['_id']}?_action=complete"
+    headers = {**ADMIN, "Content-Type": "application/json"}
+    expect(client.http.post(path, headers=headers, body=b"{}"), 200)
+
+
 #: a process whose call activity starts ``alpha`` (super-instance queries)
 CALLER = """<?xml version="1.0" encoding="UTF-8"?>
 <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" targetNamespace="Tests">
