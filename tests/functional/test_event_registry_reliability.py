@@ -300,3 +300,49 @@ def test_events_from_16_concurrent_senders_each_have_exactly_one_effect(containe
     assert len(set(seen)) == 2 * total
     assert handled >= 2 * total
     assert instances_of(container, definition) == total
+
+
+def test_an_event_costs_the_same_however_many_subscriptions_wait_on_its_type(container):
+    """Bounded work per request: the events sample's receive task waits for
+    ``accountApproved`` with ``userName`` = the hired user. With 2 instances waiting, then 12
+    (each for another user), the event for one user costs the same: the event type's
+    partition (start events, uncorrelated subscriptions) and the partition of its
+    ``userName`` (1 Query each), the instance's load (1 Query) and the delivery (1
+    transaction); it never reads the other users' subscriptions."""
+    from chalicelib import aws
+    from chalicelib.service.definitions import deploy as deployments
+    from chalicelib.service.events import inbound
+    from tests.support.env import REPO
+
+    sample = REPO / "workflow" / "events"
+    deployments.deploy(
+        container,
+        source="file:events",
+        name="events",
+        bpmn={"contractorHired.bpmn20.xml": (sample / "contractorHired.bpmn20.xml").read_text()},
+        resources={
+            p.name: p.read_text() for p in sample.iterdir() if p.suffix in (".event", ".channel")
+        },
+    )
+    queue = container.settings.events_queue
+
+    def event(key: str, user: str, message_id: str) -> inbound.Outcome:
+        body = {"eventType": key, "userName": user, "mail": "m", "startDate": "d"}
+        return inbound.receive(container, queue, message_id, json.dumps(body))
+
+    def approval_requests(user: str, message_id: str) -> dict[str, int]:
+        with aws.counting() as counter:
+            outcome = event("accountApproved", user, message_id)
+        assert len(outcome.delivered) == 1
+        return dict(counter.counts["dynamodb"])
+
+    for n in range(3):
+        assert len(event("contractorHired", f"small-{n}", f"h-s{n}").started) == 1
+    approval_requests("small-0", "warm")  # warms the definition caches
+    small = approval_requests("small-1", "a-small")
+    for n in range(10):
+        event("contractorHired", f"large-{n}", f"h-l{n}")
+
+    large = approval_requests("large-7", "a-large")
+
+    assert small == large == {"Query": 3, "TransactWriteItems": 1}

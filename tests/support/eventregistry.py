@@ -159,11 +159,23 @@ def trigger(client, container, **kwargs) -> None:
 
 
 def subscriptions(container, activity_id: str | None = None) -> list[dict]:
-    """The runtime subscriptions to myEvent (index), optionally of one activity."""
-    from chalicelib.service.events.targets import subscribers
+    """The runtime subscriptions to myEvent of the running instances, optionally of one
+    activity, each checked to be in its ``event-sort`` index partition (the event type's, or
+    its correlation values' when it expects some)."""
+    from chalicelib.service.repositories.instance_reads import running_listing
+    from chalicelib.storage.ports import Index, Table
 
-    items = subscribers(container, "message", "eventRegistry:myEvent").items
-    return [i.data for i in items if activity_id is None or i.data["activity_id"] == activity_id]
+    store = container.store
+    found = []
+    for header in running_listing(store).items:
+        for item in store.query(Table.RUNTIME, header.pk, sk_prefix="sub#").items:
+            if item.data.get("event_name") != "eventRegistry:myEvent":
+                continue
+            listed = store.query_index(Table.RUNTIME, Index.EVENT_SORT, item.index["event"])
+            assert item.sk in {i.sk for i in listed.items if i.pk == item.pk}
+            if activity_id is None or item.data["activity_id"] == activity_id:
+                found.append(item.data)
+    return found
 
 
 def instances_of(container, definition_id: str) -> int:

@@ -202,6 +202,13 @@ def parse_event(text: str | bytes) -> EventDefinition:
     for n, t in correlation.items():
         if payload.setdefault(n, t) != t:
             raise DefinitionError("correlationParameters", f"'{n}' has two types")
+    if len(correlation) > repo.MAX_CORRELATION_PARAMETERS:
+        raise DefinitionError(
+            "correlationParameters",
+            f"{len(correlation)} correlation parameters; at most "
+            f"{repo.MAX_CORRELATION_PARAMETERS} (an event reads one index partition per "
+            "subset of its correlation values)",
+        )
     return EventDefinition(key, name, correlation, payload, tuple(headers))
 
 

@@ -10,7 +10,9 @@
 3. The payload fields of the ``.event`` are read from the body and converted to their types
    (a value that does not convert: poison); correlation parameters are payload fields.
 4. One Query of the key's ``event-sort`` partition (``eventRegistry:<key>``) reads the start
-   events registered on it (latest versions) and the subscriptions to it. Every start event
+   events registered on it (latest versions) and the subscriptions to it without correlation
+   values; one Query per non-empty subset of the event's correlation values reads the
+   subscriptions expecting exactly those (``event_registry.event_lookup``). Every start event
    whose fixed correlation values equal the event's starts an instance; every subscription
    whose correlation values (evaluated when the execution subscribed) all equal the event's
    is delivered to. ``eventOutParameter`` maps payload
@@ -129,9 +131,10 @@ def receive(
     started: list[str] = []
     delivered: list[str] = []
     skipped = 0
-    # one Query: the start events on the key and the executions waiting as the event arrives
-    # (not those of the instances it starts)
-    starts, waiting = event_lookup(container.store, event.key)
+    # one Query per subset of the event's correlation values (and one for none): the start
+    # events on the key and the executions waiting as the event arrives (not those of the
+    # instances it starts)
+    starts, waiting = event_lookup(container.store, event.key, event.correlation)
     for start in starts:
         if not _matches(_fixed(start["correlation"]), event.correlation):
             continue

@@ -24,8 +24,11 @@ An ``event-start`` item is a start event of a process key's latest version that 
 event type. It sits in the ``event-sort`` index partition of the subscriptions to that event
 type (``message#eventRegistry:<eventKey>``, see ``instances.event_key``), sorted before them
 (``!`` sorts before the subscriptions' ``<created>#<id>``): one Query of the partition answers
-both halves of an inbound event's lookup, what it starts and whom it reaches, as Flowable's one
-``ACT_RU_EVENT_SUBSCR`` query does. ``instance_reads.subscribers`` leaves them out, so every
+both halves of an inbound event's lookup, what it starts and whom it reaches without
+correlation values, as Flowable's one ``ACT_RU_EVENT_SUBSCR`` query does. A subscription that
+expects correlation values sits in a partition of its own values instead
+(``instances.correlated_event_key``), which the event reads for each subset of its values
+(Flowable's correlation keys: ``configuration IN (...)``). ``instance_reads.subscribers`` leaves them out, so every
 other reader of the index sees subscriptions only. The ``event-start-key`` item of a process
 key lists its registered ``(eventKey, activityId)`` pairs and their definition, so a new
 version (or deleting the latest) replaces exactly the items of the previous one.
@@ -38,10 +41,13 @@ index (the inbound handler reads every inbound channel).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from itertools import combinations
 from typing import Any
 
 from ...engine.elements import EVENT_REGISTRY_PREFIX
 from ...storage.ports import Delete, Index, Item, ItemStore, Table
+from .instances import correlated_event_key
 from .instances import event_key as event_partition_key
 
 __all__ = [
@@ -57,6 +63,7 @@ __all__ = [
     "EVENT_START_TABLE",
     "START_SORT_PREFIX",
     "event_lookup",
+    "MAX_CORRELATION_PARAMETERS",
     "legacy_event_start",
     "starts_of_key_item",
     "read_starts_of_key",
@@ -145,24 +152,47 @@ def event_start_item(event_key: str, process_key: str, activity_id: str, data: d
 
 
 def event_lookup(
-    store: ItemStore, event_key: str
+    store: ItemStore, event_key: str, correlation: Mapping[str, Any] | None = None
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """``(start registrations, subscriptions)`` of ``event_key``: the data of the start events
-    registered on it and of the executions subscribed to it, from one Query of its
-    ``event-sort`` partition (more only past 1 MB of items). Eventually consistent, like
-    every index read: a registration or subscription a few hundred milliseconds old may be
-    missed."""
-    partition = event_partition_key("message", f"{EVENT_REGISTRY_PREFIX}{event_key}")
+    """``(start registrations, subscriptions)`` of ``event_key`` that an event with the
+    correlation values ``correlation`` may match: the data of the start events registered on
+    it and of the executions subscribed to it without correlation values (one Query of its
+    ``event-sort`` partition), plus the subscriptions expecting each non-empty subset of
+    ``correlation`` (one Query of each subset's partition, ``instances.correlated_event_key``;
+    more only past 1 MB of items). So an event reads what may match it, never every
+    subscription to its type: 2 Queries for an event with one correlation parameter, at most
+    ``2 ** MAX_CORRELATION_PARAMETERS`` with the most a definition may have. The caller still
+    compares the values (a legacy subscription written before the digest sits in the first
+    partition). Eventually consistent, like every index read: a registration or subscription
+    a few hundred milliseconds old may be missed."""
+    name = f"{EVENT_REGISTRY_PREFIX}{event_key}"
     starts: list[dict[str, Any]] = []
     subscriptions: list[dict[str, Any]] = []
-    token = None
-    while True:
-        page = store.query_index(Table.RUNTIME, Index.EVENT_SORT, partition, start=token)
-        for item in page.items:
-            (starts if item.kind == EVENT_START else subscriptions).append(item.data)
-        token = page.next_token
-        if token is None:
-            return starts, subscriptions
+    for partition in _partitions(name, correlation or {}):
+        token = None
+        while True:
+            page = store.query_index(Table.RUNTIME, Index.EVENT_SORT, partition, start=token)
+            for item in page.items:
+                (starts if item.kind == EVENT_START else subscriptions).append(item.data)
+            token = page.next_token
+            if token is None:
+                break
+    return starts, subscriptions
+
+
+#: the most correlation parameters an event definition may have: an inbound event reads one
+#: ``event-sort`` partition per subset of its correlation values (validated at deploy)
+MAX_CORRELATION_PARAMETERS = 4
+
+
+def _partitions(name: str, correlation: Mapping[str, Any]) -> list[str]:
+    """The event's own partition, then one per non-empty subset of its correlation values."""
+    pairs = sorted(correlation.items())
+    return [event_partition_key("message", name)] + [
+        correlated_event_key("message", name, dict(subset))
+        for size in range(1, len(pairs) + 1)
+        for subset in combinations(pairs, size)
+    ]
 
 
 def legacy_event_start(

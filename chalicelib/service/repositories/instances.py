@@ -12,6 +12,8 @@ instance's item collection (partition key = instance id) and back:
 | variable     | ``var#<scope id>/<name>``    |                                                 |
 | task         | ``task#<id>``                | ``kind_shard=task#n``, ``assignee``, ``sort``    |
 | subscription | ``sub#<id>``                 | ``event=<type>#<event name>``, ``sort``          |
+|              |                              | (``|c=<digest>`` appended when it expects        |
+|              |                              | correlation values: ``correlated_event_key``)    |
 | candidate    | ``cand#<task>#u#<user>`` or  | ``candidate=u#<user>`` or ``g#<group>``, ``sort`` |
 |              | ``cand#<task>#g#<group>``    | (``<create time>#<task id>``, as the task's)     |
 | task lookup  | ``tlook#<task>#<attr>``      | ``lookup=task:<attr>[=<value>]``, ``sort`` (as   |
@@ -113,6 +115,8 @@ __all__ = [
     "EXECUTION_PREFIX",
     "SUBSCRIPTION_PREFIX",
     "subscription_sort",
+    "CORRELATION_MARK",
+    "correlated_event_key",
     "OPEN_TASK_LISTING",
     "event_key",
     "variable_prefix",
@@ -250,8 +254,9 @@ def _index_of(record: dict) -> dict[str, str]:
             index["assignee"] = record["assignee"]
         return index
     if kind == RecordKind.SUBSCRIPTION.value and record.get("event_name"):
+        correlation = (record.get("configuration") or {}).get("correlation") or {}
         return {
-            "event": event_key(record["type"], record["event_name"]),
+            "event": correlated_event_key(record["type"], record["event_name"], correlation),
             "sort": subscription_sort(record),
         }
     return {}
@@ -629,10 +634,10 @@ def _differs(old: Item | None, new: Item) -> bool:
 def layout_repairs(aggregate: Aggregate) -> tuple[list[Item], list[str]]:
     """``(puts, deleted sort keys)`` that bring a loaded running instance to what the current
     layout writes (the backfill of data written before ``listed_variables``, lookup, candidate
-    and task lookup items and the execution listing): the header with its
-    ``listed_variables``, its lookup items, the candidate and task lookup items of its open
-    tasks, and its executions listed with
-    their header copy. Nothing for an instance already current, or
+    and task lookup items, the execution listing and correlated subscription partitions): the
+    header with its ``listed_variables``, its lookup items, the candidate and task lookup items
+    of its open tasks, its executions listed with their header copy, and its subscriptions in
+    their ``event-sort`` partitions. Nothing for an instance already current, or
     ended, or gone; commit with ``AggregateStore.commit`` at the loaded version."""
     header = aggregate.header
     if header is None or "sort" not in header.index or header.ttl is not None:
@@ -662,6 +667,9 @@ def layout_repairs(aggregate: Aggregate) -> tuple[list[Item], list[str]]:
         if execution.sk.startswith(EXECUTION_PREFIX) and execution.data.get("kind"):
             execution_item = item_of(instance_id, execution.data, wanted_header.data)
             wanted[execution_item.sk] = execution_item
+    for subscription in stored.values():  # correlated ones move to their values' partition
+        if subscription.sk.startswith(SUBSCRIPTION_PREFIX) and subscription.data.get("kind"):
+            wanted[subscription.sk] = item_of(instance_id, subscription.data)
     puts.extend(item for sk, item in wanted.items() if _differs(stored.get(sk), item))
     deletes.extend(
         sk
@@ -693,6 +701,26 @@ def event_key(kind: str, name: str) -> str:
     """The ``event-sort`` index partition of the subscriptions to event ``name`` of ``kind``
     (``message``, ``signal``, ...)."""
     return f"{kind}#{name}"
+
+
+#: between an event partition and the digest of the correlation values its subscriptions expect
+CORRELATION_MARK = "|c="
+
+
+def correlated_event_key(kind: str, name: str, correlation: Mapping[str, Any]) -> str:
+    """The ``event-sort`` partition of the subscriptions to ``kind#name`` that expect the
+    correlation values ``correlation`` (name -> value: an event-registry catch): ``event_key``
+    plus ``CORRELATION_MARK`` and a digest of the sorted ``(name, text of the value)`` pairs;
+    ``event_key`` itself when there are none. An inbound event reads the partition of each
+    subset of its own correlation values (Flowable's correlation keys), so it reads the
+    subscriptions that may match it, not every subscription to its type. Values compare as
+    text, as the matching does (``inbound._equal``): a subscription's values are texts."""
+    if not correlation:
+        return event_key(kind, name)
+    pairs = sorted((str(n), str(v)) for n, v in correlation.items())
+    text = json.dumps(pairs, ensure_ascii=False, separators=(",", ":"))
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+    return f"{event_key(kind, name)}{CORRELATION_MARK}{digest}"
 
 
 def variable_prefix(instance_id: str, scope_id: str | None = None) -> str:

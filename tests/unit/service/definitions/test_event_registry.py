@@ -32,6 +32,21 @@ def test_an_event_reads_correlation_parameters_and_payload_fields():
     assert parse_event(json.dumps(event.to_json())) == event
 
 
+def test_an_event_takes_at_most_four_correlation_parameters():
+    """Each inbound event reads one index partition per subset of its correlation values
+    (``event_registry.event_lookup``): 16 at most, refused beyond at deploy."""
+
+    def event(count: int) -> str:
+        fields = [{"name": f"c{n}", "type": "string"} for n in range(count)]
+        return json.dumps({"key": "wide", "correlationParameters": fields})
+
+    assert len(parse_event(event(4)).correlation) == 4
+    with pytest.raises(DefinitionError) as exc:
+        parse_event(event(5))
+    assert exc.value.field == "correlationParameters"
+    assert "at most 4" in str(exc.value)
+
+
 def test_the_corpus_channel_is_refused_for_its_jms_type_and_runs_as_sqs(corpus):
     text = (corpus / "flowable-integration/eventregistry/simpleChannel.channel").read_text()
     with pytest.raises(DefinitionError) as exc:

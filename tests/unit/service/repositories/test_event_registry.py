@@ -1,7 +1,8 @@
 """The event registry's start registrations share the ``event-sort`` partition of their event
-type with the subscriptions (``repositories/event_registry.py``): one Query answers an inbound
-event's whole lookup, the subscription readers never see a registration, and the backfill
-moves registrations of the earlier layout (repository table) there, once."""
+type with the uncorrelated subscriptions, and a subscription expecting correlation values sits
+in the partition of those values (``repositories/event_registry.py``): an inbound event reads
+one partition per subset of its values, the subscription readers never see a registration, and
+the backfills move registrations and subscriptions of the earlier layouts there, once."""
 
 from __future__ import annotations
 
@@ -15,8 +16,14 @@ from chalicelib.service.definitions.event_start_backfill import move_event_start
 from chalicelib.service.events import inbound
 from chalicelib.service.repositories import event_registry as repo
 from chalicelib.service.repositories.instance_reads import subscribers
-from chalicelib.service.repositories.instances import SUBSCRIPTION_SORT_LOW, subscription_sort
-from chalicelib.storage.ports import Delete, Item, Put, Table
+from chalicelib.service.repositories.instances import (
+    CORRELATION_MARK,
+    SUBSCRIPTION_SORT_LOW,
+    correlated_event_key,
+    event_key,
+    subscription_sort,
+)
+from chalicelib.storage.ports import Delete, Index, Item, Put, Table
 from tests.support.env import REPO
 
 SAMPLE = REPO / "workflow" / "events"
@@ -73,10 +80,10 @@ def test_registrations_sort_below_every_subscription():
         assert subscription_sort(record) >= SUBSCRIPTION_SORT_LOW
 
 
-def test_one_query_reads_the_starts_and_the_subscriptions_of_an_event_type(deployed):
+def test_the_lookup_reads_the_starts_and_the_subscriptions_that_may_match(deployed):
     [instance_id] = hired(deployed, "alice", "m-1").started
 
-    starts, waiting = repo.event_lookup(deployed.store, "accountApproved")
+    starts, waiting = repo.event_lookup(deployed.store, "accountApproved", {"userName": "alice"})
 
     assert [(s["key"], s["activityId"]) for s in starts] == [("approvalAudit", "approved")]
     assert [w["instance_id"] for w in waiting] == [instance_id]
@@ -85,14 +92,47 @@ def test_one_query_reads_the_starts_and_the_subscriptions_of_an_event_type(deplo
     assert waiting == []
 
 
+def test_an_event_never_reads_subscriptions_expecting_other_values(deployed):
+    """The receive task waits for ``accountApproved`` with ``userName`` = the hired user: its
+    subscription sits in the partition of that value, not in the event type's."""
+    for n, user in enumerate(("alice", "bob", "carol")):
+        hired(deployed, user, f"m-{n}")
+
+    starts, waiting = repo.event_lookup(deployed.store, "accountApproved", {"userName": "bob"})
+
+    assert len(starts) == 1
+    assert [w["configuration"]["correlation"] for w in waiting] == [{"userName": "bob"}]
+    assert repo.event_lookup(deployed.store, "accountApproved", {"userName": "dave"})[1] == []
+    assert repo.event_lookup(deployed.store, "accountApproved")[1] == []
+
+
+def test_the_partitions_are_the_subsets_of_the_correlation_values():
+    name = f"{EVENT_REGISTRY_PREFIX}e"
+    bare = event_key("message", name)
+    assert correlated_event_key("message", name, {}) == bare
+    both = correlated_event_key("message", name, {"a": "1", "b": "x"})
+    assert both == correlated_event_key("message", name, {"b": "x", "a": 1})  # order, text
+    assert both.startswith(bare + CORRELATION_MARK)
+    assert both != correlated_event_key("message", name, {"a": "1", "b": "y"})
+    assert both != correlated_event_key("message", name, {"a": "1"})
+    partitions = repo._partitions(name, {"a": "1", "b": "x"})
+    assert partitions == [
+        bare,
+        correlated_event_key("message", name, {"a": "1"}),
+        correlated_event_key("message", name, {"b": "x"}),
+        both,
+    ]
+
+
 def test_subscription_readers_never_see_a_registration(deployed):
     [instance_id] = hired(deployed, "alice", "m-1").started
     name = f"{EVENT_REGISTRY_PREFIX}accountApproved"
+    mine = correlated_event_key("message", name, {"userName": "alice"})
 
-    page = subscribers(deployed.store, "message", name)
+    page = deployed.store.query_index(Table.RUNTIME, Index.EVENT_SORT, mine)
 
     assert [item.data["instance_id"] for item in page.items] == [instance_id]
-    assert all(item.kind != repo.EVENT_START for item in page.items)
+    assert subscribers(deployed.store, "message", name).items == []  # only the registration
 
 
 def test_an_event_starts_and_correlates_from_the_one_lookup(deployed):
@@ -102,16 +142,16 @@ def test_an_event_starts_and_correlates_from_the_one_lookup(deployed):
 
     assert len(outcome.started) == 1 and outcome.started[0] != waiting
     assert len(outcome.delivered) == 1
-    assert repo.event_lookup(deployed.store, "accountApproved")[1] == []
+    assert repo.event_lookup(deployed.store, "accountApproved", {"userName": "alice"})[1] == []
 
 
 def make_old(store) -> int:
     """Move every registration back where the earlier layout wrote it (repository table, no
     index); returns how many."""
     moved = 0
-    for event_key in ("contractorHired", "accountApproved"):
-        for data in repo.event_lookup(store, event_key)[0]:
-            pk, sk = repo.event_start_key(event_key, data["key"], data["activityId"])
+    for key in ("contractorHired", "accountApproved"):
+        for data in repo.event_lookup(store, key)[0]:
+            pk, sk = repo.event_start_key(key, data["key"], data["activityId"])
             legacy = Item(pk, sk, repo.EVENT_START, data)
             store.transact([Put(Table.REPOSITORY, legacy), Delete(repo.EVENT_START_TABLE, pk, sk)])
             moved += 1
@@ -133,3 +173,32 @@ def test_the_backfill_moves_registrations_of_the_earlier_layout_once(deployed):
     assert start["definitionId"].startswith("contractorHired:")
     assert len(hired(deployed, "bob", "m-3").started) == 1
     assert len(approved(deployed, "bob", "m-4").started) == 1
+
+
+def test_the_backfill_moves_a_subscription_of_the_earlier_layout_to_its_values(deployed):
+    """A correlated subscription written before the digest sits in the event type's partition:
+    the event still finds it there (its values compare as before); the instance backfill
+    moves it to its values' partition in one transaction, once."""
+    from chalicelib.service.instances.backfill import BackfillReport, backfill_instance
+
+    store = deployed.store
+    [instance_id] = hired(deployed, "alice", "m-1").started
+    [item] = [
+        i
+        for i in store.query(Table.RUNTIME, instance_id, sk_prefix="sub#").items
+        if i.data.get("event_name")
+    ]
+    bare = event_key("message", f"{EVENT_REGISTRY_PREFIX}accountApproved")
+    old = Item(item.pk, item.sk, item.kind, item.data, index={**item.index, "event": bare})
+    store.transact([Put(Table.RUNTIME, old)])
+    legacy = subscribers(store, "message", item.data["event_name"]).items
+    assert [i.data["instance_id"] for i in legacy] == [instance_id]
+
+    report = BackfillReport()
+    backfill_instance(store, instance_id, report)
+    assert report.updated == 1
+    assert subscribers(store, "message", item.data["event_name"]).items == []
+    again = BackfillReport()
+    backfill_instance(store, instance_id, again)
+    assert again.current == 1 and again.updated == 0
+    assert len(approved(deployed, "alice", "m-2").delivered) == 1
