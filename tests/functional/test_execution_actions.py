@@ -63,6 +63,53 @@ def test_two_candidates_are_409_until_an_instance_or_business_key_selects_one(
     assert tasks(container, first) == tasks(container, second) == ["T"]
 
 
+def test_a_message_by_business_key_costs_the_same_however_many_instances_wait(
+    client, container, msgwait
+):
+    """Bounded work per request: with 2 instances waiting for ``go``, then 8 (other business
+    keys), a message for one business key reads that key's lookup partition and the
+    instance's subscriptions, never the other waiting instances."""
+    from chalicelib import aws
+
+    def deliver_to(key: str) -> dict[str, int]:
+        with aws.counting() as counter:
+            status, body = post(
+                client, "message", {"messageName": "go", "processVariables": {}, "businessKey": key}
+            )
+        assert status == 200, body
+        assert body["processInstanceId"] == instances[key]
+        return dict(counter.counts["dynamodb"])
+
+    instances = {f"k-{n}": start(container, msgwait, business_key=f"k-{n}") for n in range(3)}
+    deliver_to("k-0")  # warm
+    small = deliver_to("k-1")
+    instances.update(
+        {f"k-{n}": start(container, msgwait, business_key=f"k-{n}") for n in range(3, 9)}
+    )
+
+    # the key's partition, the instance's subscriptions, its load to resolve the target and
+    # to run the command (before: every waiting subscription, and a GetItem per instance)
+    assert deliver_to("k-7") == small == {"Query": 4, "TransactWriteItems": 1}
+
+
+def test_a_message_to_many_waiting_reads_a_bounded_number(client, container, msgwait, monkeypatch):
+    """Without a target the index is read only up to ``CANDIDATES_READ`` + 1: past that the
+    409 says "more than" instead of counting them all."""
+    from chalicelib.service.events import targets
+
+    monkeypatch.setattr(targets, "CANDIDATES_READ", 2)
+    for _ in range(2):
+        start(container, msgwait)
+    status, body = post(client, "message", {"messageName": "go", "processVariables": {}})
+    assert status == 409 and body["detail"] == {"count": 2}
+    start(container, msgwait)
+
+    status, body = post(client, "message", {"messageName": "go", "processVariables": {}})
+
+    assert status == 409 and body["message"].startswith("More than 2 executions")
+    assert body["detail"] == {"count": 2, "more": True}
+
+
 def test_message_to_a_named_execution(client, container, msgwait):
     instance = start(container, msgwait)
     execution = waiting_execution(container, instance)

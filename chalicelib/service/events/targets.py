@@ -6,9 +6,10 @@ Finding the target of a message (``resolve_message``):
 * ``executionId``: its instance (``ids.instance_of``; the root execution's id is the instance
   id), one Query; the execution must hold a subscription to the message;
 * ``processInstanceId``: the single subscription of that name in the instance;
-* ``businessKey``: the ``event-sort`` index (``message#<name>``), then one GetItem of the
-  header per instance met, keeping the instances with that business key;
-* nothing: the ``event-sort`` index across all instances.
+* ``businessKey``: the running instances with that business key (``lookup-sort``: one
+  Query), then each one's subscriptions (one Query of its item collection);
+* nothing: the ``event-sort`` index across all instances, read no further than
+  ``CANDIDATES_READ`` + 1 subscriptions (enough to say how many targets, or "more than").
 
 Exactly one subscription: deliver to it (the instance is loaded to confirm it, since the index
 is eventually consistent); several: 409 naming the count; none, but a latest definition with a
@@ -30,12 +31,12 @@ from ...engine.runtime.records import SubscriptionRecord, SubscriptionType
 from ...engine.runtime.state import InstanceState
 from ...errors import Conflict, NotFound
 from ...storage.aggregate import AggregateStore
-from ...storage.ports import Page, Write
+from ...storage.ports import Page, Table, Write
 from ..container import Services
 from ..definitions import start_events
-from ..repositories.instance_reads import header_check, read_header
+from ..repositories.instance_reads import header_check, instance_lookup
 from ..repositories.instance_reads import subscribers as stored_subscribers
-from ..repositories.instances import state_of
+from ..repositories.instances import SUBSCRIPTION_PREFIX, state_of
 from .requests import MessageRequest
 
 __all__ = [
@@ -93,15 +94,48 @@ def subscribers(
     )
 
 
-def _all_subscribers(container: Services, kind: str, name: str) -> list[dict]:
+#: subscriptions (or instances of one business key) read to tell one target from several:
+#: a 409 names the count up to this many, "more than" past it (bounded work per request)
+CANDIDATES_READ = 100
+
+
+def _candidates(container: Services, name: str) -> tuple[list[dict], bool]:
+    """Up to ``CANDIDATES_READ`` subscriptions to message ``name`` across instances (the
+    ``event-sort`` partition, read only that far), and whether more wait."""
     found: list[dict] = []
     token = None
     while True:
-        page = subscribers(container, kind, name, start=token)
+        wanted = CANDIDATES_READ + 1 - len(found)
+        page = subscribers(container, "message", name, limit=wanted, start=token)
         found.extend(item.data for item in page.items)
         token = page.next_token
+        if len(found) > CANDIDATES_READ:
+            return found[:CANDIDATES_READ], True
         if token is None:
-            return found
+            return found, False
+
+
+def _business_key_candidates(
+    container: Services, name: str, business_key: str
+) -> tuple[list[dict], bool]:
+    """The subscriptions to message ``name`` of the running instances with ``business_key``:
+    that key's ``lookup-sort`` partition (one Query, near-unique), then each instance's own
+    subscriptions (one Query of its collection, strongly consistent), at most
+    ``CANDIDATES_READ`` instances; and whether more instances have that key."""
+    store = container.store
+    found: list[dict] = []
+    page = instance_lookup(store, "bk", business_key, limit=CANDIDATES_READ + 1)
+    headers = [h for h in page.items if h.data.get("business_key") == business_key]
+    more = len(page.items) > CANDIDATES_READ or page.next_token is not None
+    for header in headers[:CANDIDATES_READ]:
+        items = store.query(Table.RUNTIME, header.pk, sk_prefix=SUBSCRIPTION_PREFIX).items
+        found.extend(
+            item.data
+            for item in items
+            if item.data.get("type") == SubscriptionType.MESSAGE.value
+            and item.data.get("event_name") == name
+        )
+    return found, more
 
 
 @dataclass(frozen=True)
@@ -183,9 +217,14 @@ def subscribed_execution(
     return Resolved(Target(state.id, execution_id), version, state.header.definition_id)
 
 
-def _several(count: int, name: str, where: str) -> Conflict:
+def _several(count: int, name: str, where: str, *, more: bool = False) -> Conflict:
+    if more:
+        return Conflict(
+            f"More than {count} executions{where} wait for message '{name}': name the executionId",
+            detail={"count": count, "more": True},
+        )
     return Conflict(
-        f"{count} executions {where} wait for message '{name}': name the executionId",
+        f"{count} executions{where} wait for message '{name}': name the executionId",
         detail={"count": count},
     )
 
@@ -205,15 +244,16 @@ def resolve_message(container: Services, request: MessageRequest) -> Resolved:
                 f"No execution of process instance {state.id} waits for message '{name}'"
             )
         if len(found) > 1:
-            raise _several(len(found), name, f"of process instance {state.id}")
+            raise _several(len(found), name, f" of process instance {state.id}")
         return Resolved(
             Target(state.id, found[0].execution_id), version, state.header.definition_id
         )
-    candidates = _all_subscribers(container, "message", name)
     if request.business_key is not None:
-        candidates = _with_business_key(container, candidates, request.business_key)
-    if len(candidates) > 1:
-        raise _several(len(candidates), name, "")
+        candidates, more = _business_key_candidates(container, name, request.business_key)
+    else:
+        candidates, more = _candidates(container, name)
+    if more or len(candidates) > 1:
+        raise _several(len(candidates), name, "", more=more)
     if candidates:
         sub = candidates[0]
         try:
@@ -223,18 +263,6 @@ def resolve_message(container: Services, request: MessageRequest) -> Resolved:
         except NotFound:  # gone since the index saw it
             pass
     return _message_start(container, name)
-
-
-def _with_business_key(
-    container: Services, candidates: list[dict], business_key: str
-) -> list[dict]:
-    keys: dict[str, str | None] = {}
-    for sub in candidates:
-        instance_id = sub["instance_id"]
-        if instance_id not in keys:
-            header = read_header(container.store, instance_id)
-            keys[instance_id] = header.data.get("business_key") if header is not None else None
-    return [sub for sub in candidates if keys[sub["instance_id"]] == business_key]
 
 
 def _message_start(container: Services, name: str) -> Resolved:
