@@ -142,6 +142,7 @@ __all__ = [
     "history_count",
     "task_count",
     "task_state_page",
+    "task_state_skip",
     "task_state_count",
     "counts_exact",
     "deletion_counts",
@@ -509,6 +510,28 @@ def task_state_page(
         limit=limit,
         start=start,
         descending=descending,
+    )
+
+
+def task_state_skip(
+    store: ItemStore, finished: bool, count: int, *, descending: bool = False, then: int = 0
+) -> tuple[str | None, bool, Page | None]:
+    """``(token, ended, following)``: where ``task_state_page`` (same state and order)
+    continues after its first ``count`` items (``sharding.skip_partitions``: one index Query
+    per shard, asking each for ``count + then`` items at once). The state partition's items
+    are the historic task items themselves, so ``following`` (the up to ``then`` items after
+    the skipped ones) is the page ``task_state_page`` would answer from ``token``: whole task
+    items, no further read. A key-only read of the same entries would cost the same: the
+    index projects every attribute and DynamoDB meters a Query by the entries it reads, not by
+    what a projection expression returns."""
+    return skip_partitions(
+        store,
+        Table.HISTORY,
+        Index.LOOKUP_SORT,
+        _task_partitions(finished),
+        count,
+        descending=descending,
+        then=then,
     )
 
 
