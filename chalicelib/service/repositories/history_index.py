@@ -517,13 +517,14 @@ def task_state_skip(
     store: ItemStore, finished: bool, count: int, *, descending: bool = False, then: int = 0
 ) -> tuple[str | None, bool, Page | None]:
     """``(token, ended, following)``: where ``task_state_page`` (same state and order)
-    continues after its first ``count`` items (``sharding.skip_partitions``: one index Query
-    per shard, asking each for ``count + then`` items at once). The state partition's items
-    are the historic task items themselves, so ``following`` (the up to ``then`` items after
-    the skipped ones) is the page ``task_state_page`` would answer from ``token``: whole task
-    items, no further read. A key-only read of the same entries would cost the same: the
-    index projects every attribute and DynamoDB meters a Query by the entries it reads, not by
-    what a projection expression returns."""
+    continues after its first ``count`` items (``sharding.skip_partitions``, ``spread``: one
+    index Query per shard, asking each for its share of ``count + then`` and a margin, since a
+    task's shard is the hash of its id; a second round only when a shard held more than
+    that). The state partition's items are the historic task items themselves, so
+    ``following`` (the items after the skipped ones) is the page ``task_state_page`` would
+    answer from ``token``: whole task items, no further read. A key-only read of the same
+    entries would cost the same: the index projects every attribute and DynamoDB meters a
+    Query by the entries it reads, not by what a projection expression returns."""
     return skip_partitions(
         store,
         Table.HISTORY,
@@ -532,6 +533,7 @@ def task_state_skip(
         count,
         descending=descending,
         then=then,
+        spread=True,
     )
 
 

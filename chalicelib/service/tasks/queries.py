@@ -15,9 +15,14 @@ Each query is planned to the cheapest read that holds every match, then filtered
   (``<create time>#<id>``), so ``_sortKeys=createTime`` or ``-createTime`` alone pages it
   forwards or backwards within the read budget (``QuerySource.ordered_by``).
 * historic tasks: ``_id``/``taskId`` → one GetItem; ``processInstanceId`` → one Query of the
-  instance's history (``task#`` prefix); otherwise the ``htask#0..7`` listing, whose
-  ``_totalPagedResultsPolicy=EXACT`` over every historic task is its maintained counter
-  (``history_index.task_count``: one Query; not with a history TTL).
+  instance's history (``task#`` prefix); a state (``finished=true``/``unfinished=true``, or
+  ``endTime pr``/``!(endTime pr)`` AND-ed at the top of a ``_queryFilter``) → that state
+  partition of ``lookup-sort`` (``htask-state=<state>#0..7``: one index Query per shard per
+  read, of at least ``FILTERED_BATCH`` items when other terms filter it); otherwise the
+  ``htask#0..7`` listing. ``_totalPagedResultsPolicy=EXACT`` over every historic task, or
+  over one state alone, is its maintained counter (``history_index.task_count``,
+  ``task_state_count``: one Query; not with a history TTL), and an offset on a state alone
+  skips in one round of shard Queries (``history_index.task_state_skip``).
 
 Equality terms come from ``filtered-query`` parameters or from the top-level ``eq`` terms of a
 ``_queryFilter``. ``var-<name>`` reads the instance-scope variables of each instance met (one
