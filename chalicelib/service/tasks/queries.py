@@ -790,7 +790,8 @@ def _history_skip(
 
 def _history_task_count(container: Services, request: CrestRequest) -> Callable[[], int] | None:
     """The maintained count of every historic task (``history_index.task_count``, one Query)
-    when the query selects them all and no history TTL may have expired some
+    when the query selects them all, or of one state (``task_state_count``) when it selects by
+    that state alone (``_history_state_only``), and no history TTL may have expired some
     (``counts_exact``); None otherwise."""
     if not counts_exact(container, None):
         return None
