@@ -49,8 +49,9 @@ not hold. The history delete subtracts the tasks it deletes.
 Each historic task item also carries its state partition in the ``lookup-sort`` index on its own
 item (no extra item): ``lookup`` = ``htask-state=<state>#<n>`` (``n`` = shard of the task id;
 ``<state>`` finished when the record has an ``endTime``), ``sort`` = its ``<createTime>#<id>``
-(as the ``htask`` listing). ``taskinstance/history`` ``finished``/``unfinished`` merge the 8
-shards (``task_state_page``); each state is counted (``task_state_count``, base
+(as the ``htask`` listing). ``taskinstance/history`` ``finished``/``unfinished`` (and
+``endTime pr``/``!(endTime pr)`` filters) merge the 8 shards (``task_state_page``), and an
+offset on a state alone skips on them (``task_state_skip``); each state is counted (``task_state_count``, base
 ``htask-state=<state>``): +1 unfinished at the task's creation, -1 unfinished +1 finished at the
 commit that ends a task the instance had as loaded (+1 finished for a task created and ended in
 one commit), and the history delete subtracts each deleted task from its state. At most 2 more
