@@ -14,6 +14,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import json
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -115,7 +116,7 @@ def query_partitions(
     if limit < 1:
         raise ValueError("limit must be >= 1")
     state, fetched, taken, read = _merge(
-        store, table, index, hash_values, key_range, limit, start, descending, whole
+        store, table, index, hash_values, key_range, limit, start, descending, limit if whole else 0
     )
     items = [item for _, _, item in taken]
     return Page(items, _token_after(state, fetched, taken, index, len(hash_values)), read)
@@ -130,14 +131,15 @@ def _merge(
     limit: int,
     start: str | None,
     descending: bool,
-    whole: bool,
+    asked: int,
 ) -> tuple[dict[int, str], dict[int, Page], list[tuple[Any, int, Item]], int]:
     """One round of ``query_partitions``: ``(state it started from, the page of each
-    partition queried, the merged items certainly in order, items read)``."""
+    partition queried, the merged items certainly in order, items read)``. ``asked``: the
+    items asked of each partition (0: its share of ``limit`` and ``SHARE_MARGIN``)."""
     count = len(hash_values)
     state = _decode_state(start, count)
     unfinished = [p for p in range(count) if state.get(p) != _DONE]
-    share = limit if whole else min(limit, -(-limit // max(len(unfinished), 1)) + SHARE_MARGIN)
+    share = min(limit, asked or -(-limit // max(len(unfinished), 1)) + SHARE_MARGIN)
     fetched: dict[int, Page] = {}
     for position in unfinished:
         hash_value = hash_values[position]
@@ -209,6 +211,17 @@ def _token_after(
     return encode_token({"shards": json.dumps(new_state, sort_keys=True)})
 
 
+def _spread_share(wanted: int, shards: int) -> int:
+    """The items to ask of each of ``shards`` shards so that their merge holds the first
+    ``wanted`` items but with a chance under one in a million per shard: its expected share
+    (binomial, p = 1/shards) plus five standard deviations and ``SHARE_MARGIN``."""
+    if shards <= 1:
+        return wanted
+    mean = wanted / shards
+    deviation = math.sqrt(mean * (1 - 1 / shards))
+    return min(wanted, math.ceil(mean + 5 * deviation) + SHARE_MARGIN)
+
+
 def skip_partitions(
     store: ItemStore,
     table: Table,
@@ -218,21 +231,30 @@ def skip_partitions(
     *,
     descending: bool = False,
     then: int = 0,
+    spread: bool = False,
 ) -> tuple[str | None, bool, Page | None]:
     """``(token, ended, following)``: the ``query_partitions`` token (same partitions and
     order) that resumes after the first ``count`` merged items, reading their index items only;
     ``ended`` (token None) when no item follows them. Each partition is asked for ``count`` +
     ``then`` items at once (``whole``), so it costs one Query per partition (more past
     DynamoDB's 1 MB per response) and reads at most that many index items per partition.
+    ``spread``: the partitions are the shards of one listing (``shard_for`` of an id, so each
+    holds about its share of any run of merged items): each is asked for its share of
+    ``count + then`` and five standard deviations of it more (``_spread_share``), so a round
+    reads about twice the items it skips rather than once per partition; a round whose merge
+    comes short (a shard past its ask, rare) goes on from where the merge is certain.
     ``following``: the up to ``then`` items after the skipped ones, as the page
     ``query_partitions`` would return from ``token`` (its token resumes after them), so the
-    caller need not query again; None when ``then`` is 0 or nothing follows."""
+    caller need not query again; None when ``then`` is 0 or nothing follows (with ``spread``
+    it may hold fewer than ``then`` items and a token: the caller reads on from it)."""
     if count < 1:
         raise ValueError("count must be >= 1")
     token: str | None = None
     while True:
+        wanted = count + then
+        asked = _spread_share(wanted, len(hash_values)) if spread else wanted
         state, fetched, taken, _ = _merge(
-            store, table, index, hash_values, None, count + then, token, descending, True
+            store, table, index, hash_values, None, wanted, token, descending, asked
         )
         total = len(hash_values)
         if len(taken) > count:

@@ -49,8 +49,9 @@ not hold. The history delete subtracts the tasks it deletes.
 Each historic task item also carries its state partition in the ``lookup-sort`` index on its own
 item (no extra item): ``lookup`` = ``htask-state=<state>#<n>`` (``n`` = shard of the task id;
 ``<state>`` finished when the record has an ``endTime``), ``sort`` = its ``<createTime>#<id>``
-(as the ``htask`` listing). ``taskinstance/history`` ``finished``/``unfinished`` merge the 8
-shards (``task_state_page``); each state is counted (``task_state_count``, base
+(as the ``htask`` listing). ``taskinstance/history`` ``finished``/``unfinished`` (and
+``endTime pr``/``!(endTime pr)`` filters) merge the 8 shards (``task_state_page``), and an
+offset on a state alone skips on them (``task_state_skip``); each state is counted (``task_state_count``, base
 ``htask-state=<state>``): +1 unfinished at the task's creation, -1 unfinished +1 finished at the
 commit that ends a task the instance had as loaded (+1 finished for a task created and ended in
 one commit), and the history delete subtracts each deleted task from its state. At most 2 more
@@ -142,6 +143,7 @@ __all__ = [
     "history_count",
     "task_count",
     "task_state_page",
+    "task_state_skip",
     "task_state_count",
     "counts_exact",
     "deletion_counts",
@@ -509,6 +511,30 @@ def task_state_page(
         limit=limit,
         start=start,
         descending=descending,
+    )
+
+
+def task_state_skip(
+    store: ItemStore, finished: bool, count: int, *, descending: bool = False, then: int = 0
+) -> tuple[str | None, bool, Page | None]:
+    """``(token, ended, following)``: where ``task_state_page`` (same state and order)
+    continues after its first ``count`` items (``sharding.skip_partitions``, ``spread``: one
+    index Query per shard, asking each for its share of ``count + then`` and a margin, since a
+    task's shard is the hash of its id; a second round only when a shard held more than
+    that). The state partition's items are the historic task items themselves, so
+    ``following`` (the items after the skipped ones) is the page ``task_state_page`` would
+    answer from ``token``: whole task items, no further read. A key-only read of the same
+    entries would cost the same: the index projects every attribute and DynamoDB meters a
+    Query by the entries it reads, not by what a projection expression returns."""
+    return skip_partitions(
+        store,
+        Table.HISTORY,
+        Index.LOOKUP_SORT,
+        _task_partitions(finished),
+        count,
+        descending=descending,
+        then=then,
+        spread=True,
     )
 
 

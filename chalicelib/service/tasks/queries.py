@@ -15,9 +15,14 @@ Each query is planned to the cheapest read that holds every match, then filtered
   (``<create time>#<id>``), so ``_sortKeys=createTime`` or ``-createTime`` alone pages it
   forwards or backwards within the read budget (``QuerySource.ordered_by``).
 * historic tasks: ``_id``/``taskId`` → one GetItem; ``processInstanceId`` → one Query of the
-  instance's history (``task#`` prefix); otherwise the ``htask#0..7`` listing, whose
-  ``_totalPagedResultsPolicy=EXACT`` over every historic task is its maintained counter
-  (``history_index.task_count``: one Query; not with a history TTL).
+  instance's history (``task#`` prefix); a state (``finished=true``/``unfinished=true``, or
+  ``endTime pr``/``!(endTime pr)`` AND-ed at the top of a ``_queryFilter``) → that state
+  partition of ``lookup-sort`` (``htask-state=<state>#0..7``: one index Query per shard per
+  read, of at least ``FILTERED_BATCH`` items when other terms filter it); otherwise the
+  ``htask#0..7`` listing. ``_totalPagedResultsPolicy=EXACT`` over every historic task, or
+  over one state alone, is its maintained counter (``history_index.task_count``,
+  ``task_state_count``: one Query; not with a history TTL), and an offset on a state alone
+  skips in one round of shard Queries (``history_index.task_state_skip``).
 
 Equality terms come from ``filtered-query`` parameters or from the top-level ``eq`` terms of a
 ``_queryFilter``. ``var-<name>`` reads the instance-scope variables of each instance met (one
@@ -52,6 +57,7 @@ from ..repositories.history_index import (
     task_count,
     task_state_count,
     task_state_page,
+    task_state_skip,
 )
 from ..repositories.instance_reads import (
     assignee_count,
@@ -70,6 +76,7 @@ from ..repositories.instances import (
     records_of,
     task_lookup_key,
 )
+from ..repositories.layout import FILTERED_BATCH
 from .shapes import (
     HISTORY_TASK_FIELDS,
     TASK_FIELDS,
@@ -595,7 +602,11 @@ def _history_filtered(
     return _all(checks)
 
 
-def _history_fetch(store: ItemStore, request: CrestRequest, records: _Records) -> Callable:
+def _history_fetch(
+    store: ItemStore, request: CrestRequest, records: _Records, following: dict[str, Page]
+) -> Callable:
+    """The fetch of ``taskinstance/history``; ``following``: pages an offset's skip already
+    read (``_history_skip``), by the token they start at, answered without a read."""
     terms = _plan_terms(request, _HISTORY_EQUAL)
     task_id, instance_id = terms.get("_id"), terms.get("processInstanceId")
 
@@ -623,6 +634,9 @@ def _history_fetch(store: ItemStore, request: CrestRequest, records: _Records) -
     elif (state := _history_state(request)) is not None:
 
         def read(token: Any, limit: int) -> Page:
+            ready = following.pop(token, None) if isinstance(token, str) else None
+            if ready is not None:
+                return ready
             return task_state_page(store, state, limit=limit, start=token)
     else:
 
@@ -637,14 +651,60 @@ def _history_fetch(store: ItemStore, request: CrestRequest, records: _Records) -
 
 
 def _history_state(request: CrestRequest) -> bool | None:
-    """The task state partition a ``filtered-query`` selects (``finished=true``: True,
-    ``unfinished=true``: False; None: neither, or both, or not a ``filtered-query``)."""
-    if request.query_filter is not None or request.query_id != FILTERED_QUERY:
+    """The task state partition that holds every historic task the query can answer (True:
+    finished, False: unfinished; None: neither, or both): ``filtered-query``'s
+    ``finished=true`` or ``unfinished=true``, or a ``_queryFilter`` with ``endTime pr`` or
+    ``!(endTime pr)`` among its top-level AND-ed terms (the rest of either is evaluated on
+    what the partition lists)."""
+    if request.query_filter is not None:
+        states, _ = _filter_states(request.query_filter)
+        return next(iter(states)) if len(states) == 1 else None
+    if request.query_id != FILTERED_QUERY:
         return None
     finished, unfinished = flag_param(request, "finished"), flag_param(request, "unfinished")
     if finished == unfinished:
         return None
     return finished
+
+
+def _history_state_only(request: CrestRequest) -> bool | None:
+    """The task state a query selects by and by nothing else (then its partition lists
+    exactly the answers: its count and an offset's skip serve them): ``filtered-query`` with
+    the one parameter ``finished=true`` or ``unfinished=true``, ``_queryFilter=endTime pr`` or
+    ``!(endTime pr)`` (AND-ed with ``true`` at most); None otherwise."""
+    state = _history_state(request)
+    if state is None:
+        return None
+    if request.query_filter is not None:
+        return None if _filter_states(request.query_filter)[1] else state
+    if list(request.additional_parameters) != ["finished" if state else "unfinished"]:
+        return None
+    return state
+
+
+def _filter_states(node: crest_filter.Node) -> tuple[set[bool], bool]:
+    """``(states, more)``: the states the top-level AND-ed ``endTime pr`` (finished: True) and
+    ``!(endTime pr)`` (False) terms of a filter require, and whether it has any other term
+    (``true`` aside)."""
+    states: set[bool] = set()
+    more = False
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, crest_filter.And):
+            pending.extend(current.operands)
+        elif _ends(current):
+            states.add(True)
+        elif isinstance(current, crest_filter.Not) and _ends(current.operand):
+            states.add(False)
+        elif not (isinstance(current, crest_filter.Constant) and current.value):
+            more = True
+    return states, more
+
+
+def _ends(node: crest_filter.Node) -> bool:
+    """Whether ``node`` is ``endTime pr``."""
+    return isinstance(node, crest_filter.Presence) and tuple(node.field) == ("endTime",)
 
 
 def _historic_variables(store: ItemStore, instance_id: str) -> dict[str, Any]:
@@ -684,25 +744,59 @@ def history_task_source(container: Services, request: CrestRequest) -> QuerySour
     records = _Records()
     variables = _PerInstance(lambda instance_id: _historic_variables(store, instance_id))
     ended = _PerInstance(lambda instance_id: _process_ended(store, instance_id))
+    following: dict[str, Page] = {}
+    fetch = _history_fetch(store, request, records, following)
+    extra: dict[str, Any] = {}
+    only = _history_state_only(request)
+    if only is not None:
+        extra["skip"] = _history_skip(store, only, following)
+    elif _history_state(request) is not None and not _history_single(request):
+        # the state partition's 8 shards cost 8 Queries per read, whatever the filter keeps
+        extra["batch"] = FILTERED_BATCH
     return QuerySource(
-        fetch=_history_fetch(store, request, records),
+        fetch=fetch,
         sortable=HISTORY_SORT_KEYS,
         filtered_query=lambda req: _history_filtered(req, records, variables, ended),
         count=_history_task_count(container, request),
+        **extra,
     )
+
+
+def _history_single(request: CrestRequest) -> bool:
+    """Whether the query reads one task or one instance's tasks (not a state partition)."""
+    terms = _plan_terms(request, _HISTORY_EQUAL)
+    task_id, instance_id = terms.get("_id"), terms.get("processInstanceId")
+    return (isinstance(task_id, str) and instance_of(task_id) is not None) or (
+        isinstance(instance_id, str) and bool(instance_id)
+    )
+
+
+def _history_skip(
+    store: ItemStore, finished: bool, following: dict[str, Page]
+) -> Callable[[int, bool, int], tuple[str | None, bool]]:
+    """``QuerySource.skip`` over a task state partition (``history_index.task_state_skip``):
+    the page after the skipped tasks is kept in ``following`` for the fetch from its token."""
+
+    def skip(count: int, descending: bool, then: int) -> tuple[str | None, bool]:
+        token, ended, page = task_state_skip(
+            store, finished, count, descending=descending, then=then
+        )
+        if token is not None and page is not None:
+            following[token] = page
+        return token, ended
+
+    return skip
 
 
 def _history_task_count(container: Services, request: CrestRequest) -> Callable[[], int] | None:
     """The maintained count of every historic task (``history_index.task_count``, one Query)
-    when the query selects them all and no history TTL may have expired some
+    when the query selects them all, or of one state (``task_state_count``) when it selects by
+    that state alone (``_history_state_only``), and no history TTL may have expired some
     (``counts_exact``); None otherwise."""
     if not counts_exact(container, None):
         return None
-    state = _history_state(request)
-    if state is not None and list(request.additional_parameters) in (
-        ["finished"],
-        ["unfinished"],
-    ):
+    state = _history_state_only(request)
+    if state is not None:
         return lambda: task_state_count(container.store, state)
     if served_terms(request, _HISTORY_EQUAL) != {}:
         return None
