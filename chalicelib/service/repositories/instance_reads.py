@@ -29,8 +29,8 @@ from ...storage.sharding import (
 from . import counters
 from .instances import (
     EXECUTION_LISTING,
-    INSTANCE_KEYS,
     EXECUTION_PREFIX,
+    INSTANCE_KEYS,
     OPEN_TASK_LISTING,
     RUNNING_LISTING,
     SUBSCRIPTION_PREFIX,

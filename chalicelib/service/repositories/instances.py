@@ -554,7 +554,15 @@ def key_items(instance_id: str, header: Item) -> list[Item]:
         return []
     sort = header.index["sort"]
     shard = shard_key(INSTANCE_KEYS, shard_for(instance_id, LIST_SHARDS))
-    items = [Item(instance_id, instance_key_sk(), INSTANCE_KEY_KIND, {}, {"kind_shard": shard, "sort": sort})]
+    items = [
+        Item(
+            instance_id,
+            instance_key_sk(),
+            INSTANCE_KEY_KIND,
+            {},
+            {"kind_shard": shard, "sort": sort},
+        )
+    ]
     for attribute, name in LOOKUP_ATTRIBUTES.items():
         value = header.data.get(name)
         if isinstance(value, str):
