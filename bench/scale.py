@@ -3,8 +3,8 @@
 One instance of a small process (start -> user task with a candidate group -> end; variables
 ``n``, ``group``, ``note``; a business key; a start user) is started through the service, and a
 second one is started and completed. Their items (runtime: header, executions, variables, task,
-candidate, lookup and variable lookup items; history: process, task, variables, activity segment) are the
-templates that ``bulk_write`` clones, with new time-ordered ids, through the storage layer
+candidate, lookup, variable lookup and instance key items; history: process, task, variables,
+activity segment) are the templates that ``bulk_write`` clones, with new time-ordered ids, through the storage layer
 (``ItemStore.batch_put``, BatchWriteItem): instance ``i`` has business key ``bk-<i>``, start user
 ``user-<i % 50>``, ``n = i % 100`` (its variable lookup item keyed ``var:n=<i % 100>``: the
 value marker is replaced inside index keys too), candidate group ``g<i % 10>`` (``internal/role/openidm-admin``
@@ -148,8 +148,9 @@ QUERIES: list[tuple[str, str, tuple[str, ...]]] = [
         "processinstance/history?_queryId=filtered-query&startUserId=user-7&_pageSize=10",
         ("page",),
     ),
-    # _pagedResultsOffset skips on key-only lookup items (QuerySource.skip): the page's
-    # items alone are read (one BatchGetItem), at any offset up to MAX_OFFSET
+    # _pagedResultsOffset skips on key-only items (QuerySource.skip): history's lookup items,
+    # the running instances' key items (listing and lookup partitions); the page's items alone
+    # are read (one BatchGetItem), at any offset up to MAX_OFFSET
     (
         "history definitionKey p10 offset 500",
         "processinstance/history?_queryId=filtered-query&processDefinitionKey=benchScale"
@@ -166,7 +167,13 @@ QUERIES: list[tuple[str, str, tuple[str, ...]]] = [
         "UI admin active p10 offset 200",
         "processinstance?_queryId=filtered-query&_sortKeys=-startTime&_pageSize=10"
         "&_pagedResultsOffset=200",
-        (),
+        ("page",),
+    ),
+    (
+        "running definitionKey p10 offset 200",
+        "processinstance?_queryId=filtered-query&processDefinitionKey=benchScale"
+        "&_sortKeys=-startTime&_pageSize=10&_pagedResultsOffset=200",
+        ("page",),
     ),
     ("executions true p10", "execution?_queryFilter=true&_pageSize=10", ("page",)),
     (
@@ -330,6 +337,11 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+#: a ``kindShard-sort`` value of a sharded listing (``instance#3``, ``instance-keys#5``), as
+#: opposed to an unsharded partition of key items (``instance-keys:bk=bk-7``)
+_SHARDED = re.compile(r"^[^#:]+#\d+$")
+
+
 def clones(
     running: list[tuple[Any, Any]],
     finished: list[tuple[Any, Any]],
@@ -370,7 +382,7 @@ def clones(
 
         for row in json.loads(_TOKENS.sub(substitute, text)):
             index = row["index"]
-            if "kind_shard" in index:
+            if _SHARDED.match(index.get("kind_shard", "")):  # a sharded listing's shard
                 listing = index["kind_shard"].split("#", 1)[0]
                 entity = index["sort"].rsplit("#", 1)[1]  # the id: task, instance, execution
                 index["kind_shard"] = shard_key(listing, shard_for(entity, LIST_SHARDS))

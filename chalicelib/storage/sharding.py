@@ -38,6 +38,8 @@ __all__ = [
     "query_shards",
     "query_partitions",
     "skip_partitions",
+    "retarget",
+    "sole_position",
     "SHARE_MARGIN",
 ]
 
@@ -270,6 +272,53 @@ def skip_partitions(
             return None, True, None
         if count == 0:
             return token, False, None
+
+
+def retarget(
+    token: str | None,
+    index: Index,
+    count: int,
+    to_index: Index,
+    to_values: Sequence[str],
+    sk: str,
+) -> str | None:
+    """A ``query_partitions`` token over ``count`` partitions of ``index`` as the token that
+    resumes ``query_partitions`` over ``to_values`` of ``to_index`` at the same positions: each
+    partition's position ``(pk, sk, hash, range)`` becomes ``(pk, sk, to_values[p], range)``.
+    For a listing of key-only items beside the listing of the items they stand for: one of each
+    per entity, under the same range values, the other item of ``pk`` at ``sk`` (a position
+    needs no item there: DynamoDB resumes after the key). None stays None."""
+    if token is None:
+        return None
+    if len(to_values) != count:
+        raise ValueError("retarget to as many partitions")
+    moved: dict[int, str] = {}
+    for position, resume in _decode_state(token, count).items():
+        if resume == _DONE:
+            moved[position] = _DONE
+            continue
+        key = decode_token(resume, _index_key(index))
+        moved[position] = encode_token(
+            {
+                "pk": key["pk"],
+                "sk": sk,
+                to_index.spec.hash_attr: to_values[position],
+                to_index.spec.range_attr: key[index.spec.range_attr],
+            }
+        )
+    return encode_token({"shards": json.dumps(moved, sort_keys=True)})
+
+
+def sole_position(token: str | None) -> str | None:
+    """The position of a ``query_partitions`` token over one partition as a token of that
+    partition's own ``query_index`` (None: done). A token that has not started the partition
+    cannot be told from its start: ``ValueError``."""
+    if token is None:
+        return None
+    state = _decode_state(token, 1)
+    if 0 not in state:
+        raise ValueError("the token has no position in the partition")
+    return None if state[0] == _DONE else state[0]
 
 
 def _index_key(index: Index) -> list[str]:

@@ -543,3 +543,150 @@ def test_task_lookup_items_follow_a_migration(store):
     for new in (task_lookup_key("pdi", "q:2:e"), task_lookup_key("pdk", "q")):
         [item] = task_lookup(store, new).items
         assert item.data["definition_id"] == "q:2:e" and task_lookup_count(store, new) == 1
+
+
+def _keyed(store, partition: str) -> list[str]:
+    page = store.query_index(Table.RUNTIME, Index.KIND_SHARD_SORT, partition)
+    return [f"{item.pk}/{item.sk}" for item in page.items]
+
+
+def test_instance_key_items_follow_the_header(store):
+    """Key-only twins of the header's listing and lookup items (``instance-keys#<n>``,
+    ``instance-keys:<attr>=<value>``): written at the start, moved with their key, untouched by
+    a variable change, gone when the instance ends; never counted, and the listing's and the
+    lookups' own counts stay 1 (nothing counted twice)."""
+    from dataclasses import replace
+
+    from chalicelib.engine.runtime.records import InstanceStatus
+    from chalicelib.service.repositories import counters
+    from chalicelib.service.repositories.instance_reads import lookup_count, running_count
+    from chalicelib.service.repositories.instances import (
+        INSTANCE_KEY_KIND,
+        instance_key_partition,
+    )
+    from chalicelib.storage.sharding import shard_for, shard_key
+
+    aggregates = AggregateStore(store)
+    state = new_state()
+    state.put(replace(state.header, business_key="bk-1", start_user_id="ann"))
+    version = _commit_counted(aggregates, state, 0)
+    i = state.id
+    listing = shard_key("instance-keys", shard_for(i, 8))
+    assert _keyed(store, listing) == [f"{i}/look#key/run"]
+    assert _keyed(store, instance_key_partition("bk", "bk-1")) == [f"{i}/look#key/bk"]
+    assert _keyed(store, "instance-keys:bk=bk-1") == [f"{i}/look#key/bk"]
+    assert _keyed(store, "instance-keys:pdk=p") == [f"{i}/look#key/pdk"]
+    assert _keyed(store, "instance-keys:pdi=p:1:d") == [f"{i}/look#key/pdi"]
+    assert _keyed(store, "instance-keys:su=ann") == [f"{i}/look#key/su"]
+    assert store.get(Table.RUNTIME, i, "look#key/sup") is None  # no super instance
+    header = store.get(Table.RUNTIME, i, "#header")
+    for sk in ("look#key/run", "look#key/bk", "look#key/pdk", "look#key/pdi", "look#key/su"):
+        item = store.get(Table.RUNTIME, i, sk)
+        assert item.kind == INSTANCE_KEY_KIND and item.data == {}  # key-only
+        assert item.index["sort"] == header.index["sort"]
+    assert running_count(store) == 1 and lookup_count(store, "bk", "bk-1") == 1
+    assert lookup_count(store, "pdk", "p") == 1
+    for base in ("instance-keys", "instance-keys:bk=bk-1", "instance-keys:pdk=p"):
+        for index in (Index.KIND_SHARD_SORT, Index.LOOKUP_SORT):
+            assert not store.query(Table.RUNTIME, counters.counter_pk(index, base)).items
+    # a variable of the instance scope changes: the header is rewritten, no key item
+    loaded = aggregates.load(i)
+    again = state_of(loaded)
+    again.put(VariableRecord(scope_id=i, name="amount", value=43))
+    puts, _ = changed_items(again.changes(), loaded)
+    assert "#header" in {p.sk for p in puts}
+    assert not [p.sk for p in puts if p.sk.startswith("look#key/")]
+    version = _commit_counted(aggregates, again, version, previous=loaded)
+    # the business key changes: its key item moves, the others stay
+    loaded = aggregates.load(i)
+    again = state_of(loaded)
+    again.put(replace(again.header, business_key="bk-2"))
+    puts, _ = changed_items(again.changes(), loaded)
+    assert [p.sk for p in puts if p.sk.startswith("look#key/")] == ["look#key/bk"]
+    version = _commit_counted(aggregates, again, version, previous=loaded)
+    assert _keyed(store, "instance-keys:bk=bk-1") == []
+    assert _keyed(store, "instance-keys:bk=bk-2") == [f"{i}/look#key/bk"]
+    # the instance ends: every key item goes in the same commit
+    loaded = aggregates.load(i)
+    again = state_of(loaded)
+    again.put(
+        replace(again.header, status=InstanceStatus.COMPLETED, end_time="2026-11-27T11:00:00.000Z")
+    )
+    _commit_counted(aggregates, again, version, previous=loaded)
+    assert not [sk for sk in aggregates.load(i).items if sk.startswith("look#")]
+    for partition in (listing, "instance-keys:bk=bk-2", "instance-keys:pdk=p"):
+        assert _keyed(store, partition) == []
+    assert running_count(store) == 0 and lookup_count(store, "pdk", "p") == 0
+
+
+def _started(aggregates, count: int) -> list[str]:
+    """``count`` running instances of ``p``, one second apart, business key ``bk`` for the
+    even ones; their ids in start order."""
+    from dataclasses import replace
+
+    started = []
+    for n in range(count):
+        state = new_state()
+        state.put(
+            replace(
+                state.header,
+                start_time=f"2026-11-27T10:00:{n:02d}.000Z",
+                business_key="bk" if n % 2 == 0 else f"other-{n}",
+            )
+        )
+        commit(aggregates, state, 0)
+        started.append(state.id)
+    return started
+
+
+def test_an_offset_skips_on_the_key_items(store):
+    """``running_skip`` finds where the listing (either order) and a lookup partition go on
+    after ``count`` instances, reading key items only; its page's headers and both tokens
+    continue exactly as the header reads without an offset do."""
+    from chalicelib.service.repositories.instance_reads import (
+        instance_lookup,
+        keyed_headers,
+        running_listing,
+        running_skip,
+    )
+
+    aggregates = AggregateStore(store)
+    started = _started(aggregates, 12)
+    even = started[::2]
+
+    def walk(read, start):
+        ids = []
+        while start is not None:
+            page = read(limit=2, start=start)
+            ids += [item.pk for item in page.items]
+            start = page.next_token
+        return ids
+
+    cases = [
+        (None, None, False, started, lambda **p: running_listing(store, **p)),
+        (None, None, True, started[::-1], lambda **p: running_listing(store, descending=True, **p)),
+        ("bk", "bk", False, even, lambda **p: instance_lookup(store, "bk", "bk", **p)),
+        (
+            "bk",
+            "bk",
+            True,
+            even[::-1],
+            lambda **p: instance_lookup(store, "bk", "bk", descending=True, **p),
+        ),
+    ]
+    for attribute, value, descending, expected, read in cases:
+        for count in (1, 3, len(expected) - 3):
+            token, ended, keys = running_skip(
+                store, count, attribute=attribute, value=value, descending=descending, then=2
+            )
+            assert not ended and keys is not None
+            assert all(item.data == {} for item in keys.items)  # keys, not headers
+            page = keyed_headers(store, keys)
+            assert all(item.sk == "#header" for item in page.items)
+            assert [item.pk for item in page.items] == expected[count : count + 2]
+            assert walk(read, token) == expected[count:], (attribute, descending, count)
+            assert walk(read, page.next_token) == expected[count + 2 :]
+        token, ended, keys = running_skip(
+            store, len(expected), attribute=attribute, value=value, descending=descending
+        )
+        assert (token, ended, keys) == (None, True, None)

@@ -1,10 +1,10 @@
 """``_pagedResultsOffset`` costs the skipped keys of an index, not their items.
 
 Through HTTP over moto: a history query served by ``lookup-sort`` partitions (an indexed
-equality, ``finished``/``unfinished``) and a running ``var-<name>`` query skip their offset on
-the key-only lookup items (``QuerySource.skip``), then read the page's items only: one
-BatchGetItem of the page's keys, at two sizes of the data; the pages equal the same pages read
-by cookie.
+equality, ``finished``/``unfinished``), a running ``var-<name>`` query, the running listing
+(the admin UI's active grid) and a running lookup partition skip their offset on key-only
+items (``QuerySource.skip``), then read the page's items only: one BatchGetItem of the page's
+keys, at two sizes of the data; the pages equal the same pages read by cookie.
 """
 
 from __future__ import annotations
@@ -110,3 +110,73 @@ def test_an_offset_past_the_end_answers_an_empty_page(client, container, keys_re
         data, counts, sizes = _offset_cost(client, keys_read, path, params, 40)
         assert data["result"] == [] and not data.get("pagedResultsCookie"), params
         assert "BatchGetItem" not in counts and sizes == [], (params, counts)
+
+
+#: name: (params, requests at offset 200): the running listing skips on its 8 key shards, a
+#: lookup partition on its one key partition; then one BatchGetItem of the page's headers
+RUNNING_QUERIES = {
+    "active grid, newest first": (
+        "_queryId=filtered-query&_sortKeys=-startTime",
+        {"Query": 8, "BatchGetItem": 1},
+    ),
+    "all, unsorted": ("_queryFilter=true", {"Query": 8, "BatchGetItem": 1}),
+    "definition key, newest first": (
+        "_queryId=filtered-query&processDefinitionKey=alpha&_sortKeys=-startTime",
+        {"Query": 1, "BatchGetItem": 1},
+    ),
+    "definition key filter": (
+        "_queryFilter=" + quote('processDefinitionKey eq "alpha"'),
+        {"Query": 1, "BatchGetItem": 1},
+    ),
+}
+
+
+def _walked_to(client, params: str, count: int) -> list[str]:
+    """The first ``count`` ids the running query answers, page by page by cookie (pages of 60:
+    the listing's own reads, no offset)."""
+    ids: list[str] = []
+    cookie = None
+    while len(ids) < count:
+        more = f"&_pagedResultsCookie={cookie}" if cookie else ""
+        data = query(client, RUNNING, f"{params}&_pageSize=60{more}")
+        ids.extend(item["_id"] for item in data["result"])
+        cookie = data.get("pagedResultsCookie")
+        if not cookie:
+            break
+    return ids[:count]
+
+
+def start_running(client, container, first: int, last: int) -> None:
+    """Instances ``bk-<n>`` of ``alpha`` with a listed variable, every tenth one cancelled (so
+    ended instances are in neither the listing nor its key items)."""
+    for n in range(first, last):
+        payload = {"_key": "alpha", "_businessKey": f"bk-{n}", "note": f"{n:04d}" * 100}
+        instance_id = expect(start(client, payload), 201)["_id"]
+        container.clock.advance(seconds=1)
+        if n % 10 == 0:
+            expect(client.http.delete(f"{RUNNING}/{instance_id}", headers=ADMIN), 200)
+
+
+def test_an_offset_on_the_running_listing_reads_the_skipped_keys_only(client, container, keys_read):
+    """Offset 200 on the running listing (the admin UI's active grid) and on a running lookup
+    partition costs the same number of requests with 225 and with 324 running instances: the
+    key shards (or key partition), one BatchGetItem of the page's headers; the page and the
+    one its cookie reads equal the pages walked by cookie without an offset."""
+    deploy(container, "alpha", name="Alpha")
+    for first, last in ((0, 250), (250, 360)):
+        start_running(client, container, first, last)
+        for name, (params, bound) in RUNNING_QUERIES.items():
+            data, counts, sizes = _offset_cost(client, keys_read, RUNNING, params, 200)
+            walked = _walked_to(client, params, 220)
+            assert len(walked) == 220, name
+            assert [item["_id"] for item in data["result"]] == walked[200:210], name
+            assert counts == bound, (name, counts)
+            assert sizes == [11], (name, sizes)  # the page's headers and the one past it
+            # the cookie goes on where the page ended, reading headers as without an offset
+            cookie = data["pagedResultsCookie"]
+            after = query(client, RUNNING, f"{params}&_pageSize=10&_pagedResultsCookie={cookie}")
+            assert [item["_id"] for item in after["result"]] == walked[210:220], name
+        data, _, _ = _offset_cost(
+            client, keys_read, RUNNING, RUNNING_QUERIES["active grid, newest first"][0], 1000
+        )
+        assert data["result"] == [] and not data.get("pagedResultsCookie")

@@ -53,3 +53,12 @@ def make_old_history(store, instance_id: str) -> None:
     writes: list[Write] = [Put(Table.HISTORY, replace(process, data=data))]
     writes += [Delete(Table.HISTORY, instance_id, i.sk) for i in items if i.sk.startswith("look#")]
     store.transact(writes)
+
+
+def make_keyless(store, instance_id: str) -> None:
+    """Rewrite a running instance as the code before instance key items left it: everything
+    current but its ``look#key/`` items (never counted, so no count moves; the version stays)."""
+    aggregate = AggregateStore(store).load(instance_id)
+    keys = [sk for sk in aggregate.items if sk.startswith("look#key/")]
+    assert keys, "the instance has key items to remove"
+    store.transact([Delete(Table.RUNTIME, instance_id, sk) for sk in keys])

@@ -58,9 +58,11 @@ from ..repositories.instance_reads import (
     instance_lookup,
     instance_records,
     is_header,
+    keyed_headers,
     lookup_count,
     running_count,
     running_listing,
+    running_skip,
     variable_count,
     variable_lookup,
     variable_skip,
@@ -374,6 +376,8 @@ def running_source(container: Services, request: CrestRequest) -> QuerySource:
         def read(store: Any, **page: Any) -> Page:
             return instance_lookup(store, attribute, value, **page)
 
+    if variable is None and _running_exact(request, lookup):
+        extra["skip"], read = _skipping(container, lookup, read)
     return _in_start_order(
         container,
         read,
@@ -384,6 +388,53 @@ def running_source(container: Services, request: CrestRequest) -> QuerySource:
         count=_running_count(container, request),
         **extra,
     )
+
+
+def _running_exact(request: CrestRequest, lookup: tuple[str, str] | None) -> bool:
+    """Whether the running listing (``lookup`` None) or the ``lookup-sort`` partition of
+    ``lookup`` holds exactly the instances the request selects: no filter but that equality
+    (then an offset is skipped on the instances' key items: ``instance_reads.running_skip``)."""
+    terms = served_terms(request, EQUAL_PARAMS)
+    if terms is None or not request.paged_results_offset:
+        return False
+    if lookup is None:
+        return terms == {}
+    if len(terms) != 1:
+        return False
+    [(field, term)] = terms.items()
+    return LOOKUP_FIELDS.get(field) == lookup[0] and term == lookup[1]
+
+
+def _skipping(
+    container: Services, lookup: tuple[str, str] | None, read: Callable[..., Page]
+) -> tuple[Callable[[int, bool, int], tuple[str | None, bool]], Callable[..., Page]]:
+    """``(skip, read)``: an offset's skip on the key items of the running listing or of the
+    lookup partition ``lookup`` (``running_skip``), and ``read`` answering the page right after
+    it from the key items the skip read (their headers: one BatchGetItem, no Query again)."""
+    attribute, value = lookup or (None, None)
+    #: key items read by an offset's skip, by the token they start at
+    following: dict[str, Page] = {}
+
+    def skip(count: int, descending: bool, then: int) -> tuple[str | None, bool]:
+        token, ended, keys = running_skip(
+            container.store,
+            count,
+            attribute=attribute,
+            value=value,
+            descending=descending,
+            then=then,
+        )
+        if token is not None and keys is not None:
+            following[token] = keys
+        return token, ended
+
+    def after_skip(store: Any, **page: Any) -> Page:
+        keys = following.pop(page.get("start") or "", None)
+        if keys is not None:
+            return keyed_headers(store, keys)
+        return read(store, **page)
+
+    return skip, after_skip
 
 
 def _skips_by_variable_keys(container: Services, request: CrestRequest, name: str) -> bool:

@@ -19,11 +19,18 @@ from ...storage.ports import (
     Table,
     VersionIs,
 )
-from ...storage.sharding import query_partitions, skip_partitions
+from ...storage.sharding import (
+    query_partitions,
+    retarget,
+    shard_key,
+    skip_partitions,
+    sole_position,
+)
 from . import counters
 from .instances import (
     EXECUTION_LISTING,
     EXECUTION_PREFIX,
+    INSTANCE_KEYS,
     OPEN_TASK_LISTING,
     RUNNING_LISTING,
     SUBSCRIPTION_PREFIX,
@@ -31,11 +38,13 @@ from .instances import (
     TASK_PREFIX,
     VARIABLE_OVERFLOW,
     event_key,
+    instance_key_partition,
     lookup_key,
+    lookup_sk,
     variable_lookup_key,
     variable_prefix,
 )
-from .layout import listing
+from .layout import LIST_SHARDS, listing
 
 __all__ = [
     "instance_records",
@@ -65,6 +74,8 @@ __all__ = [
     "task_lookup",
     "task_lookup_count",
     "variable_skip",
+    "running_skip",
+    "keyed_headers",
 ]
 
 
@@ -335,3 +346,59 @@ def task_lookup_count(store: ItemStore, key: str) -> int:
     """How many open tasks the task lookup partition ``key`` lists (its maintained count: one
     Query)."""
     return counters.read(store, Table.RUNTIME, Index.LOOKUP_SORT, key)
+
+
+def running_skip(
+    store: ItemStore,
+    count: int,
+    *,
+    attribute: str | None = None,
+    value: str | None = None,
+    descending: bool = False,
+    then: int = 0,
+) -> tuple[str | None, bool, Page | None]:
+    """``(token, ended, following)``: where ``running_listing`` (no ``attribute``) or
+    ``instance_lookup`` of ``attribute`` and ``value`` continues after its first ``count``
+    instances, found by reading the instances' key-only items (``instances.key_items``) alone,
+    no header: one index Query per key partition (the listing's 8 shards, or the one of the
+    lookup; ``sharding.skip_partitions``), which also reads the up to ``then`` key items after
+    them: ``following``, whose headers ``keyed_headers`` reads (one BatchGetItem). ``token``
+    and ``following``'s token resume the header read itself (``running_listing`` or
+    ``instance_lookup``: ``sharding.retarget``), so paging on from there reads headers as
+    without an offset. ``ended``: no instance follows the first ``count``. Exact once every
+    running instance has its key items (the backfill adds them to those started before)."""
+    if attribute is None or value is None:
+        keys = [shard_key(INSTANCE_KEYS, n) for n in range(LIST_SHARDS)]
+        targets = [shard_key(RUNNING_LISTING, n) for n in range(LIST_SHARDS)]
+        index, sk = Index.KIND_SHARD_SORT, HEADER_SK
+    else:
+        keys = [instance_key_partition(attribute, value)]
+        targets = [lookup_key(attribute, value)]
+        index, sk = Index.LOOKUP_SORT, lookup_sk(attribute)
+
+    def moved(token: str | None) -> str | None:
+        target = retarget(token, Index.KIND_SHARD_SORT, len(keys), index, targets, sk)
+        return target if index is Index.KIND_SHARD_SORT else sole_position(target)
+
+    token, ended, following = skip_partitions(
+        store,
+        Table.RUNTIME,
+        Index.KIND_SHARD_SORT,
+        keys,
+        count,
+        descending=descending,
+        then=then,
+    )
+    if following is not None:
+        following = Page(following.items, moved(following.next_token))
+    return moved(token), ended, following
+
+
+def keyed_headers(store: ItemStore, keys: Page) -> Page:
+    """The running headers of a page of key items (``running_skip``), in its order, with its
+    token (one BatchGetItem; none for no items): an instance that ended meanwhile is left out."""
+    if not keys.items:
+        return Page([], keys.next_token)
+    headers = store.batch_get(Table.RUNTIME, [(item.pk, HEADER_SK) for item in keys.items])
+    running = [item for item in headers if "sort" in item.index and item.ttl is None]
+    return Page(running, keys.next_token, len(headers))

@@ -18,6 +18,9 @@ instance's item collection (partition key = instance id) and back:
 |              | ``cand#<task>#g#<group>``    | (``<create time>#<task id>``, as the task's)     |
 | task lookup  | ``tlook#<task>#<attr>``      | ``lookup=task:<attr>[=<value>]``, ``sort`` (as   |
 |              |                              | the task's)                                      |
+| instance key | ``look#key/run`` or          | ``kind_shard=instance-keys#n`` or                |
+|              | ``look#key/<attr>``          | ``instance-keys:<attr>=<value>``, ``sort`` (as   |
+|              |                              | the header's; key-only)                          |
 
 Candidate items list the open, unassigned tasks by candidate (the ``candidate-sort`` index): one
 per candidate user and group of each such task, written in the task's commit, deleted when the
@@ -61,6 +64,19 @@ variable; ending it deletes them (and their counts). So that a commit's counter 
 variables has one ``look#var*`` item in the ``VARIABLE_OVERFLOW`` partition instead, which
 every variable lookup reads too (its instances are candidates for any value).
 ``variable_count`` gives the exact count for one ``var-`` parameter from the counters.
+
+Instance key items are *key-only* twins of the header's listings, so an ``_pagedResultsOffset``
+skips on keys instead of reading the skipped headers (or header copies) with their variables
+(``instance_reads.running_skip``): ``look#key/run`` in the ``kindShard-sort`` partition
+``instance-keys#<n>`` (``n`` the shard of the header's ``instance#<n>``), and ``look#key/<attr>``
+in ``instance-keys:<attr>=<value>`` (``instance_key_partition``: the lookup item's partition
+prefixed), each with ``sort`` as the header's and data ``{}`` (kind ``INSTANCE_KEY_KIND``).
+They live in ``kindShard-sort`` under a base no counter counts (``counters.COUNTED``), so they
+add no counter write and count nothing twice: the running listing and the lookup partitions
+keep their own counts. Like the lookup items they are written when their key changes (the
+start; a migration moves ``pdi``/``pdk``) and deleted by the commit that ends the instance: a
+start writes 1 + one per set lookup attribute (at most 6 Puts, typically 3 or 4: definition
+key and id, business key), an end deletes as many; a variable change writes none.
 
 The header carries ``listed_variables``: the instance-scope variables when every one of them
 is of simple value (string, number, boolean, null) and their JSON fits ``LISTED_VARIABLES_BYTES``
@@ -144,6 +160,7 @@ __all__ = [
     "listed_variables",
     "lookup_key",
     "lookup_items",
+    "lookup_sk",
     "layout_repairs",
     "EXECUTION_LISTING",
     "EXECUTION_HEADER",
@@ -153,6 +170,11 @@ __all__ = [
     "variable_text",
     "variable_lookup_key",
     "variable_items",
+    "INSTANCE_KEYS",
+    "INSTANCE_KEY_KIND",
+    "instance_key_partition",
+    "instance_key_sk",
+    "key_items",
 ]
 
 #: variables never shown, by any route (IDM's hidden security context, should a process set it)
@@ -188,6 +210,14 @@ VARIABLE_LOOKUP_MAX = 16
 VARIABLE_OVERFLOW = "var*"
 _VARIABLE_LOOKUP_PREFIX = "look#var/"
 _VARIABLE_OVERFLOW_SK = "look#var*"
+#: ``kindShard-sort`` hash base of the running instances' key-only items (``key_items``): not a
+#: counted listing, so ``counters`` writes nothing for them
+INSTANCE_KEYS = "instance-keys"
+#: ``Item.kind`` of the key-only items (data ``{}``)
+INSTANCE_KEY_KIND = "instance-key"
+_KEY_PREFIX = "look#key/"
+#: the key item of the running listing (``look#key/<attr>`` for a lookup attribute)
+_LISTING_KEY = "run"
 
 #: execution item data key: the header fields an execution row shows (``_header_copy``)
 EXECUTION_HEADER = "instance_header"
@@ -432,6 +462,11 @@ def lookup_key(attribute: str, value: str) -> str:
     return f"{attribute}#{hashlib.sha256(value.encode()).hexdigest()}"
 
 
+def lookup_sk(attribute: str) -> str:
+    """The sort key of an instance's lookup item of ``attribute`` (``LOOKUP_ATTRIBUTES``)."""
+    return _LOOKUP_PREFIX + attribute
+
+
 def lookup_items(instance_id: str, header: Item) -> list[Item]:
     """The lookup items a header item should have: none unless it is listed (running)."""
     if "sort" not in header.index:
@@ -444,7 +479,7 @@ def lookup_items(instance_id: str, header: Item) -> list[Item]:
             items.append(
                 Item(
                     pk=instance_id,
-                    sk=_LOOKUP_PREFIX + attribute,
+                    sk=lookup_sk(attribute),
                     kind=LOOKUP_KIND,
                     data=data,
                     index={"lookup": lookup_key(attribute, value), "sort": header.index["sort"]},
@@ -502,12 +537,57 @@ def variable_items(instance_id: str, variables: Mapping[str, Any], sort: str) ->
     ]
 
 
-def _index_items(instance_id: str, header: Item, variables: Mapping[str, Any]) -> list[Item]:
-    """Every lookup item a header item and its instance-scope ``variables`` should have."""
+def instance_key_partition(attribute: str | None = None, value: str | None = None) -> str:
+    """The ``kindShard-sort`` hash value of the key items of the running instances whose
+    ``attribute`` (``LOOKUP_ATTRIBUTES``) is ``value``: ``instance-keys:<lookup_key>``; no
+    attribute: the base of the listing's shards (``instance-keys``, shards ``#0`` .. ``#7``)."""
+    if attribute is None or value is None:
+        return INSTANCE_KEYS
+    return f"{INSTANCE_KEYS}:{lookup_key(attribute, value)}"
+
+
+def instance_key_sk(attribute: str | None = None) -> str:
+    """The sort key of an instance's key item of the listing (None) or of ``attribute``."""
+    return _KEY_PREFIX + (attribute or _LISTING_KEY)
+
+
+def key_items(instance_id: str, header: Item) -> list[Item]:
+    """The key-only items a header item should have: none unless it is listed (running); one in
+    the listing's shard (``instance-keys#<n>``, as the header's ``instance#<n>``) and one per
+    set lookup attribute (``instance_key_partition``), all sorted as the header."""
     if "sort" not in header.index:
         return []
-    return lookup_items(instance_id, header) + variable_items(
-        instance_id, variables, header.index["sort"]
+    sort = header.index["sort"]
+    shard = shard_key(INSTANCE_KEYS, shard_for(instance_id, LIST_SHARDS))
+    items = [
+        Item(
+            instance_id,
+            instance_key_sk(),
+            INSTANCE_KEY_KIND,
+            {},
+            {"kind_shard": shard, "sort": sort},
+        )
+    ]
+    for attribute, name in LOOKUP_ATTRIBUTES.items():
+        value = header.data.get(name)
+        if isinstance(value, str):
+            partition = instance_key_partition(attribute, value)
+            index = {"kind_shard": partition, "sort": sort}
+            items.append(
+                Item(instance_id, instance_key_sk(attribute), INSTANCE_KEY_KIND, {}, index)
+            )
+    return items
+
+
+def _index_items(instance_id: str, header: Item, variables: Mapping[str, Any]) -> list[Item]:
+    """Every lookup item a header item and its instance-scope ``variables`` should have (the key
+    items included: they share the ``look#`` prefix, so they go with the others)."""
+    if "sort" not in header.index:
+        return []
+    return (
+        lookup_items(instance_id, header)
+        + variable_items(instance_id, variables, header.index["sort"])
+        + key_items(instance_id, header)
     )
 
 
@@ -633,11 +713,12 @@ def _differs(old: Item | None, new: Item) -> bool:
 
 def layout_repairs(aggregate: Aggregate) -> tuple[list[Item], list[str]]:
     """``(puts, deleted sort keys)`` that bring a loaded running instance to what the current
-    layout writes (the backfill of data written before ``listed_variables``, lookup, candidate
-    and task lookup items, the execution listing and correlated subscription partitions): the
-    header with its ``listed_variables``, its lookup items, the candidate and task lookup items
-    of its open tasks, its executions listed with their header copy, and its subscriptions in
-    their ``event-sort`` partitions. Nothing for an instance already current, or
+    layout writes (the backfill of data written before ``listed_variables``, lookup, instance
+    key, candidate and task lookup items, the execution listing and correlated subscription
+    partitions): the header with its ``listed_variables``, its lookup and key items, the
+    candidate and task lookup items of its open tasks, its executions listed with their header
+    copy, and its subscriptions in their ``event-sort`` partitions. Nothing for an instance
+    already current, or
     ended, or gone; commit with ``AggregateStore.commit`` at the loaded version."""
     header = aggregate.header
     if header is None or "sort" not in header.index or header.ttl is not None:

@@ -10,12 +10,14 @@ from chalicelib.engine.runtime import StartProcess
 from chalicelib.service import unit_of_work
 from chalicelib.service.definitions.deploy import any_running
 from chalicelib.service.instances.backfill import backfill
+from chalicelib.service.instances.lifecycle import delete_instance
 from chalicelib.service.repositories.instance_reads import (
     execution_count,
     execution_listing,
     instance_executions,
     instance_lookup,
     read_header,
+    running_listing,
     task_lookup,
     task_lookup_count,
     variable_count,
@@ -29,7 +31,7 @@ from chalicelib.service.repositories.instances import (
 )
 from chalicelib.storage.aggregate import AggregateStore
 from chalicelib.storage.ports import Index, Put, SetVersion, Table, VersionIs
-from tests.support.layout import make_old
+from tests.support.layout import make_keyless, make_old
 from tests.support.tasks import deploy_onboard
 
 
@@ -241,3 +243,91 @@ def test_old_executions_are_listed_and_counted_after_the_backfill(container):
     again = backfill(store)
     assert (again.updated, again.puts) == (0, 0) and snapshot(store, old + [new]) == after
     assert execution_count(store) == len(executions)
+
+
+def _skipped_to(store, count: int, **lookup) -> list[str]:
+    """The instances the running listing (or ``lookup``'s partition) answers after an offset of
+    ``count`` skipped on the key items, walking the header reads from the skip's token."""
+    from chalicelib.service.repositories.instance_reads import running_skip
+
+    token, ended, _ = running_skip(store, count, **lookup)
+    ids: list[str] = []
+    while not ended and token is not None:
+        if lookup:
+            page = instance_lookup(store, lookup["attribute"], lookup["value"], start=token)
+        else:
+            page = running_listing(store, start=token)
+        ids += [item.pk for item in page.items]
+        token = page.next_token
+    return ids
+
+
+def test_old_instances_gain_their_key_items_and_offsets_skip_them(container):
+    """Instances started before the key items are miscounted by an offset's skip until the
+    backfill adds their key items: no count moves, and a second run writes
+    nothing."""
+    from chalicelib.service.repositories.instance_reads import lookup_count, running_count
+
+    store = container.store
+    definition_id = deploy_onboard(container)
+    started = []
+    for n in range(5):
+        started.append(start(container, definition_id, f"k-{n}"))
+        container.clock.advance(seconds=1)
+    old = started[1:4]
+    for instance_id in old:
+        make_keyless(store, instance_id)
+    listed = [item.pk for item in running_listing(store).items]
+    assert listed == started
+    # two key items of five: skipping two goes past the fifth instance
+    assert _skipped_to(store, 2) != started[2:]
+    assert _skipped_to(store, 2, attribute="pdi", value=definition_id) == []
+    counts = (running_count(store), lookup_count(store, "pdi", definition_id))
+    assert counts == (5, 5)
+
+    report = backfill(store)
+    assert (report.scanned, report.updated, report.current) == (5, 3, 2)
+    # each: the listing's key item and those of business key, definition key and id, start user
+    assert (report.puts, report.deletes) == (3 * 5, 0)
+    for count in (1, 2, 4):
+        assert _skipped_to(store, count) == started[count:]
+        assert _skipped_to(store, count, attribute="pdi", value=definition_id) == started[count:]
+    assert _skipped_to(store, 2, attribute="bk", value="k-2") == []
+    assert (running_count(store), lookup_count(store, "pdi", definition_id)) == counts
+    after = snapshot(store, started)
+    again = backfill(store)
+    assert (again.updated, again.puts) == (0, 0) and snapshot(store, started) == after
+
+
+class EndingStore(RacingStore):
+    """A store whose first transaction loses to a commit that ends the instance."""
+
+    def __init__(self, store, container, instance_id: str):
+        super().__init__(store, races=0)
+        self.end = lambda: delete_instance(container, "admin", instance_id)
+
+    def transact(self, writes, *, token=None):
+        if self.end is not None:
+            end, self.end = self.end, None
+            end()
+        return self.store.transact(writes, token=token)
+
+
+def test_the_key_items_of_an_instance_ended_meanwhile_are_not_written(container):
+    """The backfill's commit is conditioned on the version it loaded: an end committed meanwhile
+    (which deletes the key items) wins, and the retry finds nothing to add, so no offset skips
+    on an ended instance."""
+    from chalicelib.service.repositories.instances import INSTANCE_KEYS
+
+    store = container.store
+    definition_id = deploy_onboard(container)
+    instance_id = start(container, definition_id, "ending")
+    make_keyless(store, instance_id)
+    racing = EndingStore(store, container, instance_id)
+    report = backfill(racing)
+    assert racing.end is None  # the end did commit first
+    assert (report.updated, report.current, report.conflicts) == (0, 1, 0)
+    assert not [sk for sk in AggregateStore(store).load(instance_id).items if "look#" in sk]
+    for shard in range(8):
+        page = store.query_index(Table.RUNTIME, Index.KIND_SHARD_SORT, f"{INSTANCE_KEYS}#{shard}")
+        assert page.items == []
