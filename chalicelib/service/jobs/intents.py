@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 from ... import ids
 from ...storage import intent as intents
-from ...storage.ports import Delete, Item, MustNotExist, Put, Table, Write
+from ...storage.ports import Item, MustNotExist, Put, Table, Write
 from ..container import Services
-from ..repositories.jobs import job_done_write
+from ..repositories.jobs import counted, delete_write, job_count_writes, job_done_write
 from .items import new_job
 from .wakeup import publish
 
@@ -42,7 +42,9 @@ class Decision:
 
 def decide(container: Services, pk: str, version: int, writes: Sequence[Write]) -> Decision:
     """The decide transaction of a commit of aggregate ``pk`` at its new ``version`` whose
-    ``writes`` do not fit one transaction."""
+    ``writes`` do not fit one transaction (their job counts not added yet: ``decide`` adds
+    them with the recovery job's, which its cleanup removes with its count, conditioned on
+    the job as written: a recovery job deleted or retried meanwhile was counted by that)."""
     job = new_job(
         job_id=ids.child_id(pk),
         handler_type=HANDLER,
@@ -50,12 +52,13 @@ def decide(container: Services, pk: str, version: int, writes: Sequence[Write]) 
         instance_id=pk,
         configuration={"intentVersion": version},
     )
+    put = Put(Table.RUNTIME, job, MustNotExist())
     first, intent = intents.split(
         pk,
         version,
-        writes,
-        keep=[Put(Table.RUNTIME, job, MustNotExist())],
-        cleanup=[Delete(Table.RUNTIME, job.pk, job.sk, chunks=0)],
+        [*writes, *job_count_writes([*writes, put])],
+        keep=[put],
+        cleanup=counted([delete_write(job)]),
     )
     return Decision(first, intent, job)
 
@@ -77,7 +80,7 @@ def run(container: Services, job: Item) -> str:
     current = store.get(Table.RUNTIME, job.pk, intents.INTENT_SK)
     wanted = job.data["jobHandlerConfiguration"].get("intentVersion")
     if current is None or intents.intent_version(current) != wanted:
-        store.transact([job_done_write(job)])
+        store.transact(counted([job_done_write(job)]))
         return "already applied"
     applied = intents.apply(store, current)
     return "applied" if applied else "already applied"

@@ -37,10 +37,12 @@ from ...errors import BadRequest, NotFound
 from ...ids import instance_of
 from ...storage.ports import Item
 from ..container import Services
-from ..querying import FILTERED_QUERY, QuerySource, date_param, flag_param
+from ..querying import FILTERED_QUERY, QuerySource, date_param, flag_param, served_terms
 from ..repositories.jobs import (
     DEAD_LETTER_KIND,
     JOB_KIND,
+    count_of,
+    counted,
     definition_jobs,
     delete_write,
     instance_jobs,
@@ -162,7 +164,18 @@ def job_source(container: Services, request: CrestRequest, *, dead: bool) -> Que
         sortable=ITEM_FIELDS,
         filtered_query=_filtered,
         batch=FILTERED_BATCH if listed else 0,
+        count=_listing_count(container, request, dead=dead),
     )
+
+
+def _listing_count(
+    container: Services, request: CrestRequest, *, dead: bool
+) -> Callable[[], int | None] | None:
+    """The maintained count of the whole listing, when the request selects all of it (no
+    filter, ``query-all-ids``, ``_queryFilter=true``): one Query of its counter."""
+    if served_terms(request, _EQUAL) != {}:
+        return None
+    return lambda: count_of(container.store, dead=dead)
 
 
 def _load(container: Services, job_id: str, *, dead: bool) -> Item:
@@ -180,7 +193,7 @@ def read_job(container: Services, job_id: str, *, dead: bool = False) -> dict:
 def delete_job(container: Services, job_id: str, *, dead: bool = False) -> dict:
     """Delete a job; 200 with the job as it was (a job deleted meanwhile: 404)."""
     item = _load(container, job_id, dead=dead)
-    container.store.transact([delete_write(item, dead=dead)])
+    container.store.transact(counted([delete_write(item, dead=dead)]))
     return job_shape(item)
 
 
