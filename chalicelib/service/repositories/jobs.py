@@ -92,6 +92,7 @@ __all__ = [
     "lookup_repair",
     "UncountedJobWrite",
     "job_count_writes",
+    "is_job_write",
     "counted",
     "count_of",
     "counter_items",
@@ -132,6 +133,11 @@ def _counted_listing(write: Write) -> tuple[Table, str, str] | None:
     if write.table is Table.DEADLETTER and sk == _DEAD_LETTER_SK:
         return Table.DEADLETTER, DEAD_LETTER_LISTING, pk
     return None
+
+
+def is_job_write(write: Write) -> bool:
+    """Whether ``write`` puts or deletes a job (runtime or dead-letter)."""
+    return _counted_listing(write) is not None
 
 
 def job_count_writes(writes: Iterable[Write]) -> list[AddCount]:
