@@ -17,12 +17,14 @@ Equality served by a key instead (``filtered-query`` parameter, or an equality t
 * ``processDefinitionId``: the jobs of that definition's ``lookup-sort`` partition
   (``repositories.jobs.definition_jobs``), one Query per page (runtime jobs only).
 
-``totalPagedResults`` of job queries is not maintained (jobs are written outside the instance
-unit of work, by runners, retries and the sweep): ``EXACT`` counts only within the budget.
-A maintained count would need an ``AddCount`` beside each of the ~20 places that create, run
-(delete), retry into the dead-letter table, revive or delete a job, in their transactions; one
-missed leaves the count wrong for good, so it waits for a single job-write path
-(docs/benchmarks.md, scale).
+``totalPagedResults`` with ``EXACT`` of an unfiltered ``job`` or ``job/deadletter`` query
+(``_queryFilter=true``, ``query-all-ids``, a ``filtered-query`` without parameters) is the
+listing's maintained count (``repositories.jobs.count_of``: one Query of 8 counter items, at
+any size). Every transaction that writes a job adds its count (``repositories.jobs.counted``),
+from the writes' conditions: +1 for a job created ``MustNotExist``, -1 for one deleted under its
+version, 0 for a rewrite; an unconditioned job write raises. So the count is exact for what has
+committed, whoever writes jobs concurrently. With a filter, ``EXACT`` counts within the read
+budget (-1 past it).
 """
 
 from __future__ import annotations
