@@ -7,9 +7,10 @@
   from the listings. Each listing's counter shards are written in one transaction, each shard
   conditioned on the value it had before the walk: a commit that created or removed a job
   meanwhile changed a shard, the transaction fails and the listing is walked again (up to
-  ``_ATTEMPTS`` times). The walk reads the listing index, which DynamoDB keeps eventually
-  consistent: run it when no job was written in the last seconds, or again to confirm (a second
-  run on settled counts writes the same values).
+  ``_ATTEMPTS`` times). Not proof against everything: changes that leave a shard at the value
+  it had (one job created and one removed) pass the condition, and the walk reads the listing
+  index, which DynamoDB keeps eventually consistent; so run it while no jobs are written, or
+  again to confirm (a second run on settled counts writes the same values).
 """
 
 from __future__ import annotations
