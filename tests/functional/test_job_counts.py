@@ -9,11 +9,13 @@ two writers at once is counted once: the races below lose on the job's version.
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from chalicelib import aws
 from chalicelib.engine.runtime import CompleteTask
-from chalicelib.errors import ConcurrencyError
+from chalicelib.errors import ConcurrencyError, NotFound
 from chalicelib.service import unit_of_work as instances
 from chalicelib.service.definitions import deploy as deployments
 from chalicelib.service.instances import lifecycle
@@ -315,3 +317,38 @@ def test_exact_with_a_filter_counts_what_matches(client, container):
         "_queryId=filtered-query&timersOnly=true&_totalPagedResultsPolicy=EXACT",
     )
     assert data["totalPagedResults"] == 1
+
+
+def test_threads_deleting_jobs_and_their_instances_at_once_leave_the_count_right(box):
+    """Each of 6 instances' timer is deleted by REST while the instance is deleted, all at
+    once from 12 threads: whichever wins, each job is counted out once."""
+    started = [deploy_and_start(box, TIMER, "escalate") for _ in range(6)]
+    job_ids = [job_id for instance in started for job_id in jobs_of(box, instance)]
+    assert_counts(box, 6)
+    barrier = threading.Barrier(12)
+    failures: list[BaseException] = []
+
+    def run(action) -> None:
+        barrier.wait()
+        try:
+            action()
+        except (ConcurrencyError, NotFound):
+            pass  # lost its race (409) or found the job gone (404): the winner counted it
+        except BaseException as exc:  # pragma: no cover - reported below
+            failures.append(exc)
+
+    actions = [lambda i=i: lifecycle.delete_instance(box, "admin", i) for i in started]
+    actions += [lambda j=j: queries.delete_job(box, j) for j in job_ids]
+    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert all(_ended(box, i) for i in started)  # one racer each: within its 4 attempts
+    assert_counts(box, 0)
+
+
+def _ended(container, instance_id: str) -> bool:
+    state = instances.load_instance(container, instance_id)
+    return state is None or state.header.status.is_ended
