@@ -352,3 +352,44 @@ def test_threads_deleting_jobs_and_their_instances_at_once_leave_the_count_right
 def _ended(container, instance_id: str) -> bool:
     state = instances.load_instance(container, instance_id)
     return state is None or state.header.status.is_ended
+
+
+@pytest.mark.parametrize("meanwhile", ["deleted", "retried"])
+def test_a_recovery_job_changed_before_its_intent_is_applied_is_counted_once(
+    box, monkeypatch, meanwhile
+):
+    """The committer dies before applying (its apply raises once); the recovery job is deleted
+    by REST (or fails and is retried) before the next load rolls the intent forward: the
+    cleanup's conditioned delete loses, the intent is applied without it."""
+    from chalicelib.service.jobs.retry import record_failure
+    from chalicelib.storage import intent as storage_intent
+
+    real_apply = storage_intent.apply
+    calls: list[str] = []
+
+    def crashing(store, intent):
+        calls.append(intent.pk)
+        if len(calls) == 1:
+            raise RuntimeError("the committer dies")
+        return real_apply(store, intent)
+
+    monkeypatch.setattr(storage_intent, "apply", crashing)
+    wide = deploy_and_start(box, WIDE, "wide")
+    [recovery] = [
+        item
+        for item in instance_jobs(box.store, wide).items
+        if item.data["jobHandlerType"] == intents.HANDLER
+    ]
+    assert listed(box) == 1  # the recovery job; the timers wait in the intent
+    if meanwhile == "deleted":
+        queries.delete_job(box, recovery.data["_id"])
+    else:
+        assert record_failure(box, recovery, RuntimeError("boom"))["status"] == "failed"
+    assert instances.load_instance(box, wide) is not None  # rolls the intent forward
+    assert calls == [wide, wide]
+    if meanwhile == "deleted":
+        assert_counts(box, 40)
+    else:  # still there, one version on: its run finds the intent applied and deletes it
+        assert_counts(box, 41)
+        assert jobs.execute(box, recovery.data["_id"])["status"] == "executed"
+        assert_counts(box, 40)
