@@ -461,6 +461,10 @@ def _counted(table: Any, item: Any) -> list[tuple[Any, Any, str]]:
             (table, Index.LOOKUP_SORT, base)
             for base in counted_partitions({item.sk: item.index["lookup"]})
         ]
+    from chalicelib.service.repositories.jobs import JOB_KIND, JOB_LISTING
+
+    if table is Table.RUNTIME and item.kind == JOB_KIND:  # the ``job`` listing's count
+        return [(table, Index.KIND_SHARD_SORT, JOB_LISTING)]
     return [(table, index, base) for index, base in counters.membership(table, item)]
 
 
@@ -475,7 +479,11 @@ def bulk_jobs(store: Any, count: int, *, first_start: datetime, offset: int = 0)
     twentieth one failed into the dead-letter table instead. Returns items written."""
     from chalicelib.ids import child_id, new_id
     from chalicelib.service.jobs.items import new_job
-    from chalicelib.service.repositories.jobs import dead_letter_item
+    from chalicelib.service.repositories.jobs import (
+        DEAD_LETTER_LISTING,
+        JOB_LISTING,
+        dead_letter_item,
+    )
     from chalicelib.storage.ports import Table
 
     jobs, dead = [], []
@@ -499,9 +507,21 @@ def bulk_jobs(store: Any, count: int, *, first_start: datetime, offset: int = 0)
             dead.append(dead_letter_item(data))
         else:
             jobs.append(job)
-    for table, items in ((Table.RUNTIME, jobs), (Table.DEADLETTER, dead)):
+    from chalicelib.service.repositories import counters
+    from chalicelib.storage.ports import COUNTER_KIND, Index, Item
+
+    for table, items, listing in (
+        (Table.RUNTIME, jobs, JOB_LISTING),
+        (Table.DEADLETTER, dead, DEAD_LETTER_LISTING),
+    ):
         if items:
             store.batch_put(table, items)
+            # their maintained count (``repositories.jobs.counted``): one counter item per
+            # listing and batch (a reader sums a counter's items; a recount folds them in)
+            pk = counters.counter_pk(Index.KIND_SHARD_SORT, listing)
+            store.batch_put(
+                table, [Item(pk, f"bench-jobs-{offset}", COUNTER_KIND, version=len(items))]
+            )
     return len(jobs) + len(dead)
 
 

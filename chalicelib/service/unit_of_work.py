@@ -41,7 +41,7 @@ from .jobs.wakeup import publish
 from .repositories import counters
 from .repositories.history_index import CommittedInstance, commit_writes
 from .repositories.instances import changed_items, state_of
-from .repositories.jobs import job_done_write
+from .repositories.jobs import counted, job_done_write
 
 if TYPE_CHECKING:  # the executor is imported by the first command, not at cold start
     from ..engine.model import ProcessDefinitionModel
@@ -144,6 +144,7 @@ class UnitOfWork:
             self.container,
             result,
             running_job=running_job.data["_id"] if running_job is not None else None,
+            stored_job=self._stored_job,
         )
         writes.extend(job_writes)
         signal_writes, signal_jobs = thrown_signal_jobs(self.container, result)
@@ -154,24 +155,40 @@ class UnitOfWork:
             writes.append(job_done_write(running_job))
         writes.extend(extra)
         writes.extend(self._history_writes(result))
-        decision = self._decide(result, writes) if len(writes) > MAX_WRITES else None
+        # the job counts, from the writes' conditions (a commit intent counts its own: a split
+        # drops the conditions of deferred writes)
+        whole = counted(writes)
+        decision = self._decide(result, writes, running_job) if len(whole) > MAX_WRITES else None
         try:
-            self.container.store.transact(decision.writes if decision else writes)
+            self.container.store.transact(decision.writes if decision else whole)
         except TransactionTooLarge:  # large items: more physical writes than logical ones
             if decision is not None:
                 raise
-            decision = self._decide(result, writes)
+            decision = self._decide(result, writes, running_job)
             self.container.store.transact(decision.writes)
         for state in result.instances.values():
             state.mark_clean()
         if decision is not None:
             intents.apply_now(self.container, decision)
+            intents.delete_cancelled(self.container, decision.cancelled)
         publish(self.container, new_jobs + signal_jobs + lifecycle_jobs)
         _emit_commit_metrics(result)
 
-    def _decide(self, result: CommandResult, writes: list[Write]) -> intents.Decision:
+    def _stored_job(self, pk: str, sk: str) -> Item | None:
+        """A job item as this unit of work loaded it (its instance's collection), else as
+        stored now."""
+        loaded = self.loaded.get(pk)
+        if loaded is not None:
+            return loaded.items.get(sk)
+        return self.container.store.get(Table.RUNTIME, pk, sk)
+
+    def _decide(
+        self, result: CommandResult, writes: list[Write], running_job: Item | None
+    ) -> intents.Decision:
         """The writes of a commit too large for one transaction: see ``jobs.intents``. The
-        intent goes to the instance with the most writes (a 500-way fan-out's own instance)."""
+        intent goes to the instance with the most writes (a 500-way fan-out's own instance).
+        The cancelled jobs' deletes (each conditioned on its version, so not deferrable) are
+        left out, deleted after the commit (``intents.delete_cancelled``)."""
         counts = Counter(
             write.item.pk if isinstance(write, Put) else write.pk
             for write in writes
@@ -180,7 +197,8 @@ class UnitOfWork:
         pk = max(result.instances, key=lambda instance_id: counts[instance_id])
         previous = self.loaded.get(pk)
         version = (previous.version if previous is not None else 0) + 1
-        return intents.decide(self.container, pk, version, writes)
+        running = (running_job.pk, running_job.sk) if running_job is not None else None
+        return intents.decide(self.container, pk, version, writes, keep_job=running)
 
     def _history_writes(self, result: CommandResult) -> list[Write]:
         """The command's history, with the historic read model (``history_index``)."""

@@ -12,7 +12,9 @@ long automatic run writes hundreds. Such a commit is made in two phases:
 2. **Apply** (``apply``): the deferred writes, in transactions of at most the limit, each with
    a ``ConditionCheck`` that the intent is still there *at its version*; the last one deletes
    the intent instead (same condition), with the writes named in ``cleanup`` (the recovery
-   job, say).
+   job's delete and its count, say). A cleanup delete may be conditioned (``VersionIs``): when
+   it fails (its item changed or went meanwhile), the last transaction is sent again without
+   the cleanup.
 
 Only writes that nobody else may touch meanwhile are deferred: the aggregate's own items other
 than its header (the header's new version guards them; new job items there have fresh ids, so
@@ -122,8 +124,9 @@ def split(
 
     ``pk``: the aggregate whose items are deferred, committed at ``version`` (its new version:
     the intent carries it). ``keep``: more writes for the decide transaction (never deferred).
-    ``cleanup``: writes for the final apply transaction (unconditional deletes of what the
-    caller added beside the intent: its recovery job, say).
+    ``cleanup``: writes for the final apply transaction (deletes, unconditioned or
+    ``VersionIs``, and counts of what the caller added beside the intent: its recovery job,
+    say); left out when one of its conditions fails.
     """
     _check_unique([*writes, *keep])
     first: list[Write] = []
@@ -206,11 +209,20 @@ def apply(store: ItemStore, intent: Item) -> bool:
                 continue  # applied by someone else (or by us before a crash)
             raise
     try:
-        store.transact([*last, *cleanup, done])  # the intent's delete: once, by its condition
+        # the intent's delete: once, by its condition
+        store.transact([*_merged_counts([*last, *cleanup]), done])
     except ConcurrencyError:
         if _finished(store, intent):
             return False
-        raise
+        if not cleanup:
+            raise
+        # a conditioned cleanup write lost (its item changed or went meanwhile): without it
+        try:
+            store.transact([*last, done])
+        except ConcurrencyError:
+            if _finished(store, intent):
+                return False
+            raise
     return True
 
 
@@ -218,6 +230,20 @@ def _finished(store: ItemStore, intent: Item) -> bool:
     """Whether someone else finished ``intent`` (and maybe committed since)."""
     current = store.get(Table.RUNTIME, intent.pk, INTENT_SK)
     return current is None or intent_version(current) != intent_version(intent)
+
+
+def _merged_counts(writes: Sequence[Write]) -> list[Write]:
+    """``writes`` with one ``AddCount`` per counter item (deltas summed, zero sums dropped):
+    the cleanup's counts may fall on a counter item a deferred count adds to."""
+    totals: dict[tuple[Table, str, str], int] = {}
+    others: list[Write] = []
+    for write in writes:
+        if isinstance(write, AddCount):
+            key = (write.table, write.pk, write.sk)
+            totals[key] = totals.get(key, 0) + write.delta
+        else:
+            others.append(write)
+    return [*others, *(AddCount(t, pk, sk, d) for (t, pk, sk), d in totals.items() if d)]
 
 
 def _counts(batch: Sequence[Write]) -> bool:
@@ -282,7 +308,10 @@ def _encode(write: Write) -> dict[str, Any]:
             },
         }
     if isinstance(write, Delete):
-        return {"delete": write.table.value, "pk": write.pk, "sk": write.sk, "chunks": write.chunks}
+        raw = {"delete": write.table.value, "pk": write.pk, "sk": write.sk, "chunks": write.chunks}
+        if isinstance(write.condition, VersionIs):  # a cleanup write's (deferred: none)
+            raw["version"] = write.condition.version
+        return raw
     if isinstance(write, AddCount):
         return {"add": write.table.value, "pk": write.pk, "sk": write.sk, "delta": write.delta}
     raise TypeError(f"not a deferrable write: {write!r}")
@@ -293,4 +322,6 @@ def _decode(raw: dict[str, Any]) -> Write:
         return AddCount(Table(raw["add"]), raw["pk"], raw["sk"], raw["delta"])
     if "put" in raw:
         return Put(Table(raw["put"]), Item(**raw["item"]), replaces_chunks=raw["replaces"])
-    return Delete(Table(raw["delete"]), raw["pk"], raw["sk"], chunks=raw["chunks"])
+    version = raw.get("version")
+    condition = VersionIs(version) if version is not None else None
+    return Delete(Table(raw["delete"]), raw["pk"], raw["sk"], condition, chunks=raw["chunks"])

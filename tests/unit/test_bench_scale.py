@@ -45,3 +45,20 @@ def test_bulk_written_instances_are_listed_and_filtered(container, client):
     history = _query(client, "processinstance/history?_queryFilter=true&_pageSize=100")
     assert len(history) == 2 + 20
     assert sum(1 for h in history if h.get("endTime")) == 1 + 2  # template, 9 and 19
+
+
+def test_bulk_written_jobs_are_counted(container, client):
+    from chalicelib.service.jobs.backfill import recount_jobs
+    from chalicelib.service.repositories.jobs import count_of, counter_items
+
+    first = datetime(2026, 1, 1, tzinfo=UTC)
+    assert scale.bulk_jobs(container.store, 40, first_start=first) == 40
+    assert scale.bulk_jobs(container.store, 20, first_start=first, offset=40) == 20
+    exact = "_queryFilter=true&_pageSize=5&_totalPagedResultsPolicy=EXACT"
+    for path, expected in (("job", 57), ("job/deadletter", 3)):  # every 20th one dead
+        response = client.http.get(f"/openidm/workflow/{path}?{exact}", headers=ADMIN)
+        assert json.loads(response.body)["totalPagedResults"] == expected
+    # a recount folds the seeding's counter items into the 8 shards, to the same totals
+    recount_jobs(container.store)
+    assert (count_of(container.store), count_of(container.store, dead=True)) == (57, 3)
+    assert sorted(counter_items(container.store)) == [str(shard) for shard in range(8)]

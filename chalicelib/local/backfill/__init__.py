@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None, *, out: TextIO | None = None) -> int:
     from ...service.instances.backfill import backfill
     from ...service.instances.history_backfill import backfill_history
     from ...service.instances.recount import recount
-    from ...service.jobs.backfill import backfill_jobs
+    from ...service.jobs.backfill import backfill_jobs, recount_jobs
     from ...settings import Settings
     from ...storage.dynamo import DynamoStore, add_index, missing_indexes
     from ...storage.dynamo.models import table_name
@@ -199,4 +199,6 @@ def main(argv: list[str] | None = None, *, out: TextIO | None = None) -> int:
     print(f"{prefix}event-registry start registrations moved {moved}", file=out)
     jobs = backfill_jobs(store, dry_run=arguments.dry_run, page_size=arguments.page_size)
     print(f"{prefix}jobs listed by definition {jobs}", file=out)
+    job_counters = recount_jobs(store, dry_run=arguments.dry_run, page_size=arguments.page_size)
+    print(f"{prefix}job counter items {job_counters}", file=out)
     return 1 if report.failed or history.failed else 0

@@ -64,7 +64,7 @@ from ..container import Services
 from ..definitions import event_registry as registry
 from ..jobs.retry import record_failure
 from ..jobs.wakeup import publish
-from ..repositories.jobs import job_without, read_job, rescheduled_job
+from ..repositories.jobs import counted, job_without, read_job, rescheduled_job
 from .finish import finish_job
 from .outcome import ActionFailed, ActionOutcome
 
@@ -152,7 +152,16 @@ def run_external_worker(container: Services, job: Item) -> str:
     }
     locked = rescheduled_job(job, data, expires)
     container.store.transact(
-        [Put(Table.RUNTIME, locked, VersionIs(job.version or 1), replaces_chunks=job.stored_chunks)]
+        counted(
+            [
+                Put(
+                    Table.RUNTIME,
+                    locked,
+                    VersionIs(job.version or 1),
+                    replaces_chunks=job.stored_chunks,
+                )
+            ]
+        )
     )
     publish(container, [locked])  # the wake-up at the lock's expiry (else the sweep's)
     return f"published to {queue}, locked until {data['lockExpirationTime']}"

@@ -46,6 +46,7 @@ from ..container import Services
 from ..repositories import definitions as repo
 from ..repositories.definitions import load_deployment
 from ..repositories.instance_reads import any_lookup, lookup_count
+from ..repositories.jobs import counted
 from . import action_checks, event_registry, start_events
 from .cache import forget
 from .errors import InvalidDeployment
@@ -393,7 +394,7 @@ def _write(
     processes = [process for item in parsed for process in item.processes]
     starts = start_events.on_deploy(container, zip(processes, definition_ids))
     writes.extend(event_registry.start_writes(store, zip(processes, definition_ids)))
-    store.transact(writes + starts.writes)
+    store.transact(counted(writes + starts.writes))
     event_registry.forget_cached(container)
     starts.publish(container)
     return DeployResult(deployment_id, tuple(definition_ids), False)
@@ -456,7 +457,7 @@ def delete_deployment(container: Services, definition_id: str) -> dict[str, Any]
     )
 
     starts = start_events.on_undeploy(container, deployment.definitions)
-    for batch in _batches(first + starts.writes, rest):
+    for batch in _batches(counted(first + starts.writes), rest):
         container.store.transact(batch)
     starts.publish(container)
     forget(container, deployment.definitions)

@@ -45,7 +45,7 @@ from ..container import Services
 from ..jobs.items import new_job
 from ..jobs.wakeup import publish
 from ..repositories import definitions as repo
-from ..repositories.jobs import job_key
+from ..repositories.jobs import delete_write, read_job
 from .cache import get_definition
 from .errors import InvalidDeployment
 
@@ -208,7 +208,11 @@ def _replace(
     for sk, item in current.items():
         condition = VersionIs(item.version or 1)
         if repo.is_timer_start(item) and item.data.get("jobId"):
-            changes.writes.append(Delete(Table.RUNTIME, *job_key(item.data["jobId"])))
+            # conditioned on the job as read (its count; a job deleted meanwhile: skipped,
+            # or the race is lost on its version)
+            job = read_job(container.store, item.data["jobId"])
+            if job is not None:
+                changes.writes.append(delete_write(job))
         if sk in wanted:
             wanted[sk].version = (item.version or 1) + 1
             changes.writes.append(Put(Table.REPOSITORY, wanted[sk], condition))

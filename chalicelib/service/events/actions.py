@@ -35,6 +35,7 @@ from .. import idempotency
 from ..container import Services
 from ..jobs.items import new_job
 from ..jobs.wakeup import publish
+from ..repositories.jobs import counted
 from ..unit_of_work import UnitOfWork, run_command
 from .broadcast import broadcast_job
 from .requests import (
@@ -145,7 +146,7 @@ def _queue(container: Services, job: Item, resolved: Resolved | None, record: Re
     body = {"status": "queued", "jobId": job.data["_id"]}
     writes: list[Write] = [Put(Table.RUNTIME, job, MustNotExist())]
     writes += resolved.check() if resolved is not None else []
-    container.store.transact(writes + record(body))
+    container.store.transact(counted(writes + record(body)))
     publish(container, [job])
     return body
 

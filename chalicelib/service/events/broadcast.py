@@ -31,7 +31,7 @@ from ..container import Services
 from ..jobs.items import new_job
 from ..jobs.wakeup import publish
 from ..repositories.instances import subscription_sort
-from ..repositories.jobs import job_done_write
+from ..repositories.jobs import counted, job_done_write
 from .targets import Target, find_start_events, subscribers
 
 if TYPE_CHECKING:  # the executor is imported by the first command, not at cold start
@@ -235,7 +235,7 @@ def broadcast_step(container: Services, job: Item) -> list[Item]:
     writes: list[Write] = [Put(Table.RUNTIME, item, MustNotExist()) for item in new_jobs]
     writes.extend(Put(Table.RUNTIME, item, MustNotExist()) for item in children)
     writes.append(job_done_write(job))
-    container.store.transact(writes)
+    container.store.transact(counted(writes))
     publish(container, new_jobs)
     return children
 

@@ -24,7 +24,7 @@ from ...errors import NotFound
 from ...storage.ports import Item
 from ..container import Services
 from ..jobs.retry import run_attempts
-from ..repositories.jobs import job_done_write
+from ..repositories.jobs import counted, job_done_write
 from ..unit_of_work import UnitOfWork
 from .targets import Target, message_command, signal_command, trigger_command
 
@@ -54,7 +54,7 @@ def run_delivery(
         except NotFound as exc:
             if not stale_is_done:
                 raise NotFound(f"{what} could not be delivered: {exc.message}") from exc
-            container.store.transact([job_done_write(current)])
+            container.store.transact(counted([job_done_write(current)]))
             log.info("job %s is stale (%s): deleted", job.data["_id"], exc.message)
             return "stale: deleted"
         uow.commit(result, running_job=current)

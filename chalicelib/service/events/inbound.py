@@ -55,7 +55,7 @@ from ..jobs.items import new_job
 from ..repositories.event_registry import event_lookup
 from ..repositories.idempotency import read_record, record_item, scoped_pk
 from ..repositories.instance_reads import is_running
-from ..repositories.jobs import dead_letter_item
+from ..repositories.jobs import counted, dead_letter_item, job_done_write
 from ..unit_of_work import run_command
 
 __all__ = ["HANDLER", "Poison", "Outcome", "receive", "run_dead_letter", "MAX_RAW_BODY"]
@@ -461,7 +461,7 @@ def _dead_letter(
         ),
     ]
     try:
-        container.store.transact(writes)
+        container.store.transact(counted(writes))
     except ConcurrencyError:
         pass  # a concurrent delivery recorded it
     log.warning("inbound message %s on %s dead-lettered: %s", message_key, queue, reason)
@@ -471,8 +471,6 @@ def _dead_letter(
 def run_dead_letter(container: Services, job: Item) -> str:
     """The runner of an ``inbound-event`` job (a dead-lettered message executed again): the
     message is received again under a new key; poison again raises (the job fails again)."""
-    from ..repositories.jobs import job_done_write
-
     configuration = job.data.get("jobHandlerConfiguration") or {}
     retry_key = f"{configuration.get('messageKey')}#retry#{job.data['_id']}#{job.version or 1}"
     text = configuration.get("body") or ""
@@ -482,7 +480,7 @@ def run_dead_letter(container: Services, job: Item) -> str:
             done = external_worker.answer(container, answer)
         except external_worker.MalformedAnswer as exc:
             raise Poison(str(exc)) from None
-        container.store.transact([job_done_write(job)])
+        container.store.transact(counted([job_done_write(job)]))
         return f"worker answer: {done}"
     headers = configuration.get("headers") or {}
     queue = configuration.get("queue") or ""
@@ -491,5 +489,5 @@ def run_dead_letter(container: Services, job: Item) -> str:
     outcome = receive(container, queue, retry_key, text, attributes)
     if outcome.poison is not None:
         raise Poison(outcome.poison)
-    container.store.transact([job_done_write(job)])
+    container.store.transact(counted([job_done_write(job)]))
     return outcome.describe()

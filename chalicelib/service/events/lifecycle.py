@@ -35,7 +35,7 @@ from ...storage.ports import Item, MustNotExist, Put, Table, Write
 from ..container import Services
 from ..definitions import event_registry as registry
 from ..jobs.items import new_job
-from ..repositories.jobs import job_done_write
+from ..repositories.jobs import counted, job_done_write
 from .outbound import publish_to
 
 if TYPE_CHECKING:
@@ -176,5 +176,5 @@ def run_lifecycle(container: Services, job: Item) -> str:
     else:  # a topic or bus takes one event per call
         for event in events:
             publish_to(container, channel, str(event.get("type")), event)
-    container.store.transact([job_done_write(job)])
+    container.store.transact(counted([job_done_write(job)]))
     return f"sent {len(events)} lifecycle event(s) to {key}"

@@ -24,7 +24,7 @@ from ...messaging.notify import NotificationNotSent
 from ...storage.ports import Item
 from ..container import Services
 from ..definitions import event_registry as registry
-from ..repositories.jobs import job_done_write
+from ..repositories.jobs import counted, job_done_write
 
 __all__ = ["HANDLER", "run_send_event", "message_body", "message_headers", "publish_to"]
 
@@ -88,5 +88,5 @@ def run_send_event(container: Services, job: Item) -> str:
             raise NotFound(f"No outbound channel '{channel_key}' is deployed")
         publish_to(container, channel, key, body, headers)
         sent.append(channel_key)
-    container.store.transact([job_done_write(job)])
+    container.store.transact(counted([job_done_write(job)]))
     return f"sent {key} to {', '.join(sent)}"

@@ -17,7 +17,7 @@ from ..definitions.cache import get_definition
 from ..definitions.start_events import TIMER_START, timer_job, timer_pointer
 from ..jobs.retry import run_attempts
 from ..jobs.wakeup import publish
-from ..repositories.jobs import job_done_write
+from ..repositories.jobs import counted, job_done_write
 from ..unit_of_work import UnitOfWork
 
 __all__ = ["TIMER_START", "run_timer_start"]
@@ -71,6 +71,6 @@ def _following(container: Services, job: Item, pointer: Item) -> tuple[list[Writ
 
 
 def _stale(container: Services, job: Item, reason: str) -> str:
-    container.store.transact([job_done_write(job)])
+    container.store.transact(counted([job_done_write(job)]))
     log.info("timer-start job %s is stale (%s): deleted", job.data["_id"], reason)
     return "stale: deleted"

@@ -20,7 +20,7 @@ from ...errors import BadRequest, ConcurrencyError, NotFound
 from ...observability import emit_metrics
 from ...storage.ports import Delete, Item, MustExist, MustNotExist, Put, Table
 from ..container import Services
-from ..repositories.jobs import job_item, read_job
+from ..repositories.jobs import counted, job_item, read_job
 from .retry import DEFAULT_RETRIES, initial_retries, record_failure
 from .runners import RUNNERS
 from .wakeup import publish, seconds_until
@@ -218,10 +218,12 @@ def move_to_executable(container: Services, job_id: str, retries: Any = None) ->
     now = container.clock.now()
     revived = job_item({**dead.data, "retries": retries, "dueDate": format_iso(now)}, now)
     container.store.transact(
-        [
-            Delete(Table.DEADLETTER, dead.pk, dead.sk, MustExist(), dead.stored_chunks),
-            Put(Table.RUNTIME, revived, MustNotExist()),
-        ]
+        counted(
+            [
+                Delete(Table.DEADLETTER, dead.pk, dead.sk, MustExist(), dead.stored_chunks),
+                Put(Table.RUNTIME, revived, MustNotExist()),
+            ]
+        )
     )
     publish(container, [revived])
     return {"_id": job_id, "status": "moved"}

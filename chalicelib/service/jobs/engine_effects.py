@@ -9,15 +9,17 @@ from its element's ``failedJobRetryTimeCycle`` when it has one
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from ...clock import parse_iso
 from ...engine.runtime.effects import JobCancelled, JobRequested
 from ...errors import NotFound
-from ...storage.ports import Delete, Item, MustNotExist, Put, Table, Write
+from ...storage.ports import Item, MustNotExist, Put, Table, Write
 from ..container import Services
 from ..definitions.cache import get_definition
-from ..repositories.jobs import job_key
+from ..repositories.jobs import delete_write, job_key
 from .items import new_job
 
 if TYPE_CHECKING:
@@ -65,13 +67,23 @@ def _retry_cycle(
 
 
 def effect_writes(
-    container: Services, result: CommandResult, *, running_job: str | None = None
+    container: Services,
+    result: CommandResult,
+    *,
+    running_job: str | None = None,
+    stored_job: Callable[[str, str], Item | None] | None = None,
 ) -> tuple[list[Write], list[Item]]:
     """``(writes, new job items)`` for the jobs a command requested or cancelled.
 
     A job requested and cancelled by the same command is never written. ``running_job`` (the
-    job being run, which its runner deletes itself) is never deleted twice.
+    job being run, which its runner deletes itself) is never deleted twice. A cancelled job
+    is deleted conditioned on its version as ``stored_job(pk, sk)`` gives it (the unit of
+    work's loaded collection; default: read now), so a job deleted meanwhile (run, deleted
+    by REST, dead-lettered) makes the commit lose its race instead of counting the job's
+    removal twice; a cancelled job already gone is not deleted.
     """
+    if stored_job is None:
+        stored_job = partial(container.store.get, Table.RUNTIME)
     requested: dict[str, JobRequested] = {}
     cancelled: set[str] = set()
     for effect in result.effects:
@@ -83,5 +95,7 @@ def effect_writes(
     items = [_job_item(container, job_id, effect, result) for job_id, effect in requested.items()]
     writes: list[Write] = [Put(Table.RUNTIME, item, MustNotExist()) for item in items]
     for job_id in sorted(cancelled - {running_job}):
-        writes.append(Delete(Table.RUNTIME, *job_key(job_id)))
+        stored = stored_job(*job_key(job_id))
+        if stored is not None:
+            writes.append(delete_write(stored))
     return writes, items

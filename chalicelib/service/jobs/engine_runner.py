@@ -16,7 +16,7 @@ from ...engine.runtime.errors import UnknownTarget
 from ...errors import NotFound
 from ...storage.ports import Item
 from ..container import Services
-from ..repositories.jobs import job_done_write
+from ..repositories.jobs import counted, job_done_write
 from ..unit_of_work import UnitOfWork
 from .retry import run_attempts
 
@@ -57,7 +57,7 @@ def run_job_command(
             uow.load(current.data["processInstanceId"])
             result = uow.session.execute(command(current))
         except (UnknownTarget, NotFound) as exc:
-            container.store.transact([job_done_write(current)])
+            container.store.transact(counted([job_done_write(current)]))
             log.info("job %s is stale (%s): deleted", current.data["_id"], exc)
             return "stale: deleted"
         uow.commit(result, running_job=current)

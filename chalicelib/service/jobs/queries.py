@@ -17,12 +17,14 @@ Equality served by a key instead (``filtered-query`` parameter, or an equality t
 * ``processDefinitionId``: the jobs of that definition's ``lookup-sort`` partition
   (``repositories.jobs.definition_jobs``), one Query per page (runtime jobs only).
 
-``totalPagedResults`` of job queries is not maintained (jobs are written outside the instance
-unit of work, by runners, retries and the sweep): ``EXACT`` counts only within the budget.
-A maintained count would need an ``AddCount`` beside each of the ~20 places that create, run
-(delete), retry into the dead-letter table, revive or delete a job, in their transactions; one
-missed leaves the count wrong for good, so it waits for a single job-write path
-(docs/benchmarks.md, scale).
+``totalPagedResults`` with ``EXACT`` of an unfiltered ``job`` or ``job/deadletter`` query
+(``_queryFilter=true``, ``query-all-ids``, a ``filtered-query`` without parameters) is the
+listing's maintained count (``repositories.jobs.count_of``: one Query of 8 counter items, at
+any size). Every transaction that writes a job adds its count (``repositories.jobs.counted``),
+from the writes' conditions: +1 for a job created ``MustNotExist``, -1 for one deleted under its
+version, 0 for a rewrite; an unconditioned job write raises. So the count is exact for what has
+committed, whoever writes jobs concurrently. With a filter, ``EXACT`` counts within the read
+budget (-1 past it).
 """
 
 from __future__ import annotations
@@ -37,10 +39,12 @@ from ...errors import BadRequest, NotFound
 from ...ids import instance_of
 from ...storage.ports import Item
 from ..container import Services
-from ..querying import FILTERED_QUERY, QuerySource, date_param, flag_param
+from ..querying import FILTERED_QUERY, QuerySource, date_param, flag_param, served_terms
 from ..repositories.jobs import (
     DEAD_LETTER_KIND,
     JOB_KIND,
+    count_of,
+    counted,
     definition_jobs,
     delete_write,
     instance_jobs,
@@ -162,7 +166,18 @@ def job_source(container: Services, request: CrestRequest, *, dead: bool) -> Que
         sortable=ITEM_FIELDS,
         filtered_query=_filtered,
         batch=FILTERED_BATCH if listed else 0,
+        count=_listing_count(container, request, dead=dead),
     )
+
+
+def _listing_count(
+    container: Services, request: CrestRequest, *, dead: bool
+) -> Callable[[], int | None] | None:
+    """The maintained count of the whole listing, when the request selects all of it (no
+    filter, ``query-all-ids``, ``_queryFilter=true``): one Query of its counter."""
+    if served_terms(request, _EQUAL) != {}:
+        return None
+    return lambda: count_of(container.store, dead=dead)
 
 
 def _load(container: Services, job_id: str, *, dead: bool) -> Item:
@@ -180,7 +195,7 @@ def read_job(container: Services, job_id: str, *, dead: bool = False) -> dict:
 def delete_job(container: Services, job_id: str, *, dead: bool = False) -> dict:
     """Delete a job; 200 with the job as it was (a job deleted meanwhile: 404)."""
     item = _load(container, job_id, dead=dead)
-    container.store.transact([delete_write(item, dead=dead)])
+    container.store.transact(counted([delete_write(item, dead=dead)]))
     return job_shape(item)
 
 

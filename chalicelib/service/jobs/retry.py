@@ -30,7 +30,7 @@ from ...storage.ports import Delete, Item, MustNotExist, Put, StorageError, Tabl
 from ..container import Services
 from ..events.lifecycle import dead_letter_writes
 from ..public_errors import public_message
-from ..repositories.jobs import dead_letter_item, rescheduled_job
+from ..repositories.jobs import counted, dead_letter_item, rescheduled_job
 from .policy import DEFAULT_RETRIES, RETRY_CYCLE_KEY, RETRY_WAIT, retry_policy
 from .wakeup import publish
 
@@ -83,11 +83,13 @@ def record_failure(
     if retries == 0:
         announce, announcements = dead_letter_writes(container, data)
         container.store.transact(
-            [
-                Delete(Table.RUNTIME, item.pk, item.sk, condition, item.stored_chunks),
-                Put(Table.DEADLETTER, dead_letter_item(data), MustNotExist()),
-                *announce,
-            ]
+            counted(
+                [
+                    Delete(Table.RUNTIME, item.pk, item.sk, condition, item.stored_chunks),
+                    Put(Table.DEADLETTER, dead_letter_item(data), MustNotExist()),
+                    *announce,
+                ]
+            )
         )
         publish(container, announcements)
         log.warning("job %s moved to the dead-letter table: %s", job_id, raw)
@@ -96,7 +98,7 @@ def record_failure(
     data["dueDate"] = format_iso(due)
     updated = rescheduled_job(item, data, due)
     container.store.transact(
-        [Put(Table.RUNTIME, updated, condition, replaces_chunks=item.stored_chunks)]
+        counted([Put(Table.RUNTIME, updated, condition, replaces_chunks=item.stored_chunks)])
     )
     log.warning("job %s failed (%d retries left): %s", job_id, retries, raw)
     publish(container, [updated])

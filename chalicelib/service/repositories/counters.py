@@ -53,7 +53,7 @@ COUNTER_SHARDS = 8
 _PREFIX = "#count#"
 
 #: the index partitions the runtime items keep counts of. ``kindShard-sort``: only the listings
-#: named (others, such as jobs, are written outside the instance unit of work)
+#: named (the job listings' counts are kept by ``repositories.jobs.counted``)
 COUNTED: Mapping[Table, Mapping[Index, frozenset[str] | None]] = {
     Table.RUNTIME: {
         Index.KIND_SHARD_SORT: frozenset({"instance", "task", "execution"}),
@@ -64,8 +64,9 @@ COUNTED: Mapping[Table, Mapping[Index, frozenset[str] | None]] = {
 }
 
 
-#: kinds whose items are in counted indexes but not counted: jobs (in ``lookup-sort`` by their
-#: definition, ``repositories.jobs``) are written outside the instance unit of work
+#: kinds whose items are in counted indexes but not counted here: jobs (in ``lookup-sort`` by
+#: their definition) are written outside the instance unit of work; their ``job``/``dlq``
+#: listings are counted from each job write's condition instead (``repositories.jobs.counted``)
 _UNCOUNTED_KINDS = frozenset({"job"})
 
 

@@ -24,10 +24,19 @@ long, as ``instances.lookup_key``): the jobs of one definition are a partition o
 rides on the job item (one more index entry written with it; a retry or a lock rewrites it
 with the item). Not counted (``counters.membership`` skips jobs). Jobs written before it gain
 it from the backfill (``lookup_repair``) or their next rewrite.
+
+Counts (``counted``): the ``job`` and ``dlq`` listings keep maintained counts (sharded counter
+items ``#count#kindShard-sort#job`` / ``#dlq``, ``repositories.counters``), changed only in the
+transaction that writes the job, and only by what that transaction's conditions prove: a job
+Put conditioned ``MustNotExist`` created one (+1), a job Delete conditioned ``VersionIs`` or
+``MustExist`` removed one (-1), a version-conditioned Put replaced one (0). Every transaction
+that writes a job goes through ``counted``; a job write without a condition raises
+``UncountedJobWrite`` (its effect on the count could not be known).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -35,17 +44,23 @@ from typing import Any
 from ... import ids
 from ...clock import format_iso
 from ...storage.ports import (
+    COUNTER_KIND,
+    AddCount,
     Delete,
     Index,
     Item,
     ItemStore,
     KeyRange,
+    MustExist,
+    MustNotExist,
     Page,
     Put,
     Table,
     VersionIs,
+    Write,
 )
 from ...storage.sharding import query_shards, shard_for, shard_key
+from . import counters
 from .instances import lookup_key
 from .layout import DUE_SHARDS, LIST_SHARDS, listing
 
@@ -75,6 +90,14 @@ __all__ = [
     "definition_index",
     "definition_jobs",
     "lookup_repair",
+    "UncountedJobWrite",
+    "job_count_writes",
+    "is_job_write",
+    "counted",
+    "count_of",
+    "counter_items",
+    "count_shard",
+    "recount_writes",
 ]
 
 JOB_KIND = "job"
@@ -83,10 +106,125 @@ DEAD_LETTER_KIND = "deadletter"
 JOB_LISTING = "job"
 DEAD_LETTER_LISTING = "dlq"
 _JOB_SK_PREFIX = "job#"
+_DEAD_LETTER_SK = "#job"
+#: the counter collections of the two listings (``counted``)
+_COUNTER_PKS = frozenset(
+    counters.counter_pk(Index.KIND_SHARD_SORT, prefix)
+    for prefix in (JOB_LISTING, DEAD_LETTER_LISTING)
+)
 #: the due-date index partitions: ``due#<n>``
 _DUE_PREFIX = "due"
 #: the ``lookup-sort`` attribute of a job's definition
 DEFINITION_LOOKUP = "jobdef"
+
+
+class UncountedJobWrite(RuntimeError):
+    """A job write whose effect on the job counts cannot be known (a Put or Delete of a job
+    without a condition), or a transaction counted twice: a programming error."""
+
+
+def _counted_listing(write: Write) -> tuple[Table, str, str] | None:
+    """``(table, listing prefix, entity id)`` of a write of a job item, else None."""
+    if not isinstance(write, (Put, Delete)):
+        return None
+    pk, sk = (write.item.pk, write.item.sk) if isinstance(write, Put) else (write.pk, write.sk)
+    if write.table is Table.RUNTIME and sk.startswith(_JOB_SK_PREFIX):
+        return Table.RUNTIME, JOB_LISTING, pk
+    if write.table is Table.DEADLETTER and sk == _DEAD_LETTER_SK:
+        return Table.DEADLETTER, DEAD_LETTER_LISTING, pk
+    return None
+
+
+def is_job_write(write: Write) -> bool:
+    """Whether ``write`` puts or deletes a job (runtime or dead-letter)."""
+    return _counted_listing(write) is not None
+
+
+def job_count_writes(writes: Iterable[Write]) -> list[AddCount]:
+    """The counter writes of a transaction's job writes (one per counter item touched):
+    +1 for a job Put conditioned ``MustNotExist``, -1 for a job Delete conditioned ``VersionIs``
+    or ``MustExist``, 0 for a Put replacing a job (``VersionIs``/``MustExist``). The counter
+    shard is the one of the job's item collection (its instance, or the job itself), so a
+    transaction writing one instance's jobs touches one counter item per listing.
+
+    Raises ``UncountedJobWrite`` for a job Put or Delete without a condition (or a Delete
+    conditioned ``MustNotExist``)."""
+    adds: list[AddCount] = []
+    for write in writes:
+        listing = _counted_listing(write)
+        if listing is None or not isinstance(write, (Put, Delete)):
+            continue
+        table, prefix, entity = listing
+        condition = write.condition
+        if isinstance(write, Put):
+            if condition is None:
+                raise UncountedJobWrite(f"a job Put without a condition: {write.item.pk!r}")
+            delta = 1 if isinstance(condition, MustNotExist) else 0
+        else:
+            if not isinstance(condition, (VersionIs, MustExist)):
+                raise UncountedJobWrite(f"a job Delete without a condition: {write.pk!r}")
+            delta = -1
+        if delta:
+            adds.append(counters.add(table, Index.KIND_SHARD_SORT, prefix, entity, delta))
+    return counters.merged(adds)
+
+
+def _job_counter(write: Write) -> bool:
+    return isinstance(write, AddCount) and write.pk in _COUNTER_PKS
+
+
+def counted(writes: Iterable[Write]) -> list[Write]:
+    """``writes`` (one transaction's, before any commit-intent split: conditions still on)
+    with the job counter writes they make (``job_count_writes``). Raises
+    ``UncountedJobWrite`` when they already carry job counts (counted twice)."""
+    writes = list(writes)
+    if any(_job_counter(write) for write in writes):
+        raise UncountedJobWrite("a transaction's job writes counted twice")
+    return [*writes, *job_count_writes(writes)]
+
+
+def count_of(store: ItemStore, *, dead: bool = False) -> int:
+    """The maintained count of the ``job`` (``dead``: ``job/deadletter``) listing (one
+    Query)."""
+    prefix = DEAD_LETTER_LISTING if dead else JOB_LISTING
+    return counters.read(store, table_of(dead=dead), Index.KIND_SHARD_SORT, prefix)
+
+
+def counter_items(store: ItemStore, *, dead: bool = False) -> dict[str, Item]:
+    """The counter items of the ``job`` (``dead``: ``job/deadletter``) listing, by sort key
+    (one Query)."""
+    prefix = DEAD_LETTER_LISTING if dead else JOB_LISTING
+    pk = counters.counter_pk(Index.KIND_SHARD_SORT, prefix)
+    return {item.sk: item for item in store.query(table_of(dead=dead), pk).items}
+
+
+def count_shard(item: Item) -> str:
+    """The counter shard (sort key) a listed job is counted in (``job_count_writes``)."""
+    return str(shard_for(item.pk, counters.COUNTER_SHARDS))
+
+
+def recount_writes(
+    before: Mapping[str, Item], totals: Mapping[str, int], *, dead: bool = False
+) -> list[Write]:
+    """The writes that set the listing's counter shards to ``totals`` (by shard), each
+    conditioned on the item as ``counter_items`` read it (``before``): a commit counted
+    meanwhile fails them. Counter items of other sort keys (bulk seeding's) are deleted (their
+    counts are in ``totals``)."""
+    table = table_of(dead=dead)
+    pk = counters.counter_pk(Index.KIND_SHARD_SORT, DEAD_LETTER_LISTING if dead else JOB_LISTING)
+    shards = [str(shard) for shard in range(counters.COUNTER_SHARDS)]
+    writes: list[Write] = []
+    for shard in shards:
+        old = before.get(shard)
+        condition = MustNotExist() if old is None else VersionIs(int(old.version or 0))
+        item = Item(pk, shard, COUNTER_KIND, version=int(totals.get(shard, 0)))
+        writes.append(Put(table, item, condition))
+    writes.extend(
+        Delete(table, pk, sk, VersionIs(int(old.version or 0)))
+        for sk, old in before.items()
+        if sk not in shards
+    )
+    return writes
 
 
 def job_key(job_id: str) -> tuple[str, str]:
@@ -101,7 +239,7 @@ def job_id_of(item: Item) -> str:
 
 def dead_letter_key(job_id: str) -> tuple[str, str]:
     """The (pk, sk) of a dead-letter job."""
-    return job_id, "#job"
+    return job_id, _DEAD_LETTER_SK
 
 
 def due_index(job_id: str, due: datetime) -> dict[str, str]:
