@@ -37,6 +37,7 @@ from ...crest import filter as crest_filter
 from ...crest.request import CrestRequest
 from ...errors import BadRequest, NotFound
 from ...ids import instance_of
+from ...storage.aggregate import retry_on_conflict
 from ...storage.ports import Item
 from ..container import Services
 from ..querying import FILTERED_QUERY, QuerySource, date_param, flag_param, served_terms
@@ -193,10 +194,16 @@ def read_job(container: Services, job_id: str, *, dead: bool = False) -> dict:
 
 
 def delete_job(container: Services, job_id: str, *, dead: bool = False) -> dict:
-    """Delete a job; 200 with the job as it was (a job deleted meanwhile: 404)."""
-    item = _load(container, job_id, dead=dead)
-    container.store.transact(counted([delete_write(item, dead=dead)]))
-    return job_shape(item)
+    """Delete a job; 200 with the job as it was (a job deleted meanwhile: 404). A lost race
+    (the job retried or locked meanwhile, or another commit on its counter shard) reloads and
+    tries again, so a caller sees 409 only when the job keeps changing."""
+
+    def attempt() -> dict:
+        item = _load(container, job_id, dead=dead)
+        container.store.transact(counted([delete_write(item, dead=dead)]))
+        return job_shape(item)
+
+    return retry_on_conflict(attempt, attempts=3, delay=0.05)
 
 
 def stacktrace(container: Services, job_id: str, *, dead: bool = False) -> dict:

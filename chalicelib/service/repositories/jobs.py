@@ -141,15 +141,19 @@ def is_job_write(write: Write) -> bool:
 
 
 def job_count_writes(writes: Iterable[Write]) -> list[AddCount]:
-    """The counter writes of a transaction's job writes (one per counter item touched):
-    +1 for a job Put conditioned ``MustNotExist``, -1 for a job Delete conditioned ``VersionIs``
-    or ``MustExist``, 0 for a Put replacing a job (``VersionIs``/``MustExist``). The counter
-    shard is the one of the job's item collection (its instance, or the job itself), so a
-    transaction writing one instance's jobs touches one counter item per listing.
+    """The counter writes of a transaction's job writes: +1 for a job Put conditioned
+    ``MustNotExist``, -1 for a job Delete conditioned ``VersionIs`` or ``MustExist``, 0 for a
+    Put replacing a job (``VersionIs``/``MustExist``), summed per listing into ONE counter item
+    per listing (the shard of the first counted job's item collection: its instance, or the job
+    itself). A count is the sum of its shards, so where a delta lands does not matter; one
+    item per listing keeps a transaction at most two writes larger (a dead-letter move or a
+    revive: both listings) however many collections its jobs belong to (a deploy's timer
+    start jobs, a broadcast's chunk).
 
     Raises ``UncountedJobWrite`` for a job Put or Delete without a condition (or a Delete
     conditioned ``MustNotExist``)."""
-    adds: list[AddCount] = []
+    deltas: dict[tuple[Table, str], int] = {}
+    entities: dict[tuple[Table, str], str] = {}
     for write in writes:
         listing = _counted_listing(write)
         if listing is None or not isinstance(write, (Put, Delete)):
@@ -165,8 +169,13 @@ def job_count_writes(writes: Iterable[Write]) -> list[AddCount]:
                 raise UncountedJobWrite(f"a job Delete without a condition: {write.pk!r}")
             delta = -1
         if delta:
-            adds.append(counters.add(table, Index.KIND_SHARD_SORT, prefix, entity, delta))
-    return counters.merged(adds)
+            entities.setdefault((table, prefix), entity)
+            deltas[(table, prefix)] = deltas.get((table, prefix), 0) + delta
+    return [
+        counters.add(table, Index.KIND_SHARD_SORT, prefix, entities[(table, prefix)], delta)
+        for (table, prefix), delta in deltas.items()
+        if delta
+    ]
 
 
 def _job_counter(write: Write) -> bool:

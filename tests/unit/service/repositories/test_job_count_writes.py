@@ -92,6 +92,15 @@ def test_one_instances_jobs_touch_one_counter_item():
     assert job_count_writes([removed, created[0]]) == []  # the sum is zero: no write
 
 
+def test_jobs_of_many_collections_touch_one_counter_item_per_listing():
+    """A deploy's timer start jobs or a broadcast chunk's deliveries belong to many item
+    collections: their counts go to one shard (the first job's), so the transaction grows by
+    one write, not by one per shard."""
+    jobs = [job(ids.new_id()) for _ in range(40)]
+    created = [Put(Table.RUNTIME, item, MustNotExist()) for item in jobs]
+    assert job_count_writes(created) == [count(Table.RUNTIME, "job", jobs[0].pk, 40)]
+
+
 def test_other_items_are_not_counted():
     header = Item("i1", "#header", "header", version=1)
     assert job_count_writes([Put(Table.RUNTIME, header), Delete(Table.RUNTIME, "i1", "x")]) == []
