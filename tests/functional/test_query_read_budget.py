@@ -10,25 +10,26 @@ import pytest
 
 from chalicelib import aws
 from tests.support import tasks
-from tests.support.env import TEST_ENV
+from tests.support.module_moto import module_backend
 from tests.support.rest import ADMIN, WF, expect
 
 BUDGET = 4
 INSTANCES = 13
 
 
-@pytest.fixture
-def settings():
-    """The test settings with a small read budget (the container and client are built from it)."""
-    from chalicelib.settings import Settings
+@pytest.fixture(scope="module")
+def backend():
+    """One moto backend for the module, its settings with a small read budget."""
+    with module_backend(WORKFLOW_QUERY_READ_BUDGET=str(BUDGET)) as made:
+        yield made
 
-    return Settings.from_env(dict(TEST_ENV, WORKFLOW_QUERY_READ_BUDGET=str(BUDGET)))
+
+@pytest.fixture(scope="module")
+def client(backend):
+    return backend.client
 
 
-@pytest.fixture
-def world(client, container):
-    """``INSTANCES`` running instances of the onboarding process, each with one open task;
-    ``n`` is its number: ``{"instances": [...], "tasks": [...]}`` in start order."""
+def build_world(client, container) -> dict[str, list[str]]:
     definition = tasks.deploy_onboard(container)
     made: dict[str, list[str]] = {"instances": [], "tasks": []}
     for n in range(INSTANCES):
@@ -39,6 +40,27 @@ def world(client, container):
         made["tasks"].append(task_id)
         container.clock.advance(minutes=1)
     return made
+
+
+@pytest.fixture
+def shared(backend):
+    """The module's one data set (every test only reads it): its container, installed for the
+    test, and ``build_world``'s ids."""
+    container, made = backend.shared("world", build_world)
+    with backend.reading(container):
+        yield container, made
+
+
+@pytest.fixture
+def container(shared):
+    return shared[0]
+
+
+@pytest.fixture
+def world(shared):
+    """``INSTANCES`` running instances of the onboarding process, each with one open task;
+    ``n`` is its number: ``{"instances": [...], "tasks": [...]}`` in start order."""
+    return shared[1]
 
 
 def follow(
