@@ -10,8 +10,9 @@ settings and clock, and then writes what changed to the moto container's store:
 * every item that is new or changed since the last ``sync``, as the memory store holds it
   (``ItemStore.batch_put``: BatchWriteItem; chunks split again by the codec as they were);
 * every item deleted since (``Delete`` transactions);
-* every counter item that changed, as the target holds it plus the change (so counts that
-  writes made on moto directly, e.g. a start through the API over moto, are kept).
+* every counter item that changed, written (BatchWriteItem) with the count the target holds
+  plus the change (so counts that writes made on moto directly, e.g. a start through the API
+  over moto, are kept): a reader sums the same counts.
 
 Nothing built on moto directly is copied into the memory store: the data built in memory must
 not need it (a definition used by both is deployed in memory and synced first).
