@@ -7,7 +7,9 @@ partition to its end.
 Through HTTP over moto at two data sizes past the budget: the same DynamoDB requests per
 request at both, and the pages, followed by their cookies, answer what the walk of the
 ``htask`` listing finds. The matching tasks are created after the others, so a request meets
-the budget before any of them."""
+the budget before any of them. The ``wide`` instances are started through the API on the
+memory store and written to moto in bulk (``tests.support.mirrored``); the ``few`` ones over
+moto."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import pytest
 from tests.functional.test_taskinstance_history_state_costs import WIDE
 from tests.support.env import TEST_ENV
 from tests.support.instances import counted_query, follow_cookies
+from tests.support.mirrored import Mirror
 from tests.support.rest import ADMIN, WF, expect
 
 BUDGET = 40
@@ -74,14 +77,17 @@ COMBINATIONS = [
 
 
 def test_a_state_with_other_parameters_reads_within_the_budget_at_any_size(client, container):
-    deploy(client, "wide")
-    deploy(client, "few")
+    mirror = Mirror(container)
+    with mirror.building():
+        deploy(client, "wide")
+        deploy(client, "few")
     costs: list[dict] = []
     listed = 0  # historic tasks of each state
     for width in (50, 100):
         listed += width + 2
-        grow(client, container, "wide", width, "crowd")
-        grow(client, container, "few", 2, "rare")
+        with mirror.building() as memory:
+            grow(client, memory, "wide", width, "crowd")
+        grow(client, container, "few", 2, "rare")  # through the API over moto
         for finished in (True, False):
             for params, term in COMBINATIONS:
                 query = f"_queryId=filtered-query&{STATES[finished]}=true&{params}&_pageSize=10"

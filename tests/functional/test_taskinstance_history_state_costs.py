@@ -7,7 +7,9 @@ following entries are the page's task items.
 Through HTTP over moto, at two data sizes: every answer equals the walk of the ``htask``
 listing, and the DynamoDB requests of a request are the same at both sizes (a page of 10 at
 offset 200 in at most 10). The tasks come from wide parallel multi-instance user tasks: a
-start creates ``width`` historic tasks, a cancel ends them all."""
+start creates ``width`` historic tasks, a cancel ends them all. The wide instances are
+started through the API on the memory store and written to moto in bulk
+(``tests.support.mirrored``); the few ``rare`` ones are started over moto."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import json
 from urllib.parse import quote
 
 from tests.support.instances import counted_query, follow_cookies, query
+from tests.support.mirrored import Mirror
 from tests.support.rest import ADMIN, WF, expect
 
 TASKS = f"{WF}/taskinstance/history"
@@ -89,10 +92,13 @@ def by_state(finished: bool, form: str) -> str:
 
 
 def test_a_page_at_offset_200_reads_one_round_at_any_size(client, container):
-    deploy_wide(client)
+    mirror = Mirror(container)
+    with mirror.building():
+        deploy_wide(client)
     costs = []
     for width in (215, 240):
-        grow(client, container, width)
+        with mirror.building() as memory:
+            grow(client, memory, width)
         for finished in (True, False):
             walk = walked(client, finished)
             for form in ("filter", "params"):
@@ -113,11 +119,14 @@ def test_a_page_at_offset_200_reads_one_round_at_any_size(client, container):
 
 
 def test_end_time_filters_read_the_state_partition_and_count_it(client, container):
-    deploy_wide(client)
+    mirror = Mirror(container)
+    with mirror.building():
+        deploy_wide(client)
     costs = []
     for width in (30, 90):
-        grow(client, container, width)
-        grow(client, container, 3, who="rare")
+        with mirror.building() as memory:
+            grow(client, memory, width)
+        grow(client, container, 3, who="rare")  # through the API over moto
         for finished in (True, False):
             walk = walked(client, finished)
             exact = by_state(finished, "filter") + "&_pageSize=10&_totalPagedResultsPolicy=EXACT"
