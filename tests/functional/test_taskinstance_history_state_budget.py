@@ -18,11 +18,11 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.functional.test_taskinstance_history_state_costs import WIDE
 from tests.support.env import TEST_ENV
 from tests.support.instances import counted_query, follow_cookies
 from tests.support.mirrored import Mirror
 from tests.support.rest import ADMIN, WF, expect
+from tests.support.tasks import WIDE
 
 BUDGET = 40
 TASKS = f"{WF}/taskinstance/history"

@@ -19,25 +19,10 @@ from urllib.parse import quote
 from tests.support.instances import counted_query, follow_cookies, query
 from tests.support.mirrored import Mirror
 from tests.support.rest import ADMIN, WF, expect
+from tests.support.tasks import WIDE
 
 TASKS = f"{WF}/taskinstance/history"
 JSON = {**ADMIN, "Content-Type": "application/json"}
-
-WIDE = """<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
-             xmlns:flowable="http://flowable.org/bpmn" targetNamespace="Tests">
-  <process id="wide" name="Wide" isExecutable="true">
-    <startEvent id="start"/>
-    <sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
-    <userTask id="review" name="Review" flowable:assignee="${who}">
-      <multiInstanceLoopCharacteristics isSequential="false">
-        <loopCardinality>${width}</loopCardinality>
-      </multiInstanceLoopCharacteristics>
-    </userTask>
-    <sequenceFlow id="f2" sourceRef="review" targetRef="end"/>
-    <endEvent id="end"/>
-  </process>
-</definitions>"""
 
 STATES = {True: "finished", False: "unfinished"}
 FILTERS = {True: "endTime pr", False: "!(endTime pr)"}

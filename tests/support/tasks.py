@@ -1,4 +1,5 @@
-"""The onboarding process with one user task, and the users of the task authorization tests."""
+"""The onboarding process with one user task, the users of the task authorization tests, and a
+wide multi-instance process (`WIDE`) for the task history tests."""
 
 from __future__ import annotations
 
@@ -69,3 +70,22 @@ def as_user(name: str) -> dict:
 
 
 PASSWORDS = {"bob": "bob-pw", "carol": "carol-pw", "hank": "hank-pw", "dave": "dave-pw"}
+
+
+#: a parallel multi-instance user task of ``${width}`` tasks assigned to ``${who}``: many
+#: historic tasks per instance (the task history state tests)
+WIDE = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
+             xmlns:flowable="http://flowable.org/bpmn" targetNamespace="Tests">
+  <process id="wide" name="Wide" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
+    <userTask id="review" name="Review" flowable:assignee="${who}">
+      <multiInstanceLoopCharacteristics isSequential="false">
+        <loopCardinality>${width}</loopCardinality>
+      </multiInstanceLoopCharacteristics>
+    </userTask>
+    <sequenceFlow id="f2" sourceRef="review" targetRef="end"/>
+    <endEvent id="end"/>
+  </process>
+</definitions>"""
