@@ -257,6 +257,43 @@ def test_sync_broadcast_reaches_every_instance_and_signal_start(client, containe
     assert body == {"status": "delivered", "deliveredTo": 1}  # only the start event is left
 
 
+def test_a_sync_broadcast_delivers_a_bounded_number_and_queues_the_rest(
+    client, container, monkeypatch
+):
+    """Bounded work per request: past ``SYNC_SUBSCRIBERS`` subscriptions a broadcast with
+    variables delivers the first ones itself and queues one ``signal-broadcast`` job for the
+    rest (named by ``jobId``); its requests are the same with 3 or 7 instances waiting, and
+    draining the queue reaches every one of them, with the variables, exactly once."""
+    from chalicelib import aws
+    from chalicelib.service.events import actions
+
+    monkeypatch.setattr(actions, "SYNC_SUBSCRIBERS", 2)
+    waiting = deploy(container, "sigwait")
+    deploy(container, "sigstart")
+
+    def broadcast(count: int) -> dict[str, int]:
+        """Start ``count`` waiting instances, broadcast to them, drain the queue: the
+        broadcast's DynamoDB requests."""
+        started = [start(container, waiting) for _ in range(count)]
+        with aws.counting() as counter:
+            status, body = post(
+                client, "signal", {"signalName": "alert", "processVariables": {"s": count}}
+            )
+        assert status == 200, body
+        # two subscriptions delivered now, plus the signal start event
+        assert body == {"status": "delivered", "deliveredTo": 3, "jobId": body["jobId"]}
+        assert sum(tasks(container, i) == ["T"] for i in started) == 2
+        job = json.loads(client.http.get(f"{WF}/job/{body['jobId']}", headers=JSON).body)
+        assert job["jobHandlerType"] == "signal-broadcast"
+        drain(container)
+        assert all(tasks(container, i) == ["T"] for i in started)
+        assert {variables(container, i)["s"] for i in started} == {count}
+        return dict(counter.counts["dynamodb"])
+
+    broadcast(3)  # warm
+    assert broadcast(3) == broadcast(7)
+
+
 def test_sync_broadcast_lists_instances_whose_process_fails_and_delivers_the_others(
     client, container
 ):

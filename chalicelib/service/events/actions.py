@@ -8,7 +8,8 @@ the response is recorded in the same transaction as the delivery or the job
 
 Signals: with ``executionId`` the signal goes to that execution (which must subscribe to it);
 without, it is broadcast: synchronously one transaction per instance (``DeliverSignal`` to
-every subscription of the name in it) plus one per signal start event, or asynchronously as a
+every subscription of the name in it) plus one per signal start event, up to
+``SYNC_SUBSCRIBERS`` subscriptions (the rest queued), or asynchronously as a
 ``signal-broadcast`` job that fans out into one ``deliver-signal`` job per subscribed execution.
 
 Trigger: the engine has no transient variables. ``transientVariables`` only selects the
@@ -35,6 +36,7 @@ from .. import idempotency
 from ..container import Services
 from ..jobs.items import new_job
 from ..jobs.wakeup import publish
+from ..repositories.instances import subscription_sort
 from ..repositories.jobs import counted
 from ..unit_of_work import UnitOfWork, run_command
 from .broadcast import broadcast_job
@@ -277,27 +279,39 @@ def _queue_signal(container: Services, request: SignalRequest, record: Recorder)
     return _queue(container, job, resolved, record)
 
 
+#: subscriptions a synchronous broadcast delivers itself (one transaction per instance); past
+#: them the rest goes to a ``signal-broadcast`` job (bounded work per request)
+SYNC_SUBSCRIBERS = 25
+
+
 def broadcast_now(
     container: Services, caller_id: str | None, name: str, variables: Mapping[str, Any]
 ) -> dict:
-    """Deliver a signal to every subscribed instance (one transaction each, retried on
-    conflict) and start every definition with that signal start event.
+    """Deliver a signal to the instances of the first ``SYNC_SUBSCRIBERS`` subscriptions (one
+    transaction each, retried on conflict) and start every definition with that signal start
+    event; the subscriptions past them are queued as one ``signal-broadcast`` job (written
+    first, so a failure half-way loses nothing of the rest), whose id the answer names.
 
     Subscriptions made after the broadcast began (a process that loops back to wait for the
     signal again) do not receive it. An instance whose process fails on the signal keeps its
     state; the others are delivered, and the failures are listed in ``failed``.
     """
     bound = _now_iso(container)
-    instances: dict[str, None] = {}
-    token = None
-    while True:
-        page = subscribers(container, "signal", name, bound=bound, start=token)
-        instances.update((item.data["instance_id"], None) for item in page.items)
-        token = page.next_token
-        if token is None:
-            break
+    found, more = _first_subscribers(container, name, bound)
+    response: dict[str, Any] = {"status": "delivered", "deliveredTo": 0}
+    if more:
+        rest = broadcast_job(
+            container,
+            name,
+            variables,
+            initiator=caller_id,
+            bound=bound,
+            after=subscription_sort(found[-1]),
+        )
+        _queue(container, rest, None, lambda _body: [])
+        response["jobId"] = rest.data["_id"]
     delivered, failed = 0, []
-    for instance_id in instances:
+    for instance_id in dict.fromkeys(item["instance_id"] for item in found):
 
         def build(uow: UnitOfWork, instance_id: str = instance_id) -> Command:
             uow.load(instance_id)
@@ -310,8 +324,8 @@ def broadcast_now(
         except (BadRequest, Conflict, StorageError) as exc:
             failed.append({"processInstanceId": instance_id, "message": exc.message})
             continue
-        found = _delivered(result)
-        delivered += found.count if found else 0
+        found_delivery = _delivered(result)
+        delivered += found_delivery.count if found_delivery else 0
     for definition_id, activity_id in find_start_events(container, "signal", name):
         try:
             run_command(
@@ -321,10 +335,26 @@ def broadcast_now(
             failed.append({"processDefinitionId": definition_id, "message": exc.message})
             continue
         delivered += 1
-    response: dict[str, Any] = {"status": "delivered", "deliveredTo": delivered}
+    response["deliveredTo"] = delivered
     if failed:
         response["failed"] = failed
     return response
+
+
+def _first_subscribers(container: Services, name: str, bound: str) -> tuple[list[dict], bool]:
+    """The first ``SYNC_SUBSCRIBERS`` subscriptions to signal ``name`` created up to
+    ``bound`` (the index read only that far), and whether more follow them."""
+    found: list[dict] = []
+    token = None
+    while True:
+        wanted = SYNC_SUBSCRIBERS + 1 - len(found)
+        page = subscribers(container, "signal", name, bound=bound, limit=wanted, start=token)
+        found.extend(item.data for item in page.items)
+        token = page.next_token
+        if len(found) > SYNC_SUBSCRIBERS:
+            return found[:SYNC_SUBSCRIBERS], True
+        if token is None:
+            return found, False
 
 
 def _start_by_signal(

@@ -72,18 +72,26 @@ def broadcast_job(
     initiator: str | None = None,
     exclude_instance: str | None = None,
     source: Target | None = None,
+    bound: str | None = None,
+    after: str | None = None,
 ) -> Item:
-    """A new ``signal-broadcast`` job (an item of its own: no instance owns it)."""
+    """A new ``signal-broadcast`` job (an item of its own: no instance owns it). ``bound``:
+    the broadcast reaches subscriptions created up to this ISO time (default now); ``after``:
+    only those sorting after this ``event-sort`` key, the signal start events being done
+    already (the rest of a synchronous broadcast, ``actions.broadcast_now``)."""
     now = container.clock.now()
-    configuration = {
+    configuration: dict[str, Any] = {
         "signalName": name,
         "variables": dict(variables),
         "initiator": initiator,
         "excludeInstance": exclude_instance,
-        "bound": format_iso(now),
+        "bound": bound or format_iso(now),
         "cursor": None,
         "startsQueued": False,
     }
+    if after is not None:
+        high = f"{configuration['bound']}#\uffff"
+        configuration.update(after=after, upTo=high, startsQueued=True)
     return new_job(
         job_id=ids.new_id(),
         handler_type=HANDLER,
