@@ -56,7 +56,8 @@ SCALE = """<?xml version="1.0" encoding="UTF-8"?>
   <process id="benchScale" name="Scale" isExecutable="true">
     <startEvent id="start" flowable:initiator="starter"/>
     <sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
-    <userTask id="review" name="Review" flowable:candidateGroups="${group}"/>
+    <userTask id="review" name="Review" flowable:candidateGroups="${group}"
+              flowable:candidateUsers="${starter}"/>
     <sequenceFlow id="f2" sourceRef="review" targetRef="end"/>
     <endEvent id="end"/>
   </process>
@@ -293,6 +294,49 @@ QUERIES: list[tuple[str, str, tuple[str, ...]]] = [
         "taskinstance/history?_queryFilter=true&_pageSize=10",
         ("page",),
     ),
+    (
+        "UI task history p10 EXACT",
+        "taskinstance/history?_queryFilter=true&_pageSize=10&_totalPagedResultsPolicy=EXACT",
+        ("page", "exact"),
+    ),
+    (
+        "task history finished p10",
+        "taskinstance/history?_queryId=filtered-query&finished=true&_pageSize=10",
+        ("page",),
+    ),
+    (
+        "task history finished p10 EXACT",
+        "taskinstance/history?_queryId=filtered-query&finished=true&_pageSize=10"
+        "&_totalPagedResultsPolicy=EXACT",
+        ("page", "exact"),
+    ),
+    (
+        "task history endTime pr p10",
+        "taskinstance/history?_queryFilter=endTime pr&_pageSize=10",
+        ("page",),
+    ),
+    (
+        "task history unfinished p10 offset 200",
+        "taskinstance/history?_queryId=filtered-query&unfinished=true&_pageSize=10"
+        "&_pagedResultsOffset=200",
+        ("page",),
+    ),
+    (
+        "UI admin assignee p10 EXACT",
+        "taskinstance?_queryId=filtered-query&assignee=openidm-admin&_pageSize=10"
+        "&_totalPagedResultsPolicy=EXACT",
+        ("page", "exact"),
+    ),
+    (
+        "jobs true p10 EXACT",
+        "job?_queryFilter=true&_pageSize=10&_totalPagedResultsPolicy=EXACT",
+        ("page", "exact"),
+    ),
+    (
+        "dead-letter jobs true p10 EXACT",
+        "job/deadletter?_queryFilter=true&_pageSize=10&_totalPagedResultsPolicy=EXACT",
+        ("page", "exact"),
+    ),
 ]
 
 
@@ -349,18 +393,25 @@ def clones(
     *,
     first_start: datetime,
     offset: int = 0,
+    assigned: list[tuple[Any, Any]] | None = None,
 ) -> Iterator[tuple[Any, Any]]:
     """``(table, item)`` of ``count`` cloned instances (``offset`` numbers the first one):
-    every tenth one finished, the rest running; instance ``i`` starts ``i`` minutes after
-    ``first_start``. New ids come from ``ids.new_id`` at the start time (time-ordered)."""
+    every tenth one finished, the rest running (with ``assigned``, the numbers ending in 5 are
+    clones of it: a running instance whose task is assigned); instance ``i`` starts ``i``
+    minutes after ``first_start``. New ids come from ``ids.new_id`` at the start time
+    (time-ordered)."""
     from chalicelib.ids import new_id
+    from chalicelib.service.repositories.history import TASK_STATE_PREFIX
     from chalicelib.service.repositories.layout import LIST_SHARDS
     from chalicelib.storage.ports import Item, Table
     from chalicelib.storage.sharding import shard_for, shard_key
 
     templates = [_encoded(running), _encoded(finished)]
+    if assigned is not None:
+        templates.append(_encoded(assigned))
     for number in range(offset, offset + count):
-        text, template_ids, started = templates[1 if number % 10 == 9 else 0]
+        which = {9: 1, 5: 2}.get(number % 10, 0)
+        text, template_ids, started = templates[which if which < len(templates) else 0]
         start = first_start + timedelta(minutes=number)
         start_ms = int(start.timestamp() * 1000)
         shift = start - started
@@ -389,6 +440,10 @@ def clones(
             if index.get("lookup", "").startswith("state="):  # history's sharded state partition
                 state = index["lookup"].rpartition("#")[0]
                 index["lookup"] = shard_key(state, shard_for(row["pk"], LIST_SHARDS))
+            if index.get("lookup", "").startswith(TASK_STATE_PREFIX):  # by the task's id
+                state = index["lookup"].rpartition("#")[0]
+                task = index["sort"].rsplit("#", 1)[1]
+                index["lookup"] = shard_key(state, shard_for(task, LIST_SHARDS))
             yield (
                 Table(row["table"]),
                 Item(
@@ -412,13 +467,17 @@ def bulk_write(
     first_start: datetime,
     offset: int = 0,
     batch: int = 2500,
+    assigned: list[tuple[Any, Any]] | None = None,
 ) -> int:
     """Clone the templates ``count`` times through ``store.batch_put``; returns items written.
     The maintained counts of what the clones list are added too (``repositories.counters``)."""
     pending: dict[Any, list[Any]] = {}
     written = 0
     counted: Counter[tuple[Any, Any, str]] = Counter()
-    for table, item in clones(running, finished, count, first_start=first_start, offset=offset):
+    cloned = clones(
+        running, finished, count, first_start=first_start, offset=offset, assigned=assigned
+    )
+    for table, item in cloned:
         counted.update(_counted(table, item))
         rows = pending.setdefault(table, [])
         rows.append(item)
@@ -448,6 +507,7 @@ def _counted(table: Any, item: Any) -> list[tuple[Any, Any, str]]:
     """The counted partitions a cloned item is in (runtime listings and indexes, history
     lookup partitions), as the unit of work counts them."""
     from chalicelib.service.repositories import counters
+    from chalicelib.service.repositories.history import TASK_LISTING, is_task
     from chalicelib.service.repositories.history_index import (
         HISTORY_LOOKUP_KIND,
         counted_partitions,
@@ -455,6 +515,11 @@ def _counted(table: Any, item: Any) -> list[tuple[Any, Any, str]]:
     from chalicelib.storage.ports import Index, Table
 
     if table is Table.HISTORY:
+        if is_task(item):  # the ``htask`` listing's count and its state's
+            state = item.index.get("lookup", "").rpartition("#")[0]
+            return [(table, Index.KIND_SHARD_SORT, TASK_LISTING)] + (
+                [(table, Index.LOOKUP_SORT, state)] if state else []
+            )
         if item.kind != HISTORY_LOOKUP_KIND:
             return []
         return [
@@ -549,6 +614,27 @@ def templates(container: Any, definition_id: str) -> tuple[list, list]:
         template_items(container.store, running.instance_id),
         template_items(container.store, done.instance_id),
     )
+
+
+def assigned_template(container: Any, definition_id: str) -> list[tuple[Any, Any]]:
+    """One more running instance whose task is assigned to ``openidm-admin`` (the template of
+    one clone in ten: the assignee queries of the UIs find a page of them)."""
+    from chalicelib.engine.runtime import StartProcess, UpdateTask
+    from chalicelib.service import unit_of_work as instances
+
+    variables = {"n": N_MARK, "group": GROUP, "note": "bench"}
+    started = instances.run_command(
+        container, lambda uow: StartProcess(definition_id, dict(variables), BK, USER)
+    )[1]
+    task_id = next(iter(started.state.tasks))
+    instances.run_command(
+        container,
+        lambda uow: (
+            uow.load(started.instance_id),
+            UpdateTask(task_id, {"assignee": "openidm-admin"}, "openidm-admin"),
+        )[1],
+    )
+    return template_items(container.store, started.instance_id)
 
 
 # --- counting items read -----------------------------------------------------------------------
@@ -713,6 +799,7 @@ def main() -> dict:
         ).definition_ids[0]
         JOB_IDS["pdi"] = definition_id  # the ``{pdi}`` of ``QUERIES`` paths
         running, finished = templates(container, definition_id)
+        assigned = assigned_template(container, definition_id)
         first_start = datetime.now(UTC) - timedelta(days=30)
         stored = 0
         with Client(application.app, stage_name="local") as client:
@@ -725,6 +812,7 @@ def main() -> dict:
                     size - stored,
                     first_start=first_start,
                     offset=stored,
+                    assigned=assigned,
                 )
                 items += bulk_jobs(
                     container.store, size - stored, first_start=first_start, offset=stored
@@ -732,7 +820,7 @@ def main() -> dict:
                 stored = size
                 print(
                     f"  N = {size:,}: {items:,} items written (jobs included) in "
-                    f"{time.perf_counter() - began:.0f} s (plus the 2 templates)"
+                    f"{time.perf_counter() - began:.0f} s (plus the 3 templates)"
                 )
                 began = time.perf_counter()
                 runs[size] = run_queries(client, read)

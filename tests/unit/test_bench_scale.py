@@ -47,6 +47,44 @@ def test_bulk_written_instances_are_listed_and_filtered(container, client):
     assert sum(1 for h in history if h.get("endTime")) == 1 + 2  # template, 9 and 19
 
 
+def test_assigned_clones_and_task_history_are_listed_and_counted(container, client):
+    """One clone in ten (numbers ending in 5) has its task assigned; every task has its start
+    user as a candidate; historic tasks are in their state's shard and counted."""
+    from chalicelib.service.definitions import deploy as deployments
+
+    definition_id = deployments.deploy(
+        container,
+        source="test:scale",
+        name="benchScale.bpmn20.xml",
+        bpmn={"benchScale.bpmn20.xml": scale.SCALE},
+    ).definition_ids[0]
+    running, finished = scale.templates(container, definition_id)
+    assigned = scale.assigned_template(container, definition_id)
+    first = datetime(2026, 1, 1, tzinfo=UTC)
+    scale.bulk_write(container.store, running, finished, 60, first_start=first, assigned=assigned)
+
+    mine = _query(client, "taskinstance?_queryId=filtered-query&assignee=openidm-admin")
+    assert len(mine) == 1 + 6  # the template's, and 5, 15, ..., 55
+    candidate = _query(client, "taskinstance?_queryId=filtered-query&taskCandidateUser=user-7")
+    assert len(candidate) == 2  # instances 7 and 57 (the assigned 5s are user-5's)
+    exact = "&_pageSize=5&_totalPagedResultsPolicy=EXACT"
+    for params, expected in (
+        ("_queryFilter=true", 3 + 60),  # the templates' and every clone's task
+        ("_queryId=filtered-query&finished=true", 1 + 6),  # the completed ones: 9, 19, ...
+        ("_queryId=filtered-query&unfinished=true", 2 + 54),
+    ):
+        response = client.http.get(
+            f"/openidm/workflow/taskinstance/history?{params}{exact}", headers=ADMIN
+        )
+        body = json.loads(response.body)
+        assert body["totalPagedResults"] == expected, params
+        assert len(body["result"]) == 5
+    walked = _query(
+        client, "taskinstance/history?_queryId=filtered-query&unfinished=true&_pageSize=100"
+    )
+    assert len(walked) == 2 + 54
+
+
 def test_bulk_written_jobs_are_counted(container, client):
     from chalicelib.service.jobs.backfill import recount_jobs
     from chalicelib.service.repositories.jobs import count_of, counter_items
