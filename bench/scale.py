@@ -593,18 +593,11 @@ def bulk_jobs(store: Any, count: int, *, first_start: datetime, offset: int = 0)
 def templates(container: Any, definition_id: str) -> tuple[list, list]:
     """Start one instance (left at its user task) and one more that is completed, through the
     service; their items are the templates of ``bulk_write``."""
-    from chalicelib.engine.runtime import CompleteTask, StartProcess
+    from chalicelib.engine.runtime import CompleteTask
     from chalicelib.service import unit_of_work as instances
 
-    variables = {"n": N_MARK, "group": GROUP, "note": "bench"}
-
-    def start() -> Any:
-        return instances.run_command(
-            container, lambda uow: StartProcess(definition_id, dict(variables), BK, USER)
-        )[1]
-
-    running = start()
-    done = start()
+    running = _start_template(container, definition_id)
+    done = _start_template(container, definition_id)
     task_id = next(iter(done.state.tasks))
     instances.run_command(
         container,
@@ -616,16 +609,24 @@ def templates(container: Any, definition_id: str) -> tuple[list, list]:
     )
 
 
-def assigned_template(container: Any, definition_id: str) -> list[tuple[Any, Any]]:
-    """One more running instance whose task is assigned to ``openidm-admin`` (the template of
-    one clone in ten: the assignee queries of the UIs find a page of them)."""
-    from chalicelib.engine.runtime import StartProcess, UpdateTask
+def _start_template(container: Any, definition_id: str) -> Any:
+    """Start an instance with the markers the clones replace; its command result."""
+    from chalicelib.engine.runtime import StartProcess
     from chalicelib.service import unit_of_work as instances
 
     variables = {"n": N_MARK, "group": GROUP, "note": "bench"}
-    started = instances.run_command(
+    return instances.run_command(
         container, lambda uow: StartProcess(definition_id, dict(variables), BK, USER)
     )[1]
+
+
+def assigned_template(container: Any, definition_id: str) -> list[tuple[Any, Any]]:
+    """One more running instance whose task is assigned to ``openidm-admin`` (the template of
+    one clone in ten: the assignee queries of the UIs find a page of them)."""
+    from chalicelib.engine.runtime import UpdateTask
+    from chalicelib.service import unit_of_work as instances
+
+    started = _start_template(container, definition_id)
     task_id = next(iter(started.state.tasks))
     instances.run_command(
         container,
