@@ -3,6 +3,12 @@
 It reads the sparse, sharded due-date index (``repositories.jobs``) up to now plus a
 lookahead, so a timer due before the next tick is queued now with ``DelaySeconds`` and fires
 within about a second of its due time, not at the next tick.
+
+Bounded work per run: the window of jobs coming due (from half a period ago to the lookahead:
+what the workload puts there) is read whole; the overdue part before it (a backlog after an
+outage can hold any number) at most ``OVERDUE_READ`` entries per sweep, the next sweep of this
+process going on from where the last one stopped (from the oldest again once it reaches the
+end), so a backlog of any size is re-sent slice by slice while fresh timers keep their time.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from ...clock import format_iso
+from ...storage.ports import Item
 from ..container import Services
 from ..repositories.jobs import due_jobs, due_of, job_id_of
 from .wakeup import delay_seconds, seconds_until
@@ -23,6 +30,7 @@ __all__ = [
     "OVERDUE_RESEND_SECONDS",
     "OVERDUE_GRACE_SECONDS",
     "MAX_OVERDUE_RESENDS",
+    "OVERDUE_READ",
     "sweep",
     "sweep_lookahead",
 ]
@@ -40,9 +48,15 @@ OVERDUE_RESEND_SECONDS = 60.0
 OVERDUE_GRACE_SECONDS = 5.0
 #: overdue jobs one sweep re-sends at most (the rest wait for the next sweep)
 MAX_OVERDUE_RESENDS = 1000
+#: overdue due-index entries one sweep reads at most (the rest: the next sweeps, in turn)
+OVERDUE_READ = 2000
 MIN_SWEEP_LOOKAHEAD = timedelta(seconds=1)
 #: ``container.extras`` key: when this process's sweep last re-sent each overdue job
 _RESENT = "sweep.resent"
+#: ``container.extras`` key: where this process's next sweep goes on reading the overdue part
+_CURSOR = "sweep.overdue_cursor"
+#: due-index entries per page read
+_PAGE = 100
 
 
 def sweep_lookahead(period_seconds: float | None) -> timedelta:
@@ -78,7 +92,8 @@ def sweep(container: Services) -> dict[str, int]:
     """Send a wake-up for jobs due before now + the lookahead (``sweep_lookahead`` of
     ``settings.sweep_period_seconds``: 90 s for the minute schedule, 1.5 s for a 1 s tick);
     an overdue job at the first sweep once it is a few seconds late, then about once a minute
-    (``_sweep_sends``), at most ``MAX_OVERDUE_RESENDS`` of them per sweep.
+    (``_sweep_sends``), at most ``MAX_OVERDUE_RESENDS`` of them and ``OVERDUE_READ`` overdue
+    entries read per sweep (the module's doc).
 
     A job due later than now is sent with ``DelaySeconds`` (whole seconds rounded down; the
     worker waits the fraction, so it never runs early). Sending
@@ -89,43 +104,62 @@ def sweep(container: Services) -> dict[str, int]:
     if period is None:
         period = DEFAULT_SWEEP_PERIOD_SECONDS
     horizon = cast(str, format_iso(now + sweep_lookahead(period))) + "\uffff"
+    # the window's lower end: overdue begins at half a period late (``_sweep_sends``)
+    window = cast(str, format_iso(now - timedelta(seconds=period / 2)))
     queue = container.settings.jobs_queue
     from ...messaging.job_message import encode
 
     # per process: a new container re-sends once more, which is harmless
     resent: dict[str, datetime] = container.extras.setdefault(_RESENT, {})
-    overdue_seen: dict[str, datetime] = {}
-    sent = resends = 0
+    interval = max(period, OVERDUE_RESEND_SECONDS)
+    sent: set[str] = set()
+    resends = 0
+
+    def consider(item: Item) -> bool:
+        """Send ``item``'s wake-up if it is due for one; False once the re-sends are spent."""
+        nonlocal resends
+        due_text = due_of(item)
+        job_id = job_id_of(item)
+        if job_id in sent:  # on the window's edge: read by both parts
+            return True
+        ahead = seconds_until(now, due_text)
+        overdue = ahead <= -period / 2
+        last = resent.get(job_id)
+        ago = None if last is None else (now - last).total_seconds()
+        if not _sweep_sends(ahead, period, ago):
+            return True
+        if overdue:
+            if resends >= MAX_OVERDUE_RESENDS:
+                return False
+            resends += 1
+            resent[job_id] = now
+        container.publisher.send(queue, encode(job_id), delay_seconds=delay_seconds(now, due_text))
+        sent.add(job_id)
+        return True
+
     token = None
-    while True:
-        page = due_jobs(container.store, horizon, limit=100, start=token)
+    while True:  # the window of jobs coming due, whole
+        page = due_jobs(container.store, horizon, since=window, limit=_PAGE, start=token)
         for item in page.items:
-            due_text = due_of(item)
-            job_id = job_id_of(item)
-            ahead = seconds_until(now, due_text)
-            overdue = ahead <= -period / 2
-            last = resent.get(job_id)
-            if overdue and last is not None:
-                overdue_seen[job_id] = last
-            ago = None if last is None else (now - last).total_seconds()
-            if not _sweep_sends(ahead, period, ago):
-                continue
-            if overdue:
-                if resends >= MAX_OVERDUE_RESENDS:
-                    continue
-                resends += 1
-                overdue_seen[job_id] = now
-            container.publisher.send(
-                queue, encode(job_id), delay_seconds=delay_seconds(now, due_text)
-            )
-            sent += 1
+            consider(item)
         token = page.next_token
         if token is None:
             break
-    # forget the jobs that are no longer overdue (run, or gone): the log stays as small as the
-    # overdue backlog
-    resent.clear()
-    resent.update(overdue_seen)
+    token = container.extras.get(_CURSOR)
+    read = 0
+    while read < OVERDUE_READ:  # the overdue part, a slice from where the last sweep stopped
+        page = due_jobs(container.store, window, limit=min(_PAGE, OVERDUE_READ - read), start=token)
+        read += len(page.items)
+        if not all(consider(item) for item in page.items):
+            break  # re-sends spent: the next sweep reads this page again
+        token = page.next_token
+        if token is None:
+            break
+    container.extras[_CURSOR] = token
+    # forget re-sends old enough to be made again: the log stays as small as one interval's
+    for job_id, when in list(resent.items()):
+        if (now - when).total_seconds() >= interval - period / 2:
+            del resent[job_id]
     if sent:
-        log.info("sweep: %d job wake-up(s) sent (%d overdue re-sent)", sent, resends)
-    return {"sent": sent}
+        log.info("sweep: %d job wake-up(s) sent (%d overdue re-sent)", len(sent), resends)
+    return {"sent": len(sent)}

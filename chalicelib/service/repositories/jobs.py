@@ -384,16 +384,24 @@ def definition_jobs(
     )
 
 
-def due_jobs(store: ItemStore, until: str, *, limit: int, start: str | None = None) -> Page:
+def due_jobs(
+    store: ItemStore,
+    until: str,
+    *,
+    limit: int,
+    start: str | None = None,
+    since: str | None = None,
+) -> Page:
     """One page of the due-date index: jobs due up to the ISO time prefix ``until`` (inclusive
-    of every job due at that text's instant and before), in due order."""
+    of every job due at that text's instant and before), in due order; with ``since``, only
+    those due at that ISO time or later."""
     return query_shards(
         store,
         Table.RUNTIME,
         Index.DUE_SHARD_DUE_AT,
         _DUE_PREFIX,
         DUE_SHARDS,
-        key_range=KeyRange.at_most(until),
+        key_range=KeyRange.between(since, until) if since else KeyRange.at_most(until),
         limit=limit,
         start=start,
     )

@@ -230,6 +230,45 @@ def test_overdue_resends_are_bounded_per_sweep(monkeypatch):
     assert (second & backlog) == backlog - first
 
 
+def test_an_overdue_backlog_is_read_a_slice_per_sweep_and_fresh_timers_keep_their_time(
+    monkeypatch,
+):
+    """Bounded work per run: past ``OVERDUE_READ`` overdue entries a sweep stops, the next one
+    goes on from there (then from the oldest again); the window of jobs coming due is read
+    whole every time."""
+    from chalicelib.service.jobs import sweep as sweeping
+
+    monkeypatch.setattr(sweeping, "OVERDUE_READ", 20)
+    overdue_read: list[int] = []
+    real = sweeping.due_jobs
+
+    def counted(*args, **kwargs):
+        page = real(*args, **kwargs)
+        if kwargs.get("since") is None:
+            overdue_read.append(len(page.items))
+        return page
+
+    monkeypatch.setattr(sweeping, "due_jobs", counted)
+    container = make_container(period=60)
+    backlog = {
+        add_job(container, handler="noop", due=NOW - timedelta(hours=1, seconds=s))
+        for s in range(70)
+    }
+    rounds = []
+    for tick in range(5):
+        soon = add_job(container, handler="noop", due=NOW + timedelta(seconds=60 * tick + 30))
+        overdue_read.clear()
+        sweep(container)
+        sent = {m.body["jobId"] for m in container.publisher.drain("jobs")}
+        assert soon in sent  # never held back by the backlog
+        assert sum(overdue_read) <= 20
+        rounds.append(sent & backlog)
+        container.clock.advance(seconds=60)
+    assert [len(r) for r in rounds[:4]] == [20, 20, 20, 10]
+    assert set().union(*rounds[:4]) == backlog  # each slice new, the whole backlog reached
+    assert rounds[4] == rounds[0]  # then from the oldest again, a minute or more later
+
+
 def test_a_job_a_few_seconds_late_is_left_to_its_wake_up():
     container = make_container(period=1)
     late = add_job(container, handler="noop", due=NOW - timedelta(seconds=2))
