@@ -24,8 +24,10 @@ for _name in (
 os.environ.update(TEST_ENV)
 
 from chalicelib.local import moto_fixes  # noqa: E402  (after the environment is set)
+from tests.support import botocore_loader  # noqa: E402
 
 moto_fixes.install()
+botocore_loader.install()
 
 
 @pytest.fixture(autouse=True)

@@ -5,6 +5,10 @@ partition of key-only variable items (plus the partition of instances with too m
 to index one by one) and one BatchGetItem of their headers, at any number of instances; the
 answers equal the ``filtered-query`` predicate over every instance (string comparison, as IDM),
 and follow variable changes, nulls and ended instances.
+
+One moto backend for the module (``tests.support.module_moto``): the tests that start or
+change instances get tables of their own; those that compare answers with the walk read one
+data set built once.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.support.instances import counted_query, deploy, query, start
+from tests.support.module_moto import module_backend
 from tests.support.rest import ADMIN, JSON_HEADERS, WF, expect
 
 TWO_TASKS = """<?xml version="1.0" encoding="UTF-8"?>
@@ -95,8 +100,46 @@ def complete(client, instance_id: str, variables: dict) -> None:
     expect(client.http.post(path, headers=JSON_HEADERS, body=json.dumps(variables).encode()), 200)
 
 
+@pytest.fixture(scope="module")
+def backend():
+    with module_backend() as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+def client(backend):
+    return backend.client
+
+
+@pytest.fixture
+def container(backend):
+    """A container over tables of its own, for a test that starts or changes instances."""
+    from chalicelib import bootstrap
+
+    yield backend.fresh()
+    bootstrap.reset_container()
+
+
 @pytest.fixture
 def world(client, container):
+    return make_world(client, container)
+
+
+@pytest.fixture
+def started_12(backend):
+    """The world and 12 more instances, built once per module: the tests given it only read."""
+
+    def build(client, container):
+        world = make_world(client, container)
+        start_many(client, container, 0, 12)
+        return world
+
+    container, world = backend.shared("world and 12", build)
+    with backend.reading(container):
+        yield world
+
+
+def make_world(client, container) -> dict[str, str]:
     deploy(container, "alpha", name="Alpha")
     deploy(container, "two", bpmn=TWO_TASKS)
     typed = {
@@ -142,8 +185,7 @@ def test_request_counts_do_not_grow_with_the_running_instances(client, container
 
 
 @pytest.mark.parametrize("params", list(MEASURED.values()))
-def test_answers_equal_the_walk(client, container, world, params):
-    start_many(client, container, 0, 12)
+def test_answers_equal_the_walk(client, started_12, params):
     walked = params.replace("_queryFilter=", "_queryFilter=true%20and%20")  # same, no index
     if "filtered-query" in params:  # the predicate over every instance instead
         terms = dict(p.split("=", 1) for p in params.split("&")[1:])

@@ -196,3 +196,84 @@ def test_an_index_query_keeps_its_order_index_keys_then_table_keys(ranged):
         ("same", "b", "1"),
         ("same", "b", "2"),
     ]
+
+
+#: an item holding every kind of attribute value, nested ones too
+EVERY_KIND = {
+    "pk": {"S": "p"},
+    "sk": {"S": "1"},
+    "s": {"S": "text é"},
+    "empty": {"S": ""},
+    "n": {"N": "-12.50"},
+    "b": {"B": b"\x00bytes"},
+    "ss": {"SS": ["x", "y"]},
+    "ns": {"NS": ["1", "2.5"]},
+    "bs": {"BS": [b"a", b"\xff"]},
+    "null": {"NULL": True},
+    "t": {"BOOL": True},
+    "f": {"BOOL": False},
+    "m": {
+        "M": {
+            "s": {"S": "v"},
+            "n": {"N": "3"},
+            "b": {"B": b"in"},
+            "l": {"L": [{"S": "a"}, {"N": "1"}, {"NULL": True}, {"M": {"x": {"BOOL": False}}}]},
+        }
+    },
+    "l": {"L": [{"SS": ["q"]}, {"B": b"z"}, {"L": []}, {"M": {}}]},
+}
+
+
+def test_attribute_values_serialize_as_the_generic_walk_does(ranged, monkeypatch):
+    """The direct ``AttributeValue`` serialization writes the very bytes moto's generic walk
+    writes, for every kind of value, in each reading operation."""
+    from moto.core import serialize
+
+    assert serialize.BaseJSONSerializer._serialize is not serialize.ResponseSerializer._serialize
+    ranged.put_item(TableName="r", Item=EVERY_KIND)
+    ranged.put_item(TableName="r", Item=dict(EVERY_KIND, sk={"S": "2"}, g={"S": "G"}))
+    bodies: list[bytes] = []
+    ranged.meta.events.register(
+        "before-parse.dynamodb.*", lambda response_dict, **_: bodies.append(response_dict["body"])
+    )
+    key = {"pk": {"S": "p"}, "sk": {"S": "1"}}
+
+    def read_everything() -> list:
+        return [
+            ranged.get_item(TableName="r", Key=key, ReturnConsumedCapacity="TOTAL"),
+            ranged.query(
+                TableName="r",
+                KeyConditionExpression="pk = :p",
+                ExpressionAttributeValues={":p": {"S": "p"}},
+                Limit=1,
+                ReturnConsumedCapacity="INDEXES",
+            ),
+            ranged.query(
+                TableName="r",
+                IndexName="by-g",
+                KeyConditionExpression="g = :g",
+                ExpressionAttributeValues={":g": {"S": "G"}},
+            ),
+            ranged.scan(TableName="r"),
+            ranged.batch_get_item(RequestItems={"r": {"Keys": [key]}}),
+            ranged.update_item(
+                TableName="r",
+                Key=key,
+                UpdateExpression="SET n = :n",
+                ExpressionAttributeValues={":n": {"N": "-12.50"}},
+                ReturnValues="ALL_OLD",
+            ),
+        ]
+
+    direct = read_everything()
+    direct_bodies = list(bodies)
+    bodies.clear()
+    monkeypatch.setattr(
+        serialize.BaseJSONSerializer, "_serialize", serialize.ResponseSerializer._serialize
+    )
+    walked = read_everything()
+    assert bodies == direct_bodies
+    for answer in (*direct, *walked):
+        answer.pop("ResponseMetadata")
+    assert direct == walked
+    assert direct[0]["Item"] == EVERY_KIND
