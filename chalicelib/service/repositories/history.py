@@ -76,6 +76,7 @@ __all__ = [
     "PROCESS_LISTING",
     "TASK_LISTING",
     "read_process",
+    "read_processes",
     "read_task",
     "is_task",
     "historic_tasks",
@@ -257,6 +258,13 @@ _VARIABLE_PREFIX = HISTORY_SK[HistoryKind.VARIABLE_INSTANCE].replace("{}", "")
 def read_process(store: ItemStore, instance_id: str) -> Item | None:
     """The historic process instance item (one GetItem), or None."""
     return store.get(Table.HISTORY, instance_id, _PROCESS_SK)
+
+
+def read_processes(store: ItemStore, instance_ids: Iterable[str]) -> dict[str, Item]:
+    """The historic process instance items of ``instance_ids`` that exist, by instance id (one
+    BatchGetItem per 100 ids; none for no ids)."""
+    keys = [(instance_id, _PROCESS_SK) for instance_id in dict.fromkeys(instance_ids)]
+    return {item.pk: item for item in store.batch_get(Table.HISTORY, keys)} if keys else {}
 
 
 def read_task(store: ItemStore, task_id: str) -> Item | None:

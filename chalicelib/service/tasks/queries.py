@@ -66,10 +66,12 @@ from ..repositories.instance_reads import (
     open_task_count,
     open_task_listing,
     open_tasks,
+    read_headers,
     task_lookup,
     task_lookup_count,
 )
 from ..repositories.instances import (
+    LISTED_VARIABLES,
     TASK_UNASSIGNED,
     candidate_key,
     candidate_task,
@@ -186,6 +188,77 @@ class _PerInstance:
         if instance_id not in self._seen:
             self._seen[instance_id] = self._read(instance_id)
         return self._seen[instance_id]
+
+    def unknown(self, instance_ids: Iterable[str]) -> list[str]:
+        """The distinct non-empty ``instance_ids`` not read (or primed) yet, in order."""
+        return [i for i in dict.fromkeys(instance_ids) if i and i not in self._seen]
+
+    def prime(self, instance_id: str, value: Any) -> None:
+        """Keep ``value`` for ``instance_id`` (read another way), so it is not read again."""
+        self._seen[instance_id] = value
+
+
+def _reads_instances(request: CrestRequest) -> bool:
+    """Whether the request's filter looks at each task's instance: ``var-<name>`` parameters
+    (its variables) or ``processFinished``/``processUnfinished`` (whether it ended)."""
+    return any(
+        name.startswith(_VAR_PREFIX) or name in ("processFinished", "processUnfinished")
+        for name in request.additional_parameters
+    ) or any(request.param(flag) is not None for flag in ("processFinished", "processUnfinished"))
+
+
+Fetch = Callable[[Any, int], tuple[list[Item], Any]]
+
+
+def _priming_runtime(fetch: Fetch, store: ItemStore, variables: _PerInstance) -> Fetch:
+    """``fetch``, then the variables of the instances its batch met first, from their headers'
+    listed variables: one BatchGetItem per batch (of up to 100 instances) instead of one Query
+    per instance; an instance whose variables do not fit its header is still read alone."""
+
+    def primed(token: Any, limit: int) -> tuple[list[Item], Any]:
+        items, following = fetch(token, limit)
+        wanted = variables.unknown(item.get("processInstanceId") or "" for item in items)
+        headers = read_headers(store, wanted) if wanted else {}
+        for instance_id in wanted:
+            header = headers.get(instance_id)
+            if header is None:  # ended since the index listed its task: no variables
+                variables.prime(instance_id, {})
+                continue
+            listed = header.data.get(LISTED_VARIABLES)
+            if isinstance(listed, dict):
+                variables.prime(
+                    instance_id, {n: v for n, v in listed.items() if n not in HIDDEN_VARIABLES}
+                )
+        return items, following
+
+    return primed
+
+
+def _priming_history(
+    fetch: Fetch, store: ItemStore, variables: _PerInstance, ended: _PerInstance
+) -> Fetch:
+    """``fetch``, then whether the instances its batch met first have ended and their kept
+    variables, from their historic process items (one BatchGetItem per batch instead of a
+    GetItem and a Query per instance); variables that did not fit the item are read alone."""
+
+    def primed(token: Any, limit: int) -> tuple[list[Item], Any]:
+        items, following = fetch(token, limit)
+        met = [item.get("processInstanceId") or "" for item in items]
+        wanted = list(dict.fromkeys([*ended.unknown(met), *variables.unknown(met)]))
+        processes = history.read_processes(store, wanted) if wanted else {}
+        for instance_id in wanted:
+            process = processes.get(instance_id)
+            ended.prime(
+                instance_id, process is not None and process.data.get("endTime") is not None
+            )
+            listed = process.data.get(LISTED_VARIABLES) if process is not None else None
+            if isinstance(listed, dict):
+                variables.prime(
+                    instance_id, {n: v for n, v in listed.items() if n not in HIDDEN_VARIABLES}
+                )
+        return items, following
+
+    return primed
 
 
 # --- parameters --------------------------------------------------------------------------------
@@ -532,6 +605,9 @@ def open_task_source(container: Services, request: CrestRequest, caller: Caller)
     fetch = _runtime_fetch(store, request, records, partitions)
     assert fetch is not None
     backwards = _runtime_fetch(store, request, records, partitions, descending=True)
+    if _reads_instances(request):
+        fetch = _priming_runtime(fetch, store, variables)
+        backwards = _priming_runtime(backwards, store, variables) if backwards else None
     return QuerySource(
         fetch=fetch,
         sortable=RUNTIME_SORT_KEYS,
@@ -746,6 +822,8 @@ def history_task_source(container: Services, request: CrestRequest) -> QuerySour
     ended = _PerInstance(lambda instance_id: _process_ended(store, instance_id))
     following: dict[str, Page] = {}
     fetch = _history_fetch(store, request, records, following)
+    if _reads_instances(request):
+        fetch = _priming_history(fetch, store, variables, ended)
     extra: dict[str, Any] = {}
     only = _history_state_only(request)
     if only is not None:
