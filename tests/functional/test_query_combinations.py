@@ -12,11 +12,12 @@ budget). Paging: page sizes followed by cookie, and an offset followed by cookie
 from __future__ import annotations
 
 import itertools
+import json
 from urllib.parse import quote
 
 import pytest
 
-from tests.support.instances import deploy, follow_cookies, start
+from tests.support.instances import JSON, deploy, follow_cookies, start
 from tests.support.module_moto import module_backend
 from tests.support.rest import ADMIN, WF, expect
 
@@ -55,7 +56,23 @@ def build_world(client, container):
         container.clock.advance(seconds=30)
     for gone in (made[1], made[6], made[11]):
         expect(client.http.delete(f"{WF}/processinstance/{gone['id']}", headers=ADMIN), 200)
-    return [m for m in made if m not in (made[1], made[6], made[11])]
+    kept = [m for m in made if m not in (made[1], made[6], made[11])]
+    for m in kept:  # each has one open task; every third one is assigned to ann
+        [task] = expect(
+            client.http.get(
+                f"{WF}/taskinstance?_queryId=filtered-query&processInstanceId={m['id']}",
+                headers=ADMIN,
+            ),
+            200,
+        )["result"]
+        m.update(task=task["_id"], definition=task["processDefinitionId"], assignee=None)
+        if m["n"] % 3 == 0:
+            body = json.dumps({"assignee": "ann"}).encode()
+            expect(
+                client.http.put(f"{WF}/taskinstance/{task['_id']}", headers=JSON, body=body), 200
+            )
+            m["assignee"] = "ann"
+    return kept
 
 
 #: (query parameters, which instances match, the index partition it reads or None, counted)
@@ -130,6 +147,66 @@ def test_running_instance_queries_match_the_reference(client, world, filter_name
             assert "WORKFLOW_QUERY_READ_BUDGET" in envelopes[0]["message"], combination
             continue
         assert found == [m["id"] for m in expected][offset:], combination
+        total = envelopes[0]["totalPagedResults"]
+        if counted:
+            assert total == len(expected), combination
+        else:
+            assert total in (len(expected), -1), combination
+
+
+#: (query parameters, which tasks match, counted): ``{beta}`` is beta's definition id
+TASK_FILTERS = {
+    "none": ("_queryFilter=true", lambda m: True, True),
+    "assignee": ("_queryId=filtered-query&assignee=ann", lambda m: m["assignee"] == "ann", True),
+    "fq key": (
+        "_queryId=filtered-query&processDefinitionKey=alpha",
+        lambda m: m["key"] == "alpha",
+        True,
+    ),
+    "definition id eq": (
+        "_queryFilter=" + quote('processDefinitionId eq "{beta}"'),
+        lambda m: m["key"] == "beta",
+        True,
+    ),
+    "unassigned": ("_queryId=filtered-query&unassigned=true", lambda m: not m["assignee"], True),
+    "candidate group": (
+        "_queryId=filtered-query&taskCandidateGroup=manager",
+        lambda m: not m["assignee"],
+        True,
+    ),
+    "key and unindexed": (
+        "_queryId=filtered-query&processDefinitionKey=beta&taskNameLike=Appr%25&assignee=ann",
+        lambda m: m["key"] == "beta" and m["assignee"] == "ann",
+        False,
+    ),
+    "unindexed": (
+        "_queryFilter=" + quote('name eq "Approve" and !(assignee pr)'),
+        lambda m: not m["assignee"],
+        False,
+    ),
+}
+TASK_SORTS = {"none": "", "createTime": "&_sortKeys=createTime"}
+TASK_SORTS["-createTime"] = "&_sortKeys=-createTime"
+
+
+@pytest.mark.parametrize("filter_name", list(TASK_FILTERS))
+def test_open_task_queries_match_the_reference(client, world, filter_name):
+    """Each sort and paging of one ``taskinstance`` filter (tasks are created in their
+    instances' start order, so that is the reference order)."""
+    params, matches, counted = TASK_FILTERS[filter_name]
+    beta = next(m["definition"] for m in world if m["key"] == "beta")
+    params = params.replace(quote("{beta}"), quote(beta))
+    for sort_name, paging_name in itertools.product(TASK_SORTS, PAGING):
+        combination = (filter_name, sort_name, paging_name)
+        query = params + TASK_SORTS[sort_name] + PAGING[paging_name]
+        query += "&_totalPagedResultsPolicy=EXACT"
+        expected = [m["task"] for m in world if matches(m)]
+        assert expected, combination
+        if sort_name == "-createTime":
+            expected.reverse()
+        offset = 3 if "offset" in paging_name else 0
+        found, envelopes = follow_cookies(client, "taskinstance", query, most=60)
+        assert found == expected[offset:], combination
         total = envelopes[0]["totalPagedResults"]
         if counted:
             assert total == len(expected), combination
