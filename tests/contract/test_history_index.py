@@ -142,7 +142,7 @@ def test_a_start_lists_and_counts_the_instance_an_end_moves_it(store):
 
 
 def test_variables_that_do_not_fit_are_not_listed(store):
-    record = started(store, 1, "p", doc={"a": [1]})
+    record = started(store, 1, "p", doc={"a": [1], "text": "x" * 4200})
     assert LISTED_VARIABLES not in read_process(store, record.id).data
     below = header(ids.new_id(), 2, "p")
     known = CommittedInstance(None, below, keeps_variables=False)

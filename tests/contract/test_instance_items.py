@@ -262,13 +262,17 @@ def test_variables_that_do_not_fit_are_not_listed(store):
         "c": None,
         "d": True,
     }
-    assert listed_variables({"a": {"nested": 1}}) is None
-    assert listed_variables({"a": [1]}) is None
-    assert listed_variables({"a": "x" * 2000}) is None
+    # any JSON value, objects and arrays included, while the whole fits 4 KB
+    assert listed_variables({"a": {"nested": [1, {"b": None}]}, "c": [1]}) == {
+        "a": {"nested": [1, {"b": None}]},
+        "c": [1],
+    }
+    assert listed_variables({"a": "x" * 2000}) == {"a": "x" * 2000}
+    assert listed_variables({"a": {"text": "x" * 4100}}) is None
     assert listed_variables({f"v{n}": "x" * 500 for n in range(9)}) is None  # > 4 KB in all
     aggregates = AggregateStore(store)
     state = new_state()
-    state.put(VariableRecord(scope_id=state.id, name="doc", value={"a": 1}))
+    state.put(VariableRecord(scope_id=state.id, name="doc", value={"a": "x" * 5000}))
     version = commit(aggregates, state, 0)
     header = store.get(Table.RUNTIME, state.id, "#header")
     assert LISTED_VARIABLES not in header.data

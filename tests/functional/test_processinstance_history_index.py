@@ -20,7 +20,7 @@ from chalicelib.service.repositories.history_index import (
     UNFINISHED,
     history_count,
 )
-from tests.support.instances import CALLER, counted_query, deploy, query, start, walk_of
+from tests.support.instances import BIG_DOC, CALLER, counted_query, deploy, query, start, walk_of
 from tests.support.module_moto import coalesced_counts, module_backend
 from tests.support.rest import ADMIN, WF, expect
 
@@ -67,9 +67,9 @@ def make_world(client, container) -> dict[str, str]:
     deploy(container, "caller", bpmn=CALLER)
     parent = expect(start(client, {"_key": "caller"}), 201)["_id"]
     container.clock.advance(seconds=1)
-    big = expect(
-        start(client, {"_key": "beta", "_businessKey": "bk-big", "doc": {"a": [1, 2]}}), 201
-    )["_id"]
+    big = expect(start(client, {"_key": "beta", "_businessKey": "bk-big", "doc": BIG_DOC}), 201)[
+        "_id"
+    ]
     container.clock.advance(seconds=1)
     get(client, "_queryFilter=true")  # definition names cached, as in a warm container
     return {"alpha": alpha, "parent": parent, "big": big}
@@ -309,7 +309,7 @@ def test_paging_through_a_partition_by_cookie(client, started_15, filter_params,
 
 def test_variables_that_do_not_fit_are_read_on_their_own(client, world_only):
     data, counts = counted(client, "_queryFilter=" + quote('businessKey eq "bk-big"'))
-    assert data["result"][0]["processVariables"]["doc"] == {"a": [1, 2]}
+    assert data["result"][0]["processVariables"]["doc"] == BIG_DOC
     assert counts == {"Query": 3, "BatchGetItem": 1}  # 2 partitions, then its variables
 
 

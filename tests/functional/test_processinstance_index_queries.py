@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.support.instances import CALLER, counted_query, deploy, query, start, walk_of
+from tests.support.instances import BIG_DOC, CALLER, counted_query, deploy, query, start, walk_of
 from tests.support.module_moto import coalesced_counts, module_backend
 from tests.support.rest import ADMIN, WF, expect
 
@@ -54,9 +54,9 @@ def make_world(client, container) -> dict[str, str]:
     deploy(container, "caller", bpmn=CALLER)
     parent = expect(start(client, {"_key": "caller"}), 201)["_id"]
     container.clock.advance(seconds=1)
-    big = expect(
-        start(client, {"_key": "beta", "_businessKey": "bk-big", "doc": {"a": [1, 2]}}), 201
-    )["_id"]
+    big = expect(start(client, {"_key": "beta", "_businessKey": "bk-big", "doc": BIG_DOC}), 201)[
+        "_id"
+    ]
     container.clock.advance(seconds=1)
     return {"alpha": alpha, "parent": parent, "big": big}
 
@@ -223,10 +223,10 @@ def test_paging_through_an_index_partition(client, started):
 
 
 def test_instance_whose_variables_do_not_fit_is_read_on_its_own(client, world_only):
-    """``bk-big`` holds an object variable: the header does not list its variables, so it costs
+    """``bk-big`` holds more than 4 KB of variables: the header does not list them, so it costs
     one Query of its own (and only it)."""
     data, counts = counted(client, "_queryFilter=" + quote('businessKey eq "bk-big"'))
-    assert data["result"][0]["processVariables"]["doc"] == {"a": [1, 2]}
+    assert data["result"][0]["processVariables"]["doc"] == BIG_DOC
     assert counts == {"Query": 2}  # the lookup partition, then its variables
 
 

@@ -2,8 +2,8 @@
 ``taskinstance`` reads the listed variables of a batch's instances from their headers (one
 BatchGetItem per batch, not one Query per instance), and ``var-<name>``,
 ``processFinished``/``processUnfinished`` on ``taskinstance/history`` read the batch's
-historic process items the same way. An instance whose variables do not fit its header (an
-object value) is still read alone, and answers the same.
+historic process items the same way. An instance whose variables do not fit its header (over
+4 KB of them) is still read alone, and answers the same.
 
 Through HTTP over moto at two sizes (instances built on the memory store, written to moto in
 bulk: ``tests.support.mirrored``); every answer is checked against what was started."""
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 
-from tests.support.instances import counted_query
+from tests.support.instances import BIG_DOC, counted_query
 from tests.support.mirrored import Mirror
 from tests.support.rest import ADMIN, WF, expect
 
@@ -84,8 +84,8 @@ def test_instance_filters_on_tasks_cost_the_same_at_any_size(client, container):
     made: dict[str, dict] = {}
     with mirror.building():
         _deploy(client)
-        # one instance whose variables do not fit its header: read alone, still right
-        big = _start(client, {"n": 1, "doc": {"nested": ["an", "object"]}})
+        # one instance whose variables pass the 4 KB a header lists: read alone, still right
+        big = _start(client, {"n": 1, "doc": BIG_DOC})
         made[big] = {"n": 1, "finished": False}
         _grow(client, 0, 8, made)
     costs = []

@@ -2,7 +2,7 @@
 
 A historic process item (``#process``, ``repositories.history``) carries ``listed_variables``
 like a running header: the instance-scope variables history keeps (history level ``activity``
-and up; ``{}`` below it) when every one is of simple value and their JSON fits 4 KB
+and up; ``{}`` below it) when their JSON fits 4 KB
 (``instances.listed_variables``), so a listing answers ``processVariables`` without a Query per
 instance; when they do not fit, the key is absent and readers Query the historic variables.
 

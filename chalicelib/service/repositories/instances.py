@@ -78,9 +78,9 @@ start; a migration moves ``pdi``/``pdk``) and deleted by the commit that ends th
 start writes 1 + one per set lookup attribute (at most 6 Puts, typically 3 or 4: definition
 key and id, business key), an end deletes as many; a variable change writes none.
 
-The header carries ``listed_variables``: the instance-scope variables when every one of them
-is of simple value (string, number, boolean, null) and their JSON fits ``LISTED_VARIABLES_BYTES``
-(``HIDDEN_VARIABLES`` are left out). When they do not fit, the key is absent and a reader must
+The header carries ``listed_variables``: the instance-scope variables when their JSON fits
+``LISTED_VARIABLES_BYTES`` (any JSON values, objects and arrays included; ``HIDDEN_VARIABLES``
+are left out). When they do not fit, the key is absent and a reader must
 Query the instance's variables (``instance_variables``). Any commit that changes an
 instance-scope variable rewrites the header (and its lookup items) to keep it exact.
 
@@ -153,7 +153,6 @@ __all__ = [
     "HIDDEN_VARIABLES",
     "LISTED_VARIABLES",
     "LISTED_VARIABLES_BYTES",
-    "LISTED_VALUE_CHARS",
     "LOOKUP_KIND",
     "LOOKUP_ATTRIBUTES",
     "LOOKUP_VALUE_BYTES",
@@ -183,8 +182,6 @@ HIDDEN_VARIABLES = frozenset({"openidmcontext"})
 LISTED_VARIABLES = "listed_variables"
 #: at most this many bytes of JSON of listed variables per instance; more: read per instance
 LISTED_VARIABLES_BYTES = 4096
-#: a listed string variable has at most this many characters
-LISTED_VALUE_CHARS = 1024
 #: ``Item.kind`` of lookup items (not a record kind: their data has no ``kind``)
 LOOKUP_KIND = "lookup"
 _LOOKUP_PREFIX = "look#"
@@ -439,20 +436,17 @@ def candidate_task(item: Item) -> dict:
     return {**item.data, "kind": RecordKind.TASK.value}
 
 
-def _simple(value: Any) -> bool:
-    if value is None or isinstance(value, (bool, int, float)):
-        return True
-    return isinstance(value, str) and len(value) <= LISTED_VALUE_CHARS
-
-
 def listed_variables(variables: Mapping[str, Any]) -> dict[str, Any] | None:
     """The ``listed_variables`` of an instance whose instance-scope variables are
-    ``variables`` (hidden ones left out), or None when they do not fit on the header."""
+    ``variables`` (hidden ones left out), or None when their JSON does not fit on the header
+    (``LISTED_VARIABLES_BYTES``). Any JSON value is listed: objects and arrays as well as
+    strings, numbers, booleans and null."""
     shown = {name: value for name, value in variables.items() if name not in HIDDEN_VARIABLES}
-    if not all(_simple(value) for value in shown.values()):
+    try:
+        text = json.dumps(shown, separators=(",", ":"), ensure_ascii=False)
+    except (TypeError, ValueError):  # not JSON (never stored so): read from the variables
         return None
-    size = len(json.dumps(shown, separators=(",", ":"), ensure_ascii=False).encode())
-    return shown if size <= LISTED_VARIABLES_BYTES else None
+    return shown if len(text.encode()) <= LISTED_VARIABLES_BYTES else None
 
 
 def lookup_key(attribute: str, value: str) -> str:
