@@ -53,11 +53,11 @@ from .targets import (
     Target,
     execution_state,
     find_start_events,
+    first_subscribers,
     message_command,
     resolve_message,
     signal_command,
     subscribed_execution,
-    subscribers,
     trigger_command,
 )
 
@@ -297,7 +297,7 @@ def broadcast_now(
     state; the others are delivered, and the failures are listed in ``failed``.
     """
     bound = _now_iso(container)
-    found, more = _first_subscribers(container, name, bound)
+    found, more = first_subscribers(container, "signal", name, SYNC_SUBSCRIBERS, bound=bound)
     response: dict[str, Any] = {"status": "delivered", "deliveredTo": 0}
     if more:
         rest = broadcast_job(
@@ -339,22 +339,6 @@ def broadcast_now(
     if failed:
         response["failed"] = failed
     return response
-
-
-def _first_subscribers(container: Services, name: str, bound: str) -> tuple[list[dict], bool]:
-    """The first ``SYNC_SUBSCRIBERS`` subscriptions to signal ``name`` created up to
-    ``bound`` (the index read only that far), and whether more follow them."""
-    found: list[dict] = []
-    token = None
-    while True:
-        wanted = SYNC_SUBSCRIBERS + 1 - len(found)
-        page = subscribers(container, "signal", name, bound=bound, limit=wanted, start=token)
-        found.extend(item.data for item in page.items)
-        token = page.next_token
-        if len(found) > SYNC_SUBSCRIBERS:
-            return found[:SYNC_SUBSCRIBERS], True
-        if token is None:
-            return found, False
 
 
 def _start_by_signal(

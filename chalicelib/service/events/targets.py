@@ -46,6 +46,7 @@ __all__ = [
     "instance_of_execution",
     "find_start_events",
     "subscribers",
+    "first_subscribers",
     "execution_state",
     "subscribed_execution",
     "resolve_message",
@@ -99,20 +100,28 @@ def subscribers(
 CANDIDATES_READ = 100
 
 
-def _candidates(container: Services, name: str) -> tuple[list[dict], bool]:
-    """Up to ``CANDIDATES_READ`` subscriptions to message ``name`` across instances (the
-    ``event-sort`` partition, read only that far), and whether more wait."""
+def first_subscribers(
+    container: Services, kind: str, name: str, most: int, *, bound: str | None = None
+) -> tuple[list[dict], bool]:
+    """The first ``most`` subscriptions to ``kind#name`` (``bound``: created up to that ISO
+    time), the ``event-sort`` partition read only that far, and whether more follow them."""
     found: list[dict] = []
     token = None
     while True:
-        wanted = CANDIDATES_READ + 1 - len(found)
-        page = subscribers(container, "message", name, limit=wanted, start=token)
+        wanted = most + 1 - len(found)
+        page = subscribers(container, kind, name, bound=bound, limit=wanted, start=token)
         found.extend(item.data for item in page.items)
         token = page.next_token
-        if len(found) > CANDIDATES_READ:
-            return found[:CANDIDATES_READ], True
+        if len(found) > most:
+            return found[:most], True
         if token is None:
             return found, False
+
+
+def _candidates(container: Services, name: str) -> tuple[list[dict], bool]:
+    """Up to ``CANDIDATES_READ`` subscriptions to message ``name`` across instances, and
+    whether more wait."""
+    return first_subscribers(container, "message", name, CANDIDATES_READ)
 
 
 def _business_key_candidates(
