@@ -1,26 +1,16 @@
 """Issue 11's request budgets through HTTP: a start that writes every index (business key,
 start user, definition key and id, a candidate group and user, listed variables and their
 lookup items, the instance key items, the counters) is still ONE TransactWriteItems, and
-completing its task is one Query and one TransactWriteItems, however many instances run."""
+completing its task is one Query and one TransactWriteItems, however many instances run. The
+process is the scale benchmark's (``bench/scale.py``): a user task with a candidate group from
+a variable and the start user as candidate user."""
 
 from __future__ import annotations
 
+from bench.scale import SCALE
 from chalicelib import aws
 from chalicelib.service.definitions import deploy as deployments
 from tests.support.rest import call, expect
-
-INDEXED = """<?xml version="1.0" encoding="UTF-8"?>
-<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"
-             xmlns:flowable="http://flowable.org/bpmn" targetNamespace="costs">
-  <process id="indexed" name="Indexed" isExecutable="true">
-    <startEvent id="start" flowable:initiator="starter"/>
-    <sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
-    <userTask id="review" name="Review" flowable:candidateGroups="${group}"
-              flowable:candidateUsers="${starter}"/>
-    <sequenceFlow id="f2" sourceRef="review" targetRef="end"/>
-    <endEvent id="end"/>
-  </process>
-</definitions>"""
 
 
 def _start(client, definition_id: str, n: int) -> tuple[str, dict[str, int]]:
@@ -52,7 +42,7 @@ def _complete(client, instance_id: str) -> dict[str, int]:
 
 def test_an_indexed_start_is_one_write_and_a_complete_two_requests_at_any_size(client, container):
     definition_id = deployments.deploy(
-        container, source="test:costs", name="indexed.bpmn20.xml", bpmn={"x.bpmn20.xml": INDEXED}
+        container, source="test:costs", name="scale.bpmn20.xml", bpmn={"x.bpmn20.xml": SCALE}
     ).definition_ids[0]
     _start(client, definition_id, 0)  # warms the definition cache
     costs = []

@@ -15,15 +15,20 @@ def _query(client, path: str) -> list[dict]:
     return json.loads(response.body)["result"]
 
 
-def test_bulk_written_instances_are_listed_and_filtered(container, client):
+def _deploy_scale(container) -> str:
+    """Deploy the scale benchmark's process; its definition id."""
     from chalicelib.service.definitions import deploy as deployments
 
-    definition_id = deployments.deploy(
+    return deployments.deploy(
         container,
         source="test:scale",
         name="benchScale.bpmn20.xml",
         bpmn={"benchScale.bpmn20.xml": scale.SCALE},
     ).definition_ids[0]
+
+
+def test_bulk_written_instances_are_listed_and_filtered(container, client):
+    definition_id = _deploy_scale(container)
     running, finished = scale.templates(container, definition_id)
     first = datetime(2026, 1, 1, tzinfo=UTC)
     written = scale.bulk_write(container.store, running, finished, 20, first_start=first)
@@ -50,14 +55,7 @@ def test_bulk_written_instances_are_listed_and_filtered(container, client):
 def test_assigned_clones_and_task_history_are_listed_and_counted(container, client):
     """One clone in ten (numbers ending in 5) has its task assigned; every task has its start
     user as a candidate; historic tasks are in their state's shard and counted."""
-    from chalicelib.service.definitions import deploy as deployments
-
-    definition_id = deployments.deploy(
-        container,
-        source="test:scale",
-        name="benchScale.bpmn20.xml",
-        bpmn={"benchScale.bpmn20.xml": scale.SCALE},
-    ).definition_ids[0]
+    definition_id = _deploy_scale(container)
     running, finished = scale.templates(container, definition_id)
     assigned = scale.assigned_template(container, definition_id)
     first = datetime(2026, 1, 1, tzinfo=UTC)
