@@ -10,7 +10,7 @@ from chalicelib.clock import FixedClock
 from chalicelib.engine.runtime.effects import HistoryKind, HistoryRecord
 from chalicelib.engine.runtime.history import process_fields
 from chalicelib.engine.runtime.records import InstanceRecord
-from chalicelib.service.repositories.history import read_process
+from chalicelib.service.repositories.history import carried_historic_variables, read_process
 from chalicelib.service.repositories.history_index import (
     FINISHED,
     HISTORY_LOOKUP_KIND,
@@ -22,9 +22,10 @@ from chalicelib.service.repositories.history_index import (
     lookup_page,
     process_repairs,
 )
-from chalicelib.service.repositories.instances import LISTED_VARIABLES, item_of
+from chalicelib.service.repositories.instances import LISTED_VARIABLES, VARIABLE_NAMES, item_of
 from chalicelib.storage.aggregate import HEADER_SK, Aggregate
 from chalicelib.storage.ports import Delete, Index, Item, Table
+from tests.support.counting import counting
 
 H = Table.HISTORY
 CONTAINER = SimpleNamespace(settings=SimpleNamespace(history_ttl_days=0), clock=FixedClock())
@@ -142,8 +143,17 @@ def test_a_start_lists_and_counts_the_instance_an_end_moves_it(store):
 
 
 def test_variables_that_do_not_fit_are_not_listed(store):
-    record = started(store, 1, "p", doc={"a": [1], "text": "x" * 4200})
-    assert LISTED_VARIABLES not in read_process(store, record.id).data
+    doc = {"a": [1], "text": "x" * 4200}
+    record = started(store, 1, "p", doc=doc, m=1)
+    data = read_process(store, record.id).data
+    assert LISTED_VARIABLES not in data and data[VARIABLE_NAMES] == ["doc", "m"]
+    # a page of such items reads their variables by name, in one BatchGetItem together
+    others = [started(store, n, "p", doc=doc, m=n) for n in (2, 3)]
+    processes = [read_process(store, r.id).data for r in [record, *others]]
+    with counting(store) as calls:
+        found = carried_historic_variables(store, processes)
+    assert calls == {"batch_get": 1}
+    assert found == {r.id: {"doc": doc, "m": n} for n, r in enumerate([record, *others], 1)}
     below = header(ids.new_id(), 2, "p")
     known = CommittedInstance(None, below, keeps_variables=False)
     store.transact(commit_writes(CONTAINER, [process(below)], lambda _: known))
@@ -170,4 +180,19 @@ def test_repairs_bring_old_history_to_the_layout_once(store):
     store.transact(writes)
     assert read_process(store, record.id).data[LISTED_VARIABLES] == {"amount": 5}
     assert [i.pk for i in lookup_page(store, "bk", "bk-1", FINISHED).items] == [record.id]
+    assert process_repairs(store, read_process(store, record.id))[0] == []
+
+
+def test_repairs_name_the_variables_that_do_not_fit(store):
+    """A finished process item written before ``variable_names`` (variables over 4 KB, neither
+    listed nor named) gets their names from the repairs, once."""
+    record = header(ids.new_id(), 1, "p", end="2026-11-27T11:00:00.000Z")
+    old = Item(record.id, "#process", "history-processInstance", process_fields(record))
+    doc = variable(record.id, "doc", "x" * 5000)
+    store.batch_put(
+        H, [old, Item(record.id, f"var#{doc.id}", "history-variableInstance", dict(doc.fields))]
+    )
+    writes, _ = process_repairs(store, read_process(store, record.id))
+    store.transact(writes)
+    assert read_process(store, record.id).data[VARIABLE_NAMES] == ["doc"]
     assert process_repairs(store, read_process(store, record.id))[0] == []

@@ -13,9 +13,16 @@ from chalicelib.engine.runtime.records import (
     VariableRecord,
 )
 from chalicelib.engine.runtime.state import InstanceState
-from chalicelib.service.repositories.instances import changed_items, item_of, state_of
+from chalicelib.service.repositories.instances import (
+    LISTED_VARIABLES,
+    VARIABLE_NAMES,
+    changed_items,
+    item_of,
+    state_of,
+)
 from chalicelib.storage.aggregate import AggregateStore
-from chalicelib.storage.ports import Index, Table
+from chalicelib.storage.ports import Delete, Index, Table
+from tests.support.counting import counting
 
 
 def new_state() -> InstanceState:
@@ -250,11 +257,7 @@ def test_lookup_items_follow_the_header(store):
 
 
 def test_variables_that_do_not_fit_are_not_listed(store):
-    from chalicelib.service.repositories.instances import (
-        LISTED_VARIABLES,
-        LISTED_VARIABLES_BYTES,
-        listed_variables,
-    )
+    from chalicelib.service.repositories.instances import LISTED_VARIABLES_BYTES, listed_variables
 
     assert listed_variables({"a": 1, "b": "x", "c": None, "d": True, "openidmcontext": {}}) == {
         "a": 1,
@@ -276,6 +279,7 @@ def test_variables_that_do_not_fit_are_not_listed(store):
     version = commit(aggregates, state, 0)
     header = store.get(Table.RUNTIME, state.id, "#header")
     assert LISTED_VARIABLES not in header.data
+    assert header.data[VARIABLE_NAMES] == ["amount", "doc"]  # their names instead
     # the large one goes: the rest fits again
     loaded = aggregates.load(state.id)
     again = state_of(loaded)
@@ -283,7 +287,83 @@ def test_variables_that_do_not_fit_are_not_listed(store):
     commit(aggregates, again, version, previous=loaded)
     header = store.get(Table.RUNTIME, state.id, "#header")
     assert header.data[LISTED_VARIABLES] == {"amount": 42}
+    assert VARIABLE_NAMES not in header.data
     assert LISTED_VARIABLES_BYTES == 4096
+
+
+def test_headers_name_the_variables_that_do_not_fit_them():
+    """``carried_variables``: the values when they fit, else at most 100 names within 4 KB (a
+    page reads them by key), else nothing (a reader Queries them); hidden ones never."""
+    from chalicelib.service.repositories.instances import (
+        VARIABLE_NAMES_MAX,
+        carried_variables,
+        with_carried_variables,
+    )
+
+    assert carried_variables({"a": 1}) == {LISTED_VARIABLES: {"a": 1}}
+    big = {"b": "x" * 4100, "a": 1, "openidmcontext": {}}
+    assert carried_variables(big) == {VARIABLE_NAMES: ["a", "b"]}
+    names = {f"v{n:03}": "y" * 50 for n in range(VARIABLE_NAMES_MAX)}
+    assert carried_variables(names) == {VARIABLE_NAMES: sorted(names)}
+    assert carried_variables({**names, "one-more": 1}) == {}  # more names than a header holds
+    assert carried_variables({"n" * 250 + str(n): "y" * 50 for n in range(20)}) == {}  # > 4 KB
+    # what the data carried before is replaced, whichever it was
+    data = {"id": "i", LISTED_VARIABLES: {"a": 1}}
+    assert with_carried_variables(data, big) == {"id": "i", VARIABLE_NAMES: ["a", "b"]}
+    assert with_carried_variables({"id": "i", VARIABLE_NAMES: ["b"]}, {}) == {
+        "id": "i",
+        LISTED_VARIABLES: {},
+    }
+
+
+def _committed(store, variables: dict) -> str:
+    """A new instance holding ``variables`` too, set 40 at a time (a commit's writes fit one
+    transaction)."""
+    aggregates = AggregateStore(store)
+    state = new_state()
+    version = commit(aggregates, state, 0)
+    names = list(variables)
+    for first in range(0, len(names), 40):
+        loaded = aggregates.load(state.id)
+        again = state_of(loaded)
+        for name in names[first : first + 40]:
+            again.put(VariableRecord(scope_id=state.id, name=name, value=variables[name]))
+        version = commit(aggregates, again, version, previous=loaded)
+    return state.id
+
+
+def test_a_page_of_headers_reads_their_named_variables_in_one_batch(store):
+    """``carried_runtime_variables``: listed variables without a read, named ones of every
+    header in one BatchGetItem, and (``alone``) an instance with more than 100 variables in one
+    Query; a named variable gone since is left out."""
+    from chalicelib.service.repositories.instance_reads import (
+        carried_runtime_variables,
+        read_header,
+    )
+
+    doc = {"text": "x" * 5000}
+    listed = _committed(store, {})
+    named = [_committed(store, {"doc": doc, "n": n}) for n in range(3)]
+    many_values = {f"v{n:03}": "y" * 50 for n in range(101)}
+    many = _committed(store, many_values)
+    headers = [read_header(store, i).data for i in [listed, *named, many]]
+    assert VARIABLE_NAMES not in headers[-1] and LISTED_VARIABLES not in headers[-1]
+    store.transact([Delete(Table.RUNTIME, named[2], f"var#{named[2]}/doc")])  # gone since
+
+    with counting(store) as calls:
+        found = carried_runtime_variables(store, headers)
+    assert calls == {"batch_get": 1, "query": 1}
+    assert found[listed] == {"amount": 42}
+    assert found[named[0]] == {"amount": 42, "doc": doc, "n": 0}
+    assert list(found[named[1]]) == ["amount", "doc", "n"]  # in name order, as a Query reads
+    assert found[named[2]] == {"amount": 42, "n": 2}
+    assert found[many] == {"amount": 42, **many_values}
+    with counting(store) as calls:
+        assert many not in carried_runtime_variables(store, headers, alone=False)
+    assert calls == {"batch_get": 1}
+    with counting(store) as calls:
+        assert carried_runtime_variables(store, headers[:1]) == {listed: {"amount": 42}}
+    assert calls == {}
 
 
 def test_variable_commit_with_lookups_is_still_one_request(moto_tables):

@@ -12,7 +12,16 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.support.instances import BIG_DOC, CALLER, counted_query, deploy, query, start, walk_of
+from tests.support.instances import (
+    BIG_DOC,
+    CALLER,
+    MANY_VARIABLES,
+    counted_query,
+    deploy,
+    query,
+    start,
+    walk_of,
+)
 from tests.support.module_moto import coalesced_counts, module_backend
 from tests.support.rest import ADMIN, WF, expect
 
@@ -58,7 +67,10 @@ def make_world(client, container) -> dict[str, str]:
         "_id"
     ]
     container.clock.advance(seconds=1)
-    return {"alpha": alpha, "parent": parent, "big": big}
+    payload = {"_key": "beta", "_businessKey": "bk-many", **MANY_VARIABLES}
+    many = expect(start(client, payload), 201)["_id"]
+    container.clock.advance(seconds=1)
+    return {"alpha": alpha, "parent": parent, "big": big, "many": many}
 
 
 @pytest.fixture
@@ -135,13 +147,17 @@ def test_request_counts_do_not_grow_with_the_running_instances(client, container
     large = {name: counted(client, params) for name, params in measured(world).items()}
     for name in small:
         assert small[name][1] == large[name][1], name
-    # the 8 listing shards, and one Query for bk-big only (its variables do not fit the header)
-    assert small["page of 10"][1] == {"Query": 8 + 1}
+    # the 8 listing shards; bk-big's variables (over 4 KB) by the names its header carries, in
+    # one BatchGetItem; bk-many's (more than a header names) in one Query
+    assert small["page of 10"][1] == {"Query": 8 + 1, "BatchGetItem": 1}
     for name, (data, counts) in small.items():
         if name != "page of 10":
-            # one lookup-sort partition (and one Query for bk-big if it is on the page)
-            unlisted = sum(1 for item in data["result"] if item["_id"] == world["big"])
-            assert counts == {"Query": 1 + unlisted}, name
+            # one lookup-sort partition, and those reads for bk-big and bk-many on the page
+            on_page = {item["_id"] for item in data["result"]}
+            wanted = {"Query": 1 + (world["many"] in on_page)}
+            if world["big"] in on_page:
+                wanted["BatchGetItem"] = 1
+            assert counts == wanted, name
     assert [i["businessKey"] for i in large["businessKey"][0]["result"]] == ["bk-7"]
     assert large["businessKey"][0]["result"][0]["processVariables"] == {
         "n": 7,
@@ -222,12 +238,46 @@ def test_paging_through_an_index_partition(client, started):
     assert seen == [item["_id"] for item in walked["result"]] and len(seen) == 9
 
 
-def test_instance_whose_variables_do_not_fit_is_read_on_its_own(client, world_only):
-    """``bk-big`` holds more than 4 KB of variables: the header does not list them, so it costs
-    one Query of its own (and only it)."""
+def test_instance_whose_variables_do_not_fit_is_read_by_name(client, world_only):
+    """``bk-big`` holds more than 4 KB of variables: the header carries their names, so they
+    cost one BatchGetItem (for a whole page: ``test_pages_read_unlisted_variables_in_one_batch``)."""
     data, counts = counted(client, "_queryFilter=" + quote('businessKey eq "bk-big"'))
     assert data["result"][0]["processVariables"]["doc"] == BIG_DOC
+    assert counts == {"Query": 1, "BatchGetItem": 1}  # the lookup partition, its variables
+
+
+def test_instance_with_more_variables_than_a_header_names_is_read_on_its_own(client, world_only):
+    """``bk-many`` holds 101 variables, over 4 KB: more than a header names, so its variables
+    cost one Query of their own (the cheapest read of that many)."""
+    data, counts = counted(client, "_queryFilter=" + quote('businessKey eq "bk-many"'))
+    assert data["result"][0]["processVariables"] == {
+        **MANY_VARIABLES,
+        "initiator": "openidm-admin",
+        "prepared": "yes openidm-admin",
+    }
     assert counts == {"Query": 2}  # the lookup partition, then its variables
+
+
+def test_pages_read_unlisted_variables_in_one_batch(client, container, world):
+    """Every instance on a page whose variables do not fit its header is read by name in one
+    BatchGetItem together, whether the page alone needs them or the filter chose by them."""
+    bigs = {world["big"]}
+    for n in range(4):
+        payload = {"_key": "alpha", "_businessKey": f"bk-big{n}", "doc": BIG_DOC, "n": n}
+        bigs.add(expect(start(client, payload), 201)["_id"])
+        container.clock.advance(seconds=1)
+    page = "_queryFilter=" + quote('processDefinitionKey eq "alpha"') + "&_pageSize=10"
+    chosen = "_queryFilter=" + quote("processVariables/doc pr") + "&_pageSize=10"
+    for params in (page, chosen):
+        data, counts = counted(client, params)
+        found = {item["_id"]: item["processVariables"] for item in data["result"]}
+        # the page also holds the caller's alpha child; bk-big is a beta instance
+        assert set(found) & bigs == (bigs if params == chosen else bigs - {world["big"]})
+        assert all(found[big]["doc"] == BIG_DOC for big in set(found) & bigs), params
+        # a lookup partition; or the listing's shards and bk-many's variables (one Query: more
+        # than a header names), which the filter must look at
+        queries = 1 if params == page else 8 + 1
+        assert counts == {"Query": queries, "BatchGetItem": 1}, params
 
 
 def test_ended_and_deleted_instances_leave_the_index(client, container, world):

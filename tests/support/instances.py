@@ -40,6 +40,9 @@ QUICK = """<?xml version="1.0" encoding="UTF-8"?>
 #: a variable whose JSON passes the 4 KB a header (or historic process item) lists: its
 #: instance's variables are read on their own
 BIG_DOC = {"a": [1, 2], "text": "x" * 4200}
+#: more variables than a header names (``instances.VARIABLE_NAMES_MAX``), over 4 KB of them:
+#: their instance's variables are read by one Query of their own
+MANY_VARIABLES = {f"v{number:03}": "y" * 50 for number in range(101)}
 
 
 def deploy(container, key="onboard", name="Onboarding", bpmn=None) -> str:

@@ -6,20 +6,24 @@ from __future__ import annotations
 from dataclasses import replace
 
 from chalicelib.service.repositories import counters
-from chalicelib.service.repositories.instances import EXECUTION_HEADER, LISTED_VARIABLES
+from chalicelib.service.repositories.instances import (
+    EXECUTION_HEADER,
+    LISTED_VARIABLES,
+    VARIABLE_NAMES,
+)
 from chalicelib.storage.aggregate import AggregateStore
 from chalicelib.storage.ports import Delete, Put, Table, Write
 
 
 def make_old(store, instance_id: str) -> None:
     """Rewrite a running instance as the old code left it: a header without
-    ``listed_variables``, no lookup, candidate or task lookup items, executions neither listed
+    ``listed_variables`` (nor ``variable_names``), no lookup, candidate or task lookup items, executions neither listed
     nor carrying their header copy (the version stays). The maintained counts drop by what is
     no longer listed, as if it had never been counted."""
     aggregate = AggregateStore(store).load(instance_id)
     header = aggregate.header
     assert header is not None
-    data = {name: value for name, value in header.data.items() if name != LISTED_VARIABLES}
+    data = {n: v for n, v in header.data.items() if n not in (LISTED_VARIABLES, VARIABLE_NAMES)}
     writes: list[Write] = [Put(Table.RUNTIME, replace(header, data=data))]
     writes += [
         Put(
@@ -46,10 +50,10 @@ def make_old(store, instance_id: str) -> None:
 
 def make_old_history(store, instance_id: str) -> None:
     """Rewrite an instance's history as the code before the history read model left it: a
-    process item without ``listed_variables``, no lookup items (counts are left as they are)."""
+    process item without ``listed_variables`` (nor ``variable_names``), no lookup items (counts are left as they are)."""
     items = store.query(Table.HISTORY, instance_id).items
     [process] = [item for item in items if item.sk == "#process"]
-    data = {name: value for name, value in process.data.items() if name != LISTED_VARIABLES}
+    data = {n: v for n, v in process.data.items() if n not in (LISTED_VARIABLES, VARIABLE_NAMES)}
     writes: list[Write] = [Put(Table.HISTORY, replace(process, data=data))]
     writes += [Delete(Table.HISTORY, instance_id, i.sk) for i in items if i.sk.startswith("look#")]
     store.transact(writes)

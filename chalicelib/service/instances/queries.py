@@ -4,8 +4,9 @@ Reads (api-reference.md §3.3 parameters; items in the §8 shape):
 
 * running instances: the runtime table's sharded ``kindShard-sort`` index (``instance#0..7``,
   headers only: an ended header leaves the index), merged in start-time order. The header
-  carries the instance-scope variables (``listed_variables``); only an instance whose variables
-  do not fit it costs one Query of its ``var#`` items (at most one per listed item);
+  carries the instance-scope variables (``listed_variables``), or when they do not fit their
+  names (``variable_names``): the page's named variables cost one BatchGetItem per 100
+  (``_Carried``); only an instance with more than 100 variables costs one Query of them;
 * running instances with a top-level ``eq`` on business key, super instance, start user,
   definition id or key (or the same ``filtered-query`` parameters): one partition of the
   ``lookup-sort`` index (``LOOKUP_FIELDS``), in the same start order; the whole predicate is
@@ -13,12 +14,12 @@ Reads (api-reference.md §3.3 parameters; items in the §8 shape):
 * history: the history table's ``kindShard-sort`` index (``hpi#0..7``), or with an indexed
   equality and/or a required state (``finished``/``unfinished``, ``endTime pr``) its
   ``lookup-sort`` partitions plus one BatchGetItem of the process items
-  (``history_index.lookup_page``); each process item carries its ``listed_variables``, so only
-  an instance whose variables do not fit costs a Query of its kept variables;
+  (``history_index.lookup_page``); each process item carries its ``listed_variables`` or their
+  names, read as a running page's are;
 * ``_id``/``processInstanceId`` equality (filter or parameter) reads that one instance instead
   of the listing.
 
-Variables are skipped (no per-item Query) when the answer cannot need them: ``_fields``
+Variables are skipped (no read) when the answer cannot need them: ``_fields``
 without ``processVariables`` (and without an empty field, "all fields") and no filter or
 ``var-`` parameter.
 """
@@ -44,7 +45,7 @@ from ..querying import (
     run_query,
     served_terms,
 )
-from ..repositories.history import read_process
+from ..repositories.history import carried_historic_variables, read_process
 from ..repositories.history_index import (
     FINISHED,
     UNFINISHED,
@@ -55,6 +56,7 @@ from ..repositories.history_index import (
     lookup_skip,
 )
 from ..repositories.instance_reads import (
+    carried_runtime_variables,
     instance_lookup,
     instance_records,
     is_header,
@@ -72,11 +74,7 @@ from .shapes import (
     ITEM_FIELDS,
     DefinitionNames,
     history_item,
-    history_variables,
     instance_item,
-    listed_runtime_variables,
-    runtime_variables,
-    visible,
 )
 
 __all__ = [
@@ -272,25 +270,22 @@ def _variable_term(request: CrestRequest) -> tuple[str, tuple[str, ...]] | None:
     return None
 
 
+#: shapes the data of a batch of headers (or historic process items) into query items
+Shape = Callable[[list[Mapping[str, Any]]], list[Item]]
+
+
 def _listing(
-    container: Services,
-    read: Callable[..., Page],
-    shape: Callable[[Mapping[str, Any]], Item],
-    *,
-    descending: bool = False,
+    container: Services, read: Callable[..., Page], shape: Shape, *, descending: bool = False
 ) -> Callable:
     def fetch(token: Any, limit: int) -> tuple[list[Item], Any]:
         page = read(container.store, limit=max(limit, 1), start=token, descending=descending)
-        return [shape(item.data) for item in page.items], page.next_token
+        return shape([item.data for item in page.items]), page.next_token
 
     return fetch
 
 
 def _in_start_order(
-    container: Services,
-    read: Callable[..., Page],
-    shape: Callable[[Mapping[str, Any]], Item],
-    **source: Any,
+    container: Services, read: Callable[..., Page], shape: Shape, **source: Any
 ) -> QuerySource:
     """A source over a listing sorted by ``<startTime>#<id>``: ``_sortKeys=startTime`` or
     ``-startTime`` alone reads it in that order, page by page, within the read budget."""
@@ -310,30 +305,51 @@ def _single(fetch_one: Callable[[], Item | None]) -> Callable:
     return fetch
 
 
+class _Carried:
+    """The variables of the items a query reads, from what their headers (or historic process
+    items) carry (``carried_runtime_variables``/``carried_historic_variables``, ``read``).
+
+    ``upfront`` (choosing or ordering the items looks at their variables): every batch read
+    gets all its variables at once, listed ones free, named ones in one BatchGetItem per 100.
+    Else a batch gets only its listed ones (no read), and ``complete`` reads the rest for the
+    answered page alone, in the same way.
+    """
+
+    def __init__(
+        self, container: Services, read: Callable[..., dict[str, dict]], upfront: bool
+    ) -> None:
+        self._store = container.store
+        self._read = read
+        self._upfront = upfront
+        #: the data of the items whose variables were left for ``complete``, by instance id
+        self._deferred: dict[str, Mapping[str, Any]] = {}
+
+    def of(self, carriers: list[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+        if self._upfront:
+            return self._read(self._store, carriers)
+        listed = [c for c in carriers if isinstance(c.get(LISTED_VARIABLES), dict)]
+        found = self._read(self._store, listed)  # no read: they carry their values
+        self._deferred.update((c["id"], c) for c in carriers if c["id"] not in found)
+        return found
+
+    def complete(self, items: list[Item]) -> list[Item]:
+        wanted = [self._deferred[item["_id"]] for item in items if item["_id"] in self._deferred]
+        found = self._read(self._store, wanted) if wanted else {}
+        return [
+            dict(item, processVariables=found[item["_id"]]) if item["_id"] in found else item
+            for item in items
+        ]
+
+
 def running_source(container: Services, request: CrestRequest) -> QuerySource:
     """The ``QuerySource`` of ``processinstance`` queries (running instances only)."""
     names = DefinitionNames(container)
     with_variables = _needs_variables(request)
-    # An instance whose variables do not fit its header costs a Query for them: made for every
-    # item read only when choosing the items needs them; else for the answered page only.
-    upfront = _selects_by_variables(request)
-    deferred: set[str] = set()
+    variables = _Carried(container, carried_runtime_variables, _selects_by_variables(request))
 
-    def shape(header: Mapping[str, Any]) -> Item:
-        if not with_variables:
-            return instance_item(header, names, {})
-        if upfront or isinstance(header.get(LISTED_VARIABLES), dict):
-            return instance_item(header, names, listed_runtime_variables(container, header))
-        deferred.add(header["id"])
-        return instance_item(header, names, {})
-
-    def complete(items: list[Item]) -> list[Item]:
-        return [
-            dict(item, processVariables=runtime_variables(container, item["_id"]))
-            if item["_id"] in deferred
-            else item
-            for item in items
-        ]
+    def shape(headers: list[Mapping[str, Any]]) -> list[Item]:
+        found = variables.of(headers) if with_variables else {}
+        return [instance_item(header, names, found.get(header["id"], {})) for header in headers]
 
     wanted = _wanted_id(request)
     lookup = _lookup_term(request)
@@ -384,7 +400,7 @@ def running_source(container: Services, request: CrestRequest) -> QuerySource:
         shape,
         sortable=SORT_KEYS,
         filtered_query=filtered_predicate,
-        complete=complete,
+        complete=variables.complete,
         count=_running_count(container, request),
         **extra,
     )
@@ -574,43 +590,27 @@ def history_source(container: Services, request: CrestRequest) -> QuerySource:
     Served in start order by the history ``lookup-sort`` partitions of the most selective
     indexed equality and the state the query requires (``history_index.lookup_page``), else by
     the ``hpi`` listing; the whole predicate is still evaluated on what they return. Items
-    carry the process item's ``listed_variables``; only those whose variables do not fit cost
-    a Query of their historic variables (for the answered page only, unless choosing the items
-    needs them)."""
+    carry the process item's ``listed_variables``; those whose variables do not fit are read
+    by name for the answered page (for every batch read, when choosing the items needs them:
+    ``_Carried``)."""
     names = DefinitionNames(container)
-    # Variables are read for every item read only when choosing the items needs them; else
-    # only for the items of the answered page.
     upfront = _selects_by_variables(request)
-    deferred = not upfront and _needs_variables(request)
-    unlisted: set[str] = set()
+    variables = _Carried(container, carried_historic_variables, upfront)
 
-    def shape(record: Mapping[str, Any]) -> Item:
-        listed = record.get(LISTED_VARIABLES)
-        if isinstance(listed, dict):
-            variables = visible(listed.items())
-        elif upfront:
-            variables = history_variables(container, record["id"])
-        else:
-            variables = {}
-            unlisted.add(record["id"])
-        return history_item(record, names, variables)
+    def shape(records: list[Mapping[str, Any]]) -> list[Item]:
+        found = variables.of(records)
+        return [history_item(record, names, found.get(record["id"], {})) for record in records]
 
-    def complete(items: list[Item]) -> list[Item]:
-        return [
-            dict(item, processVariables=history_variables(container, item["_id"]))
-            if item["_id"] in unlisted
-            else item
-            for item in items
-        ]
-
-    extra: dict[str, Any] = {"complete": complete} if deferred else {}
+    extra: dict[str, Any] = (
+        {"complete": variables.complete} if not upfront and _needs_variables(request) else {}
+    )
 
     wanted = _wanted_id(request)
     if wanted is not None:
 
         def one() -> Item | None:
             found = read_process(container.store, wanted)
-            return shape(found.data) if found is not None else None
+            return shape([found.data])[0] if found is not None else None
 
         return QuerySource(
             fetch=_single(one), sortable=SORT_KEYS, filtered_query=filtered_predicate, **extra

@@ -14,8 +14,7 @@ from ...errors import NotFound
 from ..container import Services
 from ..definitions import cache as definitions
 from ..repositories.history import historic_variables
-from ..repositories.instance_reads import instance_variables
-from ..repositories.instances import HIDDEN_VARIABLES, LISTED_VARIABLES
+from ..repositories.instances import HIDDEN_VARIABLES
 
 __all__ = [
     "HIDDEN_VARIABLES",
@@ -24,8 +23,6 @@ __all__ = [
     "visible",
     "instance_item",
     "history_item",
-    "runtime_variables",
-    "listed_runtime_variables",
     "history_variables",
 ]
 
@@ -124,21 +121,6 @@ def _duration(start: str | None, end: str | None) -> int | None:
     if not start or not end:
         return None
     return int((parse_iso(end) - parse_iso(start)).total_seconds() * 1000)
-
-
-def runtime_variables(container: Services, instance_id: str) -> dict[str, Any]:
-    """Instance-scope variables of a running instance (one Query of its ``var#`` items)."""
-    page = instance_variables(container.store, instance_id)
-    return visible((item.data["name"], item.data.get("value")) for item in page.items)
-
-
-def listed_runtime_variables(container: Services, header: Mapping[str, Any]) -> dict[str, Any]:
-    """Instance-scope variables of a running instance from its listed header data (header or
-    lookup item): the ``listed_variables`` it carries, else one Query (they did not fit)."""
-    listed = header.get(LISTED_VARIABLES)
-    if isinstance(listed, dict):
-        return visible(listed.items())
-    return runtime_variables(container, header["id"])
 
 
 def history_variables(container: Services, instance_id: str) -> dict[str, Any]:

@@ -18,7 +18,8 @@ instance id                   ``look#state``,         history-lookup (key-only) 
 ============================  ======================  =============================  =================
 
 The historic process item also carries ``listed_variables`` (the instance-scope variables it
-keeps, when they fit), and the lookup items and counters make the history **read model**:
+keeps, when they fit; else their names: ``carried_historic_variables``), and the lookup items and
+counters make the history **read model**:
 ``processinstance/history`` by state (``finished``/``unfinished``, a sharded partition) and by
 business key, definition key and id, start user and super instance in either or both states,
 in start order, with maintained counts. Design, write costs and the limits of the counts:
@@ -60,10 +61,12 @@ from ...ids import instance_of, new_id
 from ...storage.ports import Item, ItemStore, Page, Put, Table
 from ...storage.sharding import shard_for, shard_key
 from ..container import Services
+from .carried import read_carried
 from .layout import LIST_SHARDS, listing
 
 __all__ = [
     "SEGMENT_PREFIX",
+    "carried_historic_variables",
     "SEGMENT_KIND",
     "HISTORY_SK",
     "segment_item",
@@ -294,6 +297,25 @@ def historic_variables(store: ItemStore, instance_id: str, *, scope_id: str | No
         _VARIABLE_PREFIX if scope_id is None else f"{_VARIABLE_PREFIX}{instance_id}/{scope_id}/"
     )
     return store.query(Table.HISTORY, instance_id, sk_prefix=prefix)
+
+
+def carried_historic_variables(
+    store: ItemStore, processes: Iterable[Mapping[str, Any]], *, alone: bool = True
+) -> dict[str, dict[str, Any]]:
+    """The kept instance-scope variables of historic instances, by id, from their process
+    items' data (``carried.read_carried``): listed ones without a read, named ones in one
+    BatchGetItem per 100 variables, the rest (``alone``; else left out) one Query each."""
+    return read_carried(
+        store,
+        Table.HISTORY,
+        processes,
+        sort_key=lambda instance_id, name: f"{_VARIABLE_PREFIX}{instance_id}/{instance_id}/{name}",
+        query=(
+            (lambda instance_id: historic_variables(store, instance_id, scope_id=instance_id))
+            if alone
+            else None
+        ),
+    )
 
 
 def process_listing(store: ItemStore, **page: Any) -> Page:

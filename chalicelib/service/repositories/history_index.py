@@ -4,7 +4,9 @@ A historic process item (``#process``, ``repositories.history``) carries ``liste
 like a running header: the instance-scope variables history keeps (history level ``activity``
 and up; ``{}`` below it) when their JSON fits 4 KB
 (``instances.listed_variables``), so a listing answers ``processVariables`` without a Query per
-instance; when they do not fit, the key is absent and readers Query the historic variables.
+instance; when they do not fit, it carries their names (``variable_names``, as a header does:
+``instances.carried_variables``) and a page reads them by key in one BatchGetItem per 100
+(``history.carried_historic_variables``); past 100 names, readers Query them.
 
 Lookup items list the historic instances by state and by the attributes the IDM queries compare
 for equality, in the history table's ``lookup-sort`` index (hash ``lookup``, range ``sort`` =
@@ -70,9 +72,10 @@ holds). Instances started before this layout are counted and listed once the bac
 
 What a commit knows of the instance's variables is the runtime collection it loaded plus the
 variables the command set, so the listed variables follow every set. A variable removed from
-the instance scope by a script keeps its historic variable (we never delete one): the read
-still shows it, and the process item drops it from ``listed_variables`` at the next commit that
-rewrites it (Flowable deletes the historic variable on removal, as the listing then shows).
+the instance scope by a script keeps its historic variable (we never delete one): the read of
+one instance (a Query) still shows it, and the process item drops it from ``listed_variables``
+or ``variable_names`` at the next commit that rewrites it (Flowable deletes the historic
+variable on removal, as the listing then shows).
 """
 
 from __future__ import annotations
@@ -115,12 +118,11 @@ from .history import (
     task_state_key,
 )
 from .instances import (
-    LISTED_VARIABLES,
     LOOKUP_ATTRIBUTES,
     TASK_PREFIX,
-    listed_variables,
     lookup_key,
     variable_prefix,
+    with_carried_variables,
 )
 from .layout import LIST_SHARDS
 
@@ -358,16 +360,13 @@ def commit_writes(
         if known is None:
             continue
         record = recorded.get(instance_id)
-        data = dict(record) if record is not None else process_fields(known.header)
-        data.pop(LISTED_VARIABLES, None)
+        variables: dict[str, Any] = {}
         if known.keeps_variables:
             variables = known.loaded_variables()
             variables.update(changed.get(instance_id, {}))
-            listed = listed_variables(variables)
-        else:
-            listed = {}
-        if listed is not None:
-            data[LISTED_VARIABLES] = listed
+        data = with_carried_variables(
+            record if record is not None else process_fields(known.header), variables
+        )
         processes[instance_id] = data
         if record is not None:
             finished = bool(data.get("endTime"))
@@ -584,10 +583,7 @@ def process_repairs(store: ItemStore, process: Item) -> tuple[list[Write], dict[
     if finished:
         page = historic_variables(store, instance_id, scope_id=instance_id)
         variables = {item.data["name"]: item.data.get("value") for item in page.items}
-        listed = listed_variables(variables)
-        fixed = {name: value for name, value in data.items() if name != LISTED_VARIABLES}
-        if listed is not None:
-            fixed[LISTED_VARIABLES] = listed
+        fixed = with_carried_variables(data, variables)
         if fixed != data:
             item = Item(
                 process.pk, process.sk, process.kind, fixed, dict(process.index), process.ttl

@@ -4,7 +4,7 @@ subscription and variable indexes, and the maintained counts of their partitions
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ...engine.runtime.records import InstanceStatus
@@ -27,6 +27,7 @@ from ...storage.sharding import (
     sole_position,
 )
 from . import counters
+from .carried import read_carried
 from .instances import (
     EXECUTION_LISTING,
     EXECUTION_PREFIX,
@@ -49,6 +50,7 @@ from .layout import LIST_SHARDS, listing
 __all__ = [
     "instance_records",
     "read_header",
+    "carried_runtime_variables",
     "header_check",
     "is_header",
     "instance_variables",
@@ -112,6 +114,21 @@ def is_header(item: Item) -> bool:
 def instance_variables(store: ItemStore, instance_id: str) -> Page:
     """The instance-scope variable items of a running instance (one Query)."""
     return store.query(Table.RUNTIME, instance_id, sk_prefix=variable_prefix(instance_id))
+
+
+def carried_runtime_variables(
+    store: ItemStore, headers: Iterable[Mapping[str, Any]], *, alone: bool = True
+) -> dict[str, dict[str, Any]]:
+    """The instance-scope variables of running instances, by id, from their headers' data
+    (``carried.read_carried``): listed ones without a read, named ones in one BatchGetItem per
+    100 variables, the rest (``alone``; else left out) one Query each."""
+    return read_carried(
+        store,
+        Table.RUNTIME,
+        headers,
+        sort_key=lambda instance_id, name: variable_prefix(instance_id) + name,
+        query=(lambda instance_id: instance_variables(store, instance_id)) if alone else None,
+    )
 
 
 def open_tasks(

@@ -80,9 +80,13 @@ key and id, business key), an end deletes as many; a variable change writes none
 
 The header carries ``listed_variables``: the instance-scope variables when their JSON fits
 ``LISTED_VARIABLES_BYTES`` (any JSON values, objects and arrays included; ``HIDDEN_VARIABLES``
-are left out). When they do not fit, the key is absent and a reader must
-Query the instance's variables (``instance_variables``). Any commit that changes an
-instance-scope variable rewrites the header (and its lookup items) to keep it exact.
+are left out). When they do not fit, the header carries ``variable_names`` instead (at most
+``VARIABLE_NAMES_MAX`` names within the same bytes), so a reader gets the variables of a whole
+page of such instances by key (``instance_reads.carried_runtime_variables``: one BatchGetItem
+per 100 variables); only an instance with more names than that has neither, and a reader must
+Query its variables (``instance_variables``: one Query reads up to 1 MB of them, the cheapest
+read of that many). Any commit that changes an instance-scope variable rewrites the header (and
+its lookup items) to keep them exact (``with_carried_variables``).
 
 Execution items list the executions of running instances (``kindShard-sort``, ``execution#n``,
 sharded by execution id, ordered by instance start, instance and execution id) and carry
@@ -157,6 +161,10 @@ __all__ = [
     "LOOKUP_ATTRIBUTES",
     "LOOKUP_VALUE_BYTES",
     "listed_variables",
+    "VARIABLE_NAMES",
+    "VARIABLE_NAMES_MAX",
+    "carried_variables",
+    "with_carried_variables",
     "lookup_key",
     "lookup_items",
     "lookup_sk",
@@ -180,8 +188,12 @@ __all__ = [
 HIDDEN_VARIABLES = frozenset({"openidmcontext"})
 #: header key of the instance-scope variables a listing shows without reading them
 LISTED_VARIABLES = "listed_variables"
-#: at most this many bytes of JSON of listed variables per instance; more: read per instance
+#: at most this many bytes of JSON of listed variables (or of their names) per instance
 LISTED_VARIABLES_BYTES = 4096
+#: header key of the names of the instance-scope variables when their values do not fit it
+VARIABLE_NAMES = "variable_names"
+#: at most this many names (a BatchGetItem reads 100 keys; more are read by one Query)
+VARIABLE_NAMES_MAX = 100
 #: ``Item.kind`` of lookup items (not a record kind: their data has no ``kind``)
 LOOKUP_KIND = "lookup"
 _LOOKUP_PREFIX = "look#"
@@ -449,6 +461,30 @@ def listed_variables(variables: Mapping[str, Any]) -> dict[str, Any] | None:
     return shown if len(text.encode()) <= LISTED_VARIABLES_BYTES else None
 
 
+def carried_variables(variables: Mapping[str, Any]) -> dict[str, Any]:
+    """What a header (or a historic process item) carries of its instance-scope ``variables``:
+    ``{LISTED_VARIABLES: ...}`` when they fit (``listed_variables``), else ``{VARIABLE_NAMES:
+    [sorted names]}`` when there are at most ``VARIABLE_NAMES_MAX`` names within
+    ``LISTED_VARIABLES_BYTES`` of JSON (a reader gets them by key), else nothing (a reader
+    Queries them). Hidden variables are left out."""
+    listed = listed_variables(variables)
+    if listed is not None:
+        return {LISTED_VARIABLES: listed}
+    names = sorted(name for name in variables if name not in HIDDEN_VARIABLES)
+    text = json.dumps(names, separators=(",", ":"), ensure_ascii=False)
+    if len(names) <= VARIABLE_NAMES_MAX and len(text.encode()) <= LISTED_VARIABLES_BYTES:
+        return {VARIABLE_NAMES: names}
+    return {}
+
+
+def with_carried_variables(data: Mapping[str, Any], variables: Mapping[str, Any]) -> dict:
+    """``data`` (of a header or historic process item) with what it carries of ``variables``
+    now (``carried_variables``) in place of what it carried before."""
+    kept = {n: v for n, v in data.items() if n not in (LISTED_VARIABLES, VARIABLE_NAMES)}
+    kept.update(carried_variables(variables))
+    return kept
+
+
 def lookup_key(attribute: str, value: str) -> str:
     """The ``lookup-sort`` hash value of ``value`` of a lookup attribute (``bk``, ``pdk``, ...)."""
     if len(value.encode()) <= LOOKUP_VALUE_BYTES:
@@ -617,7 +653,7 @@ def _header_puts(
     if header_record is None:
         if not (changed or removed) or old_header is None:
             return
-        header_record = {n: v for n, v in old_header.data.items() if n != LISTED_VARIABLES}
+        header_record = dict(old_header.data)
     prefix = variable_prefix(instance_id)
     variables = {
         item.data["name"]: item.data.get("value")
@@ -627,11 +663,7 @@ def _header_puts(
     variables.update(changed)
     for name in removed - set(changed):
         variables.pop(name, None)
-    data = dict(header_record)
-    listed = listed_variables(variables)
-    if listed is not None:
-        data[LISTED_VARIABLES] = listed
-    header = item_of(instance_id, data)
+    header = item_of(instance_id, with_carried_variables(header_record, variables))
     puts[:] = [item for item in puts if item.sk != HEADER_SK]
     puts.insert(0, header)
     wanted = {item.sk: item for item in _index_items(instance_id, header, variables)}
@@ -725,11 +757,7 @@ def layout_repairs(aggregate: Aggregate) -> tuple[list[Item], list[str]]:
         for sk, item in stored.items()
         if sk.startswith(prefix) and item.data.get("kind")
     }
-    data = {name: value for name, value in header.data.items() if name != LISTED_VARIABLES}
-    listed = listed_variables(variables)
-    if listed is not None:
-        data[LISTED_VARIABLES] = listed
-    wanted_header = item_of(instance_id, data)
+    wanted_header = item_of(instance_id, with_carried_variables(header.data, variables))
     puts: list[Item] = []
     deletes: list[str] = []
     if _differs(header, wanted_header):

@@ -25,9 +25,12 @@ Each query is planned to the cheapest read that holds every match, then filtered
   skips in one round of shard Queries (``history_index.task_state_skip``).
 
 Equality terms come from ``filtered-query`` parameters or from the top-level ``eq`` terms of a
-``_queryFilter``. ``var-<name>`` reads the instance-scope variables of each instance met (one
-Query per instance, once per request); ``processFinished``/``processUnfinished`` read each
-instance's historic process item (one GetItem per instance, once per request).
+``_queryFilter``. ``var-<name>`` reads the instance-scope variables of the instances a batch
+meets, once per request, from what their headers (``taskinstance``) or historic process items
+(``taskinstance/history``) carry: one BatchGetItem of those per batch, and one per 100
+variables that did not fit them (``_priming_runtime``, ``_priming_history``); an instance with
+more than 100 such variables costs one Query. ``processFinished``/``processUnfinished`` read
+the batch's historic process items in the same BatchGetItem.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ from ..repositories.history_index import (
 from ..repositories.instance_reads import (
     assignee_count,
     candidate_count,
+    carried_runtime_variables,
     instance_variables,
     open_task_count,
     open_task_listing,
@@ -71,7 +75,6 @@ from ..repositories.instance_reads import (
     task_lookup_count,
 )
 from ..repositories.instances import (
-    LISTED_VARIABLES,
     TASK_UNASSIGNED,
     candidate_key,
     candidate_task,
@@ -207,55 +210,62 @@ def _reads_instances(request: CrestRequest) -> bool:
     ) or any(request.param(flag) is not None for flag in ("processFinished", "processUnfinished"))
 
 
+def _reads_variables(request: CrestRequest) -> bool:
+    """Whether the request's filter looks at each task's instance variables (``var-<name>``)."""
+    return any(name.startswith(_VAR_PREFIX) for name in request.additional_parameters)
+
+
 Fetch = Callable[[Any, int], tuple[list[Item], Any]]
 
 
 def _priming_runtime(fetch: Fetch, store: ItemStore, variables: _PerInstance) -> Fetch:
-    """``fetch``, then the variables of the instances its batch met first, from their headers'
-    listed variables: one BatchGetItem per batch (of up to 100 instances) instead of one Query
-    per instance; an instance whose variables do not fit its header is still read alone."""
+    """``fetch``, then the variables of the instances its batch met first, from what their
+    headers carry (``carried_runtime_variables``): one BatchGetItem of the headers per batch
+    (of up to 100 instances) and one per 100 variables that did not fit a header, instead of
+    one Query per instance; an instance with more than 100 variables is still read alone."""
 
     def primed(token: Any, limit: int) -> tuple[list[Item], Any]:
         items, following = fetch(token, limit)
         wanted = variables.unknown(item.get("processInstanceId") or "" for item in items)
         headers = read_headers(store, wanted) if wanted else {}
+        carried = carried_runtime_variables(
+            store, [header.data for header in headers.values()], alone=False
+        )
         for instance_id in wanted:
-            header = headers.get(instance_id)
-            if header is None:  # ended since the index listed its task: no variables
+            if instance_id not in headers:  # ended since the index listed its task: none
                 variables.prime(instance_id, {})
-                continue
-            listed = header.data.get(LISTED_VARIABLES)
-            if isinstance(listed, dict):
-                variables.prime(
-                    instance_id, {n: v for n, v in listed.items() if n not in HIDDEN_VARIABLES}
-                )
+            elif instance_id in carried:
+                variables.prime(instance_id, carried[instance_id])
         return items, following
 
     return primed
 
 
 def _priming_history(
-    fetch: Fetch, store: ItemStore, variables: _PerInstance, ended: _PerInstance
+    fetch: Fetch, store: ItemStore, variables: _PerInstance | None, ended: _PerInstance
 ) -> Fetch:
     """``fetch``, then whether the instances its batch met first have ended and their kept
-    variables, from their historic process items (one BatchGetItem per batch instead of a
-    GetItem and a Query per instance); variables that did not fit the item are read alone."""
+    variables, from their historic process items (one BatchGetItem per batch, and one per 100
+    variables that did not fit an item: ``carried_historic_variables``, instead of a GetItem
+    and a Query per instance); an instance with more than 100 variables is read alone.
+    ``variables`` None: the filter looks at no variable, none is read."""
 
     def primed(token: Any, limit: int) -> tuple[list[Item], Any]:
         items, following = fetch(token, limit)
         met = [item.get("processInstanceId") or "" for item in items]
-        wanted = list(dict.fromkeys([*ended.unknown(met), *variables.unknown(met)]))
+        unknown = variables.unknown(met) if variables is not None else []
+        wanted = list(dict.fromkeys([*ended.unknown(met), *unknown]))
         processes = history.read_processes(store, wanted) if wanted else {}
+        carried = history.carried_historic_variables(
+            store, [processes[i].data for i in unknown if i in processes], alone=False
+        )
         for instance_id in wanted:
             process = processes.get(instance_id)
             ended.prime(
                 instance_id, process is not None and process.data.get("endTime") is not None
             )
-            listed = process.data.get(LISTED_VARIABLES) if process is not None else None
-            if isinstance(listed, dict):
-                variables.prime(
-                    instance_id, {n: v for n, v in listed.items() if n not in HIDDEN_VARIABLES}
-                )
+            if variables is not None and instance_id in carried:
+                variables.prime(instance_id, carried[instance_id])
         return items, following
 
     return primed
@@ -605,7 +615,7 @@ def open_task_source(container: Services, request: CrestRequest, caller: Caller)
     fetch = _runtime_fetch(store, request, records, partitions)
     assert fetch is not None
     backwards = _runtime_fetch(store, request, records, partitions, descending=True)
-    if _reads_instances(request):
+    if _reads_variables(request):
         fetch = _priming_runtime(fetch, store, variables)
         backwards = _priming_runtime(backwards, store, variables) if backwards else None
     return QuerySource(
@@ -823,7 +833,8 @@ def history_task_source(container: Services, request: CrestRequest) -> QuerySour
     following: dict[str, Page] = {}
     fetch = _history_fetch(store, request, records, following)
     if _reads_instances(request):
-        fetch = _priming_history(fetch, store, variables, ended)
+        primed = variables if _reads_variables(request) else None
+        fetch = _priming_history(fetch, store, primed, ended)
     extra: dict[str, Any] = {}
     only = _history_state_only(request)
     if only is not None:

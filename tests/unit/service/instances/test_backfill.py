@@ -27,6 +27,7 @@ from chalicelib.service.repositories.instances import (
     EXECUTION_HEADER,
     LISTED_VARIABLES,
     TASK_UNASSIGNED,
+    VARIABLE_NAMES,
     candidate_key,
 )
 from chalicelib.storage.aggregate import AggregateStore
@@ -68,6 +69,24 @@ def setup(container):
     for instance_id in old:
         make_old(container.store, instance_id)
     return definition_id, old, new
+
+
+def test_the_backfill_names_variables_that_do_not_fit_the_header(container):
+    """An instance written before ``variable_names`` with over 4 KB of variables: the backfill
+    gives its header their names (a page reads them by key), once."""
+    definition_id = deploy_onboard(container)
+    _, result = unit_of_work.run_command(
+        container,
+        lambda uow: StartProcess(definition_id, variables={"who": "x", "doc": "y" * 5000}),
+    )
+    instance_id = result.instance_id
+    names = ["doc", "starter", "who"]  # the onboarding process sets ``starter``
+    assert read_header(container.store, instance_id).data[VARIABLE_NAMES] == names
+    make_old(container.store, instance_id)
+    assert VARIABLE_NAMES not in read_header(container.store, instance_id).data
+    assert backfill(container.store).updated == 1
+    assert read_header(container.store, instance_id).data[VARIABLE_NAMES] == names
+    assert backfill(container.store).updated == 0
 
 
 def test_old_instances_are_found_again_after_the_backfill(container):
