@@ -8,7 +8,9 @@ activity segment) are the templates that ``bulk_write`` clones, with new time-or
 (``ItemStore.batch_put``, BatchWriteItem): instance ``i`` has business key ``bk-<i>``, start user
 ``user-<i % 50>``, ``n = i % 100`` (its variable lookup item keyed ``var:n=<i % 100>``: the
 value marker is replaced inside index keys too), candidate group ``g<i % 10>`` (``internal/role/openidm-admin``
-when ``i % 10 == 0``), starts ``i`` minutes after the first, and every tenth one has finished.
+when ``i % 10 == 0``), starts ``i`` minutes after the first, and every tenth one has finished;
+the numbers ending in 5 have their task assigned and a ``note`` over 4 KB (their headers name
+their variables instead of holding them).
 ``bulk_jobs`` writes one job per ``i`` beside them (timers and async continuations, every
 twentieth one in the dead-letter table).
 
@@ -63,6 +65,8 @@ SCALE = """<?xml version="1.0" encoding="UTF-8"?>
   </process>
 </definitions>"""
 
+#: the ``note`` of the assigned clones: more than the 4 KB of variables a header lists
+BIG_NOTE = "bench " * 700
 #: markers of the template instances, replaced per clone
 BK, USER, GROUP, N_MARK = "bkxtmplx", "userxtmplx", "grpxtmplx", 987654321
 _ID = r"(?<![0-9a-z])[0-9a-hjkmnp-tv-z]{26}(?![0-9a-z])"
@@ -609,12 +613,12 @@ def templates(container: Any, definition_id: str) -> tuple[list, list]:
     )
 
 
-def _start_template(container: Any, definition_id: str) -> Any:
+def _start_template(container: Any, definition_id: str, note: str = "bench") -> Any:
     """Start an instance with the markers the clones replace; its command result."""
     from chalicelib.engine.runtime import StartProcess
     from chalicelib.service import unit_of_work as instances
 
-    variables = {"n": N_MARK, "group": GROUP, "note": "bench"}
+    variables = {"n": N_MARK, "group": GROUP, "note": note}
     return instances.run_command(
         container, lambda uow: StartProcess(definition_id, dict(variables), BK, USER)
     )[1]
@@ -622,11 +626,13 @@ def _start_template(container: Any, definition_id: str) -> Any:
 
 def assigned_template(container: Any, definition_id: str) -> list[tuple[Any, Any]]:
     """One more running instance whose task is assigned to ``openidm-admin`` (the template of
-    one clone in ten: the assignee queries of the UIs find a page of them)."""
+    one clone in ten: the assignee queries of the UIs find a page of them), with a ``note``
+    over 4 KB (``BIG_NOTE``): its variables do not fit the header, which names them, so the
+    instance pages read them by key."""
     from chalicelib.engine.runtime import UpdateTask
     from chalicelib.service import unit_of_work as instances
 
-    started = _start_template(container, definition_id)
+    started = _start_template(container, definition_id, BIG_NOTE)
     task_id = next(iter(started.state.tasks))
     instances.run_command(
         container,

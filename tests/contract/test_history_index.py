@@ -115,6 +115,11 @@ def test_a_start_lists_and_counts_the_instance_an_end_moves_it(store):
     assert history_count(store) == 3 and history_count(store, "pdk", "p") == 2
     assert history_count(store, "su", "alice", UNFINISHED) == 3
     assert history_count(store, state=FINISHED) == 0
+    with counting(store) as calls:  # both states: their 16 counter shards in one batch
+        assert history_count(store, "bk", "bk-2") == 1
+    with counting(store) as one_state:
+        assert history_count(store, "bk", "bk-2", UNFINISHED) == 1
+    assert (calls, one_state) == ({"batch_get": 1}, {"query": 1})
     # the first ends, setting a variable: its items move to the finished partitions
     ended = dataclasses.replace(first, end_time="2026-11-27T11:00:00.000Z")
     known = CommittedInstance(loaded(first, amount=1), ended, keeps_variables=True)

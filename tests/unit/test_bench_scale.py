@@ -53,8 +53,9 @@ def test_bulk_written_instances_are_listed_and_filtered(container, client):
 
 
 def test_assigned_clones_and_task_history_are_listed_and_counted(container, client):
-    """One clone in ten (numbers ending in 5) has its task assigned; every task has its start
-    user as a candidate; historic tasks are in their state's shard and counted."""
+    """One clone in ten (numbers ending in 5) has its task assigned and over 4 KB of variables;
+    every task has its start user as a candidate; historic tasks are in their state's shard and
+    counted."""
     definition_id = _deploy_scale(container)
     running, finished = scale.templates(container, definition_id)
     assigned = scale.assigned_template(container, definition_id)
@@ -81,6 +82,11 @@ def test_assigned_clones_and_task_history_are_listed_and_counted(container, clie
         client, "taskinstance/history?_queryId=filtered-query&unfinished=true&_pageSize=100"
     )
     assert len(walked) == 2 + 54
+    # the assigned clones' variables (over 4 KB) are read by the names their items carry
+    for path in ("processinstance", "processinstance/history"):
+        [found] = _query(client, f'{path}?_queryFilter=businessKey eq "bk-15"')
+        assert found["processVariables"]["note"] == scale.BIG_NOTE, path
+        assert found["processVariables"]["n"] == 15, path
 
 
 def test_bulk_written_jobs_are_counted(container, client):

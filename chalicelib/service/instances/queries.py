@@ -566,7 +566,7 @@ def _without_state(node: crest_filter.Node, states: set[str]) -> list[crest_filt
 def _history_count(container: Services, request: CrestRequest) -> Callable[[], int] | None:
     """The maintained count that answers a history query exactly, if one does: all, finished
     or unfinished instances, or those of one looked-up equality in either or both states
-    (``history_index.history_count``, 1 or 2 Queries); None when the count cannot hold (a
+    (``history_index.history_count``, one request); None when the count cannot hold (a
     history TTL: ``counts_exact``) or the query selects by anything else."""
     selection = _history_selection(request)
     if selection is None:

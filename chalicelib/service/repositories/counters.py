@@ -43,6 +43,7 @@ __all__ = [
     "add",
     "merged",
     "read",
+    "read_total",
     "membership",
     "membership_deltas",
     "recounted",
@@ -95,6 +96,20 @@ def merged(writes: Iterable[AddCount]) -> list[AddCount]:
 def read(store: ItemStore, table: Table, index: Index, base: str) -> int:
     """The count of ``base`` in ``index`` (one strongly consistent Query)."""
     return sum(int(item.version or 0) for item in store.query(table, counter_pk(index, base)).items)
+
+
+def read_total(store: ItemStore, table: Table, index: Index, bases: Iterable[str]) -> int:
+    """The sum of the counts of ``bases`` in ``index``: for one base its Query (``read``); for
+    more, one strongly consistent BatchGetItem of every counter shard of each (up to 12 bases:
+    one request instead of one Query per base, for 8 item reads per base instead of about one
+    read unit per Query)."""
+    wanted = list(dict.fromkeys(bases))
+    if len(wanted) == 1:
+        return read(store, table, index, wanted[0])
+    keys = [
+        (counter_pk(index, base), str(shard)) for base in wanted for shard in range(COUNTER_SHARDS)
+    ]
+    return sum(int(item.version or 0) for item in store.batch_get(table, keys)) if keys else 0
 
 
 def _base(index: Index, hash_value: str) -> str:

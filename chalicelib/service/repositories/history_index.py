@@ -472,13 +472,14 @@ def history_count(
     state: str | None = None,
 ) -> int:
     """The number of historic instances ``lookup_page`` lists for the same arguments, from the
-    maintained counters (one Query per state: 1 or 2 requests)."""
+    maintained counters (one request: a Query of one state's counter, or one BatchGetItem of
+    both states' counters: ``counters.read_total``)."""
     states = (state,) if state is not None else STATES
     if attribute is None or value is None:
         bases = [state_base(s) for s in states]
     else:
         bases = [attribute_key(attribute, value, s) for s in states]
-    return sum(counters.read(store, Table.HISTORY, Index.LOOKUP_SORT, base) for base in bases)
+    return counters.read_total(store, Table.HISTORY, Index.LOOKUP_SORT, bases)
 
 
 def task_count(store: ItemStore) -> int:
