@@ -6,13 +6,14 @@ instance-scope variables they show.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, cast
 
 from ...clock import parse_iso
 from ...errors import NotFound
 from ..container import Services
 from ..definitions import cache as definitions
+from ..repositories.carried import visible
 from ..repositories.history import historic_variables
 from ..repositories.instances import HIDDEN_VARIABLES
 
@@ -63,10 +64,6 @@ class DefinitionNames(dict):
             name = None
         self[definition_id] = name
         return name
-
-
-def visible(variables: Iterable[tuple[str, Any]]) -> dict[str, Any]:
-    return {name: value for name, value in variables if name not in HIDDEN_VARIABLES}
 
 
 def instance_item(

@@ -16,7 +16,7 @@ from typing import Any
 from ...storage.ports import ItemStore, Page, Table
 from .instances import HIDDEN_VARIABLES, LISTED_VARIABLES, VARIABLE_NAMES
 
-__all__ = ["read_carried"]
+__all__ = ["read_carried", "visible"]
 
 
 def read_carried(
@@ -42,7 +42,7 @@ def read_carried(
         instance_id = data["id"]
         listed, names = data.get(LISTED_VARIABLES), data.get(VARIABLE_NAMES)
         if isinstance(listed, dict):
-            found[instance_id] = _visible(listed.items())
+            found[instance_id] = visible(listed.items())
         elif isinstance(names, list):
             found[instance_id] = {}
             keys.extend((instance_id, sort_key(instance_id, name)) for name in names)
@@ -54,11 +54,12 @@ def read_carried(
             found[item.pk][name] = item.data.get("value")
     if query is not None:
         for instance_id in dict.fromkeys(rest):
-            found[instance_id] = _visible(
+            found[instance_id] = visible(
                 (item.data["name"], item.data.get("value")) for item in query(instance_id).items
             )
     return found
 
 
-def _visible(variables: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+def visible(variables: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """``(name, value)`` pairs as a dict, without the ``HIDDEN_VARIABLES`` no route shows."""
     return {name: value for name, value in variables if name not in HIDDEN_VARIABLES}
